@@ -1,0 +1,5 @@
+"""``python -m convcost``."""
+
+from .cli import main
+
+main()

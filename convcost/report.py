@@ -1,0 +1,124 @@
+"""Rendering: rich tables for people; JSON, CSV and Markdown for machines.
+
+Number formatting lives here only. Machine formats carry exact integers; tables show
+human-friendly figures (``3.70 G``) under headers that name the unit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def human(value: int) -> str:
+    """``3699376128`` -> ``3.70 G``; below 1000 the integer itself."""
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {prefix}"
+    return str(value)
+
+
+def percent(part: int | Fraction, whole: int | Fraction = 1, digits: int = 2) -> str:
+    if not whole:
+        return "—"
+    return f"{float(Fraction(part) / Fraction(whole)) * 100:.{digits}f} %"
+
+
+def shape(dims: Sequence[int]) -> str:
+    return "×".join(str(d) for d in dims)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its header, how a row gives its exact value, and how a table shows it."""
+
+    header: str
+    value: Callable[[Any], Any]
+    show: Callable[[Any], str] = str
+    justify: str = "right"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One table plus notes printed under it: renders to every format but JSON."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Any]
+    notes: Sequence[str] = field(default_factory=tuple)
+    styles: Sequence[str] = field(default_factory=tuple)
+
+    def rich(self) -> RenderableType:
+        table = Table(title=self.title, box=box.SIMPLE_HEAVY, title_style="bold")
+        for col in self.columns:
+            table.add_column(col.header, justify=col.justify, no_wrap=True)  # type: ignore[arg-type]
+        for i, row in enumerate(self.rows):
+            style = self.styles[i] if i < len(self.styles) else None
+            table.add_row(*(col.show(col.value(row)) for col in self.columns), style=style)
+        if not self.notes:
+            return table
+        return Group(table, *(Text.from_markup(n) for n in self.notes))
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([_plain(c.header) for c in self.columns])
+        for row in self.rows:
+            writer.writerow([_exact(c.value(row)) for c in self.columns])
+        return out.getvalue()
+
+    def markdown(self) -> str:
+        head = [_plain(c.header) for c in self.columns]
+        align = ["---:" if c.justify == "right" else ":---" for c in self.columns]
+        lines = [f"### {self.title}", "", _md_row(head), _md_row(align)]
+        lines += [_md_row([_exact(c.value(r)) for c in self.columns]) for r in self.rows]
+        if self.notes:
+            lines.append("")
+            lines += [f"- {Text.from_markup(n).plain.strip()}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _plain(text: str) -> str:
+    return Text.from_markup(text).plain
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, Fraction):
+        return f"{float(value):.6f}"
+    if isinstance(value, tuple | list):
+        return shape(value)
+    return str(value)
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]]
+           ) -> list[RenderableType | str]:
+    """What to print for ``fmt``: rich renderables, or one string for machine formats."""
+    if fmt == "json":
+        return [to_json(json_data())]
+    if fmt == "csv":
+        return ["\n".join(r.csv() for r in reports)]
+    if fmt == "markdown":
+        return ["\n".join(r.markdown() for r in reports)]
+    return [r.rich() for r in reports]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -90,7 +91,8 @@ def _pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
 def _emit(items: Sequence[Any]) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    # Piped output keeps whole rows (rich would cut tables at 80 columns).
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     for item in items:
         if isinstance(item, str):
             sys.stdout.write(item if item.endswith("\n") else item + "\n")
@@ -140,6 +142,31 @@ def layer(
     )
     cmp = compare(config)
     _emit(render([layer_report(cmp)], fmt, lambda: layer_json(cmp)))
+
+
+@app.command()
+def model(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth")] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
+    fmt: Format = "table",
+) -> None:
+    """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
+    from .analysis import analyze
+    from .model_view import model_json, model_reports
+    from .report import render
+    from .spec import load_spec
+
+    fmt = _format(fmt)
+    if depth is not None and depth < 1:
+        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
+    result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    reports = model_reports(result, depth, machine=fmt != "table")
+    _emit(render(reports, fmt, lambda: model_json(result, depth)))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .ops import Conv2d, Op, Shape
+from .ops import Activation, Conv2d, Op, Shape
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class Node:
 
 
 def leaf_kind(op: Op) -> str:
-    """Kind name of a leaf: convolutions are told apart by role (conv, dwconv, pwconv, gconv)."""
+    """Kind name of a leaf: convolutions by role (conv, dwconv, pwconv, gconv), activations by fn."""
+    if isinstance(op, Activation):
+        return op.fn
     if isinstance(op, Conv2d):
         return {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}.get(
             op.role, "gconv"

@@ -1,0 +1,149 @@
+"""Presentation of the ``model`` command: per-layer table, totals and the summaries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from .analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from .graph import Node
+from .report import Column, Report, human, percent, shape
+
+
+def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
+    """Nodes that partition the model at ``depth``: leaves, or blocks cut at that depth."""
+    for level, node in root.walk(depth):
+        if level and (node.is_leaf or level == depth):
+            yield level, node
+
+
+def _label(level: int, node: Node, parent: str) -> str:
+    name = node.name[len(parent) + 1:] if parent and node.name.startswith(parent + ".") else node.name
+    return "  " * (level - 1) + name
+
+
+def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
+    rows: list[tuple[str, Node]] = []
+    parents: list[str] = [""]
+    for level, node in root.walk(depth):
+        if not level:
+            continue
+        del parents[level:]
+        rows.append((_label(level, node, parents[-1]), node))
+        parents.append(node.name)
+    return rows
+
+
+def layers_report(analysis: Analysis, depth: int | None) -> Report:
+    total = analysis.totals.macs
+    columns = [
+        Column("layer", lambda r: r[0], justify="left"),
+        Column("kind", lambda r: r[1].kind, justify="left"),
+        Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
+        Column("params", lambda r: r[1].params, human),
+        Column("MACs", lambda r: r[1].macs, human),
+        Column("% MACs", lambda r: Fraction(r[1].macs, total or 1), percent),
+    ]
+    rows = _tree_rows(analysis.root, depth)
+    styles = ["" if node.is_leaf else "bold" for _, node in rows]
+    n, c, h, w = analysis.input_shape
+    title = f"{analysis.model}: input {n}×{c}×{h}×{w}, α = {analysis.alpha:g}"
+    return Report(title, columns, rows, styles=styles)
+
+
+def flat_report(analysis: Analysis, depth: int | None) -> Report:
+    """The machine form of the layer table: full names, a partition that sums to the totals."""
+    columns = [
+        Column("name", lambda r: r.name, justify="left"),
+        Column("kind", lambda r: r.kind, justify="left"),
+        Column("output_shape", lambda r: r.output_shape),
+        Column("params", lambda r: r.params),
+        Column("macs", lambda r: r.macs),
+        Column("flops", lambda r: r.flops),
+    ]
+    rows = [node for _, node in frontier(analysis.root, depth)]
+    return Report(f"{analysis.model}: layers", columns, rows)
+
+
+def totals_report(analysis: Analysis) -> Report:
+    t = analysis.totals
+    columns = [Column("total", lambda r: r[0], justify="left"),
+               Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
+    rows = [("params", t.params), ("MACs", t.macs), ("FLOPs (2 × MACs)", t.flops)]
+    return Report(f"{analysis.model}: totals (paper convention: conv + linear MACs)", columns, rows)
+
+
+def kinds_report(analysis: Analysis) -> Report:
+    t = analysis.totals
+    columns = [
+        Column("layer class", lambda r: r.kind, justify="left"),
+        Column("MACs", lambda r: r.macs, human),
+        Column("% MACs", lambda r: Fraction(r.macs, t.macs or 1), percent),
+        Column("params", lambda r: r.params, human),
+        Column("% params", lambda r: Fraction(r.params, t.params or 1), percent),
+    ]
+    return Report("by layer class (MobileNet Table 2 form)", columns, by_kind(analysis))
+
+
+def _pair_label(pair: SeparablePair) -> str:
+    dw, pw = pair.depthwise.name, pair.pointwise.name
+    common = os.path.commonprefix([dw.split("."), pw.split(".")])
+    if not common:
+        return f"{dw} → {pw}"
+    cut = len(".".join(common)) + 1
+    return f"{'.'.join(common)}: {dw[cut:]} → {pw[cut:]}"
+
+
+def separable_report(analysis: Analysis) -> Report | None:
+    pairs = separable_pairs(analysis)
+    if not pairs:
+        return None
+    columns = [
+        Column("depthwise → pointwise", _pair_label, justify="left"),
+        Column("MACs", lambda p: p.macs, human),
+        Column("standard MACs", lambda p: p.standard_macs, human),
+        Column("measured", lambda p: p.macs_ratio, lambda v: f"{float(v):.6f}"),
+        Column("1/N + 1/K²", lambda p: p.theory, lambda v: f"{float(v):.6f}"),
+        Column("=", lambda p: p.macs_ratio == p.theory, lambda v: "✓" if v else "≠"),
+    ]
+    eq = standard_equivalent(analysis)
+    t = analysis.totals
+    notes = [
+        f"standard-equivalent net ({eq.pairs} separable pairs → standard convs): "
+        f"params {human(eq.params)} vs {human(t.params)} ([bold]{eq.params / t.params:.2f}×[/]), "
+        f"MACs {human(eq.macs)} vs {human(t.macs)} ([bold]{eq.macs / t.macs:.2f}×[/])"
+    ]
+    return Report("depthwise separable pairs: measured ratio vs theory", columns, pairs, notes)
+
+
+def model_reports(analysis: Analysis, depth: int | None, machine: bool) -> list[Report]:
+    main = flat_report(analysis, depth) if machine else layers_report(analysis, depth)
+    reports = [main, totals_report(analysis), kinds_report(analysis)]
+    sep = separable_report(analysis)
+    return [*reports, *([sep] if sep else [])]
+
+
+def model_json(analysis: Analysis, depth: int | None) -> dict[str, Any]:
+    t = analysis.totals
+    eq = standard_equivalent(analysis)
+    return {
+        "model": analysis.model,
+        "input": list(analysis.input_shape),
+        "alpha": analysis.alpha,
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        "layers": [
+            {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
+             "params": node.params, "macs": node.macs, "flops": node.flops}
+            for _, node in frontier(analysis.root, depth)
+        ],
+        "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
+        "separable": [
+            {"depthwise": p.depthwise.name, "pointwise": p.pointwise.name, "macs": p.macs,
+             "standard_macs": p.standard_macs, "ratio": float(p.macs_ratio),
+             "theory": float(p.theory)}
+            for p in separable_pairs(analysis)
+        ],
+        "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
+    }

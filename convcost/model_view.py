@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -88,12 +87,11 @@ def kinds_report(analysis: Analysis) -> Report:
 
 
 def _pair_label(pair: SeparablePair) -> str:
-    dw, pw = pair.depthwise.name, pair.pointwise.name
-    common = os.path.commonprefix([dw.split("."), pw.split(".")])
-    if not common:
-        return f"{dw} → {pw}"
-    cut = len(".".join(common)) + 1
-    return f"{'.'.join(common)}: {dw[cut:]} → {pw[cut:]}"
+    dw, pw = pair.depthwise.name.split("."), pair.pointwise.name.split(".")
+    n = next((i for i, (a, b) in enumerate(zip(dw, pw, strict=False)) if a != b), min(len(dw), len(pw)))
+    if not n:
+        return f"{'.'.join(dw)} → {'.'.join(pw)}"
+    return f"{'.'.join(dw[:n])}: {'.'.join(dw[n:])} → {'.'.join(pw[n:])}"
 
 
 def separable_report(analysis: Analysis) -> Report | None:

@@ -10,7 +10,7 @@ from .expand import Scaling, expand
 from .formulas import conv2d
 from .graph import Node
 from .ops import BatchNorm, Conv2d, Shape
-from .spec import Spec
+from .spec import Spec, locate
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         x = resolve_input(spec, resolution, rho, batch)
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
-        raise err.at(spec.source, None) from None
+        raise locate(err.at(spec.source, None)) from None
     root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
                 sum(n.macs for n in nodes), children=tuple(nodes))
     return Analysis(spec.name, x, width, root)

@@ -26,7 +26,7 @@ class SpecError(ConvcostError):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.path}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        return f"{where}{field}{self.message}".replace("\n", "\\n")
 
     def at(self, file: str | None, line: int | None) -> SpecError:
         """The same error, placed in ``file`` at ``line`` (kept if already known)."""

@@ -73,6 +73,8 @@ class Expander:
 
     def __init__(self, scaling: Scaling) -> None:
         self.scaling = scaling
+        # Declared in_channels / in_features describe the spec as written (α = 1).
+        self.checks_inputs = scaling.alpha == 1.0
 
     # -- primitives ---------------------------------------------------------------------
     def leaf(self, name: str, op: Op, x: Shape, path: str, role: str = "main") -> Node:
@@ -120,7 +122,7 @@ class Expander:
 
     # -- spec layers --------------------------------------------------------------------
     def layer(self, spec: LayerSpec, x: Shape) -> list[Node]:
-        if spec.in_channels is not None and spec.in_channels != x[1]:
+        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != x[1]:
             raise SpecError(f"must match the previous layer's {x[1]} output channels, "
                             f"got {spec.in_channels}", path=f"{spec.path}.in_channels")
         nodes: list[Node] = []
@@ -167,7 +169,7 @@ class Expander:
         return self.leaf(name, Dropout(f["p"]), x, path)
 
     def linear(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        if f["in_features"] is not None and len(x) == 2 and f["in_features"] != x[1]:
+        if self.checks_inputs and f["in_features"] is not None and f["in_features"] != x[-1]:
             raise SpecError(f"must match the previous layer's {x[1]} output features, "
                             f"got {f['in_features']}", path=f"{path}.in_features")
         out = self.ch(f, path, "out_features")

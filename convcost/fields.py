@@ -44,8 +44,11 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str) -> No
 
 
 def join(path: str, key: str | int) -> str:
+    """``layers`` + 3 -> ``layers[3]``; ``layers[3]`` + ``stride`` -> ``layers[3].stride``."""
     if isinstance(key, int):
         return f"{path}[{key}]"
+    if not key.isprintable() or not key.strip() or key != key.strip():
+        key = repr(key)
     return f"{path}.{key}" if path else key
 
 

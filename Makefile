@@ -24,6 +24,7 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	$(BIN)/convcost check specs/ --baseline convcost-baseline.json
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks

@@ -9,17 +9,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .fields import REQUIRED, Field
+from .budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
+from .fields import REQUIRED as MISSING
+from .fields import Field
 from .schema import COMMON_FIELDS, INPUT_FIELDS, KIND_FIELDS, SE_FIELDS
 
 _INT = {"type": "integer", "minimum": 1}
 _PAIR = {"oneOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
-_BUDGET_VALUE = {"oneOf": [{"type": "integer", "minimum": 0},
-                           {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?\s*[KMGkmg]?$"}]}
+_COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": QUANTITY_PATTERN}]}
+
+
+def _budget() -> dict[str, Any]:
+    props: dict[str, Any] = {key: dict(_COUNT, description=label) for key, label in METRICS.items()}
+    props[SHARE] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": METRICS[SHARE]}
+    return {"type": "object", "properties": props, "required": list(REQUIRED),
+            "additionalProperties": False}
 
 
 def _field(field: Field) -> dict[str, Any]:
-    nonneg = {"type": "integer", "minimum": field.minimum}
+    nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum}
     if field.type == "mapping":
         return _nullable(field, _object(SE_FIELDS))
     schema: dict[str, Any] = {
@@ -40,7 +48,7 @@ def _nullable(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
     schema = dict(schema)
     if field.doc:
         schema["description"] = field.doc
-    if field.default is not REQUIRED and field.default is not None:
+    if field.default is not MISSING and field.default is not None:
         default = field.default
         schema["default"] = default[0] if isinstance(default, tuple) and len(set(default)) == 1 else default
     if field.nullable:
@@ -51,7 +59,7 @@ def _nullable(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
 def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, Any]:
     props = {key: _field(f) for key, f in fields.items()}
     props.update(extra)
-    required = [key for key, f in fields.items() if f.default is REQUIRED]
+    required = [key for key, f in fields.items() if f.default is MISSING]
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         out["required"] = required
@@ -78,7 +86,7 @@ def spec_schema() -> dict[str, Any]:
             "input": _object(INPUT_FIELDS),
             "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
             "divisor": _INT,
-            "budget": {"type": "object", "additionalProperties": _BUDGET_VALUE | {}},
+            "budget": _budget(),
             "layers": {"type": "array", "minItems": 1, "items": {"oneOf": layers}},
         },
     }

@@ -9,6 +9,8 @@ from typing import Any
 from .analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
 from .graph import Node
 from .report import Column, Report, human, percent, shape
+from .verify import Verification
+from .verify_view import check_column, verify_json, verify_report
 
 
 def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
@@ -35,7 +37,8 @@ def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
     return rows
 
 
-def layers_report(analysis: Analysis, depth: int | None) -> Report:
+def layers_report(analysis: Analysis, depth: int | None,
+                  verification: Verification | None = None) -> Report:
     total = analysis.totals.macs
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
@@ -44,6 +47,7 @@ def layers_report(analysis: Analysis, depth: int | None) -> Report:
         Column("params", lambda r: r[1].params, human),
         Column("MACs", lambda r: r[1].macs, human),
         Column("% MACs", lambda r: Fraction(r[1].macs, total or 1), percent),
+        *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
@@ -52,7 +56,13 @@ def layers_report(analysis: Analysis, depth: int | None) -> Report:
     return Report(title, columns, rows, styles=styles)
 
 
-def flat_report(analysis: Analysis, depth: int | None) -> Report:
+def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
+    """The ✓/✗ column of the torch/fvcore cross-check, when there is one."""
+    return [] if verification is None else [check_column(verification, name)]
+
+
+def flat_report(analysis: Analysis, depth: int | None,
+                verification: Verification | None = None) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -61,6 +71,7 @@ def flat_report(analysis: Analysis, depth: int | None) -> Report:
         Column("params", lambda r: r.params),
         Column("macs", lambda r: r.macs),
         Column("flops", lambda r: r.flops),
+        *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
     return Report(f"{analysis.model}: layers", columns, rows)
@@ -71,7 +82,7 @@ def totals_report(analysis: Analysis) -> Report:
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
     rows = [("params", t.params), ("MACs", t.macs), ("FLOPs (2 × MACs)", t.flops)]
-    return Report(f"{analysis.model}: totals (paper convention: conv + linear MACs)", columns, rows)
+    return Report("totals (paper: conv + linear MACs)", columns, rows)
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -116,14 +127,18 @@ def separable_report(analysis: Analysis) -> Report | None:
     return Report("depthwise separable pairs: measured ratio vs theory", columns, pairs, notes)
 
 
-def model_reports(analysis: Analysis, depth: int | None, machine: bool) -> list[Report]:
-    main = flat_report(analysis, depth) if machine else layers_report(analysis, depth)
+def model_reports(analysis: Analysis, depth: int | None, machine: bool,
+                  verification: Verification | None = None) -> list[Report]:
+    main = (flat_report(analysis, depth, verification) if machine
+            else layers_report(analysis, depth, verification))
     reports = [main, totals_report(analysis), kinds_report(analysis)]
     sep = separable_report(analysis)
-    return [*reports, *([sep] if sep else [])]
+    checked = [verify_report(verification)] if verification is not None else []
+    return [*reports, *([sep] if sep else []), *checked]
 
 
-def model_json(analysis: Analysis, depth: int | None) -> dict[str, Any]:
+def model_json(analysis: Analysis, depth: int | None,
+               verification: Verification | None = None) -> dict[str, Any]:
     t = analysis.totals
     eq = standard_equivalent(analysis)
     return {
@@ -144,4 +159,5 @@ def model_json(analysis: Analysis, depth: int | None) -> dict[str, Any]:
             for p in separable_pairs(analysis)
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
+        **({"verify": verify_json(verification)} if verification is not None else {}),
     }

@@ -102,3 +102,12 @@ def test_missing_file(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"convcost: error: {tmp_path / 'nope.yaml'}: cannot read spec: No such file or directory"
     )
+
+
+def test_python_object_tags_are_refused(runner: CliRunner, write_spec: Callable[[str], Path]) -> None:
+    """Only the safe loader is used: a Python object tag is a YAML error, never executed."""
+    path = write_spec("name: !!python/object/apply:os.system ['echo pwned']\n")
+    result = runner.invoke(app, ["model", str(path), "--no-verify"])
+    assert result.exit_code == 2
+    assert "pwned" not in result.output
+    assert f"{path}:1: YAML syntax error: could not determine a constructor" in result.stderr

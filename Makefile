@@ -23,8 +23,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
 	$(BIN)/convcost check specs/ --baseline convcost-baseline.json
+	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks

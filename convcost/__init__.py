@@ -5,26 +5,39 @@ The public API imports no torch::
     spec = convcost.load_spec("specs/mobilenet_v1.yaml")
     result = convcost.analyze(spec, alpha=0.5, resolution=160)
     result.totals.macs
+
+Names are imported on first use (PEP 562), so ``convcost layer`` does not pay for the
+spec loader and YAML.
 """
 
-from .analysis import Analysis, Totals, analyze
-from .compare import Comparison, LayerConfig, compare
-from .errors import ConvcostError, SpecError
-from .formulas import LayerCost
-from .spec import Spec, load_spec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "Analysis": "analysis", "Totals": "analysis", "analyze": "analysis",
+    "Comparison": "compare", "LayerConfig": "compare", "compare": "compare",
+    "layer_cost": "compare",
+    "ConvcostError": "errors", "SpecError": "errors",
+    "LayerCost": "formulas",
+    "Spec": "spec", "load_spec": "spec",
+}
 
-def layer_cost(
-    in_channels: int, out_channels: int, kernel_size: int | tuple[int, int], height: int,
-    width: int | None = None, **options: object,
-) -> Comparison:
-    """Cost one convolution as standard, depthwise, pointwise and separable."""
-    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    config = LayerConfig(in_channels, out_channels, kernel, height,
-                         height if width is None else width, **options)  # type: ignore[arg-type]
-    return compare(config)
+if TYPE_CHECKING:
+    from .analysis import Analysis, Totals, analyze
+    from .compare import Comparison, LayerConfig, compare, layer_cost
+    from .errors import ConvcostError, SpecError
+    from .formulas import LayerCost
+    from .spec import Spec, load_spec
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'convcost' has no attribute {name!r}")
 
 
 __all__ = [

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConvcostError, ShapeError
-from .expand import resolve_padding
-from .formulas import LayerCost, conv2d
+from .formulas import LayerCost, conv2d, resolve_padding
 from .ops import Conv2d, Padding, Pair
 
 
@@ -37,10 +37,9 @@ def scaled_config(
     rho: float = 1.0, **options: object,
 ) -> LayerConfig:
     """Apply the width multiplier (``int(c·α)``, as in the paper) and ρ (rounded) to H and W."""
-    if alpha <= 0:
-        raise ConvcostError(f"--alpha: must be > 0, got {alpha:g}")
-    if rho <= 0:
-        raise ConvcostError(f"--rho: must be > 0, got {rho:g}")
+    for flag, value in (("--alpha", alpha), ("--rho", rho)):
+        if not (math.isfinite(value) and value > 0):  # nan and inf would crash int()/round()
+            raise ConvcostError(f"{flag}: must be a finite number > 0, got {value:g}")
     scaled = {"--cin": int(cin * alpha), "--cout": int(cout * alpha),
               "--h": round(height * rho), "--w": round(width * rho)}
     for flag, value in scaled.items():
@@ -103,3 +102,14 @@ def compare(config: LayerConfig) -> Comparison:
         raise ConvcostError(str(err)) from None
     return Comparison(cfg, _with_bn(standard, cfg.bn), _with_bn(depthwise, cfg.bn),
                       _with_bn(pointwise, cfg.bn))
+
+
+def layer_cost(
+    in_channels: int, out_channels: int, kernel_size: int | Pair, height: int,
+    width: int | None = None, **options: object,
+) -> Comparison:
+    """Cost one convolution as standard, depthwise, pointwise and separable (the API form)."""
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    config = LayerConfig(in_channels, out_channels, kernel, height,
+                         height if width is None else width, **options)  # type: ignore[arg-type]
+    return compare(config)

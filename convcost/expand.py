@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ShapeError, SpecError
-from .formulas import cost
+from .formulas import cost, resolve_padding
 from .graph import Node, leaf_kind
 from .ops import (
     Activation,
@@ -41,16 +41,6 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None) -> 
     if rounded < 0.9 * value:
         rounded += divisor
     return rounded
-
-
-def resolve_padding(padding: Padding | str, kernel: Pair, dilation: Pair) -> Padding:
-    """``auto`` -> ``d·(k-1)//2`` per side (torchvision's Conv2dNormActivation)."""
-    if padding == "auto":
-        return ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
-    if padding == "same":
-        return "same"
-    assert not isinstance(padding, str)
-    return padding
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .ops import (
     Conv2d,
     Linear,
     Op,
+    Padding,
     Pair,
     Pool,
     Shape,
@@ -76,6 +77,16 @@ def pool_output_size(size: int, kernel: int, stride: int, pad: int, ceil_mode: b
     return out
 
 
+def resolve_padding(padding: Padding | str, kernel: Pair, dilation: Pair) -> Padding:
+    """``auto`` -> ``d·(k-1)//2`` per side (torchvision's Conv2dNormActivation)."""
+    if padding == "auto":
+        return ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
+    if padding == "same":
+        return "same"
+    assert not isinstance(padding, str)
+    return padding
+
+
 def conv_padding_total(op: Conv2d) -> Pair:
     """Total padding (both sides) per dimension; ``same`` pads d·(k-1)."""
     if op.padding == "same":
@@ -86,6 +97,13 @@ def conv_padding_total(op: Conv2d) -> Pair:
 def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     # [N, Cin, H, W] -> [N, Cout, Ho, Wo]; MACs = N·Cout·Ho·Wo·(Cin/g)·kh·kw
     n, c, h, w = _spatial(x, "conv")
+    sizes = {"input shape": x, "channels": (op.in_channels, op.out_channels), "groups": (op.groups,),
+             "kernel": op.kernel, "stride": op.stride, "dilation": op.dilation}
+    for what, values in sizes.items():  # the public API reaches here unvalidated
+        if min(values) < 1:
+            raise ShapeError(f"conv {what} must be positive, got {list(values)}")
+    if op.padding != "same" and min(op.padding) < 0:
+        raise ShapeError(f"conv padding must be ≥ 0, got {list(op.padding)}")
     if c != op.in_channels:
         raise ShapeError(f"conv expects {op.in_channels} input channels, got {c}")
     if op.in_channels % op.groups or op.out_channels % op.groups:

@@ -12,12 +12,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads on first use: JSON output never needs it
+    from rich.console import RenderableType
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -63,6 +61,11 @@ class Report:
     styles: Sequence[str] = field(default_factory=tuple)
 
     def rich(self) -> RenderableType:
+        from rich import box
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=self.title, box=box.SIMPLE_HEAVY, title_style="bold")
         for col in self.columns:
             table.add_column(col.header, justify=col.justify, no_wrap=True)  # type: ignore[arg-type]
@@ -88,7 +91,7 @@ class Report:
         lines += [_md_row([_exact(c.value(r)) for c in self.columns]) for r in self.rows]
         if self.notes:
             lines.append("")
-            lines += [f"- {Text.from_markup(n).plain.strip()}" for n in self.notes]
+            lines += [f"- {_plain(n).strip()}" for n in self.notes]
         return "\n".join(lines) + "\n"
 
 
@@ -97,6 +100,8 @@ def _md_row(cells: Sequence[str]) -> str:
 
 
 def _plain(text: str) -> str:
+    from rich.text import Text
+
     return Text.from_markup(text).plain
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -53,8 +54,8 @@ def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None =
             raise SpecError(f"resolution must be a positive integer, got {resolution}")
         h = w = resolution
     if rho is not None:
-        if rho <= 0:
-            raise SpecError(f"ρ must be > 0, got {rho:g}")
+        if not (math.isfinite(rho) and rho > 0):
+            raise SpecError(f"ρ must be a finite number > 0, got {rho:g}")
         h, w = round(h * rho), round(w * rho)
         if min(h, w) < 1:
             raise SpecError(f"ρ={rho:g} shrinks the input to {h}×{w}")
@@ -69,7 +70,7 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
     """Cost every layer of ``spec``; ``alpha``/``resolution``/``rho``/``batch`` override it."""
     try:
         width = spec.width_multiplier if alpha is None else alpha
-        if width <= 0:
+        if not (math.isfinite(width) and width > 0):
             raise SpecError(f"α (width multiplier) must be > 0, got {width:g}")
         x = resolve_input(spec, resolution, rho, batch)
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))

@@ -26,7 +26,9 @@ def human(value: int) -> str:
     """``3699376128`` -> ``3.70 G``; below 1000 the integer itself."""
     for scale, prefix in _PREFIXES:
         if abs(value) >= scale:
-            return f"{value / scale:.2f} {prefix}"
+            hundredths = (abs(value) * 100 + scale // 2) // scale  # exact, no float overflow
+            sign = "-" if value < 0 else ""
+            return f"{sign}{hundredths // 100:,}.{hundredths % 100:02d} {prefix}"
     return str(value)
 
 

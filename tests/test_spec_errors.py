@@ -111,3 +111,13 @@ def test_python_object_tags_are_refused(runner: CliRunner, write_spec: Callable[
     assert result.exit_code == 2
     assert "pwned" not in result.output
     assert f"{path}:1: YAML syntax error: could not determine a constructor" in result.stderr
+
+
+@pytest.mark.parametrize("option", [["--alpha", "nan"], ["--alpha", "inf"], ["--rho", "nan"],
+                                    ["--rho", "-1"], ["--batch", "0"], ["--resolution", "0"]])
+def test_bad_overrides_are_one_line(option: list[str], runner: CliRunner,
+                                    write_spec: Callable[[str], Path]) -> None:
+    result = runner.invoke(app, ["model", str(write_spec(GOOD)), "--no-verify", *option])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from .errors import ConvcostError
+from .errors import CheckFailed, ConvcostError
+from .extras import BandwidthGbs, Device, Dtype, FuseBn, Memory, PeakGflops, TrainingFlag
 from .report import FORMATS
 
 
@@ -20,7 +21,7 @@ class _Group(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
-        from typer._click.exceptions import ClickException
+        from click.exceptions import ClickException
 
         try:
             code = super().main(args, prog_name or "convcost", complete_var,
@@ -89,41 +90,78 @@ def _pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
 
 
 def _emit(items: Sequence[Any]) -> None:
-    from rich.console import Console
-
-    # Piped output keeps whole rows (rich would cut tables at 80 columns).
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     for item in items:
         if isinstance(item, str):
             sys.stdout.write(item if item.endswith("\n") else item + "\n")
         else:
-            console.print(item)
+            from rich.console import Console  # only tables need rich: skip its import for JSON
+
+            # Piped output keeps whole rows (rich would cut tables at 80 columns).
+            Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(item)
+
+
+# Options shared by `layer` and `bench` (one convolution).
+Kernel = Annotated[str, typer.Option("--k", help="kernel size K, or KHxKW")]
+Hw = Annotated[int | None, typer.Option(help="input height = width")]
+H = Annotated[int | None, typer.Option("--h", help="input height (with --w)")]
+W = Annotated[int | None, typer.Option("--w", help="input width (with --h)")]
+Stride = Annotated[str, typer.Option(help="stride, or SHxSW")]
+Pad = Annotated[str, typer.Option(help="auto (d·(k-1)//2), same, P or PHxPW")]
+Dilation = Annotated[str, typer.Option(help="dilation, or DHxDW")]
+Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="conv bias")]
+Bn = Annotated[bool, typer.Option("--bn", help="add the BatchNorm params of each conv")]
+Batch = Annotated[int, typer.Option(help="batch size")]
+Alpha = Annotated[float, typer.Option(help="width multiplier α: int(c·α)")]
+Rho = Annotated[float, typer.Option(help="resolution multiplier ρ on H and W")]
 
 
 @app.command()
 def layer(
     cin: Annotated[int, typer.Option(help="input channels M")],
     cout: Annotated[int, typer.Option(help="output channels N")],
-    k: Annotated[str, typer.Option(help="kernel size K, or KHxKW")] = "3",
-    hw: Annotated[int | None, typer.Option(help="input height = width")] = None,
-    h: Annotated[int | None, typer.Option(help="input height (with --w)")] = None,
-    w: Annotated[int | None, typer.Option(help="input width (with --h)")] = None,
-    stride: Annotated[str, typer.Option(help="stride, or SHxSW")] = "1",
-    padding: Annotated[str, typer.Option(help="auto (d·(k-1)//2), same, P or PHxPW")] = "auto",
-    dilation: Annotated[str, typer.Option(help="dilation, or DHxDW")] = "1",
-    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="conv bias")] = False,
-    bn: Annotated[bool, typer.Option("--bn", help="add the BatchNorm params of each conv")] = False,
-    batch: Annotated[int, typer.Option(help="batch size")] = 1,
-    alpha: Annotated[float, typer.Option(help="width multiplier α: int(c·α)")] = 1.0,
-    rho: Annotated[float, typer.Option(help="resolution multiplier ρ on H and W")] = 1.0,
+    k: Kernel = "3",
+    hw: Hw = None,
+    h: H = None,
+    w: W = None,
+    stride: Stride = "1",
+    padding: Pad = "auto",
+    dilation: Dilation = "1",
+    bias: Bias = False,
+    bn: Bn = False,
+    batch: Batch = 1,
+    alpha: Alpha = 1.0,
+    rho: Rho = 1.0,
+    memory: Memory = False,
+    dtype: Dtype = "float32",
+    fuse_bn: FuseBn = False,
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    training: TrainingFlag = False,
     fmt: Format = "table",
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
-    from .compare import compare, scaled_config
+    from .compare import compare
+    from .extras import CostOptions, layer_extras
     from .layer_view import layer_json, layer_report
     from .report import render
 
     fmt = _format(fmt)
+    config = _layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
+                           alpha, rho)
+    cmp = compare(config)
+    extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
+                                             bandwidth_gbs, training))
+    _emit(render([layer_report(cmp), *extra.reports], fmt,
+                 lambda: {**layer_json(cmp), **extra.json()}))
+
+
+def _layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
+                  stride: str, padding: str, dilation: str, bias: bool, bn: bool, batch: int,
+                  alpha: float, rho: float) -> Any:
+    """The layer config of the `layer` / `bench` options, validated."""
+    from .compare import scaled_config
+
     for flag, value in (("--cin", cin), ("--cout", cout), ("--batch", batch)):
         if value < 1:
             raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
@@ -135,13 +173,11 @@ def layer(
     if min(height, width) < 1:
         raise ConvcostError(f"--hw: must be a positive integer, got {min(height, width)}")
     pad: Any = padding if padding in ("auto", "same") else _pair("--padding", padding, 0)
-    config = scaled_config(
+    return scaled_config(
         cin, cout, _pair("--k", k), height, width, alpha=alpha, rho=rho,
         stride=_pair("--stride", stride), padding=pad, dilation=_pair("--dilation", dilation),
         bias=bias, bn=bn, batch=batch,
     )
-    cmp = compare(config)
-    _emit(render([layer_report(cmp)], fmt, lambda: layer_json(cmp)))
 
 
 @app.command()
@@ -153,10 +189,18 @@ def model(
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
     depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
+    memory: Memory = False,
+    dtype: Dtype = "float32",
+    fuse_bn: FuseBn = False,
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    training: TrainingFlag = False,
     fmt: Format = "table",
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
     from .analysis import analyze
+    from .extras import CostOptions, model_extras
     from .model_view import model_json, model_reports
     from .report import render
     from .spec import load_spec
@@ -165,8 +209,211 @@ def model(
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    reports = model_reports(result, depth, machine=fmt != "table")
-    _emit(render(reports, fmt, lambda: model_json(result, depth)))
+    checked = _cross_check(result) if verify else None
+    reports = model_reports(result, depth, machine=fmt != "table", verification=checked)
+    extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
+                                             bandwidth_gbs, training), depth, fmt != "table")
+    if extra.reports:  # the memory / training tables replace the plain per-layer table
+        reports = [*extra.reports, *reports[1:]]
+    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked), **extra.json()}))
+    if checked is not None and not checked.ok:
+        from .verify_view import summary
+
+        raise CheckFailed(summary(checked))
+
+
+def _cross_check(result: Any) -> Any:
+    """The torch/fvcore cross-check when both are installed; else a one-line install hint."""
+    from .errors import MissingDependencyError
+    from .verify import verify
+
+    try:
+        return verify(result)
+    except MissingDependencyError as err:
+        typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
+        return None
+
+
+@app.command("verify")
+def verify_command(
+    specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="network specs (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+) -> None:
+    """Cross-check specs with torch and fvcore: exit 0 all agree, 1 a mismatch, 2 bad input."""
+    from .analysis import analyze
+    from .spec import load_spec
+    from .verify import verify
+    from .verify_view import skipped_line, summary
+
+    analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    failed = []
+    for path, analysis in zip(specs, analyses, strict=True):
+        checked = verify(analysis)
+        _emit([f"{path}: {summary(checked)}", f"  {skipped_line(checked)}"])
+        if not checked.ok:
+            failed.append(str(path))
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(specs)} specs disagree with torch/fvcore: "
+                          f"{', '.join(failed)}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (for editors and validators)."""
+    import json
+
+    from .jsonschema import spec_schema
+
+    typer.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def check(
+    paths: Annotated[list[str], typer.Argument(metavar="SPEC|DIR|BUDGETS...",
+                                               help="specs, directories of specs, budgets files")],
+    baseline: Annotated[str | None, typer.Option(help="baseline JSON: fail when params or MACs grew"
+                                                 )] = None,
+    tolerance: Annotated[float, typer.Option(help="allowed growth over the baseline, in %")] = 0.0,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline",
+                                                  help="write the current figures to --baseline")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="also cross-check with torch/fvcore")] = False,
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
+    import os
+
+    from .check import run_check
+    from .check_view import check_output, publish_github
+
+    fmt = _format(fmt)
+    result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
+                       tolerance=tolerance, update_baseline=update_baseline, verify=verify)
+    _emit(check_output(result, fmt))
+    publish_github(result, os.environ)
+    result.raise_for_status()
+
+
+
+def _numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
+    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, comma-separated."""
+    import math
+
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConvcostError(f"{flag}: must be comma-separated numbers, got {text!r}") from None
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0, got {text!r}")
+    return values
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[str, typer.Option(help="width multipliers α, comma-separated")] = "1,0.75,0.5,0.25",
+    resolution: Annotated[str | None, typer.Option(
+        help="input resolutions, comma-separated [default: the spec's]")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    dtype: Dtype = "float32",
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Params and MACs over an α × resolution grid (MobileNet Tables 6 and 7), optionally timed."""
+    from .extras import CostOptions
+    from .progress import progress_bar
+    from .report import render
+    from .spec import load_spec
+    from .sweep import sweep as run_sweep
+    from .sweep_view import plot as draw
+    from .sweep_view import sweep_json, sweep_reports
+
+    fmt = _format(fmt)
+    if plot is not None:
+        from .sweep_view import pyplot
+
+        pyplot()  # fail before the work when matplotlib is missing
+    roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
+                       bandwidth_gbs=bandwidth_gbs).roofline()
+    loaded = load_spec(spec)
+    alphas = _numbers("--alpha", alpha, float)
+    sizes = _numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
+    with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
+        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update)
+    _emit(render(sweep_reports(result, fmt), fmt, lambda: sweep_json(result)))
+    if plot is not None:
+        draw(result, plot)
+
+
+
+@app.command()
+def bench(
+    spec: Annotated[Path | None, typer.Argument(
+        help="network spec (YAML); without it, time one layer's four variants")] = None,
+    cin: Annotated[int | None, typer.Option(help="input channels M (layer mode)")] = None,
+    cout: Annotated[int | None, typer.Option(help="output channels N (layer mode)")] = None,
+    k: Kernel = "3",
+    hw: Hw = None,
+    h: H = None,
+    w: W = None,
+    stride: Stride = "1",
+    padding: Pad = "auto",
+    dilation: Dilation = "1",
+    bias: Bias = False,
+    bn: Bn = False,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α")] = None,
+    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (spec mode)")] = None,
+    warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
+    repeats: Annotated[int, typer.Option(help="timed runs")] = 50,
+    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
+    torch_device: Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda")] = "auto",
+    fmt: Format = "table",
+) -> None:
+    """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
+    from .bench import bench as run_bench
+    from .bench_view import bench_json, bench_report
+    from .progress import progress_bar
+    from .report import render
+
+    fmt = _format(fmt)
+    extra: dict[str, Any]
+    if spec is not None:
+        if cin is not None or cout is not None:
+            raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
+        from .analysis import analyze
+        from .spec import load_spec
+
+        analysis = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho,
+                           batch=batch)
+        models, base, title = {analysis.model: analysis}, None, f"{analysis.model}: measured latency"
+        extra = {"model": analysis.model, "input": list(analysis.input_shape)}
+    else:
+        if cin is None or cout is None:
+            raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
+        from .layer_nodes import as_analysis, variant_nodes
+        from .layer_view import layer_json
+
+        config = _layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
+                               batch or 1, alpha or 1.0, rho or 1.0)
+        models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
+        base = "standard"
+        title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
+                 f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
+        from .compare import compare
+
+        extra = {"config": layer_json(compare(config))["config"]}
+    with progress_bar("bench", len(models) * (warmup + repeats)) as update:
+        result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
+    _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ SHIPPED = json.loads((ROOT / "convcost" / "spec.schema.json").read_text())
 
 
 def test_shipped_schema_is_up_to_date() -> None:
-    assert SHIPPED == spec_schema(), "run: convcost schema > convcost/spec.schema.json"
+    assert spec_schema() == SHIPPED, "run: convcost schema > convcost/spec.schema.json"
 
 
 @pytest.mark.parametrize("spec", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.stem)

@@ -42,19 +42,24 @@ def _row(label: str, node: Node, mem: ModelMemory, est: ModelEstimate | None) ->
 def _columns(est: ModelEstimate | None, machine: bool, bound: bool = True) -> list[Column]:
     """Columns shared by the model and layer memory tables (exact values for machines)."""
     size: Any = str if machine else human
+
+    def head(human_header: str, machine_header: str) -> str:
+        return machine_header if machine else human_header
+
     columns = [
         Column("params", lambda r: r.memory.params, size),
-        Column("weights (B)", lambda r: r.memory.weight_bytes, size),
-        Column("input (B)", lambda r: r.memory.input_bytes, size),
-        Column("output (B)", lambda r: r.memory.output_bytes, size),
-        Column("mem access (B)", lambda r: r.memory.mem_access_bytes, size),
-        Column("FLOPs", lambda r: r.memory.flops, size),
-        Column("FLOPs/B", lambda r: r.memory.intensity, _per_byte),
-        Column("live (B)", lambda r: r.memory.live_bytes, size),
+        Column(head("weights (B)", "weight_bytes"), lambda r: r.memory.weight_bytes, size),
+        Column(head("input (B)", "input_bytes"), lambda r: r.memory.input_bytes, size),
+        Column(head("output (B)", "output_bytes"), lambda r: r.memory.output_bytes, size),
+        Column(head("mem access (B)", "mem_access_bytes"), lambda r: r.memory.mem_access_bytes,
+               size),
+        Column(head("FLOPs", "flops"), lambda r: r.memory.flops, size),
+        Column(head("FLOPs/B", "intensity"), lambda r: r.memory.intensity, _per_byte),
+        Column(head("live (B)", "live_bytes"), lambda r: r.memory.live_bytes, size),
     ]
     if est is not None:
         columns += [
-            Column("est_s", lambda r: float(r.seconds)) if machine else
+            Column("time_s", lambda r: float(r.seconds)) if machine else
             Column("est. (µs)", lambda r: r.seconds, _micros),
             *([Column("bound", lambda r: r.bound, justify="left")] if bound else []),
         ]

@@ -95,14 +95,14 @@ def resolve(device: str | None, peak_gflops: float | None, bandwidth_gbs: float 
             missing = "--peak-gflops" if peak is None else "--bandwidth-gbs"
             raise ConvcostError(f"{missing}: give both --peak-gflops and --bandwidth-gbs "
                                 "(or --device NAME)")
-        return Roofline(f"{peak} GFLOP/s, {bandwidth} GB/s", peak, bandwidth)
+        return Roofline(f"{float(peak):g} GFLOP/s, {float(bandwidth):g} GB/s", peak, bandwidth)
     if device not in DEVICES:
         raise ConvcostError(f"--device: unknown device {device!r}; presets: {', '.join(DEVICES)}")
     preset = DEVICES[device]
     peak = peak if peak is not None else preset.peak(dtype)
     bandwidth = bandwidth if bandwidth is not None else preset.bandwidth_gbs
-    return Roofline(f"{device} ({dtype}: {peak} GFLOP/s, {bandwidth} GB/s, nominal)", peak,
-                    bandwidth)
+    return Roofline(f"{device} ({dtype}: {float(peak):g} GFLOP/s, {float(bandwidth):g} GB/s, "
+                    "nominal)", peak, bandwidth)
 
 
 @dataclass(frozen=True)

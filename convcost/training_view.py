@@ -37,12 +37,11 @@ def _row(label: str, node: Node, result: Training) -> Row:
 
 def _columns(machine: bool) -> list[Column]:
     size: Any = str if machine else human
-    return [
-        Column("forward MACs", lambda r: r.forward, size),
-        Column("grad-input MACs", lambda r: r.grad_input, size),
-        Column("grad-weight MACs", lambda r: r.grad_weight, size),
-        Column("training MACs", lambda r: r.total, size),
-    ]
+    names = (("forward_macs", "grad_input_macs", "grad_weight_macs", "total_macs") if machine
+             else ("forward MACs", "grad-input MACs", "grad-weight MACs", "training MACs"))
+    values = (lambda r: r.forward, lambda r: r.grad_input, lambda r: r.grad_weight,
+              lambda r: r.total)
+    return [Column(name, value, size) for name, value in zip(names, values, strict=True)]
 
 
 def training_reports(analysis: Analysis, result: Training, depth: int | None,

@@ -8,11 +8,13 @@ params are checked against torch's own ``fuse_conv_bn_eval`` on the built model.
 from __future__ import annotations
 
 import json
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_no_torch import _blocked_env, _run
 from typer.testing import CliRunner
 
 import convcost
@@ -357,3 +359,24 @@ def test_bad_memory_options(runner: CliRunner, args: list[str], message: str) ->
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["model", "specs/mobilenet_v2.yaml", "--no-verify", "--memory", "--training", "--device", "t4",
+     "--format", "json"],
+    ["layer", "--cin", "8", "--cout", "16", "--hw", "10", "--memory", "--training", "--fuse-bn",
+     "--format", "json"],
+    ["sweep", "specs/mobilenet_v1.yaml", "--resolution", "224,128", "--device", "a100",
+     "--format", "json"],
+], ids=["model", "layer", "sweep"])
+def test_analytic_figures_need_no_torch(tmp_path: Path, argv: list[str]) -> None:
+    proc = _run([sys.executable, "-m", "convcost", *argv], _blocked_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    if argv[0] == "model":
+        assert data["memory"]["peak_activation_bytes"] == 2 * 96 * 112 * 112 * 4
+    elif argv[0] == "layer":
+        # standard 3x3 conv 8 -> 16 on 10x10: 16*10*10*8*9 = 115,200 MACs, three times
+        assert data["training"]["standard"]["total_macs"] == 3 * 115_200
+    else:
+        assert data["points"][0]["macs"] == 568_740_352  # paper Table 1: 569 M

@@ -145,7 +145,6 @@ def test_plot_without_matplotlib(runner: CliRunner, monkeypatch: pytest.MonkeyPa
 
 
 def test_plot(runner: CliRunner, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")  # the optional `plot` extra
     out = tmp_path / "sweep.png"
     _invoke(runner, "sweep", str(V1), "--resolution", "224,160", "--plot", str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

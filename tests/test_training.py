@@ -26,6 +26,7 @@ from convcost.ops import Conv2d, Linear
 from convcost.training import training
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 
 def _leaf(op: Conv2d | Linear, shape: tuple[int, ...]) -> Node:

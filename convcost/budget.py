@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import Analysis
+from .conventions import PAPER, Convention
 from .errors import SpecError
 from .fields import as_int, as_list, as_mapping, as_number, check_keys, join
 from .spec import Spec, locate
@@ -171,13 +172,15 @@ class Measured:
         return self.share if metric == SHARE else int(getattr(self, metric))
 
 
-def measure(analysis: Analysis) -> Measured:
+def measure(analysis: Analysis, convention: Convention = PAPER) -> Measured:
+    """The budgeted metrics; ``macs`` (so ``flops`` and the layer share) as ``convention``
+    counts them, in MACs (a FLOPs convention's count halved)."""
     leaves = analysis.leaves()
-    totals = analysis.totals
-    largest = max(leaves, key=lambda leaf: leaf.macs)
-    share = Fraction(largest.macs, totals.macs) if totals.macs else Fraction(0)
+    macs = convention.macs(analysis.root)
+    largest = max(leaves, key=convention.macs)
+    share = Fraction(convention.macs(largest), macs) if macs else Fraction(0)
     activations = max(math.prod(leaf.output_shape) for leaf in leaves)
-    return Measured(totals.params, totals.macs, activations, share, largest.name)
+    return Measured(analysis.totals.params, macs, activations, share, largest.name)
 
 
 @dataclass(frozen=True)

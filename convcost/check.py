@@ -27,6 +27,7 @@ from .budget import (
     parse_budgets_file,
     spec_budget,
 )
+from .conventions import PAPER, Convention
 from .errors import CheckFailed, ConvcostError, SpecError
 from .spec import locate, read_yaml, spec_from
 
@@ -59,6 +60,7 @@ class ModelCheck:
     metrics: tuple[MetricCheck, ...]
     figures: Figures
     verification: Verification | None = None  # the torch/fvcore cross-check (--verify)
+    convention: str = "paper"  # whose count the MACs/FLOPs budgets and the baseline apply to
 
     @property
     def over(self) -> tuple[MetricCheck, ...]:
@@ -164,25 +166,28 @@ def _targets(paths: Iterable[str], problems: list[Problem]) -> list[_Target]:
     return list(targets.values())
 
 
-def _key(name: str, alpha: float | None, resolution: int | None) -> str:
+def _key(name: str, alpha: float | None, resolution: int | None, convention: str = "paper") -> str:
     overrides = [f"{flag}={value:g}" for flag, value in (("alpha", alpha), ("resolution", resolution))
                  if value is not None]
+    overrides += [f"convention={convention}"] if convention != PAPER.name else []
     return f"{name}[{','.join(overrides)}]" if overrides else name
 
 
-def _check(target: _Target, alpha: float | None, resolution: int | None, verify: bool) -> ModelCheck:
+def _check(target: _Target, alpha: float | None, resolution: int | None, verify: bool,
+           convention: Convention = PAPER) -> ModelCheck:
     data, text = target.loaded or read_yaml(target.file)
     spec = spec_from(data, text, target.file)
     budget = target.entry.budget if target.entry else spec_budget(spec, text)
     analysis = analyze(spec, alpha=alpha, resolution=resolution)
-    measured = measure(analysis)
+    measured = measure(analysis, convention)
     verification = None
     if verify:
         from .verify import verify as cross_check  # imports torch and fvcore
 
         verification = cross_check(analysis)
-    return ModelCheck(_key(spec.name, alpha, resolution), target.file, budget,
-                      evaluate(measured, budget), Figures(measured.params, measured.macs), verification)
+    return ModelCheck(_key(spec.name, alpha, resolution, convention.name), target.file, budget,
+                      evaluate(measured, budget), Figures(measured.params, measured.macs), verification,
+                      convention.name)
 
 
 def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, update: bool
@@ -204,9 +209,10 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
 
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,
               baseline: str | None = None, tolerance: float = 0.0, update_baseline: bool = False,
-              verify: bool = False) -> CheckResult:
+              verify: bool = False, convention: Convention = PAPER) -> CheckResult:
     """Check every model of ``paths``; with ``update_baseline``, rewrite ``baseline`` unless
-    some input could not be checked."""
+    some input could not be checked. MACs and FLOPs are ``convention``'s count (its MACs);
+    under a convention other than paper the baseline key says so (``name[convention=thop]``)."""
     if update_baseline and baseline is None:
         raise ConvcostError("--update-baseline: needs --baseline FILE")
     if tolerance < 0:
@@ -215,7 +221,7 @@ def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: i
     models: list[ModelCheck] = []
     for target in _targets(paths, problems):
         try:
-            models.append(_check(target, alpha, resolution, verify))
+            models.append(_check(target, alpha, resolution, verify, convention))
         except ConvcostError as err:
             problems.append(Problem.of(err))
     comparison = None

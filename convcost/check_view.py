@@ -18,7 +18,7 @@ from rich.console import RenderableType
 from .baseline import Comparison, Delta
 from .budget import METRICS, MetricCheck
 from .check import CheckResult, ModelCheck, Problem
-from .report import Column, Report, human, percent, render
+from .report import Column, Report, human, percent, render, signed
 from .yamlpos import line_of
 
 _NONE = "—"
@@ -36,9 +36,7 @@ def _exact(value: int | Fraction) -> str:
 
 
 def _signed(value: int | str) -> str:
-    if isinstance(value, str):
-        return value
-    return f"+{human(value)}" if value > 0 else human(value)
+    return value if isinstance(value, str) else signed(value)
 
 
 def _signed_percent(part: int | None, whole: int | None) -> str:
@@ -66,6 +64,9 @@ def model_report(model: ModelCheck) -> Report:
         Column("status", _status, justify="left"),
     ]
     notes = []
+    if model.convention != "paper":
+        notes.append(f"MACs and FLOPs as the {model.convention} convention counts them "
+                     "(docs/conventions.md)")
     if model.budget is None:
         notes.append("no budget: add a `budget:` mapping to the spec, or list it in a budgets file")
     elif model.budget.file != model.spec:
@@ -149,7 +150,7 @@ def _verify_json(model: ModelCheck) -> dict[str, Any] | None:
 
 
 def check_json(result: CheckResult) -> dict[str, Any]:
-    models = [{"name": m.name, "spec": m.spec,
+    models = [{"name": m.name, "spec": m.spec, "convention": m.convention,
                "budget_file": None if m.budget is None else m.budget.file,
                "failed": m.failed, "metrics": [_metric_json(c) for c in m.metrics],
                "verify": _verify_json(m)}

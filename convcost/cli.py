@@ -76,6 +76,22 @@ def _format(value: str) -> str:
     return value
 
 
+# `--convention` / `--flops` of `model`, `layer` and `check` (docs/conventions.md).
+Convention = Annotated[str, typer.Option(
+    help="count as paper (conv + linear MACs), fvcore, thop, ptflops, torchinfo or torch does")]
+Flops = Annotated[bool, typer.Option("--flops", help="show FLOPs (2 × MACs) instead of MACs")]
+
+
+def _counting(name: str, flops: bool = False) -> Any:
+    """The ``Counting`` of ``--convention NAME [--flops]``; an unknown name exits 2."""
+    from .conventions import counting
+
+    try:
+        return counting(name, flops)
+    except ConvcostError as err:
+        raise ConvcostError(f"--convention: {err}") from None
+
+
 def _pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
     """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5)."""
     parts = text.lower().replace(",", "x").split("x")
@@ -138,6 +154,8 @@ def layer(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     training: TrainingFlag = False,
+    convention: Convention = "paper",
+    flops: Flops = False,
     fmt: Format = "table",
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
@@ -147,13 +165,19 @@ def layer(
     from .report import render
 
     fmt = _format(fmt)
+    counting = _counting(convention, flops)
     config = _layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
                            alpha, rho)
     cmp = compare(config)
+    counts = None
+    if not counting.default:
+        from .layer_nodes import variant_counts
+
+        counts = variant_counts(config, counting.count)
     extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training))
-    _emit(render([layer_report(cmp), *extra.reports], fmt,
-                 lambda: {**layer_json(cmp), **extra.json()}))
+    _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
+                 lambda: {**layer_json(cmp, counting, counts), **extra.json()}))
 
 
 def _layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
@@ -196,6 +220,8 @@ def model(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     training: TrainingFlag = False,
+    convention: Convention = "paper",
+    flops: Flops = False,
     fmt: Format = "table",
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
@@ -206,16 +232,19 @@ def model(
     from .spec import load_spec
 
     fmt = _format(fmt)
+    counting = _counting(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result) if verify else None
-    reports = model_reports(result, depth, machine=fmt != "table", verification=checked)
+    reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
+                            counting=counting)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
     if extra.reports:  # the memory / training tables replace the plain per-layer table
         reports = [*extra.reports, *reports[1:]]
-    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked), **extra.json()}))
+    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting),
+                                        **extra.json()}))
     if checked is not None and not checked.ok:
         from .verify_view import summary
 
@@ -259,6 +288,26 @@ def verify_command(
                           f"{', '.join(failed)}")
 
 
+@app.command("conventions")
+def conventions_command(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Every tool's count side by side (paper, fvcore, thop, ptflops, torchinfo, torch), explained."""
+    from .analysis import analyze
+    from .explain import explain
+    from .explain_view import conventions_json, conventions_reports
+    from .report import render
+    from .spec import load_spec
+
+    fmt = _format(fmt)
+    result = explain(analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch))
+    _emit(render(conventions_reports(result), fmt, lambda: conventions_json(result)))
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format (for editors and validators)."""
@@ -281,6 +330,9 @@ def check(
     verify: Annotated[bool, typer.Option("--verify", help="also cross-check with torch/fvcore")] = False,
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    convention: Annotated[str, typer.Option(
+        help="whose count the MACs/FLOPs budgets and the baseline apply to: paper, fvcore, thop, "
+             "ptflops, torchinfo or torch (its FLOPs / 2)")] = "paper",
     fmt: Format = "table",
 ) -> None:
     """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
@@ -290,8 +342,10 @@ def check(
     from .check_view import check_output, publish_github
 
     fmt = _format(fmt)
+    counted = _counting(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
-                       tolerance=tolerance, update_baseline=update_baseline, verify=verify)
+                       tolerance=tolerance, update_baseline=update_baseline, verify=verify,
+                       convention=counted)
     _emit(check_output(result, fmt))
     publish_github(result, os.environ)
     result.raise_for_status()

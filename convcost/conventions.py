@@ -15,12 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .analysis import Analysis
 from .errors import ConvcostError
 from .graph import Node
 from .ops import ACTIVATIONS, Activation, AdaptivePool, BatchNorm, Conv2d, Linear, Op, Pool
+
+if TYPE_CHECKING:  # the layer command needs no spec machinery
+    from .analysis import Analysis
 
 RULE_KEYS: tuple[str, ...] = (
     "conv", "conv_same", "conv_bias", "linear", "linear_bias", "bn", *ACTIVATIONS, "max_pool",
@@ -90,6 +92,7 @@ class Convention:
     rules: Mapping[str, Rule]
     params: ParamsRule | None = None
     params_doc: str = ""
+    tool: str = ""  # the tool and its version, short: ``fvcore 0.1.5`` ("" for paper)
 
     def rule(self, node: Node) -> Rule:
         """The rule of a leaf's op (its bias has a rule of its own, see :meth:`terms`)."""
@@ -149,6 +152,11 @@ class Counting:
     def count(self, node: Node) -> int:
         doubled = self.flops and self.convention.unit == "MACs"
         return self.convention.count(node) * (2 if doubled else 1)
+
+    def describe(self) -> dict[str, str]:
+        """What a count means, for JSON output: convention name, unit, source and doc."""
+        c = self.convention
+        return {"name": c.name, "unit": self.unit, "source": c.source, "doc": c.doc}
 
 
 def counting(name: str = "paper", flops: bool = False) -> Counting:
@@ -265,6 +273,7 @@ FVCORE = Convention(
                        add="aten::add", scale="aten::mul"),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
+    "fvcore 0.1.5",
 )
 
 THOP = Convention(
@@ -289,11 +298,12 @@ THOP = Convention(
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (none here: only conv, BN and linear have params)",
+    "thop 0.1.1",
 )
 
 PTFLOPS = Convention(
-    "ptflops", "get_model_complexity_info, default (pytorch) backend: module hooks per image "
-    "plus patched F.* per batch; nn.ReLU and pools twice",
+    "ptflops", "default (pytorch) backend: module hooks per image + patched F.* per batch; "
+    "nn.ReLU and pools counted twice",
     "ptflops 0.7.5 (get_model_complexity_info, backend=pytorch, its code default) on torch "
     "2.13.0", "MACs",
     MappingProxyType({
@@ -321,6 +331,7 @@ PTFLOPS = Convention(
                        concat="torch.cat", shuffle="view/transpose"),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
+    "ptflops 0.7.5",
 )
 
 TORCHINFO = Convention(
@@ -339,6 +350,7 @@ TORCHINFO = Convention(
             *_COUNTED, "conv_bias", "linear_bias", "bn")}),
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
+    "torchinfo 1.8.0",
 )
 
 TORCH = Convention(
@@ -349,13 +361,14 @@ TORCH = Convention(
         "conv_same": Rule(_twice_paper, "2·O·(Cin/g)·K (aten::_convolution_mode decomposes)",
                           op="aten::convolution"),
         "linear": Rule(_twice_paper, "2·N·in·out, bias ignored", op="aten::addmm"),
-        **_zeros("0: FlopCounterMode registers only matmul, conv and attention ops",
-                 **_NOT_COUNTED),
+        **_zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
     }),
+    tool="torch 2.13.0",
 )
 
 CONVENTIONS: Mapping[str, Convention] = MappingProxyType(
     {c.name: c for c in (PAPER, FVCORE, THOP, PTFLOPS, TORCHINFO, TORCH)})
+PAPER_MACS = Counting(PAPER)  # what every command shows by default
 
 
 def convention(name: str) -> Convention:

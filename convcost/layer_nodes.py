@@ -45,6 +45,11 @@ def variant_nodes(config: LayerConfig) -> dict[str, Node]:
         raise ConvcostError(err.message) from None
 
 
+def variant_counts(config: LayerConfig, count: Callable[[Node], int]) -> dict[str, int]:
+    """Each variant's ``count`` (e.g. a convention's, BN included with ``config.bn``)."""
+    return {name: count(node) for name, node in variant_nodes(config).items()}
+
+
 def as_analysis(name: str, node: Node) -> Analysis:
     """A one-layer "model" around ``node`` (what :func:`convcost.build.build` takes)."""
     root = Node(name, "model", node.input_shape, node.output_shape, node.params, node.macs,

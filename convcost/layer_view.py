@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from .compare import Comparison
+from .conventions import PAPER_MACS, Counting
 from .formulas import LayerCost
 from .report import Column, Report, human, percent, shape
 
@@ -14,9 +16,23 @@ def _ratio(value: Fraction) -> str:
     return f"{float(value):.6f}"
 
 
-def layer_report(cmp: Comparison) -> Report:
+def _counted_columns(cmp: Comparison, counting: Counting, counts: Mapping[str, int] | None
+                     ) -> list[Column]:
+    """Paper MACs and FLOPs, or the ``--convention``/``--flops`` count of each variant."""
+    if counts is None:
+        std = cmp.standard.macs
+        return [Column("MACs", lambda r: r[1].macs, human),
+                Column("FLOPs", lambda r: r[1].flops, human),
+                Column("MACs vs standard", lambda r: Fraction(r[1].macs, std), percent)]
+    return [Column(counting.label, lambda r: counts[r[0]], human),
+            Column(f"{counting.unit} vs standard",
+                   lambda r: Fraction(counts[r[0]], counts["standard"] or 1), percent)]
+
+
+def layer_report(cmp: Comparison, counting: Counting = PAPER_MACS,
+                 counts: Mapping[str, int] | None = None) -> Report:
+    """The four variants; ``counts`` (variant -> count) under a non-paper ``counting``."""
     cfg = cmp.config
-    std = cmp.standard
     kh, kw = cfg.kernel
     title = (f"conv {cfg.in_channels}→{cfg.out_channels}, k {shape(cfg.kernel)}, "
              f"input {shape(cfg.input_shape)}, stride {shape(cfg.stride)}, "
@@ -25,14 +41,15 @@ def layer_report(cmp: Comparison) -> Report:
         Column("variant", lambda r: r[0], justify="left"),
         Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
         Column("params", lambda r: r[1].params, human),
-        Column("MACs", lambda r: r[1].macs, human),
-        Column("FLOPs", lambda r: r[1].flops, human),
-        Column("MACs vs standard", lambda r: Fraction(r[1].macs, std.macs), percent),
+        *_counted_columns(cmp, counting, counts),
     ]
     rows = list(cmp.rows().items())
     n, k2 = cfg.out_channels, kh * kw
     reduction = 1 / cmp.macs_ratio
-    notes = [
+    conv = counting.convention
+    notes = [f"{counting.label}: {conv.doc} ({conv.tool or conv.source}); the ratios below "
+             "are paper MACs"] if counts is not None else []
+    notes += [
         "separable = depthwise + pointwise. separable / standard: "
         f"MACs [bold]{_ratio(cmp.macs_ratio)}[/], "
         f"params [bold]{_ratio(cmp.params_ratio)}[/]",
@@ -50,9 +67,12 @@ def _cost_json(cost: LayerCost) -> dict[str, Any]:
             "output_shape": list(cost.output_shape)}
 
 
-def layer_json(cmp: Comparison) -> dict[str, Any]:
+def layer_json(cmp: Comparison, counting: Counting = PAPER_MACS,
+               counts: Mapping[str, int] | None = None) -> dict[str, Any]:
     cfg = cmp.config
     data: dict[str, Any] = {name: _cost_json(cost) for name, cost in cmp.rows().items()}
+    if counts is not None:
+        data["convention"] = {**counting.describe(), "counts": dict(counts)}
     data["ratio"] = {"macs": float(cmp.macs_ratio), "params": float(cmp.params_ratio),
                      "theory": float(cmp.theory)}
     data["config"] = {"in_channels": cfg.in_channels, "out_channels": cfg.out_channels,

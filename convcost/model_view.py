@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from .analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from .conventions import PAPER_MACS, Counting
 from .graph import Node
 from .report import Column, Report, human, percent, shape
 from .verify import Verification
@@ -38,15 +39,16 @@ def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
 
 
 def layers_report(analysis: Analysis, depth: int | None,
-                  verification: Verification | None = None) -> Report:
-    total = analysis.totals.macs
+                  verification: Verification | None = None,
+                  counting: Counting = PAPER_MACS) -> Report:
+    total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
         Column("kind", lambda r: r[1].kind, justify="left"),
         Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
         Column("params", lambda r: r[1].params, human),
-        Column("MACs", lambda r: r[1].macs, human),
-        Column("% MACs", lambda r: Fraction(r[1].macs, total or 1), percent),
+        Column(counting.label, lambda r: counting.count(r[1]), human),
+        Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
         *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
@@ -62,7 +64,8 @@ def _check_columns(verification: Verification | None, name: Any) -> list[Column]
 
 
 def flat_report(analysis: Analysis, depth: int | None,
-                verification: Verification | None = None) -> Report:
+                verification: Verification | None = None,
+                counting: Counting = PAPER_MACS) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -71,18 +74,32 @@ def flat_report(analysis: Analysis, depth: int | None,
         Column("params", lambda r: r.params),
         Column("macs", lambda r: r.macs),
         Column("flops", lambda r: r.flops),
+        *_counting_columns(counting),
         *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
     return Report(f"{analysis.model}: layers", columns, rows)
 
 
-def totals_report(analysis: Analysis) -> Report:
+def _counting_columns(counting: Counting) -> list[Column]:
+    """The machine column of a ``--convention``/``--flops`` count, e.g. ``thop_macs``."""
+    if counting.default:
+        return []
+    key = f"{counting.convention.name}_{counting.unit.lower()}"
+    return [Column(key, counting.count)]
+
+
+def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report:
     t = analysis.totals
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
     rows = [("params", t.params), ("MACs", t.macs), ("FLOPs (2 × MACs)", t.flops)]
-    return Report("totals (paper: conv + linear MACs)", columns, rows)
+    notes = []
+    if not counting.default:
+        c = counting.convention
+        rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
+        notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
+    return Report("totals (paper: conv + linear MACs)", columns, rows, notes)
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -128,27 +145,33 @@ def separable_report(analysis: Analysis) -> Report | None:
 
 
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
-                  verification: Verification | None = None) -> list[Report]:
-    main = (flat_report(analysis, depth, verification) if machine
-            else layers_report(analysis, depth, verification))
-    reports = [main, totals_report(analysis), kinds_report(analysis)]
+                  verification: Verification | None = None,
+                  counting: Counting = PAPER_MACS) -> list[Report]:
+    main = (flat_report(analysis, depth, verification, counting) if machine
+            else layers_report(analysis, depth, verification, counting))
+    reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
     checked = [verify_report(verification)] if verification is not None else []
     return [*reports, *([sep] if sep else []), *checked]
 
 
 def model_json(analysis: Analysis, depth: int | None,
-               verification: Verification | None = None) -> dict[str, Any]:
+               verification: Verification | None = None,
+               counting: Counting = PAPER_MACS) -> dict[str, Any]:
     t = analysis.totals
     eq = standard_equivalent(analysis)
+    count = {} if counting.default else {
+        "convention": {**counting.describe(), "total": counting.count(analysis.root)}}
     return {
         "model": analysis.model,
         "input": list(analysis.input_shape),
         "alpha": analysis.alpha,
         "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        **count,
         "layers": [
             {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
-             "params": node.params, "macs": node.macs, "flops": node.flops}
+             "params": node.params, "macs": node.macs, "flops": node.flops,
+             **({} if counting.default else {"count": counting.count(node)})}
             for _, node in frontier(analysis.root, depth)
         ],
         "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},

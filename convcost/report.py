@@ -32,6 +32,11 @@ def human(value: int) -> str:
     return str(value)
 
 
+def signed(value: int) -> str:
+    """``human`` with a sign on gains: ``+13.36 M``, ``-2.00 K``, ``0``."""
+    return f"+{human(value)}" if value > 0 else human(value)
+
+
 def percent(part: int | Fraction, whole: int | Fraction = 1, digits: int = 2) -> str:
     if not whole:
         return "—"
@@ -68,12 +73,13 @@ class Report:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=self.title, box=box.SIMPLE_HEAVY, title_style="bold")
+        # Titles and cells are plain text: a name such as ``m[alpha=0.5]`` is not markup.
+        table = Table(title=Text(self.title), box=box.SIMPLE_HEAVY, title_style="bold")
         for col in self.columns:
             table.add_column(col.header, justify=col.justify, no_wrap=True)  # type: ignore[arg-type]
         for i, row in enumerate(self.rows):
             style = self.styles[i] if i < len(self.styles) else None
-            table.add_row(*(col.show(col.value(row)) for col in self.columns), style=style)
+            table.add_row(*(Text(col.show(col.value(row))) for col in self.columns), style=style)
         if not self.notes:
             return table
         return Group(table, *(Text.from_markup(n) for n in self.notes))

@@ -12,7 +12,7 @@ Under the paper convention only convolutions and linear layers cost MACs, backwa
 
 ``torch.utils.flop_counter.FlopCounterMode`` agrees for ``groups = 1``. For grouped and
 depthwise convolutions it counts grad-weight as ``N·Ho·Wo·Cout·Cin·kh·kw``, ``g`` times too
-many (docs/conventions-research.md §3.3).
+many (docs/conventions.md, "Bugs found in the tools").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``FlopCounterMode`` is exact for ``groups = 1`` convolutions and linear layers, so there the
 training FLOPs must equal its count of one forward + backward pass. For grouped convolutions
-it counts grad-weight ``g`` times too high (docs/conventions-research.md §3.3): the tests pin
+it counts grad-weight ``g`` times too high (docs/conventions.md, tool bugs): the tests pin
 that relation, and check our count against the same conv split into ``g`` plain convs.
 """
 

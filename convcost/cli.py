@@ -1,7 +1,5 @@
 """The command line: thin typer commands. Errors become one stderr line and an exit code here."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,9 +8,32 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from . import cli_options as opts
+from .cli_options import (
+    Alpha,
+    BandwidthGbs,
+    Batch,
+    Bias,
+    Bn,
+    Convention,
+    Device,
+    Dilation,
+    Dtype,
+    Flops,
+    Format,
+    FuseBn,
+    H,
+    Hw,
+    Kernel,
+    Memory,
+    Pad,
+    PeakGflops,
+    Rho,
+    Stride,
+    TrainingFlag,
+    W,
+)
 from .errors import CheckFailed, ConvcostError
-from .extras import BandwidthGbs, Device, Dtype, FuseBn, Memory, PeakGflops, TrainingFlag
-from .report import FORMATS
 
 
 class _Group(TyperGroup):
@@ -67,44 +88,6 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
-Format = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown")]
-
-
-def _format(value: str) -> str:
-    if value not in FORMATS:
-        raise ConvcostError(f"--format: must be one of {', '.join(FORMATS)}, got {value!r}")
-    return value
-
-
-# `--convention` / `--flops` of `model`, `layer` and `check` (docs/conventions.md).
-Convention = Annotated[str, typer.Option(
-    help="count as paper (conv + linear MACs), fvcore, thop, ptflops, torchinfo or torch does")]
-Flops = Annotated[bool, typer.Option("--flops", help="show FLOPs (2 × MACs) instead of MACs")]
-
-
-def _counting(name: str, flops: bool = False) -> Any:
-    """The ``Counting`` of ``--convention NAME [--flops]``; an unknown name exits 2."""
-    from .conventions import counting
-
-    try:
-        return counting(name, flops)
-    except ConvcostError as err:
-        raise ConvcostError(f"--convention: {err}") from None
-
-
-def _pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
-    """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5)."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise ConvcostError(f"{flag}: must be an integer or HxW, got {text!r}") from None
-    if len(values) not in (1, 2) or min(values) < minimum:
-        what = "positive" if minimum == 1 else f"≥ {minimum}"
-        raise ConvcostError(f"{flag}: must be {what} (an integer or HxW), got {text!r}")
-    return (values[0], values[-1])
-
-
 def _emit(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, str):
@@ -114,21 +97,6 @@ def _emit(items: Sequence[Any]) -> None:
 
             # Piped output keeps whole rows (rich would cut tables at 80 columns).
             Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(item)
-
-
-# Options shared by `layer` and `bench` (one convolution).
-Kernel = Annotated[str, typer.Option("--k", help="kernel size K, or KHxKW")]
-Hw = Annotated[int | None, typer.Option(help="input height = width")]
-H = Annotated[int | None, typer.Option("--h", help="input height (with --w)")]
-W = Annotated[int | None, typer.Option("--w", help="input width (with --h)")]
-Stride = Annotated[str, typer.Option(help="stride, or SHxSW")]
-Pad = Annotated[str, typer.Option(help="auto (d·(k-1)//2), same, P or PHxPW")]
-Dilation = Annotated[str, typer.Option(help="dilation, or DHxDW")]
-Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="conv bias")]
-Bn = Annotated[bool, typer.Option("--bn", help="add the BatchNorm params of each conv")]
-Batch = Annotated[int, typer.Option(help="batch size")]
-Alpha = Annotated[float, typer.Option(help="width multiplier α: int(c·α)")]
-Rho = Annotated[float, typer.Option(help="resolution multiplier ρ on H and W")]
 
 
 @app.command()
@@ -164,9 +132,9 @@ def layer(
     from .layer_view import layer_json, layer_report
     from .report import render
 
-    fmt = _format(fmt)
-    counting = _counting(convention, flops)
-    config = _layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
+    fmt = opts.parse_format(fmt)
+    counting = opts.counting_option(convention, flops)
+    config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
                            alpha, rho)
     cmp = compare(config)
     counts = None
@@ -178,30 +146,6 @@ def layer(
                                              bandwidth_gbs, training))
     _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
                  lambda: {**layer_json(cmp, counting, counts), **extra.json()}))
-
-
-def _layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
-                  stride: str, padding: str, dilation: str, bias: bool, bn: bool, batch: int,
-                  alpha: float, rho: float) -> Any:
-    """The layer config of the `layer` / `bench` options, validated."""
-    from .compare import scaled_config
-
-    for flag, value in (("--cin", cin), ("--cout", cout), ("--batch", batch)):
-        if value < 1:
-            raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
-    if hw is not None and (h is not None or w is not None):
-        raise ConvcostError("--hw: give --hw or --h and --w, not both")
-    height, width = (hw, hw) if hw is not None else (h, w)
-    if height is None or width is None:
-        raise ConvcostError("--hw: missing input size (give --hw, or --h and --w)")
-    if min(height, width) < 1:
-        raise ConvcostError(f"--hw: must be a positive integer, got {min(height, width)}")
-    pad: Any = padding if padding in ("auto", "same") else _pair("--padding", padding, 0)
-    return scaled_config(
-        cin, cout, _pair("--k", k), height, width, alpha=alpha, rho=rho,
-        stride=_pair("--stride", stride), padding=pad, dilation=_pair("--dilation", dilation),
-        bias=bias, bn=bn, batch=batch,
-    )
 
 
 @app.command()
@@ -231,8 +175,8 @@ def model(
     from .report import render
     from .spec import load_spec
 
-    fmt = _format(fmt)
-    counting = _counting(convention, flops)
+    fmt = opts.parse_format(fmt)
+    counting = opts.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
@@ -303,7 +247,7 @@ def conventions_command(
     from .report import render
     from .spec import load_spec
 
-    fmt = _format(fmt)
+    fmt = opts.parse_format(fmt)
     result = explain(analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch))
     _emit(render(conventions_reports(result), fmt, lambda: conventions_json(result)))
 
@@ -341,8 +285,8 @@ def check(
     from .check import run_check
     from .check_view import check_output, publish_github
 
-    fmt = _format(fmt)
-    counted = _counting(convention).convention
+    fmt = opts.parse_format(fmt)
+    counted = opts.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
                        convention=counted)
@@ -350,19 +294,6 @@ def check(
     publish_github(result, os.environ)
     result.raise_for_status()
 
-
-
-def _numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
-    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, comma-separated."""
-    import math
-
-    try:
-        values = [kind(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConvcostError(f"{flag}: must be comma-separated numbers, got {text!r}") from None
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0, got {text!r}")
-    return values
 
 
 @app.command()
@@ -389,7 +320,7 @@ def sweep(
     from .sweep_view import plot as draw
     from .sweep_view import sweep_json, sweep_reports
 
-    fmt = _format(fmt)
+    fmt = opts.parse_format(fmt)
     if plot is not None:
         from .sweep_view import pyplot
 
@@ -397,8 +328,8 @@ def sweep(
     roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
     loaded = load_spec(spec)
-    alphas = _numbers("--alpha", alpha, float)
-    sizes = _numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
+    alphas = opts.parse_numbers("--alpha", alpha, float)
+    sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update)
     _emit(render(sweep_reports(result, fmt), fmt, lambda: sweep_json(result)))
@@ -438,7 +369,7 @@ def bench(
     from .progress import progress_bar
     from .report import render
 
-    fmt = _format(fmt)
+    fmt = opts.parse_format(fmt)
     extra: dict[str, Any]
     if spec is not None:
         if cin is not None or cout is not None:
@@ -456,7 +387,7 @@ def bench(
         from .layer_nodes import as_analysis, variant_nodes
         from .layer_view import layer_json
 
-        config = _layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
+        config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
                                batch or 1, alpha or 1.0, rho or 1.0)
         models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
         base = "standard"

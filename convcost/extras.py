@@ -8,31 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .compare import LayerConfig
     from .report import Report
     from .roofline import Roofline
-
-Memory = Annotated[bool, typer.Option(
-    "--memory", help="memory view: bytes, memory access cost, FLOPs/byte, peak activations")]
-Dtype = Annotated[str, typer.Option(help="element type of weights and activations: float32, "
-                                         "float16, bfloat16 or int8 (implies --memory)")]
-FuseBn = Annotated[bool, typer.Option(
-    "--fuse-bn", help="fold BatchNorm into the preceding conv (implies --memory)")]
-Device = Annotated[str | None, typer.Option(
-    help="roofline preset: jetson-nano, t4 or a100 (nominal peaks; implies --memory)")]
-PeakGflops = Annotated[float | None, typer.Option(
-    help="roofline peak compute in GFLOP/s (with --bandwidth-gbs)")]
-BandwidthGbs = Annotated[float | None, typer.Option(
-    help="roofline memory bandwidth in GB/s (with --peak-gflops)")]
-TrainingFlag = Annotated[bool, typer.Option(
-    "--training", help="add backward MACs: grad-input and grad-weight per layer")]
-
 
 @dataclass(frozen=True)
 class CostOptions:

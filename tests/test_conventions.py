@@ -287,8 +287,9 @@ def _small_specs(draw: st.DrawFn) -> dict[str, Any]:
         {"kind": "flatten"},
         {"kind": "linear", "out_features": draw(st.integers(1, 9)), "bias": draw(st.booleans())},
     ]
-    size = draw(st.integers(kernel + 2, 14))
-    return {"input": {"channels": 4, "height": size, "width": draw(st.integers(kernel + 2, 14)),
+    # 2k + 4 keeps at least 2×2 for the pool after two k×k convs (stride ≤ 2, even k shrinks)
+    size = draw(st.integers(2 * kernel + 4, 16))
+    return {"input": {"channels": 4, "height": size, "width": draw(st.integers(2 * kernel + 4, 16)),
                       "batch": draw(st.integers(1, 3))}, "layers": layers}
 
 
@@ -423,7 +424,7 @@ def test_model_flops_doubles_macs_conventions_only(runner: CliRunner) -> None:
 
 def test_layer_convention_is_fvcores_number(runner: CliRunner) -> None:
     """``layer --convention fvcore --bn``: each variant as fvcore counts its built module."""
-    from convcost.cli import _layer_config
+    from convcost.cli_options import layer_config as _layer_config
 
     args = ["--cin", "8", "--cout", "16", "--k", "3", "--hw", "12", "--bn", "--bias"]
     result = runner.invoke(app, ["layer", *args, "--convention", "fvcore", "--format", "json"])

@@ -133,12 +133,13 @@ def layer(
     from .report import render
 
     fmt = opts.parse_format(fmt)
-    counting = opts.counting_option(convention, flops)
+    # paper MACs need no convention table; anything else is counted per variant
+    counting = None if (convention, flops) == ("paper", False) else opts.counting_option(convention, flops)
     config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
-                           alpha, rho)
+                               alpha, rho)
     cmp = compare(config)
     counts = None
-    if not counting.default:
+    if counting is not None and not counting.default:
         from .layer_nodes import variant_counts
 
         counts = variant_counts(config, counting.count)

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compare import Comparison
-from .conventions import PAPER_MACS, Counting
 from .formulas import LayerCost
 from .report import Column, Report, human, percent, shape
+
+if TYPE_CHECKING:  # conventions load only for --convention/--flops: `layer` starts faster
+    from .conventions import Counting
 
 
 def _ratio(value: Fraction) -> str:
     return f"{float(value):.6f}"
 
 
-def _counted_columns(cmp: Comparison, counting: Counting, counts: Mapping[str, int] | None
-                     ) -> list[Column]:
+def _counted_columns(cmp: Comparison, counting: Counting | None,
+                     counts: Mapping[str, int] | None) -> list[Column]:
     """Paper MACs and FLOPs, or the ``--convention``/``--flops`` count of each variant."""
-    if counts is None:
+    if counting is None or counts is None:
         std = cmp.standard.macs
         return [Column("MACs", lambda r: r[1].macs, human),
                 Column("FLOPs", lambda r: r[1].flops, human),
@@ -29,7 +31,7 @@ def _counted_columns(cmp: Comparison, counting: Counting, counts: Mapping[str, i
                    lambda r: Fraction(counts[r[0]], counts["standard"] or 1), percent)]
 
 
-def layer_report(cmp: Comparison, counting: Counting = PAPER_MACS,
+def layer_report(cmp: Comparison, counting: Counting | None = None,
                  counts: Mapping[str, int] | None = None) -> Report:
     """The four variants; ``counts`` (variant -> count) under a non-paper ``counting``."""
     cfg = cmp.config
@@ -46,9 +48,11 @@ def layer_report(cmp: Comparison, counting: Counting = PAPER_MACS,
     rows = list(cmp.rows().items())
     n, k2 = cfg.out_channels, kh * kw
     reduction = 1 / cmp.macs_ratio
-    conv = counting.convention
-    notes = [f"{counting.label}: {conv.doc} ({conv.tool or conv.source}); the ratios below "
-             "are paper MACs"] if counts is not None else []
+    notes = []
+    if counting is not None and counts is not None:
+        conv = counting.convention
+        notes.append(f"{counting.label}: {conv.doc} ({conv.tool or conv.source}); the ratios "
+                     "below are paper MACs")
     notes += [
         "separable = depthwise + pointwise. separable / standard: "
         f"MACs [bold]{_ratio(cmp.macs_ratio)}[/], "
@@ -67,11 +71,11 @@ def _cost_json(cost: LayerCost) -> dict[str, Any]:
             "output_shape": list(cost.output_shape)}
 
 
-def layer_json(cmp: Comparison, counting: Counting = PAPER_MACS,
+def layer_json(cmp: Comparison, counting: Counting | None = None,
                counts: Mapping[str, int] | None = None) -> dict[str, Any]:
     cfg = cmp.config
     data: dict[str, Any] = {name: _cost_json(cost) for name, cost in cmp.rows().items()}
-    if counts is not None:
+    if counting is not None and counts is not None:
         data["convention"] = {**counting.describe(), "counts": dict(counts)}
     data["ratio"] = {"macs": float(cmp.macs_ratio), "params": float(cmp.params_ratio),
                      "theory": float(cmp.theory)}

@@ -77,8 +77,8 @@ class Expander:
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
               flow: str = "seq", role: str = "main") -> Node:
-        out = children[-1].output_shape if flow == "seq" else _flow_output(children, x)
-        return Node(name, kind, x, out, sum(c.params for c in children),
+        # every flow ends in its last child: seq's last layer, or the merge / post of the others
+        return Node(name, kind, x, children[-1].output_shape, sum(c.params for c in children),
                     sum(c.macs for c in children), children=tuple(children), flow=flow,
                     role=role, source=path)
 
@@ -279,11 +279,6 @@ class Expander:
         children.append(self.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
                                   path, role="post"))
         return self.block(name, "shuffle_unit", x, children, path, flow=flow)
-
-
-def _flow_output(children: Sequence[Node], x: Shape) -> Shape:
-    """Output of a non-sequential block: its last post or merge child, or the input (gate)."""
-    return children[-1].output_shape if children else x
 
 
 def _pool(f: Mapping[str, Any]) -> Op:

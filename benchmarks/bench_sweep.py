@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from convcost import analyze, load_spec  # noqa: E402
-from convcost.sweep import sweep  # noqa: E402
+from convcost.net.sweep import sweep  # noqa: E402
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def in_process() -> None:
     import torch
     from fvcore.nn import FlopCountAnalysis
 
-    from convcost.build import build
+    from convcost.runtime.build import build
 
     spec = load_spec(SPEC)
     analytic = best_of(lambda: analyze(spec), 50)

@@ -18,20 +18,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Analysis": "analysis", "Totals": "analysis", "analyze": "analysis",
-    "Comparison": "compare", "LayerConfig": "compare", "compare": "compare",
-    "layer_cost": "compare",
+    "Analysis": "net.analysis", "Totals": "net.analysis", "analyze": "net.analysis",
+    "Comparison": "net.compare", "LayerConfig": "net.compare", "compare": "net.compare",
+    "layer_cost": "net.compare",
     "ConvcostError": "errors", "SpecError": "errors",
-    "LayerCost": "formulas",
-    "Spec": "spec", "load_spec": "spec",
+    "LayerCost": "cost.formulas",
+    "Spec": "spec.loader", "load_spec": "spec.loader",
 }
 
 if TYPE_CHECKING:
-    from .analysis import Analysis, Totals, analyze
-    from .compare import Comparison, LayerConfig, compare, layer_cost
-    from .errors import ConvcostError, SpecError
-    from .formulas import LayerCost
-    from .spec import Spec, load_spec
+    from convcost.cost.formulas import LayerCost
+    from convcost.errors import ConvcostError, SpecError
+    from convcost.net.analysis import Analysis, Totals, analyze
+    from convcost.net.compare import Comparison, LayerConfig, compare, layer_cost
+    from convcost.spec.loader import Spec, load_spec
 
 
 def __getattr__(name: str) -> Any:

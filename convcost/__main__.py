@@ -1,5 +1,5 @@
 """``python -m convcost``."""
 
-from .cli import main
+from convcost.cli.app import main
 
 main()

@@ -1,0 +1,162 @@
+"""The baseline: committed params and MACs per model, and what grew since.
+
+The file is JSON, sorted and indented so that a change is a one-line diff::
+
+    {"models": {"mobilenet_v1": {"macs": 568740352, "params": 4231976}}, "version": 1}
+
+It is written atomically: a temporary file in the same directory, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from convcost.errors import SpecError
+from convcost.spec.fields import as_int, as_mapping, check_keys, join
+from convcost.spec.loader import locate, read_text
+
+VERSION = 1
+METRICS = ("params", "macs")
+
+
+@dataclass(frozen=True)
+class Figures:
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Baseline:
+    file: str
+    models: Mapping[str, Figures]
+
+
+def parse_baseline(data: Any, file: str) -> Baseline:
+    root = as_mapping(data, "")
+    check_keys(root, ("version", "models"), "")
+    if root.get("version") != VERSION:
+        raise SpecError(f"unsupported baseline version {root.get('version')!r}, expected {VERSION}",
+                        path="version")
+    if "models" not in root:
+        raise SpecError("missing required field", path="models")
+    models: dict[str, Figures] = {}
+    for name, raw in as_mapping(root["models"], "models").items():
+        path = join("models", name)
+        entry = as_mapping(raw, path)
+        check_keys(entry, METRICS, path)
+        for key in METRICS:
+            if key not in entry:
+                raise SpecError("missing required field", path=join(path, key))
+        models[name] = Figures(*(as_int(entry[k], join(path, k), minimum=0) for k in METRICS))
+    return Baseline(file, models)
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Read a baseline file; errors carry its file, line and field path."""
+    file = str(path)
+    text = read_text(path, "baseline")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
+                        line=exc.lineno) from None
+    try:
+        return parse_baseline(data, file)
+    except SpecError as err:
+        raise locate(err.at(file, None), text) from None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One metric of one model against the baseline (``base`` None: not in the baseline)."""
+
+    model: str
+    metric: str
+    value: int
+    base: int | None
+    tolerance: Fraction  # allowed growth, in percent
+
+    @property
+    def change(self) -> int | None:
+        return None if self.base is None else self.value - self.base
+
+    @property
+    def grew(self) -> bool:
+        """Grew beyond the tolerance: ``value > base · (1 + tolerance/100)``, exactly."""
+        return self.base is not None and self.value * 100 > self.base * (100 + self.tolerance)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    file: str
+    tolerance: Fraction
+    deltas: tuple[Delta, ...]
+    stale: tuple[str, ...]  # in the baseline but not checked in this run
+    updated: bool = False  # the baseline file was rewritten with the current figures
+
+    @property
+    def grew(self) -> tuple[Delta, ...]:
+        return tuple(d for d in self.deltas if d.grew)
+
+    @property
+    def new(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d.model for d in self.deltas if d.base is None))
+
+    @property
+    def failed(self) -> bool:
+        """Growth or a model missing from the baseline fails, unless the baseline was updated."""
+        return not self.updated and bool(self.grew or self.new)
+
+
+def compare(current: Mapping[str, Figures], baseline: Baseline | None, file: str,
+            tolerance: Fraction, updated: bool = False) -> Comparison:
+    """Every model of ``current`` against ``baseline`` (None: no baseline file yet)."""
+    known = baseline.models if baseline is not None else {}
+    deltas = tuple(
+        Delta(name, key, getattr(figures, key),
+              getattr(known[name], key) if name in known else None, tolerance)
+        for name, figures in current.items() for key in METRICS
+    )
+    stale = tuple(sorted(set(known) - set(current)))
+    return Comparison(file, tolerance, deltas, stale, updated)
+
+
+def merged(baseline: Baseline | None, current: Mapping[str, Figures]) -> dict[str, Figures]:
+    """The baseline with the current figures of the checked models (others kept)."""
+    return {**(baseline.models if baseline is not None else {}), **current}
+
+
+def write_baseline(path: str | Path, models: Mapping[str, Figures]) -> None:
+    """Write atomically: an interrupted write leaves the old file (or none) untouched."""
+    target = Path(path)
+    data = {"version": VERSION,
+            "models": {name: {k: getattr(f, k) for k in METRICS} for name, f in models.items()}}
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True, ensure_ascii=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode(target))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _mode(target: Path) -> int:
+    """The old file's permissions, or the usual ones for a new file (mkstemp's are 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,410 @@
+"""The command line: thin typer commands. Errors become one stderr line and an exit code here."""
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from convcost.cli import options as opts
+from convcost.cli.options import (
+    Alpha,
+    BandwidthGbs,
+    Batch,
+    Bias,
+    Bn,
+    Convention,
+    Device,
+    Dilation,
+    Dtype,
+    Flops,
+    Format,
+    FuseBn,
+    H,
+    Hw,
+    Kernel,
+    Memory,
+    Pad,
+    PeakGflops,
+    Rho,
+    Stride,
+    TrainingFlag,
+    W,
+)
+from convcost.errors import CheckFailed, ConvcostError
+
+
+class _Group(TyperGroup):
+    """Turns every error into one line on stderr: usage and input errors exit 2."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        from click.exceptions import ClickException
+
+        try:
+            code = super().main(args, prog_name or "convcost", complete_var,
+                                standalone_mode=False, **extra)
+        except ConvcostError as err:
+            typer.echo(f"convcost: error: {err}", err=True)
+            code = err.exit_code
+        except ClickException as err:
+            ctx = getattr(err, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            message = err.format_message()
+            if message:  # an empty one follows the help printed for a bare `convcost`
+                typer.echo(f"convcost: error: {where}{message}", err=True)
+            code = err.exit_code
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("convcost: aborted", err=True)
+            code = 130
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Exact FLOPs, MACs and parameters of conv nets, from a YAML spec, verified against torch.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from convcost import __version__
+
+        typer.echo(f"convcost {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """convcost: FLOPs, MACs and parameters of conv nets."""
+
+
+def _emit(items: Sequence[Any]) -> None:
+    for item in items:
+        if isinstance(item, str):
+            sys.stdout.write(item if item.endswith("\n") else item + "\n")
+        else:
+            from rich.console import Console  # only tables need rich: skip its import for JSON
+
+            # Piped output keeps whole rows (rich would cut tables at 80 columns).
+            Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(item)
+
+
+@app.command()
+def layer(
+    cin: Annotated[int, typer.Option(help="input channels M")],
+    cout: Annotated[int, typer.Option(help="output channels N")],
+    k: Kernel = "3",
+    hw: Hw = None,
+    h: H = None,
+    w: W = None,
+    stride: Stride = "1",
+    padding: Pad = "auto",
+    dilation: Dilation = "1",
+    bias: Bias = False,
+    bn: Bn = False,
+    batch: Batch = 1,
+    alpha: Alpha = 1.0,
+    rho: Rho = 1.0,
+    memory: Memory = False,
+    dtype: Dtype = "float32",
+    fuse_bn: FuseBn = False,
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    training: TrainingFlag = False,
+    convention: Convention = "paper",
+    flops: Flops = False,
+    fmt: Format = "table",
+) -> None:
+    """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
+    from convcost.cli.extras import CostOptions, layer_extras
+    from convcost.net.compare import compare
+    from convcost.report.layer_view import layer_json, layer_report
+    from convcost.report.render import render
+
+    fmt = opts.parse_format(fmt)
+    # paper MACs need no convention table; anything else is counted per variant
+    counting = None if (convention, flops) == ("paper", False) else opts.counting_option(convention, flops)
+    config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
+                               alpha, rho)
+    cmp = compare(config)
+    counts = None
+    if counting is not None and not counting.default:
+        from convcost.net.layer_nodes import variant_counts
+
+        counts = variant_counts(config, counting.count)
+    extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
+                                             bandwidth_gbs, training))
+    _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
+                 lambda: {**layer_json(cmp, counting, counts), **extra.json()}))
+
+
+@app.command()
+def model(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth")] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
+    memory: Memory = False,
+    dtype: Dtype = "float32",
+    fuse_bn: FuseBn = False,
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    training: TrainingFlag = False,
+    convention: Convention = "paper",
+    flops: Flops = False,
+    fmt: Format = "table",
+) -> None:
+    """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
+    from convcost.cli.extras import CostOptions, model_extras
+    from convcost.net.analysis import analyze
+    from convcost.report.model_view import model_json, model_reports
+    from convcost.report.render import render
+    from convcost.spec.loader import load_spec
+
+    fmt = opts.parse_format(fmt)
+    counting = opts.counting_option(convention, flops)
+    if depth is not None and depth < 1:
+        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
+    result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    checked = _cross_check(result) if verify else None
+    reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
+                            counting=counting)
+    extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
+                                             bandwidth_gbs, training), depth, fmt != "table")
+    if extra.reports:  # the memory / training tables replace the plain per-layer table
+        reports = [*extra.reports, *reports[1:]]
+    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting),
+                                        **extra.json()}))
+    if checked is not None and not checked.ok:
+        from convcost.report.verify_view import summary
+
+        raise CheckFailed(summary(checked))
+
+
+def _cross_check(result: Any) -> Any:
+    """The torch/fvcore cross-check when both are installed; else a one-line install hint."""
+    from convcost.errors import MissingDependencyError
+    from convcost.runtime.verify import verify
+
+    try:
+        return verify(result)
+    except MissingDependencyError as err:
+        typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
+        return None
+
+
+@app.command("verify")
+def verify_command(
+    specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="network specs (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+) -> None:
+    """Cross-check specs with torch and fvcore: exit 0 all agree, 1 a mismatch, 2 bad input."""
+    from convcost.net.analysis import analyze
+    from convcost.report.verify_view import skipped_line, summary
+    from convcost.runtime.verify import verify
+    from convcost.spec.loader import load_spec
+
+    analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    failed = []
+    for path, analysis in zip(specs, analyses, strict=True):
+        checked = verify(analysis)
+        _emit([f"{path}: {summary(checked)}", f"  {skipped_line(checked)}"])
+        if not checked.ok:
+            failed.append(str(path))
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(specs)} specs disagree with torch/fvcore: "
+                          f"{', '.join(failed)}")
+
+
+@app.command("conventions")
+def conventions_command(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Every tool's count side by side (paper, fvcore, thop, ptflops, torchinfo, torch), explained."""
+    from convcost.conventions.explain import explain
+    from convcost.net.analysis import analyze
+    from convcost.report.explain_view import conventions_json, conventions_reports
+    from convcost.report.render import render
+    from convcost.spec.loader import load_spec
+
+    fmt = opts.parse_format(fmt)
+    result = explain(analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch))
+    _emit(render(conventions_reports(result), fmt, lambda: conventions_json(result)))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (for editors and validators)."""
+    import json
+
+    from convcost.spec.jsonschema import spec_schema
+
+    typer.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def check(
+    paths: Annotated[list[str], typer.Argument(metavar="SPEC|DIR|BUDGETS...",
+                                               help="specs, directories of specs, budgets files")],
+    baseline: Annotated[str | None, typer.Option(help="baseline JSON: fail when params or MACs grew"
+                                                 )] = None,
+    tolerance: Annotated[float, typer.Option(help="allowed growth over the baseline, in %")] = 0.0,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline",
+                                                  help="write the current figures to --baseline")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="also cross-check with torch/fvcore")] = False,
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    convention: Annotated[str, typer.Option(
+        help="whose count the MACs/FLOPs budgets and the baseline apply to: paper, fvcore, thop, "
+             "ptflops, torchinfo or torch (its FLOPs / 2)")] = "paper",
+    fmt: Format = "table",
+) -> None:
+    """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
+    import os
+
+    from convcost.check.run import run_check
+    from convcost.report.check_view import check_output, publish_github
+
+    fmt = opts.parse_format(fmt)
+    counted = opts.counting_option(convention).convention
+    result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
+                       tolerance=tolerance, update_baseline=update_baseline, verify=verify,
+                       convention=counted)
+    _emit(check_output(result, fmt))
+    publish_github(result, os.environ)
+    result.raise_for_status()
+
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[str, typer.Option(help="width multipliers α, comma-separated")] = "1,0.75,0.5,0.25",
+    resolution: Annotated[str | None, typer.Option(
+        help="input resolutions, comma-separated [default: the spec's]")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    dtype: Dtype = "float32",
+    device: Device = None,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Params and MACs over an α × resolution grid (MobileNet Tables 6 and 7), optionally timed."""
+    from convcost.cli.extras import CostOptions
+    from convcost.cli.progress import progress_bar
+    from convcost.net.sweep import sweep as run_sweep
+    from convcost.report.render import render
+    from convcost.report.sweep_view import plot as draw
+    from convcost.report.sweep_view import sweep_json, sweep_reports
+    from convcost.spec.loader import load_spec
+
+    fmt = opts.parse_format(fmt)
+    if plot is not None:
+        from convcost.report.sweep_view import pyplot
+
+        pyplot()  # fail before the work when matplotlib is missing
+    roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
+                       bandwidth_gbs=bandwidth_gbs).roofline()
+    loaded = load_spec(spec)
+    alphas = opts.parse_numbers("--alpha", alpha, float)
+    sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
+    with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
+        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update)
+    _emit(render(sweep_reports(result, fmt), fmt, lambda: sweep_json(result)))
+    if plot is not None:
+        draw(result, plot)
+
+
+
+@app.command()
+def bench(
+    spec: Annotated[Path | None, typer.Argument(
+        help="network spec (YAML); without it, time one layer's four variants")] = None,
+    cin: Annotated[int | None, typer.Option(help="input channels M (layer mode)")] = None,
+    cout: Annotated[int | None, typer.Option(help="output channels N (layer mode)")] = None,
+    k: Kernel = "3",
+    hw: Hw = None,
+    h: H = None,
+    w: W = None,
+    stride: Stride = "1",
+    padding: Pad = "auto",
+    dilation: Dilation = "1",
+    bias: Bias = False,
+    bn: Bn = False,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α")] = None,
+    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (spec mode)")] = None,
+    warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
+    repeats: Annotated[int, typer.Option(help="timed runs")] = 50,
+    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
+    torch_device: Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda")] = "auto",
+    fmt: Format = "table",
+) -> None:
+    """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
+    from convcost.cli.progress import progress_bar
+    from convcost.report.bench_view import bench_json, bench_report
+    from convcost.report.render import render
+    from convcost.runtime.bench import bench as run_bench
+
+    fmt = opts.parse_format(fmt)
+    extra: dict[str, Any]
+    if spec is not None:
+        if cin is not None or cout is not None:
+            raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
+        from convcost.net.analysis import analyze
+        from convcost.spec.loader import load_spec
+
+        analysis = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho,
+                           batch=batch)
+        models, base, title = {analysis.model: analysis}, None, f"{analysis.model}: measured latency"
+        extra = {"model": analysis.model, "input": list(analysis.input_shape)}
+    else:
+        if cin is None or cout is None:
+            raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
+        from convcost.net.layer_nodes import as_analysis, variant_nodes
+        from convcost.report.layer_view import layer_json
+
+        config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
+                               batch or 1, alpha or 1.0, rho or 1.0)
+        models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
+        base = "standard"
+        title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
+                 f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
+        from convcost.net.compare import compare
+
+        extra = {"config": layer_json(compare(config))["config"]}
+    with progress_bar("bench", len(models) * (warmup + repeats)) as update:
+        result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
+    _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

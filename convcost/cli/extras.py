@@ -1,0 +1,105 @@
+"""The ``--memory`` / roofline / ``--training`` options of ``model``, ``layer`` and ``sweep``.
+
+Typer option types plus the glue from options to reports and JSON keys, so the commands in
+:mod:`convcost.cli.app` each gain a few lines only. Compute modules are imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcost.cost.roofline import Roofline
+    from convcost.net.analysis import Analysis
+    from convcost.net.compare import LayerConfig
+    from convcost.report.render import Report
+
+@dataclass(frozen=True)
+class CostOptions:
+    memory: bool = False
+    dtype: str = "float32"
+    fuse_bn: bool = False
+    device: str | None = None
+    peak_gflops: float | None = None
+    bandwidth_gbs: float | None = None
+    training: bool = False
+
+    @property
+    def wants_memory(self) -> bool:
+        return (self.memory or self.fuse_bn or self.dtype != "float32" or self.device is not None
+                or self.peak_gflops is not None or self.bandwidth_gbs is not None)
+
+    @property
+    def any(self) -> bool:
+        return self.wants_memory or self.training
+
+    def roofline(self) -> Roofline | None:
+        from convcost.cost.memory import element_bytes
+        from convcost.cost.roofline import resolve
+
+        element_bytes(self.dtype)  # validate --dtype first
+        return resolve(self.device, self.peak_gflops, self.bandwidth_gbs, self.dtype)
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Reports to print and JSON keys to add (computed once, rendered in any format)."""
+
+    reports: list[Report] = field(default_factory=list)
+    json: Callable[[], Mapping[str, Any]] = dict
+
+
+def model_extras(analysis: Analysis, opts: CostOptions, depth: int | None,
+                 machine: bool) -> Extras:
+    if not opts.any:
+        return Extras()
+    reports: list[Report] = []
+    keys: dict[str, Callable[[], Any]] = {}
+    if opts.wants_memory:
+        from convcost.cost.memory import model_memory
+        from convcost.cost.roofline import model_estimate
+        from convcost.report.memory_view import memory_json, memory_reports
+
+        roof = opts.roofline()
+        mem = model_memory(analysis.root, opts.dtype, opts.fuse_bn)
+        est = model_estimate(mem, roof) if roof else None
+        reports += memory_reports(analysis, mem, est, depth, machine)
+        keys["memory"] = lambda: memory_json(analysis, mem, est, depth)
+    if opts.training:
+        from convcost.cost.training import training
+        from convcost.report.training_view import model_training_json, training_reports
+
+        result = training(analysis.root)
+        reports += training_reports(analysis, result, depth, machine)
+        keys["training"] = lambda: model_training_json(analysis, result, depth)
+    return Extras(reports, lambda: {key: make() for key, make in keys.items()})
+
+
+def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
+    if not opts.any:
+        return Extras()
+    from convcost.net.layer_nodes import variant_nodes
+
+    nodes = variant_nodes(config)
+    reports: list[Report] = []
+    keys: dict[str, Callable[[], Any]] = {}
+    if opts.wants_memory:
+        from convcost.cost.memory import model_memory
+        from convcost.cost.roofline import model_estimate
+        from convcost.report.memory_view import layer_memory_json, layer_memory_report
+
+        roof = opts.roofline()
+        mems = {name: model_memory(node, opts.dtype, opts.fuse_bn) for name, node in nodes.items()}
+        ests = {name: model_estimate(m, roof) for name, m in mems.items()} if roof else None
+        reports.append(layer_memory_report(nodes, mems, ests))
+        keys["memory"] = lambda: layer_memory_json(mems, ests)
+    if opts.training:
+        from convcost.cost.training import training
+        from convcost.report.training_view import layer_training_report, training_json
+
+        results = {name: training(node, input_needs_grad=True) for name, node in nodes.items()}
+        reports.append(layer_training_report(results))
+        keys["training"] = lambda: {name: training_json(r) for name, r in results.items()}
+    return Extras(reports, lambda: {key: make() for key, make in keys.items()})

@@ -1,0 +1,379 @@
+"""Counting conventions as data: what each tool counts for each kind of leaf layer.
+
+A :class:`Convention` is one row of data: for every rule key (:data:`RULE_KEYS`) an integer
+formula of the analysed leaf :class:`~convcost.cost.graph.Node` (its op, input and output shape,
+batch included), plus what the tool does with the op (counted, zero by design, or
+unsupported and skipped). A new tool is a new row of :data:`CONVENTIONS`, not new code.
+Every rule was read from the tool's source at the version in :attr:`Convention.source` and
+checked by running the tool (docs/conventions.md; tests/test_conventions.py). Pure: no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
+
+from convcost.cost.graph import Node
+from convcost.cost.ops import ACTIVATIONS, Activation, AdaptivePool, BatchNorm, Conv2d, Linear, Op, Pool
+from convcost.errors import ConvcostError
+
+if TYPE_CHECKING:  # the layer command needs no spec machinery
+    from convcost.net.analysis import Analysis
+
+RULE_KEYS: tuple[str, ...] = (
+    "conv", "conv_same", "conv_bias", "linear", "linear_bias", "bn", *ACTIVATIONS, "max_pool",
+    "avg_pool", "adaptive_avg_pool", "adaptive_max_pool", "flatten", "dropout", "add", "scale",
+    "concat", "shuffle",
+)
+
+# The op class of each rule key, for `convcost conventions` (an SE gate's activation is
+# classed "SE scale/gates" by its place in the network, see convcost.conventions.explain).
+OP_CLASSES: Mapping[str, str] = MappingProxyType({
+    "conv": "conv", "conv_same": "conv", "conv_bias": "conv bias", "linear": "linear",
+    "linear_bias": "linear bias", "bn": "BN", **dict.fromkeys(ACTIVATIONS, "activations"),
+    **dict.fromkeys(("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
+    "add": "residual adds", "scale": "SE scale/gates", "concat": "concat/shuffle",
+    "shuffle": "concat/shuffle", "flatten": "flatten/dropout", "dropout": "flatten/dropout",
+})
+
+Status = Literal["counted", "zero", "unsupported"]
+Unit = Literal["MACs", "FLOPs"]
+ParamsRule = Literal["all", "supported"]
+
+
+def rule_key(op: Op) -> str:
+    """The key of ``op`` in a convention: its kind, activations by fn, pools by avg/max.
+
+    A convolution with ``padding: same`` is ``conv_same``: torch runs it as another op
+    (``aten::_convolution_mode``), which some tools do not know.
+    """
+    if isinstance(op, Conv2d) and op.padding == "same":
+        return "conv_same"
+    if isinstance(op, Pool):
+        return f"{op.op}_pool"
+    if isinstance(op, AdaptivePool):
+        return f"adaptive_{op.op}_pool"
+    return op.fn if isinstance(op, Activation) else op.kind
+
+
+def rule_keys(op: Op) -> tuple[str, ...]:
+    """Every key that counts ``op``: :func:`rule_key`, then ``conv_bias`` / ``linear_bias``."""
+    if isinstance(op, Conv2d | Linear) and op.bias:
+        return (rule_key(op), f"{op.kind}_bias")
+    return (rule_key(op),)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a tool counts one kind of leaf: ``formula(node) -> int`` and a one-line doc."""
+
+    formula: Callable[[Node], int]
+    doc: str
+    status: Status = "counted"
+    op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One tool's counting rules, a rule per key of :data:`RULE_KEYS` (tests check all).
+
+    ``params`` says how the tool totals parameters: ``all`` of them, only those of the
+    modules it has a rule for (``supported``), or None when it reports none.
+    """
+
+    name: str
+    doc: str
+    source: str  # the tool and version the rules were read from
+    unit: Unit
+    rules: Mapping[str, Rule]
+    params: ParamsRule | None = None
+    params_doc: str = ""
+    tool: str = ""  # the tool and its version, short: ``fvcore 0.1.5`` ("" for paper)
+
+    def rule(self, node: Node) -> Rule:
+        """The rule of a leaf's op (its bias has a rule of its own, see :meth:`terms`)."""
+        assert node.op is not None, "rules apply to leaves"
+        return self.rules[rule_key(node.op)]
+
+    def terms(self, leaf: Node) -> Iterator[tuple[str, int]]:
+        """``(rule key, count)`` for each part of a leaf: the op, then its bias if any."""
+        assert leaf.op is not None, "rules apply to leaves"
+        for key in rule_keys(leaf.op):
+            yield key, self.rules[key].formula(leaf)
+
+    def count(self, node: Node) -> int:
+        """The tool's count for ``node`` in :attr:`unit`: a leaf, or the sum over a block."""
+        return sum(n for leaf in node.leaves() for _, n in self.terms(leaf))
+
+    def total(self, analysis: Analysis) -> int:
+        return self.count(analysis.root)
+
+    def macs(self, node: Node) -> int:
+        """The count in MACs: a FLOPs convention counts 2 FLOPs per MAC of every op."""
+        return self.count(node) // (2 if self.unit == "FLOPs" else 1)
+
+    def param_count(self, node: Node) -> int | None:
+        """The tool's parameter total below ``node`` (None: the tool reports none)."""
+        if self.params is None:
+            return None
+        return sum(leaf.params for leaf in node.leaves()
+                   if self.params == "all" or self.rule(leaf).status != "unsupported")
+
+    def unsupported(self, node: Node) -> Counter[str]:
+        """The tool's names of the unsupported ops below ``node``, with their occurrences."""
+        return Counter(r.op for r in map(self.rule, node.leaves()) if r.status == "unsupported")
+
+
+@dataclass(frozen=True)
+class Counting:
+    """What a command shows: a convention's count, in FLOPs (``flops``) or its own unit."""
+
+    convention: Convention
+    flops: bool = False
+
+    @property
+    def unit(self) -> Unit:
+        return "FLOPs" if self.flops else self.convention.unit
+
+    @property
+    def default(self) -> bool:
+        """Paper MACs: the figures every command shows without ``--convention``/``--flops``."""
+        return self.convention is PAPER and not self.flops
+
+    @property
+    def label(self) -> str:
+        """The column header: ``MACs`` by default, else e.g. ``MACs (thop)``."""
+        return self.unit if self.default else f"{self.unit} ({self.convention.name})"
+
+    def count(self, node: Node) -> int:
+        doubled = self.flops and self.convention.unit == "MACs"
+        return self.convention.count(node) * (2 if doubled else 1)
+
+    def describe(self) -> dict[str, str]:
+        """What a count means, for JSON output: convention name, unit, source and doc."""
+        c = self.convention
+        return {"name": c.name, "unit": self.unit, "source": c.source, "doc": c.doc}
+
+
+def counting(name: str = "paper", flops: bool = False) -> Counting:
+    """The ``--convention NAME [--flops]`` of a command; an unknown name is bad input."""
+    return Counting(convention(name), flops)
+
+
+# -- formulas shared by the rows ------------------------------------------------------------
+
+
+def _numel_in(node: Node) -> int:
+    return math.prod(node.input_shape)
+
+
+def _numel_out(node: Node) -> int:
+    """numel(out): ``N·Cout·Ho·Wo`` for a conv, ``N·out`` for a linear layer (their bias)."""
+    return math.prod(node.output_shape)
+
+
+def _paper(node: Node) -> int:
+    """Conv and linear MACs of :mod:`convcost.cost.formulas` (no bias)."""
+    return node.macs
+
+
+def _twice_paper(node: Node) -> int:
+    return 2 * node.macs
+
+
+def _zero(node: Node) -> int:
+    return 0
+
+
+def _bn_eval(node: Node) -> int:
+    # [N, C, ...]: numel · 2 (normalise + affine), numel · 1 without affine
+    affine = isinstance(node.op, BatchNorm) and node.op.affine
+    return _numel_in(node) * (2 if affine else 1)
+
+
+def _bn_thop(node: Node) -> int:
+    # [N, C, ...]: numel · 4 affine, numel · 2 without (thop's calculate_norm, doubled)
+    return 2 * _bn_eval(node)
+
+
+def _batch_params(node: Node) -> int:
+    # torchinfo, any non-conv module: out.shape[0] · its parameter count (BN: N·2·C)
+    return node.output_shape[0] * node.params
+
+
+def _thop_adaptive_avg(node: Node) -> int:
+    # [N, C, Hi, Wi] -> [N, C, Ho, Wo]: int(((Hi/Ho)·(Wi/Wo) + 1) · numel(out)) in float64,
+    # the order of operations of thop's count_adap_avgpool (exact for global pooling)
+    _, _, hi, wi = node.input_shape
+    _, _, ho, wo = node.output_shape
+    return int(((hi / ho) * (wi / wo) + 1) * _numel_out(node))
+
+
+def _per_image(formula: Callable[[Node], int]) -> Callable[[Node], int]:
+    """ptflops' module hooks: the batch count, divided by the batch (always a multiple)."""
+    return lambda node: formula(node) // node.input_shape[0]
+
+
+def _twice(formula: Callable[[Node], int]) -> Callable[[Node], int]:
+    """ptflops' hooked module calling a patched ``F.*``: per image once, per batch again."""
+    return lambda node: _per_image(formula)(node) + formula(node)
+
+
+def _zeros(doc: str, **ops: str) -> dict[str, Rule]:
+    return {key: Rule(_zero, doc, "zero", op) for key, op in ops.items()}
+
+
+def _unsupported(**ops: str) -> dict[str, Rule]:
+    return {key: Rule(_zero, f"0: unsupported {op}, skipped", "unsupported", op)
+            for key, op in ops.items()}
+
+
+def _no_bias(doc: str) -> dict[str, Rule]:
+    return _zeros(doc, conv_bias="", linear_bias="")
+
+
+_COUNTED = ("conv", "conv_same", "linear")
+_NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
+_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "concat": "Concat (cat)",
+                     "shuffle": "Shuffle (view)"}  # convcost.runtime.build's modules, no tool's rule
+
+PAPER = Convention(
+    "paper", "MACs of conv and linear layers only, no bias (= FlopCounterMode FLOPs / 2)",
+    "MobileNet papers; torch 2.13.0 torch.utils.flop_counter", "MACs",
+    MappingProxyType({
+        "conv": Rule(_paper, "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"),
+        "conv_same": Rule(_paper, "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"),
+        "linear": Rule(_paper, "N·in·out, no bias"),
+        **_zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
+    }),
+    "all", "every learnable element, BN affine included: sum(p.numel())",
+)
+
+FVCORE = Convention(
+    "fvcore", "FlopCountAnalysis total() in eval: conv/linear MACs, BN, adaptive avg pool",
+    "fvcore 0.1.5.post20221221 on torch 2.13.0", "MACs",
+    MappingProxyType({
+        "conv": Rule(_paper, "O·(Cin/g)·K, no bias (aten::_convolution)", op="aten::_convolution"),
+        "linear": Rule(_paper, "I·out, no bias (aten::linear)", op="aten::linear"),
+        **_no_bias("0: the bias is not counted"),
+        "bn": Rule(_bn_eval, "eval: numel·2 affine, numel·1 not (aten::batch_norm)",
+                   op="aten::batch_norm"),
+        "adaptive_avg_pool": Rule(_numel_in, "numel of the input (aten::adaptive_avg_pool2d)",
+                                  op="aten::adaptive_avg_pool2d"),
+        **_zeros("0: ignored as free", relu="aten::relu", flatten="aten::flatten",
+                 dropout="aten::dropout", concat="aten::cat", shuffle="aten::view"),
+        **_unsupported(conv_same="aten::_convolution_mode", relu6="aten::hardtanh",
+                       hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
+                       sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
+                       avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
+                       add="aten::add", scale="aten::mul"),
+    }),
+    "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
+    "fvcore 0.1.5",
+)
+
+THOP = Convention(
+    "thop", "thop.profile macs: conv/linear MACs, BN ×4, avg pools; only nn types it knows",
+    "thop 0.1.1.post2209072238 (thop.profile) on torch 2.13.0", "MACs",
+    MappingProxyType({
+        "conv": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", op="nn.Conv2d"),
+        "conv_same": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", op="nn.Conv2d"),
+        "linear": Rule(_paper, "in·numel(out), bias ignored (count_linear)", op="nn.Linear"),
+        **_no_bias("0: count_convNd / count_linear ignore the bias"),
+        "bn": Rule(_bn_thop, "2·numel, ×2 when affine: numel·4 (count_normalization)",
+                   op="nn.BatchNorm2d"),
+        "avg_pool": Rule(_numel_out, "numel of the output (count_avgpool)", op="nn.AvgPool2d"),
+        "adaptive_avg_pool": Rule(
+            _thop_adaptive_avg, "int(((Hi/Ho)·(Wi/Wo) + 1)·numel(out)) in float64 "
+            "(count_adap_avgpool)", op="nn.AdaptiveAvgPool2d"),
+        **_zeros("0: zero_ops", relu="nn.ReLU", relu6="nn.ReLU6", max_pool="nn.MaxPool2d",
+                 adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout"),
+        **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
+                       sigmoid="nn.Sigmoid", silu="nn.SiLU", flatten="nn.Flatten",
+                       **_CONVCOST_MODULES),
+    }),
+    "supported", "params of the modules whose exact type has a rule and that ran; "
+    "others' params are dropped (none here: only conv, BN and linear have params)",
+    "thop 0.1.1",
+)
+
+PTFLOPS = Convention(
+    "ptflops", "default (pytorch) backend: module hooks per image + patched F.* per batch; "
+    "nn.ReLU and pools counted twice",
+    "ptflops 0.7.5 (get_model_complexity_info, backend=pytorch, its code default) on torch "
+    "2.13.0", "MACs",
+    MappingProxyType({
+        "conv": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", op="nn.Conv2d"),
+        "conv_same": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", op="nn.Conv2d"),
+        "conv_bias": Rule(_per_image(_numel_out), "hook: numel(out) / N", op="nn.Conv2d"),
+        "linear": Rule(_per_image(_paper), "hook: in·out per image", op="nn.Linear"),
+        "linear_bias": Rule(_per_image(_numel_out), "hook: out per image", op="nn.Linear"),
+        "bn": Rule(_per_image(_bn_eval), "hook: numel·2 affine, numel·1 not; / N",
+                   op="nn.BatchNorm2d"),
+        "relu": Rule(_twice(_numel_in), "hook numel / N, plus patched F.relu numel: twice",
+                     op="nn.ReLU"),
+        "relu6": Rule(_per_image(_numel_in), "hook: numel / N (F.hardtanh is not patched)",
+                      op="nn.ReLU6"),
+        "silu": Rule(_numel_in, "patched F.silu only: numel, per batch (no hook)", op="F.silu"),
+        **{key: Rule(_twice(_numel_in), "hook numel(in) / N, plus patched F.*pool* numel(in)",
+                     op=f"nn.{name}")
+           for key, name in (("max_pool", "MaxPool2d"), ("avg_pool", "AvgPool2d"),
+                             ("adaptive_avg_pool", "AdaptiveAvgPool2d"),
+                             ("adaptive_max_pool", "AdaptiveMaxPool2d"))},
+        **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
+                       sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
+                       add="a + b (Tensor.__add__ is not patched)",
+                       scale="x * gate (Tensor.__mul__ is not patched)",
+                       concat="torch.cat", shuffle="view/transpose"),
+    }),
+    "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
+    "ptflops 0.7.5",
+)
+
+TORCHINFO = Convention(
+    "torchinfo", "summary().total_mult_adds: parameter counts × output positions, leaves only",
+    "torchinfo 1.8.0 (summary(...).total_mult_adds) on torch 2.13.0", "MACs",
+    MappingProxyType({
+        "conv": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)", op="Conv2d"),
+        "conv_same": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)",
+                          op="Conv2d"),
+        "conv_bias": Rule(_numel_out, "bias.numel()·N·Ho·Wo = numel(out)", op="Conv2d"),
+        "linear": Rule(_paper, "out.shape[0]·weight.numel() = N·in·out", op="Linear"),
+        "linear_bias": Rule(_numel_out, "out.shape[0]·bias.numel() = N·out", op="Linear"),
+        "bn": Rule(_batch_params, "out.shape[0]·params: N·2·C when affine, else 0",
+                   op="BatchNorm2d"),
+        **_zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
+            *_COUNTED, "conv_bias", "linear_bias", "bn")}),
+    }),
+    "all", "sum(p.numel() for p in model.parameters()), each once",
+    "torchinfo 1.8.0",
+)
+
+TORCH = Convention(
+    "torch", "torch.utils.flop_counter.FlopCounterMode FLOPs: 2 per conv/linear MAC, no bias",
+    "torch 2.13.0 torch.utils.flop_counter.FlopCounterMode", "FLOPs",
+    MappingProxyType({
+        "conv": Rule(_twice_paper, "2·O·(Cin/g)·K, bias ignored", op="aten::convolution"),
+        "conv_same": Rule(_twice_paper, "2·O·(Cin/g)·K (aten::_convolution_mode decomposes)",
+                          op="aten::convolution"),
+        "linear": Rule(_twice_paper, "2·N·in·out, bias ignored", op="aten::addmm"),
+        **_zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
+    }),
+    tool="torch 2.13.0",
+)
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType(
+    {c.name: c for c in (PAPER, FVCORE, THOP, PTFLOPS, TORCHINFO, TORCH)})
+PAPER_MACS = Counting(PAPER)  # what every command shows by default
+
+
+def convention(name: str) -> Convention:
+    """The convention called ``name``; an unknown name is bad input (exit 2)."""
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        raise ConvcostError(f"unknown convention {name!r}; known: {', '.join(CONVENTIONS)}") from None

@@ -1,0 +1,185 @@
+"""Spec -> costed network, and the summaries built from it. Pure: no torch, no printing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from convcost.cost.formulas import conv2d
+from convcost.cost.graph import Node
+from convcost.cost.ops import BatchNorm, Conv2d, Shape
+from convcost.errors import SpecError
+from convcost.net.expand import Scaling, expand
+from convcost.spec.loader import Spec, locate
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    macs: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A spec analysed at one width multiplier, resolution and batch size."""
+
+    model: str
+    input_shape: Shape
+    alpha: float
+    root: Node
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(self.root.params, self.root.macs)
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        return (self.input_shape[2], self.input_shape[3])
+
+    def leaves(self) -> list[Node]:
+        return list(self.root.leaves())
+
+
+def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None = None,
+                  batch: int | None = None) -> Shape:
+    """The input shape after command-line overrides (resolution, ρ, batch)."""
+    h, w = spec.input.height, spec.input.width
+    if resolution is not None:
+        if resolution < 1:
+            raise SpecError(f"resolution must be a positive integer, got {resolution}")
+        h = w = resolution
+    if rho is not None:
+        if not (math.isfinite(rho) and rho > 0):
+            raise SpecError(f"ρ must be a finite number > 0, got {rho:g}")
+        h, w = round(h * rho), round(w * rho)
+        if min(h, w) < 1:
+            raise SpecError(f"ρ={rho:g} shrinks the input to {h}×{w}")
+    n = spec.input.batch if batch is None else batch
+    if n < 1:
+        raise SpecError(f"batch must be a positive integer, got {n}")
+    return (n, spec.input.channels, h, w)
+
+
+def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = None,
+            rho: float | None = None, batch: int | None = None) -> Analysis:
+    """Cost every layer of ``spec``; ``alpha``/``resolution``/``rho``/``batch`` override it."""
+    try:
+        width = spec.width_multiplier if alpha is None else alpha
+        if not (math.isfinite(width) and width > 0):
+            raise SpecError(f"α (width multiplier) must be > 0, got {width:g}")
+        x = resolve_input(spec, resolution, rho, batch)
+        nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
+    except SpecError as err:
+        raise locate(err.at(spec.source, None)) from None
+    root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
+                sum(n.macs for n in nodes), children=tuple(nodes))
+    return Analysis(spec.name, x, width, root)
+
+
+# -- summaries -------------------------------------------------------------------------
+
+KIND_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
+
+
+@dataclass(frozen=True)
+class KindShare:
+    kind: str
+    params: int
+    macs: int
+
+
+def by_kind(analysis: Analysis) -> list[KindShare]:
+    """MobileNet Table 2: MACs and params per layer class (other = BN, SE gates, ...)."""
+    params = dict.fromkeys(KIND_CLASSES, 0)
+    macs = dict.fromkeys(KIND_CLASSES, 0)
+    for leaf in analysis.leaves():
+        op = leaf.op
+        cls = "fully connected" if leaf.kind == "linear" else "other"
+        if isinstance(op, Conv2d):
+            cls = op.role
+        params[cls] += leaf.params
+        macs[cls] += leaf.macs
+    return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
+
+
+@dataclass(frozen=True)
+class SeparablePair:
+    """A depthwise conv followed by a pointwise conv, against the standard conv it replaces."""
+
+    depthwise: Node
+    pointwise: Node
+    standard: Conv2d
+    standard_macs: int
+    standard_params: int
+    bn_params: int
+
+    @property
+    def macs(self) -> int:
+        return self.depthwise.macs + self.pointwise.macs
+
+    @property
+    def params(self) -> int:
+        return self.depthwise.params + self.pointwise.params
+
+    @property
+    def macs_ratio(self) -> Fraction:
+        return Fraction(self.macs, self.standard_macs)
+
+    @property
+    def theory(self) -> Fraction:
+        """``1/N + 1/K²`` with N output channels and K² = kh·kw."""
+        return Fraction(1, self.standard.out_channels) + Fraction(
+            1, self.standard.kernel[0] * self.standard.kernel[1]
+        )
+
+
+def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
+    """Every depthwise conv whose next convolution is pointwise, with the BN after each."""
+    leaves = analysis.leaves()
+    pairs: list[SeparablePair] = []
+    for i, leaf in enumerate(leaves):
+        dw = leaf.op
+        if not (isinstance(dw, Conv2d) and dw.role == "depthwise"):
+            continue
+        j = next((k for k in range(i + 1, len(leaves)) if isinstance(leaves[k].op, Conv2d)), None)
+        if j is None:
+            continue
+        pw = leaves[j].op
+        assert isinstance(pw, Conv2d)
+        if pw.role != "pointwise" or pw.in_channels != dw.out_channels:
+            continue
+        standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,
+                          dw.dilation, 1, dw.bias)
+        std = conv2d(standard, leaf.input_shape)
+        bn = sum(_bn_after(leaves, k) for k in (i, j))
+        pairs.append(SeparablePair(leaf, leaves[j], standard, std.macs, std.params, bn))
+    return pairs
+
+
+def _bn_after(leaves: list[Node], index: int) -> int:
+    nxt = leaves[index + 1] if index + 1 < len(leaves) else None
+    return nxt.params if nxt is not None and isinstance(nxt.op, BatchNorm) else 0
+
+
+@dataclass(frozen=True)
+class StandardEquivalent:
+    """The same net with every separable pair replaced by one standard conv (+ one BN)."""
+
+    params: int
+    macs: int
+    pairs: int
+
+
+def standard_equivalent(analysis: Analysis) -> StandardEquivalent:
+    params, macs = analysis.totals.params, analysis.totals.macs
+    pairs = separable_pairs(analysis)
+    for pair in pairs:
+        one_bn = 2 * pair.standard.out_channels if pair.bn_params else 0
+        params += pair.standard_params + one_bn - pair.params - pair.bn_params
+        macs += pair.standard_macs - pair.macs
+    return StandardEquivalent(params, macs, len(pairs))

@@ -1,0 +1,301 @@
+"""Spec layers -> a tree of :class:`~convcost.cost.graph.Node` with shapes and costs.
+
+Composite kinds (dsconv, inverted_residual, basic_block, bottleneck, shuffle_unit)
+expand here into leaf ops; every leaf is costed by :func:`convcost.cost.formulas.cost`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.cost.formulas import cost, resolve_padding
+from convcost.cost.graph import Node, leaf_kind
+from convcost.cost.ops import (
+    Activation,
+    AdaptivePool,
+    Add,
+    BatchNorm,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    Op,
+    Padding,
+    Pair,
+    Pool,
+    Scale,
+    Shape,
+    Shuffle,
+)
+from convcost.errors import ShapeError, SpecError
+from convcost.spec.loader import LayerSpec
+
+
+def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
+    """torchvision's ``_make_divisible``: round to a multiple of ``divisor``, never below 90 %."""
+    floor = divisor if min_value is None else min_value
+    rounded = max(floor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The width multiplier α and the channel rounding rule."""
+
+    alpha: float = 1.0
+    divisor: int | None = None
+
+    def channels(self, count: int, mode: str, path: str) -> int:
+        alpha = 1.0 if mode == "fixed" else max(1.0, self.alpha) if mode == "grow" else self.alpha
+        scaled = make_divisible(count * alpha, self.divisor) if self.divisor else int(count * alpha)
+        if scaled < 1:
+            raise SpecError(f"{count} channels at α={alpha:g} round to {scaled}", path=path)
+        return scaled
+
+
+class Expander:
+    """Turns validated layer specs into costed nodes for one input shape and scaling."""
+
+    def __init__(self, scaling: Scaling) -> None:
+        self.scaling = scaling
+        # Declared in_channels / in_features describe the spec as written (α = 1).
+        self.checks_inputs = scaling.alpha == 1.0
+
+    # -- primitives ---------------------------------------------------------------------
+    def leaf(self, name: str, op: Op, x: Shape, path: str, role: str = "main") -> Node:
+        try:
+            result = cost(op, x)
+        except ShapeError as err:
+            raise SpecError(f"{name}: {err}", path=path) from None
+        return Node(name, leaf_kind(op), x, result.output_shape, result.params, result.macs,
+                    op=op, role=role, source=path)
+
+    def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
+              flow: str = "seq", role: str = "main") -> Node:
+        # every flow ends in its last child: seq's last layer, or the merge / post of the others
+        return Node(name, kind, x, children[-1].output_shape, sum(c.params for c in children),
+                    sum(c.macs for c in children), children=tuple(children), flow=flow,
+                    role=role, source=path)
+
+    def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
+        """Apply node makers in sequence, threading the output shape."""
+        nodes: list[Node] = []
+        for make in makers:
+            node = make(x)
+            nodes.append(node)
+            x = node.output_shape
+        return nodes
+
+    def conv_unit(self, name: str, x: Shape, path: str, *, out: int, kernel: Pair = (1, 1),
+                  stride: Pair = (1, 1), padding: Padding | str = "auto",
+                  dilation: Pair = (1, 1), groups: int = 1, bias: bool = False,
+                  bn: bool = True, act: str | None = None, role: str = "main") -> Node:
+        """A convolution, optionally followed by BatchNorm and an activation (one block)."""
+        op = Conv2d(x[1], out, kernel, stride, resolve_padding(padding, kernel, dilation),
+                    dilation, groups, bias)
+        if not bn and act is None:
+            return self.leaf(name, op, x, path, role)
+        makers: list[Callable[[Shape], Node]] = [lambda s: self.leaf(f"{name}.conv", op, s, path)]
+        if bn:
+            makers.append(lambda s: self.leaf(f"{name}.bn", BatchNorm(s[1]), s, path))
+        if act is not None:
+            fn: str = act
+            makers.append(lambda s: self.leaf(f"{name}.act", Activation(fn), s, path))
+        children = self.chain(x, makers)
+        kind = "+".join([children[0].kind, *(["bn"] if bn else []), *([act] if act else [])])
+        return self.block(name, kind, x, children, path, role=role)
+
+    # -- spec layers --------------------------------------------------------------------
+    def layer(self, spec: LayerSpec, x: Shape) -> list[Node]:
+        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != x[1]:
+            raise SpecError(f"must match the previous layer's {x[1]} output channels, "
+                            f"got {spec.in_channels}", path=f"{spec.path}.in_channels")
+        nodes: list[Node] = []
+        for i in range(spec.repeat):
+            fields = dict(spec.fields)
+            if i > 0 and spec.kind != "pool" and "stride" in fields:
+                fields["stride"] = (1, 1)
+            name = f"{spec.name}.{i}" if spec.repeat > 1 else spec.name
+            node = getattr(self, spec.kind)(name, x, fields, spec.path)
+            nodes.append(node)
+            x = node.output_shape
+        return nodes
+
+    def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
+        return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
+
+    def conv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.conv_unit(name, x, path, out=self.ch(f, path), kernel=f["kernel_size"],
+                              stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
+                              groups=f["groups"], bias=f["bias"], bn=f["bn"], act=f["act"])
+
+    def dwconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.conv_unit(name, x, path, out=x[1] * f["multiplier"], kernel=f["kernel_size"],
+                              stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
+                              groups=x[1], bias=f["bias"], bn=f["bn"], act=f["act"])
+
+    def pwconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.conv_unit(name, x, path, out=self.ch(f, path), groups=f["groups"],
+                              bias=f["bias"], bn=f["bn"], act=f["act"])
+
+    def bn(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, BatchNorm(x[1], f["affine"]), x, path)
+
+    def act(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, Activation(f["fn"]), x, path)
+
+    def pool(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, _pool(f), x, path)
+
+    def flatten(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, Flatten(), x, path)
+
+    def dropout(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, Dropout(f["p"]), x, path)
+
+    def linear(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        if self.checks_inputs and f["in_features"] is not None and f["in_features"] != x[-1]:
+            raise SpecError(f"must match the previous layer's {x[1]} output features, "
+                            f"got {f['in_features']}", path=f"{path}.in_features")
+        out = self.ch(f, path, "out_features")
+        return self.leaf(name, Linear(x[1], out, f["bias"]), x, path)
+
+    def dsconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        out, act = self.ch(f, path), f["act"]
+        children = self.chain(x, [
+            lambda s: self.conv_unit(f"{name}.dw", s, path, out=s[1], kernel=f["kernel_size"],
+                                     stride=f["stride"], groups=s[1], bias=f["bias"], act=act),
+            lambda s: self.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act),
+        ])
+        return self.block(name, "dsconv", x, children, path)
+
+    def squeeze_excite(self, name: str, x: Shape, se: Mapping[str, Any], base: int,
+                       path: str) -> Node:
+        squeeze = base // se["reduction"]
+        squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
+        channels = x[1]
+        children = self.chain(x, [
+            lambda s: self.leaf(f"{name}.pool", AdaptivePool("avg", (1, 1)), s, path),
+            lambda s: self.conv_unit(f"{name}.fc1", s, path, out=squeeze, bias=True, bn=False),
+            lambda s: self.leaf(f"{name}.act", Activation(se["act"]), s, path),
+            lambda s: self.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),
+            lambda s: self.leaf(f"{name}.gate", Activation(se["gate"]), s, path),
+        ])
+        children.append(self.leaf(f"{name}.scale", Scale(), x, path, role="merge"))
+        return self.block(name, "se", x, children, path, flow="gate")
+
+    def inverted_residual(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        cin, out, act = x[1], self.ch(f, path), f["act"]
+        if f["expand_ratio"] is not None:
+            hidden = round(cin * f["expand_ratio"])
+        else:
+            hidden = self.ch(f, path, "expanded_channels")
+        makers: list[Callable[[Shape], Node]] = []
+        if hidden != cin:
+            makers.append(lambda s: self.conv_unit(f"{name}.expand", s, path, out=hidden, act=act))
+        makers.append(lambda s: self.conv_unit(f"{name}.dw", s, path, out=hidden,
+                                               kernel=f["kernel_size"], stride=f["stride"],
+                                               groups=hidden, act=act))
+        se = f["se"]
+        if se is not None:
+            base = hidden if se["base"] == "expanded" else cin
+            makers.append(lambda s: self.squeeze_excite(f"{name}.se", s, se, base, f"{path}.se"))
+        makers.append(lambda s: self.conv_unit(f"{name}.project", s, path, out=out))
+        children = self.chain(x, makers)
+        if f["residual"] == "auto" and children[-1].output_shape == x:
+            children.append(self.leaf(f"{name}.add", Add(), x, path, role="merge"))
+            return self.block(name, "inverted_residual", x, children, path, flow="residual")
+        return self.block(name, "inverted_residual", x, children, path)
+
+    def _resnet(self, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
+                body: Sequence[Callable[[Shape], Node]]) -> Node:
+        children = self.chain(x, body)
+        if stride != (1, 1) or x[1] != out:
+            children.append(self.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride,
+                                           role="side"))
+        children.append(self.leaf(f"{name}.add", Add(), children[-1].output_shape, path,
+                                  role="merge"))
+        children.append(self.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape,
+                                  path, role="post"))
+        return self.block(name, kind, x, children, path, flow="residual")
+
+    def basic_block(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        out, stride = self.ch(f, path), f["stride"]
+        return self._resnet(name, "basic_block", x, path, stride, out, [
+            lambda s: self.conv_unit(f"{name}.conv1", s, path, out=out, kernel=(3, 3),
+                                     stride=stride, act="relu"),
+            lambda s: self.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3)),
+        ])
+
+    def bottleneck(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        out, stride, groups = self.ch(f, path), f["stride"], f["groups"]
+        mid = out // 4 if f["mid_channels"] is None else self.ch(f, path, "mid_channels")
+        return self._resnet(name, "bottleneck", x, path, stride, out, [
+            lambda s: self.conv_unit(f"{name}.conv1", s, path, out=mid, act="relu"),
+            lambda s: self.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3),
+                                     stride=stride, groups=groups, act="relu"),
+            lambda s: self.conv_unit(f"{name}.conv3", s, path, out=out),
+        ])
+
+    def _shuffle_branch(self, name: str, x: Shape, path: str, out: int, stride: Pair,
+                        role: str, expand_first: bool) -> Node:
+        dw: Callable[[Shape], Node] = lambda s: self.conv_unit(  # noqa: E731
+            f"{name}.dw", s, path, out=s[1], kernel=(3, 3), stride=stride, groups=s[1])
+        makers = [
+            *([lambda s: self.conv_unit(f"{name}.pw1", s, path, out=out, act="relu")]
+              if expand_first else []),
+            dw,
+            lambda s: self.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
+        ]
+        return self.block(name, "branch", x, self.chain(x, makers), path, role=role)
+
+    def shuffle_unit(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        out, stride, cin = self.ch(f, path), f["stride"], x[1]
+        if out % 2:
+            raise SpecError(f"must be even (two branches of out/2), got {out}",
+                            path=f"{path}.out_channels")
+        half = out // 2
+        children: list[Node] = []
+        if stride == (1, 1):
+            if cin != out:
+                raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
+                                f"out_channels is {out}", path=f"{path}.out_channels")
+            main_in = (x[0], cin - half, *x[2:])
+            flow, left = "split", half
+        else:
+            children.append(self._shuffle_branch(f"{name}.branch1", x, path, half, stride,
+                                                 "side", expand_first=False))
+            main_in, flow, left = x, "dual", half
+        main = self._shuffle_branch(f"{name}.branch2", main_in, path, half, stride, "main",
+                                    expand_first=True)
+        children.append(main)
+        children.append(self.leaf(f"{name}.concat", Concat(left), main.output_shape, path,
+                                  role="merge"))
+        children.append(self.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
+                                  path, role="post"))
+        return self.block(name, "shuffle_unit", x, children, path, flow=flow)
+
+
+def _pool(f: Mapping[str, Any]) -> Op:
+    if f["global"]:
+        return AdaptivePool(f["op"], (1, 1))
+    if f["output_size"] is not None:
+        return AdaptivePool(f["op"], f["output_size"])
+    kernel = f["kernel_size"]
+    return Pool(f["op"], kernel, f["stride"] or kernel, f["padding"], f["ceil_mode"])
+
+
+def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
+    """Costed top-level nodes for ``layers`` on input shape ``x``."""
+    expander = Expander(scaling)
+    nodes: list[Node] = []
+    for spec in layers:
+        produced = expander.layer(spec, x)
+        nodes.extend(produced)
+        x = produced[-1].output_shape
+    return nodes

@@ -1,0 +1,240 @@
+"""Presentation of ``convcost check``: a table per model, the baseline deltas and CI outputs.
+
+On GitHub Actions (``GITHUB_ACTIONS=true``) :func:`publish_github` writes one workflow-command
+annotation per failure to stderr (the runner reads both streams; stdout stays clean for
+``--format json``) and appends the markdown report to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import RenderableType
+
+from convcost.check.baseline import Comparison, Delta
+from convcost.check.budget import METRICS, MetricCheck
+from convcost.check.run import CheckResult, ModelCheck, Problem
+from convcost.report.render import Column, Report, human, percent, render, signed
+from convcost.spec.yamlpos import line_of
+
+_NONE = "—"
+
+
+def _figure(value: int | Fraction | str) -> str:
+    if isinstance(value, str):
+        return value
+    return percent(value) if isinstance(value, Fraction) else human(value)
+
+
+def _exact(value: int | Fraction) -> str:
+    """Exact figures for messages: an off-by-one over a limit must show."""
+    return percent(value, digits=4) if isinstance(value, Fraction) else str(value)
+
+
+def _signed(value: int | str) -> str:
+    return value if isinstance(value, str) else signed(value)
+
+
+def _signed_percent(part: int | None, whole: int | None) -> str:
+    if part is None or not whole:
+        return _NONE
+    return ("+" if part > 0 else "") + percent(part, whole)
+
+
+def _headroom(check: MetricCheck) -> str:
+    return _NONE if check.headroom is None else percent(check.headroom)
+
+
+def _status(check: MetricCheck) -> str:
+    if check.limit is None:
+        return "no budget"
+    return "OVER" if check.over else "ok"
+
+
+def model_report(model: ModelCheck) -> Report:
+    columns = [
+        Column("metric", lambda c: c.label, justify="left"),
+        Column("value", lambda c: c.value, _figure),
+        Column("limit", lambda c: _NONE if c.limit is None else c.limit, _figure),
+        Column("headroom (% of limit)", _headroom),
+        Column("status", _status, justify="left"),
+    ]
+    notes = []
+    if model.convention != "paper":
+        notes.append(f"MACs and FLOPs as the {model.convention} convention counts them "
+                     "(docs/conventions.md)")
+    if model.budget is None:
+        notes.append("no budget: add a `budget:` mapping to the spec, or list it in a budgets file")
+    elif model.budget.file != model.spec:
+        notes.append(f"budget from {model.budget.file} ({model.budget.path})")
+    if model.verification is not None:
+        from convcost.report.verify_view import summary
+
+        notes.append(f"cross-check ({model.verification.tools}): {summary(model.verification)}")
+    styles = tuple("bold red" if c.over else "" for c in model.metrics)
+    return Report(f"{model.name} · {model.spec}", columns, model.metrics, notes, styles)
+
+
+def _delta_status(delta: Delta, updated: bool) -> str:
+    if delta.base is None:
+        return "added" if updated else "not in baseline"
+    if delta.grew:
+        return "GREW"
+    return "shrank" if delta.value < delta.base else "ok"
+
+
+def baseline_report(cmp: Comparison) -> Report:
+    columns = [
+        Column("model", lambda d: d.model, justify="left"),
+        Column("metric", lambda d: METRICS[d.metric], justify="left"),
+        Column("baseline", lambda d: _NONE if d.base is None else d.base, _figure),
+        Column("current", lambda d: d.value, _figure),
+        Column("Δ", lambda d: _NONE if d.change is None else d.change, _signed),
+        Column("Δ %", lambda d: _signed_percent(d.change, d.base)),
+        Column("status", lambda d: _delta_status(d, cmp.updated), justify="left"),
+    ]
+    notes = []
+    if cmp.new and not cmp.updated:
+        notes.append(f"not in the baseline: {', '.join(cmp.new)}; add with --update-baseline")
+    if cmp.stale:
+        notes.append(f"in the baseline but not checked in this run: {', '.join(cmp.stale)}")
+    if cmp.updated:
+        notes.append(f"baseline written: {cmp.file}")
+    styles = tuple("bold red" if d.grew or (d.base is None and not cmp.updated) else ""
+                   for d in cmp.deltas)
+    title = f"baseline {cmp.file}, tolerance {float(cmp.tolerance):g} %"
+    return Report(title, columns, cmp.deltas, notes, styles)
+
+
+def problems_report(problems: tuple[Problem, ...]) -> Report:
+    return Report("could not check (never a pass)",
+                  [Column("error", lambda p: p.message, justify="left")], problems,
+                  styles=("bold red",) * len(problems))
+
+
+def check_reports(result: CheckResult) -> list[Report]:
+    reports = [model_report(m) for m in result.models]
+    if result.baseline is not None:
+        reports.append(baseline_report(result.baseline))
+    if result.problems:
+        reports.append(problems_report(result.problems))
+    return reports
+
+
+def _metric_json(check: MetricCheck) -> dict[str, Any]:
+    def exact(value: int | Fraction | None) -> int | float | None:
+        return float(value) if isinstance(value, Fraction) else value
+
+    data = {"metric": check.metric, "value": exact(check.value), "limit": exact(check.limit),
+            "headroom": exact(check.headroom), "over": check.over}
+    return data | ({"layer": check.layer} if check.layer else {})
+
+
+def _baseline_json(cmp: Comparison) -> dict[str, Any]:
+    deltas = [{"model": d.model, "metric": d.metric, "baseline": d.base, "current": d.value,
+               "change": d.change, "grew": d.grew} for d in cmp.deltas]
+    return {"file": cmp.file, "tolerance_percent": float(cmp.tolerance), "updated": cmp.updated,
+            "failed": cmp.failed, "new": list(cmp.new), "stale": list(cmp.stale), "deltas": deltas}
+
+
+def _verify_json(model: ModelCheck) -> dict[str, Any] | None:
+    if model.verification is None:
+        return None
+    from convcost.report.verify_view import verify_json
+
+    return verify_json(model.verification)
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    models = [{"name": m.name, "spec": m.spec, "convention": m.convention,
+               "budget_file": None if m.budget is None else m.budget.file,
+               "failed": m.failed, "metrics": [_metric_json(c) for c in m.metrics],
+               "verify": _verify_json(m)}
+              for m in result.models]
+    return {"status": result.status, "summary": result.summary(), "models": models,
+            "baseline": None if result.baseline is None else _baseline_json(result.baseline),
+            "errors": [{"message": p.message, "file": p.file, "line": p.line}
+                       for p in result.problems]}
+
+
+def _headline(result: CheckResult) -> str:
+    return f"convcost check: {result.status.upper()} ({result.summary()})"
+
+
+def check_markdown(result: CheckResult) -> str:
+    body = render(check_reports(result), "markdown", lambda: {})
+    return f"## {_headline(result)}\n\n{body[0]}"
+
+
+def check_output(result: CheckResult, fmt: str) -> list[RenderableType | str]:
+    """What ``convcost check --format fmt`` prints."""
+    if fmt == "markdown":
+        return [check_markdown(result)]
+    items = render(check_reports(result), fmt, lambda: check_json(result))
+    return [*items, _headline(result)] if fmt == "table" else items
+
+
+# -- GitHub Actions ----------------------------------------------------------------------
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _command(message: str, file: str | None = None, line: int | None = None) -> str:
+    props = [f"file={_escape(file, True)}"] if file else []
+    props += [f"line={line}"] if file and line else []
+    props.append("title=convcost check")
+    return f"::error {','.join(props)}::{_escape(message)}"
+
+
+def _line(file: str, path: str) -> int | None:
+    try:
+        return line_of(Path(file).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def github_annotations(result: CheckResult) -> list[str]:
+    """One ``::error`` workflow command per failure, at the budget line that is exceeded."""
+    out = [_command(p.detail, p.file, p.line) for p in result.problems]
+    for model in result.models:
+        for check in model.over:
+            file = model.budget.file if model.budget and model.budget.file else model.spec
+            out.append(_command(f"{model.name}: {check.label} {_exact(check.value)} is over its "
+                                f"limit {_exact(check.limit or 0)} ({check.path}) by "
+                                f"{_exact(-(check.headroom or 0))}", file, _line(file, check.path)))
+        if model.verification is not None and not model.verification.ok:
+            from convcost.report.verify_view import summary
+
+            out.append(_command(f"cross-check failed: {summary(model.verification)}", model.spec))
+    cmp = result.baseline
+    if cmp is not None and not cmp.updated:
+        specs = {m.name: m.spec for m in result.models}
+        for d in cmp.grew:
+            out.append(_command(f"{d.model}: {METRICS[d.metric]} grew from {d.base} to {d.value} "
+                                f"({_signed_percent(d.change, d.base)}, tolerance "
+                                f"{float(cmp.tolerance):g} %) against {cmp.file}", specs[d.model]))
+        for name in cmp.new:
+            out.append(_command(f"{name} is not in the baseline; run convcost check "
+                                f"--baseline {cmp.file} --update-baseline", specs[name]))
+    return out
+
+
+def publish_github(result: CheckResult, environ: Mapping[str, str], stderr: TextIO | None = None
+                   ) -> None:
+    """On GitHub Actions: annotations to stderr, the markdown report to the step summary."""
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    out = stderr or sys.stderr
+    for line in github_annotations(result):
+        out.write(line + "\n")
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(check_markdown(result) + "\n")

@@ -1,0 +1,186 @@
+"""Presentation of the ``model`` command: per-layer table, totals and the summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from convcost.conventions.rules import PAPER_MACS, Counting
+from convcost.cost.graph import Node
+from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.verify_view import check_column, verify_json, verify_report
+from convcost.runtime.verify import Verification
+
+
+def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
+    """Nodes that partition the model at ``depth``: leaves, or blocks cut at that depth."""
+    for level, node in root.walk(depth):
+        if level and (node.is_leaf or level == depth):
+            yield level, node
+
+
+def _label(level: int, node: Node, parent: str) -> str:
+    name = node.name[len(parent) + 1:] if parent and node.name.startswith(parent + ".") else node.name
+    return "  " * (level - 1) + name
+
+
+def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
+    rows: list[tuple[str, Node]] = []
+    parents: list[str] = [""]
+    for level, node in root.walk(depth):
+        if not level:
+            continue
+        del parents[level:]
+        rows.append((_label(level, node, parents[-1]), node))
+        parents.append(node.name)
+    return rows
+
+
+def layers_report(analysis: Analysis, depth: int | None,
+                  verification: Verification | None = None,
+                  counting: Counting = PAPER_MACS) -> Report:
+    total = counting.count(analysis.root)
+    columns = [
+        Column("layer", lambda r: r[0], justify="left"),
+        Column("kind", lambda r: r[1].kind, justify="left"),
+        Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
+        Column("params", lambda r: r[1].params, human),
+        Column(counting.label, lambda r: counting.count(r[1]), human),
+        Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
+        *_check_columns(verification, lambda r: r[1].name),
+    ]
+    rows = _tree_rows(analysis.root, depth)
+    styles = ["" if node.is_leaf else "bold" for _, node in rows]
+    n, c, h, w = analysis.input_shape
+    title = f"{analysis.model}: input {n}×{c}×{h}×{w}, α = {analysis.alpha:g}"
+    return Report(title, columns, rows, styles=styles)
+
+
+def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
+    """The ✓/✗ column of the torch/fvcore cross-check, when there is one."""
+    return [] if verification is None else [check_column(verification, name)]
+
+
+def flat_report(analysis: Analysis, depth: int | None,
+                verification: Verification | None = None,
+                counting: Counting = PAPER_MACS) -> Report:
+    """The machine form of the layer table: full names, a partition that sums to the totals."""
+    columns = [
+        Column("name", lambda r: r.name, justify="left"),
+        Column("kind", lambda r: r.kind, justify="left"),
+        Column("output_shape", lambda r: r.output_shape),
+        Column("params", lambda r: r.params),
+        Column("macs", lambda r: r.macs),
+        Column("flops", lambda r: r.flops),
+        *_counting_columns(counting),
+        *_check_columns(verification, lambda r: r.name),
+    ]
+    rows = [node for _, node in frontier(analysis.root, depth)]
+    return Report(f"{analysis.model}: layers", columns, rows)
+
+
+def _counting_columns(counting: Counting) -> list[Column]:
+    """The machine column of a ``--convention``/``--flops`` count, e.g. ``thop_macs``."""
+    if counting.default:
+        return []
+    key = f"{counting.convention.name}_{counting.unit.lower()}"
+    return [Column(key, counting.count)]
+
+
+def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report:
+    t = analysis.totals
+    columns = [Column("total", lambda r: r[0], justify="left"),
+               Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
+    rows = [("params", t.params), ("MACs", t.macs), ("FLOPs (2 × MACs)", t.flops)]
+    notes = []
+    if not counting.default:
+        c = counting.convention
+        rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
+        notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
+    return Report("totals (paper: conv + linear MACs)", columns, rows, notes)
+
+
+def kinds_report(analysis: Analysis) -> Report:
+    t = analysis.totals
+    columns = [
+        Column("layer class", lambda r: r.kind, justify="left"),
+        Column("MACs", lambda r: r.macs, human),
+        Column("% MACs", lambda r: Fraction(r.macs, t.macs or 1), percent),
+        Column("params", lambda r: r.params, human),
+        Column("% params", lambda r: Fraction(r.params, t.params or 1), percent),
+    ]
+    return Report("by layer class (MobileNet Table 2 form)", columns, by_kind(analysis))
+
+
+def _pair_label(pair: SeparablePair) -> str:
+    dw, pw = pair.depthwise.name.split("."), pair.pointwise.name.split(".")
+    n = next((i for i, (a, b) in enumerate(zip(dw, pw, strict=False)) if a != b), min(len(dw), len(pw)))
+    if not n:
+        return f"{'.'.join(dw)} → {'.'.join(pw)}"
+    return f"{'.'.join(dw[:n])}: {'.'.join(dw[n:])} → {'.'.join(pw[n:])}"
+
+
+def separable_report(analysis: Analysis) -> Report | None:
+    pairs = separable_pairs(analysis)
+    if not pairs:
+        return None
+    columns = [
+        Column("depthwise → pointwise", _pair_label, justify="left"),
+        Column("MACs", lambda p: p.macs, human),
+        Column("standard MACs", lambda p: p.standard_macs, human),
+        Column("measured", lambda p: p.macs_ratio, lambda v: f"{float(v):.6f}"),
+        Column("1/N + 1/K²", lambda p: p.theory, lambda v: f"{float(v):.6f}"),
+        Column("=", lambda p: p.macs_ratio == p.theory, lambda v: "✓" if v else "≠"),
+    ]
+    eq = standard_equivalent(analysis)
+    t = analysis.totals
+    notes = [
+        f"standard-equivalent net ({eq.pairs} separable pairs → standard convs): "
+        f"params {human(eq.params)} vs {human(t.params)} ([bold]{eq.params / t.params:.2f}×[/]), "
+        f"MACs {human(eq.macs)} vs {human(t.macs)} ([bold]{eq.macs / t.macs:.2f}×[/])"
+    ]
+    return Report("depthwise separable pairs: measured ratio vs theory", columns, pairs, notes)
+
+
+def model_reports(analysis: Analysis, depth: int | None, machine: bool,
+                  verification: Verification | None = None,
+                  counting: Counting = PAPER_MACS) -> list[Report]:
+    main = (flat_report(analysis, depth, verification, counting) if machine
+            else layers_report(analysis, depth, verification, counting))
+    reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
+    sep = separable_report(analysis)
+    checked = [verify_report(verification)] if verification is not None else []
+    return [*reports, *([sep] if sep else []), *checked]
+
+
+def model_json(analysis: Analysis, depth: int | None,
+               verification: Verification | None = None,
+               counting: Counting = PAPER_MACS) -> dict[str, Any]:
+    t = analysis.totals
+    eq = standard_equivalent(analysis)
+    count = {} if counting.default else {
+        "convention": {**counting.describe(), "total": counting.count(analysis.root)}}
+    return {
+        "model": analysis.model,
+        "input": list(analysis.input_shape),
+        "alpha": analysis.alpha,
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        **count,
+        "layers": [
+            {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
+             "params": node.params, "macs": node.macs, "flops": node.flops,
+             **({} if counting.default else {"count": counting.count(node)})}
+            for _, node in frontier(analysis.root, depth)
+        ],
+        "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
+        "separable": [
+            {"depthwise": p.depthwise.name, "pointwise": p.pointwise.name, "macs": p.macs,
+             "standard_macs": p.standard_macs, "ratio": float(p.macs_ratio),
+             "theory": float(p.theory)}
+            for p in separable_pairs(analysis)
+        ],
+        "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
+        **({"verify": verify_json(verification)} if verification is not None else {}),
+    }

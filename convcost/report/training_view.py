@@ -1,0 +1,101 @@
+"""Presentation of ``--training``: forward, grad-input and grad-weight MACs per layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.cost.graph import Node
+from convcost.cost.training import Training
+from convcost.net.analysis import Analysis
+from convcost.report.model_view import _tree_rows, frontier
+from convcost.report.render import Column, Report, human
+
+NOTE = ("grad-input = grad-weight = forward MACs per conv/linear (any groups); no grad-input "
+        "where the input needs no gradient (before the first parameter). FLOPs = 2 × MACs.")
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    kind: str
+    forward: int
+    grad_input: int
+    grad_weight: int
+
+    @property
+    def total(self) -> int:
+        return self.forward + self.grad_input + self.grad_weight
+
+
+def _row(label: str, node: Node, result: Training) -> Row:
+    parts = [result.of(leaf) for leaf in node.leaves()]
+    return Row(label, node.kind, sum(p.forward_macs for p in parts),
+               sum(p.grad_input_macs for p in parts), sum(p.grad_weight_macs for p in parts))
+
+
+def _columns(machine: bool) -> list[Column]:
+    size: Any = str if machine else human
+    names = (("forward_macs", "grad_input_macs", "grad_weight_macs", "total_macs") if machine
+             else ("forward MACs", "grad-input MACs", "grad-weight MACs", "training MACs"))
+    values = (lambda r: r.forward, lambda r: r.grad_input, lambda r: r.grad_weight,
+              lambda r: r.total)
+    return [Column(name, value, size) for name, value in zip(names, values, strict=True)]
+
+
+def training_reports(analysis: Analysis, result: Training, depth: int | None,
+                     machine: bool) -> list[Report]:
+    if machine:
+        nodes = [(node.name, node) for _, node in frontier(analysis.root, depth)]
+    else:
+        nodes = _tree_rows(analysis.root, depth)
+    rows = [_row(label, node, result) for label, node in nodes]
+    columns = [Column("name" if machine else "layer", lambda r: r.label, justify="left"),
+               Column("kind", lambda r: r.kind, justify="left"), *_columns(machine)]
+    styles = ["" if node.is_leaf else "bold" for _, node in nodes]
+    layers = Report(f"{analysis.model}: training (forward + backward)", columns, rows,
+                    styles=styles)
+    return [layers, totals_report(analysis.model, result)]
+
+
+def totals_report(name: str, result: Training) -> Report:
+    rows = [("forward", result.forward_macs), ("grad-input", result.grad_input_macs),
+            ("grad-weight", result.grad_weight_macs), ("backward", result.backward_macs),
+            ("training step", result.total_macs),
+            ("training step FLOPs (2 × MACs)", 2 * result.total_macs)]
+    columns = [Column("total", lambda r: r[0], justify="left"),
+               Column("MACs", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
+    ratio = result.total_macs / result.forward_macs if result.forward_macs else 0.0
+    return Report(f"{name}: training totals ({ratio:.3f}× forward)", columns, rows, [NOTE])
+
+
+def training_json(result: Training, nodes: list[Node] | None = None) -> dict[str, Any]:
+    """Totals, and per-node rows when ``nodes`` are given."""
+    data: dict[str, Any] = {
+        "forward_macs": result.forward_macs, "grad_input_macs": result.grad_input_macs,
+        "grad_weight_macs": result.grad_weight_macs, "backward_macs": result.backward_macs,
+        "total_macs": result.total_macs, "total_flops": 2 * result.total_macs,
+    }
+    if nodes is not None:
+        data["layers"] = [
+            {"name": row.label, "kind": row.kind, "forward_macs": row.forward,
+             "grad_input_macs": row.grad_input, "grad_weight_macs": row.grad_weight,
+             "total_macs": row.total}
+            for row in (_row(node.name, node, result) for node in nodes)
+        ]
+    return data
+
+
+def model_training_json(analysis: Analysis, result: Training, depth: int | None) -> dict[str, Any]:
+    """The ``training`` key of ``model --format json``."""
+    return training_json(result, [node for _, node in frontier(analysis.root, depth)])
+
+
+def layer_training_report(results: Mapping[str, Training]) -> Report:
+    rows = [Row(name, "", r.forward_macs, r.grad_input_macs, r.grad_weight_macs)
+            for name, r in results.items()]
+    columns = [Column("variant", lambda r: r.label, justify="left"), *_columns(False)]
+    notes = ["each variant as an inner layer: its input needs a gradient. " + NOTE]
+    return Report("variants: training (forward + backward)", columns, rows, notes,
+                  styles=("", "dim", "dim", "bold green"))

@@ -1,0 +1,220 @@
+"""Cross-check an analysis against torch and fvcore on the built model, exactly.
+
+Per node: the analytic count under the fvcore convention vs fvcore's ``by_module()``, the
+analytic params vs the module's ``sum(p.numel())``, the analytic output shape vs the shape
+a forward hook saw. In total: params vs ``sum(p.numel())``, paper MACs vs
+``FlopCounterMode`` FLOPs / 2 (independent of TorchScript). Agreement is integer equality.
+Torch and fvcore are imported inside functions only; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from convcost.conventions.rules import FVCORE, PAPER
+from convcost.cost.ops import Shape
+from convcost.errors import MissingDependencyError
+from convcost.net.analysis import Analysis
+
+if TYPE_CHECKING:
+    from torch import nn
+
+INSTALL_HINT = "pip install 'convcost[torch]'"
+REQUIRES = ("torch", "fvcore")
+# Integer arithmetic on shapes (the shuffle's x.shape, c // g): not ops on data, not listed.
+BOOKKEEPING = frozenset({"aten::size", "aten::Int", "aten::ScalarImplicit", "aten::floor_divide"})
+
+
+def available() -> bool:
+    """Whether torch and fvcore are installed (looked up without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in REQUIRES)
+
+
+def missing_message() -> str:
+    return f"the cross-check needs torch and fvcore: {INSTALL_HINT}"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One figure on which convcost and the tool disagree (``layer`` "" is the whole model)."""
+
+    layer: str
+    figure: str
+    convcost: Any
+    tool: Any
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One node of the analysis against its module in the built model."""
+
+    name: str
+    kind: str
+    leaf: bool
+    count: int  # analytic, fvcore convention
+    fvcore: int
+    params: int
+    torch_params: int
+    shape: Shape
+    torch_shape: Shape | None  # None: the module never ran
+
+    def mismatches(self) -> Iterator[Mismatch]:
+        for figure, ours, theirs in (("fvcore", self.count, self.fvcore),
+                                     ("params", self.params, self.torch_params),
+                                     ("output_shape", self.shape, self.torch_shape)):
+            if ours != theirs:
+                yield Mismatch(self.name, figure, ours, theirs)
+
+    @property
+    def ok(self) -> bool:
+        return next(self.mismatches(), None) is None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The cross-check of one analysis: per-node checks, totals and fvcore's skipped ops."""
+
+    model: str
+    convention: str
+    tools: str  # versions, e.g. "torch 2.13.0, fvcore 0.1.5"
+    layers: tuple[LayerCheck, ...]
+    count: int  # analytic total, fvcore convention
+    fvcore: int
+    params: int
+    torch_params: int
+    macs: int  # analytic, paper convention
+    counter_flops: int  # torch.utils.flop_counter.FlopCounterMode
+    unsupported: Counter[str]  # fvcore's unsupported_ops(): counted 0
+    ignored: Counter[str]  # ops fvcore ignores as free
+
+    @property
+    def counter_macs(self) -> int:
+        return self.counter_flops // 2
+
+    @property
+    def skipped(self) -> Counter[str]:
+        return self.unsupported + self.ignored
+
+    def mismatches(self) -> list[Mismatch]:
+        totals = [Mismatch("", figure, ours, theirs) for figure, ours, theirs in (
+            ("fvcore", self.count, self.fvcore),
+            ("params", self.params, self.torch_params),
+            ("flop_counter_flops", 2 * self.macs, self.counter_flops),
+        ) if ours != theirs]
+        layers = sorted(self.layers, key=lambda check: not check.leaf)  # the leaves name the cause
+        return [m for layer in layers for m in layer.mismatches()] + totals
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches()
+
+
+def _require() -> None:
+    """Import torch and fvcore, or say how to install them (looked up first, not imported)."""
+    if not available():
+        raise MissingDependencyError(missing_message())
+    try:
+        with warnings.catch_warnings():  # fvcore's import trips torch.jit deprecations
+            warnings.simplefilter("ignore")
+            import fvcore.nn  # noqa: F401
+            import torch  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(f"{missing_message()} ({err})") from None
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No grad, one thread, and no warnings or fvcore log lines (restored afterwards)."""
+    import torch
+
+    logger = logging.getLogger("fvcore")
+    disabled, threads = logger.disabled, torch.get_num_threads()
+    logger.disabled = True
+    torch.set_num_threads(1)  # the values are never read; one thread starts fastest
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.disabled = disabled
+        torch.set_num_threads(threads)
+
+
+def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], int]:
+    """One forward: every named module's output shape, and FlopCounterMode's FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shapes: dict[str, Shape] = {}
+    modules = dict(model.named_modules())
+
+    def hook(name: str) -> Callable[..., None]:
+        def record(module: nn.Module, args: Any, output: Any) -> None:
+            shapes[name] = tuple(output.shape)
+        return record
+
+    handles = [modules[name].register_forward_hook(hook(name)) for name in names]
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes, int(counter.get_total_flops())
+
+
+def _fvcore(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """fvcore's ``by_module()``, ``unsupported_ops()`` and the ignored ops it met."""
+    from fvcore.nn import FlopCountAnalysis
+
+    analysis = FlopCountAnalysis(model, (x,))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    analysis.tracer_warnings("none")
+    ignored: Counter[str] = Counter()
+
+    def recorder(op: str) -> Callable[[Any, Any], int]:
+        def record(inputs: Any, outputs: Any) -> int:
+            ignored[op] += 1
+            return 0
+        return record
+
+    # An ignored op given a zero handle is still counted 0, but now we see it.
+    free = sorted(set(getattr(analysis, "_ignored_ops", ())) - BOOKKEEPING)
+    analysis.set_op_handle(**{op: recorder(op) for op in free})
+    by_module = Counter({name: int(count) for name, count in analysis.by_module().items()})
+    return by_module, Counter(analysis.unsupported_ops()), ignored
+
+
+def verify(analysis: Analysis) -> Verification:
+    """Build ``analysis`` in torch (eval) and compare every figure exactly. Prints nothing."""
+    _require()
+    import fvcore
+    import torch
+
+    from convcost.runtime.build import build
+
+    model = build(analysis).eval()
+    nodes = [node for level, node in analysis.root.walk() if level]
+    x = torch.zeros(analysis.input_shape)
+    with _quiet():
+        shapes, counter_flops = _run(model, [n.name for n in nodes], x)
+        by_module, unsupported, ignored = _fvcore(model, x)
+    modules = dict(model.named_modules())
+    checks = tuple(
+        LayerCheck(node.name, node.kind, node.is_leaf, FVCORE.count(node), by_module[node.name],
+                   node.params, sum(p.numel() for p in modules[node.name].parameters()),
+                   node.output_shape, shapes.get(node.name))
+        for node in nodes
+    )
+    tools = f"torch {torch.__version__}, fvcore {getattr(fvcore, '__version__', '?')}"
+    return Verification(
+        analysis.model, FVCORE.name, tools, checks, FVCORE.total(analysis),
+        by_module[""], analysis.totals.params, sum(p.numel() for p in model.parameters()),
+        PAPER.total(analysis), counter_flops, unsupported, ignored,
+    )

@@ -1,0 +1,172 @@
+"""Typed field readers for spec mappings: each failure is a SpecError with the field path."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.cost.ops import Pair
+from convcost.errors import SpecError
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest option, or an empty string."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
+    """Refuse unknown keys, suggesting the closest known one."""
+    allowed = list(allowed)
+    for key in data:
+        if key not in allowed:
+            raise SpecError(
+                f"unknown key{suggest(str(key), allowed)}; allowed: {', '.join(sorted(allowed))}",
+                path=join(path, str(key)),
+            )
+
+
+def join(path: str, key: str | int) -> str:
+    """``layers`` + 3 -> ``layers[3]``; ``layers[3]`` + ``stride`` -> ``layers[3].stride``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if not key.isprintable() or not key.strip() or key != key.strip():
+        key = repr(key)
+    return f"{path}.{key}" if path else key
+
+
+def as_mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        got = "nothing" if value is None else type(value).__name__
+        raise SpecError(f"must be a mapping, got {got}", path=path)
+    for key in value:
+        if not isinstance(key, str):
+            raise SpecError(f"keys must be strings, got {_show(key)}", path=path)
+    return value
+
+
+def as_int(value: Any, path: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"must be an integer, got {_show(value)}", path=path)
+    if value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
+        raise SpecError(f"must be {what}, got {value}", path=path)
+    return value
+
+
+def as_number(value: Any, path: str, positive: bool = True, below_one: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"must be a number, got {_show(value)}", path=path)
+    if positive and value <= 0:
+        raise SpecError(f"must be > 0, got {value}", path=path)
+    if below_one and not 0 <= value < 1:
+        raise SpecError(f"must be in [0, 1), got {value}", path=path)
+    return float(value)
+
+
+def as_bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"must be true or false, got {_show(value)}", path=path)
+    return value
+
+
+def as_pair(value: Any, path: str, minimum: int = 1) -> Pair:
+    """An int (square) or an ``[h, w]`` pair."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise SpecError(f"must be an integer or an [h, w] pair, got {list(value)}", path=path)
+        return (as_int(value[0], f"{path}[0]", minimum), as_int(value[1], f"{path}[1]", minimum))
+    number = as_int(value, path, minimum)
+    return (number, number)
+
+
+def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        hint = suggest(value, choices) if isinstance(value, str) else ""
+        raise SpecError(f"must be one of {', '.join(choices)}, got {_show(value)}{hint}", path=path)
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    """One optional or required key of a spec mapping.
+
+    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping.
+    """
+
+    type: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    minimum: int = 1
+    nullable: bool = False
+    doc: str = ""
+
+
+def read_field(field: Field, value: Any, path: str) -> Any:
+    """Validate and normalise one value according to its :class:`Field`."""
+    if value is None and field.nullable:
+        return None
+    match field.type:
+        case "int":
+            return as_int(value, path, field.minimum)
+        case "number":
+            return as_number(value, path)
+        case "fraction":
+            return as_number(value, path, positive=False, below_one=True)
+        case "bool":
+            return as_bool(value, path)
+        case "pair":
+            return as_pair(value, path, field.minimum)
+        case "padding":
+            if value in ("auto", "same"):
+                return value
+            if isinstance(value, str):
+                raise SpecError(
+                    f"must be auto, same, an integer or an [h, w] pair, got {_show(value)}", path=path
+                )
+            return as_pair(value, path, minimum=0)
+        case "choice":
+            return as_choice(value, path, field.choices)
+        case "mapping":
+            return as_mapping(value, path)
+    raise AssertionError(f"unknown field type {field.type}")  # pragma: no cover - programming error
+
+
+def read_fields(
+    data: Mapping[str, Any], schema: Mapping[str, Field], path: str
+) -> dict[str, Any]:
+    """Read every field of ``schema`` from ``data`` (unknown keys were refused before)."""
+    out: dict[str, Any] = {}
+    for key, field in schema.items():
+        if key in data:
+            out[key] = read_field(field, data[key], join(path, key))
+        elif field.default is REQUIRED:
+            raise SpecError("missing required field", path=join(path, key))
+        else:
+            out[key] = field.default
+    return out
+
+
+def as_list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        got = "nothing" if value is None else type(value).__name__
+        raise SpecError(f"must be a list, got {got}", path=path)
+    return value

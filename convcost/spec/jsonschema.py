@@ -1,0 +1,92 @@
+"""The JSON Schema of the spec format, generated from :mod:`convcost.spec.kinds`.
+
+``convcost schema`` prints it; ``convcost/spec/spec.schema.json`` ships it for editors, and a
+test keeps the shipped file equal to what this module generates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from convcost.check.budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
+from convcost.spec.fields import REQUIRED as MISSING
+from convcost.spec.fields import Field
+from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, KIND_FIELDS, SE_FIELDS
+
+_INT = {"type": "integer", "minimum": 1}
+_PAIR = {"oneOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
+_COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": QUANTITY_PATTERN}]}
+
+
+def _budget() -> dict[str, Any]:
+    props: dict[str, Any] = {key: dict(_COUNT, description=label) for key, label in METRICS.items()}
+    props[SHARE] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": METRICS[SHARE]}
+    return {"type": "object", "properties": props, "required": list(REQUIRED),
+            "additionalProperties": False}
+
+
+def _field(field: Field) -> dict[str, Any]:
+    nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum}
+    if field.type == "mapping":
+        return _nullable(field, _object(SE_FIELDS))
+    schema: dict[str, Any] = {
+        "int": nonneg,
+        "number": {"type": "number", "exclusiveMinimum": 0},
+        "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "bool": {"type": "boolean"},
+        "pair": {"oneOf": [nonneg, {"type": "array", "items": nonneg, "minItems": 2, "maxItems": 2}]},
+        "padding": {"oneOf": [{"enum": ["auto", "same"]}, {"type": "integer", "minimum": 0},
+                              {"type": "array", "items": {"type": "integer", "minimum": 0},
+                               "minItems": 2, "maxItems": 2}]},
+        "choice": {"enum": list(field.choices)},
+    }[field.type]
+    return _nullable(field, schema)
+
+
+def _nullable(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(schema)
+    if field.doc:
+        schema["description"] = field.doc
+    if field.default is not MISSING and field.default is not None:
+        default = field.default
+        schema["default"] = default[0] if isinstance(default, tuple) and len(set(default)) == 1 else default
+    if field.nullable:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, Any]:
+    props = {key: _field(f) for key, f in fields.items()}
+    props.update(extra)
+    required = [key for key, f in fields.items() if f.default is MISSING]
+    out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a convcost spec."""
+    layer_common = {key: _field(f) for key, f in COMMON_FIELDS.items()}
+    layer_common["name"] = {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
+    layers = []
+    for kind, fields in KIND_FIELDS.items():
+        obj = _object(fields, kind={"const": kind}, **layer_common)
+        obj["required"] = ["kind", *obj.get("required", [])]
+        layers.append(obj)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "convcost network spec",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["input", "layers"],
+        "properties": {
+            "name": {"type": "string"},
+            "input": _object(INPUT_FIELDS),
+            "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
+            "divisor": _INT,
+            "budget": _budget(),
+            "layers": {"type": "array", "minItems": 1, "items": {"oneOf": layers}},
+        },
+    }

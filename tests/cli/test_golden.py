@@ -1,0 +1,67 @@
+"""Golden outputs: every shipped spec through every command and format, byte for byte.
+
+Run ``CONVCOST_UPDATE_GOLDEN=1 pytest tests -k golden`` to rewrite the files after an
+intended change, then review the diff (the torchinfo ``tests/test_output`` practice).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
+FORMATS = ("table", "json", "csv", "markdown")
+TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
+UPDATE = os.environ.get("CONVCOST_UPDATE_GOLDEN") == "1"
+
+
+def _model_cases() -> list[tuple[str, list[str]]]:
+    cases: list[tuple[str, list[str]]] = []
+    for spec in SPECS:
+        path = f"specs/{spec}.yaml"
+        for fmt in FORMATS:
+            base = ["model", path, "--no-verify", "--format", fmt]
+            cases.append((f"model/{spec}.{fmt}", base))
+            cases.append((f"model/{spec}.memory.{fmt}", [*base, "--memory"]))
+            cases.append((f"model/{spec}.training.{fmt}", [*base, "--training"]))
+        for tool in TOOLS:
+            for fmt in ("table", "json"):
+                cases.append((f"model/{spec}.{tool}.{fmt}",
+                              ["model", path, "--no-verify", "--convention", tool, "--format", fmt]))
+        cases.append((f"conventions/{spec}.table", ["conventions", path]))
+        cases.append((f"conventions/{spec}.json", ["conventions", path, "--format", "json"]))
+        cases.append((f"sweep/{spec}.table", ["sweep", path, "--alpha", "1,0.5", "--resolution", "224,160"]))
+    return cases
+
+
+LAYER = ["layer", "--cin", "64", "--cout", "128", "--k", "3", "--hw", "224"]
+OTHER_CASES: list[tuple[str, list[str]]] = [
+    *[(f"layer/basic.{fmt}", [*LAYER, "--format", fmt]) for fmt in FORMATS],
+    ("layer/memory.table", [*LAYER, "--memory", "--bn"]),
+    ("layer/training.json", [*LAYER, "--training", "--format", "json"]),
+    ("layer/thop.table", [*LAYER, "--convention", "thop"]),
+    ("check/specs.table", ["check", "specs/", "--baseline", "convcost-baseline.json"]),
+    ("check/specs.json", ["check", "specs/", "--baseline", "convcost-baseline.json", "--format", "json"]),
+    ("sweep/mobilenet_v1.json", ["sweep", "specs/mobilenet_v1.yaml", "--format", "json"]),
+]
+CASES = _model_cases() + OTHER_CASES
+
+
+@pytest.mark.parametrize(("name", "argv"), CASES, ids=[c[0] for c in CASES])
+def test_golden(name: str, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200", "GITHUB_ACTIONS": ""})
+    assert result.exit_code == 0, result.output
+    path = GOLDEN / f"{name}.out"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(result.stdout, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with CONVCOST_UPDATE_GOLDEN=1"
+    assert result.stdout == path.read_text(encoding="utf-8")

@@ -1,0 +1,85 @@
+"""Helpers shared by the test packages: paths, a torch blocker, hand-written figures, strategies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from convcost.cost.ops import Conv2d, Padding
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+BLOCKED = ("torch", "fvcore")
+
+
+def blocked_env(tmp_path: Path) -> dict[str, str]:
+    """An environment whose PYTHONPATH shadows torch and fvcore with packages that fail to import."""
+    for name in BLOCKED:
+        package = tmp_path / name
+        package.mkdir()
+        (package / "__init__.py").write_text(f'raise ImportError("{name} is blocked for this test")\n')
+    path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def v1_macs_by_hand(res: int) -> int:
+    """MobileNet V1 (paper Table 1) conv + fc MACs at resolution ``res``, written out."""
+    s = res // 2  # stem: 3x3 s2, 3 -> 32
+    macs = s * s * 32 * 3 * 9
+    plan = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2),
+            *[(512, 512, 1)] * 5, (512, 1024, 2), (1024, 1024, 1)]
+    for cin, cout, stride in plan:
+        s = (s - 1) // stride + 1  # 3x3 pad 1: floor((s + 2 - 3) / stride) + 1
+        macs += s * s * cin * 9 + s * s * cin * cout  # depthwise + pointwise
+    return macs + 1024 * 1000  # fc
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    op: Conv2d
+    batch: int
+    height: int
+    width: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.op.in_channels, self.height, self.width)
+
+
+def _size(draw: st.DrawFn, kernel: int, dilation: int, pad_total: int) -> int:
+    """An input size at least the dilated kernel span, less the padding."""
+    least = max(1, dilation * (kernel - 1) + 1 - pad_total)
+    return draw(st.integers(least, least + 6))
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn) -> ConvCase:
+    """Small valid convolutions: groups divide both channel counts; depthwise when cin == groups."""
+    groups = draw(st.integers(1, 4))
+    cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    kinds = ["int", "pair", "same"] if stride == (1, 1) else ["int", "pair"]
+    kind = draw(st.sampled_from(kinds))
+    padding: Padding
+    if kind == "same":
+        padding = "same"
+        totals = (dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1))
+    else:
+        first = draw(st.integers(0, 3))
+        padding = (first, first) if kind == "int" else (first, draw(st.integers(0, 3)))
+        totals = (2 * padding[0], 2 * padding[1])
+    op = Conv2d(cin, cout, kernel, stride, padding, dilation, groups, draw(st.booleans()))
+    return ConvCase(op, draw(st.integers(1, 2)), _size(draw, kernel[0], dilation[0], totals[0]),
+                    _size(draw, kernel[1], dilation[1], totals[1]))
+
+

@@ -1,0 +1,573 @@
+"""Counting conventions (issue 6): each convention's total is, exactly, its tool's number.
+
+Every test runs the real tool on a model freshly built from the spec (never a pasted number):
+fvcore ``FlopCountAnalysis.total()``, ``thop.profile``, ``ptflops.get_model_complexity_info``
+(its default backend), ``torchinfo.summary(...).total_mult_adds`` and ``FlopCounterMode``.
+Each tool gets a model of its own, so thop's leftover ``total_ops`` buffers (a thop bug) and
+ptflops' ``eval()`` never reach another tool. Models are built on the meta device and
+materialised uninitialised (then zeroed): the counts depend on shapes only, and vgg16's 138 M
+parameters then cost no random init. Torch and the tools are imported inside the tests only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import inspect
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import blocked_env as _blocked_env
+from helpers import run as _run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+from convcost.conventions.explain import CLASSES, explain
+from convcost.conventions.rules import (
+    CONVENTIONS,
+    FVCORE,
+    OP_CLASSES,
+    PAPER,
+    RULE_KEYS,
+    THOP,
+    TORCH,
+    Counting,
+    counting,
+    rule_keys,
+)
+from convcost.net.analysis import Analysis, analyze
+from convcost.net.layer_nodes import as_analysis, variant_nodes
+from convcost.report.explain_view import explanation
+from convcost.report.render import human
+from convcost.spec.loader import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "specs"
+TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
+
+# Reduced resolutions keep the suite fast; vgg16's five max pools need 32 at least.
+RESOLUTION = {"vgg16": 32}
+
+# Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
+# BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
+# to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
+# (split, concat, shuffle), a ResNet block with a downsample, flatten, dropout, both linears.
+ZOO = """\
+name: zoo
+input: {channels: 3, height: 33, width: 29}
+layers:
+  - {kind: conv, name: stem, out_channels: 12, stride: 2, bias: true, bn: true, act: hardswish}
+  - {kind: conv, name: same, out_channels: 12, kernel_size: [3, 5], padding: same, dilation: 2,
+     groups: 3, bias: true, act: silu}
+  - {kind: bn, name: plain_bn, affine: false}
+  - {kind: act, name: sig, fn: sigmoid}
+  - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {kind: inverted_residual, name: ir, out_channels: 12, expand_ratio: 2,
+     se: {reduction: 4, act: relu, gate: hardsigmoid}}
+  - {kind: inverted_residual, name: ir2, out_channels: 12, expand_ratio: 2, act: relu6,
+     se: {base: input, divisor: null, act: silu, gate: sigmoid}}
+  - {kind: shuffle_unit, name: shuf, out_channels: 12}
+  - {kind: shuffle_unit, name: shuf2, out_channels: 24, stride: 2}
+  - {kind: basic_block, name: res, out_channels: 32, stride: 2}
+  - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
+  - {kind: pool, name: amax, op: max, output_size: [3, 2]}
+  - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
+  - {kind: flatten, name: flat}
+  - {kind: dropout, name: drop, p: 0.2}
+  - {kind: linear, name: fc1, out_features: 20, bias: false}
+  - {kind: bn, name: bn1d}
+  - {kind: act, name: relu_fc, fn: relu}
+  - {kind: linear, name: fc2, out_features: 7}
+"""
+
+
+@cache
+def _analysis(name: str, resolution: int | None = None, batch: int | None = None) -> Analysis:
+    if name == "zoo":
+        import yaml
+
+        return analyze(parse_spec(yaml.safe_load(ZOO)), batch=batch)
+    return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=resolution, batch=batch)
+
+
+# -- the tools, run for real -------------------------------------------------------------------
+
+
+def _fresh(analysis: Analysis) -> Any:
+    """A newly built model (eval) for one tool: meta build, materialised, zeroed."""
+    import torch
+
+    from convcost.runtime.build import build
+
+    with torch.device("meta"):
+        model = build(analysis)
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.zero_()
+    return model.eval()
+
+
+@contextlib.contextmanager
+def _silent() -> Iterator[None]:
+    """One thread, no grad, no warnings, no fvcore log lines, nothing printed."""
+    from convcost.runtime.verify import _quiet
+
+    with _quiet(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def _fvcore(analysis: Analysis) -> tuple[int, int | None]:
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    model, x = _fresh(analysis), _input(analysis)
+    counter = FlopCountAnalysis(model, (x,)).unsupported_ops_warnings(False)
+    return counter.uncalled_modules_warnings(False).total(), parameter_count(model)[""]
+
+
+def _thop(analysis: Analysis) -> tuple[int, int | None]:
+    import thop
+
+    macs, params = thop.profile(_fresh(analysis), inputs=(_input(analysis),), verbose=False)
+    assert float(macs).is_integer() and float(params).is_integer()  # floats holding integers
+    return int(macs), int(params)
+
+
+def _ptflops(analysis: Analysis) -> tuple[int, int | None]:
+    """The default backend; batch 1 through ptflops' own input, else an input constructor."""
+    import torch
+    from ptflops import get_model_complexity_info
+
+    shape = analysis.input_shape
+    extra = {} if shape[0] == 1 else {"input_constructor": lambda res: torch.zeros(shape)}
+    macs, params = get_model_complexity_info(_fresh(analysis), tuple(shape[1:]), as_strings=False,
+                                             print_per_layer_stat=False, **extra)
+    return macs, params
+
+
+def _torchinfo(analysis: Analysis) -> tuple[int, int | None]:
+    import torchinfo
+
+    stats = torchinfo.summary(_fresh(analysis), input_data=_input(analysis), verbose=0)
+    return stats.total_mult_adds, stats.total_params
+
+
+def _torch(analysis: Analysis) -> tuple[int, int | None]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, x = _fresh(analysis), _input(analysis)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops(), None
+
+
+def _input(analysis: Analysis) -> Any:
+    import torch
+
+    return torch.zeros(analysis.input_shape)
+
+
+RUN: dict[str, Callable[[Analysis], tuple[int, int | None]]] = {
+    "fvcore": _fvcore, "thop": _thop, "ptflops": _ptflops, "torchinfo": _torchinfo, "torch": _torch}
+
+
+def run_tool(tool: str, analysis: Analysis) -> tuple[int, int | None]:
+    """``(count, params)`` as the tool reports them for the model built from ``analysis``."""
+    with _silent():
+        return RUN[tool](analysis)
+
+
+def _assert_reproduced(tool: str, analysis: Analysis) -> None:
+    count, params = run_tool(tool, analysis)
+    row = CONVENTIONS[tool]
+    assert row.total(analysis) == count, (tool, analysis.model)
+    assert row.param_count(analysis.root) == params, (tool, analysis.model)
+    if tool == "torch":  # the paper convention is FlopCounterMode's FLOPs / 2
+        assert 2 * PAPER.total(analysis) == count
+
+
+# -- every shipped spec, every convention --------------------------------------------------------
+
+
+def test_every_shipped_spec_is_covered() -> None:
+    """The parametrisation below globs specs/: a new spec is covered without an edit here."""
+    names = {p.stem for p in SPECS.glob("*.yaml")}
+    assert {"mobilenet_v2", "resnet50", "vgg16"} <= names and set(RESOLUTION) <= names
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("name", sorted(p.stem for p in SPECS.glob("*.yaml")))
+def test_shipped_spec_matches_the_tool(name: str, tool: str) -> None:
+    _assert_reproduced(tool, _analysis(name, RESOLUTION.get(name, 64)))
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_mobilenet_v2_at_224_matches_every_tool(tool: str) -> None:
+    analysis = _analysis("mobilenet_v2")
+    assert analysis.input_shape == (1, 3, 224, 224)
+    _assert_reproduced(tool, analysis)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "shufflenet_v2_x1_0", "efficientnet_b0"])
+def test_batch_of_three(name: str, tool: str) -> None:
+    """ptflops divides its module hooks by the batch but not its patched F.* calls."""
+    _assert_reproduced(tool, _analysis(name, 48, batch=3))
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("batch", [1, 2])
+def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
+    analysis = _analysis("zoo", batch=batch)
+    assert {key for leaf in analysis.leaves() for key in rule_keys(leaf.op)} == set(RULE_KEYS)  # type: ignore[arg-type]
+    _assert_reproduced(tool, analysis)
+
+
+def test_thop_adaptive_pool_float_rule_truncates() -> None:
+    """thop: int(((Hi/Ho)·(Wi/Wo) + 1)·numel(out)) in float64; 3×2 -> 2×3: 1.5·(2/3) + 1."""
+    leaf = next(leaf for leaf in _analysis("zoo").leaves() if leaf.name == "aavg")
+    assert (leaf.input_shape[2:], leaf.output_shape[2:]) == ((3, 2), (2, 3))
+    numel = math.prod(leaf.output_shape)  # 1*32*2*3 = 192
+    assert THOP.count(leaf) == int((3 / 2 * (2 / 3) + 1) * numel)
+
+
+# -- per layer: the tools that report layers -------------------------------------------------------
+
+
+def test_thop_and_torchinfo_per_leaf() -> None:
+    """thop's ``ret_layer_info`` and torchinfo's leaf rows, module by module."""
+    import thop
+    import torchinfo
+
+    analysis = _analysis("mobilenet_v3_small", 64)
+    with _silent():
+        _, _, layers = thop.profile(_fresh(analysis), inputs=(_input(analysis),), verbose=False,
+                                    ret_layer_info=True)
+        model = _fresh(analysis)
+        rows = torchinfo.summary(model, input_data=_input(analysis), verbose=0).summary_list
+    names = {id(module): name for name, module in model.named_modules()}
+    torchinfo_macs = {names[id(row.module)]: row.macs for row in rows if row.is_leaf_layer}
+
+    def thop_ops(path: str) -> float:
+        entry: Any = (0, 0, layers)
+        for part in path.split("."):
+            entry = entry[2][part]
+        return float(entry[0])
+
+    for leaf in analysis.leaves():
+        assert THOP.count(leaf) == thop_ops(leaf.name), leaf.name
+        assert CONVENTIONS["torchinfo"].count(leaf) == torchinfo_macs[leaf.name], leaf.name
+
+
+# -- small random networks, every tool ---------------------------------------------------------------
+
+
+@st.composite
+def _small_specs(draw: st.DrawFn) -> dict[str, Any]:
+    kernel = draw(st.integers(1, 5))
+    groups = draw(st.sampled_from([1, 2, 4]))
+    layers: list[dict[str, Any]] = [
+        {"kind": "conv", "out_channels": 4 * draw(st.integers(1, 3)), "kernel_size": kernel,
+         "stride": draw(st.integers(1, 2)), "bias": draw(st.booleans()), "bn": draw(st.booleans()),
+         "act": draw(st.sampled_from(["relu", "relu6", "silu", "hardswish"]))},
+        {"kind": "conv", "out_channels": 8, "groups": groups, "kernel_size": kernel,
+         "padding": draw(st.sampled_from(["auto", "same"])), "bias": draw(st.booleans())},
+        {"kind": "pool", "op": draw(st.sampled_from(["avg", "max"])),
+         **draw(st.sampled_from([{"global": True}, {"kernel_size": 2, "ceil_mode": True},
+                                 {"output_size": [draw(st.integers(1, 4)), draw(st.integers(1, 4))]}]))},
+        {"kind": "flatten"},
+        {"kind": "linear", "out_features": draw(st.integers(1, 9)), "bias": draw(st.booleans())},
+    ]
+    # 2k + 4 keeps at least 2×2 for the pool after two k×k convs (stride ≤ 2, even k shrinks)
+    size = draw(st.integers(2 * kernel + 4, 16))
+    return {"input": {"channels": 4, "height": size, "width": draw(st.integers(2 * kernel + 4, 16)),
+                      "batch": draw(st.integers(1, 3))}, "layers": layers}
+
+
+@settings(max_examples=60, deadline=None)
+@given(_small_specs())
+def test_random_small_networks_match_every_tool(raw: dict[str, Any]) -> None:
+    analysis = analyze(parse_spec(raw))
+    for tool in TOOLS:
+        _assert_reproduced(tool, analysis)
+
+
+# -- the data itself -------------------------------------------------------------------------------
+
+
+def test_rows_are_complete_data() -> None:
+    assert list(CONVENTIONS) == ["paper", "fvcore", "thop", "ptflops", "torchinfo", "torch"]
+    assert set(OP_CLASSES) == set(RULE_KEYS)
+    assert set(OP_CLASSES.values()) == set(CLASSES)
+    for row in CONVENTIONS.values():
+        assert set(row.rules) == set(RULE_KEYS), row.name
+        assert row.source and row.doc and (row.tool or row is PAPER)
+        assert all(rule.doc for rule in row.rules.values()), row.name
+    assert TORCH.unit == "FLOPs" and all(c.unit == "MACs" for c in CONVENTIONS.values() if c is not TORCH)
+
+
+def test_counting_units() -> None:
+    analysis = _analysis("mobilenet_v3_small", 64)
+    thop_flops, torch_flops = counting("thop", flops=True), counting("torch", flops=True)
+    assert thop_flops.unit == "FLOPs" and thop_flops.label == "FLOPs (thop)"
+    assert thop_flops.count(analysis.root) == 2 * THOP.total(analysis)
+    assert torch_flops.count(analysis.root) == TORCH.total(analysis)  # already FLOPs
+    assert TORCH.macs(analysis.root) == PAPER.total(analysis)
+    assert Counting(PAPER).default and Counting(PAPER).label == "MACs"
+
+
+# -- `convcost conventions` ------------------------------------------------------------------------
+
+
+def _bn_numel(analysis: Analysis) -> int:
+    return sum(math.prod(leaf.input_shape) for leaf in analysis.leaves() if leaf.kind == "bn")
+
+
+def test_explanation_of_mobilenet_v2() -> None:
+    analysis = _analysis("mobilenet_v2")
+    exp = explain(analysis)
+    assert [row.name for row in exp.rows] == list(CONVENTIONS)
+    pool = next(leaf for leaf in analysis.leaves() if leaf.kind == "adaptive_pool")
+    fvcore = exp.rows[1]
+    # fvcore: + numel·2 per affine BN + numel of the global pool's input (1*1280*7*7)
+    assert fvcore.gaps == {"BN": 2 * _bn_numel(analysis), "pooling": math.prod(pool.input_shape)}
+    assert explanation(fvcore) == (f"fvcore = paper + {human(2 * _bn_numel(analysis))} BN + "
+                                   f"{human(1280 * 7 * 7)} pooling")
+    for row in exp.rows:
+        assert sum(row.counts.values()) == row.total == CONVENTIONS[row.name].total(analysis)
+        assert row.paper + sum(row.gaps.values()) == row.total
+    assert explanation(exp.rows[-1]) == "torch = 2 × paper"
+    assert exp.uncounted() == ("residual adds", "flatten/dropout")
+
+
+def test_conventions_command_fits_one_screen(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["conventions", str(SPECS / "mobilenet_v2.yaml")])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= 32
+    rows = [line.split() for line in lines]
+    for row in explain(_analysis("mobilenet_v2")).rows:
+        assert [row.name, row.convention.unit, *human(row.total).split()] in [r[:4] for r in rows]
+        if row.name != "paper":
+            assert explanation(row, len("torchinfo")) in lines
+
+
+def test_conventions_json_is_exact(runner: CliRunner) -> None:
+    """The JSON totals are the tools' own numbers (run here for thop and ptflops)."""
+    spec = SPECS / "shufflenet_v2_x1_0.yaml"
+    result = runner.invoke(app, ["conventions", str(spec), "--resolution", "64", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {row["name"]: row for row in data["conventions"]}
+    assert list(rows) == list(CONVENTIONS)
+    analysis = _analysis("shufflenet_v2_x1_0", 64)
+    for tool in ("thop", "ptflops"):
+        assert rows[tool]["total"] == run_tool(tool, analysis)[0]
+    for row in rows.values():
+        assert row["total"] == row["paper_total"] + row["gap"] == sum(row["by_class"].values())
+        assert sum(row["gap_by_class"].values()) == row["gap"]
+    assert rows["torch"]["paper_total"] == 2 * rows["paper"]["total"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_conventions_machine_formats(runner: CliRunner, fmt: str) -> None:
+    result = runner.invoke(app, ["conventions", str(SPECS / "resnet18.yaml"), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    total = CONVENTIONS["ptflops"].total(_analysis("resnet18"))
+    assert str(total) in result.stdout  # exact integers, not "1.83 G"
+
+
+def test_conventions_command_without_torch(tmp_path: Path) -> None:
+    proc = _run([sys.executable, "-m", "convcost", "conventions", "specs/mobilenet_v2.yaml",
+                 "--format", "json"], _blocked_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["conventions"][0]["total"] == _analysis("mobilenet_v2").totals.macs
+
+
+# -- --convention / --flops on model, layer and check ---------------------------------------------
+
+
+def test_model_convention_is_the_tools_number(runner: CliRunner) -> None:
+    spec = SPECS / "mobilenet_v3_small.yaml"
+    result = runner.invoke(app, ["model", str(spec), "--resolution", "64", "--no-verify",
+                                 "--convention", "thop", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    thop_macs, _ = run_tool("thop", _analysis("mobilenet_v3_small", 64))
+    assert data["convention"]["total"] == thop_macs and data["convention"]["unit"] == "MACs"
+    assert sum(layer["count"] for layer in data["layers"]) == thop_macs
+    assert data["totals"]["macs"] == PAPER.total(_analysis("mobilenet_v3_small", 64))
+
+
+def test_model_flops_doubles_macs_conventions_only(runner: CliRunner) -> None:
+    spec = str(SPECS / "mobilenet_v1.yaml")
+    analysis = _analysis("mobilenet_v1")
+    for name, factor in (("fvcore", 2), ("torch", 1)):
+        result = runner.invoke(app, ["model", spec, "--no-verify", "--convention", name, "--flops",
+                                     "--format", "json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)["convention"]
+        assert (data["unit"], data["total"]) == ("FLOPs", factor * CONVENTIONS[name].total(analysis))
+    table = runner.invoke(app, ["model", spec, "--no-verify", "--convention", "fvcore", "--flops"])
+    assert "FLOPs (fvcore)" in table.stdout and "FLOPs, fvcore convention" in table.stdout
+
+
+def test_layer_convention_is_fvcores_number(runner: CliRunner) -> None:
+    """``layer --convention fvcore --bn``: each variant as fvcore counts its built module."""
+    from convcost.cli.options import layer_config as _layer_config
+
+    args = ["--cin", "8", "--cout", "16", "--k", "3", "--hw", "12", "--bn", "--bias"]
+    result = runner.invoke(app, ["layer", *args, "--convention", "fvcore", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)["convention"]["counts"]
+    config = _layer_config(8, 16, "3", 12, None, None, "1", "auto", "1", True, True, 1, 1.0, 1.0)
+    for name, node in variant_nodes(config).items():
+        assert counts[name] == run_tool("fvcore", as_analysis(name, node))[0], name
+    table = runner.invoke(app, ["layer", *args, "--convention", "torch"])
+    assert "FLOPs (torch)" in table.stdout and "FLOPs vs standard" in table.stdout
+
+
+def test_check_applies_budgets_to_the_convention(runner: CliRunner, tmp_path: Path) -> None:
+    """A MACs budget between paper and thop: paper passes, thop fails; baselines stay apart."""
+    analysis = _analysis("mobilenet_v2")
+    thop_macs, _ = run_tool("thop", analysis)
+    paper = analysis.totals.macs
+    text = (SPECS / "mobilenet_v2.yaml").read_text().replace("macs: 310M", f"macs: {paper}")
+    spec = tmp_path / "m.yaml"
+    spec.write_text(text)
+    baseline = tmp_path / "base.json"
+    ok = runner.invoke(app, ["check", str(spec), "--baseline", str(baseline), "--update-baseline"])
+    assert ok.exit_code == 0, ok.output
+    over = runner.invoke(app, ["check", str(spec), "--convention", "thop", "--format", "json"])
+    assert over.exit_code == 1
+    model = json.loads(over.stdout)["models"][0]
+    macs = next(m for m in model["metrics"] if m["metric"] == "macs")
+    assert (macs["value"], macs["limit"], model["convention"]) == (thop_macs, paper, "thop")
+    assert model["name"] == "mobilenet_v2[convention=thop]"
+    models = json.loads(baseline.read_text())["models"]
+    assert models == {"mobilenet_v2": {"macs": paper, "params": analysis.totals.params}}
+
+
+@pytest.mark.parametrize("command", [["model", "specs/mobilenet_v1.yaml", "--no-verify"],
+                                     ["layer", "--cin", "8", "--cout", "8", "--hw", "8"],
+                                     ["check", "specs/mobilenet_v1.yaml"]])
+def test_unknown_convention_exits_2(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--convention", "flops"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("convcost: error: --convention: unknown convention 'flops'; "
+                                     "known: paper, fvcore, thop, ptflops, torchinfo, torch")
+
+
+# -- the tool bugs in docs/conventions.md, pinned ---------------------------------------------------
+
+
+def test_ptflops_counts_relu_and_pools_twice_and_defaults_to_pytorch() -> None:
+    import torch
+    from ptflops import get_model_complexity_info
+    from torch import nn
+
+    def macs(model: Any, batch: int = 1, **options: Any) -> int:
+        with _silent():
+            count, _ = get_model_complexity_info(
+                model, (6, 9, 9), as_strings=False, print_per_layer_stat=False,
+                input_constructor=lambda res: torch.zeros(batch, *res), **options)
+        return int(count)
+
+    patched = (torch.add, torch.mul, torch.Tensor.add, torch.Tensor.mul)
+    for module in (nn.ReLU(), nn.MaxPool2d(3), nn.AdaptiveAvgPool2d(1)):
+        assert macs(nn.Sequential(module)) == 2 * 6 * 9 * 9, module  # numel(in) 486, twice
+    # per image (hook) + per batch (F.relu): (1 + N)·486; a conv stays per image: 6*9*9*6
+    assert [macs(nn.Sequential(nn.ReLU()), n) for n in (1, 2, 4)] == [(1 + n) * 486 for n in (1, 2, 4)]
+    assert macs(nn.Sequential(nn.Conv2d(6, 6, 1, bias=False)), 4) == 6 * 9 * 9 * 6
+    # the README says the default backend is aten; the code (and the count) say pytorch
+    default = inspect.signature(get_model_complexity_info).parameters["backend"].default
+    assert str(getattr(default, "value", default)) == "pytorch"
+    readme = importlib.metadata.metadata("ptflops").get_payload()  # type: ignore[attr-defined]
+    assert "The default backend is `aten`." in readme
+    net = nn.Sequential(nn.Conv2d(6, 6, 3, bias=True), nn.ReLU())
+    assert macs(net) == macs(net, backend="pytorch") != macs(net, backend="aten")
+    assert (torch.add, torch.mul, torch.Tensor.add, torch.Tensor.mul) == patched  # restored
+
+
+def test_flop_counter_grouped_conv_backward() -> None:
+    """FlopCounterMode's grad-weight ignores groups: a depthwise backward is (g+1)/2 too high."""
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False)
+    x = torch.randn(2, 16, 9, 9, requires_grad=True)
+    y = conv(x)
+    with FlopCounterMode(display=False) as counter:
+        y.sum().backward()
+    forward = 2 * 2 * 16 * 9 * 9 * 1 * 3 * 3  # 2·O·(Cin/g)·K = 46,656 FLOPs
+    assert counter.get_total_flops() == forward * (1 + 16)  # grad-input + 16× grad-weight
+    right = 2 * forward  # grad-input + grad-weight, each the forward's count
+    assert Fraction(counter.get_total_flops(), right) == Fraction(16 + 1, 2)  # (g+1)/2
+
+
+def test_thop_leaves_buffers_and_drops_params() -> None:
+    import thop
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(6, 8, 3, bias=False)
+            self.gn = nn.GroupNorm(2, 8)
+            self.scale = nn.Parameter(torch.ones(8, 1, 1))
+
+        def forward(self, x: Any) -> Any:
+            return self.gn(self.conv(x)) * self.scale
+
+    block = Block()
+    _, params = thop.profile(block, inputs=(torch.randn(2, 6, 9, 9),), verbose=False)
+    assert sum(p.numel() for p in block.parameters()) == 432 + 16 + 8
+    assert params == 432  # GroupNorm's 16 and the root's 8 are dropped
+    assert {"total_ops", "gn.total_ops"} <= set(block.state_dict())  # left behind
+
+    class MyConv(nn.Conv2d):
+        pass
+
+    net = nn.Sequential(MyConv(3, 4, 3), nn.Conv2d(4, 4, 1))
+    macs, params = thop.profile(net, inputs=(torch.zeros(1, 3, 8, 8),), verbose=False)
+    assert (macs, params) == (1 * 4 * 6 * 6 * 4, 4 * 4 + 4)  # the subclass: 0 MACs, 0 params
+
+
+def test_torchinfo_linear_on_3d_input_ignores_the_sequence() -> None:
+    import torch
+    import torchinfo
+    from torch import nn
+
+    model, x = nn.Sequential(nn.Linear(6, 11)), torch.zeros(2, 5, 6)
+    with _silent():
+        from fvcore.nn import FlopCountAnalysis  # its import warns about torch.jit
+
+        stats = torchinfo.summary(model, input_data=x, verbose=0)
+        fvcore = FlopCountAnalysis(model, (x,)).total()
+    assert stats.total_mult_adds == 2 * (6 * 11 + 11)  # N·params: L = 5 ignored
+    assert fvcore == 2 * 5 * 6 * 11  # every position
+
+
+def test_fvcore_skips_padding_same() -> None:
+    analysis = analyze(parse_spec({"input": {"channels": 4, "resolution": 8}, "layers": [
+        {"kind": "conv", "out_channels": 4, "padding": "same"}]}))
+    with _silent():
+        from fvcore.nn import FlopCountAnalysis
+
+        counter = FlopCountAnalysis(_fresh(analysis), (_input(analysis),))
+        assert counter.total() == FVCORE.total(analysis) == 0
+        assert dict(counter.unsupported_ops()) == {"aten::_convolution_mode": 1}
+    assert PAPER.total(analysis) == 1 * 4 * 8 * 8 * 4 * 3 * 3  # 9,216: every other tool counts it

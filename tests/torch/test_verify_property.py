@@ -1,0 +1,161 @@
+"""Property: for random small specs, every analytic figure equals torch's and fvcore's.
+
+Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
+blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, at random
+channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
+spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
+input, say) is dropped, so every example is a valid network. For each, ``verify`` must find
+fvcore's ``by_module()`` = the fvcore convention per node, params and output shapes = torch,
+and FlopCounterMode = 2 × paper MACs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convcost.cost.ops import ACTIVATIONS
+from convcost.errors import ConvcostError
+from convcost.net.analysis import Analysis, analyze
+from convcost.runtime.verify import verify
+from convcost.spec.loader import parse_spec
+
+acts = st.sampled_from(ACTIVATIONS)
+kernels = st.one_of(st.sampled_from([1, 2, 3, 5]), st.lists(st.sampled_from([1, 2, 3]), min_size=2,
+                                                               max_size=2))
+strides = st.sampled_from([1, 1, 2])
+paddings = st.one_of(st.just("auto"), st.just("same"), st.integers(0, 2))
+channels = st.integers(1, 32)
+
+
+def _divisor(draw: st.DrawFn, *counts: int) -> int:
+    """A group count dividing every one of ``counts``."""
+    common = [g for g in range(1, min(counts) + 1) if all(c % g == 0 for c in counts)]
+    return draw(st.sampled_from(common))
+
+
+def _conv_fields(draw: st.DrawFn) -> dict[str, Any]:
+    stride = draw(strides)
+    padding = draw(paddings)
+    return {"kernel_size": draw(kernels), "stride": 1 if padding == "same" else stride,
+            "padding": padding, "dilation": draw(st.sampled_from([1, 1, 2])),
+            "bias": draw(st.booleans()), "bn": draw(st.booleans()),
+            "act": draw(st.one_of(st.none(), acts))}
+
+
+def _se(draw: st.DrawFn) -> dict[str, Any] | None:
+    if draw(st.booleans()):
+        return None
+    return {"reduction": draw(st.sampled_from([2, 4])), "divisor": draw(st.sampled_from([None, 8])),
+            "base": draw(st.sampled_from(["expanded", "input"])), "act": draw(acts),
+            "gate": draw(st.sampled_from(["hardsigmoid", "sigmoid"]))}
+
+
+def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
+    """A layer on an [N, C, H, W] input with ``c`` channels."""
+    kind = draw(st.sampled_from(["conv", "dwconv", "pwconv", "dsconv", "inverted_residual",
+                                 "basic_block", "shuffle_unit", "bn", "act", "pool"]))
+    if kind == "conv":
+        out = draw(channels)
+        return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
+                **_conv_fields(draw)}
+    if kind == "dwconv":
+        return {"kind": kind, "multiplier": draw(st.integers(1, 2)), **_conv_fields(draw)}
+    if kind == "pwconv":
+        out = draw(channels)
+        fields = _conv_fields(draw)
+        return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
+                **{k: fields[k] for k in ("bias", "bn", "act")}}
+    if kind == "dsconv":
+        return {"kind": kind, "out_channels": draw(channels), "kernel_size": draw(kernels),
+                "stride": draw(strides), "act": draw(acts), "bias": draw(st.booleans())}
+    if kind == "inverted_residual":
+        width = (st.fixed_dictionaries({"expand_ratio": st.sampled_from([1, 2, 3])})
+                 | st.fixed_dictionaries({"expanded_channels": channels}))
+        return {"kind": kind, "out_channels": draw(st.sampled_from([c, draw(channels)])),
+                **draw(width), "kernel_size": draw(st.sampled_from([3, 5])),
+                "stride": draw(strides), "act": draw(acts), "se": _se(draw),
+                "residual": draw(st.sampled_from(["auto", "never"]))}
+    if kind == "basic_block":
+        return {"kind": kind, "out_channels": draw(channels), "stride": draw(strides)}
+    if kind == "shuffle_unit":
+        stride = draw(strides)
+        out = c if stride == 1 else 2 * draw(st.integers(1, 16))
+        return {"kind": kind, "out_channels": out, "stride": stride}
+    if kind == "bn":
+        return {"kind": kind, "affine": draw(st.booleans())}
+    if kind == "act":
+        return {"kind": kind, "fn": draw(acts)}
+    return _pool(draw)
+
+
+def _pool(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(st.sampled_from(["avg", "max"]))
+    form = draw(st.sampled_from(["window", "global", "adaptive"]))
+    if form == "global":
+        return {"kind": "pool", "op": op, "global": True}
+    if form == "adaptive":
+        return {"kind": "pool", "op": op, "output_size": draw(st.integers(1, 3))}
+    kernel = draw(st.integers(1, 3))
+    return {"kind": "pool", "op": op, "kernel_size": kernel,
+            "stride": draw(st.one_of(st.none(), st.integers(1, 2))),
+            "padding": draw(st.integers(0, kernel // 2)), "ceil_mode": draw(st.booleans())}
+
+
+def _flat_layer(draw: st.DrawFn) -> dict[str, Any]:
+    """A layer on a flat [N, F] input."""
+    kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout"]))
+    if kind == "linear":
+        return {"kind": kind, "out_features": draw(channels), "bias": draw(st.booleans())}
+    if kind == "bn":
+        return {"kind": kind, "affine": draw(st.booleans())}
+    if kind == "act":
+        return {"kind": kind, "fn": draw(acts)}
+    return {"kind": kind, "p": 0.5}
+
+
+def _analyse(spec: dict[str, Any]) -> Analysis | None:
+    try:
+        return analyze(parse_spec(spec))
+    except ConvcostError:
+        return None
+
+
+@st.composite
+def small_specs(draw: st.DrawFn) -> Analysis:
+    size = st.integers(4, 32)
+    spec: dict[str, Any] = {
+        "name": "random",
+        "input": {"channels": draw(st.integers(1, 8)), "height": draw(size), "width": draw(size),
+                  "batch": draw(st.integers(1, 2))},
+        "layers": [],
+    }
+    analysis: Analysis | None = None
+    flat = False
+    for _ in range(draw(st.integers(1, 6))):
+        shape = analysis.root.output_shape if analysis else (1, spec["input"]["channels"])
+        if not flat and draw(st.integers(0, 5)) == 0:
+            layer: dict[str, Any] = {"kind": "flatten"}
+        else:
+            layer = _flat_layer(draw) if flat else _spatial_layer(draw, shape[1])
+        tried = _analyse({**spec, "layers": [*spec["layers"], layer]})
+        if tried is not None:  # else: the drawn layer does not fit its input; leave it out
+            spec["layers"].append(layer)
+            analysis, flat = tried, flat or layer["kind"] == "flatten"
+    if analysis is None:
+        spec["layers"] = [{"kind": "conv", "out_channels": draw(channels), "kernel_size": 1}]
+        analysis = _analyse(spec)
+    assert analysis is not None
+    return analysis
+
+
+@settings(max_examples=200, deadline=None)
+@given(small_specs())
+def test_random_specs_agree_with_torch_and_fvcore(analysis: Analysis) -> None:
+    result = verify(analysis)
+    assert result.mismatches() == []
+    assert result.torch_params == analysis.totals.params
+    assert result.counter_flops == 2 * analysis.totals.macs
+    assert len(result.layers) == sum(1 for level, _ in analysis.root.walk() if level)

@@ -1,0 +1,244 @@
+"""The per-kind cost formulas: one table of hand-worked cases, the error cases, the FORMULAS table.
+
+Each case states the expected output shape, params and MACs, with the arithmetic in a comment.
+FLOPs are always 2 × MACs and output elements the product of the output shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from types import MappingProxyType
+
+import pytest
+
+from convcost.cost import ops
+from convcost.cost.formulas import FORMULAS, cost
+from convcost.cost.ops import (
+    ACTIVATIONS,
+    Activation,
+    AdaptivePool,
+    Add,
+    BatchNorm,
+    Concat,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    Pool,
+    Scale,
+    Shape,
+    Shuffle,
+)
+from convcost.errors import ShapeError
+
+Case = tuple[ops.Op, Shape, Shape, int, int]  # op, input shape, output shape, params, MACs
+
+CONV: dict[str, Case] = {
+    # MobileNet's worked example: 64→128, k3, 224×224, pad 1.
+    "standard": (Conv2d(64, 128, (3, 3), padding=(1, 1)), (1, 64, 224, 224), (1, 128, 224, 224),
+                 73_728,  # 128*64*3*3
+                 3_699_376_128),  # 1*128*224*224*64*3*3
+    "standard bias": (Conv2d(3, 4, (3, 3), bias=True), (1, 3, 8, 8), (1, 4, 6, 6),
+                      112,  # 4*3*3*3 + 4  (nn.Conv2d(3, 4, 3))
+                      3_888),  # 1*4*6*6*3*3*3  (bias adds no MACs)
+    "grouped": (Conv2d(8, 16, (3, 3), padding=(1, 1), groups=4), (1, 8, 10, 10), (1, 16, 10, 10),
+                288,  # 16*(8/4)*3*3
+                28_800),  # 1*16*10*10*(8/4)*3*3
+    "grouped bias": (Conv2d(4, 8, (3, 3), padding=(1, 1), groups=2, bias=True), (1, 4, 5, 5),
+                     (1, 8, 5, 5),
+                     152,  # 8*(4/2)*3*3 + 8
+                     3_600),  # 1*8*5*5*(4/2)*3*3
+    "depthwise": (Conv2d(32, 32, (3, 3), padding=(1, 1), groups=32), (1, 32, 112, 112),
+                  (1, 32, 112, 112),
+                  288,  # 32*1*3*3
+                  3_612_672),  # 1*32*112*112*1*3*3
+    "depthwise multiplier 2": (Conv2d(16, 32, (5, 5), padding=(2, 2), groups=16), (1, 16, 14, 14),
+                               (1, 32, 14, 14),
+                               800,  # 32*(16/16)*5*5
+                               156_800),  # 1*32*14*14*1*5*5
+    "pointwise": (Conv2d(32, 64, (1, 1)), (1, 32, 112, 112), (1, 64, 112, 112),
+                  2_048,  # 64*32*1*1
+                  25_690_112),  # 1*64*112*112*32
+    "stride 2 pad 1": (Conv2d(3, 32, (3, 3), (2, 2), (1, 1)), (1, 3, 224, 224), (1, 32, 112, 112),
+                       864,  # 32*3*3*3; Ho = (224+2-3)//2+1 = 112
+                       10_838_016),  # 1*32*112*112*3*3*3
+    "stride 2 floor": (Conv2d(3, 8, (3, 3), (2, 2)), (1, 3, 7, 7), (1, 8, 3, 3),
+                       216,  # 8*3*3*3; Ho = (7-3)//2+1 = 3
+                       1_944),  # 1*8*3*3*3*3*3
+    "padding pair": (Conv2d(4, 4, (3, 5), padding=(1, 2)), (1, 4, 9, 11), (1, 4, 9, 11),
+                     240,  # 4*4*3*5
+                     23_760),  # 1*4*9*11*4*3*5
+    "padding same": (Conv2d(4, 6, (3, 3), padding="same"), (2, 4, 7, 5), (2, 6, 7, 5),
+                     216,  # 6*4*3*3
+                     15_120),  # 2*6*7*5*4*3*3
+    "padding same even kernel": (Conv2d(2, 3, (4, 4), padding="same"), (1, 2, 6, 6), (1, 3, 6, 6),
+                                 96,  # 3*2*4*4; total pad 3 (1 left, 2 right)
+                                 3_456),  # 1*3*6*6*2*4*4
+    "padding same dilation 2": (Conv2d(2, 2, (3, 3), padding="same", dilation=(2, 2)), (1, 2, 5, 5),
+                                (1, 2, 5, 5),
+                                36,  # 2*2*3*3; total pad 2*(3-1) = 4
+                                900),  # 1*2*5*5*2*3*3
+    "dilation 2": (Conv2d(2, 4, (3, 3), dilation=(2, 2)), (1, 2, 9, 9), (1, 4, 5, 5),
+                   72,  # 4*2*3*3; span 2*(3-1)+1 = 5, Ho = 9-5+1 = 5
+                   1_800),  # 1*4*5*5*2*3*3
+    "dilation pair": (Conv2d(2, 4, (3, 3), padding=(1, 1), dilation=(2, 1)), (1, 2, 8, 8),
+                      (1, 4, 6, 8),
+                      72,  # 4*2*3*3; Ho = 8+2-5+1 = 6, Wo = 8+2-3+1 = 8
+                      3_456),  # 1*4*6*8*2*3*3
+    "non-square input and kernel": (Conv2d(3, 5, (1, 7), (1, 2), (0, 3)), (1, 3, 10, 17),
+                                    (1, 5, 10, 9),
+                                    105,  # 5*3*1*7; Ho = 10-1+1 = 10, Wo = (17+6-7)//2+1 = 9
+                                    9_450),  # 1*5*10*9*3*1*7
+    "batch 8": (Conv2d(16, 32, (3, 3), padding=(1, 1)), (8, 16, 28, 28), (8, 32, 28, 28),
+                4_608,  # 32*16*3*3 (batch does not change params)
+                28_901_376),  # 8*32*28*28*16*3*3
+    "kernel fills padded input": (Conv2d(1, 1, (5, 5), padding=(1, 1)), (1, 1, 3, 3), (1, 1, 1, 1),
+                                  25,  # 1*1*5*5; Ho = 3+2-5+1 = 1
+                                  25),  # 1*1*1*1*1*5*5
+}
+
+BN: dict[str, Case] = {
+    "bn": (BatchNorm(32), (1, 32, 112, 112), (1, 32, 112, 112), 64, 0),  # 2*32 (γ, β)
+    "bn batch 4": (BatchNorm(16), (4, 16, 8, 8), (4, 16, 8, 8), 32, 0),  # 2*16
+    "bn affine off": (BatchNorm(16, affine=False), (1, 16, 8, 8), (1, 16, 8, 8), 0, 0),
+}
+
+LINEAR: dict[str, Case] = {
+    "linear": (Linear(1024, 1000), (1, 1024), (1, 1000),
+               1_025_000,  # 1024*1000 + 1000
+               1_024_000),  # 1*1024*1000
+    "linear no bias": (Linear(1024, 1000, bias=False), (1, 1024), (1, 1000),
+                       1_024_000,  # 1024*1000
+                       1_024_000),  # 1*1024*1000
+    "linear batch 4": (Linear(512, 10), (4, 512), (4, 10),
+                       5_130,  # 512*10 + 10
+                       20_480),  # 4*512*10
+}
+
+POOL: dict[str, Case] = {
+    "max k3 s2 p1": (Pool("max", (3, 3), (2, 2), (1, 1)), (1, 64, 112, 112), (1, 64, 56, 56),
+                     0, 0),  # (112+2-3)//2+1 = 56
+    "avg k2 s2": (Pool("avg", (2, 2), (2, 2)), (1, 8, 7, 7), (1, 8, 3, 3),
+                  0, 0),  # (7-2)//2+1 = 3
+    "max ceil_mode": (Pool("max", (2, 2), (2, 2), ceil_mode=True), (1, 8, 7, 7), (1, 8, 4, 4),
+                      0, 0),  # (7-2+1)//2+1 = 4; last window starts at 6 < 7
+    "max ceil_mode k3 s2 p1": (Pool("max", (3, 3), (2, 2), (1, 1), ceil_mode=True),
+                               (1, 24, 112, 112), (1, 24, 57, 57),
+                               0, 0),  # (112+2-3+1)//2+1 = 57; (57-1)*2 = 112 < 112+1 kept
+    "max ceil_mode dropped window": (Pool("max", (2, 2), (2, 2), (1, 1), ceil_mode=True),
+                                     (1, 1, 5, 5), (1, 1, 3, 3),
+                                     0, 0),  # (5+2-2+1)//2+1 = 4; (4-1)*2 = 6 ≥ 5+1 -> 3
+    "avg k3 s1 p1": (Pool("avg", (3, 3), (1, 1), (1, 1)), (2, 4, 5, 6), (2, 4, 5, 6),
+                     0, 0),  # 5+2-3+1 = 5, 6+2-3+1 = 6
+    "max non-square": (Pool("max", (2, 3), (2, 1)), (1, 3, 8, 9), (1, 3, 4, 7),
+                       0, 0),  # (8-2)//2+1 = 4, (9-3)//1+1 = 7
+    "global avg": (AdaptivePool("avg"), (1, 1280, 7, 7), (1, 1280, 1, 1), 0, 0),
+    "adaptive max 2x3": (AdaptivePool("max", (2, 3)), (4, 16, 9, 9), (4, 16, 2, 3), 0, 0),
+}
+
+SHAPE_ONLY: dict[str, Case] = {
+    **{f"act {fn}": (Activation(fn), (1, 16, 8, 8), (1, 16, 8, 8), 0, 0) for fn in ACTIVATIONS},
+    "flatten": (Flatten(), (1, 512, 7, 7), (1, 25_088), 0, 0),  # 512*7*7
+    "flatten pooled batch 2": (Flatten(), (2, 1280, 1, 1), (2, 1280), 0, 0),  # 1280*1*1
+    "dropout": (Dropout(0.2), (1, 1280), (1, 1280), 0, 0),
+    "add": (Add(), (1, 24, 56, 56), (1, 24, 56, 56), 0, 0),
+    "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
+    "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58
+    "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
+}
+
+CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY}
+
+
+@pytest.mark.parametrize(("op", "x", "shape", "params", "macs"), list(CASES.values()), ids=list(CASES))
+def test_cost(op: ops.Op, x: Shape, shape: Shape, params: int, macs: int) -> None:
+    result = cost(op, x)
+    assert result.output_shape == shape
+    assert result.params == params
+    assert result.macs == macs
+    assert result.flops == 2 * macs
+    assert result.output_elements == math.prod(shape)
+
+
+ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
+    "kernel larger than padded input": (Conv2d(3, 4, (5, 5)), (1, 3, 3, 3),
+                                        "larger than the padded input 3"),  # span 5 > 3+0
+    "dilated kernel larger than padded input": (Conv2d(3, 4, (3, 3), padding=(1, 1), dilation=(3, 3)),
+                                                (1, 3, 4, 4), "span 7"),  # 3*(3-1)+1 = 7 > 4+2
+    "non-square kernel too wide": (Conv2d(3, 4, (1, 7)), (1, 3, 8, 6), "larger than the padded input 6"),
+    "groups not dividing in_channels": (Conv2d(6, 8, (3, 3), groups=4), (1, 6, 8, 8),
+                                        "groups 4 must divide"),  # 6 % 4 = 2
+    "groups not dividing out_channels": (Conv2d(4, 6, (3, 3), groups=4), (1, 4, 8, 8),
+                                         "groups 4 must divide"),  # 6 % 4 = 2
+    "same with stride 2": (Conv2d(3, 4, (3, 3), (2, 2), "same"), (1, 3, 8, 8), "'same' needs stride 1"),
+    "conv zero height": (Conv2d(3, 4, (1, 1)), (1, 3, 0, 8), "input shape must be positive"),
+    "conv negative out_channels": (Conv2d(3, -4, (3, 3)), (1, 3, 8, 8), "channels must be positive"),
+    "conv zero groups": (Conv2d(3, 3, (3, 3), groups=0), (1, 3, 8, 8), "groups must be positive"),
+    "conv zero kernel": (Conv2d(3, 4, (0, 3)), (1, 3, 8, 8), "kernel must be positive"),
+    "conv zero stride": (Conv2d(3, 4, (3, 3), (1, 0)), (1, 3, 8, 8), "stride must be positive"),
+    "conv zero dilation": (Conv2d(3, 4, (3, 3), dilation=(0, 1)), (1, 3, 8, 8), "dilation must be positive"),
+    "conv negative padding": (Conv2d(3, 4, (3, 3), padding=(-1, 0)), (1, 3, 8, 8), "padding must be ≥ 0"),
+    "conv channel mismatch": (Conv2d(3, 4, (3, 3)), (1, 4, 8, 8), "expects 3 input channels, got 4"),
+    "conv on flat input": (Conv2d(3, 4, (3, 3)), (1, 3), "needs a [N, C, H, W] input"),
+    "linear on 4-D input": (Linear(512, 10), (1, 512, 1, 1), "add a flatten layer"),
+    "linear feature mismatch": (Linear(512, 10), (1, 256), "expects 512 input features, got 256"),
+    "bn channel mismatch": (BatchNorm(16), (1, 8, 4, 4), "expects 16 channels, got 8"),
+    "pool kernel larger than padded input": (Pool("max", (3, 3), (2, 2)), (1, 4, 2, 2),
+                                             "larger than the padded input 2"),
+    "pool padding over half the kernel": (Pool("max", (3, 3), (1, 1), (2, 2)), (1, 4, 8, 8),
+                                          "at most half the kernel"),  # 2*2 > 3
+    "shuffle groups not dividing": (Shuffle(3), (1, 116, 28, 28), "must divide channels 116"),
+}
+
+
+@pytest.mark.parametrize(("op", "x", "message"), list(ERRORS.values()), ids=list(ERRORS))
+def test_shape_error(op: ops.Op, x: Shape, message: str) -> None:
+    with pytest.raises(ShapeError) as err:
+        cost(op, x)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("op", "role"), [
+    (Conv2d(64, 128, (3, 3)), "standard"),
+    (Conv2d(64, 128, (1, 1)), "pointwise"),
+    (Conv2d(64, 64, (3, 3), groups=64), "depthwise"),
+    (Conv2d(16, 32, (3, 3), groups=16), "depthwise"),  # channel multiplier 2
+    (Conv2d(8, 16, (3, 3), groups=4), "grouped"),
+])
+def test_conv_role(op: Conv2d, role: str) -> None:
+    assert op.role == role
+
+
+def _op_classes() -> list[type]:
+    return [cls for cls in vars(ops).values()
+            if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == ops.__name__]
+
+
+def test_formulas_cover_every_op_kind() -> None:
+    classes = _op_classes()
+    assert set(typing.get_args(ops.Op)) == set(classes)
+    kinds = [cls.kind for cls in classes]  # type: ignore[attr-defined]
+    assert len(kinds) == len(set(kinds))
+    assert set(kinds) == set(FORMULAS)
+    assert {type(case[0]) for case in CASES.values()} == set(classes)  # the table tries every kind
+
+
+def test_formulas_table_is_read_only() -> None:
+    assert isinstance(FORMULAS, MappingProxyType)
+    with pytest.raises(TypeError):
+        FORMULAS["conv"] = FORMULAS["bn"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del FORMULAS["conv"]  # type: ignore[attr-defined]
+    assert FORMULAS["conv"](Conv2d(1, 1, (1, 1)), (1, 1, 1, 1)).macs == 1  # 1*1*1*1*1*1*1
+
+
+def test_ops_are_frozen() -> None:
+    op = Conv2d(3, 4, (3, 3))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        op.groups = 2  # type: ignore[misc]
+    result = cost(op, (1, 3, 8, 8))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.macs = 0  # type: ignore[misc]

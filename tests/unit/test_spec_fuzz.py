@@ -1,0 +1,83 @@
+"""Random and randomly mutated specs never raise anything but convcost's own error."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convcost.errors import ConvcostError
+from convcost.net.analysis import analyze
+from convcost.spec.loader import load_spec
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+BASES = [yaml.safe_load(p.read_text()) for p in sorted(SPECS.glob("*.yaml"))]
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 600), st.floats(allow_nan=True),
+    st.text(max_size=6), st.sampled_from(["same", "auto", "relu", "avg", "conv", "se", "1.2G"]),
+)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                        max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutated_specs(draw: st.DrawFn) -> Any:
+    spec = copy.deepcopy(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(spec) if p]
+        path = draw(st.sampled_from(paths))
+        parent = spec
+        for step in path[:-1]:
+            parent = parent[step]
+        action = draw(st.sampled_from(["set", "delete", "add"]))
+        if action == "delete":
+            del parent[path[-1]]
+        elif action == "add" and isinstance(parent, dict):
+            parent[draw(st.text(min_size=1, max_size=8))] = draw(values)
+        else:
+            parent[path[-1]] = draw(values)
+    return spec
+
+
+def _run(path: Path) -> None:
+    try:
+        analyze(load_spec(path), resolution=32)
+    except ConvcostError as err:
+        assert str(err)
+        assert "\n" not in str(err)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=mutated_specs())
+def test_mutated_specs_fail_only_with_convcost_errors(spec: Any, tmp_path: Path) -> None:
+    path = tmp_path / "mutated.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    _run(path)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200) | values.map(yaml.safe_dump))
+def test_random_yaml_fails_only_with_convcost_errors(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "random.yaml"
+    path.write_text(text, encoding="utf-8")
+    _run(path)

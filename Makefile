@@ -11,9 +11,14 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # The CPU build of torch is installed first and pinned, so that the `torch>=2.1` range in the
-# extras never pulls a multi-GB CUDA build.
+# extras never pulls a multi-GB CUDA build. torchvision (the release built for torch 2.13) and
+# timm go in without their dependencies for the same reason: the registry's torchvision would
+# pull another torch. Their other dependencies are in the `models` extra.
+TORCHVISION := torchvision==0.28.0
+TIMM := timm==1.0.31
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q --no-deps $(TORCHVISION) $(TIMM)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 

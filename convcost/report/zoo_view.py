@@ -12,9 +12,9 @@ from convcost.spec.zoo import Entry
 def zoo_report(entries: Sequence[Entry]) -> Report:
     columns = [
         Column("name", lambda e: e.name, justify="left"),
-        Column("input", lambda e: e.input_shape, shape),
-        Column("params", lambda e: e.params, human),
-        Column("MACs", lambda e: e.macs, human),
+        Column("input", lambda e: e.analysis.input_shape, shape),
+        Column("params", lambda e: e.analysis.totals.params, human),
+        Column("MACs", lambda e: e.analysis.totals.macs, human),
         Column("description", lambda e: e.description, justify="left"),
     ]
     notes = ["MACs: paper convention (conv + linear) at the spec's own input. Use a name "
@@ -24,5 +24,6 @@ def zoo_report(entries: Sequence[Entry]) -> Report:
 
 def zoo_json(entries: Sequence[Entry]) -> dict[str, Any]:
     return {"models": [{"name": e.name, "description": e.description,
-                        "input": list(e.input_shape), "params": e.params, "macs": e.macs,
-                        "flops": 2 * e.macs} for e in entries]}
+                        "input": list(e.analysis.input_shape), "params": e.analysis.totals.params,
+                        "macs": e.analysis.totals.macs, "flops": e.analysis.totals.flops}
+                       for e in entries]}

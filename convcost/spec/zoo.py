@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convcost.net.analysis import Analysis
 
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
 
@@ -51,14 +55,11 @@ def description(text: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One built-in: its name, file, description and its figures at the default input."""
+    """One built-in: its name, description and analysis at the spec's own input."""
 
     name: str
-    path: Path
     description: str
-    input_shape: tuple[int, ...]
-    params: int
-    macs: int
+    analysis: Analysis
 
 
 def entries() -> list[Entry]:
@@ -70,7 +71,5 @@ def entries() -> list[Entry]:
     for name in names():
         path = ZOO / f"{name}.yaml"
         data, text = read_yaml(path)
-        result = analyze(spec_from(data, text, str(path)))
-        out.append(Entry(name, path, description(text), tuple(result.input_shape),
-                         result.totals.params, result.totals.macs))
+        out.append(Entry(name, description(text), analyze(spec_from(data, text, str(path)))))
     return out

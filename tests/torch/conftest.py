@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 
 import pytest
@@ -25,7 +26,5 @@ def _torchvision_importable() -> None:
     from convcost.errors import MissingDependencyError
     from convcost.runtime.importer.resolve import import_torchvision
 
-    try:
+    with contextlib.suppress(MissingDependencyError):
         import_torchvision()
-    except MissingDependencyError:
-        pass

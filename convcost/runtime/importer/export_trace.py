@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from convcost.runtime.importer import fx_ops as r
-from convcost.runtime.importer.fx_trace import finish
+from convcost.runtime.importer.fx_trace import finish, shapes_of
 from convcost.runtime.importer.ir import IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -73,12 +73,7 @@ def op_name(target: Any) -> str:
 
 
 def _shape(node: fx.Node) -> tuple[Shape, ...] | None:
-    value: Any = node.meta.get("val")
-    if hasattr(value, "shape"):
-        return (tuple(int(d) for d in value.shape),)
-    if isinstance(value, list | tuple) and value and all(hasattr(v, "shape") for v in value):
-        return tuple(tuple(int(d) for d in v.shape) for v in value)
-    return None
+    return shapes_of(node.meta.get("val"))
 
 
 def _module(node: fx.Node) -> str:

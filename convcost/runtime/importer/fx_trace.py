@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 
 
 def _shapes(node: fx.Node) -> tuple[Shape, ...] | None:
-    """The output shapes ShapeProp recorded: one for a tensor, several for a tuple, None else."""
-    meta: Any = node.meta.get("tensor_meta")
+    """The output shapes ShapeProp recorded."""
+    return shapes_of(node.meta.get("tensor_meta"))
+
+
+def shapes_of(meta: Any) -> tuple[Shape, ...] | None:
+    """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else."""
     if hasattr(meta, "shape"):
         return (tuple(int(d) for d in meta.shape),)
     if isinstance(meta, list | tuple) and meta and all(hasattr(m, "shape") for m in meta):

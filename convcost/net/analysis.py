@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcost.cost.dataflow import Step, trace
 from convcost.cost.formulas import conv2d
 from convcost.cost.graph import Node
-from convcost.cost.dataflow import Step, trace
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
@@ -76,7 +76,7 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         x = resolve_input(spec, resolution, rho, batch)
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
-        raise locate(err.at(spec.source, None)) from None
+        raise locate(err.at(spec.source, None), spec.text) from None
     root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
                 sum(n.macs for n in nodes), children=tuple(nodes))
     return Analysis(spec.name, x, width, root)

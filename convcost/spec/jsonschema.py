@@ -13,6 +13,7 @@ from convcost.check.budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
 from convcost.spec.fields import REQUIRED as MISSING
 from convcost.spec.fields import Field
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, KIND_FIELDS, SE_FIELDS
+from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
 
 _INT = {"type": "integer", "minimum": 1}
 _PAIR = {"oneOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
@@ -30,6 +31,8 @@ def _field(field: Field) -> dict[str, Any]:
     nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum}
     if field.type == "mapping":
         return _nullable(field, _object(SE_FIELDS))
+    if field.type == "layers":
+        return {"description": field.doc}  # filled in by layer_defs, inside a block or not
     schema: dict[str, Any] = {
         "int": nonneg,
         "number": {"type": "number", "exclusiveMinimum": 0},
@@ -66,8 +69,8 @@ def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, A
     return out
 
 
-def spec_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a convcost spec."""
+def _kind_schemas() -> list[dict[str, Any]]:
+    """One object schema per built-in kind (a container's ``layers`` filled in by the caller)."""
     layer_common = {key: _field(f) for key, f in COMMON_FIELDS.items()}
     layer_common["name"] = {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
     layers = []
@@ -75,6 +78,11 @@ def spec_schema() -> dict[str, Any]:
         obj = _object(fields, kind={"const": kind}, **layer_common)
         obj["required"] = ["kind", *obj.get("required", [])]
         layers.append(obj)
+    return layers
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a convcost spec."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "convcost network spec",
@@ -87,6 +95,8 @@ def spec_schema() -> dict[str, Any]:
             "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
             "divisor": _INT,
             "budget": _budget(),
-            "layers": {"type": "array", "minItems": 1, "items": {"oneOf": layers}},
+            "blocks": blocks_schema(),
+            "layers": {"$ref": LAYERS},
         },
+        "$defs": layer_defs(_kind_schemas()),
     }

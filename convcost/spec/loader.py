@@ -30,7 +30,8 @@ from convcost.spec.kinds import (
     MODEL_KEYS,
     SE_FIELDS,
 )
-from convcost.spec.yamlpos import line_of
+from convcost.spec.templates import RawLayer, instantiate, read_blocks
+from convcost.spec.yamlpos import locate_path
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
@@ -66,9 +67,9 @@ class Spec:
     source: str | None = field(default=None, compare=False)
 
 
-def _layer(raw: Any, index: int) -> LayerSpec:
-    path = f"layers[{index}]"
-    data = as_mapping(raw, path)
+def _layer(item: RawLayer) -> LayerSpec:
+    path = item.path
+    data = as_mapping(item.data, path)
     if "kind" not in data:
         raise SpecError("missing required field", path=join(path, "kind"))
     kind = data["kind"]
@@ -80,7 +81,7 @@ def _layer(raw: Any, index: int) -> LayerSpec:
         )
     schema = KIND_FIELDS[kind]
     check_keys(data, [*LAYER_KEYS, *schema], path)
-    name = data.get("name", f"layers.{index}")
+    name = data.get("name", item.default_name)
     if not isinstance(name, str) or not _NAME.match(name):
         raise SpecError(
             f"must be dotted words of letters, digits and _, got {name!r}", path=join(path, "name")
@@ -91,6 +92,10 @@ def _layer(raw: Any, index: int) -> LayerSpec:
         se_path = join(path, "se")
         check_keys(fields["se"], SE_FIELDS, se_path)
         fields["se"] = MappingProxyType(read_fields(fields["se"], SE_FIELDS, se_path))
+    if kind == "sequential":
+        fields["layers"] = tuple(_layer(child) for child in fields["layers"])
+        fields["block"] = item.block
+        _names_unique(fields["layers"])
     if kind == "inverted_residual" and (fields["expand_ratio"] is None) == (
         fields["expanded_channels"] is None
     ):
@@ -158,7 +163,8 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         raw_layers = as_list(model["layers"], "layers")
         if not raw_layers:
             raise SpecError("must list at least one layer", path="layers")
-        layers = tuple(_layer(raw, i) for i, raw in enumerate(raw_layers))
+        blocks = read_blocks(model.get("blocks"))
+        layers = tuple(_layer(item) for item in instantiate(raw_layers, blocks))
         _names_unique(layers)
         name = model.get("name", default_name)
         if not isinstance(name, str) or not name:
@@ -187,7 +193,8 @@ def locate(err: SpecError, text: str | None = None) -> SpecError:
             text = Path(err.file).read_text(encoding="utf-8")
         except OSError:
             return err
-    return err.at(err.file, line_of(text, err.path))
+    line, path = locate_path(text, err.path, err.file)
+    return SpecError(err.message, path=path, file=err.file, line=line)
 
 
 def load_spec(path: str | Path) -> Spec:

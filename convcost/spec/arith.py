@@ -31,21 +31,29 @@ class ExprError(ValueError):
 
 @dataclass(frozen=True)
 class Num:
+    """An integer literal."""
+
     value: int
 
 
 @dataclass(frozen=True)
 class Var:
+    """An argument's name."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Neg:
+    """Unary minus."""
+
     operand: Expr
 
 
 @dataclass(frozen=True)
 class BinOp:
+    """``left op right``, op one of ``+ - * //``."""
+
     op: str
     left: Expr
     right: Expr

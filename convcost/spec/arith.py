@@ -18,9 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MAX_CHARS = 200
-MAX_DEPTH = 32
-MAX_VALUE = 10**12
+from convcost.limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH, MAX_EXPR_VALUE
 
 _TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_]\w*)|(?P<op>//|[-+*()]))")
 
@@ -110,8 +108,8 @@ class _Parser:
 
     def unary(self) -> Expr:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise ExprError(f"nested deeper than {MAX_DEPTH} levels")
+        if self.depth > MAX_EXPR_DEPTH:
+            raise ExprError(f"nested deeper than {MAX_EXPR_DEPTH} levels")
         try:
             if self.peek()[1] == "-":
                 self.take()
@@ -125,7 +123,7 @@ class _Parser:
         if kind == "int":
             if len(text) > 1 and text.startswith("0"):
                 raise ExprError(f"leading zero in {text!r} at column {column}")
-            if len(text) > len(str(MAX_VALUE)):
+            if len(text) > len(str(MAX_EXPR_VALUE)):
                 raise ExprError(f"number too large at column {column}")
             return Num(int(text))
         if kind == "name":
@@ -141,8 +139,8 @@ class _Parser:
 
 def parse(text: str) -> Expr:
     """The syntax tree of ``text``; :class:`ExprError` if it is not a valid expression."""
-    if len(text) > MAX_CHARS:
-        raise ExprError(f"longer than {MAX_CHARS} characters")
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError(f"longer than {MAX_EXPR_CHARS} characters")
     parser = _Parser(text)
     node = parser.expr()
     kind, token, column = parser.peek()
@@ -164,8 +162,8 @@ def names(node: Expr) -> set[str]:
 
 
 def _bounded(value: int) -> int:
-    if abs(value) > MAX_VALUE:
-        raise ExprError(f"value out of range (|x| > {MAX_VALUE:,})")
+    if abs(value) > MAX_EXPR_VALUE:
+        raise ExprError(f"value out of range (|x| > {MAX_EXPR_VALUE:,})")
     return value
 
 

@@ -16,6 +16,14 @@ from functools import lru_cache
 from typing import Any
 
 from convcost.errors import SpecError
+from convcost.limits import (
+    MAX_BLOCKS,
+    MAX_LEAVES,
+    MAX_NESTING,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    quote,
+)
 from convcost.spec.arith import Expr, ExprError, Var, evaluate, names, parse
 from convcost.spec.fields import as_int, as_list, as_mapping, check_keys, join, suggest
 from convcost.spec.kinds import KIND_FIELDS, LAYER_KEYS
@@ -25,11 +33,7 @@ NESTED_LAYER_KEYS = ("layers",)
 """Keys of a layer mapping that hold a list of layers (a container's body)."""
 BLOCK_KEYS = ("args", "defaults", "layers")
 RESERVED = ("kind", *LAYER_KEYS, "from")
-MAX_NESTING = 32
-MAX_LAYERS = 250_000
 MAX_LIST = 16
-MAX_BLOCKS = 256
-MAX_VALUES = 1_000_000
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _SUBST = re.compile(r"\$\{([^}]*)\}")
@@ -77,16 +81,12 @@ def _expressions(text: str, path: str) -> Iterator[tuple[str, Expr]]:
         return
     rest = _SUBST.sub("", text)
     if "${" in rest:
-        raise SpecError(f"unclosed '${{' in {_short(text)}", path=path)
+        raise SpecError(f"unclosed '${{' in {quote(text)}", path=path)
     for match in _SUBST.finditer(text):
         try:
             yield match.group(0), _parsed(match.group(1))
         except ExprError as err:
-            raise SpecError(f"{_short(match.group(0))}: {err}", path=path) from None
-
-
-def _short(text: str, limit: int = 48) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+            raise SpecError(f"{quote(match.group(0))}: {err}", path=path) from None
 
 
 class _Walk:
@@ -100,10 +100,10 @@ class _Walk:
 
     def __call__(self, value: Any, path: str, depth: int = 0) -> Iterator[tuple[Any, str]]:
         self.seen += 1
-        if self.seen > MAX_VALUES:
-            raise SpecError(f"blocks hold more than {MAX_VALUES:,} values", path=path)
-        if depth > 2 * MAX_NESTING:
-            raise SpecError(f"nested deeper than {2 * MAX_NESTING} levels", path=path)
+        if self.seen > MAX_YAML_NODES:
+            raise SpecError(f"blocks hold more than {MAX_YAML_NODES:,} values", path=path)
+        if depth > MAX_YAML_DEPTH:
+            raise SpecError(f"nested deeper than {MAX_YAML_DEPTH} levels", path=path)
         yield value, path
         if isinstance(value, list):
             for i, item in enumerate(value):
@@ -117,7 +117,7 @@ class _Walk:
 def _identifier(name: Any, path: str, what: str) -> str:
     if not isinstance(name, str) or not _IDENT.fullmatch(name):
         raise SpecError(f"{what} must be a letter or _ then letters, digits or _ "
-                        f"(at most 64), got {name!r:.40}", path=path)
+                        f"(at most 64), got {quote(name)}", path=path)
     return name
 
 
@@ -165,7 +165,7 @@ def _block(name: str, raw: Any, path: str, walk: _Walk) -> Block:
         for source, tree in _expressions(value, value_path) if isinstance(value, str) else ():
             unknown = sorted(names(tree) - seen)
             if unknown:
-                raise SpecError(f"{_short(source)}: unknown argument {unknown[0]!r}"
+                raise SpecError(f"{quote(source)}: unknown argument {unknown[0]!r}"
                                 f"{suggest(unknown[0], seen)}; block {name!r} takes: "
                                 f"{', '.join(takes) or 'nothing'}", path=value_path)
     return Block(name, tuple(args), defaults, tuple(layers), path, tuple(uses))
@@ -222,7 +222,7 @@ def _string(text: str, env: Mapping[str, Any], path: str) -> Any:
         return _SUBST.sub(lambda m: str(_value(_parsed(m.group(1)), env)), text)
     except ExprError as err:
         source = found[0][0] if len(found) == 1 else text
-        raise SpecError(f"{_short(source)}: {err}", path=path) from None
+        raise SpecError(f"{quote(source)}: {err}", path=path) from None
 
 
 def _value(tree: Expr, env: Mapping[str, Any]) -> Any:
@@ -258,9 +258,6 @@ class _Instantiator:
 
     def layer(self, raw: Any, prefix: str, local: str, default_name: str,
               depth: int) -> list[RawLayer]:
-        self.count += 1
-        if self.count > MAX_LAYERS:
-            raise SpecError(f"expands to more than {MAX_LAYERS:,} layers", path=prefix + local)
         if depth > MAX_NESTING:
             raise SpecError(f"layers nest deeper than {MAX_NESTING} levels (blocks and "
                             "containers)", path=prefix + local)
@@ -274,9 +271,14 @@ class _Instantiator:
         if not isinstance(raw, Mapping):
             return [RawLayer(raw, prefix + local, default_name)]
         data = dict(raw)
-        for key in NESTED_LAYER_KEYS:
-            if isinstance(data.get(key), list):
-                data[key] = self.layers(data[key], prefix, join(local, key), depth + 1)
+        nested = [key for key in NESTED_LAYER_KEYS if isinstance(data.get(key), list)]
+        for key in nested:
+            data[key] = self.layers(data[key], prefix, join(local, key), depth + 1)
+        if not nested:  # a layer that is no group gives at least one leaf
+            self.count += 1
+            if self.count > MAX_LEAVES:
+                raise SpecError(f"the network would have more than {MAX_LEAVES:,} layers",
+                                path=prefix + local)
         return [RawLayer(data, prefix + local, default_name)]
 
     def use(self, block: Block, raw: Mapping[str, Any], prefix: str, local: str,

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convcost.spec.arith import MAX_CHARS, MAX_DEPTH, MAX_VALUE, ExprError, evaluate, names, parse
+from convcost.limits import MAX_EXPR_CHARS as MAX_CHARS
+from convcost.limits import MAX_EXPR_DEPTH as MAX_DEPTH
+from convcost.limits import MAX_EXPR_VALUE as MAX_VALUE
+from convcost.spec.arith import ExprError, evaluate, names, parse
 
 ENV = {"squeeze": 16, "expand": 64, "c": 3, "neg": -7, "act": "relu", "flag": True}
 

@@ -332,16 +332,16 @@ def _bomb(levels: int, fanout: int) -> str:
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
-    (_bomb(20, 4), "expands to more than 2,000 layers"),           # 4**20 ≈ 10**12 layers
+    (_bomb(20, 4), "the network would have more than 2,000 layers"),           # 4**20 ≈ 10**12 layers
     (_bomb(40, 1), "layers nest deeper than 32 levels"),
     ("input: {resolution: 8}\nblocks:\n  b:\n    layers: " + "[" * 70 + "]" * 70
      + "\nlayers: [{kind: act, fn: relu}]\n", "nested deeper than 64 levels"),
     ("input: {resolution: 8}\nlayers:\n  - {kind: b, repeat: 1000000000}\nblocks:\n  b:\n"
-     "    layers: [{kind: act, fn: relu}]\n", "expands to more than 2,000 layers"),
+     "    layers: [{kind: act, fn: relu}]\n", "the network would have more than 2,000 layers"),
 ])
 def test_hostile_blocks_are_bounded(text: str, fragment: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "MAX_LAYERS", 2_000)  # the real limit, 250,000, takes seconds
+    monkeypatch.setattr(templates, "MAX_LEAVES", 2_000)  # the real limit, 300,000, takes seconds
     with pytest.raises(SpecError) as info:
         spec(text)
     assert fragment in str(info.value)
@@ -355,7 +355,7 @@ def test_an_alias_bomb_in_a_block_is_refused_quickly(monkeypatch: pytest.MonkeyP
               "layers: [{kind: act, fn: relu}]"]
     data = yaml.safe_load("\n".join(lines))
     del data["bomb"]
-    monkeypatch.setattr(templates, "MAX_VALUES", 10_000)  # the real limit takes seconds to reach
+    monkeypatch.setattr(templates, "MAX_YAML_NODES", 10_000)  # the real limit takes seconds to reach
     with pytest.raises(SpecError) as info:
         parse_spec(data)
     assert "blocks hold more than 10,000 values" in str(info.value)

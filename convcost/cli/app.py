@@ -25,6 +25,7 @@ from convcost.cli.options import (
     H,
     Hw,
     Kernel,
+    LatencyModelOption,
     Memory,
     Pad,
     PeakGflops,
@@ -160,6 +161,7 @@ def model(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
     rf: Annotated[bool, typer.Option("--rf", help="receptive field columns: size, jump (effective "
                                                   "stride), effective padding")] = False,
+    latency_model: LatencyModelOption = None,
     memory: Memory = False,
     dtype: Dtype = "float32",
     fuse_bn: FuseBn = False,
@@ -184,13 +186,15 @@ def model(
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result) if verify else None
+    prediction = opts.latency_prediction(latency_model, result)
     reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
-                            counting=counting, rf=rf)
+                            counting=counting, rf=rf, prediction=prediction)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
     if extra.reports:  # the memory / training tables replace the plain per-layer table
-        reports = [*extra.reports, *reports[(1 if not rf else 0):]]
-    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting),
+        keep = rf or prediction is not None  # their columns live in the plain table
+        reports = [*extra.reports, *reports[(0 if keep else 1):]]
+    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting, prediction),
                                         **extra.json()}))
     if checked is not None and not checked.ok:
         from convcost.report.verify_view import summary
@@ -325,6 +329,7 @@ def sweep(
     bandwidth_gbs: BandwidthGbs = None,
     plot: Annotated[Path | None, typer.Option(
         help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
+    latency_model: LatencyModelOption = None,
     fmt: Format = "table",
 ) -> None:
     """Params and MACs over an α × resolution grid (MobileNet Tables 6 and 7), optionally timed."""
@@ -347,7 +352,8 @@ def sweep(
     alphas = opts.parse_numbers("--alpha", alpha, float)
     sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
-        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update)
+        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update,
+                           opts.latency_option(latency_model))
     _emit(render(sweep_reports(result, fmt), fmt, lambda: sweep_json(result)))
     if plot is not None:
         draw(result, plot)
@@ -415,6 +421,86 @@ def bench(
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
     _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
+
+
+@app.command()
+def profile(
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32 or bfloat16")] = "float32",
+    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
+    warmup: Annotated[int, typer.Option(help="untimed runs first, per layer")] = 5,
+    repeats: Annotated[int, typer.Option(help="timed runs per layer")] = 20,
+    backend: Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")] = "torch",
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="draw MACs share vs time share and the roofline into this PNG (needs matplotlib)")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Measure every layer (conv+BN+act fused groups) and the whole model: time vs MACs."""
+    from convcost.cli.progress import progress_bar
+    from convcost.net.analysis import analyze
+    from convcost.report.profile_view import empirical_roofline, profile_json, profile_reports
+    from convcost.report.render import render
+    from convcost.runtime.profile import profile as run_profile
+    from convcost.spec.loader import load_spec
+
+    fmt = opts.parse_format(fmt)
+    if plot is not None:
+        from convcost.report.sweep_view import pyplot
+
+        pyplot()  # fail before the work when matplotlib is missing
+    given = opts.roofline_option(peak_gflops, bandwidth_gbs, dtype)
+    analysis = analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch)
+    with progress_bar("profile", 1) as update:
+        result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)
+    roof = given or empirical_roofline(result)
+    _emit(render(profile_reports(result, roof, fmt != "table"), fmt,
+                 lambda: profile_json(result, roof)))
+    if plot is not None:
+        from convcost.report.profile_view import plot as draw
+
+        draw(result, roof, plot)
+
+
+@app.command()
+def calibrate(
+    specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="specs to profile")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="latency model file to write")],
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32 or bfloat16")] = "float32",
+    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
+    warmup: Annotated[int, typer.Option(help="untimed runs first, per layer")] = 3,
+    repeats: Annotated[int, typer.Option(help="timed runs per layer")] = 10,
+    backend: Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")] = "torch",
+    fmt: Format = "table",
+) -> None:
+    """Profile specs and fit a per-layer-class latency model (t = a·MACs + b·bytes + c)."""
+    from convcost.net.analysis import analyze
+    from convcost.net.latency import fit
+    from convcost.report.latency_view import calibration_json, calibration_reports
+    from convcost.report.render import render
+    from convcost.runtime.profile import machine_data, spec_timing
+    from convcost.runtime.profile import profile as run_profile
+    from convcost.spec.latency_file import dump
+    from convcost.spec.loader import load_spec
+
+    fmt = opts.parse_format(fmt)
+    analyses = [analyze(load_spec(p), resolution=resolution) for p in specs]
+    profiles = [run_profile(a, device, dtype, threads, warmup, repeats, backend) for a in analyses]
+    timings = [spec_timing(p) for p in profiles]
+    model = fit(timings, machine_data(profiles[0]))
+    try:
+        output.write_text(dump(model), encoding="utf-8")
+    except OSError as err:
+        raise ConvcostError(f"--output: cannot write {output}: {err.strerror or err}") from None
+    _emit(render(calibration_reports(model, timings, str(output)), fmt,
+                 lambda: calibration_json(model, timings, str(output))))
 
 
 def main() -> None:

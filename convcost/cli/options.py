@@ -6,6 +6,7 @@ its flag (exit 2). Nothing here computes costs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -80,6 +81,36 @@ BandwidthGbs = Annotated[float | None, typer.Option(
     help="roofline memory bandwidth in GB/s (with --peak-gflops)")]
 TrainingFlag = Annotated[bool, typer.Option(
     "--training", help="add backward MACs: grad-input and grad-weight per layer")]
+
+
+LatencyModelOption = Annotated[Path | None, typer.Option(
+    "--latency-model", help="latency model file (convcost calibrate): add predicted latency")]
+
+
+def latency_option(path: Path | None) -> Any:
+    """The :class:`~convcost.net.latency.LatencyModel` of ``--latency-model``, or None."""
+    if path is None:
+        return None
+    from convcost.spec.latency_file import load_latency_model
+
+    return load_latency_model(path)
+
+
+def latency_prediction(path: Path | None, analysis: Any) -> Any:
+    """The predicted latency of ``analysis`` under ``--latency-model``, or None."""
+    model = latency_option(path)
+    if model is None:
+        return None
+    from convcost.net.latency import predict
+
+    return predict(model, analysis.root)
+
+
+def roofline_option(peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
+    """The roofline of ``--peak-gflops``/``--bandwidth-gbs`` (both or neither), else None."""
+    from convcost.cost.roofline import resolve
+
+    return resolve(None, peak_gflops, bandwidth_gbs, dtype)
 
 
 def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,

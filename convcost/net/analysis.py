@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.formulas import conv2d
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, layer_class
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
@@ -99,10 +99,7 @@ def by_kind(analysis: Analysis) -> list[KindShare]:
     params = dict.fromkeys(KIND_CLASSES, 0)
     macs = dict.fromkeys(KIND_CLASSES, 0)
     for leaf in analysis.leaves():
-        op = leaf.op
-        cls = "fully connected" if leaf.kind == "linear" else "other"
-        if isinstance(op, Conv2d):
-            cls = op.role
+        cls = layer_class(leaf.op)
         params[cls] += leaf.params
         macs[cls] += leaf.macs
     return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]

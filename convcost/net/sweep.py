@@ -7,7 +7,8 @@ so each leaf's MACs factor as ``c(α) · p(r)`` with ``p`` the leaf's output pos
 one row (every α at the first resolution) and one column (the first α at every resolution),
 checks that the factorisation holds on both (same leaves, ops independent of r, spatial
 sizes independent of α, MACs divisible by positions) and combines them; if any check fails
-it analyses every point. A roofline estimate needs per-point bytes: every point is analysed.
+it analyses every point. A roofline estimate needs per-point bytes, and a latency model
+per-point groups: with either, every point is analysed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from convcost.cost.memory import model_memory
 from convcost.cost.roofline import Roofline, model_estimate
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis, analyze
+from convcost.net.latency import LatencyModel, predict
 from convcost.spec.loader import Spec
 
 Progress = Callable[[int, int], None]
@@ -35,6 +37,7 @@ class Point:
     params: int
     macs: int
     seconds: Fraction | None = None
+    latency_s: float | None = None
 
     @property
     def flops(self) -> int:
@@ -50,6 +53,7 @@ class Sweep:
     points: tuple[Point, ...]  # α-major: points[i * len(resolutions) + j]
     roofline: str | None = None
     factored: bool = False
+    latency_model: str | None = None
 
     def at(self, alpha_index: int, resolution_index: int) -> Point:
         return self.points[alpha_index * len(self.resolutions) + resolution_index]
@@ -61,12 +65,13 @@ def _positions(node: Node) -> int:
 
 
 def _point(spec: Spec, alpha: float, resolution: int, batch: int | None,
-           roof: Roofline | None, dtype: str) -> Point:
+           roof: Roofline | None, dtype: str, latency: LatencyModel | None) -> Point:
     result = analyze(spec, alpha=alpha, resolution=resolution, batch=batch)
     seconds = None
     if roof is not None:
         seconds = model_estimate(model_memory(result.root, dtype), roof).seconds
-    return Point(alpha, resolution, result.totals.params, result.totals.macs, seconds)
+    predicted = None if latency is None else predict(latency, result.root).total_s
+    return Point(alpha, resolution, result.totals.params, result.totals.macs, seconds, predicted)
 
 
 def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
@@ -101,14 +106,15 @@ def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
 
 def sweep(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int],
           batch: int | None = None, roof: Roofline | None = None, dtype: str = "float32",
-          progress: Progress | None = None) -> Sweep:
-    """Params and MACs (and the roofline estimate) of ``spec`` at every (α, resolution)."""
+          progress: Progress | None = None, latency: LatencyModel | None = None) -> Sweep:
+    """Params and MACs (and the roofline estimate, the predicted latency) of ``spec`` at every
+    (α, resolution)."""
     if not alphas or not resolutions:
         raise ConvcostError("--alpha/--resolution: give at least one value each")
     total = len(alphas) * len(resolutions)
     report = progress or (lambda done, all_: None)
     points: list[Point] | None = None
-    if roof is None:
+    if roof is None and latency is None:
         rows = [analyze(spec, alpha=a, resolution=resolutions[0], batch=batch) for a in alphas]
         cols = [rows[0], *(analyze(spec, alpha=alphas[0], resolution=r, batch=batch)
                            for r in resolutions[1:])]
@@ -118,8 +124,9 @@ def sweep(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int],
         points = []
         for alpha in alphas:
             for resolution in resolutions:
-                points.append(_point(spec, alpha, resolution, batch, roof, dtype))
+                points.append(_point(spec, alpha, resolution, batch, roof, dtype, latency))
                 report(len(points), total)
     report(total, total)
     return Sweep(spec.name, spec.input.height, tuple(alphas), tuple(resolutions), tuple(points),
-                 roof.label if roof else None, factored)
+                 roof.label if roof else None, factored,
+                 latency.label() if latency else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -10,6 +11,7 @@ from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
 from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from convcost.net.latency import Prediction
 from convcost.report.render import Column, Report, human, percent, shape
 from convcost.report.verify_view import check_column, verify_json, verify_report
 from convcost.runtime.verify import Verification
@@ -69,9 +71,25 @@ def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
             for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
 
 
+def latency_columns(prediction: Prediction | None, node: Any, machine: bool) -> list[Column]:
+    """The predicted time of ``--latency-model``: per fused group, on its block and its conv."""
+    if prediction is None:
+        return []
+    if machine:
+        return [Column("predicted_s", lambda r: prediction.of(node(r)))]
+    return [Column("pred. (µs)", lambda r: f"{prediction.of(node(r)) * 1e6:,.1f}")]
+
+
+def latency_note(prediction: Prediction) -> str:
+    return (f"predicted latency {prediction.total_s * 1e3:.3f} ms end to end: {prediction.group_count} "
+            f"layer groups {prediction.layers_s * 1e3:.3f} ms, overhead {prediction.overhead_s * 1e3:.3f} "
+            f"ms (latency model: {prediction.label})")
+
+
 def layers_report(analysis: Analysis, depth: int | None,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
+                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None,
+                  prediction: Prediction | None = None) -> Report:
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
@@ -81,6 +99,7 @@ def layers_report(analysis: Analysis, depth: int | None,
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
         *rf_columns(rfs, lambda r: r[1], machine=False),
+        *latency_columns(prediction, lambda r: r[1], machine=False),
         *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
@@ -97,7 +116,8 @@ def _check_columns(verification: Verification | None, name: Any) -> list[Column]
 
 def flat_report(analysis: Analysis, depth: int | None,
                 verification: Verification | None = None,
-                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
+                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None,
+                prediction: Prediction | None = None) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -108,6 +128,7 @@ def flat_report(analysis: Analysis, depth: int | None,
         Column("flops", lambda r: r.flops),
         *_counting_columns(counting),
         *rf_columns(rfs, lambda r: r, machine=True),
+        *latency_columns(prediction, lambda r: r, machine=True),
         *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
@@ -179,11 +200,15 @@ def separable_report(analysis: Analysis) -> Report | None:
 
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
+                  counting: Counting = PAPER_MACS, rf: bool = False,
+                  prediction: Prediction | None = None) -> list[Report]:
     rfs = receptive_fields(analysis.root) if rf else None
-    main = (flat_report(analysis, depth, verification, counting, rfs) if machine
-            else layers_report(analysis, depth, verification, counting, rfs))
-    reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
+    main = (flat_report(analysis, depth, verification, counting, rfs, prediction) if machine
+            else layers_report(analysis, depth, verification, counting, rfs, prediction))
+    totals = totals_report(analysis, counting)
+    if prediction is not None:
+        totals = replace(totals, notes=[*totals.notes, latency_note(prediction)])
+    reports = [main, totals, kinds_report(analysis)]
     sep = separable_report(analysis)
     checked = [verify_report(verification)] if verification is not None else []
     return [*reports, *([sep] if sep else []), *checked]
@@ -199,9 +224,18 @@ def rf_json(rf: ReceptiveField) -> dict[str, Any]:
             "padding": [_number(v) for v in rf.padding], "whole": rf.whole}
 
 
+def latency_json(prediction: Prediction | None) -> dict[str, Any] | None:
+    if prediction is None:
+        return None
+    return {"model": prediction.label, "total_s": prediction.total_s,
+            "layers_s": prediction.layers_s, "overhead_s": prediction.overhead_s,
+            "groups": prediction.group_count}
+
+
 def model_json(analysis: Analysis, depth: int | None,
                verification: Verification | None = None,
-               counting: Counting = PAPER_MACS) -> dict[str, Any]:
+               counting: Counting = PAPER_MACS,
+               prediction: Prediction | None = None) -> dict[str, Any]:
     rfs = receptive_fields(analysis.root)
     t = analysis.totals
     eq = standard_equivalent(analysis)
@@ -217,7 +251,8 @@ def model_json(analysis: Analysis, depth: int | None,
             {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
              "params": node.params, "macs": node.macs, "flops": node.flops,
              **({} if counting.default else {"count": counting.count(node)}),
-             "receptive_field": rf_json(rfs.of(node))}
+             "receptive_field": rf_json(rfs.of(node)),
+             "predicted_s": None if prediction is None else prediction.of(node)}
             for _, node in frontier(analysis.root, depth)
         ],
         "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
@@ -229,5 +264,6 @@ def model_json(analysis: Analysis, depth: int | None,
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
         "receptive_field": rf_json(rfs.output),
+        "latency": latency_json(prediction),
         **({"verify": verify_json(verification)} if verification is not None else {}),
     }

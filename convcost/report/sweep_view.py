@@ -36,7 +36,12 @@ def points_report(result: Sweep, machine: bool) -> Report:
     if result.roofline is not None:
         columns.append(Column("time_s", lambda p: float(p.seconds)) if machine else
                        Column("est. (µs)", lambda p: p.seconds, lambda v: f"{float(v) * 1e6:.2f}"))
+    if result.latency_model is not None:
+        columns.append(Column("latency_s", lambda p: p.latency_s) if machine else
+                       Column("pred. latency (ms)", lambda p: f"{p.latency_s * 1e3:.3f}"))
     notes = [f"roofline: {result.roofline}"] if result.roofline else []
+    if result.latency_model:
+        notes.append(f"latency model: {result.latency_model}")
     return Report(f"{result.model}: width × resolution sweep (paper convention MACs)", columns,
                   result.points, notes)
 
@@ -64,13 +69,15 @@ def _point_json(point: Point) -> dict[str, Any]:
                             "params": point.params, "macs": point.macs, "flops": point.flops}
     if point.seconds is not None:
         data["time_s"] = float(point.seconds)
+    data["latency_s"] = point.latency_s
     return data
 
 
 def sweep_json(result: Sweep) -> dict[str, Any]:
     return {"model": result.model, "base_resolution": result.base_resolution,
             "alphas": list(result.alphas), "resolutions": list(result.resolutions),
-            "roofline": result.roofline, "points": [_point_json(p) for p in result.points]}
+            "roofline": result.roofline, "latency_model": result.latency_model,
+            "points": [_point_json(p) for p in result.points]}
 
 
 def pyplot() -> Any:

@@ -1,0 +1,244 @@
+"""Predicted latency: a per-layer-class linear model fitted to measured profiles. Pure.
+
+Every fused group (:func:`convcost.cost.graph.fused_groups`) of layer class k is predicted as
+
+    t = a_k · MACs + b_k · bytes + c_k
+
+with bytes the memory access cost of :mod:`convcost.cost.memory` at the profiled dtype. The
+coefficients are non-negative least squares over the measured group medians of that class
+(an exact active-set search: three unknowns, eight subsets). A class with fewer samples than
+:data:`MIN_SAMPLES` uses the fit over every group (``all``). The end-to-end total is
+
+    T = pass_factor · Σ t + overhead_per_group_s · groups
+
+fitted, non-negative, to the calibration specs' end-to-end medians (relative errors): the
+factor carries the spread of the times (a typical pass is slower than the sum of per-layer
+medians), the per-group term the dispatch between groups. The baseline it is judged against
+predicts a total from MACs alone: ``T = k · MACs`` with ``k`` = Σ end-to-end times / Σ MACs
+of the calibration specs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from convcost.cost.graph import Node, fused_groups, group_class
+from convcost.cost.memory import model_memory
+
+MIN_SAMPLES = 3
+BACKENDS = ("torch", "onnxruntime")
+PROFILE_DTYPES = ("float32", "bfloat16")
+CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured group: its class, MACs, bytes moved and median seconds."""
+
+    layer_class: str
+    macs: int
+    bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SpecTiming:
+    """One profiled spec: its group samples, end-to-end median and MACs."""
+
+    name: str
+    samples: tuple[Sample, ...]
+    end_to_end_s: float
+    macs: int
+
+    @property
+    def overhead_s(self) -> float:
+        return self.end_to_end_s - sum(s.seconds for s in self.samples)
+
+
+@dataclass(frozen=True)
+class ClassFit:
+    """``t = per_mac_s · MACs + per_byte_s · bytes + per_layer_s`` for one class."""
+
+    per_mac_s: float
+    per_byte_s: float
+    per_layer_s: float
+    samples: int
+
+    def seconds(self, macs: int, moved: int) -> float:
+        return self.per_mac_s * macs + self.per_byte_s * moved + self.per_layer_s
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Fitted classes (``all`` always present), per-group overhead and where it was measured."""
+
+    machine: Mapping[str, str | int]
+    classes: Mapping[str, ClassFit]
+    pass_factor: float
+    overhead_per_group_s: float
+    calibrated_on: tuple[str, ...]
+
+    def total(self, layers_s: float, groups: int) -> float:
+        """The end-to-end prediction from the summed group predictions."""
+        return self.pass_factor * layers_s + self.overhead_per_group_s * groups
+
+    @property
+    def dtype(self) -> str:
+        return str(self.machine["dtype"])
+
+    def fit_for(self, layer_class: str) -> ClassFit:
+        return self.classes.get(layer_class) or self.classes["all"]
+
+    def label(self) -> str:
+        m = self.machine
+        return f"{m['cpu']}, {m['threads']} thread(s), {m['backend']} {m['dtype']}"
+
+
+def _solve(rows: Sequence[Sequence[float]], targets: Sequence[float]) -> list[float] | None:
+    """Least squares by the normal equations (Gauss-Jordan); None when singular."""
+    n = len(rows[0])
+    a = [[sum(r[i] * r[j] for r in rows) for j in range(n)] +
+         [sum(r[i] * t for r, t in zip(rows, targets, strict=True))] for i in range(n)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        if abs(a[pivot][col]) < 1e-12:
+            return None
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(n):
+            if r != col:
+                factor = a[r][col] / a[col][col]
+                a[r] = [x - factor * y for x, y in zip(a[r], a[col], strict=True)]
+    return [a[i][n] / a[i][i] for i in range(n)]
+
+
+def nnls(rows: Sequence[Sequence[float]], targets: Sequence[float]) -> list[float]:
+    """Non-negative least squares, exactly, by trying every subset of the columns."""
+    width = len(rows[0])
+    scale = [max(abs(r[j]) for r in rows) or 1.0 for j in range(width)]
+    scaled = [[r[j] / scale[j] for j in range(width)] for r in rows]
+    best, best_error = [0.0] * width, sum(t * t for t in targets)
+    for size in range(1, width + 1):
+        for cols in itertools.combinations(range(width), size):
+            coef = _solve([[r[j] for j in cols] for r in scaled], targets)
+            if coef is None or min(coef) < 0:
+                continue
+            full = [0.0] * width
+            for j, c in zip(cols, coef, strict=True):
+                full[j] = c / scale[j]
+            error = sum((t - sum(f * x for f, x in zip(full, r, strict=True))) ** 2
+                        for r, t in zip(rows, targets, strict=True))
+            if error < best_error:
+                best, best_error = full, error
+    return best
+
+
+def fit_class(samples: Sequence[Sample]) -> ClassFit:
+    a, b, c = nnls([(float(s.macs), float(s.bytes), 1.0) for s in samples],
+                   [s.seconds for s in samples])
+    return ClassFit(a, b, c, len(samples))
+
+
+def fit(specs: Sequence[SpecTiming], machine: Mapping[str, str | int]) -> LatencyModel:
+    """The per-class model of the groups of ``specs`` (at least one spec, one group)."""
+    samples = [s for spec in specs for s in spec.samples]
+    classes = {"all": fit_class(samples)}
+    for cls in CLASSES:
+        members = [s for s in samples if s.layer_class == cls]
+        if len(members) >= MIN_SAMPLES:
+            classes[cls] = fit_class(members)
+    fitted = LatencyModel(MappingProxyType(dict(machine)), MappingProxyType(classes), 1.0, 0.0,
+                          tuple(spec.name for spec in specs))
+    rows = [(layers_total(fitted, s) / s.end_to_end_s, len(s.samples) / s.end_to_end_s)
+            for s in specs]
+    factor, overhead = nnls(rows, [1.0] * len(specs))
+    return replace(fitted, pass_factor=factor, overhead_per_group_s=overhead)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted seconds per fused group (keyed by node identity) and in total."""
+
+    groups: Mapping[int, float]
+    leaders: Mapping[int, int]  # first leaf of a fused block -> the block
+    total_s: float
+    label: str = ""
+
+    @property
+    def group_count(self) -> int:
+        return len(self.groups)
+
+    @property
+    def layers_s(self) -> float:
+        return sum(self.groups.values())
+
+    @property
+    def overhead_s(self) -> float:
+        """What the end-to-end prediction adds to the summed groups (spread and dispatch)."""
+        return self.total_s - self.layers_s
+
+    def of(self, node: Node) -> float:
+        """A node's share: the groups inside it; a fused group's time sits on the group and
+        on its first leaf (the conv), its BN and activation leaves get 0."""
+        if id(node) in self.groups:
+            return self.groups[id(node)]
+        if id(node) in self.leaders:
+            return self.groups[self.leaders[id(node)]]
+        return sum((self.groups.get(id(g), 0.0) for g in fused_groups(node)), 0.0)
+
+
+def predict(model: LatencyModel, root: Node) -> Prediction:
+    memory = model_memory(root, model.dtype)
+    groups = list(fused_groups(root))
+    seconds = {id(g): model.fit_for(group_class(g)).seconds(g.macs, memory.of(g).mem_access_bytes)
+               for g in groups}
+    leaders = {id(next(g.leaves())): id(g) for g in groups if not g.is_leaf}
+    return Prediction(MappingProxyType(seconds), MappingProxyType(leaders),
+                      model.total(sum(seconds.values()), len(groups)), model.label())
+
+
+def layers_total(model: LatencyModel, spec: SpecTiming) -> float:
+    """The summed group predictions of a profiled spec."""
+    return sum(model.fit_for(s.layer_class).seconds(s.macs, s.bytes) for s in spec.samples)
+
+
+def predict_total(model: LatencyModel, spec: SpecTiming) -> float:
+    """A profiled spec's predicted end-to-end time from its own groups' MACs and bytes."""
+    return model.total(layers_total(model, spec), len(spec.samples))
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out spec: measured, per-class predicted and MACs-proportional total."""
+
+    name: str
+    measured_s: float
+    model_s: float
+    macs_s: float
+
+    @property
+    def model_error(self) -> float:
+        return abs(self.model_s - self.measured_s) / self.measured_s
+
+    @property
+    def macs_error(self) -> float:
+        return abs(self.macs_s - self.measured_s) / self.measured_s
+
+
+def cross_validate(specs: Sequence[SpecTiming], machine: Mapping[str, str | int]) -> list[Fold]:
+    """Leave-one-spec-out: fit on the others, predict the held-out spec's end-to-end time."""
+    folds = []
+    for held in specs:
+        rest = [s for s in specs if s is not held]
+        per_mac = sum(s.end_to_end_s for s in rest) / sum(s.macs for s in rest)
+        folds.append(Fold(held.name, held.end_to_end_s, predict_total(fit(rest, machine), held),
+                          per_mac * held.macs))
+    return folds
+
+
+def error_summary(errors: Sequence[float]) -> tuple[float, float]:
+    """Median and worst absolute error."""
+    return statistics.median(errors), max(errors)

@@ -1,0 +1,150 @@
+"""The latency-model file (``device.yaml``) that ``calibrate`` writes and ``--latency-model``
+reads. User input: every key is checked, unknown and duplicate keys are refused, every
+number is bounded, and each error is one SpecError naming file, line and field path.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from convcost.errors import SpecError
+from convcost.net.latency import BACKENDS, CLASSES, PROFILE_DTYPES, ClassFit, LatencyModel
+from convcost.spec.fields import as_choice, as_int, as_list, as_mapping, check_keys, join
+from convcost.spec.loader import locate, read_yaml
+
+FORMAT = "convcost-latency/1"
+TOP_KEYS = ("format", "machine", "calibrated_on", "pass_factor", "overhead_per_group_s", "classes")
+MACHINE_KEYS = ("cpu", "device", "threads", "torch", "dtype", "backend")
+FIT_KEYS = ("per_mac_s", "per_byte_s", "per_layer_s", "samples")
+LIMIT_S = 1.0  # no coefficient or overhead beyond a second per MAC, byte or layer
+MAX_TEXT = 200
+MAX_SPECS = 1000
+MAX_FACTOR = 100.0
+
+
+def latency_data(model: LatencyModel) -> dict[str, Any]:
+    """The file's content as plain data (what :func:`dump` writes)."""
+    return {
+        "format": FORMAT,
+        "machine": dict(model.machine),
+        "calibrated_on": list(model.calibrated_on),
+        "pass_factor": model.pass_factor,
+        "overhead_per_group_s": model.overhead_per_group_s,
+        "classes": {name: {"per_mac_s": f.per_mac_s, "per_byte_s": f.per_byte_s,
+                           "per_layer_s": f.per_layer_s, "samples": f.samples}
+                    for name, f in model.classes.items()},
+    }
+
+
+def dump(model: LatencyModel) -> str:
+    header = ("# convcost latency model (convcost calibrate): per fused layer group of a class,\n"
+              "# t = per_mac_s·MACs + per_byte_s·bytes + per_layer_s; end to end,\n"
+              "# T = pass_factor·Σt + overhead_per_group_s·groups.\n"
+              "# Use: convcost model SPEC --latency-model FILE\n")
+    return header + yaml.safe_dump(latency_data(model), sort_keys=False, allow_unicode=True)
+
+
+def _duplicates(node: yaml.Node | None, path: str) -> None:
+    """Refuse a mapping that repeats a key (PyYAML keeps the last one silently)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                raise SpecError("duplicate key", path=join(path, name), line=key.start_mark.line + 1)
+            seen.add(name)
+            _duplicates(value, join(path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _duplicates(item, join(path, i))
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.isprintable() or len(value) > MAX_TEXT:
+        raise SpecError(f"must be printable text of at most {MAX_TEXT} characters", path=path)
+    return value
+
+
+def _seconds(value: Any, path: str, high: float = LIMIT_S, unit: str = " seconds") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"must be a number, got {value!r}", path=path)
+    if not 0 <= value <= high:
+        raise SpecError(f"must be in [0, {high:g}]{unit}, got {value!r}", path=path)
+    return float(value)
+
+
+def _machine(raw: Any) -> dict[str, str | int]:
+    data = as_mapping(raw, "machine")
+    check_keys(data, MACHINE_KEYS, "machine")
+    out: dict[str, str | int] = {}
+    for key in MACHINE_KEYS:
+        path = f"machine.{key}"
+        if key not in data:
+            raise SpecError("missing required field", path=path)
+        if key == "threads":
+            out[key] = as_int(data[key], path)
+            if out[key] > 4096:  # type: ignore[operator]
+                raise SpecError(f"must be at most 4096, got {out[key]}", path=path)
+        elif key == "dtype":
+            out[key] = as_choice(data[key], path, PROFILE_DTYPES)
+        elif key == "backend":
+            out[key] = as_choice(data[key], path, BACKENDS)
+        else:
+            out[key] = _text(data[key], path)
+    return out
+
+
+def _fit(raw: Any, path: str) -> ClassFit:
+    data = as_mapping(raw, path)
+    check_keys(data, FIT_KEYS, path)
+    missing = [key for key in FIT_KEYS if key not in data]
+    if missing:
+        raise SpecError("missing required field", path=join(path, missing[0]))
+    samples = as_int(data["samples"], join(path, "samples"), minimum=0)
+    if samples > 10**7:
+        raise SpecError(f"must be at most 10000000, got {samples}", path=join(path, "samples"))
+    a, b, c = (_seconds(data[k], join(path, k)) for k in FIT_KEYS[:3])
+    return ClassFit(a, b, c, samples)
+
+
+def _classes(raw: Any) -> dict[str, ClassFit]:
+    data = as_mapping(raw, "classes")
+    check_keys(data, ("all", *CLASSES), "classes")
+    if "all" not in data:
+        raise SpecError("missing required field", path="classes.all")
+    return {name: _fit(value, f"classes.{name}") for name, value in data.items()}
+
+
+def parse_latency_model(data: Any) -> LatencyModel:
+    """Validate loaded YAML data into a :class:`LatencyModel`."""
+    top = as_mapping(data, "")
+    check_keys(top, TOP_KEYS, "")
+    for key in TOP_KEYS:
+        if key not in top:
+            raise SpecError("missing required field", path=key)
+    if top["format"] != FORMAT:
+        raise SpecError(f"must be {FORMAT!r}, got {top['format']!r}", path="format")
+    specs = as_list(top["calibrated_on"], "calibrated_on")
+    if len(specs) > MAX_SPECS:
+        raise SpecError(f"at most {MAX_SPECS} names, got {len(specs)}", path="calibrated_on")
+    names = tuple(_text(s, f"calibrated_on[{i}]") for i, s in enumerate(specs))
+    factor = _seconds(top["pass_factor"], "pass_factor", MAX_FACTOR, "")
+    overhead = _seconds(top["overhead_per_group_s"], "overhead_per_group_s")
+    return LatencyModel(MappingProxyType(_machine(top["machine"])),
+                        MappingProxyType(_classes(top["classes"])), factor, overhead, names)
+
+
+def load_latency_model(path: str | Path) -> LatencyModel:
+    """Read and validate a latency-model file; errors carry file, line and field path."""
+    file = str(path)
+    data, text = read_yaml(path, "latency model")
+    try:
+        _duplicates(yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), "")
+        return parse_latency_model(data)
+    except SpecError as err:
+        raise locate(err.at(file, None), text) from None

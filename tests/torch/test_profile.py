@@ -1,0 +1,129 @@
+"""`convcost profile` and `convcost calibrate` on tiny specs: structure and consistency only.
+
+Timing values are never asserted (the machine is shared); shares, sums, partitions, files
+and error paths are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import convcost
+from convcost.cli.app import app
+from convcost.cost.graph import fused_groups
+from convcost.runtime.profile import profile
+from convcost.spec.latency_file import load_latency_model
+
+TINY = """\
+name: tiny
+input: {channels: 3, resolution: 32}
+layers:
+  - {kind: conv, name: stem, out_channels: 8, kernel_size: 3, stride: 2, bn: true, act: relu}
+  - {kind: pool, name: pool, op: max, kernel_size: 2}
+  - {kind: inverted_residual, name: ir, out_channels: 8, expand_ratio: 2}
+  - {kind: dsconv, name: ds, out_channels: 16}
+  - {kind: pool, name: gap, op: avg, global: true}
+  - {kind: flatten, name: flat}
+  - {kind: linear, name: fc, out_features: 10}
+"""
+QUICK = ["--warmup", "1", "--repeats", "3", "--threads", "1"]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+def test_groups_partition_and_totals(tiny: Path) -> None:
+    analysis = convcost.analyze(convcost.load_spec(tiny))
+    prof = profile(analysis, warmup=1, repeats=3, threads=1)
+    groups = list(fused_groups(analysis.root))
+    assert [t.name for t in prof.layers] == [g.name for g in groups]
+    # stem (conv+bn+relu), pool, ir.expand, ir.dw, ir.project, ir.add, ds.dw, ds.pw, gap, flat, fc
+    assert [t.layer_class for t in prof.layers] == [
+        "standard", "other", "pointwise", "depthwise", "pointwise", "other", "depthwise",
+        "pointwise", "other", "other", "fully connected"]
+    assert sum(len(list(g.leaves())) for g in groups) == len(analysis.leaves())
+    assert sum(t.timing.macs for t in prof.layers) == analysis.totals.macs
+    assert all(len(t.timing.times_s) == 3 for t in prof.layers)
+    assert prof.layers_s == sum(t.timing.median_s for t in prof.layers)
+    assert prof.overhead_s == prof.end_to_end.median_s - prof.layers_s
+    # groups are timed in place: pass i's sum is the sum of every group's i-th time
+    assert len(prof.pass_sums_s) == 3
+    assert prof.pass_sums_s[1] == sum(t.timing.times_s[1] for t in prof.layers)
+    assert prof.machine.threads == 1 and prof.machine.dtype == "float32"
+
+
+def test_profile_json_shares_and_sums(tiny: Path) -> None:
+    result = CliRunner().invoke(app, ["profile", str(tiny), *QUICK, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    layers, classes, totals = data["layers"], data["by_class"], data["totals"]
+    assert math.isclose(sum(r["time_share"] for r in layers), 1.0)
+    assert math.isclose(sum(r["macs_share"] for r in layers), 1.0)
+    assert math.isclose(sum(r["time_share"] for r in classes), 1.0)
+    assert math.isclose(sum(r["seconds"] for r in classes), totals["layers_s"])
+    assert sum(r["macs"] for r in classes) == sum(r["macs"] for r in layers)
+    assert math.isclose(sum(r["median_s"] for r in layers), totals["layers_s"])
+    assert math.isclose(totals["end_to_end"]["median_s"] - totals["layers_s"], totals["overhead_s"])
+    assert all(r["q1_s"] <= r["median_s"] <= r["q3_s"] for r in layers)
+    assert {r["class"] for r in classes} == {"standard", "pointwise", "depthwise", "other",
+                                             "fully connected"}
+
+
+def test_profile_table_says_it_in_one_line(tiny: Path, tmp_path: Path) -> None:
+    png = tmp_path / "profile.png"
+    result = CliRunner().invoke(app, ["profile", str(tiny), *QUICK, "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "depthwise is " in result.stdout and "% of MACs but " in result.stdout
+    assert "overhead = end-to-end − sum" in result.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("extra", [["--dtype", "bfloat16"], ["--backend", "onnxruntime"]])
+def test_other_dtype_and_backend(tiny: Path, extra: list[str]) -> None:
+    if extra[-1] == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+    result = CliRunner().invoke(app, ["profile", str(tiny), *QUICK, *extra, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    machine = json.loads(result.stdout)["machine"]
+    assert extra[-1] in (machine["dtype"], machine["backend"])
+
+
+BAD = [
+    (["--dtype", "float16"], "--dtype: must be one of float32, bfloat16"),
+    (["--backend", "tvm"], "--backend: must be one of torch, onnxruntime"),
+    (["--repeats", "0"], "--repeats: need ≥ 1 timed run"),
+    (["--threads", "0"], "--threads: must be a positive integer"),
+    (["--device", "tpu"], "--device: must be cpu or cuda"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[a[0] for a, _ in BAD])
+def test_bad_options_exit_2(tiny: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["profile", str(tiny), *args])
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_calibrate_writes_a_model_that_predicts(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "device.yaml"
+    result = CliRunner().invoke(app, ["calibrate", str(tiny), "mobilenet_block", *QUICK, "-o",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    model = load_latency_model(out)
+    assert model.calibrated_on == ("tiny", "mobilenet_block")
+    assert model.machine["threads"] == 1 and model.machine["backend"] == "torch"
+    assert "all" in model.classes and all(f.per_mac_s >= 0 for f in model.classes.values())
+    data = json.loads(CliRunner().invoke(app, ["model", str(tiny), "--no-verify", "-f", "json",
+                                               "--latency-model", str(out)]).stdout)
+    latency = data["latency"]
+    assert math.isclose(sum(r["predicted_s"] for r in data["layers"]), latency["layers_s"])
+    assert math.isclose(latency["layers_s"] + latency["overhead_s"], latency["total_s"])

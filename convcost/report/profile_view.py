@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from convcost.cost.roofline import Estimate, Roofline, estimate
-from convcost.errors import ConvcostError
 from convcost.report.render import Column, Report, human, percent
 from convcost.runtime.bench import Timing
 from convcost.runtime.profile import LayerTime, Profile
@@ -167,7 +166,7 @@ def profile_json(prof: Profile, roof: Roofline) -> dict[str, Any]:
 
 def plot(prof: Profile, roof: Roofline, path: Path) -> None:
     """MACs share against time share per group, and the roofline with every group a point."""
-    from convcost.report.sweep_view import pyplot
+    from convcost.report.sweep_view import pyplot, save
 
     plt = pyplot()
     fig, (ax_share, ax_roof) = plt.subplots(1, 2, figsize=(13, 5))
@@ -186,14 +185,8 @@ def plot(prof: Profile, roof: Roofline, path: Path) -> None:
     for ax in (ax_share, ax_roof):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-    fig.suptitle(f"{prof.model}: measured per layer ({prof.machine.device}, {prof.machine.dtype})")
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except OSError as err:
-        raise ConvcostError(f"--plot: cannot write {path}: {err.strerror or err}") from None
-    finally:
-        plt.close(fig)
+    save(plt, fig, f"{prof.model}: measured per layer ({prof.machine.device}, "
+             f"{prof.machine.dtype})", path)
 
 
 def _roof_lines(ax: Any, roof: Roofline, prof: Profile) -> None:

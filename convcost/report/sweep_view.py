@@ -117,7 +117,12 @@ def plot(result: Sweep, path: Path) -> None:
         ax.grid(True, alpha=0.3)
         if len(ax.lines) <= 12:
             ax.legend(fontsize="small")
-    fig.suptitle(f"{result.model}: width × resolution sweep")
+    save(plt, fig, f"{result.model}: width × resolution sweep", path)
+
+
+def save(plt: Any, fig: Any, title: str, path: Path) -> None:
+    """Title, lay out and write ``fig`` as a PNG; an unwritable path is a one-line error."""
+    fig.suptitle(title)
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=120)

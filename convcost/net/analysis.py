@@ -6,22 +6,13 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from convcost.cost.formulas import conv2d
 from convcost.cost.graph import Node
-from convcost.cost.ops import BatchNorm, Conv2d, Shape
+from convcost.cost.ops.conv import Conv2d, conv2d
+from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
 from convcost.spec.loader import Spec, locate
-
-
-@dataclass(frozen=True)
-class Totals:
-    params: int
-    macs: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
 
 @dataclass(frozen=True)
@@ -34,12 +25,8 @@ class Analysis:
     root: Node
 
     @property
-    def totals(self) -> Totals:
-        return Totals(self.root.params, self.root.macs)
-
-    @property
-    def resolution(self) -> tuple[int, int]:
-        return (self.input_shape[2], self.input_shape[3])
+    def totals(self) -> Cost:
+        return Cost(self.root.params, self.root.macs)
 
     def leaves(self) -> list[Node]:
         return list(self.root.leaves())
@@ -101,7 +88,7 @@ def by_kind(analysis: Analysis) -> list[KindShare]:
         op = leaf.op
         cls = "fully connected" if leaf.kind == "linear" else "other"
         if isinstance(op, Conv2d):
-            cls = op.role
+            cls = op.conv_class
         params[cls] += leaf.params
         macs[cls] += leaf.macs
     return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
@@ -144,14 +131,14 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
     pairs: list[SeparablePair] = []
     for i, leaf in enumerate(leaves):
         dw = leaf.op
-        if not (isinstance(dw, Conv2d) and dw.role == "depthwise"):
+        if not (isinstance(dw, Conv2d) and dw.conv_class == "depthwise"):
             continue
         j = next((k for k in range(i + 1, len(leaves)) if isinstance(leaves[k].op, Conv2d)), None)
         if j is None:
             continue
         pw = leaves[j].op
         assert isinstance(pw, Conv2d)
-        if pw.role != "pointwise" or pw.in_channels != dw.out_channels:
+        if pw.conv_class != "pointwise" or pw.in_channels != dw.out_channels:
             continue
         standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,
                           dw.dilation, 1, dw.bias)

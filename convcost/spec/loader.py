@@ -25,10 +25,10 @@ from convcost.spec.fields import (
 from convcost.spec.kinds import (
     COMMON_FIELDS,
     INPUT_FIELDS,
-    KIND_FIELDS,
     LAYER_KEYS,
     MODEL_KEYS,
     SE_FIELDS,
+    SPEC_KINDS,
 )
 from convcost.spec.yamlpos import line_of
 
@@ -72,13 +72,13 @@ def _layer(raw: Any, index: int) -> LayerSpec:
     if "kind" not in data:
         raise SpecError("missing required field", path=join(path, "kind"))
     kind = data["kind"]
-    if not isinstance(kind, str) or kind not in KIND_FIELDS:
-        hint = suggest(kind, KIND_FIELDS) if isinstance(kind, str) else ""
+    if not isinstance(kind, str) or kind not in SPEC_KINDS:
+        hint = suggest(kind, SPEC_KINDS) if isinstance(kind, str) else ""
         raise SpecError(
-            f"unknown kind {kind!r}{hint}; valid kinds: {', '.join(KIND_FIELDS)}",
+            f"unknown kind {kind!r}{hint}; valid kinds: {', '.join(SPEC_KINDS)}",
             path=join(path, "kind"),
         )
-    schema = KIND_FIELDS[kind]
+    schema = SPEC_KINDS[kind].fields
     check_keys(data, [*LAYER_KEYS, *schema], path)
     name = data.get("name", f"layers.{index}")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -91,14 +91,9 @@ def _layer(raw: Any, index: int) -> LayerSpec:
         se_path = join(path, "se")
         check_keys(fields["se"], SE_FIELDS, se_path)
         fields["se"] = MappingProxyType(read_fields(fields["se"], SE_FIELDS, se_path))
-    if kind == "inverted_residual" and (fields["expand_ratio"] is None) == (
-        fields["expanded_channels"] is None
-    ):
-        raise SpecError("give exactly one of expand_ratio and expanded_channels", path=path)
-    if kind == "pool":
-        adaptive = fields["global"] or fields["output_size"] is not None
-        if adaptive == (fields["kernel_size"] is not None):
-            raise SpecError("give exactly one of global, output_size and kernel_size", path=path)
+    check = SPEC_KINDS[kind].check
+    if check is not None:
+        check(fields, path)
     return LayerSpec(
         kind=kind,
         name=name,

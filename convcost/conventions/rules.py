@@ -142,7 +142,7 @@ def _numel_out(node: Node) -> int:
 
 
 def _paper(node: Node) -> int:
-    """Conv and linear MACs of :mod:`convcost.cost.formulas` (no bias)."""
+    """Conv and linear MACs of the registry's formulas (no bias)."""
     return node.macs
 
 

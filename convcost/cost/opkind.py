@@ -68,11 +68,14 @@ class SpecKind:
     """A spec layer kind: its fields, what it becomes (for the docs) and cross-field checks.
 
     ``check(fields, path)`` raises a SpecError for combinations the fields alone allow.
+    ``max_leaves`` is the most leaf ops one layer of the kind expands to: it bounds a network's
+    size before it is expanded (tests/unit/test_limits.py checks it against the expansion).
     """
 
     fields: Mapping[str, Field]
     doc: str
     check: Callable[[Mapping[str, Any], str], None] | None = None
+    max_leaves: int = 1
 
 
 class Lowering(Protocol):

@@ -48,14 +48,14 @@ CONV_UNITS: Mapping[str, SpecKind] = MappingProxyType({
     "conv": SpecKind(fields(
         out_channels=_out, kernel_size=_kernel3, stride=_stride, padding=_padding,
         dilation=_dilation, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
-        width=_width), "`nn.Conv2d`"),
+        width=_width), "`nn.Conv2d`", max_leaves=3),
     "dwconv": SpecKind(fields(
         kernel_size=_kernel3, stride=_stride, padding=_padding, dilation=_dilation,
         multiplier=Field("int", 1, doc="channel multiplier"), bias=_bias_off, bn=_bn,
-        act=_act_opt), "`nn.Conv2d(C, C·m, groups=C)`"),
+        act=_act_opt), "`nn.Conv2d(C, C·m, groups=C)`", max_leaves=3),
     "pwconv": SpecKind(fields(
         out_channels=_out, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
-        width=_width), "`nn.Conv2d(k=1)`"),
+        width=_width), "`nn.Conv2d(k=1)`", max_leaves=3),
 })
 """Convolutions; with ``bn``/``act`` they become a block ``conv``, ``bn``, ``act``."""
 
@@ -63,7 +63,7 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
     "dsconv": SpecKind(fields(
         out_channels=_out, kernel_size=_kernel3, stride=_stride,
         act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, width=_width),
-        "`dw` (dwconv + bn + act), `pw` (pwconv + bn + act) — MobileNet V1"),
+        "`dw` (dwconv + bn + act), `pw` (pwconv + bn + act) — MobileNet V1", max_leaves=6),
     "inverted_residual": SpecKind(fields(
         out_channels=_out,
         expand_ratio=Field("number", None, nullable=True, doc="hidden = round(C_in · t)"),
@@ -75,20 +75,21 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         width=_width),
         "`expand` (pw + bn + act, omitted when the hidden width equals the input), `dw` "
         "(dw + bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
-        "channels — MobileNetV2/V3, EfficientNet MBConv", _one_hidden_width),
+        "channels — MobileNetV2/V3, EfficientNet MBConv", _one_hidden_width,
+        max_leaves=15),  # expand 3 + dw 3 + SE 6 + project 2 + add 1
     "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
         "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), `downsample` (1×1 + bn, when stride "
-        "≠ 1 or channels change), `add`, `act` — ResNet-18/34"),
+        "≠ 1 or channels change), `add`, `act` — ResNet-18/34", max_leaves=9),
     "bottleneck": SpecKind(fields(
         out_channels=_out, stride=_stride,
         mid_channels=Field("int", None, nullable=True, doc="default out_channels // 4"),
         groups=Field("int", 1), width=_width),
         "`conv1` (1×1), `conv2` (3×3, stride, groups), `conv3` (1×1, no act), `downsample`, "
-        "`add`, `act` — ResNet-50 (v1.5)"),
+        "`add`, `act` — ResNet-50 (v1.5)", max_leaves=12),
     "shuffle_unit": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
         "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
         "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "
-        "a channel `shuffle` of 2 groups"),
+        "a channel `shuffle` of 2 groups", max_leaves=15),
 })
 """Blocks of several layers (expanded by :data:`convcost.net.expand.EXPANDERS`)."""
 
@@ -111,6 +112,10 @@ INPUT_FIELDS: Mapping[str, Field] = fields(
     width=Field("int", None, nullable=True),
     batch=Field("int", 1),
 )
+
+LEAF_BOUND: Mapping[str, int] = MappingProxyType(
+    {kind: spec.max_leaves for kind, spec in SPEC_KINDS.items()})
+"""Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
 MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "layers")

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear, Op, Shape
+from convcost.cost.opkind import Op
+from convcost.cost.value import Shape
 
 
 @dataclass(frozen=True)
@@ -56,44 +57,3 @@ class Node:
             for child in self.children:
                 yield from child.walk(max_depth, depth + 1)
 
-
-def leaf_kind(op: Op) -> str:
-    """Kind name of a leaf: convolutions by role (conv, dwconv, pwconv, gconv), activations by fn."""
-    if isinstance(op, Activation):
-        return op.fn
-    if isinstance(op, Conv2d):
-        return {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}.get(
-            op.role, "gconv"
-        )
-    return op.kind
-
-
-def layer_class(op: Op | None) -> str:
-    """MobileNet Table 2 class: a conv's role, ``fully connected`` or ``other``."""
-    if isinstance(op, Conv2d):
-        return op.role
-    return "fully connected" if isinstance(op, Linear) else "other"
-
-
-def fused_groups(node: Node) -> Iterator[Node]:
-    """The leaves of ``node`` with each conv/linear + BN + activation unit as one node.
-
-    A unit is a ``seq`` block of a conv or linear leaf followed only by BN and activation
-    leaves: what a deployment runtime fuses into one kernel. Every leaf is in exactly one group.
-    """
-    if node.is_leaf or _is_unit(node):
-        yield node
-        return
-    for child in node.children:
-        yield from fused_groups(child)
-
-
-def _is_unit(node: Node) -> bool:
-    head, *rest = node.children or (None,)
-    return (node.flow == "seq" and head is not None and isinstance(head.op, Conv2d | Linear)
-            and all(isinstance(c.op, BatchNorm | Activation) for c in rest))
-
-
-def group_class(node: Node) -> str:
-    """The layer class of a fused group: its first leaf's."""
-    return layer_class(next(node.leaves()).op)

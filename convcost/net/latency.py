@@ -1,6 +1,6 @@
 """Predicted latency: a per-layer-class linear model fitted to measured profiles. Pure.
 
-Every fused group (:func:`convcost.cost.graph.fused_groups`) of layer class k is predicted as
+Every fused group (:func:`convcost.cost.groups.fused_groups`) of layer class k is predicted as
 
     t = a_k · MACs + b_k · bytes + c_k
 
@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from convcost.cost.graph import Node, fused_groups, group_class
+from convcost.cost.graph import Node
+from convcost.cost.groups import fused_groups, group_class
 from convcost.cost.memory import model_memory
 
 MIN_SAMPLES = 3

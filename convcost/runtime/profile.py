@@ -3,7 +3,7 @@
 The model is built by :func:`convcost.runtime.build.build` and run in ``eval()`` mode under
 ``torch.inference_mode()`` on a fixed random input: ``warmup`` untimed rounds, then
 ``repeats`` timed ones. A round is one forward pass timed end to end, then one pass with a
-forward pre-hook and hook on every fused group (:func:`convcost.cost.graph.fused_groups`: a conv or
+forward pre-hook and hook on every fused group (:func:`convcost.cost.groups.fused_groups`: a conv or
 linear with its BN and activation, or any other leaf), which time each group where it runs,
 inside the whole pass: with the caches as the previous layers leave them, not warmed by
 repeating one layer. Both passes of a round see the same load on a shared machine.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcost.cost.graph import fused_groups, group_class
+from convcost.cost.groups import fused_groups, group_class
 from convcost.cost.memory import model_memory
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import convcost
 from convcost.cli.app import app
-from convcost.cost.graph import fused_groups
+from convcost.cost.groups import fused_groups
 from convcost.runtime.profile import profile
 from convcost.spec.latency_file import load_latency_model
 

@@ -1,0 +1,46 @@
+"""Layer classes and fused groups of a node tree: what ``profile`` times and ``calibrate`` fits.
+
+The class of a leaf is MobileNet's Table 2 class (standard, depthwise, pointwise, grouped
+conv; fully connected; other). A fused group is a conv or linear leaf with the BN and
+activation leaves that follow it in its unit, which is what a deployment runtime fuses into
+one kernel; every other leaf is a group of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from convcost.cost.graph import Node
+from convcost.cost.opkind import Op
+from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
+
+
+def layer_class(op: Op | None) -> str:
+    """MobileNet Table 2 class: a conv's class, ``fully connected`` or ``other``."""
+    if isinstance(op, Conv2d):
+        return op.conv_class
+    return "fully connected" if isinstance(op, Linear) else "other"
+
+
+def fused_groups(node: Node) -> Iterator[Node]:
+    """The leaves of ``node``, with each conv/linear + BN + activation unit as one node.
+
+    A unit is a ``seq`` block of a conv or linear leaf followed only by BN and activation
+    leaves. Every leaf is in exactly one group.
+    """
+    if node.is_leaf or _is_unit(node):
+        yield node
+        return
+    for child in node.children:
+        yield from fused_groups(child)
+
+
+def _is_unit(node: Node) -> bool:
+    head, *rest = node.children or (None,)
+    return (node.flow == "seq" and head is not None and isinstance(head.op, Conv2d | Linear)
+            and all(isinstance(c.op, BatchNorm | Activation) for c in rest))
+
+
+def group_class(node: Node) -> str:
+    """The layer class of a fused group: its first leaf's."""
+    return layer_class(next(node.leaves()).op)

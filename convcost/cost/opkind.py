@@ -10,7 +10,8 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 * ``rule_keys``: the keys under which the counting conventions hold a row for it
   (:mod:`convcost.conventions.rules`), each with the op class ``convcost conventions`` shows,
   and ``keys_of``, the keys one op uses;
-* traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``;
+* traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
+  ``receptive`` (its receptive-field windows, :mod:`convcost.cost.window`);
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
   which turns the validated fields into the op.
 """
@@ -23,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from convcost.cost.value import LayerCost, Shape
+from convcost.cost.window import Windows
 
 
 class Op:
@@ -118,6 +120,9 @@ class OpKind(Generic[OpT]):
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
     weight_grad: bool = False  # backward costs MACs (grad-input, grad-weight); BN folds into it
+    # receptive-field windows per axis (convcost.cost.window); returning None: it sees the whole
+    # map (global pool, flatten); no trait: pointwise in space (BN, activations, linear, merges)
+    receptive: Callable[[OpT, Shape], Windows | None] | None = None
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
     doc: str = field(default="")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
+from convcost.cost.window import Windows, conv_window
 from convcost.errors import ShapeError
 
 
@@ -115,7 +116,14 @@ def _label(op: Conv2d) -> str:
         op.conv_class, "gconv")
 
 
+def _receptive(op: Conv2d, _: Shape) -> Windows:
+    """Span d·(k-1)+1, stride, left padding ('same': torch pads total // 2 on the left)."""
+    pad = op.padding if op.padding != "same" else tuple(t // 2 for t in conv_padding_total(op))
+    return (conv_window(op.kernel[0], op.stride[0], pad[0], op.dilation[0]),
+            conv_window(op.kernel[1], op.stride[1], pad[1], op.dilation[1]))
+
+
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "conv_bias": "conv bias"},
-              keys_of=_keys, label=_label, learnable=True, weight_grad=True)
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True, receptive=_receptive)
 
 KINDS = (CONV,)

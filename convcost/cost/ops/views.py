@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
+from convcost.cost.window import IDENTITY, Windows
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,14 @@ def _lower_dropout(f: Mapping[str, Any], x: Shape, _: Lowering) -> Dropout:
     return Dropout(f["p"])
 
 
+def _flatten_receptive(_: Flatten, x: Shape) -> Windows | None:
+    """Flattening a map of more than one position mixes them all (None: whole)."""
+    return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY, IDENTITY)
+
+
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
-                 spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten)
+                 spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten,
+                 receptive=_flatten_receptive)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout)

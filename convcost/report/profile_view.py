@@ -94,7 +94,7 @@ def classes_report(prof: Profile) -> Report:
         Column("groups", lambda r: r.groups),
         Column("MACs", lambda r: r.macs, human),
         Column("% MACs", lambda r: r.macs_share, percent),
-        Column("time (µs)", lambda r: r.seconds, _us),
+        Column("time (µs)", lambda r: r.seconds * 1e6, lambda v: f"{v:,.1f}"),
         Column("% time", lambda r: r.time_share, lambda v: f"{v * 100:.2f} %"),
         Column("time / MACs share", lambda r: (r.time_share / float(r.macs_share)
                                                if r.macs_share else None),
@@ -116,8 +116,9 @@ def totals_report(prof: Profile) -> Report:
     rows += [("sum of per-layer medians", prof.layers_s, None),
              ("overhead = end-to-end − sum", prof.overhead_s, None)]
     columns = [Column("total", lambda r: r[0], justify="left"),
-               Column("ms", lambda r: f"{r[1] * 1e3:.3f}"),
-               Column("IQR (ms)", lambda r: "" if r[2] is None else f"{r[2] * 1e3:.3f}"),
+               Column("ms", lambda r: r[1] * 1e3, lambda v: f"{v:.3f}"),
+               Column("IQR (ms)", lambda r: None if r[2] is None else r[2] * 1e3,
+                      lambda v: "" if v is None else f"{v:.3f}"),
                Column("% of end-to-end", lambda r: r[1] / e2e.median_s,
                       lambda v: f"{v * 100:.1f} %")]
     m = prof.machine

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from convcost.cli import options as opts
 from convcost.cli.options import (
     Alpha,
+    Backend,
     BandwidthGbs,
     Batch,
     Bias,
@@ -29,10 +30,15 @@ from convcost.cli.options import (
     Memory,
     Pad,
     PeakGflops,
+    Repeats,
     Rho,
+    RunDevice,
+    RunDtype,
     Stride,
+    Threads,
     TrainingFlag,
     W,
+    Warmup,
 )
 from convcost.errors import CheckFailed, ConvcostError
 
@@ -429,12 +435,12 @@ def profile(
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    dtype: Annotated[str, typer.Option(help="float32 or bfloat16")] = "float32",
-    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
-    warmup: Annotated[int, typer.Option(help="untimed runs first, per layer")] = 5,
-    repeats: Annotated[int, typer.Option(help="timed runs per layer")] = 20,
-    backend: Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")] = "torch",
+    device: RunDevice = "cpu",
+    dtype: RunDtype = "float32",
+    threads: Threads = None,
+    warmup: Warmup = 5,
+    repeats: Repeats = 20,
+    backend: Backend = "torch",
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     plot: Annotated[Path | None, typer.Option(
@@ -472,12 +478,12 @@ def calibrate(
     specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="specs to profile")],
     output: Annotated[Path, typer.Option("--output", "-o", help="latency model file to write")],
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    dtype: Annotated[str, typer.Option(help="float32 or bfloat16")] = "float32",
-    threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
-    warmup: Annotated[int, typer.Option(help="untimed runs first, per layer")] = 3,
-    repeats: Annotated[int, typer.Option(help="timed runs per layer")] = 10,
-    backend: Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")] = "torch",
+    device: RunDevice = "cpu",
+    dtype: RunDtype = "float32",
+    threads: Threads = None,
+    warmup: Warmup = 3,
+    repeats: Repeats = 10,
+    backend: Backend = "torch",
     fmt: Format = "table",
 ) -> None:
     """Profile specs and fit a per-layer-class latency model (t = a·MACs + b·bytes + c)."""

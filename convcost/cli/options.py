@@ -83,6 +83,15 @@ TrainingFlag = Annotated[bool, typer.Option(
     "--training", help="add backward MACs: grad-input and grad-weight per layer")]
 
 
+# `profile` and `calibrate`: what runs, where, and how often.
+RunDevice = Annotated[str, typer.Option("--device", help="cpu or cuda")]
+RunDtype = Annotated[str, typer.Option("--dtype", help="float32 or bfloat16")]
+Threads = Annotated[int | None, typer.Option(help="torch threads [default: torch's]")]
+Warmup = Annotated[int, typer.Option(help="untimed rounds first")]
+Repeats = Annotated[int, typer.Option(
+    help="timed rounds (each: one end-to-end pass, then one pass timing every layer)")]
+Backend = Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")]
+
 LatencyModelOption = Annotated[Path | None, typer.Option(
     "--latency-model", help="latency model file (convcost calibrate): add predicted latency")]
 

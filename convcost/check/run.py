@@ -19,6 +19,7 @@ from convcost.check.baseline import (
     Baseline,
     Comparison,
     Figures,
+    baseline_lock,
     compare,
     load_baseline,
     merged,
@@ -36,6 +37,7 @@ from convcost.check.budget import (
 )
 from convcost.conventions.rules import PAPER, Convention
 from convcost.errors import CheckFailed, ConvcostError, SpecError
+from convcost.limits import quote
 from convcost.net.analysis import analyze
 from convcost.spec.loader import locate, read_yaml, spec_from
 
@@ -136,7 +138,11 @@ def _files(path: str) -> list[str]:
         from convcost.spec.zoo import resolve
 
         return [str(resolve(path))]
-    files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        files = sorted(str(p) for p in folder.iterdir()
+                       if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as exc:
+        raise ConvcostError(f"{path}: cannot read directory: {exc.strerror or exc}") from None
     if not files:
         raise ConvcostError(f"{path}: no .yaml or .yml files in this directory")
     return files
@@ -166,7 +172,8 @@ def _targets(paths: Iterable[str], problems: list[Problem]) -> list[_Target]:
                     key = os.path.realpath(entry.file)
                     old = targets.get(key)
                     if old is not None and old.entry is not None:
-                        clash = SpecError(f"{entry.spec!r} already has a budget in {old.entry.budget.file}",
+                        clash = SpecError(f"{quote(entry.spec)} already has a budget in "
+                                          f"{old.entry.budget.file}",
                                           path=f"{entry.budget.path}.spec", file=file)
                         raise locate(clash, text)
                     targets[key] = _Target(old.file if old else entry.file, entry,
@@ -205,16 +212,18 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
     names: dict[str, str] = {}
     for m in models:
         if m.name in names:
-            raise ConvcostError(f"{m.spec}: model name {m.name!r} is also the name of {names[m.name]}; "
-                                "the baseline needs unique names")
+            raise ConvcostError(f"{m.spec}: model name {quote(m.name)} is also the name of "
+                                f"{names[m.name]}; the baseline needs unique names")
         names[m.name] = m.spec
-    old: Baseline | None = None
-    if not (update and not Path(file).exists()):
-        old = load_baseline(file)
     current = {m.name: m.figures for m in models}
-    if update:
-        write_baseline(file, merged(old, current))
-    return compare(current, old, file, tolerance, updated=update)
+    if not update:
+        return compare(current, load_baseline(file), file, tolerance)
+    old: Baseline | None = None
+    with baseline_lock(file) as target:  # re-read under the lock: a concurrent run's models stay
+        if os.path.exists(target):
+            old = load_baseline(target)
+        write_baseline(target, merged(old, current))
+    return compare(current, old, target, tolerance, updated=True)
 
 
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,

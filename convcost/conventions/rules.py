@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from convcost.cost.graph import Node
 from convcost.cost.ops import ACTIVATIONS, Activation, AdaptivePool, BatchNorm, Conv2d, Linear, Op, Pool
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
@@ -376,4 +377,4 @@ def convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
-        raise ConvcostError(f"unknown convention {name!r}; known: {', '.join(CONVENTIONS)}") from None
+        raise ConvcostError(f"unknown convention {quote(name)}; known: {', '.join(CONVENTIONS)}") from None

@@ -20,6 +20,7 @@ from typing import Any
 
 from convcost.cost.memory import model_memory
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.limits import quote
 from convcost.net.analysis import Analysis
 
 Progress = Callable[[int, int], None]
@@ -101,7 +102,7 @@ def resolve_device(choice: str) -> str:
     """``auto`` -> ``cuda`` when available, else ``cpu``."""
     torch = _torch()
     if choice not in ("auto", "cpu", "cuda"):
-        raise ConvcostError(f"--torch-device: must be auto, cpu or cuda, got {choice!r}")
+        raise ConvcostError(f"--torch-device: must be auto, cpu or cuda, got {quote(choice)}")
     if choice == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cuda" and not torch.cuda.is_available():

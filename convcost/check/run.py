@@ -42,6 +42,7 @@ from convcost.net.analysis import analyze
 from convcost.spec.loader import locate, read_yaml, spec_from
 
 if TYPE_CHECKING:
+    from convcost.runtime.guard import Notify
     from convcost.runtime.verify import Verification
 
 
@@ -191,7 +192,7 @@ def _key(name: str, alpha: float | None, resolution: int | None, convention: str
 
 
 def _check(target: _Target, alpha: float | None, resolution: int | None, verify: bool,
-           convention: Convention = PAPER) -> ModelCheck:
+           convention: Convention = PAPER, notify: Notify | None = None) -> ModelCheck:
     data, text = target.loaded or read_yaml(target.file)
     spec = spec_from(data, text, target.file)
     budget = target.entry.budget if target.entry else spec_budget(spec, text)
@@ -201,7 +202,7 @@ def _check(target: _Target, alpha: float | None, resolution: int | None, verify:
     if verify:
         from convcost.runtime.verify import verify as cross_check  # imports torch and fvcore
 
-        verification = cross_check(analysis)
+        verification = cross_check(analysis, notify)
     return ModelCheck(_key(spec.name, alpha, resolution, convention.name), target.file, budget,
                       evaluate(measured, budget), Figures(measured.params, measured.macs), verification,
                       convention.name)
@@ -228,7 +229,8 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
 
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,
               baseline: str | None = None, tolerance: float = 0.0, update_baseline: bool = False,
-              verify: bool = False, convention: Convention = PAPER) -> CheckResult:
+              verify: bool = False, convention: Convention = PAPER,
+              notify: Notify | None = None) -> CheckResult:
     """Check every model of ``paths``; with ``update_baseline``, rewrite ``baseline`` unless
     some input could not be checked. MACs and FLOPs are ``convention``'s count (its MACs);
     under a convention other than paper the baseline key says so (``name[convention=thop]``)."""
@@ -240,7 +242,7 @@ def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: i
     models: list[ModelCheck] = []
     for target in _targets(paths, problems):
         try:
-            models.append(_check(target, alpha, resolution, verify, convention))
+            models.append(_check(target, alpha, resolution, verify, convention, notify))
         except ConvcostError as err:
             problems.append(Problem.of(err))
     comparison = None

@@ -34,6 +34,7 @@ from convcost.cli.options import (
     TrainingFlag,
     W,
 )
+from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
 
@@ -195,7 +196,7 @@ def _cross_check(result: Any) -> Any:
     from convcost.runtime.verify import verify
 
     try:
-        return verify(result)
+        return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
         return None
@@ -219,7 +220,7 @@ def verify_command(
     analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     failed = []
     for path, analysis in zip(specs, analyses, strict=True):
-        checked = verify(analysis)
+        checked = verify(analysis, notify=say)
         _emit([f"{clean(str(path))}: {summary(checked)}", f"  {skipped_line(checked)}"])
         if not checked.ok:
             failed.append(str(path))
@@ -297,7 +298,7 @@ def check(
     counted = opts.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
-                       convention=counted)
+                       convention=counted, notify=say)
     _emit(check_output(result, fmt))
     publish_github(result, os.environ)
     result.raise_for_status()
@@ -406,7 +407,7 @@ def bench(
 
         extra = {"config": layer_json(compare(config))["config"]}
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
-        result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
+        result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
     _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
 
 

@@ -43,7 +43,7 @@ class BoundedFloat(click.types.FloatParamType):
         return number
 
 
-_BOUNDED: dict[type, click.ParamType] = {click.types.IntParamType: BoundedInt(),
+_BOUNDED: dict[type, Any] = {click.types.IntParamType: BoundedInt(),
                                          click.types.FloatParamType: BoundedFloat()}
 
 

@@ -135,7 +135,11 @@ class _Target:
 def _files(path: str) -> list[str]:
     """A directory's YAML files (sorted), or the path itself (or the built-in it names)."""
     folder = Path(path)
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # a name too long: reading it reports the error
+        is_dir = False
+    if not is_dir:
         from convcost.spec.zoo import resolve
 
         return [str(resolve(path))]

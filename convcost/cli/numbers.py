@@ -18,33 +18,27 @@ from convcost.limits import MAX_FLOAT, MAX_INT, quote
 _MAX_TEXT = 100  # characters of a number's text
 
 
-class BoundedInt(click.types.IntParamType):
-    name = "integer"
+class Bounded(click.ParamType):  # type: ignore[type-arg]
+    """click's int or float type, refusing long texts, non-finite values and values past ``limit``."""
+
+    def __init__(self, base: Any, limit: float, what: str) -> None:
+        self.base, self.limit, self.what = base, limit, what
+        self.name = base.name
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and len(value) > _MAX_TEXT:
             self.fail(f"{quote(value)} has more than {_MAX_TEXT} characters", param, ctx)
-        number = super().convert(value, param, ctx)
-        if abs(number) > MAX_INT:
-            self.fail(f"must be at most {MAX_INT:,}, got {quote(value)}", param, ctx)
+        number = self.base.convert(value, param, ctx)
+        if not math.isfinite(number) or abs(number) > self.limit:
+            self.fail(f"must be {self.what}, got {quote(value)}", param, ctx)
         return number
 
 
-class BoundedFloat(click.types.FloatParamType):
-    name = "float"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and len(value) > _MAX_TEXT:
-            self.fail(f"{quote(value)} has more than {_MAX_TEXT} characters", param, ctx)
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number) or abs(number) > MAX_FLOAT:
-            self.fail(f"must be a finite number of at most {MAX_FLOAT:g}, got {quote(value)}",
-                      param, ctx)
-        return number
-
-
-_BOUNDED: dict[type, Any] = {click.types.IntParamType: BoundedInt(),
-                                         click.types.FloatParamType: BoundedFloat()}
+_BOUNDED: dict[type, Any] = {
+    click.types.IntParamType: Bounded(click.INT, MAX_INT, f"at most {MAX_INT:,}"),
+    click.types.FloatParamType: Bounded(click.FLOAT, MAX_FLOAT,
+                                        f"a finite number of at most {MAX_FLOAT:g}"),
+}
 
 
 def bound_numbers(command: click.Command) -> None:

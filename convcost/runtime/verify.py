@@ -200,6 +200,8 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     from a model on torch's meta device (no memory for tensors); fvcore's per-module count
     traces a real model (its TorchScript trace cannot run on meta tensors).
     """
+    if not available():  # the install hint before any estimate
+        raise MissingDependencyError(missing_message())
     guard([analysis], "the torch cross-check", "skip it with --no-verify", notify)
     _require()
     import fvcore

@@ -166,6 +166,7 @@ def test_plot_target_is_checked_before_the_work(runner: CliRunner, tmp_path: Pat
 def test_memory_limit_refuses_before_torch(runner: CliRunner, monkeypatch: pytest.MonkeyPatch,
                                            command: list[str]) -> None:
     monkeypatch.setenv("CONVCOST_MEMORY_LIMIT", "1M")
+    monkeypatch.setattr("convcost.runtime.verify.available", lambda: True)  # torch not needed
     line = one_line_error(runner.invoke(app, command), ExitCode.BAD_INPUT, "over the limit of 1.00 MB")
     assert ("--no-verify" in line) == (command[0] != "bench")
     assert "CONVCOST_MEMORY_LIMIT" in line

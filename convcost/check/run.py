@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from convcost.check.baseline import (
     Baseline,
     Comparison,
-    Figures,
     baseline_lock,
     compare,
     load_baseline,
@@ -36,6 +35,7 @@ from convcost.check.budget import (
     spec_budget,
 )
 from convcost.conventions.rules import PAPER, Convention
+from convcost.cost.value import Cost
 from convcost.errors import CheckFailed, ConvcostError, SpecError
 from convcost.limits import quote
 from convcost.net.analysis import analyze
@@ -69,7 +69,7 @@ class ModelCheck:
     spec: str
     budget: Budget | None
     metrics: tuple[MetricCheck, ...]
-    figures: Figures
+    figures: Cost
     verification: Verification | None = None  # the torch/fvcore cross-check (--verify)
     convention: str = "paper"  # whose count the MACs/FLOPs budgets and the baseline apply to
 
@@ -208,7 +208,7 @@ def _check(target: _Target, alpha: float | None, resolution: int | None, verify:
 
         verification = cross_check(analysis, notify)
     return ModelCheck(_key(spec.name, alpha, resolution, convention.name), target.file, budget,
-                      evaluate(measured, budget), Figures(measured.params, measured.macs), verification,
+                      evaluate(measured, budget), Cost(measured.params, measured.macs), verification,
                       convention.name)
 
 

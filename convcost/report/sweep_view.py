@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.limits import quote
 from convcost.net.sweep import Point, Sweep
 from convcost.report.render import Column, Report
 
@@ -93,6 +94,23 @@ def pyplot() -> Any:
     return plt
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_target(path: Path) -> None:
+    """Refuse a ``--plot`` target before any work: its format, a directory, an unwritable place."""
+    import os
+
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ConvcostError(f"--plot: must end in {', '.join(PLOT_SUFFIXES)}, got {quote(str(path))}")
+    if path.is_dir():
+        raise ConvcostError(f"--plot: {quote(str(path))} is a directory")
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise ConvcostError(f"--plot: cannot write into {quote(str(folder))} "
+                            "(missing or not writable)")
+
+
 def plot(result: Sweep, path: Path) -> None:
     """MACs vs params, MACs vs α (a line per resolution), MACs vs ρ (a line per α)."""
     plt = pyplot()
@@ -122,7 +140,7 @@ def plot(result: Sweep, path: Path) -> None:
 
 def save(plt: Any, fig: Any, title: str, path: Path) -> None:
     """Title, lay out and write ``fig`` as a PNG; an unwritable path is a one-line error."""
-    fig.suptitle(title)
+    fig.suptitle(title.replace("$", r"\$"))  # plain text, not matplotlib's mathtext
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=120)

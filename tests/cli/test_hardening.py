@@ -257,3 +257,18 @@ def test_duplicate_keys_are_refused_in_every_file(runner: CliRunner, tmp_path: P
     result = runner.invoke(app, [a.format(file=path, spec=spec) for a in argv])
     one_line_error(result, ExitCode.BAD_INPUT, f"{path}{fragment}")
     assert path.read_text(encoding="utf-8") == text  # a refused baseline is never rewritten
+
+
+@pytest.mark.parametrize("fmt", ["table"])
+def test_closed_stdout_is_its_own_exit_code(fmt: str) -> None:
+    """``convcost model … | head -1``: exit 141, never 1 ("failed") and no traceback."""
+    spec = str(ROOT / "specs" / "resnet50.yaml")  # the output is larger than a pipe buffer
+    proc = subprocess.Popen([sys.executable, "-m", "convcost", "model", spec, "--no-verify",
+                             "--format", fmt, "--memory", "--training"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == ExitCode.BROKEN_PIPE, err
+    assert b"Traceback" not in err

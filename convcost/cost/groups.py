@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, sequence
 from convcost.cost.opkind import Op
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
 
@@ -25,7 +25,7 @@ def layer_class(op: Op | None) -> str:
 def fused_groups(node: Node) -> Iterator[Node]:
     """The leaves of ``node``, with each conv/linear + BN + activation unit as one node.
 
-    A unit is a ``seq`` block of a conv or linear leaf followed only by BN and activation
+    A unit is a block that runs, in sequence, a conv or linear leaf followed only by BN and activation
     leaves. Every leaf is in exactly one group.
     """
     if node.is_leaf or _is_unit(node):
@@ -37,7 +37,8 @@ def fused_groups(node: Node) -> Iterator[Node]:
 
 def _is_unit(node: Node) -> bool:
     head, *rest = node.children or (None,)
-    return (node.flow == "seq" and head is not None and isinstance(head.op, Conv2d | Linear)
+    return (head is not None and node.wires == sequence(node.children)
+            and isinstance(head.op, Conv2d | Linear)
             and all(isinstance(c.op, BatchNorm | Activation) for c in rest))
 
 

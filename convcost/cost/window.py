@@ -50,7 +50,8 @@ class Window:
                     axis.start + ((self.span - 1) / 2 - self.pad) * axis.jump)
 
 
-IDENTITY = Window(ONE)
+UNIT_WINDOW = Window(ONE)
+"""A window that changes nothing: span 1, stride 1, no padding."""
 
 
 def conv_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> Window:

@@ -128,7 +128,7 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
         torch.set_num_threads(previous)
     memory = model_memory(analysis.root, dtype)
     layers = tuple(
-        LayerTime(Timing(g.name, tuple(t), g.macs, memory.of(g).mem_access_bytes), g.kind,
+        LayerTime(Timing(g.name, tuple(t), g.macs, memory.of(g).mem_access_bytes), g.label,
                   group_class(g))
         for g, t in zip(groups, times, strict=True))
     name = torch.cuda.get_device_name() if target == "cuda" else "cpu"

@@ -1,4 +1,4 @@
-"""Ops whose output is a view of their input (no new tensor): ``flatten``, ``dropout``."""
+"""Ops whose output is a view of their input (no new tensor): ``flatten``, ``dropout``, ``identity``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
-from convcost.cost.window import IDENTITY, Windows
+from convcost.cost.window import UNIT_WINDOW, Windows
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,26 @@ def _lower_dropout(f: Mapping[str, Any], x: Shape, _: Lowering) -> Dropout:
     return Dropout(f["p"])
 
 
+@dataclass(frozen=True)
+class Identity(Op):
+    """``nn.Identity``: its output is its input (a placeholder, or a skip path)."""
+
+    key: ClassVar[str] = "identity"
+
+
+def _identity_module(_: Identity, __: Shape) -> Any:
+    from torch import nn
+
+    return nn.Identity()
+
+
+def _lower_identity(f: Mapping[str, Any], x: Shape, _: Lowering) -> Identity:
+    return Identity()
+
+
 def _flatten_receptive(_: Flatten, x: Shape) -> Windows | None:
     """Flattening a map of more than one position mixes them all (None: whole)."""
-    return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY, IDENTITY)
+    return None if len(x) == 4 and x[2] * x[3] > 1 else (UNIT_WINDOW, UNIT_WINDOW)
 
 
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
@@ -65,4 +82,7 @@ DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/drop
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout)
 
-KINDS = (FLATTEN, DROPOUT)
+IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
+                  spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity)
+
+KINDS = (FLATTEN, DROPOUT, IDENTITY)

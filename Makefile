@@ -1,8 +1,12 @@
 # Two entry points: `make run` (set up + analyse MobileNet V1) and `make test` (set up + full suite).
+# Needs make and Python >= 3.10. On a machine whose default index serves CUDA builds of torch,
+# point TORCH_INDEX at the CPU wheels: make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SPEC ?= specs/mobilenet_v1.yaml
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: run test lint bench clean
 
@@ -12,12 +16,21 @@ $(BIN)/python:
 
 # The CPU build of torch is installed first and pinned, so that the `torch>=2.1` range in the
 # extras never pulls a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
+	touch $@
+
+# `make run`: the core, torch and fvcore (the cross-check) only.
+$(VENV)/.installed-run: pyproject.toml $(VENV)/.torch
+	$(BIN)/pip install -q -e '.[torch]'
+	touch $@
+
+# `make test`: the dev extra (peer tools, matplotlib, pytest, ruff, mypy, jsonschema).
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed-run
 	$(BIN)/convcost model $(SPEC)
 
 test: $(VENV)/.installed

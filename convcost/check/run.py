@@ -130,10 +130,12 @@ class _Target:
 
 
 def _files(path: str) -> list[str]:
-    """A directory's YAML files (sorted), or the path itself."""
+    """A directory's YAML files (sorted), or the path itself (or the built-in it names)."""
     folder = Path(path)
     if not folder.is_dir():
-        return [path]
+        from convcost.spec.zoo import resolve
+
+        return [str(resolve(path))]
     files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise ConvcostError(f"{path}: no .yaml or .yml files in this directory")

@@ -151,7 +151,7 @@ def layer(
 
 @app.command()
 def model(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
@@ -210,7 +210,8 @@ def _cross_check(result: Any) -> Any:
 
 @app.command("verify")
 def verify_command(
-    specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="network specs (YAML)")],
+    specs: Annotated[list[Path], typer.Argument(
+        metavar="SPEC...", help="network specs (YAML files or built-in names)")],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
@@ -235,7 +236,7 @@ def verify_command(
 
 @app.command("conventions")
 def conventions_command(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
@@ -261,6 +262,18 @@ def schema() -> None:
     from convcost.spec.jsonschema import spec_schema
 
     typer.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command("list")
+def list_command(fmt: Format = "table") -> None:
+    """The built-in specs (usable by name wherever a spec goes), with params and MACs."""
+    from convcost.report.render import render
+    from convcost.report.zoo_view import zoo_json, zoo_report
+    from convcost.spec.zoo import entries
+
+    fmt = opts.parse_format(fmt)
+    found = entries()
+    _emit(render([zoo_report(found)], fmt, lambda: zoo_json(found)))
 
 
 @app.command()
@@ -299,7 +312,7 @@ def check(
 
 @app.command()
 def sweep(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
     alpha: Annotated[str, typer.Option(help="width multipliers α, comma-separated")] = "1,0.75,0.5,0.25",
     resolution: Annotated[str | None, typer.Option(
         help="input resolutions, comma-separated [default: the spec's]")] = None,

@@ -191,7 +191,14 @@ def locate(err: SpecError, text: str | None = None) -> SpecError:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read, parse and validate a spec file. Errors carry file, line and field path."""
+    """Read, parse and validate a spec file (or a built-in, by name). Errors carry file, line
+    and field path."""
+    from convcost.spec.zoo import resolve
+
+    path = resolve(path)
+    if not path.exists() and len(path.parts) == 1:
+        raise SpecError("cannot read spec: no such file, nor a built-in spec of that name "
+                        "(convcost list shows them)", file=str(path))
     data, text = read_yaml(path)
     return spec_from(data, text, str(path))
 

@@ -1,0 +1,29 @@
+"""Presentation of ``convcost list``: the built-in specs with their params and MACs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from convcost.report.render import Column, Report, human, shape
+from convcost.spec.zoo import Entry
+
+
+def zoo_report(entries: Sequence[Entry]) -> Report:
+    columns = [
+        Column("name", lambda e: e.name, justify="left"),
+        Column("input", lambda e: e.analysis.input_shape, shape),
+        Column("params", lambda e: e.analysis.totals.params, human),
+        Column("MACs", lambda e: e.analysis.totals.macs, human),
+        Column("description", lambda e: e.description, justify="left"),
+    ]
+    notes = ["MACs: paper convention (conv + linear) at the spec's own input. Use a name "
+             "wherever a spec file goes: convcost model mobilenet_v2"]
+    return Report("built-in specs", columns, entries, notes)
+
+
+def zoo_json(entries: Sequence[Entry]) -> dict[str, Any]:
+    return {"models": [{"name": e.name, "description": e.description,
+                        "input": list(e.analysis.input_shape), "params": e.analysis.totals.params,
+                        "macs": e.analysis.totals.macs, "flops": e.analysis.totals.flops}
+                       for e in entries]}

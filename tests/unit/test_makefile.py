@@ -1,0 +1,35 @@
+"""The Makefile's set-up: `make run` installs what running needs, `make test` the dev extra."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from helpers import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+def _dry_run(*args: str) -> list[str]:
+    """The pip commands `make -n -B` would run for a fresh venv."""
+    out = subprocess.run(["make", "-n", "-B", "-C", str(ROOT), "VENV=/nonexistent/venv", *args],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return [line for line in out.splitlines() if "pip install" in line]
+
+
+def test_run_installs_core_torch_and_fvcore_only() -> None:
+    pips = _dry_run("run")
+    assert pips[-1].endswith("pip install -q -e '.[torch]'")  # [torch] = torch + fvcore
+    assert not any("[dev]" in line for line in pips)
+    assert any(line.endswith("pip install -q  torch==2.13.0") for line in pips)  # no index given
+
+
+def test_test_installs_the_dev_extra() -> None:
+    assert _dry_run("test")[-1].endswith("pip install -q -e '.[dev]'")
+
+
+def test_torch_index_is_a_variable() -> None:
+    pips = _dry_run("run", "TORCH_INDEX=https://download.pytorch.org/whl/cpu")
+    assert any(line.endswith("--index-url https://download.pytorch.org/whl/cpu torch==2.13.0")
+               for line in pips)

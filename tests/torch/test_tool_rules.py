@@ -14,7 +14,6 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-
 from helpers import run_tool_on_module
 
 Count = int | Fraction

@@ -27,6 +27,7 @@ from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
 from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
@@ -298,6 +299,7 @@ FVCORE = Convention(
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
                        mean="aten::mean", layer_scale="aten::mul"),
+        "identity": Rule(_zero, "0: traces no aten op (returns its input)", "zero"),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -335,7 +337,7 @@ THOP = Convention(
                        gelu="nn.GELU", elu="nn.ELU", tanh="nn.Tanh", mish="nn.Mish",
                        hardtanh="nn.Hardtanh", groupnorm="nn.GroupNorm",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
-                       **_CONVCOST_MODULES),
+                       identity="nn.Identity", **_CONVCOST_MODULES),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale)",
@@ -385,7 +387,8 @@ PTFLOPS = Convention(
                        concat="torch.cat", shuffle="view/transpose", tf_same_pad="nn.ZeroPad2d",
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
-                       mean="x.mean (not patched)", layer_scale="x * gamma (not patched)"),
+                       mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
+                       identity="nn.Identity"),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -443,4 +446,4 @@ def convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
-        raise ConvcostError(f"unknown convention {name!r}; known: {', '.join(CONVENTIONS)}") from None
+        raise ConvcostError(f"unknown convention {quote(name)}; known: {', '.join(CONVENTIONS)}") from None

@@ -36,6 +36,7 @@ from types import MappingProxyType
 from convcost.cost.dataflow import Step, Trace, trace
 from convcost.cost.graph import Node
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 DTYPES: Mapping[str, int] = MappingProxyType(
     {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -45,7 +46,7 @@ DTYPES: Mapping[str, int] = MappingProxyType(
 
 def element_bytes(dtype: str) -> int:
     if dtype not in DTYPES:
-        raise ConvcostError(f"--dtype: must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        raise ConvcostError(f"--dtype: must be one of {', '.join(DTYPES)}, got {quote(dtype)}")
     return DTYPES[dtype]
 
 
@@ -148,8 +149,8 @@ def _folds(tr: Trace) -> dict[int, int]:
     for i, step in enumerate(tr.steps):
         source = step.inputs[0].storage
         j = producer.get(source)
-        if (step.kind.folds and j is not None and readers[source] == 1
-                and tr.steps[j].kind.weight_grad):
+        if (step.op_kind.folds and j is not None and readers[source] == 1
+                and tr.steps[j].op_kind.weight_grad):
             folds[i] = j
     return folds
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from convcost.cost.formulas import LayerCost
+from convcost.cost.value import LayerCost
 from convcost.net.compare import Comparison
 from convcost.report.render import Column, Report, human, percent, shape
 

@@ -183,3 +183,17 @@ _TOOLS: dict[str, Callable[[Any, Any], tuple[int, int | None, tuple[str, ...]]]]
     "fvcore": _fvcore_run, "thop": _thop_run, "ptflops": _ptflops_run,
     "torchinfo": _torchinfo_run, "torch": _torch_run,
 }
+
+
+# A small encoder-decoder through a transposed conv and an upsample (fractional jumps):
+# its receptive fields are computed by hand in tests/unit/test_receptive.py.
+DECODER = """\
+name: decoder
+input: {channels: 3, resolution: 32}
+layers:
+  - {kind: conv, name: down, out_channels: 4, kernel_size: 3, stride: 2}
+  - {kind: conv, name: down2, out_channels: 4, kernel_size: 3, stride: 2}
+  - {kind: conv_transpose, name: up, out_channels: 4, kernel_size: 4, stride: 2, padding: 1}
+  - {kind: upsample, name: up2, scale: 2}
+  - {kind: conv, name: head, out_channels: 2, kernel_size: 3}
+"""

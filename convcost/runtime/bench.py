@@ -91,12 +91,12 @@ class Bench:
         return Fraction(self.timing(base).macs, self.timing(name).macs)
 
 
-def _torch() -> Any:
+def _torch(what: str = "convcost bench needs") -> Any:
     try:
         import torch
     except ImportError:
         raise MissingDependencyError(
-            "convcost bench needs torch: pip install 'convcost[torch]'") from None
+            f"{what} torch: pip install 'convcost[torch]'") from None
     return torch
 
 

@@ -111,7 +111,7 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
             backend: str = "torch", progress: Progress | None = None) -> Profile:
     """Time every fused group of ``analysis`` alone, and the whole model, on ``device``."""
     _check(backend, dtype, warmup, repeats, threads)
-    torch = torch_module()
+    torch = torch_module("convcost profile and calibrate need")
     if device not in ("cpu", "cuda"):
         raise ConvcostError(f"--device: must be cpu or cuda, got {device!r}")
     target = resolve_device(device)

@@ -22,6 +22,8 @@ COMMANDS: list[tuple[str, list[str], list[str]]] = [
      ['"macs": 1179648', '"macs": 204800', '"params": 1152']),
     ("model", ["model", "specs/mobilenet_v1.yaml", "--no-verify"],
      ["4.23 M", "568.74 M"]),  # MobileNet paper, Table 1: 4.2 M params, 569 M mult-adds
+    ("model-rf", ["model", "specs/mobilenet_v1.yaml", "--no-verify", "--rf", "--depth", "1"],
+     ["315"]),  # the receptive field of the last conv (tests/unit/test_receptive.py)
 ]
 
 from helpers import blocked_env as _blocked_env  # noqa: E402
@@ -43,6 +45,14 @@ def test_runs_with_torch_unimportable(tmp_path: Path, argv: list[str], figures: 
     assert "Traceback" not in proc.stderr
     for figure in figures:
         assert figure in proc.stdout
+
+
+def test_profile_without_torch_is_one_line(tmp_path: Path) -> None:
+    proc = _run([sys.executable, "-m", "convcost", "profile", "specs/mobilenet_block.yaml"],
+                _blocked_env(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr == ("convcost: error: convcost profile and calibrate need torch: "
+                           "pip install 'convcost[torch]'\n")
 
 
 _NEVER_IMPORTS = """

@@ -94,14 +94,15 @@ def probes(analysis: Analysis, rfs: ModelRF) -> list[Node]:
     return [*chosen, last_conv]
 
 
-def measure(analysis: Analysis, rfs: ModelRF) -> list[tuple[str, bool, Any, Any]]:
+def measure(analysis: Analysis, rfs: ModelRF,
+            nodes: list[Node] | None = None) -> list[tuple[str, bool, Any, Any]]:
     """(node, fits, measured extent, analytic clipped interval) at each probe's centre unit."""
     import torch
 
     model = probe_model(analysis)
     modules = dict(model.named_modules())
     outputs: dict[str, Any] = {}
-    nodes = probes(analysis, rfs)
+    nodes = probes(analysis, rfs) if nodes is None else nodes
     for node in nodes:
         modules[node.name].register_forward_hook(
             lambda _m, _i, out, name=node.name: outputs.__setitem__(name, out))
@@ -146,3 +147,22 @@ def test_mobilenet_v1_fits_at_stage4() -> None:
     assert rows["stage4.5"] == (True, ((3, 221), (3, 221)))
     # the last conv, stage5.1 (r = 315), does not fit: it sees the whole 224×224 input
     assert rows["stage5.1.pw.conv"] == (False, ((0, 223), (0, 223)))
+
+
+def test_fractional_jumps_bound_the_gradient(tmp_path: Path) -> None:
+    """Through a transposed conv and an upsample the field is a continuous interval: the pixels
+    a unit really reads depend on its phase, and lie inside it."""
+    from helpers import DECODER  # hand-computed in tests/unit/test_receptive.py
+
+    spec = tmp_path / "decoder.yaml"
+    spec.write_text(DECODER, encoding="utf-8")
+    analysis = convcost.analyze(convcost.load_spec(spec))
+    rows = measure(analysis, receptive_fields(analysis.root), analysis.leaves())
+    by_name = {name: (got, want) for name, _, got, want in rows}
+    # the integer prefix is exact: down2's centre unit 4 sees 4·4 - 3 = 13 .. 4·4 + 3 = 19
+    assert by_name["down2"] == (((13, 19), (13, 19)), ((13, 19), (13, 19)))
+    for name, (got, want) in by_name.items():
+        for (g_lo, g_hi), (w_lo, w_hi) in zip(got, want, strict=True):
+            assert w_lo <= g_lo and g_hi <= w_hi, name
+    # head's centre unit 16: analytic [16 - 3/2 - 7, 16 - 3/2 + 7] = [15/2, 43/2]; it reads 9..19
+    assert by_name["head"][0] == ((9, 19), (9, 19))

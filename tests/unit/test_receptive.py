@@ -11,6 +11,7 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
+from helpers import DECODER
 
 import convcost
 from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool
@@ -180,3 +181,25 @@ def test_model_json_always_has_fields_and_rf_adds_columns() -> None:
     assert "RF pad" in table and "mem access" in table  # --rf keeps its table beside --memory
     row = [line for line in table.splitlines() if line.strip().startswith("stage5.1 ")][-1]
     assert row.split()[-3:] == ["315", "32", "157"]
+
+
+
+
+def test_decoder_through_the_registry(tmp_path: Path) -> None:
+    spec = tmp_path / "decoder.yaml"
+    spec.write_text(DECODER, encoding="utf-8")
+    analysis = convcost.analyze(convcost.load_spec(spec))
+    rfs = receptive_fields(analysis.root)
+    got = {n.name: (rfs.of(n).h.size, rfs.of(n).h.jump, rfs.of(n).h.start) for n in analysis.leaves()}
+    assert got == {
+        "down": (3, 2, 0),  # 3×3 s2 p1: r 3, j 2, c 0
+        "down2": (7, 4, 0),  # r = 3 + 2·2 = 7, j 4
+        # conv_transpose k4 s2 p1, window span 3/2 + 1, stride 1/2, pad (3 - 1)/2 = 1:
+        # r = 7 + (3/2)·4 = 13, j = 4/2 = 2, c = 0 + (3/4 - 1)·4 = -1
+        "up": (13, 2, -1),
+        # nearest ×2, span 1, stride 1/2, pad 1/4: r 13, j 1, c = -1 + (0 - 1/4)·2 = -3/2
+        "up2": (13, 1, F(-3, 2)),
+        # 3×3 p1: r = 13 + 2·1 = 15; effective padding (15 - 1)/2 + 3/2 = 17/2
+        "head": (15, 1, F(-3, 2)),
+    }
+    assert rfs.output.padding == (F(17, 2), F(17, 2))

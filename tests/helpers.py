@@ -6,6 +6,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -24,6 +25,23 @@ def blocked_env(tmp_path: Path) -> dict[str, str]:
         (package / "__init__.py").write_text(f'raise ImportError("{name} is blocked for this test")\n')
     path = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
+def materialised(analysis: Any) -> Any:
+    """The built model of ``analysis`` (eval), built on the meta device and materialised
+    uninitialised, then zeroed: for tests whose figures depend on shapes only, so that big
+    models (vgg16's 138 M parameters) cost no random initialisation."""
+    import torch
+
+    from convcost.runtime.build import build
+
+    with torch.device("meta"):
+        model = build(analysis)
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.zero_()
+    return model.eval()
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

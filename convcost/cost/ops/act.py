@@ -48,7 +48,7 @@ def _label(op: Activation) -> str:
 
 
 ACT = OpKind(Activation, same_shape, _module, dict.fromkeys(ACTIVATIONS, "activations"),
-             keys_of=_fn, label=_label,
+             keys_of=_fn, label=_label, elementwise=True,
              spec=SpecKind(fields(fn=Field("choice", choices=ACTIVATIONS)),
                            "the matching `nn` module"),
              lower=_lower)

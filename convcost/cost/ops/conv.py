@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
+from convcost.cost.window import Windows, conv_window
 from convcost.errors import ShapeError
 
 
@@ -97,6 +98,15 @@ def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     return LayerCost(params, n * op.out_channels * ho * wo * per_out, (n, op.out_channels, ho, wo))
 
 
+def _window(op: Conv2d, _: Shape) -> Windows:
+    if op.padding == "same":  # torch pads total // 2 on the left
+        pad = (conv_padding_total(op)[0] // 2, conv_padding_total(op)[1] // 2)
+    else:
+        pad = op.padding
+    return (conv_window(op.kernel[0], op.stride[0], pad[0], op.dilation[0]),
+            conv_window(op.kernel[1], op.stride[1], pad[1], op.dilation[1]))
+
+
 def _module(op: Conv2d, _: Shape) -> Any:
     from torch import nn
 
@@ -116,6 +126,6 @@ def _label(op: Conv2d) -> str:
 
 
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "conv_bias": "conv bias"},
-              keys_of=_keys, label=_label, learnable=True, weight_grad=True)
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window)
 
 KINDS = (CONV,)

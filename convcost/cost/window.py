@@ -63,7 +63,7 @@ def transposed_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int 
     return Window(reach / s + 1, 1 / s, (reach - pad) / s)
 
 
-def upsample_window(scale: int, mode: str = "nearest") -> Window:
+def upsample_window(scale: int | Fraction, mode: str = "nearest") -> Window:
     """An upsample by ``scale``: one input tap (nearest) or two (bilinear), at pixel centres."""
     s = Fraction(scale)
     return Window(Fraction(1 if mode == "nearest" else 2), 1 / s, (s - 1) / (2 * s))

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.fx_ops import Call, Rule, module_rule, tables
+from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, module_rule, tables
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -100,7 +100,10 @@ def _rule(node: fx.Node, module: Any) -> Rule | None:
         return module_rule(module)
     if node.op == "call_method":
         return tables().methods.get(str(node.target))
-    return tables().functions.get(node.target)
+    rule = tables().functions.get(node.target)
+    if rule is None and getattr(node.target, "__name__", "") in EVAL_IDENTITIES:
+        return lambda c: ("identity", {})
+    return rule
 
 
 def _translate(walk: _Walk, node: fx.Node) -> None:

@@ -115,7 +115,8 @@ def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
 class Field:
     """One optional or required key of a spec mapping.
 
-    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping.
+    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
+    layers (a non-empty list of layer mappings).
     """
 
     type: str
@@ -153,6 +154,10 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             return as_choice(value, path, field.choices)
         case "mapping":
             return as_mapping(value, path)
+        case "layers":
+            if not as_list(value, path):
+                raise SpecError("must list at least one layer", path=path)
+            return value
     raise AssertionError(f"unknown field type {field.type}")  # pragma: no cover - programming error
 
 

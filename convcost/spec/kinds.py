@@ -93,6 +93,7 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType(
             groups=Field("int", 1), width=_width,
         ),
         "shuffle_unit": _table(out_channels=_out, stride=_stride, width=_width),
+        "sequential": _table(layers=Field("layers", doc="the group's layers, in order")),
     }
 )
 
@@ -119,4 +120,4 @@ LEAF_BOUND: Mapping[str, int] = MappingProxyType({
 })
 
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "layers")
+MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")

@@ -8,6 +8,8 @@ output shape and its module's parameters. torch is imported inside functions onl
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -144,7 +146,7 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     from torch.fx.passes.shape_prop import ShapeProp
 
     gm = torch.fx.symbolic_trace(model)
-    with torch.no_grad():
+    with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
         ShapeProp(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")
     walk = _Walk(gm, calls)

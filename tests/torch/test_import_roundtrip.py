@@ -8,6 +8,7 @@ exporter) through ONNX.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import io
 import warnings
 from pathlib import Path
@@ -85,7 +86,7 @@ def test_round_trip_through_onnx_is_the_bn_folded_form(name: str, tmp_path: Path
     # Folding removes each BN (2·C params) and gives its conv a bias (C params) unless it had
     # one; MACs stay.
     leaves = original.leaves()
-    folded = [(leaf.op.channels, prev.op.bias) for prev, leaf in zip(leaves, leaves[1:], strict=False)
+    folded = [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(leaves)
               if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
     assert again.totals.params == original.totals.params - sum(c * (2 if bias else 1) for c, bias in folded)
     assert again.totals.macs == original.totals.macs

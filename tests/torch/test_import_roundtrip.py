@@ -8,8 +8,8 @@ exporter) through ONNX.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import io
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any

@@ -114,6 +114,17 @@ class _Walk:
                     yield from self(item, join(path, str(key)), depth + 1)
 
 
+def unquoted_expression_hint(text: str, line: int | None) -> str:
+    """For a YAML syntax error at ``line``: a hint when an unquoted ``${...}`` stands there (or
+    just before) — in flow style, ``{`` and ``}`` are YAML's own."""
+    if line is None:
+        return ""
+    near = text.splitlines()[max(0, line - 2):line]
+    if not any("${" in row for row in near):
+        return ""
+    return '; inside {...} or [...], quote an expression: "${...}"'
+
+
 def _identifier(name: Any, path: str, what: str) -> str:
     if not isinstance(name, str) or not _IDENT.fullmatch(name):
         raise SpecError(f"{what} must be a letter or _ then letters, digits or _ "
@@ -133,14 +144,8 @@ def _arg_value(value: Any, path: str) -> Any:
                     f"{MAX_LIST} of those, got {type(value).__name__}", path=path)
 
 
-def _block(name: str, raw: Any, path: str, walk: _Walk) -> Block:
-    data = as_mapping(raw, path)
-    check_keys(data, BLOCK_KEYS, path)
-    if "layers" not in data:
-        raise SpecError("missing required field", path=join(path, "layers"))
-    layers = as_list(data["layers"], join(path, "layers"))
-    if not layers:
-        raise SpecError("must list at least one layer", path=join(path, "layers"))
+def _arguments_declared(data: Mapping[str, Any], path: str) -> tuple[list[str], dict[str, Any]]:
+    """A block's ``args`` (required) and ``defaults`` (optional): distinct, not layer keys."""
     args_path, defaults_path = join(path, "args"), join(path, "defaults")
     args = [_identifier(arg, join(args_path, i), "an argument name")
             for i, arg in enumerate(as_list(data.get("args", []), args_path))]
@@ -157,18 +162,37 @@ def _block(name: str, raw: Any, path: str, walk: _Walk) -> Block:
         if arg in seen:
             raise SpecError(f"argument {arg!r} is declared twice", path=arg_path)
         seen.add(arg)
-    takes = (*args, *defaults)
+    return args, defaults
+
+
+def _body_uses(name: str, layers: list[Any], path: str, takes: tuple[str, ...],
+               walk: _Walk) -> tuple[tuple[str, str], ...]:
+    """Check every ``${...}`` of a block's layers (it parses, it names arguments only); return
+    the ``(kind, path)`` of every layer in it."""
     uses: list[tuple[str, str]] = []
-    for value, value_path in walk(layers, join(path, "layers")):
+    for value, value_path in walk(layers, path):
         if isinstance(value, Mapping) and isinstance(value.get("kind"), str):
             uses.append((value["kind"], join(value_path, "kind")))
         for source, tree in _expressions(value, value_path) if isinstance(value, str) else ():
-            unknown = sorted(names(tree) - seen)
+            unknown = sorted(names(tree) - set(takes))
             if unknown:
                 raise SpecError(f"{quote(source)}: unknown argument {unknown[0]!r}"
-                                f"{suggest(unknown[0], seen)}; block {name!r} takes: "
+                                f"{suggest(unknown[0], takes)}; block {name!r} takes: "
                                 f"{', '.join(takes) or 'nothing'}", path=value_path)
-    return Block(name, tuple(args), defaults, tuple(layers), path, tuple(uses))
+    return tuple(uses)
+
+
+def _block(name: str, raw: Any, path: str, walk: _Walk) -> Block:
+    data = as_mapping(raw, path)
+    check_keys(data, BLOCK_KEYS, path)
+    if "layers" not in data:
+        raise SpecError("missing required field", path=join(path, "layers"))
+    layers = as_list(data["layers"], join(path, "layers"))
+    if not layers:
+        raise SpecError("must list at least one layer", path=join(path, "layers"))
+    args, defaults = _arguments_declared(data, path)
+    uses = _body_uses(name, layers, join(path, "layers"), (*args, *defaults), walk)
+    return Block(name, tuple(args), defaults, tuple(layers), path, uses)
 
 
 def read_blocks(raw: Any) -> dict[str, Block]:
@@ -284,7 +308,7 @@ class _Instantiator:
     def use(self, block: Block, raw: Mapping[str, Any], prefix: str, local: str,
             default_name: str, depth: int) -> list[RawLayer]:
         path = prefix + local
-        env = {**block.defaults, **_arguments(block, raw, path)}
+        env = {**block.defaults, **_arguments_given(block, raw, path)}
         repeat = as_int(raw.get("repeat", 1), join(path, "repeat"))
         name = raw.get("name", default_name)
         out: list[RawLayer] = []
@@ -303,7 +327,7 @@ class _Instantiator:
         return out
 
 
-def _arguments(block: Block, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
+def _arguments_given(block: Block, raw: Mapping[str, Any], path: str) -> dict[str, Any]:
     """The arguments written at a use site: every key that is not a layer key."""
     given = {key: value for key, value in raw.items() if key not in LAYER_KEYS}
     for key, value in given.items():

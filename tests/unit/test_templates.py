@@ -508,3 +508,22 @@ def test_the_documented_example_and_its_error(write_spec: Callable[[str], Path])
     with pytest.raises(SpecError) as info:
         analyze(load_spec(path))
     assert str(locate(info.value)).replace(str(path), "net.yaml") == shown
+
+
+@pytest.mark.parametrize(("text", "line", "hinted"), [
+    # `${` is YAML syntax inside {...}: the error says to quote it
+    ("input: {resolution: 8}\nblocks:\n  b:\n    args: [c]\n    layers:\n"
+     "      - {kind: conv, out_channels: ${c}}\nlayers:\n  - {kind: b, c: 3}\n", 6, True),
+    ("input: {resolution: 8}\nblocks:\n  b:\n    args: [c]\n    layers:\n      - {kind: conv,\n"
+     "         out_channels: ${c}}\nlayers:\n  - {kind: b, c: 3}\n", 7, True),
+    ("input: {resolution: 8\nlayers: []\n", 2, False),                # no expression near
+])
+def test_an_unquoted_expression_in_flow_style_gets_a_hint(
+    text: str, line: int, hinted: bool, runner: CliRunner, write_spec: Callable[[str], Path]
+) -> None:
+    path = write_spec(text)
+    result = runner.invoke(app, ["model", str(path), "--no-verify"])
+    assert result.exit_code == 2
+    [shown] = result.stderr.splitlines()
+    assert shown.startswith(f"convcost: error: {path}:{line}: YAML syntax error: ")
+    assert shown.endswith('; inside {...} or [...], quote an expression: "${...}"') == hinted

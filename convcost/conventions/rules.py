@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the layer command needs no spec machinery
 RULE_KEYS: tuple[str, ...] = (
     "conv", "conv_same", "conv_bias", "linear", "linear_bias", "bn", *ACTIVATIONS, "max_pool",
     "avg_pool", "adaptive_avg_pool", "adaptive_max_pool", "flatten", "dropout", "add", "scale",
-    "concat", "shuffle",
+    "concat", "shuffle", "opaque",
 )
 
 # The op class of each rule key, for `convcost conventions` (an SE gate's activation is
@@ -38,6 +38,7 @@ OP_CLASSES: Mapping[str, str] = MappingProxyType({
     **dict.fromkeys(("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
     "add": "residual adds", "scale": "SE scale/gates", "concat": "concat/shuffle",
     "shuffle": "concat/shuffle", "flatten": "flatten/dropout", "dropout": "flatten/dropout",
+    "opaque": "opaque (imported, not counted)",
 })
 
 Status = Literal["counted", "zero", "unsupported"]
@@ -271,6 +272,7 @@ FVCORE = Convention(
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
                        add="aten::add", scale="aten::mul"),
+        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -295,6 +297,7 @@ THOP = Convention(
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
                        sigmoid="nn.Sigmoid", silu="nn.SiLU", flatten="nn.Flatten",
                        **_CONVCOST_MODULES),
+        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (none here: only conv, BN and linear have params)",
@@ -329,6 +332,7 @@ PTFLOPS = Convention(
                        add="a + b (Tensor.__add__ is not patched)",
                        scale="x * gate (Tensor.__mul__ is not patched)",
                        concat="torch.cat", shuffle="view/transpose"),
+        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",

@@ -21,6 +21,7 @@ from convcost.cost.ops import (
     Conv2d,
     Linear,
     Op,
+    Opaque,
     Padding,
     Pair,
     Pool,
@@ -175,6 +176,11 @@ def concat(op: Concat, x: Shape) -> LayerCost:
     return LayerCost((x[0], x[1] + op.other_channels, *x[2:]), 0, 0)
 
 
+def opaque(op: Opaque, x: Shape) -> LayerCost:
+    # [N, ...] -> [N, *shape]: measured when imported; params as measured, MACs not counted
+    return LayerCost((x[0], *op.shape), op.params, 0)
+
+
 Formula = Callable[[Any, Shape], LayerCost]
 
 FORMULAS: Mapping[str, Formula] = MappingProxyType(
@@ -191,6 +197,7 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
         "scale": identity,
         "concat": concat,
         "shuffle": shuffle,
+        "opaque": opaque,
     }
 )
 

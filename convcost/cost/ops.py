@@ -117,7 +117,18 @@ class Shuffle:
     groups: int = 2
 
 
+@dataclass(frozen=True)
+class Opaque:
+    """What an imported model does that no kind expresses: measured output shape (batch
+    excluded) and parameters, and no counted MACs under any convention."""
+
+    kind: ClassVar[str] = "opaque"
+    op: str
+    shape: tuple[int, ...]
+    params: int = 0
+
+
 Op = (
     Conv2d | BatchNorm | Linear | Pool | AdaptivePool | Activation | Flatten | Dropout | Add | Scale | Concat
-    | Shuffle
+    | Shuffle | Opaque
 )

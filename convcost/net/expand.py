@@ -23,6 +23,7 @@ from convcost.cost.ops import (
     Flatten,
     Linear,
     Op,
+    Opaque,
     Padding,
     Pair,
     Pool,
@@ -267,6 +268,9 @@ class Expander:
             lambda s: self.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
         ]
         return self.block(name, "branch", x, self.chain(x, makers), path, role=role)
+
+    def opaque(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        return self.leaf(name, Opaque(f["op"], tuple(f["output_shape"]), f["params"]), x, path)
 
     def shuffle_unit(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
         out, stride, cin = self.ch(f, path), f["stride"], x[1]

@@ -26,6 +26,7 @@ from convcost.cost.ops import (
     Dropout,
     Flatten,
     Linear,
+    Opaque,
     Pool,
     Scale,
     Shuffle,
@@ -79,6 +80,17 @@ def _classes() -> SimpleNamespace:
             x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
             return x.view(n, c, h, w)
 
+    class OpaqueModule(nn.Module):
+        """Stands in for an op convcost cannot express: its measured params and output shape."""
+
+        def __init__(self, params: int, shape: tuple[int, ...]) -> None:
+            super().__init__()
+            self.opaque_params = nn.Parameter(torch.zeros(params))
+            self.shape = shape
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.new_zeros((x.shape[0], *self.shape))
+
     class Block(nn.Module):
         """Runs its children in a ``flow``; the children are registered under their names."""
 
@@ -107,7 +119,7 @@ def _classes() -> SimpleNamespace:
             return self._seq(self._post, merge(side, self._seq(self._main, x)))
 
     return SimpleNamespace(Add=AddModule, Scale=ScaleModule, Concat=ConcatModule,
-                           Shuffle=ShuffleModule, Block=Block, Namespace=nn.Module)
+                           Shuffle=ShuffleModule, Opaque=OpaqueModule, Block=Block, Namespace=nn.Module)
 
 
 def _nn(name: str) -> Any:
@@ -137,6 +149,7 @@ FACTORIES: Mapping[type, Factory] = MappingProxyType({
     Scale: lambda op, _: _classes().Scale(),
     Concat: lambda op, _: _classes().Concat(),
     Shuffle: lambda op, _: _classes().Shuffle(op.groups),
+    Opaque: lambda op, _: _classes().Opaque(op.params, op.shape),
 })
 
 

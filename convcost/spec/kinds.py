@@ -94,6 +94,11 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType(
         ),
         "shuffle_unit": _table(out_channels=_out, stride=_stride, width=_width),
         "sequential": _table(layers=Field("layers", doc="the group's layers, in order")),
+        "opaque": _table(
+            op=Field("text", doc="what the imported model does here (not counted)"),
+            output_shape=Field("shape", doc="measured output shape, batch excluded: [C, H, W] or [F]"),
+            params=Field("int", 0, minimum=0, doc="measured parameters"),
+        ),
     }
 )
 
@@ -116,7 +121,7 @@ INPUT_FIELDS: Mapping[str, Field] = _table(
 LEAF_BOUND: Mapping[str, int] = MappingProxyType({
     "conv": 3, "dwconv": 3, "pwconv": 3, "bn": 1, "act": 1, "pool": 1, "linear": 1, "flatten": 1,
     "dropout": 1, "dsconv": 6, "inverted_residual": 15, "basic_block": 9, "bottleneck": 12,
-    "shuffle_unit": 15,
+    "shuffle_unit": 15, "opaque": 1,
 })
 
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)

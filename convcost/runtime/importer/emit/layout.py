@@ -87,6 +87,7 @@ class _Walk:
     tensors: dict[str, str] = field(default_factory=dict)
     opaque: list[Opaque] = field(default_factory=list)
     names: Counter[str] = field(default_factory=Counter)
+    regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
 
     def shape(self) -> tuple[int, ...]:
         return self.graph.node(self.current).shape
@@ -95,8 +96,13 @@ class _Walk:
         """One input (the running tensor) and one output (the group's last op)."""
         inside = {n.name for n in group.nodes}
         outer = {i for n in group.nodes for i in n.inputs if i not in inside}
-        leaks = any(r not in inside for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
-        return outer <= {self.current} and not leaks
+        return outer <= {self.current} and not self.leaks(group)
+
+    def leaks(self, group: _Group) -> bool:
+        """Whether a tensor other than the group's last is read after it (or it splits)."""
+        inside = {n.name for n in group.nodes}
+        return group.nodes[-1].op in ("chunk", "split") or any(
+            r not in inside for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
 
     def add(self, layers: list[Layer], group: _Group) -> None:
         base = layer_name(group.path)
@@ -112,40 +118,61 @@ class _Walk:
         self.current = group.nodes[-1].name
 
     def add_opaque(self, group: _Group) -> None:
+        """One opaque layer; it absorbs an opaque layer right before it."""
+        last = self.layers[-1]["name"] if self.layers else None
+        if last in self.regions:
+            previous = self.regions.pop(last)
+            group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
+            self.layers.pop()
+            self.opaque.pop()
+            self.names[layer_name(previous.path)] -= 1
         ops = Counter(n.target if n.op == "opaque" else n.op for n in group.nodes)
         text = ", ".join(f"{op} ×{count}" for op, count in ops.items())
-        last = group.nodes[-1]
+        end = group.nodes[-1]
         params = sum(n.params for n in group.nodes)
-        self.add([{"kind": "opaque", "op": text, "output_shape": list(last.shape[1:]), "params": params}],
-                 group)
-        self.opaque.append(Opaque(self.layers[-1]["name"], text, last.shape, params))
+        self.add([{"kind": "opaque", "op": text[:200], "output_shape": list(end.shape[1:]),
+                   "params": params}], group)
+        name = self.layers[-1]["name"]
+        self.regions[name] = group
+        self.opaque.append(Opaque(name, text, end.shape, params))
 
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
-        for group in groups(nodes, depth):
-            self.place(group, depth)
+        """Place each group; one that fits no kind starts an opaque region, which takes the
+        following groups until no tensor of it but its last is read further on."""
+        pending = groups(nodes, depth)
+        i = 0
+        while i < len(pending):
+            i += 1
+            if self.place(pending[i - 1], depth):
+                continue
+            region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
+            while i < len(pending) and self.leaks(region):
+                region.nodes += pending[i].nodes
+                i += 1
+            self.add_opaque(region)
 
-    def place(self, group: _Group, depth: int) -> None:
+    def place(self, group: _Group, depth: int) -> bool:
+        """Add ``group`` as spec layers; False when it fits no kind of the spec."""
         if not self.single_path(group):
-            self.add_opaque(group)
-            return
+            return False
         shape = self.shape()
         if group.module:
             group.path = common_module(group.path, group.nodes)
         if len(group.nodes) == 1 and group.nodes[0].op != "opaque":
             layers = leaf_layers(group.nodes[0], shape)
-            if layers is not None:
-                if layers:
-                    self.add(layers, group)
-                else:
-                    self.current = group.nodes[0].name
-                return
+            if layers:
+                self.add(layers, group)
+            elif layers is not None:
+                self.current = group.nodes[0].name
+            return layers is not None
         layer = recognise(group.nodes, shape) if len(group.nodes) > 1 else None
         if layer is not None:
             self.add([layer], group)
         elif len(group.nodes) > 1 and any(_key(n, depth + 1) for n in group.nodes):
             self.walk(group.nodes, depth + 1)
         else:
-            self.add_opaque(group)
+            return False
+        return True
 
 
 def emit_layers(graph: IRGraph) -> Emitted:

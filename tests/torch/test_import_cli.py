@@ -74,10 +74,12 @@ def test_opaque_layers_are_flagged_and_block_sweeps(runner: CliRunner) -> None:
     source = f"{MODELS}:Inexpressible"
     result = runner.invoke(app, ["import", source, "--input", "1x3x8x8"])
     assert result.exit_code == 0, result.output
-    assert "opaque layer cumsum (torch.cumsum ×1): shape 1x8x6x6 measured, MACs not counted" in result.stderr
+    assert ("opaque layer cumsum (torch.cumsum ×1): shape 1x8x6x6 measured, MACs not counted"
+            in result.stderr)
     assert "{kind: opaque, name: cumsum, op: torch.cumsum ×1, output_shape: [8, 6, 6], params: 0}" in result.stdout
     shown = runner.invoke(app, ["model", source, "--no-verify", "--format", "json"])
     layers = {layer["name"]: layer for layer in json.loads(shown.stdout)["layers"]}
     assert layers["cumsum"]["kind"] == "opaque" and layers["cumsum"]["macs"] == 0
     swept = runner.invoke(app, ["sweep", source])
-    assert swept.exit_code == 2 and "did not recognise the channel structure of 1 layers (cumsum)" in swept.stderr
+    assert swept.exit_code == 2
+    assert "did not recognise the channel structure of 1 layers (cumsum)" in swept.stderr

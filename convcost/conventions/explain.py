@@ -19,7 +19,8 @@ from convcost.cost.graph import Node
 from convcost.cost.ops import Activation, Shape
 from convcost.net.analysis import Analysis
 
-CLASSES: tuple[str, ...] = tuple(dict.fromkeys(OP_CLASSES.values()))  # in RULE_KEYS order
+OPAQUE = OP_CLASSES["opaque"]  # listed only for a network that has opaque (imported) layers
+CLASSES: tuple[str, ...] = tuple(c for c in dict.fromkeys(OP_CLASSES.values()) if c != OPAQUE)
 GATE = "SE scale/gates"
 
 
@@ -45,7 +46,7 @@ def by_class(convention: Convention, root: Node) -> dict[str, int]:
     """The convention's count per op class (every class of :data:`CLASSES`, zeros included)."""
     counts = dict.fromkeys(CLASSES, 0)
     for cls, count in classed_terms(convention, root):
-        counts[cls] += count
+        counts[cls] = counts.get(cls, 0) + count
     return counts
 
 

@@ -179,6 +179,10 @@ def _f_linear(c: Call) -> tuple[str, dict[str, Any]]:
     return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
 
 
+def _f_batch_norm(c: Call) -> tuple[str, dict[str, Any]]:
+    return "bn", dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
+
+
 def _pad(c: Call) -> tuple[str, dict[str, Any]]:
     return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=str(c.arg(2, "mode", "constant")))
 
@@ -248,7 +252,7 @@ def _function_rules() -> dict[Any, Rule]:
         torch.chunk: _chunk("chunk"), torch.split: _chunk("split"), torch.flatten: _flatten,
         torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
         torch.mean: _mean, F.dropout: _f_dropout, F.conv2d: _f_conv, F.linear: _f_linear,
-        F.pad: _pad,
+        F.pad: _pad, F.batch_norm: _f_batch_norm,
     })
     return rules
 

@@ -102,7 +102,7 @@ def _act_after(nodes: Sequence[IRNode], producer: IRNode) -> str | None:
     """The activation applied to ``producer`` (directly or after its BN)."""
     current = producer.name
     for node in nodes:
-        if current in node.inputs and node.op == "bn":
+        if current in node.inputs and node.op in ("bn", "identity", "dropout"):
             current = node.name
         elif current in node.inputs and node.op == "act":
             return str(node.attr("fn"))

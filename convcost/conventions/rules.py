@@ -296,11 +296,10 @@ THOP = Convention(
                  adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout"),
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
                        sigmoid="nn.Sigmoid", silu="nn.SiLU", flatten="nn.Flatten",
-                       **_CONVCOST_MODULES),
-        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
+                       opaque="OpaqueModule (convcost's stand-in)", **_CONVCOST_MODULES),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
-    "others' params are dropped (none here: only conv, BN and linear have params)",
+    "others' params are dropped (an opaque layer's; all other params are conv, BN, linear)",
     "thop 0.1.1",
 )
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
-from convcost.conventions.explain import CLASSES, explain
+from convcost.conventions.explain import CLASSES, OPAQUE, explain
 from convcost.conventions.rules import (
     CONVENTIONS,
     FVCORE,
@@ -61,7 +61,8 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, flatten, dropout, both linears.
+# (split, concat, shuffle), a ResNet block with a downsample, an imported opaque layer, flatten,
+# dropout, both linears.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -79,6 +80,7 @@ layers:
   - {kind: shuffle_unit, name: shuf, out_channels: 12}
   - {kind: shuffle_unit, name: shuf2, out_channels: 24, stride: 2}
   - {kind: basic_block, name: res, out_channels: 32, stride: 2}
+  - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
@@ -308,7 +310,7 @@ def test_random_small_networks_match_every_tool(raw: dict[str, Any]) -> None:
 def test_rows_are_complete_data() -> None:
     assert list(CONVENTIONS) == ["paper", "fvcore", "thop", "ptflops", "torchinfo", "torch"]
     assert set(OP_CLASSES) == set(RULE_KEYS)
-    assert set(OP_CLASSES.values()) == set(CLASSES)
+    assert set(OP_CLASSES.values()) == {*CLASSES, OPAQUE}  # opaque: listed only when present
     for row in CONVENTIONS.values():
         assert set(row.rules) == set(RULE_KEYS), row.name
         assert row.source and row.doc and (row.tool or row is PAPER)

@@ -49,6 +49,21 @@ def tool_versions(graph: IRGraph) -> str:
     return ", ".join(found)
 
 
+def shared_notes(graph: IRGraph) -> list[str]:
+    """One line per module called more than once: the spec repeats its parameters."""
+    calls: dict[str, list[int]] = {}  # module -> params at each call
+    for node in graph.nodes:
+        if node.shared and node.target.startswith("torch.nn"):
+            calls.setdefault(node.module, []).append(node.params)
+    notes = []
+    for module, params in calls.items():
+        total: int = sum(params)
+        if len(params) > 1 and total:
+            notes.append(f"shared weights: {module} runs {len(params)}× with {total:,} params; the "
+                         "spec has no shared layers and counts them at each call")
+    return notes
+
+
 def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
     """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
     if len(graph.input_shape) != 4:
@@ -60,6 +75,6 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
     spec = {"name": name or model_name(text), "input": spec_input(graph),
             "layers": collapse_repeats(emitted.layers)}
-    head = header(text, graph.input_shape, graph.tracer, tool_versions(graph), graph.notes,
-                  emitted.opaque)
+    head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
+                  [*graph.notes, *shared_notes(graph)], emitted.opaque)
     return Imported(graph, emitted, spec, spec_yaml(head, spec))

@@ -19,11 +19,12 @@ from typing import Any
 
 from convcost.conventions.rules import PAPER, Convention
 from convcost.errors import SpecError
+from convcost.limits import quote
 from convcost.net.analysis import Analysis
+from convcost.spec.budget import BUDGET_METRICS as BUDGET_METRICS
 from convcost.spec.budget import ENTRY_KEYS as ENTRY_KEYS
-from convcost.spec.budget import METRICS as METRICS
 from convcost.spec.budget import QUANTITY_PATTERN as QUANTITY_PATTERN
-from convcost.spec.budget import REQUIRED as REQUIRED
+from convcost.spec.budget import REQUIRED_METRICS as REQUIRED_METRICS
 from convcost.spec.budget import SHARE as SHARE
 from convcost.spec.budget import Budget as Budget
 from convcost.spec.budget import Limit as Limit
@@ -67,11 +68,11 @@ def parse_budgets_file(data: Any, text: str, file: str) -> tuple[BudgetEntry, ..
             path = f"budgets[{i}]"
             spec = as_mapping(raw, path).get("spec")
             if not isinstance(spec, str) or not spec:
-                got = "missing required field" if spec is None else f"must be a path, got {spec!r}"
+                got = "missing required field" if spec is None else f"must be a path, got {quote(spec)}"
                 raise SpecError(got, path=join(path, "spec"))
             resolved = os.path.normpath(base / spec)
             if resolved in seen:
-                raise SpecError(f"{spec!r} already has a budget at {seen[resolved]}",
+                raise SpecError(f"{quote(spec)} already has a budget at {seen[resolved]}",
                                 path=join(path, "spec"))
             seen[resolved] = path
             out.append(BudgetEntry(spec, resolved, parse_budget(raw, path, file, ENTRY_KEYS)))
@@ -124,7 +125,7 @@ class MetricCheck:
 
     @property
     def label(self) -> str:
-        return f"{METRICS[self.metric]} ({self.layer})" if self.layer else METRICS[self.metric]
+        return f"{BUDGET_METRICS[self.metric]} ({self.layer})" if self.layer else BUDGET_METRICS[self.metric]
 
     @property
     def over(self) -> bool:
@@ -141,7 +142,7 @@ class MetricCheck:
 def evaluate(measured: Measured, budget: Budget | None) -> tuple[MetricCheck, ...]:
     """Each limit of ``budget`` against ``measured``; without a budget, params and MACs only."""
     if budget is None:
-        return tuple(MetricCheck(m, measured.value(m)) for m in REQUIRED)
+        return tuple(MetricCheck(m, measured.value(m)) for m in REQUIRED_METRICS)
     return tuple(
         MetricCheck(lim.metric, measured.value(lim.metric), lim.value, lim.path,
                     measured.largest if lim.metric == SHARE else "")

@@ -14,23 +14,35 @@ from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 
-from convcost.conventions.rules import CONVENTIONS, OP_CLASSES, PAPER, Convention
+from convcost.conventions.rules import CONVENTIONS, PAPER, Convention
+from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
-from convcost.cost.ops import Activation, Shape
+from convcost.cost.ops import opaque
+from convcost.cost.ops.act import Activation
+from convcost.cost.ops.merge import Scale
+from convcost.cost.registry import RULE_CLASSES
+from convcost.cost.value import Shape
 from convcost.net.analysis import Analysis
 
-OPAQUE = OP_CLASSES["opaque"]  # listed only for a network that has opaque (imported) layers
-CLASSES: tuple[str, ...] = tuple(c for c in dict.fromkeys(OP_CLASSES.values()) if c != OPAQUE)
+OPAQUE = opaque.CLASS  # listed only for a network with opaque (imported) layers
+_ORDER = ("conv", "conv bias", "linear", "linear bias", "BN", "activations", "pooling",
+          "residual adds", "SE scale/gates", "concat/shuffle", "flatten/dropout")
+CLASSES: tuple[str, ...] = tuple(c for c in dict.fromkeys((*_ORDER, *RULE_CLASSES.values())) if c != OPAQUE)
+"""The op classes of the breakdown, in display order (a new op's new class comes last)."""
 GATE = "SE scale/gates"
 
 
 def _gates(root: Node) -> set[str]:
-    """Names of the gate activations: the last main child of a ``gate`` block (SE)."""
+    """Names of the gate activations: the activations whose output is the gate (the second
+    input) of a ``scale`` (squeeze-excitation ``x · gate``)."""
+    steps = trace(root).steps
+    producer = {step.output.storage: step for step in steps if not step.view}
     gates: set[str] = set()
-    for _, node in root.walk():
-        mains = [child for child in node.children if child.role == "main"]
-        if node.flow == "gate" and mains and isinstance(mains[-1].op, Activation):
-            gates.add(mains[-1].name)
+    for step in steps:
+        if isinstance(step.node.op, Scale):
+            gate = producer.get(step.inputs[1].storage)
+            if gate is not None and isinstance(gate.node.op, Activation):
+                gates.add(gate.node.name)
     return gates
 
 
@@ -39,7 +51,7 @@ def classed_terms(convention: Convention, root: Node) -> Iterator[tuple[str, int
     gates = _gates(root)
     for leaf in root.leaves():
         for key, count in convention.terms(leaf):
-            yield (GATE if leaf.name in gates else OP_CLASSES[key]), count
+            yield (GATE if leaf.name in gates else RULE_CLASSES[key]), count
 
 
 def by_class(convention: Convention, root: Node) -> dict[str, int]:

@@ -7,22 +7,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
-from convcost.cost.formulas import conv2d
-from convcost.cost.graph import Node
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale, Shape
+from convcost.cost.graph import Node, model_root
+from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
+from convcost.cost.ops.conv import conv2d
+from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
 from convcost.spec.loader import Spec, locate
-
-
-@dataclass(frozen=True)
-class Totals:
-    params: int
-    macs: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
 
 @dataclass(frozen=True)
@@ -35,12 +26,8 @@ class Analysis:
     root: Node
 
     @property
-    def totals(self) -> Totals:
-        return Totals(self.root.params, self.root.macs)
-
-    @property
-    def resolution(self) -> tuple[int, int]:
-        return (self.input_shape[2], self.input_shape[3])
+    def totals(self) -> Cost:
+        return Cost(self.root.params, self.root.macs)
 
     def leaves(self) -> list[Node]:
         return list(self.root.leaves())
@@ -77,35 +64,35 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
-                sum(n.macs for n in nodes), children=tuple(nodes))
+    root = model_root(spec.name, nodes)
     return Analysis(spec.name, x, width, root)
 
 
 # -- summaries -------------------------------------------------------------------------
 
-KIND_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
+LAYER_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
 
 
-@dataclass(frozen=True)
-class KindShare:
-    kind: str
-    params: int
-    macs: int
+@dataclass(frozen=True, kw_only=True)
+class ClassShare(Cost):
+    """The params and MACs of one layer class (MobileNet Table 2)."""
+
+    layer_class: str
 
 
-def by_kind(analysis: Analysis) -> list[KindShare]:
+def by_layer_class(analysis: Analysis) -> list[ClassShare]:
     """MobileNet Table 2: MACs and params per layer class (other = BN, SE gates, ...)."""
-    params = dict.fromkeys(KIND_CLASSES, 0)
-    macs = dict.fromkeys(KIND_CLASSES, 0)
+    params = dict.fromkeys(LAYER_CLASSES, 0)
+    macs = dict.fromkeys(LAYER_CLASSES, 0)
     for leaf in analysis.leaves():
         op = leaf.op
-        cls = "fully connected" if leaf.kind == "linear" else "other"
+        cls = "fully connected" if leaf.label == "linear" else "other"
         if isinstance(op, Conv2d):
-            cls = op.role
+            cls = op.conv_class
         params[cls] += leaf.params
         macs[cls] += leaf.macs
-    return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
+    return [ClassShare(params=params[k], macs=macs[k], layer_class=k)
+            for k in LAYER_CLASSES if params[k] or macs[k]]
 
 
 @dataclass(frozen=True)
@@ -154,11 +141,11 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
     pairs: list[SeparablePair] = []
     for step in steps:
         dw = step.node.op
-        if not (isinstance(dw, Conv2d) and dw.role == "depthwise"):
+        if not (isinstance(dw, Conv2d) and dw.conv_class == "depthwise"):
             continue
         consumer = _consumer(readers, step.output.storage)
         pw = consumer.node.op if consumer is not None else None
-        if not (consumer is not None and isinstance(pw, Conv2d) and pw.role == "pointwise"
+        if not (consumer is not None and isinstance(pw, Conv2d) and pw.conv_class == "pointwise"
                 and pw.in_channels == dw.out_channels):
             continue
         standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,

@@ -21,6 +21,7 @@ from convcost.cost.graph import Node
 from convcost.cost.memory import model_memory
 from convcost.cost.roofline import Roofline, model_estimate
 from convcost.errors import ConvcostError
+from convcost.limits import MAX_SWEEP_POINTS
 from convcost.net.analysis import Analysis, analyze
 from convcost.spec.loader import Spec
 
@@ -73,11 +74,11 @@ def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
               resolutions: Sequence[int]) -> list[Point] | None:
     """Every grid point from one row (all α, first r) and one column (first α, all r)."""
     base = rows[0].leaves()
-    signature = [(leaf.name, leaf.kind) for leaf in base]
+    signature = [(leaf.name, leaf.label) for leaf in base]
     row_leaves = [a.leaves() for a in rows]
     col_leaves = [a.leaves() for a in cols]
     for leaves in (*row_leaves, *col_leaves):
-        if [(leaf.name, leaf.kind) for leaf in leaves] != signature:
+        if [(leaf.name, leaf.label) for leaf in leaves] != signature:
             return None
     positions = [_positions(leaf) for leaf in base]
     coefficients: list[list[int]] = []
@@ -106,6 +107,9 @@ def sweep(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int],
     if not alphas or not resolutions:
         raise ConvcostError("--alpha/--resolution: give at least one value each")
     total = len(alphas) * len(resolutions)
+    if total > MAX_SWEEP_POINTS:
+        raise ConvcostError(f"--alpha/--resolution: {len(alphas)} × {len(resolutions)} = {total:,} "
+                            f"grid points, more than {MAX_SWEEP_POINTS:,}")
     report = progress or (lambda done, all_: None)
     points: list[Point] | None = None
     if roof is None:

@@ -44,14 +44,15 @@ def _reimport(graph: IRGraph, name: str) -> Analysis:
 
 
 def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
-    return [(n.name, n.kind, n.output_shape, n.params, n.macs) for n in analysis.leaves()]
+    return [(n.name, n.label, n.output_shape, n.params, n.macs) for n in analysis.leaves()]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_spec_round_trips_through_fx(name: str) -> None:
     original = _analysis(name)
     graph = trace(build(original).eval(), original.input_shape, name)
-    assert graph.tracer == "torch.fx"
+    # convcost's split blocks unpack a chunk, which torch.fx cannot trace: torch.export then
+    assert graph.tracer == ("torch.export" if name == "shufflenet_v2_x1_0" else "torch.fx")
     again = _reimport(graph, name)
     assert _figures(again) == _figures(original)
     assert again.totals == original.totals

@@ -36,7 +36,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     checks = []
     for node in layers:
         path = origins[node.name][0]
-        checks.append(LayerCheck(node.name, node.kind, node.is_leaf, FVCORE.count(node), by_module[path],
+        checks.append(LayerCheck(node.name, node.label, node.is_leaf, FVCORE.count(node), by_module[path],
                                  node.params, sum(p.numel() for p in modules[path].parameters()),
                                  node.output_shape, shapes.get(path)))
     tools = (f"the original {session.text} (torch {torch.__version__}, "

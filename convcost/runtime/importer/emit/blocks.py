@@ -59,9 +59,9 @@ def node_signature(node: Node) -> Signature | None:
     simple = {Add: "add", Scale: "mul", Concat: "cat", Shuffle: "shuffle"}
     if type(op) in simple:
         return (simple[type(op)],)
-    if isinstance(op, AdaptivePool) and op.output_size == (1, 1) and op.op == "avg":
+    if isinstance(op, AdaptivePool) and op.output_size == (1, 1) and op.mode == "avg":
         return ("gpool",)
-    return ("other", node.kind)
+    return ("other", node.label)
 
 
 def expand_one(layer: Layer, shape: Shape) -> Node | None:

@@ -104,7 +104,7 @@ def latency_option(path: Path | None) -> Any:
     """The :class:`~convcost.net.latency.LatencyModel` of ``--latency-model``, or None."""
     if path is None:
         return None
-    from convcost.spec.latency_file import load_latency_model
+    from convcost.net.latency_file import load_latency_model
 
     return load_latency_model(path)
 

@@ -29,7 +29,7 @@ with a whole input is whole.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
@@ -37,25 +37,15 @@ from typing import Any
 from convcost.cost.graph import Node, run_wires
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
-from convcost.cost.window import (  # noqa: F401  (re-exported: the window constructors)
-    ORIGIN,
-    UNIT_WINDOW,
-    Axis,
-    Window,
-    Windows,
-    adaptive_window,
-    conv_window,
-    transposed_window,
-    upsample_window,
-)
+from convcost.cost.window import Axis, Window
 
 
 @dataclass(frozen=True)
 class ReceptiveField:
     """The RF of one tensor: per axis (h, w), and whether every unit sees the whole input."""
 
-    h: Axis = ORIGIN
-    w: Axis = ORIGIN
+    h: Axis = field(default_factory=Axis)
+    w: Axis = field(default_factory=Axis)
     whole: bool = False
 
     @property
@@ -79,12 +69,15 @@ class ReceptiveField:
 
 
 def leaf_rf(op: Any, x: Shape, rf: ReceptiveField) -> ReceptiveField:
-    """The RF after one leaf op applied to an input of shape ``x`` whose RF is ``rf``: the
-    op kind's ``receptive`` trait gives its windows (none: pointwise in space)."""
-    rule = op_kind(op).receptive
-    if rule is None:
+    """The RF after one leaf op applied to an input of shape ``x`` whose RF is ``rf``.
+
+    The op's ``window`` (declared with its kind in the registry) maps it; an op without one is
+    pointwise in space (BN, activations, linear); a window of None makes the RF whole.
+    """
+    window = op_kind(op).window
+    if window is None:
         return rf
-    windows = rule(op, x)
+    windows = window(op, x)
     if windows is None:
         return whole(rf, x)
     return rf.through(windows)

@@ -1,9 +1,7 @@
-"""Receptive-field windows: what one op contributes to a receptive field, per spatial axis.
+"""How one op moves a receptive field (RF) along one spatial axis: its :class:`Window`.
 
-A window is a span ``d·(k-1)+1``, a stride and a left padding, all in units of the op's own
-input (Fractions: an upsample or a transposed conv has a stride below 1). Each op kind of
-the registry declares its windows as its ``receptive`` trait; :mod:`convcost.cost.receptive`
-applies them along the node tree. Pure, no imports beyond fractions.
+An op kind with a spatial footprint declares ``window`` in the registry (conv, pool, adaptive
+pool, flatten); :mod:`convcost.cost.receptive` maps fields through the windows.
 """
 
 from __future__ import annotations
@@ -33,8 +31,6 @@ class Axis:
         return (centre - (self.size - 1) / 2, centre + (self.size - 1) / 2)
 
 
-ORIGIN = Axis()
-"""The field of the model input itself: one pixel, jump 1, centred on itself."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +46,10 @@ class Window:
                     axis.start + ((self.span - 1) / 2 - self.pad) * axis.jump)
 
 
-UNIT_WINDOW = Window(ONE)
-"""A window that changes nothing: span 1, stride 1, no padding."""
+IDENTITY = Window(ONE)
+Windows = tuple[Window, Window]
+"""One window per spatial axis (h, w); an op's ``window`` returns None when every output
+unit sees the whole input (global pooling, flattening a map)."""
 
 
 def conv_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> Window:
@@ -78,7 +76,3 @@ def adaptive_window(size: int, out: int) -> Window:
     """
     widest = max(-(-(i + 1) * size // out) - i * size // out for i in range(out))
     return Window(Fraction(widest), Fraction(size, out), Fraction(0))
-
-
-Windows = tuple[Window, Window]
-"""The (h, w) windows of one op; a ``receptive`` trait returning None: the op sees the whole map."""

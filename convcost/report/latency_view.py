@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcost.net.latency import LatencyModel, SpecTiming, predict_total
+from convcost.net.latency_file import latency_data
 from convcost.report.render import Column, Report
-from convcost.spec.latency_file import latency_data
 
 
 def calibration_reports(model: LatencyModel, specs: Sequence[SpecTiming], path: str) -> list[Report]:

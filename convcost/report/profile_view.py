@@ -111,7 +111,7 @@ def totals_report(prof: Profile) -> Report:
     rows: list[tuple[str, float, float | None]] = [
         ("end-to-end forward (median)", e2e.median_s, e2e.iqr_s)]
     if prof.pass_sums_s:
-        sums = Timing("passes", prof.pass_sums_s, 0, 0)
+        sums = Timing(params=0, macs=0, name="passes", times_s=prof.pass_sums_s, mem_access_bytes=0)
         rows.append(("per-layer times summed per pass (median)", sums.median_s, sums.iqr_s))
     rows += [("sum of per-layer medians", prof.layers_s, None),
              ("overhead = end-to-end − sum", prof.overhead_s, None)]

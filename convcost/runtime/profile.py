@@ -128,13 +128,13 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
         torch.set_num_threads(previous)
     memory = model_memory(analysis.root, dtype)
     layers = tuple(
-        LayerTime(Timing(g.name, tuple(t), g.macs, memory.of(g).mem_access_bytes), g.label,
-                  group_class(g))
+        LayerTime(Timing(params=g.params, macs=g.macs, name=g.name, times_s=tuple(t),
+                         mem_access_bytes=memory.of(g).mem_access_bytes), g.label, group_class(g))
         for g, t in zip(groups, times, strict=True))
     name = torch.cuda.get_device_name() if target == "cuda" else "cpu"
     machine = Machine(cpu_name(), str(name), used, str(torch.__version__), dtype, backend)
-    e2e = Timing(analysis.model, tuple(total), analysis.totals.macs,
-                 model_memory(analysis.root, dtype).mem_access_bytes)
+    e2e = Timing(params=analysis.totals.params, macs=analysis.totals.macs, name=analysis.model,
+                 times_s=tuple(total), mem_access_bytes=memory.mem_access_bytes)
     return Profile(analysis.model, analysis.input_shape, machine, warmup, repeats, layers, e2e)
 
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli.app import app
 from convcost.cost.groups import fused_groups
+from convcost.net.latency_file import load_latency_model
 from convcost.runtime.profile import profile
-from convcost.spec.latency_file import load_latency_model
 
 TINY = """\
 name: tiny

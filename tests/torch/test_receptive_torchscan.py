@@ -61,9 +61,9 @@ def test_local_triples_equal_our_windows(spec: str) -> None:
     theirs = dict(rows)
     for leaf in analysis.leaves():
         if isinstance(leaf.op, Conv2d | Pool):
-            rule = op_kind(leaf.op).receptive
-            assert rule is not None
-            windows = rule(leaf.op, leaf.input_shape)
+            declared = op_kind(leaf.op).window
+            assert declared is not None
+            windows = declared(leaf.op, leaf.input_shape)
             assert windows is not None
             window = windows[0]
             assert theirs[leaf.name] == (window.span, window.stride, window.pad), leaf.name

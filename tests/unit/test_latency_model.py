@@ -22,7 +22,7 @@ from convcost.net.latency import (
     fit,
     nnls,
 )
-from convcost.spec.latency_file import dump, load_latency_model
+from convcost.net.latency_file import dump, load_latency_model
 
 MACHINE = {"cpu": "test cpu", "device": "cpu", "threads": 1, "torch": "2.13.0", "dtype": "float32",
            "backend": "torch"}

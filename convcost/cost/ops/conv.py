@@ -119,6 +119,12 @@ def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     return LayerCost(params, n * op.out_channels * ho * wo * per_out, (n, op.out_channels, ho, wo))
 
 
+def _window(op: Conv2d, x: Shape) -> Windows:
+    (top, _), (left, _) = conv_pads(op, x)  # same and tf_same: the odd pixel goes after
+    return (conv_window(op.kernel[0], op.stride[0], top, op.dilation[0]),
+            conv_window(op.kernel[1], op.stride[1], left, op.dilation[1]))
+
+
 def _module(op: Conv2d, x: Shape) -> Any:
     from torch import nn
 
@@ -144,16 +150,8 @@ def _label(op: Conv2d) -> str:
         op.conv_class, "gconv")
 
 
-def _receptive(op: Conv2d, x: Shape) -> Windows:
-    """Span d·(k-1)+1, stride, left padding (same and tf_same: the odd pixel goes after)."""
-    (top, _), (left, _) = conv_pads(op, x)
-    return (conv_window(op.kernel[0], op.stride[0], top, op.dilation[0]),
-            conv_window(op.kernel[1], op.stride[1], left, op.dilation[1]))
-
-
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
-              keys_of=_keys, label=_label, learnable=True, weight_grad=True,
-              receptive=_receptive)
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window)
 
 KINDS = (CONV,)

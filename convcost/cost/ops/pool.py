@@ -65,6 +65,17 @@ def adaptive_pool(op: AdaptivePool, x: Shape) -> LayerCost:
     return LayerCost(0, 0, (n, c, *op.output_size))
 
 
+def _pool_window(op: Pool, _: Shape) -> Windows:
+    return (conv_window(op.kernel[0], op.stride[0], op.padding[0]),
+            conv_window(op.kernel[1], op.stride[1], op.padding[1]))
+
+
+def _adaptive_window(op: AdaptivePool, x: Shape) -> Windows | None:
+    if op.output_size == (1, 1):
+        return None
+    return (adaptive_window(x[2], op.output_size[0]), adaptive_window(x[3], op.output_size[1]))
+
+
 def _pool_module(op: Pool, _: Shape) -> Any:
     from torch import nn
 
@@ -114,22 +125,10 @@ SPEC = SpecKind(
     ),
     "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`", _check)
 
-def _pool_receptive(op: Pool, _: Shape) -> Windows:
-    return (conv_window(op.kernel[0], op.stride[0], op.padding[0]),
-            conv_window(op.kernel[1], op.stride[1], op.padding[1]))
-
-
-def _adaptive_receptive(op: AdaptivePool, x: Shape) -> Windows | None:
-    """torch's adaptive windows; to 1×1 it sees the whole map (None)."""
-    if op.output_size == (1, 1):
-        return None
-    return (adaptive_window(x[2], op.output_size[0]), adaptive_window(x[3], op.output_size[1]))
-
-
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(("max_pool", "avg_pool"), "pooling"),
-              keys_of=_window_key, spec=SPEC, lower=_lower, receptive=_pool_receptive)
+              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower)
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
-                       keys_of=_adaptive_key, receptive=_adaptive_receptive)
+                       keys_of=_adaptive_key, window=_adaptive_window)
 
 KINDS = (POOL, ADAPTIVE_POOL)

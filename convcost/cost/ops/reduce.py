@@ -55,14 +55,13 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Mean:
     return Mean(f["keepdim"])
 
 
-def _receptive(_: Mean, __: Shape) -> None:
-    """A mean over H×W sees the whole map."""
-    return None
+def _window(_: Mean, __: Shape) -> None:
+    return None  # the mean over H×W: every output unit sees the whole map
 
 
-MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"},
+MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"}, window=_window,
               spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep [N, C, 1, 1]")),
                             "`x.mean([2, 3])` in forward (no module of torch's)"),
-              lower=_lower, receptive=_receptive)
+              lower=_lower)
 
 KINDS = (MEAN,)

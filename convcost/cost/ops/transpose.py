@@ -91,8 +91,7 @@ SPEC = SpecKind(
     ),
     "`nn.ConvTranspose2d`")
 
-def _receptive(op: ConvTranspose2d, _: Shape) -> Windows:
-    """Output o sees the inputs i with ``i·s = o + p - t·d``: stride 1/s (cost/window.py)."""
+def _window(op: ConvTranspose2d, _: Shape) -> Windows:
     return (transposed_window(op.kernel[0], op.stride[0], op.padding[0], op.dilation[0]),
             transposed_window(op.kernel[1], op.stride[1], op.padding[1], op.dilation[1]))
 
@@ -100,6 +99,6 @@ def _receptive(op: ConvTranspose2d, _: Shape) -> Windows:
 CONV_TRANSPOSE = OpKind(
     ConvTranspose2d, conv_transpose, _module,
     {"conv_transpose": "conv"}, keys_of=_keys, learnable=True,  # conv_bias: declared by conv
-    weight_grad=True, spec=SPEC, lower=_lower, receptive=_receptive)
+    weight_grad=True, window=_window, spec=SPEC, lower=_lower)
 
 KINDS = (CONV_TRANSPOSE,)

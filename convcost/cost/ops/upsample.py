@@ -72,7 +72,7 @@ SPEC = SpecKind(
     ),
     "`nn.Upsample`", _check)
 
-def _receptive(op: Upsample, x: Shape) -> Windows:
+def _window(op: Upsample, x: Shape) -> Windows:
     """torch maps output pixel o to input ``o / scale`` (a given scale) or ``o · in / out``."""
     out = upsample(op, x).output_shape[2:]
     windows = []
@@ -88,6 +88,6 @@ def _receptive(op: Upsample, x: Shape) -> Windows:
 
 UPSAMPLE = OpKind(Upsample, upsample, _module,
                   dict.fromkeys(("upsample_nearest", "upsample_bilinear"), "upsample"),
-                  keys_of=_keys, spec=SPEC, lower=_lower, receptive=_receptive)
+                  keys_of=_keys, window=_window, spec=SPEC, lower=_lower)
 
 KINDS = (UPSAMPLE,)

@@ -59,8 +59,8 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, identity, flatten, dropout,
-# both linears;
+# (split, concat, shuffle), a ResNet block with a downsample, identity, an imported opaque layer,
+# flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
 # and without affine), layer scale, x.mean, a standalone SE, and the activations gelu ...
@@ -101,6 +101,7 @@ layers:
   - {kind: shuffle_unit, name: shuf, out_channels: 12}
   - {kind: shuffle_unit, name: shuf2, out_channels: 24, stride: 2}
   - {kind: basic_block, name: res, out_channels: 32, stride: 2}
+  - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}

@@ -11,6 +11,9 @@ Execution order follows the flows as :mod:`convcost.runtime.build` runs them:
 * ``split``: ``x1, x2 = chunk(x, 2)`` (views of x: no new tensor), the ``main`` children
   on x2, then ``merge(x1, main)``, then ``post``.
 
+* ``seq`` with ``inputs`` (a graph, the spec's ``from:``): the children in order, each on the
+  tensors it names; a split block's chunks are views of its input.
+
 Ops with the ``view`` trait (flatten, inference dropout) write no new tensor: their output
 shares its input's storage.
 """
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import BLOCK_INPUT, Node, chunk_ref
 from convcost.cost.opkind import OpKind
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -61,11 +64,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Trace:
-    """The whole pass: the model input, every step in order, and each storage's element count."""
+    """The whole pass: the model input, every step in order, each storage's element count and
+    the model's output tensor(s)."""
 
     input: Tensor
     steps: tuple[Step, ...]
     storage_elements: tuple[int, ...]
+    outputs: tuple[Tensor, ...]
 
 
 class _Tracer:
@@ -77,11 +82,13 @@ class _Tracer:
         self.sizes.append(math.prod(shape))
         return Tensor(len(self.sizes) - 1, shape)
 
-    def run(self, node: Node, x: Tensor) -> Tensor:
+    def run(self, node: Node, xs: tuple[Tensor, ...]) -> Tensor:
         if node.is_leaf:
-            return self.leaf(node, (x,))
+            return self.leaf(node, xs)
         if node.flow == "seq":
-            return self.chain(node.children, x)
+            env = self.graph(node, xs)
+            return env[node.children[-1].name][0]
+        (x,) = xs
         roles: dict[str, list[Node]] = {}
         for child in node.children:
             roles.setdefault(child.role, []).append(child)
@@ -96,9 +103,23 @@ class _Tracer:
         (merge,) = roles["merge"]
         return self.chain(roles.get("post", []), self.leaf(merge, (other, main)))
 
+    def graph(self, node: Node, xs: tuple[Tensor, ...]) -> dict[str, tuple[Tensor, ...]]:
+        """Run a ``seq`` block's children as a graph: every reference -> its tensor(s)."""
+        env: dict[str, tuple[Tensor, ...]] = {BLOCK_INPUT: xs}
+        if node.chunks:
+            x = xs[0]
+            for i, size in enumerate(node.chunks):
+                env[chunk_ref(i)] = (Tensor(x.storage, (x.shape[0], size, *x.shape[2:])),)
+        previous = xs
+        for child in node.children:
+            if child.inputs:
+                previous = tuple(t for ref in child.inputs for t in env[ref])
+            previous = env[child.name] = (self.run(child, previous),)
+        return env
+
     def chain(self, nodes: Sequence[Node], x: Tensor) -> Tensor:
         for node in nodes:
-            x = self.run(node, x)
+            x = self.run(node, (x,))
         return x
 
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -110,9 +131,18 @@ class _Tracer:
         return out
 
 
+def outputs(root: Node) -> tuple[str, ...]:
+    """The names of the children whose outputs are ``root``'s outputs."""
+    return root.outputs or (root.children[-1].name,)
+
+
 def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
-    tracer.run(root, x)
-    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes))
+    if root.is_leaf or root.flow != "seq":
+        out = (tracer.run(root, (x,)),)
+    else:
+        env = tracer.graph(root, (x,))
+        out = tuple(env[name][0] for name in outputs(root))
+    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes), out)

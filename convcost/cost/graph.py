@@ -10,6 +10,13 @@ how the children are wired, which is all the torch builder needs:
 * ``dual``: ``merge(side(x), main(x))`` then ``post`` (ShuffleNetV2, stride 2).
 
 Each child's ``role`` (main, side, merge, post) places it in its parent's flow.
+
+In a ``seq`` block the children form a graph of named tensors (the spec's ``from:``): a child
+reads the tensors its ``inputs`` name, each a reference (:data:`BLOCK_INPUT`, :func:`chunk_ref`
+or an earlier sibling's name); no ``inputs`` means the previous child's output (the first
+child: the block's input(s)). A block with ``chunks`` (a ``split``) splits its input along the
+channels into tensors of those sizes, referred to as ``:0``, ``:1``, ... The block's output is
+its last child's, or (the model) the siblings its ``outputs`` name.
 """
 
 from __future__ import annotations
@@ -19,6 +26,15 @@ from dataclasses import dataclass
 
 from convcost.cost.opkind import Op
 from convcost.cost.value import Shape
+
+
+BLOCK_INPUT = ""
+"""The reference to the enclosing block's input(s) (``from: input`` in a spec)."""
+
+
+def chunk_ref(index: int) -> str:
+    """The reference to chunk ``index`` of a split block's input (never a node name)."""
+    return f":{index}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,9 @@ class Node:
     flow: str = "seq"
     role: str = "main"
     source: str = ""
+    inputs: tuple[str, ...] = ()  # tensor references (see the module docstring); (): previous
+    outputs: tuple[str, ...] = ()  # a block's output children; (): its last child
+    chunks: tuple[int, ...] = ()  # a split block: channel sizes of its input's chunks
 
     @property
     def flops(self) -> int:

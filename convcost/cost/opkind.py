@@ -92,6 +92,10 @@ class Lowering(Protocol):
     def channels(self, key: str) -> int:
         """The channel count of field ``key`` after the width multiplier."""
 
+    @property
+    def inputs(self) -> tuple[Shape, ...]:
+        """The shapes of every tensor the layer reads (a merge reads several)."""
+
 
 Formula = Callable[[Any, Shape], LayerCost]
 Factory = Callable[[Any, Shape], Any]  # (op, input shape) -> torch.nn.Module
@@ -112,7 +116,8 @@ class OpKind(Generic[OpT]):
     rule_keys: Mapping[str, str]  # rule key -> op class shown by `convcost conventions`
     keys_of: Callable[[OpT], tuple[str, ...]] = _own_key
     label: Callable[[OpT], str] | None = None  # the node label; default: the key
-    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, concat)
+    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, mul, concat)
+    variadic: bool = False  # it reads ``inputs`` or more tensors (add, concat)
     view: bool = False  # its output shares its input's storage (no new tensor)
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)

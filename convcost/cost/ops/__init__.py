@@ -7,7 +7,7 @@ from convcost.cost.opkind import Op
 from convcost.cost.ops.act import ACTIVATIONS, Activation
 from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
-from convcost.cost.ops.merge import Add, Concat, Scale
+from convcost.cost.ops.merge import Add, Concat, Mul, Scale
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.pool import AdaptivePool, Pool
 from convcost.cost.ops.shuffle import Shuffle
@@ -16,5 +16,5 @@ from convcost.cost.value import Padding, Pair, Shape
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AdaptivePool", "Add", "BatchNorm", "Concat", "Conv2d",
-    "Dropout", "Flatten", "Linear", "Op", "Padding", "Pair", "Pool", "Scale", "Shape", "Shuffle",
+    "Dropout", "Flatten", "Linear", "Mul", "Op", "Padding", "Pair", "Pool", "Scale", "Shape", "Shuffle",
 ]

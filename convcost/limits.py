@@ -21,6 +21,14 @@ MAX_COUNT = 10**18
 MAX_FLOAT = 1e9
 #: Leaves of the expanded network, checked before it is expanded (100k comfortably fit).
 MAX_LEAVES = 300_000
+#: A ``${...}`` expression in a block: its characters, its nesting, and the magnitude of every
+#: value computed on the way (the result is then checked as any spec value is).
+MAX_EXPR_CHARS = 200
+MAX_EXPR_DEPTH = 32
+MAX_EXPR_VALUE = 10**12
+#: User-defined blocks in one spec, and the nesting of blocks and groups (``sequential``).
+MAX_BLOCKS = 256
+MAX_NESTING = 32
 #: The largest value quoted in an error message, in characters.
 QUOTE_CHARS = 60
 

@@ -158,6 +158,8 @@ def model(
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
     depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
+    rf: Annotated[bool, typer.Option("--rf", help="receptive field columns: size, jump (effective "
+                                                  "stride), effective padding")] = False,
     memory: Memory = False,
     dtype: Dtype = "float32",
     fuse_bn: FuseBn = False,
@@ -183,11 +185,11 @@ def model(
     result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result) if verify else None
     reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
-                            counting=counting)
+                            counting=counting, rf=rf)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
     if extra.reports:  # the memory / training tables replace the plain per-layer table
-        reports = [*extra.reports, *reports[1:]]
+        reports = [*extra.reports, *reports[(1 if not rf else 0):]]
     _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting),
                                         **extra.json()}))
     if checked is not None and not checked.ok:

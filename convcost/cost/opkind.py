@@ -47,7 +47,8 @@ NO_DEFAULT: Any = _NoDefault()
 class Field:
     """One key of a spec mapping: its type, default, allowed values and a one-line doc.
 
-    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping.
+    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
+    layers (a non-empty list of layer mappings).
     """
 
     type: str

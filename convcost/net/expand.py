@@ -9,7 +9,7 @@ A leaf spec kind (bn, act, pool, linear, ...) lowers to its op through the regis
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -142,6 +142,15 @@ class Expander:
             return EXPANDERS[kind](self, name, x, fields, path)
         assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
         return self.leaf(name, leaf.lower(fields, x, _Lowering(self, fields, path)), x, path)
+
+    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "") -> list[Node]:
+        """Nodes of ``specs`` in order, threading the shape; names get ``prefix``."""
+        nodes: list[Node] = []
+        for spec in specs:
+            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec, x)
+            nodes.extend(produced)
+            x = produced[-1].output_shape
+        return nodes
 
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
         return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
@@ -290,20 +299,20 @@ def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: 
 Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
 """``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
 
+def _sequential(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    """A group of layers (a ``sequential``, or a block template's instance)."""
+    children = e.layers(f["layers"], x, prefix=f"{name}.")
+    return e.block(name, f["block"] or "sequential", x, children, path)
+
+
 EXPANDERS: Mapping[str, Expand] = MappingProxyType({
     "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
     "inverted_residual": _inverted_residual, "basic_block": _basic_block,
-    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit,
+    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "sequential": _sequential,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
 def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
     """Costed top-level nodes for ``layers`` on input shape ``x``."""
-    expander = Expander(scaling)
-    nodes: list[Node] = []
-    for spec in layers:
-        produced = expander.layer(spec, x)
-        nodes.extend(produced)
-        x = produced[-1].output_shape
-    return nodes
+    return Expander(scaling).layers(layers, x)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
+from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
 from convcost.report.render import Column, Report, human, percent, shape
 from convcost.report.verify_view import check_column, verify_json, verify_report
@@ -38,9 +39,39 @@ def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
     return rows
 
 
+def _fraction(value: Fraction) -> str:
+    """``35``, or ``5/2`` when fractional (after an upsample or a transposed conv)."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _pair(pair: tuple[Fraction, Fraction]) -> str:
+    """``315`` when both axes agree, else ``h×w``."""
+    return _fraction(pair[0]) if pair[0] == pair[1] else f"{_fraction(pair[0])}×{_fraction(pair[1])}"
+
+
+def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
+    """The receptive-field columns of ``--rf``: size, jump (effective stride), padding."""
+    if rfs is None:
+        return []
+
+    def of(row: Any) -> ReceptiveField:
+        return rfs.of(node(row))
+
+    if not machine:
+        return [Column("RF", lambda r: _pair(of(r).size) + (" (all)" if of(r).whole else "")),
+                Column("jump", lambda r: _pair(of(r).jump)),
+                Column("RF pad", lambda r: _pair(of(r).padding))]
+
+    def exact(what: str, index: int) -> Callable[[Any], int | float]:
+        return lambda row: _number(getattr(of(row), what)[index])
+
+    return [Column(f"rf_{what}_{axis}", exact(what, i))
+            for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
+
+
 def layers_report(analysis: Analysis, depth: int | None,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS) -> Report:
+                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
@@ -49,6 +80,7 @@ def layers_report(analysis: Analysis, depth: int | None,
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
+        *rf_columns(rfs, lambda r: r[1], machine=False),
         *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
@@ -65,7 +97,7 @@ def _check_columns(verification: Verification | None, name: Any) -> list[Column]
 
 def flat_report(analysis: Analysis, depth: int | None,
                 verification: Verification | None = None,
-                counting: Counting = PAPER_MACS) -> Report:
+                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -75,6 +107,7 @@ def flat_report(analysis: Analysis, depth: int | None,
         Column("macs", lambda r: r.macs),
         Column("flops", lambda r: r.flops),
         *_counting_columns(counting),
+        *rf_columns(rfs, lambda r: r, machine=True),
         *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
@@ -146,18 +179,30 @@ def separable_report(analysis: Analysis) -> Report | None:
 
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS) -> list[Report]:
-    main = (flat_report(analysis, depth, verification, counting) if machine
-            else layers_report(analysis, depth, verification, counting))
+                  counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
+    rfs = receptive_fields(analysis.root) if rf else None
+    main = (flat_report(analysis, depth, verification, counting, rfs) if machine
+            else layers_report(analysis, depth, verification, counting, rfs))
     reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
     checked = [verify_report(verification)] if verification is not None else []
     return [*reports, *([sep] if sep else []), *checked]
 
 
+def _number(value: Fraction) -> int | float:
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def rf_json(rf: ReceptiveField) -> dict[str, Any]:
+    """A field in JSON: [h, w] pairs (ints, floats when fractional) and ``whole``."""
+    return {"size": [_number(v) for v in rf.size], "jump": [_number(v) for v in rf.jump],
+            "padding": [_number(v) for v in rf.padding], "whole": rf.whole}
+
+
 def model_json(analysis: Analysis, depth: int | None,
                verification: Verification | None = None,
                counting: Counting = PAPER_MACS) -> dict[str, Any]:
+    rfs = receptive_fields(analysis.root)
     t = analysis.totals
     eq = standard_equivalent(analysis)
     count = {} if counting.default else {
@@ -171,7 +216,8 @@ def model_json(analysis: Analysis, depth: int | None,
         "layers": [
             {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
              "params": node.params, "macs": node.macs, "flops": node.flops,
-             **({} if counting.default else {"count": counting.count(node)})}
+             **({} if counting.default else {"count": counting.count(node)}),
+             "receptive_field": rf_json(rfs.of(node))}
             for _, node in frontier(analysis.root, depth)
         ],
         "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
@@ -182,5 +228,6 @@ def model_json(analysis: Analysis, depth: int | None,
             for p in separable_pairs(analysis)
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
+        "receptive_field": rf_json(rfs.output),
         **({"verify": verify_json(verification)} if verification is not None else {}),
     }

@@ -130,6 +130,10 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             return as_choice(value, path, field.choices)
         case "mapping":
             return as_mapping(value, path)
+        case "layers":
+            if not as_list(value, path):
+                raise SpecError("must list at least one layer", path=path)
+            return value
     raise AssertionError(f"unknown field type {field.type}")  # pragma: no cover - programming error
 
 

@@ -14,6 +14,7 @@ from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT
 from convcost.spec.budget import BUDGET_METRICS, QUANTITY_PATTERN, REQUIRED_METRICS, SHARE
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
 from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
+from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
 
 _INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
 _COUNT = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
@@ -33,6 +34,8 @@ def _field(field: Field) -> dict[str, Any]:
     nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum, "maximum": MAX_INT}
     if field.type == "mapping":
         return _nullable(field, _object(SE_FIELDS))
+    if field.type == "layers":
+        return {"description": field.doc}  # filled in by layer_defs, inside a block or not
     schema: dict[str, Any] = {
         "int": nonneg,
         "number": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_FLOAT},
@@ -71,8 +74,8 @@ def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, A
     return out
 
 
-def spec_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a convcost spec."""
+def _kind_schemas() -> list[dict[str, Any]]:
+    """One object schema per built-in kind (a container's ``layers`` filled in by the caller)."""
     layer_common = {key: _field(f) for key, f in COMMON_FIELDS.items()}
     layer_common["name"] = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": 200,
                             "not": {"pattern": f"(^|\\.)({'|'.join(sorted(RESERVED_NAMES))})(\\.|$)"}}
@@ -81,6 +84,11 @@ def spec_schema() -> dict[str, Any]:
         obj = _object(spec.fields, kind={"const": kind}, **layer_common)
         obj["required"] = ["kind", *obj.get("required", [])]
         layers.append(obj)
+    return layers
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a convcost spec."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "convcost network spec",
@@ -94,6 +102,8 @@ def spec_schema() -> dict[str, Any]:
                                  "default": 1.0},
             "divisor": _INT,
             "budget": _budget(),
-            "layers": {"type": "array", "minItems": 1, "items": {"oneOf": layers}},
+            "blocks": blocks_schema(),
+            "layers": {"$ref": LAYERS},
         },
+        "$defs": layer_defs(_kind_schemas()),
     }

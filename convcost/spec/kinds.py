@@ -90,6 +90,11 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
         "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "
         "a channel `shuffle` of 2 groups", max_leaves=15),
+    "sequential": SpecKind(fields(layers=Field("layers", doc="a non-empty list of layers")),
+        "the layers in order, as one named group: a child `x` of group `g` is `g.x`. With "
+        "`repeat`, every copy is the group as written (a group has no stride of its own, so the "
+        "stride rule does not apply)",
+        max_leaves=0),  # the bound of a group is its children's (spec/loader.py)
 })
 """Blocks of several layers (expanded by :data:`convcost.net.expand.EXPANDERS`)."""
 
@@ -118,4 +123,4 @@ LEAF_BOUND: Mapping[str, int] = MappingProxyType(
 """Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "layers")
+MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")

@@ -31,7 +31,8 @@ from convcost.spec.kinds import (
     SE_FIELDS,
     SPEC_KINDS,
 )
-from convcost.spec.yamlpos import line_of
+from convcost.spec.templates import RawLayer, instantiate, read_blocks
+from convcost.spec.yamlpos import locate_path
 from convcost.spec.yamlsafe import load_yaml, read_text
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_]*(\.[A-Za-z0-9][A-Za-z0-9_]*)*"
@@ -87,9 +88,9 @@ class Spec:
     text: str | None = field(default=None, compare=False, repr=False)  # to locate later errors
 
 
-def _layer(raw: Any, index: int) -> LayerSpec:
-    path = f"layers[{index}]"
-    data = as_mapping(raw, path)
+def _layer(item: RawLayer) -> LayerSpec:
+    path = item.path
+    data = as_mapping(item.data, path)
     if "kind" not in data:
         raise SpecError("missing required field", path=join(path, "kind"))
     kind = data["kind"]
@@ -101,13 +102,17 @@ def _layer(raw: Any, index: int) -> LayerSpec:
         )
     schema = SPEC_KINDS[kind].fields
     check_keys(data, [*LAYER_KEYS, *schema], path)
-    name = check_name(data.get("name", f"layers.{index}"), join(path, "name"))
+    name = check_name(data.get("name", item.default_name), join(path, "name"))
     common = read_fields(data, COMMON_FIELDS, path)
     fields = read_fields(data, schema, path)
     if fields.get("se") is not None:
         se_path = join(path, "se")
         check_keys(fields["se"], SE_FIELDS, se_path)
         fields["se"] = MappingProxyType(read_fields(fields["se"], SE_FIELDS, se_path))
+    if kind == "sequential":
+        fields["layers"] = tuple(_layer(child) for child in fields["layers"])
+        fields["block"] = item.block
+        _names_unique(fields["layers"])
     check = SPEC_KINDS[kind].check
     if check is not None:
         check(fields, path)
@@ -150,11 +155,18 @@ def _input(raw: Any) -> InputSpec:
     )
 
 
+def _leaf_bound(layer: LayerSpec) -> int:
+    """At most how many leaf ops one copy of ``layer`` expands to."""
+    if layer.kind == "sequential":
+        return sum(child.repeat * _leaf_bound(child) for child in layer.fields["layers"])
+    return LEAF_BOUND[layer.kind]
+
+
 def _size_bounded(layers: tuple[LayerSpec, ...]) -> None:
     """Refuse a network of more than MAX_LEAVES leaf ops, before anything is expanded."""
     total = 0
     for layer in layers:
-        total += layer.repeat * LEAF_BOUND[layer.kind]
+        total += layer.repeat * _leaf_bound(layer)
         if total > MAX_LEAVES:
             raise SpecError(f"the network would have more than {MAX_LEAVES:,} layers "
                             f"(repeat {layer.repeat:,} of {layer.kind} here)",
@@ -204,7 +216,8 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         raw_layers = as_list(model["layers"], "layers")
         if not raw_layers:
             raise SpecError("must list at least one layer", path="layers")
-        layers = tuple(_layer(raw, i) for i, raw in enumerate(raw_layers))
+        blocks = read_blocks(model.get("blocks"))
+        layers = tuple(_layer(item) for item in instantiate(raw_layers, blocks))
         _size_bounded(layers)
         _names_unique(layers)
         name = model.get("name", default_name)
@@ -230,7 +243,8 @@ def locate(err: SpecError, text: str | None = None) -> SpecError:
     """Fill in the line of ``err`` from its file's text (never read again: no text, no line)."""
     if err.line is not None or not err.file or text is None:
         return err
-    return err.at(err.file, line_of(text, err.path))
+    line, path = locate_path(text, err.path, err.file)
+    return SpecError(err.message, path=path, file=err.file, line=line)
 
 
 def load_spec(path: str | Path) -> Spec:

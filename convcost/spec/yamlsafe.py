@@ -28,6 +28,7 @@ import yaml
 
 from convcost.errors import SpecError
 from convcost.limits import MAX_FILE_BYTES, MAX_INT_DIGITS, MAX_YAML_DEPTH, MAX_YAML_NODES, quote
+from convcost.spec.templates import unquoted_expression_hint
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -80,7 +81,9 @@ def compose(text: str, file: str | None = None) -> yaml.Node | None:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         line = mark.line + 1 if mark is not None else None
         column = f" (column {mark.column + 1})" if mark is not None else ""
-        raise SpecError(f"YAML syntax error: {problem}{column}", file=file, line=line) from None
+        hint = unquoted_expression_hint(text, line)
+        raise SpecError(f"YAML syntax error: {problem}{column}{hint}", file=file,
+                        line=line) from None
     except RecursionError:
         raise SpecError(f"nested deeper than {MAX_YAML_DEPTH} levels", file=file) from None
     finally:

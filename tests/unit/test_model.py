@@ -87,7 +87,10 @@ def test_depth_collapses_and_partitions(runner: CliRunner) -> None:
     assert top[1] == {"name": "stage1.0", "kind": "dsconv", "output_shape": [1, 64, 112, 112],
                       "params": 32 * 9 + 64 + 32 * 64 + 128,
                       "macs": 112 * 112 * 32 * 9 + 112 * 112 * 32 * 64,
-                      "flops": 2 * (112 * 112 * 32 * 9 + 112 * 112 * 32 * 64)}
+                      "flops": 2 * (112 * 112 * 32 * 9 + 112 * 112 * 32 * 64),
+                      # stem 3×3 s2 p1: r 3, j 2; its 3×3 s1 dw: r = 3 + 2·2 = 7, pad 1 + 1·2 = 3
+                      "receptive_field": {"size": [7, 7], "jump": [2, 2], "padding": [3, 3],
+                                          "whole": False}}
 
 
 def test_overrides_recompute(runner: CliRunner) -> None:

@@ -203,8 +203,8 @@ def _no_bias(doc: str) -> dict[str, Rule]:
 
 _COUNTED = ("conv", "conv_same", "linear")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
-_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "concat": "Concat (cat)",
-                     "shuffle": "Shuffle (view)"}  # convcost.runtime.build's modules, no tool's rule
+_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
+                     "concat": "Concat (cat)", "shuffle": "Shuffle (view)"}  # convcost.runtime.build's modules, no tool's rule
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, no bias (= FlopCounterMode FLOPs / 2)",
@@ -235,7 +235,7 @@ FVCORE = Convention(
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
-                       add="aten::add", scale="aten::mul"),
+                       add="aten::add", scale="aten::mul", mul="aten::mul"),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -293,6 +293,7 @@ PTFLOPS = Convention(
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
                        add="a + b (Tensor.__add__ is not patched)",
                        scale="x * gate (Tensor.__mul__ is not patched)",
+                       mul="a * b (Tensor.__mul__ is not patched)",
                        concat="torch.cat", shuffle="view/transpose"),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",

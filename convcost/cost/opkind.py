@@ -48,7 +48,7 @@ class Field:
     """One key of a spec mapping: its type, default, allowed values and a one-line doc.
 
     ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
-    layers (a non-empty list of layer mappings).
+    layers (a non-empty list of layer mappings), ints (a short list of integers).
     """
 
     type: str
@@ -96,6 +96,10 @@ class Lowering(Protocol):
     @property
     def inputs(self) -> tuple[Shape, ...]:
         """The shapes of every tensor the layer reads (a merge reads several)."""
+
+    @property
+    def inputs_path(self) -> str:
+        """The field that names those tensors (``layers[3].from``), for shape errors."""
 
 
 Formula = Callable[[Any, Shape], LayerCost]

@@ -12,7 +12,7 @@ from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
-from convcost.net.expand import Scaling, expand
+from convcost.net.expand import Scaling, expand, output_names
 from convcost.spec.loader import Spec, locate
 
 
@@ -24,6 +24,7 @@ class Analysis:
     input_shape: Shape
     alpha: float
     root: Node
+    warnings: tuple[SpecError, ...] = ()  # layers no output needs (not counted)
 
     @property
     def totals(self) -> Cost:
@@ -64,9 +65,12 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
-                sum(n.macs for n in nodes), children=tuple(nodes))
-    return Analysis(spec.name, x, width, root)
+    outputs = output_names(spec.layers, spec.outputs)
+    shape = next(n for n in nodes if n.name == outputs[0]).output_shape if outputs else (
+        nodes[-1].output_shape)
+    root = Node(spec.name, "model", x, shape, sum(n.params for n in nodes),
+                sum(n.macs for n in nodes), children=tuple(nodes), outputs=outputs)
+    return Analysis(spec.name, x, width, root, spec.warnings)
 
 
 # -- summaries -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import BLOCK_INPUT, Node
 from convcost.cost.opkind import Op
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.conv import Conv2d, resolve_padding
@@ -24,7 +24,9 @@ from convcost.cost.ops.shuffle import Shuffle
 from convcost.cost.registry import SPEC_OPS, cost, label
 from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
+from convcost.net import containers
 from convcost.spec.loader import LayerSpec
+from convcost.spec.wiring import INPUT
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
@@ -51,13 +53,20 @@ class Scaling:
         return scaled
 
 
+Inputs = tuple[Shape, ...]
+"""The shapes of the tensors a layer reads (one, or several for a merge)."""
+
+
 @dataclass(frozen=True)
 class _Lowering:
-    """What a leaf kind's ``lower`` may need: the layer's path, the input check, its channels."""
+    """What a leaf kind's ``lower`` may need: the layer's path, the input check, its channels,
+    the shapes it reads and the field that names them."""
 
     expander: Expander
     fields: Mapping[str, Any]
     path: str
+    inputs: Inputs
+    inputs_path: str
 
     @property
     def checks_inputs(self) -> bool:
@@ -85,11 +94,11 @@ class Expander:
                     op=op, role=role, source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
-              flow: str = "seq", role: str = "main") -> Node:
+              flow: str = "seq", role: str = "main", chunks: tuple[int, ...] = ()) -> Node:
         # every flow ends in its last child: seq's last layer, or the merge / post of the others
         return Node(name, kind, x, children[-1].output_shape, sum(c.params for c in children),
                     sum(c.macs for c in children), children=tuple(children), flow=flow,
-                    role=role, source=path)
+                    role=role, source=path, chunks=chunks)
 
     def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
         """Apply node makers in sequence, threading the output shape."""
@@ -120,9 +129,9 @@ class Expander:
         return self.block(name, kind, x, children, path, role=role)
 
     # -- spec layers --------------------------------------------------------------------
-    def layer(self, spec: LayerSpec, x: Shape) -> list[Node]:
-        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != x[1]:
-            raise SpecError(f"must match the previous layer's {x[1]} output channels, "
+    def layer(self, spec: LayerSpec, xs: Inputs) -> list[Node]:
+        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != xs[0][1]:
+            raise SpecError(f"must match the previous layer's {xs[0][1]} output channels, "
                             f"got {spec.in_channels}", path=f"{spec.path}.in_channels")
         nodes: list[Node] = []
         for i in range(spec.repeat):
@@ -130,26 +139,45 @@ class Expander:
             if i > 0 and spec.kind != "pool" and "stride" in fields:
                 fields["stride"] = (1, 1)
             name = f"{spec.name}.{i}" if spec.repeat > 1 else spec.name
-            node = self.kind(spec.kind, name, x, fields, spec.path)
+            node = self.kind(spec.kind, name, xs, fields, spec.path)
             nodes.append(node)
-            x = node.output_shape
+            xs = (node.output_shape,)
         return nodes
 
-    def kind(self, kind: str, name: str, x: Shape, fields: Mapping[str, Any], path: str) -> Node:
+    def kind(self, kind: str, name: str, xs: Inputs, fields: Mapping[str, Any], path: str,
+             inputs_path: str = "") -> Node:
         """One layer of spec kind ``kind``: a leaf op through the registry, else its expander."""
+        inputs_path = inputs_path or f"{path}.from"
         leaf = SPEC_OPS.get(kind)
         if leaf is None:
-            return EXPANDERS[kind](self, name, x, fields, path)
+            if kind != "sequential":  # a group hands all its inputs to its first layer
+                _arity(kind, 1, False, len(xs), inputs_path)
+            return EXPANDERS[kind](self, name, xs, fields, path)
         assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
-        return self.leaf(name, leaf.lower(fields, x, _Lowering(self, fields, path)), x, path)
+        _arity(kind, leaf.inputs, leaf.variadic, len(xs), inputs_path)
+        lowering = _Lowering(self, fields, path, xs, inputs_path)
+        return self.leaf(name, leaf.lower(fields, xs[0], lowering), xs[0], path)
 
-    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "") -> list[Node]:
-        """Nodes of ``specs`` in order, threading the shape; names get ``prefix``."""
+    def layers(self, specs: Sequence[LayerSpec], xs: Inputs, prefix: str = "") -> list[Node]:
+        """Nodes of ``specs`` wired by ``from:`` (default: in order); names get ``prefix``."""
+        named: dict[str, Node] = {}  # spec name -> the node that holds its output
         nodes: list[Node] = []
+        current = xs
         for spec in specs:
-            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec, x)
+            refs: tuple[str, ...] = ()
+            if spec.inputs:
+                refs = tuple(BLOCK_INPUT if n == INPUT else named[n].name for n in spec.inputs)
+                current = tuple(shape for n in spec.inputs
+                                for shape in (xs if n == INPUT else (named[n].output_shape,)))
+                if refs == ((nodes[-1].name,) if nodes else (BLOCK_INPUT,)):
+                    refs = ()  # the default: the previous layer
+            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
+                                  current)
+            if refs:
+                produced[0] = replace(produced[0], inputs=refs)
             nodes.extend(produced)
-            x = produced[-1].output_shape
+            named[spec.name] = produced[-1]
+            current = (produced[-1].output_shape,)
         return nodes
 
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
@@ -296,23 +324,46 @@ def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: 
     return e.block(name, "shuffle_unit", x, children, path, flow=flow)
 
 
-Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
-"""``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
+Expand = Callable[[Expander, str, Inputs, Mapping[str, Any], str], Node]
+"""``(expander, name, input shapes, fields, path) -> node`` of one spec kind."""
+OneInput = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
 
-def _sequential(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-    """A group of layers (a ``sequential``, or a block template's instance)."""
-    children = e.layers(f["layers"], x, prefix=f"{name}.")
-    return e.block(name, f["block"] or "sequential", x, children, path)
+def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:
+    """A layer of ``kind`` reads ``wants`` tensors (or more, ``variadic``): ``got`` must fit."""
+    if got == wants or (variadic and got > wants):
+        return
+    if wants == 1:
+        raise SpecError(f"{kind} reads one tensor, got {got}", path=path)
+    more = " or more" if variadic else ""
+    raise SpecError(f"{kind} reads {wants}{more} tensors, got {got}: name them with from:, "
+                    "e.g. from: [a, b]", path=path)
+
+
+def _one_input(expand: OneInput) -> Expand:
+    """An expander of one input as an :data:`Expand` (the arity was checked by ``kind``)."""
+    def run(e: Expander, name: str, xs: Inputs, f: Mapping[str, Any], path: str) -> Node:
+        return expand(e, name, xs[0], f, path)
+    return run
 
 
 EXPANDERS: Mapping[str, Expand] = MappingProxyType({
-    "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
-    "inverted_residual": _inverted_residual, "basic_block": _basic_block,
-    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "sequential": _sequential,
+    **{kind: _one_input(fn) for kind, fn in (
+        ("conv", _conv), ("dwconv", _dwconv), ("pwconv", _pwconv), ("dsconv", _dsconv),
+        ("inverted_residual", _inverted_residual), ("basic_block", _basic_block),
+        ("bottleneck", _bottleneck), ("shuffle_unit", _shuffle_unit))},
+    "sequential": containers.sequential, "residual": containers.residual,
+    "parallel": containers.parallel, "split": containers.split,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
 def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
     """Costed top-level nodes for ``layers`` on input shape ``x``."""
-    return Expander(scaling).layers(layers, x)
+    return Expander(scaling).layers(layers, (x,))
+
+
+def output_names(layers: Sequence[LayerSpec], outputs: Sequence[str]) -> tuple[str, ...]:
+    """The node names of the top-level layers named in ``outputs`` (a repeat's last copy)."""
+    last = {spec.name: f"{spec.name}.{spec.repeat - 1}" if spec.repeat > 1 else spec.name
+            for spec in layers}
+    return tuple(last[name] for name in outputs)

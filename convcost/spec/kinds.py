@@ -39,6 +39,16 @@ SE_FIELDS: Mapping[str, Field] = fields(
 )
 
 
+MERGES = ("add", "mul", "concat")
+"""The merge kinds a container may end in."""
+
+CONTAINERS = ("sequential", "residual", "parallel", "split")
+"""Kinds that hold layers; their nodes' costs are their children's."""
+
+LAYER_LISTS = ("layers", "shortcut", "branches")
+"""Keys of a layer mapping that hold a list of layers."""
+
+
 def _one_hidden_width(f: Mapping[str, Any], path: str) -> None:
     if (f["expand_ratio"] is None) == (f["expanded_channels"] is None):
         raise SpecError("give exactly one of expand_ratio and expanded_channels", path=path)
@@ -95,6 +105,27 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         "`repeat`, every copy is the group as written (a group has no stride of its own, so the "
         "stride rule does not apply)",
         max_leaves=0),  # the bound of a group is its children's (spec/loader.py)
+    "residual": SpecKind(fields(
+        layers=Field("layers", doc="the body: a non-empty list of layers, on the input"),
+        shortcut=Field("layers", None, nullable=True,
+                       doc="layers on the input (default: the input itself)"),
+        merge=Field("choice", "add", MERGES, doc="merge(shortcut, body)")),
+        "`merge(shortcut(x), body(x))`: the body's layers, the shortcut's (default names "
+        "`shortcut.0`, ...), then the merge `add` (or `mul`, `concat`)",
+        max_leaves=1),  # the merge; the rest is its children's (spec/loader.py)
+    "parallel": SpecKind(fields(
+        branches=Field("layers", doc="one layer per branch (a sequential for a chain), each "
+                       "on the input"),
+        merge=Field("choice", "concat", MERGES, doc="how the branch outputs are merged")),
+        "every branch on the input, then `concat` (or `add`, `mul`) of their outputs in order — "
+        "Inception, ASPP", max_leaves=1),
+    "split": SpecKind(fields(
+        branches=Field("layers", doc="one layer per chunk (a sequential for a chain)"),
+        sizes=Field("ints", None, nullable=True,
+                    doc="channels of each chunk (default: equal chunks, one per branch)"),
+        merge=Field("choice", "concat", MERGES, doc="how the branch outputs are merged")),
+        "the input split along the channels (`torch.split`), branch i on chunk i, then "
+        "`concat` (or `add`, `mul`) — MixConv, ShuffleNet", max_leaves=1),
 })
 """Blocks of several layers (expanded by :data:`convcost.net.expand.EXPANDERS`)."""
 
@@ -122,5 +153,6 @@ LEAF_BOUND: Mapping[str, int] = MappingProxyType(
     {kind: spec.max_leaves for kind, spec in SPEC_KINDS.items()})
 """Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
-LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")
+LAYER_KEYS = ("kind", "name", "from", *COMMON_FIELDS)
+MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers",
+              "outputs")

@@ -75,14 +75,13 @@ def _dims(shape: Shape) -> str:
 
 
 def _mismatch(kind: str, what: str, a: Shape, b: Shape, path: str) -> SpecError:
-    return SpecError(f"{kind} needs equal {what}, got {_dims(a)} and {_dims(b)}",
-                     path=f"{path}.from")
+    return SpecError(f"{kind} needs equal {what}, got {_dims(a)} and {_dims(b)}", path=path)
 
 
 def _lower_add(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Add:
     for other in lowering.inputs[1:]:
         if other != x:
-            raise _mismatch("add", "shapes (C×H×W)", x[1:], other[1:], lowering.path)
+            raise _mismatch("add", "shapes (C×H×W)", x[1:], other[1:], lowering.inputs_path)
     return Add()
 
 
@@ -91,12 +90,13 @@ def _lower_mul(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Mul:
     if broadcast(x, other) is None:
         raise SpecError(f"mul needs shapes that broadcast (each size equal, or 1 in one of "
                         f"them), got {_dims(x[1:])} and {_dims(other[1:])}",
-                        path=f"{lowering.path}.from")
+                        path=lowering.inputs_path)
     return Mul(other)
 
 
 def _lower_concat(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Concat:
-    return Concat(sum(other[1] for other in _concatenable(lowering.inputs, lowering.path)[1:]))
+    inputs = _concatenable(lowering.inputs, lowering.inputs_path)
+    return Concat(sum(other[1] for other in inputs[1:]))
 
 
 def _concatenable(inputs: Sequence[Shape], path: str) -> Sequence[Shape]:

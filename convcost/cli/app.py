@@ -88,6 +88,16 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
+def _load(path: str) -> Any:
+    """The spec at ``path`` (or a built-in); its warnings (unused layers) go to stderr."""
+    from convcost.spec.loader import load_spec
+
+    spec = load_spec(path)
+    for warning in spec.warnings:
+        typer.echo(f"convcost: warning: {warning}", err=True)
+    return spec
+
+
 def _emit(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, str):
@@ -176,13 +186,12 @@ def model(
     from convcost.net.analysis import analyze
     from convcost.report.model_view import model_json, model_reports
     from convcost.report.render import render
-    from convcost.spec.loader import load_spec
 
     fmt = opts.parse_format(fmt)
     counting = opts.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    result = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    result = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result) if verify else None
     reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
                             counting=counting, rf=rf)
@@ -222,9 +231,8 @@ def verify_command(
     from convcost.net.analysis import analyze
     from convcost.report.verify_view import skipped_line, summary
     from convcost.runtime.verify import verify
-    from convcost.spec.loader import load_spec
 
-    analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     failed = []
     for path, analysis in zip(specs, analyses, strict=True):
         checked = verify(analysis)
@@ -249,10 +257,9 @@ def conventions_command(
     from convcost.net.analysis import analyze
     from convcost.report.explain_view import conventions_json, conventions_reports
     from convcost.report.render import render
-    from convcost.spec.loader import load_spec
 
     fmt = opts.parse_format(fmt)
-    result = explain(analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch))
+    result = explain(analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch))
     _emit(render(conventions_reports(result), fmt, lambda: conventions_json(result)))
 
 
@@ -334,7 +341,6 @@ def sweep(
     from convcost.report.render import render
     from convcost.report.sweep_view import plot as draw
     from convcost.report.sweep_view import sweep_json, sweep_reports
-    from convcost.spec.loader import load_spec
 
     fmt = opts.parse_format(fmt)
     if plot is not None:
@@ -343,7 +349,7 @@ def sweep(
         pyplot()  # fail before the work when matplotlib is missing
     roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
-    loaded = load_spec(spec)
+    loaded = _load(spec)
     alphas = opts.parse_numbers("--alpha", alpha, float)
     sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
@@ -391,9 +397,8 @@ def bench(
         if cin is not None or cout is not None:
             raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
         from convcost.net.analysis import analyze
-        from convcost.spec.loader import load_spec
-
-        analysis = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho,
+    
+        analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho,
                            batch=batch)
         models, base, title = {analysis.model: analysis}, None, f"{analysis.model}: measured latency"
         extra = {"model": analysis.model, "input": list(analysis.input_shape)}

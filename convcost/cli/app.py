@@ -88,7 +88,7 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
-def _load(path: str) -> Any:
+def _load(path: str | Path) -> Any:
     """The spec at ``path`` (or a built-in); its warnings (unused layers) go to stderr."""
     from convcost.spec.loader import load_spec
 
@@ -397,7 +397,7 @@ def bench(
         if cin is not None or cout is not None:
             raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
         from convcost.net.analysis import analyze
-    
+
         analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho,
                            batch=batch)
         models, base, title = {analysis.model: analysis}, None, f"{analysis.model}: measured latency"

@@ -203,8 +203,9 @@ def _no_bias(doc: str) -> dict[str, Rule]:
 
 _COUNTED = ("conv", "conv_same", "linear")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
+# convcost.runtime.build's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
-                     "concat": "Concat (cat)", "shuffle": "Shuffle (view)"}  # convcost.runtime.build's modules, no tool's rule
+                     "concat": "Concat (cat)", "shuffle": "Shuffle (view)"}
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, no bias (= FlopCounterMode FLOPs / 2)",

@@ -110,7 +110,7 @@ class _Tracer:
             x = xs[0]
             for i, size in enumerate(node.chunks):
                 env[chunk_ref(i)] = (Tensor(x.storage, (x.shape[0], size, *x.shape[2:])),)
-        previous = xs
+        previous: tuple[Tensor, ...] = xs
         for child in node.children:
             if child.inputs:
                 previous = tuple(t for ref in child.inputs for t in env[ref])
@@ -140,6 +140,7 @@ def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
+    out: tuple[Tensor, ...]
     if root.is_leaf or root.flow != "seq":
         out = (tracer.run(root, (x,)),)
     else:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from convcost.cost.opkind import Op
 from convcost.cost.value import Shape
 
-
 BLOCK_INPUT = ""
 """The reference to the enclosing block's input(s) (``from: input`` in a spec)."""
 

@@ -34,8 +34,8 @@ from convcost.spec.kinds import (
     SPEC_KINDS,
 )
 from convcost.spec.templates import RawLayer, instantiate, read_blocks
-from convcost.spec.yamlpos import locate_path
 from convcost.spec.wiring import INPUT, check_outputs, check_refs, prune, read_from
+from convcost.spec.yamlpos import locate_path
 from convcost.spec.yamlsafe import load_yaml, read_text
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_]*(\.[A-Za-z0-9][A-Za-z0-9_]*)*"

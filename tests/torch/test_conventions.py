@@ -59,7 +59,9 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, flatten, dropout, both linears.
+# (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
+# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul),
+# flatten, dropout, both linears.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -77,6 +79,27 @@ layers:
   - {kind: shuffle_unit, name: shuf, out_channels: 12}
   - {kind: shuffle_unit, name: shuf2, out_channels: 24, stride: 2}
   - {kind: basic_block, name: res, out_channels: 32, stride: 2}
+  - kind: split
+    name: mix
+    sizes: [8, 24]
+    branches: [{kind: dwconv, kernel_size: 3}, {kind: dwconv, kernel_size: 5, bn: true}]
+  - kind: residual
+    name: gate
+    merge: mul
+    layers:
+      - {kind: pool, op: avg, global: true}
+      - {kind: conv, out_channels: 32, kernel_size: 1, bias: true, act: sigmoid}
+  - kind: parallel
+    name: rep
+    merge: add
+    branches:
+      - {kind: conv, out_channels: 32, bn: true}
+      - {kind: conv, out_channels: 32, kernel_size: 1, bn: true}
+      - {kind: bn}
+  - {kind: concat, name: cat3, from: [rep, gate, res]}
+  - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
+  - {kind: mul, name: gated, from: [cat3, pooled]}
+  - {kind: pwconv, name: squeeze, out_channels: 32}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}

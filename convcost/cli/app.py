@@ -1,5 +1,6 @@
 """The command line: thin typer commands. Errors become one stderr line and an exit code here."""
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,34 +34,24 @@ from convcost.cli.options import (
     TrainingFlag,
     W,
 )
+from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
 
 class _Group(TyperGroup):
-    """Turns every error into one line on stderr: usage and input errors exit 2."""
+    """Turns every error into one line on stderr and a named exit code (convcost.exit_codes)."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
-        from click.exceptions import ClickException
+        from convcost.cli.numbers import bound_numbers
+        from convcost.cli.terminal import ascii_fallback, run_main
 
-        try:
-            code = super().main(args, prog_name or "convcost", complete_var,
-                                standalone_mode=False, **extra)
-        except ConvcostError as err:
-            typer.echo(f"convcost: error: {err}", err=True)
-            code = err.exit_code
-        except ClickException as err:
-            ctx = getattr(err, "ctx", None)
-            where = f"{ctx.command_path}: " if ctx is not None else ""
-            message = err.format_message()
-            if message:  # an empty one follows the help printed for a bare `convcost`
-                typer.echo(f"convcost: error: {where}{message}", err=True)
-            code = err.exit_code
-        except (typer.Abort, KeyboardInterrupt):
-            typer.echo("convcost: aborted", err=True)
-            code = 130
-        sys.exit(code if isinstance(code, int) else 0)
+        bound_numbers(self)
+        ascii_fallback(sys.stdout)
+        ascii_fallback(sys.stderr)
+        sys.exit(run_main(lambda: super(_Group, self).main(
+            args, prog_name or "convcost", complete_var, standalone_mode=False, **extra)))
 
 
 app = typer.Typer(
@@ -105,8 +96,11 @@ def _emit(items: Sequence[Any]) -> None:
         else:
             from rich.console import Console  # only tables need rich: skip its import for JSON
 
-            # Piped output keeps whole rows (rich would cut tables at 80 columns).
-            Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(item)
+            # Piped output keeps whole rows (rich would cut tables at 80 columns), unless
+            # COLUMNS says how wide to be; a narrow terminal wraps cells, never drops columns.
+            columns = os.environ.get("COLUMNS", "")
+            sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
+            Console(highlight=False, width=None if sized else 200).print(item)
 
 
 @app.command()
@@ -213,7 +207,7 @@ def _cross_check(result: Any) -> Any:
     from convcost.runtime.verify import verify
 
     try:
-        return verify(result)
+        return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
         return None
@@ -229,14 +223,15 @@ def verify_command(
 ) -> None:
     """Cross-check specs with torch and fvcore: exit 0 all agree, 1 a mismatch, 2 bad input."""
     from convcost.net.analysis import analyze
+    from convcost.report.safe_text import clean
     from convcost.report.verify_view import skipped_line, summary
     from convcost.runtime.verify import verify
 
     analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     failed = []
     for path, analysis in zip(specs, analyses, strict=True):
-        checked = verify(analysis)
-        _emit([f"{path}: {summary(checked)}", f"  {skipped_line(checked)}"])
+        checked = verify(analysis, notify=say)
+        _emit([f"{clean(str(path))}: {summary(checked)}", f"  {skipped_line(checked)}"])
         if not checked.ok:
             failed.append(str(path))
     if failed:
@@ -312,7 +307,7 @@ def check(
     counted = opts.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
-                       convention=counted)
+                       convention=counted, notify=say)
     _emit(check_output(result, fmt))
     publish_github(result, os.environ)
     result.raise_for_status()
@@ -344,9 +339,10 @@ def sweep(
 
     fmt = opts.parse_format(fmt)
     if plot is not None:
-        from convcost.report.sweep_view import pyplot
+        from convcost.report.sweep_view import check_plot_target, pyplot
 
-        pyplot()  # fail before the work when matplotlib is missing
+        check_plot_target(plot)  # fail before the work: a bad target or no matplotlib
+        pyplot()
     roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
     loaded = _load(spec)
@@ -418,7 +414,7 @@ def bench(
 
         extra = {"config": layer_json(compare(config))["config"]}
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
-        result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
+        result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
     _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
 
 

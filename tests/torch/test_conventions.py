@@ -60,7 +60,7 @@ RESOLUTION = {"vgg16": 32}
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
 # (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
-# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul),
+# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity,
 # flatten, dropout, both linears.
 ZOO = """\
 name: zoo
@@ -103,6 +103,7 @@ layers:
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
+  - {kind: identity, name: ident}
   - {kind: flatten, name: flat}
   - {kind: dropout, name: drop, p: 0.2}
   - {kind: linear, name: fc1, out_features: 20, bias: false}

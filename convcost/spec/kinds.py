@@ -42,6 +42,8 @@ SE_FIELDS: Mapping[str, Field] = fields(
 MERGES = ("add", "mul", "concat")
 """The merge kinds a container may end in."""
 
+_merge_branches = Field("choice", "concat", MERGES, doc="how the branch outputs are merged")
+
 CONTAINERS = ("sequential", "residual", "parallel", "split")
 """Kinds that hold layers; their nodes' costs are their children's."""
 
@@ -116,14 +118,14 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
     "parallel": SpecKind(fields(
         branches=Field("layers", doc="one layer per branch (a sequential for a chain), each "
                        "on the input"),
-        merge=Field("choice", "concat", MERGES, doc="how the branch outputs are merged")),
+        merge=_merge_branches),
         "every branch on the input, then `concat` (or `add`, `mul`) of their outputs in order — "
         "Inception, ASPP", max_leaves=1),
     "split": SpecKind(fields(
         branches=Field("layers", doc="one layer per chunk (a sequential for a chain)"),
         sizes=Field("ints", None, nullable=True,
                     doc="channels of each chunk (default: equal chunks, one per branch)"),
-        merge=Field("choice", "concat", MERGES, doc="how the branch outputs are merged")),
+        merge=_merge_branches),
         "the input split along the channels (`torch.split`), branch i on chunk i, then "
         "`concat` (or `add`, `mul`) — MixConv, ShuffleNet", max_leaves=1),
 })

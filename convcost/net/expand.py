@@ -66,7 +66,11 @@ class _Lowering:
     fields: Mapping[str, Any]
     path: str
     inputs: Inputs
-    inputs_path: str
+    via: str  # the field naming the inputs; "": the layer's from
+
+    @property
+    def inputs_path(self) -> str:
+        return self.via or f"{self.path}.from"
 
     @property
     def checks_inputs(self) -> bool:
@@ -147,14 +151,14 @@ class Expander:
     def kind(self, kind: str, name: str, xs: Inputs, fields: Mapping[str, Any], path: str,
              inputs_path: str = "") -> Node:
         """One layer of spec kind ``kind``: a leaf op through the registry, else its expander."""
-        inputs_path = inputs_path or f"{path}.from"
         leaf = SPEC_OPS.get(kind)
         if leaf is None:
-            if kind != "sequential":  # a group hands all its inputs to its first layer
-                _arity(kind, 1, False, len(xs), inputs_path)
+            if len(xs) != 1 and kind != "sequential":  # a group hands its inputs to its first
+                _arity(kind, 1, False, len(xs), inputs_path or f"{path}.from")
             return EXPANDERS[kind](self, name, xs, fields, path)
         assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
-        _arity(kind, leaf.inputs, leaf.variadic, len(xs), inputs_path)
+        if len(xs) != leaf.inputs:
+            _arity(kind, leaf.inputs, leaf.variadic, len(xs), inputs_path or f"{path}.from")
         lowering = _Lowering(self, fields, path, xs, inputs_path)
         return self.leaf(name, leaf.lower(fields, xs[0], lowering), xs[0], path)
 

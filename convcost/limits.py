@@ -31,6 +31,8 @@ MAX_BLOCKS = 256
 MAX_NESTING = 32
 #: Items of a list of integers (a split's sizes) and names in one ``from:``.
 MAX_LIST_ITEMS = 1024
+#: Points of a ``sweep`` grid (α values × resolutions).
+MAX_SWEEP_POINTS = 10_000
 #: The largest value quoted in an error message, in characters.
 QUOTE_CHARS = 60
 

@@ -93,14 +93,11 @@ def _emit(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, str):
             sys.stdout.write(item if item.endswith("\n") else item + "\n")
+            sys.stdout.flush()  # a closed pipe fails here, where the exit code is chosen
         else:
-            from rich.console import Console  # only tables need rich: skip its import for JSON
+            from convcost.cli.terminal import console  # rich only for tables: not for JSON
 
-            # Piped output keeps whole rows (rich would cut tables at 80 columns), unless
-            # COLUMNS says how wide to be; a narrow terminal wraps cells, never drops columns.
-            columns = os.environ.get("COLUMNS", "")
-            sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
-            Console(highlight=False, width=None if sized else 200).print(item)
+            console().print(item)
 
 
 @app.command()
@@ -298,7 +295,6 @@ def check(
     fmt: Format = "table",
 ) -> None:
     """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
-    import os
 
     from convcost.check.run import run_check
     from convcost.report.check_view import check_output, publish_github

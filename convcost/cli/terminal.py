@@ -47,6 +47,20 @@ def ascii_fallback(stream: TextIO) -> None:
             reconfigure(errors="convcost-ascii")
 
 
+def console() -> Any:
+    """A rich Console for stdout: 200 columns when piped (whole rows), unless COLUMNS says how
+    wide to be; a closed pipe raises BrokenPipeError (rich itself would exit 1: "failed")."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    columns = os.environ.get("COLUMNS", "")
+    sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
+    return _Console(highlight=False, width=None if sized else 200)
+
+
 def say(message: str) -> None:
     """One line on stderr: control characters escaped, length bounded."""
     text = clean(message)

@@ -1,31 +1,21 @@
 """The leaves of a node tree in execution order, with the tensors each one reads and writes.
 
-This is the one place that turns the block ``flow`` of :mod:`convcost.cost.graph` into a dataflow
-trace; memory (liveness, traffic) and training (which inputs need a gradient) read it.
-Execution order follows the flows as :mod:`convcost.runtime.build` runs them:
-
-* ``seq``: the children in order.
-* ``residual`` / ``dual``: the ``side`` children on x first (none: x itself), then the
-  ``main`` children on x, then ``merge(side, main)``, then the ``post`` children.
-* ``gate``: the ``main`` children on x, then ``merge(x, main)``, then ``post``.
-* ``split``: ``x1, x2 = chunk(x, 2)`` (views of x: no new tensor), the ``main`` children
-  on x2, then ``merge(x1, main)``, then ``post``.
-
-* ``seq`` with ``inputs`` (a graph, the spec's ``from:``): the children in order, each on the
-  tensors it names; a split block's chunks are views of its input.
-
-Ops with the ``view`` trait (flatten, inference dropout) write no new tensor: their output
-shares its input's storage.
+The tracer runs every block's wires through :func:`convcost.cost.graph.run_wires`, the one
+interpreter of block wiring, so the order is the torch builder's. Memory (liveness, traffic),
+training (which inputs need a gradient), separable pairs (the data path) and the SE-gate
+explanation read the trace. A channel split makes views of its input (no new tensor), and so
+do ops with the ``view`` trait (flatten, inference dropout, identity): their output shares
+its input's storage.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from convcost.cost.graph import BLOCK_INPUT, Node, chunk_ref
+from convcost.cost.graph import Node, Parts, outputs, run_wires, wire_values
 from convcost.cost.opkind import OpKind
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -52,25 +42,24 @@ class Step:
     output: Tensor
 
     @property
-    def kind(self) -> OpKind[Any]:
+    def op_kind(self) -> OpKind[Any]:
         """The declaration of the leaf's op (every step is a leaf)."""
         assert self.node.op is not None, "steps run leaves"
         return op_kind(self.node.op)
 
     @property
     def view(self) -> bool:
-        return self.kind.view
+        return self.op_kind.view
 
 
 @dataclass(frozen=True)
 class Trace:
-    """The whole pass: the model input, every step in order, each storage's element count and
-    the model's output tensor(s)."""
+    """The whole pass: the model input, every step in order, and each storage's element count."""
 
     input: Tensor
     steps: tuple[Step, ...]
     storage_elements: tuple[int, ...]
-    outputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]  # the model's output(s)
 
 
 class _Tracer:
@@ -82,45 +71,19 @@ class _Tracer:
         self.sizes.append(math.prod(shape))
         return Tensor(len(self.sizes) - 1, shape)
 
-    def run(self, node: Node, xs: tuple[Tensor, ...]) -> Tensor:
+    def run(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.is_leaf:
-            return self.leaf(node, xs)
-        if node.flow == "seq":
-            env = self.graph(node, xs)
-            return env[node.children[-1].name][0]
-        (x,) = xs
-        roles: dict[str, list[Node]] = {}
-        for child in node.children:
-            roles.setdefault(child.role, []).append(child)
-        main_in, other = x, x
-        if node.flow == "split":
-            main_shape = roles["main"][0].input_shape
-            main_in = Tensor(x.storage, main_shape)
-            other = Tensor(x.storage, (x.shape[0], x.shape[1] - main_shape[1], *x.shape[2:]))
-        elif node.flow in ("residual", "dual"):
-            other = self.chain(roles.get("side", []), x)
-        main = self.chain(roles.get("main", []), main_in)
-        (merge,) = roles["merge"]
-        return self.chain(roles.get("post", []), self.leaf(merge, (other, main)))
+            return self.leaf(node, inputs)
+        return run_wires(node.wires, inputs[0], lambda i, args: self.run(node.children[i], args),
+                         _chunks)
 
-    def graph(self, node: Node, xs: tuple[Tensor, ...]) -> dict[str, tuple[Tensor, ...]]:
-        """Run a ``seq`` block's children as a graph: every reference -> its tensor(s)."""
-        env: dict[str, tuple[Tensor, ...]] = {BLOCK_INPUT: xs}
-        if node.chunks:
-            x = xs[0]
-            for i, size in enumerate(node.chunks):
-                env[chunk_ref(i)] = (Tensor(x.storage, (x.shape[0], size, *x.shape[2:])),)
-        previous: tuple[Tensor, ...] = xs
-        for child in node.children:
-            if child.inputs:
-                previous = tuple(t for ref in child.inputs for t in env[ref])
-            previous = env[child.name] = (self.run(child, previous),)
-        return env
-
-    def chain(self, nodes: Sequence[Node], x: Tensor) -> Tensor:
-        for node in nodes:
-            x = self.run(node, (x,))
-        return x
+    def root(self, node: Node, x: Tensor) -> tuple[Tensor, ...]:
+        """Run the model node; its output tensor(s)."""
+        if node.is_leaf:
+            return (self.leaf(node, (x,)),)
+        values = wire_values(node.wires, x, lambda i, args: self.run(node.children[i], args),
+                             _chunks)
+        return tuple(values[name] for name in outputs(node))
 
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.op is not None and op_kind(node.op).view:
@@ -131,19 +94,21 @@ class _Tracer:
         return out
 
 
-def outputs(root: Node) -> tuple[str, ...]:
-    """The names of the children whose outputs are ``root``'s outputs."""
-    return root.outputs or (root.children[-1].name,)
+def _chunks(x: Tensor, parts: Parts) -> tuple[Tensor, ...]:
+    """``torch.chunk(x, parts, 1)``: views of ``ceil(C / parts)`` channels (the last: the
+    rest); or ``torch.split(x, parts, 1)``: views of those channel counts."""
+    if isinstance(parts, int):
+        size = -(-x.shape[1] // parts)
+        bounds = [min(i * size, x.shape[1]) for i in range(parts + 1)]
+    else:
+        bounds = [sum(parts[:i]) for i in range(len(parts) + 1)]
+    return tuple(Tensor(x.storage, (x.shape[0], hi - lo, *x.shape[2:]))
+                 for lo, hi in pairwise(bounds))
 
 
 def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
-    out: tuple[Tensor, ...]
-    if root.is_leaf or root.flow != "seq":
-        out = (tracer.run(root, (x,)),)
-    else:
-        env = tracer.graph(root, (x,))
-        out = tuple(env[name][0] for name in outputs(root))
+    out = tracer.root(root, x)
     return Trace(x, tuple(tracer.steps), tuple(tracer.sizes), out)

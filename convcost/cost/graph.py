@@ -1,68 +1,66 @@
-"""The analysed network: a tree of nodes with shapes and exact costs.
+"""The analysed network: a tree of nodes with shapes and exact costs, and how blocks are wired.
 
-Leaves hold one :mod:`convcost.cost.ops` op each; blocks hold children and a ``flow`` that says
-how the children are wired, which is all the torch builder needs:
-
-* ``seq``: children in order.
-* ``residual``: ``merge(side(x) or x, main(x))`` then ``post`` children (x + f(x)).
-* ``gate``: ``merge(x, main(x))`` (squeeze-excitation: x · gate).
-* ``split``: ``x1, x2 = chunk(x, 2)``; ``merge(x1, main(x2))`` then ``post`` (ShuffleNetV2, stride 1).
-* ``dual``: ``merge(side(x), main(x))`` then ``post`` (ShuffleNetV2, stride 2).
-
-Each child's ``role`` (main, side, merge, post) places it in its parent's flow.
-
-In a ``seq`` block the children form a graph of named tensors (the spec's ``from:``): a child
-reads the tensors its ``inputs`` name, each a reference (:data:`BLOCK_INPUT`, :func:`chunk_ref`
-or an earlier sibling's name); no ``inputs`` means the previous child's output (the first
-child: the block's input(s)). A block with ``chunks`` (a ``split``) splits its input along the
-channels into tensors of those sizes, referred to as ``:0``, ``:1``, ... The block's output is
-its last child's, or (the model) the siblings its ``outputs`` name.
+Leaves hold one op of the registry each. A block holds its children (in display order) and its
+``wires``: the steps that run them, in execution order. A :class:`Wire` runs one child on named
+tensors and names its output; the block's input is :data:`INPUT` and its output is the last
+wire's. :func:`run_wires` is the one interpreter of this description: the torch builder
+(:mod:`convcost.runtime.build`), the dataflow tracer (:mod:`convcost.cost.dataflow`, which
+memory, training, separable pairs and the SE-gate explanation read) and the receptive field
+(:mod:`convcost.cost.receptive`) all run blocks through it. Every block the spec kinds expand
+to is such a list of wires (see ``flow_wires`` in :mod:`convcost.net.expand`), so a general
+graph of named tensors needs no new interpreter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from convcost.cost.opkind import Op
-from convcost.cost.value import Shape
+from convcost.cost.value import Cost, Shape
 
-BLOCK_INPUT = ""
-"""The reference to the enclosing block's input(s) (``from: input`` in a spec)."""
-
-
-def chunk_ref(index: int) -> str:
-    """The reference to chunk ``index`` of a split block's input (never a node name)."""
-    return f":{index}"
+INPUT = "@in"
+"""The name of a block's input tensor (not a valid layer name, so it never clashes)."""
 
 
 @dataclass(frozen=True)
-class Node:
+class Wire:
+    """One step of a block: run child ``child`` (an index into the block's children) on the
+    tensors named ``inputs``, and name its output ``outputs[0]``. ``child`` None splits
+    ``inputs[0]`` into ``len(outputs)`` channel chunks, views of it: of ``sizes`` channels
+    (``torch.split``), or equal (``torch.chunk``) when ``sizes`` is empty."""
+
+    child: int | None
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    sizes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node(Cost):
+    """A leaf (``op`` set) or a block (``children`` and ``wires``), with exact params and MACs.
+
+    ``label`` says what it is: an op's label (``conv``, ``dwconv``, ``relu``, ...), or the kind
+    of block (``dsconv``, ``conv+bn+relu``, ``se``, ``model``, ...).
+    """
+
     name: str
-    kind: str
+    label: str
     input_shape: Shape
     output_shape: Shape
-    params: int
-    macs: int
     op: Op | None = None
     children: tuple[Node, ...] = ()
-    flow: str = "seq"
-    role: str = "main"
+    wires: tuple[Wire, ...] = ()
+    outputs: tuple[str, ...] = ()  # the model's outputs when several (wire output names)
     source: str = ""
-    inputs: tuple[str, ...] = ()  # tensor references (see the module docstring); (): previous
-    outputs: tuple[str, ...] = ()  # a block's output children; (): its last child
-    chunks: tuple[int, ...] = ()  # a split block: channel sizes of its input's chunks
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     @property
     def is_leaf(self) -> bool:
         return self.op is not None
 
     def leaves(self) -> Iterator[Node]:
-        """Every leaf below (or at) this node, in execution order of the spec."""
+        """Every leaf below (or at) this node, in the tree's (display) order."""
         if self.is_leaf:
             yield self
         for child in self.children:
@@ -75,3 +73,61 @@ class Node:
             for child in self.children:
                 yield from child.walk(max_depth, depth + 1)
 
+
+def sequence(children: Sequence[Node]) -> tuple[Wire, ...]:
+    """The wires of children run one after the other, each on the previous one's output."""
+    names = [INPUT, *(child.name for child in children)]
+    return tuple(Wire(i, (names[i],), (names[i + 1],)) for i in range(len(children)))
+
+
+T = TypeVar("T")
+
+
+Parts = int | tuple[int, ...]
+"""How a split cuts a value: into that many equal chunks, or chunks of those channel counts."""
+
+
+def wire_values(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
+                split: Callable[[T, Parts], tuple[T, ...]]) -> dict[str, T]:
+    """Run a block's ``wires`` on its input ``x``: every tensor name -> its value.
+
+    ``call(child, inputs)`` runs one child on its input values; ``split(value, parts)`` cuts a
+    value into channel chunks (:data:`Parts`). The values are whatever the caller computes
+    with: torch tensors, traced tensors, receptive fields.
+    """
+    values: dict[str, T] = {INPUT: x}
+    for wire in wires:
+        args = tuple(values[name] for name in wire.inputs)
+        outs = (split(args[0], wire.sizes or len(wire.outputs)) if wire.child is None
+                else (call(wire.child, args),))
+        values.update(zip(wire.outputs, outs, strict=True))
+    return values
+
+
+def run_wires(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
+              split: Callable[[T, Parts], tuple[T, ...]]) -> T:
+    """Run a block's ``wires`` on its input ``x`` (see :func:`wire_values`); its output is the
+    last wire's."""
+    return wire_values(wires, x, call, split)[wires[-1].outputs[0]]
+
+
+def chunk_count(parts: Parts) -> int:
+    """How many chunks a split of ``parts`` makes."""
+    return parts if isinstance(parts, int) else len(parts)
+
+
+def outputs(node: Node) -> tuple[str, ...]:
+    """The tensor names a block returns: its ``outputs``, else its last wire's output."""
+    return node.outputs or node.wires[-1].outputs[:1]
+
+
+def model_root(name: str, children: Sequence[Node], wires: Sequence[Wire] = (),
+               returns: Sequence[str] = ()) -> Node:
+    """The root of an analysed network, labelled ``model``: ``children`` wired by ``wires``
+    (default: in sequence); ``returns``: its outputs when not the last child's."""
+    first = next((c.output_shape for c in children if c.name == returns[0]), None) if returns \
+        else None
+    return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
+                name=name, label="model", input_shape=children[0].input_shape,
+                output_shape=first or children[-1].output_shape, children=tuple(children),
+                wires=tuple(wires) or sequence(children), outputs=tuple(returns))

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
-from convcost.cost.graph import Node
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
+from convcost.cost.graph import Node, model_root
+from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Mul, Scale
 from convcost.cost.ops.conv import conv2d
+from convcost.cost.ops.views import Identity
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
@@ -62,41 +63,38 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         if not (math.isfinite(width) and width > 0):
             raise SpecError(f"α (width multiplier) must be > 0, got {width:g}")
         x = resolve_input(spec, resolution, rho, batch)
-        nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
+        nodes, wires = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    outputs = output_names(spec.layers, spec.outputs)
-    shape = next(n for n in nodes if n.name == outputs[0]).output_shape if outputs else (
-        nodes[-1].output_shape)
-    root = Node(spec.name, "model", x, shape, sum(n.params for n in nodes),
-                sum(n.macs for n in nodes), children=tuple(nodes), outputs=outputs)
+    root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs))
     return Analysis(spec.name, x, width, root, spec.warnings)
 
 
 # -- summaries -------------------------------------------------------------------------
 
-KIND_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
+LAYER_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
 
 
-@dataclass(frozen=True)
-class KindShare:
-    kind: str
-    params: int
-    macs: int
+@dataclass(frozen=True, kw_only=True)
+class ClassShare(Cost):
+    """The params and MACs of one layer class (MobileNet Table 2)."""
+
+    layer_class: str
 
 
-def by_kind(analysis: Analysis) -> list[KindShare]:
+def by_layer_class(analysis: Analysis) -> list[ClassShare]:
     """MobileNet Table 2: MACs and params per layer class (other = BN, SE gates, ...)."""
-    params = dict.fromkeys(KIND_CLASSES, 0)
-    macs = dict.fromkeys(KIND_CLASSES, 0)
+    params = dict.fromkeys(LAYER_CLASSES, 0)
+    macs = dict.fromkeys(LAYER_CLASSES, 0)
     for leaf in analysis.leaves():
         op = leaf.op
-        cls = "fully connected" if leaf.kind == "linear" else "other"
+        cls = "fully connected" if leaf.label == "linear" else "other"
         if isinstance(op, Conv2d):
             cls = op.conv_class
         params[cls] += leaf.params
         macs[cls] += leaf.macs
-    return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
+    return [ClassShare(params=params[k], macs=macs[k], layer_class=k)
+            for k in LAYER_CLASSES if params[k] or macs[k]]
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,10 @@ def _carries(step: Step, storage: int) -> bool:
     """Whether ``step`` passes the tensor in ``storage`` on along the data path."""
     if isinstance(step.node.op, Scale):  # x · gate: the path runs through x, its first input
         return step.inputs[0].storage == storage
-    return isinstance(step.node.op, BatchNorm | Activation | Dropout)
+    if isinstance(step.node.op, Mul):  # a * gate: through the input the gate broadcasts over
+        return any(t.storage == storage and t.shape == step.node.output_shape
+                   for t in step.inputs)
+    return isinstance(step.node.op, BatchNorm | Activation | Dropout | Identity)
 
 
 def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:

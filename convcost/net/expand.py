@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import BLOCK_INPUT, Node
+from convcost.cost.graph import INPUT, Node, Wire, sequence
 from convcost.cost.opkind import Op
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.conv import Conv2d, resolve_padding
@@ -26,7 +26,7 @@ from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
 from convcost.net import containers
 from convcost.spec.loader import LayerSpec
-from convcost.spec.wiring import INPUT
+from convcost.spec.wiring import INPUT as FROM_INPUT
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
@@ -89,20 +89,25 @@ class Expander:
         self.checks_inputs = scaling.alpha == 1.0
 
     # -- primitives ---------------------------------------------------------------------
-    def leaf(self, name: str, op: Op, x: Shape, path: str, role: str = "main") -> Node:
+    def leaf(self, name: str, op: Op, x: Shape, path: str) -> Node:
         try:
             result = cost(op, x)
         except ShapeError as err:
             raise SpecError(f"{name}: {err}", path=path) from None
-        return Node(name, label(op), x, result.output_shape, result.params, result.macs,
-                    op=op, role=role, source=path)
+        return Node(params=result.params, macs=result.macs, name=name, label=label(op),
+                    input_shape=x, output_shape=result.output_shape, op=op, source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
-              flow: str = "seq", role: str = "main", chunks: tuple[int, ...] = ()) -> Node:
-        # every flow ends in its last child: seq's last layer, or the merge / post of the others
-        return Node(name, kind, x, children[-1].output_shape, sum(c.params for c in children),
-                    sum(c.macs for c in children), children=tuple(children), flow=flow,
-                    role=role, source=path, chunks=chunks)
+              roles: Sequence[str] = (), split: bool = False,
+              wires: Sequence[Wire] = ()) -> Node:
+        """A block of ``children``: in sequence, wired by their ``roles`` (see flow_wires), or
+        by the ``wires`` given."""
+        if not wires:
+            wires = flow_wires(name, children, roles, split) if roles else sequence(children)
+        # every block ends in its last child: the last layer, or the merge / post of the others
+        return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
+                    name=name, label=kind, input_shape=x, output_shape=children[-1].output_shape,
+                    children=tuple(children), wires=tuple(wires), source=path)
 
     def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
         """Apply node makers in sequence, threading the output shape."""
@@ -116,12 +121,12 @@ class Expander:
     def conv_unit(self, name: str, x: Shape, path: str, *, out: int, kernel: Pair = (1, 1),
                   stride: Pair = (1, 1), padding: Padding | str = "auto",
                   dilation: Pair = (1, 1), groups: int = 1, bias: bool = False,
-                  bn: bool = True, act: str | None = None, role: str = "main") -> Node:
+                  bn: bool = True, act: str | None = None) -> Node:
         """A convolution, optionally followed by BatchNorm and an activation (one block)."""
         op = Conv2d(x[1], out, kernel, stride, resolve_padding(padding, kernel, dilation),
                     dilation, groups, bias)
         if not bn and act is None:
-            return self.leaf(name, op, x, path, role)
+            return self.leaf(name, op, x, path)
         makers: list[Callable[[Shape], Node]] = [lambda s: self.leaf(f"{name}.conv", op, s, path)]
         if bn:
             makers.append(lambda s: self.leaf(f"{name}.bn", BatchNorm(s[1]), s, path))
@@ -129,8 +134,8 @@ class Expander:
             fn: str = act
             makers.append(lambda s: self.leaf(f"{name}.act", Activation(fn), s, path))
         children = self.chain(x, makers)
-        kind = "+".join([children[0].kind, *(["bn"] if bn else []), *([act] if act else [])])
-        return self.block(name, kind, x, children, path, role=role)
+        kind = "+".join([children[0].label, *(["bn"] if bn else []), *([act] if act else [])])
+        return self.block(name, kind, x, children, path)
 
     # -- spec layers --------------------------------------------------------------------
     def layer(self, spec: LayerSpec, xs: Inputs) -> list[Node]:
@@ -149,40 +154,43 @@ class Expander:
         return nodes
 
     def kind(self, kind: str, name: str, xs: Inputs, fields: Mapping[str, Any], path: str,
-             inputs_path: str = "") -> Node:
-        """One layer of spec kind ``kind``: a leaf op through the registry, else its expander."""
+             via: str = "") -> Node:
+        """One layer of spec kind ``kind``: a leaf op through the registry, else its expander;
+        ``via`` is the field that names its inputs (default: its ``from``)."""
         leaf = SPEC_OPS.get(kind)
         if leaf is None:
-            if len(xs) != 1 and kind != "sequential":  # a group hands its inputs to its first
-                _arity(kind, 1, False, len(xs), inputs_path or f"{path}.from")
-            return EXPANDERS[kind](self, name, xs, fields, path)
+            if len(xs) != 1:
+                _arity(kind, 1, False, len(xs), via or f"{path}.from")
+            return EXPANDERS[kind](self, name, xs[0], fields, path)
         assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
         if len(xs) != leaf.inputs:
-            _arity(kind, leaf.inputs, leaf.variadic, len(xs), inputs_path or f"{path}.from")
-        lowering = _Lowering(self, fields, path, xs, inputs_path)
+            _arity(kind, leaf.inputs, leaf.variadic, len(xs), via or f"{path}.from")
+        lowering = _Lowering(self, fields, path, xs, via)
         return self.leaf(name, leaf.lower(fields, xs[0], lowering), xs[0], path)
 
-    def layers(self, specs: Sequence[LayerSpec], xs: Inputs, prefix: str = "") -> list[Node]:
-        """Nodes of ``specs`` wired by ``from:`` (default: in order); names get ``prefix``."""
+    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "",
+               source: str = INPUT) -> tuple[list[Node], list[Wire]]:
+        """Nodes of ``specs`` and their wires: each reads its ``from:`` (default: the previous
+        layer, the first ``source``); names get ``prefix``."""
         named: dict[str, Node] = {}  # spec name -> the node that holds its output
         nodes: list[Node] = []
-        current = xs
+        wires: list[Wire] = []
+        refs: tuple[str, ...] = (source,)
+        shapes: Inputs = (x,)
         for spec in specs:
-            refs: tuple[str, ...] = ()
             if spec.inputs:
-                refs = tuple(BLOCK_INPUT if n == INPUT else named[n].name for n in spec.inputs)
-                current = tuple(shape for n in spec.inputs
-                                for shape in (xs if n == INPUT else (named[n].output_shape,)))
-                if refs == ((nodes[-1].name,) if nodes else (BLOCK_INPUT,)):
-                    refs = ()  # the default: the previous layer
+                refs = tuple(source if n == FROM_INPUT else named[n].name for n in spec.inputs)
+                shapes = tuple(x if n == FROM_INPUT else named[n].output_shape
+                               for n in spec.inputs)
             produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
-                                  current)
-            if refs:
-                produced[0] = replace(produced[0], inputs=refs)
-            nodes.extend(produced)
+                                  shapes)
+            for node in produced:
+                wires.append(Wire(len(nodes), refs, (node.name,)))
+                nodes.append(node)
+                refs = (node.name,)
             named[spec.name] = produced[-1]
-            current = (produced[-1].output_shape,)
-        return nodes
+            shapes = (produced[-1].output_shape,)
+        return nodes, wires
 
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
         return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
@@ -227,8 +235,8 @@ def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], bas
         lambda s: e.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),
         lambda s: e.leaf(f"{name}.gate", Activation(se["gate"]), s, path),
     ])
-    children.append(e.leaf(f"{name}.scale", Scale(), x, path, role="merge"))
-    return e.block(name, "se", x, children, path, flow="gate")
+    children.append(e.leaf(f"{name}.scale", Scale(), x, path))  # x · gate
+    return e.block(name, "se", x, children, path, roles=[*["main"] * 5, "merge"])
 
 
 def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -250,22 +258,22 @@ def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], p
     makers.append(lambda s: e.conv_unit(f"{name}.project", s, path, out=out))
     children = e.chain(x, makers)
     if f["residual"] == "auto" and children[-1].output_shape == x:
-        children.append(e.leaf(f"{name}.add", Add(), x, path, role="merge"))
-        return e.block(name, "inverted_residual", x, children, path, flow="residual")
+        children.append(e.leaf(f"{name}.add", Add(), x, path))  # x + f(x)
+        roles = [*["main"] * (len(children) - 1), "merge"]
+        return e.block(name, "inverted_residual", x, children, path, roles=roles)
     return e.block(name, "inverted_residual", x, children, path)
 
 
 def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
             body: Sequence[Callable[[Shape], Node]]) -> Node:
     children = e.chain(x, body)
+    roles = ["main"] * len(children)
     if stride != (1, 1) or x[1] != out:
-        children.append(e.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride,
-                                       role="side"))
-    children.append(e.leaf(f"{name}.add", Add(), children[-1].output_shape, path,
-                              role="merge"))
-    children.append(e.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape,
-                              path, role="post"))
-    return e.block(name, kind, x, children, path, flow="residual")
+        children.append(e.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride))
+        roles.append("side")
+    children.append(e.leaf(f"{name}.add", Add(), children[-1].output_shape, path))
+    children.append(e.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape, path))
+    return e.block(name, kind, x, children, path, roles=[*roles, "merge", "post"])
 
 
 def _basic_block(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -289,7 +297,7 @@ def _bottleneck(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: st
 
 
 def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, stride: Pair,
-                    role: str, expand_first: bool) -> Node:
+                    expand_first: bool) -> Node:
     dw: Callable[[Shape], Node] = lambda s: e.conv_unit(  # noqa: E731
         f"{name}.dw", s, path, out=s[1], kernel=(3, 3), stride=stride, groups=s[1])
     makers = [
@@ -298,7 +306,7 @@ def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, strid
         dw,
         lambda s: e.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
     ]
-    return e.block(name, "branch", x, e.chain(x, makers), path, role=role)
+    return e.block(name, "branch", x, e.chain(x, makers), path)
 
 
 def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -308,29 +316,56 @@ def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: 
                         path=f"{path}.out_channels")
     half = out // 2
     children: list[Node] = []
-    if stride == (1, 1):
-        if cin != out:
-            raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
-                            f"out_channels is {out}", path=f"{path}.out_channels")
-        main_in = (x[0], cin - half, *x[2:])
-        flow, left = "split", half
-    else:
+    split = stride == (1, 1)  # stride 1: x1, x2 = chunk(x, 2); concat(x1, branch2(x2))
+    if split and cin != out:
+        raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
+                        f"out_channels is {out}", path=f"{path}.out_channels")
+    if not split:  # stride 2: concat(branch1(x), branch2(x))
         children.append(_shuffle_branch(e, f"{name}.branch1", x, path, half, stride,
-                                             "side", expand_first=False))
-        main_in, flow, left = x, "dual", half
-    main = _shuffle_branch(e, f"{name}.branch2", main_in, path, half, stride, "main",
-                                expand_first=True)
+                                        expand_first=False))
+    main_in = (x[0], cin - half, *x[2:]) if split else x
+    main = _shuffle_branch(e, f"{name}.branch2", main_in, path, half, stride, expand_first=True)
     children.append(main)
-    children.append(e.leaf(f"{name}.concat", Concat(left), main.output_shape, path,
-                              role="merge"))
-    children.append(e.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
-                              path, role="post"))
-    return e.block(name, "shuffle_unit", x, children, path, flow=flow)
+    children.append(e.leaf(f"{name}.concat", Concat(half), main.output_shape, path))
+    children.append(e.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape, path))
+    roles = [*([] if split else ["side"]), "main", "merge", "post"]
+    return e.block(name, "shuffle_unit", x, children, path, roles=roles, split=split)
 
 
-Expand = Callable[[Expander, str, Inputs, Mapping[str, Any], str], Node]
-"""``(expander, name, input shapes, fields, path) -> node`` of one spec kind."""
-OneInput = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
+def flow_wires(name: str, children: Sequence[Node], roles: Sequence[str],
+               split: bool = False) -> tuple[Wire, ...]:
+    """The wires of a merge block, from each child's role, in execution order.
+
+    ``side`` children run first, in sequence on the block input (no side: the input itself);
+    then the ``main`` children on the input; then the ``merge`` child on (side, main); then the
+    ``post`` children on its output. With ``split``, the input is first cut into two channel
+    halves: the first stands for the side, the main children run on the second.
+    """
+    names = [child.name for child in children]
+    by_role = {role: [i for i, r in enumerate(roles) if r == role] for role in dict.fromkeys(roles)}
+    wires: list[Wire] = []
+
+    def chain(indices: Sequence[int], source: str) -> str:
+        for i in indices:
+            wires.append(Wire(i, (source,), (names[i],)))
+            source = names[i]
+        return source
+
+    other, main_in = INPUT, INPUT
+    if split:
+        other, main_in = f"{name}@0", f"{name}@1"
+        wires.append(Wire(None, (INPUT,), (other, main_in)))
+    other = chain(by_role.get("side", []), other)
+    main = chain(by_role.get("main", []), main_in)
+    (merge,) = by_role["merge"]
+    wires.append(Wire(merge, (other, main), (names[merge],)))
+    chain(by_role.get("post", []), names[merge])
+    return tuple(wires)
+
+
+Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
+"""``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
+
 
 def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:
     """A layer of ``kind`` reads ``wants`` tensors (or more, ``variadic``): ``got`` must fit."""
@@ -343,27 +378,20 @@ def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:
                     "e.g. from: [a, b]", path=path)
 
 
-def _one_input(expand: OneInput) -> Expand:
-    """An expander of one input as an :data:`Expand` (the arity was checked by ``kind``)."""
-    def run(e: Expander, name: str, xs: Inputs, f: Mapping[str, Any], path: str) -> Node:
-        return expand(e, name, xs[0], f, path)
-    return run
-
-
 EXPANDERS: Mapping[str, Expand] = MappingProxyType({
-    **{kind: _one_input(fn) for kind, fn in (
-        ("conv", _conv), ("dwconv", _dwconv), ("pwconv", _pwconv), ("dsconv", _dsconv),
-        ("inverted_residual", _inverted_residual), ("basic_block", _basic_block),
-        ("bottleneck", _bottleneck), ("shuffle_unit", _shuffle_unit))},
+    "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
+    "inverted_residual": _inverted_residual, "basic_block": _basic_block,
+    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit,
     "sequential": containers.sequential, "residual": containers.residual,
     "parallel": containers.parallel, "split": containers.split,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
-def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
-    """Costed top-level nodes for ``layers`` on input shape ``x``."""
-    return Expander(scaling).layers(layers, (x,))
+def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> tuple[list[Node],
+                                                                            list[Wire]]:
+    """Costed top-level nodes for ``layers`` on input shape ``x``, and their wires."""
+    return Expander(scaling).layers(layers, x)
 
 
 def output_names(layers: Sequence[LayerSpec], outputs: Sequence[str]) -> tuple[str, ...]:

@@ -9,7 +9,13 @@ from typing import Any
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
 from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
-from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from convcost.net.analysis import (
+    Analysis,
+    SeparablePair,
+    by_layer_class,
+    separable_pairs,
+    standard_equivalent,
+)
 from convcost.report.render import Column, Report, human, percent, shape
 from convcost.report.safe_text import Markup
 from convcost.report.verify_view import check_column, verify_json, verify_report
@@ -76,7 +82,7 @@ def layers_report(analysis: Analysis, depth: int | None,
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
-        Column("kind", lambda r: r[1].kind, justify="left"),
+        Column("kind", lambda r: r[1].label, justify="left"),
         Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
@@ -102,7 +108,7 @@ def flat_report(analysis: Analysis, depth: int | None,
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
-        Column("kind", lambda r: r.kind, justify="left"),
+        Column("kind", lambda r: r.label, justify="left"),
         Column("output_shape", lambda r: r.output_shape),
         Column("params", lambda r: r.params),
         Column("macs", lambda r: r.macs),
@@ -139,13 +145,13 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report
 def kinds_report(analysis: Analysis) -> Report:
     t = analysis.totals
     columns = [
-        Column("layer class", lambda r: r.kind, justify="left"),
+        Column("layer class", lambda r: r.layer_class, justify="left"),
         Column("MACs", lambda r: r.macs, human),
         Column("% MACs", lambda r: Fraction(r.macs, t.macs or 1), percent),
         Column("params", lambda r: r.params, human),
         Column("% params", lambda r: Fraction(r.params, t.params or 1), percent),
     ]
-    return Report("by layer class (MobileNet Table 2 form)", columns, by_kind(analysis))
+    return Report("by layer class (MobileNet Table 2 form)", columns, by_layer_class(analysis))
 
 
 def _pair_label(pair: SeparablePair) -> str:
@@ -215,13 +221,14 @@ def model_json(analysis: Analysis, depth: int | None,
         "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
         **count,
         "layers": [
-            {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
+            {"name": node.name, "kind": node.label, "output_shape": list(node.output_shape),
              "params": node.params, "macs": node.macs, "flops": node.flops,
              **({} if counting.default else {"count": counting.count(node)}),
              "receptive_field": rf_json(rfs.of(node))}
             for _, node in frontier(analysis.root, depth)
         ],
-        "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
+        "by_kind": {k.layer_class: {"params": k.params, "macs": k.macs}
+                    for k in by_layer_class(analysis)},
         "separable": [
             {"depthwise": p.depthwise.name, "pointwise": p.pointwise.name, "macs": p.macs,
              "standard_macs": p.standard_macs, "ratio": float(p.macs_ratio),

@@ -2,9 +2,7 @@
 
 Torch is imported lazily, inside functions only. Every leaf op becomes one module through
 its kind's factory (:attr:`convcost.cost.opkind.OpKind.module`); every block becomes a
-:class:`Block` module that runs its children in its ``flow`` (see :mod:`convcost.cost.graph`):
-a ``seq`` block whose children name their inputs runs them as a graph of named tensors
-(``torch.split`` for a split's chunks); the model returns a tuple when it has several outputs.
+:class:`Block` module that runs its children along its wires (see :mod:`convcost.cost.graph`).
 Dotted top-level names (``features.3``) nest inside plain container modules, so
 ``dict(model.named_modules())`` holds every node name and fvcore's ``by_module()`` keys
 match the rows of ``convcost model`` one to one.
@@ -16,7 +14,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from convcost.cost.graph import BLOCK_INPUT, Node, chunk_ref
+from convcost.cost.graph import Node, Parts, outputs, wire_values
 from convcost.cost.registry import op_kind
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
@@ -32,52 +30,26 @@ def _classes() -> SimpleNamespace:
     from torch import nn
 
     class Block(nn.Module):
-        """Runs its children in a ``flow``; the children are registered under their names."""
+        """Runs its children along its wires (:func:`convcost.cost.graph.run_wires`)."""
 
-        def __init__(self, node: Node, roles: dict[str, list[nn.Module]]) -> None:
+        def __init__(self, node: Node, modules: list[nn.Module]) -> None:
             super().__init__()
-            self.flow = node.flow
-            # Plain lists: the modules are registered (and named) by add_module elsewhere.
-            self._main, self._side = roles.get("main", []), roles.get("side", [])
-            self._merge, self._post = roles.get("merge", []), roles.get("post", [])
-            self._graph = any(child.inputs for child in node.children) or bool(node.outputs)
-            self._wires = [(child.name, child.inputs) for child in node.children]
-            self._chunks = list(node.chunks)
-            self._outputs = list(node.outputs)
+            self._wires = node.wires
+            self._outputs = outputs(node)
+            # A plain list: the modules are registered (and named) by add_module elsewhere.
+            self._parts = modules
 
-        def _seq(self, modules: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
-            for module in modules:
-                x = module(x)
-            return x
+        def forward(self, x: torch.Tensor) -> Any:
+            values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split)
+            if len(self._outputs) > 1:  # the model's several outputs, in order
+                return tuple(values[name] for name in self._outputs)
+            return values[self._outputs[0]]
 
-        def _run_graph(self, xs: tuple[torch.Tensor, ...]) -> Any:
-            env: dict[str, tuple[torch.Tensor, ...]] = {BLOCK_INPUT: xs}
-            if self._chunks:
-                for i, chunk in enumerate(torch.split(xs[0], self._chunks, 1)):
-                    env[chunk_ref(i)] = (chunk,)
-            current = xs
-            for module, (name, refs) in zip(self._main, self._wires, strict=True):
-                if refs:
-                    current = tuple(t for ref in refs for t in env[ref])
-                current = env[name] = (module(*current),)
-            if len(self._outputs) > 1:
-                return tuple(env[name][0] for name in self._outputs)
-            return env[self._outputs[0]][0] if self._outputs else current[0]
-
-        def forward(self, *xs: torch.Tensor) -> Any:
-            if self.flow == "seq":
-                if self._graph or self._chunks or len(xs) > 1:
-                    return self._run_graph(xs)
-                return self._seq(self._main, xs[0])
-            (x,) = xs
-            merge = self._merge[0]
-            if self.flow == "gate":
-                return self._seq(self._post, merge(x, self._seq(self._main, x)))
-            if self.flow == "split":
-                left, right = x.chunk(2, 1)
-                return self._seq(self._post, merge(left, self._seq(self._main, right)))
-            side = self._seq(self._side, x)  # residual without side: the identity
-            return self._seq(self._post, merge(side, self._seq(self._main, x)))
+    def _split(t: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, ...]:
+        """``torch.chunk`` into equal parts, or ``torch.split`` into channel counts."""
+        if isinstance(parts, int):
+            return tuple(t.chunk(parts, 1))
+        return tuple(torch.split(t, list(parts), 1))
 
     return SimpleNamespace(Block=Block, Namespace=nn.Module)
 
@@ -106,10 +78,7 @@ def _module(node: Node) -> nn.Module:
 def _block(node: Node, parent: str) -> nn.Module:
     """A :class:`Block` running ``node``'s children, registered relative to ``parent``."""
     children = [(child, _module(child)) for child in node.children]
-    roles: dict[str, list[nn.Module]] = {}
-    for child, module in children:
-        roles.setdefault(child.role, []).append(module)
-    block: nn.Module = _classes().Block(node, roles)
+    block: nn.Module = _classes().Block(node, [module for _, module in children])
     for child, module in children:
         relative = child.name[len(parent) + 1:] if parent else child.name
         _attach(block, relative, module)

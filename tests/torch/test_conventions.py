@@ -341,14 +341,14 @@ def test_counting_units() -> None:
 
 
 def _bn_numel(analysis: Analysis) -> int:
-    return sum(math.prod(leaf.input_shape) for leaf in analysis.leaves() if leaf.kind == "bn")
+    return sum(math.prod(leaf.input_shape) for leaf in analysis.leaves() if leaf.label == "bn")
 
 
 def test_explanation_of_mobilenet_v2() -> None:
     analysis = _analysis("mobilenet_v2")
     exp = explain(analysis)
     assert [row.name for row in exp.rows] == list(CONVENTIONS)
-    pool = next(leaf for leaf in analysis.leaves() if leaf.kind == "adaptive_pool")
+    pool = next(leaf for leaf in analysis.leaves() if leaf.label == "adaptive_pool")
     fvcore = exp.rows[1]
     # fvcore: + numel·2 per affine BN + numel of the global pool's input (1*1280*7*7)
     assert fvcore.gaps == {"BN": 2 * _bn_numel(analysis), "pooling": math.prod(pool.input_shape)}

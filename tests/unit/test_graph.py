@@ -66,9 +66,12 @@ CASES: list[tuple[str, list[dict[str, Any]], tuple[int, ...], int, int]] = [
      (1, 4, 8, 8), 1 * 9 + 3 * 25, 64 * (9 + 75)),  # 1 channel 3×3, 3 channels 5×5
     ("split equal chunks", [{"kind": "split", "branches": [_conv("p", 2), _conv("q", 6)]}],
      (1, 8, 8, 8), 2 * 2 + 6 * 2, 64 * 16),  # chunks of 2; 2·2 + 6·2 weights
-    ("sequential of two inputs", [_conv("a", 2), {"kind": "sequential", "from": ["input", "a"],
-                                                  "layers": [{"kind": "concat"}, _conv("p", 3)]}],
-     (1, 3, 8, 8), 8 + 3 * 6, 64 * (8 + 18)),  # concat 4 + 2 = 6 channels
+    ("sequential reading an earlier layer", [_conv("a", 2), _conv("b", 3), {
+        "kind": "sequential", "from": "a", "layers": [_conv("p", 5), {"kind": "concat",
+                                                                      "from": ["input", "p"]}]},
+        {"kind": "concat", "from": ["b", "layers.2"]}],
+     (1, 10, 8, 8),  # b (3) ++ [a (2) ++ p (5)]
+     8 + 6 + 10, 64 * (8 + 6 + 10)),  # a: 2·4, b: 3·2, p: 5·2
     ("repeat reads the previous copy", [_conv("a", 2), _conv("b", 4, 3, repeat=2,
                                                               **{"from": "input"})],
      (1, 4, 8, 8), 2 * 144, 2 * 64 * 144),  # a is unused (a warning), b.0 and b.1: 4·4·9
@@ -111,6 +114,9 @@ ERRORS = [
      "layers[2].from: add reads 2 or more tensors, got 1: name them with from:"),
     ("conv of two inputs", GRAPH.replace("from: input}", "from: [input, a]}"), 5,
      "layers[1].from: conv reads one tensor, got 2"),
+    ("a container of two inputs", OK + """\
+  - {kind: sequential, from: [a, b], layers: [{kind: bn}]}
+""", 7, "layers[3].from: sequential reads one tensor, got 2"),
     ("add of different channels", GRAPH.replace("stride: 2, ", "").replace("out_channels: 8, "
                                                 "kernel_size: 3", "out_channels: 6, kernel_size: 3")
      .replace("concat", "add"), 6, "layers[2].from: add needs equal shapes (C×H×W), got 8×8×8 "

@@ -66,7 +66,7 @@ def test_identity_is_a_spec_kind_and_a_view() -> None:
         {"kind": "identity", "name": "skip"}]})
     analysis = analyze(spec)
     skip = analysis.leaves()[-1]
-    assert (skip.kind, skip.input_shape, skip.output_shape) == ("identity", (1, 4, 8, 8), (1, 4, 8, 8))
+    assert (skip.label, skip.input_shape, skip.output_shape) == ("identity", (1, 4, 8, 8), (1, 4, 8, 8))
     assert (skip.params, skip.macs) == (0, 0)
     memory = model_memory(analysis.root)
     assert memory.of(skip).status == "view"  # no new tensor, no bytes moved

@@ -75,7 +75,7 @@ DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/drop
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout)
 
-IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "identity"}, view=True,
+IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
                   spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity)
 
 KINDS = (FLATTEN, DROPOUT, IDENTITY)

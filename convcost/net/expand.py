@@ -215,12 +215,21 @@ def _pwconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -
 
 def _dsconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
     out, act = e.ch(f, path), f["act"]
-    children = e.chain(x, [
+    makers: list[Callable[[Shape], Node]] = [
         lambda s: e.conv_unit(f"{name}.dw", s, path, out=s[1], kernel=f["kernel_size"],
-                                 stride=f["stride"], groups=s[1], bias=f["bias"], act=act),
-        lambda s: e.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act),
-    ])
-    return e.block(name, "dsconv", x, children, path)
+                                 stride=f["stride"], groups=s[1], bias=f["bias"], act=act)]
+    _maybe_se(e, name, makers, f["se"], x[1], x[1], path)
+    makers.append(lambda s: e.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act))
+    return e.block(name, "dsconv", x, e.chain(x, makers), path)
+
+
+def _maybe_se(e: Expander, name: str, makers: list[Callable[[Shape], Node]],
+              se: Mapping[str, Any] | None, expanded: int, cin: int, path: str) -> None:
+    """Append a squeeze-excitation maker when ``se`` is given; its base width is the hidden
+    width ``expanded`` or the block input ``cin`` (``se.base``)."""
+    if se is not None:
+        base = expanded if se["base"] == "expanded" else cin
+        makers.append(lambda s: _squeeze_excite(e, f"{name}.se", s, se, base, f"{path}.se"))
 
 
 def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], base: int,
@@ -246,22 +255,41 @@ def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], p
     else:
         hidden = e.ch(f, path, "expanded_channels")
     makers: list[Callable[[Shape], Node]] = []
-    if hidden != cin:
+    if hidden != cin or f["expand"] == "always":
         makers.append(lambda s: e.conv_unit(f"{name}.expand", s, path, out=hidden, act=act))
     makers.append(lambda s: e.conv_unit(f"{name}.dw", s, path, out=hidden,
                                            kernel=f["kernel_size"], stride=f["stride"],
-                                           groups=hidden, act=act))
-    se = f["se"]
-    if se is not None:
-        base = hidden if se["base"] == "expanded" else cin
-        makers.append(lambda s: _squeeze_excite(e, f"{name}.se", s, se, base, f"{path}.se"))
+                                           dilation=f["dilation"], groups=hidden, act=act))
+    _maybe_se(e, name, makers, f["se"], hidden, cin, path)
     makers.append(lambda s: e.conv_unit(f"{name}.project", s, path, out=out))
-    children = e.chain(x, makers)
+    return _maybe_residual(e, name, "inverted_residual", x, e.chain(x, makers), f, path)
+
+
+def _maybe_residual(e: Expander, name: str, kind: str, x: Shape, children: list[Node],
+                    f: Mapping[str, Any], path: str) -> Node:
+    """The block of ``children``, plus ``add`` (x + f(x)) when ``residual: auto`` and the
+    output has the input's shape (stride 1, in = out channels)."""
     if f["residual"] == "auto" and children[-1].output_shape == x:
         children.append(e.leaf(f"{name}.add", Add(), x, path))  # x + f(x)
         roles = [*["main"] * (len(children) - 1), "merge"]
-        return e.block(name, "inverted_residual", x, children, path, roles=roles)
-    return e.block(name, "inverted_residual", x, children, path)
+        return e.block(name, kind, x, children, path, roles=roles)
+    return e.block(name, kind, x, children, path)
+
+
+def _fused_mbconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    """EfficientNetV2's Fused-MBConv: k×k expand conv (+ bn + act), 1×1 project (+ bn); with
+    hidden = input, a single k×k conv + bn + act to out_channels."""
+    cin, out, act = x[1], e.ch(f, path), f["act"]
+    hidden = round(cin * f["expand_ratio"])
+    if hidden == cin:
+        children = [e.conv_unit(f"{name}.expand", x, path, out=out, kernel=f["kernel_size"],
+                                stride=f["stride"], act=act)]
+    else:
+        children = e.chain(x, [
+            lambda s: e.conv_unit(f"{name}.expand", s, path, out=hidden, kernel=f["kernel_size"],
+                                  stride=f["stride"], act=act),
+            lambda s: e.conv_unit(f"{name}.project", s, path, out=out)])
+    return _maybe_residual(e, name, "fused_mbconv", x, children, f, path)
 
 
 def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
@@ -277,23 +305,25 @@ def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair
 
 
 def _basic_block(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-    out, stride = e.ch(f, path), f["stride"]
+    out, stride, dilation = e.ch(f, path), f["stride"], f["dilation"]
     return _resnet(e, name, "basic_block", x, path, stride, out, [
         lambda s: e.conv_unit(f"{name}.conv1", s, path, out=out, kernel=(3, 3),
-                                 stride=stride, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3)),
+                                 stride=stride, dilation=dilation, act="relu"),
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3),
+                                 dilation=dilation),
     ])
 
 
 def _bottleneck(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
     out, stride, groups = e.ch(f, path), f["stride"], f["groups"]
     mid = out // 4 if f["mid_channels"] is None else e.ch(f, path, "mid_channels")
-    return _resnet(e, name, "bottleneck", x, path, stride, out, [
+    makers: list[Callable[[Shape], Node]] = [
         lambda s: e.conv_unit(f"{name}.conv1", s, path, out=mid, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3),
-                                 stride=stride, groups=groups, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv3", s, path, out=out),
-    ])
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3), stride=stride,
+                                 dilation=f["dilation"], groups=groups, act="relu")]
+    _maybe_se(e, name, makers, f["se"], mid, x[1], path)
+    makers.append(lambda s: e.conv_unit(f"{name}.conv3", s, path, out=out))
+    return _resnet(e, name, "bottleneck", x, path, stride, out, makers)
 
 
 def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, stride: Pair,
@@ -381,7 +411,7 @@ def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:
 EXPANDERS: Mapping[str, Expand] = MappingProxyType({
     "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
     "inverted_residual": _inverted_residual, "basic_block": _basic_block,
-    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit,
+    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "fused_mbconv": _fused_mbconv,
     "sequential": containers.sequential, "residual": containers.residual,
     "parallel": containers.parallel, "split": containers.split,
 })

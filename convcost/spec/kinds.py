@@ -39,6 +39,9 @@ SE_FIELDS: Mapping[str, Field] = fields(
 )
 
 
+_se = Field("mapping", None, nullable=True, doc="squeeze-excitation")
+_residual = Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match")
+
 MERGES = ("add", "mul", "concat")
 """The merge kinds a container may end in."""
 
@@ -74,30 +77,43 @@ CONV_UNITS: Mapping[str, SpecKind] = MappingProxyType({
 BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
     "dsconv": SpecKind(fields(
         out_channels=_out, kernel_size=_kernel3, stride=_stride,
-        act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, width=_width),
-        "`dw` (dwconv + bn + act), `pw` (pwconv + bn + act) — MobileNet V1", max_leaves=6),
+        act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, se=_se, width=_width),
+        "`dw` (dwconv + bn + act), `se`, `pw` (pwconv + bn + act) — MobileNet V1",
+        max_leaves=12),  # dw 3 + SE 6 + pw 3
     "inverted_residual": SpecKind(fields(
         out_channels=_out,
         expand_ratio=Field("number", None, nullable=True, doc="hidden = round(C_in · t)"),
         expanded_channels=Field("int", None, nullable=True, doc="hidden width, scaled by α"),
-        kernel_size=_kernel3, stride=_stride,
-        act=Field("choice", "relu6", ACTIVATIONS),
-        se=Field("mapping", None, nullable=True, doc="squeeze-excitation"),
-        residual=Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match"),
-        width=_width),
-        "`expand` (pw + bn + act, omitted when the hidden width equals the input), `dw` "
-        "(dw + bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
+        kernel_size=_kernel3, stride=_stride, dilation=_dilation,
+        act=Field("choice", "relu6", ACTIVATIONS), se=_se,
+        expand=Field("choice", "auto", ("auto", "always"),
+                     doc="always: keep the expand conv when the hidden width equals the input"),
+        residual=_residual, width=_width),
+        "`expand` (pw + bn + act, omitted when the hidden width equals the input unless "
+        "`expand: always`), `dw` (dilated by `dilation`) "
+        "+ bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
         "channels — MobileNetV2/V3, EfficientNet MBConv", _one_hidden_width,
         max_leaves=15),  # expand 3 + dw 3 + SE 6 + project 2 + add 1
-    "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
-        "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), `downsample` (1×1 + bn, when stride "
-        "≠ 1 or channels change), `add`, `act` — ResNet-18/34", max_leaves=9),
+    "fused_mbconv": SpecKind(fields(
+        out_channels=_out, expand_ratio=Field("number", 1, doc="hidden = round(C_in · t)"),
+        kernel_size=_kernel3, stride=_stride, act=Field("choice", "silu", ACTIVATIONS),
+        residual=_residual, width=_width),
+        "`expand` (k×k conv, stride + bn + act), `project` (1×1 + bn); with hidden = input "
+        "a single `expand` (k×k conv + bn + act) to out_channels; `add` when stride is 1 and "
+        "in = out channels — EfficientNetV2 Fused-MBConv",
+        max_leaves=6),  # expand 3 + project 2 + add 1
+    "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, dilation=_dilation,
+                                   width=_width),
+        "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), both dilated by `dilation`, "
+        "`downsample` (1×1 + bn, when stride ≠ 1 or channels change), `add`, `act` — "
+        "ResNet-18/34", max_leaves=9),
     "bottleneck": SpecKind(fields(
-        out_channels=_out, stride=_stride,
+        out_channels=_out, stride=_stride, dilation=_dilation,
         mid_channels=Field("int", None, nullable=True, doc="default out_channels // 4"),
-        groups=Field("int", 1), width=_width),
-        "`conv1` (1×1), `conv2` (3×3, stride, groups), `conv3` (1×1, no act), `downsample`, "
-        "`add`, `act` — ResNet-50 (v1.5)", max_leaves=12),
+        groups=Field("int", 1), se=_se, width=_width),
+        "`conv1` (1×1), `conv2` (3×3, stride, groups, dilation), `se` (on conv2's output), "
+        "`conv3` (1×1, no act), `downsample`, `add`, `act` — ResNet-50 (v1.5), RegNetY",
+        max_leaves=18),  # 3 convs 9 + SE 6 + downsample 2 + add + act
     "shuffle_unit": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
         "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
         "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "

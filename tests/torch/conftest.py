@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,5 @@ def _torchvision_tolerated() -> None:
     from convcost.errors import MissingDependencyError
     from convcost.runtime.importer.resolve import import_torchvision
 
-    try:
+    with contextlib.suppress(MissingDependencyError):
         import_torchvision()
-    except MissingDependencyError:
-        pass

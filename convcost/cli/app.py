@@ -79,16 +79,6 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
-def _load(path: str | Path) -> Any:
-    """The spec at ``path`` (or a built-in); its warnings (unused layers) go to stderr."""
-    from convcost.spec.loader import load_spec
-
-    spec = load_spec(path)
-    for warning in spec.warnings:
-        typer.echo(f"convcost: warning: {warning}", err=True)
-    return spec
-
-
 def _emit(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, str):
@@ -183,7 +173,7 @@ def model(
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     result = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = _cross_check(result) if verify else None
+    checked = _cross_check(result, spec) if verify else None
     reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
                             counting=counting, rf=rf)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
@@ -198,12 +188,33 @@ def model(
         raise CheckFailed(summary(checked))
 
 
-def _cross_check(result: Any) -> Any:
-    """The torch/fvcore cross-check when both are installed; else a one-line install hint."""
+def _load(spec: Path) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+    from convcost.runtime.importer.load import is_source, load_source_spec
+
+    if is_source(spec):
+        return load_source_spec(str(spec))
+    from convcost.spec.loader import load_spec
+
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:  # layers no output needs
+        typer.echo(f"convcost: warning: {warning}", err=True)
+    return loaded
+
+
+def _cross_check(result: Any, spec: Path | None = None) -> Any:
+    """The torch/fvcore cross-check when both are installed; else a one-line install hint.
+
+    An imported torch model is checked against the original module, not the rebuilt one."""
     from convcost.errors import MissingDependencyError
+    from convcost.runtime.importer.load import is_source, open_source
     from convcost.runtime.verify import verify
 
     try:
+        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
+            from convcost.runtime.importer.crosscheck import verify_original
+
+            return verify_original(result, open_source(str(spec)))
         return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
@@ -310,6 +321,19 @@ def check(
 
 
 
+def _sweepable(spec: Path) -> None:
+    """α/ρ sweeps of an imported model need every layer as a spec kind (no opaque layer)."""
+    from convcost.runtime.importer.load import is_source, open_source
+
+    if is_source(spec):
+        opaque = open_source(str(spec)).imported.emitted.opaque
+        if opaque:
+            names = ", ".join(o.name for o in opaque[:3]) + (", …" if len(opaque) > 3 else "")
+            raise ConvcostError(f"sweep: {spec}: the import did not recognise the channel structure "
+                                f"of {len(opaque)} layers ({names}), so α and ρ cannot scale them; "
+                                "write those parts in the spec and sweep the spec")
+
+
 @app.command()
 def sweep(
     spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
@@ -341,6 +365,7 @@ def sweep(
         pyplot()
     roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
+    _sweepable(spec)
     loaded = _load(spec)
     alphas = opts.parse_numbers("--alpha", alpha, float)
     sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
@@ -420,6 +445,41 @@ def bench(
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
     _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[str, typer.Argument(help="FILE.py:NAME, package.module:NAME, torchvision:NAME, "
+                                          "timm:NAME (each optionally NAME(key=value, ...)) or FILE.onnx")],
+    input_shape: Annotated[str | None, typer.Option(
+        "--input", help="input shape [default: 1x3x224x224; ONNX: the file's]")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the spec here [default: stdout]"
+                                                )] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
+    tracer: Annotated[str, typer.Option(help="auto (torch.fx, else torch.export), fx or export")] = "auto",
+) -> None:
+    """Import a model as a readable spec: layers named by module paths, composites recognised."""
+    from convcost.runtime.importer.api import parse_input
+    from convcost.runtime.importer.load import open_source
+    from convcost.runtime.importer.trace import TRACERS
+
+    if tracer not in TRACERS:
+        raise ConvcostError(f"--tracer: must be one of {', '.join(TRACERS)}, got {tracer!r}")
+    session = open_source(source, parse_input(input_shape), strict, tracer)
+    emitted, graph = session.imported.emitted, session.imported.graph
+    if output is None:
+        sys.stdout.write(session.yaml)
+    else:
+        try:
+            output.write_text(session.yaml, encoding="utf-8")
+        except OSError as err:
+            raise ConvcostError(f"{output}: cannot write: {err.strerror or err}") from None
+    where = f" -> {output}" if output else ""
+    typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
+               f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    for item in emitted.opaque:
+        typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
+                   f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)
 
 
 def main() -> None:

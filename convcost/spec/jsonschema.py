@@ -49,6 +49,8 @@ def _field(field: Field) -> dict[str, Any]:
                                "minItems": 2, "maxItems": 2}]},
         "choice": {"enum": list(field.choices)},
         "ints": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": MAX_LIST_ITEMS},
+        "text": {"type": "string", "minLength": 1, "maxLength": 200},
+        "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 4},
     }[field.type]
     return _nullable(field, schema)
 

@@ -61,8 +61,8 @@ RESOLUTION = {"vgg16": 32}
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
 # (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
-# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, flatten,
-# dropout, both linears;
+# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, an
+# imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
 # and without affine), layer scale, x.mean, and the activations gelu ... hardtanh.
@@ -122,6 +122,7 @@ layers:
   - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
   - {kind: mul, name: gated, from: [cat3, pooled]}
   - {kind: pwconv, name: squeeze, out_channels: 32}
+  - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}

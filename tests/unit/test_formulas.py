@@ -25,6 +25,7 @@ from convcost.cost.ops import (
     Flatten,
     Linear,
     Mul,
+    Opaque,
     Pool,
     Scale,
     Shape,
@@ -159,6 +160,8 @@ SHAPE_ONLY: dict[str, Case] = {
     "mul gate": (Mul((1, 96, 1, 1)), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),  # 1 -> 14
     "mul both broadcast": (Mul((2, 1, 5, 5)), (2, 8, 1, 5), (2, 8, 5, 5), 0, 0),  # max per dim
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
+    # opaque: the measured shape after the batch, the measured params, never a MAC
+    "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),
 }
 
 # The leaf kinds of the open format (issue 12).

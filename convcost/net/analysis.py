@@ -8,9 +8,8 @@ from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Mul, Scale
+from convcost.cost.ops import BatchNorm, Conv2d, Mul, Scale
 from convcost.cost.ops.conv import conv2d
-from convcost.cost.ops.views import Identity
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
@@ -165,7 +164,7 @@ def _carries(step: Step, storage: int) -> bool:
     if isinstance(step.node.op, Mul):  # a * gate: through the input the gate broadcasts over
         return any(t.storage == storage and t.shape == step.node.output_shape
                    for t in step.inputs)
-    return isinstance(step.node.op, BatchNorm | Activation | Dropout | Identity)
+    return step.op_kind.elementwise  # BN, activations, dropout, identity
 
 
 def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:

@@ -79,18 +79,6 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
-def _load(path: str | Path) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...); the
-    spec's warnings (unused layers) go to stderr."""
-    from convcost.runtime.importer.load import is_source, load_source_spec
-    from convcost.spec.loader import load_spec
-
-    spec = load_source_spec(str(path)) if is_source(path) else load_spec(path)
-    for warning in spec.warnings:
-        typer.echo(f"convcost: warning: {warning}", err=True)
-    return spec
-
-
 def _emit(items: Sequence[Any]) -> None:
     for item in items:
         if isinstance(item, str):
@@ -198,6 +186,20 @@ def model(
         from convcost.report.verify_view import summary
 
         raise CheckFailed(summary(checked))
+
+
+def _load(spec: Path) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+    from convcost.runtime.importer.load import is_source, load_source_spec
+
+    if is_source(spec):
+        return load_source_spec(str(spec))
+    from convcost.spec.loader import load_spec
+
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:  # layers no output needs
+        typer.echo(f"convcost: warning: {warning}", err=True)
+    return loaded
 
 
 def _cross_check(result: Any, spec: Path | None = None) -> Any:

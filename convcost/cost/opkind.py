@@ -51,8 +51,8 @@ class Field:
     """One key of a spec mapping: its type, default, allowed values and a one-line doc.
 
     ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
-    layers (a non-empty list of layer mappings), ints (a short list of integers), text (a printable
-    line), shape (1 to 4 sizes).
+    layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes),
+    ints (a short list of integers).
     """
 
     type: str

@@ -61,8 +61,8 @@ RESOLUTION = {"vgg16": 32}
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
 # (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
-# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, an imported
-# opaque layer, flatten, dropout, both linears;
+# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, an
+# imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
 # and without affine), layer scale, x.mean, and the activations gelu ... hardtanh.

@@ -9,6 +9,7 @@ defined on first use.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, reduce
@@ -122,7 +123,7 @@ def _classes() -> SimpleNamespace:
         """Sum ``a + b (+ ...)``."""
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return reduce(torch.Tensor.__add__, tensors)
+            return reduce(operator.add, tensors)  # a + b + ...: fx-traceable
 
     class ScaleModule(nn.Module):
         """Squeeze-excitation ``x * gate``."""

@@ -20,7 +20,7 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -106,8 +106,6 @@ class Lowering(Protocol):
         """The field that names those tensors (``layers[3].from``), for shape errors."""
 
 
-Formula = Callable[[Any, Shape], LayerCost]
-Factory = Callable[[Any, Shape], Any]  # (op, input shape) -> torch.nn.Module
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
 
 
@@ -137,7 +135,6 @@ class OpKind(Generic[OpT]):
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
-    doc: str = field(default="")
 
     @property
     def key(self) -> str:

@@ -35,7 +35,7 @@ def test_reserved_names_cover_every_module_attribute() -> None:
     assert public <= RESERVED_NAMES, sorted(public - RESERVED_NAMES)
 
 
-@pytest.mark.parametrize("name", ["forward", "training", "flow", "blocks.eval", "to.x", "groups"])
+@pytest.mark.parametrize("name", ["forward", "training", "blocks.eval", "to.x", "groups"])
 def test_reserved_names_are_refused(name: str) -> None:
     with pytest.raises(SpecError, match="is reserved"):
         parse_spec(_spec(name))

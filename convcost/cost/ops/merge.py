@@ -123,7 +123,7 @@ def _classes() -> SimpleNamespace:
         """Sum ``a + b (+ ...)``."""
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return reduce(operator.add, tensors)  # traceable: torch.fx proxies add too
+            return reduce(operator.add, tensors)  # a + b + ...: fx-traceable
 
     class ScaleModule(nn.Module):
         """Squeeze-excitation ``x * gate``."""

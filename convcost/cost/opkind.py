@@ -51,7 +51,8 @@ class Field:
     """One key of a spec mapping: its type, default, allowed values and a one-line doc.
 
     ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
-    layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes).
+    layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes),
+    ints (a short list of integers).
     """
 
     type: str
@@ -96,6 +97,14 @@ class Lowering(Protocol):
     def channels(self, key: str) -> int:
         """The channel count of field ``key`` after the width multiplier."""
 
+    @property
+    def inputs(self) -> tuple[Shape, ...]:
+        """The shapes of every tensor the layer reads (a merge reads several)."""
+
+    @property
+    def inputs_path(self) -> str:
+        """The field that names those tensors (``layers[3].from``), for shape errors."""
+
 
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
 
@@ -114,7 +123,8 @@ class OpKind(Generic[OpT]):
     rule_keys: Mapping[str, str]  # rule key -> op class shown by `convcost conventions`
     keys_of: Callable[[OpT], tuple[str, ...]] = _own_key
     label: Callable[[OpT], str] | None = None  # the node label; default: the key
-    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, concat)
+    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, mul, concat)
+    variadic: bool = False  # it reads ``inputs`` or more tensors (add, concat)
     view: bool = False  # its output shares its input's storage (no new tensor)
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)

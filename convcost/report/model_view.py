@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
 from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
-from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.render import Column, Report, envelope, human, percent, render, shape
+from convcost.report.rows import Figures, count_column, tidy_csv, tree_rows
 from convcost.report.verify_view import check_column, verify_json, verify_report
 from convcost.runtime.verify import Verification
 
@@ -53,9 +55,12 @@ def layers_report(analysis: Analysis, depth: int | None,
     ]
     rows = _tree_rows(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
-    n, c, h, w = analysis.input_shape
-    title = f"{analysis.model}: input {n}×{c}×{h}×{w}, α = {analysis.alpha:g}"
-    return Report(title, columns, rows, styles=styles)
+    return Report(heading(analysis), columns, rows, styles=styles)
+
+
+def heading(analysis: Analysis) -> str:
+    """``mobilenet_v1: input 1×3×224×224, α = 1``."""
+    return f"{analysis.model}: input {shape(analysis.input_shape)}, α = {analysis.alpha:g}"
 
 
 def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
@@ -89,7 +94,7 @@ def _counting_columns(counting: Counting) -> list[Column]:
     return [Column(key, counting.count)]
 
 
-def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report:
+def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS, model: str = "") -> Report:
     t = analysis.totals
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
@@ -99,7 +104,8 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report
         c = counting.convention
         rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
         notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
-    return Report("totals (paper: conv + linear MACs)", columns, rows, notes)
+    title = "totals (paper: conv + linear MACs)"
+    return Report(f"{model} — {title}" if model else title, columns, rows, notes)
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -155,25 +161,19 @@ def model_reports(analysis: Analysis, depth: int | None, machine: bool,
     return [*reports, *([sep] if sep else []), *checked]
 
 
-def model_json(analysis: Analysis, depth: int | None,
-               verification: Verification | None = None,
-               counting: Counting = PAPER_MACS) -> dict[str, Any]:
+def model_json(analysis: Analysis, depth: int | None, verification: Verification | None,
+               figures: Figures, summary: bool = False) -> dict[str, Any]:
+    """The ``model`` JSON: every key on every run, ``None`` where not computed.
+
+    ``layers`` always holds the leaves; ``blocks`` the blocks down to ``depth`` (all without
+    it); under ``summary`` both, and the per-layer summaries, are ``None``.
+    """
     t = analysis.totals
+    counting = figures.counting or PAPER_MACS
+    leaves, blocks = tree_rows(analysis.root, figures, depth)
     eq = standard_equivalent(analysis)
-    count = {} if counting.default else {
-        "convention": {**counting.describe(), "total": counting.count(analysis.root)}}
-    return {
-        "model": analysis.model,
-        "input": list(analysis.input_shape),
-        "alpha": analysis.alpha,
-        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
-        **count,
-        "layers": [
-            {"name": node.name, "kind": node.kind, "output_shape": list(node.output_shape),
-             "params": node.params, "macs": node.macs, "flops": node.flops,
-             **({} if counting.default else {"count": counting.count(node)})}
-            for _, node in frontier(analysis.root, depth)
-        ],
+    detail: dict[str, Any] = {
+        "layers": leaves, "blocks": blocks,
         "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
         "separable": [
             {"depthwise": p.depthwise.name, "pointwise": p.pointwise.name, "macs": p.macs,
@@ -182,5 +182,45 @@ def model_json(analysis: Analysis, depth: int | None,
             for p in separable_pairs(analysis)
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
-        **({"verify": verify_json(verification)} if verification is not None else {}),
     }
+    return {
+        "model": analysis.model,
+        "input": list(analysis.input_shape),
+        "alpha": analysis.alpha,
+        "depth": depth,
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        "convention": {**counting.describe(), "total": counting.count(analysis.root)},
+        **({key: None for key in detail} if summary else detail),
+        "verify": None if verification is None else verify_json(verification),
+    }
+
+
+def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> str:
+    """One row per leaf (or, under ``summary``, one row of model totals)."""
+    counting = figures.counting
+    names = {count_column(counting): "count"} if counting and not counting.default else {}
+    if summary:
+        columns = ["name", "params", "macs", "flops", *names]
+        root = analysis.root
+        row = {"name": analysis.model, "params": root.params, "macs": root.macs,
+               "flops": root.flops, "count": counting.count(root) if counting else root.macs}
+        return tidy_csv([row], columns, names)
+    leaves, _ = tree_rows(analysis.root, figures, 0)
+    return tidy_csv(leaves, figures.csv_columns(), names)
+
+
+def model_output(analysis: Analysis, depth: int | None, verification: Verification | None,
+                 counting: Counting, extra: Any, fmt: str, summary: bool) -> list[Report | str]:
+    """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
+    figures = replace(extra.figures, counting=counting)
+    if summary:
+        checked = [verify_report(verification)] if verification is not None else []
+        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals, *checked]
+    else:
+        reports = model_reports(analysis, depth, fmt != "table", verification, counting)
+        if extra.reports:  # the memory / training tables replace the plain per-layer table
+            reports = [*extra.reports, *reports[1:]]
+    return render(reports, fmt,
+                  lambda: envelope("model", {**model_json(analysis, depth, verification, figures,
+                                                          summary), **extra.json()}),
+                  lambda: model_csv(analysis, figures, summary))

@@ -1,0 +1,43 @@
+"""Writing a command's output: to stdout, or to ``-o/--output FILE``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from convcost.errors import ConvcostError
+
+
+def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
+    from convcost.report.text import is_table, plain_table
+
+    console = None
+    for item in items:
+        if isinstance(item, str):
+            out.write(item if item.endswith("\n") else item + "\n")
+            continue
+        text = None if tty or not is_table(item) else plain_table(item)
+        if text is not None:
+            out.write(text)  # the same table, drawn without rich (fast)
+        else:
+            if console is None:
+                from rich.console import Console
+
+                # Piped output keeps whole rows (rich would cut tables at 80 columns).
+                console = Console(file=out, highlight=False, width=None if tty else 200,
+                                  force_terminal=tty or None, no_color=not tty)
+            console.print(item.rich() if is_table(item) else item)
+
+
+def emit(items: Sequence[Any], output: Path | None = None) -> None:
+    """Print ``items`` (strings, reports or rich renderables), or write them to ``output``."""
+    if output is None:
+        _write(items, sys.stdout, sys.stdout.isatty())
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            _write(items, fh, tty=False)
+    except OSError as err:
+        raise ConvcostError(f"--output: cannot write {output}: {err.strerror or err}") from None

@@ -1,0 +1,86 @@
+"""Tables as plain text, without rich: what rich prints for a :class:`Report` to a pipe or file.
+
+Rich costs most of a fast command's time (its import and its layout engine). Output that goes
+to a pipe or a file carries no colour, so a :class:`Report` is drawn here, character for
+character as rich draws it (box ``SIMPLE_HEAVY``, one space of padding, centred title, notes
+below), and handed to rich only where the plain drawing would differ: a table wider than the
+page, a title that would wrap, characters whose width is not one cell, or markup it does not
+know. A test compares the two drawings over every golden table.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from convcost.report.render import Report, strip_markup
+
+PAGE = 200  # the width rich is given for piped output
+
+def is_table(item: Any) -> bool:
+    return isinstance(item, Report)
+
+
+def _narrow(text: str) -> bool:
+    """Every character takes one cell (rich's width), none is a control or combining mark."""
+    for ch in text:
+        if ch.isascii():
+            if not ch.isprintable():
+                return False
+            continue
+        if (unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.combining(ch)
+                or unicodedata.category(ch) in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp")):
+            return False
+    return True
+
+
+def _cells(report: Report) -> tuple[list[str], list[list[str]]]:
+    head = [col.header for col in report.columns]
+    rows = [[col.show(col.value(row)) for col in report.columns] for row in report.rows]
+    return head, rows
+
+
+def _line(cells: list[str], widths: list[int], left: list[bool]) -> str:
+    parts = [c.ljust(w) if is_left else c.rjust(w) for c, w, is_left in zip(cells, widths, left,
+                                                                           strict=True)]
+    return " " + " ".join(f" {p} " for p in parts) + " "
+
+
+def _wrap(text: str, width: int) -> list[str] | None:
+    """Greedy word wrap at single spaces (rich's); None when a word is wider than ``width``."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > width or not word:
+            return None
+        joined = f"{current} {word}" if current else word
+        if len(joined) <= width:
+            current = joined
+        else:
+            lines.append(current)
+            current = word
+    return [*lines, current]
+
+
+def _centre(line: str, width: int) -> str:
+    excess = width - len(line)
+    return " " * (excess // 2) + line + " " * (excess - excess // 2)
+
+
+def plain_table(report: Report) -> str | None:
+    """The table and its notes as rich prints them to a pipe; None where they could differ."""
+    head, rows = _cells(report)
+    notes = [strip_markup(n) for n in report.notes]
+    texts = [report.title, *head, *(c for r in rows for c in r), *(n or "" for n in notes)]
+    if any(n is None for n in notes) or not all(_narrow(t) for t in texts):
+        return None
+    widths = [max(len(c) for c in column) for column in zip(head, *rows, strict=True)]
+    width = sum(widths) + 3 * len(widths) + 1
+    title = _wrap(report.title, width)
+    if width > PAGE or title is None or any(len(n or "") > PAGE for n in notes):
+        return None
+    left = [col.justify == "left" for col in report.columns]
+    lines = [*(_centre(line, width) for line in title), " " * width,
+             _line(head, widths, left), " " + "━" * (width - 2) + " ",
+             *(_line(r, widths, left) for r in rows), " " * width, *(n or "" for n in notes)]
+    return "\n".join(lines) + "\n"

@@ -25,8 +25,15 @@ $(VENV)/.installed-run: pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install -q -e '.[torch]'
 	touch $@
 
-# `make test`: the dev extra (peer tools, matplotlib, pytest, ruff, mypy, jsonschema).
+# `make test`: the dev extra (peer tools, matplotlib, onnx, pytest, ruff, mypy, jsonschema), and
+# torchvision (the release built for torch 2.13) and timm for the importer's tests. Those two go
+# in without their dependencies, so that they cannot pull a second, CUDA, torch; their other
+# dependencies are in the `models` extra.
+TORCHVISION ?= torchvision==0.28.0
+TIMM ?= timm==1.0.31
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(BIN)/pip install -q --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCHVISION)
+	$(BIN)/pip install -q --no-deps $(TIMM)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 

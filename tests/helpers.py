@@ -83,3 +83,16 @@ def conv_cases(draw: st.DrawFn) -> ConvCase:
                     _size(draw, kernel[1], dilation[1], totals[1]))
 
 
+
+
+def one_line_error(result: object, code: int = 2, fragment: str = "") -> str:
+    """Assert a CLI result failed with ``code``: exactly one stderr line, no traceback."""
+    stderr: str = getattr(result, "stderr")  # noqa: B009  (click's Result and CompletedProcess)
+    stdout: str = getattr(result, "stdout")  # noqa: B009
+    exit_code = getattr(result, "exit_code", getattr(result, "returncode", None))
+    assert exit_code == code, (exit_code, stderr, stdout[-500:])
+    assert "Traceback" not in stderr + stdout, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr[:2000]
+    assert fragment in lines[0], lines[0]
+    return lines[0]

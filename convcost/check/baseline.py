@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import SpecError
+from convcost.limits import MAX_COUNT, quote
 from convcost.spec.fields import as_int, as_mapping, check_keys, join
-from convcost.spec.loader import locate, read_text
+from convcost.spec.loader import locate
+from convcost.spec.yamlsafe import check_nodes, compose, read_text
 
 VERSION = 1
 METRICS = ("params", "macs")
@@ -54,19 +56,54 @@ def parse_baseline(data: Any, file: str) -> Baseline:
         for key in METRICS:
             if key not in entry:
                 raise SpecError("missing required field", path=join(path, key))
-        models[name] = Figures(*(as_int(entry[k], join(path, k), minimum=0) for k in METRICS))
+        models[name] = Figures(*(as_int(entry[k], join(path, k), 0, MAX_COUNT) for k in METRICS))
     return Baseline(file, models)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a JSON object may not repeat a key (json keeps the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def parse_json(text: str, file: str) -> Any:
+    """JSON text -> data; syntax errors and duplicate keys are SpecErrors with file and line."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
+                        line=exc.lineno) from None
+    except RecursionError:
+        raise SpecError("invalid JSON: nested too deeply", file=file) from None
+    except _DuplicateKey as dup:
+        # JSON is YAML: the YAML checks name the duplicate's field path and line
+        check_nodes_of(text, file)
+        raise SpecError(f"duplicate key {quote(dup.args[0])}", file=file) from None
+
+
+def check_nodes_of(text: str, file: str) -> None:
+    """Run the YAML node checks on ``text`` (raises on the first problem; else nothing)."""
+    try:
+        node = compose(text, file)
+    except SpecError:
+        return
+    if node is not None:
+        check_nodes(node, file)
 
 
 def load_baseline(path: str | Path) -> Baseline:
     """Read a baseline file; errors carry its file, line and field path."""
     file = str(path)
     text = read_text(path, "baseline")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
-                        line=exc.lineno) from None
+    data = parse_json(text, file)
     try:
         return parse_baseline(data, file)
     except SpecError as err:

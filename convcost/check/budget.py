@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,92 +20,23 @@ from typing import Any
 from convcost.conventions.rules import PAPER, Convention
 from convcost.errors import SpecError
 from convcost.net.analysis import Analysis
-from convcost.spec.fields import as_int, as_list, as_mapping, as_number, check_keys, join
+from convcost.spec.budget import ENTRY_KEYS as ENTRY_KEYS
+from convcost.spec.budget import METRICS as METRICS
+from convcost.spec.budget import QUANTITY_PATTERN as QUANTITY_PATTERN
+from convcost.spec.budget import REQUIRED as REQUIRED
+from convcost.spec.budget import SHARE as SHARE
+from convcost.spec.budget import Budget as Budget
+from convcost.spec.budget import Limit as Limit
+from convcost.spec.budget import parse_budget as parse_budget
+from convcost.spec.budget import parse_count as parse_count
+from convcost.spec.budget import parse_share as parse_share
+from convcost.spec.fields import as_list, as_mapping, check_keys, join
 from convcost.spec.loader import Spec, locate
-
-QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*[KMGkmg]?$"
-_QUANTITY = re.compile(QUANTITY_PATTERN)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
-
-#: metric key -> label with its unit. Counted metrics first, then the per-layer cap.
-METRICS: Mapping[str, str] = {
-    "params": "params",
-    "macs": "MACs",
-    "flops": "FLOPs",
-    "activations": "peak activations (elements)",
-    "max_layer_share": "largest layer share of MACs",
-}
-REQUIRED = ("params", "macs")
-SHARE = "max_layer_share"
-ENTRY_KEYS = ("spec", *METRICS)
-
-
-def parse_count(value: Any, path: str) -> int:
-    """``600000``, ``"600K"``, ``"4.3M"``, ``"1.2G"`` -> an exact integer (K = 10³)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not _QUANTITY.match(text):
-            raise SpecError(f"must be an integer or a count like 4.3M, 600K or 1.2G, got {value!r}",
-                            path=path)
-        suffix = text[-1].lower() if text[-1].isalpha() else ""
-        exact = Decimal(text.rstrip("KMGkmg").strip()) * _SCALE[suffix]
-        if exact != exact.to_integral_value():
-            raise SpecError(f"must be a whole number, got {value!r} = {exact.normalize()}", path=path)
-        return int(exact)
-    if isinstance(value, float):
-        raise SpecError(f"must be an integer or a count like 4.3M, got {value}", path=path)
-    return as_int(value, path, minimum=0)
-
-
-def parse_share(value: Any, path: str) -> Fraction:
-    """A fraction in (0, 1], kept exact as written (``0.2`` -> 1/5)."""
-    share = as_number(value, path)
-    if share > 1:
-        raise SpecError(f"must be a fraction in (0, 1], got {value}", path=path)
-    return Fraction(str(value))
-
-
-@dataclass(frozen=True)
-class Limit:
-    metric: str
-    value: int | Fraction
-    path: str  # field path of the limit in its file, e.g. ``budget.macs``
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The limits of one model and the file they are written in."""
-
-    limits: tuple[Limit, ...]
-    file: str | None
-    path: str  # field path of the budget mapping, e.g. ``budget`` or ``budgets[2]``
-
-
-def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...] = tuple(METRICS)
-                 ) -> Budget:
-    """Validate a budget mapping (errors name ``path.key``; the caller adds the line)."""
-    data = as_mapping(raw, path)
-    check_keys(data, allowed, path)
-    for key in REQUIRED:
-        if key not in data:
-            raise SpecError("missing required field", path=join(path, key))
-    limits = []
-    for key in METRICS:
-        if key in data:
-            where = join(path, key)
-            value = parse_share(data[key], where) if key == SHARE else parse_count(data[key], where)
-            limits.append(Limit(key, value, where))
-    return Budget(tuple(limits), file, path)
 
 
 def spec_budget(spec: Spec, text: str | None = None) -> Budget | None:
-    """The ``budget:`` of a spec, validated; errors carry the spec's file and line."""
-    if spec.budget is None:
-        return None
-    try:
-        return parse_budget(spec.budget, "budget", spec.source)
-    except SpecError as err:
-        raise locate(err.at(spec.source, None), text) from None
+    """The ``budget:`` of a spec (validated by the loader, as for every command)."""
+    return spec.budget
 
 
 @dataclass(frozen=True)

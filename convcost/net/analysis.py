@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcost.cost.dataflow import Step, trace
 from convcost.cost.formulas import conv2d
 from convcost.cost.graph import Node
-from convcost.cost.ops import BatchNorm, Conv2d, Shape
+from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
 from convcost.spec.loader import Spec, locate
@@ -75,7 +76,7 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         x = resolve_input(spec, resolution, rho, batch)
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
-        raise locate(err.at(spec.source, None)) from None
+        raise locate(err.at(spec.source, None), spec.text) from None
     root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
                 sum(n.macs for n in nodes), children=tuple(nodes))
     return Analysis(spec.name, x, width, root)
@@ -139,31 +140,61 @@ class SeparablePair:
 
 
 def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
-    """Every depthwise conv whose next convolution is pointwise, with the BN after each."""
-    leaves = analysis.leaves()
+    """Every depthwise conv with the pointwise conv that consumes its output on the data path.
+
+    The path follows the depthwise output through BatchNorm, activations, dropout and the
+    gated input of a squeeze-excitation (``x · gate``): the SE's own 1×1 convs read a pooled
+    side branch and never pair. The BN right after each conv is counted with the pair.
+    """
+    steps = trace(analysis.root).steps
+    readers: dict[int, list[Step]] = {}
+    for step in steps:
+        for storage in dict.fromkeys(t.storage for t in step.inputs):
+            readers.setdefault(storage, []).append(step)
     pairs: list[SeparablePair] = []
-    for i, leaf in enumerate(leaves):
-        dw = leaf.op
+    for step in steps:
+        dw = step.node.op
         if not (isinstance(dw, Conv2d) and dw.role == "depthwise"):
             continue
-        j = next((k for k in range(i + 1, len(leaves)) if isinstance(leaves[k].op, Conv2d)), None)
-        if j is None:
-            continue
-        pw = leaves[j].op
-        assert isinstance(pw, Conv2d)
-        if pw.role != "pointwise" or pw.in_channels != dw.out_channels:
+        consumer = _consumer(readers, step.output.storage)
+        pw = consumer.node.op if consumer is not None else None
+        if not (consumer is not None and isinstance(pw, Conv2d) and pw.role == "pointwise"
+                and pw.in_channels == dw.out_channels):
             continue
         standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,
                           dw.dilation, 1, dw.bias)
-        std = conv2d(standard, leaf.input_shape)
-        bn = sum(_bn_after(leaves, k) for k in (i, j))
-        pairs.append(SeparablePair(leaf, leaves[j], standard, std.macs, std.params, bn))
+        std = conv2d(standard, step.node.input_shape)
+        bn = _bn_after(readers, step) + _bn_after(readers, consumer)
+        pairs.append(SeparablePair(step.node, consumer.node, standard, std.macs, std.params, bn))
     return pairs
 
 
-def _bn_after(leaves: list[Node], index: int) -> int:
-    nxt = leaves[index + 1] if index + 1 < len(leaves) else None
-    return nxt.params if nxt is not None and isinstance(nxt.op, BatchNorm) else 0
+def _carries(step: Step, storage: int) -> bool:
+    """Whether ``step`` passes the tensor in ``storage`` on along the data path."""
+    if isinstance(step.node.op, Scale):  # x · gate: the path runs through x, its first input
+        return step.inputs[0].storage == storage
+    return isinstance(step.node.op, BatchNorm | Activation | Dropout)
+
+
+def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:
+    """The first convolution reading the tensor in ``storage`` along its data path."""
+    while True:
+        group = readers.get(storage, [])
+        conv = next((s for s in group if isinstance(s.node.op, Conv2d)), None)
+        if conv is not None:
+            return conv
+        # a view (dropout) keeps the storage: its readers are in this group already
+        carrier = next((s for s in group if _carries(s, storage)
+                        and s.output.storage != storage), None)
+        if carrier is None:
+            return None
+        storage = carrier.output.storage
+
+
+def _bn_after(readers: dict[int, list[Step]], conv: Step) -> int:
+    """Params of the BatchNorm that reads ``conv``'s output directly (0 if none)."""
+    return next((s.node.params for s in readers.get(conv.output.storage, [])
+                 if isinstance(s.node.op, BatchNorm)), 0)
 
 
 @dataclass(frozen=True)

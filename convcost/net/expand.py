@@ -7,7 +7,7 @@ expand here into leaf ops; every leaf is costed by :func:`convcost.cost.formulas
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from convcost.cost.formulas import cost, resolve_padding
@@ -125,6 +125,20 @@ class Expander:
             nodes.append(node)
             x = node.output_shape
         return nodes
+
+    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "") -> list[Node]:
+        """Nodes of ``specs`` in order, threading the shape; names get ``prefix``."""
+        nodes: list[Node] = []
+        for spec in specs:
+            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec, x)
+            nodes.extend(produced)
+            x = produced[-1].output_shape
+        return nodes
+
+    def sequential(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+        """A group of layers (a ``sequential``, or a block template's instance)."""
+        children = self.layers(f["layers"], x, prefix=f"{name}.")
+        return self.block(name, f["block"] or "sequential", x, children, path)
 
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
         return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
@@ -292,10 +306,4 @@ def _pool(f: Mapping[str, Any]) -> Op:
 
 def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
     """Costed top-level nodes for ``layers`` on input shape ``x``."""
-    expander = Expander(scaling)
-    nodes: list[Node] = []
-    for spec in layers:
-        produced = expander.layer(spec, x)
-        nodes.extend(produced)
-        x = produced[-1].output_shape
-    return nodes
+    return Expander(scaling).layers(layers, x)

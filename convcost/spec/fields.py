@@ -10,6 +10,7 @@ from typing import Any
 
 from convcost.cost.ops import Pair
 from convcost.errors import SpecError
+from convcost.limits import MAX_FLOAT, MAX_INT, finite_below, quote
 
 
 class _Required:
@@ -22,14 +23,13 @@ REQUIRED: Any = _Required()
 
 def suggest(word: str, options: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest option, or an empty string."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word[:100], list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    """A value as quoted in a message: bounded in length (an alias bomb quotes a prefix)."""
+    return str(value).lower() if isinstance(value, bool) else quote(value)
 
 
 def check_keys(data: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
@@ -47,8 +47,8 @@ def join(path: str, key: str | int) -> str:
     """``layers`` + 3 -> ``layers[3]``; ``layers[3]`` + ``stride`` -> ``layers[3].stride``."""
     if isinstance(key, int):
         return f"{path}[{key}]"
-    if not key.isprintable() or not key.strip() or key != key.strip():
-        key = repr(key)
+    if not key.isprintable() or not key.strip() or key != key.strip() or len(key) > 40:
+        key = quote(key)
     return f"{path}.{key}" if path else key
 
 
@@ -62,18 +62,23 @@ def as_mapping(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
-def as_int(value: Any, path: str, minimum: int = 1) -> int:
+def as_int(value: Any, path: str, minimum: int = 1, maximum: int = MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"must be an integer, got {_show(value)}", path=path)
     if value < minimum:
         what = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
-        raise SpecError(f"must be {what}, got {value}", path=path)
+        raise SpecError(f"must be {what}, got {_show(value)}", path=path)
+    if value > maximum:
+        raise SpecError(f"must be at most {maximum:,}, got {_show(value)}", path=path)
     return value
 
 
 def as_number(value: Any, path: str, positive: bool = True, below_one: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(f"must be a number, got {_show(value)}", path=path)
+    if not finite_below(float(value) if abs(value) < 1e300 else math.inf):
+        raise SpecError(f"must be a finite number of at most {MAX_FLOAT:g}, got {_show(value)}",
+                        path=path)
     if positive and value <= 0:
         raise SpecError(f"must be > 0, got {value}", path=path)
     if below_one and not 0 <= value < 1:
@@ -91,7 +96,8 @@ def as_pair(value: Any, path: str, minimum: int = 1) -> Pair:
     """An int (square) or an ``[h, w]`` pair."""
     if isinstance(value, list | tuple):
         if len(value) != 2:
-            raise SpecError(f"must be an integer or an [h, w] pair, got {list(value)}", path=path)
+            raise SpecError(f"must be an integer or an [h, w] pair, got {_show(list(value))}",
+                        path=path)
         return (as_int(value[0], f"{path}[0]", minimum), as_int(value[1], f"{path}[1]", minimum))
     number = as_int(value, path, minimum)
     return (number, number)
@@ -109,7 +115,8 @@ def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
 class Field:
     """One optional or required key of a spec mapping.
 
-    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping.
+    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
+    layers (a non-empty list of layer mappings).
     """
 
     type: str
@@ -147,6 +154,10 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             return as_choice(value, path, field.choices)
         case "mapping":
             return as_mapping(value, path)
+        case "layers":
+            if not as_list(value, path):
+                raise SpecError("must list at least one layer", path=path)
+            return value
     raise AssertionError(f"unknown field type {field.type}")  # pragma: no cover - programming error
 
 

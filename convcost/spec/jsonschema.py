@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from convcost.check.budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
+from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT
+from convcost.spec.budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
 from convcost.spec.fields import REQUIRED as MISSING
 from convcost.spec.fields import Field
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, KIND_FIELDS, SE_FIELDS
+from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
+from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
 
-_INT = {"type": "integer", "minimum": 1}
+_INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
 _PAIR = {"oneOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
-_COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": QUANTITY_PATTERN}]}
+_COUNT = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                    {"type": "string", "pattern": QUANTITY_PATTERN}]}
 
 
 def _budget() -> dict[str, Any]:
@@ -27,17 +31,21 @@ def _budget() -> dict[str, Any]:
 
 
 def _field(field: Field) -> dict[str, Any]:
-    nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum}
+    nonneg: dict[str, Any] = {"type": "integer", "minimum": field.minimum, "maximum": MAX_INT}
     if field.type == "mapping":
         return _nullable(field, _object(SE_FIELDS))
+    if field.type == "layers":
+        return {"description": field.doc}  # filled in by layer_defs, inside a block or not
     schema: dict[str, Any] = {
         "int": nonneg,
-        "number": {"type": "number", "exclusiveMinimum": 0},
+        "number": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_FLOAT},
         "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
         "bool": {"type": "boolean"},
         "pair": {"oneOf": [nonneg, {"type": "array", "items": nonneg, "minItems": 2, "maxItems": 2}]},
-        "padding": {"oneOf": [{"enum": ["auto", "same"]}, {"type": "integer", "minimum": 0},
-                              {"type": "array", "items": {"type": "integer", "minimum": 0},
+        "padding": {"oneOf": [{"enum": ["auto", "same"]}, {"type": "integer", "minimum": 0,
+                                                            "maximum": MAX_INT},
+                              {"type": "array", "items": {"type": "integer", "minimum": 0,
+                                                          "maximum": MAX_INT},
                                "minItems": 2, "maxItems": 2}]},
         "choice": {"enum": list(field.choices)},
     }[field.type]
@@ -66,15 +74,21 @@ def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, A
     return out
 
 
-def spec_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a convcost spec."""
+def _kind_schemas() -> list[dict[str, Any]]:
+    """One object schema per built-in kind (a container's ``layers`` filled in by the caller)."""
     layer_common = {key: _field(f) for key, f in COMMON_FIELDS.items()}
-    layer_common["name"] = {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
+    layer_common["name"] = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": 200,
+                            "not": {"pattern": f"(^|\\.)({'|'.join(sorted(RESERVED_NAMES))})(\\.|$)"}}
     layers = []
     for kind, fields in KIND_FIELDS.items():
         obj = _object(fields, kind={"const": kind}, **layer_common)
         obj["required"] = ["kind", *obj.get("required", [])]
         layers.append(obj)
+    return layers
+
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a convcost spec."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "convcost network spec",
@@ -82,11 +96,14 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["input", "layers"],
         "properties": {
-            "name": {"type": "string"},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
             "input": _object(INPUT_FIELDS),
-            "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
+            "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_FLOAT,
+                                 "default": 1.0},
             "divisor": _INT,
             "budget": _budget(),
-            "layers": {"type": "array", "minItems": 1, "items": {"oneOf": layers}},
+            "blocks": blocks_schema(),
+            "layers": {"$ref": LAYERS},
         },
+        "$defs": layer_defs(_kind_schemas()),
     }

@@ -93,6 +93,7 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType(
             groups=Field("int", 1), width=_width,
         ),
         "shuffle_unit": _table(out_channels=_out, stride=_stride, width=_width),
+        "sequential": _table(layers=Field("layers", doc="the group's layers, in order")),
     }
 )
 
@@ -109,5 +110,14 @@ INPUT_FIELDS: Mapping[str, Field] = _table(
     batch=Field("int", 1),
 )
 
+#: Most leaf ops one layer of each kind expands to (conv + BN + act = 3; an inverted residual
+#: with expansion, SE and residual = 3 + 3 + 6 + 2 + 1 = 15). Bounds the network's size
+#: before it is expanded; tests/unit/test_limits.py checks each bound against the expansion.
+LEAF_BOUND: Mapping[str, int] = MappingProxyType({
+    "conv": 3, "dwconv": 3, "pwconv": 3, "bn": 1, "act": 1, "pool": 1, "linear": 1, "flatten": 1,
+    "dropout": 1, "dsconv": 6, "inverted_residual": 15, "basic_block": 9, "bottleneck": 12,
+    "shuffle_unit": 15,
+})
+
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "layers")
+MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")

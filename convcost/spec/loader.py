@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from convcost.errors import SpecError
+from convcost.limits import MAX_LEAVES, quote
+from convcost.spec.budget import Budget, parse_budget
 from convcost.spec.fields import (
     as_int,
     as_list,
@@ -27,12 +27,33 @@ from convcost.spec.kinds import (
     INPUT_FIELDS,
     KIND_FIELDS,
     LAYER_KEYS,
+    LEAF_BOUND,
     MODEL_KEYS,
     SE_FIELDS,
 )
-from convcost.spec.yamlpos import line_of
+from convcost.spec.templates import RawLayer, instantiate, read_blocks
+from convcost.spec.yamlpos import locate_path
+from convcost.spec.yamlsafe import load_yaml, read_text
 
-_NAME = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_]*(\.[A-Za-z0-9][A-Za-z0-9_]*)*"
+_NAME = re.compile(NAME_PATTERN)
+_NAME_CHARS = 200
+#: Attribute names of a torch ``nn.Module`` (and of convcost's block module): a layer named so
+#: could not be registered as a submodule. Names starting with ``_`` are refused as well.
+#: tests/torch/test_build_verify.py checks this list against ``dir(nn.Module())``.
+RESERVED_NAMES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
+    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
+    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
+    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
+    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "training", "type", "xpu", "zero_grad", "flow", "groups",
+})
 
 
 @dataclass(frozen=True)
@@ -62,35 +83,36 @@ class Spec:
     layers: tuple[LayerSpec, ...]
     width_multiplier: float = 1.0
     divisor: int | None = None
-    budget: Mapping[str, Any] | None = None
+    budget: Budget | None = None  # validated here, for every command
     source: str | None = field(default=None, compare=False)
+    text: str | None = field(default=None, compare=False, repr=False)  # to locate later errors
 
 
-def _layer(raw: Any, index: int) -> LayerSpec:
-    path = f"layers[{index}]"
-    data = as_mapping(raw, path)
+def _layer(item: RawLayer) -> LayerSpec:
+    path = item.path
+    data = as_mapping(item.data, path)
     if "kind" not in data:
         raise SpecError("missing required field", path=join(path, "kind"))
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in KIND_FIELDS:
         hint = suggest(kind, KIND_FIELDS) if isinstance(kind, str) else ""
         raise SpecError(
-            f"unknown kind {kind!r}{hint}; valid kinds: {', '.join(KIND_FIELDS)}",
+            f"unknown kind {quote(kind)}{hint}; valid kinds: {', '.join(KIND_FIELDS)}",
             path=join(path, "kind"),
         )
     schema = KIND_FIELDS[kind]
     check_keys(data, [*LAYER_KEYS, *schema], path)
-    name = data.get("name", f"layers.{index}")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SpecError(
-            f"must be dotted words of letters, digits and _, got {name!r}", path=join(path, "name")
-        )
+    name = check_name(data.get("name", item.default_name), join(path, "name"))
     common = read_fields(data, COMMON_FIELDS, path)
     fields = read_fields(data, schema, path)
     if fields.get("se") is not None:
         se_path = join(path, "se")
         check_keys(fields["se"], SE_FIELDS, se_path)
         fields["se"] = MappingProxyType(read_fields(fields["se"], SE_FIELDS, se_path))
+    if kind == "sequential":
+        fields["layers"] = tuple(_layer(child) for child in fields["layers"])
+        fields["block"] = item.block
+        _names_unique(fields["layers"])
     if kind == "inverted_residual" and (fields["expand_ratio"] is None) == (
         fields["expanded_channels"] is None
     ):
@@ -107,6 +129,18 @@ def _layer(raw: Any, index: int) -> LayerSpec:
         repeat=common["repeat"],
         in_channels=common["in_channels"],
     )
+
+
+def check_name(name: Any, path: str) -> str:
+    """A layer name: dotted words of letters, digits and _, none a torch module attribute."""
+    if not isinstance(name, str) or len(name) > _NAME_CHARS or not _NAME.fullmatch(name):
+        raise SpecError("must be dotted words of letters, digits and _ (not starting with _), "
+                        f"at most {_NAME_CHARS} characters, got {quote(name)}", path=path)
+    reserved = [part for part in name.split(".") if part in RESERVED_NAMES]
+    if reserved:
+        raise SpecError(f"{reserved[0]!r} is reserved (an attribute of torch modules); "
+                        f"rename it, e.g. {reserved[0]}_", path=path)
+    return name
 
 
 def _input(raw: Any) -> InputSpec:
@@ -126,21 +160,50 @@ def _input(raw: Any) -> InputSpec:
     )
 
 
+def _leaf_bound(layer: LayerSpec) -> int:
+    """At most how many leaf ops one copy of ``layer`` expands to."""
+    if layer.kind == "sequential":
+        return sum(child.repeat * _leaf_bound(child) for child in layer.fields["layers"])
+    return LEAF_BOUND[layer.kind]
+
+
+def _size_bounded(layers: tuple[LayerSpec, ...]) -> None:
+    """Refuse a network of more than MAX_LEAVES leaf ops, before anything is expanded."""
+    total = 0
+    for layer in layers:
+        total += layer.repeat * _leaf_bound(layer)
+        if total > MAX_LEAVES:
+            raise SpecError(f"the network would have more than {MAX_LEAVES:,} layers "
+                            f"(repeat {layer.repeat:,} of {layer.kind} here)",
+                            path=join(layer.path, "repeat" if layer.repeat > 1 else "kind"))
+
+
+def _produced(layer: LayerSpec) -> list[str]:
+    """The names a layer gives its nodes: ``name``, or ``name.0`` … ``name.{repeat-1}``."""
+    if layer.repeat == 1:
+        return [layer.name]
+    return [f"{layer.name}.{i}" for i in range(layer.repeat)]
+
+
 def _names_unique(layers: tuple[LayerSpec, ...]) -> None:
-    """Names must be unique, and no name may be a dotted prefix of another (torch nesting)."""
+    """Node names must be unique, and none a dotted prefix of another (torch nesting).
+
+    A repeated layer produces ``name.0`` … ``name.{repeat-1}``: those are what must not clash.
+    """
     owner: dict[str, str] = {}
     prefixes: dict[str, str] = {}
     for layer in layers:
-        parts = layer.name.split(".")
-        clash = owner.get(layer.name) or prefixes.get(layer.name)
-        clash = clash or next((owner[p] for p in (".".join(parts[:i]) for i in range(1, len(parts)))
-                               if p in owner), None)
-        if clash:
-            raise SpecError(f"name {layer.name!r} clashes with the layer at {clash}",
-                            path=join(layer.path, "name"))
-        owner[layer.name] = layer.path
-        for i in range(1, len(parts)):
-            prefixes.setdefault(".".join(parts[:i]), layer.path)
+        for name in _produced(layer):
+            parts = name.split(".")
+            above = (".".join(parts[:i]) for i in range(1, len(parts)))
+            clash = owner.get(name) or prefixes.get(name) or next(
+                (owner[p] for p in above if p in owner), None)
+            if clash:
+                raise SpecError(f"name {name!r} clashes with the layer at {clash}",
+                                path=join(layer.path, "name"))
+            owner[name] = layer.path
+            for i in range(1, len(parts)):
+                prefixes.setdefault(".".join(parts[:i]), layer.path)
 
 
 def parse_spec(data: Any, *, default_name: str = "model", source: str | None = None) -> Spec:
@@ -158,11 +221,14 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         raw_layers = as_list(model["layers"], "layers")
         if not raw_layers:
             raise SpecError("must list at least one layer", path="layers")
-        layers = tuple(_layer(raw, i) for i, raw in enumerate(raw_layers))
+        blocks = read_blocks(model.get("blocks"))
+        layers = tuple(_layer(item) for item in instantiate(raw_layers, blocks))
+        _size_bounded(layers)
         _names_unique(layers)
         name = model.get("name", default_name)
-        if not isinstance(name, str) or not name:
-            raise SpecError(f"must be a non-empty string, got {name!r}", path="name")
+        if not isinstance(name, str) or not name or len(name) > _NAME_CHARS:
+            raise SpecError(f"must be a non-empty string of at most {_NAME_CHARS} characters, "
+                            f"got {quote(name)}", path="name")
         divisor = model.get("divisor")
         budget = model.get("budget")
         return Spec(
@@ -171,7 +237,7 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
             layers=layers,
             width_multiplier=as_number(model.get("width_multiplier", 1.0), "width_multiplier"),
             divisor=None if divisor is None else as_int(divisor, "divisor"),
-            budget=None if budget is None else as_mapping(budget, "budget"),
+            budget=None if budget is None else parse_budget(budget, "budget", source),
             source=source,
         )
     except SpecError as err:
@@ -179,15 +245,11 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
 
 
 def locate(err: SpecError, text: str | None = None) -> SpecError:
-    """Fill in the line of ``err`` from its file's text (read again when not given)."""
-    if err.line is not None or not err.file:
+    """Fill in the line of ``err`` from its file's text (never read again: no text, no line)."""
+    if err.line is not None or not err.file or text is None:
         return err
-    if text is None:
-        try:
-            text = Path(err.file).read_text(encoding="utf-8")
-        except OSError:
-            return err
-    return err.at(err.file, line_of(text, err.path))
+    line, path = locate_path(text, err.path, err.file)
+    return SpecError(err.message, path=path, file=err.file, line=line)
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -206,45 +268,12 @@ def load_spec(path: str | Path) -> Spec:
 def spec_from(data: Any, text: str, file: str) -> Spec:
     """:func:`parse_spec` for data read by :func:`read_yaml`, errors located in ``text``."""
     try:
-        return parse_spec(data, default_name=Path(file).stem, source=file)
+        return replace(parse_spec(data, default_name=Path(file).stem, source=file), text=text)
     except SpecError as err:
         raise locate(err, text) from None
 
 
-def safe_load(text: str) -> Any:
-    """``yaml.safe_load``, through libyaml's C parser when it is installed (5× faster).
-
-    Both use PyYAML's SafeConstructor: plain data only, never Python object tags.
-    """
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is None:
-        return yaml.safe_load(text)
-    return yaml.load(text, Loader=fast)
-
-
-def read_text(path: str | Path, what: str = "spec") -> str:
-    """A file's text; an unreadable file is a SpecError ``cannot read <what>: <reason>``."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SpecError(f"cannot read {what}: {reason}", file=str(path)) from None
-
-
 def read_yaml(path: str | Path, what: str = "spec") -> tuple[Any, str]:
-    """``(yaml.safe_load(text), text)`` of a file; errors are SpecErrors with file and line."""
-    file = str(path)
+    """``(data, text)`` of a YAML file, read once and checked (:mod:`convcost.spec.yamlsafe`)."""
     text = read_text(path, what)
-    try:
-        data = safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        if mark is not None:
-            raise SpecError(
-                f"YAML syntax error: {problem} (column {mark.column + 1})",
-                file=file,
-                line=mark.line + 1,
-            ) from None
-        raise SpecError(f"YAML syntax error: {problem}", file=file) from None
-    return data, text
+    return load_yaml(text, str(path)), text

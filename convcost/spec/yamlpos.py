@@ -18,14 +18,18 @@ def split_path(path: str) -> list[str | int]:
     return [int(index) if index else key for key, index in _STEP.findall(path)]
 
 
-def line_of(text: str, path: str) -> int | None:
-    """1-based line of the deepest node of ``path`` found in ``text`` (None if unparsable)."""
+CHAIN = " → "
+"""Joins a template's use site and its lines in one path: ``layers[3] → blocks.fire.layers[1]``."""
+
+
+def _compose(text: str) -> yaml.Node | None:
     try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return None
-    if node is None:
-        return None
+
+
+def _line(node: yaml.Node, path: str) -> int:
     line = node.start_mark.line + 1
     for step in split_path(path):
         child: yaml.Node | None = None
@@ -42,3 +46,23 @@ def line_of(text: str, path: str) -> int | None:
             break
         node = child
     return line
+
+
+def line_of(text: str, path: str) -> int | None:
+    """1-based line of the deepest node of ``path`` found in ``text`` (None if unparsable).
+
+    For a chained path (a layer made from a template) it is the line of the use site.
+    """
+    node = _compose(text)
+    return None if node is None else _line(node, path.split(CHAIN)[0])
+
+
+def locate_path(text: str, path: str, file: str) -> tuple[int | None, str]:
+    """``(line, path)`` for an error at ``path``: the line of the (first) use site, and the path
+    with each template step of a chain followed by its own ``(file:line)``."""
+    node = _compose(text)
+    if node is None:
+        return None, path
+    first, *steps = path.split(CHAIN)
+    shown = [first, *(f"{step} ({file}:{_line(node, step)})" for step in steps)]
+    return _line(node, first), CHAIN.join(shown)

@@ -1,7 +1,8 @@
 """Property: for random small specs, every analytic figure equals torch's and fvcore's.
 
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
-blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, at random
+blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, some of them inside
+``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at random
 channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
 spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
 input, say) is dropped, so every example is a valid network. For each, ``verify`` must find
@@ -116,6 +117,21 @@ def _flat_layer(draw: st.DrawFn) -> dict[str, Any]:
     return {"kind": kind, "p": 0.5}
 
 
+def _grouped(draw: st.DrawFn, spec: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``layer`` as it is, in a ``sequential``, or as the use of a new block whose integer values
+    are arguments (passed doubled, halved back by ``${k // 2}``)."""
+    form = draw(st.sampled_from(["plain", "plain", "sequential", "block"]))
+    if form == "sequential":
+        return {"kind": "sequential", "layers": [layer], "repeat": draw(st.integers(1, 2))}
+    if form == "plain":
+        return layer
+    blocks = spec.setdefault("blocks", {})
+    args = {k: v for k, v in layer.items() if type(v) is int}
+    body = {k: f"${{{k} // 2}}" if k in args else v for k, v in layer.items()}
+    blocks[f"b{len(blocks)}"] = {"args": list(args), "layers": [body]}
+    return {"kind": f"b{len(blocks) - 1}", **{k: 2 * v for k, v in args.items()}}
+
+
 def _analyse(spec: dict[str, Any]) -> Analysis | None:
     try:
         return analyze(parse_spec(spec))
@@ -140,6 +156,7 @@ def small_specs(draw: st.DrawFn) -> Analysis:
             layer: dict[str, Any] = {"kind": "flatten"}
         else:
             layer = _flat_layer(draw) if flat else _spatial_layer(draw, shape[1])
+            layer = _grouped(draw, spec, layer)
         tried = _analyse({**spec, "layers": [*spec["layers"], layer]})
         if tried is not None:  # else: the drawn layer does not fit its input; leave it out
             spec["layers"].append(layer)

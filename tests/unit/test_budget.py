@@ -153,9 +153,8 @@ def test_parse_budget_rejects(raw: Any, path: str, message: str) -> None:
 
 def test_spec_budget_error_names_file_line_and_field(write_spec: Callable[..., Path]) -> None:
     path = _tiny(write_spec, macs="'600Q'")
-    spec = load_spec(path)  # the spec itself is fine: only the budget is malformed
     with pytest.raises(SpecError) as info:
-        spec_budget(spec)
+        load_spec(path)  # one validator: the loader refuses it for `model` as for `check`
     line = path.read_text().splitlines().index("  macs: '600Q'") + 1
     assert str(info.value).startswith(f"{path}:{line}: budget.macs: must be an integer or a count")
 

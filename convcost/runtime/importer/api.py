@@ -1,0 +1,44 @@
+"""One call from a source string to the IR: parse, load, trace (or read ONNX), check strictness."""
+
+from __future__ import annotations
+
+from convcost.errors import ConvcostError
+from convcost.runtime.importer.ir import IRGraph, Shape
+from convcost.runtime.importer.source import parse_source
+
+DEFAULT_INPUT: Shape = (1, 3, 224, 224)
+
+
+def parse_input(text: str | None) -> Shape | None:
+    """``1x3x224x224`` -> (1, 3, 224, 224); None stays None (the model's own or the default)."""
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    if not 2 <= len(parts) <= 5 or not all(p.isdigit() and 0 < int(p) <= 1 << 16 for p in parts):
+        raise ConvcostError(f"--input: expected sizes like 1x3x224x224, got {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def opaque_summary(graph: IRGraph) -> str:
+    """``features.3 aten.gelu ×2; ...``: every op the importer cannot express, with counts."""
+    return "; ".join(f"{module or '(top)'} {op} ×{count}"
+                     for (module, op), count in sorted(graph.opaque().items()))
+
+
+def load_graph(text: str, input_shape: Shape | None = None, strict: bool = False,
+               tracer: str = "auto") -> IRGraph:
+    """The IR of the model named by ``text``. Under ``strict`` an opaque op is an error."""
+    source = parse_source(text)
+    if source.kind == "onnx":
+        from convcost.runtime.importer.onnx_read import read_onnx
+
+        graph = read_onnx(source.location, input_shape)
+    else:
+        from convcost.runtime.importer.resolve import load_module
+        from convcost.runtime.importer.trace import trace
+
+        graph = trace(load_module(source), input_shape or DEFAULT_INPUT, text, tracer)
+    if strict and graph.opaque():
+        raise ConvcostError(f"{text}: --strict: ops the importer cannot express: "
+                            f"{opaque_summary(graph)}")
+    return graph

@@ -1,0 +1,141 @@
+"""An ``nn.Module`` -> :class:`~.ir.IRGraph` through ``torch.export``, for code fx cannot trace.
+
+torch.export records ATen ops (``aten.conv2d``, ``aten.batch_norm``, ...) with each node's
+module stack; parameters arrive as graph inputs and are counted by the op that reads them,
+at its first use. The ATen argument orders are those of the functional API, so the rules of
+:mod:`.fx_ops` apply. torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from convcost.runtime.importer import fx_ops as r
+from convcost.runtime.importer.fx_trace import finish, shapes_of
+from convcost.runtime.importer.ir import IRNode, Shape, frozen
+
+if TYPE_CHECKING:
+    from torch import fx, nn
+
+    from convcost.runtime.importer.ir import IRGraph
+
+
+def _bn(c: r.Call) -> tuple[str, dict[str, Any]]:
+    return "bn", dict(channels=c.in_shapes[0][1], affine=c.arg(1, "weight") is not None)
+
+
+def _upsample(mode: str) -> r.Rule:
+    return lambda c: ("interpolate", dict(mode=mode, size=tuple(c.shape[2:])))
+
+
+def _conv_transpose(c: r.Call) -> tuple[str, dict[str, Any]]:
+    weight, groups = c.in_shapes[1], int(c.arg(6, "groups", 1))
+    return "conv_transpose", dict(
+        in_channels=weight[0], out_channels=weight[1] * groups, kernel=weight[2:],
+        stride=r.pair(c.arg(3, "stride", 1)), padding=r.pair(c.arg(4, "padding", 0)),
+        output_padding=r.pair(c.arg(5, "output_padding", 0)), groups=groups,
+        dilation=r.pair(c.arg(7, "dilation", 1)), bias=len(c.in_shapes) > 2)
+
+
+@cache
+def aten_rules() -> Mapping[str, r.Rule]:
+    """ATen op name (overload dropped) -> rule."""
+    rules: dict[str, r.Rule] = {f"aten.{fn}": r._act(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")}
+    rules.update({f"aten.{op}": r._binary(op) for op in ("add", "sub", "mul", "div")})
+    rules.update({
+        "aten.conv2d": r._f_conv, "aten.linear": r._f_linear, "aten.batch_norm": _bn,
+        "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r._f_hardtanh,
+        "aten.max_pool2d": r._f_pool("max"), "aten.avg_pool2d": r._f_pool("avg"),
+        "aten.adaptive_avg_pool2d": r._adaptive("avg"), "aten.adaptive_max_pool2d": r._adaptive("max"),
+        "aten.mean": r._mean, "aten.cat": r._cat, "aten.concat": r._cat,
+        "aten.chunk": r._chunk("chunk"), "aten.split": r._chunk("split"),
+        "aten.split_with_sizes": r._chunk("split"), "aten.flatten": r._flatten,
+        "aten.view": r._reshape, "aten.reshape": r._reshape, "aten._unsafe_view": r._reshape,
+        "aten.transpose": r._transpose, "aten.permute": r._permute,
+        "aten.contiguous": r._same("identity"), "aten.clone": r._same("identity"),
+        "aten.dropout": r._same("dropout"), "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
+        "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
+        "aten.conv_transpose2d": _conv_transpose,
+        "aten.layer_norm": r._same("layernorm"), "aten.group_norm": r._same("groupnorm"),
+    })
+    return rules
+
+
+def op_name(target: Any) -> str:
+    """``aten.conv2d.default`` -> ``aten.conv2d``."""
+    name = str(target) if not callable(target) or hasattr(target, "overloadpacket") \
+        else getattr(target, "__name__", str(target))
+    return name.rsplit(".", 1)[0] if name.count(".") >= 2 else name
+
+
+def _shape(node: fx.Node) -> tuple[Shape, ...] | None:
+    return shapes_of(node.meta.get("val"))
+
+
+def _module(node: fx.Node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    return str(next(reversed(stack.values()))[0]) if stack else ""
+
+
+class _Export:
+    """One translation: graph inputs that are parameters, the nodes kept so far."""
+
+    def __init__(self, ep: Any) -> None:
+        sig = ep.graph_signature
+        state = ep.state_dict
+        self.params = {name: state[fqn] for name, fqn in sig.inputs_to_parameters.items()}
+        self.constants = {*sig.inputs_to_buffers, *getattr(sig, "inputs_to_lifted_tensor_constants", {})}
+        self.kept: dict[str, tuple[Shape, ...]] = {}
+        self.seen: Counter[str] = Counter()
+        self.uses = Counter(n.name for node in ep.graph.nodes for n in node.all_input_nodes
+                            if n.name in self.params)
+        self.nodes: list[IRNode] = []
+
+    def add(self, node: fx.Node, shapes: tuple[Shape, ...]) -> None:
+        args = node.all_input_nodes
+        weights = [n.name for n in args if n.name in self.params]
+        params = sum(self.params[w].numel() for w in weights if not self.seen[w])
+        shared = any(self.uses[w] > 1 for w in weights)
+        self.seen.update(weights)
+        op: str
+        attrs: dict[str, Any]
+        if node.target is operator.getitem:
+            tuple_input = len(self.kept.get(args[0].name, ())) > 1
+            op, attrs = ("getitem", {"index": node.args[1]}) if tuple_input else ("slice", {})
+        else:
+            rule = aten_rules().get(op_name(node.target))
+            shapes_in = tuple((self.kept.get(n.name) or (tuple(self.params[n.name].shape),))[0]
+                              for n in args if n.name in self.kept or n.name in self.params)
+            call = r.Call(None, tuple(node.args), dict(node.kwargs), shapes_in, shapes[0], shapes)
+            op, attrs = rule(call) if rule else ("opaque", {"shapes": shapes})
+        inputs = tuple(n.name for n in args if n.name in self.kept)
+        self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,
+                                 frozen(attrs), op_name(node.target)))
+        self.kept[node.name] = shapes
+
+
+def trace_export(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
+    """``torch.export.export`` (non-strict) on zeros of ``input_shape``, translated to the IR."""
+    import torch
+
+    with torch.no_grad():
+        ep = torch.export.export(model, (torch.zeros(input_shape),), strict=False)
+    walk = _Export(ep)
+    user_inputs = set(ep.graph_signature.user_inputs)
+    outputs: tuple[str, ...] = ()
+    for node in ep.graph.nodes:
+        shapes = _shape(node)
+        if node.op == "placeholder":
+            if node.name in user_inputs:
+                walk.nodes.append(IRNode(node.name, "input", "", (), shapes[0] if shapes else input_shape,
+                                         target="input"))
+                walk.kept[node.name] = shapes or (input_shape,)
+        elif node.op == "output":
+            outputs = tuple(n.name for n in node.all_input_nodes if n.name in walk.kept)
+        elif shapes is not None and node.op == "call_function":
+            walk.add(node, shapes)
+    return finish(model, source, "torch.export", input_shape, walk.nodes, outputs)

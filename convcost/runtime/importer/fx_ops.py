@@ -1,0 +1,267 @@
+"""torch.fx node -> IR op and hyper-parameters: one table for modules, functions and methods.
+
+Every rule reads an :class:`Call` (the fx node's arguments with its input and output shapes)
+and returns ``(op, attrs)``. Shapes come from shape propagation, so arguments computed from
+``x.size()`` never need evaluating. torch is imported inside :func:`tables` only.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from convcost.runtime.importer.ir import Shape
+
+Rule = Callable[["Call"], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One fx call: its module (call_module), positional and keyword arguments, shapes."""
+
+    module: Any
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    in_shapes: tuple[Shape, ...]  # of the tensor arguments, in order
+    shape: Shape  # output (first output of a tuple)
+    shapes: tuple[Shape, ...]  # every output (one for a tensor, n for chunk/split)
+
+    def arg(self, index: int, name: str, default: Any = None) -> Any:
+        if index < len(self.args):
+            return self.args[index]
+        return self.kwargs.get(name, default)
+
+
+def pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+# -- modules -----------------------------------------------------------------------------
+
+def _conv(c: Call) -> tuple[str, dict[str, Any]]:
+    m = c.module
+    op = "conv_transpose" if getattr(m, "transposed", False) else "conv"
+    attrs = dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=pair(m.kernel_size),
+                 stride=pair(m.stride), dilation=pair(m.dilation), groups=m.groups,
+                 bias=m.bias is not None,
+                 padding=m.padding if isinstance(m.padding, str) else pair(m.padding))
+    if op == "conv_transpose":
+        attrs["output_padding"] = pair(m.output_padding)
+    return op, attrs
+
+
+def _linear(c: Call) -> tuple[str, dict[str, Any]]:
+    m = c.module
+    return "linear", dict(in_features=m.in_features, out_features=m.out_features,
+                          bias=m.bias is not None)
+
+
+def _bn(c: Call) -> tuple[str, dict[str, Any]]:
+    return "bn", dict(channels=c.module.num_features, affine=c.module.affine)
+
+
+def _pool(kind: str) -> Rule:
+    def rule(c: Call) -> tuple[str, dict[str, Any]]:
+        m = c.module
+        stride = m.stride if m.stride is not None else m.kernel_size
+        return "pool", dict(kind=kind, kernel=pair(m.kernel_size), stride=pair(stride),
+                            padding=pair(m.padding), ceil_mode=bool(m.ceil_mode),
+                            dilation=pair(getattr(m, "dilation", 1)))
+    return rule
+
+
+def _adaptive(kind: str) -> Rule:
+    return lambda c: ("adaptive_pool", dict(kind=kind, output_size=tuple(c.shape[2:])))
+
+
+def _act(fn: str) -> Rule:
+    return lambda c: ("act", dict(fn=fn))
+
+
+def _hardtanh_module(c: Call) -> tuple[str, dict[str, Any]]:
+    lo, hi = c.module.min_val, c.module.max_val
+    return "act", dict(fn="relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh", min=lo, max=hi)
+
+
+def _norm(op: str) -> Rule:
+    return lambda c: (op, dict(affine=bool(getattr(c.module, "elementwise_affine",
+                                                   getattr(c.module, "affine", True)))))
+
+
+def _upsample(c: Call) -> tuple[str, dict[str, Any]]:
+    return "interpolate", dict(mode=c.module.mode, size=tuple(c.shape[2:]))
+
+
+# -- functions and methods ---------------------------------------------------------------
+
+def _binary(op: str) -> Rule:
+    def rule(c: Call) -> tuple[str, dict[str, Any]]:
+        scalars = [a for a in c.args[:2] if isinstance(a, int | float) and not isinstance(a, bool)]
+        return op, dict(scalar=scalars[0]) if scalars else {}
+    return rule
+
+
+def _f_hardtanh(c: Call) -> tuple[str, dict[str, Any]]:
+    lo, hi = float(c.arg(1, "min_val", -1.0)), float(c.arg(2, "max_val", 1.0))
+    return "act", dict(fn="relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh", min=lo, max=hi)
+
+
+def _f_pool(kind: str) -> Rule:
+    def rule(c: Call) -> tuple[str, dict[str, Any]]:
+        kernel = pair(c.arg(1, "kernel_size"))
+        stride = c.arg(2, "stride", None) or kernel
+        ceil = c.arg(5 if kind == "max" else 4, "ceil_mode", False)
+        return "pool", dict(kind=kind, kernel=kernel, stride=pair(stride),
+                            padding=pair(c.arg(3, "padding", 0)), ceil_mode=bool(ceil),
+                            dilation=pair(c.arg(4, "dilation", 1) if kind == "max" else 1))
+    return rule
+
+
+def _mean(c: Call) -> tuple[str, dict[str, Any]]:
+    dims = c.arg(1, "dim", None)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims) if dims is not None else ()
+    return "mean", dict(dims=dims, keepdim=bool(c.arg(2, "keepdim", False)))
+
+
+def _interpolate(c: Call) -> tuple[str, dict[str, Any]]:
+    return "interpolate", dict(mode=str(c.arg(3, "mode", "nearest")), size=tuple(c.shape[2:]))
+
+
+def _cat(c: Call) -> tuple[str, dict[str, Any]]:
+    return "cat", dict(dim=int(c.arg(1, "dim", 0)) % len(c.shape))
+
+
+def _chunk(op: str) -> Rule:
+    def rule(c: Call) -> tuple[str, dict[str, Any]]:
+        dim = c.arg(2, "dim", 0) % len(c.shape)
+        return op, dict(dim=dim, sizes=tuple(s[dim] for s in c.shapes), shapes=c.shapes)
+    return rule
+
+
+def _flatten(c: Call) -> tuple[str, dict[str, Any]]:
+    return "flatten", dict(start_dim=int(c.arg(1, "start_dim", 0)), end_dim=int(c.arg(2, "end_dim", -1)))
+
+
+def _transpose(c: Call) -> tuple[str, dict[str, Any]]:
+    return "transpose", dict(dims=(int(c.arg(1, "dim0")), int(c.arg(2, "dim1"))))
+
+
+def _permute(c: Call) -> tuple[str, dict[str, Any]]:
+    dims = c.args[1:] if len(c.args) > 2 or isinstance(c.arg(1, "dims"), int) else c.arg(1, "dims")
+    return "transpose", dict(dims=tuple(int(d) for d in dims), permute=True)
+
+
+def _reshape(c: Call) -> tuple[str, dict[str, Any]]:
+    return "reshape", dict(shape=c.shape)
+
+
+def _same(op: str) -> Rule:
+    return lambda c: (op, {})
+
+
+def _f_conv(c: Call) -> tuple[str, dict[str, Any]]:
+    weight = c.in_shapes[1]
+    groups = int(c.arg(6, "groups", 1))
+    padding = c.arg(4, "padding", 0)
+    return "conv", dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=weight[2:],
+                        stride=pair(c.arg(3, "stride", 1)), dilation=pair(c.arg(5, "dilation", 1)),
+                        groups=groups, bias=len(c.in_shapes) > 2,
+                        padding=padding if isinstance(padding, str) else pair(padding))
+
+
+def _f_linear(c: Call) -> tuple[str, dict[str, Any]]:
+    weight = c.in_shapes[1]
+    return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
+
+
+def _pad(c: Call) -> tuple[str, dict[str, Any]]:
+    return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=str(c.arg(2, "mode", "constant")))
+
+
+ACT_FUNCTIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu", "gelu", "tanh",
+                 "leaky_relu", "elu", "mish", "softmax", "softplus", "log_softmax", "selu")
+ACT_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Hardswish": "hardswish",
+               "Hardsigmoid": "hardsigmoid", "Sigmoid": "sigmoid", "SiLU": "silu", "GELU": "gelu",
+               "Tanh": "tanh", "LeakyReLU": "leaky_relu", "ELU": "elu", "Mish": "mish",
+               "PReLU": "prelu", "Softmax": "softmax", "Softplus": "softplus", "SELU": "selu"}
+
+
+@dataclass(frozen=True)
+class Tables:
+    modules: Mapping[type, Rule]
+    functions: Mapping[Any, Rule]
+    methods: Mapping[str, Rule]
+
+
+def _module_rules() -> dict[type, Rule]:
+    from torch import nn
+
+    rules: dict[type, Rule] = {
+        nn.Conv2d: _conv, nn.ConvTranspose2d: _conv, nn.Linear: _linear,
+        nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
+        nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
+        nn.AdaptiveAvgPool2d: _adaptive("avg"), nn.AdaptiveMaxPool2d: _adaptive("max"),
+        nn.Hardtanh: _hardtanh_module, nn.Flatten: _flatten_module,
+        nn.Dropout: _same("dropout"), nn.Dropout2d: _same("dropout"), nn.Identity: _same("identity"),
+        nn.LayerNorm: _norm("layernorm"), nn.GroupNorm: _norm("groupnorm"),
+        nn.InstanceNorm2d: _norm("instancenorm"), nn.Upsample: _upsample,
+        nn.ChannelShuffle: lambda c: ("shuffle", dict(groups=c.module.groups)),
+    }
+    rules.update({getattr(nn, cls): _act(fn) for cls, fn in ACT_MODULES.items()})
+    return rules
+
+
+def _flatten_module(c: Call) -> tuple[str, dict[str, Any]]:
+    return "flatten", dict(start_dim=c.module.start_dim, end_dim=c.module.end_dim)
+
+
+def _function_rules() -> dict[Any, Rule]:
+    import torch
+    import torch.nn.functional as F
+
+    rules: dict[Any, Rule] = {getattr(F, fn): _act(fn) for fn in ACT_FUNCTIONS}
+    rules.update({getattr(torch, fn): _act(fn) for fn in ("relu", "sigmoid", "tanh", "softmax")})
+    for op, fns in (("add", (operator.add, operator.iadd, torch.add)),
+                    ("sub", (operator.sub, operator.isub, torch.sub)),
+                    ("mul", (operator.mul, operator.imul, torch.mul)),
+                    ("div", (operator.truediv, operator.itruediv, torch.div))):
+        rules.update(dict.fromkeys(fns, _binary(op)))
+    rules.update({
+        F.hardtanh: _f_hardtanh, F.max_pool2d: _f_pool("max"), F.avg_pool2d: _f_pool("avg"),
+        F.adaptive_avg_pool2d: _adaptive("avg"), F.adaptive_max_pool2d: _adaptive("max"),
+        F.interpolate: _interpolate, torch.cat: _cat, torch.concat: _cat,
+        torch.chunk: _chunk("chunk"), torch.split: _chunk("split"), torch.flatten: _flatten,
+        torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
+        torch.mean: _mean, F.dropout: _same("dropout"), F.conv2d: _f_conv, F.linear: _f_linear,
+        F.pad: _pad,
+    })
+    return rules
+
+
+_METHODS: Mapping[str, Rule] = {
+    "view": _reshape, "reshape": _reshape, "flatten": _flatten, "transpose": _transpose,
+    "permute": _permute, "mean": _mean, "chunk": _chunk("chunk"), "split": _chunk("split"),
+    "contiguous": _same("identity"), "relu": _act("relu"), "sigmoid": _act("sigmoid"),
+    "tanh": _act("tanh"), "add": _binary("add"), "mul": _binary("mul"), "sub": _binary("sub"),
+    "div": _binary("div"), "add_": _binary("add"), "mul_": _binary("mul"),
+}
+
+
+@cache
+def tables() -> Tables:
+    """The three rule tables (built on first use: they need torch)."""
+    return Tables(_module_rules(), _function_rules(), _METHODS)
+
+
+def module_rule(module: Any) -> Rule | None:
+    """The rule for a leaf module: its exact class first, then its nearest base class."""
+    rules = tables().modules
+    for cls in type(module).__mro__:
+        if cls in rules:
+            return rules[cls]
+    return None

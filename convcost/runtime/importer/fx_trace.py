@@ -1,0 +1,175 @@
+"""An ``nn.Module`` -> :class:`~.ir.IRGraph` by torch.fx symbolic tracing and shape propagation.
+
+Shapes come from one forward pass on zeros (:class:`torch.fx.passes.shape_prop.ShapeProp`).
+Nodes that compute only Python values (``x.size(1)``, ``c // g``) are bookkeeping and leave no
+IR node. Any call the rule tables do not know becomes an ``opaque`` node with its measured
+output shape and its module's parameters. torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from convcost.runtime.importer.fx_ops import Call, Rule, module_rule, tables
+from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
+
+if TYPE_CHECKING:
+    from torch import fx, nn
+
+
+def _shapes(node: fx.Node) -> tuple[Shape, ...] | None:
+    """The output shapes ShapeProp recorded."""
+    return shapes_of(node.meta.get("tensor_meta"))
+
+
+def shapes_of(meta: Any) -> tuple[Shape, ...] | None:
+    """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else."""
+    if hasattr(meta, "shape"):
+        return (tuple(int(d) for d in meta.shape),)
+    if isinstance(meta, list | tuple) and meta and all(hasattr(m, "shape") for m in meta):
+        return tuple(tuple(int(d) for d in m.shape) for m in meta)
+    return None
+
+
+def module_path(node: fx.Node) -> str:
+    """The module an fx node runs in: its target for call_module, else the innermost module."""
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    return str(next(reversed(stack.values()))[0]) if stack else ""
+
+
+def describe(node: fx.Node, module: Any = None) -> str:
+    """A readable name of what the node calls: a module class, a function or a method."""
+    if module is not None:
+        return f"{type(module).__module__}.{type(module).__qualname__}"
+    target = node.target
+    if isinstance(target, str):
+        return f"Tensor.{target}" if node.op == "call_method" else target
+    name = getattr(target, "__name__", None) or repr(target)
+    where = getattr(target, "__module__", None) or "torch"
+    return f"{where.lstrip('_')}.{name}"
+
+
+@dataclass
+class _Walk:
+    """State of one translation: parameters seen, module call counts, nodes so far."""
+
+    gm: Any
+    calls: Counter[str]
+    seen: set[int] = field(default_factory=set)
+    nodes: list[IRNode] = field(default_factory=list)
+    kept: dict[str, tuple[Shape, ...]] = field(default_factory=dict)
+    weights: dict[str, tuple[Any, Shape]] = field(default_factory=dict)  # get_attr tensors
+
+    def read(self, node: fx.Node) -> int:
+        """Parameters a functional op reads through get_attr (first use only)."""
+        import torch
+
+        tensors = [self.weights[n.name][0] for n in node.all_input_nodes if n.name in self.weights]
+        return self.params(t for t in tensors if isinstance(t, torch.nn.Parameter))
+
+    def params(self, tensors: Any) -> int:
+        count = 0
+        for param in tensors:
+            if id(param) not in self.seen:
+                self.seen.add(id(param))
+                count += param.numel()
+        return count
+
+    def inputs(self, node: fx.Node) -> tuple[str, ...]:
+        return tuple(n.name for n in node.all_input_nodes if n.name in self.kept)
+
+    def add(self, node: fx.Node, op: str, shapes: tuple[Shape, ...], **extra: Any) -> None:
+        attrs = extra.pop("attrs", {})
+        self.nodes.append(IRNode(node.name, op, module_path(node), self.inputs(node), shapes[0],
+                                 attrs=frozen(attrs), **extra))
+        self.kept[node.name] = shapes
+
+
+def _call(walk: _Walk, node: fx.Node, module: Any, shapes: tuple[Shape, ...]) -> Call:
+    ins = tuple(walk.kept[n.name][0] if n.name in walk.kept else walk.weights[n.name][1]
+                for n in node.all_input_nodes if n.name in walk.kept or n.name in walk.weights)
+    return Call(module, tuple(node.args), dict(node.kwargs), ins, shapes[0], shapes)
+
+
+def _rule(node: fx.Node, module: Any) -> Rule | None:
+    if node.op == "call_module":
+        return module_rule(module)
+    if node.op == "call_method":
+        return tables().methods.get(str(node.target))
+    return tables().functions.get(node.target)
+
+
+def _translate(walk: _Walk, node: fx.Node) -> None:
+    shapes = _shapes(node)
+    if node.op == "placeholder" or shapes is None:  # inputs are added by the caller
+        return
+    if node.op == "get_attr":  # a parameter or buffer: counted by the op that reads it
+        walk.weights[node.name] = (_fetch(walk.gm, str(node.target)), shapes[0])
+        return
+    import operator
+
+    if node.op == "call_function" and node.target is operator.getitem:
+        source: Any = node.args[0]
+        tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
+        walk.add(node, "getitem" if tuple_input else "slice", shapes,
+                 attrs=dict(index=node.args[1]) if tuple_input else {}, target="getitem")
+        return
+    module = walk.gm.get_submodule(node.target) if node.op == "call_module" else None
+    rule = _rule(node, module)
+    params = walk.params(module.parameters()) if module is not None else walk.read(node)
+    shared = module is not None and walk.calls[str(node.target)] > 1
+    op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
+    walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
+             target=describe(node, module))
+
+
+def _fetch(gm: Any, target: str) -> Any:
+    """The tensor a get_attr node reads (a parameter, a buffer or a constant)."""
+    value = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
+    """Symbolically trace ``model`` and propagate shapes from zeros of ``input_shape``."""
+    import torch
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    gm = torch.fx.symbolic_trace(model)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(torch.zeros(input_shape))
+    calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")
+    walk = _Walk(gm, calls)
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            walk.add(node, "input", _shapes(node) or (input_shape,), target="input")
+        elif node.op == "output":
+            outputs = tuple(n.name for n in node.all_input_nodes if n.name in walk.kept)
+        else:
+            _translate(walk, node)
+    return finish(model, source, "torch.fx", input_shape, walk.nodes, outputs)
+
+
+def finish(model: nn.Module, source: str, tracer: str, input_shape: Shape, nodes: list[IRNode],
+           outputs: tuple[str, ...]) -> IRGraph:
+    """The graph, with a note when some parameters belong to modules the forward never ran."""
+    total = sum(p.numel() for p in model.parameters())
+    counted = sum(node.params for node in nodes)
+    notes = () if counted == total else (
+        f"{total - counted:,} parameters belong to modules the forward pass never uses "
+        f"({', '.join(_unused(model, nodes))}); they are not counted",)
+    return IRGraph(source, tracer, input_shape, tuple(nodes), outputs, total, notes)
+
+
+def _unused(model: nn.Module, nodes: list[IRNode]) -> list[str]:
+    used = {node.module for node in nodes if node.params}
+    names = [name for name, module in model.named_modules()
+             if name and any(True for _ in module.parameters(recurse=False))
+             and not any(u == name or u.startswith(name + ".") or name.startswith(u + ".")
+                         for u in used)]
+    return names[:5] + (["…"] if len(names) > 5 else [])

@@ -1,0 +1,92 @@
+"""The importer's intermediate representation: a graph of named tensors. Pure data, no torch.
+
+Each :class:`IRNode` produces one tensor (``name``) from the tensors it reads (``inputs``).
+``op`` is one of :data:`OPS`; ``attrs`` hold its hyper-parameters as plain ints, floats,
+strings and tuples. ``params`` counts each parameter once, at its first use; a module called
+several times is ``shared`` at every call (params at the first, MACs at each).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Shape = tuple[int, ...]
+
+# conv / linear / norms / activations / pools / merges / shape ops / splits / bookkeeping.
+OPS = frozenset({
+    "input", "conv", "conv_transpose", "linear", "bn", "layernorm", "groupnorm", "instancenorm",
+    "act", "pool", "adaptive_pool", "mean", "add", "sub", "mul", "div", "cat", "interpolate",
+    "flatten", "reshape", "transpose", "pad", "slice", "chunk", "split", "getitem", "dropout",
+    "identity", "shuffle", "opaque",
+})
+
+
+def frozen(attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of ``attrs`` with lists turned into tuples."""
+    def fix(value: Any) -> Any:
+        return tuple(fix(v) for v in value) if isinstance(value, list | tuple) else value
+    return MappingProxyType({key: fix(value) for key, value in attrs.items()})
+
+
+@dataclass(frozen=True)
+class IRNode:
+    """One op: its tensor, its module path, its hyper-parameters and measured figures."""
+
+    name: str  # the tensor it produces, unique in the graph
+    op: str
+    module: str  # module path ("features.3.conv.0"), or the enclosing one for functional ops
+    inputs: tuple[str, ...]
+    shape: Shape  # output shape; a chunk/split's is its input's (the getitems carry theirs)
+    params: int = 0
+    shared: bool = False
+    attrs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    target: str = ""  # what the source called it: "torch.nn.Conv2d", "aten.gelu", "Conv"
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        return self.attrs.get(key, default)
+
+
+@dataclass(frozen=True)
+class IRGraph:
+    """A traced model: nodes in execution order, its outputs and how it was obtained."""
+
+    source: str
+    tracer: str  # "torch.fx", "torch.export" or "onnx"
+    input_shape: Shape
+    nodes: tuple[IRNode, ...]
+    outputs: tuple[str, ...]
+    model_params: int  # sum(p.numel()) of the original model (ONNX: of every node's weights)
+    notes: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[IRNode]:
+        return iter(self.nodes)
+
+    def node(self, name: str) -> IRNode:
+        return self._index()[name]
+
+    def _index(self) -> Mapping[str, IRNode]:
+        index = self.__dict__.get("_by_name")
+        if index is None:
+            index = {node.name: node for node in self.nodes}
+            object.__setattr__(self, "_by_name", index)
+        return index
+
+    @property
+    def params(self) -> int:
+        return sum(node.params for node in self.nodes)
+
+    def opaque(self) -> Counter[tuple[str, str]]:
+        """``(module path, op)`` -> how many times, for every op the importer cannot express."""
+        return Counter((node.module, node.target) for node in self.nodes if node.op == "opaque")
+
+    def consumers(self) -> Mapping[str, tuple[str, ...]]:
+        """tensor name -> the nodes reading it, in order."""
+        users: dict[str, list[str]] = {node.name: [] for node in self.nodes}
+        for node in self.nodes:
+            for name in node.inputs:
+                users.setdefault(name, []).append(node.name)
+        return MappingProxyType({name: tuple(u) for name, u in users.items()})

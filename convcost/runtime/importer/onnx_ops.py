@@ -1,0 +1,162 @@
+"""ONNX node -> IR op and hyper-parameters, one rule per op type. Pure: rules read plain data.
+
+A rule gets a :class:`OnnxCall` (attributes, input and output shapes, small constant inputs)
+and returns ``(op, attrs)``. Weights are counted by :mod:`.onnx_read` from :data:`WEIGHTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.runtime.importer.ir import Shape
+
+# op type -> input positions holding learnable weights (BN's mean and var are buffers).
+WEIGHTS: Mapping[str, tuple[int, ...]] = {
+    "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
+    "BatchNormalization": (1, 2), "PRelu": (1,), "Mul": (0, 1), "Add": (0, 1),
+    "LayerNormalization": (1, 2), "GroupNormalization": (1, 2), "InstanceNormalization": (1, 2),
+}
+
+
+@dataclass(frozen=True)
+class OnnxCall:
+    op_type: str
+    attrs: Mapping[str, Any]
+    in_shapes: tuple[Shape | None, ...]  # every input, "" inputs as None
+    constants: tuple[Any, ...]  # small constant input values (lists), None where not constant
+    shapes: tuple[Shape, ...]  # outputs
+
+    @property
+    def shape(self) -> Shape:
+        return self.shapes[0]
+
+    def has(self, index: int) -> bool:
+        return index < len(self.in_shapes) and self.in_shapes[index] is not None
+
+
+Rule = Callable[[OnnxCall], tuple[str, dict[str, Any]]]
+
+
+def _spatial(c: OnnxCall, key: str, default: int) -> tuple[int, int]:
+    value = c.attrs.get(key) or [default, default]
+    return (int(value[0]), int(value[1]))
+
+
+def _pads(c: OnnxCall) -> tuple[int, int] | tuple[int, ...]:
+    pads = tuple(int(p) for p in c.attrs.get("pads") or (0, 0, 0, 0))
+    return pads[:2] if pads[:2] == pads[2:] else pads  # symmetric -> (h, w); else t, l, b, r
+
+
+def _conv(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    weight = c.in_shapes[1]
+    assert weight is not None
+    groups = int(c.attrs.get("group", 1))
+    transposed = c.op_type == "ConvTranspose"
+    cin, cout = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
+    attrs: dict[str, Any] = dict(
+        in_channels=cin, out_channels=cout, kernel=tuple(weight[2:]), stride=_spatial(c, "strides", 1),
+        dilation=_spatial(c, "dilations", 1), groups=groups, bias=c.has(2), padding=_pads(c))
+    auto = c.attrs.get("auto_pad", b"NOTSET")
+    if auto not in (b"NOTSET", "NOTSET"):
+        attrs["auto_pad"] = auto.decode() if isinstance(auto, bytes) else str(auto)
+    if transposed:
+        attrs["output_padding"] = _spatial(c, "output_padding", 0)
+    return ("conv_transpose" if transposed else "conv"), attrs
+
+
+def _gemm(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    weight = c.in_shapes[1]
+    assert weight is not None
+    out = weight[0] if c.attrs.get("transB", 0) else weight[1]
+    return "linear", dict(in_features=c.in_shapes[0][-1] if c.in_shapes[0] else weight[-1],
+                          out_features=out, bias=c.has(2))
+
+
+def _weight(c: OnnxCall) -> Shape:
+    weight = c.in_shapes[1]
+    if weight is None:
+        raise ValueError(f"{c.op_type} without a weight input")
+    return weight
+
+
+def _clip(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    lo = c.attrs.get("min", _first(c.constants[1] if len(c.constants) > 1 else None))
+    hi = c.attrs.get("max", _first(c.constants[2] if len(c.constants) > 2 else None))
+    if lo == 0 and hi is None:
+        return "act", dict(fn="relu")
+    return "act", dict(fn="relu6" if (lo, hi) == (0, 6) else "hardtanh", min=lo, max=hi)
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _pool(kind: str) -> Rule:
+    def rule(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+        kernel = _spatial(c, "kernel_shape", 1)
+        return "pool", dict(kind=kind, kernel=kernel, stride=_spatial(c, "strides", 1),
+                            padding=_pads(c), ceil_mode=bool(c.attrs.get("ceil_mode", 0)),
+                            dilation=_spatial(c, "dilations", 1))
+    return rule
+
+
+def _reduce_mean(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    axes = c.attrs.get("axes") or (c.constants[1] if len(c.constants) > 1 else None) or ()
+    rank = len(c.in_shapes[0] or c.shape)
+    dims = tuple(sorted(int(a) % rank for a in axes))
+    return "mean", dict(dims=dims, keepdim=bool(c.attrs.get("keepdims", 1)))
+
+
+def _split(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    axis = int(c.attrs.get("axis", 0)) % len(c.shape)
+    return "split", dict(dim=axis, sizes=tuple(s[axis] for s in c.shapes), shapes=c.shapes)
+
+
+def _binary(op: str) -> Rule:
+    def rule(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+        scalars = [_first(v) for v in c.constants if isinstance(v, list) and len(v) == 1]
+        return op, dict(scalar=scalars[0]) if scalars else {}
+    return rule
+
+
+def _act(fn: str) -> Rule:
+    return lambda c: ("act", dict(fn=fn))
+
+
+def _same(op: str, **attrs: Any) -> Rule:
+    return lambda c: (op, dict(attrs))
+
+
+RULES: Mapping[str, Rule] = {
+    "Conv": _conv, "ConvTranspose": _conv, "Gemm": _gemm,
+    "MatMul": lambda c: ("linear", dict(in_features=_weight(c)[0],
+                                        out_features=_weight(c)[1], bias=False)),
+    "BatchNormalization": lambda c: ("bn", dict(channels=c.shape[1], affine=True)),
+    "Relu": _act("relu"), "Clip": _clip, "HardSwish": _act("hardswish"),
+    "HardSigmoid": _act("hardsigmoid"), "Sigmoid": _act("sigmoid"), "Tanh": _act("tanh"),
+    "LeakyRelu": _act("leaky_relu"), "Elu": _act("elu"), "Gelu": _act("gelu"), "Mish": _act("mish"),
+    "PRelu": _act("prelu"), "Softmax": _act("softmax"),
+    "Add": _binary("add"), "Sub": _binary("sub"), "Mul": _binary("mul"), "Div": _binary("div"),
+    "Concat": lambda c: ("cat", dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))),
+    "Split": _split, "Slice": _same("slice"),
+    "Resize": lambda c: ("interpolate", dict(mode=_text(c.attrs.get("mode", b"nearest")),
+                                             size=tuple(c.shape[2:]))),
+    "GlobalAveragePool": _same("adaptive_pool", kind="avg", output_size=(1, 1)),
+    "GlobalMaxPool": _same("adaptive_pool", kind="max", output_size=(1, 1)),
+    "MaxPool": _pool("max"), "AveragePool": _pool("avg"), "ReduceMean": _reduce_mean,
+    "Flatten": lambda c: ("flatten", dict(start_dim=int(c.attrs.get("axis", 1)), end_dim=-1)),
+    "Reshape": lambda c: ("reshape", dict(shape=c.shape)),
+    "Transpose": lambda c: ("transpose", dict(dims=tuple(c.attrs.get("perm", ())), permute=True)),
+    "Pad": lambda c: ("pad", dict(mode=_text(c.attrs.get("mode", b"constant")))),
+    "Dropout": _same("dropout"), "Identity": _same("identity"),
+    "LayerNormalization": _same("layernorm"), "GroupNormalization": _same("groupnorm"),
+    "InstanceNormalization": _same("instancenorm"),
+}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,139 @@
+"""A parsed :class:`~.source.Source` -> an ``nn.Module`` in eval mode. Never downloads weights.
+
+torchvision from the registry is a CUDA build; beside the CPU torch its C++ ops
+(``torchvision::nms``) do not exist and its import fails while registering their fake
+kernels. :func:`import_torchvision` imports it with ``torch.library.register_fake`` made a
+no-op for ``torchvision::*`` names: the model code does not use those ops.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.runtime.importer.source import Source
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
+    """`` (did you mean a, b?)`` with up to ``n`` close options, or an empty string."""
+    close = difflib.get_close_matches(word, list(options), n=n, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+@contextmanager
+def _torchvision_fakes_tolerated() -> Iterator[None]:
+    import torch.library
+
+    original = torch.library.register_fake
+
+    def register_fake(op: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(op, str) and op.startswith("torchvision::"):
+            return args[0] if args and callable(args[0]) else (lambda fn: fn)
+        return original(op, *args, **kwargs)
+
+    torch.library.register_fake = register_fake
+    try:
+        yield
+    finally:
+        torch.library.register_fake = original
+
+
+def import_torchvision() -> ModuleType:
+    """``torchvision``, imported even when its C++ ops do not match the installed torch."""
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"]
+    if importlib.util.find_spec("torchvision") is None:
+        raise MissingDependencyError("torchvision is not installed: pip install --no-deps "
+                                     "torchvision (the release matching your torch)")
+    try:
+        with _torchvision_fakes_tolerated():
+            return importlib.import_module("torchvision")
+    except Exception as err:
+        sys.modules.pop("torchvision", None)
+        raise MissingDependencyError(f"cannot import torchvision: {err}".splitlines()[0]) from None
+
+
+def _torchvision(source: Source) -> Any:
+    import_torchvision()
+    models = importlib.import_module("torchvision.models")
+    names = models.list_models()
+    if source.name not in names:
+        raise ConvcostError(f"unknown torchvision model {source.name!r}"
+                            f"{close_matches(source.name, names)}")
+    return models.get_model(source.name, **{"weights": None, **source.kwargs})
+
+
+def _timm(source: Source) -> Any:
+    if importlib.util.find_spec("timm") is None:
+        raise MissingDependencyError("timm is not installed: pip install --no-deps timm "
+                                     "huggingface_hub safetensors")
+    import_torchvision()  # timm's data transforms import torchvision
+    timm = importlib.import_module("timm")
+    names = timm.list_models()
+    if source.name not in names:
+        raise ConvcostError(f"unknown timm model {source.name!r}{close_matches(source.name, names)}")
+    return timm.create_model(source.name, **{**source.kwargs, "pretrained": False})
+
+
+def _file_module(path: str) -> ModuleType:
+    file = Path(path)
+    if not file.is_file():
+        raise ConvcostError(f"{path}: no such file")
+    name = f"convcost_import_{abs(hash(str(file.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ConvcostError(f"{path}: cannot import as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _python(source: Source) -> Any:
+    if source.kind == "file":
+        module = _file_module(source.location)
+    else:
+        try:
+            module = importlib.import_module(source.location)
+        except ModuleNotFoundError as err:
+            raise ConvcostError(f"cannot import module {source.location!r}: {err}") from None
+    obj: Any = module
+    for part in source.name.split("."):
+        if not hasattr(obj, part):
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            raise ConvcostError(f"{source.location}: no {part!r}{close_matches(part, public)}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConvcostError(f"{source.text}: {source.name} is not a class or a function")
+    return obj(**source.kwargs)
+
+
+LOADERS: dict[str, Callable[[Source], Any]] = {
+    "torchvision": _torchvision, "timm": _timm, "file": _python, "module": _python,
+}
+
+
+def load_module(source: Source) -> nn.Module:
+    """The model of a torch source, in eval mode, with freshly initialised weights."""
+    from torch import nn
+
+    try:
+        model = LOADERS[source.kind](source)
+    except ConvcostError:
+        raise
+    except Exception as err:
+        raise ConvcostError(f"{source.text}: {type(err).__name__}: {err}".splitlines()[0]) from None
+    if not isinstance(model, nn.Module):
+        raise ConvcostError(f"{source.text}: gave a {type(model).__name__}, not an nn.Module")
+    return model.eval()

@@ -1,0 +1,44 @@
+"""Trace a torch model into the IR: torch.fx first, torch.export when fx cannot trace it."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from convcost.errors import ConvcostError
+from convcost.runtime.importer.ir import IRGraph, Shape
+
+if TYPE_CHECKING:
+    from torch import nn
+
+TRACERS = ("auto", "fx", "export")
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:200]
+
+
+def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto") -> IRGraph:
+    """The IR of ``model`` on an input of ``input_shape``; says which tracer was used."""
+    from convcost.runtime.importer.export_trace import trace_export
+    from convcost.runtime.importer.fx_trace import trace_fx
+
+    failure = ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if tracer in ("auto", "fx"):
+            try:
+                return trace_fx(model, input_shape, source)
+            except Exception as err:
+                if tracer == "fx":
+                    raise ConvcostError(f"{source}: torch.fx cannot trace it: {_reason(err)}") from None
+                failure = _reason(err)
+        try:
+            graph = trace_export(model, input_shape, source)
+        except Exception as err:
+            raise ConvcostError(f"{source}: cannot trace it with torch.fx ({failure or 'not tried'}) "
+                                f"nor torch.export ({_reason(err)})") from None
+    note = f"torch.fx could not trace it ({failure}); traced with torch.export" if failure else ""
+    return replace(graph, notes=(*graph.notes, note)) if note else graph

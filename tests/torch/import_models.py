@@ -1,0 +1,80 @@
+"""Hand-written models for the importer tests, also loadable as ``tests/torch/import_models.py:Name``.
+
+``Functional`` uses every functional op the importer must understand; ``Shared`` calls one
+conv twice; ``Inexpressible`` uses an op no spec kind expresses (``torch.cumsum``);
+``Untraceable`` loops over a shape, which torch.fx cannot trace but torch.export can.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Functional(nn.Module):
+    """Modules and functional ops mixed, input 1×3×32×32."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False)  # 16×16×16
+        self.bn = nn.BatchNorm2d(16)
+        self.left = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
+        self.fc1 = nn.Conv2d(16, 4, 1)
+        self.fc2 = nn.Conv2d(4, 16, 1)
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn(self.stem(x)))
+        a, b = x.chunk(2, dim=1)  # 2 × 8×16×16
+        x = torch.cat([self.left(a), b], 1)  # 16×16×16
+        p, q = torch.split(x, [4, 12], dim=1)
+        x = torch.cat((q, p), dim=1)
+        n, c, h, w = x.shape
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)  # channel shuffle
+        s = x.mean([2, 3], keepdim=True)  # 16×1×1
+        x = x * torch.sigmoid(self.fc2(F.relu(self.fc1(s))))  # squeeze-excitation
+        x = x + F.hardswish(x)
+        x = F.interpolate(x, scale_factor=0.5, mode="nearest")  # 16×8×8
+        x = F.adaptive_avg_pool2d(x, (2, 1))  # 16×2×1
+        return self.head(torch.flatten(x, 1))  # 32 -> classes
+
+
+class Shared(nn.Module):
+    """One 3×3 conv applied twice: its 8·8·9 + 8 params once, its MACs twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = self.conv(torch.relu(self.conv(x)))
+        return self.pool(x)
+
+
+class Inexpressible(nn.Module):
+    """A conv, then a cumulative sum no spec kind expresses, then another conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(torch.cumsum(self.conv1(x), dim=1))
+
+
+class Untraceable(nn.Module):
+    """Loops over ``x.shape[1] // 4``: a Python int in torch.export, a Proxy in torch.fx."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(x.shape[1] // 4):
+            x = F.relu(self.conv(x))
+        return x

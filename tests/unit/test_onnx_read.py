@@ -1,0 +1,128 @@
+"""The ONNX reader on graphs written with onnx.helper: every supported op, shapes, params."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from convcost.errors import ConvcostError  # noqa: E402
+from convcost.runtime.importer.onnx_read import read_onnx  # noqa: E402
+
+
+def _init(name: str, *shape: int, values: Any = None) -> Any:
+    data = np.asarray(values, dtype=np.float32) if values is not None else np.ones(shape, np.float32)
+    return numpy_helper.from_array(data.reshape(shape) if shape else data, name)
+
+
+def _ints(name: str, values: list[int]) -> Any:
+    return numpy_helper.from_array(np.asarray(values, dtype=np.int64), name)
+
+
+def _save(tmp_path: Path, nodes: list[Any], inits: list[Any], out: str, out_shape: list[int],
+          in_shape: list[Any] | None = None) -> str:
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape or [1, 3, 16, 16])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    return str(path)
+
+
+N = helper.make_node
+EVERY_OP = [
+    N("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),  # 8×16×16
+    N("BatchNormalization", ["c1", "s", "b", "m", "v"], ["bn"]),
+    N("Relu", ["bn"], ["r"]),
+    N("Clip", ["r", "zero", "six"], ["r6"]),
+    N("HardSwish", ["r6"], ["hs"]),
+    N("HardSigmoid", ["hs"], ["hsig"]),
+    N("Sigmoid", ["hsig"], ["sg"]),
+    N("Mul", ["hsig", "sg"], ["silu"]),  # x·σ(x): one SiLU
+    N("Add", ["silu", "r"], ["sum"]),
+    N("Mul", ["sum", "gamma"], ["scaled"]),  # layer scale: 8 params
+    N("Split", ["scaled", "halves"], ["s0", "s1"], axis=1),
+    N("Concat", ["s1", "s0"], ["cat"], axis=1),
+    N("Slice", ["cat", "st", "en", "ax"], ["sl"]),  # 8×8×16
+    N("Pad", ["sl", "pads"], ["pd"]),  # back to 8×16×16
+    N("ConvTranspose", ["pd", "wt"], ["ct"], strides=[2, 2], kernel_shape=[2, 2]),  # 4×32×32
+    N("Resize", ["ct", "", "scales"], ["rs"], mode="nearest"),  # 4×16×16
+    N("MaxPool", ["rs"], ["mp"], kernel_shape=[2, 2], strides=[2, 2]),  # 4×8×8
+    N("AveragePool", ["mp"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),  # 4×4×4
+    N("Transpose", ["ap"], ["tr"], perm=[0, 1, 3, 2]),
+    N("ReduceMean", ["tr", "hw"], ["rm"], keepdims=1),  # 4×1×1
+    N("GlobalAveragePool", ["tr"], ["gap"]),
+    N("Add", ["rm", "gap"], ["pooled"]),
+    N("Flatten", ["pooled"], ["fl"], axis=1),  # 4
+    N("Gemm", ["fl", "wg", "bg"], ["fc"], transB=1),  # 10
+    N("MatMul", ["fc", "wm"], ["mm"]),  # 5
+    N("Reshape", ["mm", "shape"], ["y"]),
+]
+EVERY_INIT = [
+    _init("w1", 8, 3, 3, 3), _init("b1", 8), *(_init(n, 8) for n in "sbmv"),
+    _init("zero", values=0.0), _init("six", values=6.0), _init("gamma", 1, 8, 1, 1),
+    _ints("halves", [4, 4]), _ints("st", [0]), _ints("en", [8]), _ints("ax", [2]),
+    _ints("pads", [0, 0, 0, 0, 0, 0, 8, 0]), _init("wt", 8, 4, 2, 2),
+    _init("scales", 4, values=[1, 1, 0.5, 0.5]), _ints("hw", [2, 3]),
+    _init("wg", 10, 4), _init("bg", 10), _init("wm", 10, 5), _ints("shape", [1, 5]),
+]
+
+
+def test_every_op(tmp_path: Path) -> None:
+    graph = read_onnx(_save(tmp_path, EVERY_OP, EVERY_INIT, "y", [1, 5]))
+    ops = [(n.op, n.attr("fn")) for n in graph]
+    assert [op for op, _ in ops] == [
+        "input", "conv", "bn", "act", "act", "act", "act", "act", "add", "mul", "split", "getitem",
+        "cat", "slice", "pad", "conv_transpose", "interpolate", "pool", "pool", "transpose", "mean",
+        "adaptive_pool", "add", "flatten", "linear", "linear", "reshape"]
+    assert [fn for _, fn in ops if fn] == ["relu", "relu6", "hardswish", "hardsigmoid", "silu"]
+    shapes = {n.name: n.shape for n in graph}
+    assert shapes["sl"] == (1, 8, 8, 16)  # rows 0..7 of 16
+    assert shapes["ct"] == (1, 4, 32, 32)  # (16 - 1)·2 + 2
+    assert shapes["rs"] == (1, 4, 16, 16) and shapes["ap"] == (1, 4, 4, 4)
+    assert shapes["rm"] == shapes["gap"] == (1, 4, 1, 1) and shapes["y"] == (1, 5)
+    params = {n.name: n.params for n in graph if n.params}
+    # conv 8·3·9 + 8 = 224; BN scale + bias 2·8 = 16; γ 8; transposed 8·4·2·2 = 128;
+    # Gemm 10·4 + 10 = 50; MatMul 10·5 = 50
+    assert params == {"c1": 224, "bn": 16, "scaled": 8, "ct": 128, "fc": 50, "mm": 50}
+    assert graph.params == graph.model_params == 476
+    conv = graph.node("c1")
+    assert dict(conv.attrs) == dict(in_channels=3, out_channels=8, kernel=(3, 3), stride=(1, 1),
+                                    dilation=(1, 1), groups=1, bias=True, padding=(1, 1))
+    assert graph.node("rm").attr("dims") == (2, 3)
+    assert graph.node("s0").attr("sizes") == (4, 4)
+    assert graph.tracer == "onnx" and graph.outputs == ("y",) and not graph.opaque()
+
+
+def test_shared_initializers_count_at_each_node(tmp_path: Path) -> None:
+    """An exporter stores identical weights once; each node still has its own: 2 × 3·3 = 18."""
+    nodes = [N("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
+             N("Conv", ["a", "w"], ["y"], kernel_shape=[1, 1])]
+    graph = read_onnx(_save(tmp_path, nodes, [_init("w", 3, 3, 1, 1)], "y", [1, 3, 16, 16]))
+    assert [n.params for n in graph if n.op == "conv"] == [9, 9]
+    assert graph.params == 18
+
+
+def test_unknown_op_is_opaque_and_input_override(tmp_path: Path) -> None:
+    nodes = [N("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]), N("Erf", ["a"], ["y"])]
+    path = _save(tmp_path, nodes, [_init("w", 3, 3, 1, 1)], "y", ["N", 3, "H", "W"], ["N", 3, "H", "W"])
+    graph = read_onnx(path, (2, 3, 8, 4))
+    assert graph.node("y").op == "opaque" and graph.node("y").shape == (2, 3, 8, 4)
+    assert graph.opaque() == {("y", "Erf"): 1}
+    with pytest.raises(ConvcostError, match="--input has 2 dimensions"):
+        read_onnx(path, (1, 3))
+
+
+def test_not_onnx(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00garbage")
+    with pytest.raises(ConvcostError, match="not an ONNX model"):
+        read_onnx(str(bad))
+    with pytest.raises(ConvcostError, match="no such file"):
+        read_onnx(str(tmp_path / "missing.onnx"))

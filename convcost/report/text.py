@@ -23,13 +23,14 @@ def is_table(item: Any) -> bool:
 
 def _narrow(text: str) -> bool:
     """Every character takes one cell (rich's width), none is a control or combining mark."""
-    for ch in text:
+    if text.isascii():
+        return text.isprintable()
+    for ch in set(text):
         if ch.isascii():
             if not ch.isprintable():
                 return False
-            continue
-        if (unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.combining(ch)
-                or unicodedata.category(ch) in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp")):
+        elif (unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.combining(ch)
+              or unicodedata.category(ch) in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp")):
             return False
     return True
 
@@ -72,7 +73,7 @@ def plain_table(report: Report) -> str | None:
     head, rows = _cells(report)
     notes = [strip_markup(n) for n in report.notes]
     texts = [report.title, *head, *(c for r in rows for c in r), *(n or "" for n in notes)]
-    if any(n is None for n in notes) or not all(_narrow(t) for t in texts):
+    if any(n is None for n in notes) or not _narrow(" ".join(texts)):
         return None
     widths = [max(len(c) for c in column) for column in zip(head, *rows, strict=True)]
     width = sum(widths) + 3 * len(widths) + 1

@@ -170,6 +170,9 @@ def model(
     convention: Convention = "paper",
     flops: Flops = False,
     training: TrainingFlag = False,
+    rf: Annotated[bool, typer.Option("--rf", rich_help_panel=opts.COUNTING,
+                                     help="receptive field columns: size, jump (effective "
+                                          "stride), effective padding")] = False,
     memory: Memory = False,
     dtype: Dtype = "float32",
     fuse_bn: FuseBn = False,
@@ -196,7 +199,7 @@ def model(
     checked = _cross_check(result) if verify else None
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
-    _emit(model_output(result, depth, checked, counting, extra, fmt, summary), output)
+    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf), output)
     if checked is not None and not checked.ok:
         from convcost.report.verify_view import summary as verify_summary
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
+from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
-from convcost.report.rows import Figures, count_column, tidy_csv, tree_rows
+from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.verify_view import check_column, verify_json, verify_report
 from convcost.runtime.verify import Verification
 
@@ -40,9 +41,39 @@ def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
     return rows
 
 
+def _fraction(value: Fraction) -> str:
+    """``35``, or ``5/2`` when fractional (after an upsample or a transposed conv)."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _pair(pair: tuple[Fraction, Fraction]) -> str:
+    """``315`` when both axes agree, else ``h×w``."""
+    return _fraction(pair[0]) if pair[0] == pair[1] else f"{_fraction(pair[0])}×{_fraction(pair[1])}"
+
+
+def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
+    """The receptive-field columns of ``--rf``: size, jump (effective stride), padding."""
+    if rfs is None:
+        return []
+
+    def of(row: Any) -> ReceptiveField:
+        return rfs.of(node(row))
+
+    if not machine:
+        return [Column("RF", lambda r: _pair(of(r).size) + (" (all)" if of(r).whole else "")),
+                Column("jump", lambda r: _pair(of(r).jump)),
+                Column("RF pad", lambda r: _pair(of(r).padding))]
+
+    def exact(what: str, index: int) -> Callable[[Any], int | float]:
+        return lambda row: rf_number(getattr(of(row), what)[index])
+
+    return [Column(f"rf_{what}_{axis}", exact(what, i))
+            for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
+
+
 def layers_report(analysis: Analysis, depth: int | None,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS) -> Report:
+                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
@@ -51,6 +82,7 @@ def layers_report(analysis: Analysis, depth: int | None,
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
+        *rf_columns(rfs, lambda r: r[1], machine=False),
         *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
@@ -70,7 +102,7 @@ def _check_columns(verification: Verification | None, name: Any) -> list[Column]
 
 def flat_report(analysis: Analysis, depth: int | None,
                 verification: Verification | None = None,
-                counting: Counting = PAPER_MACS) -> Report:
+                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -80,6 +112,7 @@ def flat_report(analysis: Analysis, depth: int | None,
         Column("macs", lambda r: r.macs),
         Column("flops", lambda r: r.flops),
         *_counting_columns(counting),
+        *rf_columns(rfs, lambda r: r, machine=True),
         *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
@@ -152,9 +185,10 @@ def separable_report(analysis: Analysis) -> Report | None:
 
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS) -> list[Report]:
-    main = (flat_report(analysis, depth, verification, counting) if machine
-            else layers_report(analysis, depth, verification, counting))
+                  counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
+    rfs = receptive_fields(analysis.root) if rf else None
+    main = (flat_report(analysis, depth, verification, counting, rfs) if machine
+            else layers_report(analysis, depth, verification, counting, rfs))
     reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
     checked = [verify_report(verification)] if verification is not None else []
@@ -183,6 +217,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
     }
+    rfs = figures.rfs or receptive_fields(analysis.root)
     return {
         "model": analysis.model,
         "input": list(analysis.input_shape),
@@ -191,6 +226,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
         "convention": {**counting.describe(), "total": counting.count(analysis.root)},
         **({key: None for key in detail} if summary else detail),
+        "receptive_field": rf_json(rfs.output),
         "verify": None if verification is None else verify_json(verification),
     }
 
@@ -206,20 +242,23 @@ def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> st
                "flops": root.flops, "count": counting.count(root) if counting else root.macs}
         return tidy_csv([row], columns, names)
     leaves, _ = tree_rows(analysis.root, figures, 0)
-    return tidy_csv(leaves, figures.csv_columns(), names)
+    return tidy_csv([{**row, **rf_flat(row["receptive_field"])} for row in leaves],
+                    figures.csv_columns(), names)
 
 
 def model_output(analysis: Analysis, depth: int | None, verification: Verification | None,
-                 counting: Counting, extra: Any, fmt: str, summary: bool) -> list[Report | str]:
+                 counting: Counting, extra: Any, fmt: str, summary: bool,
+                 rf: bool = False) -> list[Report | str]:
     """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
-    figures = replace(extra.figures, counting=counting)
+    rfs = receptive_fields(analysis.root) if fmt in ("json", "csv") or rf else None
+    figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
     if summary:
         checked = [verify_report(verification)] if verification is not None else []
         reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals, *checked]
     else:
-        reports = model_reports(analysis, depth, fmt != "table", verification, counting)
+        reports = model_reports(analysis, depth, fmt != "table", verification, counting, rf)
         if extra.reports:  # the memory / training tables replace the plain per-layer table
-            reports = [*extra.reports, *reports[1:]]
+            reports = [*extra.reports, *reports[0 if rf else 1:]]
     return render(reports, fmt,
                   lambda: envelope("model", {**model_json(analysis, depth, verification, figures,
                                                           summary), **extra.json()}),

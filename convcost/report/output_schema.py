@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcost.report.render import SCHEMA_VERSION
-from convcost.report.rows import BASE, JSON_ONLY, MEMORY, ROOFLINE, TRAINING
+from convcost.report.rows import KEYS
 
 INT: dict[str, Any] = {"type": "integer"}
 NUM: dict[str, Any] = {"type": "number"}
@@ -33,6 +33,8 @@ def array(items: dict[str, Any]) -> dict[str, Any]:
 
 
 MAP_OF_INT = {"type": "object", "additionalProperties": INT}
+PAIR: dict[str, Any] = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
+RF = obj({"size": PAIR, "jump": PAIR, "padding": PAIR, "whole": BOOL})
 _ROW_TYPES: dict[str, dict[str, Any]] = {
     "name": STR, "parent": nullable(STR), "kind": STR, "op_class": nullable(STR),
     "out_c": nullable(INT), "out_h": nullable(INT), "out_w": nullable(INT), "params": INT,
@@ -40,13 +42,13 @@ _ROW_TYPES: dict[str, dict[str, Any]] = {
     "intensity": nullable(NUM), "memory_status": nullable(STR),
     "time_s": nullable(NUM), "compute_s": nullable(NUM), "memory_s": nullable(NUM),
     "bound": nullable({"enum": ["compute", "memory"]}),
+    "receptive_field": nullable(RF),
 }
 
 
 def row_schema() -> dict[str, Any]:
     """A tidy row (:mod:`convcost.report.rows`): the base keys, then the flags' (or null)."""
-    keys = (*BASE, *JSON_ONLY, *MEMORY, *ROOFLINE, *TRAINING)
-    return obj({key: _ROW_TYPES.get(key, nullable(INT)) for key in keys})
+    return obj({key: _ROW_TYPES.get(key, nullable(INT)) for key in KEYS})
 
 
 CONVENTION = obj({"name": STR, "unit": {"enum": ["MACs", "FLOPs"]}, "source": STR, "doc": STR,
@@ -80,6 +82,7 @@ def _model() -> dict[str, Any]:
         "separable": nullable(array(obj({"depthwise": STR, "pointwise": STR, "macs": INT,
                                          "standard_macs": INT, "ratio": NUM, "theory": NUM}))),
         "standard_equivalent": nullable(obj({"params": INT, "macs": INT, "pairs": INT})),
+        "receptive_field": RF,
         "memory": nullable(MEMORY_SUMMARY), "training": nullable(TRAINING_SUMMARY),
         "verify": nullable(VERIFY),
     }

@@ -18,6 +18,7 @@ from convcost.cost.graph import Node
 if TYPE_CHECKING:
     from convcost.conventions.rules import Counting
     from convcost.cost.memory import ModelMemory, NodeMemory
+    from convcost.cost.receptive import ModelRF, ReceptiveField
     from convcost.cost.roofline import ModelEstimate
     from convcost.cost.training import Training
 
@@ -27,7 +28,8 @@ MEMORY = ("weight_bytes", "input_bytes", "output_bytes", "mem_access_bytes", "in
           "live_bytes", "memory_status")
 ROOFLINE = ("time_s", "compute_s", "memory_s", "bound")
 TRAINING = ("forward_macs", "grad_input_macs", "grad_weight_macs", "training_macs")
-KEYS = (*BASE, *JSON_ONLY, *MEMORY, *ROOFLINE, *TRAINING)
+RF = tuple(f"rf_{what}_{axis}" for what in ("size", "jump", "padding") for axis in "hw")
+KEYS = (*BASE, *JSON_ONLY, *MEMORY, *ROOFLINE, *TRAINING, "receptive_field")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Figures:
     memory: ModelMemory | None = None
     estimate: ModelEstimate | None = None
     training: Training | None = None
+    rfs: ModelRF | None = None  # receptive fields (JSON rows always carry them)
+    rf: bool = False  # --rf: the receptive-field CSV columns
 
     def csv_columns(self) -> list[str]:
         """The base columns, then the flags' columns in a fixed order."""
@@ -50,6 +54,8 @@ class Figures:
             columns += ROOFLINE
         if self.training is not None:
             columns += TRAINING
+        if self.rf:
+            columns += RF
         return columns
 
 
@@ -120,7 +126,27 @@ def node_row(node: Node, parent: str | None, depth: int, figures: Figures) -> di
     row.update(memory_part(None if figures.memory is None else figures.memory.of(node)))
     row.update(roofline_part(node, figures.estimate))
     row.update(_training_of(node, figures.training))
+    row["receptive_field"] = None if figures.rfs is None else rf_json(figures.rfs.of(node))
     return row
+
+
+def rf_number(value: Fraction) -> int | float:
+    """An exact receptive-field figure: an int, or a float when fractional."""
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def rf_json(rf: ReceptiveField) -> dict[str, Any]:
+    """A field in JSON: [h, w] pairs (ints, floats when fractional) and ``whole``."""
+    return {"size": [rf_number(v) for v in rf.size], "jump": [rf_number(v) for v in rf.jump],
+            "padding": [rf_number(v) for v in rf.padding], "whole": rf.whole}
+
+
+def rf_flat(field: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The CSV columns of a JSON field: ``rf_size_h`` … ``rf_padding_w``."""
+    if field is None:
+        return dict.fromkeys(RF)
+    return {f"rf_{what}_{axis}": field[what][i] for what in ("size", "jump", "padding")
+            for i, axis in enumerate("hw")}
 
 
 def tree_rows(root: Node, figures: Figures, max_depth: int | None = None

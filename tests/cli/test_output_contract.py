@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from convcost.cli.app import app
 from convcost.report.output_schema import output_schema
-from convcost.report.rows import BASE, MEMORY, ROOFLINE, TRAINING
+from convcost.report.rows import BASE, MEMORY, RF, ROOFLINE, TRAINING, rf_flat
 
 V2 = "mobilenet_v2"
 LAYER = ["layer", "--cin", "8", "--cout", "16", "--hw", "10"]
@@ -117,8 +117,9 @@ CSV_CASES = {
     "memory": (["--memory"], [*MEMORY]),
     "training": (["--training"], [*TRAINING]),
     "convention": (["--convention", "thop"], ["thop_macs"]),
-    "all": (["--memory", "--device", "t4", "--training", "--convention", "fvcore", "--flops"],
-            ["fvcore_flops", *MEMORY, *ROOFLINE, *TRAINING]),
+    "rf": (["--rf"], [*RF]),
+    "all": (["--memory", "--device", "t4", "--training", "--convention", "fvcore", "--flops", "--rf"],
+            ["fvcore_flops", *MEMORY, *ROOFLINE, *TRAINING, *RF]),
 }
 
 
@@ -135,6 +136,7 @@ def test_model_csv_is_tidy_and_reads_back_as_the_json(case: str) -> None:
     assert len(text.splitlines()) == 1 + len(layers) == 1 + 153
     assert "" not in text.splitlines()
     for row, layer in zip(rows, layers, strict=True):
+        layer = {**layer, **rf_flat(layer["receptive_field"])}  # rf_size_h … from the field
         for column in header:
             key = "count" if column.endswith(("_macs", "_flops")) and column not in layer else column
             assert _number(row[column]) == layer[key], (row["name"], column)

@@ -95,6 +95,9 @@ def test_depth_puts_blocks_under_their_own_key(runner: CliRunner) -> None:
     assert {k: stage[k] for k in ("parent", "kind", "out_c", "out_h", "out_w", "params", "macs")} == {
         "parent": None, "kind": "dsconv", "out_c": 64, "out_h": 112, "out_w": 112,
         "params": 32 * 9 + 64 + 32 * 64 + 128, "macs": 112 * 112 * 32 * 9 + 112 * 112 * 32 * 64}
+    # stem 3×3 s2 p1: r 3, j 2; its 3×3 s1 dw: r = 3 + 2·2 = 7, pad 1 + 1·2 = 3
+    assert stage["receptive_field"] == {"size": [7, 7], "jump": [2, 2], "padding": [3, 3],
+                                        "whole": False}
     dw = next(r for r in top["layers"] if r["name"] == "stage1.0.dw.conv")
     assert (dw["parent"], dw["depth"], dw["op_class"]) == ("stage1.0.dw", 3, "conv")
 

@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Analysis": "net.analysis", "Totals": "net.analysis", "analyze": "net.analysis",
+    "Analysis": "net.analysis", "Cost": "cost.value", "analyze": "net.analysis",
     "Comparison": "net.compare", "LayerConfig": "net.compare", "compare": "net.compare",
     "layer_cost": "net.compare",
     "ConvcostError": "errors", "SpecError": "errors",
-    "LayerCost": "cost.formulas",
+    "LayerCost": "cost.value",
     "Spec": "spec.loader", "load_spec": "spec.loader",
 }
 
 if TYPE_CHECKING:
-    from convcost.cost.formulas import LayerCost
+    from convcost.cost.value import Cost, LayerCost
     from convcost.errors import ConvcostError, SpecError
-    from convcost.net.analysis import Analysis, Totals, analyze
+    from convcost.net.analysis import Analysis, analyze
     from convcost.net.compare import Comparison, LayerConfig, compare, layer_cost
     from convcost.spec.loader import Spec, load_spec
 
@@ -41,6 +41,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Analysis", "Comparison", "ConvcostError", "LayerConfig", "LayerCost", "Spec", "SpecError",
-    "Totals", "analyze", "compare", "layer_cost", "load_spec",
+    "Analysis", "Comparison", "ConvcostError", "Cost", "LayerConfig", "LayerCost", "Spec",
+    "SpecError", "analyze", "compare", "layer_cost", "load_spec",
 ]

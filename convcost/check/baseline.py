@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from convcost.cost.value import Cost
 from convcost.errors import SpecError
 from convcost.limits import MAX_COUNT, quote
 from convcost.spec.fields import as_int, as_mapping, check_keys, join
@@ -25,19 +26,13 @@ from convcost.spec.loader import locate
 from convcost.spec.yamlsafe import check_nodes, compose, read_text
 
 VERSION = 1
-METRICS = ("params", "macs")
-
-
-@dataclass(frozen=True)
-class Figures:
-    params: int
-    macs: int
+BASELINE_METRICS = ("params", "macs")
 
 
 @dataclass(frozen=True)
 class Baseline:
     file: str
-    models: Mapping[str, Figures]
+    models: Mapping[str, Cost]
 
 
 def parse_baseline(data: Any, file: str) -> Baseline:
@@ -48,15 +43,15 @@ def parse_baseline(data: Any, file: str) -> Baseline:
                         path="version")
     if "models" not in root:
         raise SpecError("missing required field", path="models")
-    models: dict[str, Figures] = {}
+    models: dict[str, Cost] = {}
     for name, raw in as_mapping(root["models"], "models").items():
         path = join("models", name)
         entry = as_mapping(raw, path)
-        check_keys(entry, METRICS, path)
-        for key in METRICS:
+        check_keys(entry, BASELINE_METRICS, path)
+        for key in BASELINE_METRICS:
             if key not in entry:
                 raise SpecError("missing required field", path=join(path, key))
-        models[name] = Figures(*(as_int(entry[k], join(path, k), 0, MAX_COUNT) for k in METRICS))
+        models[name] = Cost(*(as_int(entry[k], join(path, k), 0, MAX_COUNT) for k in BASELINE_METRICS))
     return Baseline(file, models)
 
 
@@ -152,29 +147,29 @@ class Comparison:
         return not self.updated and bool(self.grew or self.new)
 
 
-def compare(current: Mapping[str, Figures], baseline: Baseline | None, file: str,
+def compare(current: Mapping[str, Cost], baseline: Baseline | None, file: str,
             tolerance: Fraction, updated: bool = False) -> Comparison:
     """Every model of ``current`` against ``baseline`` (None: no baseline file yet)."""
     known = baseline.models if baseline is not None else {}
     deltas = tuple(
         Delta(name, key, getattr(figures, key),
               getattr(known[name], key) if name in known else None, tolerance)
-        for name, figures in current.items() for key in METRICS
+        for name, figures in current.items() for key in BASELINE_METRICS
     )
     stale = tuple(sorted(set(known) - set(current)))
     return Comparison(file, tolerance, deltas, stale, updated)
 
 
-def merged(baseline: Baseline | None, current: Mapping[str, Figures]) -> dict[str, Figures]:
+def merged(baseline: Baseline | None, current: Mapping[str, Cost]) -> dict[str, Cost]:
     """The baseline with the current figures of the checked models (others kept)."""
     return {**(baseline.models if baseline is not None else {}), **current}
 
 
-def write_baseline(path: str | Path, models: Mapping[str, Figures]) -> None:
+def write_baseline(path: str | Path, models: Mapping[str, Cost]) -> None:
     """Write atomically: an interrupted write leaves the old file (or none) untouched."""
     target = Path(path)
     data = {"version": VERSION,
-            "models": {name: {k: getattr(f, k) for k in METRICS} for name, f in models.items()}}
+            "models": {name: {k: getattr(f, k) for k in BASELINE_METRICS} for name, f in models.items()}}
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -20,10 +20,10 @@ from typing import Any
 from convcost.conventions.rules import PAPER, Convention
 from convcost.errors import SpecError
 from convcost.net.analysis import Analysis
+from convcost.spec.budget import BUDGET_METRICS as BUDGET_METRICS
 from convcost.spec.budget import ENTRY_KEYS as ENTRY_KEYS
-from convcost.spec.budget import METRICS as METRICS
 from convcost.spec.budget import QUANTITY_PATTERN as QUANTITY_PATTERN
-from convcost.spec.budget import REQUIRED as REQUIRED
+from convcost.spec.budget import REQUIRED_METRICS as REQUIRED_METRICS
 from convcost.spec.budget import SHARE as SHARE
 from convcost.spec.budget import Budget as Budget
 from convcost.spec.budget import Limit as Limit
@@ -124,7 +124,7 @@ class MetricCheck:
 
     @property
     def label(self) -> str:
-        return f"{METRICS[self.metric]} ({self.layer})" if self.layer else METRICS[self.metric]
+        return f"{BUDGET_METRICS[self.metric]} ({self.layer})" if self.layer else BUDGET_METRICS[self.metric]
 
     @property
     def over(self) -> bool:
@@ -141,7 +141,7 @@ class MetricCheck:
 def evaluate(measured: Measured, budget: Budget | None) -> tuple[MetricCheck, ...]:
     """Each limit of ``budget`` against ``measured``; without a budget, params and MACs only."""
     if budget is None:
-        return tuple(MetricCheck(m, measured.value(m)) for m in REQUIRED)
+        return tuple(MetricCheck(m, measured.value(m)) for m in REQUIRED_METRICS)
     return tuple(
         MetricCheck(lim.metric, measured.value(lim.metric), lim.value, lim.path,
                     measured.largest if lim.metric == SHARE else "")

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from convcost.check.baseline import (
     Baseline,
     Comparison,
-    Figures,
     compare,
     load_baseline,
     merged,
@@ -35,6 +34,7 @@ from convcost.check.budget import (
     spec_budget,
 )
 from convcost.conventions.rules import PAPER, Convention
+from convcost.cost.value import Cost
 from convcost.errors import CheckFailed, ConvcostError, SpecError
 from convcost.net.analysis import analyze
 from convcost.spec.loader import locate, read_yaml, spec_from
@@ -66,7 +66,7 @@ class ModelCheck:
     spec: str
     budget: Budget | None
     metrics: tuple[MetricCheck, ...]
-    figures: Figures
+    figures: Cost
     verification: Verification | None = None  # the torch/fvcore cross-check (--verify)
     convention: str = "paper"  # whose count the MACs/FLOPs budgets and the baseline apply to
 
@@ -196,7 +196,7 @@ def _check(target: _Target, alpha: float | None, resolution: int | None, verify:
 
         verification = cross_check(analysis)
     return ModelCheck(_key(spec.name, alpha, resolution, convention.name), target.file, budget,
-                      evaluate(measured, budget), Figures(measured.params, measured.macs), verification,
+                      evaluate(measured, budget), Cost(measured.params, measured.macs), verification,
                       convention.name)
 
 

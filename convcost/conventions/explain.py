@@ -14,12 +14,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 
-from convcost.conventions.rules import CONVENTIONS, OP_CLASSES, PAPER, Convention
+from convcost.conventions.rules import CONVENTIONS, PAPER, Convention
 from convcost.cost.graph import Node
-from convcost.cost.ops import Activation, Shape
+from convcost.cost.ops.act import Activation
+from convcost.cost.registry import RULE_CLASSES
+from convcost.cost.value import Shape
 from convcost.net.analysis import Analysis
 
-CLASSES: tuple[str, ...] = tuple(dict.fromkeys(OP_CLASSES.values()))  # in RULE_KEYS order
+_ORDER = ("conv", "conv bias", "linear", "linear bias", "BN", "activations", "pooling",
+          "residual adds", "SE scale/gates", "concat/shuffle", "flatten/dropout")
+CLASSES: tuple[str, ...] = tuple(dict.fromkeys((*_ORDER, *RULE_CLASSES.values())))
+"""The op classes of the breakdown, in display order (a new op's new class comes last)."""
 GATE = "SE scale/gates"
 
 
@@ -38,7 +43,7 @@ def classed_terms(convention: Convention, root: Node) -> Iterator[tuple[str, int
     gates = _gates(root)
     for leaf in root.leaves():
         for key, count in convention.terms(leaf):
-            yield (GATE if leaf.name in gates else OP_CLASSES[key]), count
+            yield (GATE if leaf.name in gates else RULE_CLASSES[key]), count
 
 
 def by_class(convention: Convention, root: Node) -> dict[str, int]:

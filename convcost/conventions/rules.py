@@ -1,9 +1,11 @@
 """Counting conventions as data: what each tool counts for each kind of leaf layer.
 
-A :class:`Convention` is one row of data: for every rule key (:data:`RULE_KEYS`) an integer
-formula of the analysed leaf :class:`~convcost.cost.graph.Node` (its op, input and output shape,
-batch included), plus what the tool does with the op (counted, zero by design, or
-unsupported and skipped). A new tool is a new row of :data:`CONVENTIONS`, not new code.
+A :class:`Convention` is one row of data: for every rule key an integer formula of the analysed
+leaf :class:`~convcost.cost.graph.Node` (its op, input and output shape, batch included), plus
+what the tool does with the op (counted, zero by design, or unsupported and skipped). Rule keys
+are declared by the op kinds (:data:`convcost.cost.registry.RULE_KEYS`: an op's key, or its
+variants such as ``conv_same``, ``conv_bias``, ``relu``); a test fails when a convention lacks
+a row for one. A new tool is a new row of :data:`CONVENTIONS`, not new code.
 Every rule was read from the tool's source at the version in :attr:`Convention.source` and
 checked by running the tool (docs/conventions.md; tests/test_conventions.py). Pure: no torch.
 """
@@ -18,53 +20,16 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from convcost.cost.graph import Node
-from convcost.cost.ops import ACTIVATIONS, Activation, AdaptivePool, BatchNorm, Conv2d, Linear, Op, Pool
+from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
 
-RULE_KEYS: tuple[str, ...] = (
-    "conv", "conv_same", "conv_bias", "linear", "linear_bias", "bn", *ACTIVATIONS, "max_pool",
-    "avg_pool", "adaptive_avg_pool", "adaptive_max_pool", "flatten", "dropout", "add", "scale",
-    "concat", "shuffle",
-)
-
-# The op class of each rule key, for `convcost conventions` (an SE gate's activation is
-# classed "SE scale/gates" by its place in the network, see convcost.conventions.explain).
-OP_CLASSES: Mapping[str, str] = MappingProxyType({
-    "conv": "conv", "conv_same": "conv", "conv_bias": "conv bias", "linear": "linear",
-    "linear_bias": "linear bias", "bn": "BN", **dict.fromkeys(ACTIVATIONS, "activations"),
-    **dict.fromkeys(("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
-    "add": "residual adds", "scale": "SE scale/gates", "concat": "concat/shuffle",
-    "shuffle": "concat/shuffle", "flatten": "flatten/dropout", "dropout": "flatten/dropout",
-})
-
 Status = Literal["counted", "zero", "unsupported"]
 Unit = Literal["MACs", "FLOPs"]
 ParamsRule = Literal["all", "supported"]
-
-
-def rule_key(op: Op) -> str:
-    """The key of ``op`` in a convention: its kind, activations by fn, pools by avg/max.
-
-    A convolution with ``padding: same`` is ``conv_same``: torch runs it as another op
-    (``aten::_convolution_mode``), which some tools do not know.
-    """
-    if isinstance(op, Conv2d) and op.padding == "same":
-        return "conv_same"
-    if isinstance(op, Pool):
-        return f"{op.op}_pool"
-    if isinstance(op, AdaptivePool):
-        return f"adaptive_{op.op}_pool"
-    return op.fn if isinstance(op, Activation) else op.kind
-
-
-def rule_keys(op: Op) -> tuple[str, ...]:
-    """Every key that counts ``op``: :func:`rule_key`, then ``conv_bias`` / ``linear_bias``."""
-    if isinstance(op, Conv2d | Linear) and op.bias:
-        return (rule_key(op), f"{op.kind}_bias")
-    return (rule_key(op),)
 
 
 @dataclass(frozen=True)
@@ -74,12 +39,12 @@ class Rule:
     formula: Callable[[Node], int]
     doc: str
     status: Status = "counted"
-    op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
+    tool_op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
 
 
 @dataclass(frozen=True)
 class Convention:
-    """One tool's counting rules, a rule per key of :data:`RULE_KEYS` (tests check all).
+    """One tool's counting rules, a rule per rule key of the registry (tests check all).
 
     ``params`` says how the tool totals parameters: ``all`` of them, only those of the
     modules it has a rule for (``supported``), or None when it reports none.
@@ -97,7 +62,7 @@ class Convention:
     def rule(self, node: Node) -> Rule:
         """The rule of a leaf's op (its bias has a rule of its own, see :meth:`terms`)."""
         assert node.op is not None, "rules apply to leaves"
-        return self.rules[rule_key(node.op)]
+        return self.rules[rule_keys(node.op)[0]]
 
     def terms(self, leaf: Node) -> Iterator[tuple[str, int]]:
         """``(rule key, count)`` for each part of a leaf: the op, then its bias if any."""
@@ -125,7 +90,7 @@ class Convention:
 
     def unsupported(self, node: Node) -> Counter[str]:
         """The tool's names of the unsupported ops below ``node``, with their occurrences."""
-        return Counter(r.op for r in map(self.rule, node.leaves()) if r.status == "unsupported")
+        return Counter(r.tool_op for r in map(self.rule, node.leaves()) if r.status == "unsupported")
 
 
 @dataclass(frozen=True)
@@ -177,12 +142,12 @@ def _numel_out(node: Node) -> int:
 
 
 def _paper(node: Node) -> int:
-    """Conv and linear MACs of :mod:`convcost.cost.formulas` (no bias)."""
+    """Conv and linear MACs of the registry's formulas (no bias)."""
     return node.macs
 
 
 def _twice_paper(node: Node) -> int:
-    return 2 * node.macs
+    return node.flops
 
 
 def _zero(node: Node) -> int:
@@ -257,13 +222,13 @@ FVCORE = Convention(
     "fvcore", "FlopCountAnalysis total() in eval: conv/linear MACs, BN, adaptive avg pool",
     "fvcore 0.1.5.post20221221 on torch 2.13.0", "MACs",
     MappingProxyType({
-        "conv": Rule(_paper, "O·(Cin/g)·K, no bias (aten::_convolution)", op="aten::_convolution"),
-        "linear": Rule(_paper, "I·out, no bias (aten::linear)", op="aten::linear"),
+        "conv": Rule(_paper, "O·(Cin/g)·K, no bias (aten::_convolution)", tool_op="aten::_convolution"),
+        "linear": Rule(_paper, "I·out, no bias (aten::linear)", tool_op="aten::linear"),
         **_no_bias("0: the bias is not counted"),
         "bn": Rule(_bn_eval, "eval: numel·2 affine, numel·1 not (aten::batch_norm)",
-                   op="aten::batch_norm"),
+                   tool_op="aten::batch_norm"),
         "adaptive_avg_pool": Rule(_numel_in, "numel of the input (aten::adaptive_avg_pool2d)",
-                                  op="aten::adaptive_avg_pool2d"),
+                                  tool_op="aten::adaptive_avg_pool2d"),
         **_zeros("0: ignored as free", relu="aten::relu", flatten="aten::flatten",
                  dropout="aten::dropout", concat="aten::cat", shuffle="aten::view"),
         **_unsupported(conv_same="aten::_convolution_mode", relu6="aten::hardtanh",
@@ -280,16 +245,16 @@ THOP = Convention(
     "thop", "thop.profile macs: conv/linear MACs, BN ×4, avg pools; only nn types it knows",
     "thop 0.1.1.post2209072238 (thop.profile) on torch 2.13.0", "MACs",
     MappingProxyType({
-        "conv": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", op="nn.Conv2d"),
-        "conv_same": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", op="nn.Conv2d"),
-        "linear": Rule(_paper, "in·numel(out), bias ignored (count_linear)", op="nn.Linear"),
+        "conv": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", tool_op="nn.Conv2d"),
+        "conv_same": Rule(_paper, "O·(Cin/g)·K, bias ignored (count_convNd)", tool_op="nn.Conv2d"),
+        "linear": Rule(_paper, "in·numel(out), bias ignored (count_linear)", tool_op="nn.Linear"),
         **_no_bias("0: count_convNd / count_linear ignore the bias"),
         "bn": Rule(_bn_thop, "2·numel, ×2 when affine: numel·4 (count_normalization)",
-                   op="nn.BatchNorm2d"),
-        "avg_pool": Rule(_numel_out, "numel of the output (count_avgpool)", op="nn.AvgPool2d"),
+                   tool_op="nn.BatchNorm2d"),
+        "avg_pool": Rule(_numel_out, "numel of the output (count_avgpool)", tool_op="nn.AvgPool2d"),
         "adaptive_avg_pool": Rule(
             _thop_adaptive_avg, "int(((Hi/Ho)·(Wi/Wo) + 1)·numel(out)) in float64 "
-            "(count_adap_avgpool)", op="nn.AdaptiveAvgPool2d"),
+            "(count_adap_avgpool)", tool_op="nn.AdaptiveAvgPool2d"),
         **_zeros("0: zero_ops", relu="nn.ReLU", relu6="nn.ReLU6", max_pool="nn.MaxPool2d",
                  adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout"),
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
@@ -307,20 +272,20 @@ PTFLOPS = Convention(
     "ptflops 0.7.5 (get_model_complexity_info, backend=pytorch, its code default) on torch "
     "2.13.0", "MACs",
     MappingProxyType({
-        "conv": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", op="nn.Conv2d"),
-        "conv_same": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", op="nn.Conv2d"),
-        "conv_bias": Rule(_per_image(_numel_out), "hook: numel(out) / N", op="nn.Conv2d"),
-        "linear": Rule(_per_image(_paper), "hook: in·out per image", op="nn.Linear"),
-        "linear_bias": Rule(_per_image(_numel_out), "hook: out per image", op="nn.Linear"),
+        "conv": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", tool_op="nn.Conv2d"),
+        "conv_same": Rule(_per_image(_paper), "hook: O·(Cin/g)·K / N", tool_op="nn.Conv2d"),
+        "conv_bias": Rule(_per_image(_numel_out), "hook: numel(out) / N", tool_op="nn.Conv2d"),
+        "linear": Rule(_per_image(_paper), "hook: in·out per image", tool_op="nn.Linear"),
+        "linear_bias": Rule(_per_image(_numel_out), "hook: out per image", tool_op="nn.Linear"),
         "bn": Rule(_per_image(_bn_eval), "hook: numel·2 affine, numel·1 not; / N",
-                   op="nn.BatchNorm2d"),
+                   tool_op="nn.BatchNorm2d"),
         "relu": Rule(_twice(_numel_in), "hook numel / N, plus patched F.relu numel: twice",
-                     op="nn.ReLU"),
+                     tool_op="nn.ReLU"),
         "relu6": Rule(_per_image(_numel_in), "hook: numel / N (F.hardtanh is not patched)",
-                      op="nn.ReLU6"),
-        "silu": Rule(_numel_in, "patched F.silu only: numel, per batch (no hook)", op="F.silu"),
+                      tool_op="nn.ReLU6"),
+        "silu": Rule(_numel_in, "patched F.silu only: numel, per batch (no hook)", tool_op="F.silu"),
         **{key: Rule(_twice(_numel_in), "hook numel(in) / N, plus patched F.*pool* numel(in)",
-                     op=f"nn.{name}")
+                     tool_op=f"nn.{name}")
            for key, name in (("max_pool", "MaxPool2d"), ("avg_pool", "AvgPool2d"),
                              ("adaptive_avg_pool", "AdaptiveAvgPool2d"),
                              ("adaptive_max_pool", "AdaptiveMaxPool2d"))},
@@ -338,14 +303,14 @@ TORCHINFO = Convention(
     "torchinfo", "summary().total_mult_adds: parameter counts × output positions, leaves only",
     "torchinfo 1.8.0 (summary(...).total_mult_adds) on torch 2.13.0", "MACs",
     MappingProxyType({
-        "conv": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)", op="Conv2d"),
+        "conv": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)", tool_op="Conv2d"),
         "conv_same": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)",
-                          op="Conv2d"),
-        "conv_bias": Rule(_numel_out, "bias.numel()·N·Ho·Wo = numel(out)", op="Conv2d"),
-        "linear": Rule(_paper, "out.shape[0]·weight.numel() = N·in·out", op="Linear"),
-        "linear_bias": Rule(_numel_out, "out.shape[0]·bias.numel() = N·out", op="Linear"),
+                          tool_op="Conv2d"),
+        "conv_bias": Rule(_numel_out, "bias.numel()·N·Ho·Wo = numel(out)", tool_op="Conv2d"),
+        "linear": Rule(_paper, "out.shape[0]·weight.numel() = N·in·out", tool_op="Linear"),
+        "linear_bias": Rule(_numel_out, "out.shape[0]·bias.numel() = N·out", tool_op="Linear"),
         "bn": Rule(_batch_params, "out.shape[0]·params: N·2·C when affine, else 0",
-                   op="BatchNorm2d"),
+                   tool_op="BatchNorm2d"),
         **_zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
             *_COUNTED, "conv_bias", "linear_bias", "bn")}),
     }),
@@ -357,10 +322,10 @@ TORCH = Convention(
     "torch", "torch.utils.flop_counter.FlopCounterMode FLOPs: 2 per conv/linear MAC, no bias",
     "torch 2.13.0 torch.utils.flop_counter.FlopCounterMode", "FLOPs",
     MappingProxyType({
-        "conv": Rule(_twice_paper, "2·O·(Cin/g)·K, bias ignored", op="aten::convolution"),
+        "conv": Rule(_twice_paper, "2·O·(Cin/g)·K, bias ignored", tool_op="aten::convolution"),
         "conv_same": Rule(_twice_paper, "2·O·(Cin/g)·K (aten::_convolution_mode decomposes)",
-                          op="aten::convolution"),
-        "linear": Rule(_twice_paper, "2·N·in·out, bias ignored", op="aten::addmm"),
+                          tool_op="aten::convolution"),
+        "linear": Rule(_twice_paper, "2·N·in·out, bias ignored", tool_op="aten::addmm"),
         **_zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
     }),
     tool="torch 2.13.0",

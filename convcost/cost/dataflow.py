@@ -11,7 +11,8 @@ Execution order follows the flows as :mod:`convcost.runtime.build` runs them:
 * ``split``: ``x1, x2 = chunk(x, 2)`` (views of x: no new tensor), the ``main`` children
   on x2, then ``merge(x1, main)``, then ``post``.
 
-Flatten and (inference) dropout are views: their output shares its input's storage.
+Ops with the ``view`` trait (flatten, inference dropout) write no new tensor: their output
+shares its input's storage.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from convcost.cost.graph import Node
-from convcost.cost.ops import Dropout, Flatten, Shape
-
-VIEW_OPS = (Flatten, Dropout)
+from convcost.cost.opkind import OpKind
+from convcost.cost.registry import op_kind
+from convcost.cost.value import Shape
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,14 @@ class Step:
     output: Tensor
 
     @property
+    def kind(self) -> OpKind[Any]:
+        """The declaration of the leaf's op (every step is a leaf)."""
+        assert self.node.op is not None, "steps run leaves"
+        return op_kind(self.node.op)
+
+    @property
     def view(self) -> bool:
-        return isinstance(self.node.op, VIEW_OPS)
+        return self.kind.view
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class _Tracer:
         return x
 
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
-        if isinstance(node.op, VIEW_OPS):
+        if node.op is not None and op_kind(node.op).view:
             out = Tensor(inputs[0].storage, node.output_shape)
         else:
             out = self.new(node.output_shape)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from convcost.cost.ops import Activation, Conv2d, Op, Shape
+from convcost.cost.opkind import Op
+from convcost.cost.value import Shape
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,3 @@ class Node:
             for child in self.children:
                 yield from child.walk(max_depth, depth + 1)
 
-
-def leaf_kind(op: Op) -> str:
-    """Kind name of a leaf: convolutions by role (conv, dwconv, pwconv, gconv), activations by fn."""
-    if isinstance(op, Activation):
-        return op.fn
-    if isinstance(op, Conv2d):
-        return {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}.get(
-            op.role, "gconv"
-        )
-    return op.kind

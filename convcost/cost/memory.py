@@ -17,9 +17,10 @@ Every figure is bytes at one ``dtype`` (weights and activations alike):
   needed later (a residual's x, a split's other half, a gate's x, a dual's side output) are
   live. The peak is the largest sum of live bytes over all steps. Weights are not included.
 
-``fuse_bn`` folds every BatchNorm whose input is the output of a conv or linear leaf read by
-that BatchNorm only: the BN's params vanish, the conv gains a bias (+Cout params) if it had
-none, the BN moves no data and its output is the conv's output. MACs are unchanged (the paper
+``fuse_bn`` folds every op with the ``folds`` trait (BatchNorm) whose input is the output of a
+``weight_grad`` leaf (conv, linear) read by that op only: the BN's params vanish, the conv
+gains a bias (+Cout params) if it had none, the BN moves no data and its output is the conv's
+output. MACs are unchanged (the paper
 convention counts no bias).
 """
 
@@ -34,7 +35,6 @@ from types import MappingProxyType
 
 from convcost.cost.dataflow import Step, Trace, trace
 from convcost.cost.graph import Node
-from convcost.cost.ops import BatchNorm, Conv2d, Linear
 from convcost.errors import ConvcostError
 
 DTYPES: Mapping[str, int] = MappingProxyType(
@@ -148,16 +148,15 @@ def _folds(tr: Trace) -> dict[int, int]:
     for i, step in enumerate(tr.steps):
         source = step.inputs[0].storage
         j = producer.get(source)
-        if (isinstance(step.node.op, BatchNorm) and j is not None and readers[source] == 1
-                and isinstance(tr.steps[j].node.op, Conv2d | Linear)):
+        if (step.kind.folds and j is not None and readers[source] == 1
+                and tr.steps[j].kind.weight_grad):
             folds[i] = j
     return folds
 
 
 def _folded_params(step: Step, folded_into: bool) -> int:
     """Params of a conv/linear after a BN folds into it: it gains a bias if it had none."""
-    op = step.node.op
-    if folded_into and isinstance(op, Conv2d | Linear) and not op.bias:
+    if folded_into and not getattr(step.node.op, "bias", True):
         return step.node.params + step.node.output_shape[1]
     return step.node.params
 

@@ -34,9 +34,9 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.formulas import conv_padding_total
 from convcost.cost.graph import Node
 from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool, Shape
+from convcost.cost.ops.conv import conv_padding_total
 
 ONE = Fraction(1)
 

@@ -22,12 +22,12 @@ from functools import cached_property
 
 from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
-from convcost.cost.ops import Conv2d, Linear
+from convcost.cost.registry import op_kind
 
 
 def has_weight_grad(node: Node) -> bool:
-    """Whether a leaf's backward costs MACs: convolutions and linear layers."""
-    return isinstance(node.op, Conv2d | Linear)
+    """Whether a leaf's backward costs MACs: the ``weight_grad`` trait (conv, linear)."""
+    return node.op is not None and op_kind(node.op).weight_grad
 
 
 @dataclass(frozen=True)

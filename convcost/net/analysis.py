@@ -7,22 +7,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
-from convcost.cost.formulas import conv2d
 from convcost.cost.graph import Node
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale, Shape
+from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
+from convcost.cost.ops.conv import conv2d
+from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand
 from convcost.spec.loader import Spec, locate
-
-
-@dataclass(frozen=True)
-class Totals:
-    params: int
-    macs: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
 
 @dataclass(frozen=True)
@@ -35,12 +26,8 @@ class Analysis:
     root: Node
 
     @property
-    def totals(self) -> Totals:
-        return Totals(self.root.params, self.root.macs)
-
-    @property
-    def resolution(self) -> tuple[int, int]:
-        return (self.input_shape[2], self.input_shape[3])
+    def totals(self) -> Cost:
+        return Cost(self.root.params, self.root.macs)
 
     def leaves(self) -> list[Node]:
         return list(self.root.leaves())
@@ -102,7 +89,7 @@ def by_kind(analysis: Analysis) -> list[KindShare]:
         op = leaf.op
         cls = "fully connected" if leaf.kind == "linear" else "other"
         if isinstance(op, Conv2d):
-            cls = op.role
+            cls = op.conv_class
         params[cls] += leaf.params
         macs[cls] += leaf.macs
     return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
@@ -154,11 +141,11 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
     pairs: list[SeparablePair] = []
     for step in steps:
         dw = step.node.op
-        if not (isinstance(dw, Conv2d) and dw.role == "depthwise"):
+        if not (isinstance(dw, Conv2d) and dw.conv_class == "depthwise"):
             continue
         consumer = _consumer(readers, step.output.storage)
         pw = consumer.node.op if consumer is not None else None
-        if not (consumer is not None and isinstance(pw, Conv2d) and pw.role == "pointwise"
+        if not (consumer is not None and isinstance(pw, Conv2d) and pw.conv_class == "pointwise"
                 and pw.in_channels == dw.out_channels):
             continue
         standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,

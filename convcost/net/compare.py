@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from convcost.cost.formulas import LayerCost, conv2d, resolve_padding
-from convcost.cost.ops import Conv2d, Padding, Pair
+from convcost.cost.ops.conv import Conv2d, conv2d, resolve_padding
+from convcost.cost.value import LayerCost, Padding, Pair
 from convcost.errors import ConvcostError, ShapeError
 
 
@@ -58,8 +58,8 @@ class Comparison:
 
     @property
     def separable(self) -> LayerCost:
-        return LayerCost(self.pointwise.output_shape, self.depthwise.params + self.pointwise.params,
-                         self.depthwise.macs + self.pointwise.macs)
+        return LayerCost(self.depthwise.params + self.pointwise.params,
+                         self.depthwise.macs + self.pointwise.macs, self.pointwise.output_shape)
 
     @property
     def macs_ratio(self) -> Fraction:
@@ -83,7 +83,7 @@ class Comparison:
 def _with_bn(result: LayerCost, enabled: bool) -> LayerCost:
     if not enabled:
         return result
-    return LayerCost(result.output_shape, result.params + 2 * result.output_shape[1], result.macs)
+    return LayerCost(result.params + 2 * result.output_shape[1], result.macs, result.output_shape)
 
 
 def compare(config: LayerConfig) -> Comparison:

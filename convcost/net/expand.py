@@ -1,35 +1,28 @@
 """Spec layers -> a tree of :class:`~convcost.cost.graph.Node` with shapes and costs.
 
-Composite kinds (dsconv, inverted_residual, basic_block, bottleneck, shuffle_unit)
-expand here into leaf ops; every leaf is costed by :func:`convcost.cost.formulas.cost`.
+A leaf spec kind (bn, act, pool, linear, ...) lowers to its op through the registry
+(:data:`convcost.cost.registry.SPEC_OPS`); every other kind has its expander in
+:data:`EXPANDERS` (conv units and blocks). Every leaf is costed by
+:func:`convcost.cost.registry.cost`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.formulas import cost, resolve_padding
-from convcost.cost.graph import Node, leaf_kind
-from convcost.cost.ops import (
-    Activation,
-    AdaptivePool,
-    Add,
-    BatchNorm,
-    Concat,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Linear,
-    Op,
-    Padding,
-    Pair,
-    Pool,
-    Scale,
-    Shape,
-    Shuffle,
-)
+from convcost.cost.graph import Node
+from convcost.cost.opkind import Op
+from convcost.cost.ops.act import Activation
+from convcost.cost.ops.conv import Conv2d, resolve_padding
+from convcost.cost.ops.merge import Add, Concat, Scale
+from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.ops.pool import AdaptivePool
+from convcost.cost.ops.shuffle import Shuffle
+from convcost.cost.registry import SPEC_OPS, cost, label
+from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
 from convcost.spec.loader import LayerSpec
 
@@ -58,6 +51,22 @@ class Scaling:
         return scaled
 
 
+@dataclass(frozen=True)
+class _Lowering:
+    """What a leaf kind's ``lower`` may need: the layer's path, the input check, its channels."""
+
+    expander: Expander
+    fields: Mapping[str, Any]
+    path: str
+
+    @property
+    def checks_inputs(self) -> bool:
+        return self.expander.checks_inputs
+
+    def channels(self, key: str) -> int:
+        return self.expander.ch(self.fields, self.path, key)
+
+
 class Expander:
     """Turns validated layer specs into costed nodes for one input shape and scaling."""
 
@@ -72,7 +81,7 @@ class Expander:
             result = cost(op, x)
         except ShapeError as err:
             raise SpecError(f"{name}: {err}", path=path) from None
-        return Node(name, leaf_kind(op), x, result.output_shape, result.params, result.macs,
+        return Node(name, label(op), x, result.output_shape, result.params, result.macs,
                     op=op, role=role, source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
@@ -121,10 +130,18 @@ class Expander:
             if i > 0 and spec.kind != "pool" and "stride" in fields:
                 fields["stride"] = (1, 1)
             name = f"{spec.name}.{i}" if spec.repeat > 1 else spec.name
-            node = getattr(self, spec.kind)(name, x, fields, spec.path)
+            node = self.kind(spec.kind, name, x, fields, spec.path)
             nodes.append(node)
             x = node.output_shape
         return nodes
+
+    def kind(self, kind: str, name: str, x: Shape, fields: Mapping[str, Any], path: str) -> Node:
+        """One layer of spec kind ``kind``: a leaf op through the registry, else its expander."""
+        leaf = SPEC_OPS.get(kind)
+        if leaf is None:
+            return EXPANDERS[kind](self, name, x, fields, path)
+        assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
+        return self.leaf(name, leaf.lower(fields, x, _Lowering(self, fields, path)), x, path)
 
     def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "") -> list[Node]:
         """Nodes of ``specs`` in order, threading the shape; names get ``prefix``."""
@@ -135,173 +152,165 @@ class Expander:
             x = produced[-1].output_shape
         return nodes
 
-    def sequential(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        """A group of layers (a ``sequential``, or a block template's instance)."""
-        children = self.layers(f["layers"], x, prefix=f"{name}.")
-        return self.block(name, f["block"] or "sequential", x, children, path)
-
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
         return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
 
-    def conv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.conv_unit(name, x, path, out=self.ch(f, path), kernel=f["kernel_size"],
-                              stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
-                              groups=f["groups"], bias=f["bias"], bn=f["bn"], act=f["act"])
 
-    def dwconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.conv_unit(name, x, path, out=x[1] * f["multiplier"], kernel=f["kernel_size"],
-                              stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
-                              groups=x[1], bias=f["bias"], bn=f["bn"], act=f["act"])
-
-    def pwconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.conv_unit(name, x, path, out=self.ch(f, path), groups=f["groups"],
-                              bias=f["bias"], bn=f["bn"], act=f["act"])
-
-    def bn(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.leaf(name, BatchNorm(x[1], f["affine"]), x, path)
-
-    def act(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.leaf(name, Activation(f["fn"]), x, path)
-
-    def pool(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.leaf(name, _pool(f), x, path)
-
-    def flatten(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.leaf(name, Flatten(), x, path)
-
-    def dropout(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        return self.leaf(name, Dropout(f["p"]), x, path)
-
-    def linear(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        if self.checks_inputs and f["in_features"] is not None and f["in_features"] != x[-1]:
-            raise SpecError(f"must match the previous layer's {x[1]} output features, "
-                            f"got {f['in_features']}", path=f"{path}.in_features")
-        out = self.ch(f, path, "out_features")
-        return self.leaf(name, Linear(x[1], out, f["bias"]), x, path)
-
-    def dsconv(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        out, act = self.ch(f, path), f["act"]
-        children = self.chain(x, [
-            lambda s: self.conv_unit(f"{name}.dw", s, path, out=s[1], kernel=f["kernel_size"],
-                                     stride=f["stride"], groups=s[1], bias=f["bias"], act=act),
-            lambda s: self.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act),
-        ])
-        return self.block(name, "dsconv", x, children, path)
-
-    def squeeze_excite(self, name: str, x: Shape, se: Mapping[str, Any], base: int,
-                       path: str) -> Node:
-        squeeze = base // se["reduction"]
-        squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
-        channels = x[1]
-        children = self.chain(x, [
-            lambda s: self.leaf(f"{name}.pool", AdaptivePool("avg", (1, 1)), s, path),
-            lambda s: self.conv_unit(f"{name}.fc1", s, path, out=squeeze, bias=True, bn=False),
-            lambda s: self.leaf(f"{name}.act", Activation(se["act"]), s, path),
-            lambda s: self.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),
-            lambda s: self.leaf(f"{name}.gate", Activation(se["gate"]), s, path),
-        ])
-        children.append(self.leaf(f"{name}.scale", Scale(), x, path, role="merge"))
-        return self.block(name, "se", x, children, path, flow="gate")
-
-    def inverted_residual(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        cin, out, act = x[1], self.ch(f, path), f["act"]
-        if f["expand_ratio"] is not None:
-            hidden = round(cin * f["expand_ratio"])
-        else:
-            hidden = self.ch(f, path, "expanded_channels")
-        makers: list[Callable[[Shape], Node]] = []
-        if hidden != cin:
-            makers.append(lambda s: self.conv_unit(f"{name}.expand", s, path, out=hidden, act=act))
-        makers.append(lambda s: self.conv_unit(f"{name}.dw", s, path, out=hidden,
-                                               kernel=f["kernel_size"], stride=f["stride"],
-                                               groups=hidden, act=act))
-        se = f["se"]
-        if se is not None:
-            base = hidden if se["base"] == "expanded" else cin
-            makers.append(lambda s: self.squeeze_excite(f"{name}.se", s, se, base, f"{path}.se"))
-        makers.append(lambda s: self.conv_unit(f"{name}.project", s, path, out=out))
-        children = self.chain(x, makers)
-        if f["residual"] == "auto" and children[-1].output_shape == x:
-            children.append(self.leaf(f"{name}.add", Add(), x, path, role="merge"))
-            return self.block(name, "inverted_residual", x, children, path, flow="residual")
-        return self.block(name, "inverted_residual", x, children, path)
-
-    def _resnet(self, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
-                body: Sequence[Callable[[Shape], Node]]) -> Node:
-        children = self.chain(x, body)
-        if stride != (1, 1) or x[1] != out:
-            children.append(self.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride,
-                                           role="side"))
-        children.append(self.leaf(f"{name}.add", Add(), children[-1].output_shape, path,
-                                  role="merge"))
-        children.append(self.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape,
-                                  path, role="post"))
-        return self.block(name, kind, x, children, path, flow="residual")
-
-    def basic_block(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        out, stride = self.ch(f, path), f["stride"]
-        return self._resnet(name, "basic_block", x, path, stride, out, [
-            lambda s: self.conv_unit(f"{name}.conv1", s, path, out=out, kernel=(3, 3),
-                                     stride=stride, act="relu"),
-            lambda s: self.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3)),
-        ])
-
-    def bottleneck(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        out, stride, groups = self.ch(f, path), f["stride"], f["groups"]
-        mid = out // 4 if f["mid_channels"] is None else self.ch(f, path, "mid_channels")
-        return self._resnet(name, "bottleneck", x, path, stride, out, [
-            lambda s: self.conv_unit(f"{name}.conv1", s, path, out=mid, act="relu"),
-            lambda s: self.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3),
-                                     stride=stride, groups=groups, act="relu"),
-            lambda s: self.conv_unit(f"{name}.conv3", s, path, out=out),
-        ])
-
-    def _shuffle_branch(self, name: str, x: Shape, path: str, out: int, stride: Pair,
-                        role: str, expand_first: bool) -> Node:
-        dw: Callable[[Shape], Node] = lambda s: self.conv_unit(  # noqa: E731
-            f"{name}.dw", s, path, out=s[1], kernel=(3, 3), stride=stride, groups=s[1])
-        makers = [
-            *([lambda s: self.conv_unit(f"{name}.pw1", s, path, out=out, act="relu")]
-              if expand_first else []),
-            dw,
-            lambda s: self.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
-        ]
-        return self.block(name, "branch", x, self.chain(x, makers), path, role=role)
-
-    def shuffle_unit(self, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-        out, stride, cin = self.ch(f, path), f["stride"], x[1]
-        if out % 2:
-            raise SpecError(f"must be even (two branches of out/2), got {out}",
-                            path=f"{path}.out_channels")
-        half = out // 2
-        children: list[Node] = []
-        if stride == (1, 1):
-            if cin != out:
-                raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
-                                f"out_channels is {out}", path=f"{path}.out_channels")
-            main_in = (x[0], cin - half, *x[2:])
-            flow, left = "split", half
-        else:
-            children.append(self._shuffle_branch(f"{name}.branch1", x, path, half, stride,
-                                                 "side", expand_first=False))
-            main_in, flow, left = x, "dual", half
-        main = self._shuffle_branch(f"{name}.branch2", main_in, path, half, stride, "main",
-                                    expand_first=True)
-        children.append(main)
-        children.append(self.leaf(f"{name}.concat", Concat(left), main.output_shape, path,
-                                  role="merge"))
-        children.append(self.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
-                                  path, role="post"))
-        return self.block(name, "shuffle_unit", x, children, path, flow=flow)
+def _conv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    return e.conv_unit(name, x, path, out=e.ch(f, path), kernel=f["kernel_size"],
+                          stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
+                          groups=f["groups"], bias=f["bias"], bn=f["bn"], act=f["act"])
 
 
-def _pool(f: Mapping[str, Any]) -> Op:
-    if f["global"]:
-        return AdaptivePool(f["op"], (1, 1))
-    if f["output_size"] is not None:
-        return AdaptivePool(f["op"], f["output_size"])
-    kernel = f["kernel_size"]
-    return Pool(f["op"], kernel, f["stride"] or kernel, f["padding"], f["ceil_mode"])
+def _dwconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    return e.conv_unit(name, x, path, out=x[1] * f["multiplier"], kernel=f["kernel_size"],
+                          stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
+                          groups=x[1], bias=f["bias"], bn=f["bn"], act=f["act"])
+
+
+def _pwconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    return e.conv_unit(name, x, path, out=e.ch(f, path), groups=f["groups"],
+                          bias=f["bias"], bn=f["bn"], act=f["act"])
+
+
+def _dsconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    out, act = e.ch(f, path), f["act"]
+    children = e.chain(x, [
+        lambda s: e.conv_unit(f"{name}.dw", s, path, out=s[1], kernel=f["kernel_size"],
+                                 stride=f["stride"], groups=s[1], bias=f["bias"], act=act),
+        lambda s: e.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act),
+    ])
+    return e.block(name, "dsconv", x, children, path)
+
+
+def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], base: int,
+                   path: str) -> Node:
+    squeeze = base // se["reduction"]
+    squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
+    channels = x[1]
+    children = e.chain(x, [
+        lambda s: e.leaf(f"{name}.pool", AdaptivePool("avg", (1, 1)), s, path),
+        lambda s: e.conv_unit(f"{name}.fc1", s, path, out=squeeze, bias=True, bn=False),
+        lambda s: e.leaf(f"{name}.act", Activation(se["act"]), s, path),
+        lambda s: e.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),
+        lambda s: e.leaf(f"{name}.gate", Activation(se["gate"]), s, path),
+    ])
+    children.append(e.leaf(f"{name}.scale", Scale(), x, path, role="merge"))
+    return e.block(name, "se", x, children, path, flow="gate")
+
+
+def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    cin, out, act = x[1], e.ch(f, path), f["act"]
+    if f["expand_ratio"] is not None:
+        hidden = round(cin * f["expand_ratio"])
+    else:
+        hidden = e.ch(f, path, "expanded_channels")
+    makers: list[Callable[[Shape], Node]] = []
+    if hidden != cin:
+        makers.append(lambda s: e.conv_unit(f"{name}.expand", s, path, out=hidden, act=act))
+    makers.append(lambda s: e.conv_unit(f"{name}.dw", s, path, out=hidden,
+                                           kernel=f["kernel_size"], stride=f["stride"],
+                                           groups=hidden, act=act))
+    se = f["se"]
+    if se is not None:
+        base = hidden if se["base"] == "expanded" else cin
+        makers.append(lambda s: _squeeze_excite(e, f"{name}.se", s, se, base, f"{path}.se"))
+    makers.append(lambda s: e.conv_unit(f"{name}.project", s, path, out=out))
+    children = e.chain(x, makers)
+    if f["residual"] == "auto" and children[-1].output_shape == x:
+        children.append(e.leaf(f"{name}.add", Add(), x, path, role="merge"))
+        return e.block(name, "inverted_residual", x, children, path, flow="residual")
+    return e.block(name, "inverted_residual", x, children, path)
+
+
+def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
+            body: Sequence[Callable[[Shape], Node]]) -> Node:
+    children = e.chain(x, body)
+    if stride != (1, 1) or x[1] != out:
+        children.append(e.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride,
+                                       role="side"))
+    children.append(e.leaf(f"{name}.add", Add(), children[-1].output_shape, path,
+                              role="merge"))
+    children.append(e.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape,
+                              path, role="post"))
+    return e.block(name, kind, x, children, path, flow="residual")
+
+
+def _basic_block(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    out, stride = e.ch(f, path), f["stride"]
+    return _resnet(e, name, "basic_block", x, path, stride, out, [
+        lambda s: e.conv_unit(f"{name}.conv1", s, path, out=out, kernel=(3, 3),
+                                 stride=stride, act="relu"),
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3)),
+    ])
+
+
+def _bottleneck(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    out, stride, groups = e.ch(f, path), f["stride"], f["groups"]
+    mid = out // 4 if f["mid_channels"] is None else e.ch(f, path, "mid_channels")
+    return _resnet(e, name, "bottleneck", x, path, stride, out, [
+        lambda s: e.conv_unit(f"{name}.conv1", s, path, out=mid, act="relu"),
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3),
+                                 stride=stride, groups=groups, act="relu"),
+        lambda s: e.conv_unit(f"{name}.conv3", s, path, out=out),
+    ])
+
+
+def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, stride: Pair,
+                    role: str, expand_first: bool) -> Node:
+    dw: Callable[[Shape], Node] = lambda s: e.conv_unit(  # noqa: E731
+        f"{name}.dw", s, path, out=s[1], kernel=(3, 3), stride=stride, groups=s[1])
+    makers = [
+        *([lambda s: e.conv_unit(f"{name}.pw1", s, path, out=out, act="relu")]
+          if expand_first else []),
+        dw,
+        lambda s: e.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
+    ]
+    return e.block(name, "branch", x, e.chain(x, makers), path, role=role)
+
+
+def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    out, stride, cin = e.ch(f, path), f["stride"], x[1]
+    if out % 2:
+        raise SpecError(f"must be even (two branches of out/2), got {out}",
+                        path=f"{path}.out_channels")
+    half = out // 2
+    children: list[Node] = []
+    if stride == (1, 1):
+        if cin != out:
+            raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
+                            f"out_channels is {out}", path=f"{path}.out_channels")
+        main_in = (x[0], cin - half, *x[2:])
+        flow, left = "split", half
+    else:
+        children.append(_shuffle_branch(e, f"{name}.branch1", x, path, half, stride,
+                                             "side", expand_first=False))
+        main_in, flow, left = x, "dual", half
+    main = _shuffle_branch(e, f"{name}.branch2", main_in, path, half, stride, "main",
+                                expand_first=True)
+    children.append(main)
+    children.append(e.leaf(f"{name}.concat", Concat(left), main.output_shape, path,
+                              role="merge"))
+    children.append(e.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
+                              path, role="post"))
+    return e.block(name, "shuffle_unit", x, children, path, flow=flow)
+
+
+Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
+"""``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
+
+def _sequential(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    """A group of layers (a ``sequential``, or a block template's instance)."""
+    children = e.layers(f["layers"], x, prefix=f"{name}.")
+    return e.block(name, f["block"] or "sequential", x, children, path)
+
+
+EXPANDERS: Mapping[str, Expand] = MappingProxyType({
+    "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
+    "inverted_residual": _inverted_residual, "basic_block": _basic_block,
+    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "sequential": _sequential,
+})
+"""Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
 def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:

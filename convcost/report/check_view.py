@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from convcost.check.baseline import Comparison, Delta
-from convcost.check.budget import METRICS, MetricCheck
+from convcost.check.budget import BUDGET_METRICS, MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.report.render import Column, Report, envelope, human, percent, render, signed
 from convcost.spec.yamlpos import line_of
@@ -88,7 +88,7 @@ def _delta_status(delta: Delta, updated: bool) -> str:
 def baseline_report(cmp: Comparison) -> Report:
     columns = [
         Column("model", lambda d: d.model, justify="left"),
-        Column("metric", lambda d: METRICS[d.metric], justify="left"),
+        Column("metric", lambda d: BUDGET_METRICS[d.metric], justify="left"),
         Column("baseline", lambda d: _NONE if d.base is None else d.base, _figure),
         Column("current", lambda d: d.value, _figure),
         Column("Δ", lambda d: _NONE if d.change is None else d.change, _signed),
@@ -230,7 +230,7 @@ def github_annotations(result: CheckResult) -> list[str]:
     if cmp is not None and not cmp.updated:
         specs = {m.name: m.spec for m in result.models}
         for d in cmp.grew:
-            out.append(_command(f"{d.model}: {METRICS[d.metric]} grew from {d.base} to {d.value} "
+            out.append(_command(f"{d.model}: {BUDGET_METRICS[d.metric]} grew from {d.base} to {d.value} "
                                 f"({_signed_percent(d.change, d.base)}, tolerance "
                                 f"{float(cmp.tolerance):g} %) against {cmp.file}", specs[d.model]))
         for name in cmp.new:

@@ -68,9 +68,9 @@ def op_class(node: Node) -> str | None:
     """The op class of a leaf as ``convcost conventions`` groups them; None for a block."""
     if node.op is None:
         return None
-    from convcost.conventions.rules import OP_CLASSES, rule_key
+    from convcost.cost.registry import RULE_CLASSES, rule_keys
 
-    return OP_CLASSES.get(rule_key(node.op), node.kind)
+    return RULE_CLASSES.get(rule_keys(node.op)[0], node.kind)
 
 
 def _float(value: Fraction | None) -> float | None:

@@ -1,7 +1,7 @@
 """Analysed node tree -> a torch ``nn.Module`` whose module names are the node names.
 
 Torch is imported lazily, inside functions only. Every leaf op becomes one module through
-the one table :data:`FACTORIES` (op class -> module factory); every block becomes a
+its kind's factory (:attr:`convcost.cost.opkind.OpKind.module`); every block becomes a
 :class:`Block` module that runs its children in its ``flow`` (see :mod:`convcost.cost.graph`).
 Dotted top-level names (``features.3``) nest inside plain container modules, so
 ``dict(model.named_modules())`` holds every node name and fvcore's ``by_module()`` keys
@@ -10,37 +10,17 @@ match the rows of ``convcost model`` one to one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from functools import cache
-from types import MappingProxyType, SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from convcost.cost.graph import Node
-from convcost.cost.ops import (
-    Activation,
-    AdaptivePool,
-    Add,
-    BatchNorm,
-    Concat,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Linear,
-    Pool,
-    Scale,
-    Shuffle,
-)
+from convcost.cost.registry import op_kind
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
 
 if TYPE_CHECKING:
     from torch import nn
-
-# Activation fn -> torch.nn class name.
-ACTIVATION_MODULES: Mapping[str, str] = MappingProxyType({
-    "relu": "ReLU", "relu6": "ReLU6", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
-    "sigmoid": "Sigmoid", "silu": "SiLU",
-})
 
 
 @cache
@@ -48,36 +28,6 @@ def _classes() -> SimpleNamespace:
     """The small module classes of convcost (defined on first use: they need torch)."""
     import torch
     from torch import nn
-
-    class AddModule(nn.Module):
-        """Residual sum ``a + b``."""
-
-        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            return a + b
-
-    class ScaleModule(nn.Module):
-        """Squeeze-excitation ``x * gate``."""
-
-        def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-            return x * gate
-
-    class ConcatModule(nn.Module):
-        """Channel concatenation ``cat((a, b), 1)``."""
-
-        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            return torch.cat((a, b), 1)
-
-    class ShuffleModule(nn.Module):
-        """ShuffleNet channel shuffle: view, transpose, view."""
-
-        def __init__(self, groups: int) -> None:
-            super().__init__()
-            self.groups = groups
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            n, c, h, w = x.shape
-            x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
-            return x.view(n, c, h, w)
 
     class Block(nn.Module):
         """Runs its children in a ``flow``; the children are registered under their names."""
@@ -106,38 +56,7 @@ def _classes() -> SimpleNamespace:
             side = self._seq(self._side, x)  # residual without side: the identity
             return self._seq(self._post, merge(side, self._seq(self._main, x)))
 
-    return SimpleNamespace(Add=AddModule, Scale=ScaleModule, Concat=ConcatModule,
-                           Shuffle=ShuffleModule, Block=Block, Namespace=nn.Module)
-
-
-def _nn(name: str) -> Any:
-    """The ``torch.nn`` class called ``name``."""
-    from torch import nn
-
-    return getattr(nn, name)
-
-
-Factory = Callable[[Any, Node], Any]  # (op, node) -> torch.nn.Module
-
-# The builder: one factory per op class. BatchNorm picks 2d/1d by the input's rank.
-FACTORIES: Mapping[type, Factory] = MappingProxyType({
-    Conv2d: lambda op, _: _nn("Conv2d")(op.in_channels, op.out_channels, op.kernel, op.stride,
-                                        op.padding, op.dilation, op.groups, op.bias),
-    BatchNorm: lambda op, node: _nn("BatchNorm2d" if len(node.input_shape) == 4 else "BatchNorm1d")(
-        op.channels, affine=op.affine),
-    Linear: lambda op, _: _nn("Linear")(op.in_features, op.out_features, op.bias),
-    Pool: lambda op, _: _nn("MaxPool2d" if op.op == "max" else "AvgPool2d")(
-        op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode),
-    AdaptivePool: lambda op, _: _nn("AdaptiveMaxPool2d" if op.op == "max" else "AdaptiveAvgPool2d")(
-        op.output_size),
-    Activation: lambda op, _: _nn(ACTIVATION_MODULES[op.fn])(),
-    Flatten: lambda op, _: _nn("Flatten")(),
-    Dropout: lambda op, _: _nn("Dropout")(op.p),
-    Add: lambda op, _: _classes().Add(),
-    Scale: lambda op, _: _classes().Scale(),
-    Concat: lambda op, _: _classes().Concat(),
-    Shuffle: lambda op, _: _classes().Shuffle(op.groups),
-})
+    return SimpleNamespace(Block=Block, Namespace=nn.Module)
 
 
 def _attach(owner: nn.Module, relative: str, module: nn.Module) -> None:
@@ -157,7 +76,7 @@ def _attach(owner: nn.Module, relative: str, module: nn.Module) -> None:
 def _module(node: Node) -> nn.Module:
     if node.op is None:
         return _block(node, node.name)
-    module: nn.Module = FACTORIES[type(node.op)](node.op, node)
+    module: nn.Module = op_kind(node.op).module(node.op, node.input_shape)
     return module
 
 

@@ -24,16 +24,16 @@ _QUANTITY = re.compile(QUANTITY_PATTERN)
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
 
 #: metric key -> label with its unit. Counted metrics first, then the per-layer cap.
-METRICS: Mapping[str, str] = {
+BUDGET_METRICS: Mapping[str, str] = {
     "params": "params",
     "macs": "MACs",
     "flops": "FLOPs",
     "activations": "peak activations (elements)",
     "max_layer_share": "largest layer share of MACs",
 }
-REQUIRED = ("params", "macs")
+REQUIRED_METRICS = ("params", "macs")
 SHARE = "max_layer_share"
-ENTRY_KEYS = ("spec", *METRICS)
+ENTRY_KEYS = ("spec", *BUDGET_METRICS)
 
 
 def parse_count(value: Any, path: str) -> int:
@@ -79,16 +79,16 @@ class Budget:
     path: str  # field path of the budget mapping, e.g. ``budget`` or ``budgets[2]``
 
 
-def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...] = tuple(METRICS)
+def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...] = tuple(BUDGET_METRICS)
                  ) -> Budget:
     """Validate a budget mapping (errors name ``path.key``; the caller adds the line)."""
     data = as_mapping(raw, path)
     check_keys(data, allowed, path)
-    for key in REQUIRED:
+    for key in REQUIRED_METRICS:
         if key not in data:
             raise SpecError("missing required field", path=join(path, key))
     limits = []
-    for key in METRICS:
+    for key in BUDGET_METRICS:
         if key in data:
             where = join(path, key)
             value = parse_share(data[key], where) if key == SHARE else parse_count(data[key], where)

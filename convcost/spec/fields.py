@@ -5,20 +5,12 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from convcost.cost.ops import Pair
+from convcost.cost.opkind import NO_DEFAULT, Field
+from convcost.cost.value import Pair
 from convcost.errors import SpecError
 from convcost.limits import MAX_FLOAT, MAX_INT, finite_below, quote
-
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
 
 
 def suggest(word: str, options: Iterable[str]) -> str:
@@ -111,22 +103,6 @@ def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class Field:
-    """One optional or required key of a spec mapping.
-
-    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
-    layers (a non-empty list of layer mappings).
-    """
-
-    type: str
-    default: Any = REQUIRED
-    choices: tuple[str, ...] = ()
-    minimum: int = 1
-    nullable: bool = False
-    doc: str = ""
-
-
 def read_field(field: Field, value: Any, path: str) -> Any:
     """Validate and normalise one value according to its :class:`Field`."""
     if value is None and field.nullable:
@@ -169,7 +145,7 @@ def read_fields(
     for key, field in schema.items():
         if key in data:
             out[key] = read_field(field, data[key], join(path, key))
-        elif field.default is REQUIRED:
+        elif field.default is NO_DEFAULT:
             raise SpecError("missing required field", path=join(path, key))
         else:
             out[key] = field.default

@@ -1,4 +1,4 @@
-"""The JSON Schema of the spec format, generated from :mod:`convcost.spec.kinds`.
+"""The JSON Schema of the spec format, generated from :data:`convcost.spec.kinds.SPEC_KINDS`.
 
 ``convcost schema`` prints it; ``convcost/spec/spec.schema.json`` ships it for editors, and a
 test keeps the shipped file equal to what this module generates.
@@ -9,24 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from convcost.cost.opkind import NO_DEFAULT, Field
 from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT
-from convcost.spec.budget import METRICS, QUANTITY_PATTERN, REQUIRED, SHARE
-from convcost.spec.fields import REQUIRED as MISSING
-from convcost.spec.fields import Field
-from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, KIND_FIELDS, SE_FIELDS
+from convcost.spec.budget import BUDGET_METRICS, QUANTITY_PATTERN, REQUIRED_METRICS, SHARE
+from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
 from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
 from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
 
 _INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
-_PAIR = {"oneOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
 _COUNT = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
                     {"type": "string", "pattern": QUANTITY_PATTERN}]}
 
 
 def _budget() -> dict[str, Any]:
-    props: dict[str, Any] = {key: dict(_COUNT, description=label) for key, label in METRICS.items()}
-    props[SHARE] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": METRICS[SHARE]}
-    return {"type": "object", "properties": props, "required": list(REQUIRED),
+    props: dict[str, Any] = {key: dict(_COUNT, description=label)
+                             for key, label in BUDGET_METRICS.items()}
+    props[SHARE] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                    "description": BUDGET_METRICS[SHARE]}
+    return {"type": "object", "properties": props, "required": list(REQUIRED_METRICS),
             "additionalProperties": False}
 
 
@@ -56,7 +56,7 @@ def _nullable(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
     schema = dict(schema)
     if field.doc:
         schema["description"] = field.doc
-    if field.default is not MISSING and field.default is not None:
+    if field.default is not NO_DEFAULT and field.default is not None:
         default = field.default
         schema["default"] = default[0] if isinstance(default, tuple) and len(set(default)) == 1 else default
     if field.nullable:
@@ -67,7 +67,7 @@ def _nullable(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
 def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, Any]:
     props = {key: _field(f) for key, f in fields.items()}
     props.update(extra)
-    required = [key for key, f in fields.items() if f.default is MISSING]
+    required = [key for key, f in fields.items() if f.default is NO_DEFAULT]
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
         out["required"] = required
@@ -80,8 +80,8 @@ def _kind_schemas() -> list[dict[str, Any]]:
     layer_common["name"] = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": 200,
                             "not": {"pattern": f"(^|\\.)({'|'.join(sorted(RESERVED_NAMES))})(\\.|$)"}}
     layers = []
-    for kind, fields in KIND_FIELDS.items():
-        obj = _object(fields, kind={"const": kind}, **layer_common)
+    for kind, spec in SPEC_KINDS.items():
+        obj = _object(spec.fields, kind={"const": kind}, **layer_common)
         obj["required"] = ["kind", *obj.get("required", [])]
         layers.append(obj)
     return layers

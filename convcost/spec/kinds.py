@@ -1,23 +1,24 @@
-"""The spec schema as data: the keys each layer kind takes. Read-only.
+"""The spec layer kinds as data: the keys each kind takes, and what it becomes. Read-only.
 
-This table drives the validator (:mod:`convcost.spec.loader`) and the JSON Schema shipped for
-editors (:mod:`convcost.spec.jsonschema`), so the two can never disagree.
+Leaf kinds (bn, act, pool, linear, ...) are declared with their op in
+:mod:`convcost.cost.ops` and collected by :mod:`convcost.cost.registry`; the kinds that expand
+to several ops (the conv units conv/dwconv/pwconv, which add bn/act, and the blocks) are
+declared here and expanded by :data:`convcost.net.expand.EXPANDERS`. :data:`SPEC_KINDS` drives
+the validator (:mod:`convcost.spec.loader`), the JSON Schema (:mod:`convcost.spec.jsonschema`)
+and the kinds tables of docs/spec-format.md, so none of them can disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
-from convcost.cost.ops import ACTIVATIONS
-from convcost.spec.fields import Field
-
-WIDTHS = ("scaled", "fixed", "grow")
-
-
-def _table(**fields: Field) -> Mapping[str, Field]:
-    return MappingProxyType(fields)
-
+from convcost.cost.opkind import Field, SpecKind, fields
+from convcost.cost.ops.act import ACTIVATIONS
+from convcost.cost.ops.linear import WIDTHS
+from convcost.cost.registry import SPEC_OPS
+from convcost.errors import SpecError
 
 _out = Field("int", doc="output channels (before the width multiplier)")
 _width = Field("choice", "scaled", WIDTHS, doc="how α scales out_channels")
@@ -29,7 +30,7 @@ _bias_off = Field("bool", False, doc="convolution bias")
 _bn = Field("bool", False, doc="BatchNorm after the convolution")
 _act_opt = Field("choice", None, ACTIVATIONS, nullable=True, doc="activation after the convolution")
 
-SE_FIELDS: Mapping[str, Field] = _table(
+SE_FIELDS: Mapping[str, Field] = fields(
     reduction=Field("int", 4, doc="squeeze channels = base // reduction"),
     divisor=Field("int", 8, nullable=True, doc="round squeeze channels with _make_divisible"),
     base=Field("choice", "expanded", ("expanded", "input"), doc="channels the reduction applies to"),
@@ -37,72 +38,79 @@ SE_FIELDS: Mapping[str, Field] = _table(
     gate=Field("choice", "hardsigmoid", ACTIVATIONS, doc="gate activation"),
 )
 
-KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType(
-    {
-        "conv": _table(
-            out_channels=_out, kernel_size=_kernel3, stride=_stride, padding=_padding,
-            dilation=_dilation, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
-            width=_width,
-        ),
-        "dwconv": _table(
-            kernel_size=_kernel3, stride=_stride, padding=_padding, dilation=_dilation,
-            multiplier=Field("int", 1, doc="channel multiplier"), bias=_bias_off, bn=_bn,
-            act=_act_opt,
-        ),
-        "pwconv": _table(
-            out_channels=_out, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
-            width=_width,
-        ),
-        "bn": _table(affine=Field("bool", True)),
-        "act": _table(fn=Field("choice", choices=ACTIVATIONS)),
-        "pool": _table(
-            op=Field("choice", choices=("avg", "max")),
-            **{"global": Field("bool", False, doc="adaptive pool to 1×1")},
-            output_size=Field("pair", None, nullable=True, doc="adaptive pool output size"),
-            kernel_size=Field("pair", None, nullable=True),
-            stride=Field("pair", None, nullable=True, doc="defaults to kernel_size"),
-            padding=Field("pair", (0, 0), minimum=0),
-            ceil_mode=Field("bool", False),
-        ),
-        "linear": _table(
-            out_features=Field("int", doc="output features"),
-            bias=Field("bool", True),
-            width=Field("choice", "fixed", WIDTHS),
-            in_features=Field("int", None, nullable=True, doc="checked against the input"),
-        ),
-        "flatten": _table(),
-        "dropout": _table(p=Field("fraction", 0.5)),
-        "dsconv": _table(
-            out_channels=_out, kernel_size=_kernel3, stride=_stride,
-            act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, width=_width,
-        ),
-        "inverted_residual": _table(
-            out_channels=_out,
-            expand_ratio=Field("number", None, nullable=True, doc="hidden = round(C_in · t)"),
-            expanded_channels=Field("int", None, nullable=True, doc="hidden width, scaled by α"),
-            kernel_size=_kernel3, stride=_stride,
-            act=Field("choice", "relu6", ACTIVATIONS),
-            se=Field("mapping", None, nullable=True, doc="squeeze-excitation"),
-            residual=Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match"),
-            width=_width,
-        ),
-        "basic_block": _table(out_channels=_out, stride=_stride, width=_width),
-        "bottleneck": _table(
-            out_channels=_out, stride=_stride,
-            mid_channels=Field("int", None, nullable=True, doc="default out_channels // 4"),
-            groups=Field("int", 1), width=_width,
-        ),
-        "shuffle_unit": _table(out_channels=_out, stride=_stride, width=_width),
-        "sequential": _table(layers=Field("layers", doc="the group's layers, in order")),
-    }
-)
 
-COMMON_FIELDS: Mapping[str, Field] = _table(
+def _one_hidden_width(f: Mapping[str, Any], path: str) -> None:
+    if (f["expand_ratio"] is None) == (f["expanded_channels"] is None):
+        raise SpecError("give exactly one of expand_ratio and expanded_channels", path=path)
+
+
+CONV_UNITS: Mapping[str, SpecKind] = MappingProxyType({
+    "conv": SpecKind(fields(
+        out_channels=_out, kernel_size=_kernel3, stride=_stride, padding=_padding,
+        dilation=_dilation, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
+        width=_width), "`nn.Conv2d`", max_leaves=3),
+    "dwconv": SpecKind(fields(
+        kernel_size=_kernel3, stride=_stride, padding=_padding, dilation=_dilation,
+        multiplier=Field("int", 1, doc="channel multiplier"), bias=_bias_off, bn=_bn,
+        act=_act_opt), "`nn.Conv2d(C, C·m, groups=C)`", max_leaves=3),
+    "pwconv": SpecKind(fields(
+        out_channels=_out, groups=Field("int", 1), bias=_bias_off, bn=_bn, act=_act_opt,
+        width=_width), "`nn.Conv2d(k=1)`", max_leaves=3),
+})
+"""Convolutions; with ``bn``/``act`` they become a block ``conv``, ``bn``, ``act``."""
+
+BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
+    "dsconv": SpecKind(fields(
+        out_channels=_out, kernel_size=_kernel3, stride=_stride,
+        act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, width=_width),
+        "`dw` (dwconv + bn + act), `pw` (pwconv + bn + act) — MobileNet V1", max_leaves=6),
+    "inverted_residual": SpecKind(fields(
+        out_channels=_out,
+        expand_ratio=Field("number", None, nullable=True, doc="hidden = round(C_in · t)"),
+        expanded_channels=Field("int", None, nullable=True, doc="hidden width, scaled by α"),
+        kernel_size=_kernel3, stride=_stride,
+        act=Field("choice", "relu6", ACTIVATIONS),
+        se=Field("mapping", None, nullable=True, doc="squeeze-excitation"),
+        residual=Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match"),
+        width=_width),
+        "`expand` (pw + bn + act, omitted when the hidden width equals the input), `dw` "
+        "(dw + bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
+        "channels — MobileNetV2/V3, EfficientNet MBConv", _one_hidden_width,
+        max_leaves=15),  # expand 3 + dw 3 + SE 6 + project 2 + add 1
+    "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
+        "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), `downsample` (1×1 + bn, when stride "
+        "≠ 1 or channels change), `add`, `act` — ResNet-18/34", max_leaves=9),
+    "bottleneck": SpecKind(fields(
+        out_channels=_out, stride=_stride,
+        mid_channels=Field("int", None, nullable=True, doc="default out_channels // 4"),
+        groups=Field("int", 1), width=_width),
+        "`conv1` (1×1), `conv2` (3×3, stride, groups), `conv3` (1×1, no act), `downsample`, "
+        "`add`, `act` — ResNet-50 (v1.5)", max_leaves=12),
+    "shuffle_unit": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
+        "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
+        "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "
+        "a channel `shuffle` of 2 groups", max_leaves=15),
+    "sequential": SpecKind(fields(layers=Field("layers", doc="a non-empty list of layers")),
+        "the layers in order, as one named group: a child `x` of group `g` is `g.x`. With "
+        "`repeat`, every copy is the group as written (a group has no stride of its own, so the "
+        "stride rule does not apply)",
+        max_leaves=0),  # the bound of a group is its children's (spec/loader.py)
+})
+"""Blocks of several layers (expanded by :data:`convcost.net.expand.EXPANDERS`)."""
+
+SPEC_KINDS: Mapping[str, SpecKind] = MappingProxyType({
+    **CONV_UNITS,
+    **{key: kind.spec for key, kind in SPEC_OPS.items() if kind.spec is not None},
+    **BLOCKS,
+})
+"""Every spec layer kind -> its declaration: conv units, leaf kinds, then blocks."""
+
+COMMON_FIELDS: Mapping[str, Field] = fields(
     repeat=Field("int", 1, doc="repeat the layer; copies after the first use stride 1"),
     in_channels=Field("int", None, nullable=True, doc="checked against the inferred input"),
 )
 
-INPUT_FIELDS: Mapping[str, Field] = _table(
+INPUT_FIELDS: Mapping[str, Field] = fields(
     channels=Field("int", 3),
     resolution=Field("int", None, nullable=True),
     height=Field("int", None, nullable=True),
@@ -110,14 +118,9 @@ INPUT_FIELDS: Mapping[str, Field] = _table(
     batch=Field("int", 1),
 )
 
-#: Most leaf ops one layer of each kind expands to (conv + BN + act = 3; an inverted residual
-#: with expansion, SE and residual = 3 + 3 + 6 + 2 + 1 = 15). Bounds the network's size
-#: before it is expanded; tests/unit/test_limits.py checks each bound against the expansion.
-LEAF_BOUND: Mapping[str, int] = MappingProxyType({
-    "conv": 3, "dwconv": 3, "pwconv": 3, "bn": 1, "act": 1, "pool": 1, "linear": 1, "flatten": 1,
-    "dropout": 1, "dsconv": 6, "inverted_residual": 15, "basic_block": 9, "bottleneck": 12,
-    "shuffle_unit": 15,
-})
+LEAF_BOUND: Mapping[str, int] = MappingProxyType(
+    {kind: spec.max_leaves for kind, spec in SPEC_KINDS.items()})
+"""Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
 LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
 MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")

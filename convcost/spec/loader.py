@@ -25,11 +25,11 @@ from convcost.spec.fields import (
 from convcost.spec.kinds import (
     COMMON_FIELDS,
     INPUT_FIELDS,
-    KIND_FIELDS,
     LAYER_KEYS,
     LEAF_BOUND,
     MODEL_KEYS,
     SE_FIELDS,
+    SPEC_KINDS,
 )
 from convcost.spec.templates import RawLayer, instantiate, read_blocks
 from convcost.spec.yamlpos import locate_path
@@ -94,13 +94,13 @@ def _layer(item: RawLayer) -> LayerSpec:
     if "kind" not in data:
         raise SpecError("missing required field", path=join(path, "kind"))
     kind = data["kind"]
-    if not isinstance(kind, str) or kind not in KIND_FIELDS:
-        hint = suggest(kind, KIND_FIELDS) if isinstance(kind, str) else ""
+    if not isinstance(kind, str) or kind not in SPEC_KINDS:
+        hint = suggest(kind, SPEC_KINDS) if isinstance(kind, str) else ""
         raise SpecError(
-            f"unknown kind {quote(kind)}{hint}; valid kinds: {', '.join(KIND_FIELDS)}",
+            f"unknown kind {quote(kind)}{hint}; valid kinds: {', '.join(SPEC_KINDS)}",
             path=join(path, "kind"),
         )
-    schema = KIND_FIELDS[kind]
+    schema = SPEC_KINDS[kind].fields
     check_keys(data, [*LAYER_KEYS, *schema], path)
     name = check_name(data.get("name", item.default_name), join(path, "name"))
     common = read_fields(data, COMMON_FIELDS, path)
@@ -113,14 +113,9 @@ def _layer(item: RawLayer) -> LayerSpec:
         fields["layers"] = tuple(_layer(child) for child in fields["layers"])
         fields["block"] = item.block
         _names_unique(fields["layers"])
-    if kind == "inverted_residual" and (fields["expand_ratio"] is None) == (
-        fields["expanded_channels"] is None
-    ):
-        raise SpecError("give exactly one of expand_ratio and expanded_channels", path=path)
-    if kind == "pool":
-        adaptive = fields["global"] or fields["output_size"] is not None
-        if adaptive == (fields["kernel_size"] is not None):
-            raise SpecError("give exactly one of global, output_size and kernel_size", path=path)
+    check = SPEC_KINDS[kind].check
+    if check is not None:
+        check(fields, path)
     return LayerSpec(
         kind=kind,
         name=name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcost.spec.kinds import KIND_FIELDS, LAYER_KEYS
+from convcost.spec.kinds import LAYER_KEYS, SPEC_KINDS
 from convcost.spec.templates import MAX_LIST
 
 LAYERS = "#/$defs/layers"
@@ -22,7 +22,7 @@ ARGUMENT = {"anyOf": [_SCALAR, {"type": "array", "maxItems": MAX_LIST, "items": 
 
 def _use(common: dict[str, Any]) -> dict[str, Any]:
     """A layer that uses a block: ``kind`` names it, the other keys are its arguments."""
-    kind = {"type": "string", "pattern": IDENTIFIER, "not": {"enum": list(KIND_FIELDS)},
+    kind = {"type": "string", "pattern": IDENTIFIER, "not": {"enum": list(SPEC_KINDS)},
             "description": "a block defined under blocks:"}
     return {"type": "object", "required": ["kind"], "properties": {"kind": kind, **common},
             "additionalProperties": ARGUMENT}
@@ -84,5 +84,5 @@ def blocks_schema() -> dict[str, Any]:
         },
     }
     return {"type": "object", "description": "user-defined blocks (templates) by name",
-            "propertyNames": {**names, "not": {"enum": list(KIND_FIELDS)}},
+            "propertyNames": {**names, "not": {"enum": list(SPEC_KINDS)}},
             "additionalProperties": block}

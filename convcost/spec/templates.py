@@ -26,7 +26,7 @@ from convcost.limits import (
 )
 from convcost.spec.arith import Expr, ExprError, Var, evaluate, names, parse
 from convcost.spec.fields import as_int, as_list, as_mapping, check_keys, join, suggest
-from convcost.spec.kinds import KIND_FIELDS, LAYER_KEYS
+from convcost.spec.kinds import LAYER_KEYS, SPEC_KINDS
 from convcost.spec.yamlpos import CHAIN
 
 NESTED_LAYER_KEYS = ("layers",)
@@ -207,7 +207,7 @@ def read_blocks(raw: Any) -> dict[str, Block]:
     for name, body in data.items():
         path = join("blocks", name)
         _identifier(name, path, "a block name")
-        if name in KIND_FIELDS:
+        if name in SPEC_KINDS:
             raise SpecError(f"{name!r} is a built-in kind; give the block another name", path=path)
         blocks[name] = _block(name, body, path, walk)
     _refuse_cycles(blocks)
@@ -288,9 +288,9 @@ class _Instantiator:
         kind = raw.get("kind") if isinstance(raw, Mapping) else None
         if isinstance(kind, str) and kind in self.blocks:
             return self.use(self.blocks[kind], raw, prefix, local, default_name, depth)
-        if isinstance(kind, str) and kind not in KIND_FIELDS and self.blocks:
-            raise SpecError(f"unknown kind {kind!r}{suggest(kind, [*KIND_FIELDS, *self.blocks])}; "
-                            f"valid kinds: {', '.join(KIND_FIELDS)}; blocks: "
+        if isinstance(kind, str) and kind not in SPEC_KINDS and self.blocks:
+            raise SpecError(f"unknown kind {kind!r}{suggest(kind, [*SPEC_KINDS, *self.blocks])}; "
+                            f"valid kinds: {', '.join(SPEC_KINDS)}; blocks: "
                             f"{', '.join(self.blocks)}", path=join(prefix + local, "kind"))
         if not isinstance(raw, Mapping):
             return [RawLayer(raw, prefix + local, default_name)]

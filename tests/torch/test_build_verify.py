@@ -16,9 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
-from convcost.conventions.rules import CONVENTIONS, FVCORE, PAPER, RULE_KEYS, convention
-from convcost.cost import formulas
-from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.conventions.rules import FVCORE, PAPER
+from convcost.cost import registry
+from convcost.cost.value import LayerCost
+from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.verify import verify
 from convcost.spec.loader import load_spec, parse_spec
@@ -97,16 +98,6 @@ def test_forward_shapes_and_params_per_node() -> None:
             assert sum(p.numel() for p in modules[node.name].parameters()) == node.params
 
 
-def test_conventions_are_complete_data() -> None:
-    for row in CONVENTIONS.values():
-        assert set(row.rules) == set(RULE_KEYS), row.name
-        assert row.doc and row.source and row.unit in ("MACs", "FLOPs")
-        assert all(rule.doc for rule in row.rules.values())
-    assert convention("fvcore") is FVCORE
-    with pytest.raises(ConvcostError, match="unknown convention 'flops'; known: paper, fvcore"):
-        convention("flops")
-
-
 def test_convention_figures_on_one_block() -> None:
     """The fvcore convention adds BN numel·2 and adaptive-pool numel to paper MACs."""
     spec = parse_spec({"input": {"channels": 4, "resolution": 6}, "layers": [
@@ -119,14 +110,14 @@ def test_convention_figures_on_one_block() -> None:
 
 
 def _off_by_one(kind: str, figure: str) -> MappingProxyType[str, Any]:
-    """FORMULAS with one formula's MACs or params wrong by one."""
-    right = formulas.FORMULAS[kind]
+    """The registry with one op kind's MACs or params wrong by one."""
+    right = registry.OPS[kind].formula
 
-    def wrong(op: Any, x: Any) -> formulas.LayerCost:
+    def wrong(op: Any, x: Any) -> LayerCost:
         cost = right(op, x)
         return dataclasses.replace(cost, **{figure: getattr(cost, figure) + 1})
 
-    return MappingProxyType({**formulas.FORMULAS, kind: wrong})
+    return MappingProxyType({**registry.OPS, kind: dataclasses.replace(registry.OPS[kind], formula=wrong)})
 
 
 TINY = """\
@@ -157,7 +148,7 @@ def test_injected_formula_error_fails_and_names_the_layer(
 ) -> None:
     spec = write_spec(TINY)
     assert runner.invoke(app, ["verify", str(spec)]).exit_code == 0
-    monkeypatch.setattr(formulas, "FORMULAS", _off_by_one(kind, figure))
+    monkeypatch.setattr(registry, "OPS", _off_by_one(kind, figure))
     result = runner.invoke(app, ["verify", str(spec)])
     assert result.exit_code == 1, result.output
     for text in named:
@@ -169,7 +160,7 @@ def test_injected_error_in_model_table(runner: CliRunner, write_spec: Any,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """`convcost model` prints its tables with ✗ and both numbers, then exits 1."""
     spec = write_spec(TINY)
-    monkeypatch.setattr(formulas, "FORMULAS", _off_by_one("linear", "macs"))
+    monkeypatch.setattr(registry, "OPS", _off_by_one("linear", "macs"))
     result = runner.invoke(app, ["model", str(spec)])
     assert result.exit_code == 1
     assert "✗ fvcore 81 ≠ 80" in result.stdout  # the head row: 1*8*10 = 80

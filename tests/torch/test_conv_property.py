@@ -14,8 +14,8 @@ from typing import Any
 from helpers import ConvCase, conv_cases
 from hypothesis import given, settings
 
-from convcost.cost.formulas import conv2d
 from convcost.cost.ops import Conv2d, Pair
+from convcost.cost.ops.conv import conv2d
 from convcost.net.compare import LayerConfig, compare
 
 

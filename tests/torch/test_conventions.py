@@ -32,19 +32,17 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
-from convcost.conventions.explain import CLASSES, explain
+from convcost.conventions.explain import explain
 from convcost.conventions.rules import (
     CONVENTIONS,
     FVCORE,
-    OP_CLASSES,
     PAPER,
-    RULE_KEYS,
     THOP,
     TORCH,
     Counting,
     counting,
-    rule_keys,
 )
+from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.net.analysis import Analysis, analyze
 from convcost.net.layer_nodes import as_analysis, variant_nodes
 from convcost.report.explain_view import explanation
@@ -303,17 +301,6 @@ def test_random_small_networks_match_every_tool(raw: dict[str, Any]) -> None:
 
 
 # -- the data itself -------------------------------------------------------------------------------
-
-
-def test_rows_are_complete_data() -> None:
-    assert list(CONVENTIONS) == ["paper", "fvcore", "thop", "ptflops", "torchinfo", "torch"]
-    assert set(OP_CLASSES) == set(RULE_KEYS)
-    assert set(OP_CLASSES.values()) == set(CLASSES)
-    for row in CONVENTIONS.values():
-        assert set(row.rules) == set(RULE_KEYS), row.name
-        assert row.source and row.doc and (row.tool or row is PAPER)
-        assert all(rule.doc for rule in row.rules.values()), row.name
-    assert TORCH.unit == "FLOPs" and all(c.unit == "MACs" for c in CONVENTIONS.values() if c is not TORCH)
 
 
 def test_counting_units() -> None:

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convcost.cost.ops import Shuffle
+from convcost.cost.registry import OPS
 from convcost.errors import SpecError
 from convcost.net.analysis import analyze
 from convcost.runtime.build import _classes, build
@@ -23,7 +25,7 @@ def test_reserved_names_cover_every_module_attribute() -> None:
     from torch import nn
 
     block = _classes().Block("seq", {})
-    shuffle = _classes().Shuffle(2)
+    shuffle = OPS["shuffle"].module(Shuffle(2), (1, 4, 2, 2))
     attributes = set(dir(nn.Module())) | set(dir(block)) | set(dir(shuffle))
     public = {a for a in attributes if not a.startswith("_")}
     assert public <= RESERVED_NAMES, sorted(public - RESERVED_NAMES)

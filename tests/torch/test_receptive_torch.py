@@ -34,8 +34,8 @@ ALL = sorted(p.stem for p in SPECS.glob("*.yaml"))
 def averaged(node: Node) -> Node:
     """``node`` with every max pool made an average pool of the same geometry."""
     op = node.op
-    if isinstance(op, Pool | AdaptivePool) and op.op == "max":
-        op = replace(op, op="avg")
+    if isinstance(op, Pool | AdaptivePool) and op.mode == "max":
+        op = replace(op, mode="avg")
     return replace(node, op=op, children=tuple(averaged(c) for c in node.children))
 
 

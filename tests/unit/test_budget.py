@@ -14,7 +14,6 @@ import pytest
 
 from convcost.check.baseline import (
     Baseline,
-    Figures,
     compare,
     load_baseline,
     merged,
@@ -31,6 +30,7 @@ from convcost.check.budget import (
     parse_share,
     spec_budget,
 )
+from convcost.cost.value import Cost
 from convcost.errors import SpecError
 from convcost.net.analysis import analyze
 from convcost.spec.loader import load_spec, read_yaml
@@ -270,7 +270,7 @@ def test_a_spec_is_not_a_budgets_file() -> None:
 
 
 def _base(**models: tuple[int, int]) -> Baseline:
-    return Baseline("b.json", {name: Figures(*pair) for name, pair in models.items()})
+    return Baseline("b.json", {name: Cost(*pair) for name, pair in models.items()})
 
 
 @pytest.mark.parametrize(("base", "now", "tolerance", "grew"), [
@@ -286,7 +286,7 @@ def _base(**models: tuple[int, int]) -> Baseline:
 ])
 def test_compare_growth_and_tolerance(base: tuple[int, int], now: tuple[int, int],
                                       tolerance: Fraction, grew: bool) -> None:
-    cmp = compare({"m": Figures(*now)}, _base(m=base), "b.json", Fraction(tolerance))
+    cmp = compare({"m": Cost(*now)}, _base(m=base), "b.json", Fraction(tolerance))
     assert bool(cmp.grew) is grew
     assert cmp.failed is grew
     params, macs = cmp.deltas
@@ -294,31 +294,31 @@ def test_compare_growth_and_tolerance(base: tuple[int, int], now: tuple[int, int
 
 
 def test_compare_missing_and_stale_models() -> None:
-    cmp = compare({"new": Figures(1, 2), "kept": Figures(3, 4)}, _base(kept=(3, 4), gone=(5, 6)),
+    cmp = compare({"new": Cost(1, 2), "kept": Cost(3, 4)}, _base(kept=(3, 4), gone=(5, 6)),
                   "b.json", Fraction(0))
     assert cmp.new == ("new",)
     assert cmp.stale == ("gone",)
     assert cmp.failed  # a model missing from the baseline is never silently a pass
     assert [d.base for d in cmp.deltas if d.model == "new"] == [None, None]
-    updated = compare({"new": Figures(1, 2)}, None, "b.json", Fraction(0), updated=True)
+    updated = compare({"new": Cost(1, 2)}, None, "b.json", Fraction(0), updated=True)
     assert updated.new == ("new",) and not updated.failed
 
 
 def test_merged_keeps_unchecked_models() -> None:
-    assert merged(_base(a=(1, 2), b=(3, 4)), {"b": Figures(5, 6)}) == {
-        "a": Figures(1, 2), "b": Figures(5, 6)}
-    assert merged(None, {"b": Figures(5, 6)}) == {"b": Figures(5, 6)}
+    assert merged(_base(a=(1, 2), b=(3, 4)), {"b": Cost(5, 6)}) == {
+        "a": Cost(1, 2), "b": Cost(5, 6)}
+    assert merged(None, {"b": Cost(5, 6)}) == {"b": Cost(5, 6)}
 
 
 def test_write_baseline_is_sorted_and_diff_friendly(tmp_path: Path) -> None:
     path = tmp_path / "convcost-baseline.json"
-    write_baseline(path, {"zeta": Figures(1, 2), "alpha": Figures(3, 4)})
+    write_baseline(path, {"zeta": Cost(1, 2), "alpha": Cost(3, 4)})
     text = path.read_text()
     assert text.endswith("}\n")
     assert text == json.dumps({"models": {"alpha": {"macs": 4, "params": 3},
                                           "zeta": {"macs": 2, "params": 1}}, "version": 1},
                               indent=2, sort_keys=True) + "\n"
-    assert load_baseline(path).models == {"alpha": Figures(3, 4), "zeta": Figures(1, 2)}
+    assert load_baseline(path).models == {"alpha": Cost(3, 4), "zeta": Cost(1, 2)}
     assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # readable by all, not mkstemp's 0600
 
 
@@ -326,7 +326,7 @@ def test_write_baseline_is_sorted_and_diff_friendly(tmp_path: Path) -> None:
 def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    fail_in: str) -> None:
     path = tmp_path / "convcost-baseline.json"
-    write_baseline(path, {"m": Figures(1, 2)})
+    write_baseline(path, {"m": Cost(1, 2)})
     before = path.read_bytes()
 
     def dump_half(data: Any, fh: Any, **kwargs: Any) -> None:
@@ -341,9 +341,9 @@ def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: p
     else:
         monkeypatch.setattr("convcost.check.baseline.os.replace", no_replace)
     with pytest.raises((KeyboardInterrupt, OSError)):
-        write_baseline(path, {"m": Figures(10, 20)})
+        write_baseline(path, {"m": Cost(10, 20)})
     assert path.read_bytes() == before
-    assert load_baseline(path).models == {"m": Figures(1, 2)}
+    assert load_baseline(path).models == {"m": Cost(1, 2)}
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
 
 

@@ -1,4 +1,4 @@
-"""The per-kind cost formulas: one table of hand-worked cases, the error cases, the FORMULAS table.
+"""The per-kind cost formulas: one table of hand-worked cases, the error cases, the registry.
 
 Each case states the expected output shape, params and MACs, with the arithmetic in a comment.
 FLOPs are always 2 × MACs and output elements the product of the output shape.
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from types import MappingProxyType
 
 import pytest
 
 from convcost.cost import ops
-from convcost.cost.formulas import FORMULAS, cost
 from convcost.cost.ops import (
     ACTIVATIONS,
     Activation,
@@ -31,6 +29,7 @@ from convcost.cost.ops import (
     Shape,
     Shuffle,
 )
+from convcost.cost.registry import OPS, cost
 from convcost.errors import ShapeError
 
 Case = tuple[ops.Op, Shape, Shape, int, int]  # op, input shape, output shape, params, MACs
@@ -201,38 +200,29 @@ def test_shape_error(op: ops.Op, x: Shape, message: str) -> None:
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize(("op", "role"), [
+@pytest.mark.parametrize(("op", "conv_class"), [
     (Conv2d(64, 128, (3, 3)), "standard"),
     (Conv2d(64, 128, (1, 1)), "pointwise"),
     (Conv2d(64, 64, (3, 3), groups=64), "depthwise"),
     (Conv2d(16, 32, (3, 3), groups=16), "depthwise"),  # channel multiplier 2
     (Conv2d(8, 16, (3, 3), groups=4), "grouped"),
 ])
-def test_conv_role(op: Conv2d, role: str) -> None:
-    assert op.role == role
+def test_conv_class(op: Conv2d, conv_class: str) -> None:
+    assert op.conv_class == conv_class
 
 
-def _op_classes() -> list[type]:
-    return [cls for cls in vars(ops).values()
-            if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == ops.__name__]
+def test_cases_cover_every_op_kind() -> None:
+    assert {type(case[0]) for case in CASES.values()} == {kind.op for kind in OPS.values()}
+    assert all(key == kind.op.key for key, kind in OPS.items())
 
 
-def test_formulas_cover_every_op_kind() -> None:
-    classes = _op_classes()
-    assert set(typing.get_args(ops.Op)) == set(classes)
-    kinds = [cls.kind for cls in classes]  # type: ignore[attr-defined]
-    assert len(kinds) == len(set(kinds))
-    assert set(kinds) == set(FORMULAS)
-    assert {type(case[0]) for case in CASES.values()} == set(classes)  # the table tries every kind
-
-
-def test_formulas_table_is_read_only() -> None:
-    assert isinstance(FORMULAS, MappingProxyType)
+def test_registry_is_read_only() -> None:
+    assert isinstance(OPS, MappingProxyType)
     with pytest.raises(TypeError):
-        FORMULAS["conv"] = FORMULAS["bn"]  # type: ignore[index]
+        OPS["conv"] = OPS["bn"]  # type: ignore[index]
     with pytest.raises(TypeError):
-        del FORMULAS["conv"]  # type: ignore[attr-defined]
-    assert FORMULAS["conv"](Conv2d(1, 1, (1, 1)), (1, 1, 1, 1)).macs == 1  # 1*1*1*1*1*1*1
+        del OPS["conv"]  # type: ignore[attr-defined]
+    assert OPS["conv"].formula(Conv2d(1, 1, (1, 1)), (1, 1, 1, 1)).macs == 1  # 1*1*1*1*1*1*1
 
 
 def test_ops_are_frozen() -> None:

@@ -10,15 +10,10 @@ import pytest
 import yaml
 
 from convcost.errors import SpecError
-from convcost.spec.jsonschema import spec_schema
 from convcost.spec.loader import parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = json.loads((ROOT / "convcost" / "spec" / "spec.schema.json").read_text())
-
-
-def test_shipped_schema_is_up_to_date() -> None:
-    assert spec_schema() == SHIPPED, "run: convcost schema > convcost/spec/spec.schema.json"
 
 
 @pytest.mark.parametrize("spec", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.stem)

@@ -1,0 +1,127 @@
+"""How a leaf op kind is declared: one :class:`OpKind` holds everything convcost knows of it.
+
+An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module of
+:mod:`convcost.cost.ops`, and collected by :mod:`convcost.cost.registry`. Its declaration holds
+
+* ``op``: the frozen dataclass of its hyper-parameters (a subclass of :class:`Op`);
+* ``formula``: shape rule, params and MACs, ``(op, input shape) -> LayerCost``;
+* ``module``: the torch module factory, ``(op, input shape) -> nn.Module`` (torch is imported
+  inside the factory only, so this package imports without torch);
+* ``rule_keys``: the keys under which the counting conventions hold a row for it
+  (:mod:`convcost.conventions.rules`), each with the op class ``convcost conventions`` shows,
+  and ``keys_of``, the keys one op uses;
+* traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``;
+* ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
+  which turns the validated fields into the op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from convcost.cost.value import LayerCost, Shape
+
+
+class Op:
+    """Base of every leaf op: a frozen dataclass of hyper-parameters; ``key`` names its kind."""
+
+    key: ClassVar[str]
+
+
+OpT = TypeVar("OpT", bound=Op)
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""The default of a spec field that must be given."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a spec mapping: its type, default, allowed values and a one-line doc.
+
+    ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
+    layers (a non-empty list of layer mappings).
+    """
+
+    type: str
+    default: Any = NO_DEFAULT
+    choices: tuple[str, ...] = ()
+    minimum: int = 1
+    nullable: bool = False
+    doc: str = ""
+
+
+def fields(**entries: Field) -> Mapping[str, Field]:
+    """A read-only ``key -> Field`` table, in the order given."""
+    return MappingProxyType(entries)
+
+
+@dataclass(frozen=True)
+class SpecKind:
+    """A spec layer kind: its fields, what it becomes (for the docs) and cross-field checks.
+
+    ``check(fields, path)`` raises a SpecError for combinations the fields alone allow.
+    ``max_leaves`` is the most leaf ops one layer of the kind expands to: it bounds a network's
+    size before it is expanded (tests/unit/test_limits.py checks it against the expansion).
+    """
+
+    fields: Mapping[str, Field]
+    doc: str
+    check: Callable[[Mapping[str, Any], str], None] | None = None
+    max_leaves: int = 1
+
+
+class Lowering(Protocol):
+    """What turning a spec layer into an op may need beyond its fields (see net/expand.py)."""
+
+    @property
+    def path(self) -> str:
+        """The layer's field path, e.g. ``layers[3]``."""
+
+    @property
+    def checks_inputs(self) -> bool:
+        """Declared input sizes describe the spec at α = 1: they are checked only then."""
+
+    def channels(self, key: str) -> int:
+        """The channel count of field ``key`` after the width multiplier."""
+
+
+Formula = Callable[[Any, Shape], LayerCost]
+Factory = Callable[[Any, Shape], Any]  # (op, input shape) -> torch.nn.Module
+Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
+
+
+def _own_key(op: Op) -> tuple[str, ...]:
+    return (op.key,)
+
+
+@dataclass(frozen=True)
+class OpKind(Generic[OpT]):
+    """The one declaration of a leaf op kind (see the module docstring)."""
+
+    op: type[OpT]
+    formula: Callable[[OpT, Shape], LayerCost]
+    module: Callable[[OpT, Shape], Any]
+    rule_keys: Mapping[str, str]  # rule key -> op class shown by `convcost conventions`
+    keys_of: Callable[[OpT], tuple[str, ...]] = _own_key
+    label: Callable[[OpT], str] | None = None  # the node label; default: the key
+    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, concat)
+    view: bool = False  # its output shares its input's storage (no new tensor)
+    learnable: bool = False  # it may hold parameters
+    folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
+    weight_grad: bool = False  # backward costs MACs (grad-input, grad-weight); BN folds into it
+    spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
+    lower: Lower | None = None  # spec fields -> op (required with ``spec``)
+    doc: str = field(default="")
+
+    @property
+    def key(self) -> str:
+        return self.op.key

@@ -1,0 +1,121 @@
+"""``conv``: a 2-D convolution (standard, depthwise, pointwise or grouped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Op, OpKind
+from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class Conv2d(Op):
+    """``nn.Conv2d``. Sizes are ``(h, w)``; padding is per side, or ``same`` (stride 1 only).
+
+    ``groups == in_channels`` is a depthwise convolution (``out_channels`` a multiple of it).
+    """
+
+    key: ClassVar[str] = "conv"
+    in_channels: int
+    out_channels: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = False
+
+    @property
+    def conv_class(self) -> str:
+        """``standard``, ``depthwise``, ``pointwise`` or ``grouped`` (MobileNet Table 2 classes)."""
+        if self.groups == self.in_channels and self.groups > 1:
+            return "depthwise"
+        if self.groups == 1:
+            return "pointwise" if self.kernel == (1, 1) else "standard"
+        return "grouped"
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilation: int) -> int:
+    """torch's floor formula: ``(size + pad - d·(k-1) - 1) // s + 1``."""
+    span = dilation * (kernel - 1) + 1
+    if size + pad_total < span:
+        raise ShapeError(
+            f"kernel {kernel} (dilation {dilation}, span {span}) is larger than "
+            f"the padded input {size + pad_total}"
+        )
+    return (size + pad_total - span) // stride + 1
+
+
+def resolve_padding(padding: Padding | str, kernel: Pair, dilation: Pair) -> Padding:
+    """``auto`` -> ``d·(k-1)//2`` per side (torchvision's Conv2dNormActivation)."""
+    if padding == "auto":
+        return ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
+    if padding == "same":
+        return "same"
+    assert not isinstance(padding, str)
+    return padding
+
+
+def conv_padding_total(op: Conv2d) -> Pair:
+    """Total padding (both sides) per dimension; ``same`` pads d·(k-1)."""
+    if op.padding == "same":
+        return (op.dilation[0] * (op.kernel[0] - 1), op.dilation[1] * (op.kernel[1] - 1))
+    return (2 * op.padding[0], 2 * op.padding[1])
+
+
+def _check(op: Conv2d, x: Shape) -> None:
+    sizes = {"input shape": x, "channels": (op.in_channels, op.out_channels),
+             "groups": (op.groups,), "kernel": op.kernel, "stride": op.stride,
+             "dilation": op.dilation}
+    for what, values in sizes.items():  # the public API reaches here unvalidated
+        if min(values) < 1:
+            raise ShapeError(f"conv {what} must be positive, got {list(values)}")
+    if op.padding != "same" and min(op.padding) < 0:
+        raise ShapeError(f"conv padding must be ≥ 0, got {list(op.padding)}")
+    if x[1] != op.in_channels:
+        raise ShapeError(f"conv expects {op.in_channels} input channels, got {x[1]}")
+    if op.in_channels % op.groups or op.out_channels % op.groups:
+        raise ShapeError(
+            f"groups {op.groups} must divide in_channels {op.in_channels} "
+            f"and out_channels {op.out_channels}"
+        )
+    if op.padding == "same" and op.stride != (1, 1):
+        raise ShapeError("padding 'same' needs stride 1 (as in torch)")
+
+
+def conv2d(op: Conv2d, x: Shape) -> LayerCost:
+    # [N, Cin, H, W] -> [N, Cout, Ho, Wo]; MACs = N·Cout·Ho·Wo·(Cin/g)·kh·kw
+    n, _, h, w = spatial(x, "conv")
+    _check(op, x)
+    ph, pw = conv_padding_total(op)
+    ho = conv_output_size(h, op.kernel[0], op.stride[0], ph, op.dilation[0])
+    wo = conv_output_size(w, op.kernel[1], op.stride[1], pw, op.dilation[1])
+    per_out = (op.in_channels // op.groups) * op.kernel[0] * op.kernel[1]
+    params = op.out_channels * per_out + (op.out_channels if op.bias else 0)
+    return LayerCost(params, n * op.out_channels * ho * wo * per_out, (n, op.out_channels, ho, wo))
+
+
+def _module(op: Conv2d, _: Shape) -> Any:
+    from torch import nn
+
+    return nn.Conv2d(op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
+                     op.dilation, op.groups, op.bias)
+
+
+def _keys(op: Conv2d) -> tuple[str, ...]:
+    # padding 'same' runs as another aten op (aten::_convolution_mode), which some tools miss
+    main = "conv_same" if op.padding == "same" else "conv"
+    return (main, "conv_bias") if op.bias else (main,)
+
+
+def _label(op: Conv2d) -> str:
+    return {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}.get(
+        op.conv_class, "gconv")
+
+
+CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "conv_bias": "conv bias"},
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True)
+
+KINDS = (CONV,)

@@ -1,0 +1,122 @@
+"""``pool`` (avg/max over a window) and ``adaptive_pool`` (avg/max to an output size).
+
+The spec kind ``pool`` lowers to either: ``global: true`` or ``output_size`` give an
+adaptive pool, ``kernel_size`` a windowed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Pair, Shape, spatial
+from convcost.errors import ShapeError, SpecError
+
+Mode = Literal["avg", "max"]
+
+
+@dataclass(frozen=True)
+class Pool(Op):
+    """``nn.AvgPool2d`` / ``nn.MaxPool2d`` over a ``kernel`` window (dilation 1)."""
+
+    key: ClassVar[str] = "pool"
+    mode: Mode
+    kernel: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    ceil_mode: bool = False
+
+
+@dataclass(frozen=True)
+class AdaptivePool(Op):
+    """``nn.AdaptiveAvgPool2d`` / ``nn.AdaptiveMaxPool2d`` to ``output_size``."""
+
+    key: ClassVar[str] = "adaptive_pool"
+    mode: Mode
+    output_size: Pair = (1, 1)
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """torch's ``pooling_output_shape`` (dilation 1), including its ceil-mode correction."""
+    if 2 * pad > kernel:
+        raise ShapeError(f"pool padding {pad} must be at most half the kernel {kernel}")
+    if size + 2 * pad < kernel:
+        raise ShapeError(f"pool kernel {kernel} is larger than the padded input {size + 2 * pad}")
+    out = (size + 2 * pad - kernel + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def pool(op: Pool, x: Shape) -> LayerCost:
+    # [N, C, H, W] -> [N, C, Ho, Wo]; no params, paper MACs 0
+    n, c, h, w = spatial(x, "pool")
+    ho = pool_output_size(h, op.kernel[0], op.stride[0], op.padding[0], op.ceil_mode)
+    wo = pool_output_size(w, op.kernel[1], op.stride[1], op.padding[1], op.ceil_mode)
+    return LayerCost(0, 0, (n, c, ho, wo))
+
+
+def adaptive_pool(op: AdaptivePool, x: Shape) -> LayerCost:
+    # [N, C, H, W] -> [N, C, oh, ow]; no params, paper MACs 0
+    n, c, _, _ = spatial(x, "adaptive pool")
+    return LayerCost(0, 0, (n, c, *op.output_size))
+
+
+def _pool_module(op: Pool, _: Shape) -> Any:
+    from torch import nn
+
+    window = nn.MaxPool2d if op.mode == "max" else nn.AvgPool2d
+    return window(op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)
+
+
+def _adaptive_module(op: AdaptivePool, _: Shape) -> Any:
+    from torch import nn
+
+    adaptive = nn.AdaptiveMaxPool2d if op.mode == "max" else nn.AdaptiveAvgPool2d
+    return adaptive(op.output_size)
+
+
+def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Op:
+    if f["global"]:
+        return AdaptivePool(f["op"], (1, 1))
+    if f["output_size"] is not None:
+        return AdaptivePool(f["op"], f["output_size"])
+    kernel = f["kernel_size"]
+    return Pool(f["op"], kernel, f["stride"] or kernel, f["padding"], f["ceil_mode"])
+
+
+def _check(f: Mapping[str, Any], path: str) -> None:
+    adaptive = f["global"] or f["output_size"] is not None
+    if adaptive == (f["kernel_size"] is not None):
+        raise SpecError("give exactly one of global, output_size and kernel_size", path=path)
+
+
+def _window_key(op: Pool) -> tuple[str, ...]:
+    return (f"{op.mode}_pool",)
+
+
+def _adaptive_key(op: AdaptivePool) -> tuple[str, ...]:
+    return (f"adaptive_{op.mode}_pool",)
+
+
+SPEC = SpecKind(
+    fields(
+        op=Field("choice", choices=("avg", "max")),
+        **{"global": Field("bool", False, doc="adaptive pool to 1×1")},
+        output_size=Field("pair", None, nullable=True, doc="adaptive pool output size"),
+        kernel_size=Field("pair", None, nullable=True),
+        stride=Field("pair", None, nullable=True, doc="defaults to kernel_size"),
+        padding=Field("pair", (0, 0), minimum=0),
+        ceil_mode=Field("bool", False),
+    ),
+    "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`", _check)
+
+POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(("max_pool", "avg_pool"), "pooling"),
+              keys_of=_window_key, spec=SPEC, lower=_lower)
+ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
+                       dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
+                       keys_of=_adaptive_key)
+
+KINDS = (POOL, ADAPTIVE_POOL)

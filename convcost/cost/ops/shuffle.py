@@ -1,0 +1,53 @@
+"""``shuffle``: ShuffleNet's channel shuffle (view, transpose, view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Op, OpKind
+from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class Shuffle(Op):
+    key: ClassVar[str] = "shuffle"
+    groups: int = 2
+
+
+def shuffle(op: Shuffle, x: Shape) -> LayerCost:
+    # [N, C, H, W] -> [N, C, H, W]; C must split into `groups`
+    if x[1] % op.groups:
+        raise ShapeError(f"shuffle groups {op.groups} must divide channels {x[1]}")
+    return LayerCost(0, 0, x)
+
+
+@cache
+def _shuffle_class() -> type:
+    import torch
+    from torch import nn
+
+    class ShuffleModule(nn.Module):
+        """ShuffleNet channel shuffle: view, transpose, view."""
+
+        def __init__(self, groups: int) -> None:
+            super().__init__()
+            self.groups = groups
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n, c, h, w = x.shape
+            x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
+            return x.view(n, c, h, w)
+
+    return ShuffleModule
+
+
+def _module(op: Shuffle, _: Shape) -> Any:
+    return _shuffle_class()(op.groups)
+
+
+SHUFFLE = OpKind(Shuffle, shuffle, _module, {"shuffle": "concat/shuffle"})
+
+KINDS = (SHUFFLE,)

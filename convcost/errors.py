@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from convcost.exit_codes import ExitCode
+
 
 class ConvcostError(Exception):
     """Bad input of any kind: the CLI prints ``str(err)`` on one line and exits 2."""
 
-    exit_code = 2
+    exit_code: int = ExitCode.BAD_INPUT
 
 
 class SpecError(ConvcostError):
@@ -24,7 +26,8 @@ class SpecError(ConvcostError):
     def __str__(self) -> str:
         where = ""
         if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+            file = self.file if len(self.file) <= 200 else f"{self.file[:100]}...{self.file[-97:]}"
+            where = f"{file}:{self.line}: " if self.line else f"{file}: "
         field = f"{self.path}: " if self.path else ""
         return f"{where}{field}{self.message}".replace("\n", "\\n")
 
@@ -45,7 +48,7 @@ class MissingDependencyError(ConvcostError):
 class CheckFailed(ConvcostError):
     """A budget was exceeded or a cross-check found a mismatch: exit 1."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 class ShapeError(ConvcostError):

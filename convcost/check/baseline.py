@@ -4,7 +4,8 @@ The file is JSON, sorted and indented so that a change is a one-line diff::
 
     {"models": {"mobilenet_v1": {"macs": 568740352, "params": 4231976}}, "version": 1}
 
-It is written atomically: a temporary file in the same directory, then ``os.replace``.
+It is updated under a lock (:func:`baseline_lock`): re-read, merged with the current
+figures, written to a temporary file in the same directory, then ``os.replace``d.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from convcost.cost.value import Cost
-from convcost.errors import SpecError
+from convcost.errors import ConvcostError, SpecError
 from convcost.limits import MAX_COUNT, quote
 from convcost.spec.fields import as_int, as_mapping, check_keys, join
 from convcost.spec.loader import locate
@@ -39,7 +41,7 @@ def parse_baseline(data: Any, file: str) -> Baseline:
     root = as_mapping(data, "")
     check_keys(root, ("version", "models"), "")
     if root.get("version") != VERSION:
-        raise SpecError(f"unsupported baseline version {root.get('version')!r}, expected {VERSION}",
+        raise SpecError(f"unsupported baseline version {quote(root.get('version'))}, expected {VERSION}",
                         path="version")
     if "models" not in root:
         raise SpecError("missing required field", path="models")
@@ -165,12 +167,46 @@ def merged(baseline: Baseline | None, current: Mapping[str, Cost]) -> dict[str, 
     return {**(baseline.models if baseline is not None else {}), **current}
 
 
+@contextmanager
+def baseline_lock(path: str | Path) -> Iterator[str]:
+    """Hold an exclusive lock for updating the baseline ``path``; yield the file to write.
+
+    A symlink is followed: its target is locked, re-read and replaced. The lock is an
+    ``flock`` on the target's directory (no lock file is left behind), held while the
+    caller re-reads, merges and atomically replaces the file, so concurrent updates never
+    lose each other's models. A missing or unreadable directory is bad input (exit 2).
+    """
+    target = os.path.realpath(path) if os.path.islink(path) else str(path)
+    folder = os.path.dirname(target) or "."
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise ConvcostError(f"--baseline: cannot write {path}: directory {folder}: "
+                            f"{exc.strerror or exc}") from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no flock; atomic replace only
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield target
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def write_baseline(path: str | Path, models: Mapping[str, Cost]) -> None:
-    """Write atomically: an interrupted write leaves the old file (or none) untouched."""
+    """Write atomically: an interrupted write leaves the old file (or none) untouched.
+
+    An unwritable place (missing or read-only directory) is bad input: exit 2, one line.
+    """
     target = Path(path)
     data = {"version": VERSION,
             "models": {name: {k: getattr(f, k) for k in BASELINE_METRICS} for name, f in models.items()}}
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ConvcostError(f"--baseline: cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, sort_keys=True, ensure_ascii=False)
@@ -179,6 +215,9 @@ def write_baseline(path: str | Path, models: Mapping[str, Cost]) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode(target))
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConvcostError(f"--baseline: cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -19,6 +19,7 @@ from typing import Any
 
 from convcost.conventions.rules import PAPER, Convention
 from convcost.errors import SpecError
+from convcost.limits import quote
 from convcost.net.analysis import Analysis
 from convcost.spec.budget import BUDGET_METRICS as BUDGET_METRICS
 from convcost.spec.budget import ENTRY_KEYS as ENTRY_KEYS
@@ -67,11 +68,11 @@ def parse_budgets_file(data: Any, text: str, file: str) -> tuple[BudgetEntry, ..
             path = f"budgets[{i}]"
             spec = as_mapping(raw, path).get("spec")
             if not isinstance(spec, str) or not spec:
-                got = "missing required field" if spec is None else f"must be a path, got {spec!r}"
+                got = "missing required field" if spec is None else f"must be a path, got {quote(spec)}"
                 raise SpecError(got, path=join(path, "spec"))
             resolved = os.path.normpath(base / spec)
             if resolved in seen:
-                raise SpecError(f"{spec!r} already has a budget at {seen[resolved]}",
+                raise SpecError(f"{quote(spec)} already has a budget at {seen[resolved]}",
                                 path=join(path, "spec"))
             seen[resolved] = path
             out.append(BudgetEntry(spec, resolved, parse_budget(raw, path, file, ENTRY_KEYS)))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.check.baseline import (
     Baseline,
     Comparison,
+    baseline_lock,
     compare,
     load_baseline,
     merged,
@@ -36,10 +37,12 @@ from convcost.check.budget import (
 from convcost.conventions.rules import PAPER, Convention
 from convcost.cost.value import Cost
 from convcost.errors import CheckFailed, ConvcostError, SpecError
+from convcost.limits import quote
 from convcost.net.analysis import analyze
 from convcost.spec.loader import locate, read_yaml, spec_from
 
 if TYPE_CHECKING:
+    from convcost.runtime.guard import Notify
     from convcost.runtime.verify import Verification
 
 
@@ -132,11 +135,19 @@ class _Target:
 def _files(path: str) -> list[str]:
     """A directory's YAML files (sorted), or the path itself (or the built-in it names)."""
     folder = Path(path)
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # a name too long: reading it reports the error
+        is_dir = False
+    if not is_dir:
         from convcost.spec.zoo import resolve
 
         return [str(resolve(path))]
-    files = sorted(str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        files = sorted(str(p) for p in folder.iterdir()
+                       if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as exc:
+        raise ConvcostError(f"{path}: cannot read directory: {exc.strerror or exc}") from None
     if not files:
         raise ConvcostError(f"{path}: no .yaml or .yml files in this directory")
     return files
@@ -166,7 +177,8 @@ def _targets(paths: Iterable[str], problems: list[Problem]) -> list[_Target]:
                     key = os.path.realpath(entry.file)
                     old = targets.get(key)
                     if old is not None and old.entry is not None:
-                        clash = SpecError(f"{entry.spec!r} already has a budget in {old.entry.budget.file}",
+                        clash = SpecError(f"{quote(entry.spec)} already has a budget in "
+                                          f"{old.entry.budget.file}",
                                           path=f"{entry.budget.path}.spec", file=file)
                         raise locate(clash, text)
                     targets[key] = _Target(old.file if old else entry.file, entry,
@@ -184,7 +196,7 @@ def _key(name: str, alpha: float | None, resolution: int | None, convention: str
 
 
 def _check(target: _Target, alpha: float | None, resolution: int | None, verify: bool,
-           convention: Convention = PAPER) -> ModelCheck:
+           convention: Convention = PAPER, notify: Notify | None = None) -> ModelCheck:
     data, text = target.loaded or read_yaml(target.file)
     spec = spec_from(data, text, target.file)
     budget = target.entry.budget if target.entry else spec_budget(spec, text)
@@ -194,7 +206,7 @@ def _check(target: _Target, alpha: float | None, resolution: int | None, verify:
     if verify:
         from convcost.runtime.verify import verify as cross_check  # imports torch and fvcore
 
-        verification = cross_check(analysis)
+        verification = cross_check(analysis, notify)
     return ModelCheck(_key(spec.name, alpha, resolution, convention.name), target.file, budget,
                       evaluate(measured, budget), Cost(measured.params, measured.macs), verification,
                       convention.name)
@@ -205,21 +217,24 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
     names: dict[str, str] = {}
     for m in models:
         if m.name in names:
-            raise ConvcostError(f"{m.spec}: model name {m.name!r} is also the name of {names[m.name]}; "
-                                "the baseline needs unique names")
+            raise ConvcostError(f"{m.spec}: model name {quote(m.name)} is also the name of "
+                                f"{names[m.name]}; the baseline needs unique names")
         names[m.name] = m.spec
-    old: Baseline | None = None
-    if not (update and not Path(file).exists()):
-        old = load_baseline(file)
     current = {m.name: m.figures for m in models}
-    if update:
-        write_baseline(file, merged(old, current))
-    return compare(current, old, file, tolerance, updated=update)
+    if not update:
+        return compare(current, load_baseline(file), file, tolerance)
+    old: Baseline | None = None
+    with baseline_lock(file) as target:  # re-read under the lock: a concurrent run's models stay
+        if os.path.exists(target):
+            old = load_baseline(target)
+        write_baseline(target, merged(old, current))
+    return compare(current, old, target, tolerance, updated=True)
 
 
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,
               baseline: str | None = None, tolerance: float = 0.0, update_baseline: bool = False,
-              verify: bool = False, convention: Convention = PAPER) -> CheckResult:
+              verify: bool = False, convention: Convention = PAPER,
+              notify: Notify | None = None) -> CheckResult:
     """Check every model of ``paths``; with ``update_baseline``, rewrite ``baseline`` unless
     some input could not be checked. MACs and FLOPs are ``convention``'s count (its MACs);
     under a convention other than paper the baseline key says so (``name[convention=thop]``)."""
@@ -231,7 +246,7 @@ def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: i
     models: list[ModelCheck] = []
     for target in _targets(paths, problems):
         try:
-            models.append(_check(target, alpha, resolution, verify, convention))
+            models.append(_check(target, alpha, resolution, verify, convention, notify))
         except ConvcostError as err:
             problems.append(Problem.of(err))
     comparison = None

@@ -1,5 +1,6 @@
 """The command line: thin typer commands. Errors become one stderr line and an exit code here."""
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,37 +36,26 @@ from convcost.cli.options import (
     TrainingFlag,
     W,
 )
+from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
 SPEC_ARG = typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")
 
 
 class _Group(TyperGroup):
-    """Turns every error into one line on stderr: usage and input errors exit 2."""
+    """Turns every error into one line on stderr and a named exit code (convcost.exit_codes)."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
-        from click.exceptions import ClickException
+        from convcost.cli.numbers import bound_numbers
+        from convcost.cli.terminal import ascii_fallback, run_main
 
-        try:
-            code = super().main(args, prog_name or "convcost", complete_var,
-                                standalone_mode=False, **extra)
-        except ConvcostError as err:
-            typer.echo(f"convcost: error: {err}", err=True)
-            code = err.exit_code
-        except ClickException as err:
-            ctx = getattr(err, "ctx", None)
-            path = ctx.command_path.split()[1:] if ctx is not None else []  # drop "convcost"
-            where = f"{' '.join(path)}: " if path else ""
-            message = err.format_message()
-            if message:  # an empty one follows the help printed for a bare `convcost`
-                typer.echo(f"convcost: error: {where}{message}", err=True)
-            code = err.exit_code
-        except (typer.Abort, KeyboardInterrupt):
-            typer.echo("convcost: aborted", err=True)
-            code = 130
-        sys.exit(code if isinstance(code, int) else 0)
+        bound_numbers(self)
+        ascii_fallback(sys.stdout)
+        ascii_fallback(sys.stderr)
+        sys.exit(run_main(lambda: super(_Group, self).main(
+            args, prog_name or "convcost", complete_var, standalone_mode=False, **extra)))
 
 
 app = typer.Typer(
@@ -212,7 +202,7 @@ def _cross_check(result: Any) -> Any:
     from convcost.runtime.verify import verify
 
     try:
-        return verify(result)
+        return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
         return None
@@ -235,7 +225,8 @@ def verify_command(
     from convcost.spec.loader import load_spec
 
     analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
-    checked = [(str(path), verify(analysis)) for path, analysis in zip(specs, analyses, strict=True)]
+    checked = [(str(path), verify(analysis, notify=say))
+               for path, analysis in zip(specs, analyses, strict=True)]
     _emit(verify_output(checked, fmt), output)
     failed = [path for path, result in checked if not result.ok]
     if failed:
@@ -323,7 +314,6 @@ def check(
     output: Output = None,
 ) -> None:
     """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
-    import os
 
     from convcost.check.run import run_check
     from convcost.report.check_view import check_output, publish_github
@@ -331,7 +321,7 @@ def check(
     counted = opts.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
-                       convention=counted)
+                       convention=counted, notify=say)
     _emit(check_output(result, fmt, summary), output)
     publish_github(result, os.environ)
     result.raise_for_status()
@@ -366,9 +356,10 @@ def sweep(
     from convcost.spec.loader import load_spec
 
     if plot is not None:
-        from convcost.report.sweep_view import pyplot
+        from convcost.report.sweep_view import check_plot_target, pyplot
 
-        pyplot()  # fail before the work when matplotlib is missing
+        check_plot_target(plot)  # fail before the work: a bad target or no matplotlib
+        pyplot()
     roof = CostOptions(dtype=dtype or "float32", device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
     if dtype is not None and roof is None:
@@ -431,7 +422,7 @@ def bench(
                                    batch or 1, alpha or 1.0, rho or 1.0)
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
-        result = run_bench(title, models, torch_device, warmup, repeats, threads, update)
+        result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
     _emit(render([bench_report(result, base)], fmt,
                  lambda: envelope("bench", bench_json(result, base, extra)),
                  lambda: bench_csv(result, base)), output)

@@ -13,6 +13,7 @@ import click
 import typer
 
 from convcost.errors import ConvcostError
+from convcost.limits import MAX_INT, finite_below, quote
 from convcost.report.render import FORMATS
 
 # Help panels of `layer` and `model` (typer's rich_help_panel).
@@ -56,15 +57,18 @@ def counting_option(name: str, flops: bool = False) -> Any:
 
 
 def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
-    """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5)."""
+    """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5); each at most MAX_INT."""
     parts = text.lower().replace(",", "x").split("x")
     try:
-        values = [int(p) for p in parts]
+        values = [int(p) for p in parts if len(p) <= 20]
     except ValueError:
-        raise ConvcostError(f"{flag}: must be an integer or HxW, got {text!r}") from None
-    if len(values) not in (1, 2) or min(values) < minimum:
+        values = []
+    if len(values) != len(parts):
+        raise ConvcostError(f"{flag}: must be an integer or HxW, got {quote(text)}") from None
+    if len(values) not in (1, 2) or min(values) < minimum or max(values) > MAX_INT:
         what = "positive" if minimum == 1 else f"≥ {minimum}"
-        raise ConvcostError(f"{flag}: must be {what} (an integer or HxW), got {text!r}")
+        raise ConvcostError(f"{flag}: must be {what} and at most {MAX_INT:,} (an integer or HxW), "
+                            f"got {quote(text)}")
     return (values[0], values[-1])
 
 
@@ -155,15 +159,18 @@ def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: 
 
 
 def parse_numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
-    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, comma-separated."""
-    import math
-
+    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, bounded, comma-separated."""
+    parts = [part for part in text.split(",") if part.strip()]
     try:
-        values = [kind(part) for part in text.split(",") if part.strip()]
+        values = [kind(part) for part in parts if len(part) <= 40]
     except ValueError:
-        raise ConvcostError(f"{flag}: must be comma-separated numbers, got {text!r}") from None
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0, got {text!r}")
+        values = []
+    if len(values) != len(parts) or len(values) > 1000:
+        raise ConvcostError(f"{flag}: must be comma-separated numbers (at most 1000), "
+                            f"got {quote(text)}") from None
+    if not values or not all(finite_below(v, MAX_INT) and v > 0 for v in values):
+        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0 and at most "
+                            f"{MAX_INT:,}, got {quote(text)}")
     return values
 
 

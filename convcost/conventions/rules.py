@@ -23,6 +23,7 @@ from convcost.cost.graph import Node
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
@@ -341,4 +342,4 @@ def convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
-        raise ConvcostError(f"unknown convention {name!r}; known: {', '.join(CONVENTIONS)}") from None
+        raise ConvcostError(f"unknown convention {quote(name)}; known: {', '.join(CONVENTIONS)}") from None

@@ -36,6 +36,7 @@ from types import MappingProxyType
 from convcost.cost.dataflow import Step, Trace, trace
 from convcost.cost.graph import Node
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 DTYPES: Mapping[str, int] = MappingProxyType(
     {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -45,7 +46,7 @@ DTYPES: Mapping[str, int] = MappingProxyType(
 
 def element_bytes(dtype: str) -> int:
     if dtype not in DTYPES:
-        raise ConvcostError(f"--dtype: must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        raise ConvcostError(f"--dtype: must be one of {', '.join(DTYPES)}, got {quote(dtype)}")
     return DTYPES[dtype]
 
 

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from convcost.cost.graph import Node
 from convcost.cost.memory import ModelMemory
 from convcost.errors import ConvcostError
+from convcost.limits import quote
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def resolve(device: str | None, peak_gflops: float | None, bandwidth_gbs: float 
                                 "(or --device NAME)")
         return Roofline(f"{float(peak):g} GFLOP/s, {float(bandwidth):g} GB/s", peak, bandwidth)
     if device not in DEVICES:
-        raise ConvcostError(f"--device: unknown device {device!r}; presets: {', '.join(DEVICES)}")
+        raise ConvcostError(f"--device: unknown device {quote(device)}; presets: {', '.join(DEVICES)}")
     preset = DEVICES[device]
     peak = peak if peak is not None else preset.peak(dtype)
     bandwidth = bandwidth if bandwidth is not None else preset.bandwidth_gbs

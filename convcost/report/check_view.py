@@ -10,14 +10,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, TextIO
 
 from convcost.check.baseline import Comparison, Delta
 from convcost.check.budget import BUDGET_METRICS, MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
+from convcost.errors import SpecError
 from convcost.report.render import Column, Report, envelope, human, percent, render, signed
+from convcost.report.safe_text import clean
 from convcost.spec.yamlpos import line_of
+from convcost.spec.yamlsafe import read_text
 
 _NONE = "—"
 
@@ -195,7 +197,8 @@ def check_output(result: CheckResult, fmt: str, summary: bool = False) -> list[R
 
 
 def _escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Workflow-command escaping: a message can never end the command or start another."""
+    text = clean(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
@@ -208,8 +211,8 @@ def _command(message: str, file: str | None = None, line: int | None = None) -> 
 
 def _line(file: str, path: str) -> int | None:
     try:
-        return line_of(Path(file).read_text(encoding="utf-8"), path)
-    except (OSError, UnicodeDecodeError):
+        return line_of(read_text(file), path)
+    except SpecError:
         return None
 
 
@@ -241,7 +244,10 @@ def github_annotations(result: CheckResult) -> list[str]:
 
 def publish_github(result: CheckResult, environ: Mapping[str, str], stderr: TextIO | None = None
                    ) -> None:
-    """On GitHub Actions: annotations to stderr, the markdown report to the step summary."""
+    """On GitHub Actions: annotations to stderr, the markdown report to the step summary.
+
+    An unwritable step summary is a warning on stderr: it never turns a pass into a failure.
+    """
     if environ.get("GITHUB_ACTIONS") != "true":
         return
     out = stderr or sys.stderr
@@ -249,5 +255,10 @@ def publish_github(result: CheckResult, environ: Mapping[str, str], stderr: Text
         out.write(line + "\n")
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(check_markdown(result) + "\n")
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(check_markdown(result) + "\n")
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            out.write(f"convcost: warning: cannot write GITHUB_STEP_SUMMARY "
+                      f"{clean(summary)}: {clean(reason)}\n")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.net.compare import Comparison
 from convcost.report.render import Column, Report, human, percent, shape
 from convcost.report.rows import BASE, KEYS, MEMORY, ROOFLINE, TRAINING, count_column, tidy_csv
+from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # conventions load only for --convention/--flops: `layer` starts faster
     from convcost.conventions.rules import Counting
@@ -53,15 +54,15 @@ def layer_report(cmp: Comparison, counting: Counting | None = None,
         conv = counting.convention
         notes.append(f"{counting.label}: {conv.doc} ({conv.tool or conv.source}); the ratios "
                      "below are paper MACs")
-    notes += [
-        "separable = depthwise + pointwise. separable / standard: "
-        f"MACs [bold]{_ratio(cmp.macs_ratio)}[/], "
-        f"params [bold]{_ratio(cmp.params_ratio)}[/]",
-        f"theory 1/N + 1/K² = 1/{n} + 1/{k2} = [bold]{_ratio(cmp.theory)}[/]"
-        + ("  (exact match)" if cmp.macs_ratio == cmp.theory else "  (bias/BN/shape effects)"),
-        f"reduction: [bold]{float(reduction):.2f}×[/] fewer MACs, "
-        f"[bold]{float(1 - cmp.macs_ratio) * 100:.1f} % fewer[/]; params "
-        f"{float(1 / cmp.params_ratio):.2f}×, {float(1 - cmp.params_ratio) * 100:.1f} % fewer",
+    notes += [  # numbers only: markup is safe here
+        Markup("separable = depthwise + pointwise. separable / standard: "
+               f"MACs [bold]{_ratio(cmp.macs_ratio)}[/], "
+               f"params [bold]{_ratio(cmp.params_ratio)}[/]"),
+        Markup(f"theory 1/N + 1/K² = 1/{n} + 1/{k2} = [bold]{_ratio(cmp.theory)}[/]"
+               + ("  (exact match)" if cmp.macs_ratio == cmp.theory else "  (bias/BN/shape effects)")),
+        Markup(f"reduction: [bold]{float(reduction):.2f}×[/] fewer MACs, "
+               f"[bold]{float(1 - cmp.macs_ratio) * 100:.1f} % fewer[/]; params "
+               f"{float(1 / cmp.params_ratio):.2f}×, {float(1 - cmp.params_ratio) * 100:.1f} % fewer"),
     ]
     return Report(title, columns, rows, notes, styles=("", "dim", "dim", "bold green"))
 

@@ -13,6 +13,7 @@ from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
 from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
+from convcost.report.safe_text import Markup
 from convcost.report.verify_view import check_column, verify_json, verify_report
 from convcost.runtime.verify import Verification
 
@@ -175,11 +176,11 @@ def separable_report(analysis: Analysis) -> Report | None:
     ]
     eq = standard_equivalent(analysis)
     t = analysis.totals
-    notes = [
+    notes = [Markup(  # numbers only: markup is safe here
         f"standard-equivalent net ({eq.pairs} separable pairs → standard convs): "
         f"params {human(eq.params)} vs {human(t.params)} ([bold]{eq.params / t.params:.2f}×[/]), "
         f"MACs {human(eq.macs)} vs {human(t.macs)} ([bold]{eq.macs / t.macs:.2f}×[/])"
-    ]
+    )]
     return Report("depthwise separable pairs: measured ratio vs theory", columns, pairs, notes)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from convcost.report.safe_text import Markup, clean, markdown
+
 if TYPE_CHECKING:  # rich loads on first use: JSON output never needs it
     from rich.console import RenderableType
 
@@ -69,21 +71,31 @@ class Report:
     styles: Sequence[str] = field(default_factory=tuple)
 
     def rich(self) -> RenderableType:
-        from rich import box
         from rich.console import Group
+        from rich.text import Text
+
+        table = _FitTable(self)
+        if not self.notes:
+            return table
+        return Group(table, *(Text.from_markup(n) if isinstance(n, Markup) else Text(clean(n))
+                              for n in self.notes))
+
+    def table(self, wrap: bool = False) -> Any:
+        """The rich Table: rows on one line each, or (``wrap``) cells wrapped to fit."""
+        from rich import box
         from rich.table import Table
         from rich.text import Text
 
-        # Titles and cells are plain text: a name such as ``m[alpha=0.5]`` is not markup.
-        table = Table(title=Text(self.title), box=box.SIMPLE_HEAVY, title_style="bold")
+        # Titles, cells and notes are plain text: a name such as ``m[alpha=0.5]`` is not markup,
+        # and control characters show as escapes (safe_text). Only Markup notes are markup.
+        table = Table(title=Text(clean(self.title)), box=box.SIMPLE_HEAVY, title_style="bold")
         for col in self.columns:
-            table.add_column(col.header, justify=col.justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(col.header, justify=col.justify, no_wrap=not wrap)  # type: ignore[arg-type]
         for i, row in enumerate(self.rows):
             style = self.styles[i] if i < len(self.styles) else None
-            table.add_row(*(Text(col.show(col.value(row))) for col in self.columns), style=style)
-        if not self.notes:
-            return table
-        return Group(table, *(Text.from_markup(n) for n in self.notes))
+            table.add_row(*(Text(clean(col.show(col.value(row)))) for col in self.columns),
+                          style=style)
+        return table
 
     def tidy_csv(self) -> str:
         """One header of ASCII column names (:func:`column_key`), one line per row."""
@@ -91,18 +103,35 @@ class Report:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([column_key(c.header) for c in self.columns])
         for row in self.rows:
-            writer.writerow([_exact(c.value(row)) for c in self.columns])
+            writer.writerow([clean(_exact(c.value(row))) for c in self.columns])
         return out.getvalue()
 
     def markdown(self) -> str:
         head = [_plain(c.header) for c in self.columns]
         align = ["---:" if c.justify == "right" else ":---" for c in self.columns]
-        lines = [f"### {self.title}", "", _md_row(head), _md_row(align)]
-        lines += [_md_row([_exact(c.value(r)) for c in self.columns]) for r in self.rows]
+        lines = [f"### {markdown(self.title)}", "", _md_row(head), _md_row(align)]
+        lines += [_md_row([markdown(_exact(c.value(r))) for c in self.columns]) for r in self.rows]
         if self.notes:
             lines.append("")
-            lines += [f"- {_plain(n).strip()}" for n in self.notes]
+            lines += [f"- {markdown(_plain(n)).strip()}" for n in self.notes]
         return "\n".join(lines) + "\n"
+
+
+class _FitTable:
+    """A report's table that keeps every column on a narrow terminal by wrapping its cells
+    (one line per row whenever the rows fit: rich would drop whole columns instead)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        table = self.report.table()
+        wide = options.update_width(10**5)  # the width the rows want, not clamped to ours
+        if Measurement.get(console, wide, table).maximum > options.max_width:
+            table = self.report.table(wrap=True)
+        yield table
 
 
 _ASCII = {"α": "alpha", "ρ": "rho", "Δ": "delta", "%": "pct", "×": "x", "µ": "u", "→": "to",
@@ -117,24 +146,27 @@ def column_key(header: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
 
 
-def _md_row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-
 _TAG = re.compile(r"\[/?(?:bold|dim|italic|red|green|yellow)(?: (?:bold|dim|italic|red|green|yellow))*\]"
                   r"|\[/\]")
 
 
-def strip_markup(text: str) -> str | None:
-    """``text`` without its style tags (``[bold]…[/]``); None if it holds other brackets."""
-    plain = _TAG.sub("", text)
+def plain_note(note: str) -> str | None:
+    """A note as rich prints it without colour: plain text as is (control characters
+    escaped), a :class:`Markup` note without its style tags; None for markup beyond those."""
+    if not isinstance(note, Markup):
+        return clean(note)
+    plain = _TAG.sub("", note)
     return None if "[" in plain else plain
 
 
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"  # cells are escaped (a | included)
+
+
 def _plain(text: str) -> str:
-    plain = strip_markup(text)
-    if plain is not None:
-        return plain
+    """A note or header without its markup (only :class:`Markup` has any)."""
+    if not isinstance(text, Markup):
+        return text
     from rich.text import Text
 
     return Text.from_markup(text).plain

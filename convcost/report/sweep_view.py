@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.limits import quote
 from convcost.net.sweep import Point, Sweep
 from convcost.report.render import Column, Report
 
@@ -84,6 +85,23 @@ def pyplot() -> Any:
     return plt
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_target(path: Path) -> None:
+    """Refuse a ``--plot`` target before any work: its format, a directory, an unwritable place."""
+    import os
+
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ConvcostError(f"--plot: must end in {', '.join(PLOT_SUFFIXES)}, got {quote(str(path))}")
+    if path.is_dir():
+        raise ConvcostError(f"--plot: {quote(str(path))} is a directory")
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise ConvcostError(f"--plot: cannot write into {quote(str(folder))} "
+                            "(missing or not writable)")
+
+
 def plot(result: Sweep, path: Path) -> None:
     """MACs vs params, MACs vs α (a line per resolution), MACs vs ρ (a line per α)."""
     plt = pyplot()
@@ -108,7 +126,8 @@ def plot(result: Sweep, path: Path) -> None:
         ax.grid(True, alpha=0.3)
         if len(ax.lines) <= 12:
             ax.legend(fontsize="small")
-    fig.suptitle(f"{result.model}: width × resolution sweep")
+    name = result.model.replace("$", r"\$")  # plain text, not matplotlib's mathtext
+    fig.suptitle(f"{name}: width × resolution sweep")
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=120)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from convcost.report.render import Report, strip_markup
+from convcost.report.render import Report, plain_note
+from convcost.report.safe_text import clean
 
 PAGE = 200  # the width rich is given for piped output
 
@@ -37,7 +38,7 @@ def _narrow(text: str) -> bool:
 
 def _cells(report: Report) -> tuple[list[str], list[list[str]]]:
     head = [col.header for col in report.columns]
-    rows = [[col.show(col.value(row)) for col in report.columns] for row in report.rows]
+    rows = [[clean(col.show(col.value(row))) for col in report.columns] for row in report.rows]
     return head, rows
 
 
@@ -68,17 +69,20 @@ def _centre(line: str, width: int) -> str:
     return " " * (excess // 2) + line + " " * (excess - excess // 2)
 
 
-def plain_table(report: Report) -> str | None:
-    """The table and its notes as rich prints them to a pipe; None where they could differ."""
+def plain_table(report: Report, page: int = PAGE) -> str | None:
+    """The table and its notes as rich prints them ``page`` columns wide, without colour;
+    None where they could differ (rich draws those)."""
     head, rows = _cells(report)
-    notes = [strip_markup(n) for n in report.notes]
-    texts = [report.title, *head, *(c for r in rows for c in r), *(n or "" for n in notes)]
-    if any(n is None for n in notes) or not _narrow(" ".join(texts)):
+    title_text = clean(report.title)
+    notes = [plain_note(n) for n in report.notes]
+    texts = [title_text, *head, *(c for r in rows for c in r), *(n or "" for n in notes)]
+    if (any(n is None for n in notes) or any("[" in h for h in head)
+            or not _narrow(" ".join(texts))):
         return None
     widths = [max(len(c) for c in column) for column in zip(head, *rows, strict=True)]
     width = sum(widths) + 3 * len(widths) + 1
-    title = _wrap(report.title, width)
-    if width > PAGE or title is None or any(len(n or "") > PAGE for n in notes):
+    title = _wrap(title_text, width) if title_text else None
+    if width > page or title is None or any(len(n or "") > page for n in notes):
         return None
     left = [col.justify == "left" for col in report.columns]
     lines = [*(_centre(line, width) for line in title), " " * width,

@@ -110,6 +110,8 @@ def verify_output(checked: list[tuple[str, Verification]], fmt: str) -> list[Any
                  "mismatches": len(v.mismatches()), "params": v.params, "macs": v.macs}
                 for path, v in checked]
         return [tidy_csv(rows, ["spec", "model", "ok", "layers", "mismatches", "params", "macs"])]
+    from convcost.report.safe_text import clean
+
     bullet = "- " if fmt == "markdown" else ""
     return [line for path, v in checked
-            for line in (f"{bullet}{path}: {summary(v)}", f"  {skipped_line(v)}")]
+            for line in (f"{bullet}{clean(path)}: {summary(v)}", f"  {skipped_line(v)}")]

@@ -11,6 +11,7 @@ memory access cost of :mod:`convcost.cost.memory` by the median time.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +21,9 @@ from typing import Any
 
 from convcost.cost.memory import model_memory
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.limits import quote
 from convcost.net.analysis import Analysis
+from convcost.runtime.guard import Notify, guard
 
 Progress = Callable[[int, int], None]
 
@@ -101,7 +104,7 @@ def resolve_device(choice: str) -> str:
     """``auto`` -> ``cuda`` when available, else ``cpu``."""
     torch = _torch()
     if choice not in ("auto", "cpu", "cuda"):
-        raise ConvcostError(f"--torch-device: must be auto, cpu or cuda, got {choice!r}")
+        raise ConvcostError(f"--torch-device: must be auto, cpu or cuda, got {quote(choice)}")
     if choice == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cuda" and not torch.cuda.is_available():
@@ -118,17 +121,21 @@ def _run(model: Any, x: Any, sync: Callable[[], None]) -> float:
 
 
 def bench(title: str, analyses: Mapping[str, Analysis], device: str = "auto", warmup: int = 10,
-          repeats: int = 50, threads: int | None = None, progress: Progress | None = None) -> Bench:
+          repeats: int = 50, threads: int | None = None, progress: Progress | None = None,
+          notify: Notify | None = None) -> Bench:
     """Time every analysed model (built by :mod:`convcost.runtime.build`) on ``device``."""
     if warmup < 0 or repeats < 1:
         raise ConvcostError(f"--repeats: need ≥ 1 timed run and ≥ 0 warm-up runs, "
                             f"got {repeats} and {warmup}")
-    torch = _torch()
-    target = resolve_device(device)
     if threads is not None and threads < 1:
         raise ConvcostError(f"--threads: must be a positive integer, got {threads}")
+    guard(list(analyses.values()), "the benchmark", "bench a smaller input (--resolution, --hw)",
+          notify)
+    torch = _torch()
+    target = resolve_device(device)
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(min(threads or previous, cores))  # never more threads than cores
     try:
         times = _measure(torch, list(analyses.values()), target, warmup, repeats, progress)
         used = torch.get_num_threads()

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
 from convcost.cost.ops import Shape
-from convcost.errors import MissingDependencyError
+from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.net.analysis import Analysis
+from convcost.runtime.guard import Notify, guard
 
 if TYPE_CHECKING:
     from torch import nn
@@ -191,20 +192,31 @@ def _fvcore(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Count
     return by_module, Counter(analysis.unsupported_ops()), ignored
 
 
-def verify(analysis: Analysis) -> Verification:
-    """Build ``analysis`` in torch (eval) and compare every figure exactly. Prints nothing."""
+def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
+    """Build ``analysis`` in torch (eval) and compare every figure exactly. Prints nothing.
+
+    The memory a real forward pass needs is estimated first and refused past the limit
+    (:mod:`convcost.runtime.guard`). Output shapes, params and FlopCounterMode's FLOPs come
+    from a model on torch's meta device (no memory for tensors); fvcore's per-module count
+    traces a real model (its TorchScript trace cannot run on meta tensors).
+    """
+    if not available():  # the install hint before any estimate
+        raise MissingDependencyError(missing_message())
+    guard([analysis], "the torch cross-check", "skip it with --no-verify", notify)
     _require()
     import fvcore
     import torch
 
     from convcost.runtime.build import build
 
-    model = build(analysis).eval()
     nodes = [node for level, node in analysis.root.walk() if level]
-    x = torch.zeros(analysis.input_shape)
-    with _quiet():
-        shapes, counter_flops = _run(model, [n.name for n in nodes], x)
-        by_module, unsupported, ignored = _fvcore(model, x)
+    with torch.device("meta"):
+        meta = build(analysis).eval()
+    with _quiet(), _out_of_memory():
+        shapes, counter_flops = _run(meta, [n.name for n in nodes],
+                                     torch.zeros(analysis.input_shape, device="meta"))
+        model = build(analysis).eval()
+        by_module, unsupported, ignored = _fvcore(model, torch.zeros(analysis.input_shape))
     modules = dict(model.named_modules())
     checks = tuple(
         LayerCheck(node.name, node.kind, node.is_leaf, FVCORE.count(node), by_module[node.name],
@@ -218,3 +230,15 @@ def verify(analysis: Analysis) -> Verification:
         by_module[""], analysis.totals.params, sum(p.numel() for p in model.parameters()),
         PAPER.total(analysis), counter_flops, unsupported, ignored,
     )
+
+
+@contextmanager
+def _out_of_memory() -> Iterator[None]:
+    """An allocation torch could not make is bad input (too big to run), not a crash."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) and "alloc" not in str(err).lower():
+            raise
+        raise ConvcostError("torch ran out of memory running the network: skip the cross-check "
+                            "with --no-verify, or lower CONVCOST_MEMORY_LIMIT") from None

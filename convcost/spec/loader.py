@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -253,7 +254,7 @@ def load_spec(path: str | Path) -> Spec:
     from convcost.spec.zoo import resolve
 
     path = resolve(path)
-    if not path.exists() and len(path.parts) == 1:
+    if len(path.parts) == 1 and not os.path.lexists(path):
         raise SpecError("cannot read spec: no such file, nor a built-in spec of that name "
                         "(convcost list shows them)", file=str(path))
     data, text = read_yaml(path)

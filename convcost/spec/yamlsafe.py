@@ -52,12 +52,12 @@ def read_text(path: str | Path, what: str = "spec") -> str:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise SpecError(f"cannot read {what}: {exc.strerror or exc}", file=file) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "is a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise SpecError(f"cannot read {what}: {kind}", file=file)
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise SpecError(f"cannot read {what}: is a directory", file=file)
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError(f"cannot read {what}: not a regular file", file=file)
         try:
             data = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:

@@ -27,16 +27,18 @@ def names() -> list[str]:
 def builtin(name: str) -> Path | None:
     """The shipped spec called ``name`` (with or without ``.yaml``), or None."""
     stem = name[:-5] if name.endswith(".yaml") else name
-    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+    if not stem or "/" in stem or "\\" in stem or stem.startswith(".") or stem not in names():
         return None
-    path = ZOO / f"{stem}.yaml"
-    return path if path.is_file() else None
+    return ZOO / f"{stem}.yaml"
 
 
 def resolve(path: str | Path) -> Path:
     """``path`` itself when it exists (or names no built-in); else the built-in it names."""
     given = Path(path)
-    if given.exists():
+    try:
+        if given.exists():
+            return given
+    except (OSError, ValueError):  # a name too long, a NUL byte: read_text reports it
         return given
     return builtin(str(path)) or given
 

@@ -383,7 +383,7 @@ def test_verify_mismatch_fails(runner: CliRunner, tmp_path: Path, monkeypatch: p
 
     real = verify_module.verify
 
-    def off_by_one(analysis: Any) -> Any:
+    def off_by_one(analysis: Any, notify: Any = None) -> Any:
         from dataclasses import replace
 
         return replace(real(analysis), torch_params=analysis.totals.params + 1)

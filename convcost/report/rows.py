@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from convcost.cost.graph import Node
+from convcost.report.safe_text import clean
 
 if TYPE_CHECKING:
     from convcost.conventions.rules import Counting
@@ -169,7 +170,10 @@ def tree_rows(root: Node, figures: Figures, max_depth: int | None = None
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    """A CSV cell: empty for None; text with control characters escaped (safe_text)."""
+    if value is None:
+        return ""
+    return clean(value) if isinstance(value, str) else value
 
 
 def tidy_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from convcost.report.render import Column, Report
+from convcost.report.safe_text import Markup
 from convcost.report.text import plain_table
 
 # narrow characters, as in convcost's tables: ASCII plus × → µ ² ✓ Δ α ρ ━ —
@@ -32,8 +33,9 @@ def reports(draw: st.DrawFn) -> Report:
     columns = [Column(h, itemgetter(i), justify=j)
                for i, (h, j) in enumerate(zip(headers, justify, strict=True))]
     title = " ".join(draw(st.lists(WORDS, min_size=1, max_size=12)))
-    notes = draw(st.lists(st.sampled_from(["plain note", "ratio [bold]0.118924[/]", "a × b → c",
-                                           "[bold]8.41×[/] fewer"]), max_size=2))
+    notes = draw(st.lists(st.sampled_from([
+        "plain note", "a × b → c", "m[alpha=0.5] is text", "[bold]not markup[/] in a str",
+        Markup("ratio [bold]0.118924[/]"), Markup("[bold]8.41×[/] fewer")]), max_size=2))
     return Report(title, columns, rows, notes)
 
 
@@ -58,6 +60,16 @@ def test_typical_table_is_drawn_plain() -> None:
 
 def test_falls_back_where_rich_would_differ() -> None:
     wide = Report("t", [Column("c", lambda r: r)], ["x" * 300])  # wider than the page
-    markup = Report("t", [Column("c", lambda r: r)], ["a"], ["model m[alpha=0.5]"])  # a tag?
+    link = Report("t", [Column("c", lambda r: r)], ["a"], [Markup("[link=https://x]x[/link]")])
     emoji = Report("t", [Column("c", lambda r: r)], ["猫"])  # two cells wide
-    assert plain_table(wide) is plain_table(markup) is plain_table(emoji) is None
+    assert plain_table(wide) is plain_table(link) is plain_table(emoji) is None
+    assert plain_table(wide, page=400) is not None  # a wider page (COLUMNS) fits it
+
+
+def test_user_text_is_never_markup_and_never_a_control() -> None:
+    report = Report("m[alpha=0.5]", [Column("name", lambda r: r, justify="left")],
+                    ["evil[/]", "x\n::error file=a.py::injected", "\x1b[31mred"], ["model m[bold]x[/]"])
+    text = plain_table(report)
+    assert text == rich_text(report)
+    assert text is not None and "\x1b" not in text and "\\x1b[31mred" in text
+    assert "m[bold]x[/]" in text  # a plain note keeps its brackets

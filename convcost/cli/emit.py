@@ -20,23 +20,21 @@ def page_width() -> int:
 def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
     from convcost.report.text import is_table, plain_table
 
-    console = None
+    painter = None
     page = page_width()
     for item in items:
-        if isinstance(item, str):
-            out.write(item if item.endswith("\n") else item + "\n")
-            continue
-        text = None if tty or not is_table(item) else plain_table(item, page)
+        text = item if isinstance(item, str) else None
+        if text is None and not tty and is_table(item):
+            text = plain_table(item, page)  # the same table, drawn without rich (fast)
         if text is not None:
-            out.write(text)  # the same table, drawn without rich (fast)
-        else:
-            if console is None:
-                from rich.console import Console
+            out.write(text if text.endswith("\n") else text + "\n")
+            out.flush()  # a closed pipe fails here, where the exit code is chosen
+            continue
+        if painter is None:
+            from convcost.cli.terminal import console
 
-                # a narrow page wraps cells, never drops columns (Report.rich)
-                console = Console(file=out, highlight=False, width=None if tty else page,
-                                  force_terminal=tty or None, no_color=not tty)
-            console.print(item.rich() if is_table(item) else item)
+            painter = console(out, None if tty else page)  # narrow: cells wrap (Report.rich)
+        painter.print(item.rich() if is_table(item) else item)
 
 
 def emit(items: Sequence[Any], output: Path | None = None) -> None:

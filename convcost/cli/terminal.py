@@ -47,6 +47,23 @@ def ascii_fallback(stream: TextIO) -> None:
             reconfigure(errors="convcost-ascii")
 
 
+def console(file: TextIO | None = None, width: int | None = None) -> Any:
+    """A rich Console for ``file`` (stdout): ``width`` columns, or when piped 200 (whole rows)
+    unless COLUMNS says how wide to be; a closed pipe raises BrokenPipeError (rich itself
+    would exit 1: "failed")."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    if width is None:
+        columns = os.environ.get("COLUMNS", "")
+        sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
+        width = None if sized else 200
+    return _Console(file=file, highlight=False, width=width)
+
+
 def say(message: str) -> None:
     """One line on stderr: control characters escaped, length bounded."""
     text = clean(message)

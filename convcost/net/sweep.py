@@ -21,6 +21,7 @@ from convcost.cost.graph import Node
 from convcost.cost.memory import model_memory
 from convcost.cost.roofline import Roofline, model_estimate
 from convcost.errors import ConvcostError
+from convcost.limits import MAX_SWEEP_POINTS
 from convcost.net.analysis import Analysis, analyze
 from convcost.spec.loader import Spec
 
@@ -106,6 +107,9 @@ def sweep(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int],
     if not alphas or not resolutions:
         raise ConvcostError("--alpha/--resolution: give at least one value each")
     total = len(alphas) * len(resolutions)
+    if total > MAX_SWEEP_POINTS:
+        raise ConvcostError(f"--alpha/--resolution: {len(alphas)} × {len(resolutions)} = {total:,} "
+                            f"grid points, more than {MAX_SWEEP_POINTS:,}")
     report = progress or (lambda done, all_: None)
     points: list[Point] | None = None
     if roof is None:

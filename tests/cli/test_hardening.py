@@ -57,6 +57,8 @@ NUMBERS = [
     (["conventions", V1, "--batch", "1" + "0" * 20], "--batch"),
     (["bench", V1, "--threads", "9" * 20], "--threads"),
     (["verify", V1, "--resolution", "-" + "9" * 20], "--resolution"),
+    (["sweep", V1, "--alpha", ",".join(["0.5"] * 200), "--resolution", ",".join(["64"] * 100)],
+     "20,000 grid points, more than 10,000"),
 ]
 
 
@@ -229,3 +231,44 @@ def test_baseline_note_prints_the_real_path(runner: CliRunner, tmp_path: Path, f
     assert result.exit_code == ExitCode.OK, result.stderr
     assert f"baseline written: {real}" in result.stdout
     assert link.is_symlink() and json.loads(real.read_text())["models"]["tiny"]["params"] > 0
+
+
+# -- duplicate keys in every file convcost reads (specs: tests/cli/test_bad_spec_values.py) ------
+DUPLICATES = [
+    ("budgets.yaml", "budgets:\n  - {spec: t.yaml, params: 1M, macs: 10M}\nbudgets: []\n",
+     ["check", "{file}"], ":3: budgets: duplicate key (first at line 1)"),
+    ("budgets.yaml", "budgets:\n  - {spec: t.yaml, params: 1M, macs: 10M, params: 5M}\n",
+     ["check", "{file}"], ":2: budgets[0].params: duplicate key (first at line 2)"),
+    ("b.json", '{"version": 1, "models": {"tiny": {"params": 1, "macs": 2, "params": 3}}}',
+     ["check", "{spec}", "--baseline", "{file}"], ":1: models.tiny.params: duplicate key"),
+    ("b.json", '{"version": 1,\n "version": 1, "models": {}}',
+     ["check", "{spec}", "--baseline", "{file}", "--update-baseline"],
+     ":2: version: duplicate key (first at line 1)"),
+]
+
+
+@pytest.mark.parametrize(("file", "text", "argv", "fragment"), DUPLICATES,
+                         ids=[f"{d[0]}-{i}" for i, d in enumerate(DUPLICATES)])
+def test_duplicate_keys_are_refused_in_every_file(runner: CliRunner, tmp_path: Path, file: str,
+                                                  text: str, argv: list[str], fragment: str) -> None:
+    spec = _tiny(tmp_path)
+    path = tmp_path / file
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, [a.format(file=path, spec=spec) for a in argv])
+    one_line_error(result, ExitCode.BAD_INPUT, f"{path}{fragment}")
+    assert path.read_text(encoding="utf-8") == text  # a refused baseline is never rewritten
+
+
+@pytest.mark.parametrize("fmt", ["table"])
+def test_closed_stdout_is_its_own_exit_code(fmt: str) -> None:
+    """``convcost model … | head -1``: exit 141, never 1 ("failed") and no traceback."""
+    spec = str(ROOT / "specs" / "resnet50.yaml")  # the output is larger than a pipe buffer
+    proc = subprocess.Popen([sys.executable, "-m", "convcost", "model", spec, "--no-verify",
+                             "--format", fmt, "--memory", "--training"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == ExitCode.BROKEN_PIPE, err
+    assert b"Traceback" not in err

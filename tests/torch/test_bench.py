@@ -101,3 +101,11 @@ def test_without_torch(tmp_path: Path) -> None:
     proc = _run([sys.executable, "-m", "convcost", "bench", *TINY], _blocked_env(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr == "convcost: error: convcost bench needs torch: pip install 'convcost[torch]'\n"
+
+
+@pytest.mark.parametrize("threads", ["64", "100000"])
+def test_threads_are_capped_at_the_core_count(runner: CliRunner, threads: str) -> None:
+    import os
+
+    data = _json(runner, *TINY, "--threads", threads)
+    assert data["threads"] == min(int(threads), os.cpu_count() or 1)

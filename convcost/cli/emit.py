@@ -17,6 +17,16 @@ def page_width() -> int:
     return int(columns) if columns.isdigit() and 0 < int(columns) < 10**4 else 200
 
 
+def _put(out: TextIO, text: str) -> None:
+    """Write and flush: a closed pipe fails here, where the exit code is chosen."""
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        # without an errno, click passes it on to run_main (exit 141) instead of exiting 1
+        raise BrokenPipeError from None
+
+
 def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
     from convcost.report.text import is_table, plain_table
 
@@ -27,8 +37,7 @@ def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
         if text is None and not tty and is_table(item):
             text = plain_table(item, page)  # the same table, drawn without rich (fast)
         if text is not None:
-            out.write(text if text.endswith("\n") else text + "\n")
-            out.flush()  # a closed pipe fails here, where the exit code is chosen
+            _put(out, text if text.endswith("\n") else text + "\n")
             continue
         if painter is None:
             from convcost.cli.terminal import console

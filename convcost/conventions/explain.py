@@ -15,8 +15,10 @@ from fractions import Fraction
 from types import MappingProxyType
 
 from convcost.conventions.rules import CONVENTIONS, PAPER, Convention
+from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
 from convcost.cost.ops.act import Activation
+from convcost.cost.ops.merge import Scale
 from convcost.cost.registry import RULE_CLASSES
 from convcost.cost.value import Shape
 from convcost.net.analysis import Analysis
@@ -29,12 +31,16 @@ GATE = "SE scale/gates"
 
 
 def _gates(root: Node) -> set[str]:
-    """Names of the gate activations: the last main child of a ``gate`` block (SE)."""
+    """Names of the gate activations: the activations whose output is the gate (the second
+    input) of a ``scale`` (squeeze-excitation ``x · gate``)."""
+    steps = trace(root).steps
+    producer = {step.output.storage: step for step in steps if not step.view}
     gates: set[str] = set()
-    for _, node in root.walk():
-        mains = [child for child in node.children if child.role == "main"]
-        if node.flow == "gate" and mains and isinstance(mains[-1].op, Activation):
-            gates.add(mains[-1].name)
+    for step in steps:
+        if isinstance(step.node.op, Scale):
+            gate = producer.get(step.inputs[1].storage)
+            if gate is not None and isinstance(gate.node.op, Activation):
+                gates.add(gate.node.name)
     return gates
 
 

@@ -1,28 +1,21 @@
 """The leaves of a node tree in execution order, with the tensors each one reads and writes.
 
-This is the one place that turns the block ``flow`` of :mod:`convcost.cost.graph` into a dataflow
-trace; memory (liveness, traffic) and training (which inputs need a gradient) read it.
-Execution order follows the flows as :mod:`convcost.runtime.build` runs them:
-
-* ``seq``: the children in order.
-* ``residual`` / ``dual``: the ``side`` children on x first (none: x itself), then the
-  ``main`` children on x, then ``merge(side, main)``, then the ``post`` children.
-* ``gate``: the ``main`` children on x, then ``merge(x, main)``, then ``post``.
-* ``split``: ``x1, x2 = chunk(x, 2)`` (views of x: no new tensor), the ``main`` children
-  on x2, then ``merge(x1, main)``, then ``post``.
-
-Ops with the ``view`` trait (flatten, inference dropout) write no new tensor: their output
-shares its input's storage.
+The tracer runs every block's wires through :func:`convcost.cost.graph.run_wires`, the one
+interpreter of block wiring, so the order is the torch builder's. Memory (liveness, traffic),
+training (which inputs need a gradient), separable pairs (the data path) and the SE-gate
+explanation read the trace. A channel split makes views of its input (no new tensor), and so
+do ops with the ``view`` trait (flatten, inference dropout, identity): their output shares
+its input's storage.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, run_wires
 from convcost.cost.opkind import OpKind
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -49,14 +42,14 @@ class Step:
     output: Tensor
 
     @property
-    def kind(self) -> OpKind[Any]:
+    def op_kind(self) -> OpKind[Any]:
         """The declaration of the leaf's op (every step is a leaf)."""
         assert self.node.op is not None, "steps run leaves"
         return op_kind(self.node.op)
 
     @property
     def view(self) -> bool:
-        return self.kind.view
+        return self.op_kind.view
 
 
 @dataclass(frozen=True)
@@ -77,29 +70,11 @@ class _Tracer:
         self.sizes.append(math.prod(shape))
         return Tensor(len(self.sizes) - 1, shape)
 
-    def run(self, node: Node, x: Tensor) -> Tensor:
+    def run(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.is_leaf:
-            return self.leaf(node, (x,))
-        if node.flow == "seq":
-            return self.chain(node.children, x)
-        roles: dict[str, list[Node]] = {}
-        for child in node.children:
-            roles.setdefault(child.role, []).append(child)
-        main_in, other = x, x
-        if node.flow == "split":
-            main_shape = roles["main"][0].input_shape
-            main_in = Tensor(x.storage, main_shape)
-            other = Tensor(x.storage, (x.shape[0], x.shape[1] - main_shape[1], *x.shape[2:]))
-        elif node.flow in ("residual", "dual"):
-            other = self.chain(roles.get("side", []), x)
-        main = self.chain(roles.get("main", []), main_in)
-        (merge,) = roles["merge"]
-        return self.chain(roles.get("post", []), self.leaf(merge, (other, main)))
-
-    def chain(self, nodes: Sequence[Node], x: Tensor) -> Tensor:
-        for node in nodes:
-            x = self.run(node, x)
-        return x
+            return self.leaf(node, inputs)
+        return run_wires(node.wires, inputs[0], lambda i, args: self.run(node.children[i], args),
+                         _chunks)
 
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.op is not None and op_kind(node.op).view:
@@ -110,9 +85,17 @@ class _Tracer:
         return out
 
 
+def _chunks(x: Tensor, parts: int) -> tuple[Tensor, ...]:
+    """``torch.chunk(x, parts, 1)``: views of ``ceil(C / parts)`` channels (the last: the rest)."""
+    size = -(-x.shape[1] // parts)
+    bounds = [min(i * size, x.shape[1]) for i in range(parts + 1)]
+    return tuple(Tensor(x.storage, (x.shape[0], hi - lo, *x.shape[2:]))
+                 for lo, hi in pairwise(bounds))
+
+
 def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
-    tracer.run(root, x)
+    tracer.run(root, (x,))
     return Trace(x, tuple(tracer.steps), tuple(tracer.sizes))

@@ -1,50 +1,63 @@
-"""The analysed network: a tree of nodes with shapes and exact costs.
+"""The analysed network: a tree of nodes with shapes and exact costs, and how blocks are wired.
 
-Leaves hold one :mod:`convcost.cost.ops` op each; blocks hold children and a ``flow`` that says
-how the children are wired, which is all the torch builder needs:
-
-* ``seq``: children in order.
-* ``residual``: ``merge(side(x) or x, main(x))`` then ``post`` children (x + f(x)).
-* ``gate``: ``merge(x, main(x))`` (squeeze-excitation: x · gate).
-* ``split``: ``x1, x2 = chunk(x, 2)``; ``merge(x1, main(x2))`` then ``post`` (ShuffleNetV2, stride 1).
-* ``dual``: ``merge(side(x), main(x))`` then ``post`` (ShuffleNetV2, stride 2).
-
-Each child's ``role`` (main, side, merge, post) places it in its parent's flow.
+Leaves hold one op of the registry each. A block holds its children (in display order) and its
+``wires``: the steps that run them, in execution order. A :class:`Wire` runs one child on named
+tensors and names its output; the block's input is :data:`INPUT` and its output is the last
+wire's. :func:`run_wires` is the one interpreter of this description: the torch builder
+(:mod:`convcost.runtime.build`), the dataflow tracer (:mod:`convcost.cost.dataflow`, which
+memory, training, separable pairs and the SE-gate explanation read) and the receptive field
+(:mod:`convcost.cost.receptive`) all run blocks through it. Every block the spec kinds expand
+to is such a list of wires (see ``flow_wires`` in :mod:`convcost.net.expand`), so a general
+graph of named tensors needs no new interpreter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from convcost.cost.opkind import Op
-from convcost.cost.value import Shape
+from convcost.cost.value import Cost, Shape
+
+INPUT = "@in"
+"""The name of a block's input tensor (not a valid layer name, so it never clashes)."""
 
 
 @dataclass(frozen=True)
-class Node:
+class Wire:
+    """One step of a block: run child ``child`` (an index into the block's children) on the
+    tensors named ``inputs``, and name its output ``outputs[0]``. ``child`` None splits
+    ``inputs[0]`` into ``len(outputs)`` channel chunks (``torch.chunk``), views of it."""
+
+    child: int | None
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node(Cost):
+    """A leaf (``op`` set) or a block (``children`` and ``wires``), with exact params and MACs.
+
+    ``label`` says what it is: an op's label (``conv``, ``dwconv``, ``relu``, ...), or the kind
+    of block (``dsconv``, ``conv+bn+relu``, ``se``, ``model``, ...).
+    """
+
     name: str
-    kind: str
+    label: str
     input_shape: Shape
     output_shape: Shape
-    params: int
-    macs: int
     op: Op | None = None
     children: tuple[Node, ...] = ()
-    flow: str = "seq"
-    role: str = "main"
+    wires: tuple[Wire, ...] = ()
     source: str = ""
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     @property
     def is_leaf(self) -> bool:
         return self.op is not None
 
     def leaves(self) -> Iterator[Node]:
-        """Every leaf below (or at) this node, in execution order of the spec."""
+        """Every leaf below (or at) this node, in the tree's (display) order."""
         if self.is_leaf:
             yield self
         for child in self.children:
@@ -57,3 +70,35 @@ class Node:
             for child in self.children:
                 yield from child.walk(max_depth, depth + 1)
 
+
+def sequence(children: Sequence[Node]) -> tuple[Wire, ...]:
+    """The wires of children run one after the other, each on the previous one's output."""
+    names = [INPUT, *(child.name for child in children)]
+    return tuple(Wire(i, (names[i],), (names[i + 1],)) for i in range(len(children)))
+
+
+T = TypeVar("T")
+
+
+def run_wires(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
+              split: Callable[[T, int], tuple[T, ...]]) -> T:
+    """Run a block's ``wires`` on its input ``x``; its output is the last wire's.
+
+    ``call(child, inputs)`` runs one child on its input values; ``split(value, n)`` cuts a value
+    into ``n`` channel chunks. The values are whatever the caller computes with: torch tensors,
+    traced tensors, receptive fields.
+    """
+    values: dict[str, T] = {INPUT: x}
+    for wire in wires:
+        args = tuple(values[name] for name in wire.inputs)
+        outs = split(args[0], len(wire.outputs)) if wire.child is None else (call(wire.child, args),)
+        values.update(zip(wire.outputs, outs, strict=True))
+    return values[wires[-1].outputs[0]]
+
+
+def model_root(name: str, children: Sequence[Node]) -> Node:
+    """The root of an analysed network: ``children`` in sequence, labelled ``model``."""
+    return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
+                name=name, label="model", input_shape=children[0].input_shape,
+                output_shape=children[-1].output_shape, children=tuple(children),
+                wires=sequence(children))

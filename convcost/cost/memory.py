@@ -149,8 +149,8 @@ def _folds(tr: Trace) -> dict[int, int]:
     for i, step in enumerate(tr.steps):
         source = step.inputs[0].storage
         j = producer.get(source)
-        if (step.kind.folds and j is not None and readers[source] == 1
-                and tr.steps[j].kind.weight_grad):
+        if (step.op_kind.folds and j is not None and readers[source] == 1
+                and tr.steps[j].op_kind.weight_grad):
             folds[i] = j
     return folds
 

@@ -34,7 +34,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, run_wires
 from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool, Shape
 from convcost.cost.ops.conv import conv_padding_total
 
@@ -220,35 +220,23 @@ class _Walker:
     def __init__(self) -> None:
         self.fields: dict[int, ReceptiveField] = {}
 
-    def run(self, node: Node, rf: ReceptiveField) -> ReceptiveField:
-        out = leaf_rf(node.op, node.input_shape, rf) if node.is_leaf else self.block(node, rf)
+    def run(self, node: Node, inputs: tuple[ReceptiveField, ...]) -> ReceptiveField:
+        """A leaf maps its input's RF (a merge: the union of its inputs'); a block runs its
+        wires (:func:`convcost.cost.graph.run_wires`); a channel split keeps the RF."""
+        if node.is_leaf:
+            out = merge(inputs) if len(inputs) > 1 else leaf_rf(node.op, node.input_shape, inputs[0])
+        else:
+            out = run_wires(node.wires, inputs[0],
+                            lambda i, args: self.run(node.children[i], args),
+                            lambda rf, parts: (rf,) * parts)
         self.fields[id(node)] = out
         return out
-
-    def chain(self, nodes: Sequence[Node], rf: ReceptiveField) -> ReceptiveField:
-        for node in nodes:
-            rf = self.run(node, rf)
-        return rf
-
-    def block(self, node: Node, rf: ReceptiveField) -> ReceptiveField:
-        """The flows of :mod:`convcost.cost.graph`, as :mod:`convcost.cost.dataflow` runs them."""
-        if node.flow == "seq":
-            return self.chain(node.children, rf)
-        roles: dict[str, list[Node]] = {}
-        for child in node.children:
-            roles.setdefault(child.role, []).append(child)
-        other = self.chain(roles.get("side", []), rf)  # gate, split, no side: x itself
-        main = self.chain(roles.get("main", []), rf)
-        (merge_node,) = roles["merge"]
-        merged = merge([other, main])
-        self.fields[id(merge_node)] = merged
-        return self.chain(roles.get("post", []), merged)
 
 
 def receptive_fields(root: Node) -> ModelRF:
     """The RF of every node under ``root``, relative to ``root``'s input."""
     walker = _Walker()
-    walker.run(root, ReceptiveField())
+    walker.run(root, (ReceptiveField(),))
     return ModelRF(root, MappingProxyType(walker.fields))
 
 

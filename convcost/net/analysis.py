@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, model_root
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.value import Cost, Shape
@@ -64,35 +64,35 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    root = Node(spec.name, "model", x, nodes[-1].output_shape, sum(n.params for n in nodes),
-                sum(n.macs for n in nodes), children=tuple(nodes))
+    root = model_root(spec.name, nodes)
     return Analysis(spec.name, x, width, root)
 
 
 # -- summaries -------------------------------------------------------------------------
 
-KIND_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
+LAYER_CLASSES = ("standard", "depthwise", "pointwise", "grouped", "fully connected", "other")
 
 
-@dataclass(frozen=True)
-class KindShare:
-    kind: str
-    params: int
-    macs: int
+@dataclass(frozen=True, kw_only=True)
+class ClassShare(Cost):
+    """The params and MACs of one layer class (MobileNet Table 2)."""
+
+    layer_class: str
 
 
-def by_kind(analysis: Analysis) -> list[KindShare]:
+def by_layer_class(analysis: Analysis) -> list[ClassShare]:
     """MobileNet Table 2: MACs and params per layer class (other = BN, SE gates, ...)."""
-    params = dict.fromkeys(KIND_CLASSES, 0)
-    macs = dict.fromkeys(KIND_CLASSES, 0)
+    params = dict.fromkeys(LAYER_CLASSES, 0)
+    macs = dict.fromkeys(LAYER_CLASSES, 0)
     for leaf in analysis.leaves():
         op = leaf.op
-        cls = "fully connected" if leaf.kind == "linear" else "other"
+        cls = "fully connected" if leaf.label == "linear" else "other"
         if isinstance(op, Conv2d):
             cls = op.conv_class
         params[cls] += leaf.params
         macs[cls] += leaf.macs
-    return [KindShare(k, params[k], macs[k]) for k in KIND_CLASSES if params[k] or macs[k]]
+    return [ClassShare(params=params[k], macs=macs[k], layer_class=k)
+            for k in LAYER_CLASSES if params[k] or macs[k]]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import INPUT, Node, Wire, sequence
 from convcost.cost.opkind import Op
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.conv import Conv2d, resolve_padding
@@ -76,20 +76,22 @@ class Expander:
         self.checks_inputs = scaling.alpha == 1.0
 
     # -- primitives ---------------------------------------------------------------------
-    def leaf(self, name: str, op: Op, x: Shape, path: str, role: str = "main") -> Node:
+    def leaf(self, name: str, op: Op, x: Shape, path: str) -> Node:
         try:
             result = cost(op, x)
         except ShapeError as err:
             raise SpecError(f"{name}: {err}", path=path) from None
-        return Node(name, label(op), x, result.output_shape, result.params, result.macs,
-                    op=op, role=role, source=path)
+        return Node(params=result.params, macs=result.macs, name=name, label=label(op),
+                    input_shape=x, output_shape=result.output_shape, op=op, source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
-              flow: str = "seq", role: str = "main") -> Node:
-        # every flow ends in its last child: seq's last layer, or the merge / post of the others
-        return Node(name, kind, x, children[-1].output_shape, sum(c.params for c in children),
-                    sum(c.macs for c in children), children=tuple(children), flow=flow,
-                    role=role, source=path)
+              roles: Sequence[str] = (), split: bool = False) -> Node:
+        """A block of ``children``: in sequence, or wired by their ``roles`` (see flow_wires)."""
+        wires = flow_wires(name, children, roles, split) if roles else sequence(children)
+        # every block ends in its last child: the last layer, or the merge / post of the others
+        return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
+                    name=name, label=kind, input_shape=x, output_shape=children[-1].output_shape,
+                    children=tuple(children), wires=wires, source=path)
 
     def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
         """Apply node makers in sequence, threading the output shape."""
@@ -103,12 +105,12 @@ class Expander:
     def conv_unit(self, name: str, x: Shape, path: str, *, out: int, kernel: Pair = (1, 1),
                   stride: Pair = (1, 1), padding: Padding | str = "auto",
                   dilation: Pair = (1, 1), groups: int = 1, bias: bool = False,
-                  bn: bool = True, act: str | None = None, role: str = "main") -> Node:
+                  bn: bool = True, act: str | None = None) -> Node:
         """A convolution, optionally followed by BatchNorm and an activation (one block)."""
         op = Conv2d(x[1], out, kernel, stride, resolve_padding(padding, kernel, dilation),
                     dilation, groups, bias)
         if not bn and act is None:
-            return self.leaf(name, op, x, path, role)
+            return self.leaf(name, op, x, path)
         makers: list[Callable[[Shape], Node]] = [lambda s: self.leaf(f"{name}.conv", op, s, path)]
         if bn:
             makers.append(lambda s: self.leaf(f"{name}.bn", BatchNorm(s[1]), s, path))
@@ -116,8 +118,8 @@ class Expander:
             fn: str = act
             makers.append(lambda s: self.leaf(f"{name}.act", Activation(fn), s, path))
         children = self.chain(x, makers)
-        kind = "+".join([children[0].kind, *(["bn"] if bn else []), *([act] if act else [])])
-        return self.block(name, kind, x, children, path, role=role)
+        kind = "+".join([children[0].label, *(["bn"] if bn else []), *([act] if act else [])])
+        return self.block(name, kind, x, children, path)
 
     # -- spec layers --------------------------------------------------------------------
     def layer(self, spec: LayerSpec, x: Shape) -> list[Node]:
@@ -195,8 +197,8 @@ def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], bas
         lambda s: e.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),
         lambda s: e.leaf(f"{name}.gate", Activation(se["gate"]), s, path),
     ])
-    children.append(e.leaf(f"{name}.scale", Scale(), x, path, role="merge"))
-    return e.block(name, "se", x, children, path, flow="gate")
+    children.append(e.leaf(f"{name}.scale", Scale(), x, path))  # x · gate
+    return e.block(name, "se", x, children, path, roles=[*["main"] * 5, "merge"])
 
 
 def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -218,22 +220,22 @@ def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], p
     makers.append(lambda s: e.conv_unit(f"{name}.project", s, path, out=out))
     children = e.chain(x, makers)
     if f["residual"] == "auto" and children[-1].output_shape == x:
-        children.append(e.leaf(f"{name}.add", Add(), x, path, role="merge"))
-        return e.block(name, "inverted_residual", x, children, path, flow="residual")
+        children.append(e.leaf(f"{name}.add", Add(), x, path))  # x + f(x)
+        roles = [*["main"] * (len(children) - 1), "merge"]
+        return e.block(name, "inverted_residual", x, children, path, roles=roles)
     return e.block(name, "inverted_residual", x, children, path)
 
 
 def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
             body: Sequence[Callable[[Shape], Node]]) -> Node:
     children = e.chain(x, body)
+    roles = ["main"] * len(children)
     if stride != (1, 1) or x[1] != out:
-        children.append(e.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride,
-                                       role="side"))
-    children.append(e.leaf(f"{name}.add", Add(), children[-1].output_shape, path,
-                              role="merge"))
-    children.append(e.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape,
-                              path, role="post"))
-    return e.block(name, kind, x, children, path, flow="residual")
+        children.append(e.conv_unit(f"{name}.downsample", x, path, out=out, stride=stride))
+        roles.append("side")
+    children.append(e.leaf(f"{name}.add", Add(), children[-1].output_shape, path))
+    children.append(e.leaf(f"{name}.act", Activation("relu"), children[-1].output_shape, path))
+    return e.block(name, kind, x, children, path, roles=[*roles, "merge", "post"])
 
 
 def _basic_block(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -257,7 +259,7 @@ def _bottleneck(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: st
 
 
 def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, stride: Pair,
-                    role: str, expand_first: bool) -> Node:
+                    expand_first: bool) -> Node:
     dw: Callable[[Shape], Node] = lambda s: e.conv_unit(  # noqa: E731
         f"{name}.dw", s, path, out=s[1], kernel=(3, 3), stride=stride, groups=s[1])
     makers = [
@@ -266,7 +268,7 @@ def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, strid
         dw,
         lambda s: e.conv_unit(f"{name}.pw2", s, path, out=out, act="relu"),
     ]
-    return e.block(name, "branch", x, e.chain(x, makers), path, role=role)
+    return e.block(name, "branch", x, e.chain(x, makers), path)
 
 
 def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -276,24 +278,51 @@ def _shuffle_unit(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: 
                         path=f"{path}.out_channels")
     half = out // 2
     children: list[Node] = []
-    if stride == (1, 1):
-        if cin != out:
-            raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
-                            f"out_channels is {out}", path=f"{path}.out_channels")
-        main_in = (x[0], cin - half, *x[2:])
-        flow, left = "split", half
-    else:
+    split = stride == (1, 1)  # stride 1: x1, x2 = chunk(x, 2); concat(x1, branch2(x2))
+    if split and cin != out:
+        raise SpecError(f"a stride-1 unit keeps its channels: input has {cin}, "
+                        f"out_channels is {out}", path=f"{path}.out_channels")
+    if not split:  # stride 2: concat(branch1(x), branch2(x))
         children.append(_shuffle_branch(e, f"{name}.branch1", x, path, half, stride,
-                                             "side", expand_first=False))
-        main_in, flow, left = x, "dual", half
-    main = _shuffle_branch(e, f"{name}.branch2", main_in, path, half, stride, "main",
-                                expand_first=True)
+                                        expand_first=False))
+    main_in = (x[0], cin - half, *x[2:]) if split else x
+    main = _shuffle_branch(e, f"{name}.branch2", main_in, path, half, stride, expand_first=True)
     children.append(main)
-    children.append(e.leaf(f"{name}.concat", Concat(left), main.output_shape, path,
-                              role="merge"))
-    children.append(e.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape,
-                              path, role="post"))
-    return e.block(name, "shuffle_unit", x, children, path, flow=flow)
+    children.append(e.leaf(f"{name}.concat", Concat(half), main.output_shape, path))
+    children.append(e.leaf(f"{name}.shuffle", Shuffle(2), children[-1].output_shape, path))
+    roles = [*([] if split else ["side"]), "main", "merge", "post"]
+    return e.block(name, "shuffle_unit", x, children, path, roles=roles, split=split)
+
+
+def flow_wires(name: str, children: Sequence[Node], roles: Sequence[str],
+               split: bool = False) -> tuple[Wire, ...]:
+    """The wires of a merge block, from each child's role, in execution order.
+
+    ``side`` children run first, in sequence on the block input (no side: the input itself);
+    then the ``main`` children on the input; then the ``merge`` child on (side, main); then the
+    ``post`` children on its output. With ``split``, the input is first cut into two channel
+    halves: the first stands for the side, the main children run on the second.
+    """
+    names = [child.name for child in children]
+    by_role = {role: [i for i, r in enumerate(roles) if r == role] for role in dict.fromkeys(roles)}
+    wires: list[Wire] = []
+
+    def chain(indices: Sequence[int], source: str) -> str:
+        for i in indices:
+            wires.append(Wire(i, (source,), (names[i],)))
+            source = names[i]
+        return source
+
+    other, main_in = INPUT, INPUT
+    if split:
+        other, main_in = f"{name}@0", f"{name}@1"
+        wires.append(Wire(None, (INPUT,), (other, main_in)))
+    other = chain(by_role.get("side", []), other)
+    main = chain(by_role.get("main", []), main_in)
+    (merge,) = by_role["merge"]
+    wires.append(Wire(merge, (other, main), (names[merge],)))
+    chain(by_role.get("post", []), names[merge])
+    return tuple(wires)
 
 
 Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, model_root
 from convcost.cost.ops import Shape
 from convcost.errors import ConvcostError, SpecError
 from convcost.net.analysis import Analysis
@@ -52,6 +52,5 @@ def variant_counts(config: LayerConfig, count: Callable[[Node], int]) -> dict[st
 
 def as_analysis(name: str, node: Node) -> Analysis:
     """A one-layer "model" around ``node`` (what :func:`convcost.runtime.build.build` takes)."""
-    root = Node(name, "model", node.input_shape, node.output_shape, node.params, node.macs,
-                children=(node,))
+    root = model_root(name, [node])
     return Analysis(name, node.input_shape, 1.0, root)

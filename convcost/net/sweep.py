@@ -74,11 +74,11 @@ def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
               resolutions: Sequence[int]) -> list[Point] | None:
     """Every grid point from one row (all α, first r) and one column (first α, all r)."""
     base = rows[0].leaves()
-    signature = [(leaf.name, leaf.kind) for leaf in base]
+    signature = [(leaf.name, leaf.label) for leaf in base]
     row_leaves = [a.leaves() for a in rows]
     col_leaves = [a.leaves() for a in cols]
     for leaves in (*row_leaves, *col_leaves):
-        if [(leaf.name, leaf.kind) for leaf in leaves] != signature:
+        if [(leaf.name, leaf.label) for leaf in leaves] != signature:
             return None
     positions = [_positions(leaf) for leaf in base]
     coefficients: list[list[int]] = []

@@ -77,11 +77,11 @@ def memory_layers_report(analysis: Analysis, mem: ModelMemory, est: ModelEstimat
     if machine:
         nodes = [(node.name, node) for _, node in frontier(analysis.root, depth)]
         head = [Column("name", lambda r: r.label, justify="left"),
-                Column("kind", lambda r: r.memory.node.kind, justify="left")]
+                Column("kind", lambda r: r.memory.node.label, justify="left")]
     else:
         nodes = _tree_rows(analysis.root, depth)
         head = [Column("layer", lambda r: r.label, justify="left"),
-                Column("kind", lambda r: r.memory.node.kind, justify="left"),
+                Column("kind", lambda r: r.memory.node.label, justify="left"),
                 Column("output C×H×W", lambda r: r.memory.node.output_shape[1:], shape)]
     rows = [_row(label, node, mem, est) for label, node in nodes]
     styles = [_style(row, mem) for row in rows]
@@ -170,7 +170,7 @@ def kind_rows(est: ModelEstimate) -> list[KindRow]:
     for leaf, e in zip(est.memory.leaves, est.estimates, strict=True):
         if leaf.status:
             continue
-        row = acc.setdefault(leaf.node.kind, [0, 0, 0, 0, Fraction(0)])
+        row = acc.setdefault(leaf.node.label, [0, 0, 0, 0, Fraction(0)])
         row[0] += 1
         row[1] += e.bound == "memory"
         row[2] += leaf.node.macs

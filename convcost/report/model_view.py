@@ -10,7 +10,13 @@ from typing import Any
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
 from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
-from convcost.net.analysis import Analysis, SeparablePair, by_kind, separable_pairs, standard_equivalent
+from convcost.net.analysis import (
+    Analysis,
+    SeparablePair,
+    by_layer_class,
+    separable_pairs,
+    standard_equivalent,
+)
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
 from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.safe_text import Markup
@@ -78,7 +84,7 @@ def layers_report(analysis: Analysis, depth: int | None,
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
-        Column("kind", lambda r: r[1].kind, justify="left"),
+        Column("kind", lambda r: r[1].label, justify="left"),
         Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
@@ -107,7 +113,7 @@ def flat_report(analysis: Analysis, depth: int | None,
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
-        Column("kind", lambda r: r.kind, justify="left"),
+        Column("kind", lambda r: r.label, justify="left"),
         Column("output_shape", lambda r: r.output_shape),
         Column("params", lambda r: r.params),
         Column("macs", lambda r: r.macs),
@@ -145,13 +151,13 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS, model: st
 def kinds_report(analysis: Analysis) -> Report:
     t = analysis.totals
     columns = [
-        Column("layer class", lambda r: r.kind, justify="left"),
+        Column("layer class", lambda r: r.layer_class, justify="left"),
         Column("MACs", lambda r: r.macs, human),
         Column("% MACs", lambda r: Fraction(r.macs, t.macs or 1), percent),
         Column("params", lambda r: r.params, human),
         Column("% params", lambda r: Fraction(r.params, t.params or 1), percent),
     ]
-    return Report("by layer class (MobileNet Table 2 form)", columns, by_kind(analysis))
+    return Report("by layer class (MobileNet Table 2 form)", columns, by_layer_class(analysis))
 
 
 def _pair_label(pair: SeparablePair) -> str:
@@ -209,7 +215,8 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
     eq = standard_equivalent(analysis)
     detail: dict[str, Any] = {
         "layers": leaves, "blocks": blocks,
-        "by_kind": {k.kind: {"params": k.params, "macs": k.macs} for k in by_kind(analysis)},
+        "by_kind": {k.layer_class: {"params": k.params, "macs": k.macs}
+                    for k in by_layer_class(analysis)},
         "separable": [
             {"depthwise": p.depthwise.name, "pointwise": p.pointwise.name, "macs": p.macs,
              "standard_macs": p.standard_macs, "ratio": float(p.macs_ratio),

@@ -71,7 +71,7 @@ def op_class(node: Node) -> str | None:
         return None
     from convcost.cost.registry import RULE_CLASSES, rule_keys
 
-    return RULE_CLASSES.get(rule_keys(node.op)[0], node.kind)
+    return RULE_CLASSES.get(rule_keys(node.op)[0], node.label)
 
 
 def _float(value: Fraction | None) -> float | None:
@@ -80,7 +80,7 @@ def _float(value: Fraction | None) -> float | None:
 
 def base_row(node: Node, parent: str | None, depth: int) -> dict[str, Any]:
     out = node.output_shape[1:]
-    return {"name": node.name, "parent": parent, "kind": node.kind, "op_class": op_class(node),
+    return {"name": node.name, "parent": parent, "kind": node.label, "op_class": op_class(node),
             "out_c": out[0] if out else None, "out_h": out[1] if len(out) == 3 else None,
             "out_w": out[2] if len(out) == 3 else None, "params": node.params, "macs": node.macs,
             "flops": node.flops, "depth": depth}

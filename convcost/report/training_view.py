@@ -31,7 +31,7 @@ class Row:
 
 def _row(label: str, node: Node, result: Training) -> Row:
     parts = [result.of(leaf) for leaf in node.leaves()]
-    return Row(label, node.kind, sum(p.forward_macs for p in parts),
+    return Row(label, node.label, sum(p.forward_macs for p in parts),
                sum(p.grad_input_macs for p in parts), sum(p.grad_weight_macs for p in parts))
 
 

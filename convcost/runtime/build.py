@@ -2,7 +2,7 @@
 
 Torch is imported lazily, inside functions only. Every leaf op becomes one module through
 its kind's factory (:attr:`convcost.cost.opkind.OpKind.module`); every block becomes a
-:class:`Block` module that runs its children in its ``flow`` (see :mod:`convcost.cost.graph`).
+:class:`Block` module that runs its children along its wires (see :mod:`convcost.cost.graph`).
 Dotted top-level names (``features.3``) nest inside plain container modules, so
 ``dict(model.named_modules())`` holds every node name and fvcore's ``by_module()`` keys
 match the rows of ``convcost model`` one to one.
@@ -14,7 +14,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from convcost.cost.graph import Node
+from convcost.cost.graph import Node, Wire, run_wires
 from convcost.cost.registry import op_kind
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
@@ -30,31 +30,17 @@ def _classes() -> SimpleNamespace:
     from torch import nn
 
     class Block(nn.Module):
-        """Runs its children in a ``flow``; the children are registered under their names."""
+        """Runs its children along its wires (:func:`convcost.cost.graph.run_wires`)."""
 
-        def __init__(self, flow: str, roles: dict[str, list[nn.Module]]) -> None:
+        def __init__(self, wires: tuple[Wire, ...], modules: list[nn.Module]) -> None:
             super().__init__()
-            self.flow = flow
-            # Plain lists: the modules are registered (and named) by add_module elsewhere.
-            self._main, self._side = roles.get("main", []), roles.get("side", [])
-            self._merge, self._post = roles.get("merge", []), roles.get("post", [])
-
-        def _seq(self, modules: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
-            for module in modules:
-                x = module(x)
-            return x
+            self._wires = wires
+            # A plain list: the modules are registered (and named) by add_module elsewhere.
+            self._parts = modules
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if self.flow == "seq":
-                return self._seq(self._main, x)
-            merge = self._merge[0]
-            if self.flow == "gate":
-                return self._seq(self._post, merge(x, self._seq(self._main, x)))
-            if self.flow == "split":
-                left, right = x.chunk(2, 1)
-                return self._seq(self._post, merge(left, self._seq(self._main, right)))
-            side = self._seq(self._side, x)  # residual without side: the identity
-            return self._seq(self._post, merge(side, self._seq(self._main, x)))
+            return run_wires(self._wires, x, lambda i, args: self._parts[i](*args),
+                             lambda t, parts: t.chunk(parts, 1))
 
     return SimpleNamespace(Block=Block, Namespace=nn.Module)
 
@@ -83,10 +69,7 @@ def _module(node: Node) -> nn.Module:
 def _block(node: Node, parent: str) -> nn.Module:
     """A :class:`Block` running ``node``'s children, registered relative to ``parent``."""
     children = [(child, _module(child)) for child in node.children]
-    roles: dict[str, list[nn.Module]] = {}
-    for child, module in children:
-        roles.setdefault(child.role, []).append(module)
-    block: nn.Module = _classes().Block(node.flow, roles)
+    block: nn.Module = _classes().Block(node.wires, [module for _, module in children])
     for child, module in children:
         relative = child.name[len(parent) + 1:] if parent else child.name
         _attach(block, relative, module)

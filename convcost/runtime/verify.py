@@ -57,7 +57,7 @@ class LayerCheck:
     """One node of the analysis against its module in the built model."""
 
     name: str
-    kind: str
+    label: str
     leaf: bool
     count: int  # analytic, fvcore convention
     fvcore: int
@@ -219,7 +219,7 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
         by_module, unsupported, ignored = _fvcore(model, torch.zeros(analysis.input_shape))
     modules = dict(model.named_modules())
     checks = tuple(
-        LayerCheck(node.name, node.kind, node.is_leaf, FVCORE.count(node), by_module[node.name],
+        LayerCheck(node.name, node.label, node.is_leaf, FVCORE.count(node), by_module[node.name],
                    node.params, sum(p.numel() for p in modules[node.name].parameters()),
                    node.output_shape, shapes.get(node.name))
         for node in nodes

@@ -59,7 +59,7 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, flatten, dropout, both linears.
+# (split, concat, shuffle), a ResNet block with a downsample, identity, flatten, dropout, both linears.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -80,6 +80,7 @@ layers:
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
+  - {kind: identity, name: ident}
   - {kind: flatten, name: flat}
   - {kind: dropout, name: drop, p: 0.2}
   - {kind: linear, name: fc1, out_features: 20, bias: false}
@@ -317,14 +318,14 @@ def test_counting_units() -> None:
 
 
 def _bn_numel(analysis: Analysis) -> int:
-    return sum(math.prod(leaf.input_shape) for leaf in analysis.leaves() if leaf.kind == "bn")
+    return sum(math.prod(leaf.input_shape) for leaf in analysis.leaves() if leaf.label == "bn")
 
 
 def test_explanation_of_mobilenet_v2() -> None:
     analysis = _analysis("mobilenet_v2")
     exp = explain(analysis)
     assert [row.name for row in exp.rows] == list(CONVENTIONS)
-    pool = next(leaf for leaf in analysis.leaves() if leaf.kind == "adaptive_pool")
+    pool = next(leaf for leaf in analysis.leaves() if leaf.label == "adaptive_pool")
     fvcore = exp.rows[1]
     # fvcore: + numel·2 per affine BN + numel of the global pool's input (1*1280*7*7)
     assert fvcore.gaps == {"BN": 2 * _bn_numel(analysis), "pooling": math.prod(pool.input_shape)}

@@ -24,7 +24,7 @@ def _spec(name: str) -> dict[str, object]:
 def test_reserved_names_cover_every_module_attribute() -> None:
     from torch import nn
 
-    block = _classes().Block("seq", {})
+    block = _classes().Block((), [])
     shuffle = OPS["shuffle"].module(Shuffle(2), (1, 4, 2, 2))
     attributes = set(dir(nn.Module())) | set(dir(block)) | set(dir(shuffle))
     public = {a for a in attributes if not a.startswith("_")}

@@ -29,6 +29,7 @@ from convcost.cost.ops import (
     Shape,
     Shuffle,
 )
+from convcost.cost.ops.views import Identity
 from convcost.cost.registry import OPS, cost
 from convcost.errors import ShapeError
 
@@ -142,6 +143,8 @@ SHAPE_ONLY: dict[str, Case] = {
     "flatten": (Flatten(), (1, 512, 7, 7), (1, 25_088), 0, 0),  # 512*7*7
     "flatten pooled batch 2": (Flatten(), (2, 1280, 1, 1), (2, 1280), 0, 0),  # 1280*1*1
     "dropout": (Dropout(0.2), (1, 1280), (1, 1280), 0, 0),
+    "identity": (Identity(), (2, 24, 5, 7), (2, 24, 5, 7), 0, 0),  # the input, as it is
+    "identity flat": (Identity(), (3, 10), (3, 10), 0, 0),
     "add": (Add(), (1, 24, 56, 56), (1, 24, 56, 56), 0, 0),
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58

@@ -94,7 +94,7 @@ layers:
 
 def test_views_move_nothing() -> None:
     mem = model_memory(_analysis("mobilenet_v2").root)
-    views = [m for m in mem.leaves if m.node.kind in ("flatten", "dropout")]
+    views = [m for m in mem.leaves if m.node.label in ("flatten", "dropout")]
     assert [m.status for m in views] == ["view", "view"]
     assert all(m.mem_access_bytes == 0 and m.intensity is None for m in views)
 
@@ -284,7 +284,7 @@ def test_roofline_model_total_and_depthwise_is_memory_bound() -> None:
     assert roof is not None and roof.ridge == Fraction(8100, 320)  # 25.3125 FLOPs/byte
     est = model_estimate(mem, roof)
     assert est.seconds == sum((est.of(m.node).seconds for m in mem.leaves), Fraction(0))
-    dw = [m for m in mem.leaves if m.node.kind == "dwconv"]
+    dw = [m for m in mem.leaves if m.node.label == "dwconv"]
     # a 3x3 depthwise conv does 9 MACs = 18 FLOPs per output element and moves ≥ 8 bytes
     assert all(m.intensity is not None and m.intensity < roof.ridge for m in dw)
     assert all(est.of(m.node).bound == "memory" for m in dw)

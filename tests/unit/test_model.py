@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import convcost
 from convcost.cli.app import app
-from convcost.net.analysis import by_kind, separable_pairs, standard_equivalent
+from convcost.net.analysis import by_layer_class, separable_pairs, standard_equivalent
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 V1 = SPECS / "mobilenet_v1.yaml"
@@ -54,7 +54,7 @@ def test_paper_width_and_resolution_tables(alpha: float, res: int, mmacs: int, m
 
 def test_paper_table2_shares() -> None:
     result = convcost.analyze(convcost.load_spec(V1))
-    shares = {k.kind: Fraction(k.macs, result.totals.macs) for k in by_kind(result)}
+    shares = {k.layer_class: Fraction(k.macs, result.totals.macs) for k in by_layer_class(result)}
     # Paper Table 2: 1x1 94.86 %, depthwise 3.06 %, FC 0.18 % of mult-adds. (It prints
     # 1.19 % for the 3x3 stem; the four rows only sum to 100 % with 1.91 %, which is ours.)
     assert {k: round(float(v) * 100, 2) for k, v in shares.items() if v} == {

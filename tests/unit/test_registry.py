@@ -6,11 +6,14 @@ import pytest
 
 from convcost.conventions.explain import CLASSES
 from convcost.conventions.rules import CONVENTIONS, FVCORE, PAPER, TORCH, convention
+from convcost.cost.memory import model_memory
 from convcost.cost.opkind import Op
 from convcost.cost.registry import OPS, RULE_CLASSES, RULE_KEYS, SPEC_OPS
 from convcost.errors import ConvcostError
+from convcost.net.analysis import analyze
 from convcost.net.expand import EXPANDERS
 from convcost.spec.kinds import BLOCKS, CONV_UNITS, SPEC_KINDS
+from convcost.spec.loader import parse_spec
 
 
 @pytest.mark.parametrize("key", list(OPS))
@@ -55,3 +58,16 @@ def test_expanders_match_the_spec_kinds() -> None:
     assert set(SPEC_KINDS) == set(EXPANDERS) | set(SPEC_OPS)
     assert list(SPEC_KINDS) == [*CONV_UNITS, *SPEC_OPS, *BLOCKS]
     assert all(spec.doc for spec in SPEC_KINDS.values())
+
+
+def test_identity_is_a_spec_kind_and_a_view() -> None:
+    spec = parse_spec({"input": {"channels": 3, "resolution": 8}, "layers": [
+        {"kind": "conv", "name": "c", "out_channels": 4},
+        {"kind": "identity", "name": "skip"}]})
+    analysis = analyze(spec)
+    skip = analysis.leaves()[-1]
+    assert (skip.label, skip.input_shape, skip.output_shape) == ("identity", (1, 4, 8, 8), (1, 4, 8, 8))
+    assert (skip.params, skip.macs) == (0, 0)
+    memory = model_memory(analysis.root)
+    assert memory.of(skip).status == "view"  # no new tensor, no bytes moved
+    assert memory.of(skip).mem_access_bytes == 0

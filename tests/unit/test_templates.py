@@ -28,7 +28,7 @@ Leaf = tuple[str, str, tuple[int, ...], tuple[int, ...], int, int]
 
 def leaves(analysis: Analysis, names: bool = True) -> list[Leaf]:
     """Every leaf as (name, kind, input shape, output shape, params, MACs)."""
-    return [(n.name if names else "", n.kind, n.input_shape, n.output_shape, n.params, n.macs)
+    return [(n.name if names else "", n.label, n.input_shape, n.output_shape, n.params, n.macs)
             for n in analysis.leaves()]
 
 
@@ -75,7 +75,7 @@ def test_mobilenet_v1_from_a_block_equals_the_shipped_spec(alpha: float, resolut
         assert (blocks.root.params, blocks.root.macs) == (4_231_976, 568_740_352)
     # the use site names the block and its kind
     stage2 = next(n for n in blocks.root.children if n.name == "stage2.0")
-    assert (stage2.kind, [c.name for c in stage2.children]) == ("separable",
+    assert (stage2.label, [c.name for c in stage2.children]) == ("separable",
                                                                 ["stage2.0.dw", "stage2.0.pw"])
 
 
@@ -118,7 +118,7 @@ layers:
     # 1,179,648 MACs; 32→32: 9,216 params, 9,216·256 = 2,359,296 MACs
     assert a.root.params == b.root.params == 432 + 2_304 + 4_608 + 9_216 == 16_560
     assert a.root.macs == b.root.macs == 442_368 + 2_359_296 + 1_179_648 + 2_359_296 == 6_340_608
-    assert [(n.name, n.kind) for n in a.root.children] == [("stage1", "vgg"), ("stage2", "vgg")]
+    assert [(n.name, n.label) for n in a.root.children] == [("stage1", "vgg"), ("stage2", "vgg")]
     assert [n.name for n in a.root.children[1].children] == [
         "stage2.conv1", "stage2.conv2", "stage2.pool"]
 
@@ -165,7 +165,7 @@ blocks:
 layers:
   - {kind: pair, name: p, c: 3}
 """))
-    names = [(n.name, n.kind, n.output_shape[1]) for _, n in result.root.walk()][1:]
+    names = [(n.name, n.label, n.output_shape[1]) for _, n in result.root.walk()][1:]
     assert names == [("p", "pair", 3), ("p.a", "unit", 6), ("p.a.pw", "pwconv", 6),
                      ("p.1", "sequential", 3), ("p.1.0", "unit", 3), ("p.1.0.pw", "pwconv", 3)]
     # 4·6 = 24 params, then 6·3 = 18; MACs × 16 pixels
@@ -185,12 +185,12 @@ blocks:
 layers:
   - {kind: conv_act, name: a, out: 4, k: [1, 3], bias: true, tag: wide}
 """))
-    conv = next(n for n in result.leaves() if n.kind == "conv")
+    conv = next(n for n in result.leaves() if n.label == "conv")
     assert result.root.children[0].children[0].name == "a.conv_wide"
     assert conv.op is not None and conv.op.kernel == (1, 3) and conv.op.bias
     # params 4·4·1·3 + 4 (bias) = 52; MACs 48·64 = 3,072
     assert (conv.params, conv.macs) == (52, 3_072)
-    assert [leaf.kind for leaf in result.leaves()] == ["conv", "relu6"]
+    assert [leaf.label for leaf in result.leaves()] == ["conv", "relu6"]
 
 
 def _fire_use(**args: Any) -> str:
@@ -314,7 +314,7 @@ layers:
   - {{kind: linear, out_features: 10}}
 """
     result = analyze(spec(text), alpha=alpha)
-    convs = [n.output_shape[1] for n in result.leaves() if n.kind in ("pwconv", "linear")]
+    convs = [n.output_shape[1] for n in result.leaves() if n.label in ("pwconv", "linear")]
     assert convs == expected
     by_hand = text.replace('"${c}"', "30").replace('"${c * 2}"', "60")
     assert leaves(analyze(spec(by_hand), alpha=alpha), names=False) == leaves(result, names=False)

@@ -121,7 +121,7 @@ def test_plain_conv_specs_match_flop_counter(name: str, resolution: int | None) 
     result = training(analysis.root)
     assert 2 * result.total_macs == _counted_flops(model, analysis.input_shape, False)
     assert all(isinstance(leaf.op, Conv2d) and leaf.op.groups == 1
-               for leaf in analysis.leaves() if leaf.kind in ("conv", "pwconv", "gconv", "dwconv"))
+               for leaf in analysis.leaves() if leaf.label in ("conv", "pwconv", "gconv", "dwconv"))
 
 
 def test_first_layer_needs_no_grad_input() -> None:

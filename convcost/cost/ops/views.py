@@ -1,4 +1,4 @@
-"""Ops whose output is a view of their input (no new tensor): ``flatten``, ``dropout``."""
+"""Ops whose output is a view of their input (no new tensor): ``flatten``, ``dropout``, ``identity``."""
 
 from __future__ import annotations
 
@@ -52,10 +52,30 @@ def _lower_dropout(f: Mapping[str, Any], x: Shape, _: Lowering) -> Dropout:
     return Dropout(f["p"])
 
 
+@dataclass(frozen=True)
+class Identity(Op):
+    """``nn.Identity``: its output is its input (a placeholder, or a skip path)."""
+
+    key: ClassVar[str] = "identity"
+
+
+def _identity_module(_: Identity, __: Shape) -> Any:
+    from torch import nn
+
+    return nn.Identity()
+
+
+def _lower_identity(f: Mapping[str, Any], x: Shape, _: Lowering) -> Identity:
+    return Identity()
+
+
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
                  spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout)
 
-KINDS = (FLATTEN, DROPOUT)
+IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
+                  spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity)
+
+KINDS = (FLATTEN, DROPOUT, IDENTITY)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -96,3 +98,88 @@ def one_line_error(result: object, code: int = 2, fragment: str = "") -> str:
     assert len(lines) == 1, stderr[:2000]
     assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+# -- running the peer tools on one torch module (tests/torch only: imports torch lazily) --------
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool reports for a model: its count, parameter total and fvcore's unsupported ops."""
+
+    count: int
+    params: int | None
+    unsupported: tuple[str, ...]
+    output_shape: tuple[int, ...]
+
+
+def run_tool_on_module(tool: str, make: Callable[[], Any], shape: tuple[int, ...]) -> ToolResult:
+    """Run ``tool`` on ``Sequential(make())`` in eval on zeros of ``shape``, silently."""
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(make()).eval()
+    x = torch.zeros(shape)
+    with torch.no_grad():
+        output_shape = tuple(model(x).shape)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.CRITICAL)
+        try:
+            count, params, unsupported = _TOOLS[tool](model, x)
+        finally:
+            logging.disable(logging.NOTSET)
+    return ToolResult(count, params, unsupported, output_shape)
+
+
+def _fvcore_run(model: Any, x: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    analysis = FlopCountAnalysis(model, (x,)).unsupported_ops_warnings(False)
+    total = analysis.uncalled_modules_warnings(False).total()
+    unsupported = tuple(op for op, n in analysis.unsupported_ops().items() for _ in range(n))
+    return total, parameter_count(model)[""], unsupported
+
+
+def _thop_run(model: Any, x: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    import thop
+
+    macs, params = thop.profile(model, inputs=(x,), verbose=False)
+    assert float(macs).is_integer() and float(params).is_integer()  # floats holding integers
+    return int(macs), int(params), ()
+
+
+def _ptflops_run(model: Any, x: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    from ptflops import get_model_complexity_info
+
+    macs, params = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+                                             print_per_layer_stat=False,
+                                             input_constructor=lambda _: x.clone())
+    return macs, params, ()
+
+
+def _torchinfo_run(model: Any, x: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    import torchinfo
+
+    stats = torchinfo.summary(model, input_data=x, verbose=0)
+    return stats.total_mult_adds, stats.total_params, ()
+
+
+def _torch_run(model: Any, x: Any) -> tuple[int, int | None, tuple[str, ...]]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops(), None, ()
+
+
+_TOOLS: dict[str, Callable[[Any, Any], tuple[int, int | None, tuple[str, ...]]]] = {
+    "fvcore": _fvcore_run, "thop": _thop_run, "ptflops": _ptflops_run,
+    "torchinfo": _torchinfo_run, "torch": _torch_run,
+}

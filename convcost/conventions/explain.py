@@ -8,13 +8,14 @@ paper in FLOPs (2 × paper MACs). Pure: no torch, no printing.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 
-from convcost.conventions.rules import CONVENTIONS, PAPER, Convention
+from convcost.conventions.rules import CONVENTIONS, PAPER, Convention, Count
 from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
 from convcost.cost.ops.act import Activation
@@ -44,7 +45,7 @@ def _gates(root: Node) -> set[str]:
     return gates
 
 
-def classed_terms(convention: Convention, root: Node) -> Iterator[tuple[str, int]]:
+def classed_terms(convention: Convention, root: Node) -> Iterator[tuple[str, Count]]:
     """``(op class, count)`` of every term of every leaf below ``root``."""
     gates = _gates(root)
     for leaf in root.leaves():
@@ -54,10 +55,12 @@ def classed_terms(convention: Convention, root: Node) -> Iterator[tuple[str, int
 
 def by_class(convention: Convention, root: Node) -> dict[str, int]:
     """The convention's count per op class (every class of :data:`CLASSES`, zeros included)."""
-    counts = dict.fromkeys(CLASSES, 0)
+    counts: dict[str, Count] = dict.fromkeys(CLASSES, 0)
     for cls, count in classed_terms(convention, root):
         counts[cls] += count
-    return counts
+    # truncated per class as the tool truncates its total: only ptflops' upsample class can
+    # hold a fraction, so the classes still sum to the total
+    return {cls: math.floor(count) for cls, count in counts.items()}
 
 
 @dataclass(frozen=True)

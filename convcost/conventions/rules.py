@@ -16,11 +16,15 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from convcost.cost.graph import Node
+from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.ops.transpose import ConvTranspose2d
+from convcost.cost.ops.upsample import Upsample
 from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.errors import ConvcostError
 from convcost.limits import quote
@@ -29,15 +33,20 @@ if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
 
 Status = Literal["counted", "zero", "unsupported"]
+Count = int | Fraction  # ptflops divides per-image hooks by the batch: a half can remain
 Unit = Literal["MACs", "FLOPs"]
 ParamsRule = Literal["all", "supported"]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How a tool counts one kind of leaf: ``formula(node) -> int`` and a one-line doc."""
+    """How a tool counts one kind of leaf: ``formula(node) -> int`` and a one-line doc.
 
-    formula: Callable[[Node], int]
+    A formula may return a Fraction where the tool's own arithmetic is fractional (ptflops'
+    upsample); :meth:`Convention.count` truncates the exact sum, as the tool does.
+    """
+
+    formula: Callable[[Node], Count]
     doc: str
     status: Status = "counted"
     tool_op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
@@ -65,7 +74,7 @@ class Convention:
         assert node.op is not None, "rules apply to leaves"
         return self.rules[rule_keys(node.op)[0]]
 
-    def terms(self, leaf: Node) -> Iterator[tuple[str, int]]:
+    def terms(self, leaf: Node) -> Iterator[tuple[str, Count]]:
         """``(rule key, count)`` for each part of a leaf: the op, then its bias if any."""
         assert leaf.op is not None, "rules apply to leaves"
         for key in rule_keys(leaf.op):
@@ -73,7 +82,7 @@ class Convention:
 
     def count(self, node: Node) -> int:
         """The tool's count for ``node`` in :attr:`unit`: a leaf, or the sum over a block."""
-        return sum(n for leaf in node.leaves() for _, n in self.terms(leaf))
+        return math.floor(sum(n for leaf in node.leaves() for _, n in self.terms(leaf)))
 
     def total(self, analysis: Analysis) -> int:
         return self.count(analysis.root)
@@ -90,8 +99,15 @@ class Convention:
                    if self.params == "all" or self.rule(leaf).status != "unsupported")
 
     def unsupported(self, node: Node) -> Counter[str]:
-        """The tool's names of the unsupported ops below ``node``, with their occurrences."""
-        return Counter(r.tool_op for r in map(self.rule, node.leaves()) if r.status == "unsupported")
+        """The tool's names of the unsupported ops below ``node`` (every term of each leaf,
+        e.g. a tf_same conv's pad), with their occurrences."""
+        rules = (self.rules[key] for leaf in node.leaves() for key in _keys(leaf))
+        return Counter(r.tool_op for r in rules if r.status == "unsupported")
+
+
+def _keys(leaf: Node) -> tuple[str, ...]:
+    assert leaf.op is not None, "rules apply to leaves"
+    return rule_keys(leaf.op)
 
 
 @dataclass(frozen=True)
@@ -155,10 +171,40 @@ def _zero(node: Node) -> int:
     return 0
 
 
+def _affine(node: Node) -> bool:
+    """Whether a norm learns γ and β (BatchNorm, GroupNorm, LayerNorm, InstanceNorm)."""
+    return isinstance(node.op, BatchNorm | GroupNorm | LayerNorm | InstanceNorm) and node.op.affine
+
+
 def _bn_eval(node: Node) -> int:
     # [N, C, ...]: numel · 2 (normalise + affine), numel · 1 without affine
-    affine = isinstance(node.op, BatchNorm) and node.op.affine
-    return _numel_in(node) * (2 if affine else 1)
+    return _numel_in(node) * (2 if _affine(node) else 1)
+
+
+def _norm_fvcore(node: Node) -> int:
+    # fvcore's norm_flop_counter (aten::group_norm, layer_norm, instance_norm): numel · 5 with a
+    # weight, numel · 4 without ("a rough estimate", its source says)
+    return _numel_in(node) * (5 if _affine(node) else 4)
+
+
+def _at_output_positions(node: Node) -> int:
+    # thop's count_convNd and torchinfo ('Conv' in the class name) on a transposed conv: taps per
+    # *output* position, numel(out)·(Cin/g)·kh·kw, ≈ stride² × the true N·Hi·Wi·Cin·(Cout/g)·K
+    op = node.op
+    assert isinstance(op, ConvTranspose2d)
+    return _numel_out(node) * (op.in_channels // op.groups) * op.kernel[0] * op.kernel[1]
+
+
+def _ptflops_upsample(node: Node) -> Fraction:
+    # hook: numel(output[0]) (the first image, read as if it were the batch), then / N again:
+    # numel(out) / N²; plus the patched F.interpolate, per batch: numel(out) for a size, or
+    # numel(in)·s² for a scale s, a float as ptflops computes it
+    op = node.op
+    assert isinstance(op, Upsample)
+    n = node.input_shape[0]
+    functional = (Fraction(_numel_out(node)) if op.scale is None
+                  else Fraction(_numel_in(node) * op.scale ** 2))
+    return Fraction(_numel_out(node), n * n) + functional
 
 
 def _bn_thop(node: Node) -> int:
@@ -180,7 +226,7 @@ def _thop_adaptive_avg(node: Node) -> int:
 
 
 def _per_image(formula: Callable[[Node], int]) -> Callable[[Node], int]:
-    """ptflops' module hooks: the batch count, divided by the batch (always a multiple)."""
+    """ptflops' module hooks: the batch count, divided by the batch (a multiple of it here)."""
     return lambda node: formula(node) // node.input_shape[0]
 
 
@@ -202,10 +248,12 @@ def _no_bias(doc: str) -> dict[str, Rule]:
     return _zeros(doc, conv_bias="", linear_bias="")
 
 
-_COUNTED = ("conv", "conv_same", "linear")
+_COUNTED = ("conv", "conv_same", "linear", "conv_transpose")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 _CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "concat": "Concat (cat)",
-                     "shuffle": "Shuffle (view)"}  # convcost.runtime.build's modules, no tool's rule
+                     "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
+                     "layer_scale": "LayerScale (x * gamma)"}  # convcost's modules, no tool's rule
+_TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, no bias (= FlopCounterMode FLOPs / 2)",
@@ -214,6 +262,7 @@ PAPER = Convention(
         "conv": Rule(_paper, "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"),
         "conv_same": Rule(_paper, "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"),
         "linear": Rule(_paper, "N·in·out, no bias"),
+        "conv_transpose": Rule(_paper, _TRANSPOSED),
         **_zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
@@ -230,13 +279,26 @@ FVCORE = Convention(
                    tool_op="aten::batch_norm"),
         "adaptive_avg_pool": Rule(_numel_in, "numel of the input (aten::adaptive_avg_pool2d)",
                                   tool_op="aten::adaptive_avg_pool2d"),
+        "conv_transpose": Rule(_paper, f"{_TRANSPOSED} (aten::_convolution, transposed)",
+                               tool_op="aten::_convolution"),
+        "upsample_nearest": Rule(_numel_out, "numel of the output (aten::upsample_nearest2d)",
+                                 tool_op="aten::upsample_nearest2d"),
+        "upsample_bilinear": Rule(lambda node: 4 * _numel_out(node),
+                                  "4·numel of the output (aten::upsample_bilinear2d)",
+                                  tool_op="aten::upsample_bilinear2d"),
+        **{key: Rule(_norm_fvcore, f"numel·5 affine, numel·4 not (aten::{key[:-4]}_norm)",
+                     tool_op=f"aten::{key[:-4]}_norm")
+           for key in ("groupnorm", "layernorm", "instancenorm")},
         **_zeros("0: ignored as free", relu="aten::relu", flatten="aten::flatten",
                  dropout="aten::dropout", concat="aten::cat", shuffle="aten::view"),
         **_unsupported(conv_same="aten::_convolution_mode", relu6="aten::hardtanh",
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
-                       add="aten::add", scale="aten::mul"),
+                       add="aten::add", scale="aten::mul", tf_same_pad="aten::pad",
+                       **{fn: f"aten::{fn}" for fn in (
+                           "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
+                       mean="aten::mean", layer_scale="aten::mul"),
         "identity": Rule(_zero, "0: traces no aten op (returns its input)", "zero"),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
@@ -257,14 +319,28 @@ THOP = Convention(
         "adaptive_avg_pool": Rule(
             _thop_adaptive_avg, "int(((Hi/Ho)·(Wi/Wo) + 1)·numel(out)) in float64 "
             "(count_adap_avgpool)", tool_op="nn.AdaptiveAvgPool2d"),
+        "conv_transpose": Rule(_at_output_positions, "numel(out)·(Cin/g)·K: output positions "
+                               "(count_convNd)", tool_op="nn.ConvTranspose2d"),
+        "upsample_nearest": Rule(_numel_out, "numel of the output (count_upsample)",
+                                 tool_op="nn.Upsample"),
+        "upsample_bilinear": Rule(lambda node: 11 * _numel_out(node),
+                                  "11·numel of the output (count_upsample)", tool_op="nn.Upsample"),
+        "instancenorm": Rule(_bn_thop, "2·numel, ×2 when affine (count_normalization)",
+                             tool_op="nn.InstanceNorm2d"),
+        "prelu": Rule(_numel_in, "numel of the input, in eval (count_prelu)", tool_op="nn.PReLU"),
         **_zeros("0: zero_ops", relu="nn.ReLU", relu6="nn.ReLU6", max_pool="nn.MaxPool2d",
-                 adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout"),
+                 adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout",
+                 tf_same_pad="nn.ZeroPad2d"),
+        **_zeros("0: count_relu counts 0", leaky_relu="nn.LeakyReLU"),
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
                        sigmoid="nn.Sigmoid", silu="nn.SiLU", flatten="nn.Flatten",
+                       gelu="nn.GELU", elu="nn.ELU", tanh="nn.Tanh", mish="nn.Mish",
+                       hardtanh="nn.Hardtanh", groupnorm="nn.GroupNorm",
+                       layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        identity="nn.Identity", **_CONVCOST_MODULES),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
-    "others' params are dropped (none here: only conv, BN and linear have params)",
+    "others' params are dropped (GroupNorm, LayerNorm2d, layer scale)",
     "thop 0.1.1",
 )
 
@@ -286,6 +362,19 @@ PTFLOPS = Convention(
         "relu6": Rule(_per_image(_numel_in), "hook: numel / N (F.hardtanh is not patched)",
                       tool_op="nn.ReLU6"),
         "silu": Rule(_numel_in, "patched F.silu only: numel, per batch (no hook)", tool_op="F.silu"),
+        **{fn: Rule(_twice(_numel_in), f"hook numel / N, plus patched F.{fn} numel: twice",
+                    tool_op=f"nn.{name}")
+           for fn, name in (("gelu", "GELU"), ("elu", "ELU"), ("prelu", "PReLU"))},
+        "leaky_relu": Rule(_per_image(_numel_in), "hook: numel / N (F.leaky_relu is not patched)",
+                           tool_op="nn.LeakyReLU"),
+        "conv_transpose": Rule(_per_image(_paper), f"hook: {_TRANSPOSED} / N",
+                               tool_op="nn.ConvTranspose2d"),
+        **{key: Rule(_ptflops_upsample, "hook numel(out) / N², plus patched F.interpolate: "
+                     "numel(out) by size, numel(in)·s² by scale (float)", tool_op="nn.Upsample")
+           for key in ("upsample_nearest", "upsample_bilinear")},
+        **{key: Rule(_per_image(_bn_eval), "hook: numel·2 affine, numel·1 not; / N",
+                     tool_op=f"nn.{name}")
+           for key, name in (("groupnorm", "GroupNorm"), ("instancenorm", "InstanceNorm2d"))},
         **{key: Rule(_twice(_numel_in), "hook numel(in) / N, plus patched F.*pool* numel(in)",
                      tool_op=f"nn.{name}")
            for key, name in (("max_pool", "MaxPool2d"), ("avg_pool", "AvgPool2d"),
@@ -295,11 +384,18 @@ PTFLOPS = Convention(
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
                        add="a + b (Tensor.__add__ is not patched)",
                        scale="x * gate (Tensor.__mul__ is not patched)",
-                       concat="torch.cat", shuffle="view/transpose", identity="nn.Identity"),
+                       concat="torch.cat", shuffle="view/transpose", tf_same_pad="nn.ZeroPad2d",
+                       tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
+                       layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
+                       mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
+                       identity="nn.Identity"),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
 )
+
+_TORCHINFO_PARAMS = {"groupnorm": "GroupNorm", "layernorm": "LayerNorm2d",
+                     "instancenorm": "InstanceNorm2d", "prelu": "PReLU"}
 
 TORCHINFO = Convention(
     "torchinfo", "summary().total_mult_adds: parameter counts × output positions, leaves only",
@@ -313,8 +409,14 @@ TORCHINFO = Convention(
         "linear_bias": Rule(_numel_out, "out.shape[0]·bias.numel() = N·out", tool_op="Linear"),
         "bn": Rule(_batch_params, "out.shape[0]·params: N·2·C when affine, else 0",
                    tool_op="BatchNorm2d"),
+        "conv_transpose": Rule(_at_output_positions, "weight.numel()·N·Ho·Wo: output positions "
+                               "('Conv' in the class name)", tool_op="ConvTranspose2d"),
+        **{key: Rule(_batch_params, "out.shape[0]·params (N·2·C when affine)", tool_op=name)
+           for key, name in _TORCHINFO_PARAMS.items()},
+        "layer_scale": Rule(_zero, "0: its parameter is named gamma, not weight or bias", "zero",
+                            "LayerScale"),
         **_zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
-            *_COUNTED, "conv_bias", "linear_bias", "bn")}),
+            *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", *_TORCHINFO_PARAMS)}),
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -328,6 +430,7 @@ TORCH = Convention(
         "conv_same": Rule(_twice_paper, "2·O·(Cin/g)·K (aten::_convolution_mode decomposes)",
                           tool_op="aten::convolution"),
         "linear": Rule(_twice_paper, "2·N·in·out, bias ignored", tool_op="aten::addmm"),
+        "conv_transpose": Rule(_twice_paper, f"2·{_TRANSPOSED}", tool_op="aten::convolution"),
         **_zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
     }),
     tool="torch 2.13.0",

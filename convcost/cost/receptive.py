@@ -36,7 +36,10 @@ from typing import Any
 
 from convcost.cost.graph import Node, run_wires
 from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool, Shape
-from convcost.cost.ops.conv import conv_padding_total
+from convcost.cost.ops.conv import conv_pads
+from convcost.cost.ops.reduce import Mean
+from convcost.cost.ops.transpose import ConvTranspose2d
+from convcost.cost.ops.upsample import Upsample, upsample
 
 ONE = Fraction(1)
 
@@ -117,7 +120,7 @@ def transposed_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int 
     return Window(reach / s + 1, 1 / s, (reach - pad) / s)
 
 
-def upsample_window(scale: int, mode: str = "nearest") -> Window:
+def upsample_window(scale: int | Fraction, mode: str = "nearest") -> Window:
     """An upsample by ``scale``: one input tap (nearest) or two (bilinear), at pixel centres."""
     s = Fraction(scale)
     return Window(Fraction(1 if mode == "nearest" else 2), 1 / s, (s - 1) / (2 * s))
@@ -136,11 +139,9 @@ Windows = tuple[Window, Window]
 Rule = Callable[[Any, Shape], Windows | None]  # None: the op makes the RF whole
 
 
-def _conv(op: Conv2d, _: Shape) -> Windows:
-    if op.padding == "same":  # torch pads total // 2 on the left
-        pad = (conv_padding_total(op)[0] // 2, conv_padding_total(op)[1] // 2)
-    else:
-        pad = op.padding
+def _conv(op: Conv2d, x: Shape) -> Windows:
+    (top, _), (left, _) = conv_pads(op, x)  # same and tf_same: the odd pixel goes after
+    pad = (top, left)
     return (conv_window(op.kernel[0], op.stride[0], pad[0], op.dilation[0]),
             conv_window(op.kernel[1], op.stride[1], pad[1], op.dilation[1]))
 
@@ -160,8 +161,32 @@ def _flatten(_: Flatten, x: Shape) -> Windows | None:
     return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY, IDENTITY)
 
 
+def _transposed(op: ConvTranspose2d, _: Shape) -> Windows:
+    return (transposed_window(op.kernel[0], op.stride[0], op.padding[0], op.dilation[0]),
+            transposed_window(op.kernel[1], op.stride[1], op.padding[1], op.dilation[1]))
+
+
+def _upsample(op: Upsample, x: Shape) -> Windows:
+    """torch maps output pixel o to input ``o / scale`` (a given scale) or ``o · in / out``."""
+    out = upsample(op, x).output_shape[2:]
+    windows = []
+    for size, o in zip(x[2:4], out, strict=True):
+        if op.align_corners:  # corners meet: input (in-1)/(out-1) apart, two taps, no offset
+            step = Fraction(size - 1, o - 1) if o > 1 else ONE
+            windows.append(Window(Fraction(2), step, Fraction(0)))
+        else:
+            scale = Fraction(op.scale) if op.scale is not None else Fraction(o, size)
+            windows.append(upsample_window(scale, op.mode))
+    return windows[0], windows[1]
+
+
+def _mean(_: Mean, __: Shape) -> None:
+    return None
+
+
 RULES: Mapping[type, Rule] = MappingProxyType({
     Conv2d: _conv, Pool: _pool, AdaptivePool: _adaptive, Flatten: _flatten,
+    ConvTranspose2d: _transposed, Upsample: _upsample, Mean: _mean,
 })
 """Op class -> its windows; ops not listed are pointwise in space (BN, activations, linear)."""
 

@@ -12,10 +12,25 @@ from types import MappingProxyType
 from typing import Any
 
 from convcost.cost.opkind import Op, OpKind
-from convcost.cost.ops import act, conv, linear, merge, norm, pool, shuffle, views
+from convcost.cost.ops import (
+    act,
+    channel_norm,
+    conv,
+    layer_scale,
+    linear,
+    merge,
+    norm,
+    pool,
+    reduce,
+    shuffle,
+    transpose,
+    upsample,
+    views,
+)
 from convcost.cost.value import LayerCost, Shape
 
-_FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle)
+_FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
+             channel_norm, reduce, layer_scale)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -17,7 +17,7 @@ Shape = tuple[int, ...]
 """A tensor shape, batch first: ``(N, C, H, W)`` or ``(N, F)``."""
 Pair = tuple[int, int]
 """A size per spatial dimension: ``(h, w)``."""
-Padding = Pair | Literal["same"]
+Padding = Pair | Literal["same", "tf_same"]
 
 FLOPS_PER_MAC = 2
 

@@ -119,12 +119,12 @@ def read_field(field: Field, value: Any, path: str) -> Any:
         case "pair":
             return as_pair(value, path, field.minimum)
         case "padding":
-            if value in ("auto", "same"):
+            if value in ("auto", "same", "tf_same"):
                 return value
             if isinstance(value, str):
                 raise SpecError(
-                    f"must be auto, same, an integer or an [h, w] pair, got {_show(value)}", path=path
-                )
+                    f"must be auto, same, tf_same, an integer or an [h, w] pair, got {_show(value)}",
+                    path=path)
             return as_pair(value, path, minimum=0)
         case "choice":
             return as_choice(value, path, field.choices)

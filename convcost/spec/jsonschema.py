@@ -42,7 +42,7 @@ def _field(field: Field) -> dict[str, Any]:
         "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
         "bool": {"type": "boolean"},
         "pair": {"oneOf": [nonneg, {"type": "array", "items": nonneg, "minItems": 2, "maxItems": 2}]},
-        "padding": {"oneOf": [{"enum": ["auto", "same"]}, {"type": "integer", "minimum": 0,
+        "padding": {"oneOf": [{"enum": ["auto", "same", "tf_same"]}, {"type": "integer", "minimum": 0,
                                                             "maximum": MAX_INT},
                               {"type": "array", "items": {"type": "integer", "minimum": 0,
                                                           "maximum": MAX_INT},

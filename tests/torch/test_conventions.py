@@ -59,7 +59,11 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, identity, flatten, dropout, both linears.
+# (split, concat, shuffle), a ResNet block with a downsample, identity, flatten, dropout,
+# both linears;
+# the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
+# both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
+# and without affine), layer scale, x.mean, and the activations gelu ... hardtanh.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -70,6 +74,24 @@ layers:
   - {kind: bn, name: plain_bn, affine: false}
   - {kind: act, name: sig, fn: sigmoid}
   - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {kind: conv, name: tfs, out_channels: 12, stride: 2, padding: tf_same, bias: true}
+  - {kind: conv_transpose, name: up_t, out_channels: 12, kernel_size: 3, stride: 2, padding: 1,
+     output_padding: 1, groups: 3, bias: true}
+  - {kind: groupnorm, name: gn, groups: 3}
+  - {kind: act, name: gelu, fn: gelu}
+  - {kind: instancenorm, name: inorm, affine: true}
+  - {kind: act, name: prelu, fn: prelu, per_channel: true}
+  - {kind: layernorm, name: ln}
+  - {kind: layer_scale, name: ls}
+  - {kind: act, name: leaky, fn: leaky_relu}
+  - {kind: upsample, name: up_b, mode: bilinear, scale: 1.5}
+  - {kind: act, name: elu, fn: elu}
+  - {kind: dwconv, name: dw_tfs, kernel_size: 5, stride: 2, padding: tf_same}
+  - {kind: act, name: tanh, fn: tanh}
+  - {kind: upsample, name: up_n, size: [9, 8]}
+  - {kind: act, name: mish, fn: mish}
+  - {kind: instancenorm, name: inorm2}
+  - {kind: act, name: htanh, fn: hardtanh}
   - {kind: inverted_residual, name: ir, out_channels: 12, expand_ratio: 2,
      se: {reduction: 4, act: relu, gate: hardsigmoid}}
   - {kind: inverted_residual, name: ir2, out_channels: 12, expand_ratio: 2, act: relu6,
@@ -80,6 +102,7 @@ layers:
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
+  - {kind: mean, name: gmean, keepdim: true}
   - {kind: identity, name: ident}
   - {kind: flatten, name: flat}
   - {kind: dropout, name: drop, p: 0.2}

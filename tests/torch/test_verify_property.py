@@ -1,7 +1,9 @@
 """Property: for random small specs, every analytic figure equals torch's and fvcore's.
 
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
-blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, some of them inside
+blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, the leaves of the
+open format (transposed convs, upsampling, group/layer/instance norms, layer scale, mean, TF
+SAME padding, PReLU and the other new activations), some of them inside
 ``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at random
 channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
 spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
@@ -27,7 +29,7 @@ acts = st.sampled_from(ACTIVATIONS)
 kernels = st.one_of(st.sampled_from([1, 2, 3, 5]), st.lists(st.sampled_from([1, 2, 3]), min_size=2,
                                                                max_size=2))
 strides = st.sampled_from([1, 1, 2])
-paddings = st.one_of(st.just("auto"), st.just("same"), st.integers(0, 2))
+paddings = st.one_of(st.sampled_from(["auto", "same", "tf_same"]), st.integers(0, 2))
 channels = st.integers(1, 32)
 
 
@@ -57,7 +59,9 @@ def _se(draw: st.DrawFn) -> dict[str, Any] | None:
 def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A layer on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv", "dwconv", "pwconv", "dsconv", "inverted_residual",
-                                 "basic_block", "shuffle_unit", "bn", "act", "pool"]))
+                                 "basic_block", "shuffle_unit", "bn", "act", "pool", "graph"]))
+    if kind == "graph":
+        return _graph_leaf(draw, c)
     if kind == "conv":
         out = draw(channels)
         return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
@@ -88,8 +92,38 @@ def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
     if kind == "bn":
         return {"kind": kind, "affine": draw(st.booleans())}
     if kind == "act":
-        return {"kind": kind, "fn": draw(acts)}
+        return _act(draw)
     return _pool(draw)
+
+
+def _act(draw: st.DrawFn) -> dict[str, Any]:
+    fn = draw(acts)
+    return {"kind": "act", "fn": fn, **({"per_channel": draw(st.booleans())} if fn == "prelu" else {})}
+
+
+def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
+    """A leaf kind of the open format on an [N, C, H, W] input with ``c`` channels."""
+    kind = draw(st.sampled_from(["conv_transpose", "upsample", "groupnorm", "layernorm",
+                                 "instancenorm", "layer_scale", "mean"]))
+    if kind == "conv_transpose":
+        out, stride = draw(channels), draw(st.integers(1, 3))
+        return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
+                "kernel_size": draw(kernels), "stride": stride, "padding": draw(st.integers(0, 1)),
+                "output_padding": draw(st.integers(0, stride - 1)),
+                "dilation": draw(st.sampled_from([1, 1, 2])), "bias": draw(st.booleans())}
+    if kind == "upsample":
+        by = draw(st.one_of(st.fixed_dictionaries({"scale": st.sampled_from([2, 1.5, 3, 0.5])}),
+                            st.fixed_dictionaries({"size": st.integers(1, 9)})))
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        corners = draw(st.booleans()) if mode == "bilinear" else False
+        return {"kind": kind, "mode": mode, "align_corners": corners, **by}
+    if kind == "groupnorm":
+        return {"kind": kind, "groups": _divisor(draw, c), "affine": draw(st.booleans())}
+    if kind in ("layernorm", "instancenorm"):
+        return {"kind": kind, "affine": draw(st.booleans())}
+    if kind == "mean":
+        return {"kind": kind, "keepdim": draw(st.booleans())}
+    return {"kind": kind}
 
 
 def _pool(draw: st.DrawFn) -> dict[str, Any]:
@@ -113,7 +147,7 @@ def _flat_layer(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "bn":
         return {"kind": kind, "affine": draw(st.booleans())}
     if kind == "act":
-        return {"kind": kind, "fn": draw(acts)}
+        return _act(draw)
     return {"kind": kind, "p": 0.5}
 
 
@@ -160,7 +194,7 @@ def small_specs(draw: st.DrawFn) -> Analysis:
         tried = _analyse({**spec, "layers": [*spec["layers"], layer]})
         if tried is not None:  # else: the drawn layer does not fit its input; leave it out
             spec["layers"].append(layer)
-            analysis, flat = tried, flat or layer["kind"] == "flatten"
+            analysis, flat = tried, len(tried.root.output_shape) == 2  # flatten, mean
     if analysis is None:
         spec["layers"] = [{"kind": "conv", "out_channels": draw(channels), "kernel_size": 1}]
         analysis = _analyse(spec)

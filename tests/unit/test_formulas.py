@@ -29,6 +29,11 @@ from convcost.cost.ops import (
     Shape,
     Shuffle,
 )
+from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.layer_scale import LayerScale
+from convcost.cost.ops.reduce import Mean
+from convcost.cost.ops.transpose import ConvTranspose2d
+from convcost.cost.ops.upsample import Upsample
 from convcost.cost.ops.views import Identity
 from convcost.cost.registry import OPS, cost
 from convcost.errors import ShapeError
@@ -139,7 +144,8 @@ POOL: dict[str, Case] = {
 }
 
 SHAPE_ONLY: dict[str, Case] = {
-    **{f"act {fn}": (Activation(fn), (1, 16, 8, 8), (1, 16, 8, 8), 0, 0) for fn in ACTIVATIONS},
+    **{f"act {fn}": (Activation(fn), (1, 16, 8, 8), (1, 16, 8, 8), 0, 0) for fn in ACTIVATIONS
+       if fn != "prelu"},
     "flatten": (Flatten(), (1, 512, 7, 7), (1, 25_088), 0, 0),  # 512*7*7
     "flatten pooled batch 2": (Flatten(), (2, 1280, 1, 1), (2, 1280), 0, 0),  # 1280*1*1
     "dropout": (Dropout(0.2), (1, 1280), (1, 1280), 0, 0),
@@ -151,7 +157,71 @@ SHAPE_ONLY: dict[str, Case] = {
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
 }
 
-CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY}
+# The leaf kinds of the open format (issue 12).
+GRAPH_LEAVES: dict[str, Case] = {
+    # U-Net up path: 2×2 stride 2, 128 -> 64, bias; Ho = (28-1)·2 + 1·(2-1) + 1 = 56
+    "conv_transpose unet": (ConvTranspose2d(128, 64, (2, 2), (2, 2), bias=True),
+                            (1, 128, 28, 28), (1, 64, 56, 56),
+                            32_832,  # 128·64·2·2 + 64
+                            25_690_112),  # 1·28·28·128·64·2·2
+    # k3 s2 p1 output_padding 1: Ho = (5-1)·2 - 2 + 2 + 1 + 1 = 10, Wo = (6-1)·2 - 2 + 4 = 12
+    "conv_transpose output_padding": (ConvTranspose2d(4, 6, (3, 3), (2, 2), (1, 1), (1, 1)),
+                                      (1, 4, 5, 6), (1, 6, 10, 12),
+                                      216,  # 4·6·3·3
+                                      6_480),  # 1·5·6·4·6·9
+    # groups 3, dilation 2: Ho = (4-1)·2 - 2 + 2·2 + 1 + 1 = 10, Wo = (5-1)·2 - 2 + 4 + 2 = 12
+    "conv_transpose groups dilation": (
+        ConvTranspose2d(6, 6, (3, 3), (2, 2), (1, 1), (1, 1), (2, 2), 3, True),
+        (2, 6, 4, 5), (2, 6, 10, 12),
+        114,  # 6·(6/3)·3·3 + 6
+        4_320),  # 2·4·5·6·(6/3)·9
+    # depthwise k4 s3 output_padding 2: Ho = (3-1)·3 + 3 + 2 + 1 = 12, Wo = 3·3 + 6 = 15
+    "conv_transpose depthwise": (ConvTranspose2d(6, 6, (4, 4), (3, 3), output_padding=(2, 2),
+                                                 groups=6),
+                                 (1, 6, 3, 4), (1, 6, 12, 15),
+                                 96,  # 6·1·4·4
+                                 1_152),  # 1·3·4·6·1·16
+    # stride 1, no padding: the "full" convolution, Ho = 4 - 1 + 2 + 1 = 6
+    "conv_transpose full": (ConvTranspose2d(2, 3, (3, 3)), (1, 2, 4, 4), (1, 3, 6, 6),
+                            54,  # 2·3·3·3
+                            864),  # 1·4·4·2·3·9
+    # TF SAME at stride 2: Ho = ceil(8/2) = 4, Wo = ceil(9/2) = 5 (pads (0, 1) and (1, 1))
+    "conv tf_same stride 2": (Conv2d(4, 6, (3, 3), (2, 2), "tf_same", bias=True), (2, 4, 8, 9),
+                              (2, 6, 4, 5),
+                              222,  # 6·4·3·3 + 6
+                              8_640),  # 2·6·4·5·4·3·3
+    # stride 1, even kernel: Ho = 6, total pad 3 -> (1, 2)
+    "conv tf_same even kernel": (Conv2d(2, 3, (4, 4), padding="tf_same"), (1, 2, 6, 6),
+                                 (1, 3, 6, 6),
+                                 96,  # 3·2·4·4
+                                 3_456),  # 1·3·6·6·2·16
+    # dilation 2, stride 2 on 7: Ho = ceil(7/2) = 4, pad = max((4-1)·2 + 2·2 + 1 - 7, 0) = 4
+    "conv tf_same dilated": (Conv2d(1, 1, (3, 3), (2, 2), "tf_same", (2, 2)), (1, 1, 7, 7),
+                             (1, 1, 4, 4),
+                             9,  # 1·1·3·3
+                             144),  # 1·1·4·4·1·9
+    # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
+    "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
+    "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),
+                               (2, 3, 7, 10), 0, 0),  # floor(7.5) = 7, floor(10.5) = 10
+    "upsample size": (Upsample("bilinear", size=(9, 11)), (1, 3, 5, 7), (1, 3, 9, 11), 0, 0),
+    # norms: γ and β per channel when affine
+    "groupnorm": (GroupNorm(2, 6), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),  # 2·6
+    "groupnorm no affine": (GroupNorm(3, 6, False), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
+    "layernorm convnext": (LayerNorm(768), (1, 768, 7, 7), (1, 768, 7, 7), 1_536, 0),  # 2·768
+    "instancenorm": (InstanceNorm(6), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),  # affine off (torch)
+    "instancenorm affine": (InstanceNorm(6, True), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),
+    # activations: only PReLU learns (1 slope, or one per channel)
+    "gelu": (Activation("gelu"), (1, 4, 3, 3), (1, 4, 3, 3), 0, 0),
+    "prelu": (Activation("prelu"), (1, 4, 3, 3), (1, 4, 3, 3), 1, 0),
+    "prelu per channel": (Activation("prelu", 4), (1, 4, 3, 3), (1, 4, 3, 3), 4, 0),
+    "prelu flat": (Activation("prelu", 10), (2, 10), (2, 10), 10, 0),
+    "mean": (Mean(), (2, 6, 5, 7), (2, 6), 0, 0),
+    "mean keepdim": (Mean(True), (2, 6, 5, 7), (2, 6, 1, 1), 0, 0),
+    "layer_scale": (LayerScale(96), (1, 96, 56, 56), (1, 96, 56, 56), 96, 0),  # γ per channel
+}
+
+CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES}
 
 
 @pytest.mark.parametrize(("op", "x", "shape", "params", "macs"), list(CASES.values()), ids=list(CASES))
@@ -192,6 +262,21 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "pool padding over half the kernel": (Pool("max", (3, 3), (1, 1), (2, 2)), (1, 4, 8, 8),
                                           "at most half the kernel"),  # 2*2 > 3
     "shuffle groups not dividing": (Shuffle(3), (1, 116, 28, 28), "must divide channels 116"),
+    "output_padding too large": (ConvTranspose2d(2, 2, (3, 3), (2, 2), output_padding=(2, 2)),
+                                 (1, 2, 4, 4), "output_padding 2 must be smaller"),
+    "transpose channels": (ConvTranspose2d(3, 2, (2, 2)), (1, 2, 4, 4), "expects 3 input channels"),
+    "transpose groups": (ConvTranspose2d(4, 6, (2, 2), groups=4), (1, 4, 4, 4), "groups 4 must divide"),
+    # (1-1)·1 - 2·1 + 0 + 0 + 1 = -1
+    "transpose no output": (ConvTranspose2d(1, 1, (1, 1), padding=(1, 1)), (1, 1, 1, 1),
+                            "leaves no output"),
+    "transpose flat": (ConvTranspose2d(1, 1, (1, 1)), (1, 1), "needs a [N, C, H, W] input"),
+    "upsample to nothing": (Upsample("nearest", 0.4), (1, 1, 2, 2), "leaves no output"),  # 0.8
+    "groupnorm groups": (GroupNorm(4, 6), (1, 6, 2, 2), "groups 4 must divide the 6 channels"),
+    "layernorm flat": (LayerNorm(6), (1, 6), "needs a [N, C, H, W] input"),
+    "norm channels": (InstanceNorm(6), (1, 5, 2, 2), "expects 6 channels, got 5"),
+    "prelu slopes": (Activation("prelu", 3), (1, 4, 2, 2), "needs 1 or the 4 channels"),
+    "mean flat": (Mean(), (1, 6), "needs a [N, C, H, W] input"),
+    "layer_scale channels": (LayerScale(6), (1, 5, 2, 2), "expects 6 channels, got 5"),
 }
 
 

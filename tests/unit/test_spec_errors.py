@@ -38,7 +38,8 @@ CASES = [
     ("bool for int", GOOD.replace("out_channels: 8", "out_channels: true"), 4,
      "layers[0].out_channels: must be an integer, got true"),
     ("bad activation", GOOD.replace("act: relu", "act: rleu"), 4,
-     "layers[0].act: must be one of relu, relu6, hardswish, hardsigmoid, sigmoid, silu, got 'rleu'"),
+     "layers[0].act: must be one of relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu, "
+     "leaky_relu, prelu, elu, tanh, mish, hardtanh, got 'rleu'"),
     ("channel mismatch", GOOD.replace("{kind: dsconv,", "{kind: dsconv, in_channels: 9,"), 5,
      "layers[1].in_channels: must match the previous layer's 8 output channels, got 9"),
     ("shrinks below 1", GOOD.replace("resolution: 32", "resolution: 1").replace(

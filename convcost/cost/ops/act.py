@@ -9,19 +9,24 @@ from typing import Any, ClassVar
 
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError, SpecError
 
 # Activation fn -> torch.nn class name; the spec's `fn` choices, in this order.
 MODULES: Mapping[str, str] = MappingProxyType({
     "relu": "ReLU", "relu6": "ReLU6", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
-    "sigmoid": "Sigmoid", "silu": "SiLU",
+    "sigmoid": "Sigmoid", "silu": "SiLU", "gelu": "GELU", "leaky_relu": "LeakyReLU",
+    "prelu": "PReLU", "elu": "ELU", "tanh": "Tanh", "mish": "Mish", "hardtanh": "Hardtanh",
 })
 ACTIVATIONS = tuple(MODULES)
 
 
 @dataclass(frozen=True)
 class Activation(Op):
+    """An elementwise activation; PReLU learns ``slopes`` negative slopes (1, or one per channel)."""
+
     key: ClassVar[str] = "act"
     fn: str
+    slopes: int = 1  # prelu only: nn.PReLU(num_parameters=slopes)
 
 
 def same_shape(_: Op, x: Shape) -> LayerCost:
@@ -29,14 +34,30 @@ def same_shape(_: Op, x: Shape) -> LayerCost:
     return LayerCost(0, 0, x)
 
 
+def activation(op: Activation, x: Shape) -> LayerCost:
+    # [N, C, ...] -> [N, C, ...]; params: PReLU's slopes (1 or C), else 0; paper MACs 0
+    if op.fn != "prelu":
+        return LayerCost(0, 0, x)
+    if op.slopes not in (1, x[1]):
+        raise ShapeError(f"prelu has {op.slopes} slopes: needs 1 or the {x[1]} channels")
+    return LayerCost(op.slopes, 0, x)
+
+
 def _module(op: Activation, _: Shape) -> Any:
     from torch import nn
 
+    if op.fn == "prelu":
+        return nn.PReLU(op.slopes)
     return getattr(nn, MODULES[op.fn])()
 
 
 def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Activation:
-    return Activation(f["fn"])
+    return Activation(f["fn"], x[1] if f["per_channel"] else 1)
+
+
+def _check(f: Mapping[str, Any], path: str) -> None:
+    if f["per_channel"] and f["fn"] != "prelu":
+        raise SpecError("per_channel needs fn prelu", path=f"{path}.per_channel")
 
 
 def _fn(op: Activation) -> tuple[str, ...]:
@@ -47,10 +68,12 @@ def _label(op: Activation) -> str:
     return op.fn
 
 
-ACT = OpKind(Activation, same_shape, _module, dict.fromkeys(ACTIVATIONS, "activations"),
-             keys_of=_fn, label=_label,
-             spec=SpecKind(fields(fn=Field("choice", choices=ACTIVATIONS)),
-                           "the matching `nn` module"),
+ACT = OpKind(Activation, activation, _module, dict.fromkeys(ACTIVATIONS, "activations"),
+             keys_of=_fn, label=_label, learnable=True,  # PReLU
+             spec=SpecKind(fields(fn=Field("choice", choices=ACTIVATIONS),
+                                  per_channel=Field("bool", False, doc="prelu: one slope per "
+                                                    "channel (default: one shared slope)")),
+                           "the matching `nn` module", _check),
              lower=_lower)
 
 KINDS = (ACT,)

@@ -12,7 +12,8 @@ from convcost.errors import ShapeError
 
 @dataclass(frozen=True)
 class Conv2d(Op):
-    """``nn.Conv2d``. Sizes are ``(h, w)``; padding is per side, or ``same`` (stride 1 only).
+    """``nn.Conv2d``. Sizes are ``(h, w)``; padding is per side, ``same`` (stride 1 only), or
+    ``tf_same``: TensorFlow's SAME, ``ceil(size / stride)`` outputs, the odd pad after.
 
     ``groups == in_channels`` is a depthwise convolution (``out_channels`` a multiple of it).
     """
@@ -52,17 +53,37 @@ def resolve_padding(padding: Padding | str, kernel: Pair, dilation: Pair) -> Pad
     """``auto`` -> ``d·(k-1)//2`` per side (torchvision's Conv2dNormActivation)."""
     if padding == "auto":
         return ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
-    if padding == "same":
-        return "same"
+    if padding in ("same", "tf_same"):
+        return "same" if padding == "same" else "tf_same"
     assert not isinstance(padding, str)
     return padding
 
 
-def conv_padding_total(op: Conv2d) -> Pair:
-    """Total padding (both sides) per dimension; ``same`` pads d·(k-1)."""
-    if op.padding == "same":
-        return (op.dilation[0] * (op.kernel[0] - 1), op.dilation[1] * (op.kernel[1] - 1))
-    return (2 * op.padding[0], 2 * op.padding[1])
+def tf_same_pads(size: int, kernel: int, stride: int, dilation: int) -> Pair:
+    """TensorFlow SAME: ``ceil(size / s)`` outputs; pad (before, after), the odd pixel after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_pads(op: Conv2d, x: Shape) -> tuple[Pair, Pair]:
+    """Padding (before, after) of each spatial dimension of input ``x``, as torch applies it."""
+    pads = []
+    for i, size in enumerate(x[2:4]):
+        k, s, d = op.kernel[i], op.stride[i], op.dilation[i]
+        if op.padding == "tf_same":
+            pads.append(tf_same_pads(size, k, s, d))
+        elif op.padding == "same":  # torch: total d·(k-1), the odd pixel after
+            pads.append((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2))
+        else:
+            pads.append((op.padding[i], op.padding[i]))
+    return pads[0], pads[1]
+
+
+def conv_padding_total(op: Conv2d, x: Shape) -> Pair:
+    """Total padding (both sides) per dimension of input ``x``; ``same`` pads d·(k-1)."""
+    (top, bottom), (left, right) = conv_pads(op, x)
+    return top + bottom, left + right
 
 
 def _check(op: Conv2d, x: Shape) -> None:
@@ -72,7 +93,7 @@ def _check(op: Conv2d, x: Shape) -> None:
     for what, values in sizes.items():  # the public API reaches here unvalidated
         if min(values) < 1:
             raise ShapeError(f"conv {what} must be positive, got {list(values)}")
-    if op.padding != "same" and min(op.padding) < 0:
+    if not isinstance(op.padding, str) and min(op.padding) < 0:
         raise ShapeError(f"conv padding must be ≥ 0, got {list(op.padding)}")
     if x[1] != op.in_channels:
         raise ShapeError(f"conv expects {op.in_channels} input channels, got {x[1]}")
@@ -89,7 +110,7 @@ def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     # [N, Cin, H, W] -> [N, Cout, Ho, Wo]; MACs = N·Cout·Ho·Wo·(Cin/g)·kh·kw
     n, _, h, w = spatial(x, "conv")
     _check(op, x)
-    ph, pw = conv_padding_total(op)
+    ph, pw = conv_padding_total(op, x)
     ho = conv_output_size(h, op.kernel[0], op.stride[0], ph, op.dilation[0])
     wo = conv_output_size(w, op.kernel[1], op.stride[1], pw, op.dilation[1])
     per_out = (op.in_channels // op.groups) * op.kernel[0] * op.kernel[1]
@@ -97,17 +118,24 @@ def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     return LayerCost(params, n * op.out_channels * ho * wo * per_out, (n, op.out_channels, ho, wo))
 
 
-def _module(op: Conv2d, _: Shape) -> Any:
+def _module(op: Conv2d, x: Shape) -> Any:
     from torch import nn
 
-    return nn.Conv2d(op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
+    padding = (0, 0) if op.padding == "tf_same" else op.padding
+    conv = nn.Conv2d(op.in_channels, op.out_channels, op.kernel, op.stride, padding,
                      op.dilation, op.groups, op.bias)
+    if op.padding != "tf_same":
+        return conv
+    (top, bottom), (left, right) = conv_pads(op, x)  # TF SAME: pad first (as timm's static pad)
+    return nn.Sequential(nn.ZeroPad2d((left, right, top, bottom)), conv)
 
 
 def _keys(op: Conv2d) -> tuple[str, ...]:
-    # padding 'same' runs as another aten op (aten::_convolution_mode), which some tools miss
-    main = "conv_same" if op.padding == "same" else "conv"
-    return (main, "conv_bias") if op.bias else (main,)
+    # padding 'same' runs as another aten op (aten::_convolution_mode), which some tools miss;
+    # 'tf_same' adds a ZeroPad2d (aten::pad) before the conv, a term of its own
+    main = {"same": ("conv_same",), "tf_same": ("conv", "tf_same_pad")}.get(str(op.padding),
+                                                                           ("conv",))
+    return (*main, "conv_bias") if op.bias else main
 
 
 def _label(op: Conv2d) -> str:
@@ -115,7 +143,8 @@ def _label(op: Conv2d) -> str:
         op.conv_class, "gconv")
 
 
-CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "conv_bias": "conv bias"},
+CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
+                                         "conv_bias": "conv bias"},
               keys_of=_keys, label=_label, learnable=True, weight_grad=True)
 
 KINDS = (CONV,)

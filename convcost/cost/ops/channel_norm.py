@@ -1,0 +1,115 @@
+"""``groupnorm``, ``layernorm`` (over the channels, ConvNeXt's LayerNorm2d), ``instancenorm``.
+
+Unlike BatchNorm they normalise with statistics of the input itself, so they never fold into
+the conv before them. Each learns γ and β per channel when affine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape, spatial
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class GroupNorm(Op):
+    key: ClassVar[str] = "groupnorm"
+    groups: int
+    channels: int
+    affine: bool = True
+
+
+@dataclass(frozen=True)
+class LayerNorm(Op):
+    """LayerNorm over the channels at each position: torchvision's ``LayerNorm2d`` (ConvNeXt)."""
+
+    key: ClassVar[str] = "layernorm"
+    channels: int
+    affine: bool = True
+
+
+@dataclass(frozen=True)
+class InstanceNorm(Op):
+    key: ClassVar[str] = "instancenorm"
+    channels: int
+    affine: bool = False
+
+
+def channel_norm(op: GroupNorm | LayerNorm | InstanceNorm, x: Shape) -> LayerCost:
+    # [N, C, H, W] -> [N, C, H, W]; params 2·C (γ, β per channel) when affine; paper MACs 0
+    _, c, _, _ = spatial(x, op.key)
+    if c != op.channels:
+        raise ShapeError(f"{op.key} expects {op.channels} channels, got {c}")
+    if isinstance(op, GroupNorm) and (op.groups < 1 or c % op.groups):
+        raise ShapeError(f"groupnorm groups {op.groups} must divide the {c} channels")
+    return LayerCost(2 * c if op.affine else 0, 0, x)
+
+
+@cache
+def _layer_norm_2d() -> type:
+    """torchvision.models.convnext.LayerNorm2d: permute to NHWC, ``F.layer_norm``, permute back."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    return LayerNorm2d
+
+
+def _group_module(op: GroupNorm, _: Shape) -> Any:
+    from torch import nn
+
+    return nn.GroupNorm(op.groups, op.channels, affine=op.affine)
+
+
+def _layer_module(op: LayerNorm, _: Shape) -> Any:
+    return _layer_norm_2d()(op.channels, eps=1e-6, elementwise_affine=op.affine)
+
+
+def _instance_module(op: InstanceNorm, _: Shape) -> Any:
+    from torch import nn
+
+    return nn.InstanceNorm2d(op.channels, affine=op.affine)
+
+
+def _lower_group(f: Mapping[str, Any], x: Shape, _: Lowering) -> GroupNorm:
+    return GroupNorm(f["groups"], x[1], f["affine"])
+
+
+def _lower_layer(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerNorm:
+    return LayerNorm(x[1], f["affine"])
+
+
+def _lower_instance(f: Mapping[str, Any], x: Shape, _: Lowering) -> InstanceNorm:
+    return InstanceNorm(x[1], f["affine"])
+
+
+_affine = Field("bool", True, doc="learnable γ and β per channel")
+
+GROUPNORM = OpKind(
+    GroupNorm, channel_norm, _group_module, {"groupnorm": "norm"}, learnable=True,
+    spec=SpecKind(fields(groups=Field("int", doc="channel groups; must divide C"), affine=_affine),
+                  "`nn.GroupNorm`"),
+    lower=_lower_group)
+LAYERNORM = OpKind(
+    LayerNorm, channel_norm, _layer_module, {"layernorm": "norm"}, learnable=True,
+    spec=SpecKind(fields(affine=_affine),
+                  "torchvision's `LayerNorm2d`: `nn.LayerNorm` over C at each position"),
+    lower=_lower_layer)
+INSTANCENORM = OpKind(
+    InstanceNorm, channel_norm, _instance_module, {"instancenorm": "norm"}, learnable=True,
+    spec=SpecKind(fields(affine=Field("bool", False, doc="learnable γ and β (torch's default: off)")),
+                  "`nn.InstanceNorm2d`"),
+    lower=_lower_instance)
+
+KINDS = (GROUPNORM, LAYERNORM, INSTANCENORM)

@@ -1,0 +1,59 @@
+"""``layer_scale``: a learnable per-channel scale ``x · γ`` (ConvNeXt, CaiT)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class LayerScale(Op):
+    key: ClassVar[str] = "layer_scale"
+    channels: int
+
+
+def layer_scale(op: LayerScale, x: Shape) -> LayerCost:
+    # [N, C, ...] -> [N, C, ...]; params C (one γ per channel); paper MACs 0 (a scale)
+    if x[1] != op.channels:
+        raise ShapeError(f"layer_scale expects {op.channels} channels, got {x[1]}")
+    return LayerCost(op.channels, 0, x)
+
+
+@cache
+def _layer_scale_class() -> type:
+    import torch
+    from torch import nn
+
+    class LayerScale(nn.Module):
+        """``x * γ``, γ of shape [C, 1, 1] (or [C] on a flat input), named ``gamma`` as in timm."""
+
+        def __init__(self, channels: int, rank: int) -> None:
+            super().__init__()
+            self.gamma = nn.Parameter(torch.full((channels, *[1] * (rank - 2)), 1e-6))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.gamma
+
+    return LayerScale
+
+
+def _module(op: LayerScale, x: Shape) -> Any:
+    return _layer_scale_class()(op.channels, len(x))
+
+
+def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerScale:
+    return LayerScale(x[1])
+
+
+LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer scale"},
+                     learnable=True,
+                     spec=SpecKind(fields(), "`x * γ`, γ a parameter of shape [C, 1, 1]"),
+                     lower=_lower)
+
+KINDS = (LAYER_SCALE,)

@@ -1,0 +1,98 @@
+"""``conv_transpose``: a 2-D transposed convolution (U-Net's up path, FCN, DCGAN)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.linear import WIDTHS
+from convcost.cost.value import LayerCost, Pair, Shape, spatial
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class ConvTranspose2d(Op):
+    key: ClassVar[str] = "conv_transpose"
+    in_channels: int
+    out_channels: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    output_padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = False
+
+
+def transposed_size(size: int, kernel: int, stride: int, padding: int, output_padding: int,
+                    dilation: int) -> int:
+    """torch's ``(size - 1)·s - 2·p + d·(k - 1) + output_padding + 1``."""
+    if output_padding >= max(stride, dilation):
+        raise ShapeError(f"output_padding {output_padding} must be smaller than the stride "
+                         f"{stride} or the dilation {dilation} (as in torch)")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ShapeError(f"padding {padding} leaves no output of a size-{size} input")
+    return out
+
+
+def _check(op: ConvTranspose2d, c: int) -> None:
+    if c != op.in_channels:
+        raise ShapeError(f"conv_transpose expects {op.in_channels} input channels, got {c}")
+    if op.in_channels % op.groups or op.out_channels % op.groups:
+        raise ShapeError(f"groups {op.groups} must divide in_channels {op.in_channels} "
+                         f"and out_channels {op.out_channels}")
+
+
+def conv_transpose(op: ConvTranspose2d, x: Shape) -> LayerCost:
+    # [N, Cin, Hi, Wi] -> [N, Cout, Ho, Wo], Ho = (Hi-1)·s - 2·p + d·(k-1) + output_padding + 1;
+    # params Cin·(Cout/g)·kh·kw (+ Cout bias); MACs = N·Hi·Wi·Cin·(Cout/g)·kh·kw: each input
+    # element meets the Cout/g filters of its group, kh·kw taps each (= FlopCounterMode / 2)
+    n, c, h, w = spatial(x, "conv_transpose")
+    _check(op, c)
+    size = [transposed_size((h, w)[i], op.kernel[i], op.stride[i], op.padding[i],
+                            op.output_padding[i], op.dilation[i]) for i in (0, 1)]
+    per_in = op.out_channels // op.groups * op.kernel[0] * op.kernel[1]
+    params = op.in_channels * per_in + (op.out_channels if op.bias else 0)
+    return LayerCost(params, n * h * w * op.in_channels * per_in, (n, op.out_channels, *size))
+
+
+def _module(op: ConvTranspose2d, _: Shape) -> Any:
+    from torch import nn
+
+    return nn.ConvTranspose2d(op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
+                              op.output_padding, op.groups, op.bias, op.dilation)
+
+
+def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> ConvTranspose2d:
+    return ConvTranspose2d(x[1], at.channels("out_channels"), f["kernel_size"], f["stride"],
+                           f["padding"], f["output_padding"], f["dilation"], f["groups"],
+                           f["bias"])
+
+
+def _keys(op: ConvTranspose2d) -> tuple[str, ...]:
+    return ("conv_transpose", "conv_bias") if op.bias else ("conv_transpose",)
+
+
+SPEC = SpecKind(
+    fields(
+        out_channels=Field("int", doc="output channels (before the width multiplier)"),
+        kernel_size=Field("pair", doc="kernel size, int or [h, w]"),
+        stride=Field("pair", (1, 1), doc="stride, int or [h, w]"),
+        padding=Field("pair", (0, 0), minimum=0, doc="removed from each side of the output"),
+        output_padding=Field("pair", (0, 0), minimum=0, doc="added to one side of the output"),
+        dilation=Field("pair", (1, 1)),
+        groups=Field("int", 1),
+        bias=Field("bool", False, doc="bias (torch's default is true)"),
+        width=Field("choice", "scaled", WIDTHS, doc="how α scales out_channels"),
+    ),
+    "`nn.ConvTranspose2d`")
+
+CONV_TRANSPOSE = OpKind(
+    ConvTranspose2d, conv_transpose, _module,
+    {"conv_transpose": "conv"}, keys_of=_keys, learnable=True,  # conv_bias: declared by conv
+    weight_grad=True, spec=SPEC, lower=_lower)
+
+KINDS = (CONV_TRANSPOSE,)

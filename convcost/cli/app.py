@@ -179,14 +179,13 @@ def model(
     from convcost.cli.extras import CostOptions, model_extras
     from convcost.net.analysis import analyze
     from convcost.report.model_view import model_output
-    from convcost.spec.loader import load_spec
 
     counting = opts.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    loaded = opts.with_input(load_spec(spec), input_shape, height, width, resolution, batch)
+    loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = _cross_check(result) if verify else None
+    checked = _cross_check(result, spec) if verify else None
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
     _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf), output)
@@ -196,12 +195,30 @@ def model(
         raise CheckFailed(verify_summary(checked))
 
 
-def _cross_check(result: Any) -> Any:
-    """The torch/fvcore cross-check when both are installed; else a one-line install hint."""
+def _load(spec: Path) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+    from convcost.runtime.importer.load import is_source, load_source_spec
+
+    if is_source(spec):
+        return load_source_spec(str(spec))
+    from convcost.spec.loader import load_spec
+
+    return load_spec(spec)
+
+
+def _cross_check(result: Any, spec: Path | None = None) -> Any:
+    """The torch/fvcore cross-check when both are installed; else a one-line install hint.
+
+    An imported torch model is checked against the original module, not the rebuilt one."""
     from convcost.errors import MissingDependencyError
+    from convcost.runtime.importer.load import is_source, open_source
     from convcost.runtime.verify import verify
 
     try:
+        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
+            from convcost.runtime.importer.crosscheck import verify_original
+
+            return verify_original(result, open_source(str(spec)))
         return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
@@ -222,9 +239,8 @@ def verify_command(
     from convcost.net.analysis import analyze
     from convcost.report.verify_view import verify_output
     from convcost.runtime.verify import verify
-    from convcost.spec.loader import load_spec
 
-    analyses = [analyze(load_spec(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     checked = [(str(path), verify(analysis, notify=say))
                for path, analysis in zip(specs, analyses, strict=True)]
     _emit(verify_output(checked, fmt), output)
@@ -249,9 +265,8 @@ def conventions_command(
     from convcost.net.analysis import analyze
     from convcost.report.explain_view import conventions_csv, conventions_json, conventions_reports
     from convcost.report.render import envelope, render
-    from convcost.spec.loader import load_spec
 
-    result = explain(analyze(load_spec(spec), alpha=alpha, resolution=resolution, batch=batch))
+    result = explain(analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch))
     reports = conventions_reports(result)
     _emit(render(reports[:1] if summary else reports, fmt,
                  lambda: envelope("conventions", conventions_json(result)),
@@ -327,6 +342,20 @@ def check(
     result.raise_for_status()
 
 
+
+def _sweepable(spec: Path) -> None:
+    """α/ρ sweeps of an imported model need every layer as a spec kind (no opaque layer)."""
+    from convcost.runtime.importer.load import is_source, open_source
+
+    if is_source(spec):
+        opaque = open_source(str(spec)).imported.emitted.opaque
+        if opaque:
+            names = ", ".join(o.name for o in opaque[:3]) + (", …" if len(opaque) > 3 else "")
+            raise ConvcostError(f"sweep: {spec}: the import did not recognise the channel structure "
+                                f"of {len(opaque)} layers ({names}), so α and ρ cannot scale them; "
+                                "write those parts in the spec and sweep the spec")
+
+
 @app.command()
 def sweep(
     spec: Annotated[Path, SPEC_ARG],
@@ -353,7 +382,6 @@ def sweep(
     from convcost.report.render import envelope, render
     from convcost.report.sweep_view import plot as draw
     from convcost.report.sweep_view import sweep_csv, sweep_json, sweep_reports
-    from convcost.spec.loader import load_spec
 
     if plot is not None:
         from convcost.report.sweep_view import check_plot_target, pyplot
@@ -365,7 +393,8 @@ def sweep(
     if dtype is not None and roof is None:
         raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
                             "--peak-gflops and --bandwidth-gbs with it")
-    loaded = load_spec(spec)
+    _sweepable(spec)
+    loaded = _load(spec)
     alphas = opts.parse_numbers("--alpha", alpha, float)
     sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
@@ -431,9 +460,8 @@ def bench(
 def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: float | None,
                 batch: int | None) -> tuple[dict[str, Any], None, str, dict[str, Any]]:
     from convcost.net.analysis import analyze
-    from convcost.spec.loader import load_spec
 
-    analysis = analyze(load_spec(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
             {"model": analysis.model, "input": list(analysis.input_shape), "config": None})
 
@@ -448,6 +476,41 @@ def _bench_layer(config: Any) -> tuple[dict[str, Any], str, str, dict[str, Any]]
              f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
     return (models, "standard", title,
             {"model": None, "input": list(config.input_shape), "config": config_json(compare(config))})
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[str, typer.Argument(help="FILE.py:NAME, package.module:NAME, torchvision:NAME, "
+                                          "timm:NAME (each optionally NAME(key=value, ...)) or FILE.onnx")],
+    input_shape: Annotated[str | None, typer.Option(
+        "--input", help="input shape [default: 1x3x224x224; ONNX: the file's]")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the spec here [default: stdout]"
+                                                )] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
+    tracer: Annotated[str, typer.Option(help="auto (torch.fx, else torch.export), fx or export")] = "auto",
+) -> None:
+    """Import a model as a readable spec: layers named by module paths, composites recognised."""
+    from convcost.runtime.importer.api import parse_input
+    from convcost.runtime.importer.load import open_source
+    from convcost.runtime.importer.trace import TRACERS
+
+    if tracer not in TRACERS:
+        raise ConvcostError(f"--tracer: must be one of {', '.join(TRACERS)}, got {tracer!r}")
+    session = open_source(source, parse_input(input_shape), strict, tracer)
+    emitted, graph = session.imported.emitted, session.imported.graph
+    if output is None:
+        sys.stdout.write(session.yaml)
+    else:
+        try:
+            output.write_text(session.yaml, encoding="utf-8")
+        except OSError as err:
+            raise ConvcostError(f"{output}: cannot write: {err.strerror or err}") from None
+    where = f" -> {output}" if output else ""
+    typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
+               f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    for item in emitted.opaque:
+        typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
+                   f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)
 
 
 def main() -> None:

@@ -18,15 +18,17 @@ from types import MappingProxyType
 from convcost.conventions.rules import CONVENTIONS, PAPER, Convention, Count
 from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
+from convcost.cost.ops import opaque
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.merge import Scale
 from convcost.cost.registry import RULE_CLASSES
 from convcost.cost.value import Shape
 from convcost.net.analysis import Analysis
 
+OPAQUE = opaque.CLASS  # listed only for a network with opaque (imported) layers
 _ORDER = ("conv", "conv bias", "linear", "linear bias", "BN", "activations", "pooling",
           "residual adds", "SE scale/gates", "concat/shuffle", "flatten/dropout")
-CLASSES: tuple[str, ...] = tuple(dict.fromkeys((*_ORDER, *RULE_CLASSES.values())))
+CLASSES: tuple[str, ...] = tuple(c for c in dict.fromkeys((*_ORDER, *RULE_CLASSES.values())) if c != OPAQUE)
 """The op classes of the breakdown, in display order (a new op's new class comes last)."""
 GATE = "SE scale/gates"
 
@@ -57,7 +59,7 @@ def by_class(convention: Convention, root: Node) -> dict[str, int]:
     """The convention's count per op class (every class of :data:`CLASSES`, zeros included)."""
     counts: dict[str, Count] = dict.fromkeys(CLASSES, 0)
     for cls, count in classed_terms(convention, root):
-        counts[cls] += count
+        counts[cls] = counts.get(cls, 0) + count
     # truncated per class as the tool truncates its total: only ptflops' upsample class can
     # hold a fraction, so the classes still sum to the total
     return {cls: math.floor(count) for cls, count in counts.items()}

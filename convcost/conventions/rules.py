@@ -300,6 +300,7 @@ FVCORE = Convention(
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
                        mean="aten::mean", layer_scale="aten::mul"),
         "identity": Rule(_zero, "0: traces no aten op (returns its input)", "zero"),
+        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -337,10 +338,11 @@ THOP = Convention(
                        gelu="nn.GELU", elu="nn.ELU", tanh="nn.Tanh", mish="nn.Mish",
                        hardtanh="nn.Hardtanh", groupnorm="nn.GroupNorm",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
-                       identity="nn.Identity", **_CONVCOST_MODULES),
+                       identity="nn.Identity", opaque="OpaqueModule (convcost's stand-in)",
+                       **_CONVCOST_MODULES),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
-    "others' params are dropped (GroupNorm, LayerNorm2d, layer scale)",
+    "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
     "thop 0.1.1",
 )
 
@@ -389,6 +391,7 @@ PTFLOPS = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
                        identity="nn.Identity"),
+        **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",

@@ -20,6 +20,7 @@ from convcost.cost.ops import (
     linear,
     merge,
     norm,
+    opaque,
     pool,
     reduce,
     shuffle,
@@ -30,7 +31,7 @@ from convcost.cost.ops import (
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale)
+             channel_norm, reduce, layer_scale, opaque)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

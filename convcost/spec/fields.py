@@ -95,6 +95,23 @@ def as_pair(value: Any, path: str, minimum: int = 1) -> Pair:
     return (number, number)
 
 
+MAX_TEXT = 200
+
+
+def as_text(value: Any, path: str) -> str:
+    """A printable one-line string of at most :data:`MAX_TEXT` characters."""
+    if not isinstance(value, str) or not value.isprintable() or not 0 < len(value) <= MAX_TEXT:
+        raise SpecError(f"must be a printable string of 1 to {MAX_TEXT} characters", path=path)
+    return value
+
+
+def as_shape(value: Any, path: str) -> tuple[int, ...]:
+    """A tensor shape without the batch: a list of 1 to 4 positive integers."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        raise SpecError("must be a list of 1 to 4 positive integers, e.g. [64, 28, 28]", path=path)
+    return tuple(as_int(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
 def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
@@ -130,6 +147,10 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             return as_choice(value, path, field.choices)
         case "mapping":
             return as_mapping(value, path)
+        case "text":
+            return as_text(value, path)
+        case "shape":
+            return as_shape(value, path)
         case "layers":
             if not as_list(value, path):
                 raise SpecError("must list at least one layer", path=path)

@@ -48,6 +48,8 @@ def _field(field: Field) -> dict[str, Any]:
                                                           "maximum": MAX_INT},
                                "minItems": 2, "maxItems": 2}]},
         "choice": {"enum": list(field.choices)},
+        "text": {"type": "string", "minLength": 1, "maxLength": 200},
+        "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 4},
     }[field.type]
     return _nullable(field, schema)
 

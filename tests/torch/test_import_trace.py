@@ -174,3 +174,11 @@ def test_timm_through_the_same_path() -> None:
     graph = load_graph("timm:mobilenetv3_large_100")
     assert graph.params == graph.model_params == 5_483_032  # as torchvision's mobilenet_v3_large
     assert parse_source("timm:mobilenetv3_large_100").kind == "timm"
+
+
+def test_shared_module_is_noted_in_the_spec_header() -> None:
+    from convcost.runtime.importer.convert import to_spec
+
+    imported = to_spec(_load("Shared", (1, 3, 8, 8)), f"{MODELS}:Shared")
+    assert "# shared weights: conv runs 2× with 584 params" in imported.yaml  # 8·8·9 + 8
+    assert [layer["name"] for layer in imported.spec["layers"]] == ["stem", "conv", "relu", "conv_2", "pool"]

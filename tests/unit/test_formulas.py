@@ -24,6 +24,7 @@ from convcost.cost.ops import (
     Dropout,
     Flatten,
     Linear,
+    Opaque,
     Pool,
     Scale,
     Shape,
@@ -155,6 +156,8 @@ SHAPE_ONLY: dict[str, Case] = {
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
+    # opaque: the measured shape after the batch, the measured params, never a MAC
+    "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),
 }
 
 # The leaf kinds of the open format (issue 12).

@@ -9,6 +9,7 @@ from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.merge import Add, Concat, Scale
 from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.ops.opaque import Opaque
 from convcost.cost.ops.pool import AdaptivePool, Pool
 from convcost.cost.ops.shuffle import Shuffle
 from convcost.cost.ops.views import Dropout, Flatten
@@ -16,5 +17,6 @@ from convcost.cost.value import Padding, Pair, Shape
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AdaptivePool", "Add", "BatchNorm", "Concat", "Conv2d",
-    "Dropout", "Flatten", "Linear", "Op", "Padding", "Pair", "Pool", "Scale", "Shape", "Shuffle",
+    "Dropout", "Flatten", "Linear", "Op", "Opaque", "Padding", "Pair", "Pool", "Scale", "Shape",
+    "Shuffle",
 ]

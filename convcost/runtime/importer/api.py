@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from convcost.errors import ConvcostError
 from convcost.runtime.importer.ir import IRGraph, Shape
 from convcost.runtime.importer.source import parse_source
@@ -25,19 +27,24 @@ def opaque_summary(graph: IRGraph) -> str:
                      for (module, op), count in sorted(graph.opaque().items()))
 
 
-def load_graph(text: str, input_shape: Shape | None = None, strict: bool = False,
-               tracer: str = "auto") -> IRGraph:
-    """The IR of the model named by ``text``. Under ``strict`` an opaque op is an error."""
+def read_graph(text: str, input_shape: Shape | None = None, tracer: str = "auto") -> tuple[Any, IRGraph]:
+    """``(original nn.Module or None for ONNX, IR)`` of the model named by ``text``."""
     source = parse_source(text)
     if source.kind == "onnx":
         from convcost.runtime.importer.onnx_read import read_onnx
 
-        graph = read_onnx(source.location, input_shape)
-    else:
-        from convcost.runtime.importer.resolve import load_module
-        from convcost.runtime.importer.trace import trace
+        return None, read_onnx(source.location, input_shape)
+    from convcost.runtime.importer.resolve import load_module
+    from convcost.runtime.importer.trace import trace
 
-        graph = trace(load_module(source), input_shape or DEFAULT_INPUT, text, tracer)
+    model = load_module(source)
+    return model, trace(model, input_shape or DEFAULT_INPUT, text, tracer)
+
+
+def load_graph(text: str, input_shape: Shape | None = None, strict: bool = False,
+               tracer: str = "auto") -> IRGraph:
+    """The IR of the model named by ``text``. Under ``strict`` an opaque op is an error."""
+    graph = read_graph(text, input_shape, tracer)[1]
     if strict and graph.opaque():
         raise ConvcostError(f"{text}: --strict: ops the importer cannot express: "
                             f"{opaque_summary(graph)}")

@@ -57,7 +57,7 @@ def aten_rules() -> Mapping[str, r.Rule]:
         "aten.view": r._reshape, "aten.reshape": r._reshape, "aten._unsafe_view": r._reshape,
         "aten.transpose": r._transpose, "aten.permute": r._permute,
         "aten.contiguous": r._same("identity"), "aten.clone": r._same("identity"),
-        "aten.dropout": r._same("dropout"), "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
+        "aten.dropout": r._f_dropout, "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
         "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
         "aten.conv_transpose2d": _conv_transpose,
         "aten.layer_norm": r._same("layernorm"), "aten.group_norm": r._same("groupnorm"),

@@ -179,10 +179,16 @@ def _f_linear(c: Call) -> tuple[str, dict[str, Any]]:
     return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
 
 
+def _f_batch_norm(c: Call) -> tuple[str, dict[str, Any]]:
+    return "bn", dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
+
+
 def _pad(c: Call) -> tuple[str, dict[str, Any]]:
     return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=str(c.arg(2, "mode", "constant")))
 
 
+# fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
+EVAL_IDENTITIES = frozenset({"stochastic_depth", "drop_path", "drop_block_2d", "drop_block_fast_2d"})
 ACT_FUNCTIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu", "gelu", "tanh",
                  "leaky_relu", "elu", "mish", "softmax", "softplus", "log_softmax", "selu")
 ACT_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Hardswish": "hardswish",
@@ -207,13 +213,21 @@ def _module_rules() -> dict[type, Rule]:
         nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
         nn.AdaptiveAvgPool2d: _adaptive("avg"), nn.AdaptiveMaxPool2d: _adaptive("max"),
         nn.Hardtanh: _hardtanh_module, nn.Flatten: _flatten_module,
-        nn.Dropout: _same("dropout"), nn.Dropout2d: _same("dropout"), nn.Identity: _same("identity"),
+        nn.Dropout: _dropout_module, nn.Dropout2d: _same("dropout"), nn.Identity: _same("identity"),
         nn.LayerNorm: _norm("layernorm"), nn.GroupNorm: _norm("groupnorm"),
         nn.InstanceNorm2d: _norm("instancenorm"), nn.Upsample: _upsample,
         nn.ChannelShuffle: lambda c: ("shuffle", dict(groups=c.module.groups)),
     }
     rules.update({getattr(nn, cls): _act(fn) for cls, fn in ACT_MODULES.items()})
     return rules
+
+
+def _dropout_module(c: Call) -> tuple[str, dict[str, Any]]:
+    return "dropout", dict(p=float(c.module.p))
+
+
+def _f_dropout(c: Call) -> tuple[str, dict[str, Any]]:
+    return "dropout", dict(p=float(c.arg(1, "p", 0.5)))
 
 
 def _flatten_module(c: Call) -> tuple[str, dict[str, Any]]:
@@ -237,8 +251,8 @@ def _function_rules() -> dict[Any, Rule]:
         F.interpolate: _interpolate, torch.cat: _cat, torch.concat: _cat,
         torch.chunk: _chunk("chunk"), torch.split: _chunk("split"), torch.flatten: _flatten,
         torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
-        torch.mean: _mean, F.dropout: _same("dropout"), F.conv2d: _f_conv, F.linear: _f_linear,
-        F.pad: _pad,
+        torch.mean: _mean, F.dropout: _f_dropout, F.conv2d: _f_conv, F.linear: _f_linear,
+        F.pad: _pad, F.batch_norm: _f_batch_norm,
     })
     return rules
 

@@ -8,11 +8,13 @@ output shape and its module's parameters. torch is imported inside functions onl
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.fx_ops import Call, Rule, module_rule, tables
+from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, module_rule, tables
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -100,7 +102,10 @@ def _rule(node: fx.Node, module: Any) -> Rule | None:
         return module_rule(module)
     if node.op == "call_method":
         return tables().methods.get(str(node.target))
-    return tables().functions.get(node.target)
+    rule = tables().functions.get(node.target)
+    if rule is None and getattr(node.target, "__name__", "") in EVAL_IDENTITIES:
+        return lambda c: ("identity", {})
+    return rule
 
 
 def _translate(walk: _Walk, node: fx.Node) -> None:
@@ -141,7 +146,7 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     from torch.fx.passes.shape_prop import ShapeProp
 
     gm = torch.fx.symbolic_trace(model)
-    with torch.no_grad():
+    with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
         ShapeProp(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")
     walk = _Walk(gm, calls)

@@ -1,0 +1,80 @@
+"""Source -> IR -> spec: the whole import, returning the spec as data and as YAML text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convcost.errors import ConvcostError
+from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
+from convcost.runtime.importer.emit.text import header, spec_yaml
+from convcost.runtime.importer.ir import IRGraph
+from convcost.runtime.importer.source import parse_source
+
+
+@dataclass(frozen=True)
+class Imported:
+    """An imported model: its IR, the emitted layers, the spec mapping and its YAML."""
+
+    graph: IRGraph
+    emitted: Emitted
+    spec: dict[str, Any]
+    yaml: str
+
+    @property
+    def recognised(self) -> bool:
+        """Whether every layer is a spec kind (no opaque layer): α and ρ sweeps apply."""
+        return not self.emitted.opaque
+
+
+def model_name(text: str) -> str:
+    source = parse_source(text)
+    if source.kind == "onnx":
+        return Path(source.location).stem or "model"
+    return source.name.rsplit(".", 1)[-1]
+
+
+def tool_versions(graph: IRGraph) -> str:
+    """The versions of the packages that read the model."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["onnx"] if graph.tracer == "onnx" else ["torch", "torchvision", "timm"]
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def shared_notes(graph: IRGraph) -> list[str]:
+    """One line per module called more than once: the spec repeats its parameters."""
+    calls: dict[str, list[int]] = {}  # module -> params at each call
+    for node in graph.nodes:
+        if node.shared and node.target.startswith("torch.nn"):
+            calls.setdefault(node.module, []).append(node.params)
+    notes = []
+    for module, params in calls.items():
+        total: int = sum(params)
+        if len(params) > 1 and total:
+            notes.append(f"shared weights: {module} runs {len(params)}× with {total:,} params; the "
+                         "spec has no shared layers and counts them at each call")
+    return notes
+
+
+def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
+    """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
+    if len(graph.input_shape) != 4:
+        raise ConvcostError(f"{text}: the spec format takes an image input [N, C, H, W]; "
+                            f"got {list(graph.input_shape)}")
+    emitted = emit_layers(graph)
+    if strict and emitted.opaque:
+        listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
+        raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
+    spec = {"name": name or model_name(text), "input": spec_input(graph),
+            "layers": collapse_repeats(emitted.layers)}
+    head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
+                  [*graph.notes, *shared_notes(graph)], emitted.opaque)
+    return Imported(graph, emitted, spec, spec_yaml(head, spec))

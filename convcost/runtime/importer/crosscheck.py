@@ -1,0 +1,48 @@
+"""Cross-check an imported spec's analysis against the ORIGINAL torch module, exactly.
+
+Each top-level layer of the spec came from one module of the model (its name is the module
+path): its params are compared with the module's ``sum(p.numel())``, its output shape with
+the module's output in a forward pass, its fvcore-convention count with fvcore's
+``by_module()`` of that module. In total: params, fvcore's total, and paper MACs against
+``FlopCounterMode`` FLOPs / 2, all on the original model. torch is imported inside functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convcost.conventions.rules import FVCORE, PAPER
+from convcost.net.analysis import Analysis
+from convcost.runtime.verify import LayerCheck, Verification, _fvcore, _quiet, _require, _run
+
+if TYPE_CHECKING:
+    from convcost.runtime.importer.load import Session
+
+
+def verify_original(analysis: Analysis, session: Session) -> Verification:
+    """The analysis of an imported spec against the model it was imported from."""
+    _require()
+    import fvcore
+    import torch
+
+    model: Any = session.model
+    origins = session.imported.emitted.origins
+    modules = dict(model.named_modules())
+    layers = [n for n in analysis.root.children if origins.get(n.name) and origins[n.name][0] in modules]
+    x = torch.zeros(analysis.input_shape)
+    with _quiet():
+        shapes, counter_flops = _run(model, sorted({origins[n.name][0] for n in layers}), x)
+        by_module, unsupported, ignored = _fvcore(model, x)
+    checks = []
+    for node in layers:
+        path = origins[node.name][0]
+        checks.append(LayerCheck(node.name, node.label, node.is_leaf, FVCORE.count(node), by_module[path],
+                                 node.params, sum(p.numel() for p in modules[path].parameters()),
+                                 node.output_shape, shapes.get(path)))
+    tools = (f"the original {session.text} (torch {torch.__version__}, "
+             f"fvcore {getattr(fvcore, '__version__', '?')})")
+    return Verification(
+        analysis.model, FVCORE.name, tools, tuple(checks), FVCORE.total(analysis), by_module[""],
+        analysis.totals.params, sum(p.numel() for p in model.parameters()), PAPER.total(analysis),
+        counter_flops, unsupported, ignored,
+    )

@@ -1,0 +1,232 @@
+"""The IR's module tree -> an ordered list of spec layers, each from one module (or op).
+
+Walking the module paths level by level, each run of ops in one module is a group. A group
+with one input (the running tensor) and one output becomes a recognised composite, a leaf,
+or, failing both, its sub-modules in turn. What still fits no kind of the spec becomes an
+``opaque`` layer with its measured output shape and parameters and no counted MACs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcost.runtime.importer.emit.blocks import recognise
+from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers
+from convcost.runtime.importer.ir import IRGraph, IRNode
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """One construct the spec cannot express: its layer, the ops inside, their params."""
+
+    name: str
+    ops: str  # "aten.cumsum ×1" or "graph: conv ×2, add ×1"
+    shape: tuple[int, ...]
+    params: int
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """Spec layers in order; per layer the module paths and IR tensor it came from."""
+
+    layers: tuple[Layer, ...]
+    origins: Mapping[str, tuple[str, ...]]
+    tensors: Mapping[str, str]
+    opaque: tuple[Opaque, ...]
+
+
+@dataclass
+class _Group:
+    path: str
+    nodes: list[IRNode]
+    module: bool  # a module of the model (not a functional op's name)
+
+
+def _key(node: IRNode, depth: int) -> str | None:
+    parts = node.module.split(".") if node.module else []
+    return ".".join(parts[: depth + 1]) if len(parts) > depth else None
+
+
+def common_module(path: str, nodes: Sequence[IRNode]) -> str:
+    """``path`` extended by the indices of containers that hold every node (``stage1`` ->
+    ``stage1.0``, as a spec's ``repeat`` names its copies); named wrappers stay outside."""
+    depth = len(path.split("."))
+    paths = [n.module.split(".") for n in nodes]
+    common = path.split(".")
+    for parts in zip(*(p[depth:] for p in paths), strict=False):
+        if len(set(parts)) != 1 or not parts[0].isdigit():
+            break
+        common.append(parts[0])
+    return ".".join(common)
+
+
+def groups(nodes: Sequence[IRNode], depth: int) -> list[_Group]:
+    """Consecutive runs of ops in the same module at ``depth``; functional ops stand alone."""
+    out: list[_Group] = []
+    for node in nodes:
+        key = _key(node, depth)
+        if key is not None and out and out[-1].module and out[-1].path == key:
+            out[-1].nodes.append(node)
+        elif key is not None:
+            out.append(_Group(key, [node], True))
+        else:
+            out.append(_Group(f"{node.module}.{node.name}" if node.module else node.name, [node], False))
+    return out
+
+
+@dataclass
+class _Walk:
+    graph: IRGraph
+    readers: Mapping[str, tuple[str, ...]]
+    current: str
+    layers: list[Layer] = field(default_factory=list)
+    origins: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tensors: dict[str, str] = field(default_factory=dict)
+    opaque: list[Opaque] = field(default_factory=list)
+    names: Counter[str] = field(default_factory=Counter)
+    regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
+
+    def shape(self) -> tuple[int, ...]:
+        return self.graph.node(self.current).shape
+
+    def single_path(self, group: _Group) -> bool:
+        """One input (the running tensor) and one output (the group's last op)."""
+        inside = {n.name for n in group.nodes}
+        outer = {i for n in group.nodes for i in n.inputs if i not in inside}
+        return outer <= {self.current} and not self.leaks(group)
+
+    def leaks(self, group: _Group) -> bool:
+        """Whether a tensor other than the group's last is read after it (or it splits)."""
+        inside = {n.name for n in group.nodes}
+        return group.nodes[-1].op in ("chunk", "split") or any(
+            r not in inside for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
+
+    def add(self, layers: list[Layer], group: _Group) -> None:
+        base = layer_name(group.path)
+        self.names[base] += 1
+        if self.names[base] > 1:
+            base = f"{base}_{self.names[base]}"
+        for i, layer in enumerate(layers):
+            name = base if i == 0 else f"{base}_{layer['kind']}"
+            self.layers.append({"kind": layer["kind"], "name": name,
+                                **{k: v for k, v in layer.items() if k != "kind"}})
+            self.origins[name] = (group.path,) if group.module else ()
+            self.tensors[name] = group.nodes[-1].name
+        self.current = group.nodes[-1].name
+
+    def add_opaque(self, group: _Group) -> None:
+        """One opaque layer; it absorbs an opaque layer right before it."""
+        last = self.layers[-1]["name"] if self.layers else None
+        if last in self.regions:
+            previous = self.regions.pop(last)
+            group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
+            self.layers.pop()
+            self.opaque.pop()
+            self.names[layer_name(previous.path)] -= 1
+        ops = Counter(n.target if n.op == "opaque" else n.op for n in group.nodes)
+        text = ", ".join(f"{op} ×{count}" for op, count in ops.items())
+        end = group.nodes[-1]
+        params = sum(n.params for n in group.nodes)
+        self.add([{"kind": "opaque", "op": text[:200], "output_shape": list(end.shape[1:]),
+                   "params": params}], group)
+        name = self.layers[-1]["name"]
+        self.regions[name] = group
+        self.opaque.append(Opaque(name, text, end.shape, params))
+
+    def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
+        """Place each group; one that fits no kind starts an opaque region, which takes the
+        following groups until no tensor of it but its last is read further on."""
+        pending = groups(nodes, depth)
+        i = 0
+        while i < len(pending):
+            i += 1
+            if self.place(pending[i - 1], depth):
+                continue
+            region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
+            while i < len(pending) and self.leaks(region):
+                region.nodes += pending[i].nodes
+                i += 1
+            self.add_opaque(region)
+
+    def place(self, group: _Group, depth: int) -> bool:
+        """Add ``group`` as spec layers; False when it fits no kind of the spec."""
+        if not self.single_path(group):
+            return False
+        shape = self.shape()
+        if group.module:
+            group.path = common_module(group.path, group.nodes)
+        if len(group.nodes) == 1 and group.nodes[0].op != "opaque":
+            layers = leaf_layers(group.nodes[0], shape)
+            if layers:
+                self.add(layers, group)
+            elif layers is not None:
+                self.current = group.nodes[0].name
+            return layers is not None
+        layer = recognise(group.nodes, shape) if len(group.nodes) > 1 else None
+        if layer is not None:
+            self.add([layer], group)
+        elif len(group.nodes) > 1 and any(_key(n, depth + 1) for n in group.nodes):
+            self.walk(group.nodes, depth + 1)
+        else:
+            return False
+        return True
+
+
+def emit_layers(graph: IRGraph) -> Emitted:
+    """The spec layers of ``graph`` (its first input feeds the first layer)."""
+    first = next(n for n in graph.nodes if n.op == "input")
+    walk = _Walk(graph, graph.consumers(), first.name)
+    walk.walk([n for n in graph.nodes if n.op != "input"], 0)
+    return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque))
+
+
+def collapse_repeats(layers: Sequence[Layer]) -> list[Layer]:
+    """Runs named ``P.0 … P.n-1`` with equal fields (later copies at stride 1) -> ``repeat: n``."""
+    out: list[Layer] = []
+    i = 0
+    while i < len(layers):
+        run = _run(layers, i)
+        if len(run) > 1:
+            first = layers[i]
+            out.append({"kind": first["kind"], "name": first["name"].rsplit(".", 1)[0],
+                        "repeat": len(run), **_without(first, ("kind", "name"))})
+        else:
+            out.append(dict(layers[i]))
+        i += max(1, len(run))
+    return out
+
+
+def _run(layers: Sequence[Layer], start: int) -> list[Layer]:
+    first = layers[start]
+    prefix, _, index = first["name"].rpartition(".")
+    if index != "0" or not prefix:
+        return [first]
+    run = [first]
+    for j, layer in enumerate(layers[start + 1:], 1):
+        if layer["name"] != f"{prefix}.{j}" or not _copy(first, layer):
+            break
+        run.append(layer)
+    return run
+
+
+def _copy(first: Layer, other: Layer) -> bool:
+    """Whether ``other`` is what the expander makes of ``first`` as a later repeat."""
+    keep = ("name",) if first["kind"] == "pool" else ("name", "stride")
+    stride_ok = first["kind"] == "pool" or other.get("stride", 1) in (1, [1, 1])
+    return stride_ok and first["kind"] != "opaque" and _without(first, keep) == _without(other, keep)
+
+
+def _without(layer: Layer, keys: tuple[str, ...]) -> Layer:
+    return {k: v for k, v in layer.items() if k not in keys}
+
+
+def spec_input(graph: IRGraph) -> dict[str, Any]:
+    n, c, h, w = graph.input_shape
+    data: dict[str, Any] = {"channels": c}
+    data.update({"resolution": h} if h == w else {"height": h, "width": w})
+    if n != 1:
+        data["batch"] = n
+    return data

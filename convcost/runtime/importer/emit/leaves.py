@@ -1,0 +1,135 @@
+"""Single IR ops and conv units -> spec layer mappings (or None: not expressible as a leaf)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from convcost.cost.ops import ACTIVATIONS
+from convcost.runtime.importer.ir import IRNode
+
+Layer = dict[str, Any]
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.]+")
+
+
+def layer_name(text: str) -> str:
+    """A spec name from a module path or tensor name: dotted words of letters, digits and _."""
+    parts = [p for p in _UNSAFE.sub("_", text).split(".") if p]
+    return ".".join(parts) or "layer"
+
+
+def size(value: tuple[int, int]) -> Any:
+    """``(3, 3)`` -> 3; ``(1, 7)`` -> [1, 7]."""
+    return value[0] if value[0] == value[1] else list(value)
+
+
+def conv_fields(conv: IRNode) -> Layer | None:
+    """The conv/dwconv/pwconv fields of a conv node; None for what the spec cannot express."""
+    a = conv.attrs
+    kernel, stride, dilation, groups = a["kernel"], a["stride"], a["dilation"], a["groups"]
+    padding = a["padding"]
+    if len(kernel) != 2 or a.get("auto_pad") or (not isinstance(padding, str) and len(padding) != 2):
+        return None
+    auto = ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
+    pad: Any = "same" if padding == "same" else "auto" if tuple(padding) == auto else size(padding)
+    cin, cout = a["in_channels"], a["out_channels"]
+    fields: Layer = {}
+    if groups == cin and groups > 1 and cout % cin == 0:
+        fields["kind"] = "dwconv"
+        if cout != cin:
+            fields["multiplier"] = cout // cin
+    elif tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and pad in ("auto", 0):
+        fields.update(kind="pwconv", out_channels=cout)
+        pad = "auto"
+    else:
+        fields.update(kind="conv", out_channels=cout)
+    if fields["kind"] != "pwconv":
+        fields.update(kernel_size=size(kernel), stride=size(stride))
+    if pad != "auto":
+        fields["padding"] = pad
+    if tuple(dilation) != (1, 1):
+        fields["dilation"] = size(dilation)
+    if groups > 1 and fields["kind"] != "dwconv":
+        fields["groups"] = groups
+    if a["bias"]:
+        fields["bias"] = True
+    return fields
+
+
+def conv_unit(nodes: Sequence[IRNode]) -> Layer | None:
+    """``conv [bn] [act]`` as one conv layer with ``bn``/``act``; None when it is not one."""
+    if not nodes or nodes[0].op != "conv" or len(nodes) > 3:
+        return None
+    fields = conv_fields(nodes[0])
+    rest = list(nodes[1:])
+    if fields is None:
+        return None
+    if rest and rest[0].op == "bn" and rest[0].attr("affine", True):
+        fields["bn"] = True
+        rest.pop(0)
+    if rest and rest[0].op == "act" and rest[0].attr("fn") in ACTIVATIONS:
+        fields["act"] = rest[0].attr("fn")
+        rest.pop(0)
+    return None if rest else fields
+
+
+def _mean(node: IRNode) -> list[Layer] | None:
+    if tuple(node.attr("dims", ())) != (2, 3) or len(node.shape) not in (2, 4):
+        return None
+    pool: Layer = {"kind": "pool", "op": "avg", "global": True}
+    return [pool] if node.attr("keepdim") else [pool, {"kind": "flatten"}]
+
+
+def _pool(node: IRNode) -> list[Layer] | None:
+    if tuple(node.attr("dilation", (1, 1))) != (1, 1) or len(node.attr("padding")) != 2:
+        return None
+    layer: Layer = {"kind": "pool", "op": node.attr("kind"), "kernel_size": size(node.attr("kernel")),
+                    "stride": size(node.attr("stride"))}
+    if tuple(node.attr("padding")) != (0, 0):
+        layer["padding"] = size(node.attr("padding"))
+    if node.attr("ceil_mode"):
+        layer["ceil_mode"] = True
+    return [layer]
+
+
+def _adaptive(node: IRNode) -> list[Layer]:
+    out = tuple(node.attr("output_size"))
+    layer: Layer = {"kind": "pool", "op": node.attr("kind")}
+    layer.update({"global": True} if out == (1, 1) else {"output_size": size(out)})
+    return [layer]
+
+
+def _flat(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
+    """flatten / view / reshape: a spec ``flatten`` from [N, C, H, W] to [N, C·H·W] only."""
+    if node.shape == input_shape:
+        return []
+    flat = len(input_shape) == 4 and node.shape == (input_shape[0], input_shape[1] * input_shape[2]
+                                                   * input_shape[3])
+    return [{"kind": "flatten"}] if flat else None
+
+
+def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
+    """The spec layers of one op ([] for no-ops such as identity); None: not expressible."""
+    op = node.op
+    if op in ("identity",) or (op == "dropout" and node.attr("p") is None):
+        return []
+    if op == "conv":
+        unit = conv_unit([node])
+        return [unit] if unit else None
+    if op == "bn" and len(input_shape) in (2, 4):
+        return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
+    if op == "act" and node.attr("fn") in ACTIVATIONS:
+        return [{"kind": "act", "fn": node.attr("fn")}]
+    if op == "linear" and len(input_shape) == 2:
+        layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
+        return [layer if node.attr("bias") else {**layer, "bias": False}]
+    if op == "dropout":
+        return [{"kind": "dropout", "p": node.attr("p")}]
+    if op == "mean":
+        return _mean(node)
+    if op == "pool":
+        return _pool(node)
+    if op == "adaptive_pool":
+        return _adaptive(node)
+    return _flat(node, input_shape) if op in ("flatten", "reshape") else None

@@ -1,0 +1,40 @@
+"""The imported spec as YAML a person can read: a header comment, one flow mapping per layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from convcost.runtime.importer.emit.layout import Opaque
+
+
+def header(source: str, input_shape: Sequence[int], tracer: str, tools: str,
+           notes: Sequence[str], opaque: Sequence[Opaque]) -> list[str]:
+    """Comment lines: where the spec came from, how, and what it could not express."""
+    from convcost import __version__
+
+    lines = [
+        f"Imported by convcost {__version__} from {source}",
+        f"input {'x'.join(map(str, input_shape))}, read with {tracer} ({tools})",
+        "Layer names are the model's module paths; weights are never loaded.",
+        *notes,
+    ]
+    if opaque:
+        lines.append(f"{len(opaque)} opaque layers: shapes and params measured, MACs NOT counted:")
+        lines += [f"  {o.name}: {o.ops}" for o in opaque]
+    return [f"# {line}".rstrip() for line in lines]
+
+
+def _flow(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 16, sort_keys=False,
+                          allow_unicode=True)
+    return text.removesuffix("\n...\n").strip()  # a plain scalar ends its document
+
+
+def spec_yaml(head: Sequence[str], spec: dict[str, Any]) -> str:
+    """``spec`` (name, input, layers) as YAML under the ``head`` comment lines."""
+    body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}", "layers:"]
+    body += [f"  - {_flow(layer)}" for layer in spec["layers"]]
+    return "\n".join([*head, *body]) + "\n"

@@ -1,0 +1,86 @@
+"""``convcost import`` and model sources in the other commands, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+from convcost.errors import MissingDependencyError
+from convcost.runtime.importer.resolve import import_torchvision
+from convcost.spec.loader import load_spec
+
+MODELS = "tests/torch/import_models.py"
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    try:
+        import_torchvision()
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+    return CliRunner()
+
+
+def test_import_writes_a_readable_spec(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "mv2.yaml"
+    result = runner.invoke(app, ["import", "torchvision:mobilenet_v2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "imported torchvision:mobilenet_v2 with torch.fx: 23 layers, 0 opaque" in result.stderr
+    text = out.read_text()
+    assert text.startswith("# Imported by convcost") and "input 1x3x224x224, read with torch.fx" in text
+    assert "torch 2." in text.splitlines()[1] and "torchvision 0." in text.splitlines()[1]
+    spec = load_spec(out)
+    # 1 stem conv unit + 17 inverted residuals + head conv + pool, flatten, dropout, linear
+    assert [layer.kind for layer in spec.layers].count("inverted_residual") == 17
+    assert spec.layers[0].name == "features.0" and spec.layers[-1].name == "classifier.1"
+
+
+def test_model_source_is_cross_checked_against_the_original(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["model", "torchvision:resnet18", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == 11_689_512 and data["totals"]["macs"] == 1_814_073_344
+    assert data["verify"]["ok"] and data["verify"]["tools"].startswith("the original torchvision:resnet18")
+    assert data["verify"]["totals"]["flop_counter_flops"] == 2 * 1_814_073_344
+
+
+def test_strict_refuses_what_the_spec_cannot_express(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["import", f"{MODELS}:Inexpressible", "--input", "1x3x8x8", "--strict"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--strict" in lines[0] and "cumsum" in lines[0]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["model", "torchvision:resnet19", "--no-verify"], "did you mean resnet18"),
+    (["import", f"{MODELS}:Net(__import__('os'))"], "give arguments as key=value only"),
+    (["import", "torchvision:resnet18", "--input", "1x3"], "cannot trace it with torch.fx"),
+    (["import", "torch.nn:Linear(in_features=3, out_features=2)", "--input", "1x3"],
+     "the spec format takes an image input"),
+    (["import", "torchvision:resnet18", "--tracer", "jit"], "--tracer: must be one of"),
+    (["conventions", "missing.onnx"], "missing.onnx: no such file"),
+])
+def test_bad_sources_exit_2_on_one_line(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_opaque_layers_are_flagged_and_block_sweeps(runner: CliRunner) -> None:
+    source = f"{MODELS}:Inexpressible"
+    result = runner.invoke(app, ["import", source, "--input", "1x3x8x8"])
+    assert result.exit_code == 0, result.output
+    assert ("opaque layer cumsum (torch.cumsum ×1): shape 1x8x6x6 measured, MACs not counted"
+            in result.stderr)
+    layer = "{kind: opaque, name: cumsum, op: torch.cumsum ×1, output_shape: [8, 6, 6], params: 0}"
+    assert layer in result.stdout
+    shown = runner.invoke(app, ["model", source, "--no-verify", "--format", "json"])
+    layers = {layer["name"]: layer for layer in json.loads(shown.stdout)["layers"]}
+    assert layers["cumsum"]["kind"] == "opaque" and layers["cumsum"]["macs"] == 0
+    swept = runner.invoke(app, ["sweep", source])
+    assert swept.exit_code == 2
+    assert "did not recognise the channel structure of 1 layers (cumsum)" in swept.stderr

@@ -154,9 +154,8 @@ def model(
     input_shape: opts.InputShape = None,
     height: opts.Height = None,
     width: opts.Width = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", rich_help_panel=opts.COUNTING,
-                                         help="cross-check with torch and fvcore when installed "
-                                              "(seconds); --no-verify is instant")] = True,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", rich_help_panel=opts.COUNTING, help=(
+        "cross-check with torch and fvcore when installed (seconds); --no-verify is instant"))] = True,
     convention: Convention = "paper",
     flops: Flops = False,
     training: TrainingFlag = False,

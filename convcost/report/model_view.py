@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
-from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import (
     Analysis,
     SeparablePair,
@@ -20,8 +19,25 @@ from convcost.net.analysis import (
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
 from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.safe_text import Markup
-from convcost.report.verify_view import check_column, verify_json, verify_report
-from convcost.runtime.verify import Verification
+
+if TYPE_CHECKING:  # the receptive field and the cross-check load only when asked for
+    from convcost.cost.receptive import ModelRF, ReceptiveField
+    from convcost.runtime.verify import Verification
+
+
+def _fields(root: Node) -> ModelRF:
+    from convcost.cost.receptive import receptive_fields
+
+    return receptive_fields(root)
+
+
+def _verify_report(verification: Verification | None) -> list[Report]:
+    """The cross-check's summary table, when there was a cross-check."""
+    if verification is None:
+        return []
+    from convcost.report.verify_view import verify_report
+
+    return [verify_report(verification)]
 
 
 def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
@@ -104,7 +120,11 @@ def heading(analysis: Analysis) -> str:
 
 def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
     """The ✓/✗ column of the torch/fvcore cross-check, when there is one."""
-    return [] if verification is None else [check_column(verification, name)]
+    if verification is None:
+        return []
+    from convcost.report.verify_view import check_column
+
+    return [check_column(verification, name)]
 
 
 def flat_report(analysis: Analysis, depth: int | None,
@@ -193,13 +213,18 @@ def separable_report(analysis: Analysis) -> Report | None:
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
                   counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
-    rfs = receptive_fields(analysis.root) if rf else None
+    rfs = _fields(analysis.root) if rf else None
     main = (flat_report(analysis, depth, verification, counting, rfs) if machine
             else layers_report(analysis, depth, verification, counting, rfs))
     reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
-    checked = [verify_report(verification)] if verification is not None else []
-    return [*reports, *([sep] if sep else []), *checked]
+    return [*reports, *([sep] if sep else []), *_verify_report(verification)]
+
+
+def _verify_json(verification: Verification) -> dict[str, Any]:
+    from convcost.report.verify_view import verify_json
+
+    return verify_json(verification)
 
 
 def model_json(analysis: Analysis, depth: int | None, verification: Verification | None,
@@ -225,7 +250,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
     }
-    rfs = figures.rfs or receptive_fields(analysis.root)
+    rfs = figures.rfs or _fields(analysis.root)
     return {
         "model": analysis.model,
         "input": list(analysis.input_shape),
@@ -235,7 +260,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         "convention": {**counting.describe(), "total": counting.count(analysis.root)},
         **({key: None for key in detail} if summary else detail),
         "receptive_field": rf_json(rfs.output),
-        "verify": None if verification is None else verify_json(verification),
+        "verify": None if verification is None else _verify_json(verification),
     }
 
 
@@ -258,11 +283,11 @@ def model_output(analysis: Analysis, depth: int | None, verification: Verificati
                  counting: Counting, extra: Any, fmt: str, summary: bool,
                  rf: bool = False) -> list[Report | str]:
     """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
-    rfs = receptive_fields(analysis.root) if fmt in ("json", "csv") or rf else None
+    rfs = _fields(analysis.root) if fmt in ("json", "csv") or rf else None
     figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
     if summary:
-        checked = [verify_report(verification)] if verification is not None else []
-        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals, *checked]
+        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals,
+                   *_verify_report(verification)]
     else:
         reports = model_reports(analysis, depth, fmt != "table", verification, counting, rf)
         if extra.reports:  # the memory / training tables replace the plain per-layer table

@@ -28,6 +28,23 @@ def blocked_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
+def materialised(analysis: Any) -> Any:
+    """The built model of ``analysis`` (eval), built on the meta device and materialised
+    uninitialised, then zeroed: for tests whose figures depend on shapes only, so that big
+    models (vgg16's 138 M parameters) cost no random initialisation."""
+    import torch
+
+    from convcost.runtime.build import build
+
+    with torch.device("meta"):
+        model = build(analysis)
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            tensor.zero_()
+    return model.eval()
+
+
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 

@@ -128,7 +128,7 @@ class Delta:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class BaselineDiff:
     file: str
     tolerance: Fraction
     deltas: tuple[Delta, ...]
@@ -149,8 +149,8 @@ class Comparison:
         return not self.updated and bool(self.grew or self.new)
 
 
-def compare(current: Mapping[str, Cost], baseline: Baseline | None, file: str,
-            tolerance: Fraction, updated: bool = False) -> Comparison:
+def diff_baseline(current: Mapping[str, Cost], baseline: Baseline | None, file: str,
+            tolerance: Fraction, updated: bool = False) -> BaselineDiff:
     """Every model of ``current`` against ``baseline`` (None: no baseline file yet)."""
     known = baseline.models if baseline is not None else {}
     deltas = tuple(
@@ -159,7 +159,7 @@ def compare(current: Mapping[str, Cost], baseline: Baseline | None, file: str,
         for name, figures in current.items() for key in BASELINE_METRICS
     )
     stale = tuple(sorted(set(known) - set(current)))
-    return Comparison(file, tolerance, deltas, stale, updated)
+    return BaselineDiff(file, tolerance, deltas, stale, updated)
 
 
 def merged(baseline: Baseline | None, current: Mapping[str, Cost]) -> dict[str, Cost]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.conventions.rules import PAPER, Convention
+from convcost.cost.value import Cost
 from convcost.errors import SpecError
 from convcost.limits import quote
 from convcost.net.analysis import Analysis
@@ -84,19 +85,13 @@ def parse_budgets_file(data: Any, text: str, file: str) -> tuple[BudgetEntry, ..
 # -- evaluation -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Measured:
-    """Every budgeted metric of one analysed model."""
+@dataclass(frozen=True, kw_only=True)
+class Measured(Cost):
+    """Every budgeted metric of one analysed model (params, MACs and FLOPs: a :class:`Cost`)."""
 
-    params: int
-    macs: int
     activations: int
     share: Fraction
     largest: str  # the layer with the most MACs
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     def value(self, metric: str) -> int | Fraction:
         return self.share if metric == SHARE else int(getattr(self, metric))
@@ -110,7 +105,8 @@ def measure(analysis: Analysis, convention: Convention = PAPER) -> Measured:
     largest = max(leaves, key=convention.macs)
     share = Fraction(convention.macs(largest), macs) if macs else Fraction(0)
     activations = max(math.prod(leaf.output_shape) for leaf in leaves)
-    return Measured(analysis.totals.params, macs, activations, share, largest.name)
+    return Measured(params=analysis.totals.params, macs=macs, activations=activations,
+                    share=share, largest=largest.name)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.check.baseline import (
     Baseline,
-    Comparison,
+    BaselineDiff,
     baseline_lock,
-    compare,
+    diff_baseline,
     load_baseline,
     merged,
     write_baseline,
@@ -86,7 +86,7 @@ class ModelCheck:
 class CheckResult:
     models: tuple[ModelCheck, ...]
     problems: tuple[Problem, ...] = ()
-    baseline: Comparison | None = None
+    baseline: BaselineDiff | None = None
 
     @property
     def status(self) -> str:
@@ -213,7 +213,7 @@ def _check(target: _Target, alpha: float | None, resolution: int | None, verify:
 
 
 def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, update: bool
-              ) -> Comparison:
+              ) -> BaselineDiff:
     names: dict[str, str] = {}
     for m in models:
         if m.name in names:
@@ -222,13 +222,13 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
         names[m.name] = m.spec
     current = {m.name: m.figures for m in models}
     if not update:
-        return compare(current, load_baseline(file), file, tolerance)
+        return diff_baseline(current, load_baseline(file), file, tolerance)
     old: Baseline | None = None
     with baseline_lock(file) as target:  # re-read under the lock: a concurrent run's models stay
         if os.path.exists(target):
             old = load_baseline(target)
         write_baseline(target, merged(old, current))
-    return compare(current, old, target, tolerance, updated=True)
+    return diff_baseline(current, old, target, tolerance, updated=True)
 
 
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,

@@ -374,6 +374,29 @@ def sweep(
 
 
 
+Benched = tuple[dict[str, Any], str | None, str, dict[str, Any]]  # models, base, title, JSON extra
+
+
+def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: float | None,
+                batch: int | None) -> Benched:
+    from convcost.net.analysis import analyze
+
+    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
+            {"model": analysis.model, "input": list(analysis.input_shape)})
+
+
+def _bench_layer(config: Any) -> Benched:
+    from convcost.net.compare import compare
+    from convcost.net.layer_nodes import as_analysis, variant_nodes
+    from convcost.report.layer_view import layer_json
+
+    models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
+    title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
+             f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
+    return models, "standard", title, {"config": layer_json(compare(config))["config"]}
+
+
 @app.command()
 def bench(
     spec: Annotated[Path | None, typer.Argument(
@@ -406,30 +429,16 @@ def bench(
     from convcost.runtime.bench import bench as run_bench
 
     fmt = opts.parse_format(fmt)
-    extra: dict[str, Any]
     if spec is not None:
         if cin is not None or cout is not None:
             raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
-        from convcost.net.analysis import analyze
-        analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho,
-                           batch=batch)
-        models, base, title = {analysis.model: analysis}, None, f"{analysis.model}: measured latency"
-        extra = {"model": analysis.model, "input": list(analysis.input_shape)}
+        models, base, title, extra = _bench_spec(spec, alpha, resolution, rho, batch)
     else:
         if cin is None or cout is None:
             raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
-        from convcost.net.layer_nodes import as_analysis, variant_nodes
-        from convcost.report.layer_view import layer_json
-
         config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
-                               batch or 1, alpha or 1.0, rho or 1.0)
-        models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
-        base = "standard"
-        title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
-                 f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
-        from convcost.net.compare import compare
-
-        extra = {"config": layer_json(compare(config))["config"]}
+                                   batch or 1, alpha or 1.0, rho or 1.0)
+        models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
     _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))

@@ -35,6 +35,7 @@ from types import MappingProxyType
 
 from convcost.cost.dataflow import Step, Trace, trace
 from convcost.cost.graph import Node
+from convcost.cost.value import Cost
 from convcost.errors import ConvcostError
 from convcost.limits import quote
 
@@ -94,16 +95,22 @@ class ModelMemory:
     peak_leaf: str
 
     @property
+    def cost(self) -> Cost:
+        """Params (after folding, if ``fused_bn``) and MACs of every leaf."""
+        return Cost(sum(leaf.params for leaf in self.leaves),
+                    sum(leaf.node.macs for leaf in self.leaves))
+
+    @property
     def params(self) -> int:
-        return sum(leaf.params for leaf in self.leaves)
+        return self.cost.params
 
     @property
     def macs(self) -> int:
-        return sum(leaf.node.macs for leaf in self.leaves)
+        return self.cost.macs
 
     @property
     def flops(self) -> int:
-        return 2 * self.macs
+        return self.cost.flops
 
     @property
     def weight_bytes(self) -> int:

@@ -10,7 +10,9 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 * ``rule_keys``: the keys under which the counting conventions hold a row for it
   (:mod:`convcost.conventions.rules`), each with the op class ``convcost conventions`` shows,
   and ``keys_of``, the keys one op uses;
-* traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``;
+* traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
+  ``elementwise``,
+  ``inputs`` (2 for a merge) and ``window`` (its footprint, for the receptive field);
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
   which turns the validated fields into the op.
 """
@@ -23,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from convcost.cost.value import LayerCost, Shape
+from convcost.cost.window import Windows
 
 
 class Op:
@@ -118,6 +121,10 @@ class OpKind(Generic[OpT]):
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
     weight_grad: bool = False  # backward costs MACs (grad-input, grad-weight); BN folds into it
+    elementwise: bool = False  # maps each channel of one input on its own, keeping the shape:
+    # the data path of a separable pair runs through it (BN, activations, dropout, identity)
+    window: Callable[[OpT, Shape], Windows | None] | None = None  # its footprint per spatial
+    # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
     doc: str = field(default="")

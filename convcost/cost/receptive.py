@@ -28,63 +28,24 @@ with a whole input is whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from convcost.cost.graph import Node, run_wires
-from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool, Shape
-from convcost.cost.ops.conv import conv_pads
-from convcost.cost.ops.reduce import Mean
-from convcost.cost.ops.transpose import ConvTranspose2d
-from convcost.cost.ops.upsample import Upsample, upsample
-
-ONE = Fraction(1)
-
-
-@dataclass(frozen=True)
-class Axis:
-    """The RF along one axis: size, jump and centre of unit 0, in input pixels."""
-
-    size: Fraction = ONE
-    jump: Fraction = ONE
-    start: Fraction = Fraction(0)
-
-    @property
-    def padding(self) -> Fraction:
-        """Effective padding: how far unit 0's RF reaches before input pixel 0."""
-        return (self.size - 1) / 2 - self.start
-
-    def interval(self, unit: int) -> tuple[Fraction, Fraction]:
-        """First and last input coordinate that output unit ``unit`` sees."""
-        centre = unit * self.jump + self.start
-        return (centre - (self.size - 1) / 2, centre + (self.size - 1) / 2)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One op's footprint on one axis, in units of its input: span, stride, left padding."""
-
-    span: Fraction
-    stride: Fraction = ONE
-    pad: Fraction = Fraction(0)
-
-    def apply(self, axis: Axis) -> Axis:
-        return Axis(axis.size + (self.span - 1) * axis.jump, axis.jump * self.stride,
-                    axis.start + ((self.span - 1) / 2 - self.pad) * axis.jump)
-
-
-IDENTITY = Window(ONE)
+from convcost.cost.registry import op_kind
+from convcost.cost.value import Shape
+from convcost.cost.window import Axis, Window
 
 
 @dataclass(frozen=True)
 class ReceptiveField:
     """The RF of one tensor: per axis (h, w), and whether every unit sees the whole input."""
 
-    h: Axis = Axis()
-    w: Axis = Axis()
+    h: Axis = field(default_factory=Axis)
+    w: Axis = field(default_factory=Axis)
     whole: bool = False
 
     @property
@@ -107,96 +68,16 @@ class ReceptiveField:
         return ReceptiveField(windows[0].apply(self.h), windows[1].apply(self.w), self.whole)
 
 
-# -- per-op windows ---------------------------------------------------------------------
-
-def conv_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> Window:
-    """A convolution or pooling window: span ``d·(k-1)+1``."""
-    return Window(Fraction(dilation * (kernel - 1) + 1), Fraction(stride), Fraction(pad))
-
-
-def transposed_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> Window:
-    """A transposed conv: output o sees inputs i with ``i·s = o + p - t·d``, t in [0, k)."""
-    s, reach = Fraction(stride), Fraction(dilation * (kernel - 1))
-    return Window(reach / s + 1, 1 / s, (reach - pad) / s)
-
-
-def upsample_window(scale: int | Fraction, mode: str = "nearest") -> Window:
-    """An upsample by ``scale``: one input tap (nearest) or two (bilinear), at pixel centres."""
-    s = Fraction(scale)
-    return Window(Fraction(1 if mode == "nearest" else 2), 1 / s, (s - 1) / (2 * s))
-
-
-def adaptive_window(size: int, out: int) -> Window:
-    """torch's adaptive pooling: window i is ``[floor(i·size/out), ceil((i+1)·size/out))``.
-
-    The span is the widest window, the stride ``size/out`` (exact when out divides size).
-    """
-    widest = max(-(-(i + 1) * size // out) - i * size // out for i in range(out))
-    return Window(Fraction(widest), Fraction(size, out), Fraction(0))
-
-
-Windows = tuple[Window, Window]
-Rule = Callable[[Any, Shape], Windows | None]  # None: the op makes the RF whole
-
-
-def _conv(op: Conv2d, x: Shape) -> Windows:
-    (top, _), (left, _) = conv_pads(op, x)  # same and tf_same: the odd pixel goes after
-    pad = (top, left)
-    return (conv_window(op.kernel[0], op.stride[0], pad[0], op.dilation[0]),
-            conv_window(op.kernel[1], op.stride[1], pad[1], op.dilation[1]))
-
-
-def _pool(op: Pool, _: Shape) -> Windows:
-    return (conv_window(op.kernel[0], op.stride[0], op.padding[0]),
-            conv_window(op.kernel[1], op.stride[1], op.padding[1]))
-
-
-def _adaptive(op: AdaptivePool, x: Shape) -> Windows | None:
-    if op.output_size == (1, 1):
-        return None
-    return (adaptive_window(x[2], op.output_size[0]), adaptive_window(x[3], op.output_size[1]))
-
-
-def _flatten(_: Flatten, x: Shape) -> Windows | None:
-    return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY, IDENTITY)
-
-
-def _transposed(op: ConvTranspose2d, _: Shape) -> Windows:
-    return (transposed_window(op.kernel[0], op.stride[0], op.padding[0], op.dilation[0]),
-            transposed_window(op.kernel[1], op.stride[1], op.padding[1], op.dilation[1]))
-
-
-def _upsample(op: Upsample, x: Shape) -> Windows:
-    """torch maps output pixel o to input ``o / scale`` (a given scale) or ``o · in / out``."""
-    out = upsample(op, x).output_shape[2:]
-    windows = []
-    for size, o in zip(x[2:4], out, strict=True):
-        if op.align_corners:  # corners meet: input (in-1)/(out-1) apart, two taps, no offset
-            step = Fraction(size - 1, o - 1) if o > 1 else ONE
-            windows.append(Window(Fraction(2), step, Fraction(0)))
-        else:
-            scale = Fraction(op.scale) if op.scale is not None else Fraction(o, size)
-            windows.append(upsample_window(scale, op.mode))
-    return windows[0], windows[1]
-
-
-def _mean(_: Mean, __: Shape) -> None:
-    return None
-
-
-RULES: Mapping[type, Rule] = MappingProxyType({
-    Conv2d: _conv, Pool: _pool, AdaptivePool: _adaptive, Flatten: _flatten,
-    ConvTranspose2d: _transposed, Upsample: _upsample, Mean: _mean,
-})
-"""Op class -> its windows; ops not listed are pointwise in space (BN, activations, linear)."""
-
-
 def leaf_rf(op: Any, x: Shape, rf: ReceptiveField) -> ReceptiveField:
-    """The RF after one leaf op applied to an input of shape ``x`` whose RF is ``rf``."""
-    rule = RULES.get(type(op))
-    if rule is None:
+    """The RF after one leaf op applied to an input of shape ``x`` whose RF is ``rf``.
+
+    The op's ``window`` (declared with its kind in the registry) maps it; an op without one is
+    pointwise in space (BN, activations, linear); a window of None makes the RF whole.
+    """
+    window = op_kind(op).window
+    if window is None:
         return rf
-    windows = rule(op, x)
+    windows = window(op, x)
     if windows is None:
         return whole(rf, x)
     return rf.through(windows)

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Dropout, Scale
+from convcost.cost.ops import BatchNorm, Conv2d, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
@@ -160,7 +160,7 @@ def _carries(step: Step, storage: int) -> bool:
     """Whether ``step`` passes the tensor in ``storage`` on along the data path."""
     if isinstance(step.node.op, Scale):  # x · gate: the path runs through x, its first input
         return step.inputs[0].storage == storage
-    return isinstance(step.node.op, BatchNorm | Activation | Dropout)
+    return step.op_kind.elementwise  # BN, activations, dropout, identity
 
 
 def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:

@@ -20,6 +20,7 @@ from fractions import Fraction
 from convcost.cost.graph import Node
 from convcost.cost.memory import model_memory
 from convcost.cost.roofline import Roofline, model_estimate
+from convcost.cost.value import Cost
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_SWEEP_POINTS
 from convcost.net.analysis import Analysis, analyze
@@ -29,17 +30,13 @@ Progress = Callable[[int, int], None]
 """``progress(done, total)``, called as points are computed (for a progress bar)."""
 
 
-@dataclass(frozen=True)
-class Point:
+@dataclass(frozen=True, kw_only=True)
+class Point(Cost):
+    """One grid point: α, resolution, params and MACs (and the roofline estimate, if asked)."""
+
     alpha: float
     resolution: int
-    params: int
-    macs: int
     seconds: Fraction | None = None
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,8 @@ def _point(spec: Spec, alpha: float, resolution: int, batch: int | None,
     seconds = None
     if roof is not None:
         seconds = model_estimate(model_memory(result.root, dtype), roof).seconds
-    return Point(alpha, resolution, result.totals.params, result.totals.macs, seconds)
+    return Point(params=result.totals.params, macs=result.totals.macs, alpha=alpha,
+                 resolution=resolution, seconds=seconds)
 
 
 def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
@@ -94,8 +92,9 @@ def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
                for a, b, c, p in zip(leaves, base, coefficients[0], col, strict=True)):
             return None
         spatial.append(col)
-    return [Point(row.alpha, resolution, row.totals.params,
-                  sum(c * p for c, p in zip(coef, positions_r, strict=True)))
+    return [Point(params=row.totals.params,
+                  macs=sum(c * p for c, p in zip(coef, positions_r, strict=True)),
+                  alpha=row.alpha, resolution=resolution)
             for row, coef in zip(rows, coefficients, strict=True)
             for resolution, positions_r in zip(resolutions, spatial, strict=True)]
 

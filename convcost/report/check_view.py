@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from rich.console import RenderableType
 
-from convcost.check.baseline import Comparison, Delta
+from convcost.check.baseline import BaselineDiff, Delta
 from convcost.check.budget import BUDGET_METRICS, MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.errors import SpecError
@@ -89,7 +89,7 @@ def _delta_status(delta: Delta, updated: bool) -> str:
     return "shrank" if delta.value < delta.base else "ok"
 
 
-def baseline_report(cmp: Comparison) -> Report:
+def baseline_report(cmp: BaselineDiff) -> Report:
     columns = [
         Column("model", lambda d: d.model, justify="left"),
         Column("metric", lambda d: BUDGET_METRICS[d.metric], justify="left"),
@@ -136,7 +136,7 @@ def _metric_json(check: MetricCheck) -> dict[str, Any]:
     return data | ({"layer": check.layer} if check.layer else {})
 
 
-def _baseline_json(cmp: Comparison) -> dict[str, Any]:
+def _baseline_json(cmp: BaselineDiff) -> dict[str, Any]:
     deltas = [{"model": d.model, "metric": d.metric, "baseline": d.base, "current": d.value,
                "change": d.change, "grew": d.grew} for d in cmp.deltas]
     return {"file": cmp.file, "tolerance_percent": float(cmp.tolerance), "updated": cmp.updated,

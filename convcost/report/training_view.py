@@ -8,6 +8,7 @@ from typing import Any
 
 from convcost.cost.graph import Node
 from convcost.cost.training import Training
+from convcost.cost.value import FLOPS_PER_MAC
 from convcost.net.analysis import Analysis
 from convcost.report.model_view import _tree_rows, frontier
 from convcost.report.render import Column, Report, human
@@ -63,7 +64,7 @@ def totals_report(name: str, result: Training) -> Report:
     rows = [("forward", result.forward_macs), ("grad-input", result.grad_input_macs),
             ("grad-weight", result.grad_weight_macs), ("backward", result.backward_macs),
             ("training step", result.total_macs),
-            ("training step FLOPs (2 × MACs)", 2 * result.total_macs)]
+            ("training step FLOPs (2 × MACs)", FLOPS_PER_MAC * result.total_macs)]
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("MACs", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
     ratio = result.total_macs / result.forward_macs if result.forward_macs else 0.0
@@ -75,7 +76,7 @@ def training_json(result: Training, nodes: list[Node] | None = None) -> dict[str
     data: dict[str, Any] = {
         "forward_macs": result.forward_macs, "grad_input_macs": result.grad_input_macs,
         "grad_weight_macs": result.grad_weight_macs, "backward_macs": result.backward_macs,
-        "total_macs": result.total_macs, "total_flops": 2 * result.total_macs,
+        "total_macs": result.total_macs, "total_flops": FLOPS_PER_MAC * result.total_macs,
     }
     if nodes is not None:
         data["layers"] = [

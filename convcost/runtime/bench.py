@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.cost.memory import model_memory
+from convcost.cost.value import Cost
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.limits import quote
 from convcost.net.analysis import Analysis
@@ -28,18 +29,13 @@ from convcost.runtime.guard import Notify, guard
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class Timing:
+@dataclass(frozen=True, kw_only=True)
+class Timing(Cost):
     """Wall-clock seconds of one model's timed runs, with its analytic cost."""
 
     name: str
     times_s: tuple[float, ...]
-    macs: int
     mem_access_bytes: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     @property
     def median_s(self) -> float:
@@ -141,7 +137,8 @@ def bench(title: str, analyses: Mapping[str, Analysis], device: str = "auto", wa
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(previous)
-    timings = tuple(Timing(name, tuple(t), a.totals.macs, model_memory(a.root).mem_access_bytes)
+    timings = tuple(Timing(params=a.totals.params, macs=a.totals.macs, name=name, times_s=tuple(t),
+                           mem_access_bytes=model_memory(a.root).mem_access_bytes)
                     for (name, a), t in zip(analyses.items(), times, strict=True))
     name = torch.cuda.get_device_name() if target == "cuda" else "cpu"
     return Bench(title, name, used, torch.__version__, warmup, repeats, timings)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
-from convcost.cost.ops import Shape
+from convcost.cost.value import FLOPS_PER_MAC, Shape
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.net.analysis import Analysis
 from convcost.runtime.guard import Notify, guard
@@ -97,17 +97,13 @@ class Verification:
 
     @property
     def counter_macs(self) -> int:
-        return self.counter_flops // 2
-
-    @property
-    def skipped(self) -> Counter[str]:
-        return self.unsupported + self.ignored
+        return self.counter_flops // FLOPS_PER_MAC
 
     def mismatches(self) -> list[Mismatch]:
         totals = [Mismatch("", figure, ours, theirs) for figure, ours, theirs in (
             ("fvcore", self.count, self.fvcore),
             ("params", self.params, self.torch_params),
-            ("flop_counter_flops", 2 * self.macs, self.counter_flops),
+            ("flop_counter_flops", FLOPS_PER_MAC * self.macs, self.counter_flops),
         ) if ours != theirs]
         layers = sorted(self.layers, key=lambda check: not check.leaf)  # the leaves name the cause
         return [m for layer in layers for m in layer.mismatches()] + totals

@@ -369,6 +369,7 @@ def test_check_runs_with_torch_unimportable(tmp_path: Path) -> None:
     assert "convcost check: PASS (11 models, 0 over budget, 0 grew beyond the baseline)" in proc.stdout
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 def test_verify_runs_the_cross_check(runner: CliRunner, tmp_path: Path) -> None:
     spec = _write(tmp_path / "tiny.yaml")
     code, data = _json(runner, spec, "--verify")
@@ -378,6 +379,7 @@ def test_verify_runs_the_cross_check(runner: CliRunner, tmp_path: Path) -> None:
     assert verify["totals"]["params"] == _figures(spec)[0]  # torch's sum(p.numel())
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 def test_verify_mismatch_fails(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import convcost.runtime.verify as verify_module
 

@@ -87,6 +87,7 @@ def test_params(runner: CliRunner, cin: int, cout: int, standard: int, separable
     assert data["ratio"]["params"] == float(Fraction(separable, standard))
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 def test_bias_matches_torch_conv(runner: CliRunner) -> None:
     import torch
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from helpers import blocked_env as _blocked_env
+from helpers import materialised
 from helpers import run as _run
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -126,21 +127,6 @@ def _analysis(name: str, resolution: int | None = None, batch: int | None = None
 # -- the tools, run for real -------------------------------------------------------------------
 
 
-def _fresh(analysis: Analysis) -> Any:
-    """A newly built model (eval) for one tool: meta build, materialised, zeroed."""
-    import torch
-
-    from convcost.runtime.build import build
-
-    with torch.device("meta"):
-        model = build(analysis)
-    model = model.to_empty(device="cpu")
-    with torch.no_grad():
-        for tensor in [*model.parameters(), *model.buffers()]:
-            tensor.zero_()
-    return model.eval()
-
-
 @contextlib.contextmanager
 def _silent() -> Iterator[None]:
     """One thread, no grad, no warnings, no fvcore log lines, nothing printed."""
@@ -153,7 +139,7 @@ def _silent() -> Iterator[None]:
 def _fvcore(analysis: Analysis) -> tuple[int, int | None]:
     from fvcore.nn import FlopCountAnalysis, parameter_count
 
-    model, x = _fresh(analysis), _input(analysis)
+    model, x = materialised(analysis), _input(analysis)
     counter = FlopCountAnalysis(model, (x,)).unsupported_ops_warnings(False)
     return counter.uncalled_modules_warnings(False).total(), parameter_count(model)[""]
 
@@ -161,7 +147,7 @@ def _fvcore(analysis: Analysis) -> tuple[int, int | None]:
 def _thop(analysis: Analysis) -> tuple[int, int | None]:
     import thop
 
-    macs, params = thop.profile(_fresh(analysis), inputs=(_input(analysis),), verbose=False)
+    macs, params = thop.profile(materialised(analysis), inputs=(_input(analysis),), verbose=False)
     assert float(macs).is_integer() and float(params).is_integer()  # floats holding integers
     return int(macs), int(params)
 
@@ -173,7 +159,7 @@ def _ptflops(analysis: Analysis) -> tuple[int, int | None]:
 
     shape = analysis.input_shape
     extra = {} if shape[0] == 1 else {"input_constructor": lambda res: torch.zeros(shape)}
-    macs, params = get_model_complexity_info(_fresh(analysis), tuple(shape[1:]), as_strings=False,
+    macs, params = get_model_complexity_info(materialised(analysis), tuple(shape[1:]), as_strings=False,
                                              print_per_layer_stat=False, **extra)
     return macs, params
 
@@ -181,14 +167,14 @@ def _ptflops(analysis: Analysis) -> tuple[int, int | None]:
 def _torchinfo(analysis: Analysis) -> tuple[int, int | None]:
     import torchinfo
 
-    stats = torchinfo.summary(_fresh(analysis), input_data=_input(analysis), verbose=0)
+    stats = torchinfo.summary(materialised(analysis), input_data=_input(analysis), verbose=0)
     return stats.total_mult_adds, stats.total_params
 
 
 def _torch(analysis: Analysis) -> tuple[int, int | None]:
     from torch.utils.flop_counter import FlopCounterMode
 
-    model, x = _fresh(analysis), _input(analysis)
+    model, x = materialised(analysis), _input(analysis)
     with FlopCounterMode(display=False) as counter:
         model(x)
     return counter.get_total_flops(), None
@@ -274,9 +260,9 @@ def test_thop_and_torchinfo_per_leaf() -> None:
 
     analysis = _analysis("mobilenet_v3_small", 64)
     with _silent():
-        _, _, layers = thop.profile(_fresh(analysis), inputs=(_input(analysis),), verbose=False,
+        _, _, layers = thop.profile(materialised(analysis), inputs=(_input(analysis),), verbose=False,
                                     ret_layer_info=True)
-        model = _fresh(analysis)
+        model = materialised(analysis)
         rows = torchinfo.summary(model, input_data=_input(analysis), verbose=0).summary_list
     names = {id(module): name for name, module in model.named_modules()}
     torchinfo_macs = {names[id(row.module)]: row.macs for row in rows if row.is_leaf_layer}
@@ -579,7 +565,7 @@ def test_fvcore_skips_padding_same() -> None:
     with _silent():
         from fvcore.nn import FlopCountAnalysis
 
-        counter = FlopCountAnalysis(_fresh(analysis), (_input(analysis),))
+        counter = FlopCountAnalysis(materialised(analysis), (_input(analysis),))
         assert counter.total() == FVCORE.total(analysis) == 0
         assert dict(counter.unsupported_ops()) == {"aten::_convolution_mode": 1}
     assert PAPER.total(analysis) == 1 * 4 * 8 * 8 * 4 * 3 * 3  # 9,216: every other tool counts it

@@ -14,7 +14,7 @@ import pytest
 
 from convcost.check.baseline import (
     Baseline,
-    compare,
+    diff_baseline,
     load_baseline,
     merged,
     parse_baseline,
@@ -286,7 +286,7 @@ def _base(**models: tuple[int, int]) -> Baseline:
 ])
 def test_compare_growth_and_tolerance(base: tuple[int, int], now: tuple[int, int],
                                       tolerance: Fraction, grew: bool) -> None:
-    cmp = compare({"m": Cost(*now)}, _base(m=base), "b.json", Fraction(tolerance))
+    cmp = diff_baseline({"m": Cost(*now)}, _base(m=base), "b.json", Fraction(tolerance))
     assert bool(cmp.grew) is grew
     assert cmp.failed is grew
     params, macs = cmp.deltas
@@ -294,13 +294,13 @@ def test_compare_growth_and_tolerance(base: tuple[int, int], now: tuple[int, int
 
 
 def test_compare_missing_and_stale_models() -> None:
-    cmp = compare({"new": Cost(1, 2), "kept": Cost(3, 4)}, _base(kept=(3, 4), gone=(5, 6)),
+    cmp = diff_baseline({"new": Cost(1, 2), "kept": Cost(3, 4)}, _base(kept=(3, 4), gone=(5, 6)),
                   "b.json", Fraction(0))
     assert cmp.new == ("new",)
     assert cmp.stale == ("gone",)
     assert cmp.failed  # a model missing from the baseline is never silently a pass
     assert [d.base for d in cmp.deltas if d.model == "new"] == [None, None]
-    updated = compare({"new": Cost(1, 2)}, None, "b.json", Fraction(0), updated=True)
+    updated = diff_baseline({"new": Cost(1, 2)}, None, "b.json", Fraction(0), updated=True)
     assert updated.new == ("new",) and not updated.failed
 
 

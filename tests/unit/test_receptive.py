@@ -14,16 +14,12 @@ import pytest
 
 import convcost
 from convcost.cost.ops import AdaptivePool, Conv2d, Flatten, Pool
-from convcost.cost.receptive import (
+from convcost.cost.receptive import ReceptiveField, fits, leaf_rf, merge, receptive_fields
+from convcost.cost.window import (
     Axis,
-    ReceptiveField,
     Window,
     adaptive_window,
     conv_window,
-    fits,
-    leaf_rf,
-    merge,
-    receptive_fields,
     transposed_window,
     upsample_window,
 )

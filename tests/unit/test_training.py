@@ -51,6 +51,7 @@ def _torch_conv(op: Conv2d) -> Any:
                      op.dilation, op.groups, op.bias)
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 @settings(max_examples=60, deadline=None)
 @given(case=conv_cases(), input_grad=st.booleans())
 def test_plain_conv_matches_flop_counter(case: ConvCase, input_grad: bool) -> None:
@@ -62,6 +63,7 @@ def test_plain_conv_matches_flop_counter(case: ConvCase, input_grad: bool) -> No
     assert 2 * result.total_macs == _counted_flops(_torch_conv(op), case.input_shape, input_grad)
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 @settings(max_examples=40, deadline=None)
 @given(batch=st.integers(1, 3), features=st.integers(1, 40), out=st.integers(1, 40),
        bias=st.booleans(), input_grad=st.booleans())
@@ -78,6 +80,7 @@ def test_linear_matches_flop_counter(batch: int, features: int, out: int, bias: 
     assert 2 * result.total_macs == counted
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 @settings(max_examples=60, deadline=None)
 @given(case=conv_cases(), input_grad=st.booleans())
 def test_grouped_conv_flop_counter_overcounts_grad_weight(case: ConvCase, input_grad: bool) -> None:
@@ -88,6 +91,7 @@ def test_grouped_conv_flop_counter_overcounts_grad_weight(case: ConvCase, input_
     assert _counted_flops(_torch_conv(case.op), case.input_shape, input_grad) == expected
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 @settings(max_examples=40, deadline=None)
 @given(case=conv_cases())
 def test_grouped_conv_equals_its_groups_as_plain_convs(case: ConvCase) -> None:
@@ -109,6 +113,7 @@ def test_grouped_conv_equals_its_groups_as_plain_convs(case: ConvCase) -> None:
     assert 2 * result.total_macs == _counted_flops(split, case.input_shape, True)
 
 
+@pytest.mark.torch  # needs torch: deselected by the fast loop
 @pytest.mark.parametrize(("name", "resolution"), [
     ("standard_cnn", None), ("resnet18", 64), ("vgg16", 32),
 ])

@@ -69,7 +69,7 @@ def _label(op: Activation) -> str:
 
 
 ACT = OpKind(Activation, activation, _module, dict.fromkeys(ACTIVATIONS, "activations"),
-             keys_of=_fn, label=_label, learnable=True,  # PReLU
+             keys_of=_fn, label=_label, learnable=True, elementwise=True,  # PReLU: learnable
              spec=SpecKind(fields(fn=Field("choice", choices=ACTIVATIONS),
                                   per_channel=Field("bool", False, doc="prelu: one slope per "
                                                     "channel (default: one shared slope)")),

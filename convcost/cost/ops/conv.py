@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
+from convcost.cost.window import Windows, conv_window
 from convcost.errors import ShapeError
 
 
@@ -118,6 +119,12 @@ def conv2d(op: Conv2d, x: Shape) -> LayerCost:
     return LayerCost(params, n * op.out_channels * ho * wo * per_out, (n, op.out_channels, ho, wo))
 
 
+def _window(op: Conv2d, x: Shape) -> Windows:
+    (top, _), (left, _) = conv_pads(op, x)  # same and tf_same: the odd pixel goes after
+    return (conv_window(op.kernel[0], op.stride[0], top, op.dilation[0]),
+            conv_window(op.kernel[1], op.stride[1], left, op.dilation[1]))
+
+
 def _module(op: Conv2d, x: Shape) -> Any:
     from torch import nn
 
@@ -145,6 +152,6 @@ def _label(op: Conv2d) -> str:
 
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
-              keys_of=_keys, label=_label, learnable=True, weight_grad=True)
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window)
 
 KINDS = (CONV,)

@@ -36,7 +36,7 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> BatchNorm:
     return BatchNorm(x[1], f["affine"])
 
 
-BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True,
+BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
                           "`nn.BatchNorm2d` (or `BatchNorm1d` on flat input)"),
             lower=_lower)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
+from convcost.cost.window import Windows, adaptive_window, conv_window
 from convcost.errors import ShapeError, SpecError
 
 Mode = Literal["avg", "max"]
@@ -64,6 +65,17 @@ def adaptive_pool(op: AdaptivePool, x: Shape) -> LayerCost:
     return LayerCost(0, 0, (n, c, *op.output_size))
 
 
+def _pool_window(op: Pool, _: Shape) -> Windows:
+    return (conv_window(op.kernel[0], op.stride[0], op.padding[0]),
+            conv_window(op.kernel[1], op.stride[1], op.padding[1]))
+
+
+def _adaptive_window(op: AdaptivePool, x: Shape) -> Windows | None:
+    if op.output_size == (1, 1):
+        return None
+    return (adaptive_window(x[2], op.output_size[0]), adaptive_window(x[3], op.output_size[1]))
+
+
 def _pool_module(op: Pool, _: Shape) -> Any:
     from torch import nn
 
@@ -114,9 +126,9 @@ SPEC = SpecKind(
     "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`", _check)
 
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(("max_pool", "avg_pool"), "pooling"),
-              keys_of=_window_key, spec=SPEC, lower=_lower)
+              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower)
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
-                       keys_of=_adaptive_key)
+                       keys_of=_adaptive_key, window=_adaptive_window)
 
 KINDS = (POOL, ADAPTIVE_POOL)

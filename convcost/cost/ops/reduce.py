@@ -55,7 +55,11 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Mean:
     return Mean(f["keepdim"])
 
 
-MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"},
+def _window(_: Mean, __: Shape) -> None:
+    return None  # the mean over H×W: every output unit sees the whole map
+
+
+MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"}, window=_window,
               spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep [N, C, 1, 1]")),
                             "`x.mean([2, 3])` in forward (no module of torch's)"),
               lower=_lower)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.linear import WIDTHS
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
+from convcost.cost.window import Windows, transposed_window
 from convcost.errors import ShapeError
 
 
@@ -90,9 +91,14 @@ SPEC = SpecKind(
     ),
     "`nn.ConvTranspose2d`")
 
+def _window(op: ConvTranspose2d, _: Shape) -> Windows:
+    return (transposed_window(op.kernel[0], op.stride[0], op.padding[0], op.dilation[0]),
+            transposed_window(op.kernel[1], op.stride[1], op.padding[1], op.dilation[1]))
+
+
 CONV_TRANSPOSE = OpKind(
     ConvTranspose2d, conv_transpose, _module,
     {"conv_transpose": "conv"}, keys_of=_keys, learnable=True,  # conv_bias: declared by conv
-    weight_grad=True, spec=SPEC, lower=_lower)
+    weight_grad=True, window=_window, spec=SPEC, lower=_lower)
 
 KINDS = (CONV_TRANSPOSE,)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
+from convcost.cost.window import Window, Windows, upsample_window
 from convcost.errors import ShapeError, SpecError
 
 Mode = Literal["nearest", "bilinear"]
@@ -70,8 +72,22 @@ SPEC = SpecKind(
     ),
     "`nn.Upsample`", _check)
 
+def _window(op: Upsample, x: Shape) -> Windows:
+    """torch maps output pixel o to input ``o / scale`` (a given scale) or ``o · in / out``."""
+    out = upsample(op, x).output_shape[2:]
+    windows = []
+    for size, o in zip(x[2:4], out, strict=True):
+        if op.align_corners:  # corners meet: input (in-1)/(out-1) apart, two taps, no offset
+            step = Fraction(size - 1, o - 1) if o > 1 else Fraction(1)
+            windows.append(Window(Fraction(2), step, Fraction(0)))
+        else:
+            scale = Fraction(op.scale) if op.scale is not None else Fraction(o, size)
+            windows.append(upsample_window(scale, op.mode))
+    return windows[0], windows[1]
+
+
 UPSAMPLE = OpKind(Upsample, upsample, _module,
                   dict.fromkeys(("upsample_nearest", "upsample_bilinear"), "upsample"),
-                  keys_of=_keys, spec=SPEC, lower=_lower)
+                  keys_of=_keys, window=_window, spec=SPEC, lower=_lower)
 
 KINDS = (UPSAMPLE,)

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
+from convcost.cost.window import IDENTITY as IDENTITY_WINDOW
+from convcost.cost.window import Windows
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Dropout(Op):
 def flatten(_: Flatten, x: Shape) -> LayerCost:
     # [N, C, H, W] -> [N, C·H·W]
     return LayerCost(0, 0, (x[0], math.prod(x[1:])))
+
+
+def _flatten_window(_: Flatten, x: Shape) -> Windows | None:
+    # flattening a map of more than one position mixes them all; a 1×1 map keeps its field
+    return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY_WINDOW, IDENTITY_WINDOW)
 
 
 def _flatten_module(_: Flatten, __: Shape) -> Any:
@@ -70,12 +77,15 @@ def _lower_identity(f: Mapping[str, Any], x: Shape, _: Lowering) -> Identity:
 
 
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
+                 window=_flatten_window,
                  spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
+                 elementwise=True,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout)
 
 IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
+                  elementwise=True,
                   spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity)
 
 KINDS = (FLATTEN, DROPOUT, IDENTITY)

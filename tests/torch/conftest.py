@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/tests/torch/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.torch)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _torchvision_importable() -> None:
+    """Import an installed torchvision once, tolerating its C++ ops built for another torch.
+
+    ptflops imports torchvision when it is installed (``make test`` installs it for the
+    importer); the registry's build fails to import beside the CPU torch unless its
+    fake-kernel registrations are skipped (see convcost.runtime.importer.resolve).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:
+        return
+    from convcost.errors import MissingDependencyError
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    with contextlib.suppress(MissingDependencyError):
+        import_torchvision()

@@ -186,9 +186,10 @@ def _dsconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -
 
 
 def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], base: int,
-                   path: str) -> Node:
-    squeeze = base // se["reduction"]
-    squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
+                   path: str, squeeze: int | None = None) -> Node:
+    if squeeze is None:
+        squeeze = base // se["reduction"]
+        squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
     channels = x[1]
     children = e.chain(x, [
         lambda s: e.leaf(f"{name}.pool", AdaptivePool("avg", (1, 1)), s, path),
@@ -199,6 +200,12 @@ def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], bas
     ])
     children.append(e.leaf(f"{name}.scale", Scale(), x, path))  # x · gate
     return e.block(name, "se", x, children, path, roles=[*["main"] * 5, "merge"])
+
+
+def _se(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    """A standalone squeeze-excitation of its input (torchvision's SqueezeExcitation)."""
+    squeeze = None if f["squeeze_channels"] is None else e.ch(f, path, "squeeze_channels")
+    return _squeeze_excite(e, name, x, f, x[1], path, squeeze)
 
 
 def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
@@ -338,6 +345,7 @@ EXPANDERS: Mapping[str, Expand] = MappingProxyType({
     "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
     "inverted_residual": _inverted_residual, "basic_block": _basic_block,
     "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "sequential": _sequential,
+    "se": _se,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 

@@ -90,6 +90,12 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
         "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "
         "a channel `shuffle` of 2 groups", max_leaves=15),
+    "se": SpecKind(fields(
+        squeeze_channels=Field("int", None, nullable=True,
+                               doc="squeeze width (scaled by α); default C // reduction"),
+        **{k: v for k, v in SE_FIELDS.items() if k != "base"}),
+        "`pool` (global avg), `fc1` (1×1 conv + bias), `act`, `fc2` (1×1 conv + bias), `gate`, "
+        "`scale` (x · gate) — torchvision's SqueezeExcitation on its input", max_leaves=6),
     "sequential": SpecKind(fields(layers=Field("layers", doc="a non-empty list of layers")),
         "the layers in order, as one named group: a child `x` of group `g` is `g.x`. With "
         "`repeat`, every copy is the group as written (a group has no stride of its own, so the "

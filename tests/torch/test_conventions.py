@@ -64,7 +64,8 @@ RESOLUTION = {"vgg16": 32}
 # flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
-# and without affine), layer scale, x.mean, and the activations gelu ... hardtanh.
+# and without affine), layer scale, x.mean, a standalone SE, and the activations gelu ...
+# hardtanh.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -93,6 +94,7 @@ layers:
   - {kind: act, name: mish, fn: mish}
   - {kind: instancenorm, name: inorm2}
   - {kind: act, name: htanh, fn: hardtanh}
+  - {kind: se, name: se_l, squeeze_channels: 4, act: gelu, gate: sigmoid}
   - {kind: inverted_residual, name: ir, out_channels: 12, expand_ratio: 2,
      se: {reduction: 4, act: relu, gate: hardsigmoid}}
   - {kind: inverted_residual, name: ir2, out_channels: 12, expand_ratio: 2, act: relu6,

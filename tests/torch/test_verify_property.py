@@ -2,7 +2,7 @@
 
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
 blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, the leaves of the
-open format (transposed convs, upsampling, group/layer/instance norms, layer scale, mean, TF
+open format (transposed convs, upsampling, group/layer/instance norms, layer scale, mean, SE, TF
 SAME padding, PReLU and the other new activations), some of them inside
 ``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at random
 channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
@@ -104,7 +104,7 @@ def _act(draw: st.DrawFn) -> dict[str, Any]:
 def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A leaf kind of the open format on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv_transpose", "upsample", "groupnorm", "layernorm",
-                                 "instancenorm", "layer_scale", "mean"]))
+                                 "instancenorm", "layer_scale", "mean", "se"]))
     if kind == "conv_transpose":
         out, stride = draw(channels), draw(st.integers(1, 3))
         return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
@@ -123,6 +123,9 @@ def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
         return {"kind": kind, "affine": draw(st.booleans())}
     if kind == "mean":
         return {"kind": kind, "keepdim": draw(st.booleans())}
+    if kind == "se":
+        return {"kind": kind, "squeeze_channels": draw(st.one_of(st.none(), channels)),
+                "act": draw(acts), "gate": draw(st.sampled_from(["hardsigmoid", "sigmoid"]))}
     return {"kind": kind}
 
 

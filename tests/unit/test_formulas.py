@@ -211,6 +211,7 @@ GRAPH_LEAVES: dict[str, Case] = {
     # norms: γ and β per channel when affine
     "groupnorm": (GroupNorm(2, 6), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),  # 2·6
     "groupnorm no affine": (GroupNorm(3, 6, False), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
+    "groupnorm 1x1 batch 2": (GroupNorm(6, 6), (2, 6, 1, 1), (2, 6, 1, 1), 12, 0),  # 2·(6/6)·1 = 2
     "layernorm convnext": (LayerNorm(768), (1, 768, 7, 7), (1, 768, 7, 7), 1_536, 0),  # 2·768
     "instancenorm": (InstanceNorm(6), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),  # affine off (torch)
     "instancenorm affine": (InstanceNorm(6, True), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),
@@ -276,6 +277,12 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "upsample to nothing": (Upsample("nearest", 0.4), (1, 1, 2, 2), "leaves no output"),  # 0.8
     "groupnorm groups": (GroupNorm(4, 6), (1, 6, 2, 2), "groups 4 must divide the 6 channels"),
     "layernorm flat": (LayerNorm(6), (1, 6), "needs a [N, C, H, W] input"),
+    # torch refuses statistics of one value: InstanceNorm on a 1×1 map at any batch; GroupNorm
+    # when N·(C/G)·H·W = 1·(6/6)·1·1 = 1 (at batch 2 it is 2: allowed)
+    "instancenorm 1x1": (InstanceNorm(6), (2, 6, 1, 1),
+                         "instancenorm needs more than one value per channel"),
+    "groupnorm one value per group": (GroupNorm(6, 6), (1, 6, 1, 1),
+                                      "groupnorm needs more than one value per group"),
     "norm channels": (InstanceNorm(6), (1, 5, 2, 2), "expects 6 channels, got 5"),
     "prelu slopes": (Activation("prelu", 3), (1, 4, 2, 2), "needs 1 or the 4 channels"),
     "mean flat": (Mean(), (1, 6), "needs a [N, C, H, W] input"),

@@ -42,11 +42,17 @@ class InstanceNorm(Op):
 
 def channel_norm(op: GroupNorm | LayerNorm | InstanceNorm, x: Shape) -> LayerCost:
     # [N, C, H, W] -> [N, C, H, W]; params 2·C (γ, β per channel) when affine; paper MACs 0
-    _, c, _, _ = spatial(x, op.key)
+    n, c, h, w = spatial(x, op.key)
     if c != op.channels:
         raise ShapeError(f"{op.key} expects {op.channels} channels, got {c}")
     if isinstance(op, GroupNorm) and (op.groups < 1 or c % op.groups):
         raise ShapeError(f"groupnorm groups {op.groups} must divide the {c} channels")
+    # torch refuses statistics of one value: InstanceNorm over H·W, GroupNorm over what its
+    # _verify_batch_size sees, N·(C/G)·H·W
+    values = h * w * (n * c // op.groups if isinstance(op, GroupNorm) else 1)
+    if values == 1 and not isinstance(op, LayerNorm):
+        raise ShapeError(f"{op.key} needs more than one value per "
+                         f"{'group' if isinstance(op, GroupNorm) else 'channel'} (torch), got 1")
     return LayerCost(2 * c if op.affine else 0, 0, x)
 
 

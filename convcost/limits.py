@@ -29,6 +29,8 @@ MAX_EXPR_VALUE = 10**12
 #: User-defined blocks in one spec, and the nesting of blocks and groups (``sequential``).
 MAX_BLOCKS = 256
 MAX_NESTING = 32
+#: Items of a list of integers (a split's sizes) and names in one ``from:``.
+MAX_LIST_ITEMS = 1024
 #: Points of a ``sweep`` grid (α values × resolutions).
 MAX_SWEEP_POINTS = 10_000
 #: The largest value quoted in an error message, in characters.

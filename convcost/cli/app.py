@@ -196,7 +196,10 @@ def _load(spec: Path) -> Any:
         return load_source_spec(str(spec))
     from convcost.spec.loader import load_spec
 
-    return load_spec(spec)
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:  # layers no output needs
+        typer.echo(f"convcost: warning: {warning}", err=True)
+    return loaded
 
 
 def _cross_check(result: Any, spec: Path | None = None) -> Any:

@@ -250,9 +250,10 @@ def _no_bias(doc: str) -> dict[str, Rule]:
 
 _COUNTED = ("conv", "conv_same", "linear", "conv_transpose")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
-_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "concat": "Concat (cat)",
-                     "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
-                     "layer_scale": "LayerScale (x * gamma)"}  # convcost's modules, no tool's rule
+# convcost's modules, no tool's rule
+_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
+                     "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
+                     "layer_scale": "LayerScale (x * gamma)"}
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
 
 PAPER = Convention(
@@ -295,7 +296,8 @@ FVCORE = Convention(
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
-                       add="aten::add", scale="aten::mul", tf_same_pad="aten::pad",
+                       add="aten::add", scale="aten::mul", mul="aten::mul",
+                       tf_same_pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
                        mean="aten::mean", layer_scale="aten::mul"),
@@ -386,6 +388,7 @@ PTFLOPS = Convention(
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
                        add="a + b (Tensor.__add__ is not patched)",
                        scale="x * gate (Tensor.__mul__ is not patched)",
+                       mul="a * b (Tensor.__mul__ is not patched)",
                        concat="torch.cat", shuffle="view/transpose", tf_same_pad="nn.ZeroPad2d",
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",

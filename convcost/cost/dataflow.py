@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from convcost.cost.graph import Node, run_wires
+from convcost.cost.graph import Node, Parts, outputs, run_wires, wire_values
 from convcost.cost.opkind import OpKind
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -59,6 +59,7 @@ class Trace:
     input: Tensor
     steps: tuple[Step, ...]
     storage_elements: tuple[int, ...]
+    outputs: tuple[Tensor, ...]  # the model's output(s)
 
 
 class _Tracer:
@@ -76,6 +77,14 @@ class _Tracer:
         return run_wires(node.wires, inputs[0], lambda i, args: self.run(node.children[i], args),
                          _chunks)
 
+    def root(self, node: Node, x: Tensor) -> tuple[Tensor, ...]:
+        """Run the model node; its output tensor(s)."""
+        if node.is_leaf:
+            return (self.leaf(node, (x,)),)
+        values = wire_values(node.wires, x, lambda i, args: self.run(node.children[i], args),
+                             _chunks)
+        return tuple(values[name] for name in outputs(node))
+
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.op is not None and op_kind(node.op).view:
             out = Tensor(inputs[0].storage, node.output_shape)
@@ -85,10 +94,14 @@ class _Tracer:
         return out
 
 
-def _chunks(x: Tensor, parts: int) -> tuple[Tensor, ...]:
-    """``torch.chunk(x, parts, 1)``: views of ``ceil(C / parts)`` channels (the last: the rest)."""
-    size = -(-x.shape[1] // parts)
-    bounds = [min(i * size, x.shape[1]) for i in range(parts + 1)]
+def _chunks(x: Tensor, parts: Parts) -> tuple[Tensor, ...]:
+    """``torch.chunk(x, parts, 1)``: views of ``ceil(C / parts)`` channels (the last: the
+    rest); or ``torch.split(x, parts, 1)``: views of those channel counts."""
+    if isinstance(parts, int):
+        size = -(-x.shape[1] // parts)
+        bounds = [min(i * size, x.shape[1]) for i in range(parts + 1)]
+    else:
+        bounds = [sum(parts[:i]) for i in range(len(parts) + 1)]
     return tuple(Tensor(x.storage, (x.shape[0], hi - lo, *x.shape[2:]))
                  for lo, hi in pairwise(bounds))
 
@@ -97,5 +110,5 @@ def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
-    tracer.run(root, (x,))
-    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes))
+    out = tracer.root(root, x)
+    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes), out)

@@ -28,11 +28,13 @@ INPUT = "@in"
 class Wire:
     """One step of a block: run child ``child`` (an index into the block's children) on the
     tensors named ``inputs``, and name its output ``outputs[0]``. ``child`` None splits
-    ``inputs[0]`` into ``len(outputs)`` channel chunks (``torch.chunk``), views of it."""
+    ``inputs[0]`` into ``len(outputs)`` channel chunks, views of it: of ``sizes`` channels
+    (``torch.split``), or equal (``torch.chunk``) when ``sizes`` is empty."""
 
     child: int | None
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    sizes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +52,7 @@ class Node(Cost):
     op: Op | None = None
     children: tuple[Node, ...] = ()
     wires: tuple[Wire, ...] = ()
+    outputs: tuple[str, ...] = ()  # the model's outputs when several (wire output names)
     source: str = ""
 
     @property
@@ -80,25 +83,51 @@ def sequence(children: Sequence[Node]) -> tuple[Wire, ...]:
 T = TypeVar("T")
 
 
-def run_wires(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
-              split: Callable[[T, int], tuple[T, ...]]) -> T:
-    """Run a block's ``wires`` on its input ``x``; its output is the last wire's.
+Parts = int | tuple[int, ...]
+"""How a split cuts a value: into that many equal chunks, or chunks of those channel counts."""
 
-    ``call(child, inputs)`` runs one child on its input values; ``split(value, n)`` cuts a value
-    into ``n`` channel chunks. The values are whatever the caller computes with: torch tensors,
-    traced tensors, receptive fields.
+
+def wire_values(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
+                split: Callable[[T, Parts], tuple[T, ...]]) -> dict[str, T]:
+    """Run a block's ``wires`` on its input ``x``: every tensor name -> its value.
+
+    ``call(child, inputs)`` runs one child on its input values; ``split(value, parts)`` cuts a
+    value into channel chunks (:data:`Parts`). The values are whatever the caller computes
+    with: torch tensors, traced tensors, receptive fields.
     """
     values: dict[str, T] = {INPUT: x}
     for wire in wires:
         args = tuple(values[name] for name in wire.inputs)
-        outs = split(args[0], len(wire.outputs)) if wire.child is None else (call(wire.child, args),)
+        outs = (split(args[0], wire.sizes or len(wire.outputs)) if wire.child is None
+                else (call(wire.child, args),))
         values.update(zip(wire.outputs, outs, strict=True))
-    return values[wires[-1].outputs[0]]
+    return values
 
 
-def model_root(name: str, children: Sequence[Node]) -> Node:
-    """The root of an analysed network: ``children`` in sequence, labelled ``model``."""
+def run_wires(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
+              split: Callable[[T, Parts], tuple[T, ...]]) -> T:
+    """Run a block's ``wires`` on its input ``x`` (see :func:`wire_values`); its output is the
+    last wire's."""
+    return wire_values(wires, x, call, split)[wires[-1].outputs[0]]
+
+
+def chunk_count(parts: Parts) -> int:
+    """How many chunks a split of ``parts`` makes."""
+    return parts if isinstance(parts, int) else len(parts)
+
+
+def outputs(node: Node) -> tuple[str, ...]:
+    """The tensor names a block returns: its ``outputs``, else its last wire's output."""
+    return node.outputs or node.wires[-1].outputs[:1]
+
+
+def model_root(name: str, children: Sequence[Node], wires: Sequence[Wire] = (),
+               returns: Sequence[str] = ()) -> Node:
+    """The root of an analysed network, labelled ``model``: ``children`` wired by ``wires``
+    (default: in sequence); ``returns``: its outputs when not the last child's."""
+    first = next((c.output_shape for c in children if c.name == returns[0]), None) if returns \
+        else None
     return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
                 name=name, label="model", input_shape=children[0].input_shape,
-                output_shape=children[-1].output_shape, children=tuple(children),
-                wires=sequence(children))
+                output_shape=first or children[-1].output_shape, children=tuple(children),
+                wires=tuple(wires) or sequence(children), outputs=tuple(returns))

@@ -15,7 +15,8 @@ Every figure is bytes at one ``dtype`` (weights and activations alike):
   live from the step that writes it (the model input: from the start) to the last step that
   reads it or a view of it; while a leaf runs, its inputs, its output and every tensor still
   needed later (a residual's x, a split's other half, a gate's x, a dual's side output) are
-  live. The peak is the largest sum of live bytes over all steps. Weights are not included.
+  live (branches of a graph are held until their last reader runs; the model's outputs until
+  it returns). The peak is the largest sum of live bytes over all steps. Weights are not included.
 
 ``fuse_bn`` folds every op with the ``folds`` trait (BatchNorm) whose input is the output of a
 ``weight_grad`` leaf (conv, linear) read by that op only: the BN's params vanish, the conv
@@ -180,6 +181,8 @@ def _live_bytes(tr: Trace, alias: Mapping[int, int], size: int) -> list[int]:
         out = alias.get(step.output.storage, step.output.storage)
         first.setdefault(out, i)
         last[out] = max(last.get(out, i), i)
+    for tensor in tr.outputs:  # the model's outputs are held until it returns
+        last[alias.get(tensor.storage, tensor.storage)] = count - 1
     delta = [0] * (count + 1)
     for storage, start in first.items():
         delta[start] += tr.storage_elements[storage] * size
@@ -211,4 +214,5 @@ def model_memory(root: Node, dtype: str = "float32", fuse_bn: bool = False) -> M
     leaves = tuple(by_node[id(leaf)] for leaf in root.leaves())
     peak = max(range(len(live)), key=live.__getitem__)
     return ModelMemory(dtype, size, fuse_bn, leaves, tr.input.elements * size,
-                       tr.steps[-1].output.elements * size, live[peak], tr.steps[peak].node.name)
+                       sum(t.elements for t in tr.outputs) * size, live[peak],
+                       tr.steps[peak].node.name)

@@ -20,7 +20,7 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -51,7 +51,8 @@ class Field:
     """One key of a spec mapping: its type, default, allowed values and a one-line doc.
 
     ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
-    layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes).
+    layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes),
+    ints (a short list of integers).
     """
 
     type: str
@@ -96,9 +97,15 @@ class Lowering(Protocol):
     def channels(self, key: str) -> int:
         """The channel count of field ``key`` after the width multiplier."""
 
+    @property
+    def inputs(self) -> tuple[Shape, ...]:
+        """The shapes of every tensor the layer reads (a merge reads several)."""
 
-Formula = Callable[[Any, Shape], LayerCost]
-Factory = Callable[[Any, Shape], Any]  # (op, input shape) -> torch.nn.Module
+    @property
+    def inputs_path(self) -> str:
+        """The field that names those tensors (``layers[3].from``), for shape errors."""
+
+
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
 
 
@@ -116,7 +123,8 @@ class OpKind(Generic[OpT]):
     rule_keys: Mapping[str, str]  # rule key -> op class shown by `convcost conventions`
     keys_of: Callable[[OpT], tuple[str, ...]] = _own_key
     label: Callable[[OpT], str] | None = None  # the node label; default: the key
-    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, concat)
+    inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, mul, concat)
+    variadic: bool = False  # it reads ``inputs`` or more tensors (add, concat)
     view: bool = False  # its output shares its input's storage (no new tensor)
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
@@ -127,7 +135,6 @@ class OpKind(Generic[OpT]):
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
-    doc: str = field(default="")
 
     @property
     def key(self) -> str:

@@ -34,7 +34,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import Node, run_wires
+from convcost.cost.graph import Node, chunk_count, run_wires
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
 from convcost.cost.window import Axis, Window
@@ -134,7 +134,7 @@ class _Walker:
         else:
             out = run_wires(node.wires, inputs[0],
                             lambda i, args: self.run(node.children[i], args),
-                            lambda rf, parts: (rf,) * parts)
+                            lambda rf, parts: (rf,) * chunk_count(parts))
         self.fields[id(node)] = out
         return out
 

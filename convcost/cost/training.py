@@ -98,5 +98,5 @@ def training(root: Node, input_needs_grad: bool = False) -> Training:
     for step in tr.steps:
         grad_in = any(needs_grad.get(t.storage, False) for t in step.inputs)
         by_node[id(step.node)] = backward(step.node, grad_in)
-        needs_grad[step.output.storage] = grad_in or step.node.params > 0
+        needs_grad[step.output.storage] = grad_in or (step.op_kind.learnable and step.node.params > 0)
     return Training(tuple(by_node[id(leaf)] for leaf in root.leaves()))

@@ -8,11 +8,11 @@ from fractions import Fraction
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
-from convcost.cost.ops import BatchNorm, Conv2d, Scale
+from convcost.cost.ops import BatchNorm, Conv2d, Mul, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
-from convcost.net.expand import Scaling, expand
+from convcost.net.expand import Scaling, expand, output_names
 from convcost.spec.loader import Spec, locate
 
 
@@ -24,6 +24,7 @@ class Analysis:
     input_shape: Shape
     alpha: float
     root: Node
+    warnings: tuple[SpecError, ...] = ()  # layers no output needs (not counted)
 
     @property
     def totals(self) -> Cost:
@@ -61,11 +62,11 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         if not (math.isfinite(width) and width > 0):
             raise SpecError(f"α (width multiplier) must be > 0, got {width:g}")
         x = resolve_input(spec, resolution, rho, batch)
-        nodes = expand(spec.layers, x, Scaling(width, spec.divisor))
+        nodes, wires = expand(spec.layers, x, Scaling(width, spec.divisor))
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    root = model_root(spec.name, nodes)
-    return Analysis(spec.name, x, width, root)
+    root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs))
+    return Analysis(spec.name, x, width, root, spec.warnings)
 
 
 # -- summaries -------------------------------------------------------------------------
@@ -160,6 +161,9 @@ def _carries(step: Step, storage: int) -> bool:
     """Whether ``step`` passes the tensor in ``storage`` on along the data path."""
     if isinstance(step.node.op, Scale):  # x · gate: the path runs through x, its first input
         return step.inputs[0].storage == storage
+    if isinstance(step.node.op, Mul):  # a * gate: through the input the gate broadcasts over
+        return any(t.storage == storage and t.shape == step.node.output_shape
+                   for t in step.inputs)
     return step.op_kind.elementwise  # BN, activations, dropout, identity
 
 

@@ -24,7 +24,9 @@ from convcost.cost.ops.shuffle import Shuffle
 from convcost.cost.registry import SPEC_OPS, cost, label
 from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
+from convcost.net import containers
 from convcost.spec.loader import LayerSpec
+from convcost.spec.wiring import INPUT as FROM_INPUT
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
@@ -51,13 +53,24 @@ class Scaling:
         return scaled
 
 
+Inputs = tuple[Shape, ...]
+"""The shapes of the tensors a layer reads (one, or several for a merge)."""
+
+
 @dataclass(frozen=True)
 class _Lowering:
-    """What a leaf kind's ``lower`` may need: the layer's path, the input check, its channels."""
+    """What a leaf kind's ``lower`` may need: the layer's path, the input check, its channels,
+    the shapes it reads and the field that names them."""
 
     expander: Expander
     fields: Mapping[str, Any]
     path: str
+    inputs: Inputs
+    via: str  # the field naming the inputs; "": the layer's from
+
+    @property
+    def inputs_path(self) -> str:
+        return self.via or f"{self.path}.from"
 
     @property
     def checks_inputs(self) -> bool:
@@ -85,13 +98,16 @@ class Expander:
                     input_shape=x, output_shape=result.output_shape, op=op, source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
-              roles: Sequence[str] = (), split: bool = False) -> Node:
-        """A block of ``children``: in sequence, or wired by their ``roles`` (see flow_wires)."""
-        wires = flow_wires(name, children, roles, split) if roles else sequence(children)
+              roles: Sequence[str] = (), split: bool = False,
+              wires: Sequence[Wire] = ()) -> Node:
+        """A block of ``children``: in sequence, wired by their ``roles`` (see flow_wires), or
+        by the ``wires`` given."""
+        if not wires:
+            wires = flow_wires(name, children, roles, split) if roles else sequence(children)
         # every block ends in its last child: the last layer, or the merge / post of the others
         return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
                     name=name, label=kind, input_shape=x, output_shape=children[-1].output_shape,
-                    children=tuple(children), wires=wires, source=path)
+                    children=tuple(children), wires=tuple(wires), source=path)
 
     def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
         """Apply node makers in sequence, threading the output shape."""
@@ -122,9 +138,9 @@ class Expander:
         return self.block(name, kind, x, children, path)
 
     # -- spec layers --------------------------------------------------------------------
-    def layer(self, spec: LayerSpec, x: Shape) -> list[Node]:
-        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != x[1]:
-            raise SpecError(f"must match the previous layer's {x[1]} output channels, "
+    def layer(self, spec: LayerSpec, xs: Inputs) -> list[Node]:
+        if self.checks_inputs and spec.in_channels is not None and spec.in_channels != xs[0][1]:
+            raise SpecError(f"must match the previous layer's {xs[0][1]} output channels, "
                             f"got {spec.in_channels}", path=f"{spec.path}.in_channels")
         nodes: list[Node] = []
         for i in range(spec.repeat):
@@ -132,27 +148,49 @@ class Expander:
             if i > 0 and spec.kind != "pool" and "stride" in fields:
                 fields["stride"] = (1, 1)
             name = f"{spec.name}.{i}" if spec.repeat > 1 else spec.name
-            node = self.kind(spec.kind, name, x, fields, spec.path)
+            node = self.kind(spec.kind, name, xs, fields, spec.path)
             nodes.append(node)
-            x = node.output_shape
+            xs = (node.output_shape,)
         return nodes
 
-    def kind(self, kind: str, name: str, x: Shape, fields: Mapping[str, Any], path: str) -> Node:
-        """One layer of spec kind ``kind``: a leaf op through the registry, else its expander."""
+    def kind(self, kind: str, name: str, xs: Inputs, fields: Mapping[str, Any], path: str,
+             via: str = "") -> Node:
+        """One layer of spec kind ``kind``: a leaf op through the registry, else its expander;
+        ``via`` is the field that names its inputs (default: its ``from``)."""
         leaf = SPEC_OPS.get(kind)
         if leaf is None:
-            return EXPANDERS[kind](self, name, x, fields, path)
+            if len(xs) != 1:
+                _arity(kind, 1, False, len(xs), via or f"{path}.from")
+            return EXPANDERS[kind](self, name, xs[0], fields, path)
         assert leaf.lower is not None, f"leaf kind {kind} declares a spec but no lower"
-        return self.leaf(name, leaf.lower(fields, x, _Lowering(self, fields, path)), x, path)
+        if len(xs) != leaf.inputs:
+            _arity(kind, leaf.inputs, leaf.variadic, len(xs), via or f"{path}.from")
+        lowering = _Lowering(self, fields, path, xs, via)
+        return self.leaf(name, leaf.lower(fields, xs[0], lowering), xs[0], path)
 
-    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "") -> list[Node]:
-        """Nodes of ``specs`` in order, threading the shape; names get ``prefix``."""
+    def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "",
+               source: str = INPUT) -> tuple[list[Node], list[Wire]]:
+        """Nodes of ``specs`` and their wires: each reads its ``from:`` (default: the previous
+        layer, the first ``source``); names get ``prefix``."""
+        named: dict[str, Node] = {}  # spec name -> the node that holds its output
         nodes: list[Node] = []
+        wires: list[Wire] = []
+        refs: tuple[str, ...] = (source,)
+        shapes: Inputs = (x,)
         for spec in specs:
-            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec, x)
-            nodes.extend(produced)
-            x = produced[-1].output_shape
-        return nodes
+            if spec.inputs:
+                refs = tuple(source if n == FROM_INPUT else named[n].name for n in spec.inputs)
+                shapes = tuple(x if n == FROM_INPUT else named[n].output_shape
+                               for n in spec.inputs)
+            produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
+                                  shapes)
+            for node in produced:
+                wires.append(Wire(len(nodes), refs, (node.name,)))
+                nodes.append(node)
+                refs = (node.name,)
+            named[spec.name] = produced[-1]
+            shapes = (produced[-1].output_shape,)
+        return nodes, wires
 
     def ch(self, fields: Mapping[str, Any], path: str, key: str = "out_channels") -> int:
         return self.scaling.channels(fields[key], fields.get("width", "scaled"), f"{path}.{key}")
@@ -177,12 +215,21 @@ def _pwconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -
 
 def _dsconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
     out, act = e.ch(f, path), f["act"]
-    children = e.chain(x, [
+    makers: list[Callable[[Shape], Node]] = [
         lambda s: e.conv_unit(f"{name}.dw", s, path, out=s[1], kernel=f["kernel_size"],
-                                 stride=f["stride"], groups=s[1], bias=f["bias"], act=act),
-        lambda s: e.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act),
-    ])
-    return e.block(name, "dsconv", x, children, path)
+                                 stride=f["stride"], groups=s[1], bias=f["bias"], act=act)]
+    _maybe_se(e, name, makers, f["se"], x[1], x[1], path)
+    makers.append(lambda s: e.conv_unit(f"{name}.pw", s, path, out=out, bias=f["bias"], act=act))
+    return e.block(name, "dsconv", x, e.chain(x, makers), path)
+
+
+def _maybe_se(e: Expander, name: str, makers: list[Callable[[Shape], Node]],
+              se: Mapping[str, Any] | None, expanded: int, cin: int, path: str) -> None:
+    """Append a squeeze-excitation maker when ``se`` is given; its base width is the hidden
+    width ``expanded`` or the block input ``cin`` (``se.base``)."""
+    if se is not None:
+        base = expanded if se["base"] == "expanded" else cin
+        makers.append(lambda s: _squeeze_excite(e, f"{name}.se", s, se, base, f"{path}.se"))
 
 
 def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], base: int,
@@ -215,22 +262,41 @@ def _inverted_residual(e: Expander, name: str, x: Shape, f: Mapping[str, Any], p
     else:
         hidden = e.ch(f, path, "expanded_channels")
     makers: list[Callable[[Shape], Node]] = []
-    if hidden != cin:
+    if hidden != cin or f["expand"] == "always":
         makers.append(lambda s: e.conv_unit(f"{name}.expand", s, path, out=hidden, act=act))
     makers.append(lambda s: e.conv_unit(f"{name}.dw", s, path, out=hidden,
                                            kernel=f["kernel_size"], stride=f["stride"],
-                                           groups=hidden, act=act))
-    se = f["se"]
-    if se is not None:
-        base = hidden if se["base"] == "expanded" else cin
-        makers.append(lambda s: _squeeze_excite(e, f"{name}.se", s, se, base, f"{path}.se"))
+                                           dilation=f["dilation"], groups=hidden, act=act))
+    _maybe_se(e, name, makers, f["se"], hidden, cin, path)
     makers.append(lambda s: e.conv_unit(f"{name}.project", s, path, out=out))
-    children = e.chain(x, makers)
+    return _maybe_residual(e, name, "inverted_residual", x, e.chain(x, makers), f, path)
+
+
+def _maybe_residual(e: Expander, name: str, kind: str, x: Shape, children: list[Node],
+                    f: Mapping[str, Any], path: str) -> Node:
+    """The block of ``children``, plus ``add`` (x + f(x)) when ``residual: auto`` and the
+    output has the input's shape (stride 1, in = out channels)."""
     if f["residual"] == "auto" and children[-1].output_shape == x:
         children.append(e.leaf(f"{name}.add", Add(), x, path))  # x + f(x)
         roles = [*["main"] * (len(children) - 1), "merge"]
-        return e.block(name, "inverted_residual", x, children, path, roles=roles)
-    return e.block(name, "inverted_residual", x, children, path)
+        return e.block(name, kind, x, children, path, roles=roles)
+    return e.block(name, kind, x, children, path)
+
+
+def _fused_mbconv(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
+    """EfficientNetV2's Fused-MBConv: k×k expand conv (+ bn + act), 1×1 project (+ bn); with
+    hidden = input, a single k×k conv + bn + act to out_channels."""
+    cin, out, act = x[1], e.ch(f, path), f["act"]
+    hidden = round(cin * f["expand_ratio"])
+    if hidden == cin:
+        children = [e.conv_unit(f"{name}.expand", x, path, out=out, kernel=f["kernel_size"],
+                                stride=f["stride"], act=act)]
+    else:
+        children = e.chain(x, [
+            lambda s: e.conv_unit(f"{name}.expand", s, path, out=hidden, kernel=f["kernel_size"],
+                                  stride=f["stride"], act=act),
+            lambda s: e.conv_unit(f"{name}.project", s, path, out=out)])
+    return _maybe_residual(e, name, "fused_mbconv", x, children, f, path)
 
 
 def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair, out: int,
@@ -246,23 +312,25 @@ def _resnet(e: Expander, name: str, kind: str, x: Shape, path: str, stride: Pair
 
 
 def _basic_block(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-    out, stride = e.ch(f, path), f["stride"]
+    out, stride, dilation = e.ch(f, path), f["stride"], f["dilation"]
     return _resnet(e, name, "basic_block", x, path, stride, out, [
         lambda s: e.conv_unit(f"{name}.conv1", s, path, out=out, kernel=(3, 3),
-                                 stride=stride, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3)),
+                                 stride=stride, dilation=dilation, act="relu"),
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=out, kernel=(3, 3),
+                                 dilation=dilation),
     ])
 
 
 def _bottleneck(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
     out, stride, groups = e.ch(f, path), f["stride"], f["groups"]
     mid = out // 4 if f["mid_channels"] is None else e.ch(f, path, "mid_channels")
-    return _resnet(e, name, "bottleneck", x, path, stride, out, [
+    makers: list[Callable[[Shape], Node]] = [
         lambda s: e.conv_unit(f"{name}.conv1", s, path, out=mid, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3),
-                                 stride=stride, groups=groups, act="relu"),
-        lambda s: e.conv_unit(f"{name}.conv3", s, path, out=out),
-    ])
+        lambda s: e.conv_unit(f"{name}.conv2", s, path, out=mid, kernel=(3, 3), stride=stride,
+                                 dilation=f["dilation"], groups=groups, act="relu")]
+    _maybe_se(e, name, makers, f["se"], mid, x[1], path)
+    makers.append(lambda s: e.conv_unit(f"{name}.conv3", s, path, out=out))
+    return _resnet(e, name, "bottleneck", x, path, stride, out, makers)
 
 
 def _shuffle_branch(e: Expander, name: str, x: Shape, path: str, out: int, stride: Pair,
@@ -335,21 +403,36 @@ def flow_wires(name: str, children: Sequence[Node], roles: Sequence[str],
 Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
 """``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
 
-def _sequential(e: Expander, name: str, x: Shape, f: Mapping[str, Any], path: str) -> Node:
-    """A group of layers (a ``sequential``, or a block template's instance)."""
-    children = e.layers(f["layers"], x, prefix=f"{name}.")
-    return e.block(name, f["block"] or "sequential", x, children, path)
+
+def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:
+    """A layer of ``kind`` reads ``wants`` tensors (or more, ``variadic``): ``got`` must fit."""
+    if got == wants or (variadic and got > wants):
+        return
+    if wants == 1:
+        raise SpecError(f"{kind} reads one tensor, got {got}", path=path)
+    more = " or more" if variadic else ""
+    raise SpecError(f"{kind} reads {wants}{more} tensors, got {got}: name them with from:, "
+                    "e.g. from: [a, b]", path=path)
 
 
 EXPANDERS: Mapping[str, Expand] = MappingProxyType({
     "conv": _conv, "dwconv": _dwconv, "pwconv": _pwconv, "dsconv": _dsconv,
     "inverted_residual": _inverted_residual, "basic_block": _basic_block,
-    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "sequential": _sequential,
-    "se": _se,
+    "bottleneck": _bottleneck, "shuffle_unit": _shuffle_unit, "fused_mbconv": _fused_mbconv,
+    "sequential": containers.sequential, "residual": containers.residual,
+    "parallel": containers.parallel, "split": containers.split, "se": _se,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
-def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> list[Node]:
-    """Costed top-level nodes for ``layers`` on input shape ``x``."""
+def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> tuple[list[Node],
+                                                                            list[Wire]]:
+    """Costed top-level nodes for ``layers`` on input shape ``x``, and their wires."""
     return Expander(scaling).layers(layers, x)
+
+
+def output_names(layers: Sequence[LayerSpec], outputs: Sequence[str]) -> tuple[str, ...]:
+    """The node names of the top-level layers named in ``outputs`` (a repeat's last copy)."""
+    last = {spec.name: f"{spec.name}.{spec.repeat - 1}" if spec.repeat > 1 else spec.name
+            for spec in layers}
+    return tuple(last[name] for name in outputs)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from functools import cache
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from convcost.cost.graph import Node, Wire, run_wires
+from convcost.cost.graph import Node, Parts, outputs, wire_values
 from convcost.cost.registry import op_kind
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
@@ -32,15 +32,24 @@ def _classes() -> SimpleNamespace:
     class Block(nn.Module):
         """Runs its children along its wires (:func:`convcost.cost.graph.run_wires`)."""
 
-        def __init__(self, wires: tuple[Wire, ...], modules: list[nn.Module]) -> None:
+        def __init__(self, node: Node, modules: list[nn.Module]) -> None:
             super().__init__()
-            self._wires = wires
+            self._wires = node.wires
+            self._outputs = outputs(node)
             # A plain list: the modules are registered (and named) by add_module elsewhere.
             self._parts = modules
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return run_wires(self._wires, x, lambda i, args: self._parts[i](*args),
-                             lambda t, parts: t.chunk(parts, 1))
+        def forward(self, x: torch.Tensor) -> Any:
+            values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split)
+            if len(self._outputs) > 1:  # the model's several outputs, in order
+                return tuple(values[name] for name in self._outputs)
+            return values[self._outputs[0]]
+
+    def _split(t: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, ...]:
+        """``torch.chunk`` into equal parts, or ``torch.split`` into channel counts."""
+        if isinstance(parts, int):
+            return tuple(t.chunk(parts, 1))
+        return tuple(torch.split(t, list(parts), 1))
 
     return SimpleNamespace(Block=Block, Namespace=nn.Module)
 
@@ -69,7 +78,7 @@ def _module(node: Node) -> nn.Module:
 def _block(node: Node, parent: str) -> nn.Module:
     """A :class:`Block` running ``node``'s children, registered relative to ``parent``."""
     children = [(child, _module(child)) for child in node.children]
-    block: nn.Module = _classes().Block(node.wires, [module for _, module in children])
+    block: nn.Module = _classes().Block(node, [module for _, module in children])
     for child, module in children:
         relative = child.name[len(parent) + 1:] if parent else child.name
         _attach(block, relative, module)

@@ -10,7 +10,7 @@ from typing import Any
 from convcost.cost.opkind import NO_DEFAULT, Field
 from convcost.cost.value import Pair
 from convcost.errors import SpecError
-from convcost.limits import MAX_FLOAT, MAX_INT, finite_below, quote
+from convcost.limits import MAX_FLOAT, MAX_INT, MAX_LIST_ITEMS, finite_below, quote
 
 
 def suggest(word: str, options: Iterable[str]) -> str:
@@ -155,6 +155,11 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             if not as_list(value, path):
                 raise SpecError("must list at least one layer", path=path)
             return value
+        case "ints":
+            items = as_list(value, path)
+            if not 1 <= len(items) <= MAX_LIST_ITEMS:
+                raise SpecError(f"must list 1 to {MAX_LIST_ITEMS} integers", path=path)
+            return tuple(as_int(item, join(path, i), field.minimum) for i, item in enumerate(items))
     raise AssertionError(f"unknown field type {field.type}")  # pragma: no cover - programming error
 
 

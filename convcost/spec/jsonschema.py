@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from convcost.cost.opkind import NO_DEFAULT, Field
-from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT
+from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT, MAX_LIST_ITEMS
 from convcost.spec.budget import BUDGET_METRICS, QUANTITY_PATTERN, REQUIRED_METRICS, SHARE
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
 from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
@@ -48,6 +48,7 @@ def _field(field: Field) -> dict[str, Any]:
                                                           "maximum": MAX_INT},
                                "minItems": 2, "maxItems": 2}]},
         "choice": {"enum": list(field.choices)},
+        "ints": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": MAX_LIST_ITEMS},
         "text": {"type": "string", "minLength": 1, "maxLength": 200},
         "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 4},
     }[field.type]
@@ -76,11 +77,20 @@ def _object(fields: Mapping[str, Field], **extra: dict[str, Any]) -> dict[str, A
     return out
 
 
+def _names() -> dict[str, Any]:
+    """One layer name, or a list of them (``from:``, ``outputs:``)."""
+    name = {"type": "string", "maxLength": 200}
+    return {"oneOf": [name, {"type": "array", "items": name, "minItems": 1,
+                             "maxItems": MAX_LIST_ITEMS}]}
+
+
 def _kind_schemas() -> list[dict[str, Any]]:
     """One object schema per built-in kind (a container's ``layers`` filled in by the caller)."""
     layer_common = {key: _field(f) for key, f in COMMON_FIELDS.items()}
     layer_common["name"] = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": 200,
                             "not": {"pattern": f"(^|\\.)({'|'.join(sorted(RESERVED_NAMES))})(\\.|$)"}}
+    layer_common["from"] = dict(_names(), description="the layer(s) it reads: earlier layers "
+                                "of the same list, or input (default: the previous layer)")
     layers = []
     for kind, spec in SPEC_KINDS.items():
         obj = _object(spec.fields, kind={"const": kind}, **layer_common)
@@ -106,6 +116,8 @@ def spec_schema() -> dict[str, Any]:
             "budget": _budget(),
             "blocks": blocks_schema(),
             "layers": {"$ref": LAYERS},
+            "outputs": dict(_names(), description="the top-level layers the model returns "
+                            "(default: the last one)"),
         },
         "$defs": layer_defs(_kind_schemas()),
     }

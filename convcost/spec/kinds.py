@@ -39,6 +39,21 @@ SE_FIELDS: Mapping[str, Field] = fields(
 )
 
 
+_se = Field("mapping", None, nullable=True, doc="squeeze-excitation")
+_residual = Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match")
+
+MERGES = ("add", "mul", "concat")
+"""The merge kinds a container may end in."""
+
+_merge_branches = Field("choice", "concat", MERGES, doc="how the branch outputs are merged")
+
+CONTAINERS = ("sequential", "residual", "parallel", "split")
+"""Kinds that hold layers; their nodes' costs are their children's."""
+
+LAYER_LISTS = ("layers", "shortcut", "branches")
+"""Keys of a layer mapping that hold a list of layers."""
+
+
 def _one_hidden_width(f: Mapping[str, Any], path: str) -> None:
     if (f["expand_ratio"] is None) == (f["expanded_channels"] is None):
         raise SpecError("give exactly one of expand_ratio and expanded_channels", path=path)
@@ -62,30 +77,43 @@ CONV_UNITS: Mapping[str, SpecKind] = MappingProxyType({
 BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
     "dsconv": SpecKind(fields(
         out_channels=_out, kernel_size=_kernel3, stride=_stride,
-        act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, width=_width),
-        "`dw` (dwconv + bn + act), `pw` (pwconv + bn + act) — MobileNet V1", max_leaves=6),
+        act=Field("choice", "relu", ACTIVATIONS), bias=_bias_off, se=_se, width=_width),
+        "`dw` (dwconv + bn + act), `se`, `pw` (pwconv + bn + act) — MobileNet V1",
+        max_leaves=12),  # dw 3 + SE 6 + pw 3
     "inverted_residual": SpecKind(fields(
         out_channels=_out,
         expand_ratio=Field("number", None, nullable=True, doc="hidden = round(C_in · t)"),
         expanded_channels=Field("int", None, nullable=True, doc="hidden width, scaled by α"),
-        kernel_size=_kernel3, stride=_stride,
-        act=Field("choice", "relu6", ACTIVATIONS),
-        se=Field("mapping", None, nullable=True, doc="squeeze-excitation"),
-        residual=Field("choice", "auto", ("auto", "never"), doc="auto: add when shapes match"),
-        width=_width),
-        "`expand` (pw + bn + act, omitted when the hidden width equals the input), `dw` "
-        "(dw + bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
+        kernel_size=_kernel3, stride=_stride, dilation=_dilation,
+        act=Field("choice", "relu6", ACTIVATIONS), se=_se,
+        expand=Field("choice", "auto", ("auto", "always"),
+                     doc="always: keep the expand conv when the hidden width equals the input"),
+        residual=_residual, width=_width),
+        "`expand` (pw + bn + act, omitted when the hidden width equals the input unless "
+        "`expand: always`), `dw` (dilated by `dilation`) "
+        "+ bn + act), `se`, `project` (pw + bn), `add` when stride is 1 and in = out "
         "channels — MobileNetV2/V3, EfficientNet MBConv", _one_hidden_width,
         max_leaves=15),  # expand 3 + dw 3 + SE 6 + project 2 + add 1
-    "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
-        "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), `downsample` (1×1 + bn, when stride "
-        "≠ 1 or channels change), `add`, `act` — ResNet-18/34", max_leaves=9),
+    "fused_mbconv": SpecKind(fields(
+        out_channels=_out, expand_ratio=Field("number", 1, doc="hidden = round(C_in · t)"),
+        kernel_size=_kernel3, stride=_stride, act=Field("choice", "silu", ACTIVATIONS),
+        residual=_residual, width=_width),
+        "`expand` (k×k conv, stride + bn + act), `project` (1×1 + bn); with hidden = input "
+        "a single `expand` (k×k conv + bn + act) to out_channels; `add` when stride is 1 and "
+        "in = out channels — EfficientNetV2 Fused-MBConv",
+        max_leaves=6),  # expand 3 + project 2 + add 1
+    "basic_block": SpecKind(fields(out_channels=_out, stride=_stride, dilation=_dilation,
+                                   width=_width),
+        "`conv1` (3×3 + bn + relu), `conv2` (3×3 + bn), both dilated by `dilation`, "
+        "`downsample` (1×1 + bn, when stride ≠ 1 or channels change), `add`, `act` — "
+        "ResNet-18/34", max_leaves=9),
     "bottleneck": SpecKind(fields(
-        out_channels=_out, stride=_stride,
+        out_channels=_out, stride=_stride, dilation=_dilation,
         mid_channels=Field("int", None, nullable=True, doc="default out_channels // 4"),
-        groups=Field("int", 1), width=_width),
-        "`conv1` (1×1), `conv2` (3×3, stride, groups), `conv3` (1×1, no act), `downsample`, "
-        "`add`, `act` — ResNet-50 (v1.5)", max_leaves=12),
+        groups=Field("int", 1), se=_se, width=_width),
+        "`conv1` (1×1), `conv2` (3×3, stride, groups, dilation), `se` (on conv2's output), "
+        "`conv3` (1×1, no act), `downsample`, `add`, `act` — ResNet-50 (v1.5), RegNetY",
+        max_leaves=18),  # 3 convs 9 + SE 6 + downsample 2 + add + act
     "shuffle_unit": SpecKind(fields(out_channels=_out, stride=_stride, width=_width),
         "ShuffleNetV2 unit: stride 1 splits the channels in halves and runs `branch2` on the "
         "second; stride 2 runs `branch1` and `branch2` on the whole input; then `concat` and "
@@ -101,6 +129,27 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         "`repeat`, every copy is the group as written (a group has no stride of its own, so the "
         "stride rule does not apply)",
         max_leaves=0),  # the bound of a group is its children's (spec/loader.py)
+    "residual": SpecKind(fields(
+        layers=Field("layers", doc="the body: a non-empty list of layers, on the input"),
+        shortcut=Field("layers", None, nullable=True,
+                       doc="layers on the input (default: the input itself)"),
+        merge=Field("choice", "add", MERGES, doc="merge(shortcut, body)")),
+        "`merge(shortcut(x), body(x))`: the body's layers, the shortcut's (default names "
+        "`shortcut.0`, ...), then the merge `add` (or `mul`, `concat`)",
+        max_leaves=1),  # the merge; the rest is its children's (spec/loader.py)
+    "parallel": SpecKind(fields(
+        branches=Field("layers", doc="one layer per branch (a sequential for a chain), each "
+                       "on the input"),
+        merge=_merge_branches),
+        "every branch on the input, then `concat` (or `add`, `mul`) of their outputs in order — "
+        "Inception, ASPP", max_leaves=1),
+    "split": SpecKind(fields(
+        branches=Field("layers", doc="one layer per chunk (a sequential for a chain)"),
+        sizes=Field("ints", None, nullable=True,
+                    doc="channels of each chunk (default: equal chunks, one per branch)"),
+        merge=_merge_branches),
+        "the input split along the channels (`torch.split`), branch i on chunk i, then "
+        "`concat` (or `add`, `mul`) — MixConv, ShuffleNet", max_leaves=1),
 })
 """Blocks of several layers (expanded by :data:`convcost.net.expand.EXPANDERS`)."""
 
@@ -128,5 +177,6 @@ LEAF_BOUND: Mapping[str, int] = MappingProxyType(
     {kind: spec.max_leaves for kind, spec in SPEC_KINDS.items()})
 """Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
-LAYER_KEYS = ("kind", "name", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers")
+LAYER_KEYS = ("kind", "name", "from", *COMMON_FIELDS)
+MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers",
+              "outputs")

@@ -25,14 +25,17 @@ from convcost.spec.fields import (
 )
 from convcost.spec.kinds import (
     COMMON_FIELDS,
+    CONTAINERS,
     INPUT_FIELDS,
     LAYER_KEYS,
+    LAYER_LISTS,
     LEAF_BOUND,
     MODEL_KEYS,
     SE_FIELDS,
     SPEC_KINDS,
 )
 from convcost.spec.templates import RawLayer, instantiate, read_blocks
+from convcost.spec.wiring import INPUT, check_outputs, check_refs, prune, read_from
 from convcost.spec.yamlpos import locate_path
 from convcost.spec.yamlsafe import load_yaml, read_text
 
@@ -53,7 +56,7 @@ RESERVED_NAMES = frozenset({
     "register_load_state_dict_pre_hook", "register_module", "register_parameter",
     "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
     "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "xpu", "zero_grad", "flow", "groups",
+    "training", "type", "xpu", "zero_grad", "groups",
 })
 
 
@@ -75,6 +78,7 @@ class LayerSpec:
     fields: Mapping[str, Any]
     repeat: int = 1
     in_channels: int | None = None
+    inputs: tuple[str, ...] = ()  # ``from:``: earlier layers of its list, or ``input``; (): previous
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,13 @@ class Spec:
     width_multiplier: float = 1.0
     divisor: int | None = None
     budget: Budget | None = None  # validated here, for every command
+    outputs: tuple[str, ...] = ()  # top-level layers the model returns; (): the last one
+    warnings: tuple[SpecError, ...] = field(default=(), compare=False)  # unused layers
     source: str | None = field(default=None, compare=False)
     text: str | None = field(default=None, compare=False, repr=False)  # to locate later errors
 
 
-def _layer(item: RawLayer) -> LayerSpec:
+def _layer(item: RawLayer, warnings: list[SpecError]) -> LayerSpec:
     path = item.path
     data = as_mapping(item.data, path)
     if "kind" not in data:
@@ -110,10 +116,9 @@ def _layer(item: RawLayer) -> LayerSpec:
         se_path = join(path, "se")
         check_keys(fields["se"], SE_FIELDS, se_path)
         fields["se"] = MappingProxyType(read_fields(fields["se"], SE_FIELDS, se_path))
-    if kind == "sequential":
-        fields["layers"] = tuple(_layer(child) for child in fields["layers"])
+    if kind in CONTAINERS:
+        _contents(kind, fields, path, warnings)
         fields["block"] = item.block
-        _names_unique(fields["layers"])
     check = SPEC_KINDS[kind].check
     if check is not None:
         check(fields, path)
@@ -124,7 +129,53 @@ def _layer(item: RawLayer) -> LayerSpec:
         fields=MappingProxyType(fields),
         repeat=common["repeat"],
         in_channels=common["in_channels"],
+        inputs=read_from(data["from"], join(path, "from")) if "from" in data else (),
     )
+
+
+def _wired(raw: Any, warnings: list[SpecError]) -> tuple[LayerSpec, ...]:
+    """A container's list of layers, its ``from:`` names checked, unused layers dropped."""
+    layers = tuple(_layer(child, warnings) for child in raw)
+    check_refs(layers)
+    kept, unused = prune(layers)
+    warnings.extend(unused)
+    return kept
+
+
+def _contents(kind: str, fields: dict[str, Any], path: str, warnings: list[SpecError]) -> None:
+    """Read the layer lists of a container (sequential, residual, parallel, split)."""
+    lists = [key for key in LAYER_LISTS if fields.get(key) is not None]
+    if kind in ("parallel", "split"):
+        fields["branches"] = tuple(_layer(child, warnings) for child in fields["branches"])
+        _branches(kind, fields, path)
+    else:
+        for key in lists:
+            fields[key] = _wired(fields[key], warnings)
+    children = tuple(child for key in lists for child in fields[key])
+    _names_unique(children)
+    merge = fields.get("merge")
+    for child in children:
+        if merge is not None and child.name.split(".")[0] == merge:
+            raise SpecError(f"{merge!r} names the container's merge; rename the layer",
+                            path=join(child.path, "name"))
+
+
+def _branches(kind: str, fields: Mapping[str, Any], path: str) -> None:
+    """A parallel's or split's branches: one layer each, on the input (no ``from:``)."""
+    branches = fields["branches"]
+    for branch in branches:
+        if branch.inputs:
+            raise SpecError(f"a branch of a {kind} reads its {'chunk' if kind == 'split' else 'input'}"
+                            "; from: is not allowed here", path=join(branch.path, "from"))
+    if fields["merge"] == "mul" and len(branches) != 2:
+        raise SpecError(f"merge mul takes 2 branches, got {len(branches)}",
+                        path=join(path, "branches"))
+    if kind == "parallel" and len(branches) < 2:
+        raise SpecError("a parallel needs at least 2 branches", path=join(path, "branches"))
+    sizes = fields.get("sizes")
+    if sizes is not None and len(sizes) != len(branches):
+        raise SpecError(f"{len(sizes)} sizes for {len(branches)} branches: give one size per "
+                        "branch", path=join(path, "sizes"))
 
 
 def check_name(name: Any, path: str) -> str:
@@ -132,6 +183,9 @@ def check_name(name: Any, path: str) -> str:
     if not isinstance(name, str) or len(name) > _NAME_CHARS or not _NAME.fullmatch(name):
         raise SpecError("must be dotted words of letters, digits and _ (not starting with _), "
                         f"at most {_NAME_CHARS} characters, got {quote(name)}", path=path)
+    if name == INPUT:
+        raise SpecError(f"{INPUT!r} is reserved (from: {INPUT} names a list's input); rename it",
+                        path=path)
     reserved = [part for part in name.split(".") if part in RESERVED_NAMES]
     if reserved:
         raise SpecError(f"{reserved[0]!r} is reserved (an attribute of torch modules); "
@@ -158,9 +212,11 @@ def _input(raw: Any) -> InputSpec:
 
 def _leaf_bound(layer: LayerSpec) -> int:
     """At most how many leaf ops one copy of ``layer`` expands to."""
-    if layer.kind == "sequential":
-        return sum(child.repeat * _leaf_bound(child) for child in layer.fields["layers"])
-    return LEAF_BOUND[layer.kind]
+    own = LEAF_BOUND[layer.kind]
+    if layer.kind in CONTAINERS:
+        own += sum(child.repeat * _leaf_bound(child) for key in LAYER_LISTS
+                   for child in layer.fields.get(key) or ())
+    return own
 
 
 def _size_bounded(layers: tuple[LayerSpec, ...]) -> None:
@@ -218,9 +274,13 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         if not raw_layers:
             raise SpecError("must list at least one layer", path="layers")
         blocks = read_blocks(model.get("blocks"))
-        layers = tuple(_layer(item) for item in instantiate(raw_layers, blocks))
+        warnings: list[SpecError] = []
+        layers = tuple(_layer(item, warnings) for item in instantiate(raw_layers, blocks))
         _size_bounded(layers)
         _names_unique(layers)
+        check_refs(layers)
+        outputs = check_outputs(model["outputs"], layers) if "outputs" in model else ()
+        layers, unused = prune(layers, outputs)
         name = model.get("name", default_name)
         if not isinstance(name, str) or not name or len(name) > _NAME_CHARS:
             raise SpecError(f"must be a non-empty string of at most {_NAME_CHARS} characters, "
@@ -234,6 +294,8 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
             width_multiplier=as_number(model.get("width_multiplier", 1.0), "width_multiplier"),
             divisor=None if divisor is None else as_int(divisor, "divisor"),
             budget=None if budget is None else parse_budget(budget, "budget", source),
+            outputs=outputs,
+            warnings=tuple(err.at(source, None) for err in [*warnings, *unused]),
             source=source,
         )
     except SpecError as err:
@@ -264,7 +326,8 @@ def load_spec(path: str | Path) -> Spec:
 def spec_from(data: Any, text: str, file: str) -> Spec:
     """:func:`parse_spec` for data read by :func:`read_yaml`, errors located in ``text``."""
     try:
-        return replace(parse_spec(data, default_name=Path(file).stem, source=file), text=text)
+        spec = parse_spec(data, default_name=Path(file).stem, source=file)
+        return replace(spec, text=text, warnings=tuple(locate(w, text) for w in spec.warnings))
     except SpecError as err:
         raise locate(err, text) from None
 

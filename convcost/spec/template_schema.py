@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcost.spec.kinds import LAYER_KEYS, SPEC_KINDS
+from convcost.spec.kinds import LAYER_KEYS, LAYER_LISTS, SPEC_KINDS
 from convcost.spec.templates import MAX_LIST
 
 LAYERS = "#/$defs/layers"
@@ -52,8 +52,9 @@ def _layer_list(kinds: list[dict[str, Any]], ref: str, use: dict[str, Any]) -> d
     variants = []
     for kind in kinds:
         props = kind["properties"]
-        if "layers" in props:
-            kind = {**kind, "properties": {**props, "layers": {**props["layers"], "$ref": ref}}}
+        lists = {key: {**props[key], "$ref": ref} for key in LAYER_LISTS if key in props}
+        if lists:
+            kind = {**kind, "properties": {**props, **lists}}
         variants.append(kind)
     return {"type": "array", "minItems": 1, "items": {"oneOf": [*variants, use]}}
 

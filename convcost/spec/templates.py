@@ -26,13 +26,16 @@ from convcost.limits import (
 )
 from convcost.spec.arith import Expr, ExprError, Var, evaluate, names, parse
 from convcost.spec.fields import as_int, as_list, as_mapping, check_keys, join, suggest
-from convcost.spec.kinds import LAYER_KEYS, SPEC_KINDS
+from convcost.spec.kinds import LAYER_KEYS, LAYER_LISTS, SPEC_KINDS
 from convcost.spec.yamlpos import CHAIN
 
-NESTED_LAYER_KEYS = ("layers",)
+NESTED_LAYER_KEYS = LAYER_LISTS
 """Keys of a layer mapping that hold a list of layers (a container's body)."""
+DEFAULT_PREFIX = {"shortcut": "shortcut."}
+"""The default name of layer i of a nested list is ``prefix + i`` (a residual's body and
+shortcut share one namespace)."""
 BLOCK_KEYS = ("args", "defaults", "layers")
-RESERVED = ("kind", *LAYER_KEYS, "from")
+RESERVED = ("kind", *LAYER_KEYS)
 MAX_LIST = 16
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -272,11 +275,13 @@ class _Instantiator:
         self.blocks = blocks
         self.count = 0
 
-    def layers(self, raw: list[Any], prefix: str, local: str, depth: int) -> list[RawLayer]:
-        """Top-level layers default to the name ``layers.<i>``, a container's to ``<i>``."""
+    def layers(self, raw: list[Any], prefix: str, local: str, depth: int,
+               names: str = "") -> list[RawLayer]:
+        """Top-level layers default to the name ``layers.<i>``, a container's to
+        ``<names><i>``."""
         out: list[RawLayer] = []
         for i, item in enumerate(raw):
-            default = f"layers.{i}" if depth == 0 else str(i)
+            default = f"layers.{i}" if depth == 0 else f"{names}{i}"
             out.extend(self.layer(item, prefix, join(local, i), default, depth))
         return out
 
@@ -297,7 +302,8 @@ class _Instantiator:
         data = dict(raw)
         nested = [key for key in NESTED_LAYER_KEYS if isinstance(data.get(key), list)]
         for key in nested:
-            data[key] = self.layers(data[key], prefix, join(local, key), depth + 1)
+            data[key] = self.layers(data[key], prefix, join(local, key), depth + 1,
+                                    DEFAULT_PREFIX.get(key, ""))
         if not nested:  # a layer that is no group gives at least one leaf
             self.count += 1
             if self.count > MAX_LEAVES:
@@ -317,8 +323,9 @@ class _Instantiator:
                 env["stride"] = 1  # the stage rule of `repeat`: copies after the first
             body = substitute(list(block.layers), env, path + CHAIN + join(block.path, "layers"))
             data = {key: raw[key] for key in LAYER_KEYS if key in raw and key != "repeat"}
-            if i > 0:
+            if i > 0:  # copies after the first read the previous copy
                 data.pop("in_channels", None)
+                data.pop("from", None)
             copy = f"{name}.{i}" if repeat > 1 and isinstance(name, str) else name
             data.update(kind="sequential", name=copy,
                         layers=self.layers(body, path + CHAIN, join(block.path, "layers"),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -33,12 +34,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _torchvision_importable() -> None:
     """Import an installed torchvision once, tolerating its C++ ops built for another torch.
 
-    ptflops imports torchvision when it is installed (``make test`` installs it for the
-    importer); the registry's build fails to import beside the CPU torch unless its
-    fake-kernel registrations are skipped (see convcost.runtime.importer.resolve).
+    ptflops imports torchvision when it is installed; the registry's build fails to import
+    beside the CPU torch unless its fake-kernel registrations are skipped (see the importer).
     """
-    import importlib.util
-
     if importlib.util.find_spec("torchvision") is None:
         return
     from convcost.errors import MissingDependencyError

@@ -35,6 +35,7 @@ PUBLISHED = [
     ("mobilenet_v3_small", None, 2_542_856),
     ("efficientnet_b0", None, 5_288_548),
     ("shufflenet_v2_x1_0", None, 2_278_604),
+    ("regnet_y_400mf", None, 4_344_144),  # torchvision
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

@@ -60,8 +60,9 @@ RESOLUTION = {"vgg16": 32}
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, identity, an imported opaque layer,
-# flatten, dropout, both linears;
+# (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
+# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, an
+# imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
 # and without affine), layer scale, x.mean, a standalone SE, and the activations gelu ...
@@ -102,6 +103,27 @@ layers:
   - {kind: shuffle_unit, name: shuf, out_channels: 12}
   - {kind: shuffle_unit, name: shuf2, out_channels: 24, stride: 2}
   - {kind: basic_block, name: res, out_channels: 32, stride: 2}
+  - kind: split
+    name: mix
+    sizes: [8, 24]
+    branches: [{kind: dwconv, kernel_size: 3}, {kind: dwconv, kernel_size: 5, bn: true}]
+  - kind: residual
+    name: gate
+    merge: mul
+    layers:
+      - {kind: pool, op: avg, global: true}
+      - {kind: conv, out_channels: 32, kernel_size: 1, bias: true, act: sigmoid}
+  - kind: parallel
+    name: rep
+    merge: add
+    branches:
+      - {kind: conv, out_channels: 32, bn: true}
+      - {kind: conv, out_channels: 32, kernel_size: 1, bn: true}
+      - {kind: bn}
+  - {kind: concat, name: cat3, from: [rep, gate, res]}
+  - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
+  - {kind: mul, name: gated, from: [cat3, pooled]}
+  - {kind: pwconv, name: squeeze, out_channels: 32}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}

@@ -77,6 +77,7 @@ AGREES = {
     "shufflenet_v2_x1_0": False,  # so is the stride-2 side branch of every downsampling unit
     "mobilenet_v3_small": False, "mobilenet_v3_large": False,  # SE: a global pool in the chain
     "efficientnet_b0": False,
+    "regnet_y_400mf": False,  # the stride-2 downsample is chained before the main path, and SE
 }
 
 

@@ -1,10 +1,12 @@
 """Property: for random small specs, every analytic figure equals torch's and fvcore's.
 
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
-blocks, shuffle units, BN, activations, pools, flatten, linear and dropout, the leaves of the
-open format (transposed convs, upsampling, group/layer/instance norms, layer scale, mean, SE, TF
-SAME padding, PReLU and the other new activations), some of them inside
-``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at random
+blocks, shuffle units, BN, activations, pools, identity, flatten, linear and dropout, the
+leaves of the open format (transposed convs, upsampling, group/layer/instance norms, layer
+scale, mean, SE, TF SAME padding, PReLU and the other new activations), and the graph: merges
+(add, concat, mul) of the previous layer with an earlier one or the input (``from:``),
+parallel branches, channel splits and residual containers (gates included), some of them
+inside ``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at random
 channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
 spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
 input, say) is dropped, so every example is a valid network. For each, ``verify`` must find
@@ -14,6 +16,7 @@ and FlopCounterMode = 2 × paper MACs.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import given, settings
@@ -59,7 +62,8 @@ def _se(draw: st.DrawFn) -> dict[str, Any] | None:
 def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A layer on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv", "dwconv", "pwconv", "dsconv", "inverted_residual",
-                                 "basic_block", "shuffle_unit", "bn", "act", "pool", "graph"]))
+                                 "basic_block", "shuffle_unit", "bn", "act", "pool", "graph",
+                                 "identity"]))
     if kind == "graph":
         return _graph_leaf(draw, c)
     if kind == "conv":
@@ -93,6 +97,8 @@ def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
         return {"kind": kind, "affine": draw(st.booleans())}
     if kind == "act":
         return _act(draw)
+    if kind == "identity":
+        return {"kind": kind}
     return _pool(draw)
 
 
@@ -169,6 +175,72 @@ def _grouped(draw: st.DrawFn, spec: dict[str, Any], layer: dict[str, Any]) -> di
     return {"kind": f"b{len(blocks) - 1}", **{k: 2 * v for k, v in args.items()}}
 
 
+MERGES = st.sampled_from(["concat", "add", "mul"])
+
+
+def _gate(draw: st.DrawFn, c: int) -> dict[str, Any]:
+    """A squeeze-excitation body: global pool, a 1×1 conv back to ``c`` channels, a gate."""
+    return {"kind": "sequential", "layers": [
+        {"kind": "pool", "op": "avg", "global": True},
+        {"kind": "conv", "out_channels": c, "kernel_size": 1, "bias": True,
+         "act": draw(st.sampled_from(["sigmoid", "hardsigmoid"]))}]}
+
+
+def _partition(draw: st.DrawFn, c: int, parts: int) -> list[int] | None:
+    """``parts`` positive sizes summing to ``c``, or None (equal chunks)."""
+    if c < parts or draw(st.booleans()):
+        return None
+    cuts = sorted(draw(st.lists(st.integers(1, c - 1), min_size=parts - 1, max_size=parts - 1,
+                                unique=True))) if c > parts else list(range(1, parts))
+    edges = [0, *cuts, c]
+    return [b - a for a, b in itertools.pairwise(edges)]
+
+
+def _branch(draw: st.DrawFn, c: int, out: int) -> dict[str, Any]:
+    """A layer on ``c`` channels that keeps H×W and gives ``out`` channels (a branch)."""
+    kinds = ["conv", "pwconv"] + (["dwconv", "bn", "act", "identity"] if out == c else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind in ("conv", "pwconv"):
+        fields = _conv_fields(draw)
+        layer = {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
+                 **{k: fields[k] for k in ("bias", "bn", "act")}}
+        return {**layer, "kernel_size": draw(st.sampled_from([1, 3, 5]))} if kind == "conv" else layer
+    if kind == "dwconv":
+        return {"kind": kind, "kernel_size": draw(st.sampled_from([3, 5])),
+                "act": draw(st.one_of(st.none(), acts))}
+    if kind == "bn":
+        return {"kind": kind, "affine": draw(st.booleans())}
+    return {"kind": "act", "fn": draw(acts)} if kind == "act" else {"kind": kind}
+
+
+def _graph_layer(draw: st.DrawFn, c: int, count: int) -> dict[str, Any]:
+    """A merge of the previous layer with an earlier one (``from:``), or a container."""
+    form = draw(st.sampled_from(["merge", "parallel", "split", "residual"]))
+    merge = draw(MERGES)
+    previous = f"layers.{count - 1}" if count else "input"
+    if form == "merge":
+        other = draw(st.sampled_from(["input", *(f"layers.{i}" for i in range(count))]))
+        return {"kind": merge, "from": [previous, other]}
+    count_branches = 2 if merge == "mul" else draw(st.integers(2, 3))
+    if form == "parallel":
+        outs = [c if merge != "concat" else draw(channels) for _ in range(count_branches)]
+        return {"kind": "parallel", "merge": merge,
+                "branches": [_branch(draw, c, out) for out in outs]}
+    if form == "split":
+        sizes = _partition(draw, c, count_branches)
+        if sizes is None and c % count_branches and c > count_branches:
+            sizes = [1] * (count_branches - 1) + [c - count_branches + 1]
+        chunks = sizes or [max(1, c // count_branches)] * count_branches
+        out = draw(channels)
+        return {"kind": "split", "merge": merge, **({"sizes": sizes} if sizes else {}),
+                "branches": [_branch(draw, size, size if merge == "concat" else out)
+                             for size in chunks]}
+    body = _gate(draw, c) if merge == "mul" else _spatial_layer(draw, c)
+    shortcut = draw(st.one_of(st.none(), st.just([{"kind": "pwconv", "out_channels": c}])))
+    return {"kind": "residual", "merge": merge, "layers": [body],
+            **({"shortcut": shortcut} if shortcut else {})}
+
+
 def _analyse(spec: dict[str, Any]) -> Analysis | None:
     try:
         return analyze(parse_spec(spec))
@@ -191,6 +263,8 @@ def small_specs(draw: st.DrawFn) -> Analysis:
         shape = analysis.root.output_shape if analysis else (1, spec["input"]["channels"])
         if not flat and draw(st.integers(0, 5)) == 0:
             layer: dict[str, Any] = {"kind": "flatten"}
+        elif not flat and draw(st.integers(0, 2)) == 0:
+            layer = _graph_layer(draw, shape[1], len(spec["layers"]))
         else:
             layer = _flat_layer(draw) if flat else _spatial_layer(draw, shape[1])
             layer = _grouped(draw, spec, layer)

@@ -24,6 +24,7 @@ from convcost.cost.ops import (
     Dropout,
     Flatten,
     Linear,
+    Mul,
     Opaque,
     Pool,
     Scale,
@@ -155,6 +156,9 @@ SHAPE_ONLY: dict[str, Case] = {
     "add": (Add(), (1, 24, 56, 56), (1, 24, 56, 56), 0, 0),
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58
+    "concat of 3": (Concat(48 + 16), (2, 64, 7, 7), (2, 128, 7, 7), 0, 0),  # 64+48+16
+    "mul gate": (Mul((1, 96, 1, 1)), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),  # 1 -> 14
+    "mul both broadcast": (Mul((2, 1, 5, 5)), (2, 8, 1, 5), (2, 8, 5, 5), 0, 0),  # max per dim
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
     # opaque: the measured shape after the batch, the measured params, never a MAC
     "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),

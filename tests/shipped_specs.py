@@ -1,0 +1,9 @@
+"""The issue-12 specs that equal a torchvision model: the table both test sets read."""
+
+from __future__ import annotations
+
+# (spec, torchvision builder, its keyword arguments, resolution, params, paper MACs):
+# params = sum(p.numel()), MACs = FlopCounterMode FLOPs / 2, as measured on torchvision 0.28
+TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
+    ("regnet_y_400mf", "regnet_y_400mf", {}, 224, 4_344_144, 401_842_848),
+]

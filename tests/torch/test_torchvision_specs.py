@@ -1,0 +1,75 @@
+"""Each issue-12 spec equals torchvision's model: params, FlopCounterMode MACs, and the
+multiset of its convolutions, linears and norms (type, channels, kernel, stride, padding,
+dilation, groups, bias), module by module."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from shipped_specs import TORCHVISION_SPECS
+
+from convcost.cost.ops import Conv2d, Linear
+from convcost.errors import MissingDependencyError
+from convcost.net.analysis import Analysis, analyze
+from convcost.runtime.importer.resolve import import_torchvision
+from convcost.spec.loader import load_spec
+
+
+def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
+    try:
+        import_torchvision()
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+    import torchvision.models as models  # type: ignore[import-untyped]
+    import torchvision.models.segmentation  # type: ignore[import-untyped]  # noqa: F401
+
+    module = getattr(models, builder, None) or getattr(models.segmentation, builder)
+    return module(**kwargs).eval()
+
+
+def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
+    from torch import nn
+
+    layers: Counter[tuple[Any, ...]] = Counter()
+    for module in model.modules():
+        if type(module) is nn.Conv2d:
+            layers[("conv", module.in_channels, module.out_channels, module.kernel_size,
+                    module.stride, module.padding, module.dilation, module.groups,
+                    module.bias is not None)] += 1
+        elif isinstance(module, nn.Linear):
+            layers[("linear", module.in_features, module.out_features,
+                    module.bias is not None)] += 1
+    return layers
+
+
+def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
+    layers: Counter[tuple[Any, ...]] = Counter()
+    for leaf in analysis.leaves():
+        op = leaf.op
+        if isinstance(op, Conv2d):
+            layers[("conv", op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
+                    op.dilation, op.groups, op.bias)] += 1
+        elif isinstance(op, Linear):
+            layers[("linear", op.in_features, op.out_features, op.bias)] += 1
+    return layers
+
+
+@pytest.mark.parametrize(("spec", "builder", "kwargs", "resolution", "params", "macs"),
+                         TORCHVISION_SPECS, ids=[s[0] for s in TORCHVISION_SPECS])
+def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any],
+                                 resolution: int, params: int, macs: int) -> None:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _torchvision_model(builder, kwargs)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(1, 3, resolution, resolution))
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert counter.get_total_flops() == 2 * macs
+    analysis = analyze(load_spec(spec))
+    assert (analysis.totals.params, analysis.totals.macs) == (params, macs)
+    assert analysis.input_shape == (1, 3, resolution, resolution)
+    assert _spec_layers(analysis) == _torch_layers(model)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
-from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import (
     Analysis,
     SeparablePair,
@@ -18,10 +17,28 @@ from convcost.net.analysis import (
     standard_equivalent,
 )
 from convcost.net.latency import Prediction
-from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.render import Column, Report, envelope, human, percent, render, shape
+from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.safe_text import Markup
-from convcost.report.verify_view import check_column, verify_json, verify_report
-from convcost.runtime.verify import Verification
+
+if TYPE_CHECKING:  # the receptive field and the cross-check load only when asked for
+    from convcost.cost.receptive import ModelRF, ReceptiveField
+    from convcost.runtime.verify import Verification
+
+
+def _fields(root: Node) -> ModelRF:
+    from convcost.cost.receptive import receptive_fields
+
+    return receptive_fields(root)
+
+
+def _verify_report(verification: Verification | None) -> list[Report]:
+    """The cross-check's summary table, when there was a cross-check."""
+    if verification is None:
+        return []
+    from convcost.report.verify_view import verify_report
+
+    return [verify_report(verification)]
 
 
 def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
@@ -72,31 +89,15 @@ def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
                 Column("RF pad", lambda r: _pair(of(r).padding))]
 
     def exact(what: str, index: int) -> Callable[[Any], int | float]:
-        return lambda row: _number(getattr(of(row), what)[index])
+        return lambda row: rf_number(getattr(of(row), what)[index])
 
     return [Column(f"rf_{what}_{axis}", exact(what, i))
             for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
 
 
-def latency_columns(prediction: Prediction | None, node: Any, machine: bool) -> list[Column]:
-    """The predicted time of ``--latency-model``: per fused group, on its block and its conv."""
-    if prediction is None:
-        return []
-    if machine:
-        return [Column("predicted_s", lambda r: prediction.of(node(r)))]
-    return [Column("pred. (µs)", lambda r: f"{prediction.of(node(r)) * 1e6:,.1f}")]
-
-
-def latency_note(prediction: Prediction) -> str:
-    return (f"predicted latency {prediction.total_s * 1e3:.3f} ms end to end: {prediction.group_count} "
-            f"layer groups {prediction.layers_s * 1e3:.3f} ms, overhead {prediction.overhead_s * 1e3:.3f} "
-            f"ms (latency model: {prediction.label})")
-
-
 def layers_report(analysis: Analysis, depth: int | None,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None,
-                  prediction: Prediction | None = None) -> Report:
+                  counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     total = counting.count(analysis.root)
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
@@ -106,25 +107,30 @@ def layers_report(analysis: Analysis, depth: int | None,
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
         *rf_columns(rfs, lambda r: r[1], machine=False),
-        *latency_columns(prediction, lambda r: r[1], machine=False),
         *_check_columns(verification, lambda r: r[1].name),
     ]
     rows = _tree_rows(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
-    n, c, h, w = analysis.input_shape
-    title = f"{analysis.model}: input {n}×{c}×{h}×{w}, α = {analysis.alpha:g}"
-    return Report(title, columns, rows, styles=styles)
+    return Report(heading(analysis), columns, rows, styles=styles)
+
+
+def heading(analysis: Analysis) -> str:
+    """``mobilenet_v1: input 1×3×224×224, α = 1``."""
+    return f"{analysis.model}: input {shape(analysis.input_shape)}, α = {analysis.alpha:g}"
 
 
 def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
     """The ✓/✗ column of the torch/fvcore cross-check, when there is one."""
-    return [] if verification is None else [check_column(verification, name)]
+    if verification is None:
+        return []
+    from convcost.report.verify_view import check_column
+
+    return [check_column(verification, name)]
 
 
 def flat_report(analysis: Analysis, depth: int | None,
                 verification: Verification | None = None,
-                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None,
-                prediction: Prediction | None = None) -> Report:
+                counting: Counting = PAPER_MACS, rfs: ModelRF | None = None) -> Report:
     """The machine form of the layer table: full names, a partition that sums to the totals."""
     columns = [
         Column("name", lambda r: r.name, justify="left"),
@@ -135,7 +141,6 @@ def flat_report(analysis: Analysis, depth: int | None,
         Column("flops", lambda r: r.flops),
         *_counting_columns(counting),
         *rf_columns(rfs, lambda r: r, machine=True),
-        *latency_columns(prediction, lambda r: r, machine=True),
         *_check_columns(verification, lambda r: r.name),
     ]
     rows = [node for _, node in frontier(analysis.root, depth)]
@@ -150,7 +155,7 @@ def _counting_columns(counting: Counting) -> list[Column]:
     return [Column(key, counting.count)]
 
 
-def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report:
+def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS, model: str = "") -> Report:
     t = analysis.totals
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
@@ -160,7 +165,8 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report
         c = counting.convention
         rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
         notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
-    return Report("totals (paper: conv + linear MACs)", columns, rows, notes)
+    title = "totals (paper: conv + linear MACs)"
+    return Report(f"{model} — {title}" if model else title, columns, rows, notes)
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -207,61 +213,34 @@ def separable_report(analysis: Analysis) -> Report | None:
 
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
-                  counting: Counting = PAPER_MACS, rf: bool = False,
-                  prediction: Prediction | None = None) -> list[Report]:
-    rfs = receptive_fields(analysis.root) if rf else None
-    main = (flat_report(analysis, depth, verification, counting, rfs, prediction) if machine
-            else layers_report(analysis, depth, verification, counting, rfs, prediction))
-    totals = totals_report(analysis, counting)
-    if prediction is not None:
-        totals = replace(totals, notes=[*totals.notes, latency_note(prediction)])
-    reports = [main, totals, kinds_report(analysis)]
+                  counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
+    rfs = _fields(analysis.root) if rf else None
+    main = (flat_report(analysis, depth, verification, counting, rfs) if machine
+            else layers_report(analysis, depth, verification, counting, rfs))
+    reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
-    checked = [verify_report(verification)] if verification is not None else []
-    return [*reports, *([sep] if sep else []), *checked]
+    return [*reports, *([sep] if sep else []), *_verify_report(verification)]
 
 
-def _number(value: Fraction) -> int | float:
-    return value.numerator if value.denominator == 1 else float(value)
+def _verify_json(verification: Verification) -> dict[str, Any]:
+    from convcost.report.verify_view import verify_json
+
+    return verify_json(verification)
 
 
-def rf_json(rf: ReceptiveField) -> dict[str, Any]:
-    """A field in JSON: [h, w] pairs (ints, floats when fractional) and ``whole``."""
-    return {"size": [_number(v) for v in rf.size], "jump": [_number(v) for v in rf.jump],
-            "padding": [_number(v) for v in rf.padding], "whole": rf.whole}
+def model_json(analysis: Analysis, depth: int | None, verification: Verification | None,
+               figures: Figures, summary: bool = False) -> dict[str, Any]:
+    """The ``model`` JSON: every key on every run, ``None`` where not computed.
 
-
-def latency_json(prediction: Prediction | None) -> dict[str, Any] | None:
-    if prediction is None:
-        return None
-    return {"model": prediction.label, "total_s": prediction.total_s,
-            "layers_s": prediction.layers_s, "overhead_s": prediction.overhead_s,
-            "groups": prediction.group_count}
-
-
-def model_json(analysis: Analysis, depth: int | None,
-               verification: Verification | None = None,
-               counting: Counting = PAPER_MACS,
-               prediction: Prediction | None = None) -> dict[str, Any]:
-    rfs = receptive_fields(analysis.root)
+    ``layers`` always holds the leaves; ``blocks`` the blocks down to ``depth`` (all without
+    it); under ``summary`` both, and the per-layer summaries, are ``None``.
+    """
     t = analysis.totals
+    counting = figures.counting or PAPER_MACS
+    leaves, blocks = tree_rows(analysis.root, figures, depth)
     eq = standard_equivalent(analysis)
-    count = {} if counting.default else {
-        "convention": {**counting.describe(), "total": counting.count(analysis.root)}}
-    return {
-        "model": analysis.model,
-        "input": list(analysis.input_shape),
-        "alpha": analysis.alpha,
-        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
-        **count,
-        "layers": [
-            {"name": node.name, "kind": node.label, "output_shape": list(node.output_shape),
-             "params": node.params, "macs": node.macs, "flops": node.flops,
-             **({} if counting.default else {"count": counting.count(node)}),
-             "receptive_field": rf_json(rfs.of(node)),
-             "predicted_s": None if prediction is None else prediction.of(node)}
-            for _, node in frontier(analysis.root, depth)
-        ],
+    detail: dict[str, Any] = {
+        "layers": leaves, "blocks": blocks,
         "by_kind": {k.layer_class: {"params": k.params, "macs": k.macs}
                     for k in by_layer_class(analysis)},
         "separable": [
@@ -271,7 +250,83 @@ def model_json(analysis: Analysis, depth: int | None,
             for p in separable_pairs(analysis)
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
-        "receptive_field": rf_json(rfs.output),
-        "latency": latency_json(prediction),
-        **({"verify": verify_json(verification)} if verification is not None else {}),
     }
+    rfs = figures.rfs or _fields(analysis.root)
+    return {
+        "model": analysis.model,
+        "input": list(analysis.input_shape),
+        "alpha": analysis.alpha,
+        "depth": depth,
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        "convention": {**counting.describe(), "total": counting.count(analysis.root)},
+        **({key: None for key in detail} if summary else detail),
+        "receptive_field": rf_json(rfs.output),
+        "verify": None if verification is None else _verify_json(verification),
+    }
+
+
+def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> str:
+    """One row per leaf (or, under ``summary``, one row of model totals)."""
+    counting = figures.counting
+    names = {count_column(counting): "count"} if counting and not counting.default else {}
+    if summary:
+        columns = ["name", "params", "macs", "flops", *names]
+        root = analysis.root
+        row = {"name": analysis.model, "params": root.params, "macs": root.macs,
+               "flops": root.flops, "count": counting.count(root) if counting else root.macs}
+        return tidy_csv([row], columns, names)
+    leaves, _ = tree_rows(analysis.root, figures, 0)
+    return tidy_csv([{**row, **rf_flat(row["receptive_field"])} for row in leaves],
+                    figures.csv_columns(), names)
+
+
+def latency_report(analysis: Analysis, prediction: Prediction) -> Report:
+    """``--latency-model``: the predicted time of every fused group, and the total."""
+    from convcost.cost.groups import fused_groups, group_class
+
+    columns = [Column("layer group", lambda g: g.name, justify="left"),
+               Column("class", group_class, justify="left"),
+               Column("MACs", lambda g: g.macs, human),
+               Column("pred. (µs)", lambda g: prediction.of(g) * 1e6, lambda v: f"{v:,.1f}")]
+    return Report(f"{analysis.model}: predicted latency", columns,
+                  list(fused_groups(analysis.root)), [latency_note(prediction)])
+
+
+def latency_note(prediction: Prediction) -> str:
+    return (f"predicted latency {prediction.total_s * 1e3:.3f} ms end to end: {prediction.group_count} "
+            f"layer groups {prediction.layers_s * 1e3:.3f} ms, overhead {prediction.overhead_s * 1e3:.3f} "
+            f"ms (latency model: {prediction.label})")
+
+
+def latency_json(analysis: Analysis, prediction: Prediction | None) -> dict[str, Any] | None:
+    """The ``latency`` key: None without ``--latency-model``."""
+    if prediction is None:
+        return None
+    from convcost.cost.groups import fused_groups
+
+    return {"model": prediction.label, "total_s": prediction.total_s,
+            "layers_s": prediction.layers_s, "overhead_s": prediction.overhead_s,
+            "groups": [{"name": g.name, "predicted_s": prediction.of(g)}
+                       for g in fused_groups(analysis.root)]}
+
+
+def model_output(analysis: Analysis, depth: int | None, verification: Verification | None,
+                 counting: Counting, extra: Any, fmt: str, summary: bool,
+                 rf: bool = False, prediction: Prediction | None = None) -> list[Report | str]:
+    """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
+    rfs = _fields(analysis.root) if fmt in ("json", "csv") or rf else None
+    figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
+    if summary:
+        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals,
+                   *_verify_report(verification)]
+    else:
+        reports = model_reports(analysis, depth, fmt != "table", verification, counting, rf)
+        if extra.reports:  # the memory / training tables replace the plain per-layer table
+            reports = [*extra.reports, *reports[0 if rf else 1:]]
+    if prediction is not None:
+        reports = [*reports, latency_report(analysis, prediction)]
+    return render(reports, fmt,
+                  lambda: envelope("model", {**model_json(analysis, depth, verification, figures,
+                                                          summary), **extra.json(),
+                                             "latency": latency_json(analysis, prediction)}),
+                  lambda: model_csv(analysis, figures, summary))

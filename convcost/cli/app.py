@@ -193,11 +193,15 @@ def model(
     loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result, spec) if verify else None
-    prediction = opts.latency_prediction(latency_model, result)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
-    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf, prediction),
-          output)
+    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
+                       opts.latency_prediction(latency_model, result)), output)
+    _fail_on_mismatch(checked)
+
+
+def _fail_on_mismatch(checked: Any) -> None:
+    """Exit 1 (after the output) when the cross-check found a mismatch."""
     if checked is not None and not checked.ok:
         from convcost.report.verify_view import summary as verify_summary
 

@@ -125,5 +125,5 @@ def test_calibrate_writes_a_model_that_predicts(tiny: Path, tmp_path: Path) -> N
     data = json.loads(CliRunner().invoke(app, ["model", str(tiny), "--no-verify", "-f", "json",
                                                "--latency-model", str(out)]).stdout)
     latency = data["latency"]
-    assert math.isclose(sum(r["predicted_s"] for r in data["layers"]), latency["layers_s"])
+    assert math.isclose(sum(g["predicted_s"] for g in latency["groups"]), latency["layers_s"])
     assert math.isclose(latency["layers_s"] + latency["overhead_s"], latency["total_s"])

@@ -85,6 +85,9 @@ def _model() -> dict[str, Any]:
         "receptive_field": RF,
         "memory": nullable(MEMORY_SUMMARY), "training": nullable(TRAINING_SUMMARY),
         "verify": nullable(VERIFY),
+        "latency": nullable(obj({  # --latency-model: the predicted time (convcost calibrate)
+            "model": STR, "total_s": NUM, "layers_s": NUM, "overhead_s": NUM,
+            "groups": array(obj({"name": STR, "predicted_s": NUM}))})),
     }
 
 
@@ -129,9 +132,9 @@ def _check() -> dict[str, Any]:
 
 def _sweep() -> dict[str, Any]:
     point = obj({"alpha": NUM, "resolution": INT, "params": INT, "macs": INT, "flops": INT,
-                 "time_s": nullable(NUM)})
+                 "time_s": nullable(NUM), "latency_s": nullable(NUM)})
     return {"model": STR, "base_resolution": INT, "alphas": array(NUM), "resolutions": array(INT),
-            "roofline": nullable(STR), "points": array(point)}
+            "roofline": nullable(STR), "latency_model": nullable(STR), "points": array(point)}
 
 
 def _bench() -> dict[str, Any]:

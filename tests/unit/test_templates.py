@@ -503,7 +503,7 @@ def test_the_documented_example_and_its_error(write_spec: Callable[[str], Path])
     assert result.root.params == 464 + 144 + 4_736 + 528 + 4_736 + 650 == 11_258
     macs = 110_592 + 32_768 + 1_179_648 + 131_072 + 1_179_648 + 640
     assert result.root.macs == macs == 2_634_368
-    shown = section.split("  ```\n")[1].split("```")[0].strip()
+    shown = next(row.strip() for row in section.splitlines() if row.startswith("  net.yaml:"))
     path = write_spec(text.replace("squeeze: 8, expand: 32", "squeeze: 0, expand: 32"))
     with pytest.raises(SpecError) as info:
         analyze(load_spec(path))

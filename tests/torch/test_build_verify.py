@@ -36,6 +36,8 @@ PUBLISHED = [
     ("efficientnet_b0", None, 5_288_548),
     ("shufflenet_v2_x1_0", None, 2_278_604),
     ("regnet_y_400mf", None, 4_344_144),  # torchvision
+    ("efficientnet_v2_s", None, 21_458_488),
+    ("squeezenet1_1", None, 1_235_496),
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

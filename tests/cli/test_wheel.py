@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, SPECS
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.slow]
 
 
 def _sh(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

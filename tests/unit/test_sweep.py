@@ -149,6 +149,7 @@ def test_plot_without_matplotlib(runner: CliRunner, monkeypatch: pytest.MonkeyPa
     assert result.stdout == "" and not out.exists()
 
 
+@pytest.mark.slow
 def test_plot(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "sweep.png"
     _invoke(runner, "sweep", str(V1), "--resolution", "224,160", "--plot", str(out))

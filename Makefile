@@ -44,7 +44,7 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/convcost check specs/ --baseline convcost-baseline.json
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --run-slow
 
 # The fast loop: every test not marked `torch`, with torch and fvcore shadowed by packages that
 # fail to import (proof that the analytic core never needs them).

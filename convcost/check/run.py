@@ -153,10 +153,27 @@ def _files(path: str) -> list[str]:
     return files
 
 
+def _imported(path: str, targets: dict[str, _Target], problems: list[Problem]) -> bool:
+    """A model source (``torchvision:resnet50``) is imported and checked as its spec."""
+    from convcost.runtime.importer.load import is_source
+
+    if not is_source(path):
+        return False
+    from convcost.runtime.importer.load import source_yaml  # imports torch in its functions
+
+    try:
+        targets[path] = _Target(path, None, source_yaml(path))
+    except ConvcostError as err:
+        problems.append(Problem.of(err))
+    return True
+
+
 def _targets(paths: Iterable[str], problems: list[Problem]) -> list[_Target]:
     targets: dict[str, _Target] = {}
     seen: set[str] = set()
     for path in paths:
+        if _imported(path, targets, problems):
+            continue
         try:
             files = _files(path)
         except ConvcostError as err:

@@ -129,8 +129,9 @@ class OpKind(Generic[OpT]):
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
     weight_grad: bool = False  # backward costs MACs (grad-input, grad-weight); BN folds into it
-    elementwise: bool = False  # maps each channel of one input on its own, keeping the shape:
-    # the data path of a separable pair runs through it (BN, activations, dropout, identity)
+    elementwise: bool = False  # maps each channel of one input on its own (a norm's statistics
+    # aside), keeping the shape: the data path of a separable pair runs through it (the norms,
+    # activations, layer scale, dropout, identity)
     window: Callable[[OpT, Shape], Windows | None] | None = None  # its footprint per spatial
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name

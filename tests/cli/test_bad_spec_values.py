@@ -96,6 +96,7 @@ def test_repeat_names_do_not_clash_with_a_following_layer(write_spec: Callable[[
     assert "blocks.0.1.project.conv" in names and "blocks.0.2" in names
 
 
+@pytest.mark.slow
 def test_repeat_allows_100k_leaves(write_spec: Callable[[str], Path]) -> None:
     """100,000 leaves: 20,000 repeats of conv + BN + act plus the head (well inside the limit)."""
     text = GOOD.replace("repeat: 2", "repeat: 1").replace(

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import ROOT
+
+pytestmark = pytest.mark.slow  # builds/spawns processes: `make test` runs it, the fast loop skips it
 
 SPEC = """\
 name: {name}

@@ -7,6 +7,7 @@ the commands that run torch (bench, verify, model without --no-verify) are left 
 
 from __future__ import annotations
 
+import pytest
 from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,6 +54,7 @@ def argvs(draw: st.DrawFn) -> list[str]:
     return argv
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argvs())
 def test_any_argv_exits_with_a_documented_code(argv: list[str]) -> None:

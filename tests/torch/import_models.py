@@ -78,3 +78,21 @@ class Untraceable(nn.Module):
         for _ in range(x.shape[1] // 4):
             x = F.relu(self.conv(x))
         return x
+
+
+class Decoder(nn.Module):
+    """The open format's leaves: transposed conv, GroupNorm, GELU, upsample, mean, layer scale."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.norm = nn.GroupNorm(4, 8)
+        self.act = nn.GELU()
+        self.gamma = nn.Parameter(torch.ones(8, 1, 1))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.norm(self.up(self.conv(x))))  # 8×16×16
+        x = F.interpolate(x * self.gamma, scale_factor=2, mode="bilinear")  # 8×32×32
+        return self.head(x.mean([2, 3]))

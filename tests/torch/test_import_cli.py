@@ -84,3 +84,27 @@ def test_opaque_layers_are_flagged_and_block_sweeps(runner: CliRunner) -> None:
     swept = runner.invoke(app, ["sweep", source])
     assert swept.exit_code == 2
     assert "did not recognise the channel structure of 1 layers (cumsum)" in swept.stderr
+
+
+def test_open_format_leaves_are_recognised_and_agree_with_the_original(runner: CliRunner) -> None:
+    source = f"{MODELS}:Decoder"
+    imported = runner.invoke(app, ["import", source])
+    kinds = [line.split(",")[0].split(": ")[1] for line in imported.stdout.splitlines() if "{kind:" in line]
+    assert kinds == ["conv", "conv_transpose", "groupnorm", "act", "layer_scale", "upsample", "mean",
+                     "linear"]
+    assert "0 opaque" in imported.stderr
+    result = runner.invoke(app, ["model", source, "--format", "json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["verify"]["ok"]
+    # conv 16·3·9 + 16 = 448, transposed 16·8·4 + 8 = 520, GroupNorm 2·8 = 16, γ 8, head 8·4 + 4 = 36
+    assert data["totals"]["params"] == 448 + 520 + 16 + 8 + 36 == 1028
+
+
+def test_check_takes_a_model_source(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", "torchvision:resnet18", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    [model] = data["models"]
+    assert (model["name"], model["spec"]) == ("resnet18", "torchvision:resnet18")
+    figures = {m["metric"]: m["value"] for m in model["metrics"]}
+    assert figures == {"params": 11_689_512, "macs": 1_814_073_344}

@@ -77,6 +77,8 @@ AGREES = {
     "shufflenet_v2_x1_0": False,  # so is the stride-2 side branch of every downsampling unit
     "mobilenet_v3_small": False, "mobilenet_v3_large": False,  # SE: a global pool in the chain
     "efficientnet_b0": False,
+    "squeezenet1_1": True,  # the 1×1 and 3×3 expand branches: the 3×3 is the larger field
+    "efficientnet_v2_s": False,  # SE
     "regnet_y_400mf": False,  # the stride-2 downsample is chained before the main path, and SE
 }
 

@@ -15,7 +15,7 @@ from convcost.conventions.rules import CONVENTIONS, PTFLOPS
 from convcost.cost.graph import Node
 from convcost.cost.receptive import receptive_fields
 from convcost.errors import SpecError
-from convcost.net.analysis import Analysis, analyze
+from convcost.net.analysis import Analysis, analyze, separable_pairs
 from convcost.spec.loader import parse_spec
 
 
@@ -159,3 +159,24 @@ def test_receptive_field_rules(name: str) -> None:
 def test_mean_makes_the_field_whole() -> None:
     analysis = _analyse({"kind": "mean", "keepdim": True}, size=16)
     assert receptive_fields(analysis.root).output.whole
+
+
+@pytest.mark.parametrize("between", [
+    [{"kind": "layernorm"}],  # ConvNeXt: dw 7×7, LayerNorm, pw
+    [{"kind": "groupnorm", "groups": 2}, {"kind": "act", "fn": "gelu"}],
+    [{"kind": "instancenorm"}, {"kind": "layer_scale"}, {"kind": "act", "fn": "prelu"}],
+])
+def test_separable_pair_runs_through_the_norms_and_layer_scale(between: list[dict[str, Any]]
+                                                               ) -> None:
+    analysis = _analyse({"kind": "dwconv", "kernel_size": 7, "name": "dw"}, *between,
+                        {"kind": "pwconv", "out_channels": 16, "name": "pw"})
+    pairs = separable_pairs(analysis)
+    assert [(p.depthwise.name, p.pointwise.name) for p in pairs] == [("dw", "pw")]
+    # 7×7 standard 4 -> 16 on 8×8: 1·16·8·8·4·49 MACs
+    assert pairs[0].standard_macs == 200_704
+
+
+def test_no_pair_through_an_upsample() -> None:
+    analysis = _analyse({"kind": "dwconv", "name": "dw"}, {"kind": "upsample", "scale": 2},
+                        {"kind": "pwconv", "out_channels": 16, "name": "pw"})
+    assert separable_pairs(analysis) == []

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -67,6 +68,7 @@ def _run(path: Path) -> None:
         assert "\n" not in str(err)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=mutated_specs())
 def test_mutated_specs_fail_only_with_convcost_errors(spec: Any, tmp_path: Path) -> None:

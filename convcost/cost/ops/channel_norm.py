@@ -104,16 +104,19 @@ _affine = Field("bool", True, doc="learnable γ and β per channel")
 
 GROUPNORM = OpKind(
     GroupNorm, channel_norm, _group_module, {"groupnorm": "norm"}, learnable=True,
+    elementwise=True,
     spec=SpecKind(fields(groups=Field("int", doc="channel groups; must divide C"), affine=_affine),
                   "`nn.GroupNorm`"),
     lower=_lower_group)
 LAYERNORM = OpKind(
     LayerNorm, channel_norm, _layer_module, {"layernorm": "norm"}, learnable=True,
+    elementwise=True,
     spec=SpecKind(fields(affine=_affine),
                   "torchvision's `LayerNorm2d`: `nn.LayerNorm` over C at each position"),
     lower=_lower_layer)
 INSTANCENORM = OpKind(
     InstanceNorm, channel_norm, _instance_module, {"instancenorm": "norm"}, learnable=True,
+    elementwise=True,
     spec=SpecKind(fields(affine=Field("bool", False, doc="learnable γ and β (torch's default: off)")),
                   "`nn.InstanceNorm2d`"),
     lower=_lower_instance)

@@ -52,7 +52,7 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerScale:
 
 
 LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer scale"},
-                     learnable=True,
+                     learnable=True, elementwise=True,
                      spec=SpecKind(fields(), "`x * γ`, γ a parameter of shape [C, 1, 1]"),
                      lower=_lower)
 

@@ -89,8 +89,14 @@ def _hardtanh_module(c: Call) -> tuple[str, dict[str, Any]]:
 
 
 def _norm(op: str) -> Rule:
-    return lambda c: (op, dict(affine=bool(getattr(c.module, "elementwise_affine",
-                                                   getattr(c.module, "affine", True)))))
+    def rule(c: Call) -> tuple[str, dict[str, Any]]:
+        m = c.module
+        affine = getattr(m, "elementwise_affine", getattr(m, "affine", True))
+        attrs: dict[str, Any] = dict(affine=bool(affine))
+        if hasattr(m, "num_groups"):
+            attrs["groups"] = m.num_groups
+        return op, attrs
+    return rule
 
 
 def _upsample(c: Call) -> tuple[str, dict[str, Any]]:

@@ -75,10 +75,47 @@ def conv_unit(nodes: Sequence[IRNode]) -> Layer | None:
 
 
 def _mean(node: IRNode) -> list[Layer] | None:
+    """``x.mean([2, 3])``: the ``mean`` kind (tools count it unlike a pooling module)."""
     if tuple(node.attr("dims", ())) != (2, 3) or len(node.shape) not in (2, 4):
         return None
-    pool: Layer = {"kind": "pool", "op": "avg", "global": True}
-    return [pool] if node.attr("keepdim") else [pool, {"kind": "flatten"}]
+    return [{"kind": "mean", "keepdim": True} if node.attr("keepdim") else {"kind": "mean"}]
+
+
+def _upsample(node: IRNode) -> list[Layer] | None:
+    mode = node.attr("mode")
+    if mode not in ("nearest", "bilinear") or node.attr("align_corners"):
+        return None
+    if len(node.shape) != 4:
+        return None
+    layer: Layer = {"kind": "upsample", "size": size((node.shape[2], node.shape[3]))}
+    return [layer if mode == "nearest" else {**layer, "mode": mode}]
+
+
+def _conv_transpose(node: IRNode) -> list[Layer] | None:
+    a = node.attrs
+    if len(a["kernel"]) != 2 or len(a["padding"]) != 2 or a["dilation"] != (1, 1):
+        return None
+    layer: Layer = {"kind": "conv_transpose", "out_channels": a["out_channels"],
+                    "kernel_size": size(a["kernel"]), "stride": size(a["stride"])}
+    extra = {"padding": size(a["padding"]), "output_padding": size(a["output_padding"]),
+             "groups": a["groups"], "bias": a["bias"]}
+    defaults = {"padding": 0, "output_padding": 0, "groups": 1, "bias": False}
+    return [{**layer, **{k: v for k, v in extra.items() if v != defaults[k]}}]
+
+
+def _norm(node: IRNode) -> list[Layer] | None:
+    if node.op == "groupnorm" and node.attr("groups"):
+        layer: Layer = {"kind": "groupnorm", "groups": node.attr("groups")}
+        return [layer if node.attr("affine", True) else {**layer, "affine": False}]
+    if node.op == "instancenorm":
+        affine = {"affine": True} if node.attr("affine") else {}
+        return [{"kind": "instancenorm", **affine}]
+    return None
+
+
+def _act(node: IRNode) -> list[Layer]:
+    layer: Layer = {"kind": "act", "fn": node.attr("fn")}
+    return [{**layer, "per_channel": True} if node.attr("fn") == "prelu" and node.params > 1 else layer]
 
 
 def _pool(node: IRNode) -> list[Layer] | None:
@@ -120,7 +157,11 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     if op == "bn" and len(input_shape) in (2, 4):
         return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
     if op == "act" and node.attr("fn") in ACTIVATIONS:
-        return [{"kind": "act", "fn": node.attr("fn")}]
+        return _act(node)
+    if op == "mul" and len(node.inputs) == 1 and node.params == input_shape[1] and len(input_shape) == 4:
+        return [{"kind": "layer_scale"}]  # x · γ, γ a [C, 1, 1] parameter
+    if op in ("groupnorm", "instancenorm"):
+        return _norm(node)
     if op == "linear" and len(input_shape) == 2:
         layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
         return [layer if node.attr("bias") else {**layer, "bias": False}]
@@ -128,6 +169,10 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return [{"kind": "dropout", "p": node.attr("p")}]
     if op == "mean":
         return _mean(node)
+    if op == "interpolate":
+        return _upsample(node)
+    if op == "conv_transpose":
+        return _conv_transpose(node)
     if op == "pool":
         return _pool(node)
     if op == "adaptive_pool":

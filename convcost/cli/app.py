@@ -27,15 +27,19 @@ from convcost.cli.options import (
     Hw,
     Kernel,
     Memory,
+    Output,
     Pad,
     PeakGflops,
     Rho,
     Stride,
+    Summary,
     TrainingFlag,
     W,
 )
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
+
+SPEC_ARG = typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")
 
 
 class _Group(TyperGroup):
@@ -58,7 +62,7 @@ app = typer.Typer(
     cls=_Group,
     help="Exact FLOPs, MACs and parameters of conv nets, from a YAML spec, verified against torch.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 
@@ -79,21 +83,16 @@ def _root(
     """convcost: FLOPs, MACs and parameters of conv nets."""
 
 
-def _emit(items: Sequence[Any]) -> None:
-    for item in items:
-        if isinstance(item, str):
-            sys.stdout.write(item if item.endswith("\n") else item + "\n")
-            sys.stdout.flush()  # a closed pipe fails here, where the exit code is chosen
-        else:
-            from convcost.cli.terminal import console  # rich only for tables: not for JSON
+def _emit(items: Sequence[Any], output: Path | None = None) -> None:
+    from convcost.cli.emit import emit
 
-            console().print(item)
+    emit(items, output)
 
 
 @app.command()
 def layer(
-    cin: Annotated[int, typer.Option(help="input channels M")],
-    cout: Annotated[int, typer.Option(help="output channels N")],
+    cin: Annotated[int, typer.Option(help="input channels M", rich_help_panel=opts.SHAPE)],
+    cout: Annotated[int, typer.Option(help="output channels N", rich_help_panel=opts.SHAPE)],
     k: Kernel = "3",
     hw: Hw = None,
     h: H = None,
@@ -106,24 +105,24 @@ def layer(
     batch: Batch = 1,
     alpha: Alpha = 1.0,
     rho: Rho = 1.0,
+    convention: Convention = "paper",
+    flops: Flops = False,
+    training: TrainingFlag = False,
     memory: Memory = False,
     dtype: Dtype = "float32",
     fuse_bn: FuseBn = False,
     device: Device = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
-    training: TrainingFlag = False,
-    convention: Convention = "paper",
-    flops: Flops = False,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
     from convcost.cli.extras import CostOptions, layer_extras
     from convcost.net.compare import compare
-    from convcost.report.layer_view import layer_json, layer_report
-    from convcost.report.render import render
+    from convcost.report.layer_view import layer_csv, layer_json, layer_report
+    from convcost.report.render import envelope, render
 
-    fmt = opts.parse_format(fmt)
     # paper MACs need no convention table; anything else is counted per variant
     counting = None if (convention, flops) == ("paper", False) else opts.counting_option(convention, flops)
     config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
@@ -137,55 +136,62 @@ def layer(
     extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training))
     _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
-                 lambda: {**layer_json(cmp, counting, counts), **extra.json()}))
+                 lambda: envelope("layer", {**layer_json(cmp, counting, counts, extra.variants),
+                                            **extra.json()}),
+                 lambda: layer_csv(cmp, counting, counts, extra.variants)), output)
 
 
 @app.command()
 def model(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
-    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
-    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
-    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
-    batch: Annotated[int | None, typer.Option(help="batch size")] = None,
-    depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth")] = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="cross-check with torch")] = True,
-    rf: Annotated[bool, typer.Option("--rf", help="receptive field columns: size, jump (effective "
-                                                  "stride), effective padding")] = False,
+    spec: Annotated[Path, SPEC_ARG],
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)",
+                                                rich_help_panel=opts.SHAPE)] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)",
+                                                   rich_help_panel=opts.SHAPE)] = None,
+    rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ",
+                                              rich_help_panel=opts.SHAPE)] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size", rich_help_panel=opts.SHAPE)] = None,
+    input_shape: opts.InputShape = None,
+    height: opts.Height = None,
+    width: opts.Width = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", rich_help_panel=opts.COUNTING, help=(
+        "cross-check with torch and fvcore when installed (seconds); --no-verify is instant"))] = True,
+    convention: Convention = "paper",
+    flops: Flops = False,
+    training: TrainingFlag = False,
+    rf: Annotated[bool, typer.Option("--rf", rich_help_panel=opts.COUNTING,
+                                     help="receptive field columns: size, jump (effective "
+                                          "stride), effective padding")] = False,
     memory: Memory = False,
     dtype: Dtype = "float32",
     fuse_bn: FuseBn = False,
     device: Device = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
-    training: TrainingFlag = False,
-    convention: Convention = "paper",
-    flops: Flops = False,
+    depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth (table; "
+                                              "JSON blocks)", rich_help_panel=opts.OUTPUT)] = None,
+    summary: Summary = False,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
     from convcost.cli.extras import CostOptions, model_extras
     from convcost.net.analysis import analyze
-    from convcost.report.model_view import model_json, model_reports
-    from convcost.report.render import render
+    from convcost.report.model_view import model_output
 
-    fmt = opts.parse_format(fmt)
     counting = opts.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    result = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
+    result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     checked = _cross_check(result, spec) if verify else None
-    reports = model_reports(result, depth, machine=fmt != "table", verification=checked,
-                            counting=counting, rf=rf)
     extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
                                              bandwidth_gbs, training), depth, fmt != "table")
-    if extra.reports:  # the memory / training tables replace the plain per-layer table
-        reports = [*extra.reports, *reports[(1 if not rf else 0):]]
-    _emit(render(reports, fmt, lambda: {**model_json(result, depth, checked, counting),
-                                        **extra.json()}))
+    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf), output)
     if checked is not None and not checked.ok:
-        from convcost.report.verify_view import summary
+        from convcost.report.verify_view import summary as verify_summary
 
-        raise CheckFailed(summary(checked))
+        raise CheckFailed(verify_summary(checked))
 
 
 def _load(spec: Path) -> Any:
@@ -228,20 +234,19 @@ def verify_command(
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Cross-check specs with torch and fvcore: exit 0 all agree, 1 a mismatch, 2 bad input."""
     from convcost.net.analysis import analyze
-    from convcost.report.safe_text import clean
-    from convcost.report.verify_view import skipped_line, summary
+    from convcost.report.verify_view import verify_output
     from convcost.runtime.verify import verify
 
     analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
-    failed = []
-    for path, analysis in zip(specs, analyses, strict=True):
-        checked = verify(analysis, notify=say)
-        _emit([f"{clean(str(path))}: {summary(checked)}", f"  {skipped_line(checked)}"])
-        if not checked.ok:
-            failed.append(str(path))
+    checked = [(str(path), verify(analysis, notify=say))
+               for path, analysis in zip(specs, analyses, strict=True)]
+    _emit(verify_output(checked, fmt), output)
+    failed = [path for path, result in checked if not result.ok]
     if failed:
         raise CheckFailed(f"{len(failed)} of {len(specs)} specs disagree with torch/fvcore: "
                           f"{', '.join(failed)}")
@@ -249,49 +254,66 @@ def verify_command(
 
 @app.command("conventions")
 def conventions_command(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
+    spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
+    summary: Summary = False,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Every tool's count side by side (paper, fvcore, thop, ptflops, torchinfo, torch), explained."""
     from convcost.conventions.explain import explain
     from convcost.net.analysis import analyze
-    from convcost.report.explain_view import conventions_json, conventions_reports
-    from convcost.report.render import render
+    from convcost.report.explain_view import conventions_csv, conventions_json, conventions_reports
+    from convcost.report.render import envelope, render
 
-    fmt = opts.parse_format(fmt)
     result = explain(analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch))
-    _emit(render(conventions_reports(result), fmt, lambda: conventions_json(result)))
+    reports = conventions_reports(result)
+    _emit(render(reports[:1] if summary else reports, fmt,
+                 lambda: envelope("conventions", conventions_json(result)),
+                 lambda: conventions_csv(result)), output)
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the spec format (for editors and validators)."""
+def schema(
+    which: Annotated[str, typer.Argument(
+        click_type=opts.choice("spec", "output"),
+        help="spec: the spec format (for editors); output: the JSON that --format json prints")
+    ] = "spec",
+    output: Output = None,
+) -> None:
+    """Print a JSON Schema: of the spec format, or of every command's JSON output."""
     import json
 
-    from convcost.spec.jsonschema import spec_schema
+    if which == "output":
+        from convcost.report.output_schema import output_schema
 
-    typer.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+        data = output_schema()
+    else:
+        from convcost.spec.jsonschema import spec_schema
+
+        data = spec_schema()
+    _emit([json.dumps(data, indent=2, ensure_ascii=False)], output)
 
 
 @app.command("list")
-def list_command(fmt: Format = "table") -> None:
+def list_command(fmt: Format = "table", output: Output = None) -> None:
     """The built-in specs (usable by name wherever a spec goes), with params and MACs."""
-    from convcost.report.render import render
-    from convcost.report.zoo_view import zoo_json, zoo_report
+    from convcost.report.render import envelope, render
+    from convcost.report.zoo_view import zoo_csv, zoo_json, zoo_report
     from convcost.spec.zoo import entries
 
-    fmt = opts.parse_format(fmt)
     found = entries()
-    _emit(render([zoo_report(found)], fmt, lambda: zoo_json(found)))
+    _emit(render([zoo_report(found)], fmt, lambda: envelope("list", zoo_json(found)),
+                 lambda: zoo_csv(found)), output)
 
 
 @app.command()
 def check(
-    paths: Annotated[list[str], typer.Argument(metavar="SPEC|DIR|BUDGETS...",
-                                               help="specs, directories of specs, budgets files")],
+    paths: Annotated[list[str], typer.Argument(
+        metavar="SPEC|DIR|BUDGETS...",
+        help="specs (files or built-in names), directories of specs, budgets files")],
     baseline: Annotated[str | None, typer.Option(help="baseline JSON: fail when params or MACs grew"
                                                  )] = None,
     tolerance: Annotated[float, typer.Option(help="allowed growth over the baseline, in %")] = 0.0,
@@ -301,21 +323,23 @@ def check(
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     convention: Annotated[str, typer.Option(
-        help="whose count the MACs/FLOPs budgets and the baseline apply to: paper, fvcore, thop, "
-             "ptflops, torchinfo or torch (its FLOPs / 2)")] = "paper",
+        click_type=opts.choice(*opts.CONVENTIONS),
+        help="whose count the MACs/FLOPs budgets and the baseline apply to (torch: its FLOPs / 2)"
+    )] = "paper",
+    summary: Summary = False,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
 
     from convcost.check.run import run_check
     from convcost.report.check_view import check_output, publish_github
 
-    fmt = opts.parse_format(fmt)
     counted = opts.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
                        convention=counted, notify=say)
-    _emit(check_output(result, fmt))
+    _emit(check_output(result, fmt, summary), output)
     publish_github(result, os.environ)
     result.raise_for_status()
 
@@ -336,74 +360,58 @@ def _sweepable(spec: Path) -> None:
 
 @app.command()
 def sweep(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")],
+    spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[str, typer.Option(help="width multipliers α, comma-separated")] = "1,0.75,0.5,0.25",
     resolution: Annotated[str | None, typer.Option(
         help="input resolutions, comma-separated [default: the spec's]")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
-    dtype: Dtype = "float32",
     device: Device = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
+    dtype: Annotated[str | None, typer.Option(
+        click_type=opts.choice(*opts.DTYPES), rich_help_panel=opts.MEMORY,
+        help="element type of the roofline estimate's bytes [default: float32]; needs "
+             "--device or --peak-gflops/--bandwidth-gbs")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Params and MACs over an α × resolution grid (MobileNet Tables 6 and 7), optionally timed."""
     from convcost.cli.extras import CostOptions
     from convcost.cli.progress import progress_bar
     from convcost.net.sweep import sweep as run_sweep
-    from convcost.report.render import render
+    from convcost.report.render import envelope, render
     from convcost.report.sweep_view import plot as draw
-    from convcost.report.sweep_view import sweep_json, sweep_reports
+    from convcost.report.sweep_view import sweep_csv, sweep_json, sweep_reports
 
-    fmt = opts.parse_format(fmt)
     if plot is not None:
         from convcost.report.sweep_view import check_plot_target, pyplot
 
         check_plot_target(plot)  # fail before the work: a bad target or no matplotlib
         pyplot()
-    roof = CostOptions(dtype=dtype, device=device, peak_gflops=peak_gflops,
+    roof = CostOptions(dtype=dtype or "float32", device=device, peak_gflops=peak_gflops,
                        bandwidth_gbs=bandwidth_gbs).roofline()
+    if dtype is not None and roof is None:
+        raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
+                            "--peak-gflops and --bandwidth-gbs with it")
     _sweepable(spec)
     loaded = _load(spec)
     alphas = opts.parse_numbers("--alpha", alpha, float)
     sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
-        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype, update)
-    _emit(render(sweep_reports(result, fmt), fmt, lambda: sweep_json(result)))
+        result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update)
+    _emit(render(sweep_reports(result, fmt), fmt, lambda: envelope("sweep", sweep_json(result)),
+                 lambda: sweep_csv(result)), output)
     if plot is not None:
         draw(result, plot)
-
-
-
-Benched = tuple[dict[str, Any], str | None, str, dict[str, Any]]  # models, base, title, JSON extra
-
-
-def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: float | None,
-                batch: int | None) -> Benched:
-    from convcost.net.analysis import analyze
-
-    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
-            {"model": analysis.model, "input": list(analysis.input_shape)})
-
-
-def _bench_layer(config: Any) -> Benched:
-    from convcost.net.compare import compare
-    from convcost.net.layer_nodes import as_analysis, variant_nodes
-    from convcost.report.layer_view import layer_json
-
-    models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
-    title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
-             f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
-    return models, "standard", title, {"config": layer_json(compare(config))["config"]}
 
 
 @app.command()
 def bench(
     spec: Annotated[Path | None, typer.Argument(
-        help="network spec (YAML); without it, time one layer's four variants")] = None,
+        help="network spec (YAML file or built-in name); without it, time one layer's four "
+             "variants")] = None,
     cin: Annotated[int | None, typer.Option(help="input channels M (layer mode)")] = None,
     cout: Annotated[int | None, typer.Option(help="output channels N (layer mode)")] = None,
     k: Kernel = "3",
@@ -422,16 +430,18 @@ def bench(
     warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
     repeats: Annotated[int, typer.Option(help="timed runs")] = 50,
     threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
-    torch_device: Annotated[str, typer.Option(help="auto (cuda if available), cpu or cuda")] = "auto",
+    torch_device: Annotated[str, typer.Option(
+        click_type=opts.choice("auto", "cpu", "cuda"),
+        help="auto (cuda if available), cpu or cuda")] = "auto",
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
     from convcost.cli.progress import progress_bar
-    from convcost.report.bench_view import bench_json, bench_report
-    from convcost.report.render import render
+    from convcost.report.bench_view import bench_csv, bench_json, bench_report
+    from convcost.report.render import envelope, render
     from convcost.runtime.bench import bench as run_bench
 
-    fmt = opts.parse_format(fmt)
     if spec is not None:
         if cin is not None or cout is not None:
             raise ConvcostError("--cin: give a spec or --cin/--cout, not both")
@@ -444,7 +454,30 @@ def bench(
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
-    _emit(render([bench_report(result, base)], fmt, lambda: bench_json(result, base, extra)))
+    _emit(render([bench_report(result, base)], fmt,
+                 lambda: envelope("bench", bench_json(result, base, extra)),
+                 lambda: bench_csv(result, base)), output)
+
+
+def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: float | None,
+                batch: int | None) -> tuple[dict[str, Any], None, str, dict[str, Any]]:
+    from convcost.net.analysis import analyze
+
+    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
+            {"model": analysis.model, "input": list(analysis.input_shape), "config": None})
+
+
+def _bench_layer(config: Any) -> tuple[dict[str, Any], str, str, dict[str, Any]]:
+    from convcost.net.compare import compare
+    from convcost.net.layer_nodes import as_analysis, variant_nodes
+    from convcost.report.layer_view import config_json
+
+    models = {name: as_analysis(name, node) for name, node in variant_nodes(config).items()}
+    title = (f"conv {config.in_channels}→{config.out_channels}, k {config.kernel[0]}×"
+             f"{config.kernel[1]}, input {'×'.join(map(str, config.input_shape))}")
+    return (models, "standard", title,
+            {"model": None, "input": list(config.input_shape), "config": config_json(compare(config))})
 
 
 @app.command("import")

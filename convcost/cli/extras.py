@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from convcost.report.rows import Figures, training_part
+
 if TYPE_CHECKING:
     from convcost.cost.roofline import Roofline
     from convcost.net.analysis import Analysis
@@ -45,10 +47,17 @@ class CostOptions:
 
 @dataclass(frozen=True)
 class Extras:
-    """Reports to print and JSON keys to add (computed once, rendered in any format)."""
+    """Reports to print, the figures behind the per-layer rows, and the model-level JSON keys.
+
+    ``json`` gives ``memory`` and ``training`` always (``None`` when not asked for);
+    ``variants`` (layer command) maps a variant to its memory/roofline/training row keys.
+    """
 
     reports: list[Report] = field(default_factory=list)
-    json: Callable[[], Mapping[str, Any]] = dict
+    totals: list[Report] = field(default_factory=list)  # what --summary keeps of the reports
+    figures: Figures = field(default_factory=Figures)
+    json: Callable[[], dict[str, Any]] = lambda: {"memory": None, "training": None}
+    variants: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def model_extras(analysis: Analysis, opts: CostOptions, depth: int | None,
@@ -56,25 +65,32 @@ def model_extras(analysis: Analysis, opts: CostOptions, depth: int | None,
     if not opts.any:
         return Extras()
     reports: list[Report] = []
-    keys: dict[str, Callable[[], Any]] = {}
+    keys: dict[str, Callable[[], Any]] = {"memory": lambda: None, "training": lambda: None}
+    mem = est = result = None
+    totals: list[Report] = []
     if opts.wants_memory:
         from convcost.cost.memory import model_memory
         from convcost.cost.roofline import model_estimate
-        from convcost.report.memory_view import memory_json, memory_reports
+        from convcost.report.memory_view import memory_reports, summary_json
 
         roof = opts.roofline()
         mem = model_memory(analysis.root, opts.dtype, opts.fuse_bn)
         est = model_estimate(mem, roof) if roof else None
-        reports += memory_reports(analysis, mem, est, depth, machine)
-        keys["memory"] = lambda: memory_json(analysis, mem, est, depth)
+        shown = memory_reports(analysis, mem, est, depth, machine)
+        reports += shown
+        totals.append(shown[1])
+        keys["memory"] = lambda: summary_json(mem, est)
     if opts.training:
         from convcost.cost.training import training
-        from convcost.report.training_view import model_training_json, training_reports
+        from convcost.report.training_view import training_json, training_reports
 
         result = training(analysis.root)
-        reports += training_reports(analysis, result, depth, machine)
-        keys["training"] = lambda: model_training_json(analysis, result, depth)
-    return Extras(reports, lambda: {key: make() for key, make in keys.items()})
+        shown = training_reports(analysis, result, depth, machine)
+        reports += shown
+        totals.append(shown[1])
+        keys["training"] = lambda: training_json(result)
+    return Extras(reports, totals, Figures(None, mem, est, result),
+                  lambda: {key: make() for key, make in keys.items()})
 
 
 def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
@@ -84,17 +100,24 @@ def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
 
     nodes = variant_nodes(config)
     reports: list[Report] = []
-    keys: dict[str, Callable[[], Any]] = {}
+    keys: dict[str, Callable[[], Any]] = {"memory": lambda: None, "training": lambda: None}
+    parts: dict[str, dict[str, Any]] = {name: {} for name in nodes}
     if opts.wants_memory:
         from convcost.cost.memory import model_memory
         from convcost.cost.roofline import model_estimate
-        from convcost.report.memory_view import layer_memory_json, layer_memory_report
+        from convcost.report.memory_view import (
+            layer_memory_json,
+            layer_memory_report,
+            variant_memory_parts,
+        )
 
         roof = opts.roofline()
         mems = {name: model_memory(node, opts.dtype, opts.fuse_bn) for name, node in nodes.items()}
         ests = {name: model_estimate(m, roof) for name, m in mems.items()} if roof else None
         reports.append(layer_memory_report(nodes, mems, ests))
         keys["memory"] = lambda: layer_memory_json(mems, ests)
+        for name, part in variant_memory_parts(nodes, mems, ests).items():
+            parts[name].update(part)
     if opts.training:
         from convcost.cost.training import training
         from convcost.report.training_view import layer_training_report, training_json
@@ -102,4 +125,8 @@ def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
         results = {name: training(node, input_needs_grad=True) for name, node in nodes.items()}
         reports.append(layer_training_report(results))
         keys["training"] = lambda: {name: training_json(r) for name, r in results.items()}
-    return Extras(reports, lambda: {key: make() for key, make in keys.items()})
+        for name, r in results.items():
+            parts[name].update(training_part(r.forward_macs, r.grad_input_macs,
+                                             r.grad_weight_macs))
+    return Extras(reports, json=lambda: {key: make() for key, make in keys.items()},
+                  variants=parts)

@@ -47,18 +47,21 @@ def ascii_fallback(stream: TextIO) -> None:
             reconfigure(errors="convcost-ascii")
 
 
-def console() -> Any:
-    """A rich Console for stdout: 200 columns when piped (whole rows), unless COLUMNS says how
-    wide to be; a closed pipe raises BrokenPipeError (rich itself would exit 1: "failed")."""
+def console(file: TextIO | None = None, width: int | None = None) -> Any:
+    """A rich Console for ``file`` (stdout): ``width`` columns, or when piped 200 (whole rows)
+    unless COLUMNS says how wide to be; a closed pipe raises BrokenPipeError (rich itself
+    would exit 1: "failed")."""
     from rich.console import Console
 
     class _Console(Console):
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError
 
-    columns = os.environ.get("COLUMNS", "")
-    sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
-    return _Console(highlight=False, width=None if sized else 200)
+    if width is None:
+        columns = os.environ.get("COLUMNS", "")
+        sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
+        width = None if sized else 200
+    return _Console(file=file, highlight=False, width=width)
 
 
 def say(message: str) -> None:
@@ -86,7 +89,8 @@ def run_main(main: Callable[[], Any]) -> int:
         return int(err.exit_code)
     except ClickException as err:
         ctx = getattr(err, "ctx", None)
-        where = f"{ctx.command_path}: " if ctx is not None else ""
+        path = ctx.command_path.split()[1:] if ctx is not None else []  # "convcost" is said once
+        where = f"{' '.join(path)}: " if path else ""
         message = err.format_message()
         if message:  # an empty one follows the help printed for a bare `convcost`
             say(f"error: {where}{message}")

@@ -42,22 +42,31 @@ def bench_report(result: Bench, base: str | None) -> Report:
 
 def _timing_json(result: Bench, t: Timing, base: str | None) -> dict[str, Any]:
     q1, q3 = t.quartiles_s
-    data: dict[str, Any] = {
-        "median_s": t.median_s, "q1_s": q1, "q3_s": q3, "iqr_s": t.iqr_s,
+    return {
+        "name": t.name, "median_s": t.median_s, "q1_s": q1, "q3_s": q3, "iqr_s": t.iqr_s,
         "min_s": min(t.times_s), "max_s": max(t.times_s), "times_s": list(t.times_s),
         "macs": t.macs, "flops": t.flops, "mem_access_bytes": t.mem_access_bytes,
         "gflops_per_s": t.gflops, "gb_per_s": t.gbs,
+        "speedup": None if base is None else result.speedup(t.name, base),
+        "macs_ratio": None if base is None else float(result.macs_ratio(t.name, base)),
     }
-    if base is not None:
-        data["speedup_vs_" + base] = result.speedup(t.name, base)
-        data["macs_ratio_vs_" + base] = float(result.macs_ratio(t.name, base))
-    return data
 
 
 def bench_json(result: Bench, base: str | None, extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": result.title, "device": result.device, "threads": result.threads,
         "torch": result.torch_version, "warmup": result.warmup, "repeats": result.repeats,
-        **extra,
-        "timings": {t.name: _timing_json(result, t, base) for t in result.timings},
+        "base": base, **extra,
+        "timings": [_timing_json(result, t, base) for t in result.timings],
     }
+
+
+CSV_COLUMNS = ("name", "median_s", "q1_s", "q3_s", "iqr_s", "min_s", "max_s", "macs", "flops",
+               "mem_access_bytes", "gflops_per_s", "gb_per_s", "speedup", "macs_ratio")
+
+
+def bench_csv(result: Bench, base: str | None) -> str:
+    """One row per timed model or variant (speed-ups against ``base`` in layer mode)."""
+    from convcost.report.rows import tidy_csv
+
+    return tidy_csv([_timing_json(result, t, base) for t in result.timings], CSV_COLUMNS)

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, TextIO
 
-from rich.console import RenderableType
-
 from convcost.check.baseline import BaselineDiff, Delta
 from convcost.check.budget import BUDGET_METRICS, MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.errors import SpecError
-from convcost.report.render import Column, Report, human, percent, render, signed
+from convcost.report.render import Column, Report, envelope, human, percent, render, signed
 from convcost.report.safe_text import clean
 from convcost.spec.yamlpos import line_of
 from convcost.spec.yamlsafe import read_text
@@ -131,9 +129,8 @@ def _metric_json(check: MetricCheck) -> dict[str, Any]:
     def exact(value: int | Fraction | None) -> int | float | None:
         return float(value) if isinstance(value, Fraction) else value
 
-    data = {"metric": check.metric, "value": exact(check.value), "limit": exact(check.limit),
-            "headroom": exact(check.headroom), "over": check.over}
-    return data | ({"layer": check.layer} if check.layer else {})
+    return {"metric": check.metric, "value": exact(check.value), "limit": exact(check.limit),
+            "headroom": exact(check.headroom), "over": check.over, "layer": check.layer or None}
 
 
 def _baseline_json(cmp: BaselineDiff) -> dict[str, Any]:
@@ -172,11 +169,27 @@ def check_markdown(result: CheckResult) -> str:
     return f"## {_headline(result)}\n\n{body[0]}"
 
 
-def check_output(result: CheckResult, fmt: str) -> list[RenderableType | str]:
-    """What ``convcost check --format fmt`` prints."""
+CSV_COLUMNS = ("model", "spec", "convention", "metric", "value", "limit", "headroom", "over",
+               "layer")
+
+
+def check_csv(result: CheckResult) -> str:
+    """One row per model and metric (the baseline deltas are in the JSON)."""
+    from convcost.report.rows import tidy_csv
+
+    rows = [{"model": m["name"], "spec": m["spec"], "convention": m["convention"], **metric}
+            for m in check_json(result)["models"] for metric in m["metrics"]]
+    return tidy_csv(rows, CSV_COLUMNS)
+
+
+def check_output(result: CheckResult, fmt: str, summary: bool = False) -> list[Report | str]:
+    """What ``convcost check --format fmt`` prints; ``summary``: the headline only (tables)."""
     if fmt == "markdown":
-        return [check_markdown(result)]
-    items = render(check_reports(result), fmt, lambda: check_json(result))
+        return [f"## {_headline(result)}\n"] if summary else [check_markdown(result)]
+    if summary and fmt == "table":
+        return [_headline(result)]
+    items = render(check_reports(result), fmt, lambda: envelope("check", check_json(result)),
+                   lambda: check_csv(result))
     return [*items, _headline(result)] if fmt == "table" else items
 
 

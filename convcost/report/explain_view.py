@@ -86,3 +86,13 @@ def conventions_json(exp: Explanation) -> dict[str, Any]:
     return {"model": exp.model, "input": list(exp.input_shape),
             "conventions": [_row_json(row) for row in exp.rows],
             "uncounted_classes": list(exp.uncounted())}
+
+
+CSV_COLUMNS = ("name", "unit", "total", "paper_total", "gap", "gap_percent", "params")
+
+
+def conventions_csv(exp: Explanation) -> str:
+    """One row per convention: its total, the paper total and the gap."""
+    from convcost.report.rows import tidy_csv
+
+    return tidy_csv([_row_json(row) for row in exp.rows], CSV_COLUMNS)

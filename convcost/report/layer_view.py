@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from convcost.cost.value import LayerCost
 from convcost.net.compare import Comparison
 from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.rows import BASE, KEYS, MEMORY, ROOFLINE, TRAINING, count_column, tidy_csv
 from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # conventions load only for --convention/--flops: `layer` starts faster
@@ -67,22 +67,57 @@ def layer_report(cmp: Comparison, counting: Counting | None = None,
     return Report(title, columns, rows, notes, styles=("", "dim", "dim", "bold green"))
 
 
-def _cost_json(cost: LayerCost) -> dict[str, Any]:
-    return {"params": cost.params, "macs": cost.macs, "flops": cost.flops,
-            "output_shape": list(cost.output_shape)}
+_KINDS = {"standard": ("conv", "conv"), "depthwise": ("dwconv", "conv"),
+          "pointwise": ("pwconv", "conv"), "separable": ("separable", None)}
 
 
-def layer_json(cmp: Comparison, counting: Counting | None = None,
-               counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+def variant_rows(cmp: Comparison, counts: Mapping[str, int] | None,
+                 parts: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One tidy row per variant (the keys of a model's layer rows); ``parts``: flag keys."""
+    rows = []
+    for name, cost in cmp.rows().items():
+        kind, op_class = _KINDS[name]
+        c, h, w = cost.output_shape[1:]
+        row: dict[str, Any] = dict.fromkeys(KEYS)
+        row.update(name=name, kind=kind, op_class=op_class, out_c=c, out_h=h, out_w=w,
+                   params=cost.params, macs=cost.macs, flops=cost.flops, depth=0,
+                   count=cost.macs if counts is None else counts[name])
+        row.update(parts.get(name, {}))
+        rows.append(row)
+    return rows
+
+
+def config_json(cmp: Comparison) -> dict[str, Any]:
     cfg = cmp.config
-    data: dict[str, Any] = {name: _cost_json(cost) for name, cost in cmp.rows().items()}
+    return {"in_channels": cfg.in_channels, "out_channels": cfg.out_channels,
+            "kernel": list(cfg.kernel), "input_shape": list(cfg.input_shape),
+            "stride": list(cfg.stride), "dilation": list(cfg.dilation),
+            "padding": cfg.padding if isinstance(cfg.padding, str) else list(cfg.padding),
+            "bias": cfg.bias, "bn": cfg.bn}
+
+
+def layer_json(cmp: Comparison, counting: Counting | None, counts: Mapping[str, int] | None,
+               parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``layer`` JSON: config, convention, one row per variant and the ratios."""
+    from convcost.conventions.rules import PAPER_MACS
+
+    rows = variant_rows(cmp, counts, parts)
+    used = counting or PAPER_MACS
+    return {"config": config_json(cmp),
+            "convention": {**used.describe(), "total": None},
+            "variants": rows,
+            "ratio": {"macs": float(cmp.macs_ratio), "params": float(cmp.params_ratio),
+                      "theory": float(cmp.theory)}}
+
+
+def layer_csv(cmp: Comparison, counting: Counting | None, counts: Mapping[str, int] | None,
+              parts: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row per variant: the base columns, then the flags' columns."""
+    columns = list(BASE)
+    names: dict[str, str] = {}
     if counting is not None and counts is not None:
-        data["convention"] = {**counting.describe(), "counts": dict(counts)}
-    data["ratio"] = {"macs": float(cmp.macs_ratio), "params": float(cmp.params_ratio),
-                     "theory": float(cmp.theory)}
-    data["config"] = {"in_channels": cfg.in_channels, "out_channels": cfg.out_channels,
-                      "kernel": list(cfg.kernel), "input_shape": list(cfg.input_shape),
-                      "stride": list(cfg.stride), "dilation": list(cfg.dilation),
-                      "padding": cfg.padding if isinstance(cfg.padding, str) else list(cfg.padding),
-                      "bias": cfg.bias, "bn": cfg.bn}
-    return data
+        names[count_column(counting)] = "count"
+        columns.append(count_column(counting))
+    flagged = set().union(*(p.keys() for p in parts.values())) if parts else set()
+    columns += [key for key in (*MEMORY, *ROOFLINE, *TRAINING) if key in flagged]
+    return tidy_csv(variant_rows(cmp, counts, parts), columns, names)

@@ -13,6 +13,7 @@ from convcost.cost.roofline import ModelEstimate
 from convcost.net.analysis import Analysis
 from convcost.report.model_view import _tree_rows, frontier
 from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.rows import memory_part
 
 
 def _per_byte(value: Fraction | None) -> str:
@@ -112,8 +113,8 @@ def memory_totals_report(mem: ModelMemory, est: ModelEstimate | None) -> Report:
     ]
     if est is not None:
         rows += [
-            ("est. time (s)", est.seconds, est.roof.label),
-            ("memory-bound time (s)", est.bound_seconds("memory"),
+            ("est. time", Seconds(est.seconds), est.roof.label),
+            ("memory-bound time", Seconds(est.bound_seconds("memory")),
              percent(est.bound_seconds("memory"), est.seconds or 1) + " of the estimate"),
             ("ridge (FLOPs/B)", est.roof.ridge, "below: memory-bound"),
         ]
@@ -129,13 +130,28 @@ def memory_totals_report(mem: ModelMemory, est: ModelEstimate | None) -> Report:
 def _total_value(value: int | Fraction | None) -> str:
     if isinstance(value, int):
         return human(value)
-    return _per_byte(value) if value is None or value >= 1 else _micros(value) + " µs"
+    if isinstance(value, Seconds):
+        return _time(value)
+    return _per_byte(value)
+
+
+def _time(seconds: Fraction) -> str:
+    """``0.00877…`` -> ``8.78 ms``; below a millisecond in µs."""
+    for scale, unit in ((1, "s"), (Fraction(1, 1000), "ms")):
+        if seconds >= scale:
+            return f"{float(seconds / scale):.2f} {unit}"
+    return f"{float(seconds) * 1e6:.2f} µs"
+
+
+class Seconds(Fraction):
+    """A time: the value column shows it in µs, the exact column in seconds."""
 
 
 def _total_exact(value: int | Fraction | None) -> str:
     if isinstance(value, int):
         return f"{value:,}"
-    return "—" if value is None else f"{float(value):.9g}"
+    unit = " s" if isinstance(value, Seconds) else ""
+    return "—" if value is None else f"{float(value):.9g}{unit}"
 
 
 @dataclass(frozen=True)
@@ -190,23 +206,6 @@ def _float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _node_json(m: NodeMemory, est: ModelEstimate | None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": m.node.name, "kind": m.node.label, "params": m.params,
-        "weight_bytes": m.weight_bytes, "input_bytes": m.input_bytes,
-        "output_bytes": m.output_bytes, "mem_access_bytes": m.mem_access_bytes,
-        "flops": m.flops, "intensity": _float(m.intensity), "live_bytes": m.live_bytes,
-    }
-    if m.status:
-        data["status"] = m.status
-    if est is not None:
-        data["time_s"] = float(est.seconds_of(m.node))
-        if m.node.is_leaf:
-            e = est.of(m.node)
-            data.update(compute_s=float(e.compute_s), memory_s=float(e.memory_s), bound=e.bound)
-    return data
-
-
 def roofline_json(est: ModelEstimate) -> dict[str, Any]:
     return {"device": est.roof.label, "peak_gflops": float(est.roof.peak_gflops),
             "bandwidth_gbs": float(est.roof.bandwidth_gbs), "ridge": float(est.roof.ridge),
@@ -227,13 +226,6 @@ def summary_json(mem: ModelMemory, est: ModelEstimate | None) -> dict[str, Any]:
     if est is not None:
         data["roofline"] = roofline_json(est)
     return data
-
-
-def memory_json(analysis: Analysis, mem: ModelMemory, est: ModelEstimate | None,
-                depth: int | None) -> dict[str, Any]:
-    """The ``memory`` key of ``model --format json``."""
-    layers = [_node_json(mem.of(node), est) for _, node in frontier(analysis.root, depth)]
-    return {**summary_json(mem, est), "layers": layers}
 
 
 # -- the layer command -----------------------------------------------------------------
@@ -266,3 +258,15 @@ def layer_memory_json(mems: Mapping[str, ModelMemory],
                       ests: Mapping[str, ModelEstimate] | None) -> dict[str, Any]:
     """The ``memory`` key of ``layer --format json``: one entry per variant."""
     return {name: summary_json(mem, ests[name] if ests else None) for name, mem in mems.items()}
+
+
+def variant_memory_parts(nodes: Mapping[str, Node], mems: Mapping[str, ModelMemory],
+                         ests: Mapping[str, ModelEstimate] | None) -> dict[str, dict[str, Any]]:
+    """Each variant's memory (and roofline time) row keys, the variant taken as a whole."""
+    parts = {}
+    for name, node in nodes.items():
+        part = memory_part(_whole(node, mems[name]))
+        if ests is not None:
+            part["time_s"] = float(ests[name].seconds)
+        parts[name] = part
+    return parts

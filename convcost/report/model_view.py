@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import PAPER_MACS, Counting
 from convcost.cost.graph import Node
-from convcost.cost.receptive import ModelRF, ReceptiveField, receptive_fields
 from convcost.net.analysis import (
     Analysis,
     SeparablePair,
@@ -16,10 +16,28 @@ from convcost.net.analysis import (
     separable_pairs,
     standard_equivalent,
 )
-from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.render import Column, Report, envelope, human, percent, render, shape
+from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.safe_text import Markup
-from convcost.report.verify_view import check_column, verify_json, verify_report
-from convcost.runtime.verify import Verification
+
+if TYPE_CHECKING:  # the receptive field and the cross-check load only when asked for
+    from convcost.cost.receptive import ModelRF, ReceptiveField
+    from convcost.runtime.verify import Verification
+
+
+def _fields(root: Node) -> ModelRF:
+    from convcost.cost.receptive import receptive_fields
+
+    return receptive_fields(root)
+
+
+def _verify_report(verification: Verification | None) -> list[Report]:
+    """The cross-check's summary table, when there was a cross-check."""
+    if verification is None:
+        return []
+    from convcost.report.verify_view import verify_report
+
+    return [verify_report(verification)]
 
 
 def frontier(root: Node, depth: int | None) -> Iterator[tuple[int, Node]]:
@@ -70,7 +88,7 @@ def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
                 Column("RF pad", lambda r: _pair(of(r).padding))]
 
     def exact(what: str, index: int) -> Callable[[Any], int | float]:
-        return lambda row: _number(getattr(of(row), what)[index])
+        return lambda row: rf_number(getattr(of(row), what)[index])
 
     return [Column(f"rf_{what}_{axis}", exact(what, i))
             for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
@@ -92,14 +110,21 @@ def layers_report(analysis: Analysis, depth: int | None,
     ]
     rows = _tree_rows(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
-    n, c, h, w = analysis.input_shape
-    title = f"{analysis.model}: input {n}×{c}×{h}×{w}, α = {analysis.alpha:g}"
-    return Report(title, columns, rows, styles=styles)
+    return Report(heading(analysis), columns, rows, styles=styles)
+
+
+def heading(analysis: Analysis) -> str:
+    """``mobilenet_v1: input 1×3×224×224, α = 1``."""
+    return f"{analysis.model}: input {shape(analysis.input_shape)}, α = {analysis.alpha:g}"
 
 
 def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
     """The ✓/✗ column of the torch/fvcore cross-check, when there is one."""
-    return [] if verification is None else [check_column(verification, name)]
+    if verification is None:
+        return []
+    from convcost.report.verify_view import check_column
+
+    return [check_column(verification, name)]
 
 
 def flat_report(analysis: Analysis, depth: int | None,
@@ -129,7 +154,7 @@ def _counting_columns(counting: Counting) -> list[Column]:
     return [Column(key, counting.count)]
 
 
-def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report:
+def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS, model: str = "") -> Report:
     t = analysis.totals
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("value", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
@@ -139,7 +164,8 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS) -> Report
         c = counting.convention
         rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
         notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
-    return Report("totals (paper: conv + linear MACs)", columns, rows, notes)
+    title = "totals (paper: conv + linear MACs)"
+    return Report(f"{model} — {title}" if model else title, columns, rows, notes)
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -187,46 +213,33 @@ def separable_report(analysis: Analysis) -> Report | None:
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
                   counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
-    rfs = receptive_fields(analysis.root) if rf else None
+    rfs = _fields(analysis.root) if rf else None
     main = (flat_report(analysis, depth, verification, counting, rfs) if machine
             else layers_report(analysis, depth, verification, counting, rfs))
     reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
     sep = separable_report(analysis)
-    checked = [verify_report(verification)] if verification is not None else []
-    return [*reports, *([sep] if sep else []), *checked]
+    return [*reports, *([sep] if sep else []), *_verify_report(verification)]
 
 
-def _number(value: Fraction) -> int | float:
-    return value.numerator if value.denominator == 1 else float(value)
+def _verify_json(verification: Verification) -> dict[str, Any]:
+    from convcost.report.verify_view import verify_json
+
+    return verify_json(verification)
 
 
-def rf_json(rf: ReceptiveField) -> dict[str, Any]:
-    """A field in JSON: [h, w] pairs (ints, floats when fractional) and ``whole``."""
-    return {"size": [_number(v) for v in rf.size], "jump": [_number(v) for v in rf.jump],
-            "padding": [_number(v) for v in rf.padding], "whole": rf.whole}
+def model_json(analysis: Analysis, depth: int | None, verification: Verification | None,
+               figures: Figures, summary: bool = False) -> dict[str, Any]:
+    """The ``model`` JSON: every key on every run, ``None`` where not computed.
 
-
-def model_json(analysis: Analysis, depth: int | None,
-               verification: Verification | None = None,
-               counting: Counting = PAPER_MACS) -> dict[str, Any]:
-    rfs = receptive_fields(analysis.root)
+    ``layers`` always holds the leaves; ``blocks`` the blocks down to ``depth`` (all without
+    it); under ``summary`` both, and the per-layer summaries, are ``None``.
+    """
     t = analysis.totals
+    counting = figures.counting or PAPER_MACS
+    leaves, blocks = tree_rows(analysis.root, figures, depth)
     eq = standard_equivalent(analysis)
-    count = {} if counting.default else {
-        "convention": {**counting.describe(), "total": counting.count(analysis.root)}}
-    return {
-        "model": analysis.model,
-        "input": list(analysis.input_shape),
-        "alpha": analysis.alpha,
-        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
-        **count,
-        "layers": [
-            {"name": node.name, "kind": node.label, "output_shape": list(node.output_shape),
-             "params": node.params, "macs": node.macs, "flops": node.flops,
-             **({} if counting.default else {"count": counting.count(node)}),
-             "receptive_field": rf_json(rfs.of(node))}
-            for _, node in frontier(analysis.root, depth)
-        ],
+    detail: dict[str, Any] = {
+        "layers": leaves, "blocks": blocks,
         "by_kind": {k.layer_class: {"params": k.params, "macs": k.macs}
                     for k in by_layer_class(analysis)},
         "separable": [
@@ -236,6 +249,50 @@ def model_json(analysis: Analysis, depth: int | None,
             for p in separable_pairs(analysis)
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
-        "receptive_field": rf_json(rfs.output),
-        **({"verify": verify_json(verification)} if verification is not None else {}),
     }
+    rfs = figures.rfs or _fields(analysis.root)
+    return {
+        "model": analysis.model,
+        "input": list(analysis.input_shape),
+        "alpha": analysis.alpha,
+        "depth": depth,
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        "convention": {**counting.describe(), "total": counting.count(analysis.root)},
+        **({key: None for key in detail} if summary else detail),
+        "receptive_field": rf_json(rfs.output),
+        "verify": None if verification is None else _verify_json(verification),
+    }
+
+
+def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> str:
+    """One row per leaf (or, under ``summary``, one row of model totals)."""
+    counting = figures.counting
+    names = {count_column(counting): "count"} if counting and not counting.default else {}
+    if summary:
+        columns = ["name", "params", "macs", "flops", *names]
+        root = analysis.root
+        row = {"name": analysis.model, "params": root.params, "macs": root.macs,
+               "flops": root.flops, "count": counting.count(root) if counting else root.macs}
+        return tidy_csv([row], columns, names)
+    leaves, _ = tree_rows(analysis.root, figures, 0)
+    return tidy_csv([{**row, **rf_flat(row["receptive_field"])} for row in leaves],
+                    figures.csv_columns(), names)
+
+
+def model_output(analysis: Analysis, depth: int | None, verification: Verification | None,
+                 counting: Counting, extra: Any, fmt: str, summary: bool,
+                 rf: bool = False) -> list[Report | str]:
+    """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
+    rfs = _fields(analysis.root) if fmt in ("json", "csv") or rf else None
+    figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
+    if summary:
+        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals,
+                   *_verify_report(verification)]
+    else:
+        reports = model_reports(analysis, depth, fmt != "table", verification, counting, rf)
+        if extra.reports:  # the memory / training tables replace the plain per-layer table
+            reports = [*extra.reports, *reports[0 if rf else 1:]]
+    return render(reports, fmt,
+                  lambda: envelope("model", {**model_json(analysis, depth, verification, figures,
+                                                          summary), **extra.json()}),
+                  lambda: model_csv(analysis, figures, summary))

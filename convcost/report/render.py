@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -96,10 +97,11 @@ class Report:
                           style=style)
         return table
 
-    def csv(self) -> str:
+    def tidy_csv(self) -> str:
+        """One header of ASCII column names (:func:`column_key`), one line per row."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([_plain(c.header) for c in self.columns])
+        writer.writerow([column_key(c.header) for c in self.columns])
         for row in self.rows:
             writer.writerow([clean(_exact(c.value(row))) for c in self.columns])
         return out.getvalue()
@@ -132,6 +134,31 @@ class _FitTable:
         yield table
 
 
+_ASCII = {"α": "alpha", "ρ": "rho", "Δ": "delta", "%": "pct", "×": "x", "µ": "u", "→": "to",
+          "²": "2", "✓": "ok"}
+
+
+def column_key(header: str) -> str:
+    """An ASCII CSV column name for a table header: ``Δ %`` -> ``delta_pct``."""
+    text = _plain(header)
+    for char, word in _ASCII.items():
+        text = text.replace(char, f" {word} ")
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+_TAG = re.compile(r"\[/?(?:bold|dim|italic|red|green|yellow)(?: (?:bold|dim|italic|red|green|yellow))*\]"
+                  r"|\[/\]")
+
+
+def plain_note(note: str) -> str | None:
+    """A note as rich prints it without colour: plain text as is (control characters
+    escaped), a :class:`Markup` note without its style tags; None for markup beyond those."""
+    if not isinstance(note, Markup):
+        return clean(note)
+    plain = _TAG.sub("", note)
+    return None if "[" in plain else plain
+
+
 def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"  # cells are escaped (a | included)
 
@@ -157,13 +184,24 @@ def to_json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]]
-           ) -> list[RenderableType | str]:
-    """What to print for ``fmt``: rich renderables, or one string for machine formats."""
+SCHEMA_VERSION = 1  # of the JSON output contract: `convcost schema output`
+
+
+def envelope(command: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every JSON output: its schema version and command first, then the command's keys."""
+    return {"schema_version": SCHEMA_VERSION, "command": command, **data}
+
+
+def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]],
+           csv_text: Callable[[], str] | None = None) -> list[Report | str]:
+    """What to print for ``fmt``: the reports themselves (tables), or one string.
+
+    CSV is one tidy table: ``csv_text()``, or the first report's rows.
+    """
     if fmt == "json":
         return [to_json(json_data())]
     if fmt == "csv":
-        return ["\n".join(r.csv() for r in reports)]
+        return [csv_text() if csv_text is not None else reports[0].tidy_csv()]
     if fmt == "markdown":
         return ["\n".join(r.markdown() for r in reports)]
-    return [r.rich() for r in reports]
+    return list(reports)

@@ -61,11 +61,9 @@ def sweep_reports(result: Sweep, fmt: str) -> list[Report]:
 
 
 def _point_json(point: Point) -> dict[str, Any]:
-    data: dict[str, Any] = {"alpha": point.alpha, "resolution": point.resolution,
-                            "params": point.params, "macs": point.macs, "flops": point.flops}
-    if point.seconds is not None:
-        data["time_s"] = float(point.seconds)
-    return data
+    return {"alpha": point.alpha, "resolution": point.resolution, "params": point.params,
+            "macs": point.macs, "flops": point.flops,
+            "time_s": None if point.seconds is None else float(point.seconds)}
 
 
 def sweep_json(result: Sweep) -> dict[str, Any]:
@@ -137,3 +135,12 @@ def plot(result: Sweep, path: Path) -> None:
         raise ConvcostError(f"--plot: cannot write {path}: {err.strerror or err}") from None
     finally:
         plt.close(fig)
+
+
+def sweep_csv(result: Sweep) -> str:
+    """One row per (α, resolution) point; ``time_s`` with a roofline."""
+    from convcost.report.rows import tidy_csv
+
+    columns = ["alpha", "resolution", "params", "macs", "flops"]
+    columns += ["time_s"] if result.roofline is not None else []
+    return tidy_csv([_point_json(p) for p in result.points], columns)

@@ -71,26 +71,13 @@ def totals_report(name: str, result: Training) -> Report:
     return Report(f"{name}: training totals ({ratio:.3f}× forward)", columns, rows, [NOTE])
 
 
-def training_json(result: Training, nodes: list[Node] | None = None) -> dict[str, Any]:
-    """Totals, and per-node rows when ``nodes`` are given."""
-    data: dict[str, Any] = {
+def training_json(result: Training) -> dict[str, Any]:
+    """The model-level (or one variant's) training totals."""
+    return {
         "forward_macs": result.forward_macs, "grad_input_macs": result.grad_input_macs,
         "grad_weight_macs": result.grad_weight_macs, "backward_macs": result.backward_macs,
         "total_macs": result.total_macs, "total_flops": FLOPS_PER_MAC * result.total_macs,
     }
-    if nodes is not None:
-        data["layers"] = [
-            {"name": row.label, "kind": row.kind, "forward_macs": row.forward,
-             "grad_input_macs": row.grad_input, "grad_weight_macs": row.grad_weight,
-             "total_macs": row.total}
-            for row in (_row(node.name, node, result) for node in nodes)
-        ]
-    return data
-
-
-def model_training_json(analysis: Analysis, result: Training, depth: int | None) -> dict[str, Any]:
-    """The ``training`` key of ``model --format json``."""
-    return training_json(result, [node for _, node in frontier(analysis.root, depth)])
 
 
 def layer_training_report(results: Mapping[str, Training]) -> Report:

@@ -82,6 +82,7 @@ def verify_report(v: Verification) -> Report:
 def verify_json(v: Verification) -> dict[str, Any]:
     return {
         "ok": v.ok,
+        "layers": len(v.layers),
         "tools": v.tools,
         "mismatches": [
             {"layer": m.layer, "figure": m.figure,
@@ -94,3 +95,23 @@ def verify_json(v: Verification) -> dict[str, Any]:
         "totals": {"params": v.torch_params, "fvcore": v.fvcore,
                    "flop_counter_flops": v.counter_flops},
     }
+
+
+def verify_output(checked: list[tuple[str, Verification]], fmt: str) -> list[Any]:
+    """What ``convcost verify`` prints: a summary line per spec, JSON, or one CSV row per spec."""
+    from convcost.report.render import envelope, to_json
+    from convcost.report.rows import tidy_csv
+
+    if fmt == "json":
+        return [to_json(envelope("verify", {"models": [
+            {"spec": path, "model": v.model, **verify_json(v)} for path, v in checked]}))]
+    if fmt == "csv":
+        rows = [{"spec": path, "model": v.model, "ok": v.ok, "layers": len(v.layers),
+                 "mismatches": len(v.mismatches()), "params": v.params, "macs": v.macs}
+                for path, v in checked]
+        return [tidy_csv(rows, ["spec", "model", "ok", "layers", "mismatches", "params", "macs"])]
+    from convcost.report.safe_text import clean
+
+    bullet = "- " if fmt == "markdown" else ""
+    return [line for path, v in checked
+            for line in (f"{bullet}{clean(path)}: {summary(v)}", f"  {skipped_line(v)}")]

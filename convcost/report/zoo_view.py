@@ -27,3 +27,12 @@ def zoo_json(entries: Sequence[Entry]) -> dict[str, Any]:
                         "input": list(e.analysis.input_shape), "params": e.analysis.totals.params,
                         "macs": e.analysis.totals.macs, "flops": e.analysis.totals.flops}
                        for e in entries]}
+
+
+def zoo_csv(entries: Sequence[Entry]) -> str:
+    from convcost.report.rows import tidy_csv
+
+    rows = [{**m, "in_n": m["input"][0], "in_c": m["input"][1], "in_h": m["input"][2],
+             "in_w": m["input"][3]} for m in zoo_json(entries)["models"]]
+    columns = ["name", "in_n", "in_c", "in_h", "in_w", "params", "macs", "flops", "description"]
+    return tidy_csv(rows, columns)

@@ -123,7 +123,7 @@ def test_a_broken_spec_is_never_a_pass(runner: CliRunner, tmp_path: Path) -> Non
     (["missing.yaml"], "missing.yaml: cannot read spec: No such file or directory"),
     (["--update-baseline", "x.yaml"], "--update-baseline: needs --baseline FILE"),
     (["--tolerance", "-1", "x.yaml"], "--tolerance: must be ≥ 0 (a percentage), got -1"),
-    (["--format", "xml", "x.yaml"], "--format: must be one of"),
+    (["--format", "xml", "x.yaml"], "check: Invalid value for '--format' / '-f': 'xml' is not one of"),
 ])
 def test_bad_input_exits_2(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            args: list[str], message: str) -> None:

@@ -31,6 +31,9 @@ def _json(runner: CliRunner, *args: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     data: dict[str, Any] = json.loads(result.stdout)
+    batch = data["config"]["input_shape"][0]
+    for row in data["variants"]:  # each variant also by name, with its N×C×H×W output shape
+        data[row["name"]] = {**row, "output_shape": [batch, row["out_c"], row["out_h"], row["out_w"]]}
     return data
 
 
@@ -104,26 +107,25 @@ def test_bias_matches_torch_conv(runner: CliRunner) -> None:
 
 def test_json_schema(runner: CliRunner) -> None:
     data = _json(runner, "--cin", "8", "--cout", "16", "--hw", "10")
-    assert {*VARIANTS, "ratio"} <= set(data)
-    for name in VARIANTS:
-        entry = data[name]
-        assert set(entry) == {"params", "macs", "flops", "output_shape"}
-        assert all(type(entry[key]) is int for key in ("params", "macs", "flops"))
-        assert entry["flops"] == 2 * entry["macs"]
-        assert [type(d) for d in entry["output_shape"]] == [int] * 4
+    assert [row["name"] for row in data["variants"]] == list(VARIANTS)
+    for row in data["variants"]:
+        assert all(type(row[key]) is int for key in ("params", "macs", "flops", "out_c", "out_h", "out_w"))
+        assert row["flops"] == 2 * row["macs"]
+        assert row["count"] == row["macs"]  # paper convention: the count is the MACs
     assert set(data["ratio"]) == {"macs", "params", "theory"}
     assert all(type(v) is float for v in data["ratio"].values())
+    assert data["memory"] is None and data["training"] is None  # not asked for: null, not absent
 
 
 def test_csv_exact_integers(runner: CliRunner) -> None:
     result = _layer(runner, *BASE, "--format", "csv")
     assert result.exit_code == 0, result.output
-    rows = {row["variant"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
     assert list(rows) == list(VARIANTS)
-    assert rows["standard"]["MACs"] == "3699376128"  # 1*128*224*224*64*3*3
-    assert rows["standard"]["FLOPs"] == "7398752256"  # 2*3,699,376,128
+    assert rows["standard"]["macs"] == "3699376128"  # 1*128*224*224*64*3*3
+    assert rows["standard"]["flops"] == "7398752256"  # 2*3,699,376,128
     assert rows["standard"]["params"] == "73728"  # 128*64*3*3
-    assert rows["separable"]["MACs"] == "439943168"  # 64*224*224*9 + 64*128*224*224
+    assert rows["separable"]["macs"] == "439943168"  # 64*224*224*9 + 64*128*224*224
     assert rows["separable"]["params"] == "8768"  # 64*9 + 64*128
 
 
@@ -244,7 +246,8 @@ BAD: dict[str, tuple[tuple[str, ...], str]] = {
     "unknown option": (("--cin", "3", "--cout", "4", "--hw", "8", "--bogus"), "--bogus"),
     "cin not an integer": (("--cin", "three", "--cout", "4", "--hw", "8"), "--cin"),
     "format bad": (("--cin", "3", "--cout", "4", "--hw", "8", "--format", "yaml"),
-                   "--format: must be one of table, json, csv, markdown, got 'yaml'"),
+                   "layer: Invalid value for '--format' / '-f': 'yaml' is not one of 'table', "
+                   "'json', 'csv', 'markdown'."),
 }
 
 

@@ -6,6 +6,7 @@ is the fast loop.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,8 +28,11 @@ def _sh(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The wheel, and the build's log (with setuptools' warnings)."""
     out = tmp_path_factory.mktemp("dist")
+    source = tmp_path_factory.mktemp("src") / "convcost"  # a copy: no build/ left in the repo
+    skip = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "tests")
+    shutil.copytree(ROOT, source, symlinks=True, ignore=skip)
     log = _sh([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
-               "-w", str(out), str(ROOT)], cwd=out)
+               "-w", str(out), str(source)], cwd=out)
     (built,) = out.glob("convcost-*.whl")
     return built, log.stdout + log.stderr
 

@@ -50,28 +50,29 @@ def test_layer_bench_json(runner: CliRunner) -> None:
     assert (data["threads"], data["warmup"], data["repeats"]) == (1, 1, 3)
     assert data["torch"] == torch.__version__
     assert data["config"]["in_channels"] == 4 and data["config"]["input_shape"] == [1, 4, 8, 8]
-    assert list(data["timings"]) == list(VARIANTS)
+    assert [t["name"] for t in data["timings"]] == list(VARIANTS)
+    assert data["base"] == "standard"
     nodes = variant_nodes(LayerConfig(4, 8, (3, 3), 8, 8))
-    for name, timing in data["timings"].items():
+    timings = {t["name"]: t for t in data["timings"]}
+    for name, timing in timings.items():
         _check_timing(timing, 3)
         assert timing["macs"] == nodes[name].macs
         assert timing["mem_access_bytes"] == model_memory(nodes[name]).mem_access_bytes
-    timings = data["timings"]
     # standard 8*8*8*4*9 = 18,432 MACs; depthwise 4*8*8*9 = 2,304: a MACs ratio of 8
     assert (timings["standard"]["macs"], timings["depthwise"]["macs"]) == (18_432, 2_304)
-    assert timings["depthwise"]["macs_ratio_vs_standard"] == 8.0
-    assert timings["standard"]["speedup_vs_standard"] == 1.0
-    assert timings["depthwise"]["speedup_vs_standard"] == pytest.approx(
+    assert timings["depthwise"]["macs_ratio"] == 8.0
+    assert timings["standard"]["speedup"] == 1.0
+    assert timings["depthwise"]["speedup"] == pytest.approx(
         timings["standard"]["median_s"] / timings["depthwise"]["median_s"])
 
 
 def test_spec_bench_json(runner: CliRunner) -> None:
     data = _json(runner, str(SPECS / "mobilenet_block.yaml"), "--repeats", "2", "--warmup", "0",
                  "--resolution", "32")
-    (name,) = data["timings"]
-    assert data["model"] == name and data["input"][2:] == [32, 32]
-    _check_timing(data["timings"][name], 2)
-    assert "speedup_vs_standard" not in data["timings"][name]
+    (timing,) = data["timings"]
+    assert data["model"] == timing["name"] and data["input"][2:] == [32, 32]
+    _check_timing(timing, 2)
+    assert timing["speedup"] is None and data["base"] is None  # no base: null, not absent
 
 
 def test_layer_bench_table(runner: CliRunner) -> None:
@@ -86,7 +87,7 @@ def test_layer_bench_table(runner: CliRunner) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     ([], "give a spec, or --cin and --cout"),
     ([str(SPECS / "mobilenet_block.yaml"), "--cin", "4"], "give a spec or --cin/--cout, not both"),
-    ([*TINY, "--torch-device", "tpu"], "--torch-device: must be auto, cpu or cuda"),
+    ([*TINY, "--torch-device", "tpu"], "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
     (["--cin", "4", "--cout", "8", "--hw", "8", "--repeats", "0"], "--repeats: need ≥ 1 timed run"),
     (["--cin", "4", "--cout", "8", "--hw", "8", "--threads", "0"], "--threads: must be a positive"),
 ])

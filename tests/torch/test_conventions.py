@@ -452,7 +452,7 @@ def test_layer_convention_is_fvcores_number(runner: CliRunner) -> None:
     args = ["--cin", "8", "--cout", "16", "--k", "3", "--hw", "12", "--bn", "--bias"]
     result = runner.invoke(app, ["layer", *args, "--convention", "fvcore", "--format", "json"])
     assert result.exit_code == 0, result.output
-    counts = json.loads(result.stdout)["convention"]["counts"]
+    counts = {row["name"]: row["count"] for row in json.loads(result.stdout)["variants"]}
     config = _layer_config(8, 16, "3", 12, None, None, "1", "auto", "1", True, True, 1, 1.0, 1.0)
     for name, node in variant_nodes(config).items():
         assert counts[name] == run_tool("fvcore", as_analysis(name, node))[0], name
@@ -487,8 +487,9 @@ def test_check_applies_budgets_to_the_convention(runner: CliRunner, tmp_path: Pa
 def test_unknown_convention_exits_2(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--convention", "flops"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("convcost: error: --convention: unknown convention 'flops'; "
-                                     "known: paper, fvcore, thop, ptflops, torchinfo, torch")
+    assert result.stderr.strip() == (
+        f"convcost: error: {command[0]}: Invalid value for '--convention': 'flops' is not one of "
+        "'paper', 'fvcore', 'thop', 'ptflops', 'torchinfo', 'torch'.")
 
 
 # -- the tool bugs in docs/conventions.md, pinned ---------------------------------------------------

@@ -328,17 +328,19 @@ def _json(runner: CliRunner, *args: str) -> dict[str, Any]:
     return data
 
 
-def test_model_memory_json_adds_a_key(runner: CliRunner) -> None:
+def test_model_memory_json_fills_its_keys(runner: CliRunner) -> None:
     spec = str(SPECS / "mobilenet_v2.yaml")
     plain = _json(runner, "model", spec, "--no-verify")
     data = _json(runner, "model", spec, "--no-verify", "--memory", "--device", "t4")
-    assert {k: v for k, v in data.items() if k != "memory"} == plain
+    assert list(data) == list(plain)  # the same keys on every run
+    assert plain["memory"] is None and plain["layers"][0]["weight_bytes"] is None
+    assert [r["name"] for r in data["layers"]] == [r["name"] for r in plain["layers"]]
     memory = data["memory"]
     assert memory["peak_activation_bytes"] == 2 * 96 * 112 * 112 * 4
     assert memory["model_size_bytes"]["int8"] == 3_504_872  # torchvision's param count
-    assert sum(row["mem_access_bytes"] for row in memory["layers"]) == memory["mem_access_bytes"]
-    assert memory["roofline"]["time_s"] == pytest.approx(sum(r["time_s"] for r in memory["layers"]))
-    leaf = next(r for r in memory["layers"] if r["kind"] == "dwconv")
+    assert sum(row["mem_access_bytes"] for row in data["layers"]) == memory["mem_access_bytes"]
+    assert memory["roofline"]["time_s"] == pytest.approx(sum(r["time_s"] for r in data["layers"]))
+    leaf = next(r for r in data["layers"] if r["kind"] == "dwconv")
     assert leaf["bound"] == "memory"
 
 
@@ -360,13 +362,16 @@ def test_layer_memory_json(runner: CliRunner) -> None:
     assert sep["mem_access_bytes"] == ((800 + 72 + 800) + (800 + 128 + 1600)) * 4
     # 16,800 bytes at 10 GB/s = 1.68 µs > 40,000 FLOPs at 100 GFLOP/s = 0.4 µs
     assert sep["roofline"]["time_s"] == pytest.approx(1.68e-6)
-    assert data["separable"]["macs"] == 20_000  # the existing keys are unchanged
+    row = next(r for r in data["variants"] if r["name"] == "separable")
+    # 8*10*10*9 + 8*16*10*10 = 7,200 + 12,800 = 20,000 MACs; the whole variant's traffic
+    assert (row["macs"], row["mem_access_bytes"]) == (20_000, sep["mem_access_bytes"])
+    assert row["time_s"] == pytest.approx(1.68e-6)
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--dtype", "float64"], "--dtype: must be one of float32, float16, bfloat16, int8"),
+    (["--dtype", "float64"], "'float64' is not one of 'float32', 'float16', 'bfloat16', 'int8'"),
     (["--peak-gflops", "100"], "--bandwidth-gbs: give both"),
-    (["--device", "tpu"], "--device: unknown device 'tpu'"),
+    (["--device", "tpu"], "'tpu' is not one of 'jetson-nano', 't4', 'a100'"),
     (["--peak-gflops", "-1", "--bandwidth-gbs", "1"], "--peak-gflops: must be > 0"),
 ])
 def test_bad_memory_options(runner: CliRunner, args: list[str], message: str) -> None:

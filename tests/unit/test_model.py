@@ -75,22 +75,31 @@ def test_separable_pairs_match_theory_and_standard_equivalent() -> None:
     assert abs(eq.macs - 4_866_000_000) / 4_866_000_000 < 0.0005
 
 
-def test_depth_collapses_and_partitions(runner: CliRunner) -> None:
-    leaves = _json(runner, str(V1))["layers"]
-    top = _json(runner, str(V1), "--depth", "1")["layers"]
-    two = _json(runner, str(V1), "--depth", "2")["layers"]
-    # depth 1: stem + 13 dsconv + pool, flatten, fc; depth 2: stem's conv, bn, act + 13 * (dw, pw) + 3;
-    # leaves: 3 + 13 * (3 + 3) + 3
-    assert (len(top), len(two), len(leaves)) == (1 + 13 + 3, 3 + 13 * 2 + 3, 3 + 13 * 6 + 3)
-    for rows in (top, two, leaves):
-        assert sum(r["macs"] for r in rows) == 568_740_352
-    assert top[1] == {"name": "stage1.0", "kind": "dsconv", "output_shape": [1, 64, 112, 112],
-                      "params": 32 * 9 + 64 + 32 * 64 + 128,
-                      "macs": 112 * 112 * 32 * 9 + 112 * 112 * 32 * 64,
-                      "flops": 2 * (112 * 112 * 32 * 9 + 112 * 112 * 32 * 64),
-                      # stem 3×3 s2 p1: r 3, j 2; its 3×3 s1 dw: r = 3 + 2·2 = 7, pad 1 + 1·2 = 3
-                      "receptive_field": {"size": [7, 7], "jump": [2, 2], "padding": [3, 3],
-                                          "whole": False}}
+def test_depth_puts_blocks_under_their_own_key(runner: CliRunner) -> None:
+    full = _json(runner, str(V1))
+    top = _json(runner, str(V1), "--depth", "1")
+    two = _json(runner, str(V1), "--depth", "2")
+    # layers are always the leaves: 3 (stem) + 13 * (3 + 3) (dsconvs) + 3 (pool, flatten, fc)
+    assert len(full["layers"]) == len(top["layers"]) == len(two["layers"]) == 3 + 13 * 6 + 3
+    assert full["layers"] == top["layers"]
+    # blocks to depth 1: stem + 13 dsconv; to depth 2 also 13 * (dw, pw); all: the same here
+    assert (len(top["blocks"]), len(two["blocks"]), len(full["blocks"])) == (14, 14 + 26, 14 + 26)
+    assert (top["depth"], full["depth"]) == (1, None)
+    for data in (full, top):
+        assert sum(r["macs"] for r in data["layers"]) == 568_740_352
+    depth1 = [b for b in top["blocks"] if b["depth"] == 1]
+    # the depth-1 blocks and the top-level leaves partition the model
+    top_leaves = [r for r in top["layers"] if r["depth"] == 1]
+    assert sum(r["macs"] for r in depth1 + top_leaves) == 568_740_352
+    stage = next(b for b in top["blocks"] if b["name"] == "stage1.0")
+    assert {k: stage[k] for k in ("parent", "kind", "out_c", "out_h", "out_w", "params", "macs")} == {
+        "parent": None, "kind": "dsconv", "out_c": 64, "out_h": 112, "out_w": 112,
+        "params": 32 * 9 + 64 + 32 * 64 + 128, "macs": 112 * 112 * 32 * 9 + 112 * 112 * 32 * 64}
+    # stem 3×3 s2 p1: r 3, j 2; its 3×3 s1 dw: r = 3 + 2·2 = 7, pad 1 + 1·2 = 3
+    assert stage["receptive_field"] == {"size": [7, 7], "jump": [2, 2], "padding": [3, 3],
+                                        "whole": False}
+    dw = next(r for r in top["layers"] if r["name"] == "stage1.0.dw.conv")
+    assert (dw["parent"], dw["depth"], dw["op_class"]) == ("stage1.0.dw", 3, "conv")
 
 
 def test_overrides_recompute(runner: CliRunner) -> None:
@@ -101,7 +110,8 @@ def test_overrides_recompute(runner: CliRunner) -> None:
     assert rho["input"] == [1, 3, 160, 160]
     assert rho["totals"]["macs"] == _v1_macs_by_hand(160)
     half = _json(runner, str(V1), "--alpha", "0.5")
-    assert half["alpha"] == 0.5 and half["layers"][0]["output_shape"] == [1, 16, 112, 112]
+    first = half["layers"][0]
+    assert half["alpha"] == 0.5 and (first["out_c"], first["out_h"], first["out_w"]) == (16, 112, 112)
 
 
 def test_table_csv_and_markdown(runner: CliRunner) -> None:
@@ -111,7 +121,7 @@ def test_table_csv_and_markdown(runner: CliRunner) -> None:
                  "standard-equivalent net (13 separable pairs"):
         assert text in table.stdout
     csv = runner.invoke(app, ["model", str(V1), "--no-verify", "-f", "csv"]).stdout
-    assert "stem.conv,conv,1×32×112×112,864,10838016,21676032" in csv  # 112*112*32*3*9
+    assert "stem.conv,stem,conv,conv,32,112,112,864,10838016,21676032" in csv  # 112*112*32*3*9
     md = runner.invoke(app, ["model", str(V1), "--no-verify", "-f", "markdown"]).stdout
     assert "| fc | linear | 1×1000 | 1025000 | 1024000 | 2048000 |" in md  # 1024*1000 + 1000
 

@@ -114,9 +114,10 @@ def test_roofline_sweep_and_progress(write_spec: Any) -> None:
 def test_formats(runner: CliRunner) -> None:
     args = ["sweep", str(V1), "--alpha", "1,0.5", "--resolution", "224,128"]
     rows = list(csv.DictReader(io.StringIO(_invoke(runner, *args, "--format", "csv").stdout)))
-    assert [(r["model"], r["macs"], r["params"]) for r in rows][:2] == [
-        ("1.0 mobilenet_v1-224", "568740352", "4231976"),
-        ("1.0 mobilenet_v1-128", str(_v1_macs_by_hand(128)), "4231976")]
+    assert [(r["alpha"], r["resolution"], r["macs"], r["params"]) for r in rows][:2] == [
+        ("1.0", "224", "568740352", "4231976"),
+        ("1.0", "128", str(_v1_macs_by_hand(128)), "4231976")]
+    assert list(rows[0]) == ["alpha", "resolution", "params", "macs", "flops"]  # no time_s: no roofline
     markdown = _invoke(runner, *args, "--format", "markdown").stdout
     assert "| 1.0 mobilenet_v1-224 | 1.0 | 224 | 1.000000 | 568740352 | 4231976 |" in markdown
     table = _invoke(runner, *args).stdout
@@ -132,6 +133,9 @@ def test_formats(runner: CliRunner) -> None:
     (["--alpha", "1,-0.5"], "--alpha: must be comma-separated numbers > 0"),
     (["--resolution", "224,nan"], "--resolution: must be comma-separated numbers"),
     (["--device", "t4", "--dtype", "bfloat16"], "no nominal bfloat16 peak"),
+    # --dtype sets the roofline's bytes: alone it would change nothing
+    (["--dtype", "float16"], "--dtype: sets the bytes of the roofline estimate; give --device"),
+    (["--dtype", "float64"], "'float64' is not one of 'float32', 'float16', 'bfloat16', 'int8'"),
 ])
 def test_bad_options(runner: CliRunner, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["sweep", str(V1), *args])

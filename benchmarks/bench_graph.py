@@ -4,11 +4,15 @@ Each unit of 12 leaves reads the previous unit's output by name (``from:``), run
 conv, a ``parallel`` of two branches, a ``concat`` of three tensors, a 1×1 conv back to 8
 channels and a ``split`` of two branches. Times load + analyse + memory trace at growing
 sizes (best of 3; of 1 above 30,000 leaves) and prints seconds per 10,000 leaves; linear
-time = a flat column. ``python benchmarks/bench_graph.py [leaves ...]``.
+time = a flat column. A second column times the same with Python's cyclic garbage collector
+paused: its generational passes rescan the growing heap of live nodes, which is what bends
+the first column upward; the work of convcost itself is the second.
+``python benchmarks/bench_graph.py [leaves ...]``.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import tempfile
 from pathlib import Path
@@ -56,21 +60,32 @@ def run(path: Path) -> int:
     return len(analysis.leaves())
 
 
+def run_without_gc(path: Path) -> int:
+    gc.disable()
+    try:
+        return run(path)
+    finally:
+        gc.enable()
+
+
 def main() -> None:
     sizes = [int(arg) for arg in sys.argv[1:]] or [12_000, 25_008, 50_004, 100_008]
     with tempfile.TemporaryDirectory() as tmp:
-        per_10k = {}
+        per_10k: dict[int, tuple[float, float]] = {}
         for size in sizes:
             path = Path(tmp) / f"graph{size}.yaml"
             path.write_text(graph_spec(size), encoding="utf-8")
             leaves = run(path)
-            seconds = best_of(lambda p=path: run(p), 3 if size <= 30_000 else 1)
-            per_10k[leaves] = seconds / leaves * 10_000
+            repeats = 3 if size <= 30_000 else 1
+            seconds = best_of(lambda p=path: run(p), repeats)
+            paused = best_of(lambda p=path: run_without_gc(p), repeats)
+            per_10k[leaves] = (seconds / leaves * 10_000, paused / leaves * 10_000)
             print(f"{leaves:>7,} leaves: load + analyse + memory {seconds:7.2f} s "
-                  f"({per_10k[leaves]:.3f} s per 10k leaves)")
+                  f"({per_10k[leaves][0]:.3f} s per 10k leaves; gc paused: {paused:.2f} s, "
+                  f"{per_10k[leaves][1]:.3f} s per 10k)")
     low, high = min(per_10k), max(per_10k)
-    print(f"s per 10k leaves at {high:,} / at {low:,}: {per_10k[high] / per_10k[low]:.2f} "
-          "(linear = 1.00)")
+    print(f"s per 10k leaves at {high:,} / at {low:,}: {per_10k[high][0] / per_10k[low][0]:.2f}; "
+          f"gc paused {per_10k[high][1] / per_10k[low][1]:.2f} (linear = 1.00)")
 
 
 if __name__ == "__main__":

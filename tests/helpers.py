@@ -202,6 +202,61 @@ _TOOLS: dict[str, Callable[[Any, Any], tuple[int, int | None, tuple[str, ...]]]]
 }
 
 
+# -- torchvision's squeezenet1_1, its Fire modules as a user-defined block (issue 12) ---------
+
+_FIRE_BLOCK = """\
+  fire:                # torchvision's Fire: squeeze 1×1, then 1×1 and 3×3 expands, concatenated
+    args: [squeeze, expand]
+    layers:
+      - {kind: conv, name: squeeze, out_channels: "${squeeze}", kernel_size: 1, bias: true,
+         act: relu}
+      - kind: parallel
+        name: expand
+        branches:
+          - {kind: conv, name: expand1x1, out_channels: "${expand}", kernel_size: 1,
+             bias: true, act: relu}
+          - {kind: conv, name: expand3x3, out_channels: "${expand}", kernel_size: 3,
+             bias: true, act: relu}
+"""
+_FIRES = [("fire2", 16, 64), ("fire3", 16, 64), ("pool3", 0, 0), ("fire4", 32, 128),
+          ("fire5", 32, 128), ("pool5", 0, 0), ("fire6", 48, 192), ("fire7", 48, 192),
+          ("fire8", 64, 256), ("fire9", 64, 256)]
+
+
+def squeezenet_spec(fire: Callable[[str, int, int], str]) -> str:
+    """torchvision's squeezenet1_1, each Fire module written by ``fire``."""
+    pool = "  - {{kind: pool, name: {}, op: max, kernel_size: 3, stride: 2, ceil_mode: true}}\n"
+    body = "".join(pool.format(name) if name.startswith("pool") else fire(name, s, e)
+                   for name, s, e in _FIRES)
+    return ("name: squeezenet1_1\ninput: {channels: 3, resolution: 224}\nlayers:\n"
+            "  - {kind: conv, name: conv1, out_channels: 64, kernel_size: 3, stride: 2, "
+            "padding: 0, bias: true, act: relu}\n" + pool.format("pool1") + body +
+            "  - {kind: dropout, name: drop, p: 0.5}\n"
+            "  - {kind: conv, name: conv10, out_channels: 1000, kernel_size: 1, bias: true, "
+            "act: relu, width: fixed}\n"
+            "  - {kind: pool, name: avgpool, op: avg, global: true}\n"
+            "  - {kind: flatten, name: flatten}\n")
+
+
+SQUEEZENET_BLOCKS = squeezenet_spec(
+    lambda name, s, e: f"  - {{kind: fire, name: {name}, squeeze: {s}, expand: {e}}}\n"
+).replace("layers:\n  - {kind: conv, name: conv1", "blocks:\n" + _FIRE_BLOCK
+          + "layers:\n  - {kind: conv, name: conv1", 1)
+SQUEEZENET_BY_HAND = squeezenet_spec(lambda name, s, e: f"""\
+  - kind: sequential
+    name: {name}
+    layers:
+      - {{kind: conv, name: squeeze, out_channels: {s}, kernel_size: 1, bias: true, act: relu}}
+      - kind: parallel
+        name: expand
+        branches:
+          - {{kind: conv, name: expand1x1, out_channels: {e}, kernel_size: 1, bias: true,
+             act: relu}}
+          - {{kind: conv, name: expand3x3, out_channels: {e}, kernel_size: 3, bias: true,
+             act: relu}}
+""")
+
+
 # A small encoder-decoder through a transposed conv and an upsample (fractional jumps):
 # its receptive fields are computed by hand in tests/unit/test_receptive.py.
 DECODER = """\

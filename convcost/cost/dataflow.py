@@ -74,14 +74,14 @@ class _Tracer:
     def run(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.is_leaf:
             return self.leaf(node, inputs)
-        return run_wires(node.wires, inputs[0], lambda i, args: self.run(node.children[i], args),
+        return run_wires(node.wiring, inputs[0], lambda i, args: self.run(node.children[i], args),
                          _chunks)
 
     def root(self, node: Node, x: Tensor) -> tuple[Tensor, ...]:
         """Run the model node; its output tensor(s)."""
         if node.is_leaf:
             return (self.leaf(node, (x,)),)
-        values = wire_values(node.wires, x, lambda i, args: self.run(node.children[i], args),
+        values = wire_values(node.wiring, x, lambda i, args: self.run(node.children[i], args),
                              _chunks)
         return tuple(values[name] for name in outputs(node))
 

@@ -59,6 +59,11 @@ class Node(Cost):
     def is_leaf(self) -> bool:
         return self.op is not None
 
+    @property
+    def wiring(self) -> tuple[Wire, ...]:
+        """The wires that run a block: ``wires``, or (none given) its children in sequence."""
+        return self.wires or sequence(self.children)
+
     def leaves(self) -> Iterator[Node]:
         """Every leaf below (or at) this node, in the tree's (display) order."""
         if self.is_leaf:
@@ -118,7 +123,7 @@ def chunk_count(parts: Parts) -> int:
 
 def outputs(node: Node) -> tuple[str, ...]:
     """The tensor names a block returns: its ``outputs``, else its last wire's output."""
-    return node.outputs or node.wires[-1].outputs[:1]
+    return node.outputs or node.wiring[-1].outputs[:1]
 
 
 def model_root(name: str, children: Sequence[Node], wires: Sequence[Wire] = (),
@@ -130,4 +135,4 @@ def model_root(name: str, children: Sequence[Node], wires: Sequence[Wire] = (),
     return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
                 name=name, label="model", input_shape=children[0].input_shape,
                 output_shape=first or children[-1].output_shape, children=tuple(children),
-                wires=tuple(wires) or sequence(children), outputs=tuple(returns))
+                wires=tuple(wires), outputs=tuple(returns))

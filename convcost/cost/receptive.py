@@ -132,7 +132,7 @@ class _Walker:
         if node.is_leaf:
             out = merge(inputs) if len(inputs) > 1 else leaf_rf(node.op, node.input_shape, inputs[0])
         else:
-            out = run_wires(node.wires, inputs[0],
+            out = run_wires(node.wiring, inputs[0],
                             lambda i, args: self.run(node.children[i], args),
                             lambda rf, parts: (rf,) * chunk_count(parts))
         self.fields[id(node)] = out

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.cost.graph import INPUT, Node, Wire
+from convcost.cost.graph import INPUT, Node, Wire, sequence
 from convcost.cost.value import Shape
 from convcost.errors import SpecError
 from convcost.spec.fields import join
@@ -31,6 +31,7 @@ class _Graph:
     def add(self, part: tuple[list[Node], list[Wire]]) -> tuple[str, Shape]:
         """Append nodes wired among themselves; the name and shape of the last one's output."""
         nodes, wires = part
+        wires = wires or list(sequence(nodes))  # a plain chain from the block input
         offset = len(self.children)
         self.wires.extend(replace(w, child=None if w.child is None else w.child + offset)
                           for w in wires)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import INPUT, Node, Wire, sequence
+from convcost.cost.graph import INPUT, Node, Wire
 from convcost.cost.opkind import Op
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.conv import Conv2d, resolve_padding
@@ -102,8 +102,8 @@ class Expander:
               wires: Sequence[Wire] = ()) -> Node:
         """A block of ``children``: in sequence, wired by their ``roles`` (see flow_wires), or
         by the ``wires`` given."""
-        if not wires:
-            wires = flow_wires(name, children, roles, split) if roles else sequence(children)
+        if not wires and roles:  # no wires: the children in sequence (Node.wiring)
+            wires = flow_wires(name, children, roles, split)
         # every block ends in its last child: the last layer, or the merge / post of the others
         return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
                     name=name, label=kind, input_shape=x, output_shape=children[-1].output_shape,
@@ -171,7 +171,9 @@ class Expander:
     def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "",
                source: str = INPUT) -> tuple[list[Node], list[Wire]]:
         """Nodes of ``specs`` and their wires: each reads its ``from:`` (default: the previous
-        layer, the first ``source``); names get ``prefix``."""
+        layer, the first ``source``); names get ``prefix``. A plain chain from the block input
+        gets no wires (:attr:`Node.wiring`: in sequence)."""
+        graph = source != INPUT or any(spec.inputs for spec in specs)
         named: dict[str, Node] = {}  # spec name -> the node that holds its output
         nodes: list[Node] = []
         wires: list[Wire] = []
@@ -185,7 +187,8 @@ class Expander:
             produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
                                   shapes)
             for node in produced:
-                wires.append(Wire(len(nodes), refs, (node.name,)))
+                if graph:
+                    wires.append(Wire(len(nodes), refs, (node.name,)))
                 nodes.append(node)
                 refs = (node.name,)
             named[spec.name] = produced[-1]

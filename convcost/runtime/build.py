@@ -34,7 +34,7 @@ def _classes() -> SimpleNamespace:
 
         def __init__(self, node: Node, modules: list[nn.Module]) -> None:
             super().__init__()
-            self._wires = node.wires
+            self._wires = node.wiring
             self._outputs = outputs(node)
             # A plain list: the modules are registered (and named) by add_module elsewhere.
             self._parts = modules

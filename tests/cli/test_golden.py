@@ -80,7 +80,14 @@ OTHER_CASES: list[tuple[str, list[str]]] = [
 CASES = _model_cases() + OTHER_CASES
 
 
-@pytest.mark.parametrize(("name", "argv"), CASES, ids=[c[0] for c in CASES])
+def _param(name: str, argv: list[str]) -> object:
+    """The plain formats of each spec run in the fast loop; flag and convention variants are slow."""
+    variant = name.split("/", 1)[1].split(".")[1:-1]
+    slow = name.startswith("model/") and (bool(variant) or name.endswith(".markdown"))
+    return pytest.param(name, argv, id=name, marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize(("name", "argv"), [_param(*case) for case in CASES])
 def test_golden(name: str, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, argv, env={"COLUMNS": "200", "GITHUB_ACTIONS": ""})

@@ -17,6 +17,7 @@ from convcost.report.output_schema import output_schema
 from convcost.report.rows import BASE, MEMORY, RF, ROOFLINE, TRAINING, rf_flat
 
 V2 = "mobilenet_v2"
+SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.yaml"))
 LAYER = ["layer", "--cin", "8", "--cout", "16", "--hw", "10"]
 # every command that prints JSON without torch, with the flags that add figures
 JSON_RUNS = {
@@ -152,9 +153,9 @@ def test_csv_has_no_torch_only_column() -> None:
 @pytest.mark.parametrize(("argv", "rows"), [
     (["conventions", V2], 6),  # paper, fvcore, thop, ptflops, torchinfo, torch
     (["sweep", V2, "--alpha", "1,0.5", "--resolution", "224,160"], 4),  # 2 α × 2 resolutions
-    # 11 specs budget params and macs; mobilenet_v1 also activations and max_layer_share
-    (["check", "specs/"], 11 * 2 + 4),
-    (["list"], 12),  # the shipped specs
+    # every spec budgets params and macs; mobilenet_v1 also activations and max_layer_share
+    (["check", "specs/"], len(SPECS) * 2 + 2),
+    (["list"], len(SPECS)),  # the shipped specs
     ([*LAYER, "--memory"], 4),  # the four variants
 ])
 def test_every_csv_is_one_tidy_table(argv: list[str], rows: int) -> None:

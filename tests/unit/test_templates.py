@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from helpers import ROOT, SPECS
+from helpers import ROOT, SPECS, SQUEEZENET_BLOCKS, SQUEEZENET_BY_HAND
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -503,7 +503,7 @@ def test_the_documented_example_and_its_error(write_spec: Callable[[str], Path])
     assert result.root.params == 464 + 144 + 4_736 + 528 + 4_736 + 650 == 11_258
     macs = 110_592 + 32_768 + 1_179_648 + 131_072 + 1_179_648 + 640
     assert result.root.macs == macs == 2_634_368
-    shown = section.split("  ```\n")[1].split("```")[0].strip()
+    shown = next(row.strip() for row in section.splitlines() if row.startswith("  net.yaml:"))
     path = write_spec(text.replace("squeeze: 8, expand: 32", "squeeze: 0, expand: 32"))
     with pytest.raises(SpecError) as info:
         analyze(load_spec(path))
@@ -527,3 +527,20 @@ def test_an_unquoted_expression_in_flow_style_gets_a_hint(
     [shown] = result.stderr.splitlines()
     assert shown.startswith(f"convcost: error: {path}:{line}: YAML syntax error: ")
     assert shown.endswith('; inside {...} or [...], quote an expression: "${...}"') == hinted
+
+
+# -- SqueezeNet's Fire module: a block holding a graph construct (parallel, concat) ----------
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_squeezenet_fire_blocks_equal_the_network_written_out(alpha: float) -> None:
+    blocks = analyze(spec(SQUEEZENET_BLOCKS), alpha=alpha)
+    by_hand = analyze(spec(SQUEEZENET_BY_HAND), alpha=alpha)
+    assert leaves(blocks) == leaves(by_hand)
+    if alpha == 1.0:
+        # torchvision squeezenet1_1(): sum(p.numel()) and FlopCounterMode FLOPs / 2 at 224
+        # (issue 12's table); fire2 alone: squeeze 64·16 + 16 = 1,040, expands 16·64 + 64 =
+        # 1,088 and 16·64·9 + 64 = 9,280 params
+        assert (blocks.root.params, blocks.root.macs) == (1_235_496, 349_151_936)
+        fire2 = next(n for n in blocks.root.children if n.name == "fire2")
+        assert (fire2.label, fire2.params) == ("fire", 1_040 + 1_088 + 9_280)
+        assert fire2.output_shape == (1, 128, 55, 55)  # concat of 64 + 64 channels

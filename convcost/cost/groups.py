@@ -37,7 +37,7 @@ def fused_groups(node: Node) -> Iterator[Node]:
 
 def _is_unit(node: Node) -> bool:
     head, *rest = node.children or (None,)
-    return (head is not None and node.wires == sequence(node.children)
+    return (head is not None and node.wiring == sequence(node.children)
             and isinstance(head.op, Conv2d | Linear)
             and all(isinstance(c.op, BatchNorm | Activation) for c in rest))
 

@@ -15,6 +15,7 @@ from convcost.cost.ops import Conv2d, Padding
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
+ALL_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 BLOCKED = ("torch", "fvcore")
 
 
@@ -255,6 +256,13 @@ SQUEEZENET_BY_HAND = squeezenet_spec(lambda name, s, e: f"""\
           - {{kind: conv, name: expand3x3, out_channels: {e}, kernel_size: 3, bias: true,
              act: relu}}
 """)
+
+
+def analysis_of(name: str, **overrides: Any) -> Any:
+    """The analysis of the shipped spec ``specs/NAME.yaml`` (overrides: alpha, resolution, batch...)."""
+    import convcost
+
+    return convcost.analyze(convcost.load_spec(SPECS / f"{name}.yaml"), **overrides)
 
 
 # A small encoder-decoder through a transposed conv and an upsample (fractional jumps):

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import SPECS
+from helpers import analysis_of as _analysis
 from helpers import blocked_env as _blocked_env
-from helpers import materialised
 from helpers import run as _run
 from typer.testing import CliRunner
 
@@ -24,17 +25,8 @@ from convcost.cli.app import app
 from convcost.cost.memory import DTYPES, model_memory
 from convcost.cost.roofline import DEVICES, Roofline, estimate, model_estimate, resolve
 from convcost.errors import ConvcostError
-from convcost.net.analysis import Analysis
 from convcost.net.compare import LayerConfig
 from convcost.net.layer_nodes import variant_nodes
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
-ALL_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
-
-
-def _analysis(name: str, **overrides: Any) -> Analysis:
-    return convcost.analyze(convcost.load_spec(SPECS / f"{name}.yaml"), **overrides)
-
 
 # -- one layer: every figure by hand -------------------------------------------------------
 
@@ -123,63 +115,8 @@ def test_block_rows_sum_their_leaves() -> None:
 
 # -- peak activations against torch --------------------------------------------------------
 
-def _torch_peak(model: Any, x: Any) -> int:
-    """Peak live activation bytes of the aten ops torch runs (an independent liveness walk).
-
-    Every op's tensor arguments and results are recorded by storage. A result on the storage
-    of one of the op's inputs is a view; any other result is a new tensor. A tensor is live
-    from the op that makes it (the input: from the start) to the last op that reads it.
-    """
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten
-
-    def storages(tree: Any) -> list[tuple[int, int]]:
-        return [(t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
-                for t in tree_flatten(tree)[0] if isinstance(t, torch.Tensor)]
-
-    ops: list[tuple[list[tuple[int, int]], list[tuple[int, int]]]] = []
-
-    class Record(TorchDispatchMode):
-        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-            out = func(*args, **(kwargs or {}))
-            ops.append((storages((args, kwargs)), storages(out)))
-            return out
-
-    weights = {p.untyped_storage().data_ptr() for p in [*model.parameters(), *model.buffers()]}
-    with torch.no_grad(), Record():
-        model(x)
-    current = {x.untyped_storage().data_ptr(): 0}  # data pointer -> tensor id
-    size, first, last = {0: x.untyped_storage().nbytes()}, {0: 0}, {0: 0}
-    for i, (inputs, outputs) in enumerate(ops):
-        for ptr, _ in inputs:
-            if ptr in current and ptr not in weights:
-                last[current[ptr]] = i
-        read = {ptr for ptr, _ in inputs}
-        for ptr, nbytes in outputs:
-            if ptr in weights or nbytes == 0:
-                continue
-            if ptr in read and ptr in current:  # a view of an input
-                last[current[ptr]] = i
-                continue
-            current[ptr] = tid = len(size)
-            size[tid], first[tid], last[tid] = nbytes, i, i
-    return max(sum(size[t] for t in size if first[t] <= i <= last[t]) for i in range(len(ops)))
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@pytest.mark.parametrize(("name", "resolution", "batch"), [
-    ("mobilenet_v2", 224, 1),  # the acceptance case, at full size
-    ("mobilenet_v2", 96, 2),
-    *((name, 64, 1) for name in ALL_SPECS if name != "mobilenet_v2"),
-])
-def test_peak_activations_match_torch(name: str, resolution: int, batch: int) -> None:
-    import torch
-
-    analysis = _analysis(name, resolution=resolution, batch=batch)
-    model = materialised(analysis)  # liveness depends on shapes only: no random init
-    x = torch.zeros(*analysis.input_shape)
-    assert model_memory(analysis.root).peak_bytes == _torch_peak(model, x)
 
 
 def test_mobilenet_v2_peak_is_the_first_expansion() -> None:
@@ -191,73 +128,10 @@ def test_mobilenet_v2_peak_is_the_first_expansion() -> None:
 
 # -- BatchNorm folding ---------------------------------------------------------------------
 
-def _torch_folded_params(model: Any, x: Any) -> tuple[int, Any, Any]:
-    """Params after folding every BN that reads a conv's output (found by forward hooks),
-    with torch's fuse_conv_bn_eval; and the model's output before and after folding."""
-    import torch
-    from torch import nn
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    produced: dict[int, nn.Module] = {}
-    pairs: list[tuple[nn.Module, nn.Module]] = []
-
-    def hook(module: nn.Module, args: Any, out: Any) -> None:
-        if isinstance(module, nn.BatchNorm2d) and id(args[0]) in produced:
-            pairs.append((produced[id(args[0])], module))
-        if isinstance(module, nn.Conv2d):
-            produced[id(out)] = module
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    with torch.no_grad():
-        before = model(x)
-    for handle in handles:
-        handle.remove()
-    folded = {id(m) for pair in pairs for m in pair}
-    params = sum(p.numel() for m in model.modules() if id(m) not in folded
-                 for p in m.parameters(recurse=False))
-    with torch.no_grad():
-        for conv, bn in pairs:
-            fused = fuse_conv_bn_eval(conv, bn)
-            params += sum(p.numel() for p in fused.parameters())
-            conv.weight, conv.bias = fused.weight, fused.bias
-            bn.forward = lambda t: t  # type: ignore[method-assign]
-        after = model(x)
-    return params, before, after
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@pytest.mark.parametrize("name", ALL_SPECS)
-def test_fused_bn_params_match_torch_folding(name: str) -> None:
-    import torch
-
-    from convcost.runtime.build import build
-
-    analysis = _analysis(name, resolution=64)
-    with torch.device("meta"):  # params depend on shapes only: vgg16 needs no weights at all
-        model = build(analysis).eval()
-        params, _, _ = _torch_folded_params(model, torch.empty(*analysis.input_shape))
-    fused = model_memory(analysis.root, fuse_bn=True)
-    assert fused.params == params
-    assert fused.macs == analysis.totals.macs  # paper convention: bias adds no MACs
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18", "shufflenet_v2_x1_0"])
-def test_bn_folding_keeps_the_output(name: str) -> None:
-    import torch
-
-    from convcost.runtime.build import build
-
-    analysis = _analysis(name, resolution=64)
-    torch.manual_seed(0)
-    model = build(analysis).eval()
-    for module in model.modules():  # non-trivial running statistics
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-1, 1)
-            module.running_var.uniform_(0.5, 2)
-    params, before, after = _torch_folded_params(model, torch.randn(*analysis.input_shape))
-    assert params == model_memory(analysis.root, fuse_bn=True).params
-    assert torch.allclose(before, after, rtol=1e-4, atol=1e-4)  # the folding is real
 
 
 def test_fused_bn_arithmetic() -> None:

@@ -387,7 +387,8 @@ def _op(op: str, left: Ex, right: Ex) -> Ex:
 _EXPR = st.recursive(st.one_of(_ARG, _LIT), lambda kids: st.builds(
     _op, st.sampled_from(["+", "-", "*", "//"]), kids, kids), max_leaves=4)
 _CHANNELS = _EXPR.map(lambda e: Ex(f"({e.text}) * ({e.text}) + 2",
-                                   lambda env: e.value(env) ** 2 + 2))  # ≥ 2: ≥ 1 at α = 0.5
+                                   lambda env: e.value(env) ** 2 + 2)  # ≥ 2: ≥ 1 at α = 0.5
+                         ).filter(lambda e: len(e.text) <= 180)  # the loader caps an expression at 200
 _K = Ex("k", lambda env: env["k"])
 _STRIDE = Ex("stride", lambda env: env["stride"])
 

@@ -13,120 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ConvCase, conv_cases
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import convcost
 from convcost.cli.app import app
-from convcost.cost.graph import Node
-from convcost.cost.ops import Conv2d, Linear
 from convcost.cost.training import training
-from convcost.net.expand import Expander, Scaling
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 
-def _leaf(op: Conv2d | Linear, shape: tuple[int, ...]) -> Node:
-    return Expander(Scaling()).leaf("layer", op, shape, "")
 
 
-def _counted_flops(module: Any, shape: tuple[int, ...], input_grad: bool) -> int:
-    """FlopCounterMode FLOPs of one forward and one backward pass of ``module``."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    x = torch.randn(*shape, requires_grad=input_grad)
-    with FlopCounterMode(display=False) as counter:
-        module(x).sum().backward()
-    return int(counter.get_total_flops())
 
 
-def _torch_conv(op: Conv2d) -> Any:
-    from torch import nn
-
-    return nn.Conv2d(op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
-                     op.dilation, op.groups, op.bias)
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@settings(max_examples=60, deadline=None)
-@given(case=conv_cases(), input_grad=st.booleans())
-def test_plain_conv_matches_flop_counter(case: ConvCase, input_grad: bool) -> None:
-    op = Conv2d(case.op.in_channels, case.op.out_channels, case.op.kernel, case.op.stride,
-                case.op.padding, case.op.dilation, 1, case.op.bias)  # groups = 1
-    result = training(_leaf(op, case.input_shape), input_needs_grad=input_grad)
-    # forward F, grad-weight F, grad-input F when the input needs it: (2 or 3) * 2F FLOPs
-    assert result.total_macs == (3 if input_grad else 2) * result.forward_macs
-    assert 2 * result.total_macs == _counted_flops(_torch_conv(op), case.input_shape, input_grad)
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@settings(max_examples=40, deadline=None)
-@given(batch=st.integers(1, 3), features=st.integers(1, 40), out=st.integers(1, 40),
-       bias=st.booleans(), input_grad=st.booleans())
-def test_linear_matches_flop_counter(batch: int, features: int, out: int, bias: bool,
-                                     input_grad: bool) -> None:
-    from torch import nn
-
-    result = training(_leaf(Linear(features, out, bias), (batch, features)), input_grad)
-    # forward N*F*O; grad-weight N*F*O; grad-input N*F*O when needed
-    assert result.forward_macs == batch * features * out
-    assert result.grad_weight_macs == batch * features * out
-    assert result.grad_input_macs == (batch * features * out if input_grad else 0)
-    counted = _counted_flops(nn.Linear(features, out, bias), (batch, features), input_grad)
-    assert 2 * result.total_macs == counted
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@settings(max_examples=60, deadline=None)
-@given(case=conv_cases(), input_grad=st.booleans())
-def test_grouped_conv_flop_counter_overcounts_grad_weight(case: ConvCase, input_grad: bool) -> None:
-    """FlopCounterMode = 2·(forward + grad-input + g·grad-weight): exact for every groups."""
-    result = training(_leaf(case.op, case.input_shape), input_needs_grad=input_grad)
-    g = case.op.groups
-    expected = 2 * (result.forward_macs + result.grad_input_macs + g * result.grad_weight_macs)
-    assert _counted_flops(_torch_conv(case.op), case.input_shape, input_grad) == expected
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@settings(max_examples=40, deadline=None)
-@given(case=conv_cases())
-def test_grouped_conv_equals_its_groups_as_plain_convs(case: ConvCase) -> None:
-    """A grouped conv is g plain convs on channel slices: FlopCounterMode is right on those."""
-    import torch
-    from torch import nn
-
-    op, g = case.op, case.op.groups
-    parts = nn.ModuleList(
-        nn.Conv2d(op.in_channels // g, op.out_channels // g, op.kernel, op.stride, op.padding,
-                  op.dilation, 1, op.bias) for _ in range(g))
-
-    def split(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([conv(chunk) for conv, chunk in zip(parts, x.chunk(g, 1), strict=True)], 1)
-
-    result = training(_leaf(op, case.input_shape), input_needs_grad=True)
-    # grad-weight = forward for any groups: each weight sums N*Ho*Wo products
-    assert result.grad_weight_macs == result.forward_macs == result.grad_input_macs
-    assert 2 * result.total_macs == _counted_flops(split, case.input_shape, True)
 
 
-@pytest.mark.torch  # needs torch: deselected by the fast loop
-@pytest.mark.parametrize(("name", "resolution"), [
-    ("standard_cnn", None), ("resnet18", 64), ("vgg16", 32),
-])
-def test_plain_conv_specs_match_flop_counter(name: str, resolution: int | None) -> None:
-    """Whole nets with groups = 1 only: one forward + backward of the built model."""
-    from convcost.runtime.build import build
-
-    analysis = convcost.analyze(convcost.load_spec(SPECS / f"{name}.yaml"), resolution=resolution)
-    model = build(analysis).train()
-    result = training(analysis.root)
-    assert 2 * result.total_macs == _counted_flops(model, analysis.input_shape, False)
-    assert all(isinstance(leaf.op, Conv2d) and leaf.op.groups == 1
-               for leaf in analysis.leaves() if leaf.label in ("conv", "pwconv", "gconv", "dwconv"))
 
 
 def test_first_layer_needs_no_grad_input() -> None:

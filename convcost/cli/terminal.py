@@ -61,7 +61,7 @@ def console(file: TextIO | None = None, width: int | None = None) -> Any:
         columns = os.environ.get("COLUMNS", "")
         sized = sys.stdout.isatty() or (columns.isdigit() and 0 < int(columns) < 10**4)
         width = None if sized else 200
-    return _Console(file=file, highlight=False, width=width)
+    return _Console(file=file, highlight=False, emoji=False, width=width)  # ":fire:" in a name is text
 
 
 def say(message: str) -> None:

@@ -20,7 +20,7 @@ WORDS = st.text(CHARS, min_size=1, max_size=12).map(lambda s: s.strip() or "x")
 
 def rich_text(report: Report) -> str:
     out = io.StringIO()
-    Console(file=out, width=200, highlight=False, no_color=True).print(report.rich())
+    Console(file=out, width=200, highlight=False, emoji=False, no_color=True).print(report.rich())
     return out.getvalue()
 
 

@@ -187,17 +187,22 @@ def model(
     from convcost.net.analysis import analyze
     from convcost.report.model_view import model_output
 
-    counting = opts.counting_option(convention, flops)
-    if depth is not None and depth < 1:
-        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
+    counting, imported_at = opts.counting_option(convention, flops), _depth_ok(depth, input_shape)
+    loaded = opts.with_input(_load(spec, imported_at), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = _cross_check(result, spec) if verify else None
-    extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
-                                             bandwidth_gbs, training), depth, fmt != "table")
+    checked = _cross_check(result, spec, imported_at) if verify else None
+    costing = CostOptions(memory, dtype, fuse_bn, device, peak_gflops, bandwidth_gbs, training)
+    extra = model_extras(result, costing, depth, fmt != "table")
     _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
                        opts.latency_prediction(latency_model, result)), output)
     _fail_on_mismatch(checked)
+
+
+def _depth_ok(depth: int | None, input_shape: str | None) -> tuple[int, ...] | None:
+    """Check ``--depth``; the ``--input`` a model source is traced on (None: its default)."""
+    if depth is not None and depth < 1:
+        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
+    return opts.parse_shape(input_shape) if input_shape else None
 
 
 def _fail_on_mismatch(checked: Any) -> None:
@@ -208,12 +213,13 @@ def _fail_on_mismatch(checked: Any) -> None:
         raise CheckFailed(verify_summary(checked))
 
 
-def _load(spec: Path) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+def _load(spec: Path, input_shape: tuple[int, ...] | None = None) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...),
+    traced on ``input_shape`` (default: the model's own, else 1×3×224×224)."""
     from convcost.runtime.importer.load import is_source, load_source_spec
 
     if is_source(spec):
-        return load_source_spec(str(spec))
+        return load_source_spec(str(spec), input_shape)
     from convcost.spec.loader import load_spec
 
     loaded = load_spec(spec)
@@ -222,7 +228,7 @@ def _load(spec: Path) -> Any:
     return loaded
 
 
-def _cross_check(result: Any, spec: Path | None = None) -> Any:
+def _cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, ...] | None = None) -> Any:
     """The torch/fvcore cross-check when both are installed; else a one-line install hint.
 
     An imported torch model is checked against the original module, not the rebuilt one."""
@@ -231,10 +237,10 @@ def _cross_check(result: Any, spec: Path | None = None) -> Any:
     from convcost.runtime.verify import verify
 
     try:
-        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
+        if spec is not None and is_source(spec) and open_source(str(spec), input_shape).model is not None:
             from convcost.runtime.importer.crosscheck import verify_original
 
-            return verify_original(result, open_source(str(spec)))
+            return verify_original(result, open_source(str(spec), input_shape))
         return verify(result, notify=say)
     except MissingDependencyError as err:
         typer.echo(f"convcost: note: not cross-checked: {err}", err=True)

@@ -17,6 +17,7 @@ from typing import Any
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
+from convcost.runtime.importer.emit.splits import split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
 INPUT = "input"  # what ``from:`` calls the model's input
@@ -164,7 +165,12 @@ class _Walk:
             while i < len(pending) and self.leaks(region):
                 region.nodes += pending[i].nodes
                 i += 1
-            self.add_opaque(region)
+            inputs = outer_inputs(region.nodes)
+            split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced else None
+            if split is not None:
+                self.add([split], region, inputs)
+            else:
+                self.add_opaque(region)
 
     def place(self, group: _Group, depth: int) -> bool:
         """Add ``group`` as spec layers; False when it fits no kind of the spec."""

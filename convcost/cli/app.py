@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from convcost.cli import options as opts
+from convcost.cli import parsing as parse
 from convcost.cli.options import (
     Alpha,
     Backend,
@@ -43,6 +44,7 @@ from convcost.cli.options import (
     W,
     Warmup,
 )
+from convcost.cli.specs import load
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
@@ -131,8 +133,8 @@ def layer(
     from convcost.report.render import envelope, render
 
     # paper MACs need no convention table; anything else is counted per variant
-    counting = None if (convention, flops) == ("paper", False) else opts.counting_option(convention, flops)
-    config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
+    counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
+    config = parse.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
                                alpha, rho)
     cmp = compare(config)
     counts = None
@@ -183,62 +185,13 @@ def model(
     output: Output = None,
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
-    from convcost.cli.extras import CostOptions, model_extras
-    from convcost.net.analysis import analyze
-    from convcost.report.model_view import model_output
+    from convcost.cli.extras import CostOptions
+    from convcost.cli.model_command import run_model
 
-    counting = opts.counting_option(convention, flops)
-    if depth is not None and depth < 1:
-        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
-    result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = _cross_check(result, spec) if verify else None
-    extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
-                                             bandwidth_gbs, training), depth, fmt != "table")
-    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
-                       opts.latency_prediction(latency_model, result)), output)
-    _fail_on_mismatch(checked)
-
-
-def _fail_on_mismatch(checked: Any) -> None:
-    """Exit 1 (after the output) when the cross-check found a mismatch."""
-    if checked is not None and not checked.ok:
-        from convcost.report.verify_view import summary as verify_summary
-
-        raise CheckFailed(verify_summary(checked))
-
-
-def _load(spec: Path) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
-    from convcost.runtime.importer.load import is_source, load_source_spec
-
-    if is_source(spec):
-        return load_source_spec(str(spec))
-    from convcost.spec.loader import load_spec
-
-    loaded = load_spec(spec)
-    for warning in loaded.warnings:  # layers no output needs
-        typer.echo(f"convcost: warning: {warning}", err=True)
-    return loaded
-
-
-def _cross_check(result: Any, spec: Path | None = None) -> Any:
-    """The torch/fvcore cross-check when both are installed; else a one-line install hint.
-
-    An imported torch model is checked against the original module, not the rebuilt one."""
-    from convcost.errors import MissingDependencyError
-    from convcost.runtime.importer.load import is_source, open_source
-    from convcost.runtime.verify import verify
-
-    try:
-        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
-            from convcost.runtime.importer.crosscheck import verify_original
-
-            return verify_original(result, open_source(str(spec)))
-        return verify(result, notify=say)
-    except MissingDependencyError as err:
-        typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
-        return None
+    run_model(spec, alpha=alpha, resolution=resolution, rho=rho, batch=batch, input_shape=input_shape,
+              height=height, width=width, verify=verify, convention=convention, flops=flops, rf=rf,
+              latency_model=latency_model, depth=depth, summary=summary, fmt=fmt, output=output,
+              costs=CostOptions(memory, dtype, fuse_bn, device, peak_gflops, bandwidth_gbs, training))
 
 
 @app.command("verify")
@@ -256,7 +209,7 @@ def verify_command(
     from convcost.report.verify_view import verify_output
     from convcost.runtime.verify import verify
 
-    analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    analyses = [analyze(load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     checked = [(str(path), verify(analysis, notify=say))
                for path, analysis in zip(specs, analyses, strict=True)]
     _emit(verify_output(checked, fmt), output)
@@ -282,7 +235,7 @@ def conventions_command(
     from convcost.report.explain_view import conventions_csv, conventions_json, conventions_reports
     from convcost.report.render import envelope, render
 
-    result = explain(analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch))
+    result = explain(analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch))
     reports = conventions_reports(result)
     _emit(render(reports[:1] if summary else reports, fmt,
                  lambda: envelope("conventions", conventions_json(result)),
@@ -349,7 +302,7 @@ def check(
     from convcost.check.run import run_check
     from convcost.report.check_view import check_output, publish_github
 
-    counted = opts.counting_option(convention).convention
+    counted = parse.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
                        convention=counted, notify=say)
@@ -411,12 +364,12 @@ def sweep(
         raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
                             "--peak-gflops and --bandwidth-gbs with it")
     _sweepable(spec)
-    loaded = _load(spec)
-    alphas = opts.parse_numbers("--alpha", alpha, float)
-    sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
+    loaded = load(spec)
+    alphas = parse.parse_numbers("--alpha", alpha, float)
+    sizes = parse.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
-                           opts.latency_option(latency_model))
+                           parse.latency_option(latency_model))
     _emit(render(sweep_reports(result, fmt), fmt, lambda: envelope("sweep", sweep_json(result)),
                  lambda: sweep_csv(result)), output)
     if plot is not None:
@@ -465,7 +418,7 @@ def bench(
     else:
         if cin is None or cout is None:
             raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
-        config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
+        config = parse.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
                                    batch or 1, alpha or 1.0, rho or 1.0)
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
@@ -479,7 +432,7 @@ def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: fl
                 batch: int | None) -> tuple[dict[str, Any], None, str, dict[str, Any]]:
     from convcost.net.analysis import analyze
 
-    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    analysis = analyze(load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
             {"model": analysis.model, "input": list(analysis.input_shape), "config": None})
 
@@ -525,8 +478,8 @@ def profile(
         from convcost.report.sweep_view import pyplot
 
         pyplot()  # fail before the work when matplotlib is missing
-    given = opts.roofline_option(peak_gflops, bandwidth_gbs, dtype)
-    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch)
+    given = parse.roofline_option(peak_gflops, bandwidth_gbs, dtype)
+    analysis = analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch)
     with progress_bar("profile", 1) as update:
         result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)
     roof = given or empirical_roofline(result)
@@ -560,7 +513,7 @@ def calibrate(
     from convcost.runtime.profile import machine_data, spec_timing
     from convcost.runtime.profile import profile as run_profile
 
-    analyses = [analyze(_load(p), resolution=resolution) for p in specs]
+    analyses = [analyze(load(p), resolution=resolution) for p in specs]
     profiles = [run_profile(a, device, dtype, threads, warmup, repeats, backend) for a in analyses]
     timings = [spec_timing(p) for p in profiles]
     model = fit(timings, machine_data(profiles[0]))

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
@@ -242,15 +243,24 @@ def conventions_command(
                  lambda: conventions_csv(result)), output)
 
 
-@app.command()
+class _SchemaCommand(TyperCommand):
+    """``schema --output`` (no FILE) is ``schema output``: the issue's spelling, unambiguous."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, parse.bare_output(args))
+
+
+@app.command(cls=_SchemaCommand)
 def schema(
     which: Annotated[str, typer.Argument(
         click_type=opts.choice("spec", "output"),
         help="spec: the spec format (for editors); output: the JSON that --format json prints")
     ] = "spec",
-    output: Output = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", dir_okay=False, rich_help_panel=opts.OUTPUT,
+        help="write to FILE instead of stdout; --output alone (no FILE) is `schema output`")] = None,
 ) -> None:
-    """Print a JSON Schema: of the spec format, or of every command's JSON output."""
+    """Print a JSON Schema: of the spec format, or (output, or --output) of every command's JSON."""
     import json
 
     if which == "output":

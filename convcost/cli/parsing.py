@@ -136,3 +136,23 @@ def with_input(spec: Any, shape: str | None, height: int | None, width: int | No
             raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
     return replace(spec, input=replace(spec.input, height=height or spec.input.height,
                                        width=width or spec.input.width))
+
+
+def bare_output(args: list[str]) -> list[str]:
+    """``schema``'s arguments with a bare ``--output`` (last, or before another option) read as
+    the WHICH argument ``output``: ``convcost schema --output`` prints the output schema, while
+    ``--output FILE`` writes to FILE as on every command."""
+    out = list(args)
+    bare = [i for i, word in enumerate(out) if word == "--output"
+            and (i + 1 == len(out) or out[i + 1].startswith("-"))]
+    if "--" in out[:max(bare, default=0)]:
+        return out  # after `--` every word is an argument
+    for i in bare:
+        out[i] = "output"
+    words = [w for i, w in enumerate(out) if not w.startswith("-")
+             and (i == 0 or out[i - 1] not in ("-o", "--output"))]
+    if bare and len(words) > 1:
+        raise ConvcostError("--output: alone (no FILE) it picks the output schema: give "
+                            "`schema output` or `schema --output`, not both; to write a file, "
+                            "--output FILE")
+    return out

@@ -17,32 +17,20 @@ from convcost.cli.options import (
     Backend,
     BandwidthGbs,
     Batch,
-    Bias,
-    Bn,
     Convention,
     Device,
-    Dilation,
-    Dtype,
     Flops,
     Format,
-    FuseBn,
-    H,
-    Hw,
-    Kernel,
     LatencyModelOption,
-    Memory,
     Output,
-    Pad,
     PeakGflops,
     Repeats,
     Rho,
     RunDevice,
     RunDtype,
-    Stride,
     Summary,
     Threads,
     TrainingFlag,
-    W,
     Warmup,
 )
 from convcost.cli.specs import load
@@ -100,32 +88,20 @@ def _emit(items: Sequence[Any], output: Path | None = None) -> None:
 
 
 @app.command()
+@opts.with_options("training", opts.COSTS)
+@opts.with_options("cout", opts.CONV_SHAPE)
 def layer(
     cin: Annotated[int, typer.Option(help="input channels M", rich_help_panel=opts.SHAPE)],
     cout: Annotated[int, typer.Option(help="output channels N", rich_help_panel=opts.SHAPE)],
-    k: Kernel = "3",
-    hw: Hw = None,
-    h: H = None,
-    w: W = None,
-    stride: Stride = "1",
-    padding: Pad = "auto",
-    dilation: Dilation = "1",
-    bias: Bias = False,
-    bn: Bn = False,
     batch: Batch = 1,
     alpha: Alpha = 1.0,
     rho: Rho = 1.0,
     convention: Convention = "paper",
     flops: Flops = False,
     training: TrainingFlag = False,
-    memory: Memory = False,
-    dtype: Dtype = "float32",
-    fuse_bn: FuseBn = False,
-    device: Device = None,
-    peak_gflops: PeakGflops = None,
-    bandwidth_gbs: BandwidthGbs = None,
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
     from convcost.cli.extras import CostOptions, layer_extras
@@ -135,16 +111,15 @@ def layer(
 
     # paper MACs need no convention table; anything else is counted per variant
     counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
-    config = parse.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
-                               alpha, rho)
+    config = parse.layer_config(cin, cout, batch=batch, alpha=alpha, rho=rho,
+                                **opts.take(options, opts.CONV_SHAPE))
     cmp = compare(config)
     counts = None
     if counting is not None and not counting.default:
         from convcost.net.layer_nodes import variant_counts
 
         counts = variant_counts(config, counting.count)
-    extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
-                                             bandwidth_gbs, training))
+    extra = layer_extras(config, CostOptions(**opts.take(options, opts.COSTS), training=training))
     _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
                  lambda: envelope("layer", {**layer_json(cmp, counting, counts, extra.variants),
                                             **extra.json()}),
@@ -152,6 +127,7 @@ def layer(
 
 
 @app.command()
+@opts.with_options("latency_model", opts.COSTS)
 def model(
     spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)",
@@ -173,17 +149,12 @@ def model(
                                      help="receptive field columns: size, jump (effective "
                                           "stride), effective padding")] = False,
     latency_model: LatencyModelOption = None,
-    memory: Memory = False,
-    dtype: Dtype = "float32",
-    fuse_bn: FuseBn = False,
-    device: Device = None,
-    peak_gflops: PeakGflops = None,
-    bandwidth_gbs: BandwidthGbs = None,
     depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth (table; "
                                               "JSON blocks)", rich_help_panel=opts.OUTPUT)] = None,
     summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
     from convcost.cli.extras import CostOptions
@@ -192,7 +163,7 @@ def model(
     run_model(spec, alpha=alpha, resolution=resolution, rho=rho, batch=batch, input_shape=input_shape,
               height=height, width=width, verify=verify, convention=convention, flops=flops, rf=rf,
               latency_model=latency_model, depth=depth, summary=summary, fmt=fmt, output=output,
-              costs=CostOptions(memory, dtype, fuse_bn, device, peak_gflops, bandwidth_gbs, training))
+              costs=CostOptions(**opts.take(options, opts.COSTS), training=training))
 
 
 @app.command("verify")
@@ -387,21 +358,13 @@ def sweep(
 
 
 @app.command()
+@opts.with_options("cout", opts.CONV_SHAPE)
 def bench(
     spec: Annotated[Path | None, typer.Argument(
         help="network spec (YAML file or built-in name); without it, time one layer's four "
              "variants")] = None,
     cin: Annotated[int | None, typer.Option(help="input channels M (layer mode)")] = None,
     cout: Annotated[int | None, typer.Option(help="output channels N (layer mode)")] = None,
-    k: Kernel = "3",
-    hw: Hw = None,
-    h: H = None,
-    w: W = None,
-    stride: Stride = "1",
-    padding: Pad = "auto",
-    dilation: Dilation = "1",
-    bias: Bias = False,
-    bn: Bn = False,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
     alpha: Annotated[float | None, typer.Option(help="width multiplier α")] = None,
     rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
@@ -414,6 +377,7 @@ def bench(
         help="auto (cuda if available), cpu or cuda")] = "auto",
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
     from convcost.cli.progress import progress_bar
@@ -428,8 +392,8 @@ def bench(
     else:
         if cin is None or cout is None:
             raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
-        config = parse.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
-                                   batch or 1, alpha or 1.0, rho or 1.0)
+        config = parse.layer_config(cin, cout, batch=batch or 1, alpha=alpha or 1.0,
+                                    rho=rho or 1.0, **opts.take(options, opts.CONV_SHAPE))
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)

@@ -6,8 +6,10 @@ every bad value is a ConvcostError naming its flag (exit 2). Nothing here comput
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import click
 import typer
@@ -15,6 +17,8 @@ import typer
 from convcost.cli.parsing import parse_pair
 from convcost.errors import ConvcostError
 from convcost.report.render import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Help panels of `layer` and `model` (typer's rich_help_panel).
 SHAPE = "Shape"
@@ -85,6 +89,35 @@ Alpha = Annotated[float, typer.Option(help="width multiplier α: int(c·α)", ri
 Rho = Annotated[float, typer.Option(help="resolution multiplier ρ on H and W", rich_help_panel=SHAPE)]
 
 PADDING_MODES = ("auto", "same")
+
+
+# Option groups declared once, given to several commands by :func:`with_options`:
+# one convolution's shape (`layer`, and `bench` in layer mode) ...
+CONV_SHAPE: tuple[tuple[str, Any, Any], ...] = (
+    ("k", Kernel, "3"), ("hw", Hw, None), ("h", H, None), ("w", W, None), ("stride", Stride, "1"),
+    ("padding", Pad, "auto"), ("dilation", Dilation, "1"), ("bias", Bias, False), ("bn", Bn, False))
+
+
+def with_options(after: str, group: tuple[tuple[str, Any, Any], ...]) -> Callable[[F], F]:
+    """Give a command the options of ``group`` after its parameter ``after``; the command
+    receives them in its ``**options`` (typer reads the signature this sets; see :func:`take`)."""
+
+    def add(command: F) -> F:
+        signature = inspect.signature(command)
+        params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        at = [p.name for p in params].index(after) + 1
+        added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                   annotation=kind) for name, kind, default in group]
+        command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*params[:at], *added, *params[at:]])
+        return command
+
+    return add
+
+
+def take(options: dict[str, Any], group: tuple[tuple[str, Any, Any], ...]) -> dict[str, Any]:
+    """The values of ``group``'s options among a command's ``**options``."""
+    return {name: options[name] for name, _, _ in group}
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 DEVICES = ("jetson-nano", "t4", "a100")
 Memory = Annotated[bool, typer.Option(
@@ -106,6 +139,11 @@ BandwidthGbs = Annotated[float | None, typer.Option(
 TrainingFlag = Annotated[bool, typer.Option(
     "--training", help="add backward MACs: grad-input and grad-weight per layer",
     rich_help_panel=COUNTING)]
+
+# ... and the memory and roofline options (`layer`, `model`): the fields of CostOptions.
+COSTS: tuple[tuple[str, Any, Any], ...] = (
+    ("memory", Memory, False), ("dtype", Dtype, "float32"), ("fuse_bn", FuseBn, False),
+    ("device", Device, None), ("peak_gflops", PeakGflops, None), ("bandwidth_gbs", BandwidthGbs, None))
 
 
 # `profile` and `calibrate`: what runs, where, and how often.

@@ -233,20 +233,36 @@ def emit_layers(graph: IRGraph) -> Emitted:
                    () if outputs in ((), (walk.prev,)) else outputs)
 
 
-def collapse_repeats(layers: Sequence[Layer]) -> list[Layer]:
-    """Runs named ``P.0 … P.n-1`` with equal fields (later copies at stride 1) -> ``repeat: n``."""
+def collapse_repeats(layers: Sequence[Layer], outputs: Sequence[str] = ()) -> tuple[list[Layer], list[str]]:
+    """Runs named ``P.0 … P.n-1`` with equal fields (later copies at stride 1) -> ``repeat: n``.
+
+    ``from:`` and ``outputs`` naming a run's last copy then name ``P`` (a repeated layer's name
+    stands for its last copy); a run whose other copies are read elsewhere stays as it is."""
+    read = {ref for layer in layers for ref in _refs(layer)} | set(outputs)
     out: list[Layer] = []
+    renamed: dict[str, str] = {}
     i = 0
     while i < len(layers):
         run = _run(layers, i)
-        if len(run) > 1:
+        if len(run) > 1 and not any(layer["name"] in read for layer in run[:-1]):
             first = layers[i]
-            out.append({"kind": first["kind"], "name": first["name"].rsplit(".", 1)[0],
-                        "repeat": len(run), **_without(first, ("kind", "name"))})
+            prefix = first["name"].rsplit(".", 1)[0]
+            out.append({"kind": first["kind"], "name": prefix, "repeat": len(run),
+                        **_without(first, ("kind", "name"))})
+            renamed[run[-1]["name"]] = prefix
         else:
-            out.append(dict(layers[i]))
+            out += [dict(layer) for layer in run]
         i += max(1, len(run))
-    return out
+    for layer in out:
+        if "from" in layer:
+            refs = [renamed.get(ref, ref) for ref in _refs(layer)]
+            layer["from"] = refs if isinstance(layer["from"], list) else refs[0]
+    return out, [renamed.get(name, name) for name in outputs]
+
+
+def _refs(layer: Layer) -> list[str]:
+    wires = layer.get("from", [])
+    return [wires] if isinstance(wires, str) else list(wires)
 
 
 def _run(layers: Sequence[Layer], start: int) -> list[Layer]:

@@ -333,7 +333,7 @@ def sweep(
     from convcost.cli.extras import CostOptions
     from convcost.cli.progress import progress_bar
     from convcost.net.sweep import sweep as run_sweep
-    from convcost.report.render import envelope, render, totals_only
+    from convcost.report.render import envelope, render
     from convcost.report.sweep_view import plot as draw
     from convcost.report.sweep_view import sweep_csv, sweep_json, sweep_reports
 
@@ -354,9 +354,7 @@ def sweep(
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
                            parse.latency_option(latency_model))
-    reports = sweep_reports(result, fmt)
-    _emit(render(totals_only(reports[:1]) if summary else reports, fmt,
-                 lambda: envelope("sweep", sweep_json(result)),
+    _emit(render(sweep_reports(result, fmt, summary), fmt, lambda: envelope("sweep", sweep_json(result)),
                  lambda: sweep_csv(result)), output)
     if plot is not None:
         draw(result, plot)

@@ -10,4 +10,6 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
     ("squeezenet1_1", "squeezenet1_1", {}, 224, 1_235_496, 349_151_936),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, 224,
      6_624_904, 1_498_376_192),
+    ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, 299,
+     23_834_568, 5_713_216_096),
 ]

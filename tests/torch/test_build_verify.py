@@ -39,6 +39,7 @@ PUBLISHED = [
     ("efficientnet_v2_s", None, 21_458_488),
     ("squeezenet1_1", None, 1_235_496),
     ("googlenet", None, 6_624_904),
+    ("inception_v3", None, 23_834_568),
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

@@ -28,12 +28,18 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 ALL = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
+# DeepLab at a smaller input than its 520, to keep torchscan's crawl cheap
+RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128}
+
+
 @cache
 def torchscan_layers(spec: str) -> tuple[Any, list[tuple[str, tuple[float, float, float]]]]:
-    """The analysis at α = 0.5 and torchscan's (rf, stride, padding) per module, in call order."""
+    """The analysis at α = 0.5 (and RESOLUTION) and torchscan's (rf, stride, padding) per
+    module, in call order."""
     from convcost.runtime.build import build
 
-    analysis = convcost.analyze(convcost.load_spec(SPECS / f"{spec}.yaml"), alpha=0.5)
+    analysis = convcost.analyze(convcost.load_spec(SPECS / f"{spec}.yaml"), alpha=0.5,
+                                resolution=RESOLUTION.get(spec))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # modules it does not know (add, scale, concat, shuffle)
         report = torchscan.crawl_module(build(analysis), tuple(analysis.input_shape[1:]))
@@ -82,6 +88,7 @@ AGREES = {
     "regnet_y_400mf": False,  # the stride-2 downsample is chained before the main path, and SE
     "densenet121": True,  # each dense layer's input skips it by the concat: the chain is the longest path
     "googlenet": False,  # an Inception module's four branches are chained one after another
+    "deeplabv3_mobilenet_v3_large": False,  # SE and ASPP's pooling branch: global pools chained
     "unet": False,  # torchscan's transposed-conv triple has a negative size (rf = -k, below)
 }
 

@@ -43,6 +43,8 @@ def signed(value: int) -> str:
 def percent(part: int | Fraction, whole: int | Fraction = 1, digits: int = 2) -> str:
     if not whole:
         return "—"
+    if isinstance(part, int) and isinstance(whole, int):  # int / int is correctly rounded too
+        return f"{part / whole * 100:.{digits}f} %"
     return f"{float(Fraction(part) / Fraction(whole)) * 100:.{digits}f} %"
 
 

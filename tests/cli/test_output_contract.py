@@ -68,6 +68,46 @@ def test_schema_command_prints_the_output_schema() -> None:
     assert "layers" in spec["properties"]
 
 
+@pytest.mark.parametrize(("argv", "title"), [
+    (["schema", "--output"], "convcost --format json"),  # the spelling: --output alone
+    (["schema", "output"], "convcost --format json"),
+    (["schema", "--output", "-h"], None),  # an option after it: still bare (help wins)
+    (["schema"], "convcost network spec"),
+    (["schema", "spec"], "convcost network spec"),
+])
+def test_schema_spellings(argv: list[str], title: str | None) -> None:
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    if title is None:
+        assert "--output alone (no FILE) is `schema output`" in text
+    else:
+        assert json.loads(text)["title"].startswith(title)
+
+
+@pytest.mark.parametrize(("argv", "title"), [
+    (["schema", "--output", "FILE"], "convcost network spec"),  # --output FILE: as everywhere
+    (["schema", "-o", "FILE"], "convcost network spec"),
+    (["schema", "output", "--output", "FILE"], "convcost --format json"),
+    (["schema", "--output", "-o", "FILE"], "convcost --format json"),
+    (["schema", "--output=FILE"], "convcost network spec"),
+])
+def test_schema_output_with_a_file_writes_it(argv: list[str], title: str, tmp_path: Path) -> None:
+    target = tmp_path / "schema.json"
+    assert _run([str(target) if word == "FILE" else word.replace("FILE", str(target))
+                 for word in argv]) == ""
+    assert json.loads(target.read_text(encoding="utf-8"))["title"].startswith(title)
+
+
+@pytest.mark.parametrize("argv", [["schema", "spec", "--output"], ["schema", "--output", "--output"]])
+def test_schema_bare_output_and_another_which_is_one_error_line(argv: list[str]) -> None:
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("convcost: error: --output: alone (no FILE) it picks the output schema: "
+                             "give `schema output` or `schema --output`, not both; to write a file, "
+                             "--output FILE\n")
+
+
 def test_schema_rejects_a_missing_key() -> None:
     data = _json(JSON_RUNS["model"])
     del data["verify"]  # absent instead of null: not the contract

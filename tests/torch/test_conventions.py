@@ -450,7 +450,7 @@ def test_model_flops_doubles_macs_conventions_only(runner: CliRunner) -> None:
 
 def test_layer_convention_is_fvcores_number(runner: CliRunner) -> None:
     """``layer --convention fvcore --bn``: each variant as fvcore counts its built module."""
-    from convcost.cli.options import layer_config as _layer_config
+    from convcost.cli.parsing import layer_config as _layer_config
 
     args = ["--cin", "8", "--cout", "16", "--k", "3", "--hw", "12", "--bn", "--bias"]
     result = runner.invoke(app, ["layer", *args, "--convention", "fvcore", "--format", "json"])

@@ -22,9 +22,9 @@ left padding ``(d·(k-1) - p)/s``; an upsample by s, span 1 (nearest) or 2 (bili
 ``1/s``, left padding ``(s-1)/(2s)`` (pixel centres, align_corners=False).
 A merge (add, scale, concat) takes the union of its inputs' intervals per axis, so its size is
 the maximum over its inputs when their centres agree. An ``interpolate`` maps its first input
-only, as an upsample to the size of its second (which gives a size, no pixels). An op that pools the whole map (global
-pooling, flatten) makes the RF ``whole``: every output unit sees the entire input, and a merge
-with a whole input is whole.
+only, as an upsample to the size of its second (which gives a size, no pixels). An op that
+pools the whole map (global pooling, flatten) makes the RF ``whole``: every output unit sees
+the entire input, and a merge with a whole input is whole.
 """
 
 from __future__ import annotations

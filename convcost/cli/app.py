@@ -99,6 +99,7 @@ def layer(
     convention: Convention = "paper",
     flops: Flops = False,
     training: TrainingFlag = False,
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
     **options: Any,
@@ -107,7 +108,7 @@ def layer(
     from convcost.cli.extras import CostOptions, layer_extras
     from convcost.net.compare import compare
     from convcost.report.layer_view import layer_csv, layer_json, layer_report
-    from convcost.report.render import envelope, render
+    from convcost.report.render import envelope, render, totals_only
 
     # paper MACs need no convention table; anything else is counted per variant
     counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
@@ -120,7 +121,8 @@ def layer(
 
         counts = variant_counts(config, counting.count)
     extra = layer_extras(config, CostOptions(**opts.take(options, opts.COSTS), training=training))
-    _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
+    reports = [layer_report(cmp, counting, counts), *extra.reports]
+    _emit(render(totals_only(reports) if summary else reports, fmt,
                  lambda: envelope("layer", {**layer_json(cmp, counting, counts, extra.variants),
                                             **extra.json()}),
                  lambda: layer_csv(cmp, counting, counts, extra.variants)), output)
@@ -323,6 +325,7 @@ def sweep(
     plot: Annotated[Path | None, typer.Option(
         help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
     latency_model: LatencyModelOption = None,
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
 ) -> None:
@@ -351,7 +354,7 @@ def sweep(
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
                            parse.latency_option(latency_model))
-    _emit(render(sweep_reports(result, fmt), fmt, lambda: envelope("sweep", sweep_json(result)),
+    _emit(render(sweep_reports(result, fmt, summary), fmt, lambda: envelope("sweep", sweep_json(result)),
                  lambda: sweep_csv(result)), output)
     if plot is not None:
         draw(result, plot)
@@ -375,6 +378,7 @@ def bench(
     torch_device: Annotated[str, typer.Option(
         click_type=opts.choice("auto", "cpu", "cuda"),
         help="auto (cuda if available), cpu or cuda")] = "auto",
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
     **options: Any,
@@ -382,7 +386,7 @@ def bench(
     """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
     from convcost.cli.progress import progress_bar
     from convcost.report.bench_view import bench_csv, bench_json, bench_report
-    from convcost.report.render import envelope, render
+    from convcost.report.render import envelope, render, totals_only
     from convcost.runtime.bench import bench as run_bench
 
     if spec is not None:
@@ -397,8 +401,9 @@ def bench(
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
-    _emit(render([bench_report(result, base)], fmt,
-                 lambda: envelope("bench", bench_json(result, base, extra)),
+    reports = [bench_report(result, base)]
+    _emit(render(totals_only(reports) if summary else reports, fmt,
+                 lambda: envelope("bench", bench_json(result, base, extra, summary)),
                  lambda: bench_csv(result, base)), output)
 
 

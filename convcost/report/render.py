@@ -11,7 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -192,6 +192,11 @@ SCHEMA_VERSION = 1  # of the JSON output contract: `convcost schema output`
 def envelope(command: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Every JSON output: its schema version and command first, then the command's keys."""
     return {"schema_version": SCHEMA_VERSION, "command": command, **data}
+
+
+def totals_only(reports: Sequence[Report]) -> list[Report]:
+    """``--summary`` of a command whose tables show totals: the tables without their notes."""
+    return [replace(r, notes=()) for r in reports]
 
 
 def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]],

@@ -246,6 +246,46 @@ def test_summary_prints_totals_only() -> None:
                      "flops": "601548544"}]
 
 
+# `--summary` on every command that prints totals; what it leaves out, what it keeps.
+SUMMARIES = [
+    # conv 8->16, k3, 10x10: standard 8*16*9*100 = 115,200 MACs; separable 8*9*100 + 8*16*100
+    # = 7,200 + 12,800 = 20,000; the notes (theory, reduction) go, the four variant rows stay
+    (LAYER, ["115200", "20000"], ["theory", "reduction"]),
+    ([*LAYER, "--training"], ["345600"], ["grad-input = grad-weight"]),  # 3 * 115,200
+    # mobilenet_v1 at α 1 and 0.5: 568,740,352 and 149,497,088 MACs; the α × resolution grid goes
+    (["sweep", "mobilenet_v1", "--alpha", "1,0.5"], ["568740352", "149497088"],
+     ["million mult-adds by"]),
+    (["model", V2, "--no-verify"], ["300774272", "3504872"], ["stage", "layer class"]),
+    # thop: 300,774,272 + 26,776,448 (the op classes it adds) = 327,550,720; the by-class gaps go
+    (["conventions", V2], ["300774272", "327550720"], ["gap to paper by op class"]),
+    (["check", "mobilenet_v1"], ["PASS (1 model, 0 over budget)"], ["| metric |"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "kept", "gone"), SUMMARIES)
+def test_summary_keeps_the_totals_in_tables(argv: list[str], kept: list[str], gone: list[str]) -> None:
+    full = _run([*argv, "--format", "markdown"])
+    short = _run([*argv, "--format", "markdown", "--summary"])
+    assert all(text in short and text in full for text in kept), short
+    assert all(text in full and text not in short for text in gone), short
+    assert len(short) < len(full)
+
+
+@pytest.mark.parametrize("argv", [LAYER, [*LAYER, "--memory", "--device", "t4"],
+                                  ["sweep", "mobilenet_v1", "--alpha", "1,0.5"]])
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_summary_of_totals_only_output_is_the_same_document(argv: list[str], fmt: str) -> None:
+    """layer and sweep print totals only (a row per variant, per grid point): JSON and CSV
+    under --summary are the same documents (docs/output.md)."""
+    assert _run([*argv, "--format", fmt, "--summary"]) == _run([*argv, "--format", fmt])
+
+
+@pytest.mark.parametrize("command", ["model", "layer", "conventions", "check", "sweep", "bench"])
+def test_every_command_with_totals_takes_summary(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "200"})
+    assert "--summary" in result.stdout and "print the totals only" in result.stdout
+
+
 @pytest.mark.parametrize(("flags", "shape", "macs"), [
     # standard_cnn: conv 3->32 k3 s2 then conv 32->64 k3 on (H/2)×(W/2):
     # (32*3*9 + 64*32*9) * (H/2)(W/2) = 19,296 * 160 * 120 = 370,483,200; batch 2 doubles it

@@ -54,8 +54,6 @@ IMPORTER_GAPS: dict[str, str] = {
     "deeplabv3_mobilenet_v3_large": "the dilated blocks' SE scale (backbone.13-15) comes back as "
                                     "a mul, and the final F.interpolate to the input's size "
                                     "(out) is not imported",
-    "unet": "the imported spec's skip concat reads 'down3.conv.1', a layer inside the "
-            "double_conv group down3.conv, which from: cannot name (unknown layer)",
 }
 
 

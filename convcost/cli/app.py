@@ -210,10 +210,13 @@ def _fail_on_mismatch(checked: Any) -> None:
 
 def _load(spec: Path) -> Any:
     """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
-    from convcost.runtime.importer.load import is_source, load_source_spec
+    from convcost.runtime.importer.load import is_source, load_source_spec, open_source
 
     if is_source(spec):
-        return load_source_spec(str(spec))
+        loaded = load_source_spec(str(spec))
+        for note in open_source(str(spec)).imported.graph.notes:  # e.g. BatchNorm folded (ONNX)
+            typer.echo(f"convcost: note: {note}", err=True)
+        return loaded
     from convcost.spec.loader import load_spec
 
     loaded = load_spec(spec)
@@ -602,6 +605,8 @@ def import_command(
     where = f" -> {output}" if output else ""
     typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
                f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    for note in graph.notes:
+        typer.echo(f"convcost: note: {note}", err=True)
     for item in emitted.opaque:
         typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
                    f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)

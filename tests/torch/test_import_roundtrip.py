@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import torch
 
-from convcost.cost.ops import BatchNorm, Conv2d, Linear
+from convcost.cost.ops import BatchNorm, Conv2d, Dropout
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.build import build
@@ -88,24 +88,74 @@ def _export_onnx(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> 
         torch.onnx.export(model, (torch.zeros(shape),), str(path))
 
 
-@pytest.mark.parametrize("name", ["mobilenet_block", "mobilenet_v1"])
-def test_round_trip_through_onnx_is_the_bn_folded_form(name: str, tmp_path: Path) -> None:
+def _deployed(analysis: Analysis) -> list[tuple[Any, ...]]:
+    """The spec's leaves as the torch exporter deploys them: each BN right after a conv folded
+    into it (−2·C params, +C for the bias a conv without one gains; MACs unchanged), and the
+    eval-mode identities (dropout) gone. Other leaves stay figure for figure."""
+    rows: list[list[Any]] = []
+    previous: Any = None
+    for leaf in analysis.leaves():
+        if isinstance(leaf.op, BatchNorm) and isinstance(previous, Conv2d):
+            rows[-1][3] += 0 if previous.bias else leaf.op.channels
+        elif not isinstance(leaf.op, Dropout):
+            rows.append([leaf.name, leaf.label, leaf.output_shape, leaf.params, leaf.macs])
+        previous = leaf.op
+    return [tuple(row) for row in rows]
+
+
+def _conv_bn_pairs(analysis: Analysis) -> list[tuple[int, bool]]:
+    """(channels, conv had a bias) of every BN right after a conv: what the exporter folds."""
+    return [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(analysis.leaves())
+            if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
+
+
+# Blocks whose BN the exporter folded (their convs gain biases, the BN goes) fit no composite
+# kind (basic_block, bottleneck, inverted_residual, shuffle_unit carry their BN); what is left
+# is their merges, which the emitter writes as opaque layers until it writes the graph format.
+_FOLDED_MERGES = "BN folded into the convs of blocks with a merge: no composite kind reproduces them"
+ONNX_GAPS = {
+    "efficientnet_b0": f"{_FOLDED_MERGES}; the SE scale (mul) is imported as opaque",
+    "efficientnet_v2_s": f"{_FOLDED_MERGES}; each residual add is imported as opaque",
+    "mobilenet_v2": f"{_FOLDED_MERGES}; each residual add is imported as opaque",
+    "mobilenet_v3_large": f"{_FOLDED_MERGES}; residual adds and SE scales are imported as opaque",
+    "mobilenet_v3_small": f"{_FOLDED_MERGES}; residual adds and SE scales are imported as opaque",
+    "regnet_y_400mf": f"{_FOLDED_MERGES}; SE scales and residual adds are imported as opaque "
+                      "(332,022,944 of 401,842,848 MACs)",
+    "resnet18": f"{_FOLDED_MERGES}; residual adds are imported as opaque (1,640,665,088 of "
+                "1,814,073,344 MACs)",
+    "resnet50": f"{_FOLDED_MERGES}; residual adds are imported as opaque (3,768,057,856 of "
+                "4,089,184,256 MACs)",
+    "shufflenet_v2_x1_0": f"{_FOLDED_MERGES}; split/concat/shuffle are imported as opaque "
+                          "(39,276,536 of 144,907,992 MACs)",
+    "squeezenet1_1": IMPORTER_GAPS["squeezenet1_1"],
+}
+# export + import over 10 s on a 2-core machine shared with other jobs
+SLOW_ONNX = frozenset({"efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "resnet50",
+                       "shufflenet_v2_x1_0"})
+
+
+def _onnx_param(name: str) -> Any:
+    marks = [pytest.mark.slow] if name in SLOW_ONNX else []
+    if name in ONNX_GAPS:
+        marks.append(pytest.mark.xfail(strict=True, reason=ONNX_GAPS[name]))
+    return pytest.param(name, marks=marks)
+
+
+@pytest.mark.parametrize("name", [_onnx_param(name) for name in SHIPPED])
+def test_shipped_spec_round_trips_through_onnx_in_its_bn_folded_form(name: str, tmp_path: Path) -> None:
     original = _analysis(name)
     _export_onnx(build(original).eval(), original.input_shape, tmp_path / "m.onnx")
     graph = read_onnx(str(tmp_path / "m.onnx"))
-    assert any("BatchNorm folded into" in note for note in graph.notes)
-    again = _reimport(graph, name)
-    # Folding removes each BN (2·C params) and gives its conv a bias (C params) unless it had
-    # one; MACs stay.
-    leaves = original.leaves()
-    folded = [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(leaves)
-              if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
-    assert again.totals.params == original.totals.params - sum(c * (2 if bias else 1) for c, bias in folded)
+    imported = to_spec(graph, f"{name}.onnx", name=name)
+    again = analyze(parse_spec(load_yaml(imported.yaml)))
+    pairs = _conv_bn_pairs(original)
+    if pairs:  # the exporter folded every conv's BN and the import says so
+        assert f"BatchNorm folded into {len(pairs)} convolutions" in graph.notes[0]
+    assert not imported.emitted.opaque
+    assert _figures(again) == _deployed(original)
+    # totals: each folded BN takes 2·C params and gives C back as a bias unless the conv had one
+    assert again.totals.params == original.totals.params - sum(c * (2 if b else 1) for c, b in pairs)
     assert again.totals.macs == original.totals.macs
-    weighted = [(n.output_shape, n.macs) for n in original.leaves() if isinstance(n.op, Conv2d | Linear)]
-    assert [(n.output_shape, n.macs) for n in again.leaves() if isinstance(n.op, Conv2d | Linear)] == weighted
-    assert all(n.op.bias for n in again.leaves() if isinstance(n.op, Conv2d)) and not any(
-        isinstance(n.op, BatchNorm) for n in again.leaves())
 
 
 def test_torchvision_mobilenet_v2_equals_the_shipped_spec() -> None:

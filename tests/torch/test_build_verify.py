@@ -38,6 +38,9 @@ PUBLISHED = [
     ("regnet_y_400mf", None, 4_344_144),  # torchvision
     ("efficientnet_v2_s", None, 21_458_488),
     ("squeezenet1_1", None, 1_235_496),
+    ("densenet121", None, 7_978_856),  # torchvision
+    ("googlenet", None, 6_624_904),
+    ("unet", None, 31_037_698),  # the reference of tests/torch/test_unet.py
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

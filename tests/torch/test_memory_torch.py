@@ -77,14 +77,16 @@ def _torch_folded_params(model: Any, x: Any) -> tuple[int, Any, Any]:
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-    produced: dict[int, nn.Module] = {}
+    # each conv's output is kept alive with it: a freed tensor's id may be reused by a later
+    # tensor (DenseNet's concat), which must not read as that conv's output
+    produced: dict[int, tuple[nn.Module, Any]] = {}
     pairs: list[tuple[nn.Module, nn.Module]] = []
 
     def hook(module: nn.Module, args: Any, out: Any) -> None:
         if isinstance(module, nn.BatchNorm2d) and id(args[0]) in produced:
-            pairs.append((produced[id(args[0])], module))
+            pairs.append((produced[id(args[0])][0], module))
         if isinstance(module, nn.Conv2d):
-            produced[id(out)] = module
+            produced[id(out)] = (module, out)
 
     handles = [m.register_forward_hook(hook) for m in model.modules()]
     with torch.no_grad():

@@ -75,6 +75,8 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
     spec = {"name": name or model_name(text), "input": spec_input(graph),
             "layers": collapse_repeats(emitted.layers)}
+    if emitted.outputs:
+        spec["outputs"] = list(emitted.outputs)
     head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
                   [*graph.notes, *shared_notes(graph)], emitted.opaque)
     return Imported(graph, emitted, spec, spec_yaml(head, spec))

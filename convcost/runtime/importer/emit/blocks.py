@@ -153,12 +153,43 @@ def dsconv(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
         yield {**layer, "bias": True} if convs[0].attr("bias") else layer
 
 
-def resnet_block(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
+def fused_mbconv(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
+    """EfficientNetV2's Fused-MBConv: a k×k conv (+ a 1×1 project), and its residual add."""
     convs = _convs(nodes)
+    if not 1 <= len(convs) <= 2 or _is_dw(convs[0]) or convs[0].attr("kernel") == (1, 1):
+        return
+    first, cin = convs[0], shape[1]
+    hidden = first.attr("out_channels")
+    if len(convs) == 2 and (hidden % cin or convs[1].attr("kernel") != (1, 1)):
+        return
+    layer: Layer = {"kind": "fused_mbconv", "out_channels": convs[-1].attr("out_channels"),
+                    "expand_ratio": hidden // cin if len(convs) == 2 else 1,
+                    "kernel_size": size(first.attr("kernel")), "stride": size(first.attr("stride")),
+                    "act": _act_after(nodes, first)}
+    if not any(n.op == "add" for n in nodes) and nodes[-1].shape == shape:
+        layer["residual"] = "never"
+    yield layer
+
+
+def _squeezes(nodes: Sequence[IRNode]) -> list[IRNode]:
+    """A squeeze-excitation's two 1×1 convs: those whose output is 1×1 in a larger block."""
+    fcs = [c for c in _convs(nodes) if c.shape[2:] == (1, 1) and c.attr("kernel") == (1, 1)]
+    return fcs if len(fcs) == 2 and nodes[-1].shape[2:] != (1, 1) else []
+
+
+def resnet_block(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
+    squeeze = _squeezes(nodes)
+    convs = [c for c in _convs(nodes) if c not in squeeze]
     readers = [c for c in convs if convs and c.inputs == convs[0].inputs]  # conv1 and downsample
     options = [[c for c in convs if c is not r] for r in readers] if len(readers) == 2 else [convs]
     for main in options:
-        yield from _resnet_layers(main)
+        for layer in _resnet_layers(main):
+            if not squeeze or layer["kind"] != "bottleneck":
+                yield layer
+                continue
+            for se in _se_options(nodes, main[0].attr("out_channels"), shape[1]):
+                if se is not None:
+                    yield {**layer, "se": se}
 
 
 def _resnet_layers(main: Sequence[IRNode]) -> Iterator[Layer]:
@@ -189,7 +220,7 @@ def conv_block(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
 
 
 MATCHERS: tuple[Callable[[Sequence[IRNode], Shape], Iterator[Layer]], ...] = (
-    conv_block, dsconv, inverted_residual, resnet_block, shuffle_unit,
+    conv_block, dsconv, inverted_residual, fused_mbconv, resnet_block, shuffle_unit,
 )
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcost.runtime.importer.emit.blocks import recognise
-from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers
+from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.ir import IRGraph, IRNode
+
+INPUT = "input"  # what ``from:`` calls the model's input
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Emitted:
     origins: Mapping[str, tuple[str, ...]]
     tensors: Mapping[str, str]
     opaque: tuple[Opaque, ...]
+    outputs: tuple[str, ...] = ()  # the model's outputs when not just the last layer
 
 
 @dataclass
@@ -81,7 +84,8 @@ def groups(nodes: Sequence[IRNode], depth: int) -> list[_Group]:
 class _Walk:
     graph: IRGraph
     readers: Mapping[str, tuple[str, ...]]
-    current: str
+    produced: dict[str, str]  # IR tensor -> the spec layer holding it ("input": the model's)
+    prev: str = INPUT  # the last layer written: what a layer without ``from:`` reads
     layers: list[Layer] = field(default_factory=list)
     origins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)
@@ -89,14 +93,8 @@ class _Walk:
     names: Counter[str] = field(default_factory=Counter)
     regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
 
-    def shape(self) -> tuple[int, ...]:
-        return self.graph.node(self.current).shape
-
-    def single_path(self, group: _Group) -> bool:
-        """One input (the running tensor) and one output (the group's last op)."""
-        inside = {n.name for n in group.nodes}
-        outer = {i for n in group.nodes for i in n.inputs if i not in inside}
-        return outer <= {self.current} and not self.leaks(group)
+    def shape(self, tensor: str) -> tuple[int, ...]:
+        return self.graph.node(tensor).shape
 
     def leaks(self, group: _Group) -> bool:
         """Whether a tensor other than the group's last is read after it (or it splits)."""
@@ -104,34 +102,45 @@ class _Walk:
         return group.nodes[-1].op in ("chunk", "split") or any(
             r not in inside for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
 
-    def add(self, layers: list[Layer], group: _Group) -> None:
-        base = layer_name(group.path)
-        self.names[base] += 1
-        if self.names[base] > 1:
-            base = f"{base}_{self.names[base]}"
+    def refs(self, tensors: Sequence[str]) -> dict[str, Any]:
+        """``from:`` naming the layers of ``tensors``; nothing when it is the previous layer."""
+        names = [self.produced[t] for t in tensors]
+        return {} if names == [self.prev] else {"from": names[0] if len(names) == 1 else names}
+
+    def add(self, layers: list[Layer], group: _Group, inputs: Sequence[str]) -> None:
+        base = self.unique(layer_name(group.path))
         for i, layer in enumerate(layers):
             name = base if i == 0 else f"{base}_{layer['kind']}"
-            self.layers.append({"kind": layer["kind"], "name": name,
+            wires = self.refs(inputs) if i == 0 else {}
+            self.layers.append({"kind": layer["kind"], "name": name, **wires,
                                 **{k: v for k, v in layer.items() if k != "kind"}})
             self.origins[name] = (group.path,) if group.module else ()
             self.tensors[name] = group.nodes[-1].name
-        self.current = group.nodes[-1].name
+            self.prev = name
+        self.produced[group.nodes[-1].name] = self.prev
+
+    def unique(self, base: str) -> str:
+        self.names[base] += 1
+        return base if self.names[base] == 1 else f"{base}_{self.names[base]}"
 
     def add_opaque(self, group: _Group) -> None:
-        """One opaque layer; it absorbs an opaque layer right before it."""
+        """One opaque layer; it absorbs an opaque layer right before it that only it reads."""
+        inputs = outer_inputs(group.nodes)
         last = self.layers[-1]["name"] if self.layers else None
-        if last in self.regions:
+        if last in self.regions and [self.produced.get(t) for t in inputs] == [last]:
             previous = self.regions.pop(last)
             group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
+            inputs = outer_inputs(group.nodes)
             self.layers.pop()
             self.opaque.pop()
             self.names[layer_name(previous.path)] -= 1
+            self.prev = self.layers[-1]["name"] if self.layers else INPUT
         ops = Counter(n.target if n.op == "opaque" else n.op for n in group.nodes)
         text = ", ".join(f"{op} ×{count}" for op, count in ops.items())
-        end = group.nodes[-1]
-        params = sum(n.params for n in group.nodes)
+        end, params = group.nodes[-1], sum(n.params for n in group.nodes)
+        reads = [t for t in inputs if t in self.produced][:1] or [self.graph.nodes[0].name]
         self.add([{"kind": "opaque", "op": text[:200], "output_shape": list(end.shape[1:]),
-                   "params": params}], group)
+                   "params": params}], group, reads)
         name = self.layers[-1]["name"]
         self.regions[name] = group
         self.opaque.append(Opaque(name, text, end.shape, params))
@@ -153,34 +162,51 @@ class _Walk:
 
     def place(self, group: _Group, depth: int) -> bool:
         """Add ``group`` as spec layers; False when it fits no kind of the spec."""
-        if not self.single_path(group):
+        inputs = outer_inputs(group.nodes)
+        if any(t not in self.produced for t in inputs):
             return False
-        shape = self.shape()
         if group.module:
             group.path = common_module(group.path, group.nodes)
-        if len(group.nodes) == 1 and group.nodes[0].op != "opaque":
-            layers = leaf_layers(group.nodes[0], shape)
-            if layers:
-                self.add(layers, group)
-            elif layers is not None:
-                self.current = group.nodes[0].name
-            return layers is not None
-        layer = recognise(group.nodes, shape) if len(group.nodes) > 1 else None
-        if layer is not None:
-            self.add([layer], group)
-        elif len(group.nodes) > 1 and any(_key(n, depth + 1) for n in group.nodes):
-            self.walk(group.nodes, depth + 1)
-        else:
-            return False
+        if len(group.nodes) == 1:
+            return self.place_one(group, inputs)
+        if len(inputs) == 1 and not self.leaks(group):
+            layer = recognise(group.nodes, self.shape(inputs[0]))
+            if layer is not None:
+                self.add([layer], group, inputs)
+                return True
+        self.walk(group.nodes, depth + 1)
         return True
+
+    def place_one(self, group: _Group, inputs: Sequence[str]) -> bool:
+        """One op: a merge of several tensors, a leaf, or a no-op (which writes no layer)."""
+        node = group.nodes[0]
+        if node.op == "opaque" or self.leaks(group):
+            return False
+        if len(inputs) > 1:
+            layers = merge_layers(node, [self.shape(t) for t in inputs])
+        else:
+            layers = leaf_layers(node, self.shape(inputs[0])) if inputs else None
+        if layers == [] and inputs:
+            self.produced[node.name] = self.produced[inputs[0]]
+        elif layers:
+            self.add(layers, group, inputs)
+        return bool(layers) or (layers == [] and bool(inputs))
+
+
+def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:
+    """The tensors ``nodes`` read from outside, in order of first use."""
+    inside = {n.name for n in nodes}
+    return tuple(dict.fromkeys(t for n in nodes for t in n.inputs if t not in inside))
 
 
 def emit_layers(graph: IRGraph) -> Emitted:
     """The spec layers of ``graph`` (its first input feeds the first layer)."""
     first = next(n for n in graph.nodes if n.op == "input")
-    walk = _Walk(graph, graph.consumers(), first.name)
+    walk = _Walk(graph, graph.consumers(), {first.name: INPUT})
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
-    return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque))
+    outputs = tuple(walk.produced.get(t, walk.prev) for t in graph.outputs)
+    return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),
+                   () if outputs in ((), (walk.prev,)) else outputs)
 
 
 def collapse_repeats(layers: Sequence[Layer]) -> list[Layer]:
@@ -216,7 +242,8 @@ def _copy(first: Layer, other: Layer) -> bool:
     """Whether ``other`` is what the expander makes of ``first`` as a later repeat."""
     keep = ("name",) if first["kind"] == "pool" else ("name", "stride")
     stride_ok = first["kind"] == "pool" or other.get("stride", 1) in (1, [1, 1])
-    return stride_ok and first["kind"] != "opaque" and _without(first, keep) == _without(other, keep)
+    plain = "from" not in first and "from" not in other and first["kind"] != "opaque"
+    return stride_ok and plain and _without(first, keep) == _without(other, keep)
 
 
 def _without(layer: Layer, keys: tuple[str, ...]) -> Layer:

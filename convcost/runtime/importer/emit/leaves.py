@@ -146,6 +146,19 @@ def _flat(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
     return [{"kind": "flatten"}] if flat else None
 
 
+def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer] | None:
+    """An op on several tensors: ``add`` (equal shapes), ``concat`` (channels), ``mul``."""
+    if "scalar" in node.attrs or len(node.shape) != 4 or any(len(s) != 4 for s in shapes):
+        return None
+    if node.op == "add" and all(s == node.shape for s in shapes):
+        return [{"kind": "add"}]
+    if node.op == "cat" and node.attr("dim") == 1 and sum(s[1] for s in shapes) == node.shape[1]:
+        return [{"kind": "concat"}]
+    if node.op == "mul" and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape:
+        return [{"kind": "mul"}]
+    return None
+
+
 def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
     """The spec layers of one op ([] for no-ops such as identity); None: not expressible."""
     op = node.op

@@ -37,4 +37,6 @@ def spec_yaml(head: Sequence[str], spec: dict[str, Any]) -> str:
     """``spec`` (name, input, layers) as YAML under the ``head`` comment lines."""
     body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}", "layers:"]
     body += [f"  - {_flow(layer)}" for layer in spec["layers"]]
+    if "outputs" in spec:
+        body.append(f"outputs: {_flow(spec['outputs'])}")
     return "\n".join([*head, *body]) + "\n"

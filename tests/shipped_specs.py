@@ -11,4 +11,6 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
     ("densenet121", "densenet121", {}, 224, 7_978_856, 2_834_161_664),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, 224,
      6_624_904, 1_498_376_192),
+    ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, 299,
+     23_834_568, 5_713_216_096),
 ]

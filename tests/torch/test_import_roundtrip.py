@@ -36,7 +36,9 @@ SHIPPED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
 def _analysis(name: str) -> Analysis:
-    return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=64 if name == "vgg16" else None)
+    # smaller inputs keep the traces quick (Inception v3 takes 75 at least, as torchvision's)
+    resolution = {"vgg16": 64, "inception_v3": 75}.get(name)
+    return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=resolution)
 
 
 def _reimport(graph: IRGraph, name: str) -> Analysis:

@@ -51,10 +51,7 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 
 # specs whose figures do not come back through the importer yet: {name: why}
-IMPORTER_GAPS: dict[str, str] = {
-    "unet": "the imported spec's skip concat reads 'down3.conv.1', a layer inside the "
-            "double_conv group down3.conv, which from: cannot name (unknown layer)",
-}
+IMPORTER_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [

@@ -51,7 +51,11 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 
 # specs whose figures do not come back through the importer yet: {name: why}
-IMPORTER_GAPS: dict[str, str] = {}
+IMPORTER_GAPS: dict[str, str] = {
+    "deeplabv3_mobilenet_v3_large": "the dilated blocks' SE scale (backbone.13-15) comes back as "
+                                    "a mul, and the final F.interpolate to the input's size "
+                                    "(out) is not imported",
+}
 
 
 @pytest.mark.parametrize("name", [

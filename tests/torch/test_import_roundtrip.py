@@ -37,7 +37,8 @@ SHIPPED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 def _analysis(name: str) -> Analysis:
     # smaller inputs keep the traces quick (Inception v3 takes 75 at least, as torchvision's)
-    resolution = {"vgg16": 64, "inception_v3": 75}.get(name)
+    resolution = {"vgg16": 64, "inception_v3": 75, "unet": 64,
+                  "deeplabv3_mobilenet_v3_large": 128}.get(name)
     return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=resolution)
 
 

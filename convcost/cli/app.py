@@ -533,6 +533,8 @@ def import_command(
     where = f" -> {output}" if output else ""
     typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
                f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    for note in graph.notes:
+        typer.echo(f"convcost: note: {note}", err=True)
     for item in emitted.opaque:
         typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
                    f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)

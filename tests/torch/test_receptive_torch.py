@@ -125,7 +125,7 @@ def measure(analysis: Analysis, rfs: ModelRF,
 
 
 # the segmentation nets at a smaller input, to keep their backward passes cheap
-RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 128}
+RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 64}
 
 
 def _averaged(spec: str) -> Analysis:

@@ -9,6 +9,7 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
     ("efficientnet_v2_s", "efficientnet_v2_s", {}, 224, 21_458_488, 2_849_895_872),
     ("squeezenet1_1", "squeezenet1_1", {}, 224, 1_235_496, 349_151_936),
     ("densenet121", "densenet121", {}, 224, 7_978_856, 2_834_161_664),
+    ("convnext_tiny", "convnext_tiny", {}, 224, 28_589_128, 4_455_531_264),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, 224,
      6_624_904, 1_498_376_192),
 ]

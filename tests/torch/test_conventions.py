@@ -65,8 +65,8 @@ RESOLUTION = {"vgg16": 32}
 # imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
-# and without affine), layer scale, x.mean, a standalone SE, and the activations gelu ...
-# hardtanh.
+# and without affine), layer scale, a linear per position, x.mean, a standalone SE, and the
+# activations gelu ... hardtanh.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -86,6 +86,7 @@ layers:
   - {kind: act, name: prelu, fn: prelu, per_channel: true}
   - {kind: layernorm, name: ln}
   - {kind: layer_scale, name: ls}
+  - {kind: linear, name: lin_pos, out_features: 12, per_position: true}
   - {kind: act, name: leaky, fn: leaky_relu}
   - {kind: upsample, name: up_b, mode: bilinear, scale: 1.5}
   - {kind: act, name: elu, fn: elu}

@@ -48,7 +48,10 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 
 # specs whose figures do not come back through the importer yet: {name: why}
-IMPORTER_GAPS: dict[str, str] = {}
+IMPORTER_GAPS: dict[str, str] = {
+    "convnext_tiny": "LayerNorm2d and the Linear per position (between permutes) are imported as "
+                     "opaque layers (41 of them; 293,733,120 of 4,455,531,264 MACs come back)",
+}
 
 
 @pytest.mark.parametrize("name", [

@@ -40,7 +40,11 @@ def averaged(node: Node) -> Node:
 
 
 def probe_model(analysis: Analysis) -> Any:
-    """The built model with averaging weights and identity BN (eval mode)."""
+    """The built model with averaging weights, identity BN (eval mode) and identity LayerNorm.
+
+    LayerNorm is pointwise in space, but with every channel equal (averaging weights) its
+    output is 0, and so is the gradient of its sum over channels (ConvNeXt): it is skipped.
+    """
     import torch
     from torch import nn
 
@@ -49,6 +53,8 @@ def probe_model(analysis: Analysis) -> Any:
     model = build(analysis).eval()
     with torch.no_grad():
         for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.forward = lambda t: t  # type: ignore[method-assign]
             if isinstance(module, nn.Conv2d | nn.Linear):
                 module.weight.fill_(1 / (module.weight[0].numel()))
                 if module.bias is not None:

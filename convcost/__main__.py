@@ -1,5 +1,5 @@
 """``python -m convcost``."""
 
-from convcost.cli.app import main
+from convcost.cli.entry import main
 
 main()

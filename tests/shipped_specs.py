@@ -12,4 +12,6 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
     ("convnext_tiny", "convnext_tiny", {}, 224, 28_589_128, 4_455_531_264),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, 224,
      6_624_904, 1_498_376_192),
+    ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, 299,
+     23_834_568, 5_713_216_096),
 ]

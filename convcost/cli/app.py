@@ -6,43 +6,34 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from convcost.cli import options as opts
+from convcost.cli import parsing as parse
 from convcost.cli.options import (
     Alpha,
     Backend,
     BandwidthGbs,
     Batch,
-    Bias,
-    Bn,
     Convention,
     Device,
-    Dilation,
-    Dtype,
     Flops,
     Format,
-    FuseBn,
-    H,
-    Hw,
-    Kernel,
     LatencyModelOption,
-    Memory,
     Output,
-    Pad,
     PeakGflops,
     Repeats,
     Rho,
     RunDevice,
     RunDtype,
-    Stride,
     Summary,
     Threads,
     TrainingFlag,
-    W,
     Warmup,
 )
+from convcost.cli.specs import load
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
@@ -97,58 +88,48 @@ def _emit(items: Sequence[Any], output: Path | None = None) -> None:
 
 
 @app.command()
+@opts.with_options("training", opts.COSTS)
+@opts.with_options("cout", opts.CONV_SHAPE)
 def layer(
     cin: Annotated[int, typer.Option(help="input channels M", rich_help_panel=opts.SHAPE)],
     cout: Annotated[int, typer.Option(help="output channels N", rich_help_panel=opts.SHAPE)],
-    k: Kernel = "3",
-    hw: Hw = None,
-    h: H = None,
-    w: W = None,
-    stride: Stride = "1",
-    padding: Pad = "auto",
-    dilation: Dilation = "1",
-    bias: Bias = False,
-    bn: Bn = False,
     batch: Batch = 1,
     alpha: Alpha = 1.0,
     rho: Rho = 1.0,
     convention: Convention = "paper",
     flops: Flops = False,
     training: TrainingFlag = False,
-    memory: Memory = False,
-    dtype: Dtype = "float32",
-    fuse_bn: FuseBn = False,
-    device: Device = None,
-    peak_gflops: PeakGflops = None,
-    bandwidth_gbs: BandwidthGbs = None,
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
     from convcost.cli.extras import CostOptions, layer_extras
     from convcost.net.compare import compare
     from convcost.report.layer_view import layer_csv, layer_json, layer_report
-    from convcost.report.render import envelope, render
+    from convcost.report.render import envelope, render, totals_only
 
     # paper MACs need no convention table; anything else is counted per variant
-    counting = None if (convention, flops) == ("paper", False) else opts.counting_option(convention, flops)
-    config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn, batch,
-                               alpha, rho)
+    counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
+    config = parse.layer_config(cin, cout, batch=batch, alpha=alpha, rho=rho,
+                                **opts.take(options, opts.CONV_SHAPE))
     cmp = compare(config)
     counts = None
     if counting is not None and not counting.default:
         from convcost.net.layer_nodes import variant_counts
 
         counts = variant_counts(config, counting.count)
-    extra = layer_extras(config, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
-                                             bandwidth_gbs, training))
-    _emit(render([layer_report(cmp, counting, counts), *extra.reports], fmt,
+    extra = layer_extras(config, CostOptions(**opts.take(options, opts.COSTS), training=training))
+    reports = [layer_report(cmp, counting, counts), *extra.reports]
+    _emit(render(totals_only(reports) if summary else reports, fmt,
                  lambda: envelope("layer", {**layer_json(cmp, counting, counts, extra.variants),
                                             **extra.json()}),
                  lambda: layer_csv(cmp, counting, counts, extra.variants)), output)
 
 
 @app.command()
+@opts.with_options("latency_model", opts.COSTS)
 def model(
     spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)",
@@ -170,75 +151,21 @@ def model(
                                      help="receptive field columns: size, jump (effective "
                                           "stride), effective padding")] = False,
     latency_model: LatencyModelOption = None,
-    memory: Memory = False,
-    dtype: Dtype = "float32",
-    fuse_bn: FuseBn = False,
-    device: Device = None,
-    peak_gflops: PeakGflops = None,
-    bandwidth_gbs: BandwidthGbs = None,
     depth: Annotated[int | None, typer.Option(help="collapse blocks below this depth (table; "
                                               "JSON blocks)", rich_help_panel=opts.OUTPUT)] = None,
     summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Per-layer params, MACs and FLOPs of a network spec, with summaries."""
-    from convcost.cli.extras import CostOptions, model_extras
-    from convcost.net.analysis import analyze
-    from convcost.report.model_view import model_output
+    from convcost.cli.extras import CostOptions
+    from convcost.cli.model_command import run_model
 
-    counting = opts.counting_option(convention, flops)
-    if depth is not None and depth < 1:
-        raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    loaded = opts.with_input(_load(spec), input_shape, height, width, resolution, batch)
-    result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = _cross_check(result, spec) if verify else None
-    extra = model_extras(result, CostOptions(memory, dtype, fuse_bn, device, peak_gflops,
-                                             bandwidth_gbs, training), depth, fmt != "table")
-    _emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
-                       opts.latency_prediction(latency_model, result)), output)
-    _fail_on_mismatch(checked)
-
-
-def _fail_on_mismatch(checked: Any) -> None:
-    """Exit 1 (after the output) when the cross-check found a mismatch."""
-    if checked is not None and not checked.ok:
-        from convcost.report.verify_view import summary as verify_summary
-
-        raise CheckFailed(verify_summary(checked))
-
-
-def _load(spec: Path) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
-    from convcost.runtime.importer.load import is_source, load_source_spec
-
-    if is_source(spec):
-        return load_source_spec(str(spec))
-    from convcost.spec.loader import load_spec
-
-    loaded = load_spec(spec)
-    for warning in loaded.warnings:  # layers no output needs
-        typer.echo(f"convcost: warning: {warning}", err=True)
-    return loaded
-
-
-def _cross_check(result: Any, spec: Path | None = None) -> Any:
-    """The torch/fvcore cross-check when both are installed; else a one-line install hint.
-
-    An imported torch model is checked against the original module, not the rebuilt one."""
-    from convcost.errors import MissingDependencyError
-    from convcost.runtime.importer.load import is_source, open_source
-    from convcost.runtime.verify import verify
-
-    try:
-        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
-            from convcost.runtime.importer.crosscheck import verify_original
-
-            return verify_original(result, open_source(str(spec)))
-        return verify(result, notify=say)
-    except MissingDependencyError as err:
-        typer.echo(f"convcost: note: not cross-checked: {err}", err=True)
-        return None
+    run_model(spec, alpha=alpha, resolution=resolution, rho=rho, batch=batch, input_shape=input_shape,
+              height=height, width=width, verify=verify, convention=convention, flops=flops, rf=rf,
+              latency_model=latency_model, depth=depth, summary=summary, fmt=fmt, output=output,
+              costs=CostOptions(**opts.take(options, opts.COSTS), training=training))
 
 
 @app.command("verify")
@@ -256,7 +183,7 @@ def verify_command(
     from convcost.report.verify_view import verify_output
     from convcost.runtime.verify import verify
 
-    analyses = [analyze(_load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
+    analyses = [analyze(load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     checked = [(str(path), verify(analysis, notify=say))
                for path, analysis in zip(specs, analyses, strict=True)]
     _emit(verify_output(checked, fmt), output)
@@ -282,22 +209,31 @@ def conventions_command(
     from convcost.report.explain_view import conventions_csv, conventions_json, conventions_reports
     from convcost.report.render import envelope, render
 
-    result = explain(analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch))
+    result = explain(analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch))
     reports = conventions_reports(result)
     _emit(render(reports[:1] if summary else reports, fmt,
                  lambda: envelope("conventions", conventions_json(result)),
                  lambda: conventions_csv(result)), output)
 
 
-@app.command()
+class _SchemaCommand(TyperCommand):
+    """``schema --output`` (no FILE) is ``schema output``: the issue's spelling, unambiguous."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, parse.bare_output(args))
+
+
+@app.command(cls=_SchemaCommand)
 def schema(
     which: Annotated[str, typer.Argument(
         click_type=opts.choice("spec", "output"),
         help="spec: the spec format (for editors); output: the JSON that --format json prints")
     ] = "spec",
-    output: Output = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", dir_okay=False, rich_help_panel=opts.OUTPUT,
+        help="write to FILE instead of stdout; --output alone (no FILE) is `schema output`")] = None,
 ) -> None:
-    """Print a JSON Schema: of the spec format, or of every command's JSON output."""
+    """Print a JSON Schema: of the spec format, or (output, or --output) of every command's JSON."""
     import json
 
     if which == "output":
@@ -349,7 +285,7 @@ def check(
     from convcost.check.run import run_check
     from convcost.report.check_view import check_output, publish_github
 
-    counted = opts.counting_option(convention).convention
+    counted = parse.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
                        convention=counted, notify=say)
@@ -389,6 +325,7 @@ def sweep(
     plot: Annotated[Path | None, typer.Option(
         help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
     latency_model: LatencyModelOption = None,
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
 ) -> None:
@@ -411,34 +348,26 @@ def sweep(
         raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
                             "--peak-gflops and --bandwidth-gbs with it")
     _sweepable(spec)
-    loaded = _load(spec)
-    alphas = opts.parse_numbers("--alpha", alpha, float)
-    sizes = opts.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
+    loaded = load(spec)
+    alphas = parse.parse_numbers("--alpha", alpha, float)
+    sizes = parse.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
-                           opts.latency_option(latency_model))
-    _emit(render(sweep_reports(result, fmt), fmt, lambda: envelope("sweep", sweep_json(result)),
+                           parse.latency_option(latency_model))
+    _emit(render(sweep_reports(result, fmt, summary), fmt, lambda: envelope("sweep", sweep_json(result)),
                  lambda: sweep_csv(result)), output)
     if plot is not None:
         draw(result, plot)
 
 
 @app.command()
+@opts.with_options("cout", opts.CONV_SHAPE)
 def bench(
     spec: Annotated[Path | None, typer.Argument(
         help="network spec (YAML file or built-in name); without it, time one layer's four "
              "variants")] = None,
     cin: Annotated[int | None, typer.Option(help="input channels M (layer mode)")] = None,
     cout: Annotated[int | None, typer.Option(help="output channels N (layer mode)")] = None,
-    k: Kernel = "3",
-    hw: Hw = None,
-    h: H = None,
-    w: W = None,
-    stride: Stride = "1",
-    padding: Pad = "auto",
-    dilation: Dilation = "1",
-    bias: Bias = False,
-    bn: Bn = False,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
     alpha: Annotated[float | None, typer.Option(help="width multiplier α")] = None,
     rho: Annotated[float | None, typer.Option(help="resolution multiplier ρ")] = None,
@@ -449,13 +378,15 @@ def bench(
     torch_device: Annotated[str, typer.Option(
         click_type=opts.choice("auto", "cpu", "cuda"),
         help="auto (cuda if available), cpu or cuda")] = "auto",
+    summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
+    **options: Any,
 ) -> None:
     """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
     from convcost.cli.progress import progress_bar
     from convcost.report.bench_view import bench_csv, bench_json, bench_report
-    from convcost.report.render import envelope, render
+    from convcost.report.render import envelope, render, totals_only
     from convcost.runtime.bench import bench as run_bench
 
     if spec is not None:
@@ -465,13 +396,14 @@ def bench(
     else:
         if cin is None or cout is None:
             raise ConvcostError("--cin: give a spec, or --cin and --cout for one layer")
-        config = opts.layer_config(cin, cout, k, hw, h, w, stride, padding, dilation, bias, bn,
-                                   batch or 1, alpha or 1.0, rho or 1.0)
+        config = parse.layer_config(cin, cout, batch=batch or 1, alpha=alpha or 1.0,
+                                    rho=rho or 1.0, **opts.take(options, opts.CONV_SHAPE))
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
-    _emit(render([bench_report(result, base)], fmt,
-                 lambda: envelope("bench", bench_json(result, base, extra)),
+    reports = [bench_report(result, base)]
+    _emit(render(totals_only(reports) if summary else reports, fmt,
+                 lambda: envelope("bench", bench_json(result, base, extra, summary)),
                  lambda: bench_csv(result, base)), output)
 
 
@@ -479,7 +411,7 @@ def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: fl
                 batch: int | None) -> tuple[dict[str, Any], None, str, dict[str, Any]]:
     from convcost.net.analysis import analyze
 
-    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
+    analysis = analyze(load(spec), alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     return ({analysis.model: analysis}, None, f"{analysis.model}: measured latency",
             {"model": analysis.model, "input": list(analysis.input_shape), "config": None})
 
@@ -525,8 +457,8 @@ def profile(
         from convcost.report.sweep_view import pyplot
 
         pyplot()  # fail before the work when matplotlib is missing
-    given = opts.roofline_option(peak_gflops, bandwidth_gbs, dtype)
-    analysis = analyze(_load(spec), alpha=alpha, resolution=resolution, batch=batch)
+    given = parse.roofline_option(peak_gflops, bandwidth_gbs, dtype)
+    analysis = analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch)
     with progress_bar("profile", 1) as update:
         result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)
     roof = given or empirical_roofline(result)
@@ -560,7 +492,7 @@ def calibrate(
     from convcost.runtime.profile import machine_data, spec_timing
     from convcost.runtime.profile import profile as run_profile
 
-    analyses = [analyze(_load(p), resolution=resolution) for p in specs]
+    analyses = [analyze(load(p), resolution=resolution) for p in specs]
     profiles = [run_profile(a, device, dtype, threads, warmup, repeats, backend) for a in analyses]
     timings = [spec_timing(p) for p in profiles]
     model = fit(timings, machine_data(profiles[0]))

@@ -1,20 +1,24 @@
-"""Command-line options: typer option types and the parsers that validate them.
+"""Command-line options: the typer option types of the commands in :mod:`convcost.cli.app`.
 
-Shared by the commands in :mod:`convcost.cli.app`; every bad value is a ConvcostError naming
-its flag (exit 2). Nothing here computes costs.
+The parsers that validate their values are in :mod:`convcost.cli.parsing` (free of typer);
+every bad value is a ConvcostError naming its flag (exit 2). Nothing here computes costs.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import click
 import typer
 
+from convcost.cli.parsing import parse_pair
 from convcost.errors import ConvcostError
-from convcost.limits import MAX_INT, finite_below, quote
 from convcost.report.render import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Help panels of `layer` and `model` (typer's rich_help_panel).
 SHAPE = "Shape"
@@ -44,32 +48,6 @@ Convention = Annotated[str, typer.Option(
     help="count as paper (conv + linear MACs), fvcore, thop, ptflops, torchinfo or torch does")]
 Flops = Annotated[bool, typer.Option("--flops", help="show FLOPs (2 × MACs) instead of MACs",
                                      rich_help_panel=COUNTING)]
-
-
-def counting_option(name: str, flops: bool = False) -> Any:
-    """The ``Counting`` of ``--convention NAME [--flops]``; an unknown name exits 2."""
-    from convcost.conventions.rules import counting
-
-    try:
-        return counting(name, flops)
-    except ConvcostError as err:
-        raise ConvcostError(f"--convention: {err}") from None
-
-
-def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
-    """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5); each at most MAX_INT."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        values = [int(p) for p in parts if len(p) <= 20]
-    except ValueError:
-        values = []
-    if len(values) != len(parts):
-        raise ConvcostError(f"{flag}: must be an integer or HxW, got {quote(text)}") from None
-    if len(values) not in (1, 2) or min(values) < minimum or max(values) > MAX_INT:
-        what = "positive" if minimum == 1 else f"≥ {minimum}"
-        raise ConvcostError(f"{flag}: must be {what} and at most {MAX_INT:,} (an integer or HxW), "
-                            f"got {quote(text)}")
-    return (values[0], values[-1])
 
 
 # Options shared by `layer` and `bench` (one convolution).
@@ -111,6 +89,35 @@ Alpha = Annotated[float, typer.Option(help="width multiplier α: int(c·α)", ri
 Rho = Annotated[float, typer.Option(help="resolution multiplier ρ on H and W", rich_help_panel=SHAPE)]
 
 PADDING_MODES = ("auto", "same")
+
+
+# Option groups declared once, given to several commands by :func:`with_options`:
+# one convolution's shape (`layer`, and `bench` in layer mode) ...
+CONV_SHAPE: tuple[tuple[str, Any, Any], ...] = (
+    ("k", Kernel, "3"), ("hw", Hw, None), ("h", H, None), ("w", W, None), ("stride", Stride, "1"),
+    ("padding", Pad, "auto"), ("dilation", Dilation, "1"), ("bias", Bias, False), ("bn", Bn, False))
+
+
+def with_options(after: str, group: tuple[tuple[str, Any, Any], ...]) -> Callable[[F], F]:
+    """Give a command the options of ``group`` after its parameter ``after``; the command
+    receives them in its ``**options`` (typer reads the signature this sets; see :func:`take`)."""
+
+    def add(command: F) -> F:
+        signature = inspect.signature(command)
+        params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        at = [p.name for p in params].index(after) + 1
+        added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                   annotation=kind) for name, kind, default in group]
+        command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*params[:at], *added, *params[at:]])
+        return command
+
+    return add
+
+
+def take(options: dict[str, Any], group: tuple[tuple[str, Any, Any], ...]) -> dict[str, Any]:
+    """The values of ``group``'s options among a command's ``**options``."""
+    return {name: options[name] for name, _, _ in group}
 DTYPES = ("float32", "float16", "bfloat16", "int8")
 DEVICES = ("jetson-nano", "t4", "a100")
 Memory = Annotated[bool, typer.Option(
@@ -133,6 +140,11 @@ TrainingFlag = Annotated[bool, typer.Option(
     "--training", help="add backward MACs: grad-input and grad-weight per layer",
     rich_help_panel=COUNTING)]
 
+# ... and the memory and roofline options (`layer`, `model`): the fields of CostOptions.
+COSTS: tuple[tuple[str, Any, Any], ...] = (
+    ("memory", Memory, False), ("dtype", Dtype, "float32"), ("fuse_bn", FuseBn, False),
+    ("device", Device, None), ("peak_gflops", PeakGflops, None), ("bandwidth_gbs", BandwidthGbs, None))
+
 
 # `profile` and `calibrate`: what runs, where, and how often.
 RunDevice = Annotated[str, typer.Option("--device", help="cpu or cuda")]
@@ -147,72 +159,6 @@ LatencyModelOption = Annotated[Path | None, typer.Option(
     "--latency-model", help="latency model file (convcost calibrate): add predicted latency")]
 
 
-def latency_option(path: Path | None) -> Any:
-    """The :class:`~convcost.net.latency.LatencyModel` of ``--latency-model``, or None."""
-    if path is None:
-        return None
-    from convcost.net.latency_file import load_latency_model
-
-    return load_latency_model(path)
-
-
-def latency_prediction(path: Path | None, analysis: Any) -> Any:
-    """The predicted latency of ``analysis`` under ``--latency-model``, or None."""
-    model = latency_option(path)
-    if model is None:
-        return None
-    from convcost.net.latency import predict
-
-    return predict(model, analysis.root)
-
-
-def roofline_option(peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
-    """The roofline of ``--peak-gflops``/``--bandwidth-gbs`` (both or neither), else None."""
-    from convcost.cost.roofline import resolve
-
-    return resolve(None, peak_gflops, bandwidth_gbs, dtype)
-
-
-def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
-                  stride: str, padding: str, dilation: str, bias: bool, bn: bool, batch: int,
-                  alpha: float, rho: float) -> Any:
-    """The layer config of the `layer` / `bench` options, validated."""
-    from convcost.net.compare import scaled_config
-
-    for flag, value in (("--cin", cin), ("--cout", cout), ("--batch", batch)):
-        if value < 1:
-            raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
-    if hw is not None and (h is not None or w is not None):
-        raise ConvcostError("--hw: give --hw or --h and --w, not both")
-    height, width = (hw, hw) if hw is not None else (h, w)
-    if height is None or width is None:
-        raise ConvcostError("--hw: missing input size (give --hw, or --h and --w)")
-    if min(height, width) < 1:
-        raise ConvcostError(f"--hw: must be a positive integer, got {min(height, width)}")
-    pad: Any = padding if padding in ("auto", "same") else parse_pair("--padding", padding, 0)
-    return scaled_config(
-        cin, cout, parse_pair("--k", k), height, width, alpha=alpha, rho=rho,
-        stride=parse_pair("--stride", stride), padding=pad, dilation=parse_pair("--dilation", dilation),
-        bias=bias, bn=bn, batch=batch,
-    )
-
-
-def parse_numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
-    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, bounded, comma-separated."""
-    parts = [part for part in text.split(",") if part.strip()]
-    try:
-        values = [kind(part) for part in parts if len(part) <= 40]
-    except ValueError:
-        values = []
-    if len(values) != len(parts) or len(values) > 1000:
-        raise ConvcostError(f"{flag}: must be comma-separated numbers (at most 1000), "
-                            f"got {quote(text)}") from None
-    if not values or not all(finite_below(v, MAX_INT) and v > 0 for v in values):
-        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0 and at most "
-                            f"{MAX_INT:,}, got {quote(text)}")
-    return values
-
-
 # `model`: the input shape, overriding the spec's `input`.
 InputShape = Annotated[str | None, typer.Option(
     "--input", metavar="NxCxHxW", rich_help_panel=SHAPE,
@@ -223,34 +169,3 @@ Width = Annotated[int | None, typer.Option(help="input width (non-square inputs)
                                            rich_help_panel=SHAPE)]
 
 
-def parse_shape(text: str) -> tuple[int, int, int, int]:
-    """``1x3x320x240`` -> (1, 3, 320, 240): four positive integers."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 4 or min(values) < 1:
-        raise ConvcostError(f"--input: must be four positive integers NxCxHxW, got {text!r}")
-    return (values[0], values[1], values[2], values[3])
-
-
-def with_input(spec: Any, shape: str | None, height: int | None, width: int | None,
-               resolution: int | None, batch: int | None) -> Any:
-    """``spec`` with ``--input`` or ``--height``/``--width`` applied to its ``input``."""
-    from dataclasses import replace
-
-    if shape is None and height is None and width is None:
-        return spec
-    if resolution is not None:
-        raise ConvcostError("--resolution: give --resolution, or --input / --height / --width")
-    if shape is not None:
-        if height is not None or width is not None or batch is not None:
-            raise ConvcostError("--input: give --input, or --height / --width / --batch")
-        n, c, h, w = parse_shape(shape)
-        return replace(spec, input=replace(spec.input, batch=n, channels=c, height=h, width=w))
-    for flag, value in (("--height", height), ("--width", width)):
-        if value is not None and value < 1:
-            raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
-    return replace(spec, input=replace(spec.input, height=height or spec.input.height,
-                                       width=width or spec.input.width))

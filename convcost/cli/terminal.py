@@ -1,8 +1,8 @@
 """The CLI's streams: one-line errors, exit codes, and terminals that cannot show Unicode.
 
-* :func:`run_main` runs the click entry point and turns every exception into one stderr line
-  and an :class:`~convcost.exit_codes.ExitCode`; an unexpected one is an internal error (3),
-  its traceback shown only with ``CONVCOST_DEBUG=1``.
+* :func:`run_main` runs the click entry point (:func:`run_plain` any other) and turns every
+  exception into one stderr line and an :class:`~convcost.exit_codes.ExitCode`; an unexpected
+  one is an internal error (3), its traceback shown only with ``CONVCOST_DEBUG=1``.
 * :func:`ascii_fallback` lets a stream whose encoding cannot show ``✓ × →`` (e.g.
   ``PYTHONIOENCODING=ascii``) print ASCII stand-ins instead of raising.
 """
@@ -80,6 +80,30 @@ def run_main(main: Callable[[], Any]) -> int:
     """Call ``main`` (click with standalone_mode=False) and return the exit code to use."""
     from click.exceptions import Abort, ClickException
 
+    def clicked() -> Any:
+        try:
+            return main()
+        except ClickException as err:
+            return _click_error(err)
+        except Abort:
+            raise KeyboardInterrupt from None
+
+    return run_plain(clicked)
+
+
+def _click_error(err: Any) -> int:
+    """A parse error of click's: one line naming the command, exit 2 (bad input)."""
+    ctx = getattr(err, "ctx", None)
+    path = ctx.command_path.split()[1:] if ctx is not None else []  # "convcost" is said once
+    where = f"{' '.join(path)}: " if path else ""
+    message = err.format_message()
+    if message:  # an empty one follows the help printed for a bare `convcost`
+        say(f"error: {where}{message}")
+    return ExitCode.BAD_INPUT if err.exit_code == 2 else int(err.exit_code)
+
+
+def run_plain(main: Callable[[], Any]) -> int:
+    """Call ``main`` and return the exit code to use: every exception becomes one stderr line."""
     from convcost.errors import ConvcostError
 
     try:
@@ -87,15 +111,7 @@ def run_main(main: Callable[[], Any]) -> int:
     except ConvcostError as err:
         say(f"error: {err}")
         return int(err.exit_code)
-    except ClickException as err:
-        ctx = getattr(err, "ctx", None)
-        path = ctx.command_path.split()[1:] if ctx is not None else []  # "convcost" is said once
-        where = f"{' '.join(path)}: " if path else ""
-        message = err.format_message()
-        if message:  # an empty one follows the help printed for a bare `convcost`
-            say(f"error: {where}{message}")
-        return ExitCode.BAD_INPUT if err.exit_code == 2 else int(err.exit_code)
-    except (KeyboardInterrupt, Abort):
+    except KeyboardInterrupt:
         say("aborted")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:

@@ -312,7 +312,9 @@ FVCORE = Convention(
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
-                       add="aten::add", scale="aten::mul", mul="aten::mul",
+                       functional_max_pool="aten::max_pool2d",
+                       functional_avg_pool="aten::avg_pool2d", add="aten::add", scale="aten::mul",
+                       mul="aten::mul",
                        tf_same_pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
@@ -357,6 +359,8 @@ THOP = Convention(
                        hardtanh="nn.Hardtanh", groupnorm="nn.GroupNorm",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        identity="nn.Identity", opaque="OpaqueModule (convcost's stand-in)",
+                       functional_max_pool="F.max_pool2d (in forward: no module)",
+                       functional_avg_pool="F.avg_pool2d (in forward: no module)",
                        **_CONVCOST_MODULES),
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
@@ -400,6 +404,9 @@ PTFLOPS = Convention(
            for key, name in (("max_pool", "MaxPool2d"), ("avg_pool", "AvgPool2d"),
                              ("adaptive_avg_pool", "AdaptiveAvgPool2d"),
                              ("adaptive_max_pool", "AdaptiveMaxPool2d"))},
+        **{f"functional_{mode}_pool": Rule(
+            _numel_in, f"patched F.{mode}_pool2d only: numel(in), per batch (no hook)",
+            tool_op=f"F.{mode}_pool2d") for mode in ("max", "avg")},
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
                        add="a + b (Tensor.__add__ is not patched)",

@@ -32,6 +32,8 @@ def has_weight_grad(node: Node) -> bool:
 
 @dataclass(frozen=True)
 class LeafTraining:
+    """One leaf's backward MACs; their sums over a tree are :class:`Training`'s."""
+
     node: Node
     grad_input_macs: int
     grad_weight_macs: int
@@ -39,14 +41,6 @@ class LeafTraining:
     @property
     def forward_macs(self) -> int:
         return self.node.macs
-
-    @property
-    def backward_macs(self) -> int:
-        return self.grad_input_macs + self.grad_weight_macs
-
-    @property
-    def total_macs(self) -> int:
-        return self.forward_macs + self.backward_macs
 
 
 def backward(node: Node, input_needs_grad: bool = True) -> LeafTraining:

@@ -52,12 +52,15 @@ def _timing_json(result: Bench, t: Timing, base: str | None) -> dict[str, Any]:
     }
 
 
-def bench_json(result: Bench, base: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+def bench_json(result: Bench, base: str | None, extra: dict[str, Any],
+               summary: bool = False) -> dict[str, Any]:
+    """The ``bench`` JSON; under ``summary`` each timing's ``times_s`` (every run) is None."""
+    timings = [_timing_json(result, t, base) for t in result.timings]
     return {
         "title": result.title, "device": result.device, "threads": result.threads,
         "torch": result.torch_version, "warmup": result.warmup, "repeats": result.repeats,
         "base": base, **extra,
-        "timings": [_timing_json(result, t, base) for t in result.timings],
+        "timings": [{**t, "times_s": None} for t in timings] if summary else timings,
     }
 
 

@@ -16,13 +16,13 @@ from convcost.net.analysis import (
     separable_pairs,
     standard_equivalent,
 )
-from convcost.net.latency import Prediction
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
 from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
 from convcost.report.safe_text import Markup
 
-if TYPE_CHECKING:  # the receptive field and the cross-check load only when asked for
+if TYPE_CHECKING:  # the receptive field, cross-check and latency load only when asked for
     from convcost.cost.receptive import ModelRF, ReceptiveField
+    from convcost.net.latency import Prediction
     from convcost.runtime.verify import Verification
 
 

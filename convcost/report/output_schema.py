@@ -140,7 +140,7 @@ def _sweep() -> dict[str, Any]:
 def _bench() -> dict[str, Any]:
     timing = obj({"name": STR, **{k: NUM for k in ("median_s", "q1_s", "q3_s", "iqr_s", "min_s",
                                                    "max_s", "gflops_per_s", "gb_per_s")},
-                  "times_s": array(NUM), "macs": INT, "flops": INT, "mem_access_bytes": INT,
+                  "times_s": nullable(array(NUM)), "macs": INT, "flops": INT, "mem_access_bytes": INT,
                   "speedup": nullable(NUM), "macs_ratio": nullable(NUM)})
     return {"title": STR, "device": STR, "threads": INT, "torch": STR, "warmup": INT,
             "repeats": INT, "base": nullable(STR), "model": nullable(STR), "input": SHAPE,

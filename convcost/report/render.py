@@ -11,7 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,8 @@ def signed(value: int) -> str:
 def percent(part: int | Fraction, whole: int | Fraction = 1, digits: int = 2) -> str:
     if not whole:
         return "—"
+    if isinstance(part, int) and isinstance(whole, int):  # int / int is correctly rounded too
+        return f"{part / whole * 100:.{digits}f} %"
     return f"{float(Fraction(part) / Fraction(whole)) * 100:.{digits}f} %"
 
 
@@ -190,6 +192,11 @@ SCHEMA_VERSION = 1  # of the JSON output contract: `convcost schema output`
 def envelope(command: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Every JSON output: its schema version and command first, then the command's keys."""
     return {"schema_version": SCHEMA_VERSION, "command": command, **data}
+
+
+def totals_only(reports: Sequence[Report]) -> list[Report]:
+    """``--summary`` of a command whose tables show totals: the tables without their notes."""
+    return [replace(r, notes=()) for r in reports]
 
 
 def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]],

@@ -9,7 +9,7 @@ from typing import Any
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.limits import quote
 from convcost.net.sweep import Point, Sweep
-from convcost.report.render import Column, Report
+from convcost.report.render import Column, Report, totals_only
 
 
 def _millions(digits: int) -> Any:
@@ -60,8 +60,11 @@ def _cell(result: Sweep, j: int) -> Any:
     return lambda i: result.at(i, j).macs
 
 
-def sweep_reports(result: Sweep, fmt: str) -> list[Report]:
+def sweep_reports(result: Sweep, fmt: str, summary: bool = False) -> list[Report]:
+    """The grid-point table, then the α × resolution tables; ``summary``: the first, no notes."""
     table = points_report(result, machine=fmt != "table")
+    if summary:
+        return totals_only([table])
     return [table] if fmt == "csv" else [table, grid_report(result)]
 
 

@@ -5,6 +5,9 @@ In README.md and docs/*.md, an HTML comment before a ```console block marks it:
     <!-- doctest -->          the numbers printed equal the numbers of the output block
     <!-- doctest excerpt -->  the output block's numbers appear, in order and together
     <!-- doctest torch -->    the same as doctest, run only where torch is installed
+    <!-- not run: REASON -->  a console example that is not run, and why
+
+Every console example of convcost must carry one of these markers.
 
 The block's ``$ convcost …`` line is run (from the repository root, 200 columns, as piped);
 its output is the rest of the console block, or else the next fenced block.
@@ -25,6 +28,7 @@ from convcost.cli.app import app
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARKER = re.compile(r"^<!-- doctest(?P<flags>(?: [a-z]+)*) -->$")
+NOT_RUN = re.compile(r"^<!-- not run: \S.* -->$")
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
@@ -78,6 +82,15 @@ def test_the_docs_mark_their_examples() -> None:
     # memory-and-latency.md: roofline, sweep
     assert len(EXAMPLES) == 8
     assert all(e.command.startswith("convcost ") for e in EXAMPLES)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_console_example_is_run_or_says_why_not(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    unmarked = [f"{path.name}:{i + 1}" for i, line in enumerate(lines)
+                if line.startswith("```console") and lines[i + 1].startswith("$ convcost")
+                and not (MARKER.match(lines[i - 1].strip()) or NOT_RUN.match(lines[i - 1].strip()))]
+    assert unmarked == []
 
 
 @pytest.mark.parametrize("example", [_case(e) for e in EXAMPLES])

@@ -68,6 +68,46 @@ def test_schema_command_prints_the_output_schema() -> None:
     assert "layers" in spec["properties"]
 
 
+@pytest.mark.parametrize(("argv", "title"), [
+    (["schema", "--output"], "convcost --format json"),  # the issue's spelling: --output alone
+    (["schema", "output"], "convcost --format json"),
+    (["schema", "--output", "-h"], None),  # an option after it: still bare (help wins)
+    (["schema"], "convcost network spec"),
+    (["schema", "spec"], "convcost network spec"),
+])
+def test_schema_spellings(argv: list[str], title: str | None) -> None:
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    if title is None:
+        assert "--output alone (no FILE) is `schema output`" in text
+    else:
+        assert json.loads(text)["title"].startswith(title)
+
+
+@pytest.mark.parametrize(("argv", "title"), [
+    (["schema", "--output", "FILE"], "convcost network spec"),  # --output FILE: as everywhere
+    (["schema", "-o", "FILE"], "convcost network spec"),
+    (["schema", "output", "--output", "FILE"], "convcost --format json"),
+    (["schema", "--output", "-o", "FILE"], "convcost --format json"),
+    (["schema", "--output=FILE"], "convcost network spec"),
+])
+def test_schema_output_with_a_file_writes_it(argv: list[str], title: str, tmp_path: Path) -> None:
+    target = tmp_path / "schema.json"
+    assert _run([str(target) if word == "FILE" else word.replace("FILE", str(target))
+                 for word in argv]) == ""
+    assert json.loads(target.read_text(encoding="utf-8"))["title"].startswith(title)
+
+
+@pytest.mark.parametrize("argv", [["schema", "spec", "--output"], ["schema", "--output", "--output"]])
+def test_schema_bare_output_and_another_which_is_one_error_line(argv: list[str]) -> None:
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("convcost: error: --output: alone (no FILE) it picks the output schema: "
+                             "give `schema output` or `schema --output`, not both; to write a file, "
+                             "--output FILE\n")
+
+
 def test_schema_rejects_a_missing_key() -> None:
     data = _json(JSON_RUNS["model"])
     del data["verify"]  # absent instead of null: not the contract
@@ -204,6 +244,46 @@ def test_summary_prints_totals_only() -> None:
     _, rows, _ = _csv(["model", V2, "--no-verify", "--summary"])
     assert rows == [{"name": "mobilenet_v2", "params": "3504872", "macs": "300774272",
                      "flops": "601548544"}]
+
+
+# `--summary` on every command that prints totals; what it leaves out, what it keeps.
+SUMMARIES = [
+    # conv 8->16, k3, 10x10: standard 8*16*9*100 = 115,200 MACs; separable 8*9*100 + 8*16*100
+    # = 7,200 + 12,800 = 20,000; the notes (theory, reduction) go, the four variant rows stay
+    (LAYER, ["115200", "20000"], ["theory", "reduction"]),
+    ([*LAYER, "--training"], ["345600"], ["grad-input = grad-weight"]),  # 3 * 115,200
+    # mobilenet_v1 at α 1 and 0.5: 568,740,352 and 149,497,088 MACs; the α × resolution grid goes
+    (["sweep", "mobilenet_v1", "--alpha", "1,0.5"], ["568740352", "149497088"],
+     ["million mult-adds by"]),
+    (["model", V2, "--no-verify"], ["300774272", "3504872"], ["stage", "layer class"]),
+    # thop: 300,774,272 + 26,776,448 (the op classes it adds) = 327,550,720; the by-class gaps go
+    (["conventions", V2], ["300774272", "327550720"], ["gap to paper by op class"]),
+    (["check", "mobilenet_v1"], ["PASS (1 model, 0 over budget)"], ["| metric |"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "kept", "gone"), SUMMARIES)
+def test_summary_keeps_the_totals_in_tables(argv: list[str], kept: list[str], gone: list[str]) -> None:
+    full = _run([*argv, "--format", "markdown"])
+    short = _run([*argv, "--format", "markdown", "--summary"])
+    assert all(text in short and text in full for text in kept), short
+    assert all(text in full and text not in short for text in gone), short
+    assert len(short) < len(full)
+
+
+@pytest.mark.parametrize("argv", [LAYER, [*LAYER, "--memory", "--device", "t4"],
+                                  ["sweep", "mobilenet_v1", "--alpha", "1,0.5"]])
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_summary_of_totals_only_output_is_the_same_document(argv: list[str], fmt: str) -> None:
+    """layer and sweep print totals only (a row per variant, per grid point): JSON and CSV
+    under --summary are the same documents (docs/output.md)."""
+    assert _run([*argv, "--format", fmt, "--summary"]) == _run([*argv, "--format", fmt])
+
+
+@pytest.mark.parametrize("command", ["model", "layer", "conventions", "check", "sweep", "bench"])
+def test_every_command_with_totals_takes_summary(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "200"})
+    assert "--summary" in result.stdout and "print the totals only" in result.stdout
 
 
 @pytest.mark.parametrize(("flags", "shape", "macs"), [

@@ -84,6 +84,19 @@ def test_layer_bench_table(runner: CliRunner) -> None:
     assert result.stderr == ""  # no progress bar outside a terminal
 
 
+def test_bench_summary_keeps_the_totals(runner: CliRunner) -> None:
+    """--summary: the timing table without its notes; in JSON every run's time (times_s) is null."""
+    table = runner.invoke(app, ["bench", *TINY, "--summary"])
+    assert table.exit_code == 0, table.output
+    assert "8.00×" in table.stdout  # the depthwise MACs ratio: 18,432 / 2,304
+    assert "timed runs each" not in table.stdout and "GFLOP/s =" not in table.stdout
+    data = _json(runner, *TINY, "--summary")
+    assert [t["times_s"] for t in data["timings"]] == [None] * 4
+    assert [t["macs"] for t in data["timings"]] == [18_432, 2_304, 8 * 4 * 64, 2_304 + 8 * 4 * 64]
+    for timing in data["timings"]:
+        assert 0 < timing["min_s"] <= timing["median_s"] <= timing["max_s"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     ([], "give a spec, or --cin and --cout"),
     ([str(SPECS / "mobilenet_block.yaml"), "--cin", "4"], "give a spec or --cin/--cout, not both"),

@@ -41,6 +41,8 @@ PUBLISHED = [
     ("densenet121", None, 7_978_856),  # torchvision
     ("convnext_tiny", None, 28_589_128),  # torchvision
     ("googlenet", None, 6_624_904),
+    ("inception_v3", None, 23_834_568),
+    ("unet", None, 31_037_698),  # the reference of tests/torch/test_unet.py
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

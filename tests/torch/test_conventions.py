@@ -54,15 +54,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
 
-# Reduced resolutions keep the suite fast; vgg16's five max pools need 32 at least.
-RESOLUTION = {"vgg16": 32}
+# Reduced resolutions keep the suite fast; vgg16's five max pools need 32 at least, Inception
+# v3's unpadded convs and pools 75 (as torchvision's inception_v3: 75 -> 37 -> 35 ... -> 1).
+RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
-# to a larger and a non-divisible size: thop's float rule), SE (add + scale), shuffle units
-# (split, concat, shuffle), a ResNet block with a downsample, the graph's merges (a split, a
-# residual gate of mul, a 3-way add, a 3-way concat, a broadcasting mul), identity, an
-# imported opaque layer, flatten, dropout, both linears;
+# to a larger and a non-divisible size: thop's float rule; F.max_pool2d/F.avg_pool2d in
+# forward), SE (add + scale), shuffle units (split, concat, shuffle), a ResNet block with a
+# downsample, the graph's merges (a split, a residual gate of mul, a 3-way add, a 3-way
+# concat, a broadcasting mul), identity, an imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
 # and without affine), layer scale, a linear per position, x.mean, a standalone SE, and the
@@ -77,6 +78,7 @@ layers:
   - {kind: bn, name: plain_bn, affine: false}
   - {kind: act, name: sig, fn: sigmoid}
   - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {kind: pool, name: fmaxp, op: max, kernel_size: 3, stride: 1, padding: 1, functional: true}
   - {kind: conv, name: tfs, out_channels: 12, stride: 2, padding: tf_same, bias: true}
   - {kind: conv_transpose, name: up_t, out_channels: 12, kernel_size: 3, stride: 2, padding: 1,
      output_padding: 1, groups: 3, bias: true}
@@ -127,6 +129,7 @@ layers:
   - {kind: pwconv, name: squeeze, out_channels: 32}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
+  - {kind: pool, name: favgp, op: avg, kernel_size: 3, stride: 1, padding: 1, functional: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
   - {kind: mean, name: gmean, keepdim: true}
@@ -448,7 +451,7 @@ def test_model_flops_doubles_macs_conventions_only(runner: CliRunner) -> None:
 
 def test_layer_convention_is_fvcores_number(runner: CliRunner) -> None:
     """``layer --convention fvcore --bn``: each variant as fvcore counts its built module."""
-    from convcost.cli.options import layer_config as _layer_config
+    from convcost.cli.parsing import layer_config as _layer_config
 
     args = ["--cin", "8", "--cout", "16", "--k", "3", "--hw", "12", "--bn", "--bias"]
     result = runner.invoke(app, ["layer", *args, "--convention", "fvcore", "--format", "json"])

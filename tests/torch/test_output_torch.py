@@ -20,6 +20,8 @@ RUNS = {
     "verify": ["verify", "mobilenet_block", "standard_cnn"],
     "bench layer": ["bench", "--cin", "4", "--cout", "8", "--hw", "8", "--warmup", "0", "--repeats", "2"],
     "bench spec": ["bench", "mobilenet_block", "--warmup", "0", "--repeats", "1", "--resolution", "32"],
+    "bench summary": ["bench", "mobilenet_block", "--warmup", "0", "--repeats", "2", "--resolution", "32",
+                      "--summary"],
 }
 
 

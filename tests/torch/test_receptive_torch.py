@@ -1,9 +1,9 @@
 """Receptive fields against the ground truth: the input gradient of one output pixel.
 
-Every shipped spec is built in torch with constant weights (each conv and linear averages its
-inputs, BN is the identity in eval mode, biases are 0), max pools swapped for average pools of
-the same geometry (a max routes its gradient to one element only), and a constant positive
-input of 1e-4 (every activation stays in its non-zero-gradient range: ReLU > 0, ReLU6 and
+Every shipped spec is built in torch with constant weights (each conv, transposed conv and
+linear averages its inputs, BN is the identity in eval mode, biases are 0), max pools swapped
+for average pools of the same geometry (a max routes its gradient to one element only), and a
+constant positive input of 1e-4 (every activation stays in its non-zero-gradient range: ReLU > 0, ReLU6 and
 hard-sigmoid inside (-3, 6), no residual sum can grow past it). For the centre unit of every
 top-level node and of the last conv, the non-zero input gradient of the sum over channels at
 that unit spans exactly the analytic interval when it fits inside the input; otherwise it lies
@@ -23,6 +23,8 @@ import pytest
 import convcost
 from convcost.cost.graph import Node
 from convcost.cost.ops import AdaptivePool, Conv2d, Pool
+from convcost.cost.ops.transpose import ConvTranspose2d
+from convcost.cost.ops.upsample import Upsample
 from convcost.cost.receptive import ModelRF, ReceptiveField, fits, receptive_fields
 from convcost.net.analysis import Analysis
 from convcost.report.model_view import frontier
@@ -55,8 +57,11 @@ def probe_model(analysis: Analysis) -> Any:
         for module in model.modules():
             if isinstance(module, nn.LayerNorm):
                 module.forward = lambda t: t  # type: ignore[method-assign]
-            if isinstance(module, nn.Conv2d | nn.Linear):
-                module.weight.fill_(1 / (module.weight[0].numel()))
+            if isinstance(module, nn.Conv2d | nn.Linear | nn.ConvTranspose2d):
+                # a transposed conv's weight is [Cin, Cout/g, kh, kw]: average its Cin·kh·kw
+                fan_in = module.weight[:, 0].numel() if isinstance(
+                    module, nn.ConvTranspose2d) else module.weight[0].numel()
+                module.weight.fill_(1 / fan_in)
                 if module.bias is not None:
                     module.bias.zero_()
     return model
@@ -125,8 +130,9 @@ def measure(analysis: Analysis, rfs: ModelRF,
     return rows
 
 
-# the deepest graphs at a smaller input: fewer probes fit, each backward pass is cheaper
-RESOLUTION = {"densenet121": 112, "convnext_tiny": 112}
+# the segmentation nets and the deepest graphs at a smaller input, to keep their backward
+# passes cheap
+RESOLUTION = {"unet": 64, "densenet121": 112, "convnext_tiny": 112}
 
 
 def _averaged(spec: str) -> Analysis:
@@ -136,12 +142,24 @@ def _averaged(spec: str) -> Analysis:
     return replace(analysis, root=averaged(analysis.root))
 
 
+def resampled(analysis: Analysis) -> set[str]:
+    """The nodes from the first transposed conv or upsample on: which input pixels a unit
+    reads then depends on its phase, and the analytic field bounds them (see
+    test_fractional_jumps_bound_the_gradient)."""
+    names: set[str] = set()
+    for _, node in analysis.root.walk():
+        if names or isinstance(node.op, ConvTranspose2d | Upsample):
+            names.add(node.name)
+    return names
+
+
 @pytest.mark.parametrize("spec", ALL)
 def test_gradient_extent_matches_the_analytic_field(spec: str) -> None:
     analysis = _averaged(spec)
     rows = measure(analysis, receptive_fields(analysis.root))
+    bounded = resampled(analysis)
     for name, inside, got, want in rows:
-        if inside:
+        if inside and name not in bounded:
             assert got == want, name
         else:  # the padding hides the rest; what is seen lies inside the clipped interval
             for (g_lo, g_hi), (w_lo, w_hi) in zip(got, want, strict=True):

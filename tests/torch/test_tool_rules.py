@@ -65,6 +65,14 @@ def _modules() -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.mean([2, 3])
 
+    class AvgPoolF(nn.Module):  # torchvision InceptionA/C/E: F.avg_pool2d in forward
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)
+
+    class MaxPoolF(nn.Module):  # torchvision InceptionB/D: F.max_pool2d in forward
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.max_pool2d(x, kernel_size=3, stride=2)
+
     class LayerScale(nn.Module):  # timm LayerScale2d; torchvision CNBlock.layer_scale
         def __init__(self, channels: int) -> None:
             super().__init__()
@@ -201,6 +209,15 @@ CASES = [
     # x.mean([2, 3]): [2, 6, 5, 7] -> [2, 6]; fvcore has no aten::mean handle
     Case("mean", _custom("Mean"), (2, 6, 5, 7), (2, 6), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}, ("aten::mean",)),
+    # F.avg_pool2d(x, 3, 1, 1) on [2, 6, 5, 7]: I = 420; ptflops patches F.avg_pool2d: numel(in)
+    # per batch = 420, no module hook; thop sees no pool module: 0; fvcore: unsupported
+    Case("avg_pool functional", _custom("AvgPoolF"), (2, 6, 5, 7), (2, 6, 5, 7), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 420, "torchinfo": 0, "torch": 0},
+         ("aten::avg_pool2d",)),
+    # F.max_pool2d(x, 3, 2): (5-3)//2+1 = 2, (7-3)//2+1 = 3; ptflops I = 420
+    Case("max_pool functional", _custom("MaxPoolF"), (2, 6, 5, 7), (2, 6, 2, 3), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 420, "torchinfo": 0, "torch": 0},
+         ("aten::max_pool2d",)),
     # x * γ, γ [6, 1, 1] named gamma: torchinfo counts only params named weight/bias: 0;
     # thop: a custom module, its 6 params dropped
     Case("layer_scale", _custom("LayerScale", 6), (2, 6, 5, 7), (2, 6, 5, 7), 6,

@@ -18,8 +18,9 @@ from convcost.spec.loader import load_spec
 
 
 def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
-    """The model on the meta device: its figures depend on shapes only, and no init runs
-    (regnet computes its widths with tensors it reads back: the CPU for it)."""
+    """The model built on the meta device: params and FlopCounterMode's FLOPs depend on shapes
+    only, no init runs and the forward costs no arithmetic (Inception v3 at 299: 0.3 s instead
+    of 7 s). regnet computes its widths with tensors it reads back: built on the CPU, moved."""
     import torch
 
     try:

@@ -148,7 +148,8 @@ def _pool(draw: st.DrawFn) -> dict[str, Any]:
     kernel = draw(st.integers(1, 3))
     return {"kind": "pool", "op": op, "kernel_size": kernel,
             "stride": draw(st.one_of(st.none(), st.integers(1, 2))),
-            "padding": draw(st.integers(0, kernel // 2)), "ceil_mode": draw(st.booleans())}
+            "padding": draw(st.integers(0, kernel // 2)), "ceil_mode": draw(st.booleans()),
+            "functional": draw(st.booleans())}
 
 
 def _flat_layer(draw: st.DrawFn) -> dict[str, Any]:

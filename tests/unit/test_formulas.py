@@ -149,6 +149,14 @@ POOL: dict[str, Case] = {
                      0, 0),  # 5+2-3+1 = 5, 6+2-3+1 = 6
     "max non-square": (Pool("max", (2, 3), (2, 1)), (1, 3, 8, 9), (1, 3, 4, 7),
                        0, 0),  # (8-2)//2+1 = 4, (9-3)//1+1 = 7
+    # torchvision Inception v3's F.avg_pool2d(x, 3, 1, 1) and F.max_pool2d(x, 3, 2): the shape
+    # rule of the module
+    "functional avg k3 s1 p1": (Pool("avg", (3, 3), (1, 1), (1, 1), functional=True),
+                                (1, 192, 35, 35), (1, 192, 35, 35),
+                                0, 0),  # 35+2-3+1 = 35
+    "functional max k3 s2": (Pool("max", (3, 3), (2, 2), functional=True),
+                             (1, 288, 35, 35), (1, 288, 17, 17),
+                             0, 0),  # (35-3)//2+1 = 17
     "global avg": (AdaptivePool("avg"), (1, 1280, 7, 7), (1, 1280, 1, 1), 0, 0),
     "adaptive max 2x3": (AdaptivePool("max", (2, 3)), (4, 16, 9, 9), (4, 16, 2, 3), 0, 0),
 }

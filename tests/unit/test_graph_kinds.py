@@ -57,6 +57,11 @@ SPECS: dict[str, tuple[list[dict[str, Any]], tuple[int, ...], int, int]] = {
     "prelu per channel": ([{"kind": "act", "fn": "prelu", "per_channel": True}], (1, 4, 8, 8),
                           4, 0),
     "mean": ([{"kind": "mean"}], (1, 4), 0, 0),
+    # F.avg_pool2d(x, 3, 1, 1) on 8×8: 8+2-3+1 = 8; F.max_pool2d(x, 3, 2): (8-3)//2+1 = 3
+    "pool functional avg": ([{"kind": "pool", "op": "avg", "kernel_size": 3, "stride": 1,
+                              "padding": 1, "functional": True}], (1, 4, 8, 8), 0, 0),
+    "pool functional max": ([{"kind": "pool", "op": "max", "kernel_size": 3, "stride": 2,
+                              "functional": True}], (1, 4, 3, 3), 0, 0),
     "layer_scale": ([{"kind": "layer_scale"}], (1, 4, 8, 8), 4, 0),  # one γ per channel
     # SE on 4 channels: squeeze 4 // 4 = 1 -> _make_divisible(1, 8) = 8
     "se": ([{"kind": "se"}], (1, 4, 8, 8),
@@ -100,6 +105,8 @@ ERRORS = {
                         "stride": 2, "output_padding": 2}, "output_padding 2 must be smaller"),
     "conv_transpose kernel": ({"kind": "conv_transpose", "out_channels": 4},
                               "layers[0].kernel_size: missing required field"),
+    "functional global pool": ({"kind": "pool", "op": "avg", "global": True, "functional": True},
+                               "layers[0]: functional: true is for a windowed pool"),
 }
 
 
@@ -109,6 +116,29 @@ def test_spec_errors(name: str) -> None:
     with pytest.raises(SpecError) as err:
         _analyse(layer)
     assert message in str(err.value)
+
+
+# pool on [2, 4, 8, 8] (N = 2, I = 512): avg 3×3/1 pad 1 -> [2, 4, 8, 8] (O = 512),
+# max 3×3/2 -> [2, 4, 3, 3]; per convention: fvcore, thop, ptflops, torchinfo, torch
+POOL_COUNTS: dict[str, tuple[dict[str, Any], tuple[int, int, int, int, int]]] = {
+    # nn.AvgPool2d: thop numel(out) = 512; ptflops hook I / N + patched F.avg_pool2d I = 768
+    "avg module": ({"op": "avg", "stride": 1, "padding": 1}, (0, 512, 768, 0, 0)),
+    # F.avg_pool2d in forward: no module for thop; ptflops only its patched F: I = 512
+    "avg functional": ({"op": "avg", "stride": 1, "padding": 1, "functional": True},
+                       (0, 0, 512, 0, 0)),
+    "max module": ({"op": "max", "stride": 2}, (0, 0, 768, 0, 0)),  # ptflops 512/2 + 512
+    "max functional": ({"op": "max", "stride": 2, "functional": True}, (0, 0, 512, 0, 0)),
+}
+
+
+@pytest.mark.parametrize("name", POOL_COUNTS)
+def test_functional_pool_counts(name: str) -> None:
+    keys, counts = POOL_COUNTS[name]
+    analysis = _analyse({"kind": "pool", "kernel_size": 3, **keys}, batch=2)
+    tools = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
+    assert tuple(CONVENTIONS[tool].total(analysis) for tool in tools) == counts
+    unsupported = f"aten::{keys['op']}_pool2d"  # the same aten op for the module and F.*
+    assert CONVENTIONS["fvcore"].unsupported(analysis.root) == {unsupported: 1}
 
 
 def test_ptflops_truncates_its_sum_not_each_upsample() -> None:

@@ -1,13 +1,16 @@
 """``pool`` (avg/max over a window) and ``adaptive_pool`` (avg/max to an output size).
 
 The spec kind ``pool`` lowers to either: ``global: true`` or ``output_size`` give an
-adaptive pool, ``kernel_size`` a windowed one.
+adaptive pool, ``kernel_size`` a windowed one; ``functional: true`` makes the windowed pool a
+call of ``F.avg_pool2d`` / ``F.max_pool2d`` in ``forward`` (torchvision's Inception v3), which
+the tools count differently from the pool modules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Literal
 
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
@@ -20,7 +23,8 @@ Mode = Literal["avg", "max"]
 
 @dataclass(frozen=True)
 class Pool(Op):
-    """``nn.AvgPool2d`` / ``nn.MaxPool2d`` over a ``kernel`` window (dilation 1)."""
+    """``nn.AvgPool2d`` / ``nn.MaxPool2d`` over a ``kernel`` window (dilation 1); ``functional``:
+    ``F.avg_pool2d`` / ``F.max_pool2d`` called in ``forward`` instead of a pool module."""
 
     key: ClassVar[str] = "pool"
     mode: Mode
@@ -28,6 +32,7 @@ class Pool(Op):
     stride: Pair
     padding: Pair = (0, 0)
     ceil_mode: bool = False
+    functional: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,33 @@ def _adaptive_window(op: AdaptivePool, x: Shape) -> Windows | None:
     return (adaptive_window(x[2], op.output_size[0]), adaptive_window(x[3], op.output_size[1]))
 
 
+@cache
+def _functional_pool_class() -> type:
+    import torch
+    from torch import nn
+    from torch.nn import functional
+
+    class FunctionalPool(nn.Module):
+        """``F.avg_pool2d`` / ``F.max_pool2d`` in forward, as torchvision's Inception v3 pools."""
+
+        def __init__(self, op: Pool) -> None:
+            super().__init__()
+            self.mode, self.kernel, self.stride = op.mode, op.kernel, op.stride
+            self.padding, self.ceil_mode = op.padding, op.ceil_mode
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # looked up at each call, so a tool that patches torch.nn.functional sees it
+            pool = functional.max_pool2d if self.mode == "max" else functional.avg_pool2d
+            return pool(x, self.kernel, self.stride, self.padding, ceil_mode=self.ceil_mode)
+
+    return FunctionalPool
+
+
 def _pool_module(op: Pool, _: Shape) -> Any:
     from torch import nn
 
+    if op.functional:
+        return _functional_pool_class()(op)
     window = nn.MaxPool2d if op.mode == "max" else nn.AvgPool2d
     return window(op.kernel, op.stride, op.padding, ceil_mode=op.ceil_mode)
 
@@ -96,17 +125,21 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Op:
     if f["output_size"] is not None:
         return AdaptivePool(f["op"], f["output_size"])
     kernel = f["kernel_size"]
-    return Pool(f["op"], kernel, f["stride"] or kernel, f["padding"], f["ceil_mode"])
+    return Pool(f["op"], kernel, f["stride"] or kernel, f["padding"], f["ceil_mode"],
+                f["functional"])
 
 
 def _check(f: Mapping[str, Any], path: str) -> None:
     adaptive = f["global"] or f["output_size"] is not None
     if adaptive == (f["kernel_size"] is not None):
         raise SpecError("give exactly one of global, output_size and kernel_size", path=path)
+    if adaptive and f["functional"]:
+        raise SpecError("functional: true is for a windowed pool (kernel_size), not an "
+                        "adaptive one; a functional global average is kind: mean", path=path)
 
 
 def _window_key(op: Pool) -> tuple[str, ...]:
-    return (f"{op.mode}_pool",)
+    return (f"functional_{op.mode}_pool" if op.functional else f"{op.mode}_pool",)
 
 
 def _adaptive_key(op: AdaptivePool) -> tuple[str, ...]:
@@ -122,10 +155,12 @@ SPEC = SpecKind(
         stride=Field("pair", None, nullable=True, doc="defaults to kernel_size"),
         padding=Field("pair", (0, 0), minimum=0),
         ceil_mode=Field("bool", False),
+        functional=Field("bool", False, doc="`F.avg_pool2d`/`F.max_pool2d` in forward, no module"),
     ),
-    "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`", _check)
+    "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`; `functional`: `F.*_pool2d`", _check)
 
-POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(("max_pool", "avg_pool"), "pooling"),
+_WINDOW_KEYS = ("max_pool", "avg_pool", "functional_max_pool", "functional_avg_pool")
+POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(_WINDOW_KEYS, "pooling"),
               keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower)
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),

@@ -1,0 +1,158 @@
+"""Parsers of command-line values: each bad value is a ConvcostError naming its flag (exit 2).
+
+Free of typer and click, so the fast path of :mod:`convcost.cli.entry` can use them; the option
+types that call them are in :mod:`convcost.cli.options`. Nothing here computes costs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from convcost.errors import ConvcostError
+from convcost.limits import MAX_INT, finite_below, quote
+
+
+def counting_option(name: str, flops: bool = False) -> Any:
+    """The ``Counting`` of ``--convention NAME [--flops]``; an unknown name exits 2."""
+    from convcost.conventions.rules import counting
+
+    try:
+        return counting(name, flops)
+    except ConvcostError as err:
+        raise ConvcostError(f"--convention: {err}") from None
+
+
+def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
+    """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5); each at most MAX_INT."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        values = [int(p) for p in parts if len(p) <= 20]
+    except ValueError:
+        values = []
+    if len(values) != len(parts):
+        raise ConvcostError(f"{flag}: must be an integer or HxW, got {quote(text)}") from None
+    if len(values) not in (1, 2) or min(values) < minimum or max(values) > MAX_INT:
+        what = "positive" if minimum == 1 else f"≥ {minimum}"
+        raise ConvcostError(f"{flag}: must be {what} and at most {MAX_INT:,} (an integer or HxW), "
+                            f"got {quote(text)}")
+    return (values[0], values[-1])
+
+
+def latency_option(path: Path | None) -> Any:
+    """The :class:`~convcost.net.latency.LatencyModel` of ``--latency-model``, or None."""
+    if path is None:
+        return None
+    from convcost.net.latency_file import load_latency_model
+
+    return load_latency_model(path)
+
+
+def latency_prediction(path: Path | None, analysis: Any) -> Any:
+    """The predicted latency of ``analysis`` under ``--latency-model``, or None."""
+    model = latency_option(path)
+    if model is None:
+        return None
+    from convcost.net.latency import predict
+
+    return predict(model, analysis.root)
+
+
+def roofline_option(peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
+    """The roofline of ``--peak-gflops``/``--bandwidth-gbs`` (both or neither), else None."""
+    from convcost.cost.roofline import resolve
+
+    return resolve(None, peak_gflops, bandwidth_gbs, dtype)
+
+
+def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
+                  stride: str, padding: str, dilation: str, bias: bool, bn: bool, batch: int,
+                  alpha: float, rho: float) -> Any:
+    """The layer config of the `layer` / `bench` options, validated."""
+    from convcost.net.compare import scaled_config
+
+    for flag, value in (("--cin", cin), ("--cout", cout), ("--batch", batch)):
+        if value < 1:
+            raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
+    if hw is not None and (h is not None or w is not None):
+        raise ConvcostError("--hw: give --hw or --h and --w, not both")
+    height, width = (hw, hw) if hw is not None else (h, w)
+    if height is None or width is None:
+        raise ConvcostError("--hw: missing input size (give --hw, or --h and --w)")
+    if min(height, width) < 1:
+        raise ConvcostError(f"--hw: must be a positive integer, got {min(height, width)}")
+    pad: Any = padding if padding in ("auto", "same") else parse_pair("--padding", padding, 0)
+    return scaled_config(
+        cin, cout, parse_pair("--k", k), height, width, alpha=alpha, rho=rho,
+        stride=parse_pair("--stride", stride), padding=pad, dilation=parse_pair("--dilation", dilation),
+        bias=bias, bn=bn, batch=batch,
+    )
+
+
+def parse_numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
+    """``1,0.75,0.5`` -> [1.0, 0.75, 0.5]: finite, positive, bounded, comma-separated."""
+    parts = [part for part in text.split(",") if part.strip()]
+    try:
+        values = [kind(part) for part in parts if len(part) <= 40]
+    except ValueError:
+        values = []
+    if len(values) != len(parts) or len(values) > 1000:
+        raise ConvcostError(f"{flag}: must be comma-separated numbers (at most 1000), "
+                            f"got {quote(text)}") from None
+    if not values or not all(finite_below(v, MAX_INT) and v > 0 for v in values):
+        raise ConvcostError(f"{flag}: must be comma-separated numbers > 0 and at most "
+                            f"{MAX_INT:,}, got {quote(text)}")
+    return values
+
+
+def parse_shape(text: str) -> tuple[int, int, int, int]:
+    """``1x3x320x240`` -> (1, 3, 320, 240): four positive integers."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or min(values) < 1:
+        raise ConvcostError(f"--input: must be four positive integers NxCxHxW, got {text!r}")
+    return (values[0], values[1], values[2], values[3])
+
+
+def with_input(spec: Any, shape: str | None, height: int | None, width: int | None,
+               resolution: int | None, batch: int | None) -> Any:
+    """``spec`` with ``--input`` or ``--height``/``--width`` applied to its ``input``."""
+    from dataclasses import replace
+
+    if shape is None and height is None and width is None:
+        return spec
+    if resolution is not None:
+        raise ConvcostError("--resolution: give --resolution, or --input / --height / --width")
+    if shape is not None:
+        if height is not None or width is not None or batch is not None:
+            raise ConvcostError("--input: give --input, or --height / --width / --batch")
+        n, c, h, w = parse_shape(shape)
+        return replace(spec, input=replace(spec.input, batch=n, channels=c, height=h, width=w))
+    for flag, value in (("--height", height), ("--width", width)):
+        if value is not None and value < 1:
+            raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
+    return replace(spec, input=replace(spec.input, height=height or spec.input.height,
+                                       width=width or spec.input.width))
+
+
+def bare_output(args: list[str]) -> list[str]:
+    """``schema``'s arguments with a bare ``--output`` (last, or before another option) read as
+    the WHICH argument ``output``: ``convcost schema --output`` prints the output schema, while
+    ``--output FILE`` writes to FILE as on every command."""
+    out = list(args)
+    bare = [i for i, word in enumerate(out) if word == "--output"
+            and (i + 1 == len(out) or out[i + 1].startswith("-"))]
+    if "--" in out[:max(bare, default=0)]:
+        return out  # after `--` every word is an argument
+    for i in bare:
+        out[i] = "output"
+    words = [w for i, w in enumerate(out) if not w.startswith("-")
+             and (i == 0 or out[i - 1] not in ("-o", "--output"))]
+    if bare and len(words) > 1:
+        raise ConvcostError("--output: alone (no FILE) it picks the output schema: give "
+                            "`schema output` or `schema --output`, not both; to write a file, "
+                            "--output FILE")
+    return out

@@ -1,0 +1,53 @@
+"""A command's SPEC argument: loaded, cross-checked, and a mismatch turned into exit 1.
+
+Free of typer and click, so that :mod:`convcost.cli.model_command` runs without them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from convcost.cli.terminal import say
+from convcost.errors import CheckFailed
+
+
+def load(spec: Path) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+    from convcost.runtime.importer.load import is_source, load_source_spec
+
+    if is_source(spec):
+        return load_source_spec(str(spec))
+    from convcost.spec.loader import load_spec
+
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:  # layers no output needs
+        say(f"warning: {warning}")
+    return loaded
+
+
+def cross_check(result: Any, spec: Path | None = None) -> Any:
+    """The torch/fvcore cross-check when both are installed; else a one-line install hint.
+
+    An imported torch model is checked against the original module, not the rebuilt one."""
+    from convcost.errors import MissingDependencyError
+    from convcost.runtime.importer.load import is_source, open_source
+    from convcost.runtime.verify import verify
+
+    try:
+        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
+            from convcost.runtime.importer.crosscheck import verify_original
+
+            return verify_original(result, open_source(str(spec)))
+        return verify(result, notify=say)
+    except MissingDependencyError as err:
+        say(f"note: not cross-checked: {err}")
+        return None
+
+
+def fail_on_mismatch(checked: Any) -> None:
+    """Exit 1 (after the output) when the cross-check found a mismatch."""
+    if checked is not None and not checked.ok:
+        from convcost.report.verify_view import summary as verify_summary
+
+        raise CheckFailed(verify_summary(checked))

@@ -445,12 +445,13 @@ def profile(
     plot: Annotated[Path | None, typer.Option(
         help="draw MACs share vs time share and the roofline into this PNG (needs matplotlib)")] = None,
     fmt: Format = "table",
+    output: Output = None,
 ) -> None:
     """Measure every layer (conv+BN+act fused groups) and the whole model: time vs MACs."""
     from convcost.cli.progress import progress_bar
     from convcost.net.analysis import analyze
     from convcost.report.profile_view import empirical_roofline, profile_json, profile_reports
-    from convcost.report.render import render
+    from convcost.report.render import envelope, render
     from convcost.runtime.profile import profile as run_profile
 
     if plot is not None:
@@ -463,7 +464,7 @@ def profile(
         result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)
     roof = given or empirical_roofline(result)
     _emit(render(profile_reports(result, roof, fmt != "table"), fmt,
-                 lambda: profile_json(result, roof)))
+                 lambda: envelope("profile", profile_json(result, roof))), output)
     if plot is not None:
         from convcost.report.profile_view import plot as draw
 
@@ -488,7 +489,7 @@ def calibrate(
     from convcost.net.latency import fit
     from convcost.net.latency_file import dump
     from convcost.report.latency_view import calibration_json, calibration_reports
-    from convcost.report.render import render
+    from convcost.report.render import envelope, render
     from convcost.runtime.profile import machine_data, spec_timing
     from convcost.runtime.profile import profile as run_profile
 
@@ -501,7 +502,7 @@ def calibrate(
     except OSError as err:
         raise ConvcostError(f"--output: cannot write {output}: {err.strerror or err}") from None
     _emit(render(calibration_reports(model, timings, str(output)), fmt,
-                 lambda: calibration_json(model, timings, str(output))))
+                 lambda: envelope("calibrate", calibration_json(model, timings, str(output)))))
 
 
 @app.command("import")
@@ -513,15 +514,12 @@ def import_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the spec here [default: stdout]"
                                                 )] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
-    tracer: Annotated[str, typer.Option(help="auto (torch.fx, else torch.export), fx or export")] = "auto",
+    tracer: Annotated[str, typer.Option(click_type=opts.choice(*opts.TRACERS),
+                                        help="auto (torch.fx, else torch.export), fx or export")] = "auto",
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""
     from convcost.runtime.importer.api import parse_input
     from convcost.runtime.importer.load import open_source
-    from convcost.runtime.importer.trace import TRACERS
-
-    if tracer not in TRACERS:
-        raise ConvcostError(f"--tracer: must be one of {', '.join(TRACERS)}, got {tracer!r}")
     session = open_source(source, parse_input(input_shape), strict, tracer)
     emitted, graph = session.imported.emitted, session.imported.graph
     if output is None:

@@ -30,9 +30,10 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     counting = parse.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    loaded = parse.with_input(load(spec), input_shape, height, width, resolution, batch)
+    traced = parse.parse_shape(input_shape) if input_shape else None  # a model source's input
+    loaded = parse.with_input(load(spec, traced), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = cross_check(result, spec) if verify else None
+    checked = cross_check(result, spec, traced) if verify else None
     extra = model_extras(result, costs or CostOptions(), depth, fmt != "table")
     emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
                       parse.latency_prediction(latency_model, result)), output)

@@ -147,13 +147,19 @@ COSTS: tuple[tuple[str, Any, Any], ...] = (
 
 
 # `profile` and `calibrate`: what runs, where, and how often.
-RunDevice = Annotated[str, typer.Option("--device", help="cpu or cuda")]
-RunDtype = Annotated[str, typer.Option("--dtype", help="float32 or bfloat16")]
+RUN_DEVICES = ("cpu", "cuda")
+RUN_DTYPES = ("float32", "bfloat16")  # convcost.net.latency.PROFILE_DTYPES
+BACKENDS = ("torch", "onnxruntime")  # convcost.net.latency.BACKENDS
+TRACERS = ("auto", "fx", "export")  # convcost.runtime.importer.trace.TRACERS
+RunDevice = Annotated[str, typer.Option("--device", click_type=choice(*RUN_DEVICES), help="cpu or cuda")]
+RunDtype = Annotated[str, typer.Option("--dtype", click_type=choice(*RUN_DTYPES),
+                                       help="float32 or bfloat16")]
 Threads = Annotated[int | None, typer.Option(help="torch threads [default: torch's]")]
 Warmup = Annotated[int, typer.Option(help="untimed rounds first")]
 Repeats = Annotated[int, typer.Option(
     help="timed rounds (each: one end-to-end pass, then one pass timing every layer)")]
-Backend = Annotated[str, typer.Option(help="torch, or onnxruntime (the onnx extra)")]
+Backend = Annotated[str, typer.Option(click_type=choice(*BACKENDS),
+                                      help="torch, or onnxruntime (the onnx extra)")]
 
 LatencyModelOption = Annotated[Path | None, typer.Option(
     "--latency-model", help="latency model file (convcost calibrate): add predicted latency")]

@@ -12,12 +12,13 @@ from convcost.cli.terminal import say
 from convcost.errors import CheckFailed
 
 
-def load(spec: Path) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...)."""
+def load(spec: Path, input_shape: tuple[int, ...] | None = None) -> Any:
+    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...),
+    traced on ``input_shape`` (default: the model's own, else 1×3×224×224)."""
     from convcost.runtime.importer.load import is_source, load_source_spec
 
     if is_source(spec):
-        return load_source_spec(str(spec))
+        return load_source_spec(str(spec), input_shape)
     from convcost.spec.loader import load_spec
 
     loaded = load_spec(spec)
@@ -26,7 +27,7 @@ def load(spec: Path) -> Any:
     return loaded
 
 
-def cross_check(result: Any, spec: Path | None = None) -> Any:
+def cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, ...] | None = None) -> Any:
     """The torch/fvcore cross-check when both are installed; else a one-line install hint.
 
     An imported torch model is checked against the original module, not the rebuilt one."""
@@ -35,10 +36,10 @@ def cross_check(result: Any, spec: Path | None = None) -> Any:
     from convcost.runtime.verify import verify
 
     try:
-        if spec is not None and is_source(spec) and open_source(str(spec)).model is not None:
+        if spec is not None and is_source(spec) and open_source(str(spec), input_shape).model is not None:
             from convcost.runtime.importer.crosscheck import verify_original
 
-            return verify_original(result, open_source(str(spec)))
+            return verify_original(result, open_source(str(spec), input_shape))
         return verify(result, notify=say)
     except MissingDependencyError as err:
         say(f"note: not cross-checked: {err}")

@@ -269,7 +269,9 @@ _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
                      "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
-                     "layer_scale": "LayerScale (x * gamma)"}
+                     "layer_scale": "LayerScale (x * gamma)",
+                     "interpolate_nearest": "Interpolate (F.interpolate)",
+                     "interpolate_bilinear": "Interpolate (F.interpolate)"}
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
 
 PAPER = Convention(
@@ -303,6 +305,11 @@ FVCORE = Convention(
         "upsample_bilinear": Rule(lambda node: 4 * _numel_out(node),
                                   "4·numel of the output (aten::upsample_bilinear2d)",
                                   tool_op="aten::upsample_bilinear2d"),
+        "interpolate_nearest": Rule(_numel_out, "numel of the output (aten::upsample_nearest2d)",
+                                    tool_op="aten::upsample_nearest2d"),
+        "interpolate_bilinear": Rule(lambda node: 4 * _numel_out(node),
+                                     "4·numel of the output (aten::upsample_bilinear2d)",
+                                     tool_op="aten::upsample_bilinear2d"),
         **{key: Rule(_norm_fvcore, f"numel·5 affine, numel·4 not (aten::{key[:-4]}_norm)",
                      tool_op=f"aten::{key[:-4]}_norm")
            for key in ("groupnorm", "layernorm", "instancenorm")},
@@ -396,6 +403,9 @@ PTFLOPS = Convention(
         **{key: Rule(_ptflops_upsample, "hook numel(out) / N², plus patched F.interpolate: "
                      "numel(out) by size, numel(in)·s² by scale (float)", tool_op="nn.Upsample")
            for key in ("upsample_nearest", "upsample_bilinear")},
+        **{key: Rule(_numel_out, "patched F.interpolate only: numel(out) by size, per batch "
+                     "(no hook)", tool_op="F.interpolate")
+           for key in ("interpolate_nearest", "interpolate_bilinear")},
         **{key: Rule(_per_image(_bn_eval), "hook: numel·2 affine, numel·1 not; / N",
                      tool_op=f"nn.{name}")
            for key, name in (("groupnorm", "GroupNorm"), ("instancenorm", "InstanceNorm2d"))},

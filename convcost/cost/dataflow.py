@@ -51,6 +51,11 @@ class Step:
     def view(self) -> bool:
         return self.op_kind.view
 
+    @property
+    def data(self) -> tuple[Tensor, ...]:
+        """The inputs whose elements it reads: all but a ``reference`` op's size source."""
+        return self.inputs[:-1] if self.op_kind.reference else self.inputs
+
 
 @dataclass(frozen=True)
 class Trace:

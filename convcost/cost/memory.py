@@ -13,10 +13,11 @@ Every figure is bytes at one ``dtype`` (weights and activations alike):
 * peak activation memory of one inference pass, by this rule: leaves run one at a time in
   the order of :mod:`convcost.cost.dataflow`; each non-view leaf writes a new tensor; a tensor is
   live from the step that writes it (the model input: from the start) to the last step that
-  reads it or a view of it; while a leaf runs, its inputs, its output and every tensor still
-  needed later (a residual's x, a split's other half, a gate's x, a dual's side output) are
-  live (branches of a graph are held until their last reader runs; the model's outputs until
-  it returns). The peak is the largest sum of live bytes over all steps. Weights are not included.
+  reads it or a view of it (an ``interpolate`` reads its reference's size, not its data);
+  while a leaf runs, its inputs, its output and every tensor still needed later (a residual's
+  x, a split's other half, a gate's x, a dual's side output) are live (branches of a graph are
+  held until their last reader runs; the model's outputs until it returns). The peak is the
+  largest sum of live bytes over all steps. Weights are not included.
 
 ``fuse_bn`` folds every op with the ``folds`` trait (BatchNorm) whose input is the output of a
 ``weight_grad`` leaf (conv, linear) read by that op only: the BN's params vanish, the conv
@@ -151,7 +152,7 @@ def _folds(tr: Trace) -> dict[int, int]:
     producer = {step.output.storage: i for i, step in enumerate(tr.steps) if not step.view}
     readers: dict[int, int] = {}
     for step in tr.steps:
-        for tensor in step.inputs:
+        for tensor in step.data:
             readers[tensor.storage] = readers.get(tensor.storage, 0) + 1
     folds: dict[int, int] = {}
     for i, step in enumerate(tr.steps):
@@ -176,7 +177,7 @@ def _live_bytes(tr: Trace, alias: Mapping[int, int], size: int) -> list[int]:
     first: dict[int, int] = {tr.input.storage: 0}
     last: dict[int, int] = {tr.input.storage: 0}
     for i, step in enumerate(tr.steps):
-        for tensor in step.inputs:
+        for tensor in step.data:  # a size's source need not be held
             last[alias.get(tensor.storage, tensor.storage)] = i
         out = alias.get(step.output.storage, step.output.storage)
         first.setdefault(out, i)
@@ -206,7 +207,7 @@ def model_memory(root: Node, dtype: str = "float32", fuse_bn: bool = False) -> M
     for i, step in enumerate(tr.steps):
         status = "folded" if i in folds else "view" if step.view else ""
         params = 0 if status == "folded" else _folded_params(step, i in targets)
-        reads = sum(t.elements for t in step.inputs) * size
+        reads = sum(t.elements for t in step.data) * size
         writes = step.output.elements * size
         moved = 0 if status else reads + params * size + writes
         by_node[id(step.node)] = NodeMemory(step.node, params, params * size, reads, writes,

@@ -11,8 +11,8 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   (:mod:`convcost.conventions.rules`), each with the op class ``convcost conventions`` shows,
   and ``keys_of``, the keys one op uses;
 * traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
-  ``elementwise``,
-  ``inputs`` (2 for a merge) and ``window`` (its footprint, for the receptive field);
+  ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
+  only) and ``window`` (its footprint, for the receptive field);
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
   which turns the validated fields into the op.
 """
@@ -125,6 +125,8 @@ class OpKind(Generic[OpT]):
     label: Callable[[OpT], str] | None = None  # the node label; default: the key
     inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, mul, concat)
     variadic: bool = False  # it reads ``inputs`` or more tensors (add, concat)
+    reference: bool = False  # its last input is read for its size only (interpolate): the data
+    # path, the receptive field and the bytes read follow the others
     view: bool = False  # its output shares its input's storage (no new tensor)
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)

@@ -21,9 +21,10 @@ A transposed conv of stride s is the window of span ``(d·(k-1))/s + 1``, stride
 left padding ``(d·(k-1) - p)/s``; an upsample by s, span 1 (nearest) or 2 (bilinear), stride
 ``1/s``, left padding ``(s-1)/(2s)`` (pixel centres, align_corners=False).
 A merge (add, scale, concat) takes the union of its inputs' intervals per axis, so its size is
-the maximum over its inputs when their centres agree. An op that pools the whole map (global
-pooling, flatten) makes the RF ``whole``: every output unit sees the entire input, and a merge
-with a whole input is whole.
+the maximum over its inputs when their centres agree. An ``interpolate`` maps its first input
+only, as an upsample to the size of its second (which gives a size, no pixels). An op that
+pools the whole map (global pooling, flatten) makes the RF ``whole``: every output unit sees
+the entire input, and a merge with a whole input is whole.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ class _Walker:
         """A leaf maps its input's RF (a merge: the union of its inputs'); a block runs its
         wires (:func:`convcost.cost.graph.run_wires`); a channel split keeps the RF."""
         if node.is_leaf:
+            if node.op is not None and op_kind(node.op).reference:  # a size only, no pixels
+                inputs = inputs[:-1]
             out = merge(inputs) if len(inputs) > 1 else leaf_rf(node.op, node.input_shape, inputs[0])
         else:
             out = run_wires(node.wiring, inputs[0],

@@ -157,8 +157,30 @@ def _verify() -> dict[str, Any]:
     return {"models": array(obj({"spec": STR, "model": STR, **VERIFY["properties"]}))}
 
 
+def _profile() -> dict[str, Any]:
+    timing = {k: NUM for k in ("median_s", "q1_s", "q3_s", "iqr_s")} | {"times_s": array(NUM)}
+    group = obj({"name": STR, "kind": STR, "class": STR, "macs": INT, "mem_access_bytes": INT,
+                 **timing, "roofline_s": NUM, "bound": {"enum": ["compute", "memory", ""]},  # "": free
+                 "macs_share": NUM, "time_share": NUM})
+    share = obj({"class": STR, "groups": INT, "macs": INT, "seconds": NUM, "macs_share": NUM,
+                 "time_share": NUM})
+    machine = obj({"cpu": STR, "device": STR, "threads": INT, "torch": STR, "dtype": STR,
+                   "backend": STR})
+    return {"model": STR, "input": SHAPE, "machine": machine, "warmup": INT, "repeats": INT,
+            "roofline": obj({"label": STR, "peak_gflops": NUM, "bandwidth_gbs": NUM}),
+            "layers": array(group), "by_class": array(share),
+            "totals": obj({"end_to_end": obj(timing), "layers_s": NUM, "overhead_s": NUM,
+                           "pass_sums_s": nullable(array(NUM))})}
+
+
+def _calibrate() -> dict[str, Any]:
+    fit = obj({"spec": STR, "measured_s": NUM, "predicted_s": NUM})
+    return {"output": STR, "latency_model": {"type": "object"}, "fit": array(fit)}
+
+
 COMMANDS = {"model": _model, "layer": _layer, "conventions": _conventions, "check": _check,
-            "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify}
+            "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify,
+            "profile": _profile, "calibrate": _calibrate}
 
 
 def command_schema(command: str) -> dict[str, Any]:

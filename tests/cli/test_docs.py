@@ -123,3 +123,15 @@ def _agree(text: str, printed: str, excerpt: bool) -> bool:
 ])
 def test_numbers_compare(text: str, printed: str, excerpt: bool, agree: bool) -> None:
     assert _agree(text, printed, excerpt) is agree
+
+
+PATH_IN_TEXT = re.compile(r"(?<![\w/.])((?:tests|benchmarks|convcost|specs)/[\w/.-]*\w)")
+EXAMPLES_ONLY = {"specs/x.yaml"}  # a made-up file in an error message
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_repository_path_in_the_docs_exists(path: Path) -> None:
+    """A path the docs name (a test, a benchmark, a module, a spec) is there."""
+    named = set(PATH_IN_TEXT.findall(path.read_text(encoding="utf-8")))
+    missing = sorted(p for p in named - EXAMPLES_ONLY if not (ROOT / p).exists())
+    assert missing == []

@@ -16,7 +16,8 @@ from convcost.cli.app import app
 from convcost.cost.memory import DTYPES
 from convcost.cost.roofline import DEVICES
 
-COMMANDS = ("layer", "model", "verify", "conventions", "schema", "list", "check", "sweep", "bench")
+COMMANDS = ("layer", "model", "verify", "conventions", "schema", "list", "check", "sweep", "bench",
+            "profile", "calibrate", "import")
 
 
 def _help(*argv: str) -> str:
@@ -76,6 +77,10 @@ def test_shells_complete_the_fixed_values(words: str, expected: list[str]) -> No
      "'valid' is not one of auto, same, an integer P ≥ 0 or PHxPW"),
     (["check", "specs/", "--convention", "x"], "'paper', 'fvcore'"),
     (["bench", "--torch-device", "tpu"], "'auto', 'cpu', 'cuda'"),
+    (["profile", "x", "--device", "tpu"], "'cpu', 'cuda'"),
+    (["profile", "x", "--dtype", "float16"], "'float32', 'bfloat16'"),
+    (["calibrate", "x", "-o", "m.yaml", "--backend", "tvm"], "'torch', 'onnxruntime'"),
+    (["import", "x:y", "--tracer", "jit"], "'auto', 'fx', 'export'"),
 ])
 def test_bad_choice_fails_at_parse_time_with_the_list(argv: list[str], valid: str) -> None:
     # the spec "x" does not exist: the choice fails first, at parse time
@@ -104,6 +109,10 @@ def test_choices_match_the_cost_tables() -> None:
     assert tuple(CONVENTIONS) == options.CONVENTIONS
     assert tuple(DTYPES) == options.DTYPES
     assert set(options.DEVICES) == set(DEVICES)
+    from convcost.net.latency import BACKENDS, PROFILE_DTYPES
+    from convcost.runtime.importer.trace import TRACERS
+
+    assert (options.RUN_DTYPES, options.BACKENDS, options.TRACERS) == (PROFILE_DTYPES, BACKENDS, TRACERS)
 
 
 def test_sweep_dtype_applies_to_the_roofline() -> None:

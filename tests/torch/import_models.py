@@ -96,3 +96,35 @@ class Decoder(nn.Module):
         x = self.act(self.norm(self.up(self.conv(x))))  # 8×16×16
         x = F.interpolate(x * self.gamma, scale_factor=2, mode="bilinear")  # 8×32×32
         return self.head(x.mean([2, 3]))
+
+
+class Graph(nn.Module):
+    """Branches and merges the spec writes as a graph: input 1×3×16×16, nothing opaque.
+
+    A split in order (``chunk``), parallel convs joined by ``torch.cat``, a residual ``+``, a
+    gate ``*`` after ``F.adaptive_avg_pool2d``, ``torch.split`` into a depthwise branch and an
+    identity, ``x.mean([2, 3])`` and ``view`` to flatten, ``F.interpolate`` and ``F.relu``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Conv2d(4, 4, 1)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+        self.left = nn.Conv2d(8, 8, 1)
+        self.right = nn.Conv2d(8, 8, 3, padding=1)
+        self.gate = nn.Conv2d(16, 16, 1)
+        self.dw = nn.Conv2d(6, 6, 3, padding=1, groups=6)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.stem(x))  # 8×16×16
+        p, q = x.chunk(2, 1)
+        x = x + torch.cat([self.a(p), self.b(q)], 1)  # a split, then a residual add
+        x = torch.cat([self.left(x), self.right(x)], dim=1)  # 16×16×16: two branches
+        x = x * torch.sigmoid(self.gate(F.adaptive_avg_pool2d(x, 1)))  # a gate
+        u, v = torch.split(x, [6, 10], dim=1)
+        x = torch.cat([F.relu(self.dw(u)), v], 1)
+        x = F.interpolate(x, scale_factor=0.5)  # 16×8×8
+        n = x.shape[0]
+        return self.head(x.mean([2, 3]).view(n, -1))

@@ -41,6 +41,7 @@ PUBLISHED = [
     ("densenet121", None, 7_978_856),  # torchvision
     ("convnext_tiny", None, 28_589_128),  # torchvision
     ("googlenet", None, 6_624_904),
+    ("deeplabv3_mobilenet_v3_large", None, 11_025_477),  # torchvision
     ("inception_v3", None, 23_834_568),
     ("unet", None, 31_037_698),  # the reference of tests/torch/test_unet.py
     ("resnet18", None, 11_689_512),

@@ -65,9 +65,10 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 # downsample, the graph's merges (a split, a residual gate of mul, a 3-way add, a 3-way
 # concat, a broadcasting mul), identity, an imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
-# both upsamples (by a fractional scale, to a size), GroupNorm, LayerNorm2d, InstanceNorm (with
-# and without affine), layer scale, a linear per position, x.mean, a standalone SE, and the
-# activations gelu ... hardtanh.
+# both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
+# F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
+# layer scale, a linear per position, x.mean, a standalone SE, and the activations gelu ...
+# hardtanh.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -95,7 +96,9 @@ layers:
   - {kind: dwconv, name: dw_tfs, kernel_size: 5, stride: 2, padding: tf_same}
   - {kind: act, name: tanh, fn: tanh}
   - {kind: upsample, name: up_n, size: [9, 8]}
+  - {kind: interpolate, name: interp_b, mode: bilinear, align_corners: true, from: [up_n, stem]}
   - {kind: act, name: mish, fn: mish}
+  - {kind: interpolate, name: interp_n, from: [mish, up_n]}
   - {kind: instancenorm, name: inorm2}
   - {kind: act, name: htanh, fn: hardtanh}
   - {kind: se, name: se_l, squeeze_channels: 4, act: gelu, gate: sigmoid}

@@ -53,8 +53,9 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 IMPORTER_GAPS: dict[str, str] = {
     "convnext_tiny": "LayerNorm2d and the Linear per position (between permutes) are imported as "
                      "opaque layers (41 of them; 293,733,120 of 4,455,531,264 MACs come back)",
-    "unet": "the imported spec's skip concat reads 'down3.conv.1', a layer inside the "
-            "double_conv group down3.conv, which from: cannot name (unknown layer)",
+    "deeplabv3_mobilenet_v3_large": "the dilated blocks' SE scale (backbone.13-15) comes back as "
+                                    "a mul, and the final F.interpolate to the input's size "
+                                    "(out) is not imported",
 }
 
 

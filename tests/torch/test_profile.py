@@ -10,6 +10,7 @@ import json
 import math
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +18,7 @@ import convcost
 from convcost.cli.app import app
 from convcost.cost.groups import fused_groups
 from convcost.net.latency_file import load_latency_model
+from convcost.report.output_schema import output_schema
 from convcost.runtime.profile import profile
 
 TINY = """\
@@ -61,10 +63,14 @@ def test_groups_partition_and_totals(tiny: Path) -> None:
     assert prof.machine.threads == 1 and prof.machine.dtype == "float32"
 
 
-def test_profile_json_shares_and_sums(tiny: Path) -> None:
-    result = CliRunner().invoke(app, ["profile", str(tiny), *QUICK, "-f", "json"])
+def test_profile_json_shares_and_sums(tiny: Path, tmp_path: Path) -> None:
+    target = tmp_path / "profile.json"
+    result = CliRunner().invoke(app, ["profile", str(tiny), *QUICK, "-f", "json", "-o", str(target)])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    assert result.stdout == ""  # -o/--output: written to the file
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, output_schema())
+    assert (data["schema_version"], data["command"]) == (1, "profile")
     layers, classes, totals = data["layers"], data["by_class"], data["totals"]
     assert math.isclose(sum(r["time_share"] for r in layers), 1.0)
     assert math.isclose(sum(r["macs_share"] for r in layers), 1.0)
@@ -98,11 +104,11 @@ def test_other_dtype_and_backend(tiny: Path, extra: list[str]) -> None:
 
 
 BAD = [
-    (["--dtype", "float16"], "--dtype: must be one of float32, bfloat16"),
-    (["--backend", "tvm"], "--backend: must be one of torch, onnxruntime"),
+    (["--dtype", "float16"], "'float16' is not one of 'float32', 'bfloat16'"),  # a choice: at parse time
+    (["--backend", "tvm"], "'tvm' is not one of 'torch', 'onnxruntime'"),
     (["--repeats", "0"], "--repeats: need ≥ 1 timed run"),
     (["--threads", "0"], "--threads: must be a positive integer"),
-    (["--device", "tpu"], "--device: must be cpu or cuda"),
+    (["--device", "tpu"], "'tpu' is not one of 'cpu', 'cuda'"),
 ]
 
 
@@ -122,6 +128,10 @@ def test_calibrate_writes_a_model_that_predicts(tiny: Path, tmp_path: Path) -> N
     assert model.calibrated_on == ("tiny", "mobilenet_block")
     assert model.machine["threads"] == 1 and model.machine["backend"] == "torch"
     assert "all" in model.classes and all(f.per_mac_s >= 0 for f in model.classes.values())
+    fitted = CliRunner().invoke(app, ["calibrate", str(tiny), *QUICK, "-o", str(out), "-f", "json"])
+    assert fitted.exit_code == 0, fitted.output
+    jsonschema.validate(json.loads(fitted.stdout), output_schema())
+    assert [f["spec"] for f in json.loads(fitted.stdout)["fit"]] == ["tiny"]
     data = json.loads(CliRunner().invoke(app, ["model", str(tiny), "--no-verify", "-f", "json",
                                                "--latency-model", str(out)]).stdout)
     latency = data["latency"]

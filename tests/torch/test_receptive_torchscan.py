@@ -28,15 +28,19 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 ALL = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
+# DeepLab at a smaller input than its 520, to keep torchscan's crawl cheap; Inception v3 at its
+# smallest (75, as torchvision's): windows do not depend on the input size
+RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128, "inception_v3": 75}
+
+
 @cache
 def torchscan_layers(spec: str) -> tuple[Any, list[tuple[str, tuple[float, float, float]]]]:
-    """The analysis at α = 0.5 and torchscan's (rf, stride, padding) per module, in call order."""
+    """The analysis at α = 0.5 (and RESOLUTION) and torchscan's (rf, stride, padding) per
+    module, in call order."""
     from convcost.runtime.build import build
 
-    # Inception v3 at its smallest input (75, as torchvision's): windows do not depend on it
-    resolution = 75 if spec == "inception_v3" else None
     analysis = convcost.analyze(convcost.load_spec(SPECS / f"{spec}.yaml"), alpha=0.5,
-                                resolution=resolution)
+                                resolution=RESOLUTION.get(spec))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # modules it does not know (add, scale, concat, shuffle)
         report = torchscan.crawl_module(build(analysis), tuple(analysis.input_shape[1:]))
@@ -90,6 +94,7 @@ AGREES = {
     "densenet121": True,  # each dense layer's input skips it by the concat: the chain is the longest path
     "googlenet": False,  # an Inception module's four branches are chained one after another
     "inception_v3": False,  # the same, and its functional pools are not seen at all
+    "deeplabv3_mobilenet_v3_large": False,  # SE and ASPP's pooling branch: global pools chained
     "unet": False,  # torchscan's transposed-conv triple has a negative size (rf = -k, below)
 }
 

@@ -35,7 +35,7 @@ from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.transpose import ConvTranspose2d
-from convcost.cost.ops.upsample import Upsample
+from convcost.cost.ops.upsample import Interpolate, Upsample
 from convcost.cost.ops.views import Identity
 from convcost.cost.registry import OPS, cost
 from convcost.errors import ShapeError
@@ -228,6 +228,10 @@ GRAPH_LEAVES: dict[str, Case] = {
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),
                                (2, 3, 7, 10), 0, 0),  # floor(7.5) = 7, floor(10.5) = 10
     "upsample size": (Upsample("bilinear", size=(9, 11)), (1, 3, 5, 7), (1, 3, 9, 11), 0, 0),
+    # interpolate: N and C of x, H×W of the reference (held by the op); nothing learnt, no MACs
+    "interpolate to a size": (Interpolate((33, 33), "bilinear"), (2, 256, 1, 1),
+                              (2, 256, 33, 33), 0, 0),  # DeepLab's ASPP pooling branch
+    "interpolate down": (Interpolate((3, 4)), (1, 5, 9, 11), (1, 5, 3, 4), 0, 0),
     # norms: γ and β per channel when affine
     "groupnorm": (GroupNorm(2, 6), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),  # 2·6
     "groupnorm no affine": (GroupNorm(3, 6, False), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),

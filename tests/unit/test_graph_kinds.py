@@ -50,6 +50,11 @@ SPECS: dict[str, tuple[list[dict[str, Any]], tuple[int, ...], int, int]] = {
     "upsample scale": ([{"kind": "upsample", "scale": 2}], (1, 4, 16, 16), 0, 0),
     "upsample size": ([{"kind": "upsample", "size": [5, 11], "mode": "bilinear"}],
                       (1, 4, 5, 11), 0, 0),
+    # DeepLab's ASPP pooling branch: pool to 1×1, a 1×1 conv, back to the input's 8×8
+    "interpolate": ([{"kind": "pool", "name": "p", "op": "avg", "global": True},
+                     {"kind": "conv", "out_channels": 2, "kernel_size": 1},
+                     {"kind": "interpolate", "mode": "bilinear", "from": ["layers.1", "input"]}],
+                    (1, 2, 8, 8), 8, 8),  # conv params 4·2 = 8, MACs 1·1·1·2·4 = 8
     "groupnorm": ([{"kind": "groupnorm", "groups": 2}], (1, 4, 8, 8), 8, 0),  # 2·4
     "layernorm": ([{"kind": "layernorm"}], (1, 4, 8, 8), 8, 0),  # 2·4
     "instancenorm": ([{"kind": "instancenorm"}], (1, 4, 8, 8), 0, 0),  # torch: affine off
@@ -95,6 +100,10 @@ ERRORS = {
                       "layers[0]: give exactly one of scale and size"),
     "align_corners nearest": ({"kind": "upsample", "scale": 2, "align_corners": True},
                               "layers[0].align_corners: align_corners needs mode bilinear"),
+    "interpolate align_corners nearest": (
+        {"kind": "interpolate", "align_corners": True, "from": ["input", "input"]},
+        "layers[0].align_corners: align_corners needs mode bilinear"),
+    "interpolate one input": ({"kind": "interpolate"}, "interpolate reads 2 tensors, got 1"),
     "per_channel relu": ({"kind": "act", "fn": "relu", "per_channel": True},
                          "layers[0].per_channel: per_channel needs fn prelu"),
     "groupnorm groups": ({"kind": "groupnorm", "groups": 3},
@@ -116,6 +125,27 @@ def test_spec_errors(name: str) -> None:
     with pytest.raises(SpecError) as err:
         _analyse(layer)
     assert message in str(err.value)
+
+
+def test_interpolate_reads_its_reference_for_the_size_only() -> None:
+    """Resizing the input to the size of a 5×5 conv's output: the field is the input's own
+    (1 pixel), not the union with the conv's 5; the bytes read are x's only."""
+    from convcost.cost.memory import model_memory
+
+    analysis = _analyse({"kind": "conv", "name": "big", "out_channels": 4, "kernel_size": 5},
+                        {"kind": "interpolate", "name": "resize", "from": ["input", "big"]})
+    resize = _leaf(analysis, "resize")
+    assert receptive_fields(analysis.root).of(resize).h.size == 1
+    memory = {m.node.name: m for m in model_memory(analysis.root).leaves}
+    assert memory["resize"].input_bytes == 4 * 8 * 8 * 4  # x: 4·8·8 float32 elements, not big's too
+
+
+def test_interpolate_needs_a_map_for_its_size() -> None:
+    with pytest.raises(SpecError) as err:
+        _analyse({"kind": "flatten", "name": "flat"},
+                 {"kind": "interpolate", "from": ["input", "flat"]})
+    assert str(err.value).endswith(
+        "layers[1].from: interpolate takes its size from a C×H×W map, got 256")  # 4·8·8
 
 
 # pool on [2, 4, 8, 8] (N = 2, I = 512): avg 3×3/1 pad 1 -> [2, 4, 8, 8] (O = 512),

@@ -73,10 +73,10 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
-    spec = {"name": name or model_name(text), "input": spec_input(graph),
-            "layers": collapse_repeats(emitted.layers)}
-    if emitted.outputs:
-        spec["outputs"] = list(emitted.outputs)
+    layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
+    spec = {"name": name or model_name(text), "input": spec_input(graph), "layers": layers}
+    if outputs:
+        spec["outputs"] = outputs
     head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
                   [*graph.notes, *shared_notes(graph)], emitted.opaque)
     return Imported(graph, emitted, spec, spec_yaml(head, spec))

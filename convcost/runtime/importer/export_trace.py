@@ -60,7 +60,7 @@ def aten_rules() -> Mapping[str, r.Rule]:
         "aten.dropout": r._f_dropout, "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
         "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
         "aten.conv_transpose2d": _conv_transpose,
-        "aten.layer_norm": r._same("layernorm"), "aten.group_norm": r._same("groupnorm"),
+        "aten.layer_norm": r._f_layer_norm, "aten.group_norm": r._same("groupnorm"),
     })
     return rules
 

@@ -95,6 +95,8 @@ def _norm(op: str) -> Rule:
         attrs: dict[str, Any] = dict(affine=bool(affine))
         if hasattr(m, "num_groups"):
             attrs["groups"] = m.num_groups
+        if hasattr(m, "normalized_shape"):
+            attrs["normalized"] = tuple(m.normalized_shape)
         return op, attrs
     return rule
 
@@ -189,6 +191,13 @@ def _f_batch_norm(c: Call) -> tuple[str, dict[str, Any]]:
     return "bn", dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
 
 
+def _f_layer_norm(c: Call) -> tuple[str, dict[str, Any]]:
+    """``F.layer_norm(x, normalized_shape, weight, bias)`` (and ``aten.layer_norm``)."""
+    normalized = c.arg(1, "normalized_shape")
+    return "layernorm", dict(affine=c.arg(2, "weight") is not None,
+                             normalized=tuple(int(d) for d in normalized))
+
+
 def _pad(c: Call) -> tuple[str, dict[str, Any]]:
     return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=str(c.arg(2, "mode", "constant")))
 
@@ -258,7 +267,7 @@ def _function_rules() -> dict[Any, Rule]:
         torch.chunk: _chunk("chunk"), torch.split: _chunk("split"), torch.flatten: _flatten,
         torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
         torch.mean: _mean, F.dropout: _f_dropout, F.conv2d: _f_conv, F.linear: _f_linear,
-        F.pad: _pad, F.batch_norm: _f_batch_norm,
+        F.pad: _pad, F.batch_norm: _f_batch_norm, F.layer_norm: _f_layer_norm,
     })
     return rules
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -71,7 +72,10 @@ def _torchvision(source: Source) -> Any:
     if source.name not in names:
         raise ConvcostError(f"unknown torchvision model {source.name!r}"
                             f"{close_matches(source.name, names)}")
-    return models.get_model(source.name, **{"weights": None, **source.kwargs})
+    builder = models.get_model_builder(source.name)
+    never = {"weights": None}  # nor a backbone's (segmentation and detection models)
+    never.update(dict.fromkeys(n for n in inspect.signature(builder).parameters if n.startswith("weights_")))
+    return builder(**{**source.kwargs, **never})
 
 
 def _timm(source: Source) -> Any:

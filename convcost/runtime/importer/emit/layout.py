@@ -8,6 +8,7 @@ or, failing both, its sub-modules in turn. What still fits no kind of the spec b
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
+from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
+from convcost.runtime.importer.emit.splits import split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
 INPUT = "input"  # what ``from:`` calls the model's input
@@ -76,7 +79,8 @@ def groups(nodes: Sequence[IRNode], depth: int) -> list[_Group]:
         elif key is not None:
             out.append(_Group(key, [node], True))
         else:
-            out.append(_Group(f"{node.module}.{node.name}" if node.module else node.name, [node], False))
+            op = re.sub(r"_\d+$", "", node.name)  # fx numbers each op graph-wide: add_7
+            out.append(_Group(f"{node.module}.{op}" if node.module else op, [node], False))
     return out
 
 
@@ -92,9 +96,12 @@ class _Walk:
     opaque: list[Opaque] = field(default_factory=list)
     names: Counter[str] = field(default_factory=Counter)
     regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
+    nhwc: set[str] = field(default_factory=set)  # channels-last views of NCHW tensors
 
     def shape(self, tensor: str) -> tuple[int, ...]:
-        return self.graph.node(tensor).shape
+        """The tensor's shape as the spec sees it (NCHW, also for a channels-last view)."""
+        shape = self.graph.node(tensor).shape
+        return to_nchw(shape) if tensor in self.nhwc else shape
 
     def leaks(self, group: _Group) -> bool:
         """Whether a tensor other than the group's last is read after it (or it splits)."""
@@ -158,7 +165,12 @@ class _Walk:
             while i < len(pending) and self.leaks(region):
                 region.nodes += pending[i].nodes
                 i += 1
-            self.add_opaque(region)
+            inputs = outer_inputs(region.nodes)
+            split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced else None
+            if split is not None:
+                self.add([split], region, inputs)
+            else:
+                self.add_opaque(region)
 
     def place(self, group: _Group, depth: int) -> bool:
         """Add ``group`` as spec layers; False when it fits no kind of the spec."""
@@ -169,10 +181,13 @@ class _Walk:
             group.path = common_module(group.path, group.nodes)
         if len(group.nodes) == 1:
             return self.place_one(group, inputs)
-        if len(inputs) == 1 and not self.leaks(group):
-            layer = recognise(group.nodes, self.shape(inputs[0]))
-            if layer is not None:
-                self.add([layer], group, inputs)
+        if len(inputs) == 1 and inputs[0] not in self.nhwc and not self.leaks(group):
+            middle = wrapped(group.nodes)
+            shape = self.shape(inputs[0])
+            layers = nhwc_layers(middle, shape) if middle else None
+            layers = layers or [layer for layer in [recognise(group.nodes, shape)] if layer]
+            if layers:
+                self.add(layers, group, inputs)
                 return True
         self.walk(group.nodes, depth + 1)
         return True
@@ -180,17 +195,26 @@ class _Walk:
     def place_one(self, group: _Group, inputs: Sequence[str]) -> bool:
         """One op: a merge of several tensors, a leaf, or a no-op (which writes no layer)."""
         node = group.nodes[0]
-        if node.op == "opaque" or self.leaks(group):
+        if node.op == "opaque" or self.leaks(group) or not inputs:
             return False
-        if len(inputs) > 1:
-            layers = merge_layers(node, [self.shape(t) for t in inputs])
-        else:
-            layers = leaf_layers(node, self.shape(inputs[0])) if inputs else None
-        if layers == [] and inputs:
+        layers = self.layers_of(node, inputs)
+        if layers == []:
             self.produced[node.name] = self.produced[inputs[0]]
         elif layers:
             self.add(layers, group, inputs)
-        return bool(layers) or (layers == [] and bool(inputs))
+        if layers is not None and (permutes(node, TO_NCHW) if inputs[0] in self.nhwc
+                                   else permutes(node, TO_NHWC)) != (inputs[0] in self.nhwc):
+            self.nhwc.add(node.name)  # still (or now) channels-last
+        return layers is not None
+
+    def layers_of(self, node: IRNode, inputs: Sequence[str]) -> list[Layer] | None:
+        """The layers of one op on ``inputs`` ([] for a no-op); None when none fits."""
+        if len(inputs) > 1:
+            shapes = [self.shape(t) for t in inputs]
+            return None if any(t in self.nhwc for t in inputs) else merge_layers(node, shapes)
+        if inputs[0] in self.nhwc:
+            return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
+        return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:
@@ -209,20 +233,36 @@ def emit_layers(graph: IRGraph) -> Emitted:
                    () if outputs in ((), (walk.prev,)) else outputs)
 
 
-def collapse_repeats(layers: Sequence[Layer]) -> list[Layer]:
-    """Runs named ``P.0 … P.n-1`` with equal fields (later copies at stride 1) -> ``repeat: n``."""
+def collapse_repeats(layers: Sequence[Layer], outputs: Sequence[str] = ()) -> tuple[list[Layer], list[str]]:
+    """Runs named ``P.0 … P.n-1`` with equal fields (later copies at stride 1) -> ``repeat: n``.
+
+    ``from:`` and ``outputs`` naming a run's last copy then name ``P`` (a repeated layer's name
+    stands for its last copy); a run whose other copies are read elsewhere stays as it is."""
+    read = {ref for layer in layers for ref in _refs(layer)} | set(outputs)
     out: list[Layer] = []
+    renamed: dict[str, str] = {}
     i = 0
     while i < len(layers):
         run = _run(layers, i)
-        if len(run) > 1:
+        if len(run) > 1 and not any(layer["name"] in read for layer in run[:-1]):
             first = layers[i]
-            out.append({"kind": first["kind"], "name": first["name"].rsplit(".", 1)[0],
-                        "repeat": len(run), **_without(first, ("kind", "name"))})
+            prefix = first["name"].rsplit(".", 1)[0]
+            out.append({"kind": first["kind"], "name": prefix, "repeat": len(run),
+                        **_without(first, ("kind", "name"))})
+            renamed[run[-1]["name"]] = prefix
         else:
-            out.append(dict(layers[i]))
+            out += [dict(layer) for layer in run]
         i += max(1, len(run))
-    return out
+    for layer in out:
+        if "from" in layer:
+            refs = [renamed.get(ref, ref) for ref in _refs(layer)]
+            layer["from"] = refs if isinstance(layer["from"], list) else refs[0]
+    return out, [renamed.get(name, name) for name in outputs]
+
+
+def _refs(layer: Layer) -> list[str]:
+    wires = layer.get("from", [])
+    return [wires] if isinstance(wires, str) else list(wires)
 
 
 def _run(layers: Sequence[Layer], start: int) -> list[Layer]:

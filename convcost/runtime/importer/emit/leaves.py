@@ -164,6 +164,8 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     op = node.op
     if op in ("identity",) or (op == "dropout" and node.attr("p") is None):
         return []
+    if op == "cat" and node.shape == input_shape:  # torch.cat of one tensor (DenseNet's first)
+        return []
     if op == "conv":
         unit = conv_unit([node])
         return [unit] if unit else None

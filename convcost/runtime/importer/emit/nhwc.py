@@ -1,0 +1,49 @@
+"""Channels-last stretches: ``x.permute(0, 2, 3, 1)``, ops on the last axis, and back.
+
+ConvNeXt (and any model written NHWC for its 1×1 layers) permutes to channels-last, runs
+``nn.Linear``/``nn.LayerNorm``/activations on the channel axis and permutes back. Each such
+op is the spec's op on NCHW: a ``linear`` over the channels is a ``pwconv`` with bias (same
+params, same MACs H·W·Cin·Cout), a ``layernorm`` over the channels is ``layernorm``. The
+permutes themselves cost nothing and write no layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convcost.runtime.importer.emit.leaves import Layer, leaf_layers
+from convcost.runtime.importer.ir import IRNode, Shape
+
+TO_NHWC = (0, 2, 3, 1)
+TO_NCHW = (0, 3, 1, 2)
+_ELEMENTWISE = frozenset({"act", "dropout", "identity"})
+
+
+def permutes(node: IRNode, dims: tuple[int, ...]) -> bool:
+    """Whether ``node`` permutes a 4-D tensor by ``dims``."""
+    return node.op == "transpose" and len(node.shape) == 4 and tuple(node.attr("dims", ())) == dims
+
+
+def to_nchw(shape: Shape) -> Shape:
+    """``[N, H, W, C]`` -> ``[N, C, H, W]``."""
+    return (shape[0], shape[3], shape[1], shape[2])
+
+
+def nhwc_layers(node: IRNode, shape: Shape) -> list[Layer] | None:
+    """The spec layers of ``node`` on a channels-last view of an NCHW ``shape``; None if none."""
+    if len(node.shape) != 4:
+        return None
+    if node.op == "linear":
+        layer: Layer = {"kind": "pwconv", "out_channels": node.attr("out_features")}
+        return [{**layer, "bias": True} if node.attr("bias") else layer]
+    if node.op == "layernorm" and tuple(node.attr("normalized", ())) == (shape[1],):
+        norm: Layer = {"kind": "layernorm"}
+        return [norm if node.attr("affine", True) else {**norm, "affine": False}]
+    return leaf_layers(node, shape) if node.op in _ELEMENTWISE else None
+
+
+def wrapped(nodes: Sequence[IRNode]) -> IRNode | None:
+    """The one op of a ``permute -> op -> permute back`` group (torchvision's LayerNorm2d)."""
+    if len(nodes) == 3 and permutes(nodes[0], TO_NHWC) and permutes(nodes[2], TO_NCHW):
+        return nodes[1]
+    return None

@@ -1,0 +1,147 @@
+"""Imported graphs: merges, branches and splits written in the spec's graph format.
+
+Each model is imported, its spec analysed, and the figures compared with the original
+module: params with ``sum(p.numel())``, paper MACs with ``FlopCounterMode`` FLOPs / 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.net.analysis import Analysis, analyze
+from convcost.runtime.importer.api import load_graph
+from convcost.runtime.importer.convert import Imported, to_spec
+from convcost.runtime.importer.resolve import import_torchvision
+from convcost.spec.loader import parse_spec
+from convcost.spec.yamlsafe import load_yaml
+
+MODELS = "tests/torch/import_models.py"
+
+
+def _import(source: str, shape: tuple[int, ...] | None = None) -> Imported:
+    return to_spec(load_graph(source, shape), source)
+
+
+def _analysis(imported: Imported) -> Analysis:
+    return analyze(parse_spec(load_yaml(imported.yaml)))
+
+
+def _counter_macs(model: torch.nn.Module, shape: tuple[int, ...]) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(shape))
+    return int(counter.get_total_flops()) // 2
+
+
+GRAPH_LAYERS = [
+    ("stem", "conv"), ("relu", "act"), ("chunk", "split"), ("add", "add"), ("left", "pwconv"),
+    ("right", "conv"), ("cat", "concat"), ("adaptive_avg_pool2d", "pool"), ("gate", "pwconv"),
+    ("sigmoid", "act"), ("mul", "mul"), ("split", "split"), ("interpolate", "upsample"),
+    ("mean", "mean"), ("head", "linear"),  # view(n, -1) of a flat tensor writes no layer
+]
+
+
+def test_graph_module_becomes_a_graph_spec_with_the_original_figures() -> None:
+    from import_models import Graph
+
+    imported = _import(f"{MODELS}:Graph", (1, 3, 16, 16))
+    layers = {layer["name"]: layer for layer in imported.spec["layers"]}
+    assert [(layer["name"], layer["kind"]) for layer in imported.spec["layers"]] == GRAPH_LAYERS
+    assert imported.recognised
+    assert layers["add"]["from"] == ["relu", "chunk"]  # x + cat(a(p), b(q))
+    assert layers["right"]["from"] == "add" and layers["cat"]["from"] == ["left", "right"]
+    assert layers["mul"]["from"] == ["cat", "sigmoid"]  # x * sigmoid(gate(pool(x)))
+    assert [b["kind"] for b in layers["chunk"]["branches"]] == ["pwconv", "conv"]
+    assert "sizes" not in layers["chunk"] and layers["chunk"]["merge"] == "concat"  # equal chunks
+    assert layers["split"]["sizes"] == [6, 10]
+    assert layers["split"]["branches"][0]["act"] == "relu" and layers["split"]["branches"][1] == {
+        "kind": "identity"}
+    assert layers["interpolate"]["size"] == 8  # 16 × 0.5
+    again = _analysis(imported)
+    # stem 3·8·9 + 8 = 224, a 4·4 + 4 = 20, b 4·4·9 + 4 = 148, left 8·8 + 8 = 72,
+    # right 8·8·9 + 8 = 584, gate 16·16 + 16 = 272, dw 6·9 + 6 = 60, head 16·5 + 5 = 85
+    assert again.totals.params == sum(p.numel() for p in Graph().parameters()) == 1465
+    # stem 256·8·27 = 55,296, a 256·4·4 = 4,096, b 256·4·36 = 36,864, left 256·8·8 = 16,384,
+    # right 256·8·72 = 147,456, gate 16·16 = 256, dw 256·6·9 = 13,824, head 16·5 = 80
+    assert again.totals.macs == _counter_macs(Graph().eval(), (1, 3, 16, 16)) == 274_256
+
+
+def test_functional_module_is_a_graph_but_for_a_reordered_split_and_a_shuffle() -> None:
+    from import_models import Functional
+
+    imported = _import(f"{MODELS}:Functional", (1, 3, 32, 32))
+    kinds = [layer["kind"] for layer in imported.spec["layers"]]
+    assert kinds == ["conv", "bn", "act", "split", "opaque", "mean", "pwconv", "act", "pwconv", "act",
+                     "mul", "act", "add", "upsample", "pool", "flatten", "linear"]
+    # cat((q, p)) reverses the split's order, and the view/transpose/reshape shuffle is no kind
+    [opaque] = imported.emitted.opaque
+    assert opaque.ops == "split ×1, getitem ×2, cat ×1, reshape ×2, transpose ×1" and opaque.params == 0
+    again = _analysis(imported)
+    assert again.totals.params == 1014  # as the IR test: 432 + 32 + 72 + 68 + 80 + 330
+    # stem 256·16·27 = 110,592, left 256·8·9 = 18,432, fc1 16·4 = 64, fc2 4·16 = 64,
+    # head 32·10 = 320: the opaque ops move data only, so no MAC is missed
+    assert again.totals.macs == _counter_macs(Functional().eval(), (1, 3, 32, 32)) == 129_472
+    with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express split: split ×1"):
+        to_spec(load_graph(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
+
+
+def _torchvision() -> None:
+    try:
+        import_torchvision()
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+
+
+# issue 12's table: torchvision's params and FlopCounterMode MACs at the stated input
+TORCHVISION = [
+    ("squeezenet1_1", 224, 1_235_496, 349_151_936, "concat"),
+    ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192, "concat"),
+    pytest.param("densenet121", 224, 7_978_856, 2_834_161_664, "concat", marks=pytest.mark.slow),
+    pytest.param("inception_v3(aux_logits=False, init_weights=False)", 299, 23_834_568,
+                 5_713_216_096, "concat", marks=pytest.mark.slow),
+    pytest.param("convnext_tiny", 224, 28_589_128, 4_455_531_264, "layernorm", marks=pytest.mark.slow),
+    pytest.param("deeplabv3_mobilenet_v3_large(aux_loss=False)", 520, 11_025_477, 10_436_350_688,
+                 "upsample", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("call", "size", "params", "macs", "kind"), TORCHVISION)
+def test_torchvision_models_import_as_graphs_without_opaque_layers(
+        call: str, size: int, params: int, macs: int, kind: str) -> None:
+    _torchvision()
+    imported = _import(f"torchvision:{call}", (1, 3, size, size))
+    assert imported.recognised, imported.emitted.opaque
+    assert kind in {layer["kind"] for layer in imported.spec["layers"]}
+    again = _analysis(imported)
+    assert (again.totals.params, again.totals.macs) == (params, macs)
+
+
+def test_torchvision_never_loads_weights_of_a_backbone() -> None:
+    _torchvision()
+    from convcost.runtime.importer.resolve import load_module
+    from convcost.runtime.importer.source import parse_source
+
+    # the builder's default weights_backbone is ImageNet's: the importer passes None
+    model: Any = load_module(parse_source("torchvision:lraspp_mobilenet_v3_large"))
+    assert sum(p.numel() for p in model.parameters()) == 3_221_538
+
+
+def test_model_command_traces_a_source_on_its_input() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from convcost.cli.app import app
+
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:Graph", "--input", "1x3x16x16", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # F.interpolate(scale_factor=0.5) traced at 16×16 gives 8×8 (at the default 224: 112×112)
+    [up] = [row for row in data["layers"] if row["name"] == "interpolate"]
+    assert (up["out_c"], up["out_h"], up["out_w"]) == (16, 8, 8)
+    assert data["verify"]["ok"] and data["totals"]["macs"] == 274_256  # as above

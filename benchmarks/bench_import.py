@@ -4,7 +4,10 @@ After ``import torch`` (and torchvision), both sides get the same resnet50 ``nn.
 convcost traces it (torch.fx + shape propagation), writes the spec and analyses it;
 fvcore runs ``FlopCountAnalysis(model, x).total()``. The best of ``--repeat`` runs counts;
 the goal is a ratio of at most 1×. Then the time to import an ONNX mobilenet_v2 (exported
-once, untimed, with BatchNorm folded by the exporter). Nothing is asserted.
+once, untimed, with BatchNorm folded by the exporter): in this process (read + spec +
+analysis), and end to end as ``convcost model mobilenet_v2.onnx --no-verify`` in a fresh
+process, each in seconds and as a ratio to ``python -c "import torch"`` timed in the same run
+(and the first to fvcore's resnet50 count). Nothing is asserted.
 
     python benchmarks/bench_import.py [--repeat 5]
 """
@@ -15,6 +18,8 @@ import argparse
 import contextlib
 import io
 import logging
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -72,6 +77,14 @@ def onnx_run(path: str) -> Callable[[], Any]:
     return lambda: analyze(parse_spec(to_spec(read_onnx(path), path).spec)).totals
 
 
+CONVCOST = ["-m", "convcost"]
+
+
+def process(args: list[str]) -> Callable[[], Any]:
+    """One run of ``python args`` in a fresh process, its output discarded."""
+    return lambda: subprocess.run([sys.executable, *args], check=True, capture_output=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -98,7 +111,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             torch.onnx.export(models.mobilenet_v2(weights=None).eval(), (torch.zeros(shape),), path)
         seconds = best_of(onnx_run(path), args.repeat)
-    print(f"ONNX mobilenet_v2 (BN folded by the exporter): import + analyse {seconds * 1e3:.1f} ms")
+        cli = best_of(process([*CONVCOST, "model", path, "--no-verify"]), args.repeat)
+    torch_import = best_of(process(["-c", "import torch"]), args.repeat)
+    print("ONNX mobilenet_v2 (BN folded by the exporter), best of", args.repeat)
+    print(f"  import + analyse, in this process  {seconds:8.3f} s = {seconds / torch_import:.2f}× "
+          f"import torch, {seconds / theirs:.2f}× fvcore's resnet50 count")
+    print(f"  convcost model m.onnx --no-verify  {cli:8.3f} s = {cli / torch_import:.2f}× import torch "
+          "(a fresh process)")
+    print(f'  python -c "import torch"          {torch_import:8.3f} s')
 
 
 if __name__ == "__main__":

@@ -430,7 +430,7 @@ def _bench_layer(config: Any) -> tuple[dict[str, Any], str, str, dict[str, Any]]
 
 @app.command()
 def profile(
-    spec: Annotated[Path, typer.Argument(help="network spec (YAML)")],
+    spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
@@ -473,7 +473,8 @@ def profile(
 
 @app.command()
 def calibrate(
-    specs: Annotated[list[Path], typer.Argument(metavar="SPEC...", help="specs to profile")],
+    specs: Annotated[list[Path], typer.Argument(
+        metavar="SPEC...", help="specs to profile (YAML files or built-in names)")],
     output: Annotated[Path, typer.Option("--output", "-o", help="latency model file to write")],
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     device: RunDevice = "cpu",
@@ -532,6 +533,8 @@ def import_command(
     where = f" -> {output}" if output else ""
     typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
                f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    for note in graph.notes:
+        typer.echo(f"convcost: note: {note}", err=True)
     for item in emitted.opaque:
         typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
                    f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)

@@ -15,10 +15,13 @@ from convcost.errors import CheckFailed
 def load(spec: Path, input_shape: tuple[int, ...] | None = None) -> Any:
     """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...),
     traced on ``input_shape`` (default: the model's own, else 1×3×224×224)."""
-    from convcost.runtime.importer.load import is_source, load_source_spec
+    from convcost.runtime.importer.load import is_source, load_source_spec, open_source
 
     if is_source(spec):
-        return load_source_spec(str(spec), input_shape)
+        loaded = load_source_spec(str(spec), input_shape)
+        for note in open_source(str(spec), input_shape).imported.graph.notes:  # BatchNorm folded, ...
+            say(f"note: {note}")
+        return loaded
     from convcost.spec.loader import load_spec
 
     loaded = load_spec(spec)

@@ -54,6 +54,7 @@ class Node(Cost):
     wires: tuple[Wire, ...] = ()
     outputs: tuple[str, ...] = ()  # the model's outputs when several (wire output names)
     source: str = ""
+    shares: str = ""  # the node whose weights it reuses (its own params are then 0)
 
     @property
     def is_leaf(self) -> bool:

@@ -186,6 +186,8 @@ class Expander:
                                for n in spec.inputs)
             produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
                                   shapes)
+            if spec.shares is not None:
+                produced = [sharing(node, named, spec) for node in produced]
             for node in produced:
                 if graph:
                     wires.append(Wire(len(nodes), refs, (node.name,)))
@@ -405,6 +407,27 @@ def flow_wires(name: str, children: Sequence[Node], roles: Sequence[str],
 
 Expand = Callable[[Expander, str, Shape, Mapping[str, Any], str], Node]
 """``(expander, name, input shape, fields, path) -> node`` of one spec kind."""
+
+
+def sharing(node: Node, named: Mapping[str, Node], spec: LayerSpec) -> Node:
+    """``node`` reusing the weights of the earlier layer ``spec.shares``: the same weight
+    shapes, its own params 0 (they are counted at that layer), its MACs as they are."""
+    path = f"{spec.path}.shares"
+    target = named.get(str(spec.shares))
+    if target is None:
+        known = ", ".join(named) or "none"
+        raise SpecError(f"{spec.shares!r} is not an earlier layer of the same list (earlier: "
+                        f"{known[:200]})", path=path)
+    weights = [leaf.op for leaf in node.leaves() if leaf.params]
+    if weights != [leaf.op for leaf in target.leaves() if leaf.params]:
+        raise SpecError(f"cannot share the weights of {spec.shares!r}: their shapes differ",
+                        path=path)
+    return replace(_unshared(node), shares=target.name)
+
+
+def _unshared(node: Node) -> Node:
+    """``node`` with no params of its own, in every descendant."""
+    return replace(node, params=0, children=tuple(_unshared(c) for c in node.children))
 
 
 def _arity(kind: str, wants: int, variadic: bool, got: int, path: str) -> None:

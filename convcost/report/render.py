@@ -45,7 +45,8 @@ def percent(part: int | Fraction, whole: int | Fraction = 1, digits: int = 2) ->
         return "—"
     if isinstance(part, int) and isinstance(whole, int):  # int / int is correctly rounded too
         return f"{part / whole * 100:.{digits}f} %"
-    return f"{float(Fraction(part) / Fraction(whole)) * 100:.{digits}f} %"
+    exact = part if whole == 1 else Fraction(part) / Fraction(whole)  # no division by one
+    return f"{float(exact) * 100:.{digits}f} %"
 
 
 def shape(dims: Sequence[int]) -> str:

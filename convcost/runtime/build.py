@@ -77,7 +77,10 @@ def _module(node: Node) -> nn.Module:
 
 def _block(node: Node, parent: str) -> nn.Module:
     """A :class:`Block` running ``node``'s children, registered relative to ``parent``."""
-    children = [(child, _module(child)) for child in node.children]
+    built: dict[str, nn.Module] = {}
+    for child in node.children:  # a child that shares weights is the same module object
+        built[child.name] = built[child.shares] if child.shares in built else _module(child)
+    children = [(child, built[child.name]) for child in node.children]
     block: nn.Module = _classes().Block(node, [module for _, module in children])
     for child, module in children:
         relative = child.name[len(parent) + 1:] if parent else child.name

@@ -13,12 +13,13 @@ import importlib.util
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
+from convcost.cost.graph import Node
 from convcost.cost.value import FLOPS_PER_MAC, Shape
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.net.analysis import Analysis
@@ -149,7 +150,7 @@ def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], 
     from torch.utils.flop_counter import FlopCounterMode
 
     shapes: dict[str, Shape] = {}
-    modules = dict(model.named_modules())
+    modules = dict(model.named_modules(remove_duplicate=False))  # a shared module: every name
 
     def hook(name: str) -> Callable[..., None]:
         def record(module: nn.Module, args: Any, output: Any) -> None:
@@ -188,6 +189,28 @@ def _fvcore(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Count
     return by_module, Counter(analysis.unsupported_ops()), ignored
 
 
+def _layer_checks(nodes: Sequence[Node], modules: Mapping[str, nn.Module], by_module: Counter[str],
+                  shapes: Mapping[str, Shape]) -> tuple[LayerCheck, ...]:
+    """One check per module. A module that several nodes share (``shares:``) is checked once,
+    under its first name, against their summed counts and params: fvcore counts every call
+    there, and torch holds its parameters once."""
+    first: dict[int, str] = {}
+    for name, module in modules.items():
+        first.setdefault(id(module), name)
+    counts: Counter[str] = Counter()
+    params: Counter[str] = Counter()
+    for node in nodes:
+        key = first[id(modules[node.name])]
+        counts[key] += FVCORE.count(node)
+        params[key] += node.params
+    return tuple(
+        LayerCheck(node.name, node.label, node.is_leaf, counts[node.name], by_module[node.name],
+                   params[node.name], sum(p.numel() for p in modules[node.name].parameters()),
+                   node.output_shape, shapes.get(node.name))
+        for node in nodes if first[id(modules[node.name])] == node.name
+    )
+
+
 def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     """Build ``analysis`` in torch (eval) and compare every figure exactly. Prints nothing.
 
@@ -213,13 +236,8 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
                                      torch.zeros(analysis.input_shape, device="meta"))
         model = build(analysis).eval()
         by_module, unsupported, ignored = _fvcore(model, torch.zeros(analysis.input_shape))
-    modules = dict(model.named_modules())
-    checks = tuple(
-        LayerCheck(node.name, node.label, node.is_leaf, FVCORE.count(node), by_module[node.name],
-                   node.params, sum(p.numel() for p in modules[node.name].parameters()),
-                   node.output_shape, shapes.get(node.name))
-        for node in nodes
-    )
+    checks = _layer_checks(nodes, dict(model.named_modules(remove_duplicate=False)), by_module,
+                           shapes)
     tools = f"torch {torch.__version__}, fvcore {getattr(fvcore, '__version__', '?')}"
     return Verification(
         analysis.model, FVCORE.name, tools, checks, FVCORE.total(analysis),

@@ -163,6 +163,9 @@ SPEC_KINDS: Mapping[str, SpecKind] = MappingProxyType({
 COMMON_FIELDS: Mapping[str, Field] = fields(
     repeat=Field("int", 1, doc="repeat the layer; copies after the first use stride 1"),
     in_channels=Field("int", None, nullable=True, doc="checked against the inferred input"),
+    shares=Field("text", None, nullable=True,
+                 doc="an earlier layer of the same list whose weights it reuses (a module called "
+                     "twice): its params are counted there, its MACs at each call"),
 )
 
 INPUT_FIELDS: Mapping[str, Field] = fields(

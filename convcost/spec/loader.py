@@ -79,6 +79,7 @@ class LayerSpec:
     repeat: int = 1
     in_channels: int | None = None
     inputs: tuple[str, ...] = ()  # ``from:``: earlier layers of its list, or ``input``; (): previous
+    shares: str | None = None  # an earlier layer of its list whose weights it reuses
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def _layer(item: RawLayer, warnings: list[SpecError]) -> LayerSpec:
         fields=MappingProxyType(fields),
         repeat=common["repeat"],
         in_channels=common["in_channels"],
+        shares=common["shares"],
         inputs=read_from(data["from"], join(path, "from")) if "from" in data else (),
     )
 

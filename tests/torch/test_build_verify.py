@@ -26,8 +26,8 @@ from convcost.spec.loader import load_spec, parse_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
-# (spec, resolution for the cross-check, published param count). vgg16 is cross-checked at 64
-# to keep fvcore's trace quick; params do not depend on the resolution.
+# (spec, resolution for the cross-check, published param count). vgg16 is cross-checked at 64,
+# the U-Net at 128, to keep fvcore's trace quick; params do not depend on the resolution.
 PUBLISHED = [
     ("mobilenet_v1", None, 4_231_976),  # MobileNet paper Table 1 / the seed model
     ("mobilenet_v2", None, 3_504_872),  # torchvision
@@ -43,7 +43,7 @@ PUBLISHED = [
     ("googlenet", None, 6_624_904),
     ("deeplabv3_mobilenet_v3_large", None, 11_025_477),  # torchvision
     ("inception_v3", None, 23_834_568),
-    ("unet", None, 31_037_698),  # the reference of tests/torch/test_unet.py
+    ("unet", 128, 31_037_698),  # the reference of tests/torch/test_unet.py
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),

@@ -61,7 +61,7 @@ def test_strict_refuses_what_the_spec_cannot_express(runner: CliRunner) -> None:
     (["import", "torchvision:resnet18", "--input", "1x3"], "cannot trace it with torch.fx"),
     (["import", "torch.nn:Linear(in_features=3, out_features=2)", "--input", "1x3"],
      "the spec format takes an image input"),
-    (["import", "torchvision:resnet18", "--tracer", "jit"], "--tracer: must be one of"),
+    (["import", "torchvision:resnet18", "--tracer", "jit"], "'--tracer': 'jit' is not one of"),
     (["conventions", "missing.onnx"], "missing.onnx: no such file"),
 ])
 def test_bad_sources_exit_2_on_one_line(runner: CliRunner, args: list[str], message: str) -> None:

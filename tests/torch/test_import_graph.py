@@ -145,3 +145,34 @@ def test_model_command_traces_a_source_on_its_input() -> None:
     [up] = [row for row in data["layers"] if row["name"] == "interpolate"]
     assert (up["out_c"], up["out_h"], up["out_w"]) == (16, 8, 8)
     assert data["verify"]["ok"] and data["totals"]["macs"] == 274_256  # as above
+
+
+def test_shared_module_counts_its_params_once_and_its_macs_at_each_call() -> None:
+    from import_models import Shared
+
+    imported = _import(f"{MODELS}:Shared", (1, 3, 8, 8))
+    layers = {layer["name"]: layer for layer in imported.spec["layers"]}
+    assert layers["conv_2"]["shares"] == "conv" and "shares" not in layers["conv"]
+    again = _analysis(imported)
+    model = Shared().eval()
+    # stem 3·8·9 + 8 = 224, conv 8·8·9 + 8 = 584 once
+    assert again.totals.params == sum(p.numel() for p in model.parameters()) == 808
+    # stem 64·8·27 = 13,824; conv 64·8·72 = 36,864 at each of its 2 calls
+    assert again.totals.macs == _counter_macs(model, (1, 3, 8, 8)) == 13_824 + 2 * 36_864
+
+
+@pytest.mark.parametrize("source", [f"{MODELS}:Shared", "spec"])
+def test_shared_weights_pass_the_cross_check(source: str, tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from convcost.cli.app import app
+
+    if source == "spec":  # the imported spec, built in torch with one module under both names
+        source = str(tmp_path / "shared.yaml")
+        (tmp_path / "shared.yaml").write_text(_import(f"{MODELS}:Shared", (1, 3, 8, 8)).yaml)
+    result = CliRunner().invoke(app, ["model", source, "--input", "1x3x8x8", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verify"]["ok"] and data["verify"]["totals"]["params"] == 808  # as above

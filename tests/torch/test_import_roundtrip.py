@@ -11,13 +11,14 @@ import contextlib
 import io
 import itertools
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from convcost.cost.ops import BatchNorm, Conv2d, Linear
+from convcost.cost.ops import BatchNorm, Conv2d, Dropout
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.build import build
@@ -36,7 +37,8 @@ SHIPPED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 def _analysis(name: str) -> Analysis:
     # smaller inputs keep the traces quick (Inception v3 takes 75 at least, as torchvision's)
-    resolution = {"vgg16": 64, "inception_v3": 75}.get(name)
+    resolution = {"vgg16": 64, "inception_v3": 75, "unet": 64,
+                  "deeplabv3_mobilenet_v3_large": 128}.get(name)
     return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=resolution)
 
 
@@ -91,24 +93,79 @@ def _export_onnx(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> 
         torch.onnx.export(model, (torch.zeros(shape),), str(path))
 
 
-@pytest.mark.parametrize("name", ["mobilenet_block", "mobilenet_v1"])
-def test_round_trip_through_onnx_is_the_bn_folded_form(name: str, tmp_path: Path) -> None:
+def _deployed(analysis: Analysis) -> dict[str, tuple[Any, ...]]:
+    """The spec's leaves as the torch exporter deploys them, by name: each BN right after a conv
+    folded into it (−2·C params, +C for the bias a conv without one gains; MACs unchanged), and
+    the eval-mode identities (dropout) gone; other leaves figure for figure.
+
+    A conv unit ``P`` left with its conv alone is one layer ``P`` (not ``P.conv``), and an SE
+    gate product, a ``scale`` inside the ``se`` kind, is a ``mul`` merge in the graph form.
+    Parallel branches may come back in another order: leaves are compared by name."""
+    rows: list[list[Any]] = []
+    folded: set[int] = set()
+    previous: Any = None
+    for leaf in analysis.leaves():
+        if isinstance(leaf.op, BatchNorm) and isinstance(previous, Conv2d):
+            rows[-1][3] += 0 if previous.bias else leaf.op.channels
+            folded.add(len(rows) - 1)
+        elif not isinstance(leaf.op, Dropout):
+            label = "mul" if leaf.label == "scale" else leaf.label
+            rows.append([leaf.name, label, leaf.output_shape, leaf.params, leaf.macs])
+        previous = leaf.op
+    parents = Counter(row[0].rpartition(".")[0] for row in rows)
+    for index in folded:
+        parent, _, last = rows[index][0].rpartition(".")
+        if last == "conv" and parents[parent] == 1:
+            rows[index][0] = parent
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _by_name(analysis: Analysis) -> dict[str, tuple[Any, ...]]:
+    return {n.name: (n.label, n.output_shape, n.params, n.macs) for n in analysis.leaves()}
+
+
+def _conv_bn_pairs(analysis: Analysis) -> list[tuple[int, bool]]:
+    """(channels, conv had a bias) of every BN right after a conv: what the exporter folds."""
+    return [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(analysis.leaves())
+            if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
+
+
+# specs whose figures do not come back through ONNX yet: {name: why}
+ONNX_GAPS: dict[str, str] = {
+    **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
+    # folded units fit no shuffle_unit (it carries BN), and the emitter has no leaf for a
+    # view/transpose/view channel shuffle outside one
+    "shufflenet_v2_x1_0": "each folded unit's channel shuffle (view, transpose, view) and what "
+                          "reads it are imported as opaque",
+}
+# export + import over 10 s on a 2-core machine shared with other jobs
+SLOW_ONNX = frozenset({"deeplabv3_mobilenet_v3_large", "densenet121", "efficientnet_b0",
+                       "efficientnet_v2_s", "googlenet", "inception_v3", "mobilenet_v3_large",
+                       "regnet_y_400mf", "resnet50", "shufflenet_v2_x1_0"})
+
+
+def _onnx_param(name: str) -> Any:
+    marks = [pytest.mark.slow] if name in SLOW_ONNX else []
+    if name in ONNX_GAPS:
+        marks.append(pytest.mark.xfail(strict=True, reason=ONNX_GAPS[name]))
+    return pytest.param(name, marks=marks)
+
+
+@pytest.mark.parametrize("name", [_onnx_param(name) for name in SHIPPED])
+def test_shipped_spec_round_trips_through_onnx_in_its_bn_folded_form(name: str, tmp_path: Path) -> None:
     original = _analysis(name)
     _export_onnx(build(original).eval(), original.input_shape, tmp_path / "m.onnx")
     graph = read_onnx(str(tmp_path / "m.onnx"))
-    assert any("BatchNorm folded into" in note for note in graph.notes)
-    again = _reimport(graph, name)
-    # Folding removes each BN (2·C params) and gives its conv a bias (C params) unless it had
-    # one; MACs stay.
-    leaves = original.leaves()
-    folded = [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(leaves)
-              if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
-    assert again.totals.params == original.totals.params - sum(c * (2 if bias else 1) for c, bias in folded)
+    imported = to_spec(graph, f"{name}.onnx", name=name)
+    again = analyze(parse_spec(load_yaml(imported.yaml)))
+    pairs = _conv_bn_pairs(original)
+    if pairs:  # the exporter folded every conv's BN and the import says so
+        assert f"BatchNorm folded into {len(pairs)} convolutions" in graph.notes[0]
+    assert not imported.emitted.opaque
+    assert _by_name(again) == _deployed(original)
+    # totals: each folded BN takes 2·C params and gives C back as a bias unless the conv had one
+    assert again.totals.params == original.totals.params - sum(c * (2 if b else 1) for c, b in pairs)
     assert again.totals.macs == original.totals.macs
-    weighted = [(n.output_shape, n.macs) for n in original.leaves() if isinstance(n.op, Conv2d | Linear)]
-    assert [(n.output_shape, n.macs) for n in again.leaves() if isinstance(n.op, Conv2d | Linear)] == weighted
-    assert all(n.op.bias for n in again.leaves() if isinstance(n.op, Conv2d)) and not any(
-        isinstance(n.op, BatchNorm) for n in again.leaves())
 
 
 def test_torchvision_mobilenet_v2_equals_the_shipped_spec() -> None:

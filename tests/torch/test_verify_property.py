@@ -5,13 +5,14 @@ blocks, shuffle units, BN, activations, pools, identity, flatten, linear and dro
 leaves of the open format (transposed convs, upsampling, group/layer/instance norms, layer
 scale, mean, SE, a linear per position, TF SAME padding, PReLU and the other new activations),
 and the graph: merges (add, concat, mul) of the previous layer with an earlier one or the input
-(``from:``), parallel branches, channel splits and residual containers (gates included), some
-of them inside ``sequential`` groups or user-defined blocks (``${k // 2}`` arguments), at
-random channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias.
-Each spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
-input, say) is dropped, so every example is a valid network. For each, ``verify`` must find
-fvcore's ``by_module()`` = the fvcore convention per node, params and output shapes = torch,
-and FlopCounterMode = 2 × paper MACs.
+(``from:``), an interpolate of the previous layer to an earlier one's size, parallel branches,
+channel splits and residual containers (gates included), some of them inside ``sequential``
+groups or user-defined blocks (``${k // 2}`` arguments), at random channels, strides, kernels,
+paddings, dilations, groups, resolutions, batches and bias. Each spec is built layer by layer:
+a drawn layer the analysis rejects (kernel larger than the input, say) is dropped, so every
+example is a valid network. For each, ``verify`` must find fvcore's ``by_module()`` = the
+fvcore convention per node, params and output shapes = torch, and FlopCounterMode = 2 × paper
+MACs.
 """
 
 from __future__ import annotations
@@ -219,12 +220,17 @@ def _branch(draw: st.DrawFn, c: int, out: int) -> dict[str, Any]:
 
 def _graph_layer(draw: st.DrawFn, c: int, count: int) -> dict[str, Any]:
     """A merge of the previous layer with an earlier one (``from:``), or a container."""
-    form = draw(st.sampled_from(["merge", "parallel", "split", "residual"]))
+    form = draw(st.sampled_from(["merge", "parallel", "split", "residual", "interpolate"]))
     merge = draw(MERGES)
     previous = f"layers.{count - 1}" if count else "input"
+    other = draw(st.sampled_from(["input", *(f"layers.{i}" for i in range(count))]))
     if form == "merge":
-        other = draw(st.sampled_from(["input", *(f"layers.{i}" for i in range(count))]))
         return {"kind": merge, "from": [previous, other]}
+    if form == "interpolate":  # to the size of an earlier map (a flat one is refused, dropped)
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        corners = draw(st.booleans()) if mode == "bilinear" else False
+        return {"kind": "interpolate", "mode": mode, "align_corners": corners,
+                "from": [previous, other]}
     count_branches = 2 if merge == "mul" else draw(st.integers(2, 3))
     if form == "parallel":
         outs = [c if merge != "concat" else draw(channels) for _ in range(count_branches)]

@@ -20,3 +20,7 @@ def test_verify_and_bench_take_a_builtin_name(tmp_path: Path, monkeypatch: pytes
                                      "--format", "json"])
     assert timed.exit_code == 0, timed.output
     assert '"model": "mobilenet_block"' in timed.stdout
+    profiled = CliRunner().invoke(app, ["profile", "mobilenet_block", "--warmup", "0", "--repeats", "1",
+                                        "--format", "json"])
+    assert profiled.exit_code == 0, profiled.output
+    assert '"model": "mobilenet_block"' in profiled.stdout

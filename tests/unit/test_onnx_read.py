@@ -79,8 +79,8 @@ def test_every_op(tmp_path: Path) -> None:
     ops = [(n.op, n.attr("fn")) for n in graph]
     assert [op for op, _ in ops] == [
         "input", "conv", "bn", "act", "act", "act", "act", "act", "add", "mul", "split", "getitem",
-        "cat", "slice", "pad", "conv_transpose", "interpolate", "pool", "pool", "transpose", "mean",
-        "adaptive_pool", "add", "flatten", "linear", "linear", "reshape"]
+        "getitem", "cat", "slice", "pad", "conv_transpose", "interpolate", "pool", "pool", "transpose",
+        "mean", "adaptive_pool", "add", "flatten", "linear", "linear", "reshape"]
     assert [fn for _, fn in ops if fn] == ["relu", "relu6", "hardswish", "hardsigmoid", "silu"]
     shapes = {n.name: n.shape for n in graph}
     assert shapes["sl"] == (1, 8, 8, 16)  # rows 0..7 of 16
@@ -96,7 +96,9 @@ def test_every_op(tmp_path: Path) -> None:
     assert dict(conv.attrs) == dict(in_channels=3, out_channels=8, kernel=(3, 3), stride=(1, 1),
                                     dilation=(1, 1), groups=1, bias=True, padding=(1, 1))
     assert graph.node("rm").attr("dims") == (2, 3)
-    assert graph.node("s0").attr("sizes") == (4, 4)
+    # the Split is read by one getitem per output, as torch.fx gives torch.split
+    assert graph.node("s0:split").attr("sizes") == (4, 4) and graph.node("s1").attr("index") == 1
+    assert graph.node("tr").attrs == {"dims": (2, 3)}  # perm (0, 1, 3, 2): x.transpose(2, 3)
     assert graph.tracer == "onnx" and graph.outputs == ("y",) and not graph.opaque()
 
 

@@ -73,3 +73,18 @@ def test_user_text_is_never_markup_and_never_a_control() -> None:
     assert text == rich_text(report)
     assert text is not None and "\x1b" not in text and "\\x1b[31mred" in text
     assert "m[bold]x[/]" in text  # a plain note keeps its brackets
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**30, 10**30), st.integers(1, 10**30), st.integers(0, 6))
+def test_percent_takes_a_shortcut_to_the_same_digits(part: int, whole: int, digits: int) -> None:
+    """int / int, or a Fraction over 1, prints what the exact Fraction prints (both are the
+    correctly rounded float of the same rational)."""
+    from fractions import Fraction
+
+    from convcost.report.render import percent
+
+    exact = f"{float(Fraction(part) / Fraction(whole)) * 100:.{digits}f} %"
+    assert percent(part, whole, digits) == exact
+    assert percent(Fraction(part, whole), 1, digits) == exact
+    assert percent(Fraction(part, whole), Fraction(1), digits) == exact

@@ -59,8 +59,8 @@ def shared_notes(graph: IRGraph) -> list[str]:
     for module, params in calls.items():
         total: int = sum(params)
         if len(params) > 1 and total:
-            notes.append(f"shared weights: {module} runs {len(params)}× with {total:,} params; the "
-                         "spec has no shared layers and counts them at each call")
+            notes.append(f"shared weights: {module} runs {len(params)}× with {total:,} params, "
+                         "counted once: the later calls' layers say shares:")
     return notes
 
 

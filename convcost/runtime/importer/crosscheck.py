@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
+from convcost.cost.graph import Node
 from convcost.net.analysis import Analysis
 from convcost.runtime.verify import LayerCheck, Verification, _fvcore, _quiet, _require, _run
 
@@ -33,12 +34,14 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     with _quiet():
         shapes, counter_flops = _run(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = _fvcore(model, x)
-    checks = []
+    calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)
     for node in layers:
-        path = origins[node.name][0]
-        checks.append(LayerCheck(node.name, node.label, node.is_leaf, FVCORE.count(node), by_module[path],
-                                 node.params, sum(p.numel() for p in modules[path].parameters()),
-                                 node.output_shape, shapes.get(path)))
+        calls.setdefault(origins[node.name][0], []).append(node)
+    checks = [LayerCheck(nodes[0].name, nodes[0].label, nodes[0].is_leaf,
+                         sum(FVCORE.count(n) for n in nodes), by_module[path], sum(n.params for n in nodes),
+                         sum(p.numel() for p in modules[path].parameters()), nodes[-1].output_shape,
+                         shapes.get(path))  # fvcore counts every call; the hook saw the last
+              for path, nodes in calls.items()]
     tools = (f"the original {session.text} (torch {torch.__version__}, "
              f"fvcore {getattr(fvcore, '__version__', '?')})")
     return Verification(

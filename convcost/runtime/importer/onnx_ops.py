@@ -6,6 +6,7 @@ and returns ``(op, attrs)``. Weights are counted by :mod:`.onnx_read` from :data
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ class OnnxCall:
     in_shapes: tuple[Shape | None, ...]  # every input, "" inputs as None
     constants: tuple[Any, ...]  # small constant input values (lists), None where not constant
     shapes: tuple[Shape, ...]  # outputs
+    module_class: str = ""  # the torch module it came from ("torch.nn.modules.flatten.Flatten")
 
     @property
     def shape(self) -> Shape:
@@ -86,7 +88,9 @@ def _clip(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     hi = c.attrs.get("max", _first(c.constants[2] if len(c.constants) > 2 else None))
     if lo == 0 and hi is None:
         return "act", dict(fn="relu")
-    return "act", dict(fn="relu6" if (lo, hi) == (0, 6) else "hardtanh", min=lo, max=hi)
+    if (lo, hi) == (0, 6):
+        return "act", dict(fn="relu6")  # as torch.fx gives nn.ReLU6
+    return "act", dict(fn="hardtanh", min=lo, max=hi)
 
 
 def _first(value: Any) -> Any:
@@ -105,10 +109,45 @@ def _pool(kind: str) -> Rule:
 
 
 def _reduce_mean(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """A mean; torch's exported ``nn.AdaptiveAvgPool2d(1)`` stays the module torch.fx sees."""
     axes = c.attrs.get("axes") or (c.constants[1] if len(c.constants) > 1 else None) or ()
     rank = len(c.in_shapes[0] or c.shape)
     dims = tuple(sorted(int(a) % rank for a in axes))
-    return "mean", dict(dims=dims, keepdim=bool(c.attrs.get("keepdims", 1)))
+    keepdim = bool(c.attrs.get("keepdims", 1))
+    if c.module_class.endswith("AdaptiveAvgPool2d") and dims == (2, 3) and keepdim:
+        return "adaptive_pool", dict(kind="avg", output_size=(1, 1))
+    return "mean", dict(dims=dims, keepdim=keepdim)
+
+
+def _reshape(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """A reshape; torch's exported ``nn.Flatten`` stays a flatten, as torch.fx gives it."""
+    source = c.in_shapes[0]
+    start = len(c.shape) - 1
+    if (source and c.module_class.endswith("Flatten") and source[:start] == c.shape[:start]
+            and math.prod(source[start:]) == c.shape[-1]):
+        return "flatten", dict(start_dim=start, end_dim=-1)
+    return "reshape", dict(shape=c.shape)
+
+
+def _transpose(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """A permutation; one that swaps two axes is ``x.transpose(i, j)``, as torch.fx gives it."""
+    perm = tuple(int(p) for p in c.attrs.get("perm") or range(len(c.shape))[::-1])
+    moved = [i for i, p in enumerate(perm) if i != p]
+    if len(moved) == 2 and perm[moved[0]] == moved[1]:
+        return "transpose", dict(dims=tuple(moved))
+    return "transpose", dict(dims=perm, permute=True)
+
+
+def _slice(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """``x[..., start:end:step]`` along one axis, when its bounds are constants."""
+    starts, ends, axes, steps = (c.constants[i] if len(c.constants) > i else None for i in (1, 2, 3, 4))
+    source = c.in_shapes[0]
+    if not (source and starts and ends and len(starts) == len(ends) == 1):
+        return "slice", {}
+    dim = int(axes[0]) % len(source) if axes else 0
+    step = int(steps[0]) if steps else 1
+    start, end, _ = slice(int(starts[0]), int(ends[0]), step).indices(source[dim])
+    return "slice", dict(dim=dim, start=start, end=end, step=step)
 
 
 def _split(c: OnnxCall) -> tuple[str, dict[str, Any]]:
@@ -131,6 +170,19 @@ def _same(op: str, **attrs: Any) -> Rule:
     return lambda c: (op, dict(attrs))
 
 
+def _pad(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """ONNX pads (every axis's begins, then its ends) -> torch's ``F.pad`` order, last axis first."""
+    pads = c.attrs.get("pads") or (c.constants[1] if len(c.constants) > 1 else None)
+    attrs: dict[str, Any] = dict(mode=_text(c.attrs.get("mode", b"constant")))
+    if pads and len(pads) % 2 == 0:
+        rank = len(pads) // 2
+        order = [(int(pads[axis]), int(pads[axis + rank])) for axis in reversed(range(rank))]
+        while order and order[-1] == (0, 0):  # F.pad leaves the leading axes out
+            order.pop()
+        attrs["pad"] = tuple(p for pair in order for p in pair)
+    return "pad", attrs
+
+
 RULES: Mapping[str, Rule] = {
     "Conv": _conv, "ConvTranspose": _conv, "Gemm": _gemm,
     "MatMul": lambda c: ("linear", dict(in_features=_weight(c)[0],
@@ -142,16 +194,15 @@ RULES: Mapping[str, Rule] = {
     "PRelu": _act("prelu"), "Softmax": _act("softmax"),
     "Add": _binary("add"), "Sub": _binary("sub"), "Mul": _binary("mul"), "Div": _binary("div"),
     "Concat": lambda c: ("cat", dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))),
-    "Split": _split, "Slice": _same("slice"),
+    "Split": _split, "Slice": _slice,
     "Resize": lambda c: ("interpolate", dict(mode=_text(c.attrs.get("mode", b"nearest")),
                                              size=tuple(c.shape[2:]))),
     "GlobalAveragePool": _same("adaptive_pool", kind="avg", output_size=(1, 1)),
     "GlobalMaxPool": _same("adaptive_pool", kind="max", output_size=(1, 1)),
     "MaxPool": _pool("max"), "AveragePool": _pool("avg"), "ReduceMean": _reduce_mean,
     "Flatten": lambda c: ("flatten", dict(start_dim=int(c.attrs.get("axis", 1)), end_dim=-1)),
-    "Reshape": lambda c: ("reshape", dict(shape=c.shape)),
-    "Transpose": lambda c: ("transpose", dict(dims=tuple(c.attrs.get("perm", ())), permute=True)),
-    "Pad": lambda c: ("pad", dict(mode=_text(c.attrs.get("mode", b"constant")))),
+    "Reshape": _reshape, "Transpose": _transpose,
+    "Pad": _pad,
     "Dropout": _same("dropout"), "Identity": _same("identity"),
     "LayerNormalization": _same("layernorm"), "GroupNormalization": _same("groupnorm"),
     "InstanceNormalization": _same("instancenorm"),

@@ -10,18 +10,22 @@ inside functions only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Container, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
+from convcost.runtime.importer.onnx_passes import collapse_pools, fuse_silu
 
 INSTALL = "pip install 'convcost[onnx]'"
 FLOATS = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 FOLD_RULE = "FuseBatchNormIntoConv"
 MAX_BYTES = 4 << 30
+ADAPTIVE = {"AdaptiveAvgPool2d": "avg", "AdaptiveMaxPool2d": "max"}
 
 
 def _load(path: str, input_shape: Shape | None) -> Any:
@@ -100,15 +104,42 @@ def _constants(model: Any) -> dict[str, list[Any]]:
     return values
 
 
-def module_of(node: Any, weights: Iterable[str]) -> str:
-    """The torch module a node came from: its weight's name, else its name scope, else its name."""
-    for name in weights:
-        if name.endswith(".weight"):
-            return name[: -len(".weight")]
-    meta = {p.key: p.value for p in node.metadata_props}
-    scopes = meta.get("pkg.torch.onnx.name_scopes", "")
-    parts = [s.strip(" '\"") for s in scopes.strip("[]").split(",")] if scopes else []
-    return str(parts[-2] if len(parts) > 1 else (node.name or node.output[0]))
+def _meta(node: Any) -> dict[str, str]:
+    return {p.key: p.value for p in node.metadata_props}
+
+
+def _listed(text: str) -> list[str]:
+    """``"['', 'layer1.0', 'add']"`` (the torch exporter's metadata) -> its items."""
+    return [s.strip(" '\"") for s in text.strip("[]").split(",")] if text else []
+
+
+def module_of(node: Any, weights: Iterable[str], shared: Container[str] = ()) -> str:
+    """The torch module a node came from: its weight's name (unless other nodes read the same
+    stored weight), else its name scope, else a shared weight's name; "" if none."""
+    named = [name for name in weights if name.endswith(".weight")]
+    own = [name for name in named if name not in shared]
+    parts = _listed(_meta(node).get("pkg.torch.onnx.name_scopes", ""))
+    if own or (named and len(parts) < 2):
+        return (own or named)[0][: -len(".weight")]
+    return parts[-2] if len(parts) > 1 else ""
+
+
+def module_class(node: Any) -> str:
+    """The torch module class the exporter recorded (``torch.nn.modules.flatten.Flatten``)."""
+    classes = [c for c in _listed(_meta(node).get("pkg.torch.onnx.class_hierarchy", ""))
+               if not c.startswith("aten.")]
+    return classes[-1] if classes else ""
+
+
+def enclosing(modules: Iterable[str]) -> str:
+    """The innermost module holding the parents of every one of ``modules``."""
+    parents = [m.split(".")[:-1] for m in modules]
+    common: list[str] = []
+    for parts in zip(*parents, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return ".".join(common) if parents else ""
 
 
 class _Reader:
@@ -120,9 +151,13 @@ class _Reader:
         self.floats = _floats(model)
         self.constants = _constants(model)
         self.initializers = {init.name for init in model.graph.initializer}
+        uses = Counter(name for node in model.graph.node for name in node.input if name in self.initializers)
+        self.shared = {name for name, count in uses.items() if count > 1}  # stored once, read twice
         self.live: set[str] = {i.name for i in _real_inputs(model)}
         self.nodes: list[IRNode] = []
         self.folded = 0
+        self.unscoped: dict[str, str] = {}  # IR node -> the ONNX node's name, module not recorded
+        self.pooled: dict[str, str] = {}  # IR node -> "avg"/"max": part of an adaptive pool
 
     def read(self, node: Any) -> None:
         inputs = list(node.input)
@@ -138,7 +173,7 @@ class _Reader:
         attrs = {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
         call = OnnxCall(node.op_type, attrs, tuple(self.shapes.get(n) if n else None for n in inputs),
                         tuple(self.constants.get(n) for n in inputs),
-                        tuple(self.shapes[o] for o in outputs))
+                        tuple(self.shapes[o] for o in outputs), module_class(node))
         rule = RULES.get(node.op_type) if weights or node.op_type != "MatMul" else None
         ir_attrs: dict[str, Any] = {"shapes": call.shapes}
         op, ir_attrs = rule(call) if rule else ("opaque", ir_attrs)
@@ -146,40 +181,51 @@ class _Reader:
             ir_attrs["bn_folded"] = True
             self.folded += 1
         params = sum(math.prod(self.shapes[w]) for w in weights)
-        self._add(outputs, op, module_of(node, weights), inputs, params, ir_attrs, node.op_type)
+        module = module_of(node, weights, self.shared)
+        names = self._add(outputs, op, module, inputs, params, ir_attrs, node.op_type)
+        kind = ADAPTIVE.get(call.module_class.rsplit(".", 1)[-1])
+        if kind and op != "adaptive_pool":
+            self.pooled.update(dict.fromkeys(names, kind))
+        if not module:
+            self.unscoped.update(dict.fromkeys(names, node.name or outputs[0]))
 
     def _folded(self, node: Any) -> bool:
         return any(p.key == "pkg.onnxscript.rewriter.rule_name" and FOLD_RULE in p.value
                    for p in node.metadata_props)
 
     def _add(self, outputs: list[str], op: str, module: str, inputs: list[str], params: int,
-             attrs: dict[str, Any], target: str) -> None:
+             attrs: dict[str, Any], target: str) -> list[str]:
+        """The IR nodes of one ONNX node; a multi-output Split is a ``split`` read by one
+        ``getitem`` per output, as torch.fx gives ``torch.split``. Their names in order."""
         live = tuple(n for n in inputs if n in self.live and n not in self.initializers)
-        self.nodes.append(IRNode(outputs[0], op, module, live, self.shapes[outputs[0]], params,
+        first = f"{outputs[0]}:split" if op == "split" else outputs[0]
+        self.nodes.append(IRNode(first, op, module, live, self.shapes[outputs[0]], params,
                                  attrs=frozen(attrs), target=target))
-        for index, extra in enumerate(outputs[1:], 1):  # Split: one getitem per further output
-            self.nodes.append(IRNode(extra, "getitem", module, (outputs[0],), self.shapes[extra],
+        if op != "split":
+            return [first]
+        for index, name in enumerate(outputs):
+            self.nodes.append(IRNode(name, "getitem", module, (first,), self.shapes[name],
                                      attrs=frozen({"index": index}), target="output"))
+        return [first, *outputs]
 
-
-def fuse_silu(nodes: list[IRNode]) -> tuple[IRNode, ...]:
-    """``Mul(x, Sigmoid(x))`` -> one ``act silu`` node (the Sigmoid read by nothing else)."""
-    by_name = {node.name: node for node in nodes}
-    readers: dict[str, int] = {}
-    for node in nodes:
-        for name in node.inputs:
-            readers[name] = readers.get(name, 0) + 1
-    dropped: set[str] = set()
-    out: list[IRNode] = []
-    for node in nodes:
-        sig = next((by_name[n] for n in node.inputs if n in by_name and by_name[n].op == "act"
-                    and by_name[n].attr("fn") == "sigmoid"), None) if node.op == "mul" else None
-        if sig is not None and readers[sig.name] == 1 and set(node.inputs) == {sig.name, *sig.inputs}:
-            dropped.add(sig.name)
-            node = IRNode(node.name, "act", sig.module, sig.inputs, node.shape,
-                          attrs=frozen({"fn": "silu"}), target="Sigmoid+Mul")
-        out.append(node)
-    return tuple(node for node in out if node.name not in dropped)
+    def placed(self) -> list[IRNode]:
+        """Nodes whose module the file does not record (optimiser-made ones, hand-made files)
+        go in the module enclosing their readers, as torch.fx places functional ops; failing
+        that, the ONNX node's name."""
+        modules = {node.name: node.module for node in self.nodes if node.name not in self.unscoped}
+        readers: dict[str, list[str]] = {}
+        for node in self.nodes:
+            for name in node.inputs:
+                readers.setdefault(self.unscoped.get(name, name), []).append(node.name)
+        for node in reversed(self.nodes):
+            if node.name in self.unscoped:
+                onnx_name = self.unscoped[node.name]
+                found = [f"{modules[r]}.{r}" if r in self.unscoped else modules[r]  # placed already
+                         for r in readers.get(onnx_name, ()) if r in modules]
+                if enclosing(found):
+                    modules[node.name] = enclosing(found)
+        return [replace(n, module=modules.get(n.name, self.unscoped[n.name])) if n.name in self.unscoped
+                else n for n in self.nodes]
 
 
 def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
@@ -193,11 +239,12 @@ def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
         reader.read(node)
     notes = []
     if reader.folded:
-        notes.append(f"BatchNorm folded into {reader.folded} convolutions by the exporter: this is "
+        plural = "s" if reader.folded != 1 else ""
+        notes.append(f"BatchNorm folded into {reader.folded} convolution{plural} by the exporter: this is "
                      "the deployed form (fewer params, no BN), and zero conv biases may be dropped")
     elif model.producer_name == "pytorch" and not any(n.op == "bn" for n in reader.nodes):
         notes.append("no BatchNormalization in the graph: the torch exporter folds BN into the "
                      "convolutions in eval mode, so this may be the deployed form")
-    nodes = fuse_silu(reader.nodes)
+    nodes = fuse_silu(collapse_pools(reader.placed(), reader.pooled))
     outputs = tuple(o.name for o in model.graph.output if o.name in reader.live)
     return IRGraph(path, "onnx", shape, nodes, outputs, sum(n.params for n in nodes), tuple(notes))

@@ -97,6 +97,7 @@ class _Walk:
     names: Counter[str] = field(default_factory=Counter)
     regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
     nhwc: set[str] = field(default_factory=set)  # channels-last views of NCHW tensors
+    calls: dict[str, str] = field(default_factory=dict)  # module path -> its first call's layer
 
     def shape(self, tensor: str) -> tuple[int, ...]:
         """The tensor's shape as the spec sees it (NCHW, also for a channels-last view)."""
@@ -119,12 +120,20 @@ class _Walk:
         for i, layer in enumerate(layers):
             name = base if i == 0 else f"{base}_{layer['kind']}"
             wires = self.refs(inputs) if i == 0 else {}
+            if len(layers) == 1 and group.module:
+                wires.update(self.shares(group, name))
             self.layers.append({"kind": layer["kind"], "name": name, **wires,
                                 **{k: v for k, v in layer.items() if k != "kind"}})
             self.origins[name] = (group.path,) if group.module else ()
             self.tensors[name] = group.nodes[-1].name
             self.prev = name
         self.produced[group.nodes[-1].name] = self.prev
+
+    def shares(self, group: _Group, name: str) -> dict[str, str]:
+        """``shares:`` the first call's layer, when ``group`` calls a module again."""
+        again = any(n.shared for n in group.nodes) and not any(n.params for n in group.nodes)
+        first = self.calls.setdefault(group.path, name)
+        return {"shares": first} if again and first != name else {}
 
     def unique(self, base: str) -> str:
         self.names[base] += 1
@@ -239,6 +248,7 @@ def collapse_repeats(layers: Sequence[Layer], outputs: Sequence[str] = ()) -> tu
     ``from:`` and ``outputs`` naming a run's last copy then name ``P`` (a repeated layer's name
     stands for its last copy); a run whose other copies are read elsewhere stays as it is."""
     read = {ref for layer in layers for ref in _refs(layer)} | set(outputs)
+    read |= {layer["shares"] for layer in layers if "shares" in layer}
     out: list[Layer] = []
     renamed: dict[str, str] = {}
     i = 0
@@ -254,6 +264,8 @@ def collapse_repeats(layers: Sequence[Layer], outputs: Sequence[str] = ()) -> tu
             out += [dict(layer) for layer in run]
         i += max(1, len(run))
     for layer in out:
+        if "shares" in layer:
+            layer["shares"] = renamed.get(layer["shares"], layer["shares"])
         if "from" in layer:
             refs = [renamed.get(ref, ref) for ref in _refs(layer)]
             layer["from"] = refs if isinstance(layer["from"], list) else refs[0]
@@ -282,7 +294,7 @@ def _copy(first: Layer, other: Layer) -> bool:
     """Whether ``other`` is what the expander makes of ``first`` as a later repeat."""
     keep = ("name",) if first["kind"] == "pool" else ("name", "stride")
     stride_ok = first["kind"] == "pool" or other.get("stride", 1) in (1, [1, 1])
-    plain = "from" not in first and "from" not in other and first["kind"] != "opaque"
+    plain = not {"from", "shares"} & {*first, *other} and first["kind"] != "opaque"
     return stride_ok and plain and _without(first, keep) == _without(other, keep)
 
 

@@ -1,0 +1,53 @@
+"""Rewrites of the IR read from ONNX where the exporter split one torch op into several:
+``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool back to one pool. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from convcost.runtime.importer.ir import IRNode, frozen
+
+
+def collapse_pools(nodes: list[IRNode], pooled: dict[str, str]) -> list[IRNode]:
+    """Each run of ops the exporter made of one ``nn.AdaptiveAvgPool2d`` (or Max) whose output
+    does not divide its input (Gathers, slices, sums) -> one ``adaptive_pool`` node."""
+    readers = Counter(name for node in nodes for name in node.inputs)
+    out: list[IRNode] = []
+    i = 0
+    while i < len(nodes):
+        run = [nodes[i]]
+        while (run[0].name in pooled and i + len(run) < len(nodes)
+               and nodes[i + len(run)].name in pooled and nodes[i + len(run)].module == run[0].module):
+            run.append(nodes[i + len(run)])
+        inside = {n.name for n in run}
+        outer = {name for n in run for name in n.inputs if name not in inside}
+        inner_reads = sum(1 for n in run for name in n.inputs if name in inside)
+        last = run[-1]
+        if len(run) > 1 and len(outer) == 1 and inner_reads == sum(readers[n.name] for n in run[:-1]):
+            out.append(IRNode(last.name, "adaptive_pool", last.module, tuple(outer), last.shape,
+                              attrs=frozen({"kind": pooled[last.name], "output_size": last.shape[2:]}),
+                              target="AdaptivePool (decomposed)"))
+        else:
+            out.extend(run)
+        i += len(run)
+    return out
+
+
+def fuse_silu(nodes: list[IRNode]) -> tuple[IRNode, ...]:
+    """``Mul(x, Sigmoid(x))`` -> one ``act silu`` node (the Sigmoid read by nothing else)."""
+    by_name = {node.name: node for node in nodes}
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    dropped: set[str] = set()
+    out: list[IRNode] = []
+    for node in nodes:
+        sig = next((by_name[n] for n in node.inputs if n in by_name and by_name[n].op == "act"
+                    and by_name[n].attr("fn") == "sigmoid"), None) if node.op == "mul" else None
+        if sig is not None and readers[sig.name] == 1 and set(node.inputs) == {sig.name, *sig.inputs}:
+            dropped.add(sig.name)
+            node = IRNode(node.name, "act", sig.module, sig.inputs, node.shape,
+                          attrs=frozen({"fn": "silu"}), target="Sigmoid+Mul")
+        out.append(node)
+    return tuple(node for node in out if node.name not in dropped)

@@ -59,7 +59,7 @@ TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
 RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
-# BN with and without affine, BatchNorm1d, every activation, every pool (ceil mode, adaptive
+# BN with and without affine, BatchNorm1d, every activation (and F.relu), every pool (ceil mode, adaptive
 # to a larger and a non-divisible size: thop's float rule; F.max_pool2d/F.avg_pool2d in
 # forward), SE (add + scale), shuffle units (split, concat, shuffle), a ResNet block with a
 # downsample, the graph's merges (a split, a residual gate of mul, a 3-way add, a 3-way
@@ -78,6 +78,7 @@ layers:
      groups: 3, bias: true, act: silu}
   - {kind: bn, name: plain_bn, affine: false}
   - {kind: act, name: sig, fn: sigmoid}
+  - {kind: act, name: frelu, fn: relu, functional: true}
   - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
   - {kind: pool, name: fmaxp, op: max, kernel_size: 3, stride: 1, padding: 1, functional: true}
   - {kind: conv, name: tfs, out_channels: 12, stride: 2, padding: tf_same, bias: true}

@@ -73,6 +73,10 @@ def _modules() -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return F.max_pool2d(x, kernel_size=3, stride=2)
 
+    class ReLUF(nn.Module):  # torchvision GoogLeNet / Inception v3 BasicConv2d: F.relu
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.relu(x, inplace=True)
+
     class LayerScale(nn.Module):  # timm LayerScale2d; torchvision CNBlock.layer_scale
         def __init__(self, channels: int) -> None:
             super().__init__()
@@ -218,6 +222,10 @@ CASES = [
     Case("max_pool functional", _custom("MaxPoolF"), (2, 6, 5, 7), (2, 6, 2, 3), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 420, "torchinfo": 0, "torch": 0},
          ("aten::max_pool2d",)),
+    # F.relu(x, inplace=True) on [2, 6, 5, 7]: ptflops' patched F.relu: numel(in) = 420, per
+    # batch, no hook (nn.ReLU: 420 / 2 + 420); thop sees no ReLU module; fvcore: free
+    Case("relu functional", _custom("ReLUF"), (2, 6, 5, 7), (2, 6, 5, 7), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 420, "torchinfo": 0, "torch": 0}),
     # x * γ, γ [6, 1, 1] named gamma: torchinfo counts only params named weight/bias: 0;
     # thop: a custom module, its 6 params dropped
     Case("layer_scale", _custom("LayerScale", 6), (2, 6, 5, 7), (2, 6, 5, 7), 6,

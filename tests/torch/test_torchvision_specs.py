@@ -8,8 +8,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from helpers import run_tool_on_module
 from shipped_specs import TORCHVISION_SPECS
 
+from convcost.conventions.rules import CONVENTIONS
 from convcost.cost.ops import Conv2d, Linear
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
@@ -17,10 +19,9 @@ from convcost.runtime.importer.resolve import import_torchvision
 from convcost.spec.loader import load_spec
 
 
-def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
-    """The model built on the meta device: params and FlopCounterMode's FLOPs depend on shapes
-    only, no init runs and the forward costs no arithmetic (Inception v3 at 299: 0.3 s instead
-    of 7 s). regnet computes its widths with tensors it reads back: built on the CPU, moved."""
+def _torchvision_model(builder: str, kwargs: dict[str, Any], device: str = "cpu") -> Any:
+    """The model built on ``device``; on the meta device no init runs. regnet computes its
+    widths with tensors it reads back: it is built on the CPU, then moved."""
     import torch
 
     try:
@@ -32,10 +33,10 @@ def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
 
     module = getattr(models, builder, None) or getattr(models.segmentation, builder)
     try:
-        with torch.device("meta"):
+        with torch.device(device):
             return module(**kwargs).eval()
     except NotImplementedError:  # "Cannot copy out of meta tensor"
-        return module(**kwargs).eval().to("meta")
+        return module(**kwargs).eval().to(device)
 
 
 def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
@@ -72,7 +73,9 @@ def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any]
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = _torchvision_model(builder, kwargs)
+    # on the meta device: params and FlopCounterMode's FLOPs depend on shapes only, and the
+    # forward costs no arithmetic (Inception v3 at 299: 0.3 s instead of 7 s)
+    model = _torchvision_model(builder, kwargs, "meta")
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         model(torch.zeros(1, 3, resolution, resolution, device="meta"))
@@ -82,3 +85,20 @@ def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any]
     assert (analysis.totals.params, analysis.totals.macs) == (params, macs)
     assert analysis.input_shape == (1, 3, resolution, resolution)
     assert _spec_layers(analysis) == _torch_layers(model)
+
+
+# specs written to be counted as torchvision's model by the module-hook tools too, whose
+# counts tell an nn.ReLU / nn.*Pool2d from the F.relu / F.*_pool2d torchvision calls in
+# forward (fvcore sees the same aten ops either way, torchinfo counts parameters only); at a
+# small input that keeps the tools quick
+TOOL_EQUAL = [("googlenet", 64), ("inception_v3", 75)]  # 75: Inception v3's smallest input
+
+
+@pytest.mark.parametrize("tool", ["thop", "ptflops"])
+@pytest.mark.parametrize(("spec", "resolution"), TOOL_EQUAL, ids=[s for s, _ in TOOL_EQUAL])
+def test_tools_count_the_spec_as_torchvisions_model(spec: str, resolution: int, tool: str) -> None:
+    _, builder, kwargs, *_ = next(row for row in TORCHVISION_SPECS if row[0] == spec)
+    theirs = run_tool_on_module(tool, lambda: _torchvision_model(builder, kwargs),
+                                (1, 3, resolution, resolution))
+    ours = analyze(load_spec(spec), resolution=resolution)
+    assert CONVENTIONS[tool].total(ours) == theirs.count

@@ -105,6 +105,8 @@ def _spatial_layer(draw: st.DrawFn, c: int) -> dict[str, Any]:
 
 def _act(draw: st.DrawFn) -> dict[str, Any]:
     fn = draw(acts)
+    if fn == "relu":  # nn.ReLU or F.relu in forward
+        return {"kind": "act", "fn": fn, "functional": draw(st.booleans())}
     return {"kind": "act", "fn": fn, **({"per_channel": draw(st.booleans())} if fn == "prelu" else {})}
 
 

@@ -164,6 +164,9 @@ POOL: dict[str, Case] = {
 SHAPE_ONLY: dict[str, Case] = {
     **{f"act {fn}": (Activation(fn), (1, 16, 8, 8), (1, 16, 8, 8), 0, 0) for fn in ACTIVATIONS
        if fn != "prelu"},
+    # F.relu in forward (torchvision's BasicConv2d): the shape and cost of nn.ReLU
+    "act relu functional": (Activation("relu", functional=True), (2, 64, 35, 35),
+                            (2, 64, 35, 35), 0, 0),
     "flatten": (Flatten(), (1, 512, 7, 7), (1, 25_088), 0, 0),  # 512*7*7
     "flatten pooled batch 2": (Flatten(), (2, 1280, 1, 1), (2, 1280), 0, 0),  # 1280*1*1
     "dropout": (Dropout(0.2), (1, 1280), (1, 1280), 0, 0),

@@ -67,6 +67,7 @@ SPECS: dict[str, tuple[list[dict[str, Any]], tuple[int, ...], int, int]] = {
                               "padding": 1, "functional": True}], (1, 4, 8, 8), 0, 0),
     "pool functional max": ([{"kind": "pool", "op": "max", "kernel_size": 3, "stride": 2,
                               "functional": True}], (1, 4, 3, 3), 0, 0),
+    "relu functional": ([{"kind": "act", "fn": "relu", "functional": True}], (1, 4, 8, 8), 0, 0),
     "layer_scale": ([{"kind": "layer_scale"}], (1, 4, 8, 8), 4, 0),  # one γ per channel
     # SE on 4 channels: squeeze 4 // 4 = 1 -> _make_divisible(1, 8) = 8
     "se": ([{"kind": "se"}], (1, 4, 8, 8),
@@ -116,6 +117,8 @@ ERRORS = {
                               "layers[0].kernel_size: missing required field"),
     "functional global pool": ({"kind": "pool", "op": "avg", "global": True, "functional": True},
                                "layers[0]: functional: true is for a windowed pool"),
+    "functional elu": ({"kind": "act", "fn": "elu", "functional": True},
+                       "layers[0].functional: functional needs fn relu"),
 }
 
 
@@ -148,27 +151,35 @@ def test_interpolate_needs_a_map_for_its_size() -> None:
         "layers[1].from: interpolate takes its size from a C×H×W map, got 256")  # 4·8·8
 
 
-# pool on [2, 4, 8, 8] (N = 2, I = 512): avg 3×3/1 pad 1 -> [2, 4, 8, 8] (O = 512),
-# max 3×3/2 -> [2, 4, 3, 3]; per convention: fvcore, thop, ptflops, torchinfo, torch
-POOL_COUNTS: dict[str, tuple[dict[str, Any], tuple[int, int, int, int, int]]] = {
+# on [2, 4, 8, 8] (N = 2, I = 512): pool avg 3×3/1 pad 1 -> [2, 4, 8, 8] (O = 512), pool max
+# 3×3/2 -> [2, 4, 3, 3], relu; per convention: fvcore, thop, ptflops, torchinfo, torch
+FUNCTIONAL_COUNTS: dict[str, tuple[dict[str, Any], tuple[int, int, int, int, int], str]] = {
     # nn.AvgPool2d: thop numel(out) = 512; ptflops hook I / N + patched F.avg_pool2d I = 768
-    "avg module": ({"op": "avg", "stride": 1, "padding": 1}, (0, 512, 768, 0, 0)),
+    "avg module": ({"kind": "pool", "kernel_size": 3, "op": "avg", "stride": 1, "padding": 1},
+                   (0, 512, 768, 0, 0), "aten::avg_pool2d"),
     # F.avg_pool2d in forward: no module for thop; ptflops only its patched F: I = 512
-    "avg functional": ({"op": "avg", "stride": 1, "padding": 1, "functional": True},
-                       (0, 0, 512, 0, 0)),
-    "max module": ({"op": "max", "stride": 2}, (0, 0, 768, 0, 0)),  # ptflops 512/2 + 512
-    "max functional": ({"op": "max", "stride": 2, "functional": True}, (0, 0, 512, 0, 0)),
+    "avg functional": ({"kind": "pool", "kernel_size": 3, "op": "avg", "stride": 1,
+                        "padding": 1, "functional": True}, (0, 0, 512, 0, 0), "aten::avg_pool2d"),
+    "max module": ({"kind": "pool", "kernel_size": 3, "op": "max", "stride": 2},
+                   (0, 0, 768, 0, 0), "aten::max_pool2d"),  # ptflops 512/2 + 512
+    "max functional": ({"kind": "pool", "kernel_size": 3, "op": "max", "stride": 2,
+                        "functional": True}, (0, 0, 512, 0, 0), "aten::max_pool2d"),
+    # nn.ReLU: ptflops hook I / N + patched F.relu I = 768; F.relu: I = 512; fvcore ignores
+    # aten::relu as free (not unsupported)
+    "relu module": ({"kind": "act", "fn": "relu"}, (0, 0, 768, 0, 0), ""),
+    "relu functional": ({"kind": "act", "fn": "relu", "functional": True}, (0, 0, 512, 0, 0), ""),
 }
 
 
-@pytest.mark.parametrize("name", POOL_COUNTS)
-def test_functional_pool_counts(name: str) -> None:
-    keys, counts = POOL_COUNTS[name]
-    analysis = _analyse({"kind": "pool", "kernel_size": 3, **keys}, batch=2)
+@pytest.mark.parametrize("name", FUNCTIONAL_COUNTS)
+def test_functional_op_counts(name: str) -> None:
+    layer, counts, unsupported = FUNCTIONAL_COUNTS[name]
+    analysis = _analyse(layer, batch=2)
     tools = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
     assert tuple(CONVENTIONS[tool].total(analysis) for tool in tools) == counts
-    unsupported = f"aten::{keys['op']}_pool2d"  # the same aten op for the module and F.*
-    assert CONVENTIONS["fvcore"].unsupported(analysis.root) == {unsupported: 1}
+    # the same aten op for the module and F.*
+    assert CONVENTIONS["fvcore"].unsupported(analysis.root) == (
+        {unsupported: 1} if unsupported else {})
 
 
 def test_ptflops_truncates_its_sum_not_each_upsample() -> None:

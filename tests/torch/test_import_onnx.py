@@ -15,11 +15,16 @@ from typing import Any
 
 import pytest
 import torch
+from import_models import Decoder, Shared
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
+from convcost.net.analysis import analyze
 from convcost.runtime.importer.convert import to_spec
 from convcost.runtime.importer.onnx_read import read_onnx
+from convcost.runtime.importer.trace import trace
+from convcost.spec.loader import parse_spec
+from convcost.spec.yamlsafe import load_yaml
 
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
@@ -253,3 +258,38 @@ def test_a_folded_conv_keeps_its_bias_and_is_marked(tmp_path: Path) -> None:
     assert (conv.module, conv.params, conv.attr("bias"), conv.attr("bn_folded")) == (
         "stem.conv", 1_168, True, True)
     assert graph.notes[0].startswith("BatchNorm folded into 1 convolution")
+
+
+def _export(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> str:
+    pytest.importorskip("onnxscript")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), (torch.zeros(shape),), str(path))
+    return str(path)
+
+
+def _leaves(graph: Any) -> list[tuple[Any, ...]]:
+    analysis = analyze(parse_spec(load_yaml(to_spec(graph, "m.onnx").yaml)))
+    return [(n.name, n.label, n.output_shape, n.params, n.macs) for n in analysis.leaves()]
+
+
+def test_a_module_called_twice_shares_its_params_as_through_torch_fx(tmp_path: Path) -> None:
+    """stem 3·8·9 + 8 = 224 params; conv 8·8·9 + 8 = 584 once, its 8·8·8·8·9 = 36,864 MACs at
+    each of its two calls (the same stored weight, the same module scope)."""
+    graph = read_onnx(_export(Shared(), (1, 3, 8, 8), tmp_path / "shared.onnx"))
+    convs = [(n.module, n.params, n.shared) for n in graph.nodes if n.op == "conv"]
+    assert convs == [("stem", 224, False), ("conv", 584, True), ("conv", 0, True)]
+    assert "shares: conv" in to_spec(graph, "shared.onnx").yaml
+    assert _leaves(graph) == _leaves(trace(Shared().eval(), (1, 3, 8, 8), "Shared"))
+
+
+def test_decomposed_group_norm_and_bilinear_resize_read_as_torch_fx_reads_them(tmp_path: Path) -> None:
+    """The exporter writes GroupNorm(4, 8) as reshape, InstanceNormalization, reshape, ·γ, +β
+    (2·8 = 16 params) and bilinear upsampling as Resize 'linear': one groupnorm, one bilinear."""
+    graph = read_onnx(_export(Decoder(), (1, 3, 16, 16), tmp_path / "decoder.onnx"))
+    norm = next(n for n in graph.nodes if n.module == "norm")
+    assert (norm.op, norm.params, norm.attr("groups"), norm.attr("affine")) == ("groupnorm", 16, 4, True)
+    assert [n.attr("mode") for n in graph.nodes if n.op == "interpolate"] == ["bilinear"]
+    by_fx = _leaves(trace(Decoder().eval(), (1, 3, 16, 16), "Decoder"))
+    # the same figures; functional ops are named after the aten op (upsample_bilinear2d)
+    assert [row[1:] for row in _leaves(graph)] == [row[1:] for row in by_fx]

@@ -170,6 +170,17 @@ def _same(op: str, **attrs: Any) -> Rule:
     return lambda c: (op, dict(attrs))
 
 
+def _resize(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """ONNX's ``linear``/``cubic`` over two spatial axes are torch's ``bilinear``/``bicubic``."""
+    mode = _text(c.attrs.get("mode", b"nearest"))
+    if mode in ("linear", "cubic") and len(c.shape) == 4:
+        mode = "bi" + mode
+    attrs: dict[str, Any] = dict(mode=mode, size=tuple(c.shape[2:]))
+    if _text(c.attrs.get("coordinate_transformation_mode", b"")) == "align_corners":
+        attrs["align_corners"] = True
+    return "interpolate", attrs
+
+
 def _pad(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     """ONNX pads (every axis's begins, then its ends) -> torch's ``F.pad`` order, last axis first."""
     pads = c.attrs.get("pads") or (c.constants[1] if len(c.constants) > 1 else None)
@@ -195,8 +206,7 @@ RULES: Mapping[str, Rule] = {
     "Add": _binary("add"), "Sub": _binary("sub"), "Mul": _binary("mul"), "Div": _binary("div"),
     "Concat": lambda c: ("cat", dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))),
     "Split": _split, "Slice": _slice,
-    "Resize": lambda c: ("interpolate", dict(mode=_text(c.attrs.get("mode", b"nearest")),
-                                             size=tuple(c.shape[2:]))),
+    "Resize": _resize,
     "GlobalAveragePool": _same("adaptive_pool", kind="avg", output_size=(1, 1)),
     "GlobalMaxPool": _same("adaptive_pool", kind="max", output_size=(1, 1)),
     "MaxPool": _pool("max"), "AveragePool": _pool("avg"), "ReduceMean": _reduce_mean,

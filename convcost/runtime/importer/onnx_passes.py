@@ -1,32 +1,47 @@
 """Rewrites of the IR read from ONNX where the exporter split one torch op into several:
-``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool back to one pool. Pure."""
+``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool or GroupNorm back to one. Pure."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from convcost.runtime.importer.ir import IRNode, frozen
 
+# torch module class -> the IR op it is, when the exporter wrote it as several ONNX ops
+WHOLE = {"AdaptiveAvgPool2d": "adaptive_pool", "AdaptiveMaxPool2d": "adaptive_pool",
+         "GroupNorm": "groupnorm"}
 
-def collapse_pools(nodes: list[IRNode], pooled: dict[str, str]) -> list[IRNode]:
-    """Each run of ops the exporter made of one ``nn.AdaptiveAvgPool2d`` (or Max) whose output
-    does not divide its input (Gathers, slices, sums) -> one ``adaptive_pool`` node."""
+
+def _whole(cls: str, run: list[IRNode], source: str) -> IRNode:
+    last = run[-1]
+    attrs: dict[str, Any]
+    if cls == "GroupNorm":  # reshape to [N, groups, ·], normalise, reshape back, · γ + β
+        params = sum(n.params for n in run if n.op in ("mul", "add"))
+        attrs = {"groups": run[0].shape[1] if len(run[0].shape) == 3 else None, "affine": params > 0}
+    else:
+        params, attrs = 0, {"kind": "max" if "Max" in cls else "avg", "output_size": last.shape[2:]}
+    return IRNode(last.name, WHOLE[cls], last.module, (source,), last.shape, params,
+                  attrs=frozen(attrs), target=f"{cls} (decomposed)")
+
+
+def collapse_modules(nodes: list[IRNode], parts: dict[str, str]) -> list[IRNode]:
+    """Each run of ops the exporter made of one torch module (``parts``: IR node -> its class,
+    one of :data:`WHOLE`) -> one node: an adaptive pool whose output does not divide its input
+    (Gathers, slices, sums), a GroupNorm (reshape, InstanceNormalization, reshape, ·γ, +β)."""
     readers = Counter(name for node in nodes for name in node.inputs)
     out: list[IRNode] = []
     i = 0
     while i < len(nodes):
         run = [nodes[i]]
-        while (run[0].name in pooled and i + len(run) < len(nodes)
-               and nodes[i + len(run)].name in pooled and nodes[i + len(run)].module == run[0].module):
+        while (run[0].name in parts and i + len(run) < len(nodes)
+               and nodes[i + len(run)].name in parts and nodes[i + len(run)].module == run[0].module):
             run.append(nodes[i + len(run)])
         inside = {n.name for n in run}
         outer = {name for n in run for name in n.inputs if name not in inside}
         inner_reads = sum(1 for n in run for name in n.inputs if name in inside)
-        last = run[-1]
         if len(run) > 1 and len(outer) == 1 and inner_reads == sum(readers[n.name] for n in run[:-1]):
-            out.append(IRNode(last.name, "adaptive_pool", last.module, tuple(outer), last.shape,
-                              attrs=frozen({"kind": pooled[last.name], "output_size": last.shape[2:]}),
-                              target="AdaptivePool (decomposed)"))
+            out.append(_whole(parts[run[-1].name], run, outer.pop()))
         else:
             out.extend(run)
         i += len(run)

@@ -19,13 +19,12 @@ from typing import Any
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
-from convcost.runtime.importer.onnx_passes import collapse_pools, fuse_silu
+from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_silu
 
 INSTALL = "pip install 'convcost[onnx]'"
 FLOATS = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 FOLD_RULE = "FuseBatchNormIntoConv"
 MAX_BYTES = 4 << 30
-ADAPTIVE = {"AdaptiveAvgPool2d": "avg", "AdaptiveMaxPool2d": "max"}
 
 
 def _load(path: str, input_shape: Shape | None) -> Any:
@@ -113,15 +112,16 @@ def _listed(text: str) -> list[str]:
     return [s.strip(" '\"") for s in text.strip("[]").split(",")] if text else []
 
 
-def module_of(node: Any, weights: Iterable[str], shared: Container[str] = ()) -> str:
+def module_of(node: Any, weights: Iterable[str], shared: Container[str] = ()) -> str | None:
     """The torch module a node came from: its weight's name (unless other nodes read the same
-    stored weight), else its name scope, else a shared weight's name; "" if none."""
+    stored weight), else its name scope ("" at the top), else a shared weight's name; None if
+    the file does not say."""
     named = [name for name in weights if name.endswith(".weight")]
     own = [name for name in named if name not in shared]
     parts = _listed(_meta(node).get("pkg.torch.onnx.name_scopes", ""))
     if own or (named and len(parts) < 2):
         return (own or named)[0][: -len(".weight")]
-    return parts[-2] if len(parts) > 1 else ""
+    return parts[-2] if len(parts) > 1 else None
 
 
 def module_class(node: Any) -> str:
@@ -142,6 +142,12 @@ def enclosing(modules: Iterable[str]) -> str:
     return ".".join(common) if parents else ""
 
 
+def split_name(outputs: list[str], taken: Container[str]) -> str:
+    """A name for the tuple a Split makes: torch's (``chunk`` for ``chunk_split_0``, …) when free."""
+    base = outputs[0].removesuffix("_split_0")
+    return base if base != outputs[0] and base not in taken else f"{outputs[0]}:split"
+
+
 class _Reader:
     def __init__(self, model: Any) -> None:
         from onnx import helper
@@ -157,7 +163,10 @@ class _Reader:
         self.nodes: list[IRNode] = []
         self.folded = 0
         self.unscoped: dict[str, str] = {}  # IR node -> the ONNX node's name, module not recorded
-        self.pooled: dict[str, str] = {}  # IR node -> "avg"/"max": part of an adaptive pool
+        self.parts: dict[str, str] = {}  # IR node -> the torch module class it is part of
+        self.used: set[tuple[str, str]] = set()  # (weight, module) counted
+        self.repeated: set[str] = set()  # modules called more than once
+        self.weighted: dict[str, str] = {}  # IR node reading weights -> its module
 
     def read(self, node: Any) -> None:
         inputs = list(node.input)
@@ -180,14 +189,29 @@ class _Reader:
         if op in ("conv", "conv_transpose") and self._folded(node):
             ir_attrs["bn_folded"] = True
             self.folded += 1
-        params = sum(math.prod(self.shapes[w]) for w in weights)
         module = module_of(node, weights, self.shared)
-        names = self._add(outputs, op, module, inputs, params, ir_attrs, node.op_type)
-        kind = ADAPTIVE.get(call.module_class.rsplit(".", 1)[-1])
-        if kind and op != "adaptive_pool":
-            self.pooled.update(dict.fromkeys(names, kind))
-        if not module:
+        params = self._params(weights, module if module is not None else node.name or outputs[0])
+        names = self._add(outputs, op, module or "", inputs, params, ir_attrs, node.op_type)
+        cls = call.module_class.rsplit(".", 1)[-1]
+        if WHOLE.get(cls, op) != op:  # one op of a module the exporter decomposed
+            self.parts.update(dict.fromkeys(names, cls))
+        if module is None:
             self.unscoped.update(dict.fromkeys(names, node.name or outputs[0]))
+        if weights:
+            self.weighted[names[0]] = module if module is not None else ""
+
+    def _params(self, weights: list[str], module: str) -> int:
+        """Weights counted at their first use by ``module``: a module called again (the same
+        stored weight, the same name scope) shares them, as torch.fx counts it; equal weights
+        the exporter stored once for two modules count for each."""
+        count = 0
+        for weight in weights:
+            if (weight, module) in self.used:
+                self.repeated.add(module)
+            else:
+                self.used.add((weight, module))
+                count += math.prod(self.shapes[weight])
+        return count
 
     def _folded(self, node: Any) -> bool:
         return any(p.key == "pkg.onnxscript.rewriter.rule_name" and FOLD_RULE in p.value
@@ -198,7 +222,7 @@ class _Reader:
         """The IR nodes of one ONNX node; a multi-output Split is a ``split`` read by one
         ``getitem`` per output, as torch.fx gives ``torch.split``. Their names in order."""
         live = tuple(n for n in inputs if n in self.live and n not in self.initializers)
-        first = f"{outputs[0]}:split" if op == "split" else outputs[0]
+        first = split_name(outputs, self.shapes) if op == "split" else outputs[0]
         self.nodes.append(IRNode(first, op, module, live, self.shapes[outputs[0]], params,
                                  attrs=frozen(attrs), target=target))
         if op != "split":
@@ -222,10 +246,11 @@ class _Reader:
                 onnx_name = self.unscoped[node.name]
                 found = [f"{modules[r]}.{r}" if r in self.unscoped else modules[r]  # placed already
                          for r in readers.get(onnx_name, ()) if r in modules]
-                if enclosing(found):
+                if found:  # "" when they are in different top-level modules
                     modules[node.name] = enclosing(found)
-        return [replace(n, module=modules.get(n.name, self.unscoped[n.name])) if n.name in self.unscoped
-                else n for n in self.nodes]
+        shared = {name for name, module in self.weighted.items() if module in self.repeated}
+        return [replace(n, module=modules.get(n.name, self.unscoped.get(n.name, n.module)),
+                        shared=n.name in shared) for n in self.nodes]
 
 
 def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
@@ -245,6 +270,6 @@ def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
     elif model.producer_name == "pytorch" and not any(n.op == "bn" for n in reader.nodes):
         notes.append("no BatchNormalization in the graph: the torch exporter folds BN into the "
                      "convolutions in eval mode, so this may be the deployed form")
-    nodes = fuse_silu(collapse_pools(reader.placed(), reader.pooled))
+    nodes = fuse_silu(collapse_modules(reader.placed(), reader.parts))
     outputs = tuple(o.name for o in model.graph.output if o.name in reader.live)
     return IRGraph(path, "onnx", shape, nodes, outputs, sum(n.params for n in nodes), tuple(notes))

@@ -132,7 +132,7 @@ def measure(analysis: Analysis, rfs: ModelRF,
 
 # the segmentation nets and the deepest graphs at a smaller input, to keep their backward
 # passes cheap
-RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 128, "densenet121": 112,
+RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 64, "densenet121": 112,
               "convnext_tiny": 112}
 
 

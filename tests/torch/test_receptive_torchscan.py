@@ -28,9 +28,9 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 ALL = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
-# DeepLab at a smaller input than its 520, to keep torchscan's crawl cheap; Inception v3 at its
+# the segmentation nets at smaller inputs, to keep torchscan's crawl cheap; Inception v3 at its
 # smallest (75, as torchvision's): windows do not depend on the input size
-RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128, "inception_v3": 75}
+RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128, "unet": 64, "inception_v3": 75}
 
 
 @cache

@@ -52,7 +52,10 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 
 # specs whose figures do not come back through the importer yet: {name: why}
-IMPORTER_GAPS: dict[str, str] = {}
+IMPORTER_GAPS: dict[str, str] = {
+    "convnext_tiny": "each linear per_position (nn.Linear between permutes) comes back as a "
+                     "pwconv (36 of them): the same params and MACs, another kind",
+}
 
 
 @pytest.mark.parametrize("name", [

@@ -90,6 +90,7 @@ AGREES = {
     "squeezenet1_1": True,  # the 1×1 and 3×3 expand branches: the 3×3 is the larger field
     "efficientnet_v2_s": False,  # SE
     "regnet_y_400mf": False,  # the stride-2 downsample is chained before the main path, and SE
+    "convnext_tiny": True,  # identity shortcuts around each block: the main path is the larger field
     "densenet121": True,  # each dense layer's input skips it by the concat: the chain is the longest path
     "googlenet": False,  # an Inception module's four branches are chained one after another
     "inception_v3": False,  # the same, and its functional pools are not seen at all

@@ -12,6 +12,7 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int, int, int]] = [
      {"weights": None, "weights_backbone": None, "aux_loss": False}, 520, 11_025_477,
      10_436_350_688),
     ("densenet121", "densenet121", {}, 224, 7_978_856, 2_834_161_664),
+    ("convnext_tiny", "convnext_tiny", {}, 224, 28_589_128, 4_455_531_264),
     ("googlenet", "googlenet", {"aux_logits": False, "init_weights": False}, 224,
      6_624_904, 1_498_376_192),
     ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, 299,

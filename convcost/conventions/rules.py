@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from convcost.cost.graph import Node
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
@@ -223,6 +224,21 @@ def _thop_adaptive_avg(node: Node) -> int:
     _, _, hi, wi = node.input_shape
     _, _, ho, wo = node.output_shape
     return int(((hi / ho) * (wi / wo) + 1) * _numel_out(node))
+
+
+def _batch_linear(node: Node) -> int:
+    # torchinfo, a Linear: out.shape[0]·weight.numel() = N·in·out, on [N, F] or per position
+    # ([N, H, W, F] -> out.shape[0] is N: the H·W positions are not counted)
+    op = node.op
+    assert isinstance(op, Linear)
+    return node.output_shape[0] * op.in_features * op.out_features
+
+
+def _batch_linear_bias(node: Node) -> int:
+    # torchinfo: out.shape[0]·bias.numel() = N·out
+    op = node.op
+    assert isinstance(op, Linear)
+    return node.output_shape[0] * op.out_features
 
 
 def _per_image(formula: Callable[[Node], int]) -> Callable[[Node], int]:
@@ -432,8 +448,9 @@ TORCHINFO = Convention(
         "conv_same": Rule(_paper, "weight.numel()·N·Ho·Wo ('Conv' in the class name)",
                           tool_op="Conv2d"),
         "conv_bias": Rule(_numel_out, "bias.numel()·N·Ho·Wo = numel(out)", tool_op="Conv2d"),
-        "linear": Rule(_paper, "out.shape[0]·weight.numel() = N·in·out", tool_op="Linear"),
-        "linear_bias": Rule(_numel_out, "out.shape[0]·bias.numel() = N·out", tool_op="Linear"),
+        "linear": Rule(_batch_linear, "out.shape[0]·weight.numel() = N·in·out", tool_op="Linear"),
+        "linear_bias": Rule(_batch_linear_bias, "out.shape[0]·bias.numel() = N·out",
+                            tool_op="Linear"),
         "bn": Rule(_batch_params, "out.shape[0]·params: N·2·C when affine, else 0",
                    tool_op="BatchNorm2d"),
         "conv_transpose": Rule(_at_output_positions, "weight.numel()·N·Ho·Wo: output positions "

@@ -39,6 +39,7 @@ PUBLISHED = [
     ("efficientnet_v2_s", None, 21_458_488),
     ("squeezenet1_1", None, 1_235_496),
     ("densenet121", None, 7_978_856),  # torchvision
+    ("convnext_tiny", None, 28_589_128),  # torchvision
     ("googlenet", None, 6_624_904),
     ("deeplabv3_mobilenet_v3_large", None, 11_025_477),  # torchvision
     ("inception_v3", None, 23_834_568),

@@ -66,8 +66,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 # concat, a broadcasting mul), identity, an imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
-# F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with
-# and without affine), layer scale, x.mean, a standalone SE, and the activations gelu ...
+# F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
+# layer scale, a linear per position, x.mean, a standalone SE, and the activations gelu ...
 # hardtanh.
 ZOO = """\
 name: zoo
@@ -90,6 +90,7 @@ layers:
   - {kind: act, name: prelu, fn: prelu, per_channel: true}
   - {kind: layernorm, name: ln}
   - {kind: layer_scale, name: ls}
+  - {kind: linear, name: lin_pos, out_features: 12, per_position: true}
   - {kind: act, name: leaky, fn: leaky_relu}
   - {kind: upsample, name: up_b, mode: bilinear, scale: 1.5}
   - {kind: act, name: elu, fn: elu}

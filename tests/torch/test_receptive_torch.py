@@ -42,7 +42,11 @@ def averaged(node: Node) -> Node:
 
 
 def probe_model(analysis: Analysis) -> Any:
-    """The built model with averaging weights and identity BN (eval mode)."""
+    """The built model with averaging weights, identity BN (eval mode) and identity LayerNorm.
+
+    LayerNorm is pointwise in space, but with every channel equal (averaging weights) its
+    output is 0, and so is the gradient of its sum over channels (ConvNeXt): it is skipped.
+    """
     import torch
     from torch import nn
 
@@ -51,6 +55,8 @@ def probe_model(analysis: Analysis) -> Any:
     model = build(analysis).eval()
     with torch.no_grad():
         for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.forward = lambda t: t  # type: ignore[method-assign]
             if isinstance(module, nn.Conv2d | nn.Linear | nn.ConvTranspose2d):
                 # a transposed conv's weight is [Cin, Cout/g, kh, kw]: average its Cin·kh·kw
                 fan_in = module.weight[:, 0].numel() if isinstance(
@@ -124,8 +130,10 @@ def measure(analysis: Analysis, rfs: ModelRF,
     return rows
 
 
-# the segmentation nets at a smaller input, to keep their backward passes cheap
-RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 128}
+# the segmentation nets and the deepest graphs at a smaller input, to keep their backward
+# passes cheap
+RESOLUTION = {"unet": 64, "deeplabv3_mobilenet_v3_large": 64, "densenet121": 112,
+              "convnext_tiny": 112}
 
 
 def _averaged(spec: str) -> Analysis:

@@ -28,9 +28,9 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 ALL = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
-# DeepLab at a smaller input than its 520, to keep torchscan's crawl cheap; Inception v3 at its
+# the segmentation nets at smaller inputs, to keep torchscan's crawl cheap; Inception v3 at its
 # smallest (75, as torchvision's): windows do not depend on the input size
-RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128, "inception_v3": 75}
+RESOLUTION = {"deeplabv3_mobilenet_v3_large": 128, "unet": 64, "inception_v3": 75}
 
 
 @cache
@@ -90,6 +90,7 @@ AGREES = {
     "squeezenet1_1": True,  # the 1×1 and 3×3 expand branches: the 3×3 is the larger field
     "efficientnet_v2_s": False,  # SE
     "regnet_y_400mf": False,  # the stride-2 downsample is chained before the main path, and SE
+    "convnext_tiny": True,  # identity shortcuts around each block: the main path is the larger field
     "densenet121": True,  # each dense layer's input skips it by the concat: the chain is the longest path
     "googlenet": False,  # an Inception module's four branches are chained one after another
     "inception_v3": False,  # the same, and its functional pools are not seen at all

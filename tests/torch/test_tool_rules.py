@@ -89,6 +89,18 @@ def _modules() -> Any:
         def __init__(self, pad: tuple[int, int, int, int], *conv: Any) -> None:
             super().__init__(nn.ZeroPad2d(pad), nn.Conv2d(*conv))
 
+    class Permute(nn.Module):  # torchvision.ops.misc.Permute
+        def __init__(self, dims: list[int]) -> None:
+            super().__init__()
+            self.dims = dims
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.permute(x, self.dims)
+
+    class LinearNHWC(nn.Sequential):  # ConvNeXt's Linear on the NHWC tensor, between permutes
+        def __init__(self, *linear: Any) -> None:
+            super().__init__(Permute([0, 2, 3, 1]), nn.Linear(*linear), Permute([0, 3, 1, 2]))
+
     class Add(nn.Module):  # a merge written `a + b + c`, inputs made in the module
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x + x.flip(1) + x.flip(2)
@@ -226,6 +238,15 @@ CASES = [
          (2, 4, 8, 9), (2, 6, 4, 5), 222,
          {"fvcore": 8640, "thop": 8640, "ptflops": 4440, "torchinfo": 8880, "torch": 17280},
          ("aten::pad",)),
+    # Linear(6, 4) per position on [2, 6, 5, 7]: N·H·W = 70 positions, MACs 70·6·4 = 1680
+    # (fvcore aten::linear numel(in)·out; thop in·numel(out)); ptflops' hook (6·4 + 4)·70 / N
+    # = 980; torchinfo out.shape[0]·params = 2·(24 + 4) = 56: the positions are not counted
+    Case("linear per position", _custom("LinearNHWC", 6, 4), (2, 6, 5, 7), (2, 4, 5, 7), 28,
+         {"fvcore": 1680, "thop": 1680, "ptflops": 980, "torchinfo": 56, "torch": 3360}),
+    # no bias, [1, 6, 3, 4]: 12·6·5 = 360; torchinfo 1·30
+    Case("linear per position no bias", _custom("LinearNHWC", 6, 5, False), (1, 6, 3, 4),
+         (1, 5, 3, 4), 30,
+         {"fvcore": 360, "thop": 360, "ptflops": 360, "torchinfo": 30, "torch": 720}),
     # merges written in forward: a + b + c is two aten::add (unsupported in fvcore), cat is
     # ignored, x * g one aten::mul; Tensor.__add__/__mul__ are not patched by ptflops
     Case("add of three", _custom("Add"), (2, 6, 5, 7), (2, 6, 5, 7), 0,

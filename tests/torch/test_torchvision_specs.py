@@ -19,7 +19,11 @@ from convcost.runtime.importer.resolve import import_torchvision
 from convcost.spec.loader import load_spec
 
 
-def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
+def _torchvision_model(builder: str, kwargs: dict[str, Any], device: str = "cpu") -> Any:
+    """The model built on ``device``; on the meta device no init runs. regnet computes its
+    widths with tensors it reads back: it is built on the CPU, then moved."""
+    import torch
+
     try:
         import_torchvision()
     except MissingDependencyError as err:
@@ -28,7 +32,11 @@ def _torchvision_model(builder: str, kwargs: dict[str, Any]) -> Any:
     import torchvision.models.segmentation  # type: ignore[import-untyped]  # noqa: F401
 
     module = getattr(models, builder, None) or getattr(models.segmentation, builder)
-    return module(**kwargs).eval()
+    try:
+        with torch.device(device):
+            return module(**kwargs).eval()
+    except NotImplementedError:  # "Cannot copy out of meta tensor"
+        return module(**kwargs).eval().to(device)
 
 
 def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
@@ -67,7 +75,7 @@ def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any]
 
     # on the meta device: params and FlopCounterMode's FLOPs depend on shapes only, and the
     # forward costs no arithmetic (Inception v3 at 299: 0.3 s instead of 7 s)
-    model = _torchvision_model(builder, kwargs).to("meta")
+    model = _torchvision_model(builder, kwargs, "meta")
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         model(torch.zeros(1, 3, resolution, resolution, device="meta"))

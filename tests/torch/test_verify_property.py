@@ -3,16 +3,16 @@
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
 blocks, shuffle units, BN, activations, pools, identity, flatten, linear and dropout, the
 leaves of the open format (transposed convs, upsampling, group/layer/instance norms, layer
-scale, mean, SE, TF SAME padding, PReLU and the other new activations), and the graph: merges
-(add, concat, mul) of the previous layer with an earlier one or the input (``from:``), an
-interpolate of the previous layer to an earlier one's size, parallel branches, channel splits
-and residual containers (gates included), some of them inside ``sequential`` groups or
-user-defined blocks (``${k // 2}`` arguments), at random
-channels, strides, kernels, paddings, dilations, groups, resolutions, batches and bias. Each
-spec is built layer by layer: a drawn layer the analysis rejects (kernel larger than the
-input, say) is dropped, so every example is a valid network. For each, ``verify`` must find
-fvcore's ``by_module()`` = the fvcore convention per node, params and output shapes = torch,
-and FlopCounterMode = 2 × paper MACs.
+scale, mean, SE, a linear per position, TF SAME padding, PReLU and the other new activations),
+and the graph: merges (add, concat, mul) of the previous layer with an earlier one or the input
+(``from:``), an interpolate of the previous layer to an earlier one's size, parallel branches,
+channel splits and residual containers (gates included), some of them inside ``sequential``
+groups or user-defined blocks (``${k // 2}`` arguments), at random channels, strides, kernels,
+paddings, dilations, groups, resolutions, batches and bias. Each spec is built layer by layer:
+a drawn layer the analysis rejects (kernel larger than the input, say) is dropped, so every
+example is a valid network. For each, ``verify`` must find fvcore's ``by_module()`` = the
+fvcore convention per node, params and output shapes = torch, and FlopCounterMode = 2 × paper
+MACs.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _act(draw: st.DrawFn) -> dict[str, Any]:
 def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A leaf kind of the open format on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv_transpose", "upsample", "groupnorm", "layernorm",
-                                 "instancenorm", "layer_scale", "mean", "se"]))
+                                 "instancenorm", "layer_scale", "mean", "se", "linear"]))
     if kind == "conv_transpose":
         out, stride = draw(channels), draw(st.integers(1, 3))
         return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
@@ -132,6 +132,9 @@ def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
         return {"kind": kind, "affine": draw(st.booleans())}
     if kind == "mean":
         return {"kind": kind, "keepdim": draw(st.booleans())}
+    if kind == "linear":  # per position, over the channels (ConvNeXt)
+        return {"kind": kind, "out_features": draw(channels), "per_position": True,
+                "bias": draw(st.booleans())}
     if kind == "se":
         return {"kind": kind, "squeeze_channels": draw(st.one_of(st.none(), channels)),
                 "act": draw(acts), "gate": draw(st.sampled_from(["hardsigmoid", "sigmoid"]))}

@@ -122,6 +122,14 @@ LINEAR: dict[str, Case] = {
     "linear batch 4": (Linear(512, 10), (4, 512), (4, 10),
                        5_130,  # 512*10 + 10
                        20_480),  # 4*512*10
+    # per position (ConvNeXt-T stage 1: Linear 96 -> 384 on the NHWC tensor, 56×56 positions)
+    "linear per position": (Linear(96, 384, per_position=True), (1, 96, 56, 56), (1, 384, 56, 56),
+                            37_248,  # 96*384 + 384
+                            115_605_504),  # 1*56*56*96*384
+    "linear per position batch 2": (Linear(6, 5, bias=False, per_position=True), (2, 6, 3, 4),
+                                    (2, 5, 3, 4),
+                                    30,  # 6*5
+                                    720),  # 2*3*4*6*5
 }
 
 POOL: dict[str, Case] = {
@@ -279,6 +287,10 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "conv on flat input": (Conv2d(3, 4, (3, 3)), (1, 3), "needs a [N, C, H, W] input"),
     "linear on 4-D input": (Linear(512, 10), (1, 512, 1, 1), "add a flatten layer"),
     "linear feature mismatch": (Linear(512, 10), (1, 256), "expects 512 input features, got 256"),
+    "linear per position flat": (Linear(512, 10, per_position=True), (1, 512),
+                                 "linear (per_position) needs a [N, C, H, W] input"),
+    "linear per position channels": (Linear(96, 384, per_position=True), (1, 192, 7, 7),
+                                     "expects 96 input features, got 192"),
     "bn channel mismatch": (BatchNorm(16), (1, 8, 4, 4), "expects 16 channels, got 8"),
     "pool kernel larger than padded input": (Pool("max", (3, 3), (2, 2)), (1, 4, 2, 2),
                                              "larger than the padded input 2"),

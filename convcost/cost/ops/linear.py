@@ -1,13 +1,18 @@
-"""``linear``: a fully connected layer on a flat ``[N, F]`` input."""
+"""``linear``: a fully connected layer on a flat ``[N, F]`` input, or per position.
+
+``per_position`` applies it over the channels at every position of an ``[N, C, H, W]`` input:
+ConvNeXt's ``nn.Linear`` on the tensor permuted to NHWC.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
-from convcost.cost.value import LayerCost, Shape
+from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError, SpecError
 
 WIDTHS = ("scaled", "fixed", "grow")
@@ -19,30 +24,57 @@ class Linear(Op):
     in_features: int
     out_features: int
     bias: bool = True
+    per_position: bool = False
 
 
 def linear(op: Linear, x: Shape) -> LayerCost:
-    # [N, F] -> [N, O]; MACs = N·F·O
-    if len(x) != 2:
+    # [N, F] -> [N, O]; MACs = N·F·O. per_position: [N, C, H, W] -> [N, O, H, W]; N·H·W·C·O
+    if op.per_position:
+        n, f, h, w = spatial(x, "linear (per_position)")
+        out: Shape = (n, op.out_features, h, w)
+    elif len(x) != 2:
         raise ShapeError(f"linear needs a flat [N, F] input, got {list(x)}: add a flatten layer")
-    n, f = x
+    else:
+        (n, f), h, w = x, 1, 1
+        out = (n, op.out_features)
     if f != op.in_features:
         raise ShapeError(f"linear expects {op.in_features} input features, got {f}")
     params = op.in_features * op.out_features + (op.out_features if op.bias else 0)
-    return LayerCost(params, n * f * op.out_features, (n, op.out_features))
+    return LayerCost(params, n * h * w * f * op.out_features, out)
+
+
+@cache
+def _permute() -> type:
+    """torchvision.ops.misc.Permute: ``torch.permute(x, dims)`` as a module."""
+    import torch
+    from torch import nn
+
+    class Permute(nn.Module):
+        def __init__(self, dims: list[int]) -> None:
+            super().__init__()
+            self.dims = dims
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.permute(x, self.dims)
+
+    return Permute
 
 
 def _module(op: Linear, _: Shape) -> Any:
     from torch import nn
 
-    return nn.Linear(op.in_features, op.out_features, op.bias)
+    fc = nn.Linear(op.in_features, op.out_features, op.bias)
+    if not op.per_position:
+        return fc
+    permute = _permute()
+    return nn.Sequential(permute([0, 2, 3, 1]), fc, permute([0, 3, 1, 2]))
 
 
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Linear:
-    if at.checks_inputs and f["in_features"] is not None and f["in_features"] != x[-1]:
+    if at.checks_inputs and f["in_features"] is not None and f["in_features"] != x[1]:
         raise SpecError(f"must match the previous layer's {x[1]} output features, "
                         f"got {f['in_features']}", path=f"{at.path}.in_features")
-    return Linear(x[1], at.channels("out_features"), f["bias"])
+    return Linear(x[1], at.channels("out_features"), f["bias"], f["per_position"])
 
 
 def _keys(op: Linear) -> tuple[str, ...]:
@@ -55,8 +87,10 @@ SPEC = SpecKind(
         bias=Field("bool", True),
         width=Field("choice", "fixed", WIDTHS),
         in_features=Field("int", None, nullable=True, doc="checked against the input"),
+        per_position=Field("bool", False, doc="over the channels at each position of an "
+                           "[N, C, H, W] input (ConvNeXt's Linear on the NHWC tensor)"),
     ),
-    "`nn.Linear`, needs flat input")
+    "`nn.Linear`, needs flat input; `per_position`: on `[N, C, H, W]`, between two permutes")
 
 LINEAR = OpKind(Linear, linear, _module, {"linear": "linear", "linear_bias": "linear bias"},
                 keys_of=_keys, learnable=True, weight_grad=True, spec=SPEC, lower=_lower)

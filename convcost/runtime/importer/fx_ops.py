@@ -137,7 +137,8 @@ def _mean(c: Call) -> tuple[str, dict[str, Any]]:
 
 
 def _interpolate(c: Call) -> tuple[str, dict[str, Any]]:
-    return "interpolate", dict(mode=str(c.arg(3, "mode", "nearest")), size=tuple(c.shape[2:]))
+    return "interpolate", dict(mode=str(c.arg(3, "mode", "nearest")), size=tuple(c.shape[2:]),
+                               align_corners=bool(c.arg(4, "align_corners", False)))
 
 
 def _cat(c: Call) -> tuple[str, dict[str, Any]]:

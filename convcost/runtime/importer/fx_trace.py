@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, module_rule, tables
@@ -130,6 +130,23 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
+    if op == "interpolate" and node.op == "call_function":
+        _size_source(walk, node)
+
+
+def _size_source(walk: _Walk, node: fx.Node) -> None:
+    """``F.interpolate(x, size=ref.shape[-2:])``: ``ref`` becomes the node's second input."""
+    size: Any = node.args[1] if len(node.args) > 1 else node.kwargs.get("size")
+    pending, seen = [size] if hasattr(size, "all_input_nodes") else [], set()
+    while pending:
+        current = pending.pop()
+        if current.name in walk.kept and current.name != node.name:
+            ir = walk.nodes[-1]
+            if current.name not in ir.inputs:
+                walk.nodes[-1] = replace(ir, inputs=(*ir.inputs, current.name))
+            return
+        seen.add(current.name)
+        pending += [n for n in current.all_input_nodes if n.name not in seen]
 
 
 def _fetch(gm: Any, target: str) -> Any:

@@ -138,6 +138,8 @@ def inverted_residual(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
     base: Layer = {"kind": "inverted_residual", **width, "out_channels": out,
                    "kernel_size": size(dw.attr("kernel")), "stride": size(dw.attr("stride")),
                    "act": _act_after(nodes, dw)}
+    if tuple(dw.attr("dilation")) != (1, 1):
+        base["dilation"] = size(dw.attr("dilation"))
     if not any(n.op == "add" for n in nodes) and nodes[-1].shape == shape:
         base["residual"] = "never"
     for se in _se_options(nodes, hidden, cin):
@@ -214,6 +216,8 @@ def shuffle_unit(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
 
 
 def conv_block(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
+    if any(n.op == "dropout" and n.attr("p") is not None for n in nodes):
+        return  # a dropout module is a layer of its own
     unit = conv_unit([n for n in nodes if n.op not in SKIPPED])
     if unit is not None:
         yield unit

@@ -82,7 +82,7 @@ def _mean(node: IRNode) -> list[Layer] | None:
 
 
 def _upsample(node: IRNode) -> list[Layer] | None:
-    mode = node.attr("mode")
+    mode = {"linear": "bilinear"}.get(node.attr("mode"), node.attr("mode"))  # ONNX Resize's name
     if mode not in ("nearest", "bilinear") or node.attr("align_corners"):
         return None
     if len(node.shape) != 4:
@@ -156,6 +156,9 @@ def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer]
         return [{"kind": "concat"}]
     if node.op == "mul" and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape:
         return [{"kind": "mul"}]
+    if node.op == "interpolate" and len(shapes) == 2 and shapes[1][2:] == node.shape[2:]:
+        layer: Layer = {"kind": "interpolate", "mode": node.attr("mode")}  # to ref's size
+        return [{**layer, "align_corners": True} if node.attr("align_corners") else layer]
     return None
 
 

@@ -22,8 +22,8 @@ from convcost.spec.yamlsafe import load_yaml
 MODELS = "tests/torch/import_models.py"
 
 
-def _import(source: str, shape: tuple[int, ...] | None = None) -> Imported:
-    return to_spec(load_graph(source, shape), source)
+def _import(source: str, shape: tuple[int, ...] | None = None, tracer: str = "auto") -> Imported:
+    return to_spec(load_graph(source, shape, tracer=tracer), source)
 
 
 def _analysis(imported: Imported) -> Analysis:
@@ -46,12 +46,18 @@ GRAPH_LAYERS = [
 ]
 
 
-def test_graph_module_becomes_a_graph_spec_with_the_original_figures() -> None:
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_graph_module_becomes_a_graph_spec_with_the_original_figures(tracer: str) -> None:
     from import_models import Graph
 
-    imported = _import(f"{MODELS}:Graph", (1, 3, 16, 16))
-    layers = {layer["name"]: layer for layer in imported.spec["layers"]}
-    assert [(layer["name"], layer["kind"]) for layer in imported.spec["layers"]] == GRAPH_LAYERS
+    imported = _import(f"{MODELS}:Graph", (1, 3, 16, 16), tracer)
+    assert imported.graph.tracer == f"torch.{tracer}"
+    # torch.export names two functional ops after their ATen ops
+    aten = {"split": "split_with_sizes", "interpolate": "upsample_nearest2d"} if tracer == "export" else {}
+    fx_name = {written: name for name, written in aten.items()}
+    layers = {fx_name.get(layer["name"], layer["name"]): layer for layer in imported.spec["layers"]}
+    assert [(layer["name"], layer["kind"]) for layer in imported.spec["layers"]] == [
+        (aten.get(name, name), kind) for name, kind in GRAPH_LAYERS]
     assert imported.recognised
     assert layers["add"]["from"] == ["relu", "chunk"]  # x + cat(a(p), b(q))
     assert layers["right"]["from"] == "add" and layers["cat"]["from"] == ["left", "right"]
@@ -147,10 +153,11 @@ def test_model_command_traces_a_source_on_its_input() -> None:
     assert data["verify"]["ok"] and data["totals"]["macs"] == 274_256  # as above
 
 
-def test_shared_module_counts_its_params_once_and_its_macs_at_each_call() -> None:
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_shared_module_counts_its_params_once_and_its_macs_at_each_call(tracer: str) -> None:
     from import_models import Shared
 
-    imported = _import(f"{MODELS}:Shared", (1, 3, 8, 8))
+    imported = _import(f"{MODELS}:Shared", (1, 3, 8, 8), tracer)
     layers = {layer["name"]: layer for layer in imported.spec["layers"]}
     assert layers["conv_2"]["shares"] == "conv" and "shares" not in layers["conv"]
     again = _analysis(imported)

@@ -1,9 +1,12 @@
-"""The IR's module tree -> an ordered list of spec layers, each from one module (or op).
+"""The IR's module tree -> an ordered list of spec layers in the graph format.
 
 Walking the module paths level by level, each run of ops in one module is a group. A group
-with one input (the running tensor) and one output becomes a recognised composite, a leaf,
-or, failing both, its sub-modules in turn. What still fits no kind of the spec becomes an
-``opaque`` layer with its measured output shape and parameters and no counted MACs.
+with one input and one output becomes a recognised composite or conv unit; else its
+sub-modules (and its functional ops, one by one) are placed in turn. A layer that does not
+read the previous one names its inputs with ``from:``; a merge of tensors is ``add``,
+``concat`` or ``mul``; a chunk whose pieces meet again is a ``split``; a module called again
+``shares:`` its first call's weights. What still fits no kind becomes an ``opaque`` layer
+with its measured output shape and parameters and no counted MACs.
 """
 
 from __future__ import annotations

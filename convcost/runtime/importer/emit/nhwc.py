@@ -2,9 +2,9 @@
 
 ConvNeXt (and any model written NHWC for its 1×1 layers) permutes to channels-last, runs
 ``nn.Linear``/``nn.LayerNorm``/activations on the channel axis and permutes back. Each such
-op is the spec's op on NCHW: a ``linear`` over the channels is a ``pwconv`` with bias (same
-params, same MACs H·W·Cin·Cout), a ``layernorm`` over the channels is ``layernorm``. The
-permutes themselves cost nothing and write no layer.
+op is the spec's op on NCHW: a ``linear`` over the channels is a ``linear`` with
+``per_position`` (params Cin·Cout + Cout, MACs H·W·Cin·Cout), a ``layernorm`` over the
+channels is ``layernorm``. The permutes themselves cost nothing and write no layer.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def nhwc_layers(node: IRNode, shape: Shape) -> list[Layer] | None:
     if len(node.shape) != 4:
         return None
     if node.op == "linear":
-        layer: Layer = {"kind": "pwconv", "out_channels": node.attr("out_features")}
-        return [{**layer, "bias": True} if node.attr("bias") else layer]
+        layer: Layer = {"kind": "linear", "out_features": node.attr("out_features"), "per_position": True}
+        return [layer if node.attr("bias") else {**layer, "bias": False}]
     if node.op == "layernorm" and tuple(node.attr("normalized", ())) == (shape[1],):
         norm: Layer = {"kind": "layernorm"}
         return [norm if node.attr("affine", True) else {**norm, "affine": False}]

@@ -16,10 +16,13 @@ from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
 
 
 def layer_class(op: Op | None) -> str:
-    """MobileNet Table 2 class: a conv's class, ``fully connected`` or ``other``."""
+    """MobileNet Table 2 class: a conv's class, ``fully connected`` or ``other``; a linear
+    layer per position (ConvNeXt's) is a 1×1 conv on the channels: ``pointwise``."""
     if isinstance(op, Conv2d):
         return op.conv_class
-    return "fully connected" if isinstance(op, Linear) else "other"
+    if isinstance(op, Linear):
+        return "pointwise" if op.per_position else "fully connected"
+    return "other"
 
 
 def fused_groups(node: Node) -> Iterator[Node]:

@@ -144,3 +144,13 @@ def test_seed_ab_pair() -> None:
     assert std.params == 896 + 18_496
     # dw 3*9+3 + BN 6 + pw 3*32+32 + BN 64 ; dw 32*9+32 + BN 64 + pw 32*64+64 + BN 128
     assert mob.params == (30 + 6 + 128 + 64) + (320 + 64 + 2112 + 128)
+
+
+def test_linears_per_position_are_pointwise() -> None:
+    """ConvNeXt's Linear layers on the NHWC tensor are 1×1 convs on the channels."""
+    result = convcost.analyze(convcost.load_spec(SPECS / "convnext_tiny.yaml"))
+    macs = {k.layer_class: k.macs for k in by_layer_class(result)}
+    # two linears per block, dim -> 4·dim -> dim at every position: 8·dim²·H·W; stages 1, 2, 4:
+    # 3·8·96²·56² = 3·8·192²·28² = 3·8·768²·7² = 693,633,024; stage 3: 9·8·384²·14² = 2,080,899,072
+    assert macs["pointwise"] == 3 * 693_633_024 + 2_080_899_072 == 4_161_798_144
+    assert macs["fully connected"] == 768_000  # the classifier, 768·1000

@@ -237,10 +237,11 @@ class _Reader:
         go in the module enclosing their readers, as torch.fx places functional ops; failing
         that, the ONNX node's name."""
         modules = {node.name: node.module for node in self.nodes if node.name not in self.unscoped}
-        readers: dict[str, list[str]] = {}
+        readers: dict[str, list[str]] = {}  # unscoped ONNX node -> the IR nodes reading it
         for node in self.nodes:
             for name in node.inputs:
-                readers.setdefault(self.unscoped.get(name, name), []).append(node.name)
+                if name in self.unscoped:
+                    readers.setdefault(self.unscoped[name], []).append(node.name)
         for node in reversed(self.nodes):
             if node.name in self.unscoped:
                 onnx_name = self.unscoped[node.name]

@@ -106,7 +106,7 @@ def _torchvision() -> None:
 # issue 12's table: torchvision's params and FlopCounterMode MACs at the stated input
 TORCHVISION = [
     ("squeezenet1_1", 224, 1_235_496, 349_151_936, "concat"),
-    ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192, "concat"),
+    ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192, "parallel"),
     pytest.param("densenet121", 224, 7_978_856, 2_834_161_664, "concat", marks=pytest.mark.slow),
     pytest.param("inception_v3(aux_logits=False, init_weights=False)", 299, 23_834_568,
                  5_713_216_096, "concat", marks=pytest.mark.slow),

@@ -20,7 +20,7 @@ from typing import Any
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
-from convcost.runtime.importer.emit.splits import split_layer
+from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
 INPUT = "input"  # what ``from:`` calls the model's input
@@ -198,6 +198,8 @@ class _Walk:
             shape = self.shape(inputs[0])
             layers = nhwc_layers(middle, shape) if middle else None
             layers = layers or [layer for layer in [recognise(group.nodes, shape)] if layer]
+            layers = layers or [layer for layer in [parallel_layer(group.nodes, inputs[0], shape,
+                                                                   group.path)] if layer]
             if layers:
                 self.add(layers, group, inputs)
                 return True

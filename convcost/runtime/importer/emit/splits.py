@@ -78,3 +78,64 @@ def _step(chain: Sequence[IRNode], shape: Shape) -> tuple[int, list[Layer] | Non
         if unit is not None:
             return take, [unit]
     return 1, leaf_layers(chain[0], shape)
+
+
+def parallel_layer(nodes: Sequence[IRNode], source: str, shape: Shape, path: str) -> Layer | None:
+    """A module whose ops are branches from its input into one merge (Inception), as a
+    ``parallel`` with each branch named after its sub-module; None when it is not one."""
+    merge, by_name = nodes[-1], {n.name: n for n in nodes}
+    if merge.op not in ("cat", "add", "mul") or source in merge.inputs or len(merge.inputs) < 2:
+        return None
+    merged = merge_layers(merge, [by_name[t].shape for t in merge.inputs if t in by_name])
+    if not merged or merge.module not in (path, f"{path}.{merged[0]['kind']}"):
+        return None  # a merge layer of another name: the flat form keeps its name
+    branches, used = [], {merge.name}
+    for end in merge.inputs:
+        chain = _chain(end, {source: 0}, by_name)
+        branch = named_branch([by_name[t] for t in chain[1:]], path, shape) if chain else None
+        if chain is None or branch is None:
+            return None
+        used.update(chain[1:])
+        branches.append(branch)
+    names = [b["name"] for b in branches]
+    if used != set(by_name) or len(set(names)) != len(names):
+        return None
+    return {"kind": "parallel", "merge": merged[0]["kind"], "branches": branches}
+
+
+def named_branch(chain: Sequence[IRNode], path: str, shape: Shape) -> Layer | None:
+    """One branch of a parallel, named after the sub-module of ``path`` that runs it:
+    one layer, or a sequential of its sub-modules' layers."""
+    below = [_below(n.module, path) for n in chain]
+    words = [w for w in below if w]
+    if not chain or len(words) != len(chain) or len({w[0] for w in words}) != 1:
+        return None
+    name = words[0][0]
+    whole = branch_layer(chain, shape)
+    if whole is not None and whole["kind"] != "sequential":
+        return _named(name, whole)
+    runs: list[tuple[str, list[IRNode]]] = []
+    for node, word in zip(chain, words, strict=True):
+        part = word[1] if len(word) > 1 else ""
+        if runs and runs[-1][0] == part:
+            runs[-1][1].append(node)
+        else:
+            runs.append((part, [node]))
+    layers = []
+    for part, run in runs:
+        layer = branch_layer(run, shape)
+        if not part or layer is None or layer["kind"] in ("sequential", "identity"):
+            return None
+        layers.append(_named(part, layer))
+        shape = run[-1].shape
+    return {"kind": "sequential", "name": name, "layers": layers}
+
+
+def _named(name: str, layer: Layer) -> Layer:
+    return {"kind": layer["kind"], "name": name, **{k: v for k, v in layer.items() if k != "kind"}}
+
+
+def _below(module: str, path: str) -> list[str] | None:
+    """``module``'s words below ``path``: ``inception3a.branch2.0`` -> [branch2, 0]."""
+    return module[len(path) + 1:].split(".") if module.startswith(f"{path}.") else None
+

@@ -33,10 +33,19 @@ def _flow(value: Any) -> str:
     return text.removesuffix("\n...\n").strip()  # a plain scalar ends its document
 
 
+def _layer(layer: dict[str, Any]) -> str:
+    """One flow mapping per line; a container in block style, its leaves one per line."""
+    if "branches" not in layer and "layers" not in layer:
+        return f"  - {_flow(layer)}"
+    text = yaml.safe_dump([layer], default_flow_style=None, width=100, sort_keys=False,
+                          allow_unicode=True)
+    return "\n".join(f"  {line}" for line in text.rstrip("\n").splitlines())
+
+
 def spec_yaml(head: Sequence[str], spec: dict[str, Any]) -> str:
     """``spec`` (name, input, layers) as YAML under the ``head`` comment lines."""
     body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}", "layers:"]
-    body += [f"  - {_flow(layer)}" for layer in spec["layers"]]
+    body += [_layer(layer) for layer in spec["layers"]]
     if "outputs" in spec:
         body.append(f"outputs: {_flow(spec['outputs'])}")
     return "\n".join([*head, *body]) + "\n"

@@ -9,7 +9,7 @@ from fractions import Fraction
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
 from convcost.cost.groups import layer_class
-from convcost.cost.ops import BatchNorm, Conv2d, Mul, Scale
+from convcost.cost.ops import BatchNorm, Conv2d, Linear, Mul, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
@@ -126,7 +126,8 @@ class SeparablePair:
 
 
 def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
-    """Every depthwise conv with the pointwise conv that consumes its output on the data path.
+    """Every depthwise conv with the pointwise conv that consumes its output on the data path
+    (or a linear layer per position: ConvNeXt's dw → LayerNorm → Linear).
 
     The path follows the depthwise output through BatchNorm, activations, dropout and the
     gated input of a squeeze-excitation (``x · gate``): the SE's own 1×1 convs read a pooled
@@ -143,16 +144,25 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
         if not (isinstance(dw, Conv2d) and dw.conv_class == "depthwise"):
             continue
         consumer = _consumer(readers, step.output.storage)
-        pw = consumer.node.op if consumer is not None else None
-        if not (consumer is not None and isinstance(pw, Conv2d) and pw.conv_class == "pointwise"
-                and pw.in_channels == dw.out_channels):
+        pw = _pointwise(consumer.node.op) if consumer is not None else None
+        if consumer is None or pw is None or pw[0] != dw.out_channels:
             continue
-        standard = Conv2d(dw.in_channels, pw.out_channels, dw.kernel, dw.stride, dw.padding,
+        standard = Conv2d(dw.in_channels, pw[1], dw.kernel, dw.stride, dw.padding,
                           dw.dilation, 1, dw.bias)
         std = conv2d(standard, step.node.input_shape)
         bn = _bn_after(readers, step) + _bn_after(readers, consumer)
         pairs.append(SeparablePair(step.node, consumer.node, standard, std.macs, std.params, bn))
     return pairs
+
+
+def _pointwise(op: object) -> tuple[int, int] | None:
+    """(in, out) channels of a 1×1 conv on the channels: a pointwise conv, or a linear layer
+    per position (ConvNeXt's); None for any other op."""
+    if isinstance(op, Conv2d) and op.conv_class == "pointwise":
+        return op.in_channels, op.out_channels
+    if isinstance(op, Linear) and op.per_position:
+        return op.in_features, op.out_features
+    return None
 
 
 def _carries(step: Step, storage: int) -> bool:
@@ -169,7 +179,8 @@ def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:
     """The first convolution reading the tensor in ``storage`` along its data path."""
     while True:
         group = readers.get(storage, [])
-        conv = next((s for s in group if isinstance(s.node.op, Conv2d)), None)
+        conv = next((s for s in group if isinstance(s.node.op, Conv2d)
+                     or _pointwise(s.node.op) is not None), None)
         if conv is not None:
             return conv
         # a view (dropout) keeps the storage: its readers are in this group already

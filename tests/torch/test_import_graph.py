@@ -112,7 +112,7 @@ TORCHVISION = [
                  5_713_216_096, "concat", marks=pytest.mark.slow),
     pytest.param("convnext_tiny", 224, 28_589_128, 4_455_531_264, "layernorm", marks=pytest.mark.slow),
     pytest.param("deeplabv3_mobilenet_v3_large(aux_loss=False)", 520, 11_025_477, 10_436_350_688,
-                 "upsample", marks=pytest.mark.slow),
+                 "interpolate", marks=pytest.mark.slow),
 ]
 
 

@@ -42,7 +42,13 @@ def test_every_pair_in_every_shipped_spec_meets_theory(spec: str) -> None:
 #   (6,5,2,24,40,2) (6,3,2,40,80,3) (6,5,1,80,112,3) (6,5,2,112,192,4) (6,3,1,192,320,1),
 #   hidden = t·(block input): 16 pairs; 5,288,548 + 27,860,736 params,
 #   385,814,752 + 2,638,443,808 MACs.
+# ConvNeXt-T: each block's 7×7 depthwise (bias) → LayerNorm → Linear dim -> 4·dim (bias) per
+#   position is a pair; its standard conv is 7×7 dim -> 4·dim with bias, no BN: per pair
+#   Δparams = 196·dim² + 4·dim - (50·dim + 4·dim² + 4·dim) = 192·dim² - 50·dim and
+#   ΔMACs = s²·(192·dim² - 49·dim); (dim, s, blocks): (96,56,3) (192,28,3) (384,14,9) (768,7,3):
+#   18 pairs; 28,589,128 + 620,753,472 params, 4,455,531,264 + 99,778,049,280 MACs.
 STANDARD_EQUIVALENT = [
+    ("convnext_tiny", 18, 649_342_600, 104_233_580_544),
     ("mobilenet_v3_large", 15, 17_211_664, 1_331_974_016),
     ("mobilenet_v3_small", 11, 6_686_976, 410_116_352),
     ("efficientnet_b0", 16, 33_149_284, 3_024_258_560),

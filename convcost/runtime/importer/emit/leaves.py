@@ -113,8 +113,13 @@ def _norm(node: IRNode) -> list[Layer] | None:
     return None
 
 
+FUNCTIONAL_RELU = frozenset({"torch.nn.functional.relu", "torch.relu", "Tensor.relu"})  # fx targets
+
+
 def _act(node: IRNode) -> list[Layer]:
     layer: Layer = {"kind": "act", "fn": node.attr("fn")}
+    if node.target in FUNCTIONAL_RELU:  # F.relu in forward: tools that hook modules miss it
+        layer["functional"] = True
     return [{**layer, "per_channel": True} if node.attr("fn") == "prelu" and node.params > 1 else layer]
 
 

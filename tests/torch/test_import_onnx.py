@@ -75,6 +75,13 @@ CASES: list[tuple[Any, ...]] = [
     # Y = X·W, W [16, 10]: 160
     ("MatMul", [_node("MatMul", ["X", "W"])], {"W": (16, 10)}, None, (1, 16), "linear",
      dict(in_features=16, out_features=10, bias=False), (1, 10), 160),
+    # nn.Linear on [N, H, W, C] is MatMul then Add of the bias: one linear, 16·10 + 10 = 170
+    ("MatMul+Add", [_node("MatMul", ["X", "W"], "M"), _node("Add", ["M", "B"])],
+     {"W": (16, 10), "B": (10,)}, None, (1, 4, 4, 16), "linear",
+     dict(in_features=16, out_features=10, bias=True), (1, 4, 4, 10), 170),
+    # over the last axis (axis −1): normalized (16,); scale and bias 2·16 = 32
+    ("LayerNormalization", [_node("LayerNormalization", ["X", "S", "B"])], {"S": (16,), "B": (16,)},
+     None, X, "layernorm", dict(normalized=(16,), affine=True), X, 32),
     # scale and shift are learnable (2·8 = 16); mean and var are buffers
     ("BatchNormalization", [_node("BatchNormalization", ["X", "S", "B", "M", "V"])],
      {"S": (8,), "B": (8,), "M": (8,), "V": (8,)}, None, X, "bn", dict(channels=8), X, 16),

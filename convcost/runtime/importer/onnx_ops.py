@@ -181,6 +181,13 @@ def _resize(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     return "interpolate", attrs
 
 
+def _layer_norm(c: OnnxCall) -> tuple[str, dict[str, Any]]:
+    """Normalised over the axes from ``axis`` on (torch's ``normalized_shape``)."""
+    source = c.in_shapes[0] or c.shape
+    axis = int(c.attrs.get("axis", -1)) % len(source)
+    return "layernorm", dict(affine=c.has(1), normalized=tuple(source[axis:]))
+
+
 def _pad(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     """ONNX pads (every axis's begins, then its ends) -> torch's ``F.pad`` order, last axis first."""
     pads = c.attrs.get("pads") or (c.constants[1] if len(c.constants) > 1 else None)
@@ -214,7 +221,7 @@ RULES: Mapping[str, Rule] = {
     "Reshape": _reshape, "Transpose": _transpose,
     "Pad": _pad,
     "Dropout": _same("dropout"), "Identity": _same("identity"),
-    "LayerNormalization": _same("layernorm"), "GroupNormalization": _same("groupnorm"),
+    "LayerNormalization": _layer_norm, "GroupNormalization": _same("groupnorm"),
     "InstanceNormalization": _same("instancenorm"),
 }
 

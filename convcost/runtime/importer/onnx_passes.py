@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from convcost.runtime.importer.ir import IRNode, frozen
@@ -66,3 +68,19 @@ def fuse_silu(nodes: list[IRNode]) -> tuple[IRNode, ...]:
                           attrs=frozen({"fn": "silu"}), target="Sigmoid+Mul")
         out.append(node)
     return tuple(node for node in out if node.name not in dropped)
+
+
+def fuse_bias(nodes: Sequence[IRNode]) -> list[IRNode]:
+    """``MatMul(x, W)`` then ``Add(·, b)`` (how the exporter writes ``nn.Linear`` on a tensor of
+    more than two dimensions), the Add the MatMul's only reader -> one linear with a bias."""
+    readers = Counter(name for node in nodes for name in node.inputs)
+    by_name = {node.name: node for node in nodes}
+    fused: dict[str, IRNode] = {}  # the Add -> the linear it becomes
+    for node in nodes:
+        matmul = by_name.get(node.inputs[0]) if node.op == "add" and len(node.inputs) == 1 else None
+        if (matmul is not None and matmul.op == "linear" and not matmul.attr("bias")
+                and readers[matmul.name] == 1 and node.params == matmul.attr("out_features")):
+            fused[node.name] = replace(matmul, name=node.name, params=matmul.params + node.params,
+                                       attrs=frozen({**matmul.attrs, "bias": True}))
+    dropped = {by_name[name].inputs[0] for name in fused}  # the MatMuls
+    return [fused.get(node.name, node) for node in nodes if node.name not in dropped]

@@ -19,7 +19,7 @@ from typing import Any
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
-from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_silu
+from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu
 
 INSTALL = "pip install 'convcost[onnx]'"
 FLOATS = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
@@ -193,7 +193,7 @@ class _Reader:
         params = self._params(weights, module if module is not None else node.name or outputs[0])
         names = self._add(outputs, op, module or "", inputs, params, ir_attrs, node.op_type)
         cls = call.module_class.rsplit(".", 1)[-1]
-        if WHOLE.get(cls, op) != op:  # one op of a module the exporter decomposed
+        if cls in WHOLE:  # maybe one op of several the exporter made of the module
             self.parts.update(dict.fromkeys(names, cls))
         if module is None:
             self.unscoped.update(dict.fromkeys(names, node.name or outputs[0]))
@@ -271,6 +271,6 @@ def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
     elif model.producer_name == "pytorch" and not any(n.op == "bn" for n in reader.nodes):
         notes.append("no BatchNormalization in the graph: the torch exporter folds BN into the "
                      "convolutions in eval mode, so this may be the deployed form")
-    nodes = fuse_silu(collapse_modules(reader.placed(), reader.parts))
+    nodes = fuse_silu(fuse_bias(collapse_modules(reader.placed(), reader.parts)))
     outputs = tuple(o.name for o in model.graph.output if o.name in reader.live)
     return IRGraph(path, "onnx", shape, nodes, outputs, sum(n.params for n in nodes), tuple(notes))

@@ -186,3 +186,19 @@ def test_shared_weights_pass_the_cross_check(source: str, tmp_path: Any) -> None
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["verify"]["ok"] and data["verify"]["totals"]["params"] == 808  # as above
+
+
+def test_a_body_added_to_its_input_or_a_shortcut_is_a_residual() -> None:
+    imported = _import(f"{MODELS}:Residuals", (1, 3, 16, 16))
+    layers = imported.spec["layers"]
+    assert [(layer["kind"], layer["name"]) for layer in layers] == [
+        ("conv", "stem"), ("residual", "plain"), ("residual", "projected")]
+    assert "shortcut" not in layers[1]
+    assert [x["name"] for x in layers[2]["shortcut"]] == ["proj"]
+    again = _analysis(imported)
+    # the same leaves as the flat import: plain.conv1 … plain.add, projected.proj, projected.add
+    assert [n.name for n in again.leaves()] == [n["name"] for n in imported.emitted.layers]
+    # params: stem 8·27 + 8 = 224; each body 2 · (8·8·9) + 2 · 2·8 = 1,184; proj 8·8 + 8 = 72
+    # MACs: stem 16·16·8·27 = 55,296; each body 2 · 16·16·8·72 = 294,912; proj 16·16·64 = 16,384
+    assert (again.totals.params, again.totals.macs) == (224 + 2 * 1_184 + 72,
+                                                        55_296 + 2 * 294_912 + 16_384)

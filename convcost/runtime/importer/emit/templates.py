@@ -43,12 +43,12 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).strip("_").lower()
 
 
-def _refs(layer: Mapping[str, Any]) -> list[str]:
+def refs_of(layer: Mapping[str, Any]) -> list[str]:
     value = layer.get("from", [])
     return [value] if isinstance(value, str) else list(value)
 
 
-def _unsafe(value: Any) -> bool:
+def unsafe(value: Any) -> bool:
     """Whether ``value`` holds ``shares:`` or ``repeat:`` (names a template would hide)."""
     text = json.dumps(value)
     return '"shares"' in text or '"repeat"' in text
@@ -71,27 +71,27 @@ def _container_body(layer: Layer) -> list[Layer] | None:
     return [*body, {"kind": merge, "name": merge, "from": names}]
 
 
-def _name(layer: Mapping[str, Any]) -> str:
+def name_of(layer: Mapping[str, Any]) -> str:
     name = layer.get("name")
     return name if isinstance(name, str) else ""
 
 
-def _module(layer: Mapping[str, Any]) -> str:
+def module_of(layer: Mapping[str, Any]) -> str:
     """The module path a flat layer belongs to (``features.3`` of ``features.3.squeeze``)."""
-    name = _name(layer)
+    name = name_of(layer)
     return name.rsplit(".", 1)[0] if "." in name else ""
 
 
-def _run_end(layers: Sequence[Layer], start: int, prefix: str) -> int:
+def run_end(layers: Sequence[Layer], start: int, prefix: str) -> int:
     stop = start
-    while stop < len(layers) and _module(layers[stop]) == prefix:
+    while stop < len(layers) and module_of(layers[stop]) == prefix:
         stop += 1
     return stop
 
 
-def _local_refs(layer: Layer, inside: Mapping[str, str], before: str | None) -> Layer | None:
+def local_refs(layer: Layer, inside: Mapping[str, str], before: str | None) -> Layer | None:
     """``layer`` with its ``from:`` made local to the run, or None when it reads elsewhere."""
-    refs = _refs(layer)
+    refs = refs_of(layer)
     local = [inside.get(ref, INPUT if ref == before else "") for ref in refs]
     if "" in local:
         return None
@@ -105,14 +105,14 @@ def _run_site(layers: list[Layer], start: int, stop: int, prefix: str) -> _Site 
     """Flat layers ``layers[start:stop]`` of module ``prefix`` as a site, if self-contained."""
     run = layers[start:stop]
     inside = {layer["name"]: layer["name"][len(prefix) + 1:] for layer in run}
-    before = _name(layers[start - 1]) if start else None
-    body = [_local_refs(layer, inside, before) for layer in run]
-    if any(b is None for b in body) or any(_name(layer) == prefix for layer in layers):
+    before = name_of(layers[start - 1]) if start else None
+    body = [local_refs(layer, inside, before) for layer in run]
+    if any(b is None for b in body) or any(name_of(layer) == prefix for layer in layers):
         return None
     last = run[-1]["name"]
-    if any(ref in inside and ref != last for layer in layers[stop:] for ref in _refs(layer)):
+    if any(ref in inside and ref != last for layer in layers[stop:] for ref in refs_of(layer)):
         return None
-    if _refs(run[0]) and body[0] is not None:
+    if refs_of(run[0]) and body[0] is not None:
         body[0].pop("from")  # it read the layer just before the run: its input
     return _Site(layers, start, stop, prefix, [b for b in body if b is not None], {},
                  {last: prefix})
@@ -121,14 +121,14 @@ def _run_site(layers: list[Layer], start: int, stop: int, prefix: str) -> _Site 
 def _container_sites(layers: list[Layer], i: int, outer: str) -> list[_Site]:
     """The container ``layers[i]`` as a site (when it is one), then the sites inside it."""
     layer, found = layers[i], []
-    body = None if _unsafe(layer) or not _name(layer) else _container_body(layer)
+    body = None if unsafe(layer) or not name_of(layer) else _container_body(layer)
     if body is not None:
         keys = {k: layer[k] for k in SITE_KEYS if k in layer}
         found.append(_Site(layers, i, i + 1, layer["name"], body, keys, {},
                            outer + layer["name"]))
     for key in ("layers", "branches", "shortcut"):
         if isinstance(layer.get(key), list):
-            found += _sites(layer[key], set(), f"{outer}{_name(layer)}.")
+            found += _sites(layer[key], set(), f"{outer}{name_of(layer)}.")
     return found
 
 
@@ -141,10 +141,10 @@ def _sites(layers: list[Layer], read: set[str], outer: str = "") -> list[_Site]:
             found += _container_sites(layers, i, outer)
             i += 1
             continue
-        prefix = _module(layers[i])
-        stop = _run_end(layers, i, prefix) if prefix else i + 1
+        prefix = module_of(layers[i])
+        stop = run_end(layers, i, prefix) if prefix else i + 1
         run = layers[i:stop]
-        if len(run) > 1 and not _unsafe(run) and not any(_name(x) in read for x in run[:-1]):
+        if len(run) > 1 and not unsafe(run) and not any(name_of(x) in read for x in run[:-1]):
             site = _run_site(layers, i, stop, prefix)
             if site:
                 site.path = outer + prefix
@@ -266,9 +266,9 @@ def _template_name(cls: str, taken: set[str]) -> str:
     return name
 
 
-def _rename(layers: list[Layer], renames: Mapping[str, str]) -> None:
+def rename_refs(layers: list[Layer], renames: Mapping[str, str]) -> None:
     for layer in layers:
-        refs = _refs(layer)
+        refs = refs_of(layer)
         if any(ref in renames for ref in refs):
             new = [renames.get(ref, ref) for ref in refs]
             layer["from"] = new if isinstance(layer["from"], list) else new[0]
@@ -290,7 +290,7 @@ def templated(layers: list[Layer], outputs: Sequence[str], classes: Mapping[str,
     renames: dict[str, str] = {}
     for site, use in sorted(edits, key=lambda e: -e[0].start):
         site.owner[site.start:site.stop] = [use]
-        _rename(site.owner, site.renames)
+        rename_refs(site.owner, site.renames)
         if site.owner is layers:
             renames.update(site.renames)
     return layers, [renames.get(name, name) for name in outputs], templates

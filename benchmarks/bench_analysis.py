@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,7 @@ def main() -> None:
         for n in (1_000, 2_500, 5_000, 10_000):
             path = Path(tmp) / f"chain{n}.yaml"
             path.write_text(generated_spec(n))
-            times[n] = best_of(lambda p=path: analyze(load_spec(p)), 3)
+            times[n] = best_of(partial(lambda p: analyze(load_spec(p)), path), 3)
             print(f"{n:>6} layers: load + analyze {times[n] * 1e3:8.1f} ms "
                   f"({times[n] / n * 1e6:.1f} µs/layer)")
     growth = times[10_000] / times[1_000]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +78,8 @@ def main() -> None:
             path.write_text(graph_spec(size), encoding="utf-8")
             leaves = run(path)
             repeats = 3 if size <= 30_000 else 1
-            seconds = best_of(lambda p=path: run(p), repeats)
-            paused = best_of(lambda p=path: run_without_gc(p), repeats)
+            seconds = best_of(partial(run, path), repeats)
+            paused = best_of(partial(run_without_gc, path), repeats)
             per_10k[leaves] = (seconds / leaves * 10_000, paused / leaves * 10_000)
             print(f"{leaves:>7,} leaves: load + analyse + memory {seconds:7.2f} s "
                   f"({per_10k[leaves][0]:.3f} s per 10k leaves; gc paused: {paused:.2f} s, "

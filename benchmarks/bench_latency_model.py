@@ -27,11 +27,12 @@ from convcost.net.latency import Sample, SpecTiming, cross_validate, error_summa
 def measure(threads: int, warmup: int, repeats: int) -> tuple[list[SpecTiming], dict[str, object]]:
     from convcost.runtime.profile import machine_data, profile, spec_timing
 
-    timings, machine = [], {}
+    timings: list[SpecTiming] = []
+    machine: dict[str, object] = {}
     for path in sorted((ROOT / "specs").glob("*.yaml")):
         prof = profile(analyze(load_spec(path)), threads=threads, warmup=warmup, repeats=repeats)
         timings.append(spec_timing(prof))
-        machine = machine_data(prof)
+        machine = dict(machine_data(prof))
         print(f"  profiled {prof.model}: {prof.end_to_end.median_s * 1e3:.2f} ms", file=sys.stderr)
     return timings, machine
 

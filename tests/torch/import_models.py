@@ -98,6 +98,24 @@ class Decoder(nn.Module):
         return self.head(x.mean([2, 3]))
 
 
+class Shuffled(nn.Module):
+    """Two channel shuffles written as view / transpose / view, input 1×3×8×8, nothing opaque."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=4, bias=False)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        n, c, h, w = x.shape
+        x = x.view(n, 4, c // 4, h, w).transpose(1, 2).contiguous().view(n, c, h, w)  # torchvision's
+        x = self.dw(x)
+        x = torch.transpose(x.reshape(n, 2, c // 2, h, w), 1, 2).reshape(n, -1, h, w)
+        return self.head(x)
+
+
 class Graph(nn.Module):
     """Branches and merges the spec writes as a graph: input 1×3×16×16, nothing opaque.
 

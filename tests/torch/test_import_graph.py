@@ -77,16 +77,16 @@ def test_graph_module_becomes_a_graph_spec_with_the_original_figures(tracer: str
     assert again.totals.macs == _counter_macs(Graph().eval(), (1, 3, 16, 16)) == 274_256
 
 
-def test_functional_module_is_a_graph_but_for_a_reordered_split_and_a_shuffle() -> None:
+def test_functional_module_is_a_graph_but_for_a_reordered_split() -> None:
     from import_models import Functional
 
     imported = _import(f"{MODELS}:Functional", (1, 3, 32, 32))
     kinds = [layer["kind"] for layer in imported.spec["layers"]]
-    assert kinds == ["conv", "bn", "act", "split", "opaque", "mean", "pwconv", "act", "pwconv", "act",
-                     "mul", "act", "add", "upsample", "pool", "flatten", "linear"]
-    # cat((q, p)) reverses the split's order, and the view/transpose/reshape shuffle is no kind
+    assert kinds == ["conv", "bn", "act", "split", "opaque", "shuffle", "mean", "pwconv", "act", "pwconv",
+                     "act", "mul", "act", "add", "upsample", "pool", "flatten", "linear"]
+    # cat((q, p)) reverses the split's order: no kind; the view/transpose/reshape is a shuffle
     [opaque] = imported.emitted.opaque
-    assert opaque.ops == "split ×1, getitem ×2, cat ×1, reshape ×2, transpose ×1" and opaque.params == 0
+    assert opaque.ops == "split ×1, getitem ×2, cat ×1" and opaque.params == 0
     again = _analysis(imported)
     assert again.totals.params == 1014  # as the IR test: 432 + 32 + 72 + 68 + 80 + 330
     # stem 256·16·27 = 110,592, left 256·8·9 = 18,432, fc1 16·4 = 64, fc2 4·16 = 64,
@@ -94,6 +94,22 @@ def test_functional_module_is_a_graph_but_for_a_reordered_split_and_a_shuffle() 
     assert again.totals.macs == _counter_macs(Functional().eval(), (1, 3, 32, 32)) == 129_472
     with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express split: split ×1"):
         to_spec(load_graph(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_view_transpose_view_channel_shuffles_import_as_shuffle_layers(tracer: str) -> None:
+    from import_models import Shuffled
+
+    imported = _import(f"{MODELS}:Shuffled", (1, 3, 8, 8), tracer)
+    assert imported.recognised
+    layers = imported.spec["layers"]
+    assert [(layer["kind"], layer.get("groups")) for layer in layers] == [
+        ("pwconv", None), ("shuffle", 4), ("conv", 4), ("shuffle", 2), ("pwconv", None)]
+    again = _analysis(imported)
+    # stem 3·8 + 8 = 32, dw 8·2·9 = 144, head 8·4 + 4 = 36; the shuffles hold none
+    assert again.totals.params == sum(p.numel() for p in Shuffled().parameters()) == 212
+    # stem 64·8·3 = 1,536, dw 64·8·18 = 9,216, head 64·4·8 = 2,048; a shuffle moves data only
+    assert again.totals.macs == _counter_macs(Shuffled().eval(), (1, 3, 8, 8)) == 12_800
 
 
 def _torchvision() -> None:

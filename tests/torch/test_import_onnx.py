@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from import_models import Decoder, Shared
+from import_models import Decoder, Shared, Shuffled
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
@@ -300,3 +300,16 @@ def test_decomposed_group_norm_and_bilinear_resize_read_as_torch_fx_reads_them(t
     by_fx = _leaves(trace(Decoder().eval(), (1, 3, 16, 16), "Decoder"))
     # the same figures; functional ops are named after the aten op (upsample_bilinear2d)
     assert [row[1:] for row in _leaves(graph)] == [row[1:] for row in by_fx]
+
+
+def test_reshape_transpose_reshape_reads_as_the_channel_shuffle_torch_fx_reads(tmp_path: Path) -> None:
+    """Both shuffles of ``Shuffled`` export as Reshape, Transpose (0, 2, 1, 3, 4), Reshape."""
+    graph = read_onnx(_export(Shuffled(), (1, 3, 8, 8), tmp_path / "shuffled.onnx"))
+    imported = to_spec(graph, "shuffled.onnx")
+    assert not imported.emitted.opaque
+    assert [layer.get("groups") for layer in imported.spec["layers"] if layer["kind"] == "shuffle"] == [4, 2]
+    by_fx = _leaves(trace(Shuffled().eval(), (1, 3, 8, 8), "Shuffled"))
+    # stem 3·8 + 8 = 32 params, 64·8·3 = 1,536 MACs; dw 144, 9,216; head 36, 2,048
+    assert [row[2:] for row in _leaves(graph)] == [row[2:] for row in by_fx] == [
+        ((1, 8, 8, 8), 32, 1_536), ((1, 8, 8, 8), 0, 0), ((1, 8, 8, 8), 144, 9_216),
+        ((1, 8, 8, 8), 0, 0), ((1, 4, 8, 8), 36, 2_048)]

@@ -127,21 +127,22 @@ def _conv_bn_pairs(analysis: Analysis) -> list[tuple[int, bool]]:
 # specs whose figures do not come back through ONNX yet: {name: why}
 ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
-    # folded units fit no shuffle_unit (it carries BN), and the emitter has no leaf for a
-    # view/transpose/view channel shuffle outside one
-    "shufflenet_v2_x1_0": "each folded unit's channel shuffle (view, transpose, view) and what "
-                          "reads it are imported as opaque",
-    # the exporter cancels the permute pair between each block's LayerNorm and Linear: the
-    # LayerNorm's module holds [permute, layernorm] and the Linear's [linear, permute], which
-    # the emitter places op by op (the same figures, other layer names)
-    "convnext_tiny": "each block's LayerNorm and first Linear come back as "
-                     "'features.1.0.block.2.layer_norm' and 'features.1.0.block.3.1', not "
-                     "'features.1.0.block.2' and 'features.1.0.block.3' (the exporter drops "
-                     "the permutes between them)",
     # torch.fx sees F.interpolate read its reference tensor's shape; the export computes the
     # size as constants, so the import has no reference to read
     "deeplabv3_mobilenet_v3_large": "each F.interpolate(x, size=ref.shape[-2:]) comes back as "
                                     "an upsample to a fixed size, not an interpolate reading ref",
+}
+# specs whose leaves come back with their figures, in order, under other names: {name: why}.
+# Their leaves are compared as a sequence of (kind, shape, params, MACs), the `identity`
+# branches a split writes aside; the totals are compared as for every spec.
+NAMES_LOST: dict[str, str] = {
+    # the exporter cancels the permute pair between each block's LayerNorm and Linear: the
+    # LayerNorm's module holds [permute, layernorm] and the Linear's [linear, permute], which
+    # the emitter places op by op ('features.1.0.block.2.layer_norm', 'features.1.0.block.3.1')
+    "convnext_tiny": "the exporter drops the permutes between LayerNorm and Linear",
+    # a folded unit has no BN, so it is no shuffle_unit: it comes back as a split (an identity
+    # and a sequential branch, named by position), its concat, and a shuffle layer
+    "shufflenet_v2_x1_0": "a BN-folded shuffle_unit is a split + shuffle, its branches named by position",
 }
 # export + import over 10 s on a 2-core machine shared with other jobs
 SLOW_ONNX = frozenset({"deeplabv3_mobilenet_v3_large", "densenet121", "efficientnet_b0",
@@ -167,7 +168,11 @@ def test_shipped_spec_round_trips_through_onnx_in_its_bn_folded_form(name: str, 
     if pairs:  # the exporter folded every conv's BN and the import says so
         assert f"BatchNorm folded into {len(pairs)} convolutions" in graph.notes[0]
     assert not imported.emitted.opaque
-    assert _by_name(again) == _deployed(original)
+    if name in NAMES_LOST:
+        assert [row for row in _by_name(again).values() if row[0] != "identity"] == list(
+            _deployed(original).values())
+    else:
+        assert _by_name(again) == _deployed(original)
     # totals: each folded BN takes 2·C params and gives C back as a bias unless the conv had one
     assert again.totals.params == original.totals.params - sum(c * (2 if b else 1) for c, b in pairs)
     assert again.totals.macs == original.totals.macs

@@ -49,6 +49,16 @@ def _custom(name: str, *args: Any) -> Callable[[], Any]:
     return make
 
 
+def _shuffle(groups: int) -> Callable[[], Any]:
+    def make() -> Any:
+        from convcost.cost.ops import Shuffle
+        from convcost.cost.registry import OPS
+
+        return OPS["shuffle"].module(Shuffle(groups), (2, 6, 5, 7))
+
+    return make
+
+
 def _modules() -> Any:
     """Small modules written as the architectures write them (torchvision, timm)."""
     import torch
@@ -253,6 +263,10 @@ CASES = [
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
          ("aten::flip", "aten::flip", "aten::add", "aten::add")),
     Case("concat", _custom("Concat"), (2, 6, 5, 7), (2, 14, 5, 7), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
+    # channel shuffle: view, transpose(1, 2), contiguous, view; fvcore ignores the views and
+    # the transpose as free, thop/ptflops/torchinfo have no rule for a module without weights
+    Case("shuffle", _shuffle(3), (2, 6, 5, 7), (2, 6, 5, 7), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
     Case("gate mul", _custom("Gate"), (2, 6, 5, 7), (2, 6, 5, 7), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},

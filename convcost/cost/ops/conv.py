@@ -83,11 +83,28 @@ def conv_pads(op: Conv2d, x: Shape) -> tuple[Pair, Pair]:
 
 def conv_padding_total(op: Conv2d, x: Shape) -> Pair:
     """Total padding (both sides) per dimension of input ``x``; ``same`` pads d·(k-1)."""
+    if not isinstance(op.padding, str):
+        return 2 * op.padding[0], 2 * op.padding[1]
     (top, bottom), (left, right) = conv_pads(op, x)
     return top + bottom, left + right
 
 
+def _padding_ok(op: Conv2d) -> bool:
+    if isinstance(op.padding, str):
+        return op.padding == "tf_same" or (op.padding == "same" and op.stride == (1, 1))
+    return min(op.padding) >= 0
+
+
 def _check(op: Conv2d, x: Shape) -> None:
+    sizes_ok = min(*x, op.in_channels, op.out_channels, op.groups, *op.kernel, *op.stride,
+                   *op.dilation) >= 1
+    if (sizes_ok and x[1] == op.in_channels and _padding_ok(op)
+            and not (op.in_channels % op.groups or op.out_channels % op.groups)):
+        return  # the common case, checked at once (this runs for every conv of every analysis)
+    _explain_check(op, x)
+
+
+def _explain_check(op: Conv2d, x: Shape) -> None:
     sizes = {"input shape": x, "channels": (op.in_channels, op.out_channels),
              "groups": (op.groups,), "kernel": op.kernel, "stride": op.stride,
              "dilation": op.dilation}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from convcost.cost.opkind import Op, OpKind
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
 
@@ -48,6 +49,15 @@ def _module(op: Shuffle, _: Shape) -> Any:
     return _shuffle_class()(op.groups)
 
 
-SHUFFLE = OpKind(Shuffle, shuffle, _module, {"shuffle": "concat/shuffle"})
+def _lower(f: Mapping[str, Any], _x: Shape, _: Lowering) -> Shuffle:
+    return Shuffle(f["groups"])
+
+
+SHUFFLE = OpKind(
+    Shuffle, shuffle, _module, {"shuffle": "concat/shuffle"},
+    spec=SpecKind(fields(groups=Field("int", 2, doc="channel groups; must divide C")),
+                  "ShuffleNet's channel shuffle: `x.view(n, g, c // g, h, w).transpose(1, 2)` "
+                  "and back to [N, C, H, W]"),
+    lower=_lower)
 
 KINDS = (SHUFFLE,)

@@ -12,6 +12,7 @@ from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.ir import IRGraph
+from convcost.runtime.importer.shuffle_pass import fuse_shuffles
 from convcost.runtime.importer.source import parse_source
 
 
@@ -71,7 +72,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     if len(graph.input_shape) != 4:
         raise ConvcostError(f"{text}: the spec format takes an image input [N, C, H, W]; "
                             f"got {list(graph.input_shape)}")
-    emitted = emit_layers(graph)
+    emitted = emit_layers(fuse_shuffles(graph))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

@@ -15,7 +15,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.]+")
 
 def layer_name(text: str) -> str:
     """A spec name from a module path or tensor name: dotted words of letters, digits and _."""
-    parts = [p for p in _UNSAFE.sub("_", text).split(".") if p]
+    parts = [p.lstrip("_") for p in _UNSAFE.sub("_", text).split(".") if p.lstrip("_")]
     return ".".join(parts) or "layer"
 
 
@@ -196,6 +196,8 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return _upsample(node)
     if op == "conv_transpose":
         return _conv_transpose(node)
+    if op == "shuffle" and len(input_shape) == 4:
+        return [{"kind": "shuffle", "groups": node.attr("groups")}]
     if op == "pool":
         return _pool(node)
     if op == "adaptive_pool":

@@ -68,6 +68,7 @@ def test_repeated_blocks_become_templates_with_the_same_leaves(
 @pytest.mark.parametrize(("source", "size", "template"), [
     ("torchvision:densenet121", 64, "dense_layer"),
     ("torchvision:inception_v3(aux_logits=False, init_weights=False)", 75, "inception_a"),
+    ("torchvision:convnext_tiny", 64, "cnblock"),  # a residual: body, layer scale, add
 ])
 def test_large_models_keep_their_leaves_under_templates(source: str, size: int,
                                                         template: str) -> None:

@@ -78,6 +78,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
     layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
     layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
+    layers, outputs = collapse_repeats(layers, outputs)  # equal uses of a template in a row
     spec: dict[str, Any] = {"name": name or model_name(text), "input": spec_input(graph)}
     if blocks:
         spec["blocks"] = {b.name: {"args": list(b.args), "layers": b.layers} for b in blocks}

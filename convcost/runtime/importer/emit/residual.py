@@ -16,11 +16,9 @@ from convcost.runtime.importer.emit.templates import (
     INPUT,
     Layer,
     local_refs,
-    module_of,
     name_of,
     refs_of,
     rename_refs,
-    run_end,
     unsafe,
 )
 
@@ -53,14 +51,15 @@ def _residual(layers: list[Layer], start: int, stop: int, prefix: str) -> Layer 
     run, merge = layers[start:stop - 1], layers[stop - 1]
     before = name_of(layers[start - 1]) if start else None
     if merge["kind"] != "add" or merge["name"] != f"{prefix}.add" or unsafe(layers[start:stop]) \
-            or before is None or any(name_of(layer) == prefix for layer in layers):
-        return None
+            or before is None or any(name_of(layer) == prefix for layer in layers) \
+            or any(name_of(x).startswith(prefix + ".") for x in [*layers[:start], *layers[stop:]]):
+        return None  # the container's name, or its children's, would clash
     inside = {layer["name"] for layer in run}
     if any(ref in inside for layer in layers[stop:] for ref in refs_of(layer)):
         return None
     cut = _split(run, merge, before)
-    if cut is None:
-        return None
+    if cut is None or len(run) - cut > cut:
+        return None  # a shortcut longer than the body is no residual a person would write
     body, shortcut = _chain(run[:cut], prefix, before), _chain(run[cut:], prefix, before)
     if body is None or (shortcut is None and cut < len(run)):
         return None
@@ -68,18 +67,26 @@ def _residual(layers: list[Layer], start: int, stop: int, prefix: str) -> Layer 
             **({"shortcut": shortcut} if shortcut else {})}
 
 
+def _run_start(layers: Sequence[Layer], stop: int, prefix: str) -> int:
+    """The first of the layers before ``layers[stop]`` named ``prefix.…``, contiguously."""
+    start = stop
+    while start > 0 and name_of(layers[start - 1]).startswith(prefix + "."):
+        start -= 1
+    return start
+
+
 def residuals(layers: list[Layer], outputs: Sequence[str]) -> list[Layer]:
     """``layers`` with every exact residual run written as a ``residual`` container."""
     out = list(layers)
     read = set(outputs)
-    i = 0
-    while i < len(out):
-        prefix = module_of(out[i])
-        stop = run_end(out, i, prefix) if prefix else i + 1
-        made = _residual(out, i, stop, prefix) if stop - i > 1 else None
-        if made is not None and not any(name_of(x) in read for x in out[i:stop]):
-            last = out[stop - 1]["name"]
-            out[i:stop] = [made]
-            rename_refs(out, {last: prefix})
-        i = i + 1 if made is not None else max(stop, i + 1)
+    j = len(out) - 1
+    while j > 0:
+        name = name_of(out[j])
+        prefix = name.removesuffix(".add")
+        start = _run_start(out, j, prefix) if out[j]["kind"] == "add" and prefix != name else j
+        made = _residual(out, start, j + 1, prefix) if start < j else None
+        if made is not None and not any(name_of(x) in read for x in out[start:j + 1]):
+            out[start:j + 1] = [made]
+            rename_refs(out, {name: prefix})
+        j = start - 1 if made is not None else j - 1
     return out

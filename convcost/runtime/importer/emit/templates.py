@@ -54,13 +54,31 @@ def unsafe(value: Any) -> bool:
     return '"shares"' in text or '"repeat"' in text
 
 
+def _residual_body(layer: Layer) -> list[Layer] | None:
+    """A residual as its body, its shortcut reading ``input``, and the merge of the two."""
+    body: list[Layer] = copy.deepcopy(layer["layers"])
+    shortcut: list[Layer] = copy.deepcopy(layer.get("shortcut") or [])
+    names = [name_of(x) for x in [*body, *shortcut]]
+    merge = layer.get("merge", "add")
+    if "" in names or len(set(names)) < len(names) or merge in names \
+            or (shortcut and "from" in shortcut[0]):
+        return None
+    if shortcut:
+        shortcut[0]["from"] = INPUT
+    side = shortcut[-1]["name"] if shortcut else INPUT
+    return [*body, *shortcut, {"kind": merge, "name": merge, "from": [side, body[-1]["name"]]}]
+
+
 def _container_body(layer: Layer) -> list[Layer] | None:
-    """A sequential's layers, or a parallel as branches reading ``input`` and its merge."""
-    if layer["kind"] == "sequential" and set(layer) <= {"kind", "name", "layers", *SITE_KEYS}:
+    """A sequential's layers, a residual's (:func:`_residual_body`), or a parallel as
+    branches reading ``input`` and its merge."""
+    keys = set(layer) - {"kind", "name", *SITE_KEYS}
+    if layer["kind"] == "sequential" and keys <= {"layers"}:
         layers: list[Layer] = copy.deepcopy(layer["layers"])
         return layers
-    if layer["kind"] != "parallel" or not set(layer) <= {"kind", "name", "branches", "merge",
-                                                         *SITE_KEYS}:
+    if layer["kind"] == "residual" and keys <= {"layers", "shortcut", "merge"}:
+        return _residual_body(layer)
+    if layer["kind"] != "parallel" or not keys <= {"branches", "merge"}:
         return None
     branches = copy.deepcopy(layer["branches"])
     names = [b.get("name") for b in branches]
@@ -180,14 +198,14 @@ def _shape_key(body: list[Layer]) -> str:
 
 
 def _arg_name(body: Any, path: Path, taken: set[str]) -> str:
-    """The names of the layers along ``path``, then the field (out_channels is implied)."""
+    """The names of the layers along ``path``, then the field (output widths are implied)."""
     parts: list[str] = []
     value = body
     for step in path:
         if isinstance(value, dict) and isinstance(value.get("name"), str):
             parts.append(value["name"])
         value = value[step]
-    if path[-1] != "out_channels" or not parts:
+    if path[-1] not in ("out_channels", "out_features") or not parts:
         parts.append(str(path[-1]))
     name = re.sub(r"\W+", "_", "_".join(parts)).strip("_") or "arg"
     name = f"n{name}" if name[0].isdigit() else name
@@ -257,8 +275,15 @@ def _groups(sites: Sequence[_Site], classes: Mapping[str, str]) -> list[list[_Si
     return chosen
 
 
-def _template_name(cls: str, taken: set[str]) -> str:
-    base = snake(cls) or "block"
+GENERIC = ("Sequential", "ModuleList", "ModuleDict")
+"""Container classes that say nothing: their templates are named after the module path."""
+
+
+def _template_name(cls: str, path: str, taken: set[str]) -> str:
+    """The class in snake case; for a generic container, the path's last word."""
+    words = [w for w in path.split(".") if not w.isdigit()]
+    base = (snake(words[-1]) if cls in GENERIC and words else snake(cls)) or "block"
+    base = re.sub(r"\W+", "_", base)
     name, n = base, 2
     while name in taken or name in SPEC_KINDS:
         name, n = f"{base}_{n}", n + 1
@@ -283,7 +308,7 @@ def templated(layers: list[Layer], outputs: Sequence[str], classes: Mapping[str,
     taken: set[str] = set()
     edits: list[tuple[_Site, Layer]] = []
     for group in _groups(_sites(layers, read), classes):
-        template, uses = _template(_template_name(classes[group[0].path], taken), group)
+        template, uses = _template(_template_name(classes[group[0].path], group[0].path, taken), group)
         templates.append(template)
         edits += [(site, {**site.keys, "kind": template.name, "name": site.name, **args})
                   for site, args in zip(group, uses, strict=True)]

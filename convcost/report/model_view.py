@@ -111,7 +111,13 @@ def layers_report(analysis: Analysis, depth: int | None,
     ]
     rows = _tree_rows(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
-    return Report(heading(analysis), columns, rows, styles=styles)
+    return Report(heading(analysis), columns, rows, shares_notes(analysis.root), styles)
+
+
+def shares_notes(root: Node) -> list[str]:
+    """One note per layer that reuses another's weights (``shares:``): its params are 0."""
+    return [f"{node.name} shares the weights of {node.shares}: its params (0 here) are "
+            f"counted once, at {node.shares}" for _, node in root.walk() if node.shares]
 
 
 def heading(analysis: Analysis) -> str:

@@ -163,3 +163,32 @@ class Graph(nn.Module):
         x = F.interpolate(x, scale_factor=0.5)  # 16×8×8
         n = x.shape[0]
         return self.head(x.mean([2, 3]).view(n, -1))
+
+
+class _Body(nn.Module):
+    """conv-BN-ReLU-conv-BN added to its input (no ReLU after the add: no basic_block)."""
+
+    def __init__(self, channels: int, project: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.proj = nn.Conv2d(channels, channels, 1) if project else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return (x if self.proj is None else self.proj(x)) + y
+
+
+class Residuals(nn.Module):
+    """A stem, a residual on the identity, one with a 1×1 shortcut; input 1×3×16×16."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.plain = _Body(8)
+        self.projected = _Body(8, project=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projected(self.plain(self.stem(x)))

@@ -122,7 +122,8 @@ def _torchvision() -> None:
 # issue 12's table: torchvision's params and FlopCounterMode MACs at the stated input
 TORCHVISION = [
     ("squeezenet1_1", 224, 1_235_496, 349_151_936, "concat"),
-    ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192, "parallel"),
+    ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192,
+     "inception"),  # its parallel Inception modules, one template
     pytest.param("densenet121", 224, 7_978_856, 2_834_161_664, "concat", marks=pytest.mark.slow),
     pytest.param("inception_v3(aux_logits=False, init_weights=False)", 299, 23_834_568,
                  5_713_216_096, "concat", marks=pytest.mark.slow),
@@ -138,7 +139,9 @@ def test_torchvision_models_import_as_graphs_without_opaque_layers(
     _torchvision()
     imported = _import(f"torchvision:{call}", (1, 3, size, size))
     assert imported.recognised, imported.emitted.opaque
-    assert kind in {layer["kind"] for layer in imported.spec["layers"]}
+    blocks = [layer for block in imported.spec.get("blocks", {}).values()
+              for layer in block["layers"]]
+    assert kind in {layer["kind"] for layer in [*imported.spec["layers"], *blocks]}
     again = _analysis(imported)
     assert (again.totals.params, again.totals.macs) == (params, macs)
 
@@ -199,3 +202,19 @@ def test_shared_weights_pass_the_cross_check(source: str, tmp_path: Any) -> None
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["verify"]["ok"] and data["verify"]["totals"]["params"] == 808  # as above
+
+
+def test_a_body_added_to_its_input_or_a_shortcut_is_a_residual() -> None:
+    imported = _import(f"{MODELS}:Residuals", (1, 3, 16, 16))
+    layers = imported.spec["layers"]
+    assert [(layer["kind"], layer["name"]) for layer in layers] == [
+        ("conv", "stem"), ("residual", "plain"), ("residual", "projected")]
+    assert "shortcut" not in layers[1]
+    assert [x["name"] for x in layers[2]["shortcut"]] == ["proj"]
+    again = _analysis(imported)
+    # the same leaves as the flat import: plain.conv1 … plain.add, projected.proj, projected.add
+    assert [n.name for n in again.leaves()] == [n["name"] for n in imported.emitted.layers]
+    # params: stem 8·27 + 8 = 224; each body 2 · (8·8·9) + 2 · 2·8 = 1,184; proj 8·8 + 8 = 72
+    # MACs: stem 16·16·8·27 = 55,296; each body 2 · 16·16·8·72 = 294,912; proj 16·16·64 = 16,384
+    assert (again.totals.params, again.totals.macs) == (224 + 2 * 1_184 + 72,
+                                                        55_296 + 2 * 294_912 + 16_384)

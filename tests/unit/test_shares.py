@@ -48,3 +48,16 @@ def test_a_shared_conv_unit_zeroes_every_child() -> None:
 def test_shares_errors(layers: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         _analyse(*layers)
+
+
+def test_the_layer_table_notes_which_layer_a_shared_one_reuses() -> None:
+    from convcost.report.model_view import layers_report
+
+    analysis = _analyse({**CONV, "name": "conv"}, {"kind": "act", "fn": "relu"},
+                        {**CONV, "name": "again", "shares": "conv"})
+    report = layers_report(analysis, None)
+    # one note for the one sharing layer; the 584 params (8·8·9 + 8) are counted at conv
+    assert list(report.notes) == [
+        "again shares the weights of conv: its params (0 here) are counted once, at conv"]
+    assert "- again shares the weights of conv" in report.markdown()
+    assert not layers_report(_analyse({**CONV, "name": "conv"}), None).notes

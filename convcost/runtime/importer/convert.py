@@ -8,6 +8,8 @@ from typing import Any
 
 from convcost.errors import ConvcostError
 from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
+from convcost.runtime.importer.emit.residual import residuals
+from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
@@ -75,7 +77,11 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
     layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
-    spec = {"name": name or model_name(text), "input": spec_input(graph), "layers": layers}
+    layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
+    spec: dict[str, Any] = {"name": name or model_name(text), "input": spec_input(graph)}
+    if blocks:
+        spec["blocks"] = {b.name: {"args": list(b.args), "layers": b.layers} for b in blocks}
+    spec["layers"] = layers
     if outputs:
         spec["outputs"] = outputs
     head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),

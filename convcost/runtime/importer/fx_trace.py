@@ -185,7 +185,9 @@ def finish(model: nn.Module, source: str, tracer: str, input_shape: Shape, nodes
     notes = () if counted == total else (
         f"{total - counted:,} parameters belong to modules the forward pass never uses "
         f"({', '.join(_unused(model, nodes))}); they are not counted",)
-    return IRGraph(source, tracer, input_shape, tuple(nodes), outputs, total, notes)
+    classes = tuple((name, type(module).__name__) for name, module in model.named_modules()
+                    if name)
+    return IRGraph(source, tracer, input_shape, tuple(nodes), outputs, total, notes, classes)
 
 
 def _unused(model: nn.Module, nodes: list[IRNode]) -> list[str]:

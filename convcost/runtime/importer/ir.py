@@ -61,6 +61,7 @@ class IRGraph:
     outputs: tuple[str, ...]
     model_params: int  # sum(p.numel()) of the original model (ONNX: of every node's weights)
     notes: tuple[str, ...] = ()
+    classes: tuple[tuple[str, str], ...] = ()  # (module path, class name) of every module
 
     def __iter__(self) -> Iterator[IRNode]:
         return iter(self.nodes)

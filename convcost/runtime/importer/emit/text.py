@@ -33,18 +33,29 @@ def _flow(value: Any) -> str:
     return text.removesuffix("\n...\n").strip()  # a plain scalar ends its document
 
 
-def _layer(layer: dict[str, Any]) -> str:
+def _layer(layer: dict[str, Any], indent: str = "  ") -> str:
     """One flow mapping per line; a container in block style, its leaves one per line."""
     if "branches" not in layer and "layers" not in layer:
-        return f"  - {_flow(layer)}"
+        return f"{indent}- {_flow(layer)}"
     text = yaml.safe_dump([layer], default_flow_style=None, width=100, sort_keys=False,
                           allow_unicode=True)
-    return "\n".join(f"  {line}" for line in text.rstrip("\n").splitlines())
+    return "\n".join(f"{indent}{line}" for line in text.rstrip("\n").splitlines())
+
+
+def _blocks(blocks: dict[str, Any]) -> list[str]:
+    """The ``blocks:`` section: each template's args, then its layers one per line."""
+    lines = ["blocks:"]
+    for name, block in blocks.items():
+        lines += [f"  {name}:", f"    args: {_flow(block['args'])}", "    layers:"]
+        lines += [_layer(layer, "      ") for layer in block["layers"]]
+    return lines
 
 
 def spec_yaml(head: Sequence[str], spec: dict[str, Any]) -> str:
     """``spec`` (name, input, layers) as YAML under the ``head`` comment lines."""
-    body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}", "layers:"]
+    body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}"]
+    body += _blocks(spec["blocks"]) if "blocks" in spec else []
+    body.append("layers:")
     body += [_layer(layer) for layer in spec["layers"]]
     if "outputs" in spec:
         body.append(f"outputs: {_flow(spec['outputs'])}")

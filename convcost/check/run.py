@@ -153,26 +153,32 @@ def _files(path: str) -> list[str]:
     return files
 
 
-def _imported(path: str, targets: dict[str, _Target], problems: list[Problem]) -> bool:
-    """A model source (``torchvision:resnet50``) is imported and checked as its spec."""
+def _imported(path: str, targets: dict[str, _Target], problems: list[Problem],
+              notify: Notify | None) -> bool:
+    """A model source (``torchvision:resnet50``) is imported and checked as its spec; its
+    import notes (BatchNorm folded by the exporter, ...) go to ``notify``."""
     from convcost.runtime.importer.load import is_source
 
     if not is_source(path):
         return False
-    from convcost.runtime.importer.load import source_yaml  # imports torch in its functions
+    from convcost.runtime.importer.load import open_source, source_yaml  # torch inside functions
 
     try:
         targets[path] = _Target(path, None, source_yaml(path))
     except ConvcostError as err:
         problems.append(Problem.of(err))
+        return True
+    if notify is not None:
+        for note in open_source(path).imported.graph.notes:
+            notify(f"note: {note}")
     return True
 
 
-def _targets(paths: Iterable[str], problems: list[Problem]) -> list[_Target]:
+def _targets(paths: Iterable[str], problems: list[Problem], notify: Notify | None = None) -> list[_Target]:
     targets: dict[str, _Target] = {}
     seen: set[str] = set()
     for path in paths:
-        if _imported(path, targets, problems):
+        if _imported(path, targets, problems, notify):
             continue
         try:
             files = _files(path)
@@ -261,7 +267,7 @@ def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: i
         raise ConvcostError(f"--tolerance: must be ≥ 0 (a percentage), got {tolerance:g}")
     problems: list[Problem] = []
     models: list[ModelCheck] = []
-    for target in _targets(paths, problems):
+    for target in _targets(paths, problems, notify):
         try:
             models.append(_check(target, alpha, resolution, verify, convention, notify))
         except ConvcostError as err:

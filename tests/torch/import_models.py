@@ -116,6 +116,23 @@ class Shuffled(nn.Module):
         return self.head(x)
 
 
+class Resized(nn.Module):
+    """A pooled branch and a head resized back to a reference tensor's H×W, as DeepLabV3's ASPP
+    pooling and its head do; input 1×3×16×16."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)  # 8×8×8
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 8, 1), nn.ReLU())
+        self.head = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x)
+        p = F.interpolate(self.pool(y), size=y.shape[-2:], mode="bilinear", align_corners=False)
+        z = self.head(torch.cat([y, p], 1))
+        return F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
 class Graph(nn.Module):
     """Branches and merges the spec writes as a graph: input 1×3×16×16, nothing opaque.
 

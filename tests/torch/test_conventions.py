@@ -67,8 +67,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
-# layer scale, a linear per position, x.mean, a standalone SE, and the activations gelu ...
-# hardtanh.
+# layer scale, a linear per position, x.mean, a standalone SE, a standalone channel shuffle,
+# and the activations gelu ... hardtanh.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -131,6 +131,7 @@ layers:
   - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
   - {kind: mul, name: gated, from: [cat3, pooled]}
   - {kind: pwconv, name: squeeze, out_channels: 32}
+  - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: favgp, op: avg, kernel_size: 3, stride: 1, padding: 1, functional: true}

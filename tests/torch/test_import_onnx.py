@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from import_models import Decoder, Shared, Shuffled
+from import_models import Decoder, Resized, Shared, Shuffled
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
@@ -250,7 +250,8 @@ def _folded(tmp_path: Path) -> str:
     return _write(tmp_path / "folded.onnx", nodes, weights)
 
 
-@pytest.mark.parametrize("command", [["model"], ["conventions"], ["import"]])
+@pytest.mark.parametrize("command", [["model"], ["conventions"], ["import"], ["check"],
+                                     ["sweep", "--alpha", "1"], ["verify"]])
 def test_every_report_of_a_folded_model_says_so(tmp_path: Path, runner: CliRunner,
                                                 command: list[str]) -> None:
     result = runner.invoke(app, [*command, _folded(tmp_path)])
@@ -313,3 +314,18 @@ def test_reshape_transpose_reshape_reads_as_the_channel_shuffle_torch_fx_reads(t
     assert [row[2:] for row in _leaves(graph)] == [row[2:] for row in by_fx] == [
         ((1, 8, 8, 8), 32, 1_536), ((1, 8, 8, 8), 0, 0), ((1, 8, 8, 8), 144, 9_216),
         ((1, 8, 8, 8), 0, 0), ((1, 4, 8, 8), 36, 2_048)]
+
+
+def test_a_resize_to_fixed_sizes_reads_its_reference_as_torch_fx_reads_it(tmp_path: Path) -> None:
+    """F.interpolate(x, size=ref.shape[-2:]) exports as a Resize to constant sizes; the import
+    reads the nearest tensor it derives from of that H×W as its reference, as torch.fx does."""
+    graph = read_onnx(_export(Resized(), (1, 3, 16, 16), tmp_path / "resized.onnx"))
+    layers = to_spec(graph, "resized.onnx").spec["layers"]
+    # the pooled branch (1×1) back to the stem's 8×8, the head back to the input's 16×16
+    assert [layer["from"] for layer in layers if layer["kind"] == "interpolate"] == [
+        ["pool.2", "stem"], ["head", "input"]]
+    by_fx = _leaves(trace(Resized().eval(), (1, 3, 16, 16), "Resized"))
+    # stem 3·8·9 + 8 = 224 params, 64·8·27 = 13,824 MACs; pool.1 8·8 + 8 = 72, 64;
+    # head 16·4 + 4 = 68, 64·4·16 = 4,096; the resizes count no MACs by the paper count
+    assert [row[1:] for row in _leaves(graph)] == [row[1:] for row in by_fx]
+    assert [row[3:] for row in by_fx if row[3]] == [(224, 13_824), (72, 64), (68, 4_096)]

@@ -127,10 +127,6 @@ def _conv_bn_pairs(analysis: Analysis) -> list[tuple[int, bool]]:
 # specs whose figures do not come back through ONNX yet: {name: why}
 ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
-    # torch.fx sees F.interpolate read its reference tensor's shape; the export computes the
-    # size as constants, so the import has no reference to read
-    "deeplabv3_mobilenet_v3_large": "each F.interpolate(x, size=ref.shape[-2:]) comes back as "
-                                    "an upsample to a fixed size, not an interpolate reading ref",
 }
 # specs whose leaves come back with their figures, in order, under other names: {name: why}.
 # Their leaves are compared as a sequence of (kind, shape, params, MACs), the `identity`

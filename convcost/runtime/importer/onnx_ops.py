@@ -178,6 +178,8 @@ def _resize(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     attrs: dict[str, Any] = dict(mode=mode, size=tuple(c.shape[2:]))
     if _text(c.attrs.get("coordinate_transformation_mode", b"")) == "align_corners":
         attrs["align_corners"] = True
+    if c.has(3) and not c.has(2):  # fixed sizes, no scales: F.interpolate(x, size=...)
+        attrs["sized"] = True
     return "interpolate", attrs
 
 

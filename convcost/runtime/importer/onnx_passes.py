@@ -1,9 +1,10 @@
 """Rewrites of the IR read from ONNX where the exporter split one torch op into several:
-``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool or GroupNorm back to one. Pure."""
+``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool or GroupNorm back to one, a
+Resize to a fixed size back to ``F.interpolate(x, size=ref.shape[-2:])``. Pure."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -84,3 +85,30 @@ def fuse_bias(nodes: Sequence[IRNode]) -> list[IRNode]:
                                        attrs=frozen({**matmul.attrs, "bias": True}))
     dropped = {by_name[name].inputs[0] for name in fused}  # the MatMuls
     return [fused.get(node.name, node) for node in nodes if node.name not in dropped]
+
+
+def refer_sizes(nodes: Sequence[IRNode]) -> list[IRNode]:
+    """A Resize to fixed ``sizes`` (what the exporter writes for ``F.interpolate(x,
+    size=ref.shape[-2:])``) reads as its reference the nearest tensor it derives from that has
+    its H×W, as torch.fx gives it; with none it stays an upsample to that size."""
+    by_name = {node.name: node for node in nodes}
+    out = []
+    for node in nodes:
+        ref = _reference(node, by_name) if node.op == "interpolate" and node.attr("sized") else None
+        out.append(replace(node, inputs=(*node.inputs, ref)) if ref else node)
+    return out
+
+
+def _reference(node: IRNode, by_name: dict[str, IRNode]) -> str | None:
+    """The nearest ancestor of ``node``'s input (breadth first) of ``node``'s H×W, or None."""
+    queue, seen = deque(by_name[node.inputs[0]].inputs), set(node.inputs)
+    while queue:
+        name = queue.popleft()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        shape = by_name[name].shape
+        if len(shape) == 4 and shape[2:] == node.shape[2:]:
+            return name
+        queue.extend(by_name[name].inputs)
+    return None

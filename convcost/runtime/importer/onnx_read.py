@@ -19,7 +19,7 @@ from typing import Any
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
-from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu
+from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu, refer_sizes
 
 INSTALL = "pip install 'convcost[onnx]'"
 FLOATS = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
@@ -271,6 +271,6 @@ def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
     elif model.producer_name == "pytorch" and not any(n.op == "bn" for n in reader.nodes):
         notes.append("no BatchNormalization in the graph: the torch exporter folds BN into the "
                      "convolutions in eval mode, so this may be the deployed form")
-    nodes = fuse_silu(fuse_bias(collapse_modules(reader.placed(), reader.parts)))
+    nodes = tuple(refer_sizes(fuse_silu(fuse_bias(collapse_modules(reader.placed(), reader.parts)))))
     outputs = tuple(o.name for o in model.graph.output if o.name in reader.live)
     return IRGraph(path, "onnx", shape, nodes, outputs, sum(n.params for n in nodes), tuple(notes))

@@ -45,8 +45,9 @@ def _leaves(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 # (source, input size, template, uses, its args)
 MODELS = [
-    # Fire: squeeze 1x1, expand 1x1 and 3x3 of equal width (one argument), concat
-    ("torchvision:squeezenet1_1", 224, "fire", 8, ["squeeze", "expand1x1"]),
+    # Fire: squeeze 1x1, expand 1x1 and 3x3 of equal width (one argument, their common
+    # start), concat: the arguments of specs/squeezenet1_1.yaml's hand-written fire
+    ("torchvision:squeezenet1_1", 224, "fire", 8, ["squeeze", "expand"]),
     # Inception: 6 widths (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5 (written 3x3), pool proj)
     ("torchvision:googlenet(aux_logits=False, init_weights=False)", 224, "inception", 9,
      ["branch1", "branch2_0", "branch2_1", "branch3_0", "branch3_1", "branch4_1"]),

@@ -197,7 +197,7 @@ def _shape_key(body: list[Layer]) -> str:
     return json.dumps(blank(body))
 
 
-def _arg_name(body: Any, path: Path, taken: set[str]) -> str:
+def _arg_word(body: Any, path: Path) -> str:
     """The names of the layers along ``path``, then the field (output widths are implied)."""
     parts: list[str] = []
     value = body
@@ -207,7 +207,17 @@ def _arg_name(body: Any, path: Path, taken: set[str]) -> str:
         value = value[step]
     if path[-1] not in ("out_channels", "out_features") or not parts:
         parts.append(str(path[-1]))
-    name = re.sub(r"\W+", "_", "_".join(parts)).strip("_") or "arg"
+    return re.sub(r"\W+", "_", "_".join(parts)).strip("_")
+
+
+def _arg_name(body: Any, paths: Sequence[Path], taken: set[str]) -> str:
+    """One argument for the fields at ``paths`` (equal at every site): their words' common
+    start when it is a word of its own (``expand`` for expand1x1, expand3x3), else the first."""
+    words = [_arg_word(body, path) for path in paths]
+    low, high = min(words), max(words)
+    size = next((i for i, (a, b) in enumerate(zip(low, high, strict=False)) if a != b), len(low))
+    common = low[:size].rstrip("_")
+    name = (common if len(words) > 1 and len(common) > 2 else words[0]) or "arg"
     name = f"n{name}" if name[0].isdigit() else name
     base, n = name, 2
     while name in taken or name in LAYER_KEYS or name == "stride":
@@ -237,12 +247,16 @@ def _template(name: str, sites: Sequence[_Site]) -> tuple[Template, list[dict[st
     paths = [path for path, _ in values[0]]
     columns = {path: tuple(v[k][1] for v in values) for k, path in enumerate(paths)}
     layers = copy.deepcopy(sites[0].body)
-    args: dict[tuple[int, ...], str] = {}
-    taken: set[str] = set()
+    shared: dict[tuple[int, ...], list[Path]] = {}
     for path, column in columns.items():
         if len(set(column)) > 1:
-            arg = args.setdefault(column, _arg_name(sites[0].body, path, taken))
-            _put(layers, path, f"${{{arg}}}")
+            shared.setdefault(column, []).append(path)
+    args: dict[tuple[int, ...], str] = {}
+    taken: set[str] = set()
+    for column, where in shared.items():
+        args[column] = _arg_name(sites[0].body, where, taken)
+        for path in where:
+            _put(layers, path, f"${{{args[column]}}}")
     uses = [{arg: column[k] for column, arg in args.items()} for k in range(len(sites))]
     return Template(name, tuple(args.values()), layers), uses
 

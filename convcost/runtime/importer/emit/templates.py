@@ -125,8 +125,9 @@ def _run_site(layers: list[Layer], start: int, stop: int, prefix: str) -> _Site 
     inside = {layer["name"]: layer["name"][len(prefix) + 1:] for layer in run}
     before = name_of(layers[start - 1]) if start else None
     body = [local_refs(layer, inside, before) for layer in run]
-    if any(b is None for b in body) or any(name_of(layer) == prefix for layer in layers):
-        return None
+    if any(b is None for b in body) or any(name_of(layer) == prefix for layer in layers) \
+            or any(name_of(x).startswith(prefix + ".") for x in [*layers[:start], *layers[stop:]]):
+        return None  # the group's name, or its children's, would clash
     last = run[-1]["name"]
     if any(ref in inside and ref != last for layer in layers[stop:] for ref in refs_of(layer)):
         return None

@@ -3,7 +3,8 @@
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
 blocks, shuffle units, BN, activations, pools, identity, flatten, linear and dropout, the
 leaves of the open format (transposed convs, upsampling, group/layer/instance norms, layer
-scale, mean, SE, a linear per position, TF SAME padding, PReLU and the other new activations),
+scale, mean, SE, a linear per position, a channel shuffle, TF SAME padding, PReLU and the
+other new activations),
 and the graph: merges (add, concat, mul) of the previous layer with an earlier one or the input
 (``from:``), an interpolate of the previous layer to an earlier one's size, parallel branches,
 channel splits and residual containers (gates included), some of them inside ``sequential``
@@ -113,7 +114,8 @@ def _act(draw: st.DrawFn) -> dict[str, Any]:
 def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A leaf kind of the open format on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv_transpose", "upsample", "groupnorm", "layernorm",
-                                 "instancenorm", "layer_scale", "mean", "se", "linear"]))
+                                 "instancenorm", "layer_scale", "mean", "se", "linear",
+                                 "shuffle"]))
     if kind == "conv_transpose":
         out, stride = draw(channels), draw(st.integers(1, 3))
         return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
@@ -135,6 +137,8 @@ def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
     if kind == "linear":  # per position, over the channels (ConvNeXt)
         return {"kind": kind, "out_features": draw(channels), "per_position": True,
                 "bias": draw(st.booleans())}
+    if kind == "shuffle":  # view/transpose/view over groups dividing the channels
+        return {"kind": kind, "groups": _divisor(draw, c)}
     if kind == "se":
         return {"kind": kind, "squeeze_channels": draw(st.one_of(st.none(), channels)),
                 "act": draw(acts), "gate": draw(st.sampled_from(["hardsigmoid", "sigmoid"]))}

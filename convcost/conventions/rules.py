@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from convcost.cost.graph import Node
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.linear import Linear
+from convcost.cost.ops.merge import Add
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
@@ -51,6 +52,7 @@ class Rule:
     doc: str
     status: Status = "counted"
     tool_op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
+    calls: Callable[[Node], int] | None = None  # the tool's op calls in one leaf (None: one)
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,12 @@ class Convention:
     def unsupported(self, node: Node) -> Counter[str]:
         """The tool's names of the unsupported ops below ``node`` (every term of each leaf,
         e.g. a tf_same conv's pad), with their occurrences."""
-        rules = (self.rules[key] for leaf in node.leaves() for key in _keys(leaf))
-        return Counter(r.tool_op for r in rules if r.status == "unsupported")
+        found: Counter[str] = Counter()
+        for leaf in node.leaves():
+            for rule in (self.rules[key] for key in _keys(leaf)):
+                if rule.status == "unsupported":
+                    found[rule.tool_op] += 1 if rule.calls is None else rule.calls(leaf)
+        return found
 
 
 def _keys(leaf: Node) -> tuple[str, ...]:
@@ -241,6 +247,17 @@ def _batch_linear_bias(node: Node) -> int:
     return node.output_shape[0] * op.out_features
 
 
+def _add_calls(node: Node) -> int:
+    assert isinstance(node.op, Add), "the add rule"
+    return node.op.inputs - 1
+
+
+def _binary_adds(tool_op: str) -> Rule:
+    """An n-ary ``add`` unsupported by a tool that sees each of its n − 1 binary adds."""
+    return Rule(_zero, f"0: unsupported {tool_op}, skipped (n − 1 calls for n inputs)",
+                "unsupported", tool_op, _add_calls)
+
+
 def _per_image(formula: Callable[[Node], int]) -> Callable[[Node], int]:
     """ptflops' module hooks: the batch count, divided by the batch (a multiple of it here)."""
     return lambda node: formula(node) // node.input_shape[0]
@@ -321,12 +338,13 @@ FVCORE = Convention(
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
                        functional_max_pool="aten::max_pool2d",
-                       functional_avg_pool="aten::avg_pool2d", add="aten::add", scale="aten::mul",
+                       functional_avg_pool="aten::avg_pool2d", scale="aten::mul",
                        mul="aten::mul",
                        tf_same_pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
                        mean="aten::mean", layer_scale="aten::mul"),
+        "add": _binary_adds("aten::add"),
         "identity": Rule(_zero, "0: traces no aten op (returns its input)", "zero"),
         **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
@@ -423,7 +441,6 @@ PTFLOPS = Convention(
             tool_op=f"F.{mode}_pool2d") for mode in ("max", "avg")},
         **_unsupported(hardswish="nn.Hardswish", hardsigmoid="nn.Hardsigmoid",
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
-                       add="a + b (Tensor.__add__ is not patched)",
                        scale="x * gate (Tensor.__mul__ is not patched)",
                        mul="a * b (Tensor.__mul__ is not patched)",
                        concat="torch.cat", shuffle="view/transpose", tf_same_pad="nn.ZeroPad2d",
@@ -431,6 +448,7 @@ PTFLOPS = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
                        identity="nn.Identity"),
+        "add": _binary_adds("a + b (Tensor.__add__ is not patched)"),
         **_zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",

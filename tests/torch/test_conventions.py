@@ -603,3 +603,21 @@ def test_fvcore_skips_padding_same() -> None:
         assert counter.total() == FVCORE.total(analysis) == 0
         assert dict(counter.unsupported_ops()) == {"aten::_convolution_mode": 1}
     assert PAPER.total(analysis) == 1 * 4 * 8 * 8 * 4 * 3 * 3  # 9,216: every other tool counts it
+
+
+@pytest.mark.parametrize("inputs", [2, 3, 4])
+def test_n_ary_add_unsupported_calls_equal_fvcore(inputs: int) -> None:
+    """The fvcore convention lists as many unsupported aten::add as fvcore meets on the build."""
+    from fvcore.nn import FlopCountAnalysis
+
+    names = [f"b{i}" for i in range(inputs)]
+    spec = {"name": "adds", "input": {"channels": 4, "resolution": 6},
+            "layers": [*({"kind": "pwconv", "name": n, "out_channels": 4, "from": "input"}
+                         for n in names), {"kind": "add", "name": "s", "from": names}]}
+    analysis = analyze(parse_spec(spec))
+    with _silent():
+        counter = FlopCountAnalysis(materialised(analysis), (_input(analysis),))
+        counter.unsupported_ops_warnings(False).total()
+        real = dict(counter.unsupported_ops())
+    assert real == {"aten::add": inputs - 1}  # (a + b) + c ...: n − 1 calls
+    assert CONVENTIONS["fvcore"].unsupported(analysis.root) == real

@@ -251,3 +251,16 @@ def test_no_pair_through_an_upsample() -> None:
     analysis = _analyse({"kind": "dwconv", "name": "dw"}, {"kind": "upsample", "scale": 2},
                         {"kind": "pwconv", "out_channels": 16, "name": "pw"})
     assert separable_pairs(analysis) == []
+
+
+@pytest.mark.parametrize(("inputs", "calls"), [(2, 1), (3, 2), (5, 4)])
+def test_an_n_ary_add_is_n_minus_1_binary_adds_to_fvcore_and_ptflops(inputs: int,
+                                                                      calls: int) -> None:
+    # a + b + c runs as (a + b) + c: n inputs are n − 1 aten::add calls (fvcore, unsupported)
+    # and n − 1 unpatched Tensor.__add__ (ptflops); thop misses the one Add module once
+    names = [f"b{i}" for i in range(inputs)]
+    branches = [{"kind": "pwconv", "name": n, "out_channels": 4, "from": "input"} for n in names]
+    analysis = _analyse(*branches, {"kind": "add", "name": "s", "from": names})
+    assert CONVENTIONS["fvcore"].unsupported(analysis.root) == {"aten::add": calls}
+    assert CONVENTIONS["thop"].unsupported(analysis.root) == {"Add (a + b)": 1}
+    assert sum(CONVENTIONS["ptflops"].unsupported(analysis.root).values()) == calls

@@ -24,9 +24,10 @@ from convcost.errors import SpecError
 
 @dataclass(frozen=True)
 class Add(Op):
-    """Sum ``a + b (+ ...)`` of tensors of the same shape (a residual)."""
+    """Sum ``a + b (+ ...)`` of ``inputs`` tensors of the same shape (a residual)."""
 
     key: ClassVar[str] = "add"
+    inputs: int = 2
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _lower_add(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Add:
     for other in lowering.inputs[1:]:
         if other != x:
             raise _mismatch("add", "shapes (C×H×W)", x[1:], other[1:], lowering.inputs_path)
-    return Add()
+    return Add(len(lowering.inputs))
 
 
 def _lower_mul(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Mul:

@@ -192,3 +192,15 @@ class Residuals(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.projected(self.plain(self.stem(x)))
+
+
+class WithAux(nn.Module):
+    """A conv and an auxiliary head the forward never calls (GoogLeNet's aux heads in eval)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)  # 3·4 + 4 = 16 params
+        self.aux = nn.Linear(4, 2)  # 4·2 + 2 = 10 params, never called
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)

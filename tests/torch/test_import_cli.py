@@ -108,3 +108,13 @@ def test_check_takes_a_model_source(runner: CliRunner) -> None:
     assert (model["name"], model["spec"]) == ("resnet18", "torchvision:resnet18")
     figures = {m["metric"]: m["value"] for m in model["metrics"]}
     assert figures == {"params": 11_689_512, "macs": 1_814_073_344}
+
+
+def test_unused_modules_are_noted_and_the_cross_check_leaves_them_out(runner: CliRunner) -> None:
+    # conv 3·4 + 4 = 16 params counted; the aux linear's 4·2 + 2 = 10 are never run
+    result = runner.invoke(app, ["model", f"{MODELS}:WithAux", "--input", "1x3x4x4", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == 16 and data["verify"]["ok"]
+    assert data["verify"]["totals"]["params"] == 16
+    assert "10 parameters belong to modules the forward pass never uses (aux)" in result.stderr

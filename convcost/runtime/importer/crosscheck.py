@@ -34,6 +34,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     with _quiet():
         shapes, counter_flops = _run(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = _fvcore(model, x)
+        used = _used_params(model, x)
     calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)
     for node in layers:
         calls.setdefault(origins[node.name][0], []).append(node)
@@ -46,6 +47,25 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
              f"fvcore {getattr(fvcore, '__version__', '?')})")
     return Verification(
         analysis.model, FVCORE.name, tools, tuple(checks), FVCORE.total(analysis), by_module[""],
-        analysis.totals.params, sum(p.numel() for p in model.parameters()), PAPER.total(analysis),
+        analysis.totals.params, used, PAPER.total(analysis),
         counter_flops, unsupported, ignored,
     )
+
+
+def _used_params(model: Any, x: Any) -> int:
+    """``sum(p.numel())`` over the modules a forward pass calls, each parameter once: a module
+    the forward never runs (GoogLeNet's auxiliary heads in eval) is left out, as the import
+    notes; everything else is every learnable element."""
+    import torch
+
+    called: list[Any] = []
+    hooks = [m.register_forward_pre_hook(lambda module, _: called.append(module))
+             for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    params = {id(p): p.numel() for m in called for p in m.parameters(recurse=False)}
+    return sum(params.values())

@@ -33,6 +33,8 @@ MAX_NESTING = 32
 MAX_LIST_ITEMS = 1024
 #: Points of a ``sweep`` grid (α values × resolutions).
 MAX_SWEEP_POINTS = 10_000
+#: Designs of a ``fit`` grid (α values × resolutions × stage depths).
+MAX_FIT_POINTS = 200_000
 #: The largest value quoted in an error message, in characters.
 QUOTE_CHARS = 60
 

@@ -12,6 +12,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
+from convcost.cli.fit_command import fit_command
 from convcost.cli.options import (
     Alpha,
     Backend,
@@ -33,7 +34,7 @@ from convcost.cli.options import (
     TrainingFlag,
     Warmup,
 )
-from convcost.cli.specs import load
+from convcost.cli.specs import load, sweepable
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
@@ -294,20 +295,6 @@ def check(
     result.raise_for_status()
 
 
-
-def _sweepable(spec: Path) -> None:
-    """α/ρ sweeps of an imported model need every layer as a spec kind (no opaque layer)."""
-    from convcost.runtime.importer.load import is_source, open_source
-
-    if is_source(spec):
-        opaque = open_source(str(spec)).imported.emitted.opaque
-        if opaque:
-            names = ", ".join(o.name for o in opaque[:3]) + (", …" if len(opaque) > 3 else "")
-            raise ConvcostError(f"sweep: {spec}: the import did not recognise the channel structure "
-                                f"of {len(opaque)} layers ({names}), so α and ρ cannot scale them; "
-                                "write those parts in the spec and sweep the spec")
-
-
 @app.command()
 def sweep(
     spec: Annotated[Path, SPEC_ARG],
@@ -347,7 +334,7 @@ def sweep(
     if dtype is not None and roof is None:
         raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
                             "--peak-gflops and --bandwidth-gbs with it")
-    _sweepable(spec)
+    sweepable(spec)
     loaded = load(spec)
     alphas = parse.parse_numbers("--alpha", alpha, float)
     sizes = parse.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
@@ -538,6 +525,9 @@ def import_command(
     for item in emitted.opaque:
         typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
                    f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)
+
+
+app.command("fit")(fit_command)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.cli.terminal import say
-from convcost.errors import CheckFailed
+from convcost.errors import CheckFailed, ConvcostError
 
 
 def load(spec: Path, input_shape: tuple[int, ...] | None = None) -> Any:
@@ -55,3 +55,16 @@ def fail_on_mismatch(checked: Any) -> None:
         from convcost.report.verify_view import summary as verify_summary
 
         raise CheckFailed(verify_summary(checked))
+
+
+def sweepable(spec: Path, command: str = "sweep") -> None:
+    """α/ρ sweeps of an imported model need every layer as a spec kind (no opaque layer)."""
+    from convcost.runtime.importer.load import is_source, open_source
+
+    if is_source(spec):
+        opaque = open_source(str(spec)).imported.emitted.opaque
+        if opaque:
+            names = ", ".join(o.name for o in opaque[:3]) + (", …" if len(opaque) > 3 else "")
+            raise ConvcostError(f"{command}: {spec}: the import did not recognise the channel "
+                                f"structure of {len(opaque)} layers ({names}), so α and ρ cannot "
+                                "scale them; write those parts in the spec and sweep the spec")

@@ -178,9 +178,21 @@ def _calibrate() -> dict[str, Any]:
     return {"output": STR, "latency_model": {"type": "object"}, "fit": array(fit)}
 
 
+def _fit() -> dict[str, Any]:
+    design = obj({"alpha": NUM, "resolution": INT, "rho": NUM, "depths": MAP_OF_INT,
+                  "params": INT, "macs": INT, "flops": INT, "latency_s": nullable(NUM)})
+    return {"model": STR, "base_resolution": INT,
+            "budget": obj({"macs": nullable(INT), "params": nullable(INT),
+                           "latency_s": nullable(NUM)}),
+            "alphas": array(NUM), "resolutions": array(INT),
+            "stages": array(obj({"name": STR, "max_depth": INT})), "fixed_stages": array(STR),
+            "searched": INT, "fitting": INT, "front_size": INT, "latency_model": nullable(STR),
+            "latency": nullable({"const": "predicted"}), "front": array(design)}
+
+
 COMMANDS = {"model": _model, "layer": _layer, "conventions": _conventions, "check": _check,
             "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify,
-            "profile": _profile, "calibrate": _calibrate}
+            "profile": _profile, "calibrate": _calibrate, "fit": _fit}
 
 
 def command_schema(command: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from convcost.cost.memory import DTYPES
 from convcost.cost.roofline import DEVICES
 
 COMMANDS = ("layer", "model", "verify", "conventions", "schema", "list", "check", "sweep", "bench",
-            "profile", "calibrate", "import")
+            "profile", "calibrate", "import", "fit")
 
 
 def _help(*argv: str) -> str:

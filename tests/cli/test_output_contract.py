@@ -33,6 +33,7 @@ JSON_RUNS = {
     "check budgets": ["check", "mobilenet_v1", "--convention", "fvcore"],
     "sweep": ["sweep", V2, "--alpha", "1,0.5"],
     "sweep roofline": ["sweep", V2, "--alpha", "1,0.5", "--device", "t4"],
+    "fit": ["fit", "mobilenet_v1", "--max-macs", "300M", "--alpha", "0.5,1", "--resolution", "128,224"],
     "list": ["list"],
 }
 

@@ -194,6 +194,8 @@ class Expander:
                 nodes.append(node)
                 refs = (node.name,)
             named[spec.name] = produced[-1]
+            if spec.alias:  # the last copy of a repeated template
+                named[spec.alias] = produced[-1]
             shapes = (produced[-1].output_shape,)
         return nodes, wires
 
@@ -461,4 +463,5 @@ def output_names(layers: Sequence[LayerSpec], outputs: Sequence[str]) -> tuple[s
     """The node names of the top-level layers named in ``outputs`` (a repeat's last copy)."""
     last = {spec.name: f"{spec.name}.{spec.repeat - 1}" if spec.repeat > 1 else spec.name
             for spec in layers}
+    last.update({spec.alias: spec.name for spec in layers if spec.alias})
     return tuple(last[name] for name in outputs)

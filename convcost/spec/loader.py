@@ -80,6 +80,7 @@ class LayerSpec:
     in_channels: int | None = None
     inputs: tuple[str, ...] = ()  # ``from:``: earlier layers of its list, or ``input``; (): previous
     shares: str | None = None  # an earlier layer of its list whose weights it reuses
+    alias: str | None = None  # the last copy of a repeated template answers to its use's name
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _layer(item: RawLayer, warnings: list[SpecError]) -> LayerSpec:
         repeat=common["repeat"],
         in_channels=common["in_channels"],
         shares=common["shares"],
+        alias=item.alias,
         inputs=read_from(data["from"], join(path, "from")) if "from" in data else (),
     )
 

@@ -47,13 +47,16 @@ class RawLayer:
     """One layer mapping after substitution, with its path and default name.
 
     ``data``'s nested layer lists (:data:`NESTED_LAYER_KEYS`) hold RawLayers too; ``block`` is
-    the template a ``sequential`` layer instantiates (None for a layer written as it is).
+    the template a ``sequential`` layer instantiates (None for a layer written as it is);
+    ``alias`` is the use site's name on the last copy of a repeated template (``from:`` naming a
+    repeated layer reads its last copy).
     """
 
     data: Any
     path: str
     default_name: str
     block: str | None = None
+    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,7 +333,8 @@ class _Instantiator:
             data.update(kind="sequential", name=copy,
                         layers=self.layers(body, path + CHAIN, join(block.path, "layers"),
                                            depth + 1))
-            out.append(RawLayer(data, path, default_name, block.name))
+            alias = name if repeat > 1 and i == repeat - 1 and isinstance(name, str) else None
+            out.append(RawLayer(data, path, default_name, block.name, alias))
         return out
 
 

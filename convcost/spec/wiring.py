@@ -32,6 +32,14 @@ class Wired(Protocol):
     @property
     def inputs(self) -> tuple[str, ...]: ...
 
+    @property
+    def alias(self) -> str | None: ...
+
+
+def known_names(layer: Wired) -> tuple[str, ...]:
+    """What ``from:`` may call a layer: its name, and a repeated template's use-site name."""
+    return (layer.name, layer.alias) if layer.alias else (layer.name,)
+
 
 L = TypeVar("L", bound=Wired)
 
@@ -53,7 +61,7 @@ def _ref_path(layer: Wired, index: int) -> str:
 
 def check_refs(layers: Sequence[Wired]) -> None:
     """Every ``from:`` of one list names ``input`` or an earlier layer of the list."""
-    position = {layer.name: i for i, layer in enumerate(layers)}
+    position = {name: i for i, layer in enumerate(layers) for name in known_names(layer)}
     for i, layer in enumerate(layers):
         for j, ref in enumerate(layer.inputs):
             if ref == INPUT:
@@ -76,7 +84,7 @@ def check_refs(layers: Sequence[Wired]) -> None:
 def check_outputs(value: Any, layers: Sequence[Wired]) -> tuple[str, ...]:
     """The model's ``outputs:``: names of top-level layers, each once."""
     names = read_from(value, "outputs")
-    known = [layer.name for layer in layers]
+    known = [name for layer in layers for name in known_names(layer)]
     for i, name in enumerate(names):
         path = join("outputs", i) if isinstance(value, list) else "outputs"
         if name not in known:
@@ -93,7 +101,7 @@ def prune(layers: Sequence[L], outputs: Sequence[str] = ()) -> tuple[tuple[L, ..
     keep = [False] * len(layers)
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
-        if layer.name in needed:
+        if needed.intersection(known_names(layer)):
             keep[i] = True
             needed.update(layer.inputs or ((layers[i - 1].name,) if i else ()))
     warnings = [SpecError(f"layer {layer.name!r} is not used by any output: not counted",

@@ -87,6 +87,36 @@ def test_repeat_of_a_block_keeps_stride_on_the_first_copy_only() -> None:
     assert [n.children[0].children[0].op.stride for n in stage4] == [(2, 2)] + [(1, 1)] * 5
 
 
+REPEATED_BLOCK_READ = """\
+name: c3
+input: {channels: 8, resolution: 4}
+blocks:
+  yolo_bottleneck:
+    args: [c]
+    layers:
+      - {kind: pwconv, name: cv1, out_channels: '${c}'}
+      - {kind: add, name: add, from: [input, cv1]}
+layers:
+  - {kind: pwconv, name: stem, out_channels: 4}
+  - {kind: yolo_bottleneck, name: m, repeat: 2, c: 4}
+  - {kind: pwconv, name: side, from: stem, out_channels: 4}
+  - {kind: concat, name: cat, from: [m, side]}
+outputs: [cat, m]
+"""
+
+
+def test_a_repeated_block_name_reads_its_last_copy() -> None:
+    """The YOLO C3 case: ``from: m`` and ``outputs: [m]`` name a repeated template's last copy."""
+    result = analyze(spec(REPEATED_BLOCK_READ))
+    cat = next(n for n in result.root.children if n.name == "cat")
+    # stem 8·4 = 32 MACs per pixel; m.0, m.1 and side 4·4 = 16 each; 4×4 pixels:
+    # (32 + 3·16) · 16 = 1,280; concat of two 4-channel maps -> 8 channels
+    assert cat.output_shape == (1, 8, 4, 4)
+    assert result.root.macs == 1_280
+    assert [n.name for n in result.root.children] == ["stem", "m.0", "m.1", "side", "cat"]
+    assert result.root.outputs == ("cat", "m.1")
+
+
 def test_a_block_equals_the_same_layers_written_out_by_hand() -> None:
     blocks = spec("""\
 input: {channels: 3, resolution: 32}

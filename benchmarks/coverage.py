@@ -21,7 +21,7 @@ It prints a summary table (``--markdown`` for the README) and writes the JSON af
 so an interrupted run resumes with ``--resume``. Runs are niced; ``--jobs`` runs several at once.
 
     nice -n 10 python benchmarks/coverage.py [--json coverage.json] [--resume] [--jobs 1]
-        [--only timm:resnet18,torchvision:vgg11] [--family timm/resnet,torchvision-video]
+        [--only timm:resnet18,torchvision:vgg11] [--again] [--family timm/resnet,torchvision-video]
         [--timeout 600] [--memory-gb 8] [--list] [--markdown]
 """
 
@@ -368,7 +368,7 @@ def run_all(entries: list[Entry], left: list[Result], args: argparse.Namespace) 
     if args.resume and path.exists():
         results = {r["source"]: Result(**r) for r in json.loads(path.read_text())["results"]}
     results.update({r.source: r for r in left})
-    todo = [e for e in entries if e.source not in results]
+    todo = [e for e in entries if args.again or e.source not in results]
     meta = _meta()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = pool.map(lambda e: run_entry(e, args.timeout, args.memory_gb), todo)
@@ -384,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="coverage.json")
     parser.add_argument("--resume", action="store_true", help="keep the models the JSON already has")
+    parser.add_argument("--again", action="store_true", help="with --resume: rerun the selected models")
     parser.add_argument("--only", default="", help="comma-separated sources")
     parser.add_argument("--family", default="", help="comma-separated groups or families (timm/resnet)")
     parser.add_argument("--jobs", type=int, default=1)

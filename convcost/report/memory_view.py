@@ -222,9 +222,8 @@ def summary_json(mem: ModelMemory, est: ModelEstimate | None) -> dict[str, Any]:
         "output_bytes": mem.output_bytes, "peak_activation_bytes": mem.peak_bytes,
         "peak_at": mem.peak_leaf, "mem_access_bytes": mem.mem_access_bytes,
         "intensity": _float(mem.intensity),
+        "roofline": None if est is None else roofline_json(est),  # the key is always there
     }
-    if est is not None:
-        data["roofline"] = roofline_json(est)
     return data
 
 

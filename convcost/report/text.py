@@ -5,7 +5,7 @@ to a pipe or a file carries no colour, so a :class:`Report` is drawn here, chara
 character as rich draws it (box ``SIMPLE_HEAVY``, one space of padding, centred title, notes
 below), and handed to rich only where the plain drawing would differ: a table wider than the
 page, a title that would wrap, characters whose width is not one cell, or markup it does not
-know. A test compares the two drawings over every golden table.
+know. A property test compares the two drawings (tests/unit/test_text_render.py).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from pathlib import Path
@@ -44,6 +45,17 @@ def _run(argv: list[str]) -> str:
     return result.stdout
 
 
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """The output schema's validator, built once (``jsonschema.validate`` re-checks the schema
+    against its meta-schema on every call: seconds each); the schema is checked once below."""
+    return jsonschema.Draft202012Validator(output_schema())
+
+
+def _validate(data: dict[str, Any]) -> None:
+    _validator().validate(data)
+
+
 def _json(argv: list[str]) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(_run([*argv, "--format", "json"]))
     return data
@@ -57,8 +69,32 @@ def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", JSON_RUNS)
 def test_json_validates_against_the_output_schema(name: str) -> None:
     data = _json(JSON_RUNS[name])
-    jsonschema.validate(data, output_schema())
+    _validate(data)
     assert data["schema_version"] == 1 and data["command"] == JSON_RUNS[name][0]
+
+
+@pytest.mark.parametrize("spec", [path.stem for path in SPECS])
+def test_every_shipped_spec_in_every_format(spec: str) -> None:
+    """Each shipped spec (the goldens hold three): its JSON, memory and training included, meets
+    the output schema; its CSV has one row per leaf, as the JSON, summing to its MACs; the table
+    and the Markdown render its exact totals; its conventions JSON meets the schema too."""
+    argv = ["model", f"specs/{spec}.yaml", "--no-verify", "--memory", "--training"]
+    data = _json(argv)
+    _validate(data)
+    totals = data["totals"]
+    assert data["model"] == spec and totals["flops"] == 2 * totals["macs"]
+    assert data["memory"] is not None and data["training"] is not None
+    _, rows, _ = _csv(argv)
+    assert [row["name"] for row in rows] == [layer["name"] for layer in data["layers"]]
+    assert sum(int(row["macs"]) for row in rows) == totals["macs"]
+    assert sum(int(row["params"]) for row in rows) == totals["params"]
+    table = _run([*argv, "--format", "table"])
+    assert f"{totals['params']:,}" in table and f"{totals['macs']:,}" in table
+    markdown = _run([*argv, "--format", "markdown"])
+    assert f"| params | {totals['params']} |" in markdown and f"| MACs | {totals['macs']} |" in markdown
+    conventions = _json(["conventions", f"specs/{spec}.yaml"])
+    _validate(conventions)
+    assert conventions["conventions"][0]["total"] == totals["macs"]  # paper first
 
 
 def test_schema_command_prints_the_output_schema() -> None:
@@ -113,7 +149,7 @@ def test_schema_rejects_a_missing_key() -> None:
     data = _json(JSON_RUNS["model"])
     del data["verify"]  # absent instead of null: not the contract
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(data, output_schema())
+        _validate(data)
 
 
 @pytest.mark.parametrize("command", ["model", "layer"])

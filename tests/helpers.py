@@ -105,6 +105,44 @@ def conv_cases(draw: st.DrawFn) -> ConvCase:
 
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A finished ``python -m convcost`` child: its exit code, streams, wall time and peak RSS."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    rss_mib: float
+
+
+def measured(args: list[str], cwd: Path = ROOT, timeout: float = 120,
+             env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL) -> Measured:
+    """Run ``python -m convcost ARGS`` and measure it: the child's own ``ru_maxrss`` (os.wait4,
+    not the sum over every child of the test run), killed after ``timeout`` seconds."""
+    import sys
+    import tempfile
+    import threading
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "convcost", *args], cwd=cwd, env=env,
+                                stdin=stdin, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        return Measured(proc.returncode, out.read().decode("utf-8", "replace"),
+                        err.read().decode("utf-8", "replace"), seconds, usage.ru_maxrss / 1024)
+
+
 def one_line_error(result: object, code: int = 2, fragment: str = "") -> str:
     """Assert a CLI result failed with ``code``: exactly one stderr line, no traceback."""
     stderr: str = getattr(result, "stderr")  # noqa: B009  (click's Result and CompletedProcess)

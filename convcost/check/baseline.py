@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from convcost.cost.value import Cost
 from convcost.errors import ConvcostError, SpecError
 from convcost.limits import MAX_COUNT, quote
+from convcost.outfile import write_text
 from convcost.spec.fields import as_int, as_mapping, check_keys, join
 from convcost.spec.loader import locate
 from convcost.spec.yamlsafe import check_nodes, compose, read_text
@@ -203,31 +203,5 @@ def write_baseline(path: str | Path, models: Mapping[str, Cost]) -> None:
     target = Path(path)
     data = {"version": VERSION,
             "models": {name: {k: getattr(f, k) for k in BASELINE_METRICS} for name, f in models.items()}}
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ConvcostError(f"--baseline: cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode(target))
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ConvcostError(f"--baseline: cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _mode(target: Path) -> int:
-    """The old file's permissions, or the usual ones for a new file (mkstemp's are 0600)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_text(target, text, "--baseline")

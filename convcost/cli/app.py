@@ -48,9 +48,11 @@ class _Group(TyperGroup):
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
         from convcost.cli.numbers import bound_numbers
+        from convcost.cli.targets import guard_outputs
         from convcost.cli.terminal import ascii_fallback, run_main
 
         bound_numbers(self)
+        guard_outputs(self)  # -o FILE checked before the work: writable, none of the inputs
         ascii_fallback(sys.stdout)
         ascii_fallback(sys.stderr)
         sys.exit(run_main(lambda: super(_Group, self).main(
@@ -476,6 +478,7 @@ def calibrate(
     from convcost.net.analysis import analyze
     from convcost.net.latency import fit
     from convcost.net.latency_file import dump
+    from convcost.outfile import write_text
     from convcost.report.latency_view import calibration_json, calibration_reports
     from convcost.report.render import envelope, render
     from convcost.runtime.profile import machine_data, spec_timing
@@ -485,10 +488,7 @@ def calibrate(
     profiles = [run_profile(a, device, dtype, threads, warmup, repeats, backend) for a in analyses]
     timings = [spec_timing(p) for p in profiles]
     model = fit(timings, machine_data(profiles[0]))
-    try:
-        output.write_text(dump(model), encoding="utf-8")
-    except OSError as err:
-        raise ConvcostError(f"--output: cannot write {output}: {err.strerror or err}") from None
+    write_text(output, dump(model))
     _emit(render(calibration_reports(model, timings, str(output)), fmt,
                  lambda: envelope("calibrate", calibration_json(model, timings, str(output)))))
 
@@ -504,19 +504,19 @@ def import_command(
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
     tracer: Annotated[str, typer.Option(click_type=opts.choice(*opts.TRACERS),
                                         help="auto (torch.fx, else torch.export), fx or export")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="let -o replace an existing file")] = False,
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""
+    from convcost.outfile import refuse_existing, write_text
     from convcost.runtime.importer.api import parse_input
     from convcost.runtime.importer.load import open_source
+    refuse_existing(output, force)
     session = open_source(source, parse_input(input_shape), strict, tracer)
     emitted, graph = session.imported.emitted, session.imported.graph
     if output is None:
         sys.stdout.write(session.yaml)
     else:
-        try:
-            output.write_text(session.yaml, encoding="utf-8")
-        except OSError as err:
-            raise ConvcostError(f"{output}: cannot write: {err.strerror or err}") from None
+        write_text(output, session.yaml)
     where = f" -> {output}" if output else ""
     typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
                f"layers, {len(emitted.opaque)} opaque{where}", err=True)

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from convcost.errors import ConvcostError
-
 
 def page_width() -> int:
     """The width of piped output: 200 columns (whole rows), unless COLUMNS says otherwise."""
@@ -51,8 +49,7 @@ def emit(items: Sequence[Any], output: Path | None = None) -> None:
     if output is None:
         _write(items, sys.stdout, sys.stdout.isatty())
         return
-    try:
-        with open(output, "w", encoding="utf-8") as fh:
-            _write(items, fh, tty=False)
-    except OSError as err:
-        raise ConvcostError(f"--output: cannot write {output}: {err.strerror or err}") from None
+    from convcost.outfile import replacing
+
+    with replacing(output) as fh:  # a temporary file, renamed: the old file survives a failure
+        _write(items, fh, tty=False)

@@ -99,17 +99,10 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def check_plot_target(path: Path) -> None:
-    """Refuse a ``--plot`` target before any work: its format, a directory, an unwritable place."""
-    import os
-
+    """Refuse a ``--plot`` format before any work (the place is checked for every output file
+    by :mod:`convcost.cli.targets`)."""
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise ConvcostError(f"--plot: must end in {', '.join(PLOT_SUFFIXES)}, got {quote(str(path))}")
-    if path.is_dir():
-        raise ConvcostError(f"--plot: {quote(str(path))} is a directory")
-    folder = path.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise ConvcostError(f"--plot: cannot write into {quote(str(folder))} "
-                            "(missing or not writable)")
 
 
 def plot(result: Sweep, path: Path) -> None:
@@ -143,10 +136,11 @@ def save(plt: Any, fig: Any, title: str, path: Path) -> None:
     """Title, lay out and write ``fig`` as a PNG; an unwritable path is a one-line error."""
     fig.suptitle(title.replace("$", r"\$"))  # plain text, not matplotlib's mathtext
     fig.tight_layout()
+    from convcost.outfile import replacing_bytes
+
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as err:
-        raise ConvcostError(f"--plot: cannot write {path}: {err.strerror or err}") from None
+        with replacing_bytes(path, "--plot") as fh:  # a temporary file, renamed
+            fig.savefig(fh, dpi=120, format=path.suffix.lower()[1:] or "png")
     finally:
         plt.close(fig)
 

@@ -322,24 +322,24 @@ def test_write_baseline_is_sorted_and_diff_friendly(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # readable by all, not mkstemp's 0600
 
 
-@pytest.mark.parametrize("fail_in", ["json.dump", "os.replace"])
+@pytest.mark.parametrize("fail_in", ["os.fsync", "os.replace"])
 def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    fail_in: str) -> None:
     path = tmp_path / "convcost-baseline.json"
     write_baseline(path, {"m": Cost(1, 2)})
     before = path.read_bytes()
 
-    def dump_half(data: Any, fh: Any, **kwargs: Any) -> None:
-        fh.write(json.dumps(data, **kwargs)[:20])  # a partial write, then the crash
-        raise KeyboardInterrupt
+    def interrupted(fd: Any) -> None:
+        raise KeyboardInterrupt  # the new text is in the temporary file, not yet renamed
 
     def no_replace(src: Any, dst: Any) -> None:
         raise OSError("disk full")
 
-    if fail_in == "json.dump":
-        monkeypatch.setattr("convcost.check.baseline.json.dump", dump_half)
+    # the baseline is written by the helper every -o uses (convcost/outfile.py)
+    if fail_in == "os.fsync":
+        monkeypatch.setattr("convcost.outfile.os.fsync", interrupted)
     else:
-        monkeypatch.setattr("convcost.check.baseline.os.replace", no_replace)
+        monkeypatch.setattr("convcost.outfile.os.replace", no_replace)
     # an OSError is bad input for the CLI (one line, exit 2); an interrupt stays one
     with pytest.raises((KeyboardInterrupt, ConvcostError)):
         write_baseline(path, {"m": Cost(10, 20)})

@@ -12,6 +12,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
+from convcost.cli.diff_command import diff as diff_command
 from convcost.cli.fit_command import fit_command
 from convcost.cli.options import (
     Alpha,
@@ -295,6 +296,9 @@ def check(
     _emit(check_output(result, fmt, summary), output)
     publish_github(result, os.environ)
     result.raise_for_status()
+
+
+app.command("diff")(diff_command)
 
 
 @app.command()

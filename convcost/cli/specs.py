@@ -12,19 +12,16 @@ from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
 
-def load(spec: Path, input_shape: tuple[int, ...] | None = None) -> Any:
-    """A spec file, a built-in name, or a model to import (``torchvision:resnet50``, ...),
-    traced on ``input_shape`` (default: the model's own, else 1×3×224×224)."""
-    from convcost.runtime.importer.load import is_source, load_source_spec, open_source
+def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
+    """A spec file, a built-in name, a spec at a git revision (``git:REV:path``) or a model to
+    import (``torchvision:resnet50``, ...), traced on ``input_shape`` (default: the model's
+    own, else 1×3×224×224): :func:`convcost.runtime.sources.open_model`."""
+    from convcost.runtime.sources import open_model
 
-    if is_source(spec):
-        loaded = load_source_spec(str(spec), input_shape)
-        for note in open_source(str(spec), input_shape).imported.graph.notes:  # BatchNorm folded, ...
-            say(f"note: {note}")
-        return loaded
-    from convcost.spec.loader import load_spec
-
-    loaded = load_spec(spec)
+    opened = open_model(str(spec), input_shape)
+    for note in opened.notes:  # BatchNorm folded, ...
+        say(f"note: {note}")
+    loaded = opened.spec()
     for warning in loaded.warnings:  # layers no output needs
         say(f"warning: {warning}")
     return loaded
@@ -35,11 +32,13 @@ def cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, .
 
     An imported torch model is checked against the original module, not the rebuilt one."""
     from convcost.errors import MissingDependencyError
-    from convcost.runtime.importer.load import is_source, open_source
+    from convcost.runtime.importer.load import open_source
+    from convcost.runtime.sources import is_model_source
     from convcost.runtime.verify import verify
 
     try:
-        if spec is not None and is_source(spec) and open_source(str(spec), input_shape).model is not None:
+        if (spec is not None and is_model_source(str(spec))
+                and open_source(str(spec), input_shape).model is not None):
             from convcost.runtime.importer.crosscheck import verify_original
 
             return verify_original(result, open_source(str(spec), input_shape))

@@ -130,6 +130,30 @@ def _check() -> dict[str, Any]:
             "baseline": nullable(baseline), "errors": array(error)}
 
 
+def _diff() -> dict[str, Any]:
+    figure = nullable({"type": ["integer", "number"]})
+    layer = nullable(obj({"name": STR, "kind": STR, "params": INT, "macs": INT,
+                          "output_shape": nullable(SHAPE), "memory_bytes": nullable(INT),
+                          "latency_s": nullable(NUM), "counted": BOOL}))
+    metrics = ("params", "macs", "memory", "latency")
+    row = obj({"status": {"enum": ["added", "removed", "changed", "renamed", "same"]},
+               "name": STR, "old_name": nullable(STR), "kind": STR,
+               "matched_by": nullable({"enum": ["name", "structure"]}), "before": layer,
+               "after": layer, "changes": obj({m: figure for m in metrics})})
+    model = obj({"model": STR, "source": STR, "input": nullable(SHAPE), "dtype": STR,
+                 "layers": INT, "totals": obj({"params": INT, "macs": INT,
+                                               "peak_memory_bytes": nullable(INT),
+                                               "latency_s": nullable(NUM)}),
+                 "latency_model": nullable(STR), "uncounted": array(STR)})
+    total = obj({"metric": {"enum": list(metrics)}, "before": figure, "after": figure,
+                 "change": figure, "ratio": nullable(NUM)})
+    limit = obj({"metric": {"enum": list(metrics)}, "percent": NUM, "grew": BOOL})
+    return {"status": {"enum": ["pass", "fail"]}, "before": model, "after": model,
+            "totals": array(total),
+            "counts": obj({s: INT for s in ("added", "removed", "changed", "renamed", "same")}),
+            "all_layers": BOOL, "layers": array(row), "limits": array(limit)}
+
+
 def _sweep() -> dict[str, Any]:
     point = obj({"alpha": NUM, "resolution": INT, "params": INT, "macs": INT, "flops": INT,
                  "time_s": nullable(NUM), "latency_s": nullable(NUM)})
@@ -191,6 +215,7 @@ def _fit() -> dict[str, Any]:
 
 
 COMMANDS = {"model": _model, "layer": _layer, "conventions": _conventions, "check": _check,
+            "diff": _diff,
             "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify,
             "profile": _profile, "calibrate": _calibrate, "fit": _fit}
 

@@ -317,6 +317,12 @@ def locate(err: SpecError, text: str | None = None) -> SpecError:
 def load_spec(path: str | Path) -> Spec:
     """Read, parse and validate a spec file (or a built-in, by name). Errors carry file, line
     and field path."""
+    file, data, text = read_spec(path)
+    return spec_from(data, text, file)
+
+
+def read_spec(path: str | Path) -> tuple[str, Any, str]:
+    """``(file, data, text)`` of a spec file, or of the built-in spec ``path`` names."""
     from convcost.spec.zoo import resolve
 
     path = resolve(path)
@@ -324,7 +330,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError("cannot read spec: no such file, nor a built-in spec of that name "
                         "(convcost list shows them)", file=str(path))
     data, text = read_yaml(path)
-    return spec_from(data, text, str(path))
+    return str(path), data, text
 
 
 def spec_from(data: Any, text: str, file: str) -> Spec:

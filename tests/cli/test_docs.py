@@ -78,9 +78,9 @@ def _case(example: Example) -> object:
 
 
 def test_the_docs_mark_their_examples() -> None:
-    # README: layer, list, model (torch), model --summary, conventions; conventions.md;
-    # memory-and-latency.md: roofline, sweep
-    assert len(EXAMPLES) == 8
+    # README: layer, list, model (torch), model --summary, conventions, diff; conventions.md;
+    # memory-and-latency.md: roofline, sweep; ci.md: diff
+    assert len(EXAMPLES) == 10
     assert all(e.command.startswith("convcost ") for e in EXAMPLES)
 
 

@@ -74,6 +74,10 @@ OTHER_CASES: list[tuple[str, list[str]]] = [
     ("list/builtins.json", ["list", "--format", "json"]),
     ("list/builtins.csv", ["list", "--format", "csv"]),
     ("schema/output.json", ["schema", "output"]),
+    *[(f"diff/mobilenet_v2_wide.{fmt}", ["diff", "specs/mobilenet_v2.yaml",
+                                          "tests/cli/data/mobilenet_v2_wide.yaml",
+                                          "--fail-on-growth", "20%", "--format", fmt])
+      for fmt in ("table", "markdown")],
     *[(f"model/mobilenet_v2.{name}", ["model", "mobilenet_v2", "--no-verify", *argv]) for name, argv in (
         ("depth1.json", ["--depth", "1", "--format", "json"]),
         ("summary.table", ["--summary"]),

@@ -36,6 +36,8 @@ JSON_RUNS = {
     "sweep roofline": ["sweep", V2, "--alpha", "1,0.5", "--device", "t4"],
     "fit": ["fit", "mobilenet_v1", "--max-macs", "300M", "--alpha", "0.5,1", "--resolution", "128,224"],
     "list": ["list"],
+    "diff": ["diff", V2, "tests/cli/data/mobilenet_v2_wide.yaml", "--fail-on-growth", "20%"],
+    "diff all": ["diff", "mobilenet_v1", V2, "--all"],
 }
 
 
@@ -317,7 +319,8 @@ def test_summary_of_totals_only_output_is_the_same_document(argv: list[str], fmt
     assert _run([*argv, "--format", fmt, "--summary"]) == _run([*argv, "--format", fmt])
 
 
-@pytest.mark.parametrize("command", ["model", "layer", "conventions", "check", "sweep", "bench"])
+@pytest.mark.parametrize("command", ["model", "layer", "conventions", "check", "sweep", "bench",
+                                     "diff"])
 def test_every_command_with_totals_takes_summary(command: str) -> None:
     result = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "200"})
     assert "--summary" in result.stdout and "print the totals only" in result.stdout

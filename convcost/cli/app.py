@@ -12,6 +12,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
+from convcost.cli import report_command
 from convcost.cli.diff_command import diff as diff_command
 from convcost.cli.fit_command import fit_command
 from convcost.cli.options import (
@@ -67,6 +68,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
+app.command("report")(report_command.report)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,116 @@
+"""``convcost report SOURCE -o report.html``: the network at a glance, in one self-contained HTML
+file (or, ``--format svg``, the graph and the charts as SVG files in a directory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from convcost.cli import options as opts
+from convcost.cli.options import BandwidthGbs, LatencyModelOption, PeakGflops
+
+if TYPE_CHECKING:
+    from convcost.report.html_data import ReportData
+    from convcost.report.html_diff import DiffMarks
+
+SOURCE_ARG = typer.Argument(help="network spec, built-in name or model source (as `model` takes)")
+REPORT_FORMATS = ("html", "svg")
+
+
+def report(
+    source: Annotated[Path, SOURCE_ARG],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="the HTML file to write (--format svg: a directory for the SVG files)",
+        rich_help_panel=opts.OUTPUT)],
+    against: Annotated[Path | None, typer.Option(
+        help="a second source (the baseline): draw what changed on the graph")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", click_type=opts.choice(*REPORT_FORMATS), rich_help_panel=opts.OUTPUT,
+        help="html (one self-contained page) or svg (graph.svg and one file per chart)")] = "html",
+    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)",
+                                                rich_help_panel=opts.SHAPE)] = None,
+    resolution: Annotated[int | None, typer.Option(help="input resolution (square)",
+                                                   rich_help_panel=opts.SHAPE)] = None,
+    batch: Annotated[int | None, typer.Option(help="batch size", rich_help_panel=opts.SHAPE)] = None,
+    input_shape: opts.InputShape = None,
+    latency_model: LatencyModelOption = None,
+    device: Annotated[str, typer.Option(
+        click_type=opts.choice(*opts.DEVICES), rich_help_panel=opts.MEMORY,
+        help="the roofline's preset (nominal peaks)")] = "t4",
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    dtype: Annotated[str, typer.Option(click_type=opts.choice(*opts.DTYPES), rich_help_panel=opts.MEMORY,
+                                       help="element type of the bytes moved")] = "float32",
+) -> None:
+    """Draw a network as one self-contained HTML page: graph, table, roofline, receptive field."""
+    from convcost.cli.parsing import latency_prediction
+
+    shape = _Shape(alpha, resolution, batch, input_shape)
+    analysis = shape.analyze(source)
+    roof = _roofline(device, peak_gflops, bandwidth_gbs, dtype)
+    from convcost.report.html_data import report_data
+
+    data = report_data(analysis, roof, dtype, latency_prediction(latency_model, analysis))
+    marks = None if against is None else _marks(analysis, shape.analyze(against), source, against, dtype)
+    write_report(data, marks, fmt, output)
+
+
+class _Shape:
+    """The shape options, applied alike to SOURCE and to --against."""
+
+    def __init__(self, alpha: float | None, resolution: int | None, batch: int | None,
+                 input_shape: str | None) -> None:
+        self.alpha, self.resolution, self.batch, self.input_shape = alpha, resolution, batch, input_shape
+
+    def analyze(self, source: Path) -> Any:
+        from convcost.cli import parsing as parse
+        from convcost.cli.specs import load
+        from convcost.net.analysis import analyze
+
+        traced = parse.parse_shape(self.input_shape) if self.input_shape else None
+        loaded = parse.with_input(load(source, traced), self.input_shape, None, None, self.resolution,
+                                  self.batch)
+        return analyze(loaded, alpha=self.alpha, resolution=self.resolution, batch=self.batch)
+
+
+def _roofline(device: str, peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
+    from convcost.cost.memory import element_bytes
+    from convcost.cost.roofline import resolve
+
+    element_bytes(dtype)
+    return resolve(device, peak_gflops, bandwidth_gbs, dtype)
+
+
+def _marks(analysis: Any, baseline: Any, source: Path, against: Path, dtype: str) -> DiffMarks:
+    """The diff of ``baseline`` (before) and ``analysis`` (after), laid onto the graph."""
+    from convcost.net.diff import diff, profile
+    from convcost.report.html_diff import diff_marks
+
+    before = profile(baseline.root, model=baseline.model, source=str(against),
+                     input_shape=baseline.input_shape, dtype=dtype)
+    after = profile(analysis.root, model=analysis.model, source=str(source),
+                    input_shape=analysis.input_shape, dtype=dtype)
+    return diff_marks(diff(before, after), analysis.root, str(against))
+
+
+def write_report(data: ReportData, marks: DiffMarks | None, fmt: str, output: Path) -> None:
+    """Write the page, or the SVG files into the directory ``output``."""
+    from convcost.cli.emit import emit
+    from convcost.cli.terminal import say
+    from convcost.errors import ConvcostError
+    from convcost.report.html_page import html_page, svg_files
+
+    if fmt == "html":
+        emit([html_page(data, marks)], output)
+        say(f"wrote {output}: {len(data.layers)} layers")
+        return
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConvcostError(f"--output: cannot create directory {output}: {err.strerror or err}") from None
+    files = svg_files(data, marks.status if marks else ())
+    for name, body in files.items():
+        emit([body], output / name)
+    say(f"wrote {len(files)} SVG files to {output}: {', '.join(files)}")

@@ -1,0 +1,161 @@
+"""`convcost report` in a real browser: headless Chromium (Debian's, /usr/bin/chromium) driven by
+Playwright's Python API, started as scripts/report_browser.py says. Skipped, with the reason,
+where either is missing; `make test` installs both (as root) and runs it (``--run-slow``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOT, run
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from report_browser import browser_page, unavailable
+
+REASON = unavailable()
+pytestmark = [pytest.mark.slow, pytest.mark.browser,
+              pytest.mark.skipif(REASON is not None, reason=REASON or "")]
+
+SPEC = "efficientnet_v2_s"  # the issue's size case: hundreds of layers, branches (SE gates, adds)
+HOSTILE = 'evil</script><script>alert("x")</script><!--'
+
+
+def _convcost(*args: str) -> str:
+    done = run([sys.executable, "-m", "convcost", *args])
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("report")
+    hostile = out / "hostile.yaml"
+    hostile.write_text((ROOT / "specs" / "mobilenet_v1.yaml").read_text(encoding="utf-8")
+                       .replace("name: mobilenet_v1", f"name: '{HOSTILE}'", 1), encoding="utf-8")
+    wide = out / "wide.yaml"
+    wide.write_text((ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+                    .replace("name: resnet18", "name: resnet18_wide", 1), encoding="utf-8")
+    _convcost("report", SPEC, "-o", str(out / "big.html"))
+    _convcost("report", str(hostile), "-o", str(out / "hostile.html"))
+    _convcost("report", "resnet18", "--against", "mobilenet_v1", "-o", str(out / "diff.html"))
+    return {"big": out / "big.html", "hostile": out / "hostile.html", "diff": out / "diff.html"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with browser_page() as page:
+        yield page
+
+
+class Watch:
+    """What a page did while it loaded: requests, console errors, uncaught errors, dialogs."""
+
+    def __init__(self, page: Any) -> None:
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.route("**/*", self._route)
+
+    def _route(self, route: Any) -> None:
+        self.requests.append(route.request.url)
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            route.abort()
+
+
+def _open(page: Any, path: Path) -> tuple[Watch, float]:
+    page.unroute("**/*")
+    watch = Watch(page)
+    start = time.perf_counter()
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready]")
+    return watch, time.perf_counter() - start
+
+
+def test_loads_with_no_errors_and_no_requests(browser: Any, pages: dict[str, Path],
+                                              record_property: Any) -> None:
+    watch, seconds = _open(browser, pages["big"])
+    nav = browser.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")
+    load_ms = json.loads(nav)["loadEventEnd"]
+    record_property("load_ms", load_ms)
+    print(f"\n{SPEC}: {pages['big'].stat().st_size:,} bytes, load event at {load_ms:.0f} ms, "
+          f"ready (script done) after {seconds * 1000:.0f} ms")
+    assert watch.errors == []
+    assert watch.requests == [pages["big"].as_uri()]  # the page itself, nothing else
+    assert pages["big"].stat().st_size < 2_000_000
+
+
+def test_one_node_per_layer(browser: Any, pages: dict[str, Path]) -> None:
+    layers = json.loads(_convcost("model", SPEC, "--no-verify", "-f", "json"))["layers"]
+    _open(browser, pages["big"])
+    assert browser.locator("#graph .node").count() == len(layers) > 500
+    assert browser.locator("#layers tbody tr").count() == len(layers)
+
+
+def test_clicking_a_node_shows_its_row_and_macs(browser: Any, pages: dict[str, Path]) -> None:
+    layers = json.loads(_convcost("model", SPEC, "--no-verify", "-f", "json"))["layers"]
+    by_name = {row["name"]: row for row in layers}
+    _open(browser, pages["big"])
+    for i in (0, 37, 250):  # nodes in execution order
+        node = browser.locator(f'#graph .node[data-i="{i}"]')
+        node.scroll_into_view_if_needed()
+        node.click()
+        name = node.locator("title").text_content()
+        details = browser.locator("#details").inner_text()
+        assert f"MACs\n{by_name[name]['macs']:,} (" in details.replace("\t", "\n")
+        row = browser.locator("#layers tbody tr.selected")
+        assert row.count() == 1 and row.locator("td.name").inner_text() == name
+
+
+def _column(page: Any, header: str) -> list[str]:
+    index = page.locator("#layers thead th").all_inner_texts().index(header)
+    return [t.replace(",", "") for t in page.locator(f"#layers tbody tr td:nth-child({index + 1})")
+            .all_inner_texts()]
+
+
+def test_the_table_sorts(browser: Any, pages: dict[str, Path]) -> None:
+    _open(browser, pages["big"])
+    before = [int(v) for v in _column(browser, "MACs")]
+    browser.locator("#col-macs").click()  # largest first
+    macs = [int(v) for v in _column(browser, "MACs")]
+    assert macs == sorted(before, reverse=True) and macs != before
+    assert browser.locator("#col-macs").get_attribute("aria-sort") == "descending"
+    browser.locator("#col-macs").click()  # then smallest first
+    assert [int(v) for v in _column(browser, "MACs")] == sorted(before)
+    browser.locator("#col-name").click()
+    names = _column(browser, "layer")
+    assert names == sorted(names) and browser.locator("#col-name").get_attribute("aria-sort") == "ascending"
+
+
+def test_the_metric_switch_resizes_nodes(browser: Any, pages: dict[str, Path]) -> None:
+    _open(browser, pages["big"])
+    widths = browser.locator("#graph .node rect").evaluate_all("r => r.map(e => e.getAttribute('width'))")
+    browser.locator("#metric").select_option("params")
+    after = browser.locator("#graph .node rect").evaluate_all("r => r.map(e => e.getAttribute('width'))")
+    assert after != widths and len(after) == len(widths)
+
+
+def test_a_hostile_name_is_text(browser: Any, pages: dict[str, Path]) -> None:
+    watch, _ = _open(browser, pages["hostile"])
+    assert browser.locator("h1").inner_text() == f"convcost report: {HOSTILE}"
+    assert watch.dialogs == [] and watch.errors == []
+    assert browser.locator("script").count() == 2
+
+
+def test_diff_mode_marks_the_graph(browser: Any, pages: dict[str, Path]) -> None:
+    """resnet18 against mobilenet_v1: no layer name in common but the stem's and the fc's."""
+    watch, _ = _open(browser, pages["diff"])
+    assert watch.errors == []
+    marked = browser.locator("#graph .node.added, #graph .node.changed, #graph .node.renamed").count()
+    assert marked > 0
+    assert browser.locator("#layers tbody tr.added").count() == browser.locator("#graph .node.added").count()
+    assert "removed (" in browser.locator("#removed").inner_text()

@@ -1,0 +1,71 @@
+"""`convcost report`: the files it writes, its options and its one-line errors (no browser)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+
+
+def test_writes_one_html_file(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", "resnet18", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and result.stderr == f"convcost: wrote {out}: 69 layers\n"
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and page.count('class="node"') == 69
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page and "src=" not in page  # nothing to fetch
+    assert "default-src 'none'" in page  # and the CSP forbids it anyway
+
+
+def test_svg_format_writes_the_graph_and_the_charts(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "svg"
+    result = runner.invoke(app, ["report", "mobilenet_v1", "-f", "svg", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["classes.svg", "graph.svg", "receptive.svg", "roofline.svg", "separable.svg"]
+    graph = ET.parse(out / "graph.svg").getroot()
+    assert graph.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(graph.findall(".//{http://www.w3.org/2000/svg}rect")) == 84  # one box per layer
+
+
+def test_options_reach_the_page(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", "mobilenet_v1", "--resolution", "128", "--alpha", "0.5",
+                                 "--device", "a100", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "input 1×3×128×128, α = 0.5" in page
+    assert "Roofline: a100 (float32: 19500 GFLOP/s, 1555 GB/s, nominal)" in page
+
+
+def test_diff_mode_marks_added_and_changed(runner: CliRunner, tmp_path: Path) -> None:
+    wide = tmp_path / "wide.yaml"
+    text = Path("specs/mobilenet_v1.yaml").read_text(encoding="utf-8")
+    wide.write_text(text.replace("name: stage5, out_channels: 1024", "name: stage5, out_channels: 1280"),
+                    encoding="utf-8")
+    out = tmp_path / "d.html"
+    result = runner.invoke(app, ["report", str(wide), "--against", "mobilenet_v1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    # stage5 1024 -> 1280 channels: stage5.0's pw conv, bn, relu; stage5.1's dw and pw units (6);
+    # then avgpool, flatten (1280 wide) and fc (1280 inputs): 3 + 6 + 3 = 12 changed
+    assert "against mobilenet_v1: 0 added, 12 changed, 0 renamed, 0 removed" in page
+    assert page.count('class="node changed"') == 12
+    assert '"name":"fc","kind":"linear"' in page and "params +256.00 K" in page  # 256 × 1000 weights
+
+
+def test_bad_input_is_one_line_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    cases = [["report", "no_such_spec", "-o", str(tmp_path / "x.html")],
+             ["report", "resnet18", "-o", str(tmp_path / "missing" / "x.html")],
+             ["report", "resnet18", "-f", "png", "-o", str(tmp_path / "x.png")],
+             ["report", "resnet18", "--against", "no_such_spec", "-o", str(tmp_path / "x.html")]]
+    for args in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "x.html").exists()

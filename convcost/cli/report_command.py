@@ -22,7 +22,8 @@ REPORT_FORMATS = ("html", "svg")
 def report(
     source: Annotated[Path, SOURCE_ARG],
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="the HTML file to write (--format svg: a directory for the SVG files)",
+        "--output", "-o",
+        help="the HTML file to write (--format svg: the SVG files' prefix: PREFIX.graph.svg, ...)",
         rich_help_panel=opts.OUTPUT)],
     against: Annotated[Path | None, typer.Option(
         help="a second source (the baseline): draw what changed on the graph")] = None,
@@ -54,7 +55,7 @@ def report(
 
     data = report_data(analysis, roof, dtype, latency_prediction(latency_model, analysis))
     marks = None if against is None else _marks(analysis, shape.analyze(against), source, against, dtype)
-    write_report(data, marks, fmt, output)
+    write_report(data, marks, fmt, output, tuple(str(s) for s in (source, against) if s))
 
 
 class _Shape:
@@ -95,22 +96,28 @@ def _marks(analysis: Any, baseline: Any, source: Path, against: Path, dtype: str
     return diff_marks(diff(before, after), analysis.root, str(against))
 
 
-def write_report(data: ReportData, marks: DiffMarks | None, fmt: str, output: Path) -> None:
-    """Write the page, or the SVG files into the directory ``output``."""
+def svg_targets(output: Path, stems: list[str]) -> dict[str, Path]:
+    """``--format svg -o out/net`` (or ``out/net.svg``): ``out/net.graph.svg``, ... per stem."""
+    prefix = output.with_suffix("") if output.suffix.lower() == ".svg" else output
+    return {stem: prefix.with_name(f"{prefix.name}.{stem}.svg") for stem in stems}
+
+
+def write_report(data: ReportData, marks: DiffMarks | None, fmt: str, output: Path,
+                 inputs: tuple[str, ...] = ()) -> None:
+    """Write the page to ``output``, or the SVG files next to it (``output`` their prefix)."""
     from convcost.cli.emit import emit
     from convcost.cli.terminal import say
-    from convcost.errors import ConvcostError
+    from convcost.outfile import check_target
     from convcost.report.html_page import html_page, svg_files
 
     if fmt == "html":
         emit([html_page(data, marks)], output)
         say(f"wrote {output}: {len(data.layers)} layers")
         return
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConvcostError(f"--output: cannot create directory {output}: {err.strerror or err}") from None
     files = svg_files(data, marks.status if marks else ())
-    for name, body in files.items():
-        emit([body], output / name)
-    say(f"wrote {len(files)} SVG files to {output}: {', '.join(files)}")
+    targets = svg_targets(output, list(files))
+    for target in targets.values():
+        check_target(target, "--output", inputs)
+    for stem, body in files.items():
+        emit([body], targets[stem])
+    say(f"wrote {len(files)} SVG files: {', '.join(str(t) for t in targets.values())}")

@@ -187,4 +187,4 @@ def separable_svg(data: ReportData) -> str:
 CHARTS: dict[str, Callable[[ReportData], str]] = {
     "classes": classes_svg, "roofline": roofline_svg, "receptive": receptive_svg,
     "separable": separable_svg}
-"""The charts, by file stem (``--format svg`` writes ``STEM.svg``)."""
+"""The charts, by file stem (``--format svg`` writes ``PREFIX.STEM.svg``)."""

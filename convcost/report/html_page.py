@@ -112,8 +112,8 @@ def html_page(data: ReportData, diff: DiffMarks | None = None) -> str:
 
 
 def svg_files(data: ReportData, status: Sequence[str] = ()) -> Mapping[str, str]:
-    """``--format svg``: file name -> SVG document (the graph coloured by MACs, each chart)."""
+    """``--format svg``: stem -> SVG document (``graph``: coloured by MACs; each chart)."""
     prolog = '<?xml version="1.0" encoding="UTF-8"?>\n'
-    files = {"graph.svg": prolog + graph_svg(data, data.drawing(), "macs", status) + "\n"}
-    files.update({f"{stem}.svg": prolog + draw(data) + "\n" for stem, draw in CHARTS.items()})
+    files = {"graph": prolog + graph_svg(data, data.drawing(), "macs", status) + "\n"}
+    files.update({stem: prolog + draw(data) + "\n" for stem, draw in CHARTS.items()})
     return files

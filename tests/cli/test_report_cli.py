@@ -23,12 +23,12 @@ def test_writes_one_html_file(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_svg_format_writes_the_graph_and_the_charts(runner: CliRunner, tmp_path: Path) -> None:
-    out = tmp_path / "svg"
-    result = runner.invoke(app, ["report", "mobilenet_v1", "-f", "svg", "-o", str(out)])
+    result = runner.invoke(app, ["report", "mobilenet_v1", "-f", "svg", "-o", str(tmp_path / "v1.svg")])
     assert result.exit_code == 0, result.output
-    files = sorted(p.name for p in out.iterdir())
-    assert files == ["classes.svg", "graph.svg", "receptive.svg", "roofline.svg", "separable.svg"]
-    graph = ET.parse(out / "graph.svg").getroot()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["v1.classes.svg", "v1.graph.svg", "v1.receptive.svg", "v1.roofline.svg",
+                     "v1.separable.svg"]
+    graph = ET.parse(tmp_path / "v1.graph.svg").getroot()
     assert graph.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(graph.findall(".//{http://www.w3.org/2000/svg}rect")) == 84  # one box per layer
 
@@ -63,9 +63,20 @@ def test_bad_input_is_one_line_exit_2(runner: CliRunner, tmp_path: Path) -> None
     cases = [["report", "no_such_spec", "-o", str(tmp_path / "x.html")],
              ["report", "resnet18", "-o", str(tmp_path / "missing" / "x.html")],
              ["report", "resnet18", "-f", "png", "-o", str(tmp_path / "x.png")],
-             ["report", "resnet18", "--against", "no_such_spec", "-o", str(tmp_path / "x.html")]]
+             ["report", "resnet18", "--against", "no_such_spec", "-o", str(tmp_path / "x.html")],
+             ["report", "resnet18", "-f", "svg", "-o", str(tmp_path)]]  # a directory: not a prefix
     for args in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert not (tmp_path / "x.html").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_never_overwrites_its_input(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(Path("specs/resnet18.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    before = spec.read_bytes()
+    for args in (["-o", str(spec)], ["--against", "resnet18", "-o", str(spec)]):
+        result = runner.invoke(app, ["report", str(spec), *args])
+        assert result.exit_code == 2 and "is an input of this command" in result.stderr
+    assert spec.read_bytes() == before

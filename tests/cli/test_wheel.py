@@ -79,3 +79,7 @@ def test_installed_wheel_runs_a_builtin_by_name(wheel: Path, tmp_path: Path) -> 
     assert (fast.stdout, fast.stderr) == (result.stdout, "")  # the fast path: same table, no note
     listed = _sh([str(venv / "bin" / "convcost"), "list", "--format", "json"], cwd=empty)
     assert '"name": "mobilenet_v2"' in listed.stdout
+    page = empty / "report.html"  # the report's script and style ship as package data
+    _sh([str(venv / "bin" / "convcost"), "report", "mobilenet_v2", "-o", str(page)], cwd=empty)
+    text = page.read_text(encoding="utf-8")
+    assert "document.body.dataset.ready" in text and "#graph-panel" in text

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.groups import layer_class
 from convcost.cost.memory import model_memory
+from convcost.cost.ops import Opaque
 from convcost.cost.receptive import receptive_fields
 from convcost.cost.roofline import Roofline, estimate
 from convcost.cost.value import Shape
@@ -51,6 +52,7 @@ class LayerFigures:
     rf_jump: tuple[Fraction, Fraction]
     rf_whole: bool
     latency_s: float | None  # predicted (a fused group's time sits on its first leaf)
+    counted: bool = True  # False: an opaque (imported) layer, whose MACs are not counted
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ class ReportData:
     @property
     def macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def uncounted(self) -> tuple[str, ...]:
+        """Layers whose MACs are not counted (opaque imports): the MACs may be short."""
+        return tuple(layer.name for layer in self.layers if not layer.counted)
 
     def metrics(self) -> tuple[str, ...]:
         """The metrics a node may show: latency only with a latency model."""
@@ -131,7 +138,7 @@ def report_data(analysis: Analysis, roof: Roofline, dtype: str = "float32",
         layers.append(LayerFigures(
             node.name, node.label, layer_class(node.op), node.output_shape, node.params, node.macs,
             mem.mem_access_bytes, mem.intensity, est.bound, rf.size, rf.jump, rf.whole,
-            None if prediction is None else prediction.of(node)))
+            None if prediction is None else prediction.of(node), not isinstance(node.op, Opaque)))
     return ReportData(
         analysis.model, analysis.input_shape, analysis.alpha, tuple(layers), edges_of(steps),
         tuple(by_layer_class(analysis)), _separable(analysis), roof, dtype,

@@ -51,7 +51,7 @@ def layer_json(i: int, layer: LayerFigures) -> dict[str, Any]:
             "memory": layer.memory, "intensity": None if layer.intensity is None else
             round(float(layer.intensity), 3), "bound": layer.bound,
             "rf": [_number(v) for v in layer.rf_size], "jump": [_number(v) for v in layer.rf_jump],
-            "whole": layer.rf_whole,
+            "whole": layer.rf_whole, "counted": layer.counted,
             "latency_us": None if layer.latency_s is None else round(layer.latency_s * 1e6, 2)}
 
 
@@ -73,6 +73,9 @@ def _summary(data: ReportData, diff: DiffMarks | None) -> str:
     line = (f"input {shape(data.input_shape)}, α = {data.alpha:g} · {len(data.layers)} layers · "
             f"params {human(data.params)} · MACs {human(data.macs)} (FLOPs = 2 × MACs) · "
             f"{eq.pairs} separable pairs")
+    if data.uncounted:
+        line += (f" · warning: {len(data.uncounted)} layers not counted (opaque, dashed): "
+                 "the MACs may be short")
     if data.latency_total_s is not None:
         line += f" · predicted latency {data.latency_total_s * 1e3:.3f} ms ({data.latency})"
     if diff is not None:

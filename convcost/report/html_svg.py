@@ -87,8 +87,9 @@ def _node(i: int, layer: LayerFigures, at: tuple[float, float], style: tuple[flo
     rect = element("rect", x=f"{x - w / 2:.1f}", y=f"{y - NODE_H / 2:.1f}", width=w, height=NODE_H,
                    rx=4, fill=fill, stroke=STATUS.get(status) or None)
     label = element("text", text(layer.kind), x=f"{x:.1f}", y=f"{y + 3.5:.1f}")
-    return element("g", element("title", text(layer.name)) + rect + label, class_=f"node {status}".strip(),
-                   data_i=i)
+    classes = ["node", status, "" if layer.counted else "opaque"]
+    return element("g", element("title", text(layer.name)) + rect + label,
+                   class_=" ".join(c for c in classes if c), data_i=i)
 
 
 def graph_svg(data: ReportData, drawing: Layout, metric: str = "macs",
@@ -101,8 +102,9 @@ def graph_svg(data: ReportData, drawing: Layout, metric: str = "macs",
     nodes = "".join(_node(i, layer, (drawing.x[i], drawing.y[i]), styles[i],
                           status[i] if status else "")
                     for i, layer in enumerate(data.layers))
-    defs = ("<style>.edges path{fill:none;stroke:#9aa0a6;stroke-width:1.2}"
-            ".node rect{stroke-width:2.5}.node text{font:10px sans-serif;text-anchor:middle;"
+    defs = ("<style>.edges path{fill:none;stroke:#9aa0a6;stroke-width:1.2}.node rect{stroke-width:2.5}"
+            ".node.opaque rect{stroke-dasharray:4 2;stroke:#555;stroke-width:1.2}"
+            ".node text{font:10px sans-serif;text-anchor:middle;"
             "fill:#222}.node rect:not([stroke]){stroke:#6b6b6b;stroke-width:.6}</style>")
     return svg(drawing.width, drawing.height, defs + _edge_paths(drawing) + element("g", nodes),
                f"{data.model}: {len(data.layers)} layers, sized and coloured by {metric}",

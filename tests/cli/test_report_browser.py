@@ -39,11 +39,21 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                        .replace("name: mobilenet_v1", f"name: '{HOSTILE}'", 1), encoding="utf-8")
     wide = out / "wide.yaml"
     wide.write_text((ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
-                    .replace("name: resnet18", "name: resnet18_wide", 1), encoding="utf-8")
+                    .replace("name: layer3, out_channels: 256", "name: layer3, out_channels: 320"),
+                    encoding="utf-8")
     _convcost("report", SPEC, "-o", str(out / "big.html"))
     _convcost("report", str(hostile), "-o", str(out / "hostile.html"))
-    _convcost("report", "resnet18", "--against", "mobilenet_v1", "-o", str(out / "diff.html"))
-    return {"big": out / "big.html", "hostile": out / "hostile.html", "diff": out / "diff.html"}
+    _convcost("report", str(wide), "--against", "resnet18", "-o", str(out / "diff.html"))
+    _convcost("report", "mobilenet_v2", "--against", "mobilenet_v1", "-o", str(out / "far.html"))
+    return {"big": out / "big.html", "hostile": out / "hostile.html", "diff": out / "diff.html",
+            "far": out / "far.html", "wide": wide}
+
+
+@pytest.fixture(scope="module")
+def layers() -> list[dict[str, Any]]:
+    """The layers of SPEC as `convcost model -f json` lists them: what the page must show."""
+    rows: list[dict[str, Any]] = json.loads(_convcost("model", SPEC, "--no-verify", "-f", "json"))["layers"]
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +104,14 @@ def test_loads_with_no_errors_and_no_requests(browser: Any, pages: dict[str, Pat
     assert pages["big"].stat().st_size < 2_000_000
 
 
-def test_one_node_per_layer(browser: Any, pages: dict[str, Path]) -> None:
-    layers = json.loads(_convcost("model", SPEC, "--no-verify", "-f", "json"))["layers"]
+def test_one_node_per_layer(browser: Any, pages: dict[str, Path], layers: list[dict[str, Any]]) -> None:
     _open(browser, pages["big"])
     assert browser.locator("#graph .node").count() == len(layers) > 500
     assert browser.locator("#layers tbody tr").count() == len(layers)
 
 
-def test_clicking_a_node_shows_its_row_and_macs(browser: Any, pages: dict[str, Path]) -> None:
-    layers = json.loads(_convcost("model", SPEC, "--no-verify", "-f", "json"))["layers"]
+def test_clicking_a_node_shows_its_row_and_macs(browser: Any, pages: dict[str, Path],
+                                                layers: list[dict[str, Any]]) -> None:
     by_name = {row["name"]: row for row in layers}
     _open(browser, pages["big"])
     for i in (0, 37, 250):  # nodes in execution order
@@ -151,11 +160,24 @@ def test_a_hostile_name_is_text(browser: Any, pages: dict[str, Path]) -> None:
     assert browser.locator("script").count() == 2
 
 
-def test_diff_mode_marks_the_graph(browser: Any, pages: dict[str, Path]) -> None:
-    """resnet18 against mobilenet_v1: no layer name in common but the stem's and the fc's."""
-    watch, _ = _open(browser, pages["diff"])
+def _marked(page: Any, status: str) -> int:
+    nodes = page.locator(f"#graph .node.{status}").count()
+    assert page.locator(f"#layers tbody tr.{status}").count() == nodes  # the table agrees
+    return nodes
+
+
+@pytest.mark.parametrize(("page", "before", "after"), [
+    ("diff", "resnet18", "wide"),  # layer3 widened 256 -> 320: changed layers, none added
+    ("far", "mobilenet_v1", "mobilenet_v2"),  # added, changed and removed layers
+])
+def test_diff_mode_marks_what_convcost_diff_finds(browser: Any, pages: dict[str, Path], page: str,
+                                                   before: str, after: str) -> None:
+    source = {"wide": str(pages["wide"])}.get(after, after)
+    counts = json.loads(_convcost("diff", before, source, "-f", "json"))["counts"]
+    watch, _ = _open(browser, pages[page])
     assert watch.errors == []
-    marked = browser.locator("#graph .node.added, #graph .node.changed, #graph .node.renamed").count()
-    assert marked > 0
-    assert browser.locator("#layers tbody tr.added").count() == browser.locator("#graph .node.added").count()
-    assert "removed (" in browser.locator("#removed").inner_text()
+    marks = {status: _marked(browser, status) for status in ("added", "changed", "renamed")}
+    assert marks == {status: counts[status] for status in marks}
+    assert marks["changed"] > 0
+    removed = browser.locator("#removed").inner_text()
+    assert (f"removed ({counts['removed']})" in removed) if counts["removed"] else removed == ""

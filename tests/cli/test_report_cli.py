@@ -80,3 +80,24 @@ def test_never_overwrites_its_input(runner: CliRunner, tmp_path: Path) -> None:
         result = runner.invoke(app, ["report", str(spec), *args])
         assert result.exit_code == 2 and "is an input of this command" in result.stderr
     assert spec.read_bytes() == before
+
+
+OPAQUE = """name: partly_opaque
+input: {channels: 3, resolution: 32}
+layers:
+  - {kind: conv, name: stem, out_channels: 8, kernel_size: 3, bn: true, act: relu}
+  - {kind: opaque, name: custom, op: "a custom op", output_shape: [8, 32, 32], params: 16}
+  - {kind: conv, name: head, out_channels: 8, kernel_size: 3}
+"""
+
+
+def test_uncounted_layers_are_never_silent(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "opaque.yaml"
+    spec.write_text(OPAQUE, encoding="utf-8")
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(spec), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {spec}: 1 layers not counted (opaque): its MACs may be short" in result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "warning: 1 layers not counted (opaque, dashed): the MACs may be short" in page
+    assert page.count('class="node opaque"') == 1 and '"name":"custom"' in page

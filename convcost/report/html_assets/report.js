@@ -110,7 +110,7 @@
     name.textContent = "#" + (r.i + 1) + " " + r.name;
     box.appendChild(name);
     var dl = document.createElement("dl");
-    field(dl, "kind", r.kind + " (" + r.cls + ")");
+    field(dl, "kind", r.kind + " (" + r.cls + ")" + (r.counted ? "" : ", MACs not counted"));
     field(dl, "output C×H×W", r.shape);
     field(dl, "MACs", exact(r.macs) + " (" + pct(r.macs, data.totals.macs) + ")");
     field(dl, "params", exact(r.params) + " (" + pct(r.params, data.totals.params) + ")");

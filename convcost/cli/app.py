@@ -524,13 +524,13 @@ def import_command(
     else:
         write_text(output, session.yaml)
     where = f" -> {output}" if output else ""
-    typer.echo(f"convcost: imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
-               f"layers, {len(emitted.opaque)} opaque{where}", err=True)
+    say(f"imported {source} with {graph.tracer}: {len(session.imported.spec['layers'])} "
+        f"layers, {len(emitted.opaque)} opaque{where}")  # say(): names escaped, as on stdout
     for note in graph.notes:
-        typer.echo(f"convcost: note: {note}", err=True)
+        say(f"note: {note}")
     for item in emitted.opaque:
-        typer.echo(f"convcost: warning: opaque layer {item.name} ({item.ops}): shape "
-                   f"{'x'.join(map(str, item.shape))} measured, MACs not counted", err=True)
+        say(f"warning: opaque layer {item.name} ({item.ops}): shape "
+            f"{'x'.join(map(str, item.shape))} measured, MACs not counted")
 
 
 app.command("fit")(fit_command)

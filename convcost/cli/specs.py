@@ -39,13 +39,26 @@ def cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, .
     try:
         if (spec is not None and is_model_source(str(spec))
                 and open_source(str(spec), input_shape).model is not None):
-            from convcost.runtime.importer.crosscheck import verify_original
-
-            return verify_original(result, open_source(str(spec), input_shape))
+            return _check_original(result, str(spec), input_shape)
         return verify(result, notify=say)
     except MissingDependencyError as err:
         say(f"note: not cross-checked: {err}")
         return None
+
+
+def _check_original(result: Any, text: str, input_shape: tuple[int, ...] | None) -> Any:
+    """The cross-check against the original model: guarded, its stdout kept off ours."""
+    from convcost.runtime.guard import guard
+    from convcost.runtime.importer.contain import contained
+    from convcost.runtime.importer.crosscheck import verify_original
+    from convcost.runtime.importer.load import open_source
+
+    guard([result], "the torch cross-check", "skip it with --no-verify", say)
+    with contained(text, "cross-checking") as capture:
+        checked = verify_original(result, open_source(text, input_shape))
+    if capture.note():
+        say(f"note: {capture.note()}")
+    return checked
 
 
 def fail_on_mismatch(checked: Any) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, Shape
-from convcost.runtime.importer.source import parse_source
+from convcost.runtime.importer.source import Source, parse_source
 
 DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 
@@ -34,11 +35,30 @@ def read_graph(text: str, input_shape: Shape | None = None, tracer: str = "auto"
         from convcost.runtime.importer.onnx_read import read_onnx
 
         return None, read_onnx(source.location, input_shape)
+    return _read_torch(source, input_shape or DEFAULT_INPUT, tracer)
+
+
+def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, IRGraph]:
+    """Build and trace the user's model, contained (:mod:`.contain`): the import of torch
+    itself happens before the clock starts."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(f"{source.text}: importing a {source.kind} model needs torch: "
+                                     "pip install 'convcost[torch]'") from None
+    from convcost.runtime.importer.contain import Capture, check_input, contained
     from convcost.runtime.importer.resolve import load_module
     from convcost.runtime.importer.trace import trace
 
-    model = load_module(source)
-    return model, trace(model, input_shape or DEFAULT_INPUT, text, tracer)
+    text = source.text
+    check_input(text, input_shape)
+    capture = Capture(text)
+    with contained(text, "building", capture):
+        model = load_module(source)
+    with contained(text, "tracing", capture):
+        graph = trace(model, input_shape, text, tracer)
+    note = capture.note()
+    return model, replace(graph, notes=(*graph.notes, note)) if note else graph
 
 
 def load_graph(text: str, input_shape: Shape | None = None, strict: bool = False,

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.runtime.importer.contain import allocation_failed, memory_error
 from convcost.runtime.importer.source import Source
 
 if TYPE_CHECKING:
@@ -137,6 +138,8 @@ def load_module(source: Source) -> nn.Module:
     except ConvcostError:
         raise
     except Exception as err:
+        if allocation_failed(err):
+            raise memory_error(source.text, "building") from None
         raise ConvcostError(f"{source.text}: {type(err).__name__}: {err}".splitlines()[0]) from None
     if not isinstance(model, nn.Module):
         raise ConvcostError(f"{source.text}: gave a {type(model).__name__}, not an nn.Module")

@@ -79,7 +79,7 @@ def _call(call: str, text: str) -> tuple[str, Mapping[str, Any]]:
     func, args, keywords = (tree.func, tree.args, tree.keywords) if isinstance(tree, ast.Call) \
         else (tree, [], [])
     name = ast.unparse(func)
-    if not _DOTTED.match(name):
+    if not all(part.isidentifier() for part in name.split(".")):  # Python's names: Ünïcode too
         raise ConvcostError(f"model source {text!r}: {name!r} is not a name")
     if args or any(k.arg is None for k in keywords):
         raise ConvcostError(f"model source {text!r}: give arguments as key=value only")

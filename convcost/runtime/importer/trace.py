@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from convcost.errors import ConvcostError
+from convcost.runtime.importer.contain import allocation_failed, memory_error
 from convcost.runtime.importer.ir import IRGraph, Shape
 
 if TYPE_CHECKING:
@@ -18,6 +19,11 @@ TRACERS = ("auto", "fx", "export")
 def _reason(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}"[:200]
+
+
+def _data_dependent(*reasons: str) -> bool:
+    return any(word in reason for reason in reasons
+               for word in ("DataDependent", "data-dependent", "as inputs to control flow"))
 
 
 def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto") -> IRGraph:
@@ -32,12 +38,20 @@ def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto
             try:
                 return trace_fx(model, input_shape, source)
             except Exception as err:
+                if allocation_failed(err):
+                    raise memory_error(source, "tracing") from None
                 if tracer == "fx":
                     raise ConvcostError(f"{source}: torch.fx cannot trace it: {_reason(err)}") from None
                 failure = _reason(err)
         try:
             graph = trace_export(model, input_shape, source)
         except Exception as err:
+            if allocation_failed(err):
+                raise memory_error(source, "tracing") from None
+            if _data_dependent(failure, _reason(err)):
+                raise ConvcostError(f"{source}: its forward branches on tensor values (data-dependent "
+                                    "control flow), which neither torch.fx nor torch.export can trace: "
+                                    "import the part of the model that does not branch") from None
             raise ConvcostError(f"{source}: cannot trace it with torch.fx ({failure or 'not tried'}) "
                                 f"nor torch.export ({_reason(err)})") from None
     note = f"torch.fx could not trace it ({failure}); traced with torch.export" if failure else ""

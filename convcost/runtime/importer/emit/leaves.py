@@ -8,15 +8,22 @@ from typing import Any
 
 from convcost.cost.ops import ACTIVATIONS
 from convcost.runtime.importer.ir import IRNode
+from convcost.spec.loader import RESERVED_NAMES
+from convcost.spec.wiring import INPUT
 
 Layer = dict[str, Any]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.]+")
 
 
+MAX_NAME = 160  # characters of a layer name: the loader's 200, less room for suffixes
+
+
 def layer_name(text: str) -> str:
-    """A spec name from a module path or tensor name: dotted words of letters, digits and _."""
+    """A spec name from a module path or tensor name: dotted words of letters, digits and _,
+    none a name the loader reserves (``forward`` -> ``forward_``), at most :data:`MAX_NAME`."""
     parts = [p.lstrip("_") for p in _UNSAFE.sub("_", text).split(".") if p.lstrip("_")]
-    return ".".join(parts) or "layer"
+    bounded = ".".join(parts)[:MAX_NAME].split(".")
+    return ".".join(f"{p}_" if p in RESERVED_NAMES or p == INPUT else p for p in bounded if p) or "layer"
 
 
 def size(value: tuple[int, int]) -> Any:

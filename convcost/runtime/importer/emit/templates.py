@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,7 +209,7 @@ def _arg_word(body: Any, path: Path) -> str:
         value = value[step]
     if path[-1] not in ("out_channels", "out_features") or not parts:
         parts.append(str(path[-1]))
-    return re.sub(r"\W+", "_", "_".join(parts)).strip("_")
+    return ascii_word("_".join(parts), 56)
 
 
 def _arg_name(body: Any, paths: Sequence[Path], taken: set[str]) -> str:
@@ -297,13 +298,21 @@ GENERIC = ("Sequential", "ModuleList", "ModuleDict")
 def _template_name(cls: str, path: str, taken: set[str]) -> str:
     """The class in snake case; for a generic container, the path's last word."""
     words = [w for w in path.split(".") if not w.isdigit()]
-    base = (snake(words[-1]) if cls in GENERIC and words else snake(cls)) or "block"
-    base = re.sub(r"\W+", "_", base)
+    base = ascii_word((snake(words[-1]) if cls in GENERIC and words else snake(cls)), 56) or "block"
     name, n = base, 2
     while name in taken or name in SPEC_KINDS:
         name, n = f"{base}_{n}", n + 1
     taken.add(name)
     return name
+
+
+def ascii_word(text: str, limit: int) -> str:
+    """``text`` as a template name: accents dropped (``Ünïcode`` -> ``Unicode``), any other
+    character an ``_``, a letter or ``_`` first, at most ``limit`` characters."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    word = re.sub(r"[^A-Za-z0-9_]+", "_", plain).strip("_")
+    word = f"n{word}" if word[:1].isdigit() else word
+    return word[:limit].rstrip("_")
 
 
 def rename_refs(layers: list[Layer], renames: Mapping[str, str]) -> None:

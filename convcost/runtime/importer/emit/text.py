@@ -24,7 +24,9 @@ def header(source: str, input_shape: Sequence[int], tracer: str, tools: str,
     if opaque:
         lines.append(f"{len(opaque)} opaque layers: shapes and params measured, MACs NOT counted:")
         lines += [f"  {o.name}: {o.ops}" for o in opaque]
-    return [f"# {line}".rstrip() for line in lines]
+    from convcost.report.safe_text import clean  # names are data: one comment line each
+
+    return [f"# {clean(line)}".rstrip() for line in lines]
 
 
 def _flow(value: Any) -> str:

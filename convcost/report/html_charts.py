@@ -125,8 +125,17 @@ def roofline_svg(data: ReportData) -> str:
     body = (STYLE + frame(x, y, ("FLOPs per byte moved (log)", "attainable GFLOP/s (log)"),
                           f"Roofline: {data.roof.label}")
             + element("text", "0 MACs", x=PAD_L + 12, y=H - PAD_B + 28, text_anchor="middle")
-            + _roof_line(x, y, data) + "".join(dots))
+            + _roof_line(x, y, data) + "".join(dots)
+            + _key(W - 150, H - PAD_B - 34, BOUND_COLOURS["memory"], "memory-bound", dot=True)
+            + _key(W - 150, H - PAD_B - 18, BOUND_COLOURS["compute"], "compute-bound", dot=True))
     return svg(W, H, body, "roofline, one point per layer", id="roofline")
+
+
+def _key(x: float, y: float, colour: str, label: str, dot: bool = False) -> str:
+    """A legend entry: a short line (or a dot) of ``colour``, then ``label``."""
+    mark = (element("circle", cx=x + 7, cy=y, r=4.5, fill=colour) if dot else
+            element("line", x1=x, x2=x + 14, y1=y, y2=y, stroke=colour, stroke_width=3))
+    return mark + element("text", text(label), x=x + 20, y=y + 4)
 
 
 def _polyline(points: Sequence[tuple[float, float]], colour: str) -> str:
@@ -150,8 +159,8 @@ def receptive_svg(data: ReportData) -> str:
     side = float(data.input_shape[-1])
     limit = element("line", x1=PAD_L, x2=W - PAD_R, y1=f"{y(side):.1f}", y2=f"{y(side):.1f}",
                     stroke="#999", stroke_dasharray="4 3")
-    legend = (element("text", "RF size", x=W - 150, y=PAD_T + 14, fill="#4e79a7")
-              + element("text", "jump (stride)", x=W - 150, y=PAD_T + 28, fill="#f28e2b")
+    legend = (_key(W - 190, H - PAD_B - 30, "#4e79a7", "receptive field")
+              + _key(W - 190, H - PAD_B - 14, "#f28e2b", "jump (effective stride)")
               + element("text", f"input width {side:g}", x=PAD_L + 4, y=f"{y(side) - 4:.1f}"))
     body = (STYLE + frame(None, y, (f"layer (execution order, 1 to {len(data.layers)})", "pixels (log)"),
                           "Receptive-field growth") + limit
@@ -159,17 +168,20 @@ def receptive_svg(data: ReportData) -> str:
     return svg(W, H, body, "receptive field through the depth", id="receptive")
 
 
-def _pair_bars(x0: float, label: str, this: int, standard: int, top: int) -> str:
+def _pair_bars(x0: float, label: str, this: int, standard: int) -> str:
+    """Two bars (this net, its standard-equivalent): the value above, the name below each."""
+    top = max(this, standard) or 1
+
     def bar(x: float, value: int, colour: str, what: str) -> str:
-        h = (H - PAD_B - PAD_T - 20) * value / (top or 1)
-        return (element("rect", x=x, y=f"{H - PAD_B - h:.1f}", width=70, height=f"{h:.1f}", fill=colour)
-                + element("text", f"{what}: {human(value)}", x=x + 35, y=f"{H - PAD_B - h - 5:.1f}",
-                          text_anchor="middle"))
+        h = (H - PAD_B - PAD_T - 24) * value / top
+        return (element("rect", x=x, y=f"{H - PAD_B - h:.1f}", width=90, height=f"{h:.1f}", fill=colour)
+                + element("text", human(value), x=x + 45, y=f"{H - PAD_B - h - 5:.1f}", text_anchor="middle")
+                + element("text", what, x=x + 45, y=H - PAD_B + 15, text_anchor="middle"))
 
     ratio = f"{standard / this:.2f}× as many" if this else "—"
-    return (bar(x0, this, "#59a14f", "this") + bar(x0 + 80, standard, "#bab0ac", "standard")
-            + element("text", text(f"{label}: standard needs {ratio}"), x=x0 + 75, y=H - PAD_B + 18,
-                      text_anchor="middle"))
+    return (bar(x0, this, "#59a14f", "this net") + bar(x0 + 110, standard, "#bab0ac", "standard")
+            + element("text", text(f"{label}: standard needs {ratio}"), x=x0 + 100, y=H - PAD_B + 33,
+                      text_anchor="middle", font_weight="bold"))
 
 
 def separable_svg(data: ReportData) -> str:
@@ -177,10 +189,12 @@ def separable_svg(data: ReportData) -> str:
     sep, eq = data.separable, data.separable.equivalent
     title = (f"Separable savings: {eq.pairs} depthwise-separable pairs "
              f"({sep.theory_holds} at exactly 1/N + 1/K²)")
-    norm: Callable[[int, int], int] = max
-    body = (STYLE + element("text", text(title), x=8, y=18, class_="title")
-            + _pair_bars(60, "params", sep.params, eq.params, norm(sep.params, eq.params))
-            + _pair_bars(320, "MACs", sep.macs, eq.macs, norm(sep.macs, eq.macs)))
+    if not eq.pairs:
+        bars = element("text", "no depthwise conv feeds a pointwise one: nothing to compare", x=W / 2,
+                       y=H / 2, text_anchor="middle")
+    else:
+        bars = _pair_bars(40, "params", sep.params, eq.params) + _pair_bars(300, "MACs", sep.macs, eq.macs)
+    body = STYLE + element("text", text(title), x=8, y=18, class_="title") + bars
     return svg(W, H, body, "separable savings against the standard-equivalent network", id="separable")
 
 

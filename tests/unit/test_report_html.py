@@ -138,7 +138,7 @@ def test_svg_files_are_well_formed_and_hold_every_layer() -> None:
     graph = ET.fromstring(files["graph"].split("\n", 1)[1])
     assert len(graph.findall(".//s:g[@class='node']", ns)) == len(data.layers) == 153
     roofline = ET.fromstring(files["roofline"].split("\n", 1)[1])
-    assert len(roofline.findall(".//s:circle", ns)) == 153  # a point per layer
+    assert len(roofline.findall(".//s:circle[@class='pt']", ns)) == 153  # a point per layer
     for body in files.values():
         ET.fromstring(body.split("\n", 1)[1])  # every file parses as XML
 

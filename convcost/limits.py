@@ -21,6 +21,10 @@ MAX_COUNT = 10**18
 MAX_FLOAT = 1e9
 #: Leaves of the expanded network, checked before it is expanded (100k comfortably fit).
 MAX_LEAVES = 300_000
+#: Values of block bodies copied when blocks are expanded (every copy of every value), checked
+#: before expanding, and characters of a string a block takes or builds (``name: ${a}${b}``).
+MAX_EXPANDED_VALUES = 4_000_000
+MAX_TEXT_CHARS = 1_000
 #: A ``${...}`` expression in a block: its characters, its nesting, and the magnitude of every
 #: value computed on the way (the result is then checked as any spec value is).
 MAX_EXPR_CHARS = 200

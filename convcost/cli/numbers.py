@@ -28,6 +28,8 @@ class Bounded(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and len(value) > _MAX_TEXT:
             self.fail(f"{quote(value)} has more than {_MAX_TEXT} characters", param, ctx)
+        if isinstance(value, str) and not value.isascii():  # int("２２４") is 224 to Python
+            self.fail(f"{quote(value)} is not a number in ASCII digits", param, ctx)
         number = self.base.convert(value, param, ctx)
         if not math.isfinite(number) or abs(number) > self.limit:
             self.fail(f"must be {self.what}, got {quote(value)}", param, ctx)

@@ -27,7 +27,7 @@ def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
     """``3`` -> (3, 3); ``3x5`` or ``3,5`` -> (3, 5); each at most MAX_INT."""
     parts = text.lower().replace(",", "x").split("x")
     try:
-        values = [int(p) for p in parts if len(p) <= 20]
+        values = [int(p) for p in parts if len(p) <= 20 and p.isascii()]
     except ValueError:
         values = []
     if len(values) != len(parts):
@@ -109,7 +109,7 @@ def parse_shape(text: str) -> tuple[int, int, int, int]:
     """``1x3x320x240`` -> (1, 3, 320, 240): four positive integers."""
     parts = text.lower().replace(",", "x").split("x")
     try:
-        values = [int(p) for p in parts]
+        values = [int(p) for p in parts if p.isascii()]
     except ValueError:
         values = []
     if len(values) != 4 or min(values) < 1:

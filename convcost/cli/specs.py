@@ -11,6 +11,9 @@ from typing import Any
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
+MAX_WARNINGS = 10
+"""Unused-layer warnings shown one by one; the rest are counted on one line."""
+
 
 def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
     """A spec file, a built-in name, a spec at a git revision (``git:REV:path``) or a model to
@@ -22,8 +25,11 @@ def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
     for note in opened.notes:  # BatchNorm folded, ...
         say(f"note: {note}")
     loaded = opened.spec()
-    for warning in loaded.warnings:  # layers no output needs
+    for warning in loaded.warnings[:MAX_WARNINGS]:  # layers no output needs
         say(f"warning: {warning}")
+    if len(loaded.warnings) > MAX_WARNINGS:
+        say(f"warning: ... and {len(loaded.warnings) - MAX_WARNINGS:,} more layers not used by "
+            "any output: not counted")
     return loaded
 
 

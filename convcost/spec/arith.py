@@ -20,7 +20,8 @@ from typing import Any
 
 from convcost.limits import MAX_EXPR_CHARS, MAX_EXPR_DEPTH, MAX_EXPR_VALUE
 
-_TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_]\w*)|(?P<op>//|[-+*()]))")
+# ASCII only: ``\d`` would read ``৪`` (Bengali four) and ``４`` (fullwidth) as digits
+_TOKEN = re.compile(r"\s*(?:(?P<int>[0-9]+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>//|[-+*()]))")
 
 
 class ExprError(ValueError):

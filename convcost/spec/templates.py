@@ -20,6 +20,7 @@ from convcost.limits import (
     MAX_BLOCKS,
     MAX_LEAVES,
     MAX_NESTING,
+    MAX_TEXT_CHARS,
     MAX_YAML_DEPTH,
     MAX_YAML_NODES,
     quote,
@@ -70,6 +71,8 @@ class Block:
     path: str
     uses: tuple[tuple[str, str], ...] = ()
     """``(kind, path of the kind)`` of every layer in the body, for the recursion check."""
+    size: int = 0
+    """Values in the body (aliases expanded): what one copy of it costs to substitute."""
 
     @property
     def takes(self) -> tuple[str, ...]:
@@ -103,13 +106,20 @@ class _Walk:
 
     def __init__(self) -> None:
         self.seen = 0
+        self.sizes: dict[int, int] = {}  # id of a list or mapping walked -> values below it
 
     def __call__(self, value: Any, path: str, depth: int = 0) -> Iterator[tuple[Any, str]]:
-        self.seen += 1
+        """A list or mapping met again (a YAML alias) is counted, not walked again: it was
+        checked the first time (callers reset :attr:`sizes` per block)."""
+        known = self.sizes.get(id(value))
+        self.seen += known or 1
         if self.seen > MAX_YAML_NODES:
             raise SpecError(f"blocks hold more than {MAX_YAML_NODES:,} values", path=path)
         if depth > MAX_YAML_DEPTH:
             raise SpecError(f"nested deeper than {MAX_YAML_DEPTH} levels", path=path)
+        if known is not None:
+            return
+        start = self.seen - 1
         yield value, path
         if isinstance(value, list):
             for i, item in enumerate(value):
@@ -118,6 +128,8 @@ class _Walk:
             for key, item in value.items():
                 if key != "kind":
                     yield from self(item, join(path, str(key)), depth + 1)
+        if isinstance(value, list | Mapping):
+            self.sizes[id(value)] = self.seen - start
 
 
 def unquoted_expression_hint(text: str, line: int | None) -> str:
@@ -141,6 +153,11 @@ def _identifier(name: Any, path: str, what: str) -> str:
 def _arg_value(value: Any, path: str) -> Any:
     """An argument value: a scalar, or a short list of scalars (a ``[h, w]`` pair)."""
     scalar = (str, int, float, bool, type(None))
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(item, str) and len(item) > MAX_TEXT_CHARS for item in items):
+        raise SpecError(f"a string argument has at most {MAX_TEXT_CHARS:,} characters, got "
+                        f"{max(len(item) for item in items if isinstance(item, str)):,}",
+                        path=path)
     if isinstance(value, scalar):
         return value
     if isinstance(value, list) and len(value) <= MAX_LIST and all(
@@ -197,8 +214,9 @@ def _block(name: str, raw: Any, path: str, walk: _Walk) -> Block:
     if not layers:
         raise SpecError("must list at least one layer", path=join(path, "layers"))
     args, defaults = _arguments_declared(data, path)
+    seen, walk.sizes = walk.seen, {}
     uses = _body_uses(name, layers, join(path, "layers"), (*args, *defaults), walk)
-    return Block(name, tuple(args), defaults, tuple(layers), path, uses)
+    return Block(name, tuple(args), defaults, tuple(layers), path, uses, walk.seen - seen)
 
 
 def read_blocks(raw: Any) -> dict[str, Block]:
@@ -249,10 +267,25 @@ def _string(text: str, env: Mapping[str, Any], path: str) -> Any:
     try:
         if len(found) == 1 and found[0][0] == text:
             return _value(found[0][1], env)
-        return _SUBST.sub(lambda m: str(_value(_parsed(m.group(1)), env)), text)
+        return _joined(text, env)
     except ExprError as err:
         source = found[0][0] if len(found) == 1 else text
         raise SpecError(f"{quote(source)}: {err}", path=path) from None
+
+
+def _joined(text: str, env: Mapping[str, Any]) -> str:
+    """``text`` with each ``${...}`` written as text; refused past MAX_TEXT_CHARS as it grows
+    (28 blocks each passing ``"${s}${s}"`` on would otherwise build a GiB string)."""
+    parts: list[str] = []
+    size = last = 0
+    for match in _SUBST.finditer(text):
+        piece = str(_value(_parsed(match.group(1)), env))
+        size += match.start() - last + len(piece)
+        if size > MAX_TEXT_CHARS:
+            raise ExprError(f"the string would be longer than {MAX_TEXT_CHARS:,} characters")
+        parts += [text[last:match.start()], piece]
+        last = match.end()
+    return "".join([*parts, text[last:]])
 
 
 def _value(tree: Expr, env: Mapping[str, Any]) -> Any:
@@ -355,5 +388,9 @@ def _arguments_given(block: Block, raw: Mapping[str, Any], path: str) -> dict[st
 
 
 def instantiate(layers: list[Any], blocks: Mapping[str, Block]) -> list[RawLayer]:
-    """The spec's ``layers`` as :class:`RawLayer` trees, every use of a block instantiated."""
+    """The spec's ``layers`` as :class:`RawLayer` trees, every use of a block instantiated
+    (its size bounded first: :mod:`convcost.spec.template_bound`)."""
+    from convcost.spec.template_bound import check_expansion
+
+    check_expansion(layers, blocks)
     return _Instantiator(blocks).layers(layers, "", "layers", 0)

@@ -7,6 +7,7 @@ the safe loader, and the node tree gives line numbers.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import yaml
 
@@ -22,6 +23,7 @@ CHAIN = " → "
 """Joins a template's use site and its lines in one path: ``layers[3] → blocks.fire.layers[1]``."""
 
 
+@lru_cache(maxsize=2)  # a spec's warnings are located one by one in the same text
 def _compose(text: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

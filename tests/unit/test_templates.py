@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from convcost.cli.app import app
 from convcost.errors import SpecError
 from convcost.net.analysis import Analysis, analyze, separable_pairs
-from convcost.spec import templates
+from convcost.spec import template_bound, templates
 from convcost.spec.loader import load_spec, locate, parse_spec
 
 Leaf = tuple[str, str, tuple[int, ...], tuple[int, ...], int, int]
@@ -371,7 +371,8 @@ def _bomb(levels: int, fanout: int) -> str:
 ])
 def test_hostile_blocks_are_bounded(text: str, fragment: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "MAX_LEAVES", 2_000)  # the real limit, 300,000, takes seconds
+    monkeypatch.setattr(templates, "MAX_LEAVES", 2_000)
+    monkeypatch.setattr(template_bound, "MAX_LEAVES", 2_000)  # the bound before expanding
     with pytest.raises(SpecError) as info:
         spec(text)
     assert fragment in str(info.value)

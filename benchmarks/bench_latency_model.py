@@ -1,83 +1,228 @@
-"""How well does a calibrated latency model predict a network it has not seen?
+"""How well does the kernel latency model predict networks it never saw, against the noise?
 
-Profiles every shipped spec (``convcost profile``'s measurement: each fused group alone, and
-the whole model end to end), then runs leave-one-spec-out cross-validation: fit the
-per-layer-class model (``t = a·MACs + b·bytes + c`` per class, non-negative least squares)
-on ten specs, predict the eleventh's end-to-end forward time. The baseline predicts the
-total from MACs alone (``t = k·MACs``, ``k`` from the same ten specs). Prints the absolute
-percentage error of each, per spec, with the median and the worst.
+1. **Kernels.** Random single-kernel configurations over the range the shipped specs span
+   (``--samples`` per class), timed alone; the per-class fit; then adaptive samples
+   (``--adaptive`` per class) near the worst-predicted ones, timed, and the final fit.
+2. **Networks, interleaved.** Every shipped spec (but ``--skip``) and every held-out net
+   (imported from torchvision/timm by name, never used in any fit) timed end to end,
+   ``--rounds`` rounds each running every network once, after ``--warmup`` rounds; fixed
+   thread count, pinned where the OS allows. Min and median per network.
+3. **Noise floor** per network: the relative difference between the medians of the first
+   and the second half of the rounds (the same network, minutes apart), and the IQR/median.
+4. **Errors**, side by side with the MACs-proportional baseline ``T = k·MACs``:
+   leave-one-spec-out over the shipped specs (composition and k refitted without the spec),
+   and the held-out nets (model and k fitted on all shipped specs).
 
-    python benchmarks/bench_latency_model.py --threads 1 [--save FILE.json | --load FILE.json]
+    nice -n 10 python benchmarks/bench_latency_model.py --threads 1 --save run.json
+    python benchmarks/bench_latency_model.py --load run.json      # re-fit, no timing
+
+Prints markdown tables (docs/memory-and-latency.md §8 quotes one run) and ``--model FILE``
+writes the fitted kernel model (``convcost-latency/2``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from convcost import analyze, load_spec  # noqa: E402
-from convcost.net.latency import Sample, SpecTiming, cross_validate, error_summary  # noqa: E402
+from convcost.net.analysis import Analysis  # noqa: E402
+from convcost.net.kernel_model import (  # noqa: E402
+    HeldOut,
+    KernelSample,
+    NetTiming,
+    compose,
+    fit_kernels,
+    held_out,
+    leave_one_out,
+)
+from convcost.net.kernel_sampling import adaptive_configs, random_configs, zoo_ranges  # noqa: E402
+from convcost.net.kernels import detect  # noqa: E402
+
+HELD_OUT = ("torchvision:resnet34", "torchvision:mnasnet1_0", "torchvision:mnasnet0_5",
+            "torchvision:shufflenet_v2_x0_5", "torchvision:squeezenet1_0",
+            "torchvision:regnet_x_400mf", "torchvision:regnet_y_800mf", "torchvision:efficientnet_b1",
+            "timm:mixnet_s", "timm:efficientnet_lite0", "timm:lcnet_100", "timm:mobilenetv2_050",
+            "timm:resnet10t", "timm:repvgg_a0")
 
 
-def measure(threads: int, warmup: int, repeats: int) -> tuple[list[SpecTiming], dict[str, object]]:
-    from convcost.runtime.profile import machine_data, profile, spec_timing
-
-    timings: list[SpecTiming] = []
-    machine: dict[str, object] = {}
-    for path in sorted((ROOT / "specs").glob("*.yaml")):
-        prof = profile(analyze(load_spec(path)), threads=threads, warmup=warmup, repeats=repeats)
-        timings.append(spec_timing(prof))
-        machine = dict(machine_data(prof))
-        print(f"  profiled {prof.model}: {prof.end_to_end.median_s * 1e3:.2f} ms", file=sys.stderr)
-    return timings, machine
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
-def save(path: Path, timings: list[SpecTiming], machine: dict[str, object]) -> None:
-    data = {"machine": machine, "specs": [
-        {"name": t.name, "end_to_end_s": t.end_to_end_s, "macs": t.macs,
-         "samples": [[s.layer_class, s.macs, s.bytes, s.seconds] for s in t.samples]}
-        for t in timings]}
-    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+def every(step: int, what: str) -> Any:
+    """A progress callback that says ``what done/total`` every ``step`` items."""
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            say(f"  {what} {done}/{total}")
+    return progress
 
 
-def load(path: Path) -> tuple[list[SpecTiming], dict[str, object]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    timings = [SpecTiming(s["name"], tuple(Sample(*row) for row in s["samples"]), s["end_to_end_s"],
-                          s["macs"]) for s in data["specs"]]
-    return timings, data["machine"]
+def shipped(skip: Sequence[str], batch: int) -> list[Analysis]:
+    return [analyze(load_spec(p), batch=batch) for p in sorted((ROOT / "specs").glob("*.yaml"))
+            if p.stem not in skip]
+
+
+def imported(names: Sequence[str], batch: int) -> list[Analysis]:
+    from convcost.runtime.importer.load import load_source_spec
+
+    out = []
+    for name in names:
+        spec = load_source_spec(name, None)
+        out.append(analyze(spec, batch=batch))
+        say(f"  imported {name}")
+    return out
+
+
+def sample_kernels(nets: Sequence[Analysis], args: argparse.Namespace, setup: Any) -> list[KernelSample]:
+    from convcost.runtime.kernel_timing import time_kernels
+
+    ranges = zoo_ranges([k for a in nets for k in detect(a.root)])
+    configs = random_configs(ranges, args.samples, seed=args.seed, batch=args.batch)
+    samples, _ = time_kernels(configs, setup, progress=every(20, "kernels"))
+    fits = fit_kernels(samples)
+    errors = [abs(fits[s.kernel_class].seconds(s.features) - s.seconds) / s.seconds for s in samples]
+    more = []
+    for cls in ranges:
+        mine = [i for i, c in enumerate(configs) if c.kernel_class == cls]
+        more += adaptive_configs([configs[i] for i in mine], [errors[i] for i in mine],
+                                 args.adaptive, seed=args.seed + 1)
+    extra, _ = time_kernels(more, setup, progress=every(20, "adaptive"))
+    return samples + extra
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from convcost.runtime.kernel_timing import Setup, pinned
+
+    setup = Setup(args.backend, args.dtype, args.threads)
+    setup.check()
+    with pinned(args.threads) as how:
+        say(f"timing: {how}")
+        data = _measure(args, setup)
+    data["pinned"] = how
+    return data
+
+
+def _measure(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
+    from convcost.runtime.kernel_timing import interleaved, runner
+    from convcost.runtime.profile import cpu_name
+
+    nets = shipped(args.skip, args.batch)
+    unseen = imported(args.held_out, args.batch)
+    samples = sample_kernels(nets, args, setup)
+    times = interleaved([*nets, *unseen], setup, args.rounds, args.warmup,
+                        progress=every(1, "round"))
+    version = runner(nets[0], setup)[1]
+    return {"machine": {"cpu": cpu_name(), "device": "cpu", "threads": args.threads,
+                        "batch": args.batch, "dtype": args.dtype, "backend": args.backend,
+                        "backend_version": version},
+            "samples": [[s.kernel_class, dict(s.features), s.seconds] for s in samples],
+            "shipped": [[a.model, t] for a, t in zip(nets, times, strict=False)],
+            "held_out": [[n, t] for n, t in zip(args.held_out, times[len(nets):], strict=True)]}
+
+
+def nets_of(data: dict[str, Any], key: str, analyses: dict[str, Analysis]) -> list[NetTiming]:
+    return [NetTiming(name, tuple(detect(analyses[name].root)), statistics.median(t),
+                      analyses[name].totals.macs) for name, t in data[key]]
+
+
+def noise(times: Sequence[float]) -> float:
+    """|median of the first half − median of the second half| / median of all."""
+    half = len(times) // 2
+    return abs(statistics.median(times[:half]) - statistics.median(times[half:])) / statistics.median(times)
+
+
+def iqr(times: Sequence[float]) -> float:
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    return (q3 - q1) / statistics.median(times)
+
+
+def table(title: str, rows: Sequence[HeldOut], raw: dict[str, list[float]]) -> None:
+    print(f"\n{title}\n")
+    print("| net | min (ms) | median (ms) | noise floor | IQR/median | kernel model (ms) | error "
+          "| MACs-proportional (ms) | error |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        t = raw[r.name]
+        print(f"| `{r.name}` | {min(t) * 1e3:.2f} | {r.measured_s * 1e3:.2f} | {noise(t) * 100:.1f} % "
+              f"| {iqr(t) * 100:.1f} % | {r.model_s * 1e3:.2f} | {r.model_error * 100:.1f} % "
+              f"| {r.macs_s * 1e3:.2f} | {r.macs_error * 100:.1f} % |")
+
+
+def p90(values: Sequence[float]) -> float:
+    return sorted(values)[max(0, round(0.9 * len(values)) - 1)] if values else 0.0
+
+
+def summary(label: str, rows: Sequence[HeldOut], raw: dict[str, list[float]]) -> str:
+    floors = [noise(raw[r.name]) for r in rows]
+    model, macs = [r.model_error for r in rows], [r.macs_error for r in rows]
+    within = sum(e <= 0.10 or e <= 1.5 * f for e, f in zip(model, floors, strict=True))
+    return (f"| {label} ({len(rows)}) | {statistics.median(model) * 100:.1f} % | {p90(model) * 100:.1f} % "
+            f"| {statistics.median(macs) * 100:.1f} % | {p90(macs) * 100:.1f} % "
+            f"| {statistics.median(floors) * 100:.1f} % | {p90(floors) * 100:.1f} % "
+            f"| {within} of {len(rows)} |")
+
+
+def report(data: dict[str, Any], args: argparse.Namespace) -> None:
+    from convcost.net.kernels import FEATURES
+
+    machine = data["machine"]
+    samples = [KernelSample(c, f, s) for c, f, s in data["samples"]]
+    fits = fit_kernels(samples)
+    analyses = {a.model: a for a in shipped(args.skip, machine["batch"])}
+    names = [n for n, _ in data["held_out"]]
+    analyses.update(zip(names, imported(names, machine["batch"]), strict=True))
+    nets, unseen = nets_of(data, "shipped", analyses), nets_of(data, "held_out", analyses)
+    raw = {n: t for n, t in [*data["shipped"], *data["held_out"]]}
+    model = compose(fits, nets, machine)
+    loso = leave_one_out(fits, nets, machine)
+    held = held_out(model, nets, unseen)
+    print(f"kernel model on {machine['cpu']}, {data['pinned']}, batch {machine['batch']}, "
+          f"{machine['backend']} {machine['backend_version']} {machine['dtype']}; "
+          f"{len(samples)} kernel samples ({', '.join(f'{c}: {fits[c].samples}' for c in FEATURES)}); "
+          f"pass factor {model.pass_factor:.3f}, {model.overhead_per_kernel_s * 1e6:.1f} µs per kernel")
+    table("Leave-one-spec-out over the shipped specs", loso, raw)
+    table("Held-out nets (imported by name, never used in any fit)", held, raw)
+    print("\n| set | kernel model median | p90 | MACs-proportional median | p90 | noise floor median "
+          "| p90 | within 10 % or 1.5× noise |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(summary("leave-one-spec-out", loso, raw))
+    print(summary("held-out nets", held, raw))
+    if args.model:
+        from convcost.net.kernel_file import dump_kernels
+
+        args.model.write_text(dump_kernels(model), encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--save", type=Path, help="write the measured profiles to this JSON file")
-    parser.add_argument("--load", type=Path, help="reuse profiles saved with --save (no timing)")
+    add = parser.add_argument
+    add("--threads", type=int, default=1)
+    add("--batch", type=int, default=1)
+    add("--dtype", default="float32", choices=("float32", "bfloat16"))
+    add("--backend", default="torch", choices=("torch", "onnxruntime"))
+    add("--samples", type=int, default=30, help="random kernel configurations per class")
+    add("--adaptive", type=int, default=10, help="adaptive configurations per class")
+    add("--rounds", type=int, default=12, help="interleaved end-to-end rounds")
+    add("--warmup", type=int, default=2, help="untimed rounds first")
+    add("--seed", type=int, default=0)
+    add("--skip", nargs="*", default=["unet"], help="shipped specs left out (time)")
+    add("--held-out", nargs="*", default=list(HELD_OUT), help="nets to import and hold out")
+    add("--save", type=Path, help="write the measurements to this JSON file")
+    add("--load", type=Path, help="reuse measurements saved with --save (no timing)")
+    add("--model", type=Path, help="write the fitted kernel model (device.yaml) here")
     args = parser.parse_args()
-    if args.load:
-        timings, machine = load(args.load)
-    else:
-        timings, machine = measure(args.threads, args.warmup, args.repeats)
-        if args.save:
-            save(args.save, timings, machine)
-    folds = cross_validate(timings, machine)  # type: ignore[arg-type]
-    print(f"leave-one-spec-out on {machine['cpu']}, {machine['threads']} thread(s), "
-          f"torch {machine['torch']} {machine['dtype']}")
-    print("| held-out spec | measured (ms) | per-class model (ms) | error | MACs-proportional (ms) | error |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for f in folds:
-        print(f"| `{f.name}` | {f.measured_s * 1e3:.2f} | {f.model_s * 1e3:.2f} | "
-              f"{f.model_error * 100:.1f} % | {f.macs_s * 1e3:.2f} | {f.macs_error * 100:.1f} % |")
-    for label, errors in (("per-class model", [f.model_error for f in folds]),
-                          ("MACs-proportional", [f.macs_error for f in folds])):
-        median, worst = error_summary(errors)
-        print(f"{label}: median {median * 100:.1f} %, worst {worst * 100:.1f} %")
+    data = json.loads(args.load.read_text(encoding="utf-8")) if args.load else measure(args)
+    if args.save and not args.load:
+        args.save.write_text(json.dumps(data), encoding="utf-8")
+    report(data, args)
 
 
 if __name__ == "__main__":

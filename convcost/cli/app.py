@@ -13,6 +13,7 @@ from typer.core import TyperCommand, TyperGroup
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
 from convcost.cli import report_command
+from convcost.cli.calibrate_command import calibrate_command
 from convcost.cli.diff_command import diff as diff_command
 from convcost.cli.fit_command import fit_command
 from convcost.cli.options import (
@@ -466,39 +467,6 @@ def profile(
         draw(result, roof, plot)
 
 
-@app.command()
-def calibrate(
-    specs: Annotated[list[Path], typer.Argument(
-        metavar="SPEC...", help="specs to profile (YAML files or built-in names)")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="latency model file to write")],
-    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
-    device: RunDevice = "cpu",
-    dtype: RunDtype = "float32",
-    threads: Threads = None,
-    warmup: Warmup = 3,
-    repeats: Repeats = 10,
-    backend: Backend = "torch",
-    fmt: Format = "table",
-) -> None:
-    """Profile specs and fit a per-layer-class latency model (t = a·MACs + b·bytes + c)."""
-    from convcost.net.analysis import analyze
-    from convcost.net.latency import fit
-    from convcost.net.latency_file import dump
-    from convcost.outfile import write_text
-    from convcost.report.latency_view import calibration_json, calibration_reports
-    from convcost.report.render import envelope, render
-    from convcost.runtime.profile import machine_data, spec_timing
-    from convcost.runtime.profile import profile as run_profile
-
-    analyses = [analyze(load(p), resolution=resolution) for p in specs]
-    profiles = [run_profile(a, device, dtype, threads, warmup, repeats, backend) for a in analyses]
-    timings = [spec_timing(p) for p in profiles]
-    model = fit(timings, machine_data(profiles[0]))
-    write_text(output, dump(model))
-    _emit(render(calibration_reports(model, timings, str(output)), fmt,
-                 lambda: envelope("calibrate", calibration_json(model, timings, str(output)))))
-
-
 @app.command("import")
 def import_command(
     source: Annotated[str, typer.Argument(help="FILE.py:NAME, package.module:NAME, torchvision:NAME, "
@@ -534,6 +502,7 @@ def import_command(
 
 
 app.command("fit")(fit_command)
+app.command("calibrate")(calibrate_command)
 
 
 def main() -> None:

@@ -19,14 +19,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from convcost.cost.graph import Node
-from convcost.cost.groups import fused_groups
 from convcost.cost.value import Cost
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_FIT_POINTS, MAX_SWEEP_POINTS
 from convcost.net.analysis import analyze
 from convcost.net.latency import LatencyModel, predict
+
+if TYPE_CHECKING:
+    from convcost.net.kernel_model import KernelModel
 from convcost.spec.loader import Spec
 
 Progress = Callable[[int, int], None]
@@ -128,7 +131,7 @@ def _alike(copies: Sequence[Node]) -> bool:
 
 
 def _base(spec: Spec, alpha: float, resolution: int, batch: int | None, stages: Sequence[Stage],
-          latency: LatencyModel | None) -> _Base:
+          latency: LatencyModel | KernelModel | None) -> _Base:
     result = analyze(spec, alpha=alpha, resolution=resolution, batch=batch)
     children = {c.name: c for c in result.root.children}
     prediction = None if latency is None else predict(latency, result.root)
@@ -142,14 +145,14 @@ def _base(spec: Spec, alpha: float, resolution: int, batch: int | None, stages: 
         assert node is not None
         copies.append(_Copy(node.macs, node.params,
                             prediction.of(node) if prediction else 0.0,
-                            sum(1 for _ in fused_groups(node))))
+                            prediction.count_in(node) if prediction else 0))
     return _Base(alpha, resolution, result.totals.params, result.totals.macs,
                  prediction.layers_s if prediction else 0.0,
                  prediction.group_count if prediction else 0, tuple(copies))
 
 
 def _designs(base: _Base, stages: Sequence[Stage], searched: Sequence[bool],
-             latency: LatencyModel | None) -> list[Design]:
+             latency: LatencyModel | KernelModel | None) -> list[Design]:
     """Every depth combination at one (α, resolution), stages in grid order."""
     ranges = [range(1, s.repeat + 1) if on else range(s.repeat, s.repeat + 1)
               for s, on in zip(stages, searched, strict=True)]
@@ -171,7 +174,7 @@ def _designs(base: _Base, stages: Sequence[Stage], searched: Sequence[bool],
 
 
 def grid(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int], *,
-         depth: bool = True, batch: int | None = None, latency: LatencyModel | None = None,
+         depth: bool = True, batch: int | None = None, latency: LatencyModel | KernelModel | None = None,
          progress: Progress | None = None) -> tuple[tuple[Stage, ...], tuple[str, ...], list[Design]]:
     """Every design of the grid (α-major, then resolution, then depths), with the searched
     stages and the repeated stages kept fixed."""
@@ -218,7 +221,7 @@ def maximal(fits: Sequence[bool], dims: Sequence[int]) -> list[int]:
 
 
 def fit(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int], budget: FitBudget, *,
-        depth: bool = True, batch: int | None = None, latency: LatencyModel | None = None,
+        depth: bool = True, batch: int | None = None, latency: LatencyModel | KernelModel | None = None,
         progress: Progress | None = None) -> FitResult:
     """The front of the designs of ``spec`` that fit ``budget`` (see the module doc)."""
     if not alphas or not resolutions:

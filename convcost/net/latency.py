@@ -25,10 +25,14 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups, group_class
 from convcost.cost.memory import model_memory
+
+if TYPE_CHECKING:
+    from convcost.net.kernel_model import KernelModel
 
 MIN_SAMPLES = 3
 BACKENDS = ("torch", "onnxruntime")
@@ -167,10 +171,17 @@ class Prediction:
     leaders: Mapping[int, int]  # first leaf of a fused block -> the block
     total_s: float
     label: str = ""
+    counted: frozenset[int] | None = None  # the groups that start a kernel (None: every group)
 
     @property
     def group_count(self) -> int:
-        return len(self.groups)
+        """The calls the end-to-end overhead is paid on (groups, or kernels)."""
+        return len(self.groups if self.counted is None else self.counted)
+
+    def count_in(self, node: Node) -> int:
+        """The calls inside ``node`` (as :attr:`group_count` counts them)."""
+        return sum(1 for g in fused_groups(node)
+                   if id(g) in self.groups and (self.counted is None or id(g) in self.counted))
 
     @property
     def layers_s(self) -> float:
@@ -191,7 +202,12 @@ class Prediction:
         return sum((self.groups.get(id(g), 0.0) for g in fused_groups(node)), 0.0)
 
 
-def predict(model: LatencyModel, root: Node) -> Prediction:
+def predict(model: LatencyModel | KernelModel, root: Node) -> Prediction:
+    """The model's prediction of ``root``: per group, and end to end."""
+    if not isinstance(model, LatencyModel):
+        from convcost.net.kernel_model import predict_kernels
+
+        return predict_kernels(model, root)
     memory = model_memory(root, model.dtype)
     groups = list(fused_groups(root))
     seconds = {id(g): model.fit_for(group_class(g)).seconds(g.macs, memory.of(g).mem_access_bytes)

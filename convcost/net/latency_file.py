@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -17,7 +17,11 @@ from convcost.net.latency import BACKENDS, CLASSES, PROFILE_DTYPES, ClassFit, La
 from convcost.spec.fields import as_choice, as_int, as_list, as_mapping, check_keys, join
 from convcost.spec.loader import locate, read_yaml
 
+if TYPE_CHECKING:
+    from convcost.net.kernel_model import KernelModel
+
 FORMAT = "convcost-latency/1"
+KERNEL_FORMAT = "convcost-latency/2"
 TOP_KEYS = ("format", "machine", "calibrated_on", "pass_factor", "overhead_per_group_s", "classes")
 MACHINE_KEYS = ("cpu", "device", "threads", "torch", "dtype", "backend")
 FIT_KEYS = ("per_mac_s", "per_byte_s", "per_layer_s", "samples")
@@ -64,13 +68,13 @@ def _duplicates(node: yaml.Node | None, path: str) -> None:
             _duplicates(item, join(path, i))
 
 
-def _text(value: Any, path: str) -> str:
+def text_field(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.isprintable() or len(value) > MAX_TEXT:
         raise SpecError(f"must be printable text of at most {MAX_TEXT} characters", path=path)
     return value
 
 
-def _seconds(value: Any, path: str, high: float = LIMIT_S, unit: str = " seconds") -> float:
+def seconds_field(value: Any, path: str, high: float = LIMIT_S, unit: str = " seconds") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SpecError(f"must be a number, got {value!r}", path=path)
     if not 0 <= value <= high:
@@ -78,15 +82,16 @@ def _seconds(value: Any, path: str, high: float = LIMIT_S, unit: str = " seconds
     return float(value)
 
 
-def _machine(raw: Any) -> dict[str, str | int]:
+def machine_field(raw: Any, keys: tuple[str, ...] = MACHINE_KEYS) -> dict[str, str | int]:
+    """The ``machine`` mapping: every key of ``keys`` present, checked; no other."""
     data = as_mapping(raw, "machine")
-    check_keys(data, MACHINE_KEYS, "machine")
+    check_keys(data, keys, "machine")
     out: dict[str, str | int] = {}
-    for key in MACHINE_KEYS:
+    for key in keys:
         path = f"machine.{key}"
         if key not in data:
             raise SpecError("missing required field", path=path)
-        if key == "threads":
+        if key in ("threads", "batch"):
             out[key] = as_int(data[key], path)
             if out[key] > 4096:  # type: ignore[operator]
                 raise SpecError(f"must be at most 4096, got {out[key]}", path=path)
@@ -95,7 +100,7 @@ def _machine(raw: Any) -> dict[str, str | int]:
         elif key == "backend":
             out[key] = as_choice(data[key], path, BACKENDS)
         else:
-            out[key] = _text(data[key], path)
+            out[key] = text_field(data[key], path)
     return out
 
 
@@ -108,7 +113,7 @@ def _fit(raw: Any, path: str) -> ClassFit:
     samples = as_int(data["samples"], join(path, "samples"), minimum=0)
     if samples > 10**7:
         raise SpecError(f"must be at most 10000000, got {samples}", path=join(path, "samples"))
-    a, b, c = (_seconds(data[k], join(path, k)) for k in FIT_KEYS[:3])
+    a, b, c = (seconds_field(data[k], join(path, k)) for k in FIT_KEYS[:3])
     return ClassFit(a, b, c, samples)
 
 
@@ -120,26 +125,32 @@ def _classes(raw: Any) -> dict[str, ClassFit]:
     return {name: _fit(value, f"classes.{name}") for name, value in data.items()}
 
 
-def parse_latency_model(data: Any) -> LatencyModel:
-    """Validate loaded YAML data into a :class:`LatencyModel`."""
+def parse_latency_model(data: Any) -> LatencyModel | KernelModel:
+    """Validate loaded YAML data into a :class:`LatencyModel` (format 1) or a
+    :class:`~convcost.net.kernel_model.KernelModel` (format 2)."""
     top = as_mapping(data, "")
+    if top.get("format") == KERNEL_FORMAT:
+        from convcost.net.kernel_file import parse_kernel_model
+
+        return parse_kernel_model(top)
     check_keys(top, TOP_KEYS, "")
     for key in TOP_KEYS:
         if key not in top:
             raise SpecError("missing required field", path=key)
     if top["format"] != FORMAT:
-        raise SpecError(f"must be {FORMAT!r}, got {top['format']!r}", path="format")
+        raise SpecError(f"must be {FORMAT!r} or {KERNEL_FORMAT!r}, got {top['format']!r}",
+                        path="format")
     specs = as_list(top["calibrated_on"], "calibrated_on")
     if len(specs) > MAX_SPECS:
         raise SpecError(f"at most {MAX_SPECS} names, got {len(specs)}", path="calibrated_on")
-    names = tuple(_text(s, f"calibrated_on[{i}]") for i, s in enumerate(specs))
-    factor = _seconds(top["pass_factor"], "pass_factor", MAX_FACTOR, "")
-    overhead = _seconds(top["overhead_per_group_s"], "overhead_per_group_s")
-    return LatencyModel(MappingProxyType(_machine(top["machine"])),
+    names = tuple(text_field(s, f"calibrated_on[{i}]") for i, s in enumerate(specs))
+    factor = seconds_field(top["pass_factor"], "pass_factor", MAX_FACTOR, "")
+    overhead = seconds_field(top["overhead_per_group_s"], "overhead_per_group_s")
+    return LatencyModel(MappingProxyType(machine_field(top["machine"])),
                         MappingProxyType(_classes(top["classes"])), factor, overhead, names)
 
 
-def load_latency_model(path: str | Path) -> LatencyModel:
+def load_latency_model(path: str | Path) -> LatencyModel | KernelModel:
     """Read and validate a latency-model file; errors carry file, line and field path."""
     file = str(path)
     data, text = read_yaml(path, "latency model")

@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from convcost.cost.graph import Node
 from convcost.cost.memory import model_memory
@@ -26,6 +27,9 @@ from convcost.errors import ConvcostError
 from convcost.limits import MAX_SWEEP_POINTS
 from convcost.net.analysis import Analysis, analyze
 from convcost.net.latency import LatencyModel, predict
+
+if TYPE_CHECKING:
+    from convcost.net.kernel_model import KernelModel
 from convcost.spec.loader import Spec
 
 Progress = Callable[[int, int], None]
@@ -63,7 +67,7 @@ def _positions(node: Node) -> int:
 
 
 def _point(spec: Spec, alpha: float, resolution: int, batch: int | None,
-           roof: Roofline | None, dtype: str, latency: LatencyModel | None) -> Point:
+           roof: Roofline | None, dtype: str, latency: LatencyModel | KernelModel | None) -> Point:
     result = analyze(spec, alpha=alpha, resolution=resolution, batch=batch)
     seconds = None
     if roof is not None:
@@ -106,7 +110,7 @@ def _factored(rows: Sequence[Analysis], cols: Sequence[Analysis],
 
 def sweep(spec: Spec, alphas: Sequence[float], resolutions: Sequence[int],
           batch: int | None = None, roof: Roofline | None = None, dtype: str = "float32",
-          progress: Progress | None = None, latency: LatencyModel | None = None) -> Sweep:
+          progress: Progress | None = None, latency: LatencyModel | KernelModel | None = None) -> Sweep:
     """Params and MACs (and the roofline estimate, the predicted latency) of ``spec`` at every
     (α, resolution)."""
     if not alphas or not resolutions:

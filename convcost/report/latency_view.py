@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from convcost.net.kernel_model import KernelModel, NetTiming
 from convcost.net.latency import LatencyModel, SpecTiming, predict_total
 from convcost.net.latency_file import latency_data
 from convcost.report.render import Column, Report
@@ -42,3 +43,36 @@ def calibration_json(model: LatencyModel, specs: Sequence[SpecTiming], path: str
     return {"output": path, "latency_model": latency_data(model),
             "fit": [{"spec": s.name, "measured_s": s.end_to_end_s,
                      "predicted_s": predict_total(model, s)} for s in specs]}
+
+
+def kernel_calibration_reports(model: KernelModel, nets: Sequence[NetTiming], path: str) -> list[Report]:
+    """The kernel model's coefficients (one row per class and feature) and its in-sample fit."""
+    rows = [(cls, name, value, fitted.samples) for cls, fitted in model.kernels.items()
+            for name, value in fitted.coefficients.items()]
+    coefficients = Report(
+        f"latency model: {model.label()}",
+        [Column("kernel", lambda r: r[0], justify="left"),
+         Column("feature", lambda r: r[1], justify="left"),
+         Column("seconds per unit", lambda r: f"{r[2]:.4g}"),
+         Column("samples", lambda r: r[3])],
+        rows,
+        [f"t = Σ seconds per unit · feature, per kernel of a class (timed alone); end to end "
+         f"T = {model.pass_factor:.3f} · Σt + {model.overhead_per_kernel_s * 1e6:.2f} µs per kernel",
+         f"written to {path}"])
+    fit = Report(
+        "in-sample fit (the calibration networks themselves; see benchmarks/bench_latency_model.py "
+        "for held-out errors)",
+        [Column("spec", lambda n: n.name, justify="left"),
+         Column("measured (ms)", lambda n: f"{n.end_to_end_s * 1e3:.3f}"),
+         Column("predicted (ms)", lambda n: f"{model.net_s(n.kernels) * 1e3:.3f}"),
+         Column("error", lambda n: f"{(model.net_s(n.kernels) / n.end_to_end_s - 1) * 100:+.1f} %")],
+        list(nets))
+    return [coefficients, fit]
+
+
+def kernel_calibration_json(model: KernelModel, nets: Sequence[NetTiming], path: str) -> dict[str, Any]:
+    from convcost.net.kernel_file import kernel_data
+
+    return {"output": path, "latency_model": kernel_data(model),
+            "fit": [{"spec": n.name, "measured_s": n.end_to_end_s, "predicted_s": model.net_s(n.kernels)}
+                    for n in nets]}

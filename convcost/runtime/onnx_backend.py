@@ -41,6 +41,12 @@ def _call(session: Any, args: tuple[Any, ...]) -> Callable[[], Any]:
     return lambda: session.run(None, feeds)
 
 
+def ort_call(torch: Any, module: Any, args: tuple[Any, ...], threads: int) -> tuple[Callable[[], Any], str]:
+    """One onnxruntime forward of ``module`` on ``args`` (exported once), and ort's version."""
+    ort = _ort()
+    return _call(_session(ort, torch, module, args, threads), args), str(ort.__version__)
+
+
 def ort_runner(torch: Any, analysis: Analysis, groups: Sequence[Any], runs: tuple[int, int],
                timed: Any, ticker: Any, record: Any, progress: Any
                ) -> tuple[list[list[float]], list[float]]:

@@ -122,13 +122,14 @@ def test_bad_options_exit_2(tiny: Path, args: list[str], message: str) -> None:
 def test_calibrate_writes_a_model_that_predicts(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "device.yaml"
     result = CliRunner().invoke(app, ["calibrate", str(tiny), "mobilenet_block", *QUICK, "-o",
-                                      str(out)])
+                                      str(out), "--per-class"])
     assert result.exit_code == 0, result.output
     model = load_latency_model(out)
     assert model.calibrated_on == ("tiny", "mobilenet_block")
     assert model.machine["threads"] == 1 and model.machine["backend"] == "torch"
     assert "all" in model.classes and all(f.per_mac_s >= 0 for f in model.classes.values())
-    fitted = CliRunner().invoke(app, ["calibrate", str(tiny), *QUICK, "-o", str(out), "-f", "json"])
+    fitted = CliRunner().invoke(app, ["calibrate", str(tiny), *QUICK, "-o", str(out), "-f", "json",
+                                      "--per-class"])
     assert fitted.exit_code == 0, fitted.output
     jsonschema.validate(json.loads(fitted.stdout), output_schema())
     assert [f["spec"] for f in json.loads(fitted.stdout)["fit"]] == ["tiny"]
@@ -137,3 +138,20 @@ def test_calibrate_writes_a_model_that_predicts(tiny: Path, tmp_path: Path) -> N
     latency = data["latency"]
     assert math.isclose(sum(g["predicted_s"] for g in latency["groups"]), latency["layers_s"])
     assert math.isclose(latency["layers_s"] + latency["overhead_s"], latency["total_s"])
+
+
+def test_calibrate_kernel_model_predicts(tiny: Path, tmp_path: Path) -> None:
+    """The default kernel model: sampled kernels timed alone, the nets interleaved; a file the
+    other commands read, whose in-sample JSON meets the schema."""
+    out = tmp_path / "device.yaml"
+    result = CliRunner().invoke(app, ["calibrate", str(tiny), "mobilenet_block", *QUICK, "-o", str(out),
+                                      "--samples", "2", "--adaptive", "1", "--rounds", "2", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(result.stdout), output_schema())
+    model = load_latency_model(out)
+    assert model.calibrated_on == ("tiny", "mobilenet_block")
+    assert model.machine["threads"] == 1 and model.machine["batch"] == 1
+    assert model.machine["backend_version"] == pytest.importorskip("torch").__version__
+    data = json.loads(CliRunner().invoke(app, ["model", "mobilenet_v2", "--no-verify", "-f", "json",
+                                               "--latency-model", str(out)]).stdout)
+    assert data["latency"]["total_s"] > 0

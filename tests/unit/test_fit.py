@@ -181,3 +181,20 @@ def test_cli_plot(tmp_path: Path) -> None:
     code, _, _ = invoke(["fit", "mobilenet_v1", "--max-macs", "300M", "--alpha", "0.5,1",
                          "--resolution", "128,224", "--plot", str(target)])
     assert code == 0 and target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_kernel_model_latency_equals_brute_force() -> None:
+    from convcost.net.kernel_model import KernelFit, KernelModel
+    from convcost.net.kernels import FEATURES
+
+    # every feature 1e-10 s per unit, 5 µs per call: dropping copies must drop their kernels
+    fits = {cls: KernelFit(MappingProxyType({f: (5e-6 if f == "one" else 1e-10) for f in names}), 1)
+            for cls, names in FEATURES.items()}
+    model = KernelModel(MappingProxyType({"cpu": "t", "device": "cpu", "threads": 1, "batch": 1,
+                                          "dtype": "float32", "backend": "torch",
+                                          "backend_version": "x"}),
+                        MappingProxyType(fits), 1.3, 4e-6, ("a",))
+    stages, _, designs = grid(V1, [0.5], [160], latency=model)
+    for d in designs[::7]:
+        truth = predict(model, analyze(with_depths(V1, stages, d.depths), alpha=0.5, resolution=160).root)
+        assert d.latency_s == pytest.approx(truth.total_s, rel=1e-9)

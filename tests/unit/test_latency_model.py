@@ -98,7 +98,7 @@ classes:
 BAD = [
     ("unknown key", GOOD + "extra: 1\n", "device.yaml:8: extra: unknown key"),
     ("duplicate key", GOOD + "calibrated_on: [c]\n", "device.yaml:8: calibrated_on: duplicate key"),
-    ("wrong format", GOOD.replace("latency/1", "latency/2"), "device.yaml:1: format: must be"),
+    ("wrong format", GOOD.replace("latency/1", "latency/3"), "device.yaml:1: format: must be"),
     ("negative", GOOD.replace("per_byte_s: 0.0", "per_byte_s: -1.0e-9"),
      "device.yaml:7: classes.all.per_byte_s: must be in [0, 1] seconds"),
     ("huge", GOOD.replace("per_mac_s: 1.0e-09", "per_mac_s: 5"),

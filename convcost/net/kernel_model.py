@@ -1,0 +1,185 @@
+"""The kernel-level latency model: each kernel class fitted on its shape features. Pure.
+
+A kernel of class k (:mod:`convcost.net.kernels`) with features x₁ … xₙ (the class's basis,
+:data:`~convcost.net.kernels.FEATURES`) takes
+
+    t = Σ cᵢ · xᵢ        cᵢ ≥ 0
+
+seconds. The coefficients are non-negative least squares on relative error (each row and its
+target divided by the measured time), over single kernels timed in isolation; solved exactly
+by trying every subset of the basis (at most 2⁷ − 1 small systems). A network's end-to-end
+time is
+
+    T = pass_factor · Σ t + overhead_per_kernel_s · kernels
+
+with both terms fitted, non-negative, to measured end-to-end times of whole networks: a
+kernel inside a network runs with the caches its neighbours left, and the framework
+dispatches between kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from convcost.cost.graph import Node
+from convcost.net.kernels import FEATURES, KERNEL_CLASSES, Kernel, detect
+from convcost.net.latency import Prediction, nnls
+
+
+@dataclass(frozen=True)
+class KernelSample:
+    """One kernel timed in isolation: its class, its features and its seconds."""
+
+    kernel_class: str
+    features: Mapping[str, float]
+    seconds: float
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """The features of the class's basis, in order."""
+        return tuple(self.features[f] for f in FEATURES[self.kernel_class])
+
+
+@dataclass(frozen=True)
+class KernelFit:
+    """``t = Σ coefficients[f] · f`` over the class's features; ``samples`` it was fitted on."""
+
+    coefficients: Mapping[str, float]
+    samples: int
+
+    def seconds(self, features: Mapping[str, float]) -> float:
+        return sum(c * features[f] for f, c in self.coefficients.items())
+
+
+@dataclass(frozen=True)
+class NetTiming:
+    """A whole network measured end to end (median seconds) and its kernels."""
+
+    name: str
+    kernels: tuple[Kernel, ...]
+    end_to_end_s: float
+    macs: int
+
+
+@dataclass(frozen=True)
+class KernelModel:
+    """Fitted kernel classes, the end-to-end composition, and where it was measured."""
+
+    machine: Mapping[str, str | int]
+    kernels: Mapping[str, KernelFit]
+    pass_factor: float
+    overhead_per_kernel_s: float
+    calibrated_on: tuple[str, ...]
+
+    def total(self, layers_s: float, count: int) -> float:
+        return self.pass_factor * layers_s + self.overhead_per_kernel_s * count
+
+    @property
+    def dtype(self) -> str:
+        return str(self.machine["dtype"])
+
+    def label(self) -> str:
+        m = self.machine
+        return (f"kernel model, {m['cpu']}, {m['threads']} thread(s), batch {m['batch']}, "
+                f"{m['backend']} {m['backend_version']} {m['dtype']}")
+
+    def kernel_s(self, kernel: Kernel) -> float:
+        fitted = self.kernels.get(kernel.kernel_class)
+        return 0.0 if fitted is None else fitted.seconds(kernel.features)
+
+    def layers_s(self, kernels: Sequence[Kernel]) -> float:
+        return sum(self.kernel_s(k) for k in kernels)
+
+    def net_s(self, kernels: Sequence[Kernel]) -> float:
+        return self.total(self.layers_s(kernels), len(kernels))
+
+
+def fit_class(cls: str, samples: Sequence[KernelSample]) -> KernelFit:
+    """Relative-error NNLS over the class's basis (a zero for every feature without samples)."""
+    names = FEATURES[cls]
+    if not samples:
+        return KernelFit(MappingProxyType(dict.fromkeys(names, 0.0)), 0)
+    rows = [[v / s.seconds for v in s.values] for s in samples]
+    coef = nnls(rows, [1.0] * len(samples))
+    return KernelFit(MappingProxyType(dict(zip(names, coef, strict=True))), len(samples))
+
+
+def fit_kernels(samples: Sequence[KernelSample]) -> dict[str, KernelFit]:
+    return {cls: fit_class(cls, [s for s in samples if s.kernel_class == cls])
+            for cls in KERNEL_CLASSES}
+
+
+def compose(kernels: Mapping[str, KernelFit], nets: Sequence[NetTiming],
+            machine: Mapping[str, str | int]) -> KernelModel:
+    """The model with its pass factor and per-kernel overhead fitted to ``nets`` (relative
+    error, non-negative); without nets, factor 1 and no overhead."""
+    model = KernelModel(MappingProxyType(dict(machine)), MappingProxyType(dict(kernels)), 1.0, 0.0,
+                        tuple(n.name for n in nets))
+    if not nets:
+        return model
+    rows = [(model.layers_s(n.kernels) / n.end_to_end_s, len(n.kernels) / n.end_to_end_s)
+            for n in nets]
+    factor, overhead = nnls(rows, [1.0] * len(nets))
+    return KernelModel(model.machine, model.kernels, factor, overhead, model.calibrated_on)
+
+
+def predict_kernels(model: KernelModel, root: Node) -> Prediction:
+    """Per fused group seconds (a kernel's time on its first group, 0 on the BN/act groups it
+    fuses) and the end-to-end total."""
+    kernels = detect(root)
+    seconds: dict[int, float] = {}
+    counted = []
+    for kernel in kernels:
+        head, *rest = kernel.groups
+        seconds[id(head)] = model.kernel_s(kernel)
+        seconds.update((id(g), 0.0) for g in rest)
+        counted.append(id(head))
+    leaders = {id(next(g.leaves())): id(g) for k in kernels for g in k.groups if not g.is_leaf}
+    layers = sum(seconds.values())
+    return Prediction(MappingProxyType(seconds), MappingProxyType(leaders),
+                      model.total(layers, len(kernels)), model.label(), frozenset(counted))
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One network predicted by a model that never saw it, and by MACs alone."""
+
+    name: str
+    measured_s: float
+    model_s: float
+    macs_s: float
+    noise: float = 0.0  # the measurement's own relative spread (see the benchmark)
+
+    @property
+    def model_error(self) -> float:
+        return abs(self.model_s - self.measured_s) / self.measured_s
+
+    @property
+    def macs_error(self) -> float:
+        return abs(self.macs_s - self.measured_s) / self.measured_s
+
+
+def per_mac_s(nets: Sequence[NetTiming]) -> float:
+    """The MACs-proportional baseline's seconds per MAC: Σ times / Σ MACs."""
+    return sum(n.end_to_end_s for n in nets) / max(1, sum(n.macs for n in nets))
+
+
+def leave_one_out(kernels: Mapping[str, KernelFit], nets: Sequence[NetTiming],
+                  machine: Mapping[str, str | int]) -> list[HeldOut]:
+    """Each net predicted with the composition (and the MACs baseline) fitted on the others."""
+    out = []
+    for held in nets:
+        rest = [n for n in nets if n is not held]
+        model = compose(kernels, rest, machine)
+        out.append(HeldOut(held.name, held.end_to_end_s, model.net_s(held.kernels),
+                           per_mac_s(rest) * held.macs))
+    return out
+
+
+def held_out(model: KernelModel, fitted_on: Sequence[NetTiming],
+             unseen: Sequence[NetTiming]) -> list[HeldOut]:
+    """Nets the model never saw, against the MACs baseline fitted on the same nets."""
+    k = per_mac_s(fitted_on)
+    return [HeldOut(n.name, n.end_to_end_s, model.net_s(n.kernels), k * n.macs) for n in unseen]

@@ -1,0 +1,204 @@
+"""The kernel latency model: kernel detection on hand-built graphs, fits on synthetic timings
+with a known answer, sampling, the format-2 file. Pure: no torch, no timing."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from convcost.errors import SpecError
+from convcost.net.analysis import analyze
+from convcost.net.kernel_file import dump_kernels
+from convcost.net.kernel_model import (
+    KernelFit,
+    KernelModel,
+    KernelSample,
+    NetTiming,
+    compose,
+    fit_class,
+    fit_kernels,
+    leave_one_out,
+    predict_kernels,
+)
+from convcost.net.kernel_sampling import KernelConfig, adaptive_configs, bounded, random_configs, zoo_ranges
+from convcost.net.kernels import FEATURES, KERNEL_CLASSES, detect
+from convcost.net.latency import predict
+from convcost.net.latency_file import load_latency_model
+from convcost.spec.loader import load_spec, parse_spec
+
+
+def net(layers: list[dict[str, Any]], channels: int = 8, size: int = 10) -> Any:
+    return analyze(parse_spec({"name": "t", "input": {"channels": channels, "resolution": size},
+                               "layers": layers})).root
+
+
+CONV = {"kind": "conv", "name": "c", "out_channels": 16, "kernel_size": 3}
+RELU = {"kind": "act", "name": "r", "fn": "relu"}
+DETECT = [
+    # (case, layers, [(class, groups of the kernel)])
+    ("conv+bn+act unit", [{**CONV, "bn": True, "act": "relu"}], [("conv", ["c"])]),
+    ("conv, then bn and act layers",
+     [CONV, {"kind": "bn", "name": "b"}, {"kind": "act", "name": "a", "fn": "relu"}, {"kind": "identity"}],
+     [("conv", ["c", "b", "a"])]),
+    ("dw+bn+act", [{"kind": "dwconv", "name": "d", "bn": True, "act": "relu6"}], [("dwconv", ["d"])]),
+    ("add+act", [{"kind": "add", "name": "s", "from": ["input", "input"]}, RELU],
+     [("add", ["s", "r"])]),
+    ("conv then pool: two kernels", [CONV, {"kind": "pool", "name": "p", "op": "max", "kernel_size": 2,
+                                            "stride": 2}], [("conv", ["c"]), ("pool", ["p"])]),
+    ("global pool, flatten (no kernel), linear+act",
+     [{"kind": "pool", "name": "g", "op": "avg", "global": True}, {"kind": "flatten", "name": "f"},
+      {"kind": "linear", "name": "fc", "out_features": 4}, RELU],
+     [("pool", ["g"]), ("linear", ["fc", "r"])]),
+    ("a lone activation first", [RELU, CONV], [("elementwise", ["r"]), ("conv", ["c"])]),
+    ("concat", [CONV, {"kind": "concat", "name": "cat", "from": ["input", "c"]}],
+     [("conv", ["c"]), ("elementwise", ["cat"])]),
+    ("per-position linear is a 1×1 conv",
+     [{"kind": "linear", "name": "mlp", "out_features": 32, "per_position": True}, {"kind": "identity"}],
+     [("conv", ["mlp"])]),
+    ("dropout and identity run nothing",
+     [{"kind": "dropout", "name": "d"}, {"kind": "identity", "name": "i"}], []),
+]
+
+
+@pytest.mark.parametrize(("case", "layers", "want"), DETECT, ids=[c[0] for c in DETECT])
+def test_detect(case: str, layers: list[dict[str, Any]], want: list[tuple[str, list[str]]]) -> None:
+    got = [(k.kernel_class, [g.name for g in k.groups]) for k in detect(net(layers))]
+    assert got == want
+
+
+def test_conv_features() -> None:
+    # 3×3 conv 8 -> 16 on 1×8×10×10, stride 1, BN, hardswish:
+    # MACs = 100 outputs · 16 · 8 · 9 = 115,200; window = MACs / 8 = 14,400 (1,600 outputs · 9);
+    # patches = MACs / 16 = 7,200; out = 1,600; act = 1,600 (hardswish is dear); weights 1,152 + BN 32
+    (kernel,) = detect(net([{**CONV, "bn": True, "act": "hardswish"}]))
+    f = kernel.features
+    assert (f["macs"], f["window"], f["patches"], f["out_elems"], f["act_elems"], f["weights"]) == (
+        115_200, 14_400, 7_200, 1_600, 1_600, 1_184)
+    (relu,) = detect(net([{**CONV, "bn": True, "act": "relu"}]))
+    assert relu.features["act_elems"] == 0
+
+
+def test_every_shipped_spec_is_covered_by_kernels() -> None:
+    # every fused group but the views is in exactly one kernel, in order
+    from convcost.cost.groups import fused_groups
+    from convcost.net.kernels import head_class
+
+    for path in sorted(Path("specs").glob("*.yaml")):
+        root = analyze(load_spec(path)).root
+        spanned = [g.name for k in detect(root) for g in k.groups]
+        assert spanned == [g.name for g in fused_groups(root) if head_class(g) is not None], path
+
+
+TRUE = {"conv": (2e-11, 1e-10, 0.0, 5e-10, 2e-9, 0.0, 4e-6), "dwconv": (0.0, 3e-10, 6e-10, 1e-9, 5e-6),
+        "linear": (3e-11, 0.0, 2e-10, 2e-6), "add": (4e-10, 2e-10, 0.0, 3e-6),
+        "pool": (1e-10, 0.0, 3e-10, 2e-6), "elementwise": (5e-10, 0.0, 1e-9, 1e-6)}
+
+
+def synthetic(cls: str, count: int, seed: int) -> list[KernelSample]:
+    """Samples timed exactly by the TRUE coefficients, on random features (one = 1)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        f = {name: (1.0 if name == "one" else 10 ** rng.uniform(2, 8)) for name in FEATURES[cls]}
+        out.append(KernelSample(cls, MappingProxyType(f), sum(c * f[n] for n, c in
+                                                               zip(FEATURES[cls], TRUE[cls], strict=True))))
+    return out
+
+
+@pytest.mark.parametrize("cls", KERNEL_CLASSES)
+def test_fit_recovers_known_coefficients(cls: str) -> None:
+    fitted = fit_class(cls, synthetic(cls, 40, seed=len(cls)))
+    for name, want in zip(FEATURES[cls], TRUE[cls], strict=True):
+        got = fitted.coefficients[name]
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-18), name
+    assert fitted.samples == 40
+
+
+def test_fit_clamps_a_negative_slope() -> None:
+    # elementwise t = 1 µs − 1e-12·in_elems would need a negative coefficient: clamped to 0,
+    # the best non-negative fit of t ≈ 1 µs is then no slope at all
+    samples = [KernelSample("elementwise", {"in_elems": x, "out_elems": 0.0, "act_elems": 0.0, "one": 1.0},
+                            1e-6 - 1e-12 * x) for x in (1e3, 1e4, 1e5)]
+    fitted = fit_class("elementwise", samples)
+    assert fitted.coefficients["in_elems"] == 0.0 and fitted.coefficients["one"] > 0
+
+
+MACHINE = {"cpu": "test", "device": "cpu", "threads": 1, "batch": 1, "dtype": "float32",
+           "backend": "torch", "backend_version": "2.13.0"}
+
+
+def nets(kernel_fits: dict[str, KernelFit], factor: float, overhead: float) -> list[NetTiming]:
+    """The shipped specs' kernels, timed exactly as factor · Σ t + overhead · kernels."""
+    model = KernelModel(MappingProxyType(MACHINE), MappingProxyType(kernel_fits), factor, overhead, ())
+    out = []
+    for name in ("mobilenet_v1", "resnet18", "mobilenet_v3_small", "squeezenet1_1"):
+        a = analyze(load_spec(f"specs/{name}.yaml"))
+        kernels = tuple(detect(a.root))
+        out.append(NetTiming(name, kernels, model.net_s(kernels), a.totals.macs))
+    return out
+
+
+def test_compose_recovers_factor_and_overhead_and_loso_is_exact() -> None:
+    fits = fit_kernels([s for cls in KERNEL_CLASSES for s in synthetic(cls, 30, seed=1)])
+    timed = nets(fits, 1.4, 7e-6)
+    model = compose(fits, timed, MACHINE)
+    assert model.pass_factor == pytest.approx(1.4, rel=1e-6)
+    assert model.overhead_per_kernel_s == pytest.approx(7e-6, rel=1e-6)
+    folds = leave_one_out(fits, timed, MACHINE)
+    assert max(f.model_error for f in folds) < 1e-6  # the model is the generator
+    assert max(f.macs_error for f in folds) > 0.05  # MACs alone cannot see the per-kernel terms
+
+
+def test_prediction_agrees_with_the_kernel_sum() -> None:
+    fits = fit_kernels([s for cls in KERNEL_CLASSES for s in synthetic(cls, 30, seed=2)])
+    model = KernelModel(MappingProxyType(MACHINE), MappingProxyType(fits), 1.2, 3e-6, ("a",))
+    root = analyze(load_spec("specs/resnet18.yaml")).root
+    prediction = predict(model, root)
+    kernels = detect(root)
+    assert prediction.total_s == pytest.approx(model.net_s(kernels), rel=1e-12)
+    assert prediction.group_count == len(kernels) == prediction.count_in(root)
+    assert predict_kernels(model, root).layers_s == pytest.approx(model.layers_s(kernels), rel=1e-12)
+
+
+def test_file_round_trip_and_errors(tmp_path: Path) -> None:
+    fits = fit_kernels([s for cls in KERNEL_CLASSES for s in synthetic(cls, 20, seed=3)])
+    model = KernelModel(MappingProxyType(MACHINE), MappingProxyType(fits), 1.2, 3e-6, ("a", "b"))
+    path = tmp_path / "device.yaml"
+    text = dump_kernels(model)
+    path.write_text(text, encoding="utf-8")
+    assert load_latency_model(path) == model
+    for bad, message in ((text.replace("batch: 1", "batch: 0"), "machine.batch: must be a positive"),
+                         (text.replace("  conv:\n", "  conv3d:\n"), "kernels.conv3d: unknown key"),
+                         (text.replace("pass_factor: 1.2", "pass_factor: -1"), "pass_factor: must be in"),
+                         (text + "extra: 1\n", "extra: unknown key")):
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(SpecError, match=message):
+            load_latency_model(path)
+
+
+def zoo_kernels() -> list[Any]:
+    return [k for name in ("mobilenet_v2", "resnet18", "mobilenet_v3_small")
+            for k in detect(analyze(load_spec(f"specs/{name}.yaml")).root)]
+
+
+def test_random_configs_stay_in_the_zoo_range_and_are_one_kernel() -> None:
+    ranges = zoo_ranges(zoo_kernels())
+    configs = random_configs(ranges, 5, seed=7)
+    assert configs == random_configs(ranges, 5, seed=7)  # seeded
+    assert {c.kernel_class for c in configs} == set(ranges) and len(configs) == 5 * len(ranges)
+    for c in configs:
+        r = ranges[c.kernel_class]
+        assert r.cin[0] <= c.cin <= r.cin[1] and r.size[0] <= c.size <= r.size[1] and bounded(c)
+        (kernel,) = detect(analyze(parse_spec(c.spec_data())).root)
+        assert kernel.kernel_class == c.kernel_class
+
+
+def test_adaptive_samples_near_the_worst() -> None:
+    configs = [KernelConfig("conv", 16, 16, 28, 3), KernelConfig("conv", 512, 512, 7, 1)]
+    new = adaptive_configs(configs, [0.9, 0.01], 6, seed=3)
+    # the worst fifth (at least one) is the 16-channel conv: every new config scales it by ⅔ … 1.5
+    assert len(new) == 6 and all(10 <= c.cin <= 24 and 18 <= c.size <= 42 for c in new)

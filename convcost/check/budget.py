@@ -19,7 +19,7 @@ from typing import Any
 
 from convcost.conventions.rules import PAPER, Convention
 from convcost.cost.value import Cost
-from convcost.errors import SpecError
+from convcost.errors import ConvcostError, SpecError
 from convcost.limits import quote
 from convcost.net.analysis import Analysis
 from convcost.spec.budget import BUDGET_METRICS as BUDGET_METRICS
@@ -43,11 +43,13 @@ def spec_budget(spec: Spec, text: str | None = None) -> Budget | None:
 
 @dataclass(frozen=True)
 class BudgetEntry:
-    """One entry of a budgets file: a spec (path as written and as resolved) and its budget."""
+    """One entry of a budgets file: a model (as written and as resolved), its budget, and
+    the input shape an imported model is traced on (None: its own)."""
 
     spec: str
     file: str
     budget: Budget
+    input_shape: tuple[int, ...] | None = None
 
 
 def is_budgets_file(data: Any) -> bool:
@@ -55,8 +57,68 @@ def is_budgets_file(data: Any) -> bool:
     return isinstance(data, Mapping) and "budgets" in data and "layers" not in data
 
 
+MAX_DIM = 1 << 16
+
+
+def parse_input_shape(value: Any, path: str) -> tuple[int, ...]:
+    """``1x3x224x224`` or ``[1, 3, 224, 224]``: 2 to 5 sizes, each in 1..65536."""
+    parts = value.lower().replace("×", "x").split("x") if isinstance(value, str) else value
+    if (not isinstance(parts, list) or not 2 <= len(parts) <= 5
+            or not all(_size(p) for p in parts)):
+        raise SpecError(f"must be a shape like 1x3x224x224 (2 to 5 sizes, each 1 to {MAX_DIM}), "
+                        f"got {quote(value)}", path=path)
+    return tuple(int(p) for p in parts)
+
+
+def _size(part: Any) -> bool:
+    if isinstance(part, str):
+        return part.isascii() and part.isdigit() and len(part) <= 6 and 0 < int(part) <= MAX_DIM
+    return isinstance(part, int) and not isinstance(part, bool) and 0 < part <= MAX_DIM
+
+
+def _model(spec: str, base: Path, path: str) -> str:
+    """The model an entry names: a source as written (a file source's path made relative to
+    the budgets file), a spec path relative to the budgets file, or a built-in name."""
+    from convcost.check.targets import is_model_argument
+
+    if is_model_argument(spec):
+        if spec.startswith("git:"):
+            return spec
+        from convcost.runtime.importer.source import parse_source
+
+        try:
+            source = parse_source(spec)
+        except ConvcostError as err:
+            raise SpecError(str(err), path=path) from None
+        if source.kind in ("file", "onnx") and not os.path.isabs(source.location):
+            return os.path.normpath(base / source.location) + spec[len(source.location):]
+        return spec
+    resolved = os.path.normpath(base / spec)
+    from convcost.spec.zoo import builtin
+
+    return spec if not os.path.lexists(resolved) and builtin(spec) is not None else resolved
+
+
+def _entry(raw: Any, path: str, base: Path, file: str) -> BudgetEntry:
+    spec = as_mapping(raw, path).get("spec")
+    if not isinstance(spec, str) or not spec:
+        got = "missing required field" if spec is None else f"must be a path, got {quote(spec)}"
+        raise SpecError(got, path=join(path, "spec"))
+    model = _model(spec, base, join(path, "spec"))
+    shape = None
+    if "input" in raw:
+        from convcost.check.targets import is_model_argument
+
+        if not is_model_argument(model) or model.startswith("git:"):
+            raise SpecError("only an imported model takes an input shape (a spec has its own "
+                            "`input:`)", path=join(path, "input"))
+        shape = parse_input_shape(raw["input"], join(path, "input"))
+    return BudgetEntry(spec, model, parse_budget(raw, path, file, ENTRY_KEYS), shape)
+
+
 def parse_budgets_file(data: Any, text: str, file: str) -> tuple[BudgetEntry, ...]:
-    """``budgets: [{spec: path/relative/to/this/file.yaml, params: 4.3M, macs: 600M}, ...]``."""
+    """``budgets: [{spec: path/relative/to/this/file.yaml, params: 4.3M, macs: 600M}, ...]``;
+    ``spec`` may name any model (``torchvision:resnet18`` with ``input: 1x3x224x224``, ...)."""
     base = Path(file).parent
     try:
         check_keys(as_mapping(data, ""), ("budgets",), "")
@@ -64,19 +126,15 @@ def parse_budgets_file(data: Any, text: str, file: str) -> tuple[BudgetEntry, ..
         if not entries:
             raise SpecError("must list at least one budget", path="budgets")
         out: list[BudgetEntry] = []
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, tuple[int, ...] | None], str] = {}
         for i, raw in enumerate(entries):
             path = f"budgets[{i}]"
-            spec = as_mapping(raw, path).get("spec")
-            if not isinstance(spec, str) or not spec:
-                got = "missing required field" if spec is None else f"must be a path, got {quote(spec)}"
-                raise SpecError(got, path=join(path, "spec"))
-            resolved = os.path.normpath(base / spec)
-            if resolved in seen:
-                raise SpecError(f"{quote(spec)} already has a budget at {seen[resolved]}",
-                                path=join(path, "spec"))
-            seen[resolved] = path
-            out.append(BudgetEntry(spec, resolved, parse_budget(raw, path, file, ENTRY_KEYS)))
+            entry = _entry(raw, path, base, file)
+            if (entry.file, entry.input_shape) in seen:
+                raise SpecError(f"{quote(entry.spec)} already has a budget at "
+                                f"{seen[entry.file, entry.input_shape]}", path=join(path, "spec"))
+            seen[entry.file, entry.input_shape] = path
+            out.append(entry)
         return tuple(out)
     except SpecError as err:
         raise locate(err.at(file, None), text) from None

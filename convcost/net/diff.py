@@ -108,17 +108,21 @@ class Profile:
 
 
 def profile(root: Node, *, model: str, source: str = "", input_shape: Shape | None = None,
-            dtype: str = "float32", latency: Latency | None = None,
-            latency_label: str = "") -> Profile:
-    """The :class:`Profile` of an analysed network (``analysis.root``)."""
-    memory = model_memory(root, dtype)
+            dtype: str = "float32", latency: Latency | None = None, latency_label: str = "",
+            memory: bool = True, macs: Callable[[Node], int] | None = None) -> Profile:
+    """The :class:`Profile` of an analysed network (``analysis.root``). ``memory=False``
+    skips the activation memory (the dataflow trace); ``macs`` counts a leaf's MACs another
+    way (a convention's count; default: the paper's, ``node.macs``)."""
+    count = macs or (lambda node: node.macs)
+    traced = model_memory(root, dtype) if memory else None
     layers = tuple(
-        LayerFigures(leaf.name, leaf.label, leaf.params, leaf.macs, leaf.output_shape,
-                     memory.of(leaf).output_bytes,
+        LayerFigures(leaf.name, leaf.label, leaf.params, count(leaf), leaf.output_shape,
+                     None if traced is None else traced.of(leaf).output_bytes,
                      None if latency is None else latency.of(leaf),
                      not isinstance(leaf.op, Opaque))
         for leaf in root.leaves())
-    totals = Totals(root.params, root.macs, memory.peak_bytes,
+    totals = Totals(root.params, sum(x.macs for x in layers) if macs else root.macs,
+                    None if traced is None else traced.peak_bytes,
                     None if latency is None else latency.total_s)
     return Profile(model, source, _unique_names(layers), totals, input_shape, dtype, latency_label)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, TextIO
 
-from convcost.check.baseline import BaselineDiff, Delta
+from convcost.check.baseline import BASELINE_METRICS, BaselineDiff, Delta
 from convcost.check.budget import BUDGET_METRICS, MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.errors import SpecError
+from convcost.net.diff import LayerChange
 from convcost.report.render import Column, Report, envelope, human, percent, render, signed
 from convcost.report.safe_text import clean
 from convcost.spec.yamlpos import line_of
@@ -104,10 +106,36 @@ def baseline_report(cmp: BaselineDiff) -> Report:
         notes.append(f"in the baseline but not checked in this run: {', '.join(cmp.stale)}")
     if cmp.updated:
         notes.append(f"baseline written: {cmp.file}")
+    for d in cmp.grew:
+        if d.layers:
+            notes.append(f"{d.model}: {BUDGET_METRICS[d.metric]} grew in {grown_text(d)}")
+    totals_only = sorted({d.model for d in cmp.deltas if d.base is not None}
+                         - set(cmp.layers or {}))
+    if totals_only and not cmp.updated:
+        notes.append(f"no per-layer figures in the baseline for {', '.join(totals_only)}: "
+                     "--update-baseline records them")
     styles = tuple("bold red" if d.grew or (d.base is None and not cmp.updated) else ""
                    for d in cmp.deltas)
     title = f"baseline {cmp.file}, tolerance {float(cmp.tolerance):g} %"
     return Report(title, columns, cmp.deltas, notes, styles)
+
+
+def grown_text(delta: Delta, shown: int = 3) -> str:
+    """``stage4.1.expand.conv (+6.02 M), … and 33 more``: the layers where a figure grew."""
+    rows = sorted(delta.layers, key=lambda r: -(r.figure(delta.metric).change or 0))
+    parts = [f"{r.name} ({signed(int(r.figure(delta.metric).change or 0))})" for r in rows[:shown]]
+    more = len(rows) - shown
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def layer_reports(cmp: BaselineDiff) -> list[Report]:
+    """Each changed model's layers against the baseline, as ``convcost diff`` lists them."""
+    from convcost.report.diff_view import DiffView, layers_report
+
+    limits = dict.fromkeys(BASELINE_METRICS, cmp.tolerance)
+    return [replace(layers_report(DiffView(d, limits)),
+                    title=f"{name}: layers against the baseline {cmp.file}")
+            for name, d in cmp.changed.items()]
 
 
 def problems_report(problems: tuple[Problem, ...]) -> Report:
@@ -120,6 +148,7 @@ def check_reports(result: CheckResult) -> list[Report]:
     reports = [model_report(m) for m in result.models]
     if result.baseline is not None:
         reports.append(baseline_report(result.baseline))
+        reports += layer_reports(result.baseline)
     if result.problems:
         reports.append(problems_report(result.problems))
     return reports
@@ -133,9 +162,16 @@ def _metric_json(check: MetricCheck) -> dict[str, Any]:
             "headroom": exact(check.headroom), "over": check.over, "layer": check.layer or None}
 
 
+def _grown_json(row: LayerChange, metric: str) -> dict[str, Any]:
+    change = row.figure(metric)
+    return {"name": row.name, "old_name": row.old_name, "status": row.status,
+            "baseline": change.before, "current": change.after, "change": change.change}
+
+
 def _baseline_json(cmp: BaselineDiff) -> dict[str, Any]:
     deltas = [{"model": d.model, "metric": d.metric, "baseline": d.base, "current": d.value,
-               "change": d.change, "grew": d.grew} for d in cmp.deltas]
+               "change": d.change, "grew": d.grew,
+               "layers": [_grown_json(r, d.metric) for r in d.layers]} for d in cmp.deltas]
     return {"file": cmp.file, "tolerance_percent": float(cmp.tolerance), "updated": cmp.updated,
             "failed": cmp.failed, "new": list(cmp.new), "stale": list(cmp.stale), "deltas": deltas}
 
@@ -148,10 +184,17 @@ def _verify_json(model: ModelCheck) -> dict[str, Any] | None:
     return verify_json(model.verification)
 
 
+def _regressed(result: CheckResult) -> set[str]:
+    """The models that fail against the baseline (grew, or are missing from it)."""
+    return set() if result.baseline is None else result.baseline.failed_models()
+
+
 def check_json(result: CheckResult) -> dict[str, Any]:
+    regressed = _regressed(result)
     models = [{"name": m.name, "spec": m.spec, "convention": m.convention,
                "budget_file": None if m.budget is None else m.budget.file,
-               "failed": m.failed, "metrics": [_metric_json(c) for c in m.metrics],
+               "failed": m.failed or m.name in regressed,
+               "metrics": [_metric_json(c) for c in m.metrics],
                "verify": _verify_json(m)}
               for m in result.models]
     return {"status": result.status, "summary": result.summary(), "models": models,
@@ -170,15 +213,24 @@ def check_markdown(result: CheckResult) -> str:
 
 
 CSV_COLUMNS = ("model", "spec", "convention", "metric", "value", "limit", "headroom", "over",
-               "layer")
+               "layer", "baseline", "baseline_change", "grew", "failed")
 
 
 def check_csv(result: CheckResult) -> str:
-    """One row per model and metric (the baseline deltas are in the JSON)."""
+    """One row per model and metric: its budget (``over``) and its baseline (``grew``);
+    ``failed``: the model fails the check (budget, baseline or cross-check)."""
     from convcost.report.rows import tidy_csv
 
-    rows = [{"model": m["name"], "spec": m["spec"], "convention": m["convention"], **metric}
-            for m in check_json(result)["models"] for metric in m["metrics"]]
+    deltas = {} if result.baseline is None else {(d.model, d.metric): d
+                                                 for d in result.baseline.deltas}
+    rows = []
+    for m in check_json(result)["models"]:
+        for metric in m["metrics"]:
+            d = deltas.get((m["name"], metric["metric"]))
+            rows.append({"model": m["name"], "spec": m["spec"], "convention": m["convention"],
+                         **metric, "baseline": None if d is None else d.base,
+                         "baseline_change": None if d is None else d.change,
+                         "grew": None if d is None else d.grew, "failed": m["failed"]})
     return tidy_csv(rows, CSV_COLUMNS)
 
 
@@ -233,9 +285,11 @@ def github_annotations(result: CheckResult) -> list[str]:
     if cmp is not None and not cmp.updated:
         specs = {m.name: m.spec for m in result.models}
         for d in cmp.grew:
+            where = f"; in {grown_text(d)}" if d.layers else ""
             out.append(_command(f"{d.model}: {BUDGET_METRICS[d.metric]} grew from {d.base} to {d.value} "
                                 f"({_signed_percent(d.change, d.base)}, tolerance "
-                                f"{float(cmp.tolerance):g} %) against {cmp.file}", specs[d.model]))
+                                f"{float(cmp.tolerance):g} %) against {cmp.file}{where}",
+                                specs[d.model]))
         for name in cmp.new:
             out.append(_command(f"{name} is not in the baseline; run convcost check "
                                 f"--baseline {cmp.file} --update-baseline", specs[name]))

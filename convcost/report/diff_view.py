@@ -145,7 +145,7 @@ def layers_report(view: DiffView) -> Report:
     ]
     for metric in d.metrics:
         columns.append(Column(_DELTA_HEADERS[metric], _delta_of(metric), _delta))
-        if metric == "macs":
+        if metric == "macs" and any(x.output_shape for x in d.after.layers):  # not a baseline's
             columns.append(Column("output shape", _shape, justify="left"))
     rows = view.rows
     styles = tuple("bold red" if r.status == "added" or any((r.figure(m).change or 0) > 0

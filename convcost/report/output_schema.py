@@ -121,8 +121,11 @@ def _check() -> dict[str, Any]:
                   "over": BOOL, "layer": nullable(STR)})
     model = obj({"name": STR, "spec": STR, "convention": STR, "budget_file": nullable(STR),
                  "failed": BOOL, "metrics": array(metric), "verify": nullable(VERIFY)})
+    grown = obj({"name": STR, "old_name": nullable(STR),
+                 "status": {"enum": ["added", "removed", "changed", "renamed", "same"]},
+                 "baseline": INT, "current": INT, "change": INT})
     delta = obj({"model": STR, "metric": STR, "baseline": nullable(INT), "current": INT,
-                 "change": nullable(INT), "grew": BOOL})
+                 "change": nullable(INT), "grew": BOOL, "layers": array(grown)})
     baseline = obj({"file": STR, "tolerance_percent": NUM, "updated": BOOL, "failed": BOOL,
                     "new": array(STR), "stale": array(STR), "deltas": array(delta)})
     error = obj({"message": STR, "file": nullable(STR), "line": nullable(INT)})

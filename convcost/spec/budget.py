@@ -33,7 +33,7 @@ BUDGET_METRICS: Mapping[str, str] = {
 }
 REQUIRED_METRICS = ("params", "macs")
 SHARE = "max_layer_share"
-ENTRY_KEYS = ("spec", *BUDGET_METRICS)
+ENTRY_KEYS = ("spec", "input", *BUDGET_METRICS)
 
 
 def parse_count(value: Any, path: str) -> int:

@@ -221,8 +221,15 @@ def test_baseline_round_trip_growth_and_shrink(runner: CliRunner, tmp_path: Path
     params, macs = _figures(spec)
     code, data = _baseline_run(runner, spec, baseline, "--update-baseline")
     assert code == 0 and data["baseline"]["updated"]
-    assert json.loads(baseline.read_text()) == {"version": 1, "models": {
-        "tiny": {"params": params, "macs": macs}}}
+    # conv 3→16 k3 on 8×8 (no bias): 3·16·9 = 432 params, ·64 positions = 27 648 MACs; linear
+    # 16→10 with bias: 170 params, 160 MACs; the pool and flatten hold neither: not kept
+    assert json.loads(baseline.read_text()) == {"version": 2, "models": {"tiny": {
+        "params": params, "macs": macs, "layers": [
+            {"name": "conv", "kind": "conv", "params": 432, "macs": 27648},
+            {"name": "fc", "kind": "linear", "params": 170, "macs": 160}]}}}
+    assert (params, macs) == (432 + 170, 27648 + 160)
+    lines = baseline.read_text().splitlines()  # one line per layer
+    assert '        {"name": "conv", "kind": "conv", "params": 432, "macs": 27648},' in lines
     assert _baseline_run(runner, spec, baseline)[0] == 0
 
     _write(spec, width=17, params="1G", macs="1G")  # one more channel: grew, still within budget
@@ -231,6 +238,10 @@ def test_baseline_round_trip_growth_and_shrink(runner: CliRunner, tmp_path: Path
     assert code == 1
     assert [(d["metric"], d["change"], d["grew"]) for d in data["baseline"]["deltas"]] == [
         ("params", grown[0] - params, True), ("macs", grown[1] - macs, True)]
+    # 17 channels: conv 3·17·9 = 459 params (+27), 29 376 MACs (+1 728); fc 17·10 + 10 = 180
+    # params (+10), 170 MACs (+10): the regression names both layers, in network order
+    assert [(x["name"], x["change"]) for d in data["baseline"]["deltas"] for x in d["layers"]] == [
+        ("conv", 27), ("fc", 10), ("conv", 1728), ("fc", 10)]
     result = _check(runner, spec, "--baseline", baseline)
     assert "GREW" in result.stdout and "1 grew beyond the baseline" in result.stderr
     delta_percent = f"+{(grown[1] - macs) / macs * 100:.2f} %"  # Δ % of the MACs
@@ -283,7 +294,10 @@ def test_missing_baseline_file_is_bad_input(runner: CliRunner, tmp_path: Path) -
     spec = _write(tmp_path / "tiny.yaml")
     result = _check(runner, spec, "--baseline", tmp_path / "none.json")
     assert result.exit_code == 2
-    assert f"{tmp_path / 'none.json'}: cannot read baseline" in result.stderr
+    # one line: what to run to create it
+    assert result.stderr == (f"convcost: error: --baseline: {tmp_path / 'none.json'} does not exist "
+                             f"yet; create it with: convcost check {spec} --baseline "
+                             f"{tmp_path / 'none.json'} --update-baseline\n")
 
 
 # --- formats and GitHub Actions -----------------------------------------------------------------

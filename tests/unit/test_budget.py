@@ -14,6 +14,7 @@ import pytest
 
 from convcost.check.baseline import (
     Baseline,
+    Entry,
     diff_baseline,
     load_baseline,
     merged,
@@ -315,10 +316,12 @@ def test_write_baseline_is_sorted_and_diff_friendly(tmp_path: Path) -> None:
     write_baseline(path, {"zeta": Cost(1, 2), "alpha": Cost(3, 4)})
     text = path.read_text()
     assert text.endswith("}\n")
+    # version 2: totals alone (no layers) are written as version 1 wrote them
     assert text == json.dumps({"models": {"alpha": {"macs": 4, "params": 3},
-                                          "zeta": {"macs": 2, "params": 1}}, "version": 1},
+                                          "zeta": {"macs": 2, "params": 1}}, "version": 2},
                               indent=2, sort_keys=True) + "\n"
-    assert load_baseline(path).models == {"alpha": Cost(3, 4), "zeta": Cost(1, 2)}
+    assert load_baseline(path).models == {"alpha": Entry(params=3, macs=4),
+                                          "zeta": Entry(params=1, macs=2)}
     assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # readable by all, not mkstemp's 0600
 
 
@@ -344,7 +347,7 @@ def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: p
     with pytest.raises((KeyboardInterrupt, ConvcostError)):
         write_baseline(path, {"m": Cost(10, 20)})
     assert path.read_bytes() == before
-    assert load_baseline(path).models == {"m": Cost(1, 2)}
+    assert load_baseline(path).models == {"m": Entry(params=1, macs=2)}
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
 
 
@@ -353,7 +356,7 @@ def test_interrupted_write_keeps_the_old_baseline(tmp_path: Path, monkeypatch: p
      "must be an integer ≥ 0, got -1"),
     ('{\n  "version": 1,\n  "models": {\n    "m": {"params": 1}\n  }\n}', 4, "models.m.macs",
      "missing required field"),
-    ('{\n  "version": 2,\n  "models": {}\n}', 2, "version", "unsupported baseline version 2"),
+    ('{\n  "version": 3,\n  "models": {}\n}', 2, "version", "unsupported baseline version 3"),
     ('{\n  "version": 1,\n  "model": {}\n}', 3, "model", "unknown key (did you mean 'models'?)"),
     ('{\n  "version": 1,\n  "models": {\n}', 4, "", "invalid JSON: Expecting"),
 ])

@@ -15,21 +15,22 @@ if TYPE_CHECKING:
     from convcost.report.html_data import ReportData
     from convcost.report.html_diff import DiffMarks
 
-SOURCE_ARG = typer.Argument(help="network spec, built-in name or model source (as `model` takes)")
+SOURCE_HELP = ("spec file, built-in name, git:REV:path, torchvision:NAME, timm:NAME, "
+               "FILE.py:Class(...) or FILE.onnx")
 REPORT_FORMATS = ("html", "svg")
 
 
 def report(
-    source: Annotated[Path, SOURCE_ARG],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help=f"the model: {SOURCE_HELP}")],
     output: Annotated[Path, typer.Option(
         "--output", "-o",
         help="the HTML file to write (--format svg: the SVG files' prefix: PREFIX.graph.svg, ...)",
         rich_help_panel=opts.OUTPUT)],
-    against: Annotated[Path | None, typer.Option(
-        help="a second source (the baseline): draw what changed on the graph")] = None,
+    against: Annotated[str | None, typer.Option(
+        metavar="SOURCE", help="the baseline (any source): draw what changed on the graph")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", "-f", click_type=opts.choice(*REPORT_FORMATS), rich_help_panel=opts.OUTPUT,
-        help="html (one self-contained page) or svg (graph.svg and one file per chart)")] = "html",
+        help="html (one self-contained page) or svg (PREFIX.graph.svg, one file per chart)")] = "html",
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)",
                                                 rich_help_panel=opts.SHAPE)] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)",
@@ -37,9 +38,10 @@ def report(
     batch: Annotated[int | None, typer.Option(help="batch size", rich_help_panel=opts.SHAPE)] = None,
     input_shape: opts.InputShape = None,
     latency_model: LatencyModelOption = None,
-    device: Annotated[str, typer.Option(
+    device: Annotated[str | None, typer.Option(
         click_type=opts.choice(*opts.DEVICES), rich_help_panel=opts.MEMORY,
-        help="the roofline's preset (nominal peaks)")] = "t4",
+        help="the roofline's preset (nominal peaks) [default: t4, unless --peak-gflops and "
+             "--bandwidth-gbs are given]")] = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     dtype: Annotated[str, typer.Option(click_type=opts.choice(*opts.DTYPES), rich_help_panel=opts.MEMORY,
@@ -60,7 +62,7 @@ def report(
         say(f"warning: {source}: {len(data.uncounted)} layers not counted (opaque): "
             "its MACs may be short")
     marks = None if against is None else _marks(analysis, shape.analyze(against), source, against, dtype)
-    write_report(data, marks, fmt, output, tuple(str(s) for s in (source, against) if s))
+    write_report(data, marks, fmt, output, _input_files(source, against))
 
 
 class _Shape:
@@ -70,7 +72,7 @@ class _Shape:
                  input_shape: str | None) -> None:
         self.alpha, self.resolution, self.batch, self.input_shape = alpha, resolution, batch, input_shape
 
-    def analyze(self, source: Path) -> Any:
+    def analyze(self, source: str) -> Any:
         from convcost.cli import parsing as parse
         from convcost.cli.specs import load
         from convcost.net.analysis import analyze
@@ -81,15 +83,24 @@ class _Shape:
         return analyze(loaded, alpha=self.alpha, resolution=self.resolution, batch=self.batch)
 
 
-def _roofline(device: str, peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
+def _input_files(*sources: str | None) -> tuple[str, ...]:
+    """The files the sources read (``FILE.py:Model`` reads FILE.py): never an output."""
+    return tuple(part for s in sources if s for part in {s, s.rsplit(":", 1)[0]})
+
+
+def _roofline(device: str | None, peak_gflops: float | None, bandwidth_gbs: float | None,
+              dtype: str) -> Any:
+    """The given roofline; the t4 preset when neither a device nor a peak/bandwidth is given."""
     from convcost.cost.memory import element_bytes
     from convcost.cost.roofline import resolve
 
     element_bytes(dtype)
+    if device is None and peak_gflops is None and bandwidth_gbs is None:
+        device = "t4"
     return resolve(device, peak_gflops, bandwidth_gbs, dtype)
 
 
-def _marks(analysis: Any, baseline: Any, source: Path, against: Path, dtype: str) -> DiffMarks:
+def _marks(analysis: Any, baseline: Any, source: str, against: str, dtype: str) -> DiffMarks:
     """The diff of ``baseline`` (before) and ``analysis`` (after), laid onto the graph."""
     from convcost.net.diff import diff, profile
     from convcost.report.html_diff import diff_marks

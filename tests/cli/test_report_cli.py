@@ -101,3 +101,13 @@ def test_uncounted_layers_are_never_silent(runner: CliRunner, tmp_path: Path) ->
     page = out.read_text(encoding="utf-8")
     assert "warning: 1 layers not counted (opaque, dashed): the MACs may be short" in page
     assert page.count('class="node opaque"') == 1 and '"name":"custom"' in page
+
+
+def test_a_custom_roofline_replaces_the_preset(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", "mobilenet_v1", "--peak-gflops", "100", "--bandwidth-gbs", "10",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Roofline: 100 GFLOP/s, 10 GB/s" in out.read_text(encoding="utf-8")
+    half = runner.invoke(app, ["report", "mobilenet_v1", "--peak-gflops", "100", "-o", str(out)])
+    assert half.exit_code == 2 and "give both --peak-gflops and --bandwidth-gbs" in half.stderr

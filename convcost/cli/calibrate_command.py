@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from convcost.cli.options import Backend, Format, Repeats, RunDevice, RunDtype, Threads, Warmup
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, SpecError
 
 MAX_SAMPLES = 1000
 MAX_ROUNDS = 1000
@@ -22,10 +22,10 @@ def _bounded(flag: str, value: int, low: int, high: int) -> int:
 
 
 def calibrate_command(
-    specs: Annotated[list[Path], typer.Argument(
-        metavar="SPEC...", help="networks to time end to end (YAML files or built-in names); "
-                                "their kernels set the sampled range")],
     output: Annotated[Path, typer.Option("--output", "-o", help="latency model file to write")],
+    specs: Annotated[list[Path] | None, typer.Argument(
+        metavar="SPEC...", help="networks to time end to end (YAML files or built-in names); "
+                                "their kernels set the sampled range")] = None,
     resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
     batch: Annotated[int, typer.Option(help="batch size (1 … 64)")] = 1,
     device: RunDevice = "cpu",
@@ -41,6 +41,9 @@ def calibrate_command(
     per_class: Annotated[bool, typer.Option(
         "--per-class", help="the format-1 model instead: t = a·MACs + b·bytes + c per layer "
                             "class, from in-place profiles")] = False,
+    lut: Annotated[Path | None, typer.Option(
+        help="instead: time every op of this search space (a spec with {choices: [...]} fields) "
+             "alone and write the lookup table")] = None,
     fmt: Format = "table",
 ) -> None:
     """Time kernels alone and networks end to end; fit and write a kernel latency model."""
@@ -49,6 +52,12 @@ def calibrate_command(
     from convcost.runtime.kernel_timing import MAX_BATCH, Setup, pinned
 
     _bounded("--batch", batch, 1, MAX_BATCH)
+    if (lut is None) == (not specs):
+        raise ConvcostError("calibrate: give SPEC... (a latency model) or --lut SPACE (a table), "
+                            "one of them")
+    if lut is not None:
+        return _lut(lut, output, Setup(backend, dtype, threads or 1), (warmup, repeats), fmt)
+    specs = specs or []
     analyses = [analyze(load(p), resolution=resolution, batch=batch) for p in specs]
     if per_class:
         return _per_class(analyses, output, device, dtype, threads, (warmup, repeats), backend, fmt)
@@ -124,3 +133,34 @@ def _per_class(analyses: list[Any], output: Path, device: str, dtype: str, threa
     write_text(output, dump(model))
     emit(render(calibration_reports(model, timings, str(output)), fmt,
                 lambda: envelope("calibrate", calibration_json(model, timings, str(output)))))
+
+
+def _lut(space: Path, output: Path, setup: Any, runs: tuple[int, int], fmt: str) -> None:
+    import yaml
+
+    from convcost.cli.emit import emit
+    from convcost.cli.progress import progress_bar
+    from convcost.net.lut import entries, lut_data
+    from convcost.outfile import write_text
+    from convcost.report.latency_view import lut_report
+    from convcost.report.render import envelope, render
+    from convcost.runtime.kernel_timing import pinned, runner, time_entries
+    from convcost.runtime.profile import cpu_name
+    from convcost.spec.loader import locate, read_yaml
+
+    setup.check()
+    data, text = read_yaml(space, "search space")
+    try:
+        table = entries(data)
+    except SpecError as err:
+        raise locate(err.at(str(space), None), text) from None
+    with pinned(setup.threads), progress_bar("lut", len(table)) as update:
+        seconds = time_entries([e.analysis for e in table], setup, *runs, update)
+        version = runner(table[0].analysis, setup)[1]
+    machine = {"cpu": cpu_name(), "device": "cpu", "threads": setup.threads, "dtype": setup.dtype,
+               "backend": setup.backend, "backend_version": version}
+    result = lut_data(table, seconds, machine, str(data.get("name", space.stem)))
+    write_text(output, "# convcost lookup table (calibrate --lut): each op of the space timed alone\n"
+               + yaml.safe_dump(result, sort_keys=False, allow_unicode=True, default_flow_style=None))
+    emit(render([lut_report(result, str(output))], fmt,
+                lambda: envelope("calibrate", {"output": str(output), "latency_model": result, "fit": []})))

@@ -76,3 +76,21 @@ def kernel_calibration_json(model: KernelModel, nets: Sequence[NetTiming], path:
     return {"output": path, "latency_model": kernel_data(model),
             "fit": [{"spec": n.name, "measured_s": n.end_to_end_s, "predicted_s": model.net_s(n.kernels)}
                     for n in nets]}
+
+
+def lut_report(data: dict[str, Any], path: str) -> Report:
+    """One row per lookup-table entry: layer, input, choice, output, MACs, measured time."""
+    def choice(entry: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in entry["choice"].items()) or "—"
+
+    return Report(
+        f"lookup table of {data['space']}: every op timed alone",
+        [Column("layer", lambda e: e["layer"], justify="left"),
+         Column("input", lambda e: "×".join(map(str, e["input"]))),
+         Column("choice", choice, justify="left"),
+         Column("output", lambda e: "×".join(map(str, e["output"]))),
+         Column("MACs", lambda e: e["macs"]),
+         Column("measured (µs)", lambda e: f"{e['seconds'] * 1e6:.1f}")],
+        data["entries"],
+        [f"{len(data['entries'])} entries; a network of the space costs the sum of its entries",
+         f"written to {path}"])

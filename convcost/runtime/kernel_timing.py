@@ -144,3 +144,14 @@ def interleaved(analyses: Sequence[Analysis], setup: Setup, rounds: int, warmup:
         if progress is not None:
             progress(done + 1, warmup + rounds)
     return times
+
+
+def time_entries(analyses: Sequence[Analysis], setup: Setup, warmup: int = 3, repeats: int = 10,
+                 progress: Progress | None = None) -> list[float]:
+    """Each one-layer network (a lookup-table entry) timed alone: the median seconds."""
+    out = []
+    for i, analysis in enumerate(analyses):
+        out.append(_median_after(runner(analysis, setup)[0], warmup, repeats))
+        if progress is not None:
+            progress(i + 1, len(analyses))
+    return out

@@ -155,3 +155,35 @@ def test_calibrate_kernel_model_predicts(tiny: Path, tmp_path: Path) -> None:
     data = json.loads(CliRunner().invoke(app, ["model", "mobilenet_v2", "--no-verify", "-f", "json",
                                                "--latency-model", str(out)]).stdout)
     assert data["latency"]["total_s"] > 0
+
+
+@pytest.mark.parametrize("flags", [["--dtype", "bfloat16", "--batch", "2"], ["--backend", "onnxruntime"]])
+def test_calibrate_kernel_model_settings(tiny: Path, tmp_path: Path, flags: list[str]) -> None:
+    if "onnxruntime" in flags:
+        pytest.importorskip("onnxruntime")
+    out = tmp_path / "device.yaml"
+    result = CliRunner().invoke(app, ["calibrate", str(tiny), *QUICK, "-o", str(out), "--samples", "1",
+                                      "--adaptive", "0", "--rounds", "1", *flags])
+    assert result.exit_code == 0, result.output
+    machine = load_latency_model(out).machine
+    assert machine["dtype"] == (flags[1] if flags[0] == "--dtype" else "float32")
+    assert machine["batch"] == (2 if "--batch" in flags else 1)
+    assert machine["backend"] == ("onnxruntime" if "onnxruntime" in flags else "torch")
+
+
+def test_calibrate_lut(tmp_path: Path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("name: s\ninput: {channels: 8, resolution: 16}\nlayers:\n"
+                     "  - {kind: dwconv, name: d, kernel_size: {choices: [3, 5]}, bn: true, act: relu}\n"
+                     "  - {kind: pwconv, name: p, out_channels: {choices: [8, 16]}}\n", encoding="utf-8")
+    out = tmp_path / "lut.yaml"
+    result = CliRunner().invoke(app, ["calibrate", "--lut", str(space), "-o", str(out), *QUICK, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, output_schema())
+    entries = data["latency_model"]["entries"]
+    # d: 2 kernel choices on one input; p: one input shape (dw keeps 8×16×16) × 2 widths
+    assert [(e["layer"], e["choice"]) for e in entries] == [
+        ("d", {"kernel_size": 3}), ("d", {"kernel_size": 5}), ("p", {"out_channels": 8}),
+        ("p", {"out_channels": 16})]
+    assert all(e["seconds"] > 0 for e in entries) and out.read_text(encoding="utf-8").startswith("# convcost")

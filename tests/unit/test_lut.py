@@ -31,9 +31,8 @@ def test_entries_cover_every_input_and_choice() -> None:
 
 def test_an_entry_costs_what_the_layer_costs_in_a_network() -> None:
     # one network of the space: b1 with 24 channels, expand 6, kernel 5; b2 with expand 3
-    net = {**SPACE, "layers": [SPACE["layers"][0],
-                               {**SPACE["layers"][1], "out_channels": 24, "expand_ratio": 6, "kernel_size": 5},
-                               {**SPACE["layers"][2], "expand_ratio": 3}]}
+    b1 = {**SPACE["layers"][1], "out_channels": 24, "expand_ratio": 6, "kernel_size": 5}
+    net = {**SPACE, "layers": [SPACE["layers"][0], b1, {**SPACE["layers"][2], "expand_ratio": 3}]}
     layers = {c.name: c for c in analyze(parse_spec(net)).root.children}
     table = entries(SPACE)
     picks = [table[0], next(e for e in table if e.layer == "b1" and dict(e.choice) ==

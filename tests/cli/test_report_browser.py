@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, run
+from helpers import ROOT
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from report_browser import browser_page, unavailable
@@ -26,8 +29,9 @@ HOSTILE = 'evil</script><script>alert("x")</script><!--'
 
 
 def _convcost(*args: str) -> str:
-    done = run([sys.executable, "-m", "convcost", *args])
-    assert done.returncode == 0, done.stderr
+    """Run convcost in-process (no interpreter start per call): its stdout."""
+    done = CliRunner().invoke(app, list(args))
+    assert done.exit_code == 0, done.output
     return done.stdout
 
 

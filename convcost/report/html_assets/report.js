@@ -69,7 +69,7 @@
         if (col.num) { td.className = "num"; } else if (col.cls) { td.className = col.cls; }
         tr.appendChild(td);
       });
-      tr.addEventListener("click", function () { select(r.i, false); });
+      tr.addEventListener("click", function () { select(r.i, true); });
       rows[r.i] = tr;
       body.appendChild(tr);
     });

@@ -1,6 +1,5 @@
 """The command line: thin typer commands. Errors become one stderr line and an exit code here."""
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from convcost.cli import options as opts
 from convcost.cli import parsing as parse
 from convcost.cli import report_command
 from convcost.cli.calibrate_command import calibrate_command
+from convcost.cli.check_command import check
 from convcost.cli.diff_command import diff as diff_command
 from convcost.cli.fit_command import fit_command
 from convcost.cli.options import (
@@ -266,41 +266,7 @@ def list_command(fmt: Format = "table", output: Output = None) -> None:
                  lambda: zoo_csv(found)), output)
 
 
-@app.command()
-def check(
-    paths: Annotated[list[str], typer.Argument(
-        metavar="SPEC|DIR|BUDGETS...",
-        help="specs (files or built-in names), directories of specs, budgets files")],
-    baseline: Annotated[str | None, typer.Option(help="baseline JSON: fail when params or MACs grew"
-                                                 )] = None,
-    tolerance: Annotated[float, typer.Option(help="allowed growth over the baseline, in %")] = 0.0,
-    update_baseline: Annotated[bool, typer.Option("--update-baseline",
-                                                  help="write the current figures to --baseline")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="also cross-check with torch/fvcore")] = False,
-    alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the specs)")] = None,
-    resolution: Annotated[int | None, typer.Option(help="input resolution (square)")] = None,
-    convention: Annotated[str, typer.Option(
-        click_type=opts.choice(*opts.CONVENTIONS),
-        help="whose count the MACs/FLOPs budgets and the baseline apply to (torch: its FLOPs / 2)"
-    )] = "paper",
-    summary: Summary = False,
-    fmt: Format = "table",
-    output: Output = None,
-) -> None:
-    """Check models against their budgets and a baseline: exit 1 when any is over or grew."""
-
-    from convcost.check.run import run_check
-    from convcost.report.check_view import check_output, publish_github
-
-    counted = parse.counting_option(convention).convention
-    result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
-                       tolerance=tolerance, update_baseline=update_baseline, verify=verify,
-                       convention=counted, notify=say)
-    _emit(check_output(result, fmt, summary), output)
-    publish_github(result, os.environ)
-    result.raise_for_status()
-
-
+app.command()(check)
 app.command("diff")(diff_command)
 
 

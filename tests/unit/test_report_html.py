@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers import ALL_SPECS
 
 from convcost.cost.roofline import resolve
 from convcost.net.analysis import Analysis, analyze
@@ -201,3 +202,16 @@ def test_latency_is_a_metric_with_a_latency_model(tmp_path: Path) -> None:
     page = html_page(data)
     assert '<option value="latency">latency (predicted)</option>' in page
     assert "predicted latency 30.850 ms" in page
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS)
+def test_every_shipped_spec_draws(spec: str) -> None:
+    """One node per leaf, edges only forwards, the data JSON and every SVG file well formed."""
+    analysis = _analysis(spec)
+    data = report_data(analysis, T4)
+    assert sorted(layer.name for layer in data.layers) == sorted(leaf.name for leaf in analysis.leaves())
+    assert all(u < v for u, v in data.edges)
+    parsed = _parse(html_page(data))
+    assert len(_data_json(parsed)["layers"]) == len(data.layers)  # type: ignore[arg-type]
+    for body in svg_files(data).values():
+        ET.fromstring(body.split("\n", 1)[1])

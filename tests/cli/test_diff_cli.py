@@ -207,3 +207,24 @@ def test_git_tree_is_not_a_spec(repo: Path) -> None:
 def test_git_source_works_for_model_too(repo: Path) -> None:
     text = _run(["model", "git:HEAD:net.yaml", "--no-verify", "--summary"]).stdout
     assert "3,504,872" in text  # the committed mobilenet_v2, not the widened working tree
+
+
+OPAQUE = """\
+name: opq
+input: {channels: 3, resolution: 8}
+layers:
+  - {kind: conv, name: conv, out_channels: 4}
+  - {kind: opaque, name: weird, op: aten.foo, output_shape: [4, 8, 8], params: 5}
+"""
+
+
+def test_uncounted_layers_are_said_and_fail_under_strict(tmp_path: Path) -> None:
+    spec = tmp_path / "opq.yaml"
+    spec.write_text(OPAQUE, encoding="utf-8")
+    plain = _run(["diff", str(spec), str(spec)])
+    assert "1 layers not counted (opaque): its MACs may be short" in plain.stderr
+    assert "A: 1 layers not counted (opaque: weird)" in plain.stdout
+    data = _json(["diff", str(spec), str(spec)])
+    assert data["before"]["uncounted"] == ["weird"]
+    strict = _run(["diff", str(spec), str(spec), "--strict"], 1)
+    assert strict.stderr.endswith("convcost: error: --strict: 2 layers are not counted (opaque)\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ from convcost.conventions.rules import PAPER, Convention
 from convcost.cost.value import Cost
 from convcost.errors import CheckFailed, ConvcostError
 from convcost.limits import quote
-from convcost.net.analysis import analyze
+from convcost.net.analysis import Uncounted, analyze
 from convcost.net.diff import LayerFigures, profile
 
 if TYPE_CHECKING:
@@ -53,14 +53,21 @@ class ModelCheck:
     verification: Verification | None = None  # the torch/fvcore cross-check (--verify)
     convention: str = "paper"  # whose count the MACs/FLOPs budgets and the baseline apply to
     layers: tuple[LayerFigures, ...] = ()  # the layers the baseline keeps (params or MACs)
+    uncounted: Uncounted = field(default_factory=Uncounted)  # opaque layers: lower bounds
 
     @property
     def over(self) -> tuple[MetricCheck, ...]:
         return tuple(m for m in self.metrics if m.over)
 
     @property
+    def incomplete(self) -> bool:
+        """Figures are lower bounds and the budget does not allow it (``allow_incomplete``)."""
+        return bool(self.uncounted) and not (self.budget is not None and self.budget.allow_incomplete)
+
+    @property
     def failed(self) -> bool:
-        return bool(self.over) or (self.verification is not None and not self.verification.ok)
+        return (bool(self.over) or self.incomplete
+                or (self.verification is not None and not self.verification.ok))
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,10 @@ class CheckResult:
         unbudgeted = sum(1 for m in self.models if m.budget is None)
         if unbudgeted:
             parts.append(f"{unbudgeted} without a budget")
+        incomplete = sum(1 for m in self.models if m.incomplete)
+        if incomplete:
+            parts.append(f"{incomplete} incomplete (opaque layers, MACs not counted; a budget "
+                         "may allow it with allow_incomplete: true)")
         mismatched = sum(1 for m in self.models if m.verification and not m.verification.ok)
         if mismatched:
             parts.append(f"{mismatched} failed the cross-check")
@@ -116,11 +127,16 @@ def _key(name: str, alpha: float | None, resolution: int | None, convention: str
 
 
 def _check(target: Target, alpha: float | None, resolution: int | None, verify: bool,
-           convention: Convention = PAPER, notify: Notify | None = None) -> ModelCheck:
+           convention: Convention = PAPER, notify: Notify | None = None, strict: bool = False
+           ) -> ModelCheck:
     opened = open_target(target, notify)
     spec = opened.spec()
     budget = target.entry.budget if target.entry else spec_budget(spec, opened.text)
     analysis = analyze(spec, alpha=alpha, resolution=resolution)
+    if analysis.uncounted and notify is not None:
+        notify(analysis.uncounted.message(analysis.model))
+    if analysis.uncounted and strict:
+        raise ConvcostError(analysis.uncounted.refusal(analysis.model))
     measured = measure(analysis, convention)
     verification = None
     if verify:
@@ -132,7 +148,7 @@ def _check(target: Target, alpha: float | None, resolution: int | None, verify: 
     return ModelCheck(_key(spec.name, alpha, resolution, convention.name, target.input_shape),
                       target.file, budget, evaluate(measured, budget),
                       Cost(measured.params, measured.macs), verification, convention.name,
-                      stored(layers))
+                      stored(layers), analysis.uncounted)
 
 
 def _missing(file: str, paths: Sequence[str]) -> ConvcostError:
@@ -166,7 +182,7 @@ def _baseline(models: Sequence[ModelCheck], file: str, tolerance: Fraction, upda
 def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: int | None = None,
               baseline: str | None = None, tolerance: float = 0.0, update_baseline: bool = False,
               verify: bool = False, convention: Convention = PAPER,
-              notify: Notify | None = None) -> CheckResult:
+              notify: Notify | None = None, strict: bool = False) -> CheckResult:
     """Check every model of ``paths``; with ``update_baseline``, rewrite ``baseline`` unless
     some input could not be checked. MACs and FLOPs are ``convention``'s count (its MACs);
     under a convention other than paper the baseline key says so (``name[convention=thop]``)."""
@@ -178,7 +194,7 @@ def run_check(paths: Sequence[str], *, alpha: float | None = None, resolution: i
     models: list[ModelCheck] = []
     for target in collect(paths, problems, notify):
         try:
-            models.append(_check(target, alpha, resolution, verify, convention, notify))
+            models.append(_check(target, alpha, resolution, verify, convention, notify, strict))
         except ConvcostError as err:
             problems.append(Problem.of(err))
     comparison = None

@@ -69,7 +69,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-app.command("report")(report_command.report)
+app.command("report")(opts.strict_option(report_command.report))
 
 
 def _version(value: bool) -> None:
@@ -136,6 +136,7 @@ def layer(
 
 
 @app.command()
+@opts.strict_option
 @opts.with_options("latency_model", opts.COSTS)
 def model(
     spec: Annotated[Path, SPEC_ARG],
@@ -176,6 +177,7 @@ def model(
 
 
 @app.command("verify")
+@opts.strict_option
 def verify_command(
     specs: Annotated[list[Path], typer.Argument(
         metavar="SPEC...", help="network specs (YAML files or built-in names)")],
@@ -201,6 +203,7 @@ def verify_command(
 
 
 @app.command("conventions")
+@opts.strict_option
 def conventions_command(
     spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
@@ -266,11 +269,12 @@ def list_command(fmt: Format = "table", output: Output = None) -> None:
                  lambda: zoo_csv(found)), output)
 
 
-app.command()(check)
-app.command("diff")(diff_command)
+app.command()(opts.strict_option(check))
+app.command("diff")(opts.strict_option(diff_command))
 
 
 @app.command()
+@opts.strict_option
 def sweep(
     spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[str, typer.Option(help="width multipliers α, comma-separated")] = "1,0.75,0.5,0.25",
@@ -323,6 +327,7 @@ def sweep(
 
 
 @app.command()
+@opts.strict_option
 @opts.with_options("cout", opts.CONV_SHAPE)
 def bench(
     spec: Annotated[Path | None, typer.Argument(
@@ -391,6 +396,7 @@ def _bench_layer(config: Any) -> tuple[dict[str, Any], str, str, dict[str, Any]]
 
 
 @app.command()
+@opts.strict_option
 def profile(
     spec: Annotated[Path, SPEC_ARG],
     alpha: Annotated[float | None, typer.Option(help="width multiplier α (overrides the spec)")] = None,
@@ -462,13 +468,14 @@ def import_command(
         f"layers, {len(emitted.opaque)} opaque{where}")  # say(): names escaped, as on stdout
     for note in graph.notes:
         say(f"note: {note}")
-    for item in emitted.opaque:
-        say(f"warning: opaque layer {item.name} ({item.ops}): shape "
-            f"{'x'.join(map(str, item.shape))} measured, MACs not counted")
+    if emitted.opaque:
+        from convcost.net.analysis import Uncounted
+
+        say(Uncounted.of(o.ops for o in emitted.opaque).message(str(session.imported.spec["name"])))
 
 
-app.command("fit")(fit_command)
-app.command("calibrate")(calibrate_command)
+app.command("fit")(opts.strict_option(fit_command))
+app.command("calibrate")(opts.strict_option(calibrate_command))
 
 
 def main() -> None:

@@ -34,7 +34,6 @@ def open_profile(arg: str, input_shape: str | None = None, dtype: str = "float32
     with predicted latency when ``latency`` (a :class:`~convcost.net.latency.LatencyModel`)."""
     from convcost.cli import parsing as parse
     from convcost.cli.specs import load
-    from convcost.cli.terminal import say
     from convcost.net.analysis import analyze
     from convcost.net.diff import profile
 
@@ -48,10 +47,7 @@ def open_profile(arg: str, input_shape: str | None = None, dtype: str = "float32
     result = profile(analysis.root, model=analysis.model, source=arg,
                      input_shape=analysis.input_shape, dtype=dtype, latency=prediction,
                      latency_label=prediction.label if prediction is not None else "")
-    if result.uncounted:
-        say(f"warning: {arg}: {len(result.uncounted)} layers not counted (opaque): "
-            "its MACs may be short")
-    return result
+    return result  # load() said what it leaves uncounted (--strict: refused)
 
 
 def diff(
@@ -71,8 +67,6 @@ def diff(
     fail_on_macs_growth: MacsGrowth = None,
     fail_on_memory_growth: MemoryGrowth = None,
     fail_on_latency_growth: LatencyGrowth = None,
-    strict: Annotated[bool, typer.Option("--strict", help="exit 1 when a model has layers whose "
-                                         "MACs are not counted (opaque imports)")] = False,
     summary: opts.Summary = False,
     fmt: opts.Format = "table",
     output: opts.Output = None,
@@ -98,6 +92,4 @@ def diff(
     emit(diff_output(view, fmt, summary), output)
     if view.grew:
         raise CheckFailed(f"diff: grew beyond the limit: {grew_text(view)}")
-    uncounted = len(result.before.uncounted) + len(result.after.uncounted)
-    if strict and uncounted:
-        raise CheckFailed(f"--strict: {uncounted} layers are not counted (opaque)")
+

@@ -6,6 +6,7 @@ every bad value is a ConvcostError naming its flag (exit 2). Nothing here comput
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -113,6 +114,32 @@ def with_options(after: str, group: tuple[tuple[str, Any, Any], ...]) -> Callabl
         return command
 
     return add
+
+
+Strict = Annotated[bool, typer.Option(
+    "--strict", rich_help_panel=COUNTING,
+    help="exit 2 when a figure would be a lower bound (an opaque layer: MACs not counted)")]
+
+
+def strict_option(command: F) -> F:
+    """Give a command ``--strict``: while it runs, :func:`convcost.cli.specs.load` refuses a
+    spec with an opaque layer (exit 2) instead of warning that its totals are lower bounds."""
+    signature = inspect.signature(command)
+    params = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    flag = inspect.Parameter("strict", inspect.Parameter.KEYWORD_ONLY, default=False,
+                             annotation=Strict)
+
+    @functools.wraps(command)
+    def run(*args: Any, strict: bool = False, **kwargs: Any) -> Any:
+        from convcost.cli.specs import strictly
+
+        with strictly(strict):
+            return command(*args, **kwargs)
+
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*params[:at], flag, *params[at:]])
+    return run  # type: ignore[return-value]
 
 
 def take(options: dict[str, Any], group: tuple[tuple[str, Any, Any], ...]) -> dict[str, Any]:

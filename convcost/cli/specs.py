@@ -5,6 +5,9 @@ Free of typer and click, so that :mod:`convcost.cli.model_command` runs without 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +16,49 @@ from convcost.errors import CheckFailed, ConvcostError
 
 MAX_WARNINGS = 10
 """Unused-layer warnings shown one by one; the rest are counted on one line."""
+_STRICT: ContextVar[bool] = ContextVar("convcost_strict", default=False)
+
+
+@contextmanager
+def strictly(strict: bool) -> Iterator[None]:
+    """``--strict`` for the command running inside: a spec with an opaque layer is exit 2."""
+    token = _STRICT.set(strict)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
+
+
+def is_strict() -> bool:
+    return _STRICT.get()
 
 
 def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
     """A spec file, a built-in name, a spec at a git revision (``git:REV:path``) or a model to
     import (``torchvision:resnet50``, ...), traced on ``input_shape`` (default: the model's
-    own, else 1×3×224×224): :func:`convcost.runtime.sources.open_model`."""
+    own, else 1×3×224×224): :func:`convcost.runtime.sources.open_model`.
+
+    Says on stderr what the figures leave out: each layer no output needs (with the params
+    and MACs it holds) and, in one line, the ops of opaque layers (totals are lower bounds;
+    under ``--strict`` that is exit 2)."""
+    from convcost.net.analysis import spec_uncounted, unused_warnings
     from convcost.runtime.sources import open_model
 
     opened = open_model(str(spec), input_shape)
     for note in opened.notes:  # BatchNorm folded, ...
         say(f"note: {note}")
     loaded = opened.spec()
-    for warning in loaded.warnings[:MAX_WARNINGS]:  # layers no output needs
+    warnings = unused_warnings(loaded)
+    for warning in warnings[:MAX_WARNINGS]:  # layers no output needs, with what they held
         say(f"warning: {warning}")
-    if len(loaded.warnings) > MAX_WARNINGS:
-        say(f"warning: ... and {len(loaded.warnings) - MAX_WARNINGS:,} more layers not used by "
+    if len(warnings) > MAX_WARNINGS:
+        say(f"warning: ... and {len(warnings) - MAX_WARNINGS:,} more layers not used by "
             "any output: not counted")
+    uncounted = spec_uncounted(loaded)
+    if uncounted and is_strict():
+        raise ConvcostError(uncounted.refusal(loaded.name))
+    if uncounted:
+        say(uncounted.message(loaded.name))
     return loaded
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
 from convcost.cost.groups import layer_class
-from convcost.cost.ops import BatchNorm, Conv2d, Linear, Mul, Scale
+from convcost.cost.ops import BatchNorm, Conv2d, Linear, Mul, Opaque, Scale
 from convcost.cost.ops.conv import conv2d
+from convcost.cost.ops.opaque import uncounted
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
-from convcost.spec.loader import Spec, locate
+from convcost.spec.kinds import CONTAINERS, LAYER_LISTS
+from convcost.spec.loader import LayerSpec, Spec, locate, produced
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,75 @@ class Analysis:
 
     def leaves(self) -> list[Node]:
         return list(self.root.leaves())
+
+    @cached_property
+    def uncounted(self) -> Uncounted:
+        """Its ``opaque`` layers and the ops they stand for: work the totals leave out."""
+        return Uncounted.of(leaf.op.op for leaf in self.root.leaves() if isinstance(leaf.op, Opaque))
+
+    @property
+    def complete(self) -> bool:
+        """Whether every op is counted (no opaque layer): otherwise totals are lower bounds."""
+        return not self.uncounted
+
+
+# ops that move or name data only (no arithmetic): listed after those that may hold MACs
+_FREE = frozenset({"identity", "dropout", "getitem", "reshape", "view", "transpose", "permute",
+                   "flatten", "contiguous", "slice", "Tensor.unbind", "Tensor.expand", "expand",
+                   "size", "cat", "split", "chunk"})
+
+
+@dataclass(frozen=True)
+class Uncounted:
+    """The opaque layers of a spec and the ops they stand for (their MACs are not counted)."""
+
+    layers: int = 0
+    ops: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Uncounted:
+        """Of the ``op`` texts of opaque layers, one per layer."""
+        ops: Counter[str] = Counter()
+        layers = 0
+        for text in texts:
+            layers += 1
+            ops.update(uncounted(text))
+        return cls(layers, ops)
+
+    def __bool__(self) -> bool:
+        return self.layers > 0
+
+    def listed(self) -> str:
+        """``N opaque layers (linear ×48, layernorm ×25, ...)``, the most frequent ops first."""
+        ranked = sorted(self.ops.items(), key=lambda item: (item[0] in _FREE, -item[1]))
+        items = [f"{op} ×{count}" for op, count in ranked]
+        shown = ", ".join(items[:12]) + (f", and {len(items) - 12} more" if len(items) > 12 else "")
+        return f"{self.layers} opaque layer{'s' * (self.layers != 1)} ({shown})"
+
+    def message(self, model: str) -> str:
+        """The one stderr line every command prints for an incomplete model."""
+        return (f"warning: {model}: totals are lower bounds: MACs of {self.listed()} are not "
+                "counted")
+
+    def refusal(self, model: str) -> str:
+        """The error of ``--strict`` (exit 2)."""
+        return (f"--strict: {model}: figures would be lower bounds: MACs of {self.listed()} "
+                "are not counted")
+
+
+def spec_uncounted(spec: Spec | Sequence[LayerSpec]) -> Uncounted:
+    """:class:`Uncounted` of a spec, read from its layers (no analysis): what every copy of
+    every ``opaque`` layer, in containers too, stands for."""
+    layers, ops = 0, Counter[str]()
+    for layer in spec.layers if isinstance(spec, Spec) else spec:
+        if layer.kind == "opaque":
+            layers += layer.repeat
+            ops.update({op: n * layer.repeat for op, n in uncounted(layer.fields["op"]).items()})
+        for key in LAYER_LISTS if layer.kind in CONTAINERS else ():
+            inner = spec_uncounted(layer.fields.get(key) or ())
+            layers += layer.repeat * inner.layers
+            ops.update({op: n * layer.repeat for op, n in inner.ops.items()})
+    return Uncounted(layers, ops)
 
 
 def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None = None,
@@ -68,6 +142,30 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         raise locate(err.at(spec.source, None), spec.text) from None
     root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs))
     return Analysis(spec.name, x, width, root, spec.warnings)
+
+
+def unused_warnings(spec: Spec) -> list[str]:
+    """The spec's warnings (layers no output needs, not counted), each dropped top-level layer
+    with the params and MACs it holds at the spec's own input and width."""
+    held: dict[str, Cost] = {}
+    kept = {layer.name for layer in spec.layers}
+    dropped = [layer for layer in spec.unpruned if layer.name not in kept]
+    if dropped:
+        outputs = spec.outputs or (spec.layers[-1].name,)
+        try:
+            root = analyze(replace(spec, layers=spec.unpruned,
+                                   outputs=(*outputs, *(layer.name for layer in dropped)))).root
+        except SpecError:  # a dropped layer that does not fit its input: no figures to give
+            root = None
+        nodes = {child.name: child for child in root.children} if root is not None else {}
+        for layer in dropped:
+            copies = [nodes.get(name) for name in produced(layer)]
+            if all(copies):
+                held[layer.path] = Cost(sum(n.params for n in copies if n),
+                                        sum(n.macs for n in copies if n))
+    return [str(warning) + (f" (it holds {held[warning.path].params:,} params and "
+                            f"{held[warning.path].macs:,} MACs)" if warning.path in held else "")
+            for warning in spec.warnings]
 
 
 # -- summaries -------------------------------------------------------------------------

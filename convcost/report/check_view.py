@@ -73,6 +73,10 @@ def model_report(model: ModelCheck) -> Report:
         notes.append("no budget: add a `budget:` mapping to the spec, or list it in a budgets file")
     elif model.budget.file != model.spec:
         notes.append(f"budget from {model.budget.file} ({model.budget.path})")
+    if model.uncounted:
+        allowed = "allowed by its budget (allow_incomplete)" if not model.incomplete else "FAILS"
+        notes.append(f"INCOMPLETE ({allowed}): figures are lower bounds: MACs of "
+                     f"{model.uncounted.listed()} are not counted")
     if model.verification is not None:
         from convcost.report.verify_view import summary
 
@@ -195,7 +199,9 @@ def check_json(result: CheckResult) -> dict[str, Any]:
                "budget_file": None if m.budget is None else m.budget.file,
                "failed": m.failed or m.name in regressed,
                "metrics": [_metric_json(c) for c in m.metrics],
-               "verify": _verify_json(m)}
+               "verify": _verify_json(m), "complete": not m.uncounted,
+               "opaque_layers": m.uncounted.layers, "uncounted": dict(m.uncounted.ops),
+               "allow_incomplete": m.budget is not None and m.budget.allow_incomplete}
               for m in result.models]
     return {"status": result.status, "summary": result.summary(), "models": models,
             "baseline": None if result.baseline is None else _baseline_json(result.baseline),
@@ -213,7 +219,7 @@ def check_markdown(result: CheckResult) -> str:
 
 
 CSV_COLUMNS = ("model", "spec", "convention", "metric", "value", "limit", "headroom", "over",
-               "layer", "baseline", "baseline_change", "grew", "failed")
+               "layer", "baseline", "baseline_change", "grew", "failed", "complete")
 
 
 def check_csv(result: CheckResult) -> str:
@@ -230,7 +236,8 @@ def check_csv(result: CheckResult) -> str:
             rows.append({"model": m["name"], "spec": m["spec"], "convention": m["convention"],
                          **metric, "baseline": None if d is None else d.base,
                          "baseline_change": None if d is None else d.change,
-                         "grew": None if d is None else d.grew, "failed": m["failed"]})
+                         "grew": None if d is None else d.grew, "failed": m["failed"],
+                         "complete": m["complete"]})
     return tidy_csv(rows, CSV_COLUMNS)
 
 

@@ -171,8 +171,22 @@ def totals_report(analysis: Analysis, counting: Counting = PAPER_MACS, model: st
         c = counting.convention
         rows.append((f"{counting.unit}, {c.name} convention", counting.count(analysis.root)))
         notes.append(f"{c.name} convention ({c.tool or c.source}): {c.doc}")
+    if not analysis.complete:
+        notes.append(incomplete_note(analysis))
     title = "totals (paper: conv + linear MACs)"
     return Report(f"{model} — {title}" if model else title, columns, rows, notes)
+
+
+def incomplete_note(analysis: Analysis) -> str:
+    """The table footer of an incomplete model: its totals are lower bounds."""
+    return (f"INCOMPLETE: these totals are lower bounds: MACs of {analysis.uncounted.listed()} "
+            "are not counted")
+
+
+def completeness_json(analysis: Analysis) -> dict[str, Any]:
+    """``complete`` and, when not, what the totals leave out (the keys of JSON totals)."""
+    found = analysis.uncounted
+    return {"complete": not found, "opaque_layers": found.layers, "uncounted": dict(found.ops)}
 
 
 def kinds_report(analysis: Analysis) -> Report:
@@ -263,7 +277,8 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         "input": list(analysis.input_shape),
         "alpha": analysis.alpha,
         "depth": depth,
-        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops},
+        "totals": {"params": t.params, "macs": t.macs, "flops": t.flops,
+                   **completeness_json(analysis)},
         "convention": {**counting.describe(), "total": counting.count(analysis.root)},
         **({key: None for key in detail} if summary else detail),
         "receptive_field": rf_json(rfs.output),
@@ -276,10 +291,12 @@ def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> st
     counting = figures.counting
     names = {count_column(counting): "count"} if counting and not counting.default else {}
     if summary:
-        columns = ["name", "params", "macs", "flops", *names]
+        columns = ["name", "params", "macs", "flops", *names, "complete", "uncounted"]
         root = analysis.root
         row = {"name": analysis.model, "params": root.params, "macs": root.macs,
-               "flops": root.flops, "count": counting.count(root) if counting else root.macs}
+               "flops": root.flops, "count": counting.count(root) if counting else root.macs,
+               "complete": analysis.complete,
+               "uncounted": "; ".join(f"{op} ×{n}" for op, n in analysis.uncounted.ops.items())}
         return tidy_csv([row], columns, names)
     leaves, _ = tree_rows(analysis.root, figures, 0)
     return tidy_csv([{**row, **rf_flat(row["receptive_field"])} for row in leaves],

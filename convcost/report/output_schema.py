@@ -58,6 +58,9 @@ VERIFY = obj({"ok": BOOL, "layers": INT, "tools": STR,
                                        "tool": {}})),
               "unsupported_ops": MAP_OF_INT, "ignored_ops": MAP_OF_INT,
               "totals": obj({"params": INT, "fvcore": INT, "flop_counter_flops": INT})})
+# Whether every op is counted; else the opaque layers and the ops whose MACs the totals leave
+# out (the totals are lower bounds). `check` fails such a model unless its budget allows it.
+COMPLETENESS: dict[str, Any] = {"complete": BOOL, "opaque_layers": INT, "uncounted": MAP_OF_INT}
 ROOFLINE_SUMMARY = obj({"device": STR, "peak_gflops": NUM, "bandwidth_gbs": NUM, "ridge": NUM,
                         "time_s": NUM, "memory_bound_time_s": NUM})
 MEMORY_SUMMARY = obj({
@@ -74,7 +77,7 @@ TRAINING_SUMMARY = obj({key: INT for key in ("forward_macs", "grad_input_macs",
 def _model() -> dict[str, Any]:
     return {
         "model": STR, "input": SHAPE, "alpha": NUM, "depth": nullable(INT),
-        "totals": obj({"params": INT, "macs": INT, "flops": INT}),
+        "totals": obj({"params": INT, "macs": INT, "flops": INT, **COMPLETENESS}),
         "convention": CONVENTION,
         "layers": nullable(array(row_schema())), "blocks": nullable(array(row_schema())),
         "by_kind": nullable({"type": "object",
@@ -120,7 +123,8 @@ def _check() -> dict[str, Any]:
     metric = obj({"metric": STR, "value": value, "limit": value, "headroom": value,
                   "over": BOOL, "layer": nullable(STR)})
     model = obj({"name": STR, "spec": STR, "convention": STR, "budget_file": nullable(STR),
-                 "failed": BOOL, "metrics": array(metric), "verify": nullable(VERIFY)})
+                 "failed": BOOL, "metrics": array(metric), "verify": nullable(VERIFY),
+                 **COMPLETENESS, "allow_incomplete": BOOL})
     grown = obj({"name": STR, "old_name": nullable(STR),
                  "status": {"enum": ["added", "removed", "changed", "renamed", "same"]},
                  "baseline": INT, "current": INT, "change": INT})

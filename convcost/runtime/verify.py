@@ -147,7 +147,7 @@ def _quiet() -> Iterator[None]:
 
 def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], int]:
     """One forward: every named module's output shape, and FlopCounterMode's FLOPs."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from convcost.runtime.flop_count import flop_counter
 
     shapes: dict[str, Shape] = {}
     modules = dict(model.named_modules(remove_duplicate=False))  # a shared module: every name
@@ -159,7 +159,7 @@ def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], 
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]
     try:
-        with FlopCounterMode(display=False) as counter:
+        with flop_counter() as counter:
             model(x)
     finally:
         for handle in handles:

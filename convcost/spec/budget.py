@@ -33,7 +33,11 @@ BUDGET_METRICS: Mapping[str, str] = {
 }
 REQUIRED_METRICS = ("params", "macs")
 SHARE = "max_layer_share"
-ENTRY_KEYS = ("spec", "input", *BUDGET_METRICS)
+ALLOW_INCOMPLETE = "allow_incomplete"
+ALLOW_INCOMPLETE_DOC = ("true: the model may have opaque layers (MACs not counted), so its "
+                        "figures are lower bounds; by default check fails such a model")
+BUDGET_KEYS = (*BUDGET_METRICS, ALLOW_INCOMPLETE)
+ENTRY_KEYS = ("spec", "input", *BUDGET_KEYS)
 
 
 def parse_count(value: Any, path: str) -> int:
@@ -77,9 +81,10 @@ class Budget:
     limits: tuple[Limit, ...]
     file: str | None
     path: str  # field path of the budget mapping, e.g. ``budget`` or ``budgets[2]``
+    allow_incomplete: bool = False  # opaque layers (figures are lower bounds) do not fail check
 
 
-def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...] = tuple(BUDGET_METRICS)
+def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...] = BUDGET_KEYS
                  ) -> Budget:
     """Validate a budget mapping (errors name ``path.key``; the caller adds the line)."""
     data = as_mapping(raw, path)
@@ -93,4 +98,7 @@ def parse_budget(raw: Any, path: str, file: str | None, allowed: tuple[str, ...]
             where = join(path, key)
             value = parse_share(data[key], where) if key == SHARE else parse_count(data[key], where)
             limits.append(Limit(key, value, where))
-    return Budget(tuple(limits), file, path)
+    allow = data.get(ALLOW_INCOMPLETE, False)
+    if not isinstance(allow, bool):
+        raise SpecError(f"must be true or false, got {quote(allow)}", path=join(path, ALLOW_INCOMPLETE))
+    return Budget(tuple(limits), file, path, allow)

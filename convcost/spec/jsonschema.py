@@ -11,7 +11,14 @@ from typing import Any
 
 from convcost.cost.opkind import NO_DEFAULT, Field
 from convcost.limits import MAX_COUNT, MAX_FLOAT, MAX_INT, MAX_LIST_ITEMS
-from convcost.spec.budget import BUDGET_METRICS, QUANTITY_PATTERN, REQUIRED_METRICS, SHARE
+from convcost.spec.budget import (
+    ALLOW_INCOMPLETE,
+    ALLOW_INCOMPLETE_DOC,
+    BUDGET_METRICS,
+    QUANTITY_PATTERN,
+    REQUIRED_METRICS,
+    SHARE,
+)
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
 from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
 from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
@@ -26,6 +33,7 @@ def _budget() -> dict[str, Any]:
                              for key, label in BUDGET_METRICS.items()}
     props[SHARE] = {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
                     "description": BUDGET_METRICS[SHARE]}
+    props[ALLOW_INCOMPLETE] = {"type": "boolean", "description": ALLOW_INCOMPLETE_DOC}
     return {"type": "object", "properties": props, "required": list(REQUIRED_METRICS),
             "additionalProperties": False}
 

@@ -93,6 +93,8 @@ class Spec:
     budget: Budget | None = None  # validated here, for every command
     outputs: tuple[str, ...] = ()  # top-level layers the model returns; (): the last one
     warnings: tuple[SpecError, ...] = field(default=(), compare=False)  # unused layers
+    unpruned: tuple[LayerSpec, ...] = field(default=(), compare=False, repr=False)  # the top-level
+    # layers before those no output needs were dropped (set only when some were)
     source: str | None = field(default=None, compare=False)
     text: str | None = field(default=None, compare=False, repr=False)  # to locate later errors
 
@@ -234,7 +236,7 @@ def _size_bounded(layers: tuple[LayerSpec, ...]) -> None:
                             path=join(layer.path, "repeat" if layer.repeat > 1 else "kind"))
 
 
-def _produced(layer: LayerSpec) -> list[str]:
+def produced(layer: LayerSpec) -> list[str]:
     """The names a layer gives its nodes: ``name``, or ``name.0`` … ``name.{repeat-1}``."""
     if layer.repeat == 1:
         return [layer.name]
@@ -249,7 +251,7 @@ def _names_unique(layers: tuple[LayerSpec, ...]) -> None:
     owner: dict[str, str] = {}
     prefixes: dict[str, str] = {}
     for layer in layers:
-        for name in _produced(layer):
+        for name in produced(layer):
             parts = name.split(".")
             above = (".".join(parts[:i]) for i in range(1, len(parts)))
             clash = owner.get(name) or prefixes.get(name) or next(
@@ -284,6 +286,7 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         _names_unique(layers)
         check_refs(layers)
         outputs = check_outputs(model["outputs"], layers) if "outputs" in model else ()
+        unpruned = layers
         layers, unused = prune(layers, outputs)
         name = model.get("name", default_name)
         if not isinstance(name, str) or not name or len(name) > _NAME_CHARS:
@@ -300,6 +303,7 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
             budget=None if budget is None else parse_budget(budget, "budget", source),
             outputs=outputs,
             warnings=tuple(err.at(source, None) for err in [*warnings, *unused]),
+            unpruned=unpruned if unused else (),
             source=source,
         )
     except SpecError as err:

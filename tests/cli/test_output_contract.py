@@ -282,7 +282,7 @@ def test_summary_prints_totals_only() -> None:
     assert data["layers"] is None and data["totals"]["macs"] == 300_774_272
     _, rows, _ = _csv(["model", V2, "--no-verify", "--summary"])
     assert rows == [{"name": "mobilenet_v2", "params": "3504872", "macs": "300774272",
-                     "flops": "601548544"}]
+                     "flops": "601548544", "complete": "True", "uncounted": ""}]
 
 
 # `--summary` on every command that prints totals; what it leaves out, what it keeps.

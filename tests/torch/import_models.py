@@ -204,3 +204,19 @@ class WithAux(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
+
+
+class Tokens(nn.Module):
+    """A ViT-style stem: patch conv, flatten to tokens, a class token concatenated in front
+    (ops no spec kind expresses), then a head on the class token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 8))
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls.expand(x.shape[0], -1, -1), tokens], dim=1)
+        return self.head(tokens[:, 0])

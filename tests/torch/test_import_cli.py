@@ -74,8 +74,8 @@ def test_opaque_layers_are_flagged_and_block_sweeps(runner: CliRunner) -> None:
     source = f"{MODELS}:Inexpressible"
     result = runner.invoke(app, ["import", source, "--input", "1x3x8x8"])
     assert result.exit_code == 0, result.output
-    assert ("opaque layer cumsum (torch.cumsum ×1): shape 1x8x6x6 measured, MACs not counted"
-            in result.stderr)
+    assert ("Inexpressible: totals are lower bounds: MACs of 1 opaque layer (torch.cumsum ×1) are "
+            "not counted" in result.stderr)
     layer = "{kind: opaque, name: cumsum, op: torch.cumsum ×1, output_shape: [8, 6, 6], params: 0}"
     assert layer in result.stdout
     shown = runner.invoke(app, ["model", source, "--no-verify", "--format", "json"])
@@ -118,3 +118,21 @@ def test_unused_modules_are_noted_and_the_cross_check_leaves_them_out(runner: Cl
     assert data["totals"]["params"] == 16 and data["verify"]["ok"]
     assert data["verify"]["totals"]["params"] == 16
     assert "10 parameters belong to modules the forward pass never uses (aux)" in result.stderr
+
+
+def test_an_opaque_layer_reads_every_input_so_nothing_is_dropped(runner: CliRunner) -> None:
+    source = f"{MODELS}:Tokens"
+    imported = runner.invoke(app, ["import", source, "--input", "1x3x16x16"])
+    assert imported.exit_code == 0, imported.output
+    opaque = [line for line in imported.stdout.splitlines() if "kind: opaque" in line]
+    assert any("from: [expand, flatten]" in line for line in opaque), opaque  # class token, tokens
+    result = runner.invoke(app, ["model", source, "--input", "1x3x16x16", "-f", "json"])
+    data = json.loads(result.stdout)
+    assert "not used by any output" not in result.stderr
+    # patch conv 8·3·16 + 8 = 392 params, 16 positions · 384 = 6,144 MACs; head 8·10 + 10 = 90
+    # params, 80 MACs; the class token 8 params (in an opaque layer)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 90 + 8, 6_144 + 80)
+    assert data["totals"]["complete"] is False and result.exit_code == 0, result.output
+    assert len([line for line in result.stderr.splitlines() if "lower bounds" in line]) == 1
+    strict = runner.invoke(app, ["model", source, "--input", "1x3x16x16", "--strict"])
+    assert strict.exit_code == 2 and "--strict: Tokens: figures would be lower bounds" in strict.stderr

@@ -29,7 +29,8 @@ def _json(runner: CliRunner, *args: str) -> dict:
 def test_mobilenet_v1_totals(runner: CliRunner) -> None:
     data = _json(runner, str(V1))
     # params: stem 3*32*9 + BN 64; per dsconv c*9 + 2c + c*n + 2n; fc 1024*1000 + 1000
-    assert data["totals"] == {"params": 4_231_976, "macs": 568_740_352, "flops": 2 * 568_740_352}
+    assert data["totals"] == {"params": 4_231_976, "macs": 568_740_352, "flops": 2 * 568_740_352,
+                              "complete": True, "opaque_layers": 0, "uncounted": {}}
     assert data["totals"]["macs"] == _v1_macs_by_hand(224)
     assert data["input"] == [1, 3, 224, 224]
     assert sum(layer["macs"] for layer in data["layers"]) == data["totals"]["macs"]
@@ -105,7 +106,8 @@ def test_depth_puts_blocks_under_their_own_key(runner: CliRunner) -> None:
 def test_overrides_recompute(runner: CliRunner) -> None:
     base = _json(runner, str(V1))["totals"]
     batch = _json(runner, str(V1), "--batch", "4")["totals"]
-    assert batch == {"params": base["params"], "macs": 4 * base["macs"], "flops": 4 * base["flops"]}
+    assert batch == {**base, "macs": 4 * base["macs"], "flops": 4 * base["flops"]}
+    assert batch["params"] == base["params"] and batch["complete"] is True
     rho = _json(runner, str(V1), "--rho", str(160 / 224))
     assert rho["input"] == [1, 3, 160, 160]
     assert rho["totals"]["macs"] == _v1_macs_by_hand(160)

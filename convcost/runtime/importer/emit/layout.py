@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcost.cost.ops.opaque import describe
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
@@ -154,11 +155,15 @@ class _Walk:
             self.opaque.pop()
             self.names[layer_name(previous.path)] -= 1
             self.prev = self.layers[-1]["name"] if self.layers else INPUT
-        ops = Counter(n.target if n.op == "opaque" else n.op for n in group.nodes)
-        text = ", ".join(f"{op} ×{count}" for op, count in ops.items())
+        text = describe(Counter(n.target if n.op == "opaque" else n.op for n in group.nodes))
         end, params = group.nodes[-1], sum(n.params for n in group.nodes)
-        reads = [t for t in inputs if t in self.produced][:1] or [self.graph.nodes[0].name]
-        self.add([{"kind": "opaque", "op": text[:200], "output_shape": list(end.shape[1:]),
+        # every tensor the ops read, one per layer holding it (an unread input would be dropped)
+        held: dict[str, str] = {}
+        for tensor in inputs:
+            if tensor in self.produced:
+                held.setdefault(self.produced[tensor], tensor)
+        reads = list(held.values()) or [self.graph.nodes[0].name]
+        self.add([{"kind": "opaque", "op": text, "output_shape": list(end.shape[1:]),
                    "params": params}], group, reads)
         name = self.layers[-1]["name"]
         self.regions[name] = group

@@ -124,7 +124,7 @@ Strict = Annotated[bool, typer.Option(
 def strict_option(command: F) -> F:
     """Give a command ``--strict``: while it runs, :func:`convcost.cli.specs.load` refuses a
     spec with an opaque layer (exit 2) instead of warning that its totals are lower bounds."""
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # its module's names, not ours
     params = list(signature.parameters.values())
     at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
     flag = inspect.Parameter("strict", inspect.Parameter.KEYWORD_ONLY, default=False,

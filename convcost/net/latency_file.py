@@ -129,6 +129,9 @@ def parse_latency_model(data: Any) -> LatencyModel | KernelModel:
     """Validate loaded YAML data into a :class:`LatencyModel` (format 1) or a
     :class:`~convcost.net.kernel_model.KernelModel` (format 2)."""
     top = as_mapping(data, "")
+    if "layers" in top and "classes" not in top:
+        raise SpecError("a network spec, not a latency model: give the file `convcost calibrate -o FILE` "
+                        "writes")
     if top.get("format") == KERNEL_FORMAT:
         from convcost.net.kernel_file import parse_kernel_model
 

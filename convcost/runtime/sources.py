@@ -62,5 +62,8 @@ def open_model(arg: str, input_shape: tuple[int, ...] | None = None) -> Opened:
         data, text = source_yaml(arg, input_shape)
         notes = tuple(open_source(arg, input_shape).imported.graph.notes)
         return Opened(arg, arg, data, text, notes, imported=True)
+    from convcost.runtime.importer.mistakes import check_spec_argument
+
+    check_spec_argument(arg)  # net.py without :Class, a .pt checkpoint, a binary file
     file, data, text = read_spec(arg)
     return Opened(arg, file, data, text)

@@ -18,6 +18,7 @@ from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
+from convcost.runtime.importer.onnx_check import check_graph, check_shapes
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
 from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu, refer_sizes
 
@@ -41,11 +42,15 @@ def _load(path: str, input_shape: Shape | None) -> Any:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as err:
         raise ConvcostError(f"{path}: not an ONNX model ({type(err).__name__})") from None
+    check_graph(model, path)
     _fix_input(model, input_shape)
     try:
-        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as err:
         raise ConvcostError(f"{path}: ONNX shape inference failed: {str(err).splitlines()[0]}") from None
+    check_shapes(inferred, path, _shapes(inferred), _constants(inferred),
+                 {i.name for i in _real_inputs(inferred)})
+    return inferred
 
 
 def _real_inputs(model: Any) -> list[Any]:
@@ -92,13 +97,14 @@ def _constants(model: Any) -> dict[str, list[Any]]:
     from onnx import numpy_helper
 
     values: dict[str, list[Any]] = {}
-    for init in model.graph.initializer:
-        if math.prod(init.dims) <= 16:
+    for init in model.graph.initializer:  # external ones are read in by check_graph when small
+        if math.prod(init.dims) <= 16 and init.data_location != init.EXTERNAL:
             values[init.name] = numpy_helper.to_array(init).reshape(-1).tolist()
     for node in model.graph.node:
         if node.op_type == "Constant":
             for attr in node.attribute:
-                if attr.name == "value" and math.prod(attr.t.dims) <= 16:
+                if attr.name == "value" and math.prod(attr.t.dims) <= 16 \
+                        and attr.t.data_location != attr.t.EXTERNAL:
                     values[node.output[0]] = numpy_helper.to_array(attr.t).reshape(-1).tolist()
     return values
 

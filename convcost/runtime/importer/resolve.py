@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.contain import allocation_failed, memory_error
+from convcost.runtime.importer.mistakes import module_hint
 from convcost.runtime.importer.source import Source
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def _python(source: Source) -> Any:
         try:
             module = importlib.import_module(source.location)
         except ModuleNotFoundError as err:
-            raise ConvcostError(f"cannot import module {source.location!r}: {err}") from None
+            raise ConvcostError(f"cannot import module {source.location!r}: {err}"
+                                f"{module_hint(source.location, source.name)}") from None
     obj: Any = module
     for part in source.name.split("."):
         if not hasattr(obj, part):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -26,11 +27,43 @@ def _data_dependent(*reasons: str) -> bool:
                for word in ("DataDependent", "data-dependent", "as inputs to control flow"))
 
 
+_SMALL = ("too small", "can't be greater than actual input size", "smaller than kernel")
+
+
+def _too_small(err: BaseException) -> str:
+    """``at layer features.30: Given input size: (512x1x1) ...`` when shape propagation
+    failed because the input shrank below a layer's window, else ""."""
+    cause = err.__cause__ or err
+    lines = str(cause).strip().splitlines()
+    text = lines[0] if lines else ""
+    if not any(word in text for word in _SMALL):
+        return ""
+    layer = re.search(r"\[target=([^\]]+)\]", str(err))
+    return f"at layer {layer[1]}: {text[:160]}" if layer else text[:200]
+
+
+def _one_input(model: nn.Module, source: str) -> None:
+    """A forward that needs more than one tensor cannot be traced on one image input."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return
+    required = [p.name for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(required) > 1:
+        raise ConvcostError(f"{source}: its forward takes {len(required)} inputs ({', '.join(required)}); "
+                            "convcost traces one image tensor: wrap the model in a module whose "
+                            "forward(x) makes the others")
+
+
 def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto") -> IRGraph:
     """The IR of ``model`` on an input of ``input_shape``; says which tracer was used."""
     from convcost.runtime.importer.export_trace import trace_export
     from convcost.runtime.importer.fx_trace import trace_fx
 
+    _one_input(model, source)
     failure = ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -40,6 +73,10 @@ def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto
             except Exception as err:
                 if allocation_failed(err):
                     raise memory_error(source, "tracing") from None
+                small = _too_small(err)
+                if small:
+                    raise ConvcostError(f"{source}: the input {'×'.join(map(str, input_shape))} is too "
+                                        f"small: {small}; give a larger --input") from None
                 if tracer == "fx":
                     raise ConvcostError(f"{source}: torch.fx cannot trace it: {_reason(err)}") from None
                 failure = _reason(err)

@@ -56,11 +56,7 @@ def report(
     from convcost.report.html_data import report_data
 
     data = report_data(analysis, roof, dtype, latency_prediction(latency_model, analysis))
-    if data.uncounted:
-        from convcost.cli.terminal import say
-
-        say(f"warning: {source}: {len(data.uncounted)} layers not counted (opaque): "
-            "its MACs may be short")
+    # load() said on stderr what the figures leave uncounted (--strict: refused)
     marks = None if against is None else _marks(analysis, shape.analyze(against), source, against, dtype)
     write_report(data, marks, fmt, output, _input_files(source, against))
 

@@ -127,7 +127,8 @@ def test_2000_unused_layers_take_seconds_and_ten_warnings(tmp_path: Path) -> Non
     assert len(lines) == 11 and "1,990 more layers not used" in lines[-1], lines[-2:]
     assert run.seconds < SECONDS and run.rss_mib < RSS_MIB, (run.seconds, run.rss_mib)
     # conv a only: 3·8·3·3 = 216 weights (no bias); 216 · 8·8 positions (padding auto) MACs
-    assert json.loads(run.stdout)["totals"] == {"params": 216, "macs": 216 * 64, "flops": 432 * 64}
+    assert json.loads(run.stdout)["totals"] == {"params": 216, "macs": 216 * 64, "flops": 432 * 64,
+                                                "complete": True, "opaque_layers": 0, "uncounted": {}}
 
 
 def test_unused_layers_are_all_warned_in_the_spec(tmp_path: Path) -> None:

@@ -316,8 +316,9 @@ def latency_report(analysis: Analysis, prediction: Prediction) -> Report:
 
 
 def latency_note(prediction: Prediction) -> str:
+    units = "layer groups" if prediction.counted is None else "kernels"
     return (f"predicted latency {prediction.total_s * 1e3:.3f} ms end to end: {prediction.group_count} "
-            f"layer groups {prediction.layers_s * 1e3:.3f} ms, overhead {prediction.overhead_s * 1e3:.3f} "
+            f"{units} {prediction.layers_s * 1e3:.3f} ms, overhead {prediction.overhead_s * 1e3:.3f} "
             f"ms (latency model: {prediction.label})")
 
 

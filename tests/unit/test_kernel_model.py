@@ -162,6 +162,9 @@ def test_prediction_agrees_with_the_kernel_sum() -> None:
     assert prediction.total_s == pytest.approx(model.net_s(kernels), rel=1e-12)
     assert prediction.group_count == len(kernels) == prediction.count_in(root)
     assert predict_kernels(model, root).layers_s == pytest.approx(model.layers_s(kernels), rel=1e-12)
+    from convcost.report.model_view import latency_note
+
+    assert f": {len(kernels)} kernels " in latency_note(prediction)  # resnet18: 31 kernels
 
 
 def test_file_round_trip_and_errors(tmp_path: Path) -> None:

@@ -35,6 +35,28 @@ def _convcost(*args: str) -> str:
     return done.stdout
 
 
+LAYER_NAMES = ['</script><script>alert(1)</script>', '<img src=x onerror=alert(2)>', "a&amp;b\"c'd",
+               '<!--', ']]><svg onload=alert(3)>']
+
+
+def _hostile_layers_page() -> str:
+    """mobilenet_v1's page with its layers renamed to markup (the view is the defence: a spec's
+    names are validated, an imported model's sanitised, but the page must not rely on it)."""
+    from dataclasses import replace
+
+    from convcost.cost.roofline import resolve
+    from convcost.net.analysis import analyze
+    from convcost.report.html_data import report_data
+    from convcost.report.html_page import html_page
+    from convcost.spec.loader import load_spec
+
+    data = report_data(analyze(load_spec(ROOT / "specs" / "mobilenet_v1.yaml")),
+                       resolve("t4", None, None, "float32"))
+    layers = tuple(replace(layer, name=f"{LAYER_NAMES[i % len(LAYER_NAMES)]}{i}")
+                   for i, layer in enumerate(data.layers))
+    return html_page(replace(data, layers=layers))
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("report")
@@ -47,9 +69,11 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     encoding="utf-8")
     _convcost("report", SPEC, "-o", str(out / "big.html"))
     _convcost("report", str(hostile), "-o", str(out / "hostile.html"))
+    (out / "names.html").write_text(_hostile_layers_page(), encoding="utf-8")
     _convcost("report", str(wide), "--against", "resnet18", "-o", str(out / "diff.html"))
     _convcost("report", "mobilenet_v2", "--against", "mobilenet_v1", "-o", str(out / "far.html"))
-    return {"big": out / "big.html", "hostile": out / "hostile.html", "diff": out / "diff.html",
+    return {"big": out / "big.html", "hostile": out / "hostile.html", "names": out / "names.html",
+            "diff": out / "diff.html",
             "far": out / "far.html", "wide": wide}
 
 
@@ -180,6 +204,19 @@ def test_a_hostile_name_is_text(browser: Any, pages: dict[str, Path]) -> None:
     assert browser.locator("h1").inner_text() == f"convcost report: {HOSTILE}"
     assert watch.dialogs == [] and watch.errors == []
     assert browser.locator("script").count() == 2
+
+
+def test_hostile_layer_names_are_text(browser: Any, pages: dict[str, Path]) -> None:
+    watch, _ = _open(browser, pages["names"])
+    assert watch.dialogs == [] and watch.errors == [] and browser.locator("script").count() == 2
+    assert browser.locator("img").count() == 0
+    for i in range(len(LAYER_NAMES)):
+        name = f"{LAYER_NAMES[i]}{i}"
+        node = browser.locator(f'#graph .node[data-i="{i}"]')
+        assert node.locator("title").text_content() == name
+        node.click()
+        assert browser.locator("#details .name").inner_text() == f"#{i + 1} {name}"
+        assert browser.locator("#layers tbody tr.selected td.name").inner_text() == name
 
 
 def _marked(page: Any, status: str) -> int:

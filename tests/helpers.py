@@ -117,9 +117,13 @@ class Measured:
 
 
 def measured(args: list[str], cwd: Path = ROOT, timeout: float = 120,
-             env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL) -> Measured:
+             env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL,
+             interrupt_after: float | None = None) -> Measured:
     """Run ``python -m convcost ARGS`` and measure it: the child's own ``ru_maxrss`` (os.wait4,
-    not the sum over every child of the test run), killed after ``timeout`` seconds."""
+    not the sum over every child of the test run), killed after ``timeout`` seconds; with
+    ``interrupt_after``, sent SIGINT (Ctrl-C) then, and ``seconds`` is the time it took to exit
+    after the signal."""
+    import signal
     import sys
     import tempfile
     import threading
@@ -131,6 +135,10 @@ def measured(args: list[str], cwd: Path = ROOT, timeout: float = 120,
                                 stdin=stdin, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
+        if interrupt_after is not None:
+            time.sleep(interrupt_after)
+            proc.send_signal(signal.SIGINT)
+            start = time.monotonic()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:

@@ -39,6 +39,21 @@ def fast_model(argv: Sequence[str]) -> dict[str, str | bool] | None:
 
 def main() -> None:
     """Run ``convcost`` with ``sys.argv``; exits with the command's code."""
+    from convcost.cli.interrupt import aborted, exit_interrupted, install
+
+    install()
+    try:
+        _main()
+    except KeyboardInterrupt:  # during the imports, before run_plain's own handler
+        aborted()
+        exit_interrupted()
+    except SystemExit as done:
+        if done.code == 130:
+            exit_interrupted()
+        raise
+
+
+def _main() -> None:
     fast = None if "_CONVCOST_COMPLETE" in os.environ else fast_model(sys.argv[1:])
     if fast is None:
         from convcost.cli.app import main as full

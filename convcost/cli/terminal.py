@@ -82,11 +82,14 @@ def run_main(main: Callable[[], Any]) -> int:
 
     def clicked() -> Any:
         try:
-            return main()
+            code = main()
         except ClickException as err:
             return _click_error(err)
         except Abort:
             raise KeyboardInterrupt from None
+        if code == ExitCode.INTERRUPTED:  # typer turns a KeyboardInterrupt into a silent 130
+            raise KeyboardInterrupt
+        return code
 
     return run_plain(clicked)
 
@@ -112,14 +115,22 @@ def run_plain(main: Callable[[], Any]) -> int:
         say(f"error: {err}")
         return int(err.exit_code)
     except KeyboardInterrupt:
-        say("aborted")
-        return ExitCode.INTERRUPTED
+        return _interrupted()
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.BROKEN_PIPE
     except Exception as err:
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):
+            return _interrupted()  # Ctrl-C wrapped by Python (a class's __set_name__, ...)
         return internal_error(err)
     return code if isinstance(code, int) else ExitCode.OK
+
+
+def _interrupted() -> int:
+    from convcost.cli.interrupt import aborted
+
+    aborted()
+    return ExitCode.INTERRUPTED
 
 
 def internal_error(err: BaseException) -> int:

@@ -96,16 +96,26 @@ def _torch(what: str = "convcost bench needs") -> Any:
     return torch
 
 
-def resolve_device(choice: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``."""
+def resolve_device(choice: str, flag: str = "--torch-device") -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; errors name ``flag``, the option the
+    user gave (``bench --torch-device``, ``profile --device``)."""
     torch = _torch()
     if choice not in ("auto", "cpu", "cuda"):
-        raise ConvcostError(f"--torch-device: must be auto, cpu or cuda, got {quote(choice)}")
+        raise ConvcostError(f"{flag}: must be auto, cpu or cuda, got {quote(choice)}")
     if choice == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cuda" and not torch.cuda.is_available():
-        raise ConvcostError("--torch-device: cuda requested but torch.cuda.is_available() is False")
+        raise ConvcostError(f"{flag}: cuda requested but torch.cuda.is_available() is False "
+                            "(no GPU, or a CPU build of torch)")
     return choice
+
+
+def thread_count(threads: int | None, current: int) -> int:
+    """The torch threads to use: ``threads`` (default ``current``), never more than the cores
+    (``--threads 100000`` made torch's thread pool crash)."""
+    if threads is not None and threads < 1:
+        raise ConvcostError(f"--threads: must be a positive integer, got {threads}")
+    return min(threads or current, os.cpu_count() or 1)
 
 
 def _run(model: Any, x: Any, sync: Callable[[], None]) -> float:
@@ -123,15 +133,13 @@ def bench(title: str, analyses: Mapping[str, Analysis], device: str = "auto", wa
     if warmup < 0 or repeats < 1:
         raise ConvcostError(f"--repeats: need ≥ 1 timed run and ≥ 0 warm-up runs, "
                             f"got {repeats} and {warmup}")
-    if threads is not None and threads < 1:
-        raise ConvcostError(f"--threads: must be a positive integer, got {threads}")
+    thread_count(threads, 1)  # a bad value fails before the work
     guard(list(analyses.values()), "the benchmark", "bench a smaller input (--resolution, --hw)",
           notify)
     torch = _torch()
     target = resolve_device(device)
     previous = torch.get_num_threads()
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(min(threads or previous, cores))  # never more threads than cores
+    torch.set_num_threads(thread_count(threads, previous))
     try:
         times = _measure(torch, list(analyses.values()), target, warmup, repeats, progress)
         used = torch.get_num_threads()

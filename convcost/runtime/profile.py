@@ -26,7 +26,7 @@ from convcost.cost.memory import model_memory
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
 from convcost.net.latency import BACKENDS, PROFILE_DTYPES, Sample, SpecTiming
-from convcost.runtime.bench import Progress, Timing, resolve_device
+from convcost.runtime.bench import Progress, Timing, resolve_device, thread_count
 from convcost.runtime.bench import _torch as torch_module
 
 
@@ -114,11 +114,11 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
     torch = torch_module("convcost profile and calibrate need")
     if device not in ("cpu", "cuda"):
         raise ConvcostError(f"--device: must be cpu or cuda, got {device!r}")
-    target = resolve_device(device)
+    target = resolve_device(device, "--device")
     if backend == "onnxruntime" and (target != "cpu" or dtype != "float32"):
         raise ConvcostError("--backend onnxruntime: profiles float32 on the cpu only")
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
+    torch.set_num_threads(thread_count(threads, previous))  # at most the cores, as bench
     try:
         groups = list(fused_groups(analysis.root))
         runner = _ort_runner if backend == "onnxruntime" else _torch_runner

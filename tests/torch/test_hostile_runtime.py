@@ -1,0 +1,59 @@
+"""Threads, signals and devices of the commands that run torch (issue 24, "Threads, signals
+and sizes"). Each case runs in a measured child process: exit code, stderr, wall time and the
+child's own peak RSS (bounds generous enough for a loaded 2-core machine)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from helpers import measured, one_line_error
+
+from convcost.exit_codes import ExitCode
+
+QUICK = ["--warmup", "0", "--repeats", "1"]
+RSS_MIB = 1500.0  # torch alone is ~400 MiB; a crashing thread pool of 100,000 threads is GiBs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [
+    ["profile", "mobilenet_block", *QUICK, "-f", "json"],
+    ["calibrate", "mobilenet_block", *QUICK, "-f", "json", "-o", "latency.yaml"],
+])
+def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, command: list[str],
+                                                           ) -> None:
+    """``--threads 100000`` segfaulted in torch's thread pool; now min(threads, cores)."""
+    run = measured([*command, "--threads", "100000"], cwd=tmp_path, timeout=300)
+    assert run.returncode == ExitCode.OK, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and run.rss_mib < RSS_MIB, run.rss_mib
+    data = json.loads(run.stdout)
+    machine = data["machine"] if "machine" in data else data["latency_model"]["machine"]
+    assert 1 <= machine["threads"] <= (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize(("command", "flag"), [
+    (["profile", "mobilenet_block", "--device", "cuda"], "--device"),
+    (["calibrate", "mobilenet_block", "--device", "cuda", "-o", "x.yaml"], "--device"),
+    (["bench", "mobilenet_block", "--torch-device", "cuda"], "--torch-device"),
+])
+def test_cuda_without_a_gpu_names_the_flag_given(tmp_path: Path, command: list[str],
+                                                 flag: str) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    run = measured(command, cwd=tmp_path, timeout=300)
+    one_line_error(run, ExitCode.BAD_INPUT, f"{flag}: cuda requested")
+    assert not (tmp_path / "x.yaml").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.3, 1.5, 8.0])  # importing, building, timing (idle machine)
+def test_ctrl_c_during_a_long_profile_exits_130_promptly(tmp_path: Path, after: float) -> None:
+    run = measured(["profile", "mobilenet_block", "--repeats", "1000000000"], cwd=tmp_path,
+                   interrupt_after=after, timeout=120)
+    assert (run.returncode, run.stderr) == (ExitCode.INTERRUPTED, "convcost: aborted\n"), run
+    assert run.seconds < 20, run.seconds  # the watchdog ends a hung unwinding after 3 s
+    assert run.rss_mib < RSS_MIB

@@ -6,6 +6,11 @@ The public API imports no torch::
     result = convcost.analyze(spec, alpha=0.5, resolution=160)
     result.totals.macs
 
+and, given a torch ``nn.Module`` (torch imported then), the same analysis and the spec text::
+
+    result = convcost.analyze(model, input_shape=(1, 3, 224, 224))   # or analyze(model, (x,))
+    text = convcost.import_spec(model, input_shape=(1, 3, 224, 224))
+
 Names are imported on first use (PEP 562), so ``convcost layer`` does not pay for the
 spec loader and YAML.
 """
@@ -18,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Analysis": "net.analysis", "Cost": "cost.value", "analyze": "net.analysis",
+    "Analysis": "net.analysis", "Cost": "cost.value", "analyze": "api", "import_spec": "api",
+    "IncompleteWarning": "api",
     "Comparison": "net.compare", "LayerConfig": "net.compare", "compare": "net.compare",
     "layer_cost": "net.compare",
     "ConvcostError": "errors", "SpecError": "errors",
@@ -27,9 +33,10 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from convcost.api import IncompleteWarning, analyze, import_spec
     from convcost.cost.value import Cost, LayerCost
     from convcost.errors import ConvcostError, SpecError
-    from convcost.net.analysis import Analysis, analyze
+    from convcost.net.analysis import Analysis
     from convcost.net.compare import Comparison, LayerConfig, compare, layer_cost
     from convcost.spec.loader import Spec, load_spec
 
@@ -41,6 +48,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Analysis", "Comparison", "ConvcostError", "Cost", "LayerConfig", "LayerCost", "Spec",
-    "SpecError", "analyze", "compare", "layer_cost", "load_spec",
+    "Analysis", "Comparison", "ConvcostError", "Cost", "IncompleteWarning", "LayerConfig",
+    "LayerCost", "Spec", "SpecError", "analyze", "compare", "import_spec", "layer_cost", "load_spec",
 ]

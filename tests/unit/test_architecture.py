@@ -14,7 +14,7 @@ from helpers import ROOT, blocked_env, run
 PACKAGE = ROOT / "convcost"
 # Each layer may import (at module level) only layers of the same or a lower rank.
 RANK = {"exit_codes": 0, "errors": 0, "limits": 0, "outfile": 0, "cost": 1, "spec": 2, "net": 3,
-        "conventions": 4, "check": 5, "runtime": 5, "report": 6, "cli": 7, "__init__": 8,
+        "conventions": 4, "check": 5, "runtime": 5, "report": 6, "cli": 7, "api": 8, "__init__": 8,
         "__main__": 8}
 PURE = ("cost", "spec", "net", "conventions")  # never import runtime/, not even in a function
 MAX_FUNCTION_LINES = 50

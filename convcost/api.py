@@ -1,0 +1,118 @@
+"""The Python API: :func:`analyze` a spec or a torch module, :func:`import_spec` a module.
+
+``convcost.analyze(spec)`` costs a loaded :class:`~convcost.spec.loader.Spec` (a path or a
+source string such as ``"torchvision:resnet18"`` is loaded first); ``convcost.analyze(model,
+input_shape=(1, 3, 224, 224))`` (or with example inputs, ``convcost.analyze(model, (x,))`` as
+fvcore takes them) imports an ``nn.Module`` exactly as ``convcost import`` does and returns the
+same :class:`~convcost.net.analysis.Analysis` the CLI renders. torch is imported only for a
+module, inside the functions: ``import convcost`` stays torch-free.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from convcost.errors import ConvcostError
+from convcost.net.analysis import Analysis
+from convcost.net.analysis import analyze as analyze_spec
+from convcost.spec.loader import Spec
+
+DEFAULT_SHAPE = (1, 3, 224, 224)
+
+
+class IncompleteWarning(UserWarning):
+    """An analysed module has opaque layers: its totals are lower bounds."""
+
+
+def _shape(input_shape: Any, example_inputs: Any) -> tuple[int, ...]:
+    """The traced input shape: ``input_shape`` ([N,] C, H, W), else the example tensor's."""
+    if example_inputs is not None:
+        if input_shape is not None:
+            raise ConvcostError("give input_shape or example_inputs, not both")
+        inputs = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
+        if len(inputs) != 1 or not hasattr(inputs[0], "shape"):
+            raise ConvcostError("example_inputs: convcost traces one image tensor: give one "
+                                f"tensor (or a 1-tuple), got {type(example_inputs).__name__}")
+        return tuple(int(n) for n in inputs[0].shape)
+    shape = tuple(input_shape) if input_shape is not None else DEFAULT_SHAPE
+    if not all(isinstance(n, int) and n > 0 for n in shape) or len(shape) not in (3, 4):
+        raise ConvcostError(f"input_shape: expected positive sizes (N, C, H, W) or (C, H, W), "
+                            f"got {input_shape!r}")
+    return shape if len(shape) == 4 else (1, *shape)
+
+
+def _imported(model: Any, input_shape: Any, example_inputs: Any, name: str | None,
+              strict: bool, tracer: str) -> Any:
+    """The :class:`~convcost.runtime.importer.convert.Imported` of a module, traced in eval
+    mode (its mode is restored)."""
+    from convcost.runtime.importer.convert import to_spec
+    from convcost.runtime.importer.trace import trace
+
+    if tracer not in ("auto", "fx", "export"):
+        raise ConvcostError(f"tracer: must be auto, fx or export, got {tracer!r}")
+    title = name or type(model).__name__
+    training = bool(getattr(model, "training", False))
+    model.eval()
+    try:
+        graph = trace(model, _shape(input_shape, example_inputs), title, tracer)
+    finally:
+        model.train(training)
+    return to_spec(graph, title, strict, title)
+
+
+def import_spec(model: Any, input_shape: Any = None, *, example_inputs: Any = None,
+                name: str | None = None, strict: bool = False, tracer: str = "auto") -> str:
+    """The spec YAML of a torch ``nn.Module``, as ``convcost import`` writes it.
+
+    ``input_shape`` is ``(N, C, H, W)`` or ``(C, H, W)`` (default 1×3×224×224), or give
+    ``example_inputs`` (one tensor, or a 1-tuple: only its shape is used). ``strict`` raises
+    :class:`~convcost.errors.ConvcostError` where the spec cannot express an op."""
+    return str(_imported(model, input_shape, example_inputs, name, strict, tracer).yaml)
+
+
+def _is_inputs(value: Any) -> bool:
+    """Whether a second positional argument is fvcore-style inputs (not α)."""
+    return value is not None and not isinstance(value, Real)
+
+
+def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
+            rho: float | None = None, batch: int | None = None, *, input_shape: Any = None,
+            example_inputs: Any = None, strict: bool = False, tracer: str = "auto") -> Analysis:
+    """The :class:`~convcost.net.analysis.Analysis` of a spec, a spec file or model source
+    (``"specs/mobilenet_v2.yaml"``, ``"torchvision:resnet18"``), or a torch ``nn.Module``.
+
+    A module is traced on ``input_shape`` (default 1×3×224×224) or ``example_inputs`` (also
+    positional, as fvcore takes them: ``analyze(model, (x,))``). When some op is opaque (its
+    MACs not counted) an :class:`IncompleteWarning` says so (``analysis.complete`` is False);
+    ``strict`` raises instead. ``alpha``, ``resolution``, ``rho``, ``batch`` override the spec's.
+    """
+    if isinstance(model, Spec):
+        spec = model
+    elif isinstance(model, (str, Path)):
+        spec = _load(str(model))
+    else:
+        if _is_inputs(alpha):
+            example_inputs, alpha = alpha, None
+        imported = _imported(model, input_shape, example_inputs, None, strict, tracer)
+        from convcost.spec.loader import spec_from
+        from convcost.spec.yamlsafe import load_yaml
+
+        title = str(imported.spec["name"])
+        spec = spec_from(load_yaml(imported.yaml, title), imported.yaml, title)
+    result = analyze_spec(spec, alpha, resolution, rho, batch)
+    if result.uncounted and strict:
+        raise ConvcostError(result.uncounted.refusal(result.model))
+    if result.uncounted:
+        warnings.warn(result.uncounted.message(result.model), IncompleteWarning, stacklevel=2)
+    return result
+
+
+def _load(text: str) -> Spec:
+    """A spec file, a built-in name, ``git:REV:path`` or a model source (imports torch)."""
+    from convcost.runtime.sources import open_model
+
+    spec: Spec = open_model(text).spec()
+    return spec

@@ -71,7 +71,7 @@ def test_an_incomplete_module_warns_and_strict_raises() -> None:
     assert not result.complete and result.uncounted.ops == {"torch.cumsum": 1}
     [warning] = [w for w in caught if issubclass(w.category, convcost.IncompleteWarning)]
     assert "totals are lower bounds" in str(warning.message)
-    with pytest.raises(ConvcostError, match="--strict|cannot express"):
+    with pytest.raises(ConvcostError, match=r"--strict|cannot express"):
         convcost.analyze(_Cumsum(), input_shape=(1, 3, 8, 8), strict=True)
 
 

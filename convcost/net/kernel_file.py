@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from convcost.errors import SpecError
 from convcost.net.kernel_model import KernelFit, KernelModel
 from convcost.net.kernels import FEATURES, KERNEL_CLASSES
@@ -21,6 +19,7 @@ from convcost.net.latency_file import (
     machine_field,
     seconds_field,
     text_field,
+    with_header,
 )
 from convcost.spec.fields import as_int, as_list, as_mapping, check_keys, join
 
@@ -38,11 +37,9 @@ def kernel_data(model: KernelModel) -> dict[str, Any]:
 
 
 def dump_kernels(model: KernelModel) -> str:
-    header = ("# convcost kernel latency model (convcost calibrate): a kernel of a class takes\n"
-              "# t = Σ coefficient·feature seconds (features: docs/memory-and-latency.md §8);\n"
-              "# end to end, T = pass_factor·Σt + overhead_per_kernel_s·kernels.\n"
-              "# Use: convcost model SPEC --latency-model FILE\n")
-    return header + yaml.safe_dump(kernel_data(model), sort_keys=False, allow_unicode=True)
+    return with_header("kernel latency model", "a kernel of a class takes t = Σ coefficient·feature "
+                       "seconds (docs/memory-and-latency.md §8); end to end, T = pass_factor·Σt + "
+                       "overhead_per_kernel_s·kernels", kernel_data(model))
 
 
 def _fit(cls: str, raw: Any) -> KernelFit:

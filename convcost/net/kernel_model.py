@@ -25,7 +25,7 @@ from types import MappingProxyType
 
 from convcost.cost.graph import Node
 from convcost.net.kernels import FEATURES, KERNEL_CLASSES, Kernel, detect
-from convcost.net.latency import Prediction, nnls
+from convcost.net.latency import Composed, Fold, Prediction, Timed, nnls
 
 
 @dataclass(frozen=True)
@@ -54,31 +54,25 @@ class KernelFit:
 
 
 @dataclass(frozen=True)
-class NetTiming:
+class NetTiming(Timed[Kernel]):
     """A whole network measured end to end (median seconds) and its kernels."""
 
-    name: str
-    kernels: tuple[Kernel, ...]
-    end_to_end_s: float
-    macs: int
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return self.parts
 
 
 @dataclass(frozen=True)
-class KernelModel:
+class KernelModel(Composed[KernelFit]):
     """Fitted kernel classes, the end-to-end composition, and where it was measured."""
 
-    machine: Mapping[str, str | int]
-    kernels: Mapping[str, KernelFit]
-    pass_factor: float
-    overhead_per_kernel_s: float
-    calibrated_on: tuple[str, ...]
-
-    def total(self, layers_s: float, count: int) -> float:
-        return self.pass_factor * layers_s + self.overhead_per_kernel_s * count
+    @property
+    def kernels(self) -> Mapping[str, KernelFit]:
+        return self.classes
 
     @property
-    def dtype(self) -> str:
-        return str(self.machine["dtype"])
+    def overhead_per_kernel_s(self) -> float:
+        return self.overhead_s
 
     def label(self) -> str:
         m = self.machine
@@ -142,23 +136,8 @@ def predict_kernels(model: KernelModel, root: Node) -> Prediction:
                       model.total(layers, len(kernels)), model.label(), frozenset(counted))
 
 
-@dataclass(frozen=True)
-class HeldOut:
-    """One network predicted by a model that never saw it, and by MACs alone."""
-
-    name: str
-    measured_s: float
-    model_s: float
-    macs_s: float
-    noise: float = 0.0  # the measurement's own relative spread (see the benchmark)
-
-    @property
-    def model_error(self) -> float:
-        return abs(self.model_s - self.measured_s) / self.measured_s
-
-    @property
-    def macs_error(self) -> float:
-        return abs(self.macs_s - self.measured_s) / self.measured_s
+HeldOut = Fold
+"""One network predicted by a model that never saw it, and by MACs alone."""
 
 
 def per_mac_s(nets: Sequence[NetTiming]) -> float:

@@ -25,7 +25,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups, group_class
@@ -50,14 +50,26 @@ class Sample:
     seconds: float
 
 
+P = TypeVar("P")
+
+
 @dataclass(frozen=True)
-class SpecTiming:
-    """One profiled spec: its group samples, end-to-end median and MACs."""
+class Timed(Generic[P]):
+    """A network measured end to end (median seconds): its parts, MACs and name."""
 
     name: str
-    samples: tuple[Sample, ...]
+    parts: tuple[P, ...]
     end_to_end_s: float
     macs: int
+
+
+@dataclass(frozen=True)
+class SpecTiming(Timed[Sample]):
+    """One profiled spec: its group samples, end-to-end median and MACs."""
+
+    @property
+    def samples(self) -> tuple[Sample, ...]:
+        return self.parts
 
     @property
     def overhead_s(self) -> float:
@@ -77,23 +89,36 @@ class ClassFit:
         return self.per_mac_s * macs + self.per_byte_s * moved + self.per_layer_s
 
 
+F = TypeVar("F")
+
+
 @dataclass(frozen=True)
-class LatencyModel:
-    """Fitted classes (``all`` always present), per-group overhead and where it was measured."""
+class Composed(Generic[F]):
+    """What every latency model holds: the machine it describes, its fits by class, the
+    end-to-end composition ``T = pass_factor·Σt + overhead_s·calls`` and where it was fitted."""
 
     machine: Mapping[str, str | int]
-    classes: Mapping[str, ClassFit]
+    classes: Mapping[str, F]
     pass_factor: float
-    overhead_per_group_s: float
+    overhead_s: float  # per fused group (this model) or kernel (the kernel model)
     calibrated_on: tuple[str, ...]
 
-    def total(self, layers_s: float, groups: int) -> float:
-        """The end-to-end prediction from the summed group predictions."""
-        return self.pass_factor * layers_s + self.overhead_per_group_s * groups
+    def total(self, layers_s: float, calls: int) -> float:
+        """The end-to-end prediction from the summed per-call predictions."""
+        return self.pass_factor * layers_s + self.overhead_s * calls
 
     @property
     def dtype(self) -> str:
         return str(self.machine["dtype"])
+
+
+@dataclass(frozen=True)
+class LatencyModel(Composed[ClassFit]):
+    """Fitted classes (``all`` always present), per-group overhead and where it was measured."""
+
+    @property
+    def overhead_per_group_s(self) -> float:
+        return self.overhead_s
 
     def fit_for(self, layer_class: str) -> ClassFit:
         return self.classes.get(layer_class) or self.classes["all"]
@@ -160,7 +185,7 @@ def fit(specs: Sequence[SpecTiming], machine: Mapping[str, str | int]) -> Latenc
     rows = [(layers_total(fitted, s) / s.end_to_end_s, len(s.samples) / s.end_to_end_s)
             for s in specs]
     factor, overhead = nnls(rows, [1.0] * len(specs))
-    return replace(fitted, pass_factor=factor, overhead_per_group_s=overhead)
+    return replace(fitted, pass_factor=factor, overhead_s=overhead)
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,18 @@ def latency_data(model: LatencyModel) -> dict[str, Any]:
     }
 
 
+def with_header(what: str, rule: str, data: Any) -> str:
+    """A model file: a comment naming it and its rule (``what`` and ``rule`` are one line
+    each), the use line, then the data as YAML."""
+    return (f"# convcost {what} (convcost calibrate):\n# {rule}\n"
+            "# Use: convcost model SPEC --latency-model FILE\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
 def dump(model: LatencyModel) -> str:
-    header = ("# convcost latency model (convcost calibrate): per fused layer group of a class,\n"
-              "# t = per_mac_s·MACs + per_byte_s·bytes + per_layer_s; end to end,\n"
-              "# T = pass_factor·Σt + overhead_per_group_s·groups.\n"
-              "# Use: convcost model SPEC --latency-model FILE\n")
-    return header + yaml.safe_dump(latency_data(model), sort_keys=False, allow_unicode=True)
+    return with_header("latency model", "per fused layer group of a class, t = per_mac_s·MACs + "
+                       "per_byte_s·bytes + per_layer_s; end to end, T = pass_factor·Σt + "
+                       "overhead_per_group_s·groups", latency_data(model))
 
 
 def _duplicates(node: yaml.Node | None, path: str) -> None:

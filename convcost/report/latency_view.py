@@ -24,19 +24,19 @@ def calibration_reports(model: LatencyModel, specs: Sequence[SpecTiming], path: 
          f"classes with fewer groups); end to end T = {model.pass_factor:.3f} · Σt + "
          f"{model.overhead_per_group_s * 1e6:.2f} µs per group",
          f"written to {path}"])
-    fit = Report(
+    return [coefficients, in_sample([(s.name, s.end_to_end_s, predict_total(model, s)) for s in specs])]
+
+
+def in_sample(rows: Sequence[tuple[str, float, float]]) -> Report:
+    """The calibration networks themselves: (name, measured, predicted seconds) each."""
+    return Report(
         "in-sample fit (the calibration specs themselves; see benchmarks/bench_latency_model.py "
         "for held-out errors)",
-        [Column("spec", lambda s: s.name, justify="left"),
-         Column("measured (ms)", lambda s: f"{s.end_to_end_s * 1e3:.3f}"),
-         Column("predicted (ms)", lambda s: f"{predict_total(model, s) * 1e3:.3f}"),
-         Column("error", lambda s: f"{_error(model, s) * 100:+.1f} %")],
-        list(specs))
-    return [coefficients, fit]
-
-
-def _error(model: LatencyModel, spec: SpecTiming) -> float:
-    return (predict_total(model, spec) - spec.end_to_end_s) / spec.end_to_end_s
+        [Column("spec", lambda r: r[0], justify="left"),
+         Column("measured (ms)", lambda r: f"{r[1] * 1e3:.3f}"),
+         Column("predicted (ms)", lambda r: f"{r[2] * 1e3:.3f}"),
+         Column("error", lambda r: f"{(r[2] - r[1]) / r[1] * 100:+.1f} %")],
+        list(rows))
 
 
 def calibration_json(model: LatencyModel, specs: Sequence[SpecTiming], path: str) -> dict[str, Any]:
@@ -59,15 +59,7 @@ def kernel_calibration_reports(model: KernelModel, nets: Sequence[NetTiming], pa
         [f"t = Σ seconds per unit · feature, per kernel of a class (timed alone); end to end "
          f"T = {model.pass_factor:.3f} · Σt + {model.overhead_per_kernel_s * 1e6:.2f} µs per kernel",
          f"written to {path}"])
-    fit = Report(
-        "in-sample fit (the calibration networks themselves; see benchmarks/bench_latency_model.py "
-        "for held-out errors)",
-        [Column("spec", lambda n: n.name, justify="left"),
-         Column("measured (ms)", lambda n: f"{n.end_to_end_s * 1e3:.3f}"),
-         Column("predicted (ms)", lambda n: f"{model.net_s(n.kernels) * 1e3:.3f}"),
-         Column("error", lambda n: f"{(model.net_s(n.kernels) / n.end_to_end_s - 1) * 100:+.1f} %")],
-        list(nets))
-    return [coefficients, fit]
+    return [coefficients, in_sample([(n.name, n.end_to_end_s, model.net_s(n.kernels)) for n in nets])]
 
 
 def kernel_calibration_json(model: KernelModel, nets: Sequence[NetTiming], path: str) -> dict[str, Any]:

@@ -7,6 +7,10 @@ import reprlib
 
 #: Largest file convcost reads (spec, budgets file, baseline): 16 MiB.
 MAX_FILE_BYTES = 16 * 2**20
+#: A latency-model file (``calibrate -o``, a few KB): its bytes and YAML values (aliases
+#: expanded), so a million-element list is refused before it is built.
+MAX_LATENCY_FILE_BYTES = 2**20
+MAX_LATENCY_NODES = 50_000
 #: YAML nodes after alias expansion (an alias bomb expands exponentially).
 MAX_YAML_NODES = 2_000_000
 #: YAML nesting depth.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from convcost.errors import SpecError
+from convcost.limits import MAX_LATENCY_FILE_BYTES, MAX_LATENCY_NODES, quote
 from convcost.net.latency import BACKENDS, CLASSES, PROFILE_DTYPES, ClassFit, LatencyModel
 from convcost.spec.fields import as_choice, as_int, as_list, as_mapping, check_keys, join
 from convcost.spec.loader import locate, read_yaml
@@ -59,21 +60,6 @@ def dump(model: LatencyModel) -> str:
                        "overhead_per_group_s·groups", latency_data(model))
 
 
-def _duplicates(node: yaml.Node | None, path: str) -> None:
-    """Refuse a mapping that repeats a key (PyYAML keeps the last one silently)."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                raise SpecError("duplicate key", path=join(path, name), line=key.start_mark.line + 1)
-            seen.add(name)
-            _duplicates(value, join(path, name))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _duplicates(item, join(path, i))
-
-
 def text_field(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.isprintable() or len(value) > MAX_TEXT:
         raise SpecError(f"must be printable text of at most {MAX_TEXT} characters", path=path)
@@ -82,9 +68,9 @@ def text_field(value: Any, path: str) -> str:
 
 def seconds_field(value: Any, path: str, high: float = LIMIT_S, unit: str = " seconds") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpecError(f"must be a number, got {value!r}", path=path)
+        raise SpecError(f"must be a number, got {quote(value)}", path=path)
     if not 0 <= value <= high:
-        raise SpecError(f"must be in [0, {high:g}]{unit}, got {value!r}", path=path)
+        raise SpecError(f"must be in [0, {high:g}]{unit}, got {quote(value)}", path=path)
     return float(value)
 
 
@@ -147,7 +133,7 @@ def parse_latency_model(data: Any) -> LatencyModel | KernelModel:
         if key not in top:
             raise SpecError("missing required field", path=key)
     if top["format"] != FORMAT:
-        raise SpecError(f"must be {FORMAT!r} or {KERNEL_FORMAT!r}, got {top['format']!r}",
+        raise SpecError(f"must be {FORMAT!r} or {KERNEL_FORMAT!r}, got {quote(top['format'])}",
                         path="format")
     specs = as_list(top["calibrated_on"], "calibrated_on")
     if len(specs) > MAX_SPECS:
@@ -162,9 +148,8 @@ def parse_latency_model(data: Any) -> LatencyModel | KernelModel:
 def load_latency_model(path: str | Path) -> LatencyModel | KernelModel:
     """Read and validate a latency-model file; errors carry file, line and field path."""
     file = str(path)
-    data, text = read_yaml(path, "latency model")
-    try:
-        _duplicates(yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), "")
+    data, text = read_yaml(path, "latency model", MAX_LATENCY_FILE_BYTES, MAX_LATENCY_NODES)
+    try:  # duplicate keys were refused by read_yaml, as in a spec
         return parse_latency_model(data)
     except SpecError as err:
         raise locate(err.at(file, None), text) from None

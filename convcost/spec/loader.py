@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from convcost.errors import SpecError
-from convcost.limits import MAX_LEAVES, quote
+from convcost.limits import MAX_FILE_BYTES, MAX_LEAVES, MAX_YAML_NODES, quote
 from convcost.spec.budget import Budget, parse_budget
 from convcost.spec.fields import (
     as_int,
@@ -346,7 +346,9 @@ def spec_from(data: Any, text: str, file: str) -> Spec:
         raise locate(err, text) from None
 
 
-def read_yaml(path: str | Path, what: str = "spec") -> tuple[Any, str]:
-    """``(data, text)`` of a YAML file, read once and checked (:mod:`convcost.spec.yamlsafe`)."""
-    text = read_text(path, what)
-    return load_yaml(text, str(path)), text
+def read_yaml(path: str | Path, what: str = "spec", max_bytes: int = MAX_FILE_BYTES,
+              max_nodes: int = MAX_YAML_NODES) -> tuple[Any, str]:
+    """``(data, text)`` of a YAML file, read once and checked (:mod:`convcost.spec.yamlsafe`);
+    a small file kind (a latency model) gives smaller bounds."""
+    text = read_text(path, what, max_bytes)
+    return load_yaml(text, str(path), max_nodes), text

@@ -45,8 +45,8 @@ _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
 
 
-def read_text(path: str | Path, what: str = "spec") -> str:
-    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES``, read once."""
+def read_text(path: str | Path, what: str = "spec", max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``, read once."""
     file = str(path)
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -59,11 +59,12 @@ def read_text(path: str | Path, what: str = "spec") -> str:
         raise SpecError(f"cannot read {what}: {kind}", file=file)
     with os.fdopen(fd, "rb") as fh:
         try:
-            data = fh.read(MAX_FILE_BYTES + 1)
+            data = fh.read(max_bytes + 1)
         except OSError as exc:
             raise SpecError(f"cannot read {what}: {exc.strerror or exc}", file=file) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise SpecError(f"cannot read {what}: larger than {MAX_FILE_BYTES // 2**20} MiB",
+    if len(data) > max_bytes:
+        size = f"{max_bytes // 2**20} MiB" if max_bytes >= 2**20 else f"{max_bytes:,} bytes"
+        raise SpecError(f"cannot read {what}: larger than {size}",
                         file=file)
     try:
         return data.decode("utf-8")
@@ -90,12 +91,12 @@ def compose(text: str, file: str | None = None) -> yaml.Node | None:
         loader.dispose()
 
 
-def load_yaml(text: str, file: str | None = None) -> Any:
+def load_yaml(text: str, file: str | None = None, max_nodes: int = MAX_YAML_NODES) -> Any:
     """Compose, check (:func:`check_nodes`) and construct one YAML document."""
     node = compose(text, file)
     if node is None:
         return None
-    check_nodes(node, file)
+    check_nodes(node, file, max_nodes)
     loader = _LOADER("")
     try:
         return loader.construct_document(node)
@@ -108,7 +109,7 @@ def load_yaml(text: str, file: str | None = None) -> Any:
         loader.dispose()
 
 
-def check_nodes(root: yaml.Node, file: str | None = None) -> None:
+def check_nodes(root: yaml.Node, file: str | None = None, max_nodes: int = MAX_YAML_NODES) -> None:
     """Refuse duplicate keys, ambiguous YAML 1.1 numbers, huge literals and alias bombs."""
     sizes: dict[int, int] = {}
     stack: list[tuple[yaml.Node, str, int, bool]] = [(root, "", 0, False)]
@@ -122,8 +123,8 @@ def check_nodes(root: yaml.Node, file: str | None = None) -> None:
         children = list(_children(node, path, file))
         if done or not children:
             size = 1 + sum(sizes[id(child)] for child, _ in children)
-            if size > MAX_YAML_NODES:
-                raise SpecError(f"expands to more than {MAX_YAML_NODES:,} values (aliases?)",
+            if size > max_nodes:
+                raise SpecError(f"expands to more than {max_nodes:,} values (aliases?)",
                                 path=path, file=file, line=node.start_mark.line + 1)
             sizes[id(node)] = size
             continue

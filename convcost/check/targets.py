@@ -113,8 +113,10 @@ def _add_entries(targets: dict[str, Target], data: object, text: str, file: str)
 
 
 def _add_file(targets: dict[str, Target], file: str) -> None:
+    from convcost.runtime.importer.mistakes import check_spec_argument
     from convcost.runtime.sources import Opened
 
+    check_spec_argument(file)  # a .pt checkpoint, net.py without :Class, a binary file
     data, text = read_yaml(file)
     if is_budgets_file(data):
         _add_entries(targets, data, text, file)

@@ -41,6 +41,15 @@ def read_graph(text: str, input_shape: Shape | None = None, tracer: str = "auto"
 def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, IRGraph]:
     """Build and trace the user's model, contained (:mod:`.contain`): the import of torch
     itself happens before the clock starts."""
+    if source.kind == "module":  # net:Net with net.py here: say so before asking for torch
+        import importlib.util
+
+        from convcost.runtime.importer.mistakes import module_hint
+
+        top = source.location.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            raise ConvcostError(f"cannot import module {top!r}: no such module"
+                                f"{module_hint(source.location, source.name)}")
     try:
         import torch  # noqa: F401
     except ImportError:

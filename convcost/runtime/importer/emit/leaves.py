@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +22,16 @@ MAX_NAME = 160  # characters of a layer name: the loader's 200, less room for su
 def layer_name(text: str) -> str:
     """A spec name from a module path or tensor name: dotted words of letters, digits and _,
     none a name the loader reserves (``forward`` -> ``forward_``), at most :data:`MAX_NAME`."""
-    parts = [p.lstrip("_") for p in _UNSAFE.sub("_", text).split(".") if p.lstrip("_")]
+    parts = [_word(p) for p in text.split(".") if p]
     bounded = ".".join(parts)[:MAX_NAME].split(".")
     return ".".join(f"{p}_" if p in RESERVED_NAMES or p == INPUT else p for p in bounded if p) or "layer"
+
+
+def _word(part: str) -> str:
+    """One dotted word, safe; a word of no safe character (``'"``, ``_``) a stable token of
+    its own, so that it never merges into its parent's name."""
+    safe = _UNSAFE.sub("_", part).lstrip("_")
+    return safe or f"x{zlib.crc32(part.encode('utf-8', 'replace')):08x}"
 
 
 def size(value: tuple[int, int]) -> Any:

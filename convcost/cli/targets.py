@@ -26,8 +26,9 @@ def _flag(param: click.Parameter) -> str:
     return max(param.opts, key=len) if param.opts else f"--{param.name}"
 
 
-FILE_TEXT_OPTIONS = ("baseline",)
-"""Options typed as text that name a file the command reads (``check --baseline``)."""
+FILE_TEXT_OPTIONS = ("baseline", "against")
+"""Options typed as text that name a file the command reads (``check --baseline``,
+``report --against``)."""
 
 
 def _is_input(param: click.Parameter) -> bool:

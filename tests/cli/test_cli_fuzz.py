@@ -2,10 +2,14 @@
 
 Whatever the argv, convcost exits with a documented code (0, 1, 2; never 3, an internal error),
 prints no traceback, and a failure is one line on stderr. In-process (CliRunner) to stay fast;
-the commands that run torch (bench, verify, model without --no-verify) are left out.
+the commands that run torch (bench, verify, profile, calibrate, import, model without
+--no-verify) are left out. Every command's ``-o`` is fuzzed too, in a fresh folder.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import pytest
 from helpers import ROOT
@@ -39,6 +43,21 @@ COMMANDS = {
                                 "--format"], []),
     "conventions": (["conventions", SPEC], ["--alpha", "--resolution", "--batch", "--format"], []),
 }
+SPEC2 = str(ROOT / "specs" / "mobilenet_v1.yaml")
+GROWTH = ["--fail-on-growth", "--fail-on-params-growth", "--fail-on-macs-growth"]
+COMMANDS.update({
+    "diff": (["diff", SPEC, SPEC2], ["--dtype", "--format", "--input", "--latency-model",
+                                     *GROWTH], ["--all", "--summary", "--strict"]),
+    "report": (["report", SPEC, "-o", "page.html"], ["--against", "--format", "--alpha",
+                                                     "--resolution", "--batch", "--device",
+                                                     "--peak-gflops", "--bandwidth-gbs",
+                                                     "--dtype", "--input"], ["--strict"]),
+    "fit": (["fit", SPEC, "--max-macs", "20M"], ["--max-params", "--max-macs", "--alpha",
+                                                 "--resolution", "--batch", "--top", "--format"],
+            ["--depth", "--no-depth", "--strict"]),
+    "list": (["list"], ["--format"], []),
+})
+OUTPUTS = ["--output", "-o"]  # every command above writes with -o: garbage paths too
 DOCUMENTED = {ExitCode.OK, ExitCode.FAILED, ExitCode.BAD_INPUT}
 
 
@@ -50,15 +69,21 @@ def argvs(draw: st.DrawFn) -> list[str]:
         if flags and draw(st.booleans()):
             argv.append(draw(st.sampled_from(flags)))
         else:
-            argv += [draw(st.sampled_from(options)), draw(GARBAGE)]
+            argv += [draw(st.sampled_from([*options, *OUTPUTS])), draw(GARBAGE)]
     return argv
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argvs())
 def test_any_argv_exits_with_a_documented_code(argv: list[str]) -> None:
-    result = CliRunner().invoke(app, argv)
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:  # -o GARBAGE writes into a fresh folder
+        os.chdir(folder)
+        try:
+            result = CliRunner().invoke(app, argv)
+        finally:
+            os.chdir(here)
     assert result.exit_code in DOCUMENTED, (argv, result.exit_code, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr, argv
     if result.exit_code != ExitCode.OK:

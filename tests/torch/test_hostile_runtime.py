@@ -59,3 +59,40 @@ def test_ctrl_c_during_a_long_profile_exits_130_promptly(tmp_path: Path, after: 
     assert (run.returncode, run.stderr) == (ExitCode.INTERRUPTED, "convcost: aborted\n"), run
     assert run.seconds < 20, run.seconds  # the watchdog ends a hung unwinding after 3 s
     assert run.rss_mib < RSS_MIB
+
+
+def _onnx_conv(path: Path, out_channels: int) -> None:
+    """A one-conv ONNX model: X 1×8×16×16, a 3×3 conv to ``out_channels``."""
+    onnx = pytest.importorskip("onnx")
+    np = pytest.importorskip("numpy")
+    weight = onnx.numpy_helper.from_array(np.zeros((out_channels, 8, 3, 3), np.float32), "W")
+    node = onnx.helper.make_node("Conv", ["X", "W"], ["Y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    graph = onnx.helper.make_graph(
+        [node], "g", [onnx.helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, (1, 8, 16, 16))],
+        [onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, None)], [weight])
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)]),
+              str(path))
+
+
+@pytest.mark.slow
+def test_concurrent_imports_to_one_file_leave_one_complete_spec(tmp_path: Path) -> None:
+    """Two ``import -o same.yaml`` at once, three times: the spec is always one of the two
+    complete imports (each read back whole), never a mixture; no temporary file is left."""
+    import subprocess
+    import sys
+
+    for name, width in (("a.onnx", 16), ("b.onnx", 2048)):  # two different specs
+        _onnx_conv(tmp_path / name, width)
+    alone = {}
+    for name in ("a.onnx", "b.onnx"):
+        run = measured(["import", name, "-o", f"{name}.yaml"], cwd=tmp_path, timeout=300)
+        assert run.returncode == 0, run.stderr
+        alone[name] = (tmp_path / f"{name}.yaml").read_text()
+    assert alone["a.onnx"] != alone["b.onnx"]
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-m", "convcost", "import", name, "-o",
+                                   "same.yaml", "--force"], cwd=tmp_path, stderr=subprocess.PIPE)
+                 for name in ("a.onnx", "b.onnx")]
+        assert [p.wait(timeout=300) for p in procs] == [0, 0]
+        assert (tmp_path / "same.yaml").read_text() in alone.values()
+        assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -22,8 +22,13 @@ _SHOWN = 5  # class names listed
 def check_spec_argument(arg: str) -> None:
     """Raise a one-line hint when ``arg`` is a file convcost cannot read as a spec."""
     path = Path(arg)
-    if not path.is_file():
-        return
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            return  # the reader says what is wrong with these
+        with path.open("rb") as file:
+            head = file.read(8192)
+    except OSError:
+        return  # unreadable, a name too long, ...: the reader's message
     if path.suffix == ".py":
         raise ConvcostError(f"{arg} is Python code: name the model in it, e.g. {arg}:"
                             f"{_classes(path)[0] if _classes(path) else 'Net'}{_listed(path)}")
@@ -31,8 +36,6 @@ def check_spec_argument(arg: str) -> None:
         raise ConvcostError(f"{arg} looks like a checkpoint: weights without the network's code, which "
                             "convcost cannot read; import the model's class (net.py:Net, torchvision:NAME, "
                             "timm:NAME) or export it with torch.onnx.export and pass the .onnx file")
-    with path.open("rb") as file:
-        head = file.read(8192)
     if b"\x00" in head:
         raise ConvcostError(f"{arg} is a binary file, not a YAML spec (an ONNX model must be named "
                             "*.onnx; a checkpoint cannot be read: import the model's class instead)")
@@ -62,4 +65,7 @@ def _listed(path: Path) -> str:
 def module_hint(location: str, name: str) -> str:
     """``; for the file ./net.py write net.py:Net`` when ``location`` is a file here, else ""."""
     file = Path(*location.split(".")).with_suffix(".py")
-    return f"; for the file ./{file} write {file}:{name}" if file.is_file() else ""
+    try:
+        return f"; for the file ./{file} write {file}:{name}" if file.is_file() else ""
+    except OSError:  # a name too long for a file
+        return ""

@@ -78,20 +78,26 @@ def _external(model: Any, path: str) -> None:
             continue
         info = {entry.key: entry.value for entry in tensor.external_data}
         where = f"{path}: tensor {quote(tensor.name)}: external data {quote(info.get('location', ''))}"
-        file = (folder / info.get("location", "")).resolve()
         location = info.get("location", "")
-        if not location or Path(location).is_absolute() or not file.is_relative_to(folder):
-            raise ConvcostError(f"{where} lies outside the model's folder; convcost reads only files "
-                                "beside the model")
-        if not file.is_file():
+        try:
+            file = (folder / location).resolve()
+            if not location or Path(location).is_absolute() or not file.is_relative_to(folder):
+                raise ConvcostError(f"{where} lies outside the model's folder; convcost reads only "
+                                    "files beside the model")
+            size = file.stat().st_size if file.is_file() else -1
+        except (OSError, ValueError, RuntimeError) as err:  # a name too long, a NUL, a link loop
+            raise ConvcostError(f"{where}: cannot be read ({type(err).__name__})") from None
+        if size < 0:
             raise ConvcostError(f"{where}: no such file beside the model")
-        size = file.stat().st_size
         offset = _int(info.get("offset", "0"), where)
         length = _int(info["length"], where) if "length" in info else size - offset
         if length < 0 or offset + length > size:
             raise ConvcostError(f"{where}: the file is shorter than offset + length")
         if length <= SMALL_EXTERNAL:
-            load_external_data_for_tensor(tensor, str(folder))
+            try:
+                load_external_data_for_tensor(tensor, str(folder))
+            except Exception as err:  # onnx's own checks of the file
+                raise ConvcostError(f"{where}: cannot be read ({type(err).__name__})") from None
             tensor.data_location = TensorProto.DEFAULT
             del tensor.external_data[:]
 

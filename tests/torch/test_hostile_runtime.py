@@ -54,11 +54,14 @@ def test_cuda_without_a_gpu_names_the_flag_given(tmp_path: Path, command: list[s
 @pytest.mark.slow
 @pytest.mark.parametrize("after", [0.3, 1.5, 8.0])  # importing, building, timing (idle machine)
 def test_ctrl_c_during_a_long_profile_exits_130_promptly(tmp_path: Path, after: float) -> None:
-    run = measured(["profile", "mobilenet_block", "--repeats", "1000000000"], cwd=tmp_path,
-                   interrupt_after=after, timeout=120)
+    (tmp_path / "out.json").write_text("the user's old file\n")
+    run = measured(["profile", "mobilenet_block", "--repeats", "1000000000", "-f", "json",
+                    "-o", "out.json"], cwd=tmp_path, interrupt_after=after, timeout=120)
     assert (run.returncode, run.stderr) == (ExitCode.INTERRUPTED, "convcost: aborted\n"), run
     assert run.seconds < 20, run.seconds  # the watchdog ends a hung unwinding after 3 s
     assert run.rss_mib < RSS_MIB
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    assert (tmp_path / "out.json").read_text() == "the user's old file\n"
 
 
 def _onnx_conv(path: Path, out_channels: int) -> None:

@@ -20,6 +20,7 @@ from convcost.cost.ops.conv import Conv2d, resolve_padding
 from convcost.cost.ops.merge import Add, Concat, Scale
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.pool import AdaptivePool
+from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.shuffle import Shuffle
 from convcost.cost.registry import SPEC_OPS, cost, label
 from convcost.cost.value import Padding, Pair, Shape
@@ -246,7 +247,8 @@ def _squeeze_excite(e: Expander, name: str, x: Shape, se: Mapping[str, Any], bas
         squeeze = make_divisible(squeeze, se["divisor"]) if se["divisor"] else max(1, squeeze)
     channels = x[1]
     children = e.chain(x, [
-        lambda s: e.leaf(f"{name}.pool", AdaptivePool("avg", (1, 1)), s, path),
+        lambda s: e.leaf(f"{name}.pool", Mean(keepdim=True) if se["squeeze"] == "mean"
+                         else AdaptivePool("avg", (1, 1)), s, path),
         lambda s: e.conv_unit(f"{name}.fc1", s, path, out=squeeze, bias=True, bn=False),
         lambda s: e.leaf(f"{name}.act", Activation(se["act"]), s, path),
         lambda s: e.conv_unit(f"{name}.fc2", s, path, out=channels, bias=True, bn=False),

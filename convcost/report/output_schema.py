@@ -56,6 +56,7 @@ CONVENTION = obj({"name": STR, "unit": {"enum": ["MACs", "FLOPs"]}, "source": ST
 VERIFY = obj({"ok": BOOL, "layers": INT, "tools": STR,
               "mismatches": array(obj({"layer": nullable(STR), "figure": STR, "convcost": {},
                                        "tool": {}})),
+              "direct": array(STR),  # forward called directly: compared in the parent
               "unsupported_ops": MAP_OF_INT, "ignored_ops": MAP_OF_INT,
               "totals": obj({"params": INT, "fvcore": INT, "flop_counter_flops": INT})})
 # Whether every op is counted; else the opaque layers and the ops whose MACs the totals leave

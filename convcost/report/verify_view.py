@@ -75,8 +75,17 @@ def verify_report(v: Verification) -> Report:
         Column("torch / fvcore", lambda r: r[2], _figure),
         Column("=", lambda r: r[1] == r[2], lambda ok: "✓" if ok else "✗"),
     ]
-    notes = [summary(v), skipped_line(v)]
+    notes = [summary(v), skipped_line(v), *direct_line(v)]
     return Report(f"cross-check: {v.tools}", columns, rows, notes)
+
+
+def direct_line(v: Verification) -> list[str]:
+    """The layers whose forward the model calls directly (no hook fires): said, once."""
+    if not v.direct:
+        return []
+    shown = ", ".join(v.direct[:5]) + (f", … ({len(v.direct)})" if len(v.direct) > 5 else "")
+    return [f"called directly (module.forward(x): no hook fires), so compared as part of their "
+            f"parent (the totals), params each: {shown}"]
 
 
 def verify_json(v: Verification) -> dict[str, Any]:
@@ -90,6 +99,7 @@ def verify_json(v: Verification) -> dict[str, Any]:
              "tool": list(m.tool) if isinstance(m.tool, tuple) else m.tool}
             for m in v.mismatches()
         ],
+        "direct": list(v.direct),
         "unsupported_ops": dict(v.unsupported),
         "ignored_ops": dict(v.ignored),
         "totals": {"params": v.torch_params, "fvcore": v.fvcore,

@@ -36,6 +36,9 @@ SE_FIELDS: Mapping[str, Field] = fields(
     base=Field("choice", "expanded", ("expanded", "input"), doc="channels the reduction applies to"),
     act=Field("choice", "relu", ACTIVATIONS, doc="activation between the two 1×1 convs"),
     gate=Field("choice", "hardsigmoid", ACTIVATIONS, doc="gate activation"),
+    squeeze=Field("choice", "pool", ("pool", "mean"),
+                  doc="pool: nn.AdaptiveAvgPool2d(1); mean: x.mean((2, 3), keepdim=True) (timm's "
+                      "SE; fvcore counts no aten::mean)"),
 )
 
 

@@ -220,3 +220,29 @@ class Tokens(nn.Module):
         tokens = self.patch(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([self.cls.expand(x.shape[0], -1, -1), tokens], dim=1)
         return self.head(tokens[:, 0])
+
+
+
+def MeanSE() -> nn.Module:  # noqa: N802  (a model source names a class or a function)
+    """timm's EfficientNet inverted residual with squeeze-excitation, whose squeeze is
+    ``x.mean((2, 3), keepdim=True)`` (no pooling module): fvcore counts no aten::mean."""
+    from functools import partial
+
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()  # timm imports torchvision: with CPU torch, its fake ops tolerated
+    from timm.models._efficientnet_blocks import InvertedResidual, SqueezeExcite
+
+    return InvertedResidual(16, 16, exp_ratio=4.0, se_layer=partial(SqueezeExcite, rd_ratio=0.25))
+
+
+class Direct(nn.Module):
+    """A block whose forward is called directly (timm's HRNet): no hook of it fires."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block.forward(self.stem(x))

@@ -35,13 +35,15 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
         shapes, counter_flops = _run(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = _fvcore(model, x)
         used = _used_params(model, x)
+        forwarded = _forwarded(model, x)
     calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)
     for node in layers:
         calls.setdefault(origins[node.name][0], []).append(node)
     checks = [LayerCheck(nodes[0].name, nodes[0].label, nodes[0].is_leaf,
                          sum(FVCORE.count(n) for n in nodes), by_module[path], sum(n.params for n in nodes),
                          sum(p.numel() for p in modules[path].parameters()), nodes[-1].output_shape,
-                         shapes.get(path))  # fvcore counts every call; the hook saw the last
+                         shapes.get(path),  # fvcore counts every call; the hook saw the last
+                         direct=path not in shapes and path in forwarded)
               for path, nodes in calls.items()]
     tools = (f"the original {session.text} (torch {torch.__version__}, "
              f"fvcore {getattr(fvcore, '__version__', '?')})")
@@ -69,3 +71,31 @@ def _used_params(model: Any, x: Any) -> int:
             hook.remove()
     params = {id(p): p.numel() for m in called for p in m.parameters(recurse=False)}
     return sum(params.values())
+
+
+def _forwarded(model: Any, x: Any) -> set[str]:
+    """The modules whose ``forward`` ran in a pass, hooks or not: timm's HRNet calls
+    ``module.forward(y)`` directly, so no hook of that module fires."""
+    import torch
+
+    ran: set[str] = set()
+    saved: list[tuple[Any, Any]] = []  # (module, its own instance forward, or None)
+    for name, module in model.named_modules():
+        forward = module.forward
+
+        def spy(*args: Any, _name: str = name, _forward: Any = forward, **kwargs: Any) -> Any:
+            ran.add(_name)
+            return _forward(*args, **kwargs)
+
+        saved.append((module, module.__dict__.get("forward")))
+        module.forward = spy
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for module, own in saved:
+            if own is None:
+                del module.forward
+            else:
+                module.forward = own
+    return ran

@@ -15,6 +15,7 @@ from typing import Any
 
 from convcost.cost.graph import Node
 from convcost.cost.ops import Activation, AdaptivePool, Add, BatchNorm, Concat, Conv2d, Scale, Shuffle
+from convcost.cost.ops.reduce import Mean
 from convcost.errors import SpecError
 from convcost.runtime.importer.emit.leaves import Layer, conv_unit, size
 from convcost.runtime.importer.ir import IRNode, Shape
@@ -40,9 +41,10 @@ def ir_signature(node: IRNode) -> Signature | None:
         return ("shuffle",)
     if node.op == "shuffle":
         return ("shuffle",)
-    if (node.op == "adaptive_pool" and tuple(a["output_size"]) == (1, 1) and a["kind"] == "avg") or (
-            node.op == "mean" and tuple(a.get("dims", ())) == (2, 3) and a.get("keepdim")):
+    if node.op == "adaptive_pool" and tuple(a["output_size"]) == (1, 1) and a["kind"] == "avg":
         return ("gpool",)
+    if node.op == "mean" and tuple(a.get("dims", ())) == (2, 3) and a.get("keepdim"):
+        return ("gmean",)  # an SE squeeze: squeeze: mean (fvcore counts no aten::mean)
     return None if node.op in SKIPPED else ("other", node.op)
 
 
@@ -61,6 +63,8 @@ def node_signature(node: Node) -> Signature | None:
         return (simple[type(op)],)
     if isinstance(op, AdaptivePool) and op.output_size == (1, 1) and op.mode == "avg":
         return ("gpool",)
+    if isinstance(op, Mean) and op.keepdim:
+        return ("gmean",)
     return ("other", node.label)
 
 
@@ -116,6 +120,7 @@ def _se_options(nodes: Sequence[IRNode], hidden: int, cin: int) -> Iterator[dict
         yield None
         return
     squeeze, act, gate = fcs[0].attr("out_channels"), _act_after(nodes, fcs[0]), _act_after(nodes, fcs[1])
+    mean = {"squeeze": "mean"} if any(n.op == "mean" for n in nodes) else {}
     from convcost.net.expand import make_divisible
 
     # the usual reductions first (MobileNetV3: expanded/8/4; EfficientNet: input/none/4)
@@ -125,7 +130,8 @@ def _se_options(nodes: Sequence[IRNode], hidden: int, cin: int) -> Iterator[dict
             rounded = make_divisible(channels // reduction, divisor) if divisor else max(
                 1, channels // reduction)
             if rounded == squeeze:
-                yield {"reduction": reduction, "divisor": divisor, "base": base, "act": act, "gate": gate}
+                yield {"reduction": reduction, "divisor": divisor, "base": base, "act": act,
+                       "gate": gate, **mean}
 
 
 def inverted_residual(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:

@@ -223,7 +223,7 @@ class Tokens(nn.Module):
 
 
 
-def MeanSE() -> nn.Module:  # noqa: N802  (a model source names a class or a function)
+def MeanSE() -> nn.Module:
     """timm's EfficientNet inverted residual with squeeze-excitation, whose squeeze is
     ``x.mean((2, 3), keepdim=True)`` (no pooling module): fvcore counts no aten::mean."""
     from functools import partial

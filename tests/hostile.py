@@ -33,7 +33,8 @@ def run_bounded(args: list[str], cwd: Path, env: dict[str, str] | None = None,
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        child = subprocess.Popen([sys.executable, "-P", "-m", "convcost", *args], cwd=cwd, stdout=out,
+        safe = ["-P"] if sys.version_info >= (3, 11) else []  # no cwd on sys.path, as the script
+        child = subprocess.Popen([sys.executable, *safe, "-m", "convcost", *args], cwd=cwd, stdout=out,
                                  stderr=err, stdin=subprocess.DEVNULL,
                                  env={**os.environ, "PYTHONPATH": path, **(env or {})})
         while True:  # reaped here, not by Popen, to read this child's own rusage

@@ -158,8 +158,8 @@ def contained(source: str, what: str, capture: Capture | None = None) -> Iterato
     if getattr(_active, "on", False):  # nested: the outer context contains it already
         yield capture
         return
-    _active.on = True
     seconds = timeout_seconds()
+    _active.on = True
     try:
         with ExitStack() as stack:
             out = stack.enter_context(_captured(capture, what))
@@ -184,7 +184,7 @@ def _captured(capture: Capture, what: str) -> Iterator[int]:
     """stdout (and stderr unless debugging) captured at the Python and the descriptor level;
     logging and warnings silenced. Yields a descriptor of the real stderr."""
     debug = bool(os.environ.get(DEBUG_ENV))
-    fds = (1,) if debug else (1, 2)
+    fds = tuple(fd for fd in ((1,) if debug else (1, 2)) if _open(fd))  # a closed stdout stays so
     out, err = _Bounded(), _Bounded()
     for stream in (sys.stdout, sys.stderr):
         _flush(stream)
@@ -207,9 +207,17 @@ def _captured(capture: Capture, what: str) -> Iterator[int]:
         for fd in fds:
             os.dup2(saved[fd], fd)
             os.close(saved[fd])
-        capture.add(what, out.text() + _read(files[1]))
+        capture.add(what, out.text() + (_read(files[1]) if 1 in files else ""))
         for file in files.values():
             file.close()
+
+
+def _open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _flush(stream: IO[str] | Any) -> None:

@@ -11,7 +11,7 @@ from convcost.cost.graph import Node
 from convcost.cost.memory import DTYPES, ModelMemory, NodeMemory
 from convcost.cost.roofline import ModelEstimate
 from convcost.net.analysis import Analysis
-from convcost.report.model_view import _tree_rows, frontier
+from convcost.report.model_view import frontier, labelled_nodes
 from convcost.report.render import Column, Report, human, percent, shape
 from convcost.report.rows import memory_part
 
@@ -79,7 +79,7 @@ def memory_layers_report(analysis: Analysis, mem: ModelMemory, est: ModelEstimat
         head = [Column("name", lambda r: r.label, justify="left"),
                 Column("kind", lambda r: r.memory.node.label, justify="left")]
     else:
-        nodes = _tree_rows(analysis.root, depth)
+        nodes = labelled_nodes(analysis.root, depth)
         head = [Column("layer", lambda r: r.label, justify="left"),
                 Column("kind", lambda r: r.memory.node.label, justify="left"),
                 Column("output C×H×W", lambda r: r.memory.node.output_shape[1:], shape)]

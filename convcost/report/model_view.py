@@ -53,7 +53,8 @@ def _label(level: int, node: Node, parent: str) -> str:
     return "  " * (level - 1) + name
 
 
-def _tree_rows(root: Node, depth: int | None) -> list[tuple[str, Node]]:
+def labelled_nodes(root: Node, depth: int | None) -> list[tuple[str, Node]]:
+    """The nodes a table shows, down to ``depth``, each with its indented label."""
     rows: list[tuple[str, Node]] = []
     parents: list[str] = [""]
     for level, node in root.walk(depth):
@@ -109,7 +110,7 @@ def layers_report(analysis: Analysis, depth: int | None,
         *rf_columns(rfs, lambda r: r[1], machine=False),
         *_check_columns(verification, lambda r: r[1].name),
     ]
-    rows = _tree_rows(analysis.root, depth)
+    rows = labelled_nodes(analysis.root, depth)
     styles = ["" if node.is_leaf else "bold" for _, node in rows]
     return Report(heading(analysis), columns, rows, shares_notes(analysis.root), styles)
 

@@ -10,7 +10,7 @@ from convcost.cost.graph import Node
 from convcost.cost.training import Training
 from convcost.cost.value import FLOPS_PER_MAC
 from convcost.net.analysis import Analysis
-from convcost.report.model_view import _tree_rows, frontier
+from convcost.report.model_view import frontier, labelled_nodes
 from convcost.report.render import Column, Report, human
 
 NOTE = ("grad-input = grad-weight = forward MACs per conv/linear (any groups); no grad-input "
@@ -50,7 +50,7 @@ def training_reports(analysis: Analysis, result: Training, depth: int | None,
     if machine:
         nodes = [(node.name, node) for _, node in frontier(analysis.root, depth)]
     else:
-        nodes = _tree_rows(analysis.root, depth)
+        nodes = labelled_nodes(analysis.root, depth)
     rows = [_row(label, node, result) for label, node in nodes]
     columns = [Column("name" if machine else "layer", lambda r: r.label, justify="left"),
                Column("kind", lambda r: r.kind, justify="left"), *_columns(machine)]

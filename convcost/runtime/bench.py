@@ -87,7 +87,7 @@ class Bench:
         return Fraction(self.timing(base).macs, self.timing(name).macs)
 
 
-def _torch(what: str = "convcost bench needs") -> Any:
+def import_torch(what: str = "convcost bench needs") -> Any:
     try:
         import torch
     except ImportError:
@@ -99,7 +99,7 @@ def _torch(what: str = "convcost bench needs") -> Any:
 def resolve_device(choice: str, flag: str = "--torch-device") -> str:
     """``auto`` -> ``cuda`` when available, else ``cpu``; errors name ``flag``, the option the
     user gave (``bench --torch-device``, ``profile --device``)."""
-    torch = _torch()
+    torch = import_torch()
     if choice not in ("auto", "cpu", "cuda"):
         raise ConvcostError(f"{flag}: must be auto, cpu or cuda, got {quote(choice)}")
     if choice == "auto":
@@ -136,7 +136,7 @@ def bench(title: str, analyses: Mapping[str, Analysis], device: str = "auto", wa
     thread_count(threads, 1)  # a bad value fails before the work
     guard(list(analyses.values()), "the benchmark", "bench a smaller input (--resolution, --hw)",
           notify)
-    torch = _torch()
+    torch = import_torch()
     target = resolve_device(device)
     previous = torch.get_num_threads()
     torch.set_num_threads(thread_count(threads, previous))

@@ -26,8 +26,7 @@ from convcost.cost.memory import model_memory
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis
 from convcost.net.latency import BACKENDS, PROFILE_DTYPES, Sample, SpecTiming
-from convcost.runtime.bench import Progress, Timing, resolve_device, thread_count
-from convcost.runtime.bench import _torch as torch_module
+from convcost.runtime.bench import Progress, Timing, import_torch, resolve_device, thread_count
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
             backend: str = "torch", progress: Progress | None = None) -> Profile:
     """Time every fused group of ``analysis`` alone, and the whole model, on ``device``."""
     _check(backend, dtype, warmup, repeats, threads)
-    torch = torch_module("convcost profile and calibrate need")
+    torch = import_torch("convcost profile and calibrate need")
     if device not in ("cpu", "cuda"):
         raise ConvcostError(f"--device: must be cpu or cuda, got {device!r}")
     target = resolve_device(device, "--device")
@@ -139,7 +138,6 @@ def profile(analysis: Analysis, device: str = "cpu", dtype: str = "float32",
 
 
 Runs = tuple[int, int]  # (warmup, repeats)
-Runner = Callable[..., tuple[list[list[float]], list[float]]]
 
 
 def _timed(call: Callable[[], Any], runs: Runs, sync: Callable[[], None],
@@ -230,10 +228,6 @@ class _GroupClock:
     def __exit__(self, *_: object) -> None:
         for handle in self.handles:
             handle.remove()
-
-
-def _caller(module: Any, args: tuple[Any, ...]) -> Callable[[], Any]:
-    return lambda: module(*args)
 
 
 def _record_inputs(model: Any, modules: dict[str, Any], groups: Sequence[Any],

@@ -121,7 +121,7 @@ class Verification:
         return not self.mismatches()
 
 
-def _require() -> None:
+def require_torch() -> None:
     """Import torch and fvcore, or say how to install them (looked up first, not imported)."""
     if not available():
         raise MissingDependencyError(missing_message())
@@ -135,7 +135,7 @@ def _require() -> None:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """No grad, one thread, and no warnings or fvcore log lines (restored afterwards)."""
     import torch
 
@@ -152,7 +152,7 @@ def _quiet() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], int]:
+def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], int]:
     """One forward: every named module's output shape, and FlopCounterMode's FLOPs."""
     from convcost.runtime.flop_count import flop_counter
 
@@ -174,7 +174,7 @@ def _run(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], 
     return shapes, int(counter.get_total_flops())
 
 
-def _fvcore(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Counter[str]]:
+def fvcore_by_module(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Counter[str]]:
     """fvcore's ``by_module()``, ``unsupported_ops()`` and the ignored ops it met."""
     from fvcore.nn import FlopCountAnalysis
 
@@ -229,7 +229,7 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     if not available():  # the install hint before any estimate
         raise MissingDependencyError(missing_message())
     guard([analysis], "the torch cross-check", "skip it with --no-verify", notify)
-    _require()
+    require_torch()
     import fvcore
     import torch
 
@@ -238,11 +238,11 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     nodes = [node for level, node in analysis.root.walk() if level]
     with torch.device("meta"):
         meta = build(analysis).eval()
-    with _quiet(), _out_of_memory():
-        shapes, counter_flops = _run(meta, [n.name for n in nodes],
+    with quiet(), _out_of_memory():
+        shapes, counter_flops = hooked_forward(meta, [n.name for n in nodes],
                                      torch.zeros(analysis.input_shape, device="meta"))
         model = build(analysis).eval()
-        by_module, unsupported, ignored = _fvcore(model, torch.zeros(analysis.input_shape))
+        by_module, unsupported, ignored = fvcore_by_module(model, torch.zeros(analysis.input_shape))
     checks = _layer_checks(nodes, dict(model.named_modules(remove_duplicate=False)), by_module,
                            shapes)
     tools = f"torch {torch.__version__}, fvcore {getattr(fvcore, '__version__', '?')}"

@@ -163,9 +163,9 @@ def _analysis(name: str, resolution: int | None = None, batch: int | None = None
 @contextlib.contextmanager
 def _silent() -> Iterator[None]:
     """One thread, no grad, no warnings, no fvcore log lines, nothing printed."""
-    from convcost.runtime.verify import _quiet
+    from convcost.runtime.verify import quiet
 
-    with _quiet(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with quiet(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         yield
 
 

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from convcost.conventions.rules import FVCORE, PAPER
 from convcost.cost.graph import Node
 from convcost.net.analysis import Analysis
-from convcost.runtime.verify import LayerCheck, Verification, _fvcore, _quiet, _require, _run
+from convcost.runtime.verify import (
+    LayerCheck,
+    Verification,
+    fvcore_by_module,
+    hooked_forward,
+    quiet,
+    require_torch,
+)
 
 if TYPE_CHECKING:
     from convcost.runtime.importer.load import Session
@@ -22,7 +29,7 @@ if TYPE_CHECKING:
 
 def verify_original(analysis: Analysis, session: Session) -> Verification:
     """The analysis of an imported spec against the model it was imported from."""
-    _require()
+    require_torch()
     import fvcore
     import torch
 
@@ -31,9 +38,9 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     modules = dict(model.named_modules())
     layers = [n for n in analysis.root.children if origins.get(n.name) and origins[n.name][0] in modules]
     x = torch.zeros(analysis.input_shape)
-    with _quiet():
-        shapes, counter_flops = _run(model, sorted({origins[n.name][0] for n in layers}), x)
-        by_module, unsupported, ignored = _fvcore(model, x)
+    with quiet():
+        shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
+        by_module, unsupported, ignored = fvcore_by_module(model, x)
         used = _used_params(model, x)
         forwarded = _forwarded(model, x)
     calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)

@@ -323,3 +323,10 @@ layers:
   - {kind: upsample, name: up2, scale: 2}
   - {kind: conv, name: head, out_channels: 2, kernel_size: 3}
 """
+
+
+def graph_of(text: str, shape: tuple[int, ...] | None = None, tracer: str = "auto") -> Any:
+    """The importer's IR of the model named by ``text`` (torch tests only: it traces)."""
+    from convcost.runtime.importer.api import read_graph
+
+    return read_graph(text, shape, tracer)[1]

@@ -9,10 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
+
+if TYPE_CHECKING:
+    from convcost.net.analysis import Analysis
+    from convcost.runtime.verify import Verification
+    from convcost.spec.loader import Spec
 
 MAX_WARNINGS = 10
 """Unused-layer warnings shown one by one; the rest are counted on one line."""
@@ -33,7 +38,7 @@ def is_strict() -> bool:
     return _STRICT.get()
 
 
-def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
+def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Spec:
     """A spec file, a built-in name, a spec at a git revision (``git:REV:path``) or a model to
     import (``torchvision:resnet50``, ...), traced on ``input_shape`` (default: the model's
     own, else 1×3×224×224): :func:`convcost.runtime.sources.open_model`.
@@ -62,7 +67,8 @@ def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Any:
     return loaded
 
 
-def cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, ...] | None = None) -> Any:
+def cross_check(result: Analysis, spec: Path | None = None,
+                input_shape: tuple[int, ...] | None = None) -> Verification | None:
     """The torch/fvcore cross-check when both are installed; else a one-line install hint.
 
     An imported torch model is checked against the original module, not the rebuilt one."""
@@ -81,7 +87,7 @@ def cross_check(result: Any, spec: Path | None = None, input_shape: tuple[int, .
         return None
 
 
-def _check_original(result: Any, text: str, input_shape: tuple[int, ...] | None) -> Any:
+def _check_original(result: Analysis, text: str, input_shape: tuple[int, ...] | None) -> Verification:
     """The cross-check against the original model: guarded, its stdout kept off ours."""
     from convcost.runtime.guard import guard
     from convcost.runtime.importer.contain import contained
@@ -96,7 +102,7 @@ def _check_original(result: Any, text: str, input_shape: tuple[int, ...] | None)
     return checked
 
 
-def fail_on_mismatch(checked: Any) -> None:
+def fail_on_mismatch(checked: Verification | None) -> None:
     """Exit 1 (after the output) when the cross-check found a mismatch."""
     if checked is not None and not checked.ok:
         from convcost.report.verify_view import summary as verify_summary

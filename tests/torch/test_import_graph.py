@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import graph_of
 
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
-from convcost.runtime.importer.api import load_graph
 from convcost.runtime.importer.convert import Imported, to_spec
 from convcost.runtime.importer.resolve import import_torchvision
 from convcost.spec.loader import parse_spec
@@ -23,7 +23,7 @@ MODELS = "tests/torch/import_models.py"
 
 
 def _import(source: str, shape: tuple[int, ...] | None = None, tracer: str = "auto") -> Imported:
-    return to_spec(load_graph(source, shape, tracer=tracer), source)
+    return to_spec(graph_of(source, shape, tracer=tracer), source)
 
 
 def _analysis(imported: Imported) -> Analysis:
@@ -93,7 +93,7 @@ def test_functional_module_is_a_graph_but_for_a_reordered_split() -> None:
     # head 32·10 = 320: the opaque ops move data only, so no MAC is missed
     assert again.totals.macs == _counter_macs(Functional().eval(), (1, 3, 32, 32)) == 129_472
     with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express split: split ×1"):
-        to_spec(load_graph(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
+        to_spec(graph_of(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
 
 
 @pytest.mark.parametrize("tracer", ["fx", "export"])

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import graph_of
 
 from convcost.cost.ops import BatchNorm, Conv2d, Dropout
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.build import build
-from convcost.runtime.importer.api import load_graph
 from convcost.runtime.importer.convert import to_spec
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.onnx_read import read_onnx
@@ -179,7 +179,7 @@ def test_torchvision_mobilenet_v2_equals_the_shipped_spec() -> None:
         import_torchvision()
     except MissingDependencyError as err:
         pytest.skip(str(err))
-    imported = to_spec(load_graph("torchvision:mobilenet_v2"), "torchvision:mobilenet_v2")
+    imported = to_spec(graph_of("torchvision:mobilenet_v2"), "torchvision:mobilenet_v2")
     again = analyze(parse_spec(load_yaml(imported.yaml)))
     assert (again.totals.params, again.totals.macs) == (3_504_872, 300_774_272)
     shipped = _analysis("mobilenet_v2")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import graph_of
 
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
-from convcost.runtime.importer.api import load_graph
 from convcost.runtime.importer.convert import Imported, to_spec
 from convcost.runtime.importer.emit.layout import collapse_repeats
 from convcost.runtime.importer.emit.templates import snake
@@ -27,7 +27,7 @@ def _import(source: str, shape: tuple[int, ...]) -> Imported:
         import_torchvision()
     except MissingDependencyError as err:
         pytest.skip(str(err))
-    return to_spec(load_graph(source, shape), source)
+    return to_spec(graph_of(source, shape), source)
 
 
 def _flat(imported: Imported) -> Analysis:

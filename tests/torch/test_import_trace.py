@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import graph_of
 from torch import nn
 
 from convcost.errors import ConvcostError, MissingDependencyError
-from convcost.runtime.importer.api import load_graph
+from convcost.runtime.importer.convert import to_spec
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.resolve import import_torchvision
 from convcost.runtime.importer.source import parse_source
@@ -19,7 +20,7 @@ MODELS = "tests/torch/import_models.py"
 
 
 def _load(name: str, shape: tuple[int, ...], tracer: str = "auto") -> IRGraph:
-    return load_graph(f"{MODELS}:{name}", shape, tracer=tracer)
+    return graph_of(f"{MODELS}:{name}", shape, tracer=tracer)
 
 
 def _hooked_shapes(model: nn.Module, shape: tuple[int, ...]) -> dict[str, list[tuple[int, ...]]]:
@@ -101,8 +102,9 @@ def test_inexpressible_op_is_opaque(tracer: str) -> None:
 
 
 def test_inexpressible_op_is_an_error_under_strict() -> None:
-    with pytest.raises(ConvcostError, match=r"--strict: .*cumsum ×1"):
-        load_graph(f"{MODELS}:Inexpressible", (1, 3, 8, 8), strict=True)
+    source = f"{MODELS}:Inexpressible"
+    with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express .*cumsum"):
+        to_spec(_load("Inexpressible", (1, 3, 8, 8)), source, strict=True)
 
 
 def test_fx_failure_falls_back_to_export() -> None:
@@ -139,7 +141,7 @@ def test_unused_modules_are_noted() -> None:
 ])
 def test_bad_python_sources(text: str, message: str) -> None:
     with pytest.raises(ConvcostError, match=message) as info:
-        load_graph(text, (1, 3, 8, 8))
+        graph_of(text, (1, 3, 8, 8))
     assert "\n" not in str(info.value)
 
 
@@ -152,7 +154,7 @@ def _torchvision() -> Any:
 
 def test_torchvision_mobilenet_v2() -> None:
     _torchvision()
-    graph = load_graph("torchvision:mobilenet_v2")
+    graph = graph_of("torchvision:mobilenet_v2")
     assert graph.params == graph.model_params == 3_504_872  # torchvision's published count
     assert graph.tracer == "torch.fx" and not graph.opaque()
     assert graph.node(graph.outputs[0]).shape == (1, 1000)
@@ -161,17 +163,17 @@ def test_torchvision_mobilenet_v2() -> None:
 def test_zoo_names_suggest_close_matches() -> None:
     _torchvision()
     with pytest.raises(ConvcostError, match=r"unknown torchvision model 'mobilenet_v9'.*mobilenet_v2"):
-        load_graph("torchvision:mobilenet_v9")
+        graph_of("torchvision:mobilenet_v9")
     pytest.importorskip("timm")
     with pytest.raises(ConvcostError, match=r"unknown timm model 'mobilenetv3_large_10'.*"
                                             r"mobilenetv3_large_100"):
-        load_graph("timm:mobilenetv3_large_10")
+        graph_of("timm:mobilenetv3_large_10")
 
 
 def test_timm_through_the_same_path() -> None:
     _torchvision()
     pytest.importorskip("timm")
-    graph = load_graph("timm:mobilenetv3_large_100")
+    graph = graph_of("timm:mobilenetv3_large_100")
     assert graph.params == graph.model_params == 5_483_032  # as torchvision's mobilenet_v3_large
     assert parse_source("timm:mobilenetv3_large_100").kind == "timm"
 

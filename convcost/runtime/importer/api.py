@@ -22,12 +22,6 @@ def parse_input(text: str | None) -> Shape | None:
     return tuple(int(p) for p in parts)
 
 
-def opaque_summary(graph: IRGraph) -> str:
-    """``features.3 aten.gelu ×2; ...``: every op the importer cannot express, with counts."""
-    return "; ".join(f"{module or '(top)'} {op} ×{count}"
-                     for (module, op), count in sorted(graph.opaque().items()))
-
-
 def read_graph(text: str, input_shape: Shape | None = None, tracer: str = "auto") -> tuple[Any, IRGraph]:
     """``(original nn.Module or None for ONNX, IR)`` of the model named by ``text``."""
     source = parse_source(text)
@@ -69,12 +63,3 @@ def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, I
     note = capture.note()
     return model, replace(graph, notes=(*graph.notes, note)) if note else graph
 
-
-def load_graph(text: str, input_shape: Shape | None = None, strict: bool = False,
-               tracer: str = "auto") -> IRGraph:
-    """The IR of the model named by ``text``. Under ``strict`` an opaque op is an error."""
-    graph = read_graph(text, input_shape, tracer)[1]
-    if strict and graph.opaque():
-        raise ConvcostError(f"{text}: --strict: ops the importer cannot express: "
-                            f"{opaque_summary(graph)}")
-    return graph

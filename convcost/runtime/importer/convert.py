@@ -25,11 +25,6 @@ class Imported:
     spec: dict[str, Any]
     yaml: str
 
-    @property
-    def recognised(self) -> bool:
-        """Whether every layer is a spec kind (no opaque layer): α and ρ sweeps apply."""
-        return not self.emitted.opaque
-
 
 def model_name(text: str) -> str:
     source = parse_source(text)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.runtime.importer.source import looks_like_source
+
+if TYPE_CHECKING:
+    from convcost.runtime.importer.convert import Imported
+    from convcost.spec.loader import Spec
 
 _CACHE: dict[tuple[str, Any, bool], Session] = {}
 
@@ -23,12 +27,12 @@ class Session:
     """One import: the original model (None for ONNX), the IR and the emitted spec."""
 
     text: str
-    model: Any
-    imported: Any  # convcost.runtime.importer.convert.Imported
+    model: Any  # the user's torch.nn.Module (torch is imported inside functions only)
+    imported: Imported
 
     @property
     def yaml(self) -> str:
-        return str(self.imported.yaml)
+        return self.imported.yaml
 
 
 def open_source(text: str, input_shape: tuple[int, ...] | None = None, strict: bool = False,
@@ -53,7 +57,7 @@ def source_yaml(text: str, input_shape: tuple[int, ...] | None = None,
     return load_yaml(session.yaml, text), session.yaml
 
 
-def load_source_spec(text: str, input_shape: tuple[int, ...] | None = None, strict: bool = False) -> Any:
+def load_source_spec(text: str, input_shape: tuple[int, ...] | None = None, strict: bool = False) -> Spec:
     """The :class:`~convcost.spec.loader.Spec` of an imported model."""
     from convcost.spec.loader import spec_from
 

@@ -22,16 +22,7 @@ from convcost.cost.value import Cost
 from convcost.errors import ConvcostError, SpecError
 from convcost.limits import quote
 from convcost.net.analysis import Analysis
-from convcost.spec.budget import BUDGET_METRICS as BUDGET_METRICS
-from convcost.spec.budget import ENTRY_KEYS as ENTRY_KEYS
-from convcost.spec.budget import QUANTITY_PATTERN as QUANTITY_PATTERN
-from convcost.spec.budget import REQUIRED_METRICS as REQUIRED_METRICS
-from convcost.spec.budget import SHARE as SHARE
-from convcost.spec.budget import Budget as Budget
-from convcost.spec.budget import Limit as Limit
-from convcost.spec.budget import parse_budget as parse_budget
-from convcost.spec.budget import parse_count as parse_count
-from convcost.spec.budget import parse_share as parse_share
+from convcost.spec.budget import BUDGET_METRICS, ENTRY_KEYS, REQUIRED_METRICS, SHARE, Budget, parse_budget
 from convcost.spec.fields import as_list, as_mapping, check_keys, join
 from convcost.spec.loader import Spec, locate
 

@@ -28,7 +28,7 @@ from convcost.check.baseline import (
     stored,
     write_baseline,
 )
-from convcost.check.budget import Budget, MetricCheck, evaluate, measure, spec_budget
+from convcost.check.budget import MetricCheck, evaluate, measure, spec_budget
 from convcost.check.targets import Problem as Problem
 from convcost.check.targets import Target, collect, open_target
 from convcost.conventions.rules import PAPER, Convention
@@ -37,6 +37,7 @@ from convcost.errors import CheckFailed, ConvcostError
 from convcost.limits import quote
 from convcost.net.analysis import Uncounted, analyze
 from convcost.net.diff import LayerFigures, profile
+from convcost.spec.budget import Budget
 
 if TYPE_CHECKING:
     from convcost.runtime.guard import Notify

@@ -1,7 +1,9 @@
-"""The ``--memory`` / roofline / ``--training`` options of ``model``, ``layer`` and ``sweep``.
+"""The figures that options add to ``model``, ``layer`` and ``sweep``: ``--memory``, the
+roofline, ``--training`` and ``--latency-model``.
 
-Typer option types plus the glue from options to reports and JSON keys, so the commands in
-:mod:`convcost.cli.app` each gain a few lines only. Compute modules are imported lazily.
+The glue from options to compute, reports and JSON keys, so the commands each gain a few lines
+only (their typer option types are in :mod:`convcost.cli.options`). Compute modules are
+imported lazily.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 from convcost.report.rows import Figures, training_part
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from convcost.cost.roofline import Roofline
     from convcost.net.analysis import Analysis
     from convcost.net.compare import LayerConfig
+    from convcost.net.latency import Prediction
     from convcost.report.render import Report
 
 @dataclass(frozen=True)
@@ -130,3 +135,15 @@ def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
                                              r.grad_weight_macs))
     return Extras(reports, json=lambda: {key: make() for key, make in keys.items()},
                   variants=parts)
+
+
+def latency_prediction(path: Path | None, analysis: Analysis) -> Prediction | None:
+    """The predicted latency of ``analysis`` under ``--latency-model``, or None."""
+    from convcost.cli.parsing import latency_option
+
+    model = latency_option(path)
+    if model is None:
+        return None
+    from convcost.net.latency import predict
+
+    return predict(model, analysis.root)

@@ -22,7 +22,7 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     """Analyse ``spec`` and print the model view; exit 1 (after it) on a cross-check mismatch."""
     from convcost.cli import parsing as parse
     from convcost.cli.emit import emit
-    from convcost.cli.extras import CostOptions, model_extras
+    from convcost.cli.extras import CostOptions, latency_prediction, model_extras
     from convcost.cli.specs import cross_check, fail_on_mismatch, load
     from convcost.net.analysis import analyze
     from convcost.report.model_view import model_output
@@ -36,5 +36,5 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     checked = cross_check(result, spec, traced) if verify else None
     extra = model_extras(result, costs or CostOptions(), depth, fmt != "table")
     emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
-                      parse.latency_prediction(latency_model, result)), output)
+                      latency_prediction(latency_model, result)), output)
     fail_on_mismatch(checked)

@@ -1,7 +1,8 @@
 """Parsers of command-line values: each bad value is a ConvcostError naming its flag (exit 2).
 
 Free of typer and click, so the fast path of :mod:`convcost.cli.entry` can use them; the option
-types that call them are in :mod:`convcost.cli.options`. Nothing here computes costs.
+types that call them are in :mod:`convcost.cli.options`. Nothing here computes costs (that is
+:mod:`convcost.cli.extras`).
 """
 
 from __future__ import annotations
@@ -46,16 +47,6 @@ def latency_option(path: Path | None) -> Any:
     from convcost.net.latency_file import load_latency_model
 
     return load_latency_model(path)
-
-
-def latency_prediction(path: Path | None, analysis: Any) -> Any:
-    """The predicted latency of ``analysis`` under ``--latency-model``, or None."""
-    model = latency_option(path)
-    if model is None:
-        return None
-    from convcost.net.latency import predict
-
-    return predict(model, analysis.root)
 
 
 def roofline_option(peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:

@@ -7,7 +7,7 @@ are declared by the op kinds (:data:`convcost.cost.registry.RULE_KEYS`: an op's 
 variants such as ``conv_same``, ``conv_bias``, ``relu``); a test fails when a convention lacks
 a row for one. A new tool is a new row of :data:`CONVENTIONS`, not new code.
 Every rule was read from the tool's source at the version in :attr:`Convention.source` and
-checked by running the tool (docs/conventions.md; tests/test_conventions.py). Pure: no torch.
+checked by running the tool (docs/conventions.md; tests/torch/test_conventions.py). Pure: no torch.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class SpecKind:
 
     ``check(fields, path)`` raises a SpecError for combinations the fields alone allow.
     ``max_leaves`` is the most leaf ops one layer of the kind expands to: it bounds a network's
-    size before it is expanded (tests/unit/test_limits.py checks it against the expansion).
+    size before it is expanded (tests/unit/test_leaf_bound.py checks it against the expansion).
     """
 
     fields: Mapping[str, Field]

@@ -14,12 +14,13 @@ from fractions import Fraction
 from typing import Any, TextIO
 
 from convcost.check.baseline import BASELINE_METRICS, BaselineDiff, Delta
-from convcost.check.budget import BUDGET_METRICS, MetricCheck
+from convcost.check.budget import MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.errors import SpecError
 from convcost.net.diff import LayerChange
 from convcost.report.render import Column, Report, envelope, human, percent, render, signed
 from convcost.report.safe_text import clean
+from convcost.spec.budget import BUDGET_METRICS
 from convcost.spec.yamlpos import line_of
 from convcost.spec.yamlsafe import read_text
 

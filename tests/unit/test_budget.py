@@ -25,15 +25,13 @@ from convcost.check.budget import (
     evaluate,
     is_budgets_file,
     measure,
-    parse_budget,
     parse_budgets_file,
-    parse_count,
-    parse_share,
     spec_budget,
 )
 from convcost.cost.value import Cost
 from convcost.errors import ConvcostError, SpecError
 from convcost.net.analysis import analyze
+from convcost.spec.budget import parse_budget, parse_count, parse_share
 from convcost.spec.loader import load_spec, read_yaml
 
 # input 1×3×8×8; conv 3→16 k3 (padding 1) -> 1×16×8×8; global avg pool; linear 16→10 with bias.

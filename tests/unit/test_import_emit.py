@@ -1,0 +1,290 @@
+"""The importer's pure back end (runtime/importer/emit, convert.to_spec) on hand-built IR graphs.
+
+Each graph is what a tracer would hand over for a small model; the emitted spec is then loaded
+and analysed by convcost itself, so every test checks the round trip: the spec's params equal
+the graph's, and its MACs the hand count in the comment. No torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from convcost.errors import ConvcostError
+from convcost.net.analysis import Analysis, analyze
+from convcost.runtime.importer.convert import Imported, to_spec
+from convcost.runtime.importer.emit.layout import collapse_repeats, emit_layers, outer_inputs, spec_input
+from convcost.runtime.importer.emit.leaves import conv_fields, conv_unit, layer_name, leaf_layers
+from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
+from convcost.spec.loader import spec_from
+from convcost.spec.yamlsafe import load_yaml
+
+SOURCE = "net.py:Net"
+
+
+@dataclass
+class Builder:
+    """An IR graph op by op, with shapes and params worked out as torch would."""
+
+    shape: Shape = (1, 3, 16, 16)
+    nodes: list[IRNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.nodes.append(IRNode("x", "input", "", (), self.shape))
+
+    def of(self, tensor: str) -> Shape:
+        return next(n.shape for n in self.nodes if n.name == tensor)
+
+    def op(self, name: str, op: str, module: str, inputs: tuple[str, ...], shape: Shape,
+           params: int = 0, target: str = "", shared: bool = False, **attrs: Any) -> str:
+        self.nodes.append(IRNode(name, op, module, inputs, shape, params, shared, frozen(attrs), target))
+        return name
+
+    def conv(self, module: str, x: str, cout: int, k: int = 3, stride: int = 1, groups: int = 1,
+             bias: bool = False, shared: bool = False) -> str:
+        n, cin, h, w = self.of(x)
+        pad = k // 2
+        out = (n, cout, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1)
+        params = 0 if shared else cout * cin // groups * k * k + (cout if bias else 0)
+        return self.op(f"{module}#{len(self.nodes)}", "conv", module, (x,), out, params,
+                       "torch.nn.Conv2d", shared, in_channels=cin, out_channels=cout, kernel=(k, k),
+                       stride=(stride, stride), dilation=(1, 1), groups=groups, bias=bias,
+                       padding=(pad, pad))
+
+    def bn(self, module: str, x: str) -> str:
+        c = self.of(x)[1]
+        return self.op(module, "bn", module, (x,), self.of(x), 2 * c, "torch.nn.BatchNorm2d",
+                       channels=c, affine=True)
+
+    def act(self, module: str, x: str, fn: str = "relu") -> str:
+        return self.op(f"{module}#{len(self.nodes)}", "act", module, (x,), self.of(x), 0,
+                       f"torch.nn.{fn}", fn=fn)
+
+    def graph(self, *outputs: str) -> IRGraph:
+        return IRGraph(SOURCE, "torch.fx", self.shape, tuple(self.nodes),
+                       outputs or (self.nodes[-1].name,), sum(n.params for n in self.nodes))
+
+
+def _analysed(imported: Imported) -> Analysis:
+    """The emitted YAML through convcost's own loader (what `convcost model` would read)."""
+    return analyze(spec_from(load_yaml(imported.yaml, "net"), imported.yaml, "net"))
+
+
+def _cbr(g: Builder, module: str, x: str, cout: int, k: int = 3, stride: int = 1,
+         groups: int = 1) -> str:
+    """conv, BN, ReLU as torchvision's Conv2dNormActivation: modules ``module.0/1/2``."""
+    return g.act(f"{module}.2", g.bn(f"{module}.1", g.conv(f"{module}.0", x, cout, k, stride, groups)))
+
+
+def test_conv_bn_relu_chain_is_one_conv_layer_each() -> None:
+    g = Builder()
+    y = _cbr(g, "stem", "x", 8, stride=2)  # 3->8, k3 s2: 8·3·9 = 216 params; 8x8 out
+    _cbr(g, "conv2", y, 16)  # 8->16 k3: 1,152 params; 8x8
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"] == [
+        {"kind": "conv", "name": "stem", "out_channels": 8, "kernel_size": 3, "stride": 2,
+         "bn": True, "act": "relu"},
+        {"kind": "conv", "name": "conv2", "out_channels": 16, "kernel_size": 3, "stride": 1,
+         "bn": True, "act": "relu"},
+    ]
+    assert imported.spec["input"] == {"channels": 3, "resolution": 16}
+    analysis = _analysed(imported)
+    # params: 216 + 16 (BN) + 1,152 + 32 (BN) = 1,416 = the graph's
+    assert analysis.totals.params == g.graph().params == 1_416
+    # MACs: 216·64 + 1,152·64 = 13,824 + 73,728 = 87,552
+    assert analysis.totals.macs == 87_552
+    assert imported.emitted.origins == {"stem": ("stem",), "conv2": ("conv2",)}
+
+
+def test_residual_add_and_head() -> None:
+    """A ResNet basic block (add of the block's input) and a pool/flatten/linear head."""
+    g = Builder((1, 8, 8, 8))
+    a = _cbr(g, "layer.0.a", "x", 8)  # 576 + 16 params
+    b = g.bn("layer.0.bn2", g.conv("layer.0.conv2", a, 8))  # 576 + 16 params
+    s = g.act("layer.0.relu", g.op("add", "add", "layer.0", (b, "x"), g.of(b)))
+    p = g.op("pool", "adaptive_pool", "pool", (s,), (1, 8, 1, 1), kind="avg", output_size=(1, 1))
+    f = g.op("flatten", "flatten", "", (p,), (1, 8), start_dim=1, end_dim=-1)
+    g.op("fc", "linear", "fc", (f,), (1, 10), 90, "torch.nn.Linear", in_features=8,
+         out_features=10, bias=True)
+    imported = to_spec(g.graph(), SOURCE)
+    analysis = _analysed(imported)
+    # params: 592 + 592 + 8·10 + 10 = 1,274
+    assert analysis.totals.params == g.graph().params == 1_274
+    # MACs: two 8->8 k3 convs on 8x8: 2 · 576·64 = 73,728; fc 80: 73,808
+    assert analysis.totals.macs == 73_808
+    # the block's ops reproduce convcost's own basic_block exactly, so it is one
+    assert imported.spec["layers"] == [
+        {"kind": "basic_block", "name": "layer.0", "out_channels": 8, "stride": 1},
+        {"kind": "pool", "name": "pool", "op": "avg", "global": True},
+        {"kind": "flatten", "name": "flatten"},
+        {"kind": "linear", "name": "fc", "out_features": 10},
+    ]
+    assert not imported.emitted.opaque
+
+
+def test_branches_and_concat_name_their_inputs() -> None:
+    g = Builder((1, 4, 8, 8))
+    left = g.conv("left", "x", 6, k=1)  # 24 params, 24·64 = 1,536 MACs
+    right = g.conv("right", "x", 2, k=3)  # 72 params, 72·64 = 4,608 MACs
+    g.op("cat", "cat", "", (left, right), (1, 8, 8, 8), dim=1)
+    imported = to_spec(g.graph(), SOURCE)
+    layers = imported.spec["layers"]
+    assert layers[-1]["kind"] == "concat" and layers[-1]["from"] == ["left", "right"]
+    assert any(layer.get("from") == "input" for layer in layers)  # right reads the input again
+    analysis = _analysed(imported)
+    assert (analysis.totals.params, analysis.totals.macs) == (96, 6_144)
+    assert analysis.root.children[-1].output_shape == (1, 8, 8, 8)
+
+
+def test_equal_copies_collapse_into_a_repeat() -> None:
+    g = Builder((1, 8, 8, 8))
+    y = "x"
+    for i in range(3):
+        y = _cbr(g, f"blocks.{i}", y, 8)  # each: 576 + 16 params, 576·64 = 36,864 MACs
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"] == [{"kind": "conv", "name": "blocks", "repeat": 3,
+                                        "out_channels": 8, "kernel_size": 3, "stride": 1,
+                                        "bn": True, "act": "relu"}]
+    analysis = _analysed(imported)
+    assert (analysis.totals.params, analysis.totals.macs) == (3 * 592, 3 * 36_864)
+
+
+def test_a_module_called_twice_shares_its_weights() -> None:
+    g = Builder((1, 4, 8, 8))
+    y = g.act("relu", g.conv("conv", "x", 4))  # 144 params, counted once
+    g.conv("conv", y, 4, shared=True)  # the same module again: MACs again, no params
+    imported = to_spec(g.graph(), SOURCE)
+    first, _, again = imported.spec["layers"]
+    assert (first["name"], again["name"], again["shares"]) == ("conv", "conv_2", "conv")
+    analysis = _analysed(imported)
+    # params once: 144; MACs twice: 2 · 144·64 = 18,432
+    assert (analysis.totals.params, analysis.totals.macs) == (144, 18_432)
+
+
+def test_an_inexpressible_op_is_an_opaque_layer_with_its_shape_and_params() -> None:
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    z = g.op("cumsum", "opaque", "", (y,), (1, 4, 8, 8), target="aten.cumsum")
+    g.conv("head", z, 2, k=1)
+    imported = to_spec(g.graph(), SOURCE)
+    [opaque] = imported.emitted.opaque
+    assert (opaque.ops, opaque.shape, opaque.params) == ("aten.cumsum ×1", (1, 4, 8, 8), 0)
+    assert "1 opaque layers: shapes and params measured, MACs NOT counted:" in imported.yaml
+    analysis = _analysed(imported)
+    # the convs' MACs only: 144·64 + 8·64 = 9,728; the cumsum is not counted
+    assert (analysis.totals.params, analysis.totals.macs) == (152, 9_728)
+    with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express .*aten\.cumsum"):
+        to_spec(g.graph(), SOURCE, strict=True)
+
+
+def test_several_outputs_are_listed() -> None:
+    g = Builder((1, 4, 8, 8))
+    a = g.conv("a", "x", 4)
+    b = g.conv("b", a, 4)
+    imported = to_spec(g.graph(a, b), SOURCE)
+    assert imported.spec["outputs"] == ["a", "b"]
+    assert "outputs" not in to_spec(g.graph(b), SOURCE).spec  # the last layer: implied
+
+
+def _conv_node(cin: int, cout: int, k: tuple[int, int] = (3, 3), stride: int = 1,
+               groups: int = 1, padding: Any = (1, 1), dilation: int = 1, bias: bool = False) -> IRNode:
+    return IRNode("c", "conv", "c", ("x",), (1, cout, 8, 8), attrs=frozen(dict(
+        in_channels=cin, out_channels=cout, kernel=k, stride=(stride, stride),
+        dilation=(dilation, dilation), groups=groups, bias=bias, padding=padding)))
+
+
+@pytest.mark.parametrize(("node", "fields"), [
+    (_conv_node(8, 16), {"kind": "conv", "out_channels": 16, "kernel_size": 3, "stride": 1}),
+    (_conv_node(8, 8, groups=8), {"kind": "dwconv", "kernel_size": 3, "stride": 1}),
+    (_conv_node(8, 16, groups=8), {"kind": "dwconv", "multiplier": 2, "kernel_size": 3, "stride": 1}),
+    (_conv_node(8, 16, (1, 1), padding=(0, 0)), {"kind": "pwconv", "out_channels": 16}),
+    (_conv_node(8, 16, groups=2, bias=True),
+     {"kind": "conv", "out_channels": 16, "kernel_size": 3, "stride": 1, "groups": 2, "bias": True}),
+    (_conv_node(8, 16, (1, 7), padding=(0, 3)),  # auto padding of a 1x7 kernel
+     {"kind": "conv", "out_channels": 16, "kernel_size": [1, 7], "stride": 1}),
+    (_conv_node(8, 16, padding=(2, 2), dilation=2),
+     {"kind": "conv", "out_channels": 16, "kernel_size": 3, "stride": 1, "dilation": 2}),
+    (_conv_node(8, 16, padding=(0, 0), stride=2),
+     {"kind": "conv", "out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 0}),
+    (_conv_node(8, 16, padding="same"),
+     {"kind": "conv", "out_channels": 16, "kernel_size": 3, "stride": 1, "padding": "same"}),
+    (_conv_node(8, 16, (3, 3, 3), padding=(1, 1, 1)), None),  # a 3-D kernel: not a spec conv
+])
+def test_conv_fields(node: IRNode, fields: dict[str, Any] | None) -> None:
+    assert conv_fields(node) == fields
+
+
+def test_conv_unit_takes_conv_bn_act_only() -> None:
+    conv = _conv_node(8, 16)
+    bn = IRNode("b", "bn", "b", ("c",), (1, 16, 8, 8), attrs=frozen({"affine": True}))
+    relu = IRNode("r", "act", "r", ("b",), (1, 16, 8, 8), attrs=frozen({"fn": "relu"}))
+    assert conv_unit([conv, bn, relu]) == {"kind": "conv", "out_channels": 16, "kernel_size": 3,
+                                           "stride": 1, "bn": True, "act": "relu"}
+    assert conv_unit([conv, relu]) == {"kind": "conv", "out_channels": 16, "kernel_size": 3,
+                                       "stride": 1, "act": "relu"}
+    assert conv_unit([conv, relu, bn]) is None  # BN after the activation: not a unit
+    assert conv_unit([bn, relu]) is None
+
+
+@pytest.mark.parametrize(("node", "layers"), [
+    (IRNode("i", "identity", "", ("x",), (1, 4, 8, 8)), []),  # no layer
+    (IRNode("a", "act", "", ("x",), (1, 4, 8, 8), attrs=frozen({"fn": "gelu"})),
+     [{"kind": "act", "fn": "gelu"}]),
+    (IRNode("p", "pool", "", ("x",), (1, 4, 4, 4), attrs=frozen(dict(
+        kind="max", kernel=(3, 3), stride=(2, 2), padding=(1, 1), ceil_mode=False, dilation=(1, 1)))),
+     [{"kind": "pool", "op": "max", "kernel_size": 3, "stride": 2, "padding": 1}]),
+    (IRNode("m", "mean", "", ("x",), (1, 4), attrs=frozen({"dims": (2, 3), "keepdim": False})),
+     [{"kind": "mean"}]),
+    (IRNode("f", "flatten", "", ("x",), (1, 256), attrs=frozen({"start_dim": 1, "end_dim": -1})),
+     [{"kind": "flatten"}]),
+    (IRNode("f", "flatten", "", ("x",), (256,), attrs=frozen({"start_dim": 0, "end_dim": -1})),
+     None),  # the batch folded in: not the spec's flatten
+])
+def test_leaf_layers(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
+    assert leaf_layers(node, (1, 4, 8, 8)) == layers
+
+
+def test_linear_reads_features_only() -> None:
+    linear = IRNode("l", "linear", "", ("x",), (1, 10), attrs=frozen(
+        {"in_features": 256, "out_features": 10, "bias": False}))
+    assert leaf_layers(linear, (1, 256)) == [{"kind": "linear", "out_features": 10, "bias": False}]
+    assert leaf_layers(linear, (1, 4, 8, 8)) is None  # on a 4-D tensor: not the spec's linear
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("features.3.conv", "features.3.conv"),
+    ("_orig_mod.features", "orig_mod.features"),  # a leading underscore goes
+    ("blocks.0.attn-proj[1]", "blocks.0.attn_proj_1_"),  # anything else becomes _
+    ("..", "layer"),
+])
+def test_layer_names_are_safe_spec_names(text: str, name: str) -> None:
+    assert layer_name(text) == name
+
+
+def test_collapse_repeats_keeps_a_run_that_is_read_elsewhere() -> None:
+    run = [{"kind": "pwconv", "name": f"b.{i}", "out_channels": 8} for i in range(3)]
+    assert collapse_repeats(run) == ([{"kind": "pwconv", "name": "b", "repeat": 3, "out_channels": 8}], [])
+    read = [*run, {"kind": "add", "name": "sum", "from": ["b.0", "b.2"]}]
+    assert collapse_repeats(read)[0] == read  # b.0 is read: the copies stay apart
+    # a from: or an output naming the run's last copy names the repeated layer
+    tail = [*run, {"kind": "add", "name": "sum", "from": ["b.2", "b.2"]}]
+    layers, outputs = collapse_repeats(tail, ["b.2"])
+    assert layers[-1]["from"] == ["b", "b"] and outputs == ["b"]
+
+
+def test_outer_inputs_and_spec_input() -> None:
+    g = Builder((2, 3, 16, 24))
+    a = g.conv("a", "x", 4)
+    b = g.op("add", "add", "", (a, "x2"), g.of(a))
+    assert outer_inputs([n for n in g.nodes if n.name in (a, b)]) == ("x", "x2")
+    assert spec_input(g.graph()) == {"channels": 3, "height": 16, "width": 24, "batch": 2}
+
+
+def test_emit_layers_records_where_each_layer_came_from() -> None:
+    g = Builder((1, 4, 8, 8))
+    y = _cbr(g, "stem", "x", 8)
+    emitted = emit_layers(g.graph())
+    assert [layer["name"] for layer in emitted.layers] == ["stem"]
+    assert emitted.tensors == {"stem": y} and emitted.outputs == ()

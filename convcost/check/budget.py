@@ -17,7 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from convcost.conventions.rules import PAPER, Convention
+from convcost.conventions.convention import Convention
+from convcost.conventions.rules import PAPER
 from convcost.cost.value import Cost
 from convcost.errors import ConvcostError, SpecError
 from convcost.limits import quote

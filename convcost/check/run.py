@@ -31,7 +31,8 @@ from convcost.check.baseline import (
 from convcost.check.budget import MetricCheck, evaluate, measure, spec_budget
 from convcost.check.targets import Problem as Problem
 from convcost.check.targets import Target, collect, open_target
-from convcost.conventions.rules import PAPER, Convention
+from convcost.conventions.convention import Convention
+from convcost.conventions.rules import PAPER
 from convcost.cost.value import Cost
 from convcost.errors import CheckFailed, ConvcostError
 from convcost.limits import quote

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 
-from convcost.conventions.rules import CONVENTIONS, PAPER, Convention, Count
+from convcost.conventions.convention import Convention, Count
+from convcost.conventions.rules import CONVENTIONS, PAPER
 from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
 from convcost.cost.ops import opaque

@@ -12,7 +12,7 @@ from convcost.report.rows import BASE, KEYS, MEMORY, ROOFLINE, TRAINING, count_c
 from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # conventions load only for --convention/--flops: `layer` starts faster
-    from convcost.conventions.rules import Counting
+    from convcost.conventions.convention import Counting
 
 
 def _ratio(value: Fraction) -> str:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from convcost.conventions.rules import PAPER_MACS, Counting
+from convcost.conventions.convention import Counting
+from convcost.conventions.rules import PAPER_MACS
 from convcost.cost.graph import Node
 from convcost.net.analysis import (
     Analysis,

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from convcost.conventions.rules import CONVENTIONS, Rule
+from convcost.conventions.convention import Rule
+from convcost.conventions.rules import CONVENTIONS
 from convcost.cost.opkind import NO_DEFAULT, Field, SpecKind
 from convcost.cost.registry import RULE_CLASSES, RULE_KEYS, SPEC_OPS
 from convcost.spec.kinds import BLOCKS, CONV_UNITS

@@ -17,7 +17,7 @@ from convcost.cost.graph import Node
 from convcost.report.safe_text import clean
 
 if TYPE_CHECKING:
-    from convcost.conventions.rules import Counting
+    from convcost.conventions.convention import Counting
     from convcost.cost.memory import ModelMemory, NodeMemory
     from convcost.cost.receptive import ModelRF, ReceptiveField
     from convcost.cost.roofline import ModelEstimate

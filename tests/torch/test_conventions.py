@@ -33,16 +33,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
+from convcost.conventions.convention import Counting
 from convcost.conventions.explain import explain
-from convcost.conventions.rules import (
-    CONVENTIONS,
-    FVCORE,
-    PAPER,
-    THOP,
-    TORCH,
-    Counting,
-    counting,
-)
+from convcost.conventions.rules import CONVENTIONS, FVCORE, PAPER, THOP, TORCH, counting
 from convcost.cost.registry import RULE_KEYS, rule_keys
 from convcost.net.analysis import Analysis, analyze
 from convcost.net.layer_nodes import as_analysis, variant_nodes

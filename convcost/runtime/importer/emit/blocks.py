@@ -121,7 +121,7 @@ def _se_options(nodes: Sequence[IRNode], hidden: int, cin: int) -> Iterator[dict
         return
     squeeze, act, gate = fcs[0].attr("out_channels"), _act_after(nodes, fcs[0]), _act_after(nodes, fcs[1])
     mean = {"squeeze": "mean"} if any(n.op == "mean" for n in nodes) else {}
-    from convcost.net.expand import make_divisible
+    from convcost.net.composites import make_divisible
 
     # the usual reductions first (MobileNetV3: expanded/8/4; EfficientNet: input/none/4)
     for reduction in dict.fromkeys((4, 16, 8, 2, 1, *range(3, 65))):

@@ -48,7 +48,7 @@ def report(
                                        help="element type of the bytes moved")] = "float32",
 ) -> None:
     """Draw a network as one self-contained HTML page: graph, table, roofline, receptive field."""
-    from convcost.cli.parsing import latency_prediction
+    from convcost.cli.extras import latency_prediction
 
     shape = _Shape(alpha, resolution, batch, input_shape)
     analysis = shape.analyze(source)

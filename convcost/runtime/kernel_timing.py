@@ -26,8 +26,7 @@ from convcost.net.kernel_model import KernelSample
 from convcost.net.kernel_sampling import KernelConfig
 from convcost.net.kernels import Kernel, detect
 from convcost.net.latency import BACKENDS, PROFILE_DTYPES
-from convcost.runtime.bench import Progress
-from convcost.runtime.bench import _torch as torch_module
+from convcost.runtime.bench import Progress, import_torch
 from convcost.spec.loader import parse_spec
 
 MAX_THREADS = 256
@@ -57,7 +56,7 @@ class Setup:
 def pinned(threads: int) -> Iterator[str]:
     """Within: torch's thread count set, the process pinned to as many CPUs (the last ones
     allowed) where the OS allows; both restored after. Yields what was done."""
-    torch = torch_module("convcost calibrate needs")
+    torch = import_torch("convcost calibrate needs")
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None
@@ -78,7 +77,7 @@ def runner(analysis: Analysis, setup: Setup) -> tuple[Callable[[], Any], str]:
     """One forward pass of the built network, and the backend's version."""
     from convcost.runtime.build import build
 
-    torch = torch_module("convcost calibrate needs")
+    torch = import_torch("convcost calibrate needs")
     torch.manual_seed(0)
     dtype = getattr(torch, setup.dtype)
     model = build(analysis).eval().to(dtype=dtype)

@@ -288,3 +288,74 @@ def test_emit_layers_records_where_each_layer_came_from() -> None:
     emitted = emit_layers(g.graph())
     assert [layer["name"] for layer in emitted.layers] == ["stem"]
     assert emitted.tensors == {"stem": y} and emitted.outputs == ()
+
+
+def test_inverted_residual_with_se_is_one_composite() -> None:
+    """MobileNetV3's block as torchvision writes it: expand, depthwise, SE, project, add."""
+    g = Builder((1, 16, 8, 8))
+    e = g.act("blk.conv.0.2", g.bn("blk.conv.0.1", g.conv("blk.conv.0.0", "x", 64, k=1)), "hardswish")
+    d = g.act("blk.conv.1.2", g.bn("blk.conv.1.1", g.conv("blk.conv.1.0", e, 64, groups=64)),
+              "hardswish")
+    p = g.op("blk.se.pool", "adaptive_pool", "blk.se.avgpool", (d,), (1, 64, 1, 1), kind="avg",
+             output_size=(1, 1))
+    r = g.act("blk.se.relu", g.conv("blk.se.fc1", p, 16, k=1, bias=True))
+    s = g.act("blk.se.gate", g.conv("blk.se.fc2", r, 64, k=1, bias=True), "hardsigmoid")
+    m = g.op("mul", "mul", "blk.se", (s, d), (1, 64, 8, 8))
+    y = g.bn("blk.conv.3.1", g.conv("blk.conv.3.0", m, 16, k=1))
+    g.op("add", "add", "blk", (y, "x"), (1, 16, 8, 8))
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"] == [{
+        "kind": "inverted_residual", "name": "blk", "expand_ratio": 4, "out_channels": 16,
+        "kernel_size": 3, "stride": 1, "act": "hardswish",
+        "se": {"reduction": 4, "divisor": 8, "base": "expanded", "act": "relu", "gate": "hardsigmoid"}}]
+    analysis = _analysed(imported)
+    # params: expand 1,024 + 128, dw 576 + 128, SE 1,040 + 1,088, project 1,024 + 32 = 5,040
+    # MACs: expand 1,024·64 + dw 576·64 + SE 1,024 + 1,024 + project 1,024·64 = 169,984
+    assert (analysis.totals.params, analysis.totals.macs) == (g.graph().params, 169_984) == (5_040, 169_984)
+
+
+def test_branches_inside_one_module_are_a_parallel_layer() -> None:
+    g = Builder((1, 8, 8, 8))
+    s = g.conv("stem", "x", 8, k=1)  # 64 params, 64·64 = 4,096 MACs
+    g.op("inc.cat", "cat", "inc", (g.conv("inc.b1", s, 4, k=1), g.conv("inc.b2", s, 4)), (1, 8, 8, 8), dim=1)
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"][1] == {
+        "kind": "parallel", "name": "inc", "merge": "concat", "branches": [
+            {"kind": "pwconv", "name": "b1", "out_channels": 4},
+            {"kind": "conv", "name": "b2", "out_channels": 4, "kernel_size": 3, "stride": 1}]}
+    analysis = _analysed(imported)
+    # b1 32 params, 2,048 MACs; b2 288 params, 18,432 MACs: 384 and 24,576 in all
+    assert (analysis.totals.params, analysis.totals.macs) == (384, 24_576)
+
+
+def test_a_channels_last_layernorm_is_one_layernorm() -> None:
+    """ConvNeXt's permute, LayerNorm over channels, permute back."""
+    g = Builder((1, 8, 8, 8))
+    s = g.conv("stem", "x", 8, k=1)
+    p = g.op("permute", "transpose", "blk", (s,), (1, 8, 8, 8), dims=(0, 2, 3, 1), permute=True)
+    n = g.op("blk.norm", "layernorm", "blk.norm", (p,), (1, 8, 8, 8), 16, "torch.nn.LayerNorm",
+             affine=True, normalized=(8,))
+    q = g.op("permute_1", "transpose", "blk", (n,), (1, 8, 8, 8), dims=(0, 3, 1, 2), permute=True)
+    g.conv("head", q, 4, k=1)
+    imported = to_spec(g.graph(), SOURCE)
+    assert [layer["kind"] for layer in imported.spec["layers"]] == ["pwconv", "layernorm", "pwconv"]
+    analysis = _analysed(imported)
+    # params 64 + 16 (γ, β over 8 channels) + 32 = 112; MACs 4,096 + 2,048 = 6,144
+    assert (analysis.totals.params, analysis.totals.macs) == (112, 6_144)
+
+
+def test_a_chunk_whose_pieces_meet_again_is_a_split() -> None:
+    """ShuffleNet V2's stride-1 unit without the shuffle: half passes, half is convolved."""
+    g = Builder((1, 8, 8, 8))
+    c = g.op("chunk", "chunk", "", ("x",), (1, 8, 8, 8), dim=1, sizes=(4, 4),
+             shapes=((1, 4, 8, 8), (1, 4, 8, 8)))
+    a = g.op("getitem", "getitem", "", (c,), (1, 4, 8, 8), index=0)
+    b = g.op("getitem_1", "getitem", "", (c,), (1, 4, 8, 8), index=1)
+    g.op("cat", "cat", "", (a, g.conv("branch", b, 4)), (1, 8, 8, 8), dim=1)
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"] == [{
+        "kind": "split", "name": "chunk", "merge": "concat",
+        "branches": [{"kind": "identity"},
+                     {"kind": "conv", "out_channels": 4, "kernel_size": 3, "stride": 1}]}]
+    analysis = _analysed(imported)
+    assert (analysis.totals.params, analysis.totals.macs) == (144, 9_216)  # 4·4·9; 144·64

@@ -1,0 +1,18 @@
+"""The suite's own layout: without torch, tests/torch is neither collected nor imported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from helpers import blocked_env, run
+
+
+def test_torch_tests_are_not_collected_without_torch(tmp_path: Path) -> None:
+    # tests/torch/conftest.py ignores its directory when torch cannot be imported (or under
+    # -m "not torch"): pytest collects nothing there and imports none of its modules
+    proc = run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                "-p", "no:randomly", "tests/torch"], blocked_env(tmp_path))
+    assert proc.returncode == 5, proc.stdout + proc.stderr  # 5: no tests collected
+    assert "no tests collected" in proc.stdout
+    assert "test_" not in proc.stdout and "skipped" not in proc.stdout  # no module imported

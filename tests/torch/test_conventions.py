@@ -480,7 +480,15 @@ def test_check_applies_budgets_to_the_convention(runner: CliRunner, tmp_path: Pa
     assert (macs["value"], macs["limit"], model["convention"]) == (thop_macs, paper, "thop")
     assert model["name"] == "mobilenet_v2[convention=thop]"
     models = json.loads(baseline.read_text())["models"]
-    assert models == {"mobilenet_v2": {"macs": paper, "params": analysis.totals.params}}
+    assert list(models) == ["mobilenet_v2"]  # the paper run's key only
+    entry = models["mobilenet_v2"]
+    assert (entry["macs"], entry["params"]) == (paper, analysis.totals.params)
+    assert sum(x["macs"] for x in entry["layers"]) == paper  # per layer: the paper count
+    thop_base = tmp_path / "thop.json"
+    runner.invoke(app, ["check", str(spec), "--convention", "thop", "--baseline", str(thop_base),
+                        "--update-baseline"])
+    layers = json.loads(thop_base.read_text())["models"]["mobilenet_v2[convention=thop]"]["layers"]
+    assert sum(x["macs"] for x in layers) == thop_macs  # per layer: thop's count (BN, ReLU6 too)
 
 
 @pytest.mark.parametrize("command", [["model", "specs/mobilenet_v1.yaml", "--no-verify"],

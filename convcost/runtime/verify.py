@@ -222,9 +222,9 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     """Build ``analysis`` in torch (eval) and compare every figure exactly. Prints nothing.
 
     The memory a real forward pass needs is estimated first and refused past the limit
-    (:mod:`convcost.runtime.guard`). Output shapes, params and FlopCounterMode's FLOPs come
-    from a model on torch's meta device (no memory for tensors); fvcore's per-module count
-    traces a real model (its TorchScript trace cannot run on meta tensors).
+    (:mod:`convcost.runtime.guard`). One real model (fvcore's TorchScript trace cannot run on
+    meta tensors) gives the output shapes, params, FlopCounterMode's FLOPs and fvcore's
+    per-module count: on the meta device, torch's shape checks import sympy (a second).
     """
     if not available():  # the install hint before any estimate
         raise MissingDependencyError(missing_message())
@@ -236,13 +236,11 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     from convcost.runtime.build import build
 
     nodes = [node for level, node in analysis.root.walk() if level]
-    with torch.device("meta"):
-        meta = build(analysis).eval()
     with quiet(), _out_of_memory():
-        shapes, counter_flops = hooked_forward(meta, [n.name for n in nodes],
-                                     torch.zeros(analysis.input_shape, device="meta"))
         model = build(analysis).eval()
-        by_module, unsupported, ignored = fvcore_by_module(model, torch.zeros(analysis.input_shape))
+        x = torch.zeros(analysis.input_shape)
+        shapes, counter_flops = hooked_forward(model, [n.name for n in nodes], x)
+        by_module, unsupported, ignored = fvcore_by_module(model, x)
     checks = _layer_checks(nodes, dict(model.named_modules(remove_duplicate=False)), by_module,
                            shapes)
     tools = f"torch {torch.__version__}, fvcore {getattr(fvcore, '__version__', '?')}"

@@ -114,3 +114,30 @@ def test_onnx_names_and_op_types_round_trip(tmp_path: Path, names: list[str], op
         assert "shape inference cannot give the shape" in str(err) or "shape inference failed" in str(err)
         return
     assert _figures(_spec(to_spec(graph, "m.onnx", name="m").yaml)) == reference
+
+
+class _Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bn(self.conv(x))
+
+
+@pytest.mark.parametrize("cls", ["Ünïcodé_Blöck", "Блок", "B" * 70, "A_very_long_class_name_" * 3 + "X"])
+def test_class_names_give_templates_that_load(cls: str) -> None:
+    def model(name: str) -> nn.Module:
+        block = type(name, (_Block,), {})
+        return nn.Sequential(nn.Conv2d(3, 8, 3), *[block() for _ in range(3)]).eval()
+
+    imported = to_spec(trace(model(cls), (1, 3, 16, 16), "net.py:Net", "fx"), "net.py:Net", name="net")
+    assert "blocks" in imported.spec  # the three blocks became one template, named after the class
+    (template,) = imported.spec["blocks"]
+    assert template.isascii() and len(template) <= 64, template
+    assert _figures(_spec(imported.yaml)) == _figures(_import_plain(model("Plain")))
+
+
+def _import_plain(model: nn.Module) -> Analysis:
+    return _spec(to_spec(trace(model, (1, 3, 16, 16), "net.py:Net", "fx"), "net.py:Net", name="net").yaml)

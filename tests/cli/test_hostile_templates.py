@@ -70,6 +70,10 @@ HOSTILE = {
     "blocks 1000 x 1000 x 1000": (_cube(), LAYERS),
     "group x 1e9, no block": (HEAD + "layers:\n  - {kind: sequential, repeat: 1000000000, "
                               "layers: [{kind: identity}]}\n", LAYERS),
+    "repeat computed by ${n * n} inside a block": (
+        f'{HEAD}blocks:\n  a:\n    layers: [{{kind: identity}}]\n  b:\n    args: [n]\n'
+        '    layers: [{kind: a, repeat: "${n * n}"}]\nlayers:\n  - {kind: b, n: 1000, '
+        'repeat: 1000}\n', LAYERS),
     "million-value alias list x 1000": (_aliases(), "more than 4,000,000 values"),
     "28 blocks doubling a string": (_doubling(), "longer than 1,000 characters"),
     "a 5000-character string argument": (

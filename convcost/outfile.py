@@ -28,6 +28,14 @@ def _fail(flag: str, path: str | Path, why: str) -> ConvcostError:
     return ConvcostError(f"{flag}: cannot write {path}: {why}")
 
 
+def _no_nul(path: str | Path, flag: str) -> str:
+    """The path as text; a NUL byte (no file can be named so) is bad input, not a crash."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise ConvcostError(f"{flag}: {quote(text)} has a NUL byte; no file can be named so")
+    return text
+
+
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -39,7 +47,7 @@ def check_target(path: str | Path, flag: str = "--output", inputs: Iterable[str 
                  ) -> None:
     """Refuse, before any work, a target that cannot be written or that is one of ``inputs``
     (compared as files: resolved paths, the same inode through a link)."""
-    target = os.fspath(path)
+    target = _no_nul(path, flag)
     for given in inputs:
         if _same_file(target, os.fspath(given)):
             raise ConvcostError(f"{flag}: {quote(target)} is an input of this command "
@@ -88,7 +96,7 @@ def replacing_bytes(path: str | Path, flag: str = "--output") -> Iterator[Binary
 
 @contextmanager
 def _replacing(path: str | Path, flag: str, mode: str) -> Iterator[IO[Any]]:
-    target = os.path.realpath(os.fspath(path))
+    target = os.path.realpath(_no_nul(path, flag))
     encoding = None if "b" in mode else "utf-8"
     if _is_stream(os.fspath(path), target):
         try:

@@ -46,15 +46,35 @@ def _paths(value: Any) -> Iterator[str]:
             yield str(item)
 
 
+class _PathText(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
+    """A path or text parameter's type, refusing a NUL byte before click stats the path or a
+    command opens it (a ValueError, an internal error, otherwise); all else is the original's."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+        self.name = base.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a NUL byte is not allowed (no file can be named so)", param, ctx)
+        return self.base.convert(value, param, ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
 def guard_outputs(command: click.Command) -> None:
     """Check the output paths of ``command`` (and of its subcommands) before each runs."""
     for sub in getattr(command, "commands", {}).values():
         guard_outputs(sub)
     callback = command.callback
-    targets = {p.name or "": _flag(p) for p in command.params if p.name in OUTPUTS}
-    if callback is None or not targets or getattr(callback, "guarded", False):
+    if callback is None or getattr(callback, "guarded", False):
         return
+    targets = {p.name or "": _flag(p) for p in command.params if p.name in OUTPUTS}
     inputs = [p.name or "" for p in command.params if _is_input(p)]
+    for param in command.params:
+        if isinstance(param.type, click.Path | click.STRING.__class__):
+            param.type = _PathText(param.type)
     command.callback = _guarded(callback, targets, inputs)
 
 

@@ -33,6 +33,7 @@ def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, comma
     assert 1 <= machine["threads"] <= (os.cpu_count() or 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "fragment"), [
     (["profile", "mobilenet_block", "--device", "cuda"], "--device: cuda requested"),
     (["calibrate", "mobilenet_block", "--device", "cuda", "--per-class", "-o", "x.yaml"],

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError
+from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
 from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.ir import IRGraph
+from convcost.runtime.importer.selfcheck import check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
 from convcost.runtime.importer.source import parse_source
 
@@ -74,6 +76,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
     layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
     layers, outputs = collapse_repeats(layers, outputs)  # equal uses of a template in a row
+    layers = fixed_heads(layers, outputs)
     spec: dict[str, Any] = {"name": name or model_name(text), "input": spec_input(graph)}
     if blocks:
         spec["blocks"] = {b.name: {"args": list(b.args), "layers": b.layers} for b in blocks}
@@ -82,4 +85,6 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
         spec["outputs"] = outputs
     head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
                   [*graph.notes, *shared_notes(graph)], emitted.opaque)
-    return Imported(graph, emitted, spec, spec_yaml(head, spec))
+    yaml_text = spec_yaml(head, spec)
+    check_emitted(graph, (t for o in emitted.opaque for t in o.nodes), yaml_text, text)
+    return Imported(graph, emitted, spec, yaml_text)

@@ -101,8 +101,17 @@ def _norm(op: str) -> Rule:
     return rule
 
 
+def scale_of(factor: Any) -> float | None:
+    """One resize factor for H and W (``2``, ``2.0``, ``(2, 2)``), or None (a size, or two factors)."""
+    if isinstance(factor, list | tuple):
+        factor = factor[0] if len(set(factor)) == 1 else None
+    return float(factor) if isinstance(factor, int | float) and not isinstance(factor, bool) else None
+
+
 def _upsample(c: Call) -> tuple[str, dict[str, Any]]:
-    return "interpolate", dict(mode=c.module.mode, size=tuple(c.shape[2:]))
+    return "interpolate", dict(mode=c.module.mode, size=tuple(c.shape[2:]),
+                               scale=scale_of(c.module.scale_factor),
+                               align_corners=bool(c.module.align_corners))
 
 
 # -- functions and methods ---------------------------------------------------------------
@@ -138,7 +147,8 @@ def _mean(c: Call) -> tuple[str, dict[str, Any]]:
 
 def _interpolate(c: Call) -> tuple[str, dict[str, Any]]:
     return "interpolate", dict(mode=str(c.arg(3, "mode", "nearest")), size=tuple(c.shape[2:]),
-                               align_corners=bool(c.arg(4, "align_corners", False)))
+                               align_corners=bool(c.arg(4, "align_corners", False)),
+                               scale=scale_of(c.arg(2, "scale_factor", None)))
 
 
 def _cat(c: Call) -> tuple[str, dict[str, Any]]:

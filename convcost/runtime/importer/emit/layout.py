@@ -35,6 +35,7 @@ class Opaque:
     ops: str  # "aten.cumsum ×1" or "graph: conv ×2, add ×1"
     shape: tuple[int, ...]
     params: int
+    nodes: tuple[str, ...] = ()  # the IR tensors it stands for
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class _Walk:
                    "params": params}], group, reads)
         name = self.layers[-1]["name"]
         self.regions[name] = group
-        self.opaque.append(Opaque(name, text, end.shape, params))
+        self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))
 
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
         """Place each group; one that fits no kind starts an opaque region, which takes the
@@ -179,7 +180,7 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            while i < len(pending) and self.leaks(region):
+            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape)):
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)
@@ -234,6 +235,12 @@ class _Walk:
         if inputs[0] in self.nhwc:
             return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
+
+
+def _writable(shape: tuple[int, ...]) -> bool:
+    """Whether an opaque layer can end on a tensor of ``shape`` (1 to 4 sizes after the batch);
+    an opaque region ending on a 6-D attention tensor takes the next ops too."""
+    return 2 <= len(shape) <= 5
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:

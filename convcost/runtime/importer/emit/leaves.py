@@ -102,7 +102,9 @@ def _upsample(node: IRNode) -> list[Layer] | None:
         return None
     if len(node.shape) != 4:
         return None
-    layer: Layer = {"kind": "upsample", "size": size((node.shape[2], node.shape[3]))}
+    scale = node.attr("scale")  # a factor keeps the layer resolution-free (a neck sweeps ρ)
+    layer: Layer = {"kind": "upsample", **({"scale": scale} if scale else
+                                           {"size": size((node.shape[2], node.shape[3]))})}
     return [layer if mode == "nearest" else {**layer, "mode": mode}]
 
 
@@ -196,7 +198,7 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
     if op == "act" and node.attr("fn") in ACTIVATIONS:
         return _act(node)
-    if op == "mul" and len(node.inputs) == 1 and node.params == input_shape[1] and len(input_shape) == 4:
+    if op == "mul" and len(node.inputs) == 1 and len(input_shape) == 4 and node.params == input_shape[1]:
         return [{"kind": "layer_scale"}]  # x · γ, γ a [C, 1, 1] parameter
     if op in ("groupnorm", "instancenorm"):
         return _norm(node)

@@ -1,0 +1,89 @@
+"""The importer checks what it writes: the emitted spec, loaded and analysed as any spec is, must
+have the traced graph's conv and linear layers (each one's MACs) and its params. Pure: no torch.
+
+The graph side counts only what reaches an output, and leaves out the ops an ``opaque`` layer
+stands for (the spec says it does not count them). A spec that does not load, or that counts
+other figures, is a bug in the importer: :class:`SelfCheckError`, an internal error (exit 3)
+raised before anything is written, never a file that fails or miscounts later.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from math import prod
+
+from convcost.errors import ConvcostError
+from convcost.runtime.importer.ir import IRGraph, IRNode
+
+
+class SelfCheckError(RuntimeError):
+    """The emitted spec does not reproduce the traced graph: a bug in the importer (exit 3)."""
+
+
+def node_macs(node: IRNode) -> int:
+    """Paper MACs of one IR op: conv, transposed conv and linear; 0 for every other op."""
+    a = node.attrs
+    if node.op == "conv":
+        return int(prod(node.shape) * a["in_channels"] // a["groups"] * prod(a["kernel"]))
+    if node.op == "conv_transpose":  # every input element meets cout/groups · k kernel weights
+        return _transposed_macs(node)
+    if node.op == "linear":
+        return int(prod(node.shape) * a["in_features"])
+    return 0
+
+
+def _transposed_macs(node: IRNode) -> int:
+    a = node.attrs
+    n, cout, h, w = node.shape
+    stride, kernel, pad = a["stride"], a["kernel"], a["padding"]
+    extra = a.get("output_padding", (0, 0))
+    hin = (h + 2 * pad[0] - kernel[0] - extra[0]) // stride[0] + 1
+    win = (w + 2 * pad[1] - kernel[1] - extra[1]) // stride[1] + 1
+    return int(n * a["in_channels"] * hin * win * cout // a["groups"] * prod(kernel))
+
+
+def live(graph: IRGraph) -> list[IRNode]:
+    """The nodes some output of the graph needs, in order."""
+    needed = set(graph.outputs)
+    kept = []
+    for node in reversed(graph.nodes):
+        if node.name in needed:
+            kept.append(node)
+            needed.update(node.inputs)
+    return kept[::-1]
+
+
+def expected(graph: IRGraph, hidden: Iterable[str]) -> tuple[Counter[int], int]:
+    """(MACs of each conv/linear op, params) of the graph, without the ops in ``hidden``."""
+    skip = set(hidden)
+    nodes = [n for n in live(graph) if n.name not in skip]
+    macs = Counter(m for m in map(node_macs, nodes) if m)
+    params = sum(n.params for n in live(graph))  # an opaque layer carries its ops' params
+    return macs, params
+
+
+def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source: str) -> None:
+    """Load and analyse ``yaml_text``; raise :class:`SelfCheckError` unless it has the graph's
+    conv/linear layers and params."""
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import spec_from
+    from convcost.spec.yamlsafe import load_yaml
+
+    try:
+        analysis = analyze(spec_from(load_yaml(yaml_text, source), yaml_text, source))
+    except ConvcostError as err:
+        raise SelfCheckError(f"{source}: the spec the importer wrote does not load: {err}") from None
+    want_macs, want_params = expected(graph, hidden)
+    got_macs = Counter(leaf.macs for leaf in analysis.leaves() if leaf.macs)
+    got_params = analysis.root.params
+    if got_macs == want_macs and got_params == want_params:
+        return
+    missing = sorted((want_macs - got_macs).elements())[:3]
+    extra = sorted((got_macs - want_macs).elements())[:3]
+    raise SelfCheckError(
+        f"{source}: the spec the importer wrote does not reproduce the traced model: "
+        f"{sum(got_macs.values())} MAC layers with {got_params:,} params and "
+        f"{sum(m * c for m, c in got_macs.items()):,} MACs, the trace has {sum(want_macs.values())} "
+        f"with {want_params:,} params and {sum(m * c for m, c in want_macs.items()):,} MACs "
+        f"(layers missing: {missing or 'none'} MACs; extra: {extra or 'none'} MACs)")

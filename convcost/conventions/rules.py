@@ -47,6 +47,7 @@ _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
                      "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
+                     "slice": "SliceModule (x[:, a:b])",
                      "layer_scale": "LayerScale (x * gamma)",
                      "interpolate_nearest": "Interpolate (F.interpolate)",
                      "interpolate_bilinear": "Interpolate (F.interpolate)"}
@@ -93,7 +94,8 @@ FVCORE = Convention(
            for key in ("groupnorm", "layernorm", "instancenorm")},
         **zeros("0: ignored as free", relu="aten::relu", functional_relu="aten::relu",
                  flatten="aten::flatten",
-                 dropout="aten::dropout", concat="aten::cat", shuffle="aten::view"),
+                 dropout="aten::dropout", concat="aten::cat", shuffle="aten::view",
+                 slice="aten::slice"),
         **unsupported(conv_same="aten::_convolution_mode", relu6="aten::hardtanh",
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
                        sigmoid="aten::sigmoid", silu="aten::silu", max_pool="aten::max_pool2d",
@@ -208,6 +210,7 @@ PTFLOPS = Convention(
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
+                       slice="x[:, a:b] (not patched)",
                        identity="nn.Identity"),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),

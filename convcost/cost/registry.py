@@ -24,6 +24,7 @@ from convcost.cost.ops import (
     pool,
     reduce,
     shuffle,
+    slicing,
     transpose,
     upsample,
     views,
@@ -31,7 +32,7 @@ from convcost.cost.ops import (
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale, opaque)
+             channel_norm, reduce, layer_scale, slicing, opaque)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -124,6 +124,7 @@ layers:
   - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
   - {kind: mul, name: gated, from: [cat3, pooled]}
   - {kind: pwconv, name: squeeze, out_channels: 32}
+  - {kind: slice, name: sl, start: 4, end: 28}
   - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}

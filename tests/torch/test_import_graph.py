@@ -67,7 +67,7 @@ def test_graph_module_becomes_a_graph_spec_with_the_original_figures(tracer: str
     assert layers["split"]["sizes"] == [6, 10]
     assert layers["split"]["branches"][0]["act"] == "relu" and layers["split"]["branches"][1] == {
         "kind": "identity"}
-    assert layers["interpolate"]["size"] == 8  # 16 × 0.5
+    assert layers["interpolate"]["scale"] == 0.5  # F.interpolate(scale_factor=0.5): the factor, not 8
     again = _analysis(imported)
     # stem 3·8·9 + 8 = 224, a 4·4 + 4 = 20, b 4·4·9 + 4 = 148, left 8·8 + 8 = 72,
     # right 8·8·9 + 8 = 584, gate 16·16 + 16 = 272, dw 6·9 + 6 = 60, head 16·5 + 5 = 85

@@ -14,6 +14,7 @@ from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.selfcheck import check_emitted
+from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
 from convcost.runtime.importer.source import parse_source
 
@@ -69,7 +70,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     if len(graph.input_shape) != 4:
         raise ConvcostError(f"{text}: the spec format takes an image input [N, C, H, W]; "
                             f"got {list(graph.input_shape)}")
-    emitted = emit_layers(fuse_shuffles(graph))
+    emitted = emit_layers(fuse_tf_same_pads(fuse_shuffles(graph)))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

@@ -29,7 +29,9 @@ def _bn(c: r.Call) -> tuple[str, dict[str, Any]]:
 
 
 def _upsample(mode: str) -> r.Rule:
-    return lambda c: ("interpolate", dict(mode=mode, size=tuple(c.shape[2:])))
+    # aten.upsample_*2d.vec(input, output_size, [align_corners,] scale_factors)
+    return lambda c: ("interpolate", dict(mode=mode, size=tuple(c.shape[2:]),
+                                          scale=r.scale_of(c.args[-1] if len(c.args) > 2 else None)))
 
 
 def _conv_transpose(c: r.Call) -> tuple[str, dict[str, Any]]:
@@ -45,7 +47,9 @@ def _conv_transpose(c: r.Call) -> tuple[str, dict[str, Any]]:
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
     rules: dict[str, r.Rule] = {f"aten.{fn}": r._act(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")}
-    rules.update({f"aten.{op}": r._binary(op) for op in ("add", "sub", "mul", "div")})
+    rules.update({f"aten.{fn}_": r._act(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")})  # in place
+    rules.update({f"aten.{op}{place}": r._binary(op) for op in ("add", "sub", "mul", "div")
+                  for place in ("", "_")})
     rules.update({
         "aten.conv2d": r._f_conv, "aten.linear": r._f_linear, "aten.batch_norm": _bn,
         "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r._f_hardtanh,
@@ -59,7 +63,7 @@ def aten_rules() -> Mapping[str, r.Rule]:
         "aten.contiguous": r._same("identity"), "aten.clone": r._same("identity"),
         "aten.dropout": r._f_dropout, "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
         "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
-        "aten.conv_transpose2d": _conv_transpose,
+        "aten.conv_transpose2d": _conv_transpose, "aten.slice": r._aten_slice, "aten.narrow": r._narrow,
         "aten.layer_norm": r._f_layer_norm, "aten.group_norm": r._same("groupnorm"),
     })
     return rules

@@ -179,6 +179,35 @@ def _reshape(c: Call) -> tuple[str, dict[str, Any]]:
     return "reshape", dict(shape=c.shape)
 
 
+def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
+    """``x[:, a:b]`` (``x[:, a:b, ...]``, ``x[:, a:]``): dim 1, start, end, step; None for any
+    other index."""
+    items = index if isinstance(index, tuple) else (index,)
+    full = slice(None)
+    while len(items) > 2 and (items[-1] is Ellipsis or items[-1] == full):  # x[:, a:b, :, :]
+        items = items[:-1]
+    if len(items) != 2 or items[0] != full or not isinstance(items[1], slice) or len(shape) < 2:
+        return None
+    if not all(v is None or isinstance(v, int) for v in (items[1].start, items[1].stop, items[1].step)):
+        return None
+    start, end, step = items[1].indices(shape[1])
+    return dict(dim=1, start=start, end=end, step=step)
+
+
+def _narrow(c: Call) -> tuple[str, dict[str, Any]]:
+    """``x.narrow(dim, start, length)``."""
+    dim, start, length = (int(c.arg(i, n)) for i, n in ((1, "dim"), (2, "start"), (3, "length")))
+    return "slice", dict(dim=dim % len(c.shape), start=start, end=start + length, step=1)
+
+
+def _aten_slice(c: Call) -> tuple[str, dict[str, Any]]:
+    """``aten.slice(x, dim, start, end, step)``."""
+    source = c.in_shapes[0]
+    dim = int(c.arg(1, "dim", 0)) % len(source)
+    start, end, step = slice(c.arg(2, "start"), c.arg(3, "end"), c.arg(4, "step", 1)).indices(source[dim])
+    return "slice", dict(dim=dim, start=start, end=end, step=step)
+
+
 def _same(op: str) -> Rule:
     return lambda c: (op, {})
 
@@ -210,7 +239,11 @@ def _f_layer_norm(c: Call) -> tuple[str, dict[str, Any]]:
 
 
 def _pad(c: Call) -> tuple[str, dict[str, Any]]:
-    return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=str(c.arg(2, "mode", "constant")))
+    """``F.pad(x, pad, mode, value)`` and ``aten.constant_pad_nd(x, pad, value)``."""
+    third = c.arg(2, "mode", "constant")
+    mode = third if isinstance(third, str) else "constant"
+    value = third if isinstance(third, int | float) else c.arg(3, "value", 0)
+    return "pad", dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=mode, value=float(value or 0))
 
 
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
@@ -266,6 +299,8 @@ def _function_rules() -> dict[Any, Rule]:
 
     rules: dict[Any, Rule] = {getattr(F, fn): _act(fn) for fn in ACT_FUNCTIONS}
     rules.update({getattr(torch, fn): _act(fn) for fn in ("relu", "sigmoid", "tanh", "softmax")})
+    rules.update({F.relu_: _act("relu"), torch.relu_: _act("relu"), F.elu_: _act("elu"),
+                  torch.sigmoid_: _act("sigmoid"), torch.tanh_: _act("tanh")})  # in place
     for op, fns in (("add", (operator.add, operator.iadd, torch.add)),
                     ("sub", (operator.sub, operator.isub, torch.sub)),
                     ("mul", (operator.mul, operator.imul, torch.mul)),
@@ -279,6 +314,7 @@ def _function_rules() -> dict[Any, Rule]:
         torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
         torch.mean: _mean, F.dropout: _f_dropout, F.conv2d: _f_conv, F.linear: _f_linear,
         F.pad: _pad, F.batch_norm: _f_batch_norm, F.layer_norm: _f_layer_norm,
+        torch.narrow: _narrow,
     })
     return rules
 
@@ -288,7 +324,8 @@ _METHODS: Mapping[str, Rule] = {
     "permute": _permute, "mean": _mean, "chunk": _chunk("chunk"), "split": _chunk("split"),
     "contiguous": _same("identity"), "relu": _act("relu"), "sigmoid": _act("sigmoid"),
     "tanh": _act("tanh"), "add": _binary("add"), "mul": _binary("mul"), "sub": _binary("sub"),
-    "div": _binary("div"), "add_": _binary("add"), "mul_": _binary("mul"),
+    "div": _binary("div"), "add_": _binary("add"), "mul_": _binary("mul"), "sub_": _binary("sub"),
+    "div_": _binary("div"), "narrow": _narrow, "relu_": _act("relu"), "sigmoid_": _act("sigmoid"), "tanh_": _act("tanh"),
 }
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, module_rule, tables
+from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, channel_slice, module_rule, tables
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -120,8 +120,10 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     if node.op == "call_function" and node.target is operator.getitem:
         source: Any = node.args[0]
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
+        sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
+            if getattr(source, "name", None) in walk.kept else None
         walk.add(node, "getitem" if tuple_input else "slice", shapes,
-                 attrs=dict(index=node.args[1]) if tuple_input else {}, target="getitem")
+                 attrs=dict(index=node.args[1]) if tuple_input else sliced or {}, target="getitem")
         return
     module = walk.gm.get_submodule(node.target) if node.op == "call_module" else None
     rule = _rule(node, module)

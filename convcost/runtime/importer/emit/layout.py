@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convcost.cost.ops.opaque import describe
@@ -22,7 +22,7 @@ from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
-from convcost.runtime.importer.ir import IRGraph, IRNode
+from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 
 INPUT = "input"  # what ``from:`` calls the model's input
 
@@ -187,8 +187,26 @@ class _Walk:
             split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced else None
             if split is not None:
                 self.add([split], region, inputs)
-            else:
+            elif not self.cut(region, depth):
                 self.add_opaque(region)
+
+    def cut(self, region: _Group, depth: int) -> bool:
+        """A channel chunk/split whose pieces are read apart (CSP, C2f, Res2Net): no layer of its
+        own, each piece a ``slice`` of its input; then the region's other ops are placed."""
+        head = region.nodes[0]
+        sizes = head.attr("sizes")
+        if head.op not in ("chunk", "split") or head.attr("dim") != 1 or not sizes \
+                or len(head.inputs) != 1 or head.inputs[0] not in self.produced:
+            return False
+        rest = []
+        for node in region.nodes[1:]:
+            if node.op == "getitem" and node.inputs == (head.name,) and isinstance(node.attr("index"), int):
+                start = sum(sizes[:node.attr("index")])
+                node = replace(node, op="slice", inputs=head.inputs, attrs=frozen(
+                    dict(dim=1, start=start, end=start + sizes[node.attr("index")], step=1)))
+            rest.append(node)
+        self.walk(rest, depth)
+        return True
 
     def place(self, group: _Group, depth: int) -> bool:
         """Add ``group`` as spec layers; False when it fits no kind of the spec."""

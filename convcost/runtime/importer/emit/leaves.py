@@ -47,7 +47,8 @@ def conv_fields(conv: IRNode) -> Layer | None:
     if len(kernel) != 2 or a.get("auto_pad") or (not isinstance(padding, str) and len(padding) != 2):
         return None
     auto = ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
-    pad: Any = "same" if padding == "same" else "auto" if tuple(padding) == auto else size(padding)
+    pad: Any = padding if padding in ("same", "tf_same") else "auto" if tuple(padding) == auto \
+        else size(padding)
     cin, cout = a["in_channels"], a["out_channels"]
     fields: Layer = {}
     if groups == cin and groups > 1 and cout % cin == 0:
@@ -219,4 +220,17 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return _pool(node)
     if op == "adaptive_pool":
         return _adaptive(node)
+    if op == "slice":
+        return _slice(node, input_shape)
     return _flat(node, input_shape) if op in ("flatten", "reshape") else None
+
+
+def _slice(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
+    """``x[:, a:b]``: a ``slice`` of channels (the whole tensor: no layer)."""
+    start, end = node.attr("start"), node.attr("end")
+    if node.attr("dim") != 1 or node.attr("step", 1) != 1 or start is None or len(input_shape) < 2:
+        return None
+    if (start, end) == (0, input_shape[1]):
+        return []
+    layer: Layer = {"kind": "slice", "start": start}
+    return [layer if end == input_shape[1] else {**layer, "end": end}]

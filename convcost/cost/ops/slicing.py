@@ -1,0 +1,74 @@
+"""``slice``: a run of channels, ``x[:, start:end]`` (also ``narrow``, and one piece of
+``torch.split`` / ``chunk`` read on its own): GhostNet's ``out[:, :c]``, ReXNet's partial
+residual, DPN's dual path, CSP stages. A view of its input: no params, no MACs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class Slice(Op):
+    """Channels ``start`` to ``end`` (exclusive) of an ``[N, C, ...]`` tensor."""
+
+    key: ClassVar[str] = "slice"
+    start: int
+    end: int
+
+
+def slice_channels(op: Slice, x: Shape) -> LayerCost:
+    # [N, C, ...] -> [N, end - start, ...]; 0 <= start < end <= C; no params, no MACs
+    if len(x) < 2 or not 0 <= op.start < op.end <= x[1]:
+        raise ShapeError(f"channels {op.start}:{op.end} are not inside the input's "
+                         f"{x[1] if len(x) > 1 else 0} channels")
+    return LayerCost(0, 0, (x[0], op.end - op.start, *x[2:]))
+
+
+@cache
+def _slice_class() -> type:
+    import torch
+    from torch import nn
+
+    class SliceModule(nn.Module):
+        """``x[:, start:end]``."""
+
+        def __init__(self, start: int, end: int) -> None:
+            super().__init__()
+            self.start, self.end = start, end
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, self.start:self.end]
+
+    return SliceModule
+
+
+def _module(op: Slice, _: Shape) -> Any:
+    return _slice_class()(op.start, op.end)
+
+
+def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Slice:
+    # channel positions scale with α as channel counts do (0 stays 0; no end: the last channel)
+    start = at.channels("start") if f["start"] else 0
+    end = at.channels("end") if f["end"] is not None else x[1]
+    return Slice(start, end)
+
+
+SLICE = OpKind(
+    Slice, slice_channels, _module, {"slice": "flatten/dropout"}, view=True,
+    spec=SpecKind(fields(
+        start=Field("int", 0, minimum=0, doc="first channel"),
+        end=Field("int", None, nullable=True, doc="one past the last channel; none: to the last"),
+        width=Field("choice", "scaled", ("scaled", "fixed", "grow")),
+    ), "`x[:, start:end]` (channels; also `narrow`, a piece of `split`/`chunk`): a view, no MACs"),
+    lower=_lower,
+)
+
+KINDS = (SLICE,)

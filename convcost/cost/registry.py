@@ -21,6 +21,7 @@ from convcost.cost.ops import (
     merge,
     norm,
     opaque,
+    pad,
     pool,
     reduce,
     shuffle,
@@ -32,7 +33,7 @@ from convcost.cost.ops import (
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale, slicing, opaque)
+             channel_norm, reduce, layer_scale, slicing, pad, opaque)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

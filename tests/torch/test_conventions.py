@@ -125,6 +125,7 @@ layers:
   - {kind: mul, name: gated, from: [cat3, pooled]}
   - {kind: pwconv, name: squeeze, out_channels: 32}
   - {kind: slice, name: sl, start: 4, end: 28}
+  - {kind: pad, name: zpad, pad: [1, 0, 2, 1]}
   - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}

@@ -3,8 +3,8 @@
 Specs mix conv, dwconv, pwconv, dsconv, inverted residuals with and without SE, residual
 blocks, shuffle units, BN, activations, pools, identity, flatten, linear and dropout, the
 leaves of the open format (transposed convs, upsampling, group/layer/instance norms, layer
-scale, mean, SE, a linear per position, a channel shuffle, TF SAME padding, PReLU and the
-other new activations),
+scale, mean, SE, a linear per position, a channel shuffle, a channel slice, zero padding,
+TF SAME padding, PReLU and the other new activations),
 and the graph: merges (add, concat, mul) of the previous layer with an earlier one or the input
 (``from:``), an interpolate of the previous layer to an earlier one's size, parallel branches,
 channel splits and residual containers (gates included), some of them inside ``sequential``
@@ -115,7 +115,7 @@ def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
     """A leaf kind of the open format on an [N, C, H, W] input with ``c`` channels."""
     kind = draw(st.sampled_from(["conv_transpose", "upsample", "groupnorm", "layernorm",
                                  "instancenorm", "layer_scale", "mean", "se", "linear",
-                                 "shuffle"]))
+                                 "shuffle", "slice", "pad"]))
     if kind == "conv_transpose":
         out, stride = draw(channels), draw(st.integers(1, 3))
         return {"kind": kind, "out_channels": out, "groups": _divisor(draw, c, out),
@@ -139,6 +139,12 @@ def _graph_leaf(draw: st.DrawFn, c: int) -> dict[str, Any]:
                 "bias": draw(st.booleans())}
     if kind == "shuffle":  # view/transpose/view over groups dividing the channels
         return {"kind": kind, "groups": _divisor(draw, c)}
+    if kind == "pad":  # zeros: left, right, top, bottom
+        return {"kind": kind, "pad": draw(st.lists(st.integers(0, 2), min_size=4, max_size=4))}
+    if kind == "slice":  # x[:, start:end], end omitted: to the last channel
+        start = draw(st.integers(0, c - 1))
+        end = draw(st.one_of(st.none(), st.integers(start + 1, c)))
+        return {"kind": kind, "start": start, **({} if end is None else {"end": end})}
     if kind == "se":
         return {"kind": kind, "squeeze_channels": draw(st.one_of(st.none(), channels)),
                 "act": draw(acts), "gate": draw(st.sampled_from(["hardsigmoid", "sigmoid"]))}

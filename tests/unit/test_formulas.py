@@ -33,6 +33,7 @@ from convcost.cost.ops import (
 )
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.layer_scale import LayerScale
+from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -230,6 +231,8 @@ GRAPH_LEAVES: dict[str, Case] = {
     # slice: channels start..end-1, a view: 28 - 4 = 24 channels, nothing learnt, no MACs
     "slice 4:28": (Slice(4, 28), (2, 32, 5, 7), (2, 24, 5, 7), 0, 0),
     "slice of a flat tensor": (Slice(0, 3), (1, 10), (1, 3), 0, 0),
+    # pad (left 1, right 2, top 0, bottom 3): H 5 + 0 + 3 = 8, W 7 + 1 + 2 = 10
+    "pad": (Pad((1, 2, 0, 3)), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0),
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),
@@ -324,6 +327,7 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "layer_scale channels": (LayerScale(6), (1, 5, 2, 2), "expects 6 channels, got 5"),
     "slice past the channels": (Slice(4, 9), (1, 8, 2, 2), "channels 4:9 are not inside the input's 8"),
     "slice empty": (Slice(3, 3), (1, 8, 2, 2), "channels 3:3 are not inside"),
+    "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
 }
 
 

@@ -112,3 +112,14 @@ def test_heads_keep_their_width(layers: list[dict[str, Any]], outputs: list[str]
     out = fixed_heads(layers, outputs)
     assert [layer["name"] for layer in out if layer.get("width") == "fixed"] == fixed
     assert all("width" not in layer for layer in layers)  # the input is not changed
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("blocks.0.to", "blocks.0.to_"),  # x.to(...) in convit: 'to' is an attribute of torch modules
+    ("input", "input_"),  # from: input names the list's input
+    ("stages.1.__conv", "stages.1.conv"),
+])
+def test_layer_names_are_never_reserved(path: str, name: str) -> None:
+    from convcost.runtime.importer.emit.leaves import layer_name
+
+    assert layer_name(path) == name

@@ -13,8 +13,8 @@ from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.ir import IRGraph
-from convcost.runtime.importer.selfcheck import check_emitted
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
+from convcost.runtime.importer.selfcheck import check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
 from convcost.runtime.importer.source import parse_source
 

@@ -325,7 +325,8 @@ _METHODS: Mapping[str, Rule] = {
     "contiguous": _same("identity"), "relu": _act("relu"), "sigmoid": _act("sigmoid"),
     "tanh": _act("tanh"), "add": _binary("add"), "mul": _binary("mul"), "sub": _binary("sub"),
     "div": _binary("div"), "add_": _binary("add"), "mul_": _binary("mul"), "sub_": _binary("sub"),
-    "div_": _binary("div"), "narrow": _narrow, "relu_": _act("relu"), "sigmoid_": _act("sigmoid"), "tanh_": _act("tanh"),
+    "div_": _binary("div"), "narrow": _narrow, "relu_": _act("relu"), "sigmoid_": _act("sigmoid"),
+    "tanh_": _act("tanh"),
 }
 
 

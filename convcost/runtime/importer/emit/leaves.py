@@ -222,7 +222,19 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return _adaptive(node)
     if op == "slice":
         return _slice(node, input_shape)
+    if op == "pad":
+        return _pad(node, input_shape)
     return _flat(node, input_shape) if op in ("flatten", "reshape") else None
+
+
+def _pad(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
+    """``F.pad`` with zeros on W and H (4 sizes, none negative) of an [N, C, H, W] map."""
+    amounts = tuple(node.attr("pad", ()))
+    if node.attr("mode", "constant") != "constant" or node.attr("value", 0) or len(input_shape) != 4:
+        return None
+    if len(amounts) != 4 or min(amounts) < 0:
+        return None
+    return [{"kind": "pad", "pad": list(amounts)}] if any(amounts) else []
 
 
 def _slice(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:

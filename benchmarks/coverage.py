@@ -22,7 +22,7 @@ so an interrupted run resumes with ``--resume``. Runs are niced; ``--jobs`` runs
 
     nice -n 10 python benchmarks/coverage.py [--json coverage.json] [--resume] [--jobs 1]
         [--only timm:resnet18,torchvision:vgg11] [--again] [--family timm/resnet,torchvision-video]
-        [--timeout 600] [--memory-gb 8] [--list] [--markdown]
+        [--timeout 600] [--memory-gb 8] [--list] [--markdown] [--report]
 """
 
 from __future__ import annotations
@@ -398,12 +398,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory-gb", type=float, default=8.0)
     parser.add_argument("--list", action="store_true", help="list the corpus and exit")
     parser.add_argument("--markdown", action="store_true", help="the summary as Markdown (README)")
+    parser.add_argument("--report", action="store_true", help="summarise the JSON; run nothing")
     parser.add_argument("--reference", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.reference:
         shape = tuple(int(n) for n in args.input.split("x")) if args.input else None
         print(json.dumps(reference(args.reference, shape)))
+        return 0
+    if args.report:
+        data = json.loads(Path(args.json).read_text())
+        results = {r["source"]: Result(**r) for r in data["results"]}
+        print(f"commit {data['commit']}, {data['date']}: {len(results)} models")
+        print(render(summary(results.values()), args.markdown))
+        print(details(results.values(), args.markdown))
         return 0
     entries, left = corpus()
     entries = _selected(entries, args.only, args.family)

@@ -123,3 +123,15 @@ def test_layer_names_are_never_reserved(path: str, name: str) -> None:
     from convcost.runtime.importer.emit.leaves import layer_name
 
     assert layer_name(path) == name
+
+
+@pytest.mark.parametrize(("name", "module"), [
+    ("/b2/b2.1/m/m.0/cv1/conv/Conv", "b2.1.m.0.cv1.conv"),  # a YOLO export: no clashing names
+    ("/stem/act/Sigmoid", "stem.act"),
+    ("/Add", None),  # top level: no module
+    ("Conv_12", None),  # not a scoped name
+])
+def test_onnx_scoped_names_give_module_paths(name: str, module: str | None) -> None:
+    from convcost.runtime.importer.onnx_read import scoped_module
+
+    assert scoped_module(name) == module

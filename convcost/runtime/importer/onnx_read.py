@@ -127,7 +127,20 @@ def module_of(node: Any, weights: Iterable[str], shared: Container[str] = ()) ->
     parts = _listed(_meta(node).get("pkg.torch.onnx.name_scopes", ""))
     if own or (named and len(parts) < 2):
         return (own or named)[0][: -len(".weight")]
-    return parts[-2] if len(parts) > 1 else None
+    return parts[-2] if len(parts) > 1 else scoped_module(node.name)
+
+
+def scoped_module(name: str) -> str | None:
+    """The module path in a TorchScript exporter's node name: ``/b2/b2.1/m/m.0/cv1/conv/Conv``
+    -> ``b2.1.m.0.cv1.conv`` (a scope ``X.k`` after ``X`` is its item ``k``); None for other names."""
+    scopes = name.split("/")[1:-1] if name.startswith("/") else []
+    parts: list[str] = []
+    for i, scope in enumerate(scopes):
+        if not scope:
+            return None
+        parent = scopes[i - 1] if i else ""
+        parts.append(scope[len(parent) + 1:] if parent and scope.startswith(f"{parent}.") else scope)
+    return ".".join(parts) or None
 
 
 def module_class(node: Any) -> str:

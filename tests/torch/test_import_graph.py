@@ -12,7 +12,7 @@ import pytest
 import torch
 from helpers import graph_of
 
-from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
 from convcost.runtime.importer.resolve import import_torchvision
@@ -77,23 +77,27 @@ def test_graph_module_becomes_a_graph_spec_with_the_original_figures(tracer: str
     assert again.totals.macs == _counter_macs(Graph().eval(), (1, 3, 16, 16)) == 274_256
 
 
-def test_functional_module_is_a_graph_but_for_a_reordered_split() -> None:
+def test_functional_module_is_a_graph_with_a_reordered_split_as_slices() -> None:
     from import_models import Functional
 
     imported = _import(f"{MODELS}:Functional", (1, 3, 32, 32))
     kinds = [layer["kind"] for layer in imported.spec["layers"]]
-    assert kinds == ["conv", "bn", "act", "split", "opaque", "shuffle", "mean", "pwconv", "act", "pwconv",
-                     "act", "mul", "act", "add", "upsample", "pool", "flatten", "linear"]
-    # cat((q, p)) reverses the split's order: no kind; the view/transpose/reshape is a shuffle
-    [opaque] = imported.emitted.opaque
-    assert opaque.ops == "split ×1, getitem ×2, cat ×1" and opaque.params == 0
+    assert kinds == ["conv", "bn", "act", "split", "slice", "slice", "concat", "shuffle", "mean", "pwconv",
+                     "act", "pwconv", "act", "mul", "act", "add", "upsample", "pool", "flatten", "linear"]
+    # cat((q, p)) reverses the split's order: each piece is a slice of the split's input, both
+    # concatenated in the new order; the view/transpose/reshape is a shuffle
+    layers = {layer["name"]: layer for layer in imported.spec["layers"]}
+    assert (layers["getitem"]["start"], layers["getitem"]["end"]) == (0, 4)  # p: channels 0-3
+    assert layers["getitem_2"]["start"] == 4 and "end" not in layers["getitem_2"]  # q: 4 to the last
+    assert layers["cat"]["from"] == ["getitem_2", "getitem"]
+    assert imported.recognised and not imported.emitted.opaque
     again = _analysis(imported)
     assert again.totals.params == 1014  # as the IR test: 432 + 32 + 72 + 68 + 80 + 330
     # stem 256·16·27 = 110,592, left 256·8·9 = 18,432, fc1 16·4 = 64, fc2 4·16 = 64,
-    # head 32·10 = 320: the opaque ops move data only, so no MAC is missed
+    # head 32·10 = 320: the slices move data only
     assert again.totals.macs == _counter_macs(Functional().eval(), (1, 3, 32, 32)) == 129_472
-    with pytest.raises(ConvcostError, match=r"--strict: the spec cannot express split: split ×1"):
-        to_spec(graph_of(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
+    strict = to_spec(graph_of(f"{MODELS}:Functional", (1, 3, 32, 32)), f"{MODELS}:Functional", strict=True)
+    assert strict.spec == imported.spec  # nothing opaque: --strict accepts it
 
 
 @pytest.mark.parametrize("tracer", ["fx", "export"])

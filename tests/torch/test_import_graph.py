@@ -90,7 +90,7 @@ def test_functional_module_is_a_graph_with_a_reordered_split_as_slices() -> None
     assert (layers["getitem"]["start"], layers["getitem"]["end"]) == (0, 4)  # p: channels 0-3
     assert layers["getitem_2"]["start"] == 4 and "end" not in layers["getitem_2"]  # q: 4 to the last
     assert layers["cat"]["from"] == ["getitem_2", "getitem"]
-    assert imported.recognised and not imported.emitted.opaque
+    assert not imported.emitted.opaque
     again = _analysis(imported)
     assert again.totals.params == 1014  # as the IR test: 432 + 32 + 72 + 68 + 80 + 330
     # stem 256·16·27 = 110,592, left 256·8·9 = 18,432, fc1 16·4 = 64, fc2 4·16 = 64,

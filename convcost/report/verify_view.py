@@ -76,6 +76,9 @@ def verify_report(v: Verification) -> Report:
         Column("=", lambda r: r[1] == r[2], lambda ok: "✓" if ok else "✗"),
     ]
     notes = [summary(v), skipped_line(v), *direct_line(v)]
+    if v.lower_bounds:
+        notes.append("opaque layers: convcost's counts are lower bounds, so they agree when at "
+                     "most the tools' (params and shapes still exactly)")
     return Report(f"cross-check: {v.tools}", columns, rows, notes)
 
 

@@ -85,3 +85,44 @@ def test_a_directly_called_forward_is_compared_in_its_parent() -> None:
     assert verified["totals"]["flop_counter_flops"] == 2 * 64 * (216 + 576)
     table = CliRunner().invoke(app, ["model", f"{MODELS}:Direct", "--input", "1x3x8x8"])
     assert "called directly (module.forward(x): no hook fires)" in table.stdout
+
+
+def test_an_incomplete_model_is_checked_with_its_counts_as_lower_bounds() -> None:
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:Mixer", "--input", "1x3x8x8", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # conv 64·8·27 = 13,824 MACs counted; the einsum's 64·8·8 = 4,096 MACs are in the opaque
+    # layer: FlopCounterMode sees 13,824 + 4,096, convcost's total is a lower bound below it
+    assert data["totals"]["macs"] == 13_824 and not data["totals"]["complete"]
+    assert data["verify"]["ok"] and data["verify"]["totals"]["flop_counter_flops"] == 2 * (13_824 + 4_096)
+    assert "totals are lower bounds" in result.stderr
+
+
+def test_a_lower_bound_above_the_tools_count_is_still_a_mismatch() -> None:
+    from collections import Counter
+
+    from convcost.runtime.verify import LayerCheck, Verification
+
+    layer = LayerCheck("mix", "opaque", True, 10, 8, 0, 0, (1, 8), (1, 8), opaque=True)
+    assert [m.figure for m in layer.mismatches()] == ["fvcore"]  # 10 > 8: more than the tool
+    below = LayerCheck("mix", "opaque", True, 5, 8, 0, 0, (1, 8), (1, 8), opaque=True)
+    checked = Verification("m", "fvcore", "", (below,), 5, 8, 0, 0, 5, 16, Counter(), Counter(),
+                           lower_bounds=True)
+    assert checked.ok  # 5 ≤ 8 per layer, 5 ≤ 8 fvcore and 2·5 ≤ 16 FLOPs in total
+    assert not Verification("m", "fvcore", "", (), 9, 8, 0, 0, 5, 16, Counter(), Counter(),
+                            lower_bounds=True).ok
+
+
+def test_an_elementwise_layer_on_a_reshaped_view_keeps_its_shape() -> None:
+    from convcost.runtime.importer.crosscheck import _seen
+    from convcost.spec.yamlsafe import load_yaml
+
+    spec = ("name: v\ninput: {channels: 3, resolution: 8}\nlayers:\n"
+            "  - {kind: conv, name: c, out_channels: 8}\n  - {kind: groupnorm, name: n, groups: 1}\n")
+    node = convcost.analyze(parse_spec(load_yaml(spec))).root.children[1]
+    assert node.output_shape == (1, 8, 8, 8)
+    assert _seen(node, (1, 8, 4, 16)) == (1, 8, 8, 8)  # MobileViT-v2's patches: 4 × 16 = 8 × 8
+    assert _seen(node, (1, 8, 4, 15)) == (1, 8, 4, 15)  # another element count: a real mismatch
+    assert _seen(node, (1, 4, 8, 16)) == (1, 4, 8, 16)  # other channels: a real mismatch
+    conv = convcost.analyze(parse_spec(load_yaml(spec))).root.children[0]
+    assert _seen(conv, (1, 8, 4, 16)) == (1, 8, 4, 16)  # a conv's output is never a view

@@ -9,10 +9,13 @@ the module's output in a forward pass, its fvcore-convention count with fvcore's
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
 from convcost.cost.graph import Node
+from convcost.cost.ops import Opaque
+from convcost.cost.registry import op_kind
 from convcost.net.analysis import Analysis
 from convcost.runtime.verify import (
     LayerCheck,
@@ -49,16 +52,29 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     checks = [LayerCheck(nodes[0].name, nodes[0].label, nodes[0].is_leaf,
                          sum(FVCORE.count(n) for n in nodes), by_module[path], sum(n.params for n in nodes),
                          sum(p.numel() for p in modules[path].parameters()), nodes[-1].output_shape,
-                         shapes.get(path),  # fvcore counts every call; the hook saw the last
-                         direct=path not in shapes and path in forwarded)
+                         _seen(nodes[-1], shapes.get(path)),  # fvcore counts every call; the hook: the last
+                         direct=path not in shapes and path in forwarded,
+                         opaque=any(isinstance(leaf.op, Opaque) for n in nodes for leaf in n.leaves()))
               for path, nodes in calls.items()]
     tools = (f"the original {session.text} (torch {torch.__version__}, "
              f"fvcore {getattr(fvcore, '__version__', '?')})")
     return Verification(
         analysis.model, FVCORE.name, tools, tuple(checks), FVCORE.total(analysis), by_module[""],
         analysis.totals.params, used, PAPER.total(analysis),
-        counter_flops, unsupported, ignored,
+        counter_flops, unsupported, ignored, not analysis.complete,
     )
+
+
+def _seen(node: Node, shape: Any) -> Any:
+    """The module's output shape as the spec sees it: an elementwise op (a GroupNorm), or an
+    opaque layer ending in a view, on a reshaped tensor (MobileViT-v2's unfolded patches
+    [N, C, P, L]) keeps the layer's NCHW shape when batch, channels and element count agree:
+    the same tensor, another view."""
+    if (shape is None or node.op is None or tuple(shape) == node.output_shape
+            or not (op_kind(node.op).elementwise or isinstance(node.op, Opaque))):
+        return shape
+    same = tuple(shape[:2]) == node.output_shape[:2] and math.prod(shape) == math.prod(node.output_shape)
+    return node.output_shape if same else shape
 
 
 def _used_params(model: Any, x: Any) -> int:

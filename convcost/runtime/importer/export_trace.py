@@ -46,25 +46,27 @@ def _conv_transpose(c: r.Call) -> tuple[str, dict[str, Any]]:
 @cache
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
-    rules: dict[str, r.Rule] = {f"aten.{fn}": r._act(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")}
-    rules.update({f"aten.{fn}_": r._act(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")})  # in place
-    rules.update({f"aten.{op}{place}": r._binary(op) for op in ("add", "sub", "mul", "div")
+    rules: dict[str, r.Rule] = {f"aten.{fn}": r.act_rule(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")}
+    rules.update({f"aten.{fn}_": r.act_rule(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")})  # in place
+    rules.update({f"aten.{op}{place}": r.binary_rule(op) for op in ("add", "sub", "mul", "div")
                   for place in ("", "_")})
     rules.update({
-        "aten.conv2d": r._f_conv, "aten.linear": r._f_linear, "aten.batch_norm": _bn,
-        "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r._f_hardtanh,
-        "aten.max_pool2d": r._f_pool("max"), "aten.avg_pool2d": r._f_pool("avg"),
-        "aten.adaptive_avg_pool2d": r._adaptive("avg"), "aten.adaptive_max_pool2d": r._adaptive("max"),
-        "aten.mean": r._mean, "aten.cat": r._cat, "aten.concat": r._cat,
-        "aten.chunk": r._chunk("chunk"), "aten.split": r._chunk("split"),
-        "aten.split_with_sizes": r._chunk("split"), "aten.flatten": r._flatten,
-        "aten.view": r._reshape, "aten.reshape": r._reshape, "aten._unsafe_view": r._reshape,
-        "aten.transpose": r._transpose, "aten.permute": r._permute,
-        "aten.contiguous": r._same("identity"), "aten.clone": r._same("identity"),
-        "aten.dropout": r._f_dropout, "aten.pad": r._pad, "aten.constant_pad_nd": r._pad,
+        "aten.conv2d": r.f_conv_rule, "aten.linear": r.f_linear_rule, "aten.batch_norm": _bn,
+        "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r.f_hardtanh_rule,
+        "aten.max_pool2d": r.f_pool_rule("max"), "aten.avg_pool2d": r.f_pool_rule("avg"),
+        "aten.adaptive_avg_pool2d": r.adaptive_rule("avg"),
+        "aten.adaptive_max_pool2d": r.adaptive_rule("max"),
+        "aten.mean": r.mean_rule, "aten.cat": r.cat_rule, "aten.concat": r.cat_rule,
+        "aten.chunk": r.chunk_rule("chunk"), "aten.split": r.chunk_rule("split"),
+        "aten.split_with_sizes": r.chunk_rule("split"), "aten.flatten": r.flatten_rule,
+        "aten.view": r.reshape_rule, "aten.reshape": r.reshape_rule, "aten._unsafe_view": r.reshape_rule,
+        "aten.transpose": r.transpose_rule, "aten.permute": r.permute_rule,
+        "aten.contiguous": r.same_rule("identity"), "aten.clone": r.same_rule("identity"),
+        "aten.dropout": r.f_dropout_rule, "aten.pad": r.pad_rule, "aten.constant_pad_nd": r.pad_rule,
         "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
-        "aten.conv_transpose2d": _conv_transpose, "aten.slice": r._aten_slice, "aten.narrow": r._narrow,
-        "aten.layer_norm": r._f_layer_norm, "aten.group_norm": r._same("groupnorm"),
+        "aten.conv_transpose2d": _conv_transpose, "aten.slice": r.aten_slice_rule,
+        "aten.narrow": r.narrow_rule,
+        "aten.layer_norm": r.f_layer_norm_rule, "aten.group_norm": r.same_rule("groupnorm"),
     })
     return rules
 

@@ -75,11 +75,11 @@ def _pool(kind: str) -> Rule:
     return rule
 
 
-def _adaptive(kind: str) -> Rule:
+def adaptive_rule(kind: str) -> Rule:
     return lambda c: ("adaptive_pool", dict(kind=kind, output_size=tuple(c.shape[2:])))
 
 
-def _act(fn: str) -> Rule:
+def act_rule(fn: str) -> Rule:
     return lambda c: ("act", dict(fn=fn))
 
 
@@ -116,19 +116,19 @@ def _upsample(c: Call) -> tuple[str, dict[str, Any]]:
 
 # -- functions and methods ---------------------------------------------------------------
 
-def _binary(op: str) -> Rule:
+def binary_rule(op: str) -> Rule:
     def rule(c: Call) -> tuple[str, dict[str, Any]]:
         scalars = [a for a in c.args[:2] if isinstance(a, int | float) and not isinstance(a, bool)]
         return op, dict(scalar=scalars[0]) if scalars else {}
     return rule
 
 
-def _f_hardtanh(c: Call) -> tuple[str, dict[str, Any]]:
+def f_hardtanh_rule(c: Call) -> tuple[str, dict[str, Any]]:
     lo, hi = float(c.arg(1, "min_val", -1.0)), float(c.arg(2, "max_val", 1.0))
     return "act", dict(fn="relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh", min=lo, max=hi)
 
 
-def _f_pool(kind: str) -> Rule:
+def f_pool_rule(kind: str) -> Rule:
     def rule(c: Call) -> tuple[str, dict[str, Any]]:
         kernel = pair(c.arg(1, "kernel_size"))
         stride = c.arg(2, "stride", None) or kernel
@@ -139,7 +139,7 @@ def _f_pool(kind: str) -> Rule:
     return rule
 
 
-def _mean(c: Call) -> tuple[str, dict[str, Any]]:
+def mean_rule(c: Call) -> tuple[str, dict[str, Any]]:
     dims = c.arg(1, "dim", None)
     dims = (dims,) if isinstance(dims, int) else tuple(dims) if dims is not None else ()
     return "mean", dict(dims=dims, keepdim=bool(c.arg(2, "keepdim", False)))
@@ -151,31 +151,31 @@ def _interpolate(c: Call) -> tuple[str, dict[str, Any]]:
                                scale=scale_of(c.arg(2, "scale_factor", None)))
 
 
-def _cat(c: Call) -> tuple[str, dict[str, Any]]:
+def cat_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "cat", dict(dim=int(c.arg(1, "dim", 0)) % len(c.shape))
 
 
-def _chunk(op: str) -> Rule:
+def chunk_rule(op: str) -> Rule:
     def rule(c: Call) -> tuple[str, dict[str, Any]]:
         dim = c.arg(2, "dim", 0) % len(c.shape)
         return op, dict(dim=dim, sizes=tuple(s[dim] for s in c.shapes), shapes=c.shapes)
     return rule
 
 
-def _flatten(c: Call) -> tuple[str, dict[str, Any]]:
+def flatten_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "flatten", dict(start_dim=int(c.arg(1, "start_dim", 0)), end_dim=int(c.arg(2, "end_dim", -1)))
 
 
-def _transpose(c: Call) -> tuple[str, dict[str, Any]]:
+def transpose_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "transpose", dict(dims=(int(c.arg(1, "dim0")), int(c.arg(2, "dim1"))))
 
 
-def _permute(c: Call) -> tuple[str, dict[str, Any]]:
+def permute_rule(c: Call) -> tuple[str, dict[str, Any]]:
     dims = c.args[1:] if len(c.args) > 2 or isinstance(c.arg(1, "dims"), int) else c.arg(1, "dims")
     return "transpose", dict(dims=tuple(int(d) for d in dims), permute=True)
 
 
-def _reshape(c: Call) -> tuple[str, dict[str, Any]]:
+def reshape_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "reshape", dict(shape=c.shape)
 
 
@@ -194,13 +194,13 @@ def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
     return dict(dim=1, start=start, end=end, step=step)
 
 
-def _narrow(c: Call) -> tuple[str, dict[str, Any]]:
+def narrow_rule(c: Call) -> tuple[str, dict[str, Any]]:
     """``x.narrow(dim, start, length)``."""
     dim, start, length = (int(c.arg(i, n)) for i, n in ((1, "dim"), (2, "start"), (3, "length")))
     return "slice", dict(dim=dim % len(c.shape), start=start, end=start + length, step=1)
 
 
-def _aten_slice(c: Call) -> tuple[str, dict[str, Any]]:
+def aten_slice_rule(c: Call) -> tuple[str, dict[str, Any]]:
     """``aten.slice(x, dim, start, end, step)``."""
     source = c.in_shapes[0]
     dim = int(c.arg(1, "dim", 0)) % len(source)
@@ -208,11 +208,11 @@ def _aten_slice(c: Call) -> tuple[str, dict[str, Any]]:
     return "slice", dict(dim=dim, start=start, end=end, step=step)
 
 
-def _same(op: str) -> Rule:
+def same_rule(op: str) -> Rule:
     return lambda c: (op, {})
 
 
-def _f_conv(c: Call) -> tuple[str, dict[str, Any]]:
+def f_conv_rule(c: Call) -> tuple[str, dict[str, Any]]:
     weight = c.in_shapes[1]
     groups = int(c.arg(6, "groups", 1))
     padding = c.arg(4, "padding", 0)
@@ -222,7 +222,7 @@ def _f_conv(c: Call) -> tuple[str, dict[str, Any]]:
                         padding=padding if isinstance(padding, str) else pair(padding))
 
 
-def _f_linear(c: Call) -> tuple[str, dict[str, Any]]:
+def f_linear_rule(c: Call) -> tuple[str, dict[str, Any]]:
     weight = c.in_shapes[1]
     return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
 
@@ -231,14 +231,14 @@ def _f_batch_norm(c: Call) -> tuple[str, dict[str, Any]]:
     return "bn", dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
 
 
-def _f_layer_norm(c: Call) -> tuple[str, dict[str, Any]]:
+def f_layer_norm_rule(c: Call) -> tuple[str, dict[str, Any]]:
     """``F.layer_norm(x, normalized_shape, weight, bias)`` (and ``aten.layer_norm``)."""
     normalized = c.arg(1, "normalized_shape")
     return "layernorm", dict(affine=c.arg(2, "weight") is not None,
                              normalized=tuple(int(d) for d in normalized))
 
 
-def _pad(c: Call) -> tuple[str, dict[str, Any]]:
+def pad_rule(c: Call) -> tuple[str, dict[str, Any]]:
     """``F.pad(x, pad, mode, value)`` and ``aten.constant_pad_nd(x, pad, value)``."""
     third = c.arg(2, "mode", "constant")
     mode = third if isinstance(third, str) else "constant"
@@ -270,14 +270,14 @@ def _module_rules() -> dict[type, Rule]:
         nn.Conv2d: _conv, nn.ConvTranspose2d: _conv, nn.Linear: _linear,
         nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
         nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
-        nn.AdaptiveAvgPool2d: _adaptive("avg"), nn.AdaptiveMaxPool2d: _adaptive("max"),
+        nn.AdaptiveAvgPool2d: adaptive_rule("avg"), nn.AdaptiveMaxPool2d: adaptive_rule("max"),
         nn.Hardtanh: _hardtanh_module, nn.Flatten: _flatten_module,
-        nn.Dropout: _dropout_module, nn.Dropout2d: _same("dropout"), nn.Identity: _same("identity"),
+        nn.Dropout: _dropout_module, nn.Dropout2d: same_rule("dropout"), nn.Identity: same_rule("identity"),
         nn.LayerNorm: _norm("layernorm"), nn.GroupNorm: _norm("groupnorm"),
         nn.InstanceNorm2d: _norm("instancenorm"), nn.Upsample: _upsample,
         nn.ChannelShuffle: lambda c: ("shuffle", dict(groups=c.module.groups)),
     }
-    rules.update({getattr(nn, cls): _act(fn) for cls, fn in ACT_MODULES.items()})
+    rules.update({getattr(nn, cls): act_rule(fn) for cls, fn in ACT_MODULES.items()})
     return rules
 
 
@@ -285,7 +285,7 @@ def _dropout_module(c: Call) -> tuple[str, dict[str, Any]]:
     return "dropout", dict(p=float(c.module.p))
 
 
-def _f_dropout(c: Call) -> tuple[str, dict[str, Any]]:
+def f_dropout_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "dropout", dict(p=float(c.arg(1, "p", 0.5)))
 
 
@@ -297,36 +297,36 @@ def _function_rules() -> dict[Any, Rule]:
     import torch
     import torch.nn.functional as F
 
-    rules: dict[Any, Rule] = {getattr(F, fn): _act(fn) for fn in ACT_FUNCTIONS}
-    rules.update({getattr(torch, fn): _act(fn) for fn in ("relu", "sigmoid", "tanh", "softmax")})
-    rules.update({F.relu_: _act("relu"), torch.relu_: _act("relu"), F.elu_: _act("elu"),
-                  torch.sigmoid_: _act("sigmoid"), torch.tanh_: _act("tanh")})  # in place
+    rules: dict[Any, Rule] = {getattr(F, fn): act_rule(fn) for fn in ACT_FUNCTIONS}
+    rules.update({getattr(torch, fn): act_rule(fn) for fn in ("relu", "sigmoid", "tanh", "softmax")})
+    rules.update({F.relu_: act_rule("relu"), torch.relu_: act_rule("relu"), F.elu_: act_rule("elu"),
+                  torch.sigmoid_: act_rule("sigmoid"), torch.tanh_: act_rule("tanh")})  # in place
     for op, fns in (("add", (operator.add, operator.iadd, torch.add)),
                     ("sub", (operator.sub, operator.isub, torch.sub)),
                     ("mul", (operator.mul, operator.imul, torch.mul)),
                     ("div", (operator.truediv, operator.itruediv, torch.div))):
-        rules.update(dict.fromkeys(fns, _binary(op)))
+        rules.update(dict.fromkeys(fns, binary_rule(op)))
     rules.update({
-        F.hardtanh: _f_hardtanh, F.max_pool2d: _f_pool("max"), F.avg_pool2d: _f_pool("avg"),
-        F.adaptive_avg_pool2d: _adaptive("avg"), F.adaptive_max_pool2d: _adaptive("max"),
-        F.interpolate: _interpolate, torch.cat: _cat, torch.concat: _cat,
-        torch.chunk: _chunk("chunk"), torch.split: _chunk("split"), torch.flatten: _flatten,
-        torch.transpose: _transpose, torch.permute: _permute, torch.reshape: _reshape,
-        torch.mean: _mean, F.dropout: _f_dropout, F.conv2d: _f_conv, F.linear: _f_linear,
-        F.pad: _pad, F.batch_norm: _f_batch_norm, F.layer_norm: _f_layer_norm,
-        torch.narrow: _narrow,
+        F.hardtanh: f_hardtanh_rule, F.max_pool2d: f_pool_rule("max"), F.avg_pool2d: f_pool_rule("avg"),
+        F.adaptive_avg_pool2d: adaptive_rule("avg"), F.adaptive_max_pool2d: adaptive_rule("max"),
+        F.interpolate: _interpolate, torch.cat: cat_rule, torch.concat: cat_rule,
+        torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"), torch.flatten: flatten_rule,
+        torch.transpose: transpose_rule, torch.permute: permute_rule, torch.reshape: reshape_rule,
+        torch.mean: mean_rule, F.dropout: f_dropout_rule, F.conv2d: f_conv_rule, F.linear: f_linear_rule,
+        F.pad: pad_rule, F.batch_norm: _f_batch_norm, F.layer_norm: f_layer_norm_rule,
+        torch.narrow: narrow_rule,
     })
     return rules
 
 
 _METHODS: Mapping[str, Rule] = {
-    "view": _reshape, "reshape": _reshape, "flatten": _flatten, "transpose": _transpose,
-    "permute": _permute, "mean": _mean, "chunk": _chunk("chunk"), "split": _chunk("split"),
-    "contiguous": _same("identity"), "relu": _act("relu"), "sigmoid": _act("sigmoid"),
-    "tanh": _act("tanh"), "add": _binary("add"), "mul": _binary("mul"), "sub": _binary("sub"),
-    "div": _binary("div"), "add_": _binary("add"), "mul_": _binary("mul"), "sub_": _binary("sub"),
-    "div_": _binary("div"), "narrow": _narrow, "relu_": _act("relu"), "sigmoid_": _act("sigmoid"),
-    "tanh_": _act("tanh"),
+    "view": reshape_rule, "reshape": reshape_rule, "flatten": flatten_rule, "transpose": transpose_rule,
+    "permute": permute_rule, "mean": mean_rule, "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
+    "contiguous": same_rule("identity"), "relu": act_rule("relu"), "sigmoid": act_rule("sigmoid"),
+    "tanh": act_rule("tanh"), "narrow": narrow_rule,
+    **{name: binary_rule(name) for name in ("add", "mul", "sub", "div")},
+    **{f"{name}_": binary_rule(name) for name in ("add", "mul", "sub", "div")},  # in place
+    "relu_": act_rule("relu"), "sigmoid_": act_rule("sigmoid"), "tanh_": act_rule("tanh"),
 }
 
 

@@ -4,6 +4,7 @@ functions. docs/architecture.md describes the layers these tests enforce."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,76 @@ def test_functions_are_short() -> None:
             for module, tree in MODULES.items() for fn in _functions(tree)
             if fn.end_lineno - fn.lineno + 1 > MAX_FUNCTION_LINES]  # type: ignore[operator]
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+MAX_MODULE_LINES = 400
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    """The module an ``ImportFrom`` names, relative imports resolved against ``module``."""
+    if not node.level:
+        return node.module or ""
+    package = module.split(".")[: -node.level] if node.level else []
+    return ".".join([*package, *([node.module] if node.module else [])])
+
+
+def _private_imports(module: str, tree: ast.Module) -> Iterator[str]:
+    """Private names taken from another convcost module: ``from m import _x``, and ``m._x``
+    on a name bound to a convcost module (``import convcost.m as m``, ``from convcost import m``)."""
+    modules: set[str] = set()  # local names bound to convcost modules
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            if not source.startswith("convcost") or source == module:
+                continue
+            for alias in node.names:
+                if _private(alias.name):
+                    yield f"{source}.{alias.name}"
+                if f"{source}.{alias.name}" in MODULES:
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.name.startswith("convcost") and a.asname}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
+                and node.value.id in modules):
+            yield f"{node.value.id}.{node.attr}"
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    """A name with a leading underscore is its module's own: another module that needs it gets
+    a public name (or the code moves). Tests may reach in; the package may not."""
+    taken = {f"{module}: {name}" for module, tree in MODULES.items()
+             for name in _private_imports(module, tree)}
+    assert not taken, f"private names imported across modules: {sorted(taken)}"
+
+
+def test_private_imports_are_seen() -> None:
+    """The check above sees each spelling (so that it can fail)."""
+    tree = ast.parse("from convcost.report.model_view import _rows\nfrom . import _x\n"
+                     "from convcost.report import model_view as mv\nmv._tree(1)\n")
+    assert sorted(_private_imports("convcost.report.memory_view", tree)) == [
+        "convcost.report._x", "convcost.report.model_view._rows", "mv._tree"]
+
+
+def test_modules_are_short() -> None:
+    """No module of the package over MAX_MODULE_LINES lines: split it by what it does."""
+    long = {str(path.relative_to(ROOT)): n for path in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+_PATH = re.compile(r"(?<![\w:/.\"'])((?:tests|convcost|docs|benchmarks|specs|scripts)/[\w./-]*\w)")
+
+
+def test_paths_named_in_the_code_exist() -> None:
+    """A docstring or comment naming a file (``tests/unit/test_formulas.py``) names one that
+    exists: a moved or deleted file leaves no stale reference behind (an example after a colon
+    or in quotes, ``git:HEAD~1:specs/net.yaml``, is not a reference)."""
+    stale = sorted({f"{path.relative_to(ROOT)}: {name}" for path in PACKAGE.rglob("*.py")
+                    for name in _PATH.findall(path.read_text(encoding="utf-8"))
+                    if not (ROOT / name).exists() and not any(c in name for c in "*{")})
+    assert not stale, f"paths that do not exist: {stale}"

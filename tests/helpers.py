@@ -116,39 +116,64 @@ class Measured:
     rss_mib: float
 
 
-def measured(args: list[str], cwd: Path = ROOT, timeout: float = 120,
-             env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL,
-             interrupt_after: float | None = None) -> Measured:
-    """Run ``python -m convcost ARGS`` and measure it: the child's own ``ru_maxrss`` (os.wait4,
-    not the sum over every child of the test run), killed after ``timeout`` seconds; with
-    ``interrupt_after``, sent SIGINT (Ctrl-C) then, and ``seconds`` is the time it took to exit
-    after the signal."""
+# A fresh, small Python forks the measured child: a child forked straight from pytest would
+# report pytest's own RSS as its ru_maxrss (Linux keeps the fork-time high-water mark across exec).
+_FRESH_FORK = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
+def run_child(argv: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL,
+              timeout: float = 120, interrupt_after: float | None = None) -> Measured:
+    """Run ``argv`` and measure it: exit code, streams, wall seconds and the child's own peak RSS.
+    Killed (its whole process group) after ``timeout`` seconds; with ``interrupt_after``, sent
+    SIGINT (Ctrl-C) then, and ``seconds`` is the time it took to exit after the signal."""
     import signal
     import sys
     import tempfile
     import threading
     import time
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as rss:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "convcost", *args], cwd=cwd, env=env,
-                                stdin=stdin, stdout=out, stderr=err)
-        timer = threading.Timer(timeout, proc.kill)
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _FRESH_FORK, rss.name, *argv], cwd=cwd,
+                                env=env, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
+        timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         timer.start()
         if interrupt_after is not None:
             time.sleep(interrupt_after)
-            proc.send_signal(signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
             start = time.monotonic()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
+        kib = rss.read().strip()
         return Measured(proc.returncode, out.read().decode("utf-8", "replace"),
-                        err.read().decode("utf-8", "replace"), seconds, usage.ru_maxrss / 1024)
+                        err.read().decode("utf-8", "replace"), seconds, int(kib or 0) / 1024)
+
+
+def measured(args: list[str], cwd: Path = ROOT, timeout: float = 120,
+             env: dict[str, str] | None = None, stdin: Any = subprocess.DEVNULL,
+             interrupt_after: float | None = None) -> Measured:
+    """``python -m convcost ARGS``, measured as :func:`run_child` does."""
+    import sys
+
+    return run_child([sys.executable, "-m", "convcost", *args], cwd, env, stdin, timeout, interrupt_after)
 
 
 def one_line_error(result: object, code: int = 2, fragment: str = "") -> str:

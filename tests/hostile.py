@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.helpers import run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,29 +28,14 @@ class Ran:
 
 def run_bounded(args: list[str], cwd: Path, env: dict[str, str] | None = None,
                 timeout: float = 240.0) -> Ran:
-    """``python -m convcost *args`` in ``cwd``; its own peak RSS from ``os.wait4``."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.monotonic()
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        safe = ["-P"] if sys.version_info >= (3, 11) else []  # no cwd on sys.path, as the script
-        child = subprocess.Popen([sys.executable, *safe, "-m", "convcost", *args], cwd=cwd, stdout=out,
-                                 stderr=err, stdin=subprocess.DEVNULL,
-                                 env={**os.environ, "PYTHONPATH": path, **(env or {})})
-        while True:  # reaped here, not by Popen, to read this child's own rusage
-            done, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() - start > timeout:
-                os.kill(child.pid, signal.SIGKILL)
-                os.wait4(child.pid, 0)
-                raise AssertionError(f"convcost {args} ran over {timeout} s")
-            time.sleep(0.05)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - start
-        out.seek(0)
-        err.seek(0)
-        return Ran(child.returncode, out.read().decode(), err.read().decode(), seconds,
-                   usage.ru_maxrss * 1024)
+    """``python -m convcost *args`` in ``cwd``, measured by :func:`tests.helpers.run_child`."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    safe = ["-P"] if sys.version_info >= (3, 11) else []  # no cwd on sys.path, as the script
+    run = run_child([sys.executable, *safe, "-m", "convcost", *args], cwd,
+                    {**os.environ, "PYTHONPATH": path, **(env or {})}, timeout=timeout)
+    if run.returncode == -signal.SIGKILL:
+        raise AssertionError(f"convcost {args} ran over {timeout} s")
+    return Ran(run.returncode, run.stdout, run.stderr, run.seconds, int(run.rss_mib * 1024 * 1024))
 
 
 def snapshot(folder: Path) -> dict[str, str]:

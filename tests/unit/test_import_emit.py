@@ -87,7 +87,7 @@ def test_conv_bn_relu_chain_is_one_conv_layer_each() -> None:
         {"kind": "conv", "name": "stem", "out_channels": 8, "kernel_size": 3, "stride": 2,
          "bn": True, "act": "relu"},
         {"kind": "conv", "name": "conv2", "out_channels": 16, "kernel_size": 3, "stride": 1,
-         "bn": True, "act": "relu"},
+         "bn": True, "act": "relu", "width": "fixed"},  # the model's output: a head, α keeps it
     ]
     assert imported.spec["input"] == {"channels": 3, "resolution": 16}
     analysis = _analysed(imported)

@@ -71,13 +71,13 @@ def refuse_existing(path: str | Path | None, force: bool, flag: str = "--output"
 
 def _is_stream(given: str, target: str) -> bool:
     """``/dev/stdout``, ``/dev/fd/3``, a FIFO: written in place (a rename would replace the
-    file a shell redirected stdout to, or a device node)."""
-    if os.path.abspath(given).startswith(("/dev/", "/proc/")):
-        return True
+    file a shell redirected stdout to, or a device node). A file in ``/dev/shm`` is a file."""
+    descriptor = (os.path.abspath(given).startswith(("/dev/", "/proc/"))
+                  and os.path.islink(given))
     try:
-        return not stat.S_ISREG(os.stat(target).st_mode)
+        return descriptor or not stat.S_ISREG(os.stat(target).st_mode)
     except OSError:
-        return False  # no file yet: create it
+        return descriptor  # no file yet: create it
 
 
 @contextmanager

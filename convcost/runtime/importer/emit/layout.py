@@ -148,7 +148,9 @@ class _Walk:
         """One opaque layer; it absorbs an opaque layer right before it that only it reads."""
         inputs = outer_inputs(group.nodes)
         last = self.layers[-1]["name"] if self.layers else None
+        absorbed = None  # the layer merged into this one: a no-op alias of it is inside now
         if last in self.regions and [self.produced.get(t) for t in inputs] == [last]:
+            absorbed = last
             previous = self.regions.pop(last)
             group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
             inputs = outer_inputs(group.nodes)
@@ -161,7 +163,7 @@ class _Walk:
         # every tensor the ops read, one per layer holding it (an unread input would be dropped)
         held: dict[str, str] = {}
         for tensor in inputs:
-            if tensor in self.produced:
+            if tensor in self.produced and self.produced[tensor] != absorbed:
                 held.setdefault(self.produced[tensor], tensor)
         reads = list(held.values()) or [self.graph.nodes[0].name]
         self.add([{"kind": "opaque", "op": text, "output_shape": list(end.shape[1:]),

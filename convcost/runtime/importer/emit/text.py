@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from convcost.runtime.importer.emit.layout import Opaque
+from convcost.spec.yamlsafe import EXPONENT_FLOAT
 
 
 def header(source: str, input_shape: Sequence[int], tracer: str, tools: str,
@@ -29,9 +30,17 @@ def header(source: str, input_shape: Sequence[int], tracer: str, tools: str,
     return [f"# {clean(line)}".rstrip() for line in lines]
 
 
+class _Dumper(yaml.SafeDumper):
+    """The safe dumper, quoting every string convcost's loader would read as something else
+    (``1e3`` is a float to it): a name is written as a string, whatever it looks like."""
+
+
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
+
+
 def _flow(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 16, sort_keys=False,
-                          allow_unicode=True)
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=1 << 16, sort_keys=False,
+                     allow_unicode=True)
     return text.removesuffix("\n...\n").strip()  # a plain scalar ends its document
 
 
@@ -39,8 +48,8 @@ def _layer(layer: dict[str, Any], indent: str = "  ") -> str:
     """One flow mapping per line; a container in block style, its leaves one per line."""
     if "branches" not in layer and "layers" not in layer:
         return f"{indent}- {_flow(layer)}"
-    text = yaml.safe_dump([layer], default_flow_style=None, width=100, sort_keys=False,
-                          allow_unicode=True)
+    text = yaml.dump([layer], Dumper=_Dumper, default_flow_style=None, width=100, sort_keys=False,
+                     allow_unicode=True)
     return "\n".join(f"{indent}{line}" for line in text.rstrip("\n").splitlines())
 
 

@@ -78,7 +78,7 @@ def verify_report(v: Verification) -> Report:
     notes = [summary(v), skipped_line(v), *direct_line(v)]
     if v.lower_bounds:
         notes.append("opaque layers: convcost's counts are lower bounds, so they agree when at "
-                     "most the tools' (params and shapes still exactly)")
+                     "most the tools'; an opaque layer's params and shape are checked in the totals")
     return Report(f"cross-check: {v.tools}", columns, rows, notes)
 
 

@@ -68,7 +68,9 @@ class LayerCheck:
     torch_shape: Shape | None  # None: the module never ran
     direct: bool = False  # its forward is called directly (no hook fires, fvcore gives its ops
     # to the caller): only its params are compared here, its count and shape in the parent's
-    opaque: bool = False  # holds an opaque layer: its count is a lower bound (said on stderr)
+    opaque: bool = False  # an opaque layer: a region of ops named after its first module (it
+    # may take in ops of later ones), so only its count is compared here, as a lower bound; its
+    # params and shape in the totals
 
     def mismatches(self) -> Iterator[Mismatch]:
         for figure, ours, theirs in (("fvcore", self.count, self.fvcore),
@@ -76,7 +78,7 @@ class LayerCheck:
                                      ("output_shape", self.shape, self.torch_shape)):
             if ours == theirs or (figure != "params" and self.direct):
                 continue
-            if figure == "fvcore" and self.opaque and self.count <= self.fvcore:
+            if self.opaque and (figure != "fvcore" or self.count <= self.fvcore):
                 continue  # a lower bound below the tool's count: no disagreement
             yield Mismatch(self.name, figure, ours, theirs)
 

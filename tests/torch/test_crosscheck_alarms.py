@@ -105,6 +105,8 @@ def test_a_lower_bound_above_the_tools_count_is_still_a_mismatch() -> None:
 
     layer = LayerCheck("mix", "opaque", True, 10, 8, 0, 0, (1, 8), (1, 8), opaque=True)
     assert [m.figure for m in layer.mismatches()] == ["fvcore"]  # 10 > 8: more than the tool
+    region = LayerCheck("blocks", "opaque", True, 0, 8, 5, 4, (1, 8), (1, 9, 8), opaque=True)
+    assert not list(region.mismatches())  # a region past its module: params, shape in totals
     below = LayerCheck("mix", "opaque", True, 5, 8, 0, 0, (1, 8), (1, 8), opaque=True)
     checked = Verification("m", "fvcore", "", (below,), 5, 8, 0, 0, 5, 16, Counter(), Counter(),
                            lower_bounds=True)

@@ -49,9 +49,11 @@ def calibrate_command(
     """Time kernels alone and networks end to end; fit and write a kernel latency model."""
     from convcost.cli.specs import load
     from convcost.net.analysis import analyze
+    from convcost.runtime.bench import thread_count
     from convcost.runtime.kernel_timing import MAX_BATCH, Setup, pinned
 
     _bounded("--batch", batch, 1, MAX_BATCH)
+    threads = threads and thread_count(threads, 1)  # capped at the cores, as bench and profile do
     if (lut is None) == (not specs):
         raise ConvcostError("calibrate: give SPEC... (a latency model) or --lut SPACE (a table), "
                             "one of them")

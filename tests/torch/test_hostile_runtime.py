@@ -21,6 +21,8 @@ RSS_MIB = 1500.0  # torch alone is ~400 MiB; a crashing thread pool of 100,000 t
 @pytest.mark.parametrize("command", [
     ["profile", "mobilenet_block", *QUICK, "-f", "json"],
     ["calibrate", "mobilenet_block", "--per-class", *QUICK, "-f", "json", "-o", "latency.yaml"],
+    ["calibrate", "mobilenet_block", *QUICK, "--samples", "2", "--adaptive", "0", "--rounds", "1",
+     "-f", "json", "-o", "latency.yaml"],  # the kernel model, which also pins to as many CPUs
 ])
 def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, command: list[str],
                                                            ) -> None:
@@ -31,15 +33,6 @@ def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, comma
     data = json.loads(run.stdout)
     machine = data["machine"] if "machine" in data else data["latency_model"]["machine"]
     assert 1 <= machine["threads"] <= (os.cpu_count() or 1)
-
-
-@pytest.mark.slow
-def test_threads_past_the_kernel_calibration_bound_are_one_line(tmp_path: Path) -> None:
-    """calibrate's kernel model (the default) pins threads to CPUs: it refuses past 256."""
-    run = measured(["calibrate", "mobilenet_block", "--threads", "100000", "-o", "k.yaml"],
-                   cwd=tmp_path, timeout=300)
-    one_line_error(run, ExitCode.BAD_INPUT, "--threads: must be in 1..256")
-    assert run.rss_mib < RSS_MIB and not (tmp_path / "k.yaml").exists()
 
 
 @pytest.mark.slow

@@ -54,7 +54,8 @@ def summary(v: Verification) -> str:
     if not mismatches:
         return (f"✓ {v.model}: {len(v.layers)} layers agree with torch and fvcore "
                 f"(fvcore count, params, output shape); params {v.params:,}; "
-                f"MACs {v.macs:,} = FlopCounterMode FLOPs / 2")
+                f"MACs {v.macs:,} {'≤' if v.lower_bounds else '='} FlopCounterMode FLOPs / 2"
+                + (" (a lower bound: opaque layers)" if v.lower_bounds else ""))
     shown = "; ".join(mismatch_text(m) for m in mismatches[:SHOWN_MISMATCHES])
     more = f"; … {len(mismatches) - SHOWN_MISMATCHES} more" if len(mismatches) > SHOWN_MISMATCHES else ""
     return f"✗ {v.model}: {len(mismatches)} mismatch(es): {shown}{more}"
@@ -73,7 +74,8 @@ def verify_report(v: Verification) -> Report:
         Column("cross-check", lambda r: r[0], justify="left"),
         Column("convcost", lambda r: r[1], _figure),
         Column("torch / fvcore", lambda r: r[2], _figure),
-        Column("=", lambda r: r[1] == r[2], lambda ok: "✓" if ok else "✗"),
+        Column("=", lambda r: "✓" if r[1] == r[2] else "≤ (lower bound)" if (
+            v.lower_bounds and r[0] != "params vs sum(p.numel())" and r[1] < r[2]) else "✗"),
     ]
     notes = [summary(v), skipped_line(v), *direct_line(v)]
     if v.lower_bounds:

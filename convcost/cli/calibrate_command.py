@@ -55,8 +55,7 @@ def calibrate_command(
     _bounded("--batch", batch, 1, MAX_BATCH)
     threads = threads and thread_count(threads, 1)  # capped at the cores, as bench and profile do
     if (lut is None) == (not specs):
-        raise ConvcostError("calibrate: give SPEC... (a latency model) or --lut SPACE (a table), "
-                            "one of them")
+        raise ConvcostError("calibrate: give SPEC... (a latency model) or --lut SPACE (a table), one of them")
     if lut is not None:
         return _lut(lut, output, Setup(backend, dtype, threads or 1), (warmup, repeats), fmt)
     specs = specs or []

@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 SPEC ?= specs/mobilenet_v1.yaml
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
+# pytest workers (pytest-xdist): one per core of the 2-core CI machine
+JOBS ?= 2
 
-.PHONY: run test fast lint bench clean chromium
+.PHONY: run test test-all fast lint bench clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,7 +59,11 @@ test: $(VENV)/.installed chromium
 	$(BIN)/ruff check convcost tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/convcost check specs/ --baseline convcost-baseline.json
-	$(BIN)/python -m pytest --run-slow
+	$(BIN)/python -m pytest --run-slow -n $(JOBS)
+
+# Also the exhaustive checks (every large shipped spec through ONNX): minutes more.
+test-all: $(VENV)/.installed chromium
+	$(BIN)/python -m pytest --run-slow --run-exhaustive -n $(JOBS)
 
 # The fast loop: every test not marked `torch`, with torch and fvcore shadowed by packages that
 # fail to import (proof that the analytic core never needs them).
@@ -65,7 +71,7 @@ fast: $(VENV)/.installed
 	rm -rf .fast && mkdir -p .fast/torch .fast/fvcore
 	echo 'raise ImportError("torch is blocked for the fast loop")' > .fast/torch/__init__.py
 	echo 'raise ImportError("fvcore is blocked for the fast loop")' > .fast/fvcore/__init__.py
-	PYTHONPATH=.fast $(BIN)/python -m pytest -m "not torch" -q
+	PYTHONPATH=.fast $(BIN)/python -m pytest -m "not torch" -q -n $(JOBS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check convcost tests benchmarks scripts

@@ -15,16 +15,21 @@ SPECS = ROOT / "specs"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true",
                      help="also run tests marked slow (wheel build, process races, long fuzz)")
+    parser.addoption("--run-exhaustive", action="store_true",
+                     help="also run tests marked exhaustive (a check repeated on every large shipped spec)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` run under ``--run-slow`` (``make test``), not in the fast loop."""
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --run-slow (make test does)")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    """Tests marked ``slow`` run under ``--run-slow`` (``make test``), not in the fast loop; those
+    marked ``exhaustive`` under ``--run-exhaustive`` only (``make test-all``)."""
+    for marker, option, target in (("slow", "--run-slow", "make test"),
+                                   ("exhaustive", "--run-exhaustive", "make test-all")):
+        if config.getoption(option):
+            continue
+        skip = pytest.mark.skip(reason=f"{marker}: run with {option} ({target} does)")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -72,11 +72,11 @@ def shipped(skip: Sequence[str], batch: int) -> list[Analysis]:
 
 
 def imported(names: Sequence[str], batch: int) -> list[Analysis]:
-    from convcost.runtime.importer.load import load_source_spec
+    from convcost.cli.specs import load
 
     out = []
     for name in names:
-        spec = load_source_spec(name, None)
+        spec = load(name)
         out.append(analyze(spec, batch=batch))
         say(f"  imported {name}")
     return out

@@ -11,7 +11,6 @@ from convcost.runtime.importer.source import looks_like_source
 
 if TYPE_CHECKING:
     from convcost.runtime.importer.convert import Imported
-    from convcost.spec.loader import Spec
 
 _CACHE: dict[tuple[str, Any, bool], Session] = {}
 
@@ -55,11 +54,3 @@ def source_yaml(text: str, input_shape: tuple[int, ...] | None = None,
 
     session = open_source(text, input_shape, strict)
     return load_yaml(session.yaml, text), session.yaml
-
-
-def load_source_spec(text: str, input_shape: tuple[int, ...] | None = None, strict: bool = False) -> Spec:
-    """The :class:`~convcost.spec.loader.Spec` of an imported model."""
-    from convcost.spec.loader import spec_from
-
-    data, yaml_text = source_yaml(text, input_shape, strict)
-    return spec_from(data, yaml_text, text)

@@ -168,6 +168,24 @@ def test_params_come_from_each_node_not_the_deduplicated_initializers(tmp_path: 
     assert graph.model_params == 1_152
 
 
+def test_an_identity_of_a_stored_weight_counts_as_the_readers_own(tmp_path: Path) -> None:
+    """The TorchScript exporter stores the equal zero biases of BN-folded convs once and gives
+    each further conv an Identity of it: conv1 reads B (8), conv2 reads Identity(B) (8).
+    Params 2·(8·8·3·3 + 8) = 1,168, as the torch model had before export (was 1,160)."""
+    nodes = [helper.make_node("Conv", ["X", "W1", "B"], ["A"], name="/conv1/Conv", kernel_shape=[3, 3],
+                              pads=[1] * 4),
+             helper.make_node("Identity", ["B"], ["B2"], name="Identity_1"),
+             helper.make_node("Conv", ["A", "W2", "B2"], ["Y"], name="/conv2/Conv", kernel_shape=[3, 3],
+                              pads=[1] * 4)]
+    path = _write(tmp_path / "m.onnx", nodes, {"W1": (8, 8, 3, 3), "W2": (8, 8, 3, 3), "B": (8,)})
+    graph = read_onnx(path)
+    assert [(n.module, n.params, n.attr("bias")) for n in graph.nodes if n.op == "conv"] == [
+        ("conv1", 584, True), ("conv2", 584, True)]
+    assert graph.model_params == 1_168
+    imported = to_spec(graph, path)  # the self-check agrees: the spec counts both biases
+    assert analyze(parse_spec(load_yaml(imported.yaml))).totals.params == 1_168
+
+
 class _Twins(torch.nn.Module):
     """Two 8→8 3×3 convs (bias-free) with equal weights: 2·8·8·3·3 = 1,152 params."""
 

@@ -167,6 +167,19 @@ def split_name(outputs: list[str], taken: Container[str]) -> str:
     return base if base != outputs[0] and base not in taken else f"{outputs[0]}:split"
 
 
+def stored_aliases(nodes: Iterable[Any], initializers: Container[str]) -> dict[str, str]:
+    """Identity node output -> the initializer it copies: the TorchScript exporter stores equal
+    tensors once and hands each further reader an ``Identity`` of it (the zero biases of
+    BN-folded convs), so each reader's weights count as its own."""
+    aliases: dict[str, str] = {}
+    for node in nodes:
+        if node.op_type == "Identity" and len(node.input) == 1 and len(node.output) == 1:
+            source = aliases.get(node.input[0], node.input[0])
+            if source in initializers:
+                aliases[node.output[0]] = source
+    return aliases
+
+
 class _Reader:
     def __init__(self, model: Any) -> None:
         from onnx import helper
@@ -176,7 +189,9 @@ class _Reader:
         self.floats = _floats(model)
         self.constants = _constants(model)
         self.initializers = {init.name for init in model.graph.initializer}
-        uses = Counter(name for node in model.graph.node for name in node.input if name in self.initializers)
+        self.aliases = stored_aliases(model.graph.node, self.initializers)
+        uses = Counter(self.aliases.get(name, name) for node in model.graph.node for name in node.input
+                       if self.aliases.get(name, name) in self.initializers)
         self.shared = {name for name, count in uses.items() if count > 1}  # stored once, read twice
         self.live: set[str] = {i.name for i in _real_inputs(model)}
         self.nodes: list[IRNode] = []
@@ -188,7 +203,7 @@ class _Reader:
         self.weighted: dict[str, str] = {}  # IR node reading weights -> its module
 
     def read(self, node: Any) -> None:
-        inputs = list(node.input)
+        inputs = [self.aliases.get(name, name) for name in node.input]
         if not any(name in self.live for name in inputs):
             return  # computes a constant
         outputs = [o for o in node.output if o]

@@ -179,6 +179,25 @@ def test_an_inexpressible_op_is_an_opaque_layer_with_its_shape_and_params() -> N
         to_spec(g.graph(), SOURCE, strict=True)
 
 
+def test_an_opaque_layer_read_later_is_never_absorbed_by_the_next() -> None:
+    """gcvit/sam2: an opaque op (a channels-last add) whose output a later residual add reads,
+    then another opaque op on it. The second must not swallow the first: the add would read the
+    second's 8-channel output as the first's 4 (a spec that does not load, exit 3)."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    t1 = g.op("cumsum", "opaque", "", (y,), (1, 4, 8, 8), target="aten.cumsum")
+    t2 = g.op("repeat", "opaque", "", (t1,), (1, 8, 8, 8), target="aten.repeat")
+    back = g.conv("back", t2, 4, k=1)
+    g.op("add", "add", "", (t1, back), (1, 4, 8, 8), target="operator.add")
+    imported = to_spec(g.graph(), SOURCE)
+    assert [o.ops for o in imported.emitted.opaque] == ["aten.cumsum ×1", "aten.repeat ×1"]
+    add = imported.spec["layers"][-1]
+    assert (add["kind"], add["from"]) == ("add", ["cumsum", "back"])
+    analysis = _analysed(imported)
+    # conv 4·4·9 = 144 params, 144·64 = 9,216 MACs; back 8·4 = 32 params, 32·64 = 2,048 MACs
+    assert (analysis.totals.params, analysis.totals.macs) == (176, 11_264)
+
+
 def test_several_outputs_are_listed() -> None:
     g = Builder((1, 4, 8, 8))
     a = g.conv("a", "x", 4)

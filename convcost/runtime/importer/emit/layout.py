@@ -149,7 +149,8 @@ class _Walk:
         inputs = outer_inputs(group.nodes)
         last = self.layers[-1]["name"] if self.layers else None
         absorbed = None  # the layer merged into this one: a no-op alias of it is inside now
-        if last in self.regions and [self.produced.get(t) for t in inputs] == [last]:
+        if last in self.regions and [self.produced.get(t) for t in inputs] == [last] \
+                and self.read_only_by(last, group):
             absorbed = last
             previous = self.regions.pop(last)
             group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
@@ -171,6 +172,13 @@ class _Walk:
         name = self.layers[-1]["name"]
         self.regions[name] = group
         self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))
+
+    def read_only_by(self, layer: str, group: _Group) -> bool:
+        """Whether every tensor ``layer`` holds is read by ``group`` alone (so that ``group``
+        may absorb it: a tensor read later, a residual's shortcut, must keep its layer)."""
+        inside = {n.name for n in group.nodes}
+        held = [t for t, name in self.produced.items() if name == layer]
+        return all(r in inside for t in held for r in self.readers.get(t, ()))
 
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
         """Place each group; one that fits no kind starts an opaque region, which takes the

@@ -14,7 +14,9 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
   only) and ``window`` (its footprint, for the receptive field);
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
-  which turns the validated fields into the op.
+  which turns the validated fields into the op;
+* ``imports``: how the importer recognises it (torch modules, functions, aten ops, ONNX op
+  types, each with its field reader) and the spec layers it emits (:mod:`convcost.cost.imports`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from convcost.cost.imports import NO_IMPORTS, Imports
 from convcost.cost.value import LayerCost, Shape
 from convcost.cost.window import Windows
 
@@ -138,6 +141,7 @@ class OpKind(Generic[OpT]):
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
+    imports: Imports = NO_IMPORTS  # how an imported model's call is recognised as this kind
 
     @property
     def key(self) -> str:

@@ -7,10 +7,11 @@ convention a row for each of its rule keys (docs/architecture.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from convcost.cost.imports import Emit, Fields
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
@@ -80,3 +81,51 @@ def label(op: Op) -> str:
 def rule_keys(op: Op) -> tuple[str, ...]:
     """The rule keys that count ``op``: its main key, then e.g. ``conv_bias``."""
     return OPS[op.key].keys_of(op)
+
+
+# -- import mappings (cost/imports.py): what the importer reads -------------------------
+
+Rule = Callable[[Any], tuple[str, Fields]]
+"""A reader that names its kind: a traced call -> (op key, fields)."""
+
+FRONTS = ("modules", "functions", "aten", "onnx")
+
+
+def _rule(key: str, reader: Callable[[Any], Any]) -> Rule:
+    def rule(call: Any) -> tuple[str, Fields]:
+        read = reader(call)
+        return read if isinstance(read, tuple) else (key, read)
+    return rule
+
+
+def import_rules(front: str) -> Mapping[str, Rule]:
+    """Every kind's declared names of one front end (``modules``, ``functions``, ``aten``,
+    ``onnx``) -> its reader, giving ``(op key, fields)``; a name declared twice is an error."""
+    table: dict[str, Rule] = {}
+    owner: dict[str, str] = {}
+    for kind in OPS.values():
+        for name, reader in getattr(kind.imports, front).items():
+            if name in table:
+                raise ValueError(f"{front} {name!r} is declared by {owner[name]!r} and {kind.key!r}")
+            table[name], owner[name] = _rule(kind.key, reader), kind.key
+    return MappingProxyType(table)
+
+
+IMPORT_RULES: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
+    {front: import_rules(front) for front in FRONTS})
+"""front end -> declared name -> reader, for the importer."""
+
+IMPORT_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {front: MappingProxyType({name: key for key, kind in OPS.items()
+                              for name in getattr(kind.imports, front)}) for front in FRONTS})
+"""front end -> declared name -> the op key of the kind that declares it."""
+
+ONNX_WEIGHTS: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {op_type: positions for kind in OPS.values() for op_type, positions in kind.imports.onnx_weights.items()})
+"""ONNX op type -> the input positions that hold learnable weights."""
+
+
+def emitter(key: str) -> Emit | None:
+    """How an IR node of op ``key`` becomes spec layers (None: the kind declares none)."""
+    kind = OPS.get(key)
+    return kind.imports.emit if kind is not None else None

@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from convcost.cost.imports import (
+    Fields,
+    Imports,
+    Layer,
+    OnnxCall,
+    TorchCall,
+    Traced,
+    onnx_pads,
+    onnx_pair,
+    pair,
+    spec_size,
+)
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
 from convcost.cost.window import Windows, conv_window
@@ -167,8 +179,91 @@ def _label(op: Conv2d) -> str:
         op.conv_class, "gconv")
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_module(c: TorchCall) -> Fields:
+    m = c.module
+    return dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=pair(m.kernel_size),
+                stride=pair(m.stride), dilation=pair(m.dilation), groups=m.groups,
+                bias=m.bias is not None,
+                padding=m.padding if isinstance(m.padding, str) else pair(m.padding))
+
+
+def read_conv_call(c: TorchCall) -> Fields:
+    """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)`` (and ``aten.conv2d``)."""
+    weight = c.in_shapes[1]
+    groups = int(c.arg(6, "groups", 1))
+    padding = c.arg(4, "padding", 0)
+    return dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=weight[2:],
+                stride=pair(c.arg(3, "stride", 1)), dilation=pair(c.arg(5, "dilation", 1)),
+                groups=groups, bias=len(c.in_shapes) > 2,
+                padding=padding if isinstance(padding, str) else pair(padding))
+
+
+def read_onnx_conv(c: OnnxCall, transposed: bool = False) -> Fields:
+    """ONNX ``Conv`` (and ``ConvTranspose``, whose weight is [Cin, Cout / groups, k, k])."""
+    weight = c.in_shapes[1]
+    assert weight is not None
+    groups = int(c.attrs.get("group", 1))
+    cin, cout = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
+    attrs: Fields = dict(
+        in_channels=cin, out_channels=cout, kernel=tuple(weight[2:]), stride=onnx_pair(c, "strides", 1),
+        dilation=onnx_pair(c, "dilations", 1), groups=groups, bias=c.has(2), padding=onnx_pads(c))
+    auto = c.attrs.get("auto_pad", b"NOTSET")
+    if auto not in (b"NOTSET", "NOTSET"):
+        attrs["auto_pad"] = auto.decode() if isinstance(auto, bytes) else str(auto)
+    return attrs
+
+
+def conv_fields(conv: Traced) -> Layer | None:
+    """The conv/dwconv/pwconv fields of a conv node; None for what the spec cannot express."""
+    a = conv.attrs
+    kernel, stride, dilation, groups = a["kernel"], a["stride"], a["dilation"], a["groups"]
+    padding = a["padding"]
+    if len(kernel) != 2 or a.get("auto_pad") or (not isinstance(padding, str) and len(padding) != 2):
+        return None
+    auto = ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
+    pad: Any = padding if padding in ("same", "tf_same") else "auto" if tuple(padding) == auto \
+        else spec_size(padding)
+    cin, cout = a["in_channels"], a["out_channels"]
+    fields: Layer = {}
+    if groups == cin and groups > 1 and cout % cin == 0:
+        fields["kind"] = "dwconv"
+        if cout != cin:
+            fields["multiplier"] = cout // cin
+    elif tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and pad in ("auto", 0):
+        fields.update(kind="pwconv", out_channels=cout)
+        pad = "auto"
+    else:
+        fields.update(kind="conv", out_channels=cout)
+    if fields["kind"] != "pwconv":
+        fields.update(kernel_size=spec_size(kernel), stride=spec_size(stride))
+    if pad != "auto":
+        fields["padding"] = pad
+    if tuple(dilation) != (1, 1):
+        fields["dilation"] = spec_size(dilation)
+    if groups > 1 and fields["kind"] != "dwconv":
+        fields["groups"] = groups
+    if a["bias"]:
+        fields["bias"] = True
+    return fields
+
+
+def _emit(node: Traced, _: Any) -> list[Layer] | None:
+    fields = conv_fields(node)
+    return [fields] if fields else None
+
+
+IMPORTS = Imports(
+    modules={"torch.nn.Conv2d": _read_module},
+    functions={"torch.nn.functional.conv2d": read_conv_call},
+    aten={"aten.conv2d": read_conv_call},
+    onnx={"Conv": read_onnx_conv}, onnx_weights={"Conv": (1, 2)},
+    emit=_emit)
+
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
-              keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window)
+              keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window,
+              imports=IMPORTS)
 
 KINDS = (CONV,)

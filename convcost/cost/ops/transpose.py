@@ -6,7 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from convcost.cost.imports import (
+    Fields,
+    Imports,
+    Layer,
+    OnnxCall,
+    TorchCall,
+    Traced,
+    onnx_pair,
+    pair,
+    spec_size,
+)
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.conv import read_onnx_conv
 from convcost.cost.ops.linear import WIDTHS
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
 from convcost.cost.window import Windows, transposed_window
@@ -96,9 +108,50 @@ def _window(op: ConvTranspose2d, _: Shape) -> Windows:
             transposed_window(op.kernel[1], op.stride[1], op.padding[1], op.dilation[1]))
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_module(c: TorchCall) -> Fields:
+    m = c.module
+    return dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=pair(m.kernel_size),
+                stride=pair(m.stride), dilation=pair(m.dilation), groups=m.groups,
+                bias=m.bias is not None,
+                padding=m.padding if isinstance(m.padding, str) else pair(m.padding),
+                output_padding=pair(m.output_padding))
+
+
+def _read_aten(c: TorchCall) -> Fields:
+    """``aten.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)``."""
+    weight, groups = c.in_shapes[1], int(c.arg(6, "groups", 1))
+    return dict(
+        in_channels=weight[0], out_channels=weight[1] * groups, kernel=weight[2:],
+        stride=pair(c.arg(3, "stride", 1)), padding=pair(c.arg(4, "padding", 0)),
+        output_padding=pair(c.arg(5, "output_padding", 0)), groups=groups,
+        dilation=pair(c.arg(7, "dilation", 1)), bias=len(c.in_shapes) > 2)
+
+
+def _read_onnx(c: OnnxCall) -> Fields:
+    return {**read_onnx_conv(c, transposed=True), "output_padding": onnx_pair(c, "output_padding", 0)}
+
+
+def _emit(node: Traced, _: Any) -> list[Layer] | None:
+    a = node.attrs
+    if len(a["kernel"]) != 2 or len(a["padding"]) != 2 or a["dilation"] != (1, 1):
+        return None
+    layer: Layer = {"kind": "conv_transpose", "out_channels": a["out_channels"],
+                    "kernel_size": spec_size(a["kernel"]), "stride": spec_size(a["stride"])}
+    extra = {"padding": spec_size(a["padding"]), "output_padding": spec_size(a["output_padding"]),
+             "groups": a["groups"], "bias": a["bias"]}
+    defaults = {"padding": 0, "output_padding": 0, "groups": 1, "bias": False}
+    return [{**layer, **{k: v for k, v in extra.items() if v != defaults[k]}}]
+
+
 CONV_TRANSPOSE = OpKind(
     ConvTranspose2d, conv_transpose, _module,
     {"conv_transpose": "conv"}, keys_of=_keys, learnable=True,  # conv_bias: declared by conv
-    weight_grad=True, window=_window, spec=SPEC, lower=_lower)
+    weight_grad=True, window=_window, spec=SPEC, lower=_lower,
+    imports=Imports(modules={"torch.nn.ConvTranspose2d": _read_module},
+                    aten={"aten.conv_transpose2d": _read_aten},
+                    onnx={"ConvTranspose": _read_onnx}, onnx_weights={"ConvTranspose": (1, 2)},
+                    emit=_emit))
 
 KINDS = (CONV_TRANSPOSE,)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from convcost.cost.registry import IMPORT_RULES
 from convcost.runtime.importer import fx_ops as r
 from convcost.runtime.importer.fx_trace import finish, shapes_of
 from convcost.runtime.importer.ir import IRNode, Shape, frozen
@@ -34,15 +35,6 @@ def _upsample(mode: str) -> r.Rule:
                                           scale=r.scale_of(c.args[-1] if len(c.args) > 2 else None)))
 
 
-def _conv_transpose(c: r.Call) -> tuple[str, dict[str, Any]]:
-    weight, groups = c.in_shapes[1], int(c.arg(6, "groups", 1))
-    return "conv_transpose", dict(
-        in_channels=weight[0], out_channels=weight[1] * groups, kernel=weight[2:],
-        stride=r.pair(c.arg(3, "stride", 1)), padding=r.pair(c.arg(4, "padding", 0)),
-        output_padding=r.pair(c.arg(5, "output_padding", 0)), groups=groups,
-        dilation=r.pair(c.arg(7, "dilation", 1)), bias=len(c.in_shapes) > 2)
-
-
 @cache
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
@@ -51,7 +43,7 @@ def aten_rules() -> Mapping[str, r.Rule]:
     rules.update({f"aten.{op}{place}": r.binary_rule(op) for op in ("add", "sub", "mul", "div")
                   for place in ("", "_")})
     rules.update({
-        "aten.conv2d": r.f_conv_rule, "aten.linear": r.f_linear_rule, "aten.batch_norm": _bn,
+        "aten.linear": r.f_linear_rule, "aten.batch_norm": _bn,
         "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r.f_hardtanh_rule,
         "aten.max_pool2d": r.f_pool_rule("max"), "aten.avg_pool2d": r.f_pool_rule("avg"),
         "aten.adaptive_avg_pool2d": r.adaptive_rule("avg"),
@@ -64,10 +56,12 @@ def aten_rules() -> Mapping[str, r.Rule]:
         "aten.contiguous": r.same_rule("identity"), "aten.clone": r.same_rule("identity"),
         "aten.dropout": r.f_dropout_rule, "aten.pad": r.pad_rule, "aten.constant_pad_nd": r.pad_rule,
         "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
-        "aten.conv_transpose2d": _conv_transpose, "aten.slice": r.aten_slice_rule,
+        "aten.slice": r.aten_slice_rule,
         "aten.narrow": r.narrow_rule,
         "aten.layer_norm": r.f_layer_norm_rule, "aten.group_norm": r.same_rule("groupnorm"),
     })
+    rules.update({op_name(name): rule for name, rule in IMPORT_RULES["aten"].items()})  # the kinds'
+
     return rules
 
 

@@ -1,59 +1,34 @@
 """torch.fx node -> IR op and hyper-parameters: one table for modules, functions and methods.
 
-Every rule reads an :class:`Call` (the fx node's arguments with its input and output shapes)
-and returns ``(op, attrs)``. Shapes come from shape propagation, so arguments computed from
+The tables are the op kinds' declared import mappings (``imports`` of each kind in
+``cost/ops``, collected by :func:`convcost.cost.registry.import_rules`), resolved to torch
+objects here, plus the few rules of importer-only ops (:data:`OWN_OPS` of :mod:`.ir`). Every
+rule reads a :class:`Call` (the fx node's arguments with its input and output shapes) and
+returns ``(op, attrs)``. Shapes come from shape propagation, so arguments computed from
 ``x.size()`` never need evaluating. torch is imported inside :func:`tables` only.
 """
 
 from __future__ import annotations
 
+import importlib
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from convcost.cost.imports import TorchCall, pair
+from convcost.cost.registry import IMPORT_RULES
 from convcost.runtime.importer.ir import Shape
 
-Rule = Callable[["Call"], tuple[str, dict[str, Any]]]
+Call = TorchCall
+Rule = Callable[[Call], tuple[str, dict[str, Any]]]
+METHOD = "Tensor."  # a declared function name for a tensor method: "Tensor.relu"
 
-
-@dataclass(frozen=True)
-class Call:
-    """One fx call: its module (call_module), positional and keyword arguments, shapes."""
-
-    module: Any
-    args: tuple[Any, ...]
-    kwargs: Mapping[str, Any]
-    in_shapes: tuple[Shape, ...]  # of the tensor arguments, in order
-    shape: Shape  # output (first output of a tuple)
-    shapes: tuple[Shape, ...]  # every output (one for a tensor, n for chunk/split)
-
-    def arg(self, index: int, name: str, default: Any = None) -> Any:
-        if index < len(self.args):
-            return self.args[index]
-        return self.kwargs.get(name, default)
-
-
-def pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    return (int(value[0]), int(value[1]))
+__all__ = ["Call", "Rule", "Shape", "pair"]
 
 
 # -- modules -----------------------------------------------------------------------------
-
-def _conv(c: Call) -> tuple[str, dict[str, Any]]:
-    m = c.module
-    op = "conv_transpose" if getattr(m, "transposed", False) else "conv"
-    attrs = dict(in_channels=m.in_channels, out_channels=m.out_channels, kernel=pair(m.kernel_size),
-                 stride=pair(m.stride), dilation=pair(m.dilation), groups=m.groups,
-                 bias=m.bias is not None,
-                 padding=m.padding if isinstance(m.padding, str) else pair(m.padding))
-    if op == "conv_transpose":
-        attrs["output_padding"] = pair(m.output_padding)
-    return op, attrs
-
 
 def _linear(c: Call) -> tuple[str, dict[str, Any]]:
     m = c.module
@@ -212,16 +187,6 @@ def same_rule(op: str) -> Rule:
     return lambda c: (op, {})
 
 
-def f_conv_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    weight = c.in_shapes[1]
-    groups = int(c.arg(6, "groups", 1))
-    padding = c.arg(4, "padding", 0)
-    return "conv", dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=weight[2:],
-                        stride=pair(c.arg(3, "stride", 1)), dilation=pair(c.arg(5, "dilation", 1)),
-                        groups=groups, bias=len(c.in_shapes) > 2,
-                        padding=padding if isinstance(padding, str) else pair(padding))
-
-
 def f_linear_rule(c: Call) -> tuple[str, dict[str, Any]]:
     weight = c.in_shapes[1]
     return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
@@ -267,7 +232,7 @@ def _module_rules() -> dict[type, Rule]:
     from torch import nn
 
     rules: dict[type, Rule] = {
-        nn.Conv2d: _conv, nn.ConvTranspose2d: _conv, nn.Linear: _linear,
+        nn.Linear: _linear,
         nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
         nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
         nn.AdaptiveAvgPool2d: adaptive_rule("avg"), nn.AdaptiveMaxPool2d: adaptive_rule("max"),
@@ -312,7 +277,7 @@ def _function_rules() -> dict[Any, Rule]:
         F.interpolate: _interpolate, torch.cat: cat_rule, torch.concat: cat_rule,
         torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"), torch.flatten: flatten_rule,
         torch.transpose: transpose_rule, torch.permute: permute_rule, torch.reshape: reshape_rule,
-        torch.mean: mean_rule, F.dropout: f_dropout_rule, F.conv2d: f_conv_rule, F.linear: f_linear_rule,
+        torch.mean: mean_rule, F.dropout: f_dropout_rule, F.linear: f_linear_rule,
         F.pad: pad_rule, F.batch_norm: _f_batch_norm, F.layer_norm: f_layer_norm_rule,
         torch.narrow: narrow_rule,
     })
@@ -330,10 +295,40 @@ _METHODS: Mapping[str, Rule] = {
 }
 
 
+def resolve(name: str) -> Any:
+    """The object a qualified name names (``torch.nn.Conv2d``, ``operator.add``); None when
+    this torch has none."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            value: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            value = getattr(value, part, None)
+        return value
+    return None
+
+
+def declared() -> Tables:
+    """The kinds' declared modules, functions and methods, resolved to torch objects."""
+    modules, functions = IMPORT_RULES["modules"], IMPORT_RULES["functions"]
+    methods = {name.removeprefix(METHOD): rule for name, rule in functions.items()
+               if name.startswith(METHOD)}
+    resolved_modules = {resolve(name): rule for name, rule in modules.items()}
+    resolved_functions = {resolve(name): rule for name, rule in functions.items()
+                          if not name.startswith(METHOD)}
+    resolved_modules.pop(None, None)
+    resolved_functions.pop(None, None)
+    return Tables(resolved_modules, resolved_functions, methods)
+
+
 @cache
 def tables() -> Tables:
     """The three rule tables (built on first use: they need torch)."""
-    return Tables(_module_rules(), _function_rules(), _METHODS)
+    kinds = declared()
+    return Tables({**_module_rules(), **kinds.modules}, {**_function_rules(), **kinds.functions},
+                  {**_METHODS, **kinds.methods})
 
 
 def module_rule(module: Any) -> Rule | None:

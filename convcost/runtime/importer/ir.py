@@ -1,7 +1,8 @@
 """The importer's intermediate representation: a graph of named tensors. Pure data, no torch.
 
 Each :class:`IRNode` produces one tensor (``name``) from the tensors it reads (``inputs``).
-``op`` is one of :data:`OPS`; ``attrs`` hold its hyper-parameters as plain ints, floats,
+``op`` is one of :data:`OPS`: an op key of the registry, or one of the importer's own
+:data:`OWN_OPS`; ``attrs`` hold its hyper-parameters as plain ints, floats,
 strings and tuples. ``params`` counts each parameter once, at its first use; a module called
 several times is ``shared`` at every call (params at the first, MACs at each).
 """
@@ -14,15 +15,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from convcost.cost.registry import OPS as REGISTRY
+
 Shape = tuple[int, ...]
 
-# conv / linear / norms / activations / pools / merges / shape ops / splits / bookkeeping.
-OPS = frozenset({
-    "input", "conv", "conv_transpose", "linear", "bn", "layernorm", "groupnorm", "instancenorm",
-    "act", "pool", "adaptive_pool", "mean", "add", "sub", "mul", "div", "cat", "interpolate",
-    "flatten", "reshape", "transpose", "pad", "slice", "chunk", "split", "getitem", "dropout",
-    "identity", "shuffle", "opaque",
-})
+# Ops the importer needs that no op kind is: the model's input, a tuple's item, the splits
+# that make tuples, and arithmetic and shape ops no spec layer says on its own (emit/ reads
+# them in context: a sub or div is opaque, a reshape may be a flatten or a shuffle).
+OWN_OPS = frozenset({"input", "getitem", "chunk", "split", "sub", "div", "reshape", "transpose",
+                     "cat"})
+OPS = frozenset(REGISTRY) | OWN_OPS
+"""Every IR op: the registry's op keys and :data:`OWN_OPS`."""
 
 
 def frozen(attrs: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -17,9 +17,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from convcost.cost.registry import IMPORT_KINDS
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_LEAVES, quote
 
+#: ONNX op type -> conv or conv_transpose, for the convolutions' weight check
+_CONVS = {op_type: key for op_type, key in IMPORT_KINDS["onnx"].items() if key in ("conv", "conv_transpose")}
 #: External tensors of at most this many bytes are read in before shape inference.
 SMALL_EXTERNAL = 4096
 
@@ -120,7 +123,7 @@ def check_shapes(model: Any, path: str, shapes: dict[str, tuple[int, ...]],
             if any(v < -1 for v in target) or target.count(-1) > 1:
                 raise ConvcostError(f"{path}: {_node(node)} reshapes to {target}: a size below -1, or "
                                     "more than one -1")
-        elif node.op_type in ("Conv", "ConvTranspose") and len(node.input) > 1:
+        elif _CONVS.get(node.op_type) and len(node.input) > 1:
             _check_conv(node, path, shapes)
     _check_reached(model, path, shapes, live)
 
@@ -130,7 +133,7 @@ def _check_conv(node: Any, path: str, shapes: dict[str, tuple[int, ...]]) -> Non
     if x is None or w is None or len(x) < 2 or len(w) < 2:
         return
     group = next((a.i for a in node.attribute if a.name == "group"), 1) or 1
-    need = w[0] if node.op_type == "ConvTranspose" else w[1] * group
+    need = w[0] if _CONVS[node.op_type] == "conv_transpose" else w[1] * group
     if x[1] != need:
         raise ConvcostError(f"{path}: {_node(node)}: its weight {list(w)} (group {group}) takes "
                             f"{need} input channels; its input {quote(node.input[0])} has {x[1]}")

@@ -1,41 +1,29 @@
 """ONNX node -> IR op and hyper-parameters, one rule per op type. Pure: rules read plain data.
 
-A rule gets a :class:`OnnxCall` (attributes, input and output shapes, small constant inputs)
-and returns ``(op, attrs)``. Weights are counted by :mod:`.onnx_read` from :data:`WEIGHTS`.
+:data:`RULES` is the op kinds' declared ONNX op types (``imports.onnx`` of each kind in
+``cost/ops``) plus the rules of importer-only ops. A rule gets an :class:`OnnxCall`
+(attributes, input and output shapes, small constant inputs) and returns ``(op, attrs)``.
+Weights are counted by :mod:`.onnx_read` from :data:`WEIGHTS`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from convcost.cost.imports import OnnxCall
+from convcost.cost.registry import IMPORT_RULES, ONNX_WEIGHTS
 from convcost.runtime.importer.ir import Shape
 
+__all__ = ["RULES", "WEIGHTS", "OnnxCall"]
+
 # op type -> input positions holding learnable weights (BN's mean and var are buffers).
-WEIGHTS: Mapping[str, tuple[int, ...]] = {
-    "Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
+_WEIGHTS: Mapping[str, tuple[int, ...]] = {
+    "Gemm": (1, 2), "MatMul": (1,),
     "BatchNormalization": (1, 2), "PRelu": (1,), "Mul": (0, 1), "Add": (0, 1),
     "LayerNormalization": (1, 2), "GroupNormalization": (1, 2), "InstanceNormalization": (1, 2),
 }
-
-
-@dataclass(frozen=True)
-class OnnxCall:
-    op_type: str
-    attrs: Mapping[str, Any]
-    in_shapes: tuple[Shape | None, ...]  # every input, "" inputs as None
-    constants: tuple[Any, ...]  # small constant input values (lists), None where not constant
-    shapes: tuple[Shape, ...]  # outputs
-    module_class: str = ""  # the torch module it came from ("torch.nn.modules.flatten.Flatten")
-
-    @property
-    def shape(self) -> Shape:
-        return self.shapes[0]
-
-    def has(self, index: int) -> bool:
-        return index < len(self.in_shapes) and self.in_shapes[index] is not None
 
 
 Rule = Callable[[OnnxCall], tuple[str, dict[str, Any]]]
@@ -49,23 +37,6 @@ def _spatial(c: OnnxCall, key: str, default: int) -> tuple[int, int]:
 def _pads(c: OnnxCall) -> tuple[int, int] | tuple[int, ...]:
     pads = tuple(int(p) for p in c.attrs.get("pads") or (0, 0, 0, 0))
     return pads[:2] if pads[:2] == pads[2:] else pads  # symmetric -> (h, w); else t, l, b, r
-
-
-def _conv(c: OnnxCall) -> tuple[str, dict[str, Any]]:
-    weight = c.in_shapes[1]
-    assert weight is not None
-    groups = int(c.attrs.get("group", 1))
-    transposed = c.op_type == "ConvTranspose"
-    cin, cout = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
-    attrs: dict[str, Any] = dict(
-        in_channels=cin, out_channels=cout, kernel=tuple(weight[2:]), stride=_spatial(c, "strides", 1),
-        dilation=_spatial(c, "dilations", 1), groups=groups, bias=c.has(2), padding=_pads(c))
-    auto = c.attrs.get("auto_pad", b"NOTSET")
-    if auto not in (b"NOTSET", "NOTSET"):
-        attrs["auto_pad"] = auto.decode() if isinstance(auto, bytes) else str(auto)
-    if transposed:
-        attrs["output_padding"] = _spatial(c, "output_padding", 0)
-    return ("conv_transpose" if transposed else "conv"), attrs
 
 
 def _gemm(c: OnnxCall) -> tuple[str, dict[str, Any]]:
@@ -203,8 +174,8 @@ def _pad(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     return "pad", attrs
 
 
-RULES: Mapping[str, Rule] = {
-    "Conv": _conv, "ConvTranspose": _conv, "Gemm": _gemm,
+_RULES: Mapping[str, Rule] = {
+    "Gemm": _gemm,
     "MatMul": lambda c: ("linear", dict(in_features=_weight(c)[0],
                                         out_features=_weight(c)[1], bias=False)),
     "BatchNormalization": lambda c: ("bn", dict(channels=c.shape[1], affine=True)),
@@ -230,3 +201,7 @@ RULES: Mapping[str, Rule] = {
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+RULES: Mapping[str, Rule] = {**_RULES, **IMPORT_RULES["onnx"]}
+WEIGHTS: Mapping[str, tuple[int, ...]] = {**_WEIGHTS, **ONNX_WEIGHTS}

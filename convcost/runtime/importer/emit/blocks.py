@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from convcost.cost.graph import Node
+from convcost.cost.imports import spec_size as size
 from convcost.cost.ops import Activation, AdaptivePool, Add, BatchNorm, Concat, Conv2d, Scale, Shuffle
 from convcost.cost.ops.reduce import Mean
 from convcost.errors import SpecError
-from convcost.runtime.importer.emit.leaves import Layer, conv_unit, size
+from convcost.runtime.importer.emit.leaves import Layer, conv_unit
 from convcost.runtime.importer.ir import IRNode, Shape
 
 Signature = tuple[Any, ...]

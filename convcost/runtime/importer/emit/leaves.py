@@ -7,7 +7,10 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from convcost.cost.imports import spec_size as size
 from convcost.cost.ops import ACTIVATIONS
+from convcost.cost.ops.conv import conv_fields
+from convcost.cost.registry import emitter
 from convcost.runtime.importer.ir import IRNode
 from convcost.spec.loader import RESERVED_NAMES
 from convcost.spec.wiring import INPUT
@@ -32,45 +35,6 @@ def _word(part: str) -> str:
     its own, so that it never merges into its parent's name."""
     safe = _UNSAFE.sub("_", part).lstrip("_")
     return safe or f"x{zlib.crc32(part.encode('utf-8', 'replace')):08x}"
-
-
-def size(value: tuple[int, int]) -> Any:
-    """``(3, 3)`` -> 3; ``(1, 7)`` -> [1, 7]."""
-    return value[0] if value[0] == value[1] else list(value)
-
-
-def conv_fields(conv: IRNode) -> Layer | None:
-    """The conv/dwconv/pwconv fields of a conv node; None for what the spec cannot express."""
-    a = conv.attrs
-    kernel, stride, dilation, groups = a["kernel"], a["stride"], a["dilation"], a["groups"]
-    padding = a["padding"]
-    if len(kernel) != 2 or a.get("auto_pad") or (not isinstance(padding, str) and len(padding) != 2):
-        return None
-    auto = ((kernel[0] - 1) // 2 * dilation[0], (kernel[1] - 1) // 2 * dilation[1])
-    pad: Any = padding if padding in ("same", "tf_same") else "auto" if tuple(padding) == auto \
-        else size(padding)
-    cin, cout = a["in_channels"], a["out_channels"]
-    fields: Layer = {}
-    if groups == cin and groups > 1 and cout % cin == 0:
-        fields["kind"] = "dwconv"
-        if cout != cin:
-            fields["multiplier"] = cout // cin
-    elif tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and pad in ("auto", 0):
-        fields.update(kind="pwconv", out_channels=cout)
-        pad = "auto"
-    else:
-        fields.update(kind="conv", out_channels=cout)
-    if fields["kind"] != "pwconv":
-        fields.update(kernel_size=size(kernel), stride=size(stride))
-    if pad != "auto":
-        fields["padding"] = pad
-    if tuple(dilation) != (1, 1):
-        fields["dilation"] = size(dilation)
-    if groups > 1 and fields["kind"] != "dwconv":
-        fields["groups"] = groups
-    if a["bias"]:
-        fields["bias"] = True
-    return fields
 
 
 def conv_unit(nodes: Sequence[IRNode]) -> Layer | None:
@@ -107,18 +71,6 @@ def _upsample(node: IRNode) -> list[Layer] | None:
     layer: Layer = {"kind": "upsample", **({"scale": scale} if scale else
                                            {"size": size((node.shape[2], node.shape[3]))})}
     return [layer if mode == "nearest" else {**layer, "mode": mode}]
-
-
-def _conv_transpose(node: IRNode) -> list[Layer] | None:
-    a = node.attrs
-    if len(a["kernel"]) != 2 or len(a["padding"]) != 2 or a["dilation"] != (1, 1):
-        return None
-    layer: Layer = {"kind": "conv_transpose", "out_channels": a["out_channels"],
-                    "kernel_size": size(a["kernel"]), "stride": size(a["stride"])}
-    extra = {"padding": size(a["padding"]), "output_padding": size(a["output_padding"]),
-             "groups": a["groups"], "bias": a["bias"]}
-    defaults = {"padding": 0, "output_padding": 0, "groups": 1, "bias": False}
-    return [{**layer, **{k: v for k, v in extra.items() if v != defaults[k]}}]
 
 
 def _norm(node: IRNode) -> list[Layer] | None:
@@ -171,6 +123,9 @@ def _flat(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
 
 def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer] | None:
     """An op on several tensors: ``add`` (equal shapes), ``concat`` (channels), ``mul``."""
+    emit = emitter(node.op)
+    if emit is not None:
+        return emit(node, shapes)
     if "scalar" in node.attrs or len(node.shape) != 4 or any(len(s) != 4 for s in shapes):
         return None
     if node.op == "add" and all(s == node.shape for s in shapes):
@@ -187,14 +142,14 @@ def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer]
 
 def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
     """The spec layers of one op ([] for no-ops such as identity); None: not expressible."""
+    emit = emitter(node.op)
+    if emit is not None:  # the op kind's own (cost/ops)
+        return emit(node, (input_shape,))
     op = node.op
     if op in ("identity",) or (op == "dropout" and node.attr("p") is None):
         return []
     if op == "cat" and node.shape == input_shape:  # torch.cat of one tensor (DenseNet's first)
         return []
-    if op == "conv":
-        unit = conv_unit([node])
-        return [unit] if unit else None
     if op == "bn" and len(input_shape) in (2, 4):
         return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
     if op == "act" and node.attr("fn") in ACTIVATIONS:
@@ -212,8 +167,6 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return _mean(node)
     if op == "interpolate":
         return _upsample(node)
-    if op == "conv_transpose":
-        return _conv_transpose(node)
     if op == "shuffle" and len(input_shape) == 4:
         return [{"kind": "shuffle", "groups": node.attr("groups")}]
     if op == "pool":

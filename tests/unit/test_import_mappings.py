@@ -1,0 +1,110 @@
+"""The op registry owns the import mappings (issue 21 §2): each kind declares, in its own
+module of cost/ops, the torch modules, functions, aten ops and ONNX op types it is recognised
+by; runtime/importer keeps no table of a registered kind's names."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import ROOT
+
+from convcost.cost.imports import Imports
+from convcost.cost.registry import FRONTS, IMPORT_RULES, OPS, import_rules
+
+IMPORTER = ROOT / "convcost" / "runtime" / "importer"
+# how the importer's modules spell the torch namespaces a declared name lives in
+ALIASES = {"nn": "torch.nn", "F": "torch.nn.functional", "functional": "torch.nn.functional",
+           "torch": "torch", "operator": "operator"}
+
+
+def _declared() -> dict[str, str]:
+    """Every declared name (method names as ``Tensor.x``) -> its kind."""
+    return {name: key for key, kind in OPS.items() for front in FRONTS
+            for name in getattr(kind.imports, front)}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return ALIASES.get(node.id, node.id)
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _names_in(tree: ast.AST) -> Iterator[str]:
+    """The strings and dotted names (``nn.Conv2d`` as ``torch.nn.Conv2d``) a module holds;
+    a string ``"relu"`` may be a tensor method: it is also given as ``Tensor.relu``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+        elif isinstance(node, ast.Attribute) and (name := _dotted(node)):
+            yield name
+
+
+def _methods_in(tree: ast.AST) -> Iterator[str]:
+    """The keys of the importer's method tables (``"relu": rule``), as ``Tensor.relu``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            yield from (f"Tensor.{k.value}" for k in node.keys
+                        if isinstance(k, ast.Constant) and isinstance(k.value, str))
+
+
+def _stray(path: Path, declared: dict[str, str]) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {*_names_in(tree), *_methods_in(tree)}
+    return sorted(f"{path.relative_to(ROOT)}: {name} (declared by {declared[name]!r})"
+                  for name in found & set(declared) if path.name == "fx_ops.py"
+                  or not name.startswith("Tensor."))
+
+
+def test_the_importer_names_no_declared_kind() -> None:
+    """No torch module, function, aten op or ONNX op type a kind declares appears in
+    runtime/importer: the kind's own module is the one place that says it."""
+    declared = _declared()
+    stray = [line for path in sorted(IMPORTER.rglob("*.py")) for line in _stray(path, declared)]
+    assert not stray, f"names of registered kinds in the importer: {stray}"
+
+
+def test_the_check_sees_each_spelling() -> None:
+    """The check above finds a module class, a function, a method key, an aten and an ONNX name."""
+    tree = ast.parse('R = {nn.Conv2d: a, F.conv2d: b, "aten.conv2d": c, "Conv": d}\n'
+                     'M = {"flatten": e}\n')
+    assert {"torch.nn.Conv2d", "torch.nn.functional.conv2d", "aten.conv2d", "Conv"} <= set(_names_in(tree))
+    assert "Tensor.flatten" in set(_methods_in(tree))
+
+
+def test_a_name_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from convcost.cost import registry
+
+    twice = replace(OPS["bn"], imports=Imports(onnx=dict(OPS["conv"].imports.onnx)))
+    monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
+    with pytest.raises(ValueError, match="'Conv' is declared by 'conv' and 'bn'"):
+        import_rules("onnx")
+
+
+@pytest.mark.parametrize("key", [k for k, kind in OPS.items() if kind.imports != Imports()])
+def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
+    """A kind with import mappings says how its IR node becomes spec layers, and every reader
+    it declares is the importer's rule for that name."""
+    kind = OPS[key].imports
+    assert kind.emit is not None
+    for front in FRONTS:
+        assert set(getattr(kind, front)) <= set(IMPORT_RULES[front])
+    assert set(kind.onnx_weights) <= set(kind.onnx)
+
+
+def test_declared_names_are_spelled_as_their_front_end_says() -> None:
+    """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``),
+    aten ops ``aten.…``, ONNX op types CamelCase words."""
+    for key, kind in OPS.items():
+        i = kind.imports
+        assert all(n.startswith("torch.") for n in i.modules), key
+        assert all(n.split(".")[0] in ("torch", "operator", "Tensor") for n in i.functions), key
+        assert all(n.startswith("aten.") for n in i.aten), key
+        assert all(n.isidentifier() and n[0].isupper() for n in i.onnx), key

@@ -61,6 +61,7 @@ class OnnxCall:
     constants: tuple[Any, ...]  # small constant input values (lists), None where not constant
     shapes: tuple[Shape, ...]  # outputs
     module_class: str = ""  # the torch module it came from ("torch.nn.modules.flatten.Flatten")
+    module_kind: str = ""  # the op key of the kind that declares that module class ("flatten")
 
     @property
     def shape(self) -> Shape:

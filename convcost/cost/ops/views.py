@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
@@ -76,16 +77,66 @@ def _lower_identity(f: Mapping[str, Any], x: Shape, _: Lowering) -> Identity:
     return Identity()
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_flatten(c: TorchCall) -> Fields:
+    """``torch.flatten(x, start_dim, end_dim)``, ``x.flatten(...)``, ``aten.flatten``."""
+    return dict(start_dim=int(c.arg(1, "start_dim", 0)), end_dim=int(c.arg(2, "end_dim", -1)))
+
+
+def emit_flatten(node: Traced, shapes: Any) -> list[Layer] | None:
+    """flatten / view / reshape: a spec ``flatten`` from [N, C, H, W] to [N, C·H·W] only (the
+    same shape: no layer)."""
+    x = shapes[0]
+    if node.shape == x:
+        return []
+    flat = len(x) == 4 and node.shape == (x[0], x[1] * x[2] * x[3])
+    return [{"kind": "flatten"}] if flat else None
+
+
+FLATTEN_IMPORTS = Imports(
+    modules={"torch.nn.Flatten": lambda c: dict(start_dim=c.module.start_dim, end_dim=c.module.end_dim)},
+    functions={"torch.flatten": _read_flatten, "Tensor.flatten": _read_flatten},
+    aten={"aten.flatten": _read_flatten},
+    onnx={"Flatten": lambda c: dict(start_dim=int(c.attrs.get("axis", 1)), end_dim=-1)},
+    emit=emit_flatten)
+
+
+def _read_p(c: TorchCall) -> Fields:
+    return dict(p=float(c.arg(1, "p", 0.5)))
+
+
+def _emit_dropout(node: Traced, _: Any) -> list[Layer]:
+    """A dropout of known ``p`` (``nn.Dropout2d`` and ONNX give none: no layer)."""
+    return [] if node.attr("p") is None else [{"kind": "dropout", "p": node.attr("p")}]
+
+
+DROPOUT_IMPORTS = Imports(
+    modules={"torch.nn.Dropout": lambda c: dict(p=float(c.module.p)), "torch.nn.Dropout2d": fixed()},
+    functions={"torch.nn.functional.dropout": _read_p}, aten={"aten.dropout": _read_p},
+    onnx={"Dropout": fixed()}, emit=_emit_dropout)
+
+
+def _no_layer(_: Traced, __: Any) -> list[Layer]:
+    return []
+
+
+IDENTITY_IMPORTS = Imports(
+    modules={"torch.nn.Identity": fixed()}, functions={"Tensor.contiguous": fixed()},
+    aten={"aten.contiguous": fixed(), "aten.clone": fixed()}, onnx={"Identity": fixed()},
+    emit=_no_layer)
+
+
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
                  window=_flatten_window,
-                 spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten)
+                 spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten, imports=FLATTEN_IMPORTS)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
                  elementwise=True,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
-                 lower=_lower_dropout)
+                 lower=_lower_dropout, imports=DROPOUT_IMPORTS)
 
 IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
                   elementwise=True,
-                  spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity)
+                  spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity, imports=IDENTITY_IMPORTS)
 
 KINDS = (FLATTEN, DROPOUT, IDENTITY)

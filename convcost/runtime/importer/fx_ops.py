@@ -137,10 +137,6 @@ def chunk_rule(op: str) -> Rule:
     return rule
 
 
-def flatten_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    return "flatten", dict(start_dim=int(c.arg(1, "start_dim", 0)), end_dim=int(c.arg(2, "end_dim", -1)))
-
-
 def transpose_rule(c: Call) -> tuple[str, dict[str, Any]]:
     return "transpose", dict(dims=(int(c.arg(1, "dim0")), int(c.arg(2, "dim1"))))
 
@@ -236,26 +232,13 @@ def _module_rules() -> dict[type, Rule]:
         nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
         nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
         nn.AdaptiveAvgPool2d: adaptive_rule("avg"), nn.AdaptiveMaxPool2d: adaptive_rule("max"),
-        nn.Hardtanh: _hardtanh_module, nn.Flatten: _flatten_module,
-        nn.Dropout: _dropout_module, nn.Dropout2d: same_rule("dropout"), nn.Identity: same_rule("identity"),
+        nn.Hardtanh: _hardtanh_module,
         nn.LayerNorm: _norm("layernorm"), nn.GroupNorm: _norm("groupnorm"),
         nn.InstanceNorm2d: _norm("instancenorm"), nn.Upsample: _upsample,
         nn.ChannelShuffle: lambda c: ("shuffle", dict(groups=c.module.groups)),
     }
     rules.update({getattr(nn, cls): act_rule(fn) for cls, fn in ACT_MODULES.items()})
     return rules
-
-
-def _dropout_module(c: Call) -> tuple[str, dict[str, Any]]:
-    return "dropout", dict(p=float(c.module.p))
-
-
-def f_dropout_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    return "dropout", dict(p=float(c.arg(1, "p", 0.5)))
-
-
-def _flatten_module(c: Call) -> tuple[str, dict[str, Any]]:
-    return "flatten", dict(start_dim=c.module.start_dim, end_dim=c.module.end_dim)
 
 
 def _function_rules() -> dict[Any, Rule]:
@@ -275,9 +258,9 @@ def _function_rules() -> dict[Any, Rule]:
         F.hardtanh: f_hardtanh_rule, F.max_pool2d: f_pool_rule("max"), F.avg_pool2d: f_pool_rule("avg"),
         F.adaptive_avg_pool2d: adaptive_rule("avg"), F.adaptive_max_pool2d: adaptive_rule("max"),
         F.interpolate: _interpolate, torch.cat: cat_rule, torch.concat: cat_rule,
-        torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"), torch.flatten: flatten_rule,
+        torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"),
         torch.transpose: transpose_rule, torch.permute: permute_rule, torch.reshape: reshape_rule,
-        torch.mean: mean_rule, F.dropout: f_dropout_rule, F.linear: f_linear_rule,
+        torch.mean: mean_rule, F.linear: f_linear_rule,
         F.pad: pad_rule, F.batch_norm: _f_batch_norm, F.layer_norm: f_layer_norm_rule,
         torch.narrow: narrow_rule,
     })
@@ -285,9 +268,9 @@ def _function_rules() -> dict[Any, Rule]:
 
 
 _METHODS: Mapping[str, Rule] = {
-    "view": reshape_rule, "reshape": reshape_rule, "flatten": flatten_rule, "transpose": transpose_rule,
+    "view": reshape_rule, "reshape": reshape_rule, "transpose": transpose_rule,
     "permute": permute_rule, "mean": mean_rule, "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
-    "contiguous": same_rule("identity"), "relu": act_rule("relu"), "sigmoid": act_rule("sigmoid"),
+    "relu": act_rule("relu"), "sigmoid": act_rule("sigmoid"),
     "tanh": act_rule("tanh"), "narrow": narrow_rule,
     **{name: binary_rule(name) for name in ("add", "mul", "sub", "div")},
     **{f"{name}_": binary_rule(name) for name in ("add", "mul", "sub", "div")},  # in place

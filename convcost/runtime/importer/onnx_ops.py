@@ -94,7 +94,7 @@ def _reshape(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     """A reshape; torch's exported ``nn.Flatten`` stays a flatten, as torch.fx gives it."""
     source = c.in_shapes[0]
     start = len(c.shape) - 1
-    if (source and c.module_class.endswith("Flatten") and source[:start] == c.shape[:start]
+    if (source and c.module_kind == "flatten" and source[:start] == c.shape[:start]
             and math.prod(source[start:]) == c.shape[-1]):
         return "flatten", dict(start_dim=start, end_dim=-1)
     return "reshape", dict(shape=c.shape)
@@ -190,10 +190,8 @@ _RULES: Mapping[str, Rule] = {
     "GlobalAveragePool": _same("adaptive_pool", kind="avg", output_size=(1, 1)),
     "GlobalMaxPool": _same("adaptive_pool", kind="max", output_size=(1, 1)),
     "MaxPool": _pool("max"), "AveragePool": _pool("avg"), "ReduceMean": _reduce_mean,
-    "Flatten": lambda c: ("flatten", dict(start_dim=int(c.attrs.get("axis", 1)), end_dim=-1)),
     "Reshape": _reshape, "Transpose": _transpose,
     "Pad": _pad,
-    "Dropout": _same("dropout"), "Identity": _same("identity"),
     "LayerNormalization": _layer_norm, "GroupNormalization": _same("groupnorm"),
     "InstanceNormalization": _same("instancenorm"),
 }

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from convcost.cost.registry import IMPORT_KINDS
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_check import check_graph, check_shapes
@@ -143,6 +144,10 @@ def scoped_module(name: str) -> str | None:
     return ".".join(parts) or None
 
 
+# torch module class name -> the op key of the kind declaring it ("Flatten" -> "flatten")
+MODULE_KINDS = {name.rsplit(".", 1)[-1]: key for name, key in IMPORT_KINDS["modules"].items()}
+
+
 def module_class(node: Any) -> str:
     """The torch module class the exporter recorded (``torch.nn.modules.flatten.Flatten``)."""
     classes = [c for c in _listed(_meta(node).get("pkg.torch.onnx.class_hierarchy", ""))
@@ -214,9 +219,11 @@ class _Reader:
                      and inputs[i] in self.initializers and math.prod(self.shapes[inputs[i]]) > 1]
         weights = [inputs[i] for i in positions]
         attrs = {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
+        cls = module_class(node)
         call = OnnxCall(node.op_type, attrs, tuple(self.shapes.get(n) if n else None for n in inputs),
                         tuple(self.constants.get(n) for n in inputs),
-                        tuple(self.shapes[o] for o in outputs), module_class(node))
+                        tuple(self.shapes[o] for o in outputs), cls,
+                        MODULE_KINDS.get(cls.rsplit(".", 1)[-1], ""))
         rule = RULES.get(node.op_type) if weights or node.op_type != "MatMul" else None
         ir_attrs: dict[str, Any] = {"shapes": call.shapes}
         op, ir_attrs = rule(call) if rule else ("opaque", ir_attrs)

@@ -10,6 +10,7 @@ from typing import Any
 from convcost.cost.imports import spec_size as size
 from convcost.cost.ops import ACTIVATIONS
 from convcost.cost.ops.conv import conv_fields
+from convcost.cost.ops.views import emit_flatten
 from convcost.cost.registry import emitter
 from convcost.runtime.importer.ir import IRNode
 from convcost.spec.loader import RESERVED_NAMES
@@ -112,15 +113,6 @@ def _adaptive(node: IRNode) -> list[Layer]:
     return [layer]
 
 
-def _flat(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
-    """flatten / view / reshape: a spec ``flatten`` from [N, C, H, W] to [N, C·H·W] only."""
-    if node.shape == input_shape:
-        return []
-    flat = len(input_shape) == 4 and node.shape == (input_shape[0], input_shape[1] * input_shape[2]
-                                                   * input_shape[3])
-    return [{"kind": "flatten"}] if flat else None
-
-
 def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer] | None:
     """An op on several tensors: ``add`` (equal shapes), ``concat`` (channels), ``mul``."""
     emit = emitter(node.op)
@@ -146,8 +138,6 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     if emit is not None:  # the op kind's own (cost/ops)
         return emit(node, (input_shape,))
     op = node.op
-    if op in ("identity",) or (op == "dropout" and node.attr("p") is None):
-        return []
     if op == "cat" and node.shape == input_shape:  # torch.cat of one tensor (DenseNet's first)
         return []
     if op == "bn" and len(input_shape) in (2, 4):
@@ -161,8 +151,6 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     if op == "linear" and len(input_shape) == 2:
         layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
         return [layer if node.attr("bias") else {**layer, "bias": False}]
-    if op == "dropout":
-        return [{"kind": "dropout", "p": node.attr("p")}]
     if op == "mean":
         return _mean(node)
     if op == "interpolate":
@@ -177,7 +165,7 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
         return _slice(node, input_shape)
     if op == "pad":
         return _pad(node, input_shape)
-    return _flat(node, input_shape) if op in ("flatten", "reshape") else None
+    return emit_flatten(node, (input_shape,)) if op == "reshape" else None
 
 
 def _pad(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:

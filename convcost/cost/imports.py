@@ -62,6 +62,7 @@ class OnnxCall:
     shapes: tuple[Shape, ...]  # outputs
     module_class: str = ""  # the torch module it came from ("torch.nn.modules.flatten.Flatten")
     module_kind: str = ""  # the op key of the kind that declares that module class ("flatten")
+    weights: tuple[int, ...] = ()  # the inputs that are learnable weights (see ``onnx_weights``)
 
     @property
     def shape(self) -> Shape:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError, SpecError
@@ -92,7 +93,45 @@ SPEC = SpecKind(
     ),
     "`nn.Linear`, needs flat input; `per_position`: on `[N, C, H, W]`, between two permutes")
 
+def _read_call(c: TorchCall) -> Fields:
+    """``F.linear(x, weight, bias)`` (and ``aten.linear``): sizes from the weight."""
+    weight = c.in_shapes[1]
+    return dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
+
+
+def _read_gemm(c: OnnxCall) -> Fields:
+    weight = c.in_shapes[1]
+    assert weight is not None
+    out = weight[0] if c.attrs.get("transB", 0) else weight[1]
+    return dict(in_features=c.in_shapes[0][-1] if c.in_shapes[0] else weight[-1],
+                out_features=out, bias=c.has(2))
+
+
+def _read_matmul(c: OnnxCall) -> Read:
+    """``x @ W`` with W a weight; a product of two computed tensors is no linear layer."""
+    weight = c.in_shapes[1]
+    if 1 not in c.weights or weight is None:
+        return "opaque", dict(shapes=c.shapes)
+    return dict(in_features=weight[0], out_features=weight[1], bias=False)
+
+
+def _emit(node: Traced, shapes: Any) -> list[Layer] | None:
+    if len(shapes[0]) != 2:
+        return None  # over tokens, or channels-last (emit/nhwc.py)
+    layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
+    return [layer if node.attr("bias") else {**layer, "bias": False}]
+
+
+IMPORTS = Imports(
+    modules={"torch.nn.Linear": lambda c: dict(in_features=c.module.in_features,
+                                               out_features=c.module.out_features,
+                                               bias=c.module.bias is not None)},
+    functions={"torch.nn.functional.linear": _read_call}, aten={"aten.linear": _read_call},
+    onnx={"Gemm": _read_gemm, "MatMul": _read_matmul},
+    onnx_weights={"Gemm": (1, 2), "MatMul": (1,)}, emit=_emit)
+
 LINEAR = OpKind(Linear, linear, _module, {"linear": "linear", "linear_bias": "linear bias"},
-                keys_of=_keys, learnable=True, weight_grad=True, spec=SPEC, lower=_lower)
+                keys_of=_keys, learnable=True, weight_grad=True, spec=SPEC, lower=_lower,
+                imports=IMPORTS)
 
 KINDS = (LINEAR,)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
@@ -36,9 +37,37 @@ def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> BatchNorm:
     return BatchNorm(x[1], f["affine"])
 
 
+def _read_call(c: TorchCall) -> Fields:
+    """``F.batch_norm(x, mean, var, weight, bias, ...)``: the channels from its output."""
+    return dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
+
+
+def _read_aten(c: TorchCall) -> Fields:
+    """``aten.batch_norm(x, weight, bias, mean, var, ...)`` (and the no-training op)."""
+    return dict(channels=c.in_shapes[0][1], affine=c.arg(1, "weight") is not None)
+
+
+def _emit(node: Traced, shapes: Any) -> list[Layer] | None:
+    if len(shapes[0]) not in (2, 4):
+        return None
+    return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
+
+
+def _read_module(c: TorchCall) -> Fields:
+    return dict(channels=c.module.num_features, affine=c.module.affine)
+
+
+IMPORTS = Imports(
+    modules={"torch.nn.BatchNorm2d": _read_module, "torch.nn.BatchNorm1d": _read_module},
+    functions={"torch.nn.functional.batch_norm": _read_call},
+    aten={"aten.batch_norm": _read_aten, "aten._native_batch_norm_legit_no_training": _read_aten},
+    onnx={"BatchNormalization": lambda c: dict(channels=c.shape[1], affine=True)},
+    onnx_weights={"BatchNormalization": (1, 2)},  # scale and bias (mean and var are buffers)
+    emit=_emit)
+
 BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
                           "`nn.BatchNorm2d` (or `BatchNorm1d` on flat input)"),
-            lower=_lower)
+            lower=_lower, imports=IMPORTS)
 
 KINDS = (BN,)

@@ -25,10 +25,6 @@ if TYPE_CHECKING:
     from convcost.runtime.importer.ir import IRGraph
 
 
-def _bn(c: r.Call) -> tuple[str, dict[str, Any]]:
-    return "bn", dict(channels=c.in_shapes[0][1], affine=c.arg(1, "weight") is not None)
-
-
 def _upsample(mode: str) -> r.Rule:
     # aten.upsample_*2d.vec(input, output_size, [align_corners,] scale_factors)
     return lambda c: ("interpolate", dict(mode=mode, size=tuple(c.shape[2:]),
@@ -43,8 +39,7 @@ def aten_rules() -> Mapping[str, r.Rule]:
     rules.update({f"aten.{op}{place}": r.binary_rule(op) for op in ("add", "sub", "mul", "div")
                   for place in ("", "_")})
     rules.update({
-        "aten.linear": r.f_linear_rule, "aten.batch_norm": _bn,
-        "aten._native_batch_norm_legit_no_training": _bn, "aten.hardtanh": r.f_hardtanh_rule,
+        "aten.hardtanh": r.f_hardtanh_rule,
         "aten.max_pool2d": r.f_pool_rule("max"), "aten.avg_pool2d": r.f_pool_rule("avg"),
         "aten.adaptive_avg_pool2d": r.adaptive_rule("avg"),
         "aten.adaptive_max_pool2d": r.adaptive_rule("max"),

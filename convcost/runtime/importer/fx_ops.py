@@ -30,16 +30,6 @@ __all__ = ["Call", "Rule", "Shape", "pair"]
 
 # -- modules -----------------------------------------------------------------------------
 
-def _linear(c: Call) -> tuple[str, dict[str, Any]]:
-    m = c.module
-    return "linear", dict(in_features=m.in_features, out_features=m.out_features,
-                          bias=m.bias is not None)
-
-
-def _bn(c: Call) -> tuple[str, dict[str, Any]]:
-    return "bn", dict(channels=c.module.num_features, affine=c.module.affine)
-
-
 def _pool(kind: str) -> Rule:
     def rule(c: Call) -> tuple[str, dict[str, Any]]:
         m = c.module
@@ -183,15 +173,6 @@ def same_rule(op: str) -> Rule:
     return lambda c: (op, {})
 
 
-def f_linear_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    weight = c.in_shapes[1]
-    return "linear", dict(in_features=weight[1], out_features=weight[0], bias=len(c.in_shapes) > 2)
-
-
-def _f_batch_norm(c: Call) -> tuple[str, dict[str, Any]]:
-    return "bn", dict(channels=c.shape[1], affine=c.arg(3, "weight") is not None)
-
-
 def f_layer_norm_rule(c: Call) -> tuple[str, dict[str, Any]]:
     """``F.layer_norm(x, normalized_shape, weight, bias)`` (and ``aten.layer_norm``)."""
     normalized = c.arg(1, "normalized_shape")
@@ -228,8 +209,6 @@ def _module_rules() -> dict[type, Rule]:
     from torch import nn
 
     rules: dict[type, Rule] = {
-        nn.Linear: _linear,
-        nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
         nn.MaxPool2d: _pool("max"), nn.AvgPool2d: _pool("avg"),
         nn.AdaptiveAvgPool2d: adaptive_rule("avg"), nn.AdaptiveMaxPool2d: adaptive_rule("max"),
         nn.Hardtanh: _hardtanh_module,
@@ -260,8 +239,8 @@ def _function_rules() -> dict[Any, Rule]:
         F.interpolate: _interpolate, torch.cat: cat_rule, torch.concat: cat_rule,
         torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"),
         torch.transpose: transpose_rule, torch.permute: permute_rule, torch.reshape: reshape_rule,
-        torch.mean: mean_rule, F.linear: f_linear_rule,
-        F.pad: pad_rule, F.batch_norm: _f_batch_norm, F.layer_norm: f_layer_norm_rule,
+        torch.mean: mean_rule,
+        F.pad: pad_rule, F.layer_norm: f_layer_norm_rule,
         torch.narrow: narrow_rule,
     })
     return rules

@@ -14,14 +14,12 @@ from typing import Any
 
 from convcost.cost.imports import OnnxCall
 from convcost.cost.registry import IMPORT_RULES, ONNX_WEIGHTS
-from convcost.runtime.importer.ir import Shape
 
 __all__ = ["RULES", "WEIGHTS", "OnnxCall"]
 
 # op type -> input positions holding learnable weights (BN's mean and var are buffers).
 _WEIGHTS: Mapping[str, tuple[int, ...]] = {
-    "Gemm": (1, 2), "MatMul": (1,),
-    "BatchNormalization": (1, 2), "PRelu": (1,), "Mul": (0, 1), "Add": (0, 1),
+    "PRelu": (1,), "Mul": (0, 1), "Add": (0, 1),
     "LayerNormalization": (1, 2), "GroupNormalization": (1, 2), "InstanceNormalization": (1, 2),
 }
 
@@ -37,21 +35,6 @@ def _spatial(c: OnnxCall, key: str, default: int) -> tuple[int, int]:
 def _pads(c: OnnxCall) -> tuple[int, int] | tuple[int, ...]:
     pads = tuple(int(p) for p in c.attrs.get("pads") or (0, 0, 0, 0))
     return pads[:2] if pads[:2] == pads[2:] else pads  # symmetric -> (h, w); else t, l, b, r
-
-
-def _gemm(c: OnnxCall) -> tuple[str, dict[str, Any]]:
-    weight = c.in_shapes[1]
-    assert weight is not None
-    out = weight[0] if c.attrs.get("transB", 0) else weight[1]
-    return "linear", dict(in_features=c.in_shapes[0][-1] if c.in_shapes[0] else weight[-1],
-                          out_features=out, bias=c.has(2))
-
-
-def _weight(c: OnnxCall) -> Shape:
-    weight = c.in_shapes[1]
-    if weight is None:
-        raise ValueError(f"{c.op_type} without a weight input")
-    return weight
 
 
 def _clip(c: OnnxCall) -> tuple[str, dict[str, Any]]:
@@ -175,10 +158,6 @@ def _pad(c: OnnxCall) -> tuple[str, dict[str, Any]]:
 
 
 _RULES: Mapping[str, Rule] = {
-    "Gemm": _gemm,
-    "MatMul": lambda c: ("linear", dict(in_features=_weight(c)[0],
-                                        out_features=_weight(c)[1], bias=False)),
-    "BatchNormalization": lambda c: ("bn", dict(channels=c.shape[1], affine=True)),
     "Relu": _act("relu"), "Clip": _clip, "HardSwish": _act("hardswish"),
     "HardSigmoid": _act("hardsigmoid"), "Sigmoid": _act("sigmoid"), "Tanh": _act("tanh"),
     "LeakyRelu": _act("leaky_relu"), "Elu": _act("elu"), "Gelu": _act("gelu"), "Mish": _act("mish"),

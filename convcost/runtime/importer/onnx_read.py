@@ -223,8 +223,8 @@ class _Reader:
         call = OnnxCall(node.op_type, attrs, tuple(self.shapes.get(n) if n else None for n in inputs),
                         tuple(self.constants.get(n) for n in inputs),
                         tuple(self.shapes[o] for o in outputs), cls,
-                        MODULE_KINDS.get(cls.rsplit(".", 1)[-1], ""))
-        rule = RULES.get(node.op_type) if weights or node.op_type != "MatMul" else None
+                        MODULE_KINDS.get(cls.rsplit(".", 1)[-1], ""), tuple(positions))
+        rule = RULES.get(node.op_type)
         ir_attrs: dict[str, Any] = {"shapes": call.shapes}
         op, ir_attrs = rule(call) if rule else ("opaque", ir_attrs)
         if op in ("conv", "conv_transpose") and self._folded(node):

@@ -140,17 +140,12 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     op = node.op
     if op == "cat" and node.shape == input_shape:  # torch.cat of one tensor (DenseNet's first)
         return []
-    if op == "bn" and len(input_shape) in (2, 4):
-        return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
     if op == "act" and node.attr("fn") in ACTIVATIONS:
         return _act(node)
     if op == "mul" and len(node.inputs) == 1 and len(input_shape) == 4 and node.params == input_shape[1]:
         return [{"kind": "layer_scale"}]  # x · γ, γ a [C, 1, 1] parameter
     if op in ("groupnorm", "instancenorm"):
         return _norm(node)
-    if op == "linear" and len(input_shape) == 2:
-        layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
-        return [layer if node.attr("bias") else {**layer, "bias": False}]
     if op == "mean":
         return _mean(node)
     if op == "interpolate":

@@ -161,8 +161,8 @@ def corpus() -> tuple[list[Entry], list[Result]]:
 
 def _load(source: str) -> Any:
     sys.path.insert(0, str(ROOT))
+    from convcost.frontend.source import parse_source
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.source import parse_source
 
     return load_module(parse_source(source))
 

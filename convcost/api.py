@@ -112,7 +112,7 @@ def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
 
 def _load(text: str) -> Spec:
     """A spec file, a built-in name, ``git:REV:path`` or a model source (imports torch)."""
-    from convcost.runtime.sources import open_model
+    from convcost.frontend.registry import open_network
 
-    spec: Spec = open_model(text).spec()
+    spec: Spec = open_network(text).spec()
     return spec

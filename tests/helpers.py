@@ -352,6 +352,7 @@ layers:
 
 def graph_of(text: str, shape: tuple[int, ...] | None = None, tracer: str = "auto") -> Any:
     """The importer's IR of the model named by ``text`` (torch tests only: it traces)."""
+    from convcost.frontend.source import parse_source
     from convcost.runtime.importer.api import read_graph
 
-    return read_graph(text, shape, tracer)[1]
+    return read_graph(parse_source(text), shape, tracer)[1]

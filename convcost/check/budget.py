@@ -10,7 +10,6 @@ exactly 4 300 000.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,24 +70,12 @@ def _size(part: Any) -> bool:
 def _model(spec: str, base: Path, path: str) -> str:
     """The model an entry names: a source as written (a file source's path made relative to
     the budgets file), a spec path relative to the budgets file, or a built-in name."""
-    from convcost.check.targets import is_model_argument
+    from convcost.frontend.registry import relative_to
 
-    if is_model_argument(spec):
-        if spec.startswith("git:"):
-            return spec
-        from convcost.runtime.importer.source import parse_source
-
-        try:
-            source = parse_source(spec)
-        except ConvcostError as err:
-            raise SpecError(str(err), path=path) from None
-        if source.kind in ("file", "onnx") and not os.path.isabs(source.location):
-            return os.path.normpath(base / source.location) + spec[len(source.location):]
-        return spec
-    resolved = os.path.normpath(base / spec)
-    from convcost.spec.zoo import builtin
-
-    return spec if not os.path.lexists(resolved) and builtin(spec) is not None else resolved
+    try:
+        return relative_to(spec, base)
+    except ConvcostError as err:
+        raise SpecError(str(err), path=path) from None
 
 
 def _entry(raw: Any, path: str, base: Path, file: str) -> BudgetEntry:
@@ -99,9 +86,9 @@ def _entry(raw: Any, path: str, base: Path, file: str) -> BudgetEntry:
     model = _model(spec, base, join(path, "spec"))
     shape = None
     if "input" in raw:
-        from convcost.check.targets import is_model_argument
+        from convcost.frontend.registry import imports
 
-        if not is_model_argument(model) or model.startswith("git:"):
+        if not imports(model):
             raise SpecError("only an imported model takes an input shape (a spec has its own "
                             "`input:`)", path=join(path, "input"))
         shape = parse_input_shape(raw["input"], join(path, "input"))

@@ -1,6 +1,6 @@
 """What ``convcost check`` checks: its arguments and budgets files turned into models.
 
-An argument is a model argument as every command takes it (:mod:`convcost.runtime.sources`:
+An argument is a network argument as every command takes it (:mod:`convcost.frontend.registry`:
 a spec at a git revision, a model to import, a spec file or built-in name), or a directory
 (its ``*.yaml``/``*.yml`` files), or a budgets file (its entries name any model argument,
 with an optional ``input`` shape for an imported model). A model named twice is checked
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from convcost.check.budget import BudgetEntry, is_budgets_file, parse_budgets_file
 from convcost.errors import ConvcostError, SpecError
 from convcost.limits import quote
-from convcost.spec.loader import locate, read_yaml
+from convcost.spec.loader import locate
 
 if TYPE_CHECKING:
+    from convcost.frontend.network import Opened
     from convcost.runtime.guard import Notify
-    from convcost.runtime.sources import Opened
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,11 @@ class Target:
 
 def is_model_argument(arg: str) -> bool:
     """A spec at a git revision or a model to import (not a file or directory to scan)."""
-    from convcost.runtime.sources import is_git, is_model_source
+    from convcost.frontend.registry import reader_for
+    from convcost.frontend.spec_readers import GIT
 
-    return is_git(arg) or is_model_source(arg)
+    reader = reader_for(arg)
+    return reader is GIT or reader.imports
 
 
 def key_of(file: str, input_shape: tuple[int, ...] | None = None) -> str:
@@ -71,9 +73,9 @@ def open_target(target: Target, notify: Notify | None) -> Opened:
     """The target's spec, read now unless it was; an import's notes go to ``notify``."""
     if target.loaded is not None:
         return target.loaded
-    from convcost.runtime.sources import open_model
+    from convcost.frontend.registry import open_network
 
-    opened = open_model(target.file, target.input_shape)
+    opened = open_network(target.file, target.input_shape)
     if notify is not None:
         for note in opened.notes:
             notify(f"note: {note}")
@@ -88,9 +90,7 @@ def _files(path: str) -> list[str]:
     except (OSError, ValueError):  # a name too long: reading it reports the error
         is_dir = False
     if not is_dir:
-        from convcost.spec.zoo import resolve
-
-        return [str(resolve(path))]
+        return [path]
     try:
         files = sorted(str(p) for p in folder.iterdir()
                        if p.suffix in (".yaml", ".yml") and p.is_file())
@@ -113,17 +113,15 @@ def _add_entries(targets: dict[str, Target], data: object, text: str, file: str)
 
 
 def _add_file(targets: dict[str, Target], file: str) -> None:
-    from convcost.runtime.importer.mistakes import check_spec_argument
-    from convcost.runtime.sources import Opened
+    from convcost.frontend.registry import open_network
 
-    check_spec_argument(file)  # a .pt checkpoint, net.py without :Class, a binary file
-    data, text = read_yaml(file)
-    if is_budgets_file(data):
-        _add_entries(targets, data, text, file)
+    opened = open_network(file)  # a spec or budgets file, or a built-in spec
+    if is_budgets_file(opened.data):
+        _add_entries(targets, opened.data, opened.text, opened.file)
         return
-    key = key_of(file)
+    key = key_of(opened.file)
     old = targets.get(key)
-    targets[key] = Target(file, old.entry if old else None, Opened(file, file, data, text))
+    targets[key] = Target(opened.file, old.entry if old else None, opened)
 
 
 def collect(paths: Iterable[str], problems: list[Problem], notify: Notify | None = None

@@ -23,9 +23,10 @@ from convcost.cli.options import (
     Summary,
     TrainingFlag,
 )
-from convcost.cli.specs import load, sweepable
+from convcost.cli.specs import checked, load, sweepable
 from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
+from convcost.frontend.registry import open_network
 
 SPEC_ARG = typer.Argument(help="network spec (YAML file, or a built-in name: convcost list)")
 
@@ -197,8 +198,7 @@ def sweep(
     if dtype is not None and roof is None:
         raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
                             "--peak-gflops and --bandwidth-gbs with it")
-    sweepable(spec)
-    loaded = load(spec)
+    loaded = checked(sweepable(open_network(spec)))
     alphas = parse.parse_numbers("--alpha", alpha, float)
     sizes = parse.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:

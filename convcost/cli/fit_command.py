@@ -18,10 +18,11 @@ MAX_GRID_VALUES = 1000
 
 def grid_values(flag: str, text: str, kind: type[int] | type[float]) -> list[Any]:
     """``0.25:1:0.05`` (start:stop:step, stop included) or a comma list, as ``kind``."""
-    if ":" not in text:
+    parts = text.split(":")
+    if len(parts) == 1:
         return parse.parse_numbers(flag, text, kind)
     try:
-        start, stop, step = (Decimal(p) for p in text.split(":"))
+        start, stop, step = (Decimal(p) for p in parts)
     except (ValueError, InvalidOperation):
         raise ConvcostError(f"{flag}: must be START:STOP:STEP or comma-separated numbers, "
                             f"got {quote(text)}") from None
@@ -116,7 +117,8 @@ def fit_command(
 ) -> None:
     """The widths α, resolutions and stage depths that fit a MACs/params/latency budget."""
     from convcost.cli.progress import progress_bar
-    from convcost.cli.specs import load, sweepable
+    from convcost.cli.specs import checked, sweepable
+    from convcost.frontend.registry import open_network
     from convcost.net.fit import fit
 
     if plot is not None:
@@ -129,8 +131,7 @@ def fit_command(
     budget = fit_budget(max_macs, max_params, max_latency)
     alphas = grid_values("--alpha", alpha, float)
     model = parse.latency_option(latency_model)
-    sweepable(source, "fit")
-    loaded = load(source)
+    loaded = checked(sweepable(open_network(source), "fit"))
     sizes = (grid_values("--resolution", resolution, int) if resolution
              else default_resolutions(loaded.input.height))
     with progress_bar("fit", len(alphas) * len(sizes), threshold=200) as update:

@@ -23,7 +23,8 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     from convcost.cli import parsing as parse
     from convcost.cli.emit import emit
     from convcost.cli.extras import CostOptions, latency_prediction, model_extras
-    from convcost.cli.specs import cross_check, fail_on_mismatch, load
+    from convcost.cli.specs import checked, cross_check, fail_on_mismatch
+    from convcost.frontend.registry import open_network
     from convcost.net.analysis import analyze
     from convcost.report.model_view import model_output
 
@@ -31,10 +32,11 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     traced = parse.parse_shape(input_shape) if input_shape else None  # a model source's input
-    loaded = parse.with_input(load(spec, traced), input_shape, height, width, resolution, batch)
+    opened = open_network(spec, traced)
+    loaded = parse.with_input(checked(opened), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
-    checked = cross_check(result, spec, traced) if verify else None
+    verified = cross_check(result, opened) if verify else None
     extra = model_extras(result, costs or CostOptions(), depth, fmt != "table")
-    emit(model_output(result, depth, checked, counting, extra, fmt, summary, rf,
+    emit(model_output(result, depth, verified, counting, extra, fmt, summary, rf,
                       latency_prediction(latency_model, result)), output)
-    fail_on_mismatch(checked)
+    fail_on_mismatch(verified)

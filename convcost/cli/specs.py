@@ -15,7 +15,9 @@ from convcost.cli.terminal import say
 from convcost.errors import CheckFailed, ConvcostError
 
 if TYPE_CHECKING:
+    from convcost.frontend.network import Opened
     from convcost.net.analysis import Analysis
+    from convcost.runtime.importer.load import Session
     from convcost.runtime.verify import Verification
     from convcost.spec.loader import Spec
 
@@ -39,17 +41,20 @@ def is_strict() -> bool:
 
 
 def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Spec:
-    """A spec file, a built-in name, a spec at a git revision (``git:REV:path``) or a model to
-    import (``torchvision:resnet50``, ...), traced on ``input_shape`` (default: the model's
-    own, else 1×3×224×224): :func:`convcost.runtime.sources.open_model`.
+    """The spec of a network argument (:func:`convcost.frontend.registry.open_network`: a spec
+    file, a built-in name, ``git:REV:path`` or a model to import, traced on ``input_shape``),
+    checked by :func:`checked`."""
+    from convcost.frontend.registry import open_network
 
-    Says on stderr what the figures leave out: each layer no output needs (with the params
-    and MACs it holds) and, in one line, the ops of opaque layers (totals are lower bounds;
-    under ``--strict`` that is exit 2)."""
+    return checked(open_network(spec, input_shape))
+
+
+def checked(opened: Opened) -> Spec:
+    """The spec of ``opened``. Says on stderr what the figures leave out: each layer no output
+    needs (with the params and MACs it holds) and, in one line, the ops of opaque layers
+    (totals are lower bounds; under ``--strict`` that is exit 2)."""
     from convcost.net.analysis import spec_uncounted, unused_warnings
-    from convcost.runtime.sources import open_model
 
-    opened = open_model(str(spec), input_shape)
     for note in opened.notes:  # BatchNorm folded, ...
         say(f"note: {note}")
     loaded = opened.spec()
@@ -67,36 +72,31 @@ def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Spec:
     return loaded
 
 
-def cross_check(result: Analysis, spec: Path | None = None,
-                input_shape: tuple[int, ...] | None = None) -> Verification | None:
+def cross_check(result: Analysis, opened: Opened | None = None) -> Verification | None:
     """The torch/fvcore cross-check when both are installed; else a one-line install hint.
 
     An imported torch model is checked against the original module, not the rebuilt one."""
     from convcost.errors import MissingDependencyError
-    from convcost.runtime.importer.load import open_source
-    from convcost.runtime.sources import is_model_source
     from convcost.runtime.verify import verify
 
     try:
-        if (spec is not None and is_model_source(str(spec))
-                and open_source(str(spec), input_shape).model is not None):
-            return _check_original(result, str(spec), input_shape)
+        if opened is not None and opened.session is not None and opened.session.model is not None:
+            return _check_original(result, opened.session)
         return verify(result, notify=say)
     except MissingDependencyError as err:
         say(f"note: not cross-checked: {err}")
         return None
 
 
-def _check_original(result: Analysis, text: str, input_shape: tuple[int, ...] | None) -> Verification:
+def _check_original(result: Analysis, session: Session) -> Verification:
     """The cross-check against the original model: guarded, its stdout kept off ours."""
     from convcost.runtime.guard import guard
     from convcost.runtime.importer.contain import contained
     from convcost.runtime.importer.crosscheck import verify_original
-    from convcost.runtime.importer.load import open_source
 
     guard([result], "the torch cross-check", "skip it with --no-verify", say)
-    with contained(text, "cross-checking") as capture:
-        checked = verify_original(result, open_source(text, input_shape))
+    with contained(session.text, "cross-checking") as capture:
+        checked = verify_original(result, session)
     if capture.note():
         say(f"note: {capture.note()}")
     return checked
@@ -110,14 +110,14 @@ def fail_on_mismatch(checked: Verification | None) -> None:
         raise CheckFailed(verify_summary(checked))
 
 
-def sweepable(spec: Path, command: str = "sweep") -> None:
-    """α/ρ sweeps of an imported model need every layer as a spec kind (no opaque layer)."""
-    from convcost.runtime.importer.load import is_source, open_source
-
-    if is_source(spec):
-        opaque = open_source(str(spec)).imported.emitted.opaque
+def sweepable(opened: Opened, command: str = "sweep") -> Opened:
+    """``opened`` when α/ρ can scale it: an imported model needs every layer as a spec kind
+    (no opaque layer)."""
+    if opened.session is not None:
+        opaque = opened.session.imported.emitted.opaque
         if opaque:
             names = ", ".join(o.name for o in opaque[:3]) + (", …" if len(opaque) > 3 else "")
-            raise ConvcostError(f"{command}: {spec}: the import did not recognise the channel "
-                                f"structure of {len(opaque)} layers ({names}), so α and ρ cannot "
-                                "scale them; write those parts in the spec and sweep the spec")
+            raise ConvcostError(f"{command}: {opened.label}: the import did not recognise the "
+                                f"channel structure of {len(opaque)} layers ({names}), so α and ρ "
+                                "cannot scale them; write those parts in the spec and sweep the spec")
+    return opened

@@ -38,12 +38,13 @@ def _is_input(param: click.Parameter) -> bool:
 
 
 def _paths(value: Any) -> Iterator[str]:
-    """The file names in an input value: a path, a list of them, or a source ``FILE.py:NAME``."""
+    """The file names in an input value: a path, a list of them, or a model source's file
+    (:func:`convcost.frontend.registry.input_files`)."""
+    from convcost.frontend.registry import input_files
+
     for item in value if isinstance(value, (list, tuple)) else [value]:
-        if isinstance(item, str) and ":" in item:
-            yield item.rsplit(":", 1)[0]
         if item is not None:
-            yield str(item)
+            yield from input_files(str(item))
 
 
 class _PathText(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2

@@ -152,11 +152,17 @@ def import_command(
     force: Annotated[bool, typer.Option("--force", help="let -o replace an existing file")] = False,
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""
+    from convcost.frontend.registry import open_network, reader_for
+    from convcost.frontend.source import parse_source
     from convcost.outfile import refuse_existing, write_text
     from convcost.runtime.importer.api import parse_input
-    from convcost.runtime.importer.load import open_source
+
     refuse_existing(output, force)
-    session = open_source(source, parse_input(input_shape), strict, tracer)
+    if not reader_for(source).imports:
+        parse_source(source)  # says what a model source looks like
+        raise ConvcostError(f"{source}: a file of this name exists: not a model to import")
+    session = open_network(source, parse_input(input_shape), strict=strict, tracer=tracer).session
+    assert session is not None  # an import
     emitted, graph = session.imported.emitted, session.imported.graph
     if output is None:
         sys.stdout.write(session.yaml)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from convcost.net.builtins import Entry
 from convcost.report.render import Column, Report, human, shape
-from convcost.spec.zoo import Entry
 
 
 def zoo_report(entries: Sequence[Entry]) -> Report:

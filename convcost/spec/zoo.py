@@ -7,12 +7,7 @@ holds real copies. A spec argument that names no file but a built-in (``mobilene
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from convcost.net.analysis import Analysis
 
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
 
@@ -53,25 +48,3 @@ def description(text: str) -> str:
         if body and not body.startswith("yaml-language-server:"):
             return body
     return ""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One built-in: its name, description and analysis at the spec's own input."""
-
-    name: str
-    description: str
-    analysis: Analysis
-
-
-def entries() -> list[Entry]:
-    """Every built-in, analysed at its spec's own input (no torch)."""
-    from convcost.net.analysis import analyze
-    from convcost.spec.loader import read_yaml, spec_from
-
-    out = []
-    for name in names():
-        path = ZOO / f"{name}.yaml"
-        data, text = read_yaml(path)
-        out.append(Entry(name, description(text), analyze(spec_from(data, text, str(path)))))
-    return out

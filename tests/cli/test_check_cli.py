@@ -120,7 +120,7 @@ def test_a_broken_spec_is_never_a_pass(runner: CliRunner, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["missing.yaml"], "missing.yaml: cannot read spec: No such file or directory"),
+    (["missing.yaml"], "missing.yaml: cannot read spec: no such file, nor a built-in spec of that name"),
     (["--update-baseline", "x.yaml"], "--update-baseline: needs --baseline FILE"),
     (["--tolerance", "-1", "x.yaml"], "--tolerance: must be ≥ 0 (a percentage), got -1"),
     (["--format", "xml", "x.yaml"], "check: Invalid value for '--format' / '-f': 'xml' is not one of"),

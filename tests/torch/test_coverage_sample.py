@@ -46,10 +46,10 @@ def _reference(model: object, shape: tuple[int, ...]) -> tuple[int, int]:
 
 @pytest.mark.parametrize("source", list(SAMPLE))
 def test_sample_model_is_exact_or_flagged(source: str) -> None:
+    from convcost.frontend.source import parse_source
     from convcost.net.analysis import analyze
     from convcost.runtime.importer.convert import to_spec
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.source import parse_source
     from convcost.runtime.importer.trace import trace
     from convcost.spec.loader import parse_spec
 

@@ -152,8 +152,8 @@ def test_torchvision_models_import_as_graphs_without_opaque_layers(
 
 def test_torchvision_never_loads_weights_of_a_backbone() -> None:
     _torchvision()
+    from convcost.frontend.source import parse_source
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.source import parse_source
 
     # the builder's default weights_backbone is ImageNet's: the importer passes None
     model: Any = load_module(parse_source("torchvision:lraspp_mobilenet_v3_large"))

@@ -10,10 +10,10 @@ from helpers import graph_of
 from torch import nn
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.frontend.source import parse_source
 from convcost.runtime.importer.convert import to_spec
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.resolve import import_torchvision
-from convcost.runtime.importer.source import parse_source
 from convcost.runtime.importer.trace import trace
 
 MODELS = "tests/torch/import_models.py"

@@ -15,8 +15,8 @@ from helpers import ROOT, blocked_env, run
 PACKAGE = ROOT / "convcost"
 # Each layer may import (at module level) only layers of the same or a lower rank.
 RANK = {"exit_codes": 0, "errors": 0, "limits": 0, "outfile": 0, "cost": 1, "spec": 2, "net": 3,
-        "conventions": 4, "check": 5, "runtime": 5, "report": 6, "cli": 7, "api": 8, "__init__": 8,
-        "__main__": 8}
+        "conventions": 4, "check": 5, "frontend": 5, "runtime": 5, "report": 6, "cli": 7, "api": 8,
+        "__init__": 8, "__main__": 8}
 PURE = ("cost", "spec", "net", "conventions")  # never import runtime/, not even in a function
 MAX_FUNCTION_LINES = 50
 
@@ -66,6 +66,14 @@ def test_imports_follow_the_layers(module: str) -> None:
 def test_pure_layers_never_import_runtime(module: str) -> None:
     runtime = [t for t in _all_imports(MODULES[module]) if t.startswith("convcost.runtime")]
     assert not runtime, f"{module} imports {runtime}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) in PURE))
+def test_pure_layers_never_import_upward(module: str) -> None:
+    """Not even inside a function: spec/zoo.py once imported net.analysis lazily, closing the
+    loop loader -> zoo -> analysis -> expand -> loader."""
+    upward = sorted({t for t in _all_imports(MODULES[module]) if RANK[_layer(t)] > RANK[_layer(module)]})
+    assert not upward, f"{module} imports a higher layer: {upward}"
 
 
 def test_no_import_cycles() -> None:
@@ -177,3 +185,58 @@ def test_paths_named_in_the_code_exist() -> None:
                     for name in _PATH.findall(path.read_text(encoding="utf-8"))
                     if not (ROOT / name).exists() and not any(c in name for c in "*{")})
     assert not stale, f"paths that do not exist: {stale}"
+
+
+FRONTEND = "convcost.frontend"
+ARGUMENT_MARKS = frozenset({".onnx", "git:", "timm:", "torchvision:", ".py"})
+"""What an argument's spelling says about it: only the front end reads these."""
+
+
+def _argument_decisions(tree: ast.Module) -> Iterator[str]:
+    """Tests of what an argument is: ``arg.endswith(".onnx")``, ``x.startswith("timm:")``,
+    ``":" in arg``, ``path.suffix == ".py"``."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("startswith", "endswith", "removeprefix", "removesuffix")
+                and any(isinstance(a, ast.Constant) and a.value in ARGUMENT_MARKS for a in node.args)):
+            yield f"line {node.lineno}: .{node.func.attr}({ast.unparse(node.args[0])})"
+        elif isinstance(node, ast.Compare):
+            consts = [s.value for s in (node.left, *node.comparators) if isinstance(s, ast.Constant)]
+            colon = ":" in consts and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops)
+            if colon or any(c in ARGUMENT_MARKS for c in consts):
+                yield f"line {node.lineno}: {ast.unparse(node)}"
+
+
+def test_only_the_front_end_decides_what_an_argument_is() -> None:
+    """Whether an argument is an ONNX file, a zoo or Python model, a spec at a git revision or
+    a spec file is decided in one place: the readers of ``convcost/frontend/`` and their
+    registry (docs/architecture.md, "Where a network comes from")."""
+    found = {f"{module}: {hit}" for module, tree in MODULES.items()
+             if not module.startswith(FRONTEND) for hit in _argument_decisions(tree)}
+    assert not found, f"argument tests outside the front end: {sorted(found)}"
+
+
+def test_argument_decisions_are_seen() -> None:
+    """The check above sees each spelling (so that it can fail)."""
+    tree = ast.parse('a.endswith(".onnx")\nb.startswith("timm:")\n":" in c\nd.suffix == ".py"\n'
+                     'e.endswith(".yaml")\n"x" in f\n')
+    assert len(list(_argument_decisions(tree))) == 4
+
+
+def _empty_containers(tree: ast.Module) -> Iterator[str]:
+    """Module-level names bound to an empty dict, list or set: state kept between calls."""
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if (isinstance(value, ast.Dict) and not value.keys) or (
+                isinstance(value, ast.List | ast.Set) and not value.elts) or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and not value.args
+                and value.func.id in ("dict", "list", "set", "defaultdict", "OrderedDict")):
+            yield f"line {node.lineno}: {ast.unparse(node)}"
+
+
+def test_no_module_keeps_state_between_calls() -> None:
+    """No module-global cache (the importer's old ``_CACHE``): a command's reads live in the
+    values it passes on (:class:`convcost.frontend.network.Opened` carries an import)."""
+    found = {f"{module}: {hit}" for module, tree in MODULES.items() for hit in _empty_containers(tree)}
+    assert not found, f"module-level state: {sorted(found)}"
+    assert len(list(_empty_containers(ast.parse("_CACHE: dict[str, int] = {}\nx = list()\n")))) == 2

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from convcost.errors import ConvcostError
+from convcost.frontend.registry import imports
+from convcost.frontend.source import parse_source
 from convcost.runtime.importer.api import parse_input
-from convcost.runtime.importer.source import looks_like_source, parse_source
 
 GOOD = [
     # text, kind, location, name, kwargs
@@ -26,7 +27,7 @@ def test_sources_parse(text: str, kind: str, location: str, name: str, kwargs: d
     source = parse_source(text)
     assert (source.kind, source.location, source.name, dict(source.kwargs)) == (kind, location, name, kwargs)
     assert source.is_torch == (kind != "onnx")
-    assert looks_like_source(text)
+    assert imports(text)
 
 
 BAD = [
@@ -53,7 +54,7 @@ def test_bad_sources_are_one_line_errors(text: str, message: str) -> None:
 
 
 def test_specs_are_not_sources() -> None:
-    assert not looks_like_source("specs/mobilenet_v1.yaml")
+    assert not imports("specs/mobilenet_v1.yaml")
 
 
 @pytest.mark.parametrize(("text", "shape"), [

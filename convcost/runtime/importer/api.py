@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.frontend.source import Source
 from convcost.runtime.importer.ir import IRGraph, Shape
-from convcost.runtime.importer.source import Source, parse_source
 
 DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 
@@ -22,9 +22,9 @@ def parse_input(text: str | None) -> Shape | None:
     return tuple(int(p) for p in parts)
 
 
-def read_graph(text: str, input_shape: Shape | None = None, tracer: str = "auto") -> tuple[Any, IRGraph]:
-    """``(original nn.Module or None for ONNX, IR)`` of the model named by ``text``."""
-    source = parse_source(text)
+def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "auto"
+               ) -> tuple[Any, IRGraph]:
+    """``(original nn.Module or None for ONNX, IR)`` of the model ``source`` names."""
     if source.kind == "onnx":
         from convcost.runtime.importer.onnx_read import read_onnx
 
@@ -38,7 +38,7 @@ def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, I
     if source.kind == "module":  # net:Net with net.py here: say so before asking for torch
         import importlib.util
 
-        from convcost.runtime.importer.mistakes import module_hint
+        from convcost.frontend.mistakes import module_hint
 
         top = source.location.split(".")[0]
         if importlib.util.find_spec(top) is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError
+from convcost.frontend.source import parse_source
 from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
 from convcost.runtime.importer.emit.residual import residuals
@@ -16,7 +17,6 @@ from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
 from convcost.runtime.importer.selfcheck import check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
-from convcost.runtime.importer.source import parse_source
 
 
 @dataclass(frozen=True)

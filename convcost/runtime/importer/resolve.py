@@ -20,9 +20,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
+from convcost.frontend.mistakes import module_hint
+from convcost.frontend.source import Source
 from convcost.runtime.importer.contain import allocation_failed, memory_error
-from convcost.runtime.importer.mistakes import module_hint
-from convcost.runtime.importer.source import Source
 
 if TYPE_CHECKING:
     from torch import nn

@@ -38,9 +38,14 @@ class Source:
         return self.kind != "onnx"
 
 
-def looks_like_source(text: str) -> bool:
-    """Whether ``text`` names a model rather than a YAML spec."""
-    return text.endswith(".onnx") or _TARGET.match(text) is not None
+def is_onnx(text: str) -> bool:
+    """Whether ``text`` names an ONNX file."""
+    return text.endswith(".onnx") and ":" not in text
+
+
+def is_target(text: str) -> bool:
+    """Whether ``text`` is ``TARGET:NAME(...)``: a zoo name, a Python file or module's model."""
+    return _TARGET.match(text) is not None
 
 
 def parse_source(text: str) -> Source:
@@ -49,7 +54,7 @@ def parse_source(text: str) -> Source:
         raise ConvcostError(f"model source is {len(text)} characters long; at most {MAX_SOURCE}")
     if not text.isprintable():
         raise ConvcostError(f"model source {text!r} has control characters")
-    if text.endswith(".onnx") and ":" not in text:
+    if is_onnx(text):
         return Source("onnx", text, text=text)
     match = _TARGET.match(text)
     if match is None:

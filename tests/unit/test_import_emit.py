@@ -7,7 +7,7 @@ the graph's, and its MACs the hand count in the comment. No torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -196,6 +196,47 @@ def test_an_opaque_layer_read_later_is_never_absorbed_by_the_next() -> None:
     analysis = _analysed(imported)
     # conv 4·4·9 = 144 params, 144·64 = 9,216 MACs; back 8·4 = 32 params, 32·64 = 2,048 MACs
     assert (analysis.totals.params, analysis.totals.macs) == (176, 11_264)
+
+
+def test_an_opaque_module_called_again_on_another_shape_shares_nothing() -> None:
+    """coat_tiny: one module (opaque here) runs on tensors of different sizes. Its first call
+    holds its 8 params, the second holds 0 and writes no ``shares:`` (whose check of equal
+    weights an opaque layer can never pass: a spec that did not load)."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    a = g.op("m#1", "opaque", "m", (y,), (1, 4, 8, 8), params=8, target="odd.Op", shared=True)
+    p = g.op("pool", "pool", "pool", (a,), (1, 4, 4, 4), kind="max", kernel=(2, 2), stride=(2, 2),
+             padding=(0, 0), ceil_mode=False, dilation=(1, 1))
+    g.op("m#2", "opaque", "m", (p,), (1, 4, 4, 4), params=0, target="odd.Op", shared=True)
+    imported = to_spec(g.graph(), SOURCE)
+    assert [(o.params, o.shape) for o in imported.emitted.opaque] == [(8, (1, 4, 8, 8)), (0, (1, 4, 4, 4))]
+    assert not any("shares" in layer for layer in imported.spec["layers"])
+    assert _analysed(imported).totals.params == 144 + 8  # conv 4·4·9, the opaque module's 8 once
+
+
+def test_a_split_of_a_module_called_again_shares_its_convs() -> None:
+    """coat's conv position encoding: a module splits its input and runs a depthwise conv on
+    each piece, called again in the next block. The second split layer shares the first's
+    convs (its params once: 2·(2·9) = 36, was 72: a self-check refusal)."""
+    g = Builder((1, 4, 8, 8))
+
+    def crpe(x: str, second: bool) -> str:  # fx numbers a functional op's later calls: chunk_1
+        chunk = g.op("chunk_1" if second else "chunk", "chunk", "crpe", (x,), (1, 4, 8, 8), dim=1,
+                     sizes=(2, 2), shapes=((1, 2, 8, 8), (1, 2, 8, 8)))
+        pieces = [g.op(f"getitem_{2 * second + i}", "getitem", "crpe", (chunk,), (1, 2, 8, 8), index=i)
+                  for i in range(2)]
+        convs = [g.conv(f"crpe.conv_list.{i}", piece, 2, groups=2, shared=second)
+                 for i, piece in enumerate(pieces)]
+        return g.op("cat_1" if second else "cat", "cat", "crpe", tuple(convs), (1, 4, 8, 8), dim=1)
+
+    crpe(crpe("x", False), True)
+    nodes = [replace(n, shared=True) if n.op == "conv" else n for n in g.nodes]
+    imported = to_spec(replace(g.graph(), nodes=tuple(nodes)), SOURCE)
+    first, second = imported.spec["layers"]
+    assert (first["kind"], second["kind"], second.get("shares")) == ("split", "split", first["name"])
+    analysis = _analysed(imported)
+    # params 2 convs · 2·1·9 = 36 once; MACs each call 2 · 18·64 = 2,304, twice 4,608
+    assert (analysis.totals.params, analysis.totals.macs) == (36, 4_608)
 
 
 def test_several_outputs_are_listed() -> None:

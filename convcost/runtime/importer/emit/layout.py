@@ -125,8 +125,8 @@ class _Walk:
         for i, layer in enumerate(layers):
             name = base if i == 0 else f"{base}_{layer['kind']}"
             wires = self.refs(inputs) if i == 0 else {}
-            if len(layers) == 1 and group.module:
-                wires.update(self.shares(group, name))
+            if len(layers) == 1 and (group.module or layer["kind"] == "split"):
+                wires.update(self.shares(group, name, layer["kind"] == "opaque"))
             self.layers.append({"kind": layer["kind"], "name": name, **wires,
                                 **{k: v for k, v in layer.items() if k != "kind"}})
             self.origins[name] = (group.path,) if group.module else ()
@@ -134,11 +134,12 @@ class _Walk:
             self.prev = name
         self.produced[group.nodes[-1].name] = self.prev
 
-    def shares(self, group: _Group, name: str) -> dict[str, str]:
-        """``shares:`` the first call's layer, when ``group`` calls a module again."""
+    def shares(self, group: _Group, name: str, opaque: bool = False) -> dict[str, str]:
+        """``shares:`` the first call's layer, when ``group`` calls a module again (a split
+        layer of a module's convs too); an opaque layer's params are 0 then, it shares nothing."""
         again = any(n.shared for n in group.nodes) and not any(n.params for n in group.nodes)
         first = self.calls.setdefault(group.path, name)
-        return {"shares": first} if again and first != name else {}
+        return {"shares": first} if again and first != name and not opaque else {}
 
     def unique(self, base: str) -> str:
         self.names[base] += 1

@@ -267,9 +267,10 @@ class _Walk:
 
 
 def _writable(shape: tuple[int, ...]) -> bool:
-    """Whether an opaque layer can end on a tensor of ``shape`` (1 to 4 sizes after the batch);
-    an opaque region ending on a 6-D attention tensor takes the next ops too."""
-    return 2 <= len(shape) <= 5
+    """Whether an opaque layer can end on a tensor of ``shape`` (1 to 4 sizes after the batch,
+    none 0); an opaque region ending on a 6-D attention tensor or an empty slice (deepseek's
+    zero prefix tokens) takes the next ops too."""
+    return 2 <= len(shape) <= 5 and 0 not in shape
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:

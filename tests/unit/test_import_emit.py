@@ -252,6 +252,22 @@ def test_an_opaque_region_never_ends_on_an_empty_tensor() -> None:
     assert _analysed(imported).totals.params == 144  # conv 4·4·3·3
 
 
+def test_an_opaque_region_never_ends_on_windows_folded_into_the_batch() -> None:
+    """efficientvit_m0: windows partitioned into the batch ([4, C, 4, 4] of a 1-image model),
+    a conv on them, then merged back. A layer after an opaque [4, ...] would count one image:
+    the region takes the conv too (its MACs uncounted, said), never a quarter of them."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    windows = g.op("partition", "opaque", "", (y,), (4, 4, 4, 4), target="aten.odd")
+    inner = g.conv("inner", windows, 4)
+    g.op("reverse", "opaque", "", (inner,), (1, 4, 8, 8), target="aten.odd")
+    imported = to_spec(g.graph(), SOURCE)
+    [region] = imported.emitted.opaque
+    assert (region.ops, region.shape, region.params) == ("aten.odd ×2, conv ×1", (1, 4, 8, 8), 144)
+    analysis = _analysed(imported)
+    assert (analysis.totals.params, analysis.totals.macs) == (288, 9_216)  # the first conv's 144·64
+
+
 def test_several_outputs_are_listed() -> None:
     g = Builder((1, 4, 8, 8))
     a = g.conv("a", "x", 4)

@@ -191,7 +191,7 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape)):
+            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape, self.graph.input_shape[0])):
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)
@@ -266,11 +266,12 @@ class _Walk:
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
 
 
-def _writable(shape: tuple[int, ...]) -> bool:
-    """Whether an opaque layer can end on a tensor of ``shape`` (1 to 4 sizes after the batch,
-    none 0); an opaque region ending on a 6-D attention tensor or an empty slice (deepseek's
-    zero prefix tokens) takes the next ops too."""
-    return 2 <= len(shape) <= 5 and 0 not in shape
+def _writable(shape: tuple[int, ...], batch: int) -> bool:
+    """Whether an opaque layer can end on a tensor of ``shape``: the model's batch, then 1 to 4
+    sizes, none 0. An opaque region ending on a 6-D attention tensor, an empty slice (deepseek's
+    zero prefix tokens) or windows folded into the batch (efficientvit's [4, C, 7, 7], which a
+    layer would read as one image) takes the next ops too."""
+    return 2 <= len(shape) <= 5 and 0 not in shape and shape[0] == batch
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:

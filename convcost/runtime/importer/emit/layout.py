@@ -191,7 +191,8 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape, self.graph.input_shape[0])):
+            batch = self.graph.input_shape[0]
+            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape, batch)):
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="also run tests marked slow (wheel build, process races, long fuzz)")
     parser.addoption("--run-exhaustive", action="store_true",
                      help="also run tests marked exhaustive (a check repeated on every large shipped spec)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--run-slow`` the properties draw their full number of examples (tests/helpers.py
+    ``examples``); the fast loop draws fewer."""
+    if config.getoption("--run-slow"):
+        os.environ["CONVCOST_TESTS_FULL"] = "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

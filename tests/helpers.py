@@ -46,6 +46,12 @@ def materialised(analysis: Any) -> Any:
     return model.eval()
 
 
+def examples(full: int) -> int:
+    """Hypothesis examples of a property: ``full`` under ``--run-slow`` (make test), a sixth (at
+    least 20) in the fast loop, which runs the same properties on fewer draws."""
+    return full if os.environ.get("CONVCOST_TESTS_FULL") else max(20, full // 6)
+
+
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 

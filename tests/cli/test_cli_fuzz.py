@@ -12,7 +12,7 @@ import os
 import tempfile
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -74,7 +74,7 @@ def argvs(draw: st.DrawFn) -> list[str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argvs())
 def test_any_argv_exits_with_a_documented_code(argv: list[str]) -> None:
     here = os.getcwd()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from convcost.errors import ConvcostError
 from convcost.net.analysis import analyze
 from convcost.spec.loader import load_spec
+from tests.helpers import examples
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -69,7 +70,8 @@ def _run(path: Path) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=mutated_specs())
 def test_mutated_specs_fail_only_with_convcost_errors(spec: Any, tmp_path: Path) -> None:
     path = tmp_path / "mutated.yaml"
@@ -77,7 +79,8 @@ def test_mutated_specs_fail_only_with_convcost_errors(spec: Any, tmp_path: Path)
     _run(path)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=200) | values.map(yaml.safe_dump))
 def test_random_yaml_fails_only_with_convcost_errors(text: str, tmp_path: Path) -> None:
     path = tmp_path / "random.yaml"

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from helpers import ROOT, SPECS, SQUEEZENET_BLOCKS, SQUEEZENET_BY_HAND
+from helpers import ROOT, SPECS, SQUEEZENET_BLOCKS, SQUEEZENET_BY_HAND, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -451,7 +451,7 @@ def _expanded(value: Any, env: dict[str, int]) -> Any:
     return value.value(env) if isinstance(value, Ex) else value
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(body=st.lists(_BODY_LAYER, min_size=1, max_size=4), uses=st.lists(_USE, min_size=1,
                                                                           max_size=3),
        alpha=st.sampled_from([1.0, 0.5, 1.3]), divisor=st.sampled_from([None, 8]))

@@ -12,6 +12,7 @@ from rich.console import Console
 from convcost.report.render import Column, Report
 from convcost.report.safe_text import Markup
 from convcost.report.text import plain_table
+from tests.helpers import examples
 
 # narrow characters, as in convcost's tables: ASCII plus × → µ ² ✓ Δ α ρ ━ —
 CHARS = st.sampled_from(list("abcXYZ019 .,:%()-_/+") + list("×→µ²✓Δαρ—"))
@@ -39,7 +40,7 @@ def reports(draw: st.DrawFn) -> Report:
     return Report(title, columns, rows, notes)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(reports())
 def test_plain_table_is_riches_drawing(report: Report) -> None:
     plain = plain_table(report)
@@ -75,7 +76,7 @@ def test_user_text_is_never_markup_and_never_a_control() -> None:
     assert "m[bold]x[/]" in text  # a plain note keeps its brackets
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(-10**30, 10**30), st.integers(1, 10**30), st.integers(0, 6))
 def test_percent_takes_a_shortcut_to_the_same_digits(part: int, whole: int, digits: int) -> None:
     """int / int, or a Fraction over 1, prints what the exact Fraction prints (both are the

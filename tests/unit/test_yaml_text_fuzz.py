@@ -16,6 +16,7 @@ from convcost.errors import ConvcostError
 from convcost.net.analysis import analyze
 from convcost.spec.loader import spec_from
 from convcost.spec.yamlsafe import load_yaml
+from tests.helpers import examples
 
 TEXT = (Path(__file__).resolve().parents[2] / "specs" / "mobilenet_v2.yaml").read_text()
 PIECES = ["&a ", "*a", "<<: *a", "[", "]", "{", "}", ": ", "- ", "\n", "  ", "0064", "1:04", "1e308",
@@ -35,7 +36,7 @@ def edited(draw: st.DrawFn) -> str:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(edited())
 def test_edited_text_fails_only_with_convcost_errors(text: str) -> None:
     try:

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 from convcost.cost.graph import Node
-from convcost.cost.registry import rule_keys
+from convcost.cost.registry import part_nodes, rule_keys
 
 if TYPE_CHECKING:  # the layer command needs no spec machinery
     from convcost.net.analysis import Analysis
@@ -64,9 +64,13 @@ class Convention:
         return self.rules[rule_keys(node.op)[0]]
 
     def terms(self, leaf: Node) -> Iterator[tuple[str, Count]]:
-        """``(rule key, count)`` for each part of a leaf: the op, then its bias if any."""
+        """``(rule key, count)`` for each part of a leaf: the op, then its bias if any; a leaf
+        made of parts (Mobile MQA) is the terms of its parts, each by its own rule."""
         assert leaf.op is not None, "rules apply to leaves"
-        for key in rule_keys(leaf.op):
+        parts = part_nodes(leaf)
+        for part in parts:
+            yield from self.terms(part)
+        for key in () if parts else rule_keys(leaf.op):
             yield key, self.rules[key].formula(leaf)
 
     def count(self, node: Node) -> int:
@@ -91,7 +95,7 @@ class Convention:
         """The tool's names of the unsupported ops below ``node`` (every term of each leaf,
         e.g. a tf_same conv's pad), with their occurrences."""
         found: Counter[str] = Counter()
-        for leaf in node.leaves():
+        for leaf in (p for n in node.leaves() for p in (part_nodes(n) or (n,))):
             for rule in (self.rules[key] for key in _keys(leaf)):
                 if rule.status == "unsupported":
                     found[rule.tool_op] += 1 if rule.calls is None else rule.calls(leaf)

@@ -9,8 +9,10 @@ from fractions import Fraction
 
 from convcost.conventions.convention import Rule
 from convcost.cost.graph import Node
+from convcost.cost.ops.attention import MultiheadAttention, Softmax, mha_dims
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.linear import Linear
+from convcost.cost.ops.matmul import Einsum, Matmul, einsum_sizes, parse_equation
 from convcost.cost.ops.merge import Add
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -140,3 +142,78 @@ def unsupported(**ops: str) -> dict[str, Rule]:
 
 def no_bias(doc: str) -> dict[str, Rule]:
     return zeros(doc, conv_bias="", linear_bias="")
+
+
+def operand_numel_times_columns(node: Node) -> int:
+    # fvcore's matmul_flop_jit / bmm_flop_jit and ptflops' patched torch.matmul / torch.bmm:
+    # numel(a)·b[-1] (a's own batch only: a broadcast b's batch is not counted)
+    op = node.op
+    assert isinstance(op, Matmul)
+    return numel_in(node) * op.other[-1]
+
+
+def einsum_fvcore(node: Node) -> int:
+    # fvcore's einsum_flop_jit: letters renamed in order of appearance; "abc,abd->acd" is
+    # n·c·t·p, "abc,adc->adb" n·t·g·c; any other equation numpy's einsum_path "optimized flop"
+    # / 2, floored: product of every letter's size × (1 + 1 if a letter is summed away)
+    op = node.op
+    assert isinstance(op, Einsum)
+    (ta, tb), out = parse_equation(op.equation)
+    sizes = einsum_sizes(op, node.input_shape)
+    order = {ord(c): 97 + i for i, c in enumerate(dict.fromkeys(ta + tb + out))}
+    renamed = f"{ta},{tb}->{out}".translate(order)
+    a, b = node.input_shape, op.other
+    if renamed == "abc,abd->acd":
+        return a[0] * a[1] * a[2] * b[-1]
+    if renamed == "abc,adc->adb":
+        return a[0] * a[1] * a[2] * b[1]
+    summed = bool(set(sizes) - set(out))
+    return math.prod(sizes.values()) * (2 if summed else 1) // 2
+
+
+def thop_softmax(node: Node) -> int:
+    # thop's count_softmax: (numel / F)·(F exp + (F - 1) add + F div), F = the size of dim
+    op = node.op
+    assert isinstance(op, Softmax)
+    f = node.input_shape[op.dim]
+    return numel_in(node) // f * (3 * f - 1)
+
+
+def mha_projections(node: Node) -> int:
+    # fvcore: the in_proj and out_proj aten::linear calls, N·Lq·E·E + N·Lk·(kdim + vdim)·E +
+    # N·Lq·E·E: paper minus the two attention matmuls (SDPA is unsupported)
+    op = node.op
+    assert isinstance(op, MultiheadAttention)
+    n, lq, lk, _, _ = mha_dims(op, node.input_shape)
+    return node.macs - 2 * n * lq * lk * op.embed_dim
+
+
+def mha_weights_matmuls(node: Node) -> int:
+    # need_weights=True runs Q·Kᵀ and A·V as torch.bmm (no SDPA): 2·N·Lq·Lk·E
+    op = node.op
+    assert isinstance(op, MultiheadAttention)
+    n, lq, lk, _, _ = mha_dims(op, node.input_shape)
+    return 2 * n * lq * lk * op.embed_dim
+
+
+def mha_weights_ptflops(node: Node) -> int:
+    # patched torch.bmm (both matmuls) and F.softmax (N·heads·Lq·Lk), per batch
+    op = node.op
+    assert isinstance(op, MultiheadAttention)
+    n, lq, lk, _, _ = mha_dims(op, node.input_shape)
+    return mha_weights_matmuls(node) + n * op.heads * lq * lk
+
+
+def mha_ptflops(node: Node) -> int:
+    # ptflops' multihead_attention_counter_hook, per image: Lq·E (q scaling) + Lq·E·E +
+    # Lk·kdim·kdim + Lk·vdim·vdim (projections, as it writes them) + (Lq + 2·Lk)·E (in_proj
+    # bias) + heads·(Lq·Lk·E/heads + Lq·Lk + Lq·Lk·vdim/heads) + Lq·vdim·(vdim + 1) (out_proj,
+    # "bias is always enabled")
+    op = node.op
+    assert isinstance(op, MultiheadAttention)
+    _, lq, lk, kdim, vdim = mha_dims(op, node.input_shape)
+    e, h = op.embed_dim, op.heads
+    flops = lq * e + lq * e * e + lk * kdim * kdim + lk * vdim * vdim
+    flops += (lq + 2 * lk) * e if op.bias else 0
+    flops += h * (lq * lk * (e // h) + lq * lk + lq * lk * (vdim // h))
+    return flops + lq * vdim * (vdim + 1)

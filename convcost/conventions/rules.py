@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from convcost.conventions.attention_rules import ROWS
 from convcost.conventions.convention import Convention, Counting, Rule
 from convcost.conventions.formulas import (
     at_output_positions,
@@ -62,6 +63,7 @@ PAPER = Convention(
         "linear": Rule(paper, "N·in·out, no bias"),
         "conv_transpose": Rule(paper, _TRANSPOSED),
         **zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
+        **ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -110,6 +112,7 @@ FVCORE = Convention(
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
+        **ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -152,6 +155,7 @@ THOP = Convention(
                        functional_max_pool="F.max_pool2d (in forward: no module)",
                        functional_avg_pool="F.avg_pool2d (in forward: no module)",
                        **_CONVCOST_MODULES),
+        **ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -215,6 +219,7 @@ PTFLOPS = Convention(
                        identity="nn.Identity"),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
+        **ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -244,6 +249,7 @@ TORCHINFO = Convention(
                             "LayerScale"),
         **zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
             *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", *_TORCHINFO_PARAMS)}),
+        **ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -259,6 +265,7 @@ TORCH = Convention(
         "linear": Rule(twice_paper, "2·N·in·out, bias ignored", tool_op="aten::addmm"),
         "conv_transpose": Rule(twice_paper, f"2·{_TRANSPOSED}", tool_op="aten::convolution"),
         **zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
+        **ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

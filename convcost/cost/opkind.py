@@ -13,6 +13,8 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 * traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
   only) and ``window`` (its footprint, for the receptive field);
+* ``parts``: for a leaf that is one torch module made of others (Mobile MQA), the ops inside
+  it; every convention counts it as the sum of its parts, each by its own rule;
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
   which turns the validated fields into the op;
 * ``imports``: how the importer recognises it (torch modules, functions, aten ops, ONNX op
@@ -110,6 +112,8 @@ class Lowering(Protocol):
 
 
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
+Part = tuple[str, Op, Shape]
+"""One op inside a leaf made of parts: its name (a module path below the leaf), op and input."""
 
 
 def _own_key(op: Op) -> tuple[str, ...]:
@@ -139,6 +143,8 @@ class OpKind(Generic[OpT]):
     # activations, layer scale, dropout, identity)
     window: Callable[[OpT, Shape], Windows | None] | None = None  # its footprint per spatial
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
+    parts: Callable[[OpT, Shape], tuple[Part, ...]] | None = None  # a leaf made of other ops
+    # (Mobile MQA: convs, BN, attention): the conventions count it as the sum of its parts
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
     imports: Imports = NO_IMPORTS  # how an imported model's call is recognised as this kind

@@ -11,15 +11,19 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from convcost.cost.graph import Node
 from convcost.cost.imports import Emit, Fields
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
+    attention,
     channel_norm,
     conv,
     layer_scale,
     linear,
+    matmul,
     merge,
+    mqa,
     norm,
     opaque,
     pad,
@@ -34,7 +38,7 @@ from convcost.cost.ops import (
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale, slicing, pad, opaque)
+             channel_norm, reduce, layer_scale, slicing, pad, matmul, attention, mqa, opaque)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:
@@ -129,3 +133,17 @@ def emitter(key: str) -> Emit | None:
     """How an IR node of op ``key`` becomes spec layers (None: the kind declares none)."""
     kind = OPS.get(key)
     return kind.imports.emit if kind is not None else None
+
+
+def part_nodes(leaf: Node) -> tuple[Node, ...]:
+    """The leaves inside a leaf made of parts (:attr:`OpKind.parts`), named below it; () else."""
+    assert leaf.op is not None, "parts of a leaf"
+    parts = OPS[leaf.op.key].parts
+    if parts is None:
+        return ()
+    nodes = []
+    for name, op, x in parts(leaf.op, leaf.input_shape):
+        each = cost(op, x)
+        nodes.append(Node(params=each.params, macs=each.macs, name=f"{leaf.name}.{name}",
+                          label=label(op), input_shape=x, output_shape=each.output_shape, op=op))
+    return tuple(nodes)

@@ -13,6 +13,11 @@ produced is deleted and the stand-in removed, so torch is left as it found it (a
 ``import torch._dynamo`` gets the real one, and wrapped functions build the real wrapper).
 torch's formulas, modes and counts are untouched: tests/torch/test_flop_count.py checks that
 the counts equal FlopCounterMode's with the real import, and that dynamo is not imported.
+
+Attention is counted on torch's math path (:func:`math_attention`): the math SDPA backend and
+``nn.MultiheadAttention``'s fast path off. On CPU the fused SDPA kernels and the MHA fast path
+(``aten::_native_multi_head_attention``) are invisible to FlopCounterMode, so the plain count
+of a ViT misses its attention matmuls (docs/conventions.md, "How attention is counted").
 """
 
 from __future__ import annotations
@@ -57,9 +62,26 @@ def _no_dynamo_import() -> Iterator[None]:
 
 
 @contextmanager
+def math_attention() -> Iterator[None]:
+    """The math SDPA backend and MHA's fast path off, restored on exit: every attention matmul
+    runs as an ``aten::bmm`` FlopCounterMode counts."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+
+
+@contextmanager
 def flop_counter() -> Iterator[Any]:
-    """``FlopCounterMode(display=False)``, entered; ``torch._dynamo`` not imported for it."""
+    """``FlopCounterMode(display=False)``, entered on the math attention path
+    (:func:`math_attention`); ``torch._dynamo`` not imported for it."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with _no_dynamo_import(), FlopCounterMode(display=False) as counter:
+    with _no_dynamo_import(), math_attention(), FlopCounterMode(display=False) as counter:
         yield counter

@@ -182,8 +182,11 @@ def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str
 
 
 def fvcore_by_module(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """fvcore's ``by_module()``, ``unsupported_ops()`` and the ignored ops it met."""
+    """fvcore's ``by_module()``, ``unsupported_ops()`` and the ignored ops it met (attention
+    on the math path, as FlopCounterMode's)."""
     from fvcore.nn import FlopCountAnalysis
+
+    from convcost.runtime.flop_count import math_attention
 
     analysis = FlopCountAnalysis(model, (x,))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
@@ -199,7 +202,8 @@ def fvcore_by_module(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[st
     # An ignored op given a zero handle is still counted 0, but now we see it.
     free = sorted(set(getattr(analysis, "_ignored_ops", ())) - BOOKKEEPING)
     analysis.set_op_handle(**{op: recorder(op) for op in free})
-    by_module = Counter({name: int(count) for name, count in analysis.by_module().items()})
+    with math_attention():  # MHA's fast path would hide its projections from fvcore
+        by_module = Counter({name: int(count) for name, count in analysis.by_module().items()})
     return by_module, Counter(analysis.unsupported_ops()), ignored
 
 

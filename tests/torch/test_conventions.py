@@ -61,7 +61,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
 # layer scale, a linear per position, x.mean, a standalone SE, a standalone channel shuffle,
-# and the activations gelu ... hardtanh.
+# the activations gelu ... hardtanh, a Mobile MQA (strided keys/values) and a softmax over the
+# channels; the token kinds (matmul, attention, ...) run on their own in test_attention_conventions.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -124,6 +125,8 @@ layers:
   - {kind: pool, name: pooled, op: avg, global: true, from: cat3}
   - {kind: mul, name: gated, from: [cat3, pooled]}
   - {kind: pwconv, name: squeeze, out_channels: 32}
+  - {kind: mobile_mqa, name: mqa, heads: 2, key_dim: 8, kv_stride: 2, bias: true}
+  - {kind: softmax, name: sm, dim: 1}
   - {kind: slice, name: sl, start: 4, end: 28}
   - {kind: pad, name: zpad, pad: [1, 0, 2, 1]}
   - {kind: shuffle, name: shuffle4, groups: 4}
@@ -157,10 +160,13 @@ def _analysis(name: str, resolution: int | None = None, batch: int | None = None
 
 @contextlib.contextmanager
 def _silent() -> Iterator[None]:
-    """One thread, no grad, no warnings, no fvcore log lines, nothing printed."""
+    """One thread, no grad, no warnings, no fvcore log lines, nothing printed; attention on
+    the math path, as convcost's cross-check runs it (runtime/flop_count.py)."""
+    from convcost.runtime.flop_count import math_attention
     from convcost.runtime.verify import quiet
 
-    with quiet(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with quiet(), math_attention(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         yield
 
 
@@ -265,8 +271,12 @@ def test_batch_of_three(name: str, tool: str) -> None:
 @pytest.mark.parametrize("tool", TOOLS)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
+    from test_attention_conventions import CASES as ATTENTION  # token ops: run there, on their own
+
     analysis = _analysis("zoo", batch=batch)
-    assert {key for leaf in analysis.leaves() for key in rule_keys(leaf.op)} == set(RULE_KEYS)  # type: ignore[arg-type]
+    zoo = {key for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
+    assert zoo | {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)} == set(RULE_KEYS)
+    assert {"mobile_mqa", "softmax"} <= zoo
     _assert_reproduced(tool, analysis)
 
 

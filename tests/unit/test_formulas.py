@@ -351,7 +351,10 @@ def test_conv_class(op: Conv2d, conv_class: str) -> None:
 
 
 def test_cases_cover_every_op_kind() -> None:
-    assert {type(case[0]) for case in CASES.values()} == {kind.op for kind in OPS.values()}
+    from test_attention_formulas import CASES as ATTENTION  # matmul, softmax, attention kinds
+
+    cases = [*CASES.values(), *ATTENTION.values()]
+    assert {type(case[0]) for case in cases} == {kind.op for kind in OPS.values()}
     assert all(key == kind.op.key for key, kind in OPS.items())
 
 

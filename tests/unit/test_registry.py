@@ -48,7 +48,7 @@ def test_every_op_kind_is_declared_whole(key: str) -> None:
     assert issubclass(kind.op, Op) and kind.op.key == key
     assert kind.rule_keys, key
     assert (kind.spec is None) == (kind.lower is None), key
-    assert kind.inputs in (1, 2)
+    assert kind.inputs in (1, 2, 3)  # 3: attention reads q, k and v
     assert not (kind.view and kind.learnable), key  # a view holds no weights
 
 

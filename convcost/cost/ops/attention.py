@@ -1,0 +1,276 @@
+"""Attention: ``softmax``, ``attention`` (scaled dot-product attention, SDPA) and
+``multihead_attention`` (``nn.MultiheadAttention``: its in and out projections around SDPA).
+
+Paper MACs of attention are its two matmuls, Q·Kᵀ and A·V, plus its projections; the softmax,
+the scaling and a mask are not counted (as activations are not). That is FlopCounterMode's
+count on the math SDPA backend with MHA's fast path off, the conditions of convcost's
+cross-check (docs/conventions.md, "How attention is counted").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.act import same_shape
+from convcost.cost.ops.matmul import batch_broadcast
+from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError, SpecError
+
+SOFTMAX_FORMS = ("module", "functional", "method")
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """Softmax over ``dim``; ``form``: ``nn.Softmax``, ``F.softmax`` or ``x.softmax``."""
+
+    key: ClassVar[str] = "softmax"
+    dim: int = -1
+    form: str = "module"
+
+
+@dataclass(frozen=True)
+class Attention(Op):
+    """``F.scaled_dot_product_attention(q, k, v)``: q ``[..., Lq, E]`` (the input), k
+    ``[..., Lk, E]``, v ``[..., Lk, Ev]``; ``mask``: the shape of an ``attn_mask`` input."""
+
+    key: ClassVar[str] = "attention"
+    key_shape: Shape
+    value_shape: Shape
+    causal: bool = False
+    mask: Shape | None = None
+
+
+@dataclass(frozen=True)
+class MultiheadAttention(Op):
+    """``nn.MultiheadAttention(embed_dim, heads, bias, kdim, vdim, batch_first=True)`` on
+    tokens ``[N, L, E]``; ``kv`` is the key and value lengths and widths
+    ``(Lk, kdim, vdim)`` of a cross-attention (None: self-attention, ``mha(x, x, x)``)."""
+
+    key: ClassVar[str] = "multihead_attention"
+    embed_dim: int
+    heads: int
+    bias: bool = True
+    kv: tuple[int, int, int] | None = None
+    need_weights: bool = False
+
+
+def _check_dim(op: Softmax, x: Shape) -> None:
+    if not -len(x) <= op.dim < len(x):
+        raise ShapeError(f"softmax dim {op.dim} is out of range for {list(x)}")
+
+
+def softmax(op: Softmax, x: Shape) -> LayerCost:
+    # [...] -> [...]; paper MACs 0 (as an activation)
+    _check_dim(op, x)
+    return same_shape(op, x)
+
+
+def attention_shape(op: Attention, q: Shape) -> Shape:
+    """``[..., Lq, Ev]``, the batch dims of q, k and v broadcast; a ShapeError if they misfit."""
+    k, v = op.key_shape, op.value_shape
+    if min(len(q), len(k), len(v)) < 2:
+        raise ShapeError("attention needs q, k and v of rank ≥ 2")
+    if q[-1] != k[-1] or k[-2] != v[-2]:
+        raise ShapeError(f"attention needs q·kᵀ and k, v of one length: q {list(q)}, "
+                         f"k {list(k)}, v {list(v)}")
+    batch = batch_broadcast(batch_broadcast(q[:-2], k[:-2]), v[:-2])
+    return (*batch, q[-2], v[-1])
+
+
+def attention(op: Attention, q: Shape) -> LayerCost:
+    # q [B.., Lq, E], k [B.., Lk, E], v [B.., Lk, Ev] -> [B.., Lq, Ev];
+    # MACs = B·Lq·Lk·E (q·kᵀ) + B·Lq·Lk·Ev (a·v), B = product of the batch dims (N·heads)
+    out = attention_shape(op, q)
+    scores = 1
+    for size in out[:-1]:
+        scores *= size
+    lk = op.key_shape[-2]
+    return LayerCost(0, scores * lk * (q[-1] + op.value_shape[-1]), out)
+
+
+def mha_dims(op: MultiheadAttention, x: Shape) -> tuple[int, int, int, int, int]:
+    """``(N, Lq, Lk, kdim, vdim)`` of ``op`` on tokens ``x``; a ShapeError if they misfit."""
+    if len(x) != 3:
+        raise ShapeError(f"multihead_attention needs tokens [N, L, E], got {list(x)}")
+    n, lq, e = x
+    if e != op.embed_dim:
+        raise ShapeError(f"multihead_attention expects embed_dim {op.embed_dim}, got {e}")
+    if op.embed_dim % op.heads:
+        raise ShapeError(f"heads {op.heads} must divide embed_dim {op.embed_dim}")
+    lk, kdim, vdim = op.kv or (lq, e, e)
+    return n, lq, lk, kdim, vdim
+
+
+def mha_params(op: MultiheadAttention) -> int:
+    """in_proj (q, k, v) + out_proj, with their biases: ``sum(p.numel())`` of the module."""
+    e = op.embed_dim
+    _, kdim, vdim = op.kv or (0, e, e)
+    return e * (e + kdim + vdim) + e * e + (4 * e if op.bias else 0)
+
+
+def multihead_attention(op: MultiheadAttention, x: Shape) -> LayerCost:
+    # [N, Lq, E] (k [N, Lk, kdim], v [N, Lk, vdim]) -> [N, Lq, E]; MACs =
+    # N·Lq·E·E (q proj) + N·Lk·kdim·E (k) + N·Lk·vdim·E (v) + 2·N·Lq·Lk·E (q·kᵀ, a·v over the
+    # heads: heads·(E/heads) = E) + N·Lq·E·E (out proj); no bias MACs
+    n, lq, lk, kdim, vdim = mha_dims(op, x)
+    e = op.embed_dim
+    macs = n * (2 * lq * e * e + lk * (kdim + vdim) * e + 2 * lq * lk * e)
+    return LayerCost(mha_params(op), macs, x)
+
+
+@cache
+def _classes() -> SimpleNamespace:
+    import torch
+    from torch import nn
+    from torch.nn import functional
+
+    class SoftmaxModule(nn.Module):
+        """``F.softmax(x, dim)`` or ``x.softmax(dim)`` in forward (no ``nn.Softmax``)."""
+
+        def __init__(self, dim: int, method: bool) -> None:
+            super().__init__()
+            self.dim, self.method = dim, method
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.softmax(self.dim) if self.method else functional.softmax(x, self.dim)
+
+    class AttentionModule(nn.Module):
+        """``F.scaled_dot_product_attention(q, k, v[, attn_mask], is_causal=...)``."""
+
+        def __init__(self, causal: bool) -> None:
+            super().__init__()
+            self.causal = causal
+
+        def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+            return functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                           is_causal=self.causal)
+
+    class MultiheadAttentionModule(nn.Module):
+        """``self.attn(q, k, v, need_weights=...)[0]`` on a real ``nn.MultiheadAttention``
+        (batch first), as models call it; one input is self-attention."""
+
+        def __init__(self, attn: nn.MultiheadAttention, need_weights: bool) -> None:
+            super().__init__()
+            self.attn, self.need_weights = attn, need_weights
+
+        def forward(self, q: torch.Tensor, k: torch.Tensor | None = None,
+                    v: torch.Tensor | None = None) -> torch.Tensor:
+            k, v = (q, q) if k is None or v is None else (k, v)
+            out: torch.Tensor = self.attn(q, k, v, need_weights=self.need_weights)[0]
+            return out
+
+    return SimpleNamespace(softmax=SoftmaxModule, attention=AttentionModule,
+                           mha=MultiheadAttentionModule)
+
+
+def _softmax_module(op: Softmax, _: Shape) -> Any:
+    from torch import nn
+
+    if op.form == "module":
+        return nn.Softmax(op.dim)
+    return _classes().softmax(op.dim, op.form == "method")
+
+
+def _attention_module(op: Attention, _: Shape) -> Any:
+    return _classes().attention(op.causal)
+
+
+def _mha_module(op: MultiheadAttention, _: Shape) -> Any:
+    from torch import nn
+
+    kdim, vdim = op.kv[1:] if op.kv else (None, None)
+    attn = nn.MultiheadAttention(op.embed_dim, op.heads, bias=op.bias, kdim=kdim, vdim=vdim,
+                                 batch_first=True)
+    return _classes().mha(attn, op.need_weights)
+
+
+def _shape_error(err: ShapeError, at: Lowering) -> SpecError:
+    return SpecError(str(err), path=at.inputs_path)
+
+
+def _lower_softmax(f: Mapping[str, Any], x: Shape, at: Lowering) -> Softmax:
+    op = Softmax(f["dim"], f["form"])
+    try:
+        _check_dim(op, x)
+    except ShapeError as err:
+        raise SpecError(str(err), path=f"{at.path}.dim") from None
+    return op
+
+
+def _lower_attention(f: Mapping[str, Any], x: Shape, at: Lowering) -> Attention:
+    if len(at.inputs) > 4:
+        raise SpecError("attention reads q, k, v and an optional mask (3 or 4 inputs), got "
+                        f"{len(at.inputs)}", path=at.inputs_path)
+    mask = at.inputs[3] if len(at.inputs) == 4 else None
+    op = Attention(at.inputs[1], at.inputs[2], f["causal"], mask)
+    try:
+        attention_shape(op, x)
+    except ShapeError as err:
+        raise _shape_error(err, at) from None
+    return op
+
+
+def _lower_mha(f: Mapping[str, Any], x: Shape, at: Lowering) -> MultiheadAttention:
+    ins = at.inputs
+    if len(ins) not in (1, 3):
+        raise SpecError(f"multihead_attention reads 1 input (self-attention) or 3 (query, key, "
+                        f"value), got {len(ins)}", path=at.inputs_path)
+    kv = None
+    if len(ins) == 3:
+        k, v = ins[1], ins[2]
+        if len(k) != 3 or len(v) != 3 or k[:2] != v[:2] or k[0] != x[0]:
+            raise SpecError(f"multihead_attention needs key and value [N, Lk, ·] of the query's "
+                            f"batch, got {list(k)} and {list(v)}", path=at.inputs_path)
+        kv = (k[1], k[2], v[2])
+    op = MultiheadAttention(x[-1], f["heads"], f["bias"], kv, f["need_weights"])
+    try:
+        mha_dims(op, x)
+    except ShapeError as err:
+        raise _shape_error(err, at) from None
+    return op
+
+
+def _softmax_keys(op: Softmax) -> tuple[str, ...]:
+    return ("softmax",) if op.form == "module" else (f"{op.form}_softmax",)
+
+
+def _mha_keys(op: MultiheadAttention) -> tuple[str, ...]:
+    return ("multihead_attention", "mha_weights") if op.need_weights else ("multihead_attention",)
+
+
+SOFTMAX = OpKind(
+    Softmax, softmax, _softmax_module, dict.fromkeys(
+        ("softmax", "functional_softmax", "method_softmax"), "softmax"),
+    keys_of=_softmax_keys, elementwise=False,
+    spec=SpecKind(fields(dim=Field("int", -1, minimum=-8, doc="the axis (negative: from the "
+                                   "end)"),
+                         form=Field("choice", "module", SOFTMAX_FORMS,
+                                    doc="nn.Softmax, F.softmax or x.softmax")),
+                  "softmax over `dim`: 0 paper MACs (as an activation)"),
+    lower=_lower_softmax)
+ATTENTION = OpKind(
+    Attention, attention, _attention_module, {"attention": "attention"}, inputs=3, variadic=True,
+    spec=SpecKind(fields(causal=Field("bool", False, doc="is_causal (same MACs: the math "
+                                      "backend computes every score)")),
+                  "`F.scaled_dot_product_attention(q, k, v[, mask])` (`from:` 3 or 4): "
+                  "B·Lq·Lk·(E + Ev) MACs"),
+    lower=_lower_attention)
+MULTIHEAD_ATTENTION = OpKind(
+    MultiheadAttention, multihead_attention, _mha_module,
+    {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
+    inputs=1, variadic=True, learnable=True, weight_grad=True,
+    spec=SpecKind(fields(heads=Field("int", doc="attention heads (divide the width E)"),
+                         bias=Field("bool", True, doc="in_proj and out_proj biases"),
+                         need_weights=Field("bool", False, doc="also return the attention "
+                                            "weights (no SDPA: other tools count more)")),
+                  "`nn.MultiheadAttention` (batch first) on tokens `[N, L, E]`: `from:` 1 "
+                  "(self-attention) or 3 (query, key, value; kdim/vdim from their widths)"),
+    lower=_lower_mha)
+
+KINDS = (SOFTMAX, ATTENTION, MULTIHEAD_ATTENTION)

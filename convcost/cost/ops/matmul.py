@@ -1,0 +1,191 @@
+"""Contractions: ``matmul`` (``torch.matmul``, ``a @ b``, ``torch.bmm``) and ``einsum``.
+
+Both read two tensors (``from: [a, b]``); the op holds the second one's shape. MACs come from
+the contraction: the product of the output's sizes and the contracted sizes, as torch runs
+it (a batched matrix product) and FlopCounterMode counts it (FLOPs = 2 × MACs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape
+from convcost.errors import ShapeError, SpecError
+
+MATMUL_FNS = ("matmul", "operator", "bmm")
+
+
+@dataclass(frozen=True)
+class Matmul(Op):
+    """``a @ b`` of two tensors of rank ≥ 2; ``other`` is ``b``'s shape; ``fn`` is how torch is
+    called: ``torch.matmul``, the ``@`` operator or ``torch.bmm`` (the tools see them apart)."""
+
+    key: ClassVar[str] = "matmul"
+    other: Shape
+    fn: str = "matmul"
+
+
+@dataclass(frozen=True)
+class Einsum(Op):
+    """``torch.einsum(equation, a, b)``: two operands, one letter per axis (no ``...``)."""
+
+    key: ClassVar[str] = "einsum"
+    equation: str
+    other: Shape
+
+
+def batch_broadcast(a: Shape, b: Shape) -> Shape:
+    """The broadcast of two batch shapes, aligned on the right (torch.matmul's rule)."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    if any(i != j and 1 not in (i, j) for i, j in zip(a, b, strict=True)):
+        raise ShapeError(f"batch sizes {list(a)} and {list(b)} do not broadcast")
+    return tuple(max(i, j) for i, j in zip(a, b, strict=True))
+
+
+def matmul_shape(op: Matmul, x: Shape) -> Shape:
+    """The output shape of ``x @ other``: broadcast batch, then ``(rows of x, cols of other)``."""
+    b = op.other
+    if len(x) < 2 or len(b) < 2:
+        raise ShapeError(f"matmul needs operands of rank ≥ 2, got {list(x)} and {list(b)}")
+    if x[-1] != b[-2]:
+        raise ShapeError(f"matmul contracts {x[-1]} with {b[-2]}: {list(x)} @ {list(b)}")
+    if op.fn == "bmm" and (len(x) != 3 or len(b) != 3 or x[0] != b[0]):
+        raise ShapeError(f"bmm needs two [B, n, m] operands of one batch, got {list(x)} and "
+                         f"{list(b)}")
+    return (*batch_broadcast(x[:-2], b[:-2]), x[-2], b[-1])
+
+
+def matmul(op: Matmul, x: Shape) -> LayerCost:
+    # [..., n, k] @ [..., k, m] -> [broadcast(...), n, m]; MACs = numel(out)·k
+    out = matmul_shape(op, x)
+    return LayerCost(0, math.prod(out) * x[-1], out)
+
+
+def parse_equation(equation: str) -> tuple[tuple[str, str], str]:
+    """``"bij,bjk->bik"`` -> ``(("bij", "bjk"), "bik")``; a ShapeError for any other form."""
+    text = equation.replace(" ", "")
+    ins, arrow, out = text.partition("->")
+    terms = tuple(ins.split(","))
+    if not arrow or len(terms) != 2 or not all(t.isalpha() and t.isascii()
+                                               for t in (*terms, out or "a")):
+        raise ShapeError(f"einsum needs 'ab,bc->ac' with two operands, letters only: "
+                         f"{equation!r}")
+    if any(len(set(t)) != len(t) for t in (*terms, out)) or set(out) - set(terms[0] + terms[1]):
+        raise ShapeError(f"einsum {equation!r}: a letter repeats in one term, or the output "
+                         "has a letter no operand has")
+    return (terms[0], terms[1]), out
+
+
+def einsum_sizes(op: Einsum, x: Shape) -> dict[str, int]:
+    """letter -> size, checked against both operands (a size of 1 broadcasts)."""
+    (ta, tb), _ = parse_equation(op.equation)
+    sizes: dict[str, int] = {}
+    for term, shape in ((ta, x), (tb, op.other)):
+        if len(term) != len(shape):
+            raise ShapeError(f"einsum {op.equation!r}: {term!r} does not fit {list(shape)}")
+        for letter, size in zip(term, shape, strict=True):
+            seen = sizes.get(letter, size)
+            if 1 not in (seen, size) and seen != size:
+                raise ShapeError(f"einsum {op.equation!r}: {letter} is {seen} and {size}")
+            sizes[letter] = max(seen, size)
+    return sizes
+
+
+def einsum(op: Einsum, x: Shape) -> LayerCost:
+    # MACs = product of the sizes of every letter that survives torch's pre-sum (a letter of
+    # one operand only, not in the output, is summed away first): out letters × contracted ones;
+    # 0 when no letter is contracted (an outer or elementwise product: torch multiplies)
+    (ta, tb), out = parse_equation(op.equation)
+    sizes = einsum_sizes(op, x)
+    kept = [c for c in sizes if c in out or (c in ta and c in tb)]
+    contracted = any(c in ta and c in tb and c not in out for c in sizes)
+    macs = math.prod(sizes[c] for c in kept) if contracted else 0
+    return LayerCost(0, macs, tuple(sizes[c] for c in out))
+
+
+@cache
+def _classes() -> SimpleNamespace:
+    import torch
+    from torch import nn
+
+    class MatmulModule(nn.Module):
+        """``torch.matmul(a, b)``, ``a @ b`` or ``torch.bmm(a, b)``."""
+
+        def __init__(self, fn: str) -> None:
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            if self.fn == "operator":
+                return a @ b
+            # looked up at each call: a tool (ptflops) may patch them
+            return torch.bmm(a, b) if self.fn == "bmm" else torch.matmul(a, b)
+
+    class EinsumModule(nn.Module):
+        """``torch.einsum(equation, a, b)``."""
+
+        def __init__(self, equation: str) -> None:
+            super().__init__()
+            self.equation = equation
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.einsum(self.equation, a, b)
+
+    return SimpleNamespace(matmul=MatmulModule, einsum=EinsumModule)
+
+
+def _matmul_module(op: Matmul, _: Shape) -> Any:
+    return _classes().matmul(op.fn)
+
+
+def _einsum_module(op: Einsum, _: Shape) -> Any:
+    return _classes().einsum(op.equation)
+
+
+def _as_shape_error(err: ShapeError, at: Lowering) -> SpecError:
+    return SpecError(str(err), path=at.inputs_path)
+
+
+def _lower_matmul(f: Mapping[str, Any], x: Shape, at: Lowering) -> Matmul:
+    op = Matmul(at.inputs[1], f["fn"])
+    try:
+        matmul_shape(op, x)
+    except ShapeError as err:
+        raise _as_shape_error(err, at) from None
+    return op
+
+
+def _lower_einsum(f: Mapping[str, Any], x: Shape, at: Lowering) -> Einsum:
+    op = Einsum(f["equation"], at.inputs[1])
+    try:
+        einsum(op, x)
+    except ShapeError as err:
+        raise _as_shape_error(err, at) from None
+    return op
+
+
+def _matmul_keys(op: Matmul) -> tuple[str, ...]:
+    return ("matmul_operator",) if op.fn == "operator" else ("matmul",)
+
+
+MATMUL = OpKind(
+    Matmul, matmul, _matmul_module, {"matmul": "matmul", "matmul_operator": "matmul"},
+    keys_of=_matmul_keys, inputs=2,
+    spec=SpecKind(fields(fn=Field("choice", "matmul", MATMUL_FNS,
+                                  doc="torch.matmul, the `@` operator or torch.bmm")),
+                  "`a @ b` (`from:` 2 inputs, rank ≥ 2, batch broadcast): numel(out)·k MACs"),
+    lower=_lower_matmul)
+EINSUM = OpKind(
+    Einsum, einsum, _einsum_module, {"einsum": "matmul"}, inputs=2,
+    spec=SpecKind(fields(equation=Field("text", doc="e.g. `bhqd,bhkd->bhqk`: two operands")),
+                  "`torch.einsum` of two inputs (`from:` 2): MACs = product of the kept sizes"),
+    lower=_lower_einsum)
+
+KINDS = (MATMUL, EINSUM)

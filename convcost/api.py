@@ -28,7 +28,8 @@ class IncompleteWarning(UserWarning):
 
 
 def _shape(input_shape: Any, example_inputs: Any) -> tuple[int, ...]:
-    """The traced input shape: ``input_shape`` ([N,] C, H, W), else the example tensor's."""
+    """The traced input shape: ``input_shape`` (batch first, any rank), else the example
+    tensor's."""
     if example_inputs is not None:
         if input_shape is not None:
             raise ConvcostError("give input_shape or example_inputs, not both")
@@ -37,11 +38,9 @@ def _shape(input_shape: Any, example_inputs: Any) -> tuple[int, ...]:
             raise ConvcostError("example_inputs: convcost traces one image tensor: give one "
                                 f"tensor (or a 1-tuple), got {type(example_inputs).__name__}")
         return tuple(int(n) for n in inputs[0].shape)
-    shape = tuple(input_shape) if input_shape is not None else DEFAULT_SHAPE
-    if not all(isinstance(n, int) and n > 0 for n in shape) or len(shape) not in (3, 4):
-        raise ConvcostError(f"input_shape: expected positive sizes (N, C, H, W) or (C, H, W), "
-                            f"got {input_shape!r}")
-    return shape if len(shape) == 4 else (1, *shape)
+    from convcost.spec.inputs import parse_shape
+
+    return DEFAULT_SHAPE if input_shape is None else parse_shape(input_shape, "input_shape")
 
 
 def _imported(model: Any, input_shape: Any, example_inputs: Any, name: str | None,
@@ -67,7 +66,8 @@ def import_spec(model: Any, input_shape: Any = None, *, example_inputs: Any = No
                 name: str | None = None, strict: bool = False, tracer: str = "auto") -> str:
     """The spec YAML of a torch ``nn.Module``, as ``convcost import`` writes it.
 
-    ``input_shape`` is ``(N, C, H, W)`` or ``(C, H, W)`` (default 1×3×224×224), or give
+    ``input_shape`` is every size, batch first: ``(N, C, H, W)``, ``(N, C, L)``, ``(N, C, D, H, W)``
+    or a text ``1x3x224x224`` (default 1×3×224×224), or give
     ``example_inputs`` (one tensor, or a 1-tuple: only its shape is used). ``strict`` raises
     :class:`~convcost.errors.ConvcostError` where the spec cannot express an op."""
     return str(_imported(model, input_shape, example_inputs, name, strict, tracer).yaml)

@@ -24,6 +24,7 @@ from convcost.limits import quote
 from convcost.net.analysis import Analysis
 from convcost.spec.budget import BUDGET_METRICS, ENTRY_KEYS, REQUIRED_METRICS, SHARE, Budget, parse_budget
 from convcost.spec.fields import as_list, as_mapping, check_keys, join
+from convcost.spec.inputs import parse_shape
 from convcost.spec.loader import Spec, locate
 
 
@@ -46,25 +47,6 @@ class BudgetEntry:
 def is_budgets_file(data: Any) -> bool:
     """A budgets file has a top-level ``budgets`` list and no ``layers`` (a spec has)."""
     return isinstance(data, Mapping) and "budgets" in data and "layers" not in data
-
-
-MAX_DIM = 1 << 16
-
-
-def parse_input_shape(value: Any, path: str) -> tuple[int, ...]:
-    """``1x3x224x224`` or ``[1, 3, 224, 224]``: 2 to 5 sizes, each in 1..65536."""
-    parts = value.lower().replace("×", "x").split("x") if isinstance(value, str) else value
-    if (not isinstance(parts, list) or not 2 <= len(parts) <= 5
-            or not all(_size(p) for p in parts)):
-        raise SpecError(f"must be a shape like 1x3x224x224 (2 to 5 sizes, each 1 to {MAX_DIM}), "
-                        f"got {quote(value)}", path=path)
-    return tuple(int(p) for p in parts)
-
-
-def _size(part: Any) -> bool:
-    if isinstance(part, str):
-        return part.isascii() and part.isdigit() and len(part) <= 6 and 0 < int(part) <= MAX_DIM
-    return isinstance(part, int) and not isinstance(part, bool) and 0 < part <= MAX_DIM
 
 
 def _model(spec: str, base: Path, path: str) -> str:
@@ -91,7 +73,7 @@ def _entry(raw: Any, path: str, base: Path, file: str) -> BudgetEntry:
         if not imports(model):
             raise SpecError("only an imported model takes an input shape (a spec has its own "
                             "`input:`)", path=join(path, "input"))
-        shape = parse_input_shape(raw["input"], join(path, "input"))
+        shape = parse_shape(raw["input"], join(path, "input"))
     return BudgetEntry(spec, model, parse_budget(raw, path, file, ENTRY_KEYS), shape)
 
 

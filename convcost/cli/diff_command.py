@@ -27,7 +27,7 @@ LatencyGrowth = Annotated[str | None, typer.Option(
          f"{_OVERRIDES}")]
 
 
-def open_profile(arg: str, input_shape: str | None = None, dtype: str = "float32",
+def open_profile(arg: str, input_shape: list[str] | str | None = None, dtype: str = "float32",
                  latency: Any = None) -> Any:
     """The :class:`~convcost.net.diff.Profile` of one model argument (any source), analysed at
     ``input_shape`` (``NxCxHxW``: an imported model's traced input, else the spec's own),
@@ -37,7 +37,7 @@ def open_profile(arg: str, input_shape: str | None = None, dtype: str = "float32
     from convcost.net.analysis import analyze
     from convcost.net.diff import profile
 
-    traced = parse.parse_shape(input_shape) if input_shape else None
+    traced = parse.traced_input(input_shape)
     analysis = analyze(parse.with_input(load(arg, traced), input_shape, None, None, None, None))
     prediction = None
     if latency is not None:

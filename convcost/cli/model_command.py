@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None = None,
-              rho: float | None = None, batch: int | None = None, input_shape: str | None = None,
+              rho: float | None = None, batch: int | None = None, input_shape: list[str] | str | None = None,
               height: int | None = None, width: int | None = None, verify: bool = True,
               convention: str = "paper", flops: bool = False, rf: bool = False,
               latency_model: Path | None = None, costs: CostOptions | None = None,
@@ -31,7 +31,7 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     counting = parse.counting_option(convention, flops)
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
-    traced = parse.parse_shape(input_shape) if input_shape else None  # a model source's input
+    traced = parse.traced_input(input_shape)  # a model source's input
     opened = open_network(spec, traced)
     loaded = parse.with_input(checked(opened), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)

@@ -193,9 +193,11 @@ LatencyModelOption = Annotated[Path | None, typer.Option(
 
 
 # `model`: the input shape, overriding the spec's `input`.
-InputShape = Annotated[str | None, typer.Option(
-    "--input", metavar="NxCxHxW", rich_help_panel=SHAPE,
-    help="input shape, e.g. 1x3x320x240 (overrides the spec's input)")]
+InputShape = Annotated[list[str] | None, typer.Option(
+    "--input", metavar="[NAME=]NxC...", rich_help_panel=SHAPE,
+    help="input shape, 2 to 5 sizes batch first, e.g. 1x3x320x240 or 1x3x16x112x112 (overrides "
+         "the spec's input); several named inputs: --input image=1x3x224x224 --input "
+         "image2=1x3x224x224")]
 Height = Annotated[int | None, typer.Option(help="input height (non-square inputs)",
                                             rich_help_panel=SHAPE)]
 Width = Annotated[int | None, typer.Option(help="input width (non-square inputs)",

@@ -7,11 +7,14 @@ types that call them are in :mod:`convcost.cli.options`. Nothing here computes c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from convcost.cost.value import Shape
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_INT, finite_below, quote
+from convcost.spec.inputs import parse_inputs
 
 
 def counting_option(name: str, flops: bool = False) -> Any:
@@ -96,37 +99,33 @@ def parse_numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[A
     return values
 
 
-def parse_shape(text: str) -> tuple[int, int, int, int]:
-    """``1x3x320x240`` -> (1, 3, 320, 240): four positive integers."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        values = [int(p) for p in parts if p.isascii()]
-    except ValueError:
-        values = []
-    if len(values) != 4 or min(values) < 1:
-        raise ConvcostError(f"--input: must be four positive integers NxCxHxW, got {text!r}")
-    return (values[0], values[1], values[2], values[3])
+def traced_input(texts: Sequence[str] | str | None) -> Shape | None:
+    """The shape a model source is traced on: its one ``--input`` (None: the model's own)."""
+    inputs = parse_inputs(texts)
+    return inputs[0][1] if len(inputs) == 1 else None
 
 
-def with_input(spec: Any, shape: str | None, height: int | None, width: int | None,
-               resolution: int | None, batch: int | None) -> Any:
-    """``spec`` with ``--input`` or ``--height``/``--width`` applied to its ``input``."""
+def with_input(spec: Any, shape: Sequence[str] | str | None, height: int | None,
+               width: int | None, resolution: int | None, batch: int | None) -> Any:
+    """``spec`` with ``--input`` (one shape, or ``NAME=SHAPE`` each) or ``--height``/``--width``
+    applied to its input(s)."""
     from dataclasses import replace
 
-    if shape is None and height is None and width is None:
+    if not shape and height is None and width is None:
         return spec
     if resolution is not None:
         raise ConvcostError("--resolution: give --resolution, or --input / --height / --width")
-    if shape is not None:
+    if shape:
         if height is not None or width is not None or batch is not None:
             raise ConvcostError("--input: give --input, or --height / --width / --batch")
-        n, c, h, w = parse_shape(shape)
-        return replace(spec, input=replace(spec.input, batch=n, channels=c, height=h, width=w))
+        return spec.with_inputs(parse_inputs(shape))
     for flag, value in (("--height", height), ("--width", width)):
         if value is not None and value < 1:
             raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
-    return replace(spec, input=replace(spec.input, height=height or spec.input.height,
-                                       width=width or spec.input.width))
+    if spec.input.layout != "NCHW":
+        raise ConvcostError(f"--height/--width: the input is {spec.input.layout}; give --input")
+    n, c, h, w = spec.input.shape
+    return replace(spec, input=replace(spec.input, shape=(n, c, height or h, width or w)))
 
 
 def bare_output(args: list[str]) -> list[str]:

@@ -65,7 +65,7 @@ class _Shape:
     """The shape options, applied alike to SOURCE and to --against."""
 
     def __init__(self, alpha: float | None, resolution: int | None, batch: int | None,
-                 input_shape: str | None) -> None:
+                 input_shape: list[str] | str | None) -> None:
         self.alpha, self.resolution, self.batch, self.input_shape = alpha, resolution, batch, input_shape
 
     def analyze(self, source: str) -> Any:
@@ -73,7 +73,7 @@ class _Shape:
         from convcost.cli.specs import load
         from convcost.net.analysis import analyze
 
-        traced = parse.parse_shape(self.input_shape) if self.input_shape else None
+        traced = parse.traced_input(self.input_shape)
         loaded = parse.with_input(load(source, traced), self.input_shape, None, None, self.resolution,
                                   self.batch)
         return analyze(loaded, alpha=self.alpha, resolution=self.resolution, batch=self.batch)

@@ -155,13 +155,13 @@ def import_command(
     from convcost.frontend.registry import open_network, reader_for
     from convcost.frontend.source import parse_source
     from convcost.outfile import refuse_existing, write_text
-    from convcost.runtime.importer.api import parse_input
+    from convcost.cli.parsing import traced_input
 
     refuse_existing(output, force)
     if not reader_for(source).imports:
         parse_source(source)  # says what a model source looks like
         raise ConvcostError(f"{source}: a file of this name exists: not a model to import")
-    session = open_network(source, parse_input(input_shape), strict=strict, tracer=tracer).session
+    session = open_network(source, traced_input(input_shape), strict=strict, tracer=tracer).session
     assert session is not None  # an import
     emitted, graph = session.imported.emitted, session.imported.graph
     if output is None:

@@ -57,7 +57,8 @@ class Field:
 
     ``type`` is one of int, number, fraction (in [0, 1)), bool, pair, padding, choice, mapping,
     layers (a non-empty list of layer mappings), text (a printable line), shape (1 to 4 sizes),
-    ints (a short list of integers).
+    dims (a full tensor shape, 2 to 5 sizes, batch first), ints (a short list of integers),
+    sizes (an int or a list of one size per spatial axis; ``choices``: words it also takes).
     """
 
     type: str
@@ -145,6 +146,8 @@ class OpKind(Generic[OpT]):
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     parts: Callable[[OpT, Shape], tuple[Part, ...]] | None = None  # a leaf made of other ops
     # (Mobile MQA: convs, BN, attention): the conventions count it as the sum of its parts
+    layout: str | None = None  # the layout of the input it reads (convcost.cost.layout: NCHW,
+    # NCL, NCDHW, NLC...); None: any rank (elementwise ops, norms over C, merges)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name
     lower: Lower | None = None  # spec fields -> op (required with ``spec``)
     imports: Imports = NO_IMPORTS  # how an imported model's call is recognised as this kind

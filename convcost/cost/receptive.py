@@ -30,43 +30,63 @@ the entire input, and a merge with a whole input is whole.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from convcost.cost.graph import Node, chunk_count, run_wires
+from convcost.cost.layout import spatial_axes
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
-from convcost.cost.window import Axis, Window
+from convcost.cost.window import Axis, Window, Windows
 
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """The RF of one tensor: per axis (h, w), and whether every unit sees the whole input."""
+    """The RF of one tensor: per spatial axis (h, w of an image; l of a 1-D signal; d, h, w of
+    a volume), and whether every unit sees the whole input."""
 
-    h: Axis = field(default_factory=Axis)
-    w: Axis = field(default_factory=Axis)
+    axes: tuple[Axis, ...] = (Axis(), Axis())
     whole: bool = False
 
-    @property
-    def size(self) -> tuple[Fraction, Fraction]:
-        return (self.h.size, self.w.size)
+    @classmethod
+    def of_input(cls, dims: int) -> ReceptiveField:
+        """The RF of a model input of ``dims`` spatial axes: one pixel each."""
+        return cls((Axis(),) * dims)
 
     @property
-    def jump(self) -> tuple[Fraction, Fraction]:
-        return (self.h.jump, self.w.jump)
+    def h(self) -> Axis:
+        return self.axes[-2] if len(self.axes) > 1 else Axis()
 
     @property
-    def padding(self) -> tuple[Fraction, Fraction]:
-        return (self.h.padding, self.w.padding)
+    def w(self) -> Axis:
+        return self.axes[-1]
 
     @property
-    def start(self) -> tuple[Fraction, Fraction]:
-        return (self.h.start, self.w.start)
+    def size(self) -> tuple[Fraction, ...]:
+        return tuple(a.size for a in self.axes)
 
-    def through(self, windows: tuple[Window, Window]) -> ReceptiveField:
-        return ReceptiveField(windows[0].apply(self.h), windows[1].apply(self.w), self.whole)
+    @property
+    def jump(self) -> tuple[Fraction, ...]:
+        return tuple(a.jump for a in self.axes)
+
+    @property
+    def padding(self) -> tuple[Fraction, ...]:
+        return tuple(a.padding for a in self.axes)
+
+    @property
+    def start(self) -> tuple[Fraction, ...]:
+        return tuple(a.start for a in self.axes)
+
+    def through(self, windows: Windows) -> ReceptiveField:
+        """The RF after an op with one window per axis. An op whose windows do not match the
+        axes works on other axes than the input's spatial ones (ECA's Conv1d over the channels
+        of a pooled map): it leaves the RF as it is."""
+        if len(windows) != len(self.axes):
+            return self
+        return ReceptiveField(tuple(w.apply(a) for w, a in zip(windows, self.axes, strict=True)),
+                              self.whole)
 
 
 def leaf_rf(op: Any, x: Shape, rf: ReceptiveField) -> ReceptiveField:
@@ -85,13 +105,14 @@ def leaf_rf(op: Any, x: Shape, rf: ReceptiveField) -> ReceptiveField:
 
 
 def whole(rf: ReceptiveField, x: Shape) -> ReceptiveField:
-    """The RF of a reduction over the whole ``H×W`` map of ``x`` (global pool, flatten).
+    """The RF of a reduction over the whole map of ``x`` (global pool, flatten).
 
-    Its one unit sees the union of all ``H`` units' fields; the jump is kept, so that a
+    Its one unit sees the union of all units' fields along each axis; the jump is kept, so that a
     broadcast merge (an SE gate) keeps the jump of the map it scales.
     """
-    h, w = (x[2], x[3]) if len(x) == 4 else (1, 1)
-    return ReceptiveField(Window(Fraction(h)).apply(rf.h), Window(Fraction(w)).apply(rf.w), True)
+    sizes = x[2:] if len(x) == len(rf.axes) + 2 else (1,) * len(rf.axes)
+    return ReceptiveField(tuple(Window(Fraction(size)).apply(axis)
+                                for size, axis in zip(sizes, rf.axes, strict=True)), True)
 
 
 def _union_axis(axes: Sequence[Axis]) -> Axis:
@@ -102,7 +123,8 @@ def _union_axis(axes: Sequence[Axis]) -> Axis:
 
 def merge(rfs: Sequence[ReceptiveField]) -> ReceptiveField:
     """A merge of several tensors: the union of their intervals per axis (the max size)."""
-    return ReceptiveField(_union_axis([r.h for r in rfs]), _union_axis([r.w for r in rfs]),
+    return ReceptiveField(tuple(_union_axis(axes) for axes in zip(*(r.axes for r in rfs),
+                                                                   strict=True)),
                           any(r.whole for r in rfs))
 
 
@@ -142,19 +164,27 @@ class _Walker:
         return out
 
 
-def receptive_fields(root: Node) -> ModelRF:
-    """The RF of every node under ``root``, relative to ``root``'s input."""
+def receptive_fields(root: Node, dims: int = 2) -> ModelRF:
+    """The RF of every node under ``root``, relative to ``root``'s input of ``dims`` spatial
+    axes (:func:`defined`: whether a layout has any)."""
     walker = _Walker()
-    walker.run(root, (ReceptiveField(),))
+    walker.run(root, (ReceptiveField.of_input(dims),))
     return ModelRF(root, MappingProxyType(walker.fields))
 
 
-def fits(rf: ReceptiveField, x: Shape, unit: tuple[int, int]) -> bool:
-    """Whether output unit ``unit``'s RF lies inside an input of shape ``x`` (no padding seen)."""
+def defined(layout: str) -> int:
+    """How many spatial axes an input of ``layout`` has: the RF is not defined over tokens or
+    features (0)."""
+    return len(spatial_axes(layout))
+
+
+def fits(rf: ReceptiveField, x: Shape, unit: tuple[int, ...]) -> bool:
+    """Whether output unit ``unit`` (an index per axis)'s RF lies inside an input of
+    channels-first shape ``x`` (no padding seen)."""
     if rf.whole:
         return False
     inside = True
-    for axis, u, size in ((rf.h, unit[0], x[2]), (rf.w, unit[1], x[3])):
+    for axis, u, size in zip(rf.axes, unit, x[2:], strict=True):
         lo, hi = axis.interval(u)
         inside = inside and lo >= 0 and hi <= size - 1
     return inside

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from convcost.errors import ShapeError
+from convcost.cost.layout import check_rank
 
 Shape = tuple[int, ...]
 """A tensor shape, batch first: ``(N, C, H, W)`` or ``(N, F)``."""
@@ -46,8 +46,9 @@ class LayerCost(Cost):
 
 
 def spatial(shape: Shape, what: str) -> tuple[int, int, int, int]:
-    """``(N, C, H, W)`` of a 4-D input; a flat input is a ShapeError naming ``what``."""
+    """``(N, C, H, W)`` of a 4-D input; another rank is a ShapeError naming ``what`` and the
+    layouts (the one needed, the one the shape is read as)."""
     if len(shape) != 4:
-        raise ShapeError(f"{what} needs a [N, C, H, W] input, got {list(shape)} (flattened?)")
+        check_rank(shape, "NCHW", what)
     n, c, h, w = shape
     return n, c, h, w

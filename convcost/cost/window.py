@@ -47,9 +47,9 @@ class Window:
 
 
 IDENTITY = Window(ONE)
-Windows = tuple[Window, Window]
-"""One window per spatial axis (h, w); an op's ``window`` returns None when every output
-unit sees the whole input (global pooling, flattening a map)."""
+Windows = tuple[Window, ...]
+"""One window per spatial axis (h, w; l of a 1-D op; d, h, w of a 3-D op); an op's ``window``
+returns None when every output unit sees the whole input (global pooling, flattening a map)."""
 
 
 def conv_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> Window:

@@ -12,6 +12,7 @@ from functools import cached_property
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
 from convcost.cost.groups import layer_class
+from convcost.cost.layout import described, spatial_sizes, with_spatial
 from convcost.cost.ops import BatchNorm, Conv2d, Linear, Mul, Opaque, Scale
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.ops.opaque import uncounted
@@ -31,6 +32,7 @@ class Analysis:
     alpha: float
     root: Node
     warnings: tuple[SpecError, ...] = ()  # layers no output needs (not counted)
+    layout: str = "NCHW"  # what each axis of input_shape is (convcost.cost.layout)
 
     @property
     def totals(self) -> Cost:
@@ -111,22 +113,28 @@ def spec_uncounted(spec: Spec | Sequence[LayerSpec]) -> Uncounted:
 
 def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None = None,
                   batch: int | None = None) -> Shape:
-    """The input shape after command-line overrides (resolution, ρ, batch)."""
-    h, w = spec.input.height, spec.input.width
+    """The input shape after command-line overrides: ``resolution`` and ``rho`` set and scale
+    the image axes (H and W; L of a 1-D signal; a video's D is kept), ``batch`` the batch."""
+    shape, layout = spec.input.shape, spec.input.layout
+    sizes = spatial_sizes(shape, layout)[-2:]
+    if (resolution is not None or rho is not None) and not sizes:
+        raise SpecError(f"the input is {described(shape, layout)}: it has no spatial axes to "
+                        "resize (--resolution, ρ)")
     if resolution is not None:
         if resolution < 1:
             raise SpecError(f"resolution must be a positive integer, got {resolution}")
-        h = w = resolution
+        sizes = (resolution,) * len(sizes)
     if rho is not None:
         if not (math.isfinite(rho) and rho > 0):
             raise SpecError(f"ρ must be a finite number > 0, got {rho:g}")
-        h, w = round(h * rho), round(w * rho)
-        if min(h, w) < 1:
-            raise SpecError(f"ρ={rho:g} shrinks the input to {h}×{w}")
+        sizes = tuple(round(size * rho) for size in sizes)
+        if min(sizes) < 1:
+            raise SpecError(f"ρ={rho:g} shrinks the input to {'×'.join(map(str, sizes))}")
     n = spec.input.batch if batch is None else batch
     if n < 1:
         raise SpecError(f"batch must be a positive integer, got {n}")
-    return (n, spec.input.channels, h, w)
+    depth = spatial_sizes(shape, layout)[:-2]  # a video's frames keep their count
+    return with_spatial((n, *shape[1:]), layout, (*depth, *sizes))
 
 
 def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = None,
@@ -141,7 +149,7 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
     root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs))
-    return Analysis(spec.name, x, width, root, spec.warnings)
+    return Analysis(spec.name, x, width, root, spec.warnings, spec.input.layout)
 
 
 def unused_warnings(spec: Spec) -> list[str]:

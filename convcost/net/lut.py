@@ -88,8 +88,7 @@ def entries(space: Any) -> list[Entry]:
     """Every entry of the search space's table, layer by layer (bounded: MAX_LUT_ENTRIES)."""
     data = as_mapping(space, "")
     base = parse_spec({**data, "layers": [{"kind": "identity"}]})
-    shapes: set[tuple[int, ...]] = {(base.input.batch, base.input.channels, base.input.height,
-                                     base.input.width)}
+    shapes: set[tuple[int, ...]] = {base.input.shape}
     out: list[Entry] = []
     for i, raw in enumerate(as_list(data.get("layers"), "layers")):
         path = f"layers[{i}]"

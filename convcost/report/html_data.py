@@ -15,7 +15,7 @@ from convcost.cost.dataflow import Step, trace
 from convcost.cost.groups import layer_class
 from convcost.cost.memory import model_memory
 from convcost.cost.ops import Opaque
-from convcost.cost.receptive import receptive_fields
+from convcost.cost.receptive import defined, receptive_fields
 from convcost.cost.roofline import Roofline, estimate
 from convcost.cost.value import Shape
 from convcost.net.analysis import (
@@ -48,8 +48,8 @@ class LayerFigures:
     memory: int  # bytes moved: input + weights + output (the roofline's memory term)
     intensity: Fraction | None  # FLOPs per byte moved
     bound: str  # memory, compute, or "" (nothing to do)
-    rf_size: tuple[Fraction, Fraction]  # receptive field of its output, h and w
-    rf_jump: tuple[Fraction, Fraction]
+    rf_size: tuple[Fraction, ...]  # receptive field of its output, per axis (h and w)
+    rf_jump: tuple[Fraction, ...]
     rf_whole: bool
     latency_s: float | None  # predicted (a fused group's time sits on its first leaf)
     counted: bool = True  # False: an opaque (imported) layer, whose MACs are not counted
@@ -129,7 +129,7 @@ def report_data(analysis: Analysis, roof: Roofline, dtype: str = "float32",
     """The figures of every leaf of ``analysis`` and the summaries, on roofline ``roof``."""
     steps = trace(analysis.root).steps
     memory = model_memory(analysis.root, dtype)
-    fields = receptive_fields(analysis.root)
+    fields = receptive_fields(analysis.root, defined(analysis.layout) or 2)
     layers = []
     for step in steps:
         node, mem = step.node, memory.of(step.node)

@@ -18,7 +18,16 @@ from convcost.net.analysis import (
     standard_equivalent,
 )
 from convcost.report.render import Column, Report, envelope, human, percent, render, shape
-from convcost.report.rows import Figures, count_column, rf_flat, rf_json, rf_number, tidy_csv, tree_rows
+from convcost.report.rows import (
+    AXIS_NAMES,
+    Figures,
+    count_column,
+    rf_flat,
+    rf_json,
+    rf_number,
+    tidy_csv,
+    tree_rows,
+)
 from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # the receptive field, cross-check and latency load only when asked for
@@ -27,10 +36,12 @@ if TYPE_CHECKING:  # the receptive field, cross-check and latency load only when
     from convcost.runtime.verify import Verification
 
 
-def _fields(root: Node) -> ModelRF:
-    from convcost.cost.receptive import receptive_fields
+def _fields(analysis: Analysis) -> ModelRF | None:
+    """The receptive fields, or None when the input has no spatial axes (tokens, features)."""
+    from convcost.cost.receptive import defined, receptive_fields
 
-    return receptive_fields(root)
+    dims = defined(analysis.layout)
+    return receptive_fields(analysis.root, dims) if dims else None
 
 
 def _verify_report(verification: Verification | None) -> list[Report]:
@@ -72,9 +83,9 @@ def _fraction(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def _pair(pair: tuple[Fraction, Fraction]) -> str:
-    """``315`` when both axes agree, else ``h×w``."""
-    return _fraction(pair[0]) if pair[0] == pair[1] else f"{_fraction(pair[0])}×{_fraction(pair[1])}"
+def _pair(pair: tuple[Fraction, ...]) -> str:
+    """``315`` when every axis agrees, else ``h×w`` (``d×h×w`` of a volume)."""
+    return _fraction(pair[0]) if len(set(pair)) == 1 else "×".join(map(_fraction, pair))
 
 
 def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
@@ -93,8 +104,9 @@ def rf_columns(rfs: ModelRF | None, node: Any, machine: bool) -> list[Column]:
     def exact(what: str, index: int) -> Callable[[Any], int | float]:
         return lambda row: rf_number(getattr(of(row), what)[index])
 
+    names = AXIS_NAMES[len(rfs.output.axes)]
     return [Column(f"rf_{what}_{axis}", exact(what, i))
-            for what in ("size", "jump", "padding") for i, axis in enumerate("hw")]
+            for what in ("size", "jump", "padding") for i, axis in enumerate(names)]
 
 
 def layers_report(analysis: Analysis, depth: int | None,
@@ -104,7 +116,7 @@ def layers_report(analysis: Analysis, depth: int | None,
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
         Column("kind", lambda r: r[1].label, justify="left"),
-        Column("output C×H×W", lambda r: r[1].output_shape[1:], shape),
+        Column(f"output {'×'.join(analysis.layout[1:])}", lambda r: r[1].output_shape[1:], shape),
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
@@ -236,7 +248,7 @@ def separable_report(analysis: Analysis) -> Report | None:
 def model_reports(analysis: Analysis, depth: int | None, machine: bool,
                   verification: Verification | None = None,
                   counting: Counting = PAPER_MACS, rf: bool = False) -> list[Report]:
-    rfs = _fields(analysis.root) if rf else None
+    rfs = _fields(analysis) if rf else None
     main = (flat_report(analysis, depth, verification, counting, rfs) if machine
             else layers_report(analysis, depth, verification, counting, rfs))
     reports = [main, totals_report(analysis, counting), kinds_report(analysis)]
@@ -273,7 +285,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
         ],
         "standard_equivalent": {"params": eq.params, "macs": eq.macs, "pairs": eq.pairs},
     }
-    rfs = figures.rfs or _fields(analysis.root)
+    rfs = figures.rfs or _fields(analysis)
     return {
         "model": analysis.model,
         "input": list(analysis.input_shape),
@@ -283,7 +295,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
                    **completeness_json(analysis)},
         "convention": {**counting.describe(), "total": counting.count(analysis.root)},
         **({key: None for key in detail} if summary else detail),
-        "receptive_field": rf_json(rfs.output),
+        "receptive_field": None if rfs is None else rf_json(rfs.output),
         "verify": None if verification is None else _verify_json(verification),
     }
 
@@ -340,7 +352,7 @@ def model_output(analysis: Analysis, depth: int | None, verification: Verificati
                  counting: Counting, extra: Any, fmt: str, summary: bool,
                  rf: bool = False, prediction: Prediction | None = None) -> list[Report | str]:
     """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
-    rfs = _fields(analysis.root) if fmt in ("json", "csv") or rf else None
+    rfs = _fields(analysis) if fmt in ("json", "csv") or rf else None
     figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
     if summary:
         reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals,

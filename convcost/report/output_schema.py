@@ -33,8 +33,8 @@ def array(items: dict[str, Any]) -> dict[str, Any]:
 
 
 MAP_OF_INT = {"type": "object", "additionalProperties": INT}
-PAIR: dict[str, Any] = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
-RF = obj({"size": PAIR, "jump": PAIR, "padding": PAIR, "whole": BOOL})
+AXES: dict[str, Any] = {"type": "array", "items": NUM, "minItems": 1, "maxItems": 3}
+RF = obj({"size": AXES, "jump": AXES, "padding": AXES, "whole": BOOL})  # per spatial axis
 _ROW_TYPES: dict[str, dict[str, Any]] = {
     "name": STR, "parent": nullable(STR), "kind": STR, "op_class": nullable(STR),
     "out_c": nullable(INT), "out_h": nullable(INT), "out_w": nullable(INT), "params": INT,
@@ -86,7 +86,7 @@ def _model() -> dict[str, Any]:
         "separable": nullable(array(obj({"depthwise": STR, "pointwise": STR, "macs": INT,
                                          "standard_macs": INT, "ratio": NUM, "theory": NUM}))),
         "standard_equivalent": nullable(obj({"params": INT, "macs": INT, "pairs": INT})),
-        "receptive_field": RF,
+        "receptive_field": nullable(RF),  # null: no spatial axes (tokens)
         "memory": nullable(MEMORY_SUMMARY), "training": nullable(TRAINING_SUMMARY),
         "verify": nullable(VERIFY),
         "latency": nullable(obj({  # --latency-model: the predicted time (convcost calibrate)

@@ -29,7 +29,17 @@ MEMORY = ("weight_bytes", "input_bytes", "output_bytes", "mem_access_bytes", "in
           "live_bytes", "memory_status")
 ROOFLINE = ("time_s", "compute_s", "memory_s", "bound")
 TRAINING = ("forward_macs", "grad_input_macs", "grad_weight_macs", "training_macs")
-RF = tuple(f"rf_{what}_{axis}" for what in ("size", "jump", "padding") for axis in "hw")
+AXIS_NAMES = {1: "l", 2: "hw", 3: "dhw"}
+"""The names of the spatial axes of a field of 1, 2 or 3 axes (CSV columns)."""
+
+
+def rf_keys(axes: int = 2) -> tuple[str, ...]:
+    """The CSV columns of a receptive field of ``axes`` axes: ``rf_size_h`` … ``rf_padding_w``."""
+    return tuple(f"rf_{what}_{axis}" for what in ("size", "jump", "padding")
+                 for axis in AXIS_NAMES[axes])
+
+
+RF = rf_keys()
 KEYS = (*BASE, *JSON_ONLY, *MEMORY, *ROOFLINE, *TRAINING, "receptive_field")
 
 
@@ -56,7 +66,7 @@ class Figures:
         if self.training is not None:
             columns += TRAINING
         if self.rf:
-            columns += RF
+            columns += rf_keys(len(self.rfs.output.axes)) if self.rfs is not None else RF
         return columns
 
 
@@ -137,7 +147,8 @@ def rf_number(value: Fraction) -> int | float:
 
 
 def rf_json(rf: ReceptiveField) -> dict[str, Any]:
-    """A field in JSON: [h, w] pairs (ints, floats when fractional) and ``whole``."""
+    """A field in JSON: a figure per axis ([h, w] of an image; ints, floats when fractional)
+    and ``whole``."""
     return {"size": [rf_number(v) for v in rf.size], "jump": [rf_number(v) for v in rf.jump],
             "padding": [rf_number(v) for v in rf.padding], "whole": rf.whole}
 
@@ -147,7 +158,7 @@ def rf_flat(field: Mapping[str, Any] | None) -> dict[str, Any]:
     if field is None:
         return dict.fromkeys(RF)
     return {f"rf_{what}_{axis}": field[what][i] for what in ("size", "jump", "padding")
-            for i, axis in enumerate("hw")}
+            for i, axis in enumerate(AXIS_NAMES[len(field["size"])])}
 
 
 def tree_rows(root: Node, figures: Figures, max_depth: int | None = None

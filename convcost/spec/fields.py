@@ -112,6 +112,33 @@ def as_shape(value: Any, path: str) -> tuple[int, ...]:
     return tuple(as_int(v, f"{path}[{i}]") for i, v in enumerate(value))
 
 
+MAX_RANK = 5
+"""The most dims a tensor shape may have: ``[N, C, D, H, W]``."""
+
+
+def as_dims(value: Any, path: str) -> tuple[int, ...]:
+    """A full tensor shape, batch first: a list of 2 to :data:`MAX_RANK` positive integers."""
+    if not isinstance(value, list) or not 2 <= len(value) <= MAX_RANK:
+        raise SpecError(f"must be a list of 2 to {MAX_RANK} positive integers, batch first, "
+                        "e.g. [1, 3, 224, 224]", path=path)
+    return tuple(as_int(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def as_sizes(value: Any, path: str, minimum: int = 1, words: Iterable[str] = ()) -> Any:
+    """A size per spatial axis: an int (every axis), a list of 1 to 3, or one of ``words``."""
+    if isinstance(value, str) and value in words:
+        return value
+    if isinstance(value, list):
+        if not 1 <= len(value) <= 3:
+            raise SpecError(f"must be an integer or a list of 1 to 3 sizes (one per spatial axis), "
+                            f"got {_show(value)}", path=path)
+        return tuple(as_int(v, f"{path}[{i}]", minimum) for i, v in enumerate(value))
+    if isinstance(value, str):
+        raise SpecError(f"must be {', '.join(words)}, an integer or a list of sizes, got "
+                        f"{_show(value)}", path=path)
+    return as_int(value, path, minimum)
+
+
 def as_choice(value: Any, path: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
@@ -151,6 +178,10 @@ def read_field(field: Field, value: Any, path: str) -> Any:
             return as_text(value, path)
         case "shape":
             return as_shape(value, path)
+        case "dims":
+            return as_dims(value, path)
+        case "sizes":
+            return as_sizes(value, path, field.minimum, field.choices)
         case "layers":
             if not as_list(value, path):
                 raise SpecError("must list at least one layer", path=path)

@@ -19,6 +19,7 @@ from convcost.spec.budget import (
     REQUIRED_METRICS,
     SHARE,
 )
+from convcost.spec.fields import MAX_RANK
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
 from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
 from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
@@ -59,6 +60,9 @@ def _field(field: Field) -> dict[str, Any]:
         "ints": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": MAX_LIST_ITEMS},
         "text": {"type": "string", "minLength": 1, "maxLength": 200},
         "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 4},
+        "sizes": {"oneOf": [nonneg, {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 3},
+                            *([{"enum": list(field.choices)}] if field.choices else [])]},
+        "dims": {"type": "array", "items": nonneg, "minItems": 2, "maxItems": MAX_RANK},
     }[field.type]
     return _nullable(field, schema)
 

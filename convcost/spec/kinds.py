@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from convcost.cost.layout import LAYOUTS
 from convcost.cost.opkind import Field, SpecKind, fields
 from convcost.cost.ops.act import ACTIVATIONS
 from convcost.cost.ops.linear import WIDTHS
@@ -172,6 +173,12 @@ COMMON_FIELDS: Mapping[str, Field] = fields(
 )
 
 INPUT_FIELDS: Mapping[str, Field] = fields(
+    shape=Field("dims", None, nullable=True,
+                doc="every size, batch first, e.g. [1, 3, 16, 112, 112] (instead of channels, "
+                    "resolution, height, width and batch)"),
+    layout=Field("choice", None, LAYOUTS, nullable=True,
+                 doc="what each axis of shape is (default: channels-first by rank, NC, NCL, "
+                     "NCHW, NCDHW)"),
     channels=Field("int", 3),
     resolution=Field("int", None, nullable=True),
     height=Field("int", None, nullable=True),

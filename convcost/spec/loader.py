@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from convcost.cost.layout import default_layout
+from convcost.cost.value import Shape
 from convcost.errors import SpecError
 from convcost.limits import MAX_FILE_BYTES, MAX_LEAVES, MAX_YAML_NODES, quote
 from convcost.spec.budget import Budget, parse_budget
@@ -23,10 +25,10 @@ from convcost.spec.fields import (
     read_fields,
     suggest,
 )
+from convcost.spec.inputs import InputSpec, read_input
 from convcost.spec.kinds import (
     COMMON_FIELDS,
     CONTAINERS,
-    INPUT_FIELDS,
     LAYER_KEYS,
     LAYER_LISTS,
     LEAF_BOUND,
@@ -61,14 +63,6 @@ RESERVED_NAMES = frozenset({
 
 
 @dataclass(frozen=True)
-class InputSpec:
-    channels: int
-    height: int
-    width: int
-    batch: int = 1
-
-
-@dataclass(frozen=True)
 class LayerSpec:
     """One entry of ``layers``: its kind, its name and its validated, normalised fields."""
 
@@ -97,6 +91,31 @@ class Spec:
     # layers before those no output needs were dropped (set only when some were)
     source: str | None = field(default=None, compare=False)
     text: str | None = field(default=None, compare=False, repr=False)  # to locate later errors
+    input_name: str = INPUT  # the first input's name (``inputs:``), read by the first layer
+    extra_inputs: tuple[tuple[str, InputSpec], ...] = ()  # the other named inputs (``inputs:``)
+
+    @property
+    def inputs(self) -> tuple[tuple[str, InputSpec], ...]:
+        """Every input by name, the first first."""
+        return ((self.input_name, self.input), *self.extra_inputs)
+
+    def with_inputs(self, shapes: Sequence[tuple[str, Shape]]) -> Spec:
+        """The spec at other input shapes: one bare ``input`` shape (for the first input), or
+        shapes by input name. A shape of another rank than its input takes the channels-first
+        layout of its rank."""
+        named = dict(self.inputs)
+        if [name for name, _ in shapes] == [INPUT]:
+            shapes = [(self.input_name, shapes[0][1])]
+        for name, _ in shapes:
+            if name not in named:
+                raise SpecError(f"the model has no input {name!r} (its inputs: "
+                                f"{', '.join(named)})", path="--input")
+        for name, shape in shapes:
+            layout = named[name].layout
+            named[name] = InputSpec(shape, layout if len(layout) == len(shape)
+                                    else default_layout(len(shape)))
+        first, *rest = named.items()
+        return replace(self, input=first[1], extra_inputs=tuple(rest))
 
 
 def _layer(item: RawLayer, warnings: list[SpecError]) -> LayerSpec:
@@ -199,23 +218,6 @@ def check_name(name: Any, path: str) -> str:
     return name
 
 
-def _input(raw: Any) -> InputSpec:
-    data = as_mapping(raw, "input")
-    check_keys(data, INPUT_FIELDS, "input")
-    values = read_fields(data, INPUT_FIELDS, "input")
-    square, h, w = values["resolution"], values["height"], values["width"]
-    if square is not None and (h is not None or w is not None):
-        raise SpecError("give resolution or height and width, not both", path="input")
-    if square is None and (h is None or w is None):
-        raise SpecError("missing required field (resolution, or height and width)", path="input.resolution")
-    return InputSpec(
-        channels=values["channels"],
-        height=square or h,
-        width=square or w,
-        batch=values["batch"],
-    )
-
-
 def _leaf_bound(layer: LayerSpec) -> int:
     """At most how many leaf ops one copy of ``layer`` expands to."""
     own = LEAF_BOUND[layer.kind]
@@ -296,7 +298,7 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         budget = model.get("budget")
         return Spec(
             name=name,
-            input=_input(model["input"]),
+            input=read_input(model["input"]),
             layers=layers,
             width_multiplier=as_number(model.get("width_multiplier", 1.0), "width_multiplier"),
             divisor=None if divisor is None else as_int(divisor, "divisor"),

@@ -154,7 +154,7 @@ def test_budgets_file_names_a_builtin(tmp_path: Path) -> None:
     ("{spec: mobilenet_v1, input: 1x3x160x160, params: 5M, macs: 1G}",
      "budgets[0].input: only an imported model takes an input shape"),
     ("{spec: 'torchvision:resnet18', input: 1x3x0x4, params: 5M, macs: 1G}",
-     "budgets[0].input: must be a shape like 1x3x224x224"),
+     "budgets[0].input: expected a shape like 1x3x224x224"),
     ("{spec: 'torchvision:resnet18', input: [1, 3], params: 5M, macs: 1G, inputs: 2}",
      "budgets[0].inputs: unknown key"),
     ("{spec: 'net.py:Net(', params: 5M, macs: 1G}", "budgets[0].spec: "),

@@ -120,7 +120,7 @@ def test_summary_is_the_totals() -> None:
 @pytest.mark.parametrize(("flags", "message"), [
     (["--fail-on-growth", "two"], "--fail-on-growth: expected a percentage such as 2% or 0.5%"),
     (["--fail-on-latency-growth", "1%"], "--fail-on-latency-growth: needs --latency-model"),
-    (["--input", "1x3"], "--input: must be four positive integers"),
+    (["--input", "1x3x0"], "--input: expected a shape like 1x3x224x224"),
 ])
 def test_bad_options_are_one_line(flags: list[str], message: str) -> None:
     result = _run(["diff", *PAIR, *flags], 2)

@@ -349,8 +349,9 @@ def test_input_shape_overrides(flags: list[str], shape: list[int], macs: int) ->
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--input", "1x3x224"], "--input: must be four positive integers NxCxHxW, got '1x3x224'"),
-    (["--input", "1x3x0x4"], "--input: must be four positive integers"),
+    (["--input", "1x3x224x224x1x1"], "--input: expected a shape like 1x3x224x224 (2 to 5 sizes, batch first, "
+     "each 1 to 65,536), got '1x3x224x224x1x1'"),
+    (["--input", "1x3x0x4"], "--input: expected a shape like 1x3x224x224"),
     (["--input", "1x3x8x8", "--batch", "2"], "--input: give --input, or --height / --width / --batch"),
     (["--height", "8", "--resolution", "8"], "--resolution: give --resolution, or --input"),
     (["--height", "0"], "--height: must be a positive integer, got 0"),

@@ -40,7 +40,7 @@ MACS, PARAMS = 55_296 + 80, 224 + 16 + 90
 
 @pytest.mark.parametrize(("args", "kwargs", "batch"), [
     ((), {"input_shape": (1, 3, 16, 16)}, 1),
-    ((), {"input_shape": (3, 16, 16)}, 1),  # batch 1 added
+    ((), {"input_shape": "1x3x16x16"}, 1),  # text, parsed as --input is
     ((torch.zeros(2, 3, 16, 16),), {}, 2),  # fvcore-style inputs, positional
     (((torch.zeros(1, 3, 16, 16),),), {}, 1),
     ((), {"example_inputs": torch.zeros(4, 3, 16, 16)}, 4),
@@ -86,8 +86,8 @@ def test_import_spec_is_the_spec_text_that_loads() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"input_shape": (1, 3, 0, 16)}, "input_shape: expected positive sizes"),
-    ({"input_shape": (16, 16)}, "input_shape: expected positive sizes"),
+    ({"input_shape": (1, 3, 0, 16)}, "input_shape: expected a shape like 1x3x224x224"),
+    ({"input_shape": (16,)}, "input_shape: expected a shape like 1x3x224x224"),
     ({"input_shape": (1, 3, 16, 16), "example_inputs": torch.zeros(1, 3, 16, 16)}, "not both"),
     ({"example_inputs": (torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))}, "one image tensor"),
 ])

@@ -7,7 +7,6 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.frontend.registry import imports
 from convcost.frontend.source import parse_source
-from convcost.runtime.importer.api import parse_input
 
 GOOD = [
     # text, kind, location, name, kwargs
@@ -57,15 +56,3 @@ def test_specs_are_not_sources() -> None:
     assert not imports("specs/mobilenet_v1.yaml")
 
 
-@pytest.mark.parametrize(("text", "shape"), [
-    ("1x3x224x224", (1, 3, 224, 224)), ("2×3×32×64", (2, 3, 32, 64)), ("1x512", (1, 512)),
-    (None, None),
-])
-def test_input_shapes(text: str | None, shape: tuple[int, ...] | None) -> None:
-    assert parse_input(text) == shape
-
-
-@pytest.mark.parametrize("text", ["224", "1x3x0x4", "1x3xax4", "1x3x224x224x1x1", "1x3x99999999x2"])
-def test_bad_input_shapes(text: str) -> None:
-    with pytest.raises(ConvcostError, match="--input"):
-        parse_input(text)

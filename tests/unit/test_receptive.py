@@ -110,14 +110,14 @@ def test_merges_take_the_union() -> None:
     conv3 = Axis(F(3), F(2), F(0))  # 3×3 s2 p1 on the input
     skip = Axis(F(1), F(2), F(0))  # ResNet's 1×1 s2 downsample
     shifted = Axis(F(3), F(2), F(1))  # a valid 3×3 s2: centred on pixel 1
-    merged = merge([ReceptiveField(conv3, conv3), ReceptiveField(skip, skip)])
+    merged = merge([ReceptiveField((conv3, conv3)), ReceptiveField((skip, skip))])
     assert merged.size == (3, 3) and merged.start == (0, 0)  # max(3, 1); same centre
     # [-1, 1] ∪ [0, 2] = [-1, 2]: size 4, centre 1/2 (more than the max when centres differ)
-    union = merge([ReceptiveField(conv3, conv3), ReceptiveField(shifted, shifted)])
+    union = merge([ReceptiveField((conv3, conv3)), ReceptiveField((shifted, shifted))])
     assert union.size == (4, 4) and union.start == (F(1, 2), F(1, 2))
     # a whole (broadcast) gate makes the merge whole but keeps the map's jump
-    gate = ReceptiveField(Axis(F(9), F(2), F(3)), Axis(F(9), F(2), F(3)), whole=True)
-    gated = merge([ReceptiveField(conv3, conv3), gate])
+    gate = ReceptiveField((Axis(F(9), F(2), F(3)), Axis(F(9), F(2), F(3))), whole=True)
+    gated = merge([ReceptiveField((conv3, conv3)), gate])
     assert gated.whole and gated.jump == (2, 2) and gated.size == (9, 9)
 
 

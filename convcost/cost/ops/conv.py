@@ -264,6 +264,6 @@ IMPORTS = Imports(
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
               keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window,
-              imports=IMPORTS)
+              imports=IMPORTS, layout="NCHW")
 
 KINDS = (CONV,)

@@ -161,9 +161,9 @@ SPEC = SpecKind(
 
 _WINDOW_KEYS = ("max_pool", "avg_pool", "functional_max_pool", "functional_avg_pool")
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(_WINDOW_KEYS, "pooling"),
-              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower)
+              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower, layout="NCHW")
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
-                       keys_of=_adaptive_key, window=_adaptive_window)
+                       keys_of=_adaptive_key, window=_adaptive_window, layout="NCHW")
 
 KINDS = (POOL, ADAPTIVE_POOL)

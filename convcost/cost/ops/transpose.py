@@ -152,6 +152,6 @@ CONV_TRANSPOSE = OpKind(
     imports=Imports(modules={"torch.nn.ConvTranspose2d": _read_module},
                     aten={"aten.conv_transpose2d": _read_aten},
                     onnx={"ConvTranspose": _read_onnx}, onnx_weights={"ConvTranspose": (1, 2)},
-                    emit=_emit))
+                    emit=_emit), layout="NCHW")
 
 KINDS = (CONV_TRANSPOSE,)

@@ -12,16 +12,6 @@ from convcost.runtime.importer.ir import IRGraph, Shape
 DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 
 
-def parse_input(text: str | None) -> Shape | None:
-    """``1x3x224x224`` -> (1, 3, 224, 224); None stays None (the model's own or the default)."""
-    if text is None:
-        return None
-    parts = text.lower().replace("×", "x").split("x")
-    if not 2 <= len(parts) <= 5 or not all(p.isdigit() and 0 < int(p) <= 1 << 16 for p in parts):
-        raise ConvcostError(f"--input: expected sizes like 1x3x224x224, got {text!r}")
-    return tuple(int(p) for p in parts)
-
-
 def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "auto"
                ) -> tuple[Any, IRGraph]:
     """``(original nn.Module or None for ONNX, IR)`` of the model ``source`` names."""

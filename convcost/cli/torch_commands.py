@@ -152,10 +152,10 @@ def import_command(
     force: Annotated[bool, typer.Option("--force", help="let -o replace an existing file")] = False,
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""
+    from convcost.cli.parsing import traced_input
     from convcost.frontend.registry import open_network, reader_for
     from convcost.frontend.source import parse_source
     from convcost.outfile import refuse_existing, write_text
-    from convcost.cli.parsing import traced_input
 
     refuse_existing(output, force)
     if not reader_for(source).imports:

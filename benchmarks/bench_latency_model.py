@@ -16,6 +16,9 @@
     nice -n 10 python benchmarks/bench_latency_model.py --threads 1 --save run.json
     python benchmarks/bench_latency_model.py --load run.json      # re-fit, no timing
 
+``--save`` keeps every kernel configuration beside its time, so ``--load`` recomputes the
+features with the current detection: a new feature is tried on the same timings.
+
 Prints markdown tables (docs/memory-and-latency.md §8 quotes one run) and ``--model FILE``
 writes the fitted kernel model (``convcost-latency/2``).
 """
@@ -23,6 +26,7 @@ writes the fitted kernel model (``convcost-latency/2``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -44,7 +48,12 @@ from convcost.net.kernel_model import (  # noqa: E402
     held_out,
     leave_one_out,
 )
-from convcost.net.kernel_sampling import adaptive_configs, random_configs, zoo_ranges  # noqa: E402
+from convcost.net.kernel_sampling import (  # noqa: E402
+    KernelConfig,
+    adaptive_configs,
+    random_configs,
+    zoo_ranges,
+)
 from convcost.net.kernels import detect  # noqa: E402
 
 HELD_OUT = ("torchvision:resnet34", "torchvision:mnasnet1_0", "torchvision:mnasnet0_5",
@@ -82,7 +91,8 @@ def imported(names: Sequence[str], batch: int) -> list[Analysis]:
     return out
 
 
-def sample_kernels(nets: Sequence[Analysis], args: argparse.Namespace, setup: Any) -> list[KernelSample]:
+def sample_kernels(nets: Sequence[Analysis], args: argparse.Namespace,
+                   setup: Any) -> tuple[list[KernelSample], list[KernelConfig]]:
     from convcost.runtime.kernel_timing import time_kernels
 
     ranges = zoo_ranges([k for a in nets for k in detect(a.root)])
@@ -96,7 +106,7 @@ def sample_kernels(nets: Sequence[Analysis], args: argparse.Namespace, setup: An
         more += adaptive_configs([configs[i] for i in mine], [errors[i] for i in mine],
                                  args.adaptive, seed=args.seed + 1)
     extra, _ = time_kernels(more, setup, progress=every(20, "adaptive"))
-    return samples + extra
+    return samples + extra, [*configs, *more]
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -117,7 +127,7 @@ def _measure(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
 
     nets = shipped(args.skip, args.batch)
     unseen = imported(args.held_out, args.batch)
-    samples = sample_kernels(nets, args, setup)
+    samples, configs = sample_kernels(nets, args, setup)
     times = interleaved([*nets, *unseen], setup, args.rounds, args.warmup,
                         progress=every(1, "round"))
     version = runner(nets[0], setup)[1]
@@ -125,6 +135,7 @@ def _measure(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
                         "batch": args.batch, "dtype": args.dtype, "backend": args.backend,
                         "backend_version": version},
             "samples": [[s.kernel_class, dict(s.features), s.seconds] for s in samples],
+            "configs": [dataclasses.asdict(c) for c in configs],
             "shipped": [[a.model, t] for a, t in zip(nets, times, strict=False)],
             "held_out": [[n, t] for n, t in zip(args.held_out, times[len(nets):], strict=True)]}
 
@@ -171,11 +182,25 @@ def summary(label: str, rows: Sequence[HeldOut], raw: dict[str, list[float]]) ->
             f"| {within} of {len(rows)} |")
 
 
+def load_samples(data: dict[str, Any]) -> list[KernelSample]:
+    """The kernel samples; with the configurations saved, their features recomputed by the
+    current detection (so a new feature can be tried on old timings)."""
+    if "configs" not in data:
+        return [KernelSample(c, f, s) for c, f, s in data["samples"]]
+    from convcost.spec.loader import parse_spec
+
+    out = []
+    for config, (_, _, seconds) in zip(data["configs"], data["samples"], strict=True):
+        kernel = detect(analyze(parse_spec(KernelConfig(**config).spec_data())).root)[0]
+        out.append(KernelSample(kernel.kernel_class, kernel.features, seconds))
+    return out
+
+
 def report(data: dict[str, Any], args: argparse.Namespace) -> None:
     from convcost.net.kernels import FEATURES
 
     machine = data["machine"]
-    samples = [KernelSample(c, f, s) for c, f, s in data["samples"]]
+    samples = load_samples(data)
     fits = fit_kernels(samples)
     analyses = {a.model: a for a in shipped(args.skip, machine["batch"])}
     names = [n for n, _ in data["held_out"]]

@@ -26,6 +26,8 @@ from convcost.spec.fields import as_int, as_list, as_mapping, check_keys, join
 TOP_KEYS = ("format", "machine", "calibrated_on", "pass_factor", "overhead_per_kernel_s", "kernels")
 MACHINE_KEYS = ("cpu", "device", "threads", "batch", "dtype", "backend", "backend_version")
 MAX_SAMPLES = 10**7
+# features added after format 2 was first written: absent from an older file, coefficient 0
+LATER_FEATURES = frozenset({"max_window", "bn_elems", "relu_elems", "in_elems"})
 
 
 def kernel_data(model: KernelModel) -> dict[str, Any]:
@@ -48,12 +50,12 @@ def _fit(cls: str, raw: Any) -> KernelFit:
     names = FEATURES[cls]
     check_keys(data, ("samples", *names), path)
     for key in ("samples", *names):
-        if key not in data:
+        if key not in data and key not in LATER_FEATURES:
             raise SpecError("missing required field", path=join(path, key))
     samples = as_int(data["samples"], join(path, "samples"), minimum=0)
     if samples > MAX_SAMPLES:
         raise SpecError(f"must be at most {MAX_SAMPLES}, got {samples}", path=join(path, "samples"))
-    coef = {name: seconds_field(data[name], join(path, name)) for name in names}
+    coef = {name: seconds_field(data.get(name, 0.0), join(path, name)) for name in names}
     return KernelFit(MappingProxyType(coef), samples)
 
 

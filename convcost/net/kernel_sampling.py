@@ -2,8 +2,9 @@
 (more samples near the worst-predicted ones, as nn-Meter does). Pure and seeded.
 
 The ranges (:func:`zoo_ranges`) are read off the kernels of the given networks: per class, the
-smallest and largest input channels, output channels and input size, and the kernel sizes,
-strides and activations that occur. A configuration is a one-layer spec
+smallest and largest input channels, output channels and input size, and every kernel as an
+*anchor* (channels, size, kernel size, stride, activation). A random configuration is an
+anchor with its channels and size scaled, its kind of kernel kept. A configuration is a one-layer spec
 (:meth:`KernelConfig.spec_data`), so the builder that builds networks builds it too, and its
 features come from the same detection (:func:`convcost.net.kernels.detect`).
 """
@@ -16,14 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from convcost.cost.ops import Activation, Conv2d
+from convcost.cost.ops import Activation, BatchNorm, Conv2d
 from convcost.cost.ops.pool import AdaptivePool, Pool
 from convcost.net.kernels import KERNEL_CLASSES, Kernel
 
 MAX_MACS = 400_000_000  # per sample and batch element: keeps one timing under ~20 ms
 MAX_ELEMENTS = 2_000_000  # input elements per batch element (8 MB of float32)
 SAME_CHANNELS = ("dwconv", "add", "pool", "elementwise")
-ACTS = ("relu", "hardswish", "silu", "sigmoid")
+ACTS = ("relu", "relu6", "hardswish", "silu", "sigmoid", "gelu")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Range:
     kernels: tuple[int, ...] = (1,)
     strides: tuple[int, ...] = (1,)
     acts: tuple[str, ...] = ("",)
-    anchors: tuple[tuple[int, int, int], ...] = ()  # (cin, cout, size) of the zoo's kernels
+    anchors: tuple[tuple[int, int, int, int, int, str, bool], ...] = ()  # the zoo's kernels
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,20 @@ class KernelConfig:
     stride: int = 1
     act: str = ""  # "" none; for pool: "max", "avg" or "global"
     batch: int = 1
+    bn: bool = True  # conv, dwconv: a BatchNorm after it (else a bias, as VGG's convs have)
 
     def spec_data(self) -> dict[str, Any]:
         """The one-kernel network, as spec data."""
         act = {"act": self.act} if self.act else {}
         layers: list[dict[str, Any]]
         size = self.size
+        norm = {"bn": self.bn, "bias": not self.bn}
         if self.kernel_class == "conv":
             layers = [{"kind": "conv", "out_channels": self.cout, "kernel_size": self.kernel,
-                       "stride": self.stride, "bn": True, **act}]
+                       "stride": self.stride, **norm, **act}]
         elif self.kernel_class == "dwconv":
             layers = [{"kind": "dwconv", "kernel_size": self.kernel, "stride": self.stride,
-                       "bn": True, **act}]
+                       **norm, **act}]
         elif self.kernel_class == "linear":
             size = 1
             layers = [{"kind": "flatten"}, {"kind": "linear", "out_features": self.cout}]
@@ -80,7 +83,7 @@ class KernelConfig:
 
     def name(self) -> str:
         return (f"{self.kernel_class}_{self.cin}_{self.cout}_{self.size}_k{self.kernel}"
-                f"s{self.stride}_{self.act or 'none'}_b{self.batch}")
+                f"s{self.stride}_{self.act or 'none'}_b{self.batch}{'' if self.bn else '_nobn'}")
 
     def macs(self) -> int:
         """An upper estimate of the MACs (to keep timings bounded)."""
@@ -94,27 +97,43 @@ def _span(values: Sequence[int]) -> tuple[int, int]:
     return (min(values), max(values))
 
 
+Anchor = tuple[int, int, int, int, int, str, bool]
+
+
+def _anchor(kernel: Kernel) -> Anchor:
+    """``(cin, cout, size, kernel size, stride, act, bn)`` of one zoo kernel (act: the first
+    of :data:`ACTS` in its span, or the pool's mode; bn: a BatchNorm in its span)."""
+    head = next(kernel.groups[0].leaves())
+    op = head.op
+    size = head.input_shape[-1] if len(head.input_shape) == 4 else 1
+    k, s = (op.kernel[0], op.stride[0]) if isinstance(op, Conv2d | Pool) else (1, 1)
+    act: str
+    if isinstance(op, Pool | AdaptivePool):
+        act = "global" if isinstance(op, AdaptivePool) else op.mode
+    else:
+        act = next((leaf.op.fn for g in kernel.groups for leaf in g.leaves()
+                    if isinstance(leaf.op, Activation) and leaf.op.fn in ACTS), "")
+    bn = any(isinstance(leaf.op, BatchNorm) for g in kernel.groups for leaf in g.leaves())
+    return head.input_shape[1], kernel.groups[-1].output_shape[1], size, k, s, act, bn
+
+
+def _square(kernel: Kernel) -> bool:
+    """Square kernel and stride (a 1×7 conv is sampled as nothing: configurations are square)."""
+    op = next(kernel.groups[0].leaves()).op
+    return not isinstance(op, Conv2d | Pool) or (op.kernel[0] == op.kernel[1]
+                                                 and op.stride[0] == op.stride[1])
+
+
 def zoo_ranges(kernels: Sequence[Kernel]) -> dict[str, Range]:
     """Per class, what the given kernels span (classes without kernels are left out)."""
     out = {}
     for cls in KERNEL_CLASSES:
-        mine = [k for k in kernels if k.kernel_class == cls]
-        if not mine:
+        anchors = sorted({_anchor(k) for k in kernels if k.kernel_class == cls and _square(k)})
+        if not anchors:
             continue
-        heads = [next(k.groups[0].leaves()) for k in mine]
-        cin = [h.input_shape[1] for h in heads]
-        cout = [k.groups[-1].output_shape[1] for k in mine]
-        size = [h.input_shape[-1] if len(h.input_shape) == 4 else 1 for h in heads]
-        ops = [h.op for h in heads]
-        kernels_ = sorted({op.kernel[0] for op in ops if isinstance(op, Conv2d | Pool)} or {1})
-        strides = sorted({op.stride[0] for op in ops if isinstance(op, Conv2d | Pool)} or {1})
-        acts = sorted({leaf.op.fn for k in mine for g in k.groups for leaf in g.leaves()
-                       if isinstance(leaf.op, Activation)} & set(ACTS)) or [""]
-        if cls == "pool":
-            acts = sorted({"global" if isinstance(op, AdaptivePool) else op.mode
-                           for op in ops if isinstance(op, Pool | AdaptivePool)})
-        out[cls] = Range(_span(cin), _span(cout), _span(size), tuple(kernels_), tuple(strides),
-                         tuple(acts), tuple(sorted(set(zip(cin, cout, size, strict=True)))))
+        cin, cout, size, ks, strides, acts, _ = zip(*anchors, strict=True)
+        out[cls] = Range(_span(cin), _span(cout), _span(size), tuple(sorted(set(ks))),
+                         tuple(sorted(set(strides))), tuple(sorted(set(acts))), tuple(anchors))
     return out
 
 
@@ -132,18 +151,22 @@ def bounded(config: KernelConfig) -> bool:
 def random_configs(ranges: dict[str, Range], per_class: int, seed: int = 0,
                    batch: int = 1) -> list[KernelConfig]:
     """``per_class`` configurations of every class: a random kernel of the zoo with its
-    channels and size scaled by ½ … 2 (log-uniform, inside the zoo's range), and a random
-    kernel size, stride and activation of those the zoo uses for the class."""
+    channels and size scaled by ½ … 2 (log-uniform, inside the zoo's range), its kernel size,
+    stride, activation and BN kept (a 4×4 stride-4 patchify stem stays one, a 1×1 stays 1×1).
+    Every other draw picks a kernel size and stride pair of the class first (all alike), so
+    the rare ones are sampled too."""
     rng = random.Random(seed)
     out = []
     for cls, r in ranges.items():
+        shapes = sorted({(a[3], a[4]) for a in r.anchors})
         made = 0
         while made < per_class:
-            cin, cout, size = rng.choice(r.anchors)
+            shape = rng.choice(shapes)  # half the draws: every kernel size and stride alike
+            cin, cout, size, kernel, stride, act, bn = rng.choice(
+                [a for a in r.anchors if a[3:5] == shape] if made % 2 else r.anchors)
             cin = _near(rng, cin, r.cin)
             config = KernelConfig(cls, cin, cin if cls in SAME_CHANNELS else _near(rng, cout, r.cout),
-                                  _near(rng, size, r.size), rng.choice(r.kernels),
-                                  rng.choice(r.strides), rng.choice(r.acts), batch)
+                                  _near(rng, size, r.size), kernel, stride, act, batch, bn)
             if bounded(config):
                 out.append(config)
                 made += 1

@@ -15,7 +15,9 @@ rules, over the fused groups (:func:`convcost.cost.groups.fused_groups`) in run 
 
 Each class has its own feature basis (:data:`FEATURES`): the shape figures its time grows
 with. ``act_elems`` is the output size when the kernel ends in an activation dearer than a
-ReLU (hardswish, sigmoid, SiLU, GELU, ...), else 0.
+ReLU (hardswish, sigmoid, SiLU, GELU, ...), else 0; ``bn_elems`` the output size when a
+BatchNorm is in the kernel, else 0; ``relu_elems`` the output size when a ReLU-cheap
+activation is; ``max_window`` a max pool's window, else 0.
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ from convcost.cost.ops.views import Dropout, Flatten, Identity
 KERNEL_CLASSES = ("conv", "dwconv", "linear", "add", "pool", "elementwise")
 FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # conv: MACs; MACs / (cin per group) = outputs·k², the per-output window work; MACs / cout
-    # = the im2col patch elements; the output (BN, act, write); the weights; one call
-    "conv": ("macs", "window", "patches", "out_elems", "act_elems", "weights", "one"),
-    "dwconv": ("macs", "in_elems", "out_elems", "act_elems", "one"),
+    # = the im2col patch elements; the output (act, write); the weights; one
+    # call; bn_elems: the output when a BatchNorm follows (eager torch runs it apart)
+    "conv": ("macs", "window", "patches", "in_elems", "out_elems", "bn_elems", "act_elems", "weights",
+             "one"),
+    "dwconv": ("macs", "in_elems", "out_elems", "bn_elems", "act_elems", "one"),
     "linear": ("macs", "in_elems", "weights", "one"),
-    "add": ("in_elems", "out_elems", "act_elems", "one"),
-    "pool": ("window", "in_elems", "out_elems", "one"),
-    "elementwise": ("in_elems", "out_elems", "act_elems", "one"),
+    "add": ("in_elems", "out_elems", "relu_elems", "act_elems", "one"),
+    # pool: max pools compare (max_window = window for a max pool, else 0), avg pools add
+    "pool": ("window", "max_window", "in_elems", "out_elems", "one"),
+    "elementwise": ("in_elems", "out_elems", "bn_elems", "relu_elems", "act_elems", "one"),
 })
 CHEAP_ACTS = frozenset({"relu", "relu6", "leaky_relu", "hardtanh", "prelu"})
 VIEWS = (Flatten, Dropout, Identity)
@@ -105,10 +110,16 @@ def _elements(shape: Sequence[int]) -> int:
     return math.prod(shape)
 
 
-def _act_elems(span: Sequence[Node]) -> int:
-    dear = any(isinstance(leaf.op, Activation) and leaf.op.fn not in CHEAP_ACTS
-               for g in span for leaf in g.leaves())
-    return _elements(span[-1].output_shape) if dear else 0
+def _act_elems(span: Sequence[Node], cheap: bool = False) -> int:
+    """The output size when the span has a dear activation (``cheap``: a cheap one), else 0."""
+    found = any(isinstance(leaf.op, Activation) and (leaf.op.fn in CHEAP_ACTS) == cheap
+                for g in span for leaf in g.leaves())
+    return _elements(span[-1].output_shape) if found else 0
+
+
+def _bn_elems(span: Sequence[Node]) -> int:
+    bn = any(isinstance(leaf.op, BatchNorm) for g in span for leaf in g.leaves())
+    return _elements(span[-1].output_shape) if bn else 0
 
 
 def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
@@ -119,6 +130,7 @@ def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
     ins = _elements(head.input_shape) * (op.inputs if isinstance(op, Add) else 1)
     outs = _elements(span[-1].output_shape)
     window, patches = float(outs), float(ins)
+    max_window = 0
     if isinstance(op, Conv2d | ConvTranspose2d):
         window = macs / max(1, op.in_channels // op.groups)
         patches = macs / max(1, op.out_channels)
@@ -126,10 +138,14 @@ def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
         window, patches = macs / max(1, op.in_features), macs / max(1, op.out_features)
     elif isinstance(op, Pool):
         window = outs * op.kernel[0] * op.kernel[1]
+        max_window = window if op.mode == "max" else 0
     elif isinstance(op, AdaptivePool):
         window = ins
+        max_window = window if op.mode == "max" else 0
     return {"macs": float(macs), "window": float(window), "patches": float(patches),
             "in_elems": float(ins), "out_elems": float(outs), "act_elems": float(_act_elems(span)),
+            "max_window": float(max_window), "bn_elems": float(_bn_elems(span)),
+            "relu_elems": float(_act_elems(span, cheap=True)),
             "weights": float(sum(g.params for g in span)), "one": 1.0}
 
 

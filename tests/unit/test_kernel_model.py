@@ -73,13 +73,44 @@ def test_detect(case: str, layers: list[dict[str, Any]], want: list[tuple[str, l
 def test_conv_features() -> None:
     # 3×3 conv 8 -> 16 on 1×8×10×10, stride 1, BN, hardswish:
     # MACs = 100 outputs · 16 · 8 · 9 = 115,200; window = MACs / 8 = 14,400 (1,600 outputs · 9);
-    # patches = MACs / 16 = 7,200; out = 1,600; act = 1,600 (hardswish is dear); weights 1,152 + BN 32
+    # patches = MACs / 16 = 7,200; in = 800; out = 1,600; bn = 1,600; act = 1,600 (hardswish is
+    # dear), relu 0; weights 1,152 + BN 32
     (kernel,) = detect(net([{**CONV, "bn": True, "act": "hardswish"}]))
     f = kernel.features
-    assert (f["macs"], f["window"], f["patches"], f["out_elems"], f["act_elems"], f["weights"]) == (
-        115_200, 14_400, 7_200, 1_600, 1_600, 1_184)
-    (relu,) = detect(net([{**CONV, "bn": True, "act": "relu"}]))
-    assert relu.features["act_elems"] == 0
+    assert (f["macs"], f["window"], f["patches"], f["in_elems"], f["out_elems"], f["bn_elems"],
+            f["act_elems"], f["relu_elems"], f["weights"]) == (
+        115_200, 14_400, 7_200, 800, 1_600, 1_600, 1_600, 0, 1_184)
+    # with a bias and a ReLU instead: no BN, the cheap activation counted apart; weights 1,152 + 16
+    (relu,) = detect(net([{**CONV, "bias": True, "act": "relu"}]))
+    assert (relu.features["bn_elems"], relu.features["act_elems"], relu.features["relu_elems"],
+            relu.features["weights"]) == (0, 0, 1_600, 1_168)
+
+
+FEATURE_CASES = [
+    # (case, layers, feature, value) on a 1×8×10×10 input
+    # 3×3 stride-2 max pool: 5×5 outputs · 8 channels = 200 outputs, window 200·9 = 1,800
+    ("max pool window", [{"kind": "pool", "op": "max", "kernel_size": 3, "stride": 2, "padding": 1}],
+     "max_window", 1_800),
+    ("avg pool: no max window", [{"kind": "pool", "op": "avg", "kernel_size": 3, "stride": 2, "padding": 1}],
+     "max_window", 0),
+    ("avg pool window", [{"kind": "pool", "op": "avg", "kernel_size": 3, "stride": 2, "padding": 1}],
+     "window", 1_800),
+    ("lone BN: 800 elements", [{"kind": "bn"}], "bn_elems", 800),
+    ("lone ReLU: no BN", [RELU], "bn_elems", 0),
+    ("lone ReLU: cheap", [RELU], "relu_elems", 800),
+    ("add+relu: two inputs of 800, relu on 800", [{"kind": "add", "from": ["input", "input"]}, RELU],
+     "in_elems", 1_600),
+    ("add+relu: the relu", [{"kind": "add", "from": ["input", "input"]}, RELU], "relu_elems", 800),
+    ("add+silu: dear, not cheap", [{"kind": "add", "from": ["input", "input"]},
+                                   {"kind": "act", "fn": "silu"}], "relu_elems", 0),
+]
+
+
+@pytest.mark.parametrize(("case", "layers", "feature", "want"), FEATURE_CASES,
+                         ids=[c[0] for c in FEATURE_CASES])
+def test_kernel_features(case: str, layers: list[dict[str, Any]], feature: str, want: float) -> None:
+    (kernel,) = detect(net(layers))
+    assert kernel.features[feature] == want
 
 
 def test_every_shipped_spec_is_covered_by_kernels() -> None:
@@ -93,9 +124,10 @@ def test_every_shipped_spec_is_covered_by_kernels() -> None:
         assert spanned == [g.name for g in fused_groups(root) if head_class(g) is not None], path
 
 
-TRUE = {"conv": (2e-11, 1e-10, 0.0, 5e-10, 2e-9, 0.0, 4e-6), "dwconv": (0.0, 3e-10, 6e-10, 1e-9, 5e-6),
-        "linear": (3e-11, 0.0, 2e-10, 2e-6), "add": (4e-10, 2e-10, 0.0, 3e-6),
-        "pool": (1e-10, 0.0, 3e-10, 2e-6), "elementwise": (5e-10, 0.0, 1e-9, 1e-6)}
+TRUE = {"conv": (2e-11, 1e-10, 0.0, 3e-10, 5e-10, 7e-10, 2e-9, 0.0, 4e-6),
+        "dwconv": (0.0, 3e-10, 6e-10, 4e-10, 1e-9, 5e-6),
+        "linear": (3e-11, 0.0, 2e-10, 2e-6), "add": (4e-10, 2e-10, 6e-10, 0.0, 3e-6),
+        "pool": (1e-10, 8e-10, 0.0, 3e-10, 2e-6), "elementwise": (5e-10, 0.0, 9e-10, 2e-10, 1e-9, 1e-6)}
 
 
 def synthetic(cls: str, count: int, seed: int) -> list[KernelSample]:
@@ -121,7 +153,8 @@ def test_fit_recovers_known_coefficients(cls: str) -> None:
 def test_fit_clamps_a_negative_slope() -> None:
     # elementwise t = 1 µs − 1e-12·in_elems would need a negative coefficient: clamped to 0,
     # the best non-negative fit of t ≈ 1 µs is then no slope at all
-    samples = [KernelSample("elementwise", {"in_elems": x, "out_elems": 0.0, "act_elems": 0.0, "one": 1.0},
+    zeros = dict.fromkeys(("out_elems", "bn_elems", "relu_elems", "act_elems"), 0.0)
+    samples = [KernelSample("elementwise", {"in_elems": x, **zeros, "one": 1.0},
                             1e-6 - 1e-12 * x) for x in (1e3, 1e4, 1e5)]
     fitted = fit_class("elementwise", samples)
     assert fitted.coefficients["in_elems"] == 0.0 and fitted.coefficients["one"] > 0
@@ -205,3 +238,30 @@ def test_adaptive_samples_near_the_worst() -> None:
     new = adaptive_configs(configs, [0.9, 0.01], 6, seed=3)
     # the worst fifth (at least one) is the 16-channel conv: every new config scales it by ⅔ … 1.5
     assert len(new) == 6 and all(10 <= c.cin <= 24 and 18 <= c.size <= 42 for c in new)
+
+
+def test_random_configs_keep_the_kind_of_zoo_kernel() -> None:
+    ranges = zoo_ranges(zoo_kernels())
+    configs = random_configs(ranges, 20, seed=5)
+    for c in configs:  # kernel size, stride, activation and BN of a real kernel of the class
+        assert (c.kernel, c.stride, c.act, c.bn) in {a[3:] for a in ranges[c.kernel_class].anchors}, c
+    # every other draw picks a kernel size and stride first: every conv shape of the zoo is sampled
+    assert {(c.kernel, c.stride) for c in configs if c.kernel_class == "conv"} == {
+        a[3:5] for a in ranges["conv"].anchors}
+    # a conv without BN (the SE convs of mobilenet_v3_small have a bias) is built with a bias
+    plain = next(c for c in configs if c.kernel_class == "conv" and not c.bn)
+    assert plain.spec_data()["layers"][0]["bias"] is True
+
+
+def test_a_file_from_before_a_feature_reads_it_as_zero(tmp_path: Path) -> None:
+    import re
+
+    fits = fit_kernels([s for cls in KERNEL_CLASSES for s in synthetic(cls, 20, seed=4)])
+    model = KernelModel(MappingProxyType(MACHINE), MappingProxyType(fits), 1.2, 3e-6, ("a",))
+    text, count = re.subn(r"\n    max_window: .*", "", dump_kernels(model))
+    assert count == 1
+    path = tmp_path / "old.yaml"
+    path.write_text(text, encoding="utf-8")
+    old = load_latency_model(path)
+    assert old.kernels["pool"].coefficients["max_window"] == 0.0
+    assert old.kernels["pool"].coefficients["window"] == model.kernels["pool"].coefficients["window"]

@@ -51,8 +51,15 @@ _CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "
                      "slice": "SliceModule (x[:, a:b])",
                      "layer_scale": "LayerScale (x * gamma)",
                      "interpolate_nearest": "Interpolate (F.interpolate)",
-                     "interpolate_bilinear": "Interpolate (F.interpolate)"}
+                     "interpolate_bilinear": "Interpolate (F.interpolate)",
+                     **{key: f"TensorMethod (x.{key})" for key in (
+                         "reshape", "view", "permute", "transpose", "unflatten", "unbind", "roll")},
+                     "window_partition": "WindowPartitionModule (view, permute, reshape)",
+                     "window_reverse": "WindowReverseModule (view, permute, reshape)",
+                     "param": "Param (parameter.expand)"}
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
+_TOKEN_OPS = ("reshape", "view", "permute", "transpose", "unflatten", "unbind", "roll",
+              "window_partition", "window_reverse", "param")
 
 PAPER = Convention(
     "paper", "MACs of conv and linear layers only, no bias (= FlopCounterMode FLOPs / 2)",
@@ -94,6 +101,12 @@ FVCORE = Convention(
         **{key: Rule(norm_fvcore, f"numel·5 affine, numel·4 not (aten::{key[:-4]}_norm)",
                      tool_op=f"aten::{key[:-4]}_norm")
            for key in ("groupnorm", "layernorm", "instancenorm")},
+        "layernorm_last": Rule(norm_fvcore, "numel·5 affine, numel·4 not (aten::layer_norm)",
+                               tool_op="aten::layer_norm"),
+        **zeros("0: ignored as free", reshape="aten::reshape", view="aten::view",
+                 permute="aten::permute", transpose="aten::transpose", unbind="aten::unbind",
+                 roll="aten::roll", window_partition="aten::view/permute/reshape",
+                 window_reverse="aten::view/permute/reshape", param="aten::expand"),
         **zeros("0: ignored as free", relu="aten::relu", functional_relu="aten::relu",
                  flatten="aten::flatten",
                  dropout="aten::dropout", concat="aten::cat", shuffle="aten::view",
@@ -108,7 +121,7 @@ FVCORE = Convention(
                        tf_same_pad="aten::pad", pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
-                       mean="aten::mean", layer_scale="aten::mul"),
+                       mean="aten::mean", layer_scale="aten::mul", unflatten="aten::unflatten"),
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
@@ -140,6 +153,8 @@ THOP = Convention(
                                   "11·numel of the output (count_upsample)", tool_op="nn.Upsample"),
         "instancenorm": Rule(bn_thop, "2·numel, ×2 when affine (count_normalization)",
                              tool_op="nn.InstanceNorm2d"),
+        "layernorm_last": Rule(bn_thop, "2·numel, ×2 when elementwise_affine "
+                               "(count_normalization)", tool_op="nn.LayerNorm"),
         "prelu": Rule(numel_in, "numel of the input, in eval (count_prelu)", tool_op="nn.PReLU"),
         **zeros("0: zero_ops", relu="nn.ReLU", relu6="nn.ReLU6", max_pool="nn.MaxPool2d",
                  adaptive_max_pool="nn.AdaptiveMaxPool2d", dropout="nn.Dropout",
@@ -198,6 +213,8 @@ PTFLOPS = Convention(
         **{key: Rule(per_image(bn_eval), "hook: numel·2 affine, numel·1 not; / N",
                      tool_op=f"nn.{name}")
            for key, name in (("groupnorm", "GroupNorm"), ("instancenorm", "InstanceNorm2d"))},
+        "layernorm_last": Rule(per_image(numel_in), "hook: numel / N (bn hook; nn.LayerNorm has "
+                               "no `affine`, so never ×2)", tool_op="nn.LayerNorm"),
         **{key: Rule(twice(numel_in), "hook numel(in) / N, plus patched F.*pool* numel(in)",
                      tool_op=f"nn.{name}")
            for key, name in (("max_pool", "MaxPool2d"), ("avg_pool", "AvgPool2d"),
@@ -216,7 +233,8 @@ PTFLOPS = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
                        slice="x[:, a:b] (not patched)",
-                       identity="nn.Identity"),
+                       identity="nn.Identity",
+                       **{key: op for key, op in _CONVCOST_MODULES.items() if key in _TOKEN_OPS}),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
         **ROWS["ptflops"],
@@ -225,7 +243,7 @@ PTFLOPS = Convention(
     "ptflops 0.7.5",
 )
 
-_TORCHINFO_PARAMS = {"groupnorm": "GroupNorm", "layernorm": "LayerNorm2d",
+_TORCHINFO_PARAMS = {"groupnorm": "GroupNorm", "layernorm": "LayerNorm2d", "layernorm_last": "LayerNorm",
                      "instancenorm": "InstanceNorm2d", "prelu": "PReLU"}
 
 TORCHINFO = Convention(
@@ -247,8 +265,10 @@ TORCHINFO = Convention(
            for key, name in _TORCHINFO_PARAMS.items()},
         "layer_scale": Rule(zero, "0: its parameter is named gamma, not weight or bias", "zero",
                             "LayerScale"),
+        "param": Rule(zero, "0: its parameter is not named weight or bias", "zero", "Param"),
         **zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
-            *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", *_TORCHINFO_PARAMS)}),
+            *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", "param",
+            *_TORCHINFO_PARAMS)}),
         **ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",

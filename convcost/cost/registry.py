@@ -27,18 +27,22 @@ from convcost.cost.ops import (
     norm,
     opaque,
     pad,
+    param,
     pool,
     reduce,
+    reshape,
     shuffle,
     slicing,
     transpose,
     upsample,
     views,
+    windows,
 )
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale, slicing, pad, matmul, attention, mqa, opaque)
+             channel_norm, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
+             windows, param, opaque)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -21,7 +21,7 @@ from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.registry import SPEC_OPS, cost, label
 from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
-from convcost.net import composites, containers
+from convcost.net import composites, containers, token_blocks
 from convcost.net.composites import make_divisible
 from convcost.spec.loader import LayerSpec
 from convcost.spec.wiring import INPUT as FROM_INPUT
@@ -266,6 +266,7 @@ EXPANDERS: Mapping[str, Expand] = MappingProxyType({
     "shuffle_unit": composites.shuffle_unit, "fused_mbconv": composites.fused_mbconv,
     "sequential": containers.sequential, "residual": containers.residual,
     "parallel": containers.parallel, "split": containers.split, "se": composites.se,
+    "patch_embed": token_blocks.patch_embed,
 })
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 

@@ -128,6 +128,16 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
         **{k: v for k, v in SE_FIELDS.items() if k != "base"}),
         "`pool` (global avg), `fc1` (1×1 conv + bias), `act`, `fc2` (1×1 conv + bias), `gate`, "
         "`scale` (x · gate) — torchvision's SqueezeExcitation on its input", max_leaves=6),
+    "patch_embed": SpecKind(fields(
+        out_channels=Field("int", doc="embedding width (before the width multiplier)"),
+        patch=Field("pair", doc="patch size: the conv's kernel and stride"),
+        bias=Field("bool", True, doc="conv bias"),
+        tokens=Field("choice", "sequence", ("sequence", "map"),
+                     doc="sequence: [N, H·W, C] (ViT); map: channels-last [N, H, W, C] (Swin)"),
+        norm=Field("bool", False, doc="LayerNorm over C after it"), width=_width),
+        "`proj` (conv, kernel = stride = patch), then `flatten` (dims 2..3) and `transpose` "
+        "to tokens `[N, H·W, C]` (or `permute` to `[N, H, W, C]`), `norm` — ViT, Swin",
+        max_leaves=4),
     "sequential": SpecKind(fields(layers=Field("layers", doc="a non-empty list of layers")),
         "the layers in order, as one named group: a child `x` of group `g` is `g.x`. With "
         "`repeat`, every copy is the group as written (a group has no stride of its own, so the "

@@ -145,13 +145,50 @@ layers:
   - {kind: linear, name: fc2, out_features: 7}
 """
 
+# The token and view kinds: a patch embedding, a class token and positional embedding (param,
+# concat, add), nn.LayerNorm and nn.Linear over tokens, the qkv reshape/permute/unbind,
+# transpose, flatten, layer scale on tokens, unflatten, roll, view; channels-last windows
+# (window partition and reverse, a LayerNorm and a Linear over the last dim of [N, H, W, C]).
+# Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
+# the model's batch, the rule (per_image) by the leaf's leading dim (a known gap of the rows).
+TOKEN_ZOO = """\
+name: token_zoo
+input: {channels: 3, resolution: 32}
+outputs: [head, cl_lin]
+layers:
+  - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
+  - {kind: param, name: cls, shape: [1, 16]}
+  - {kind: concat, name: cat, from: [cls, pe]}
+  - {kind: param, name: pos, shape: [17, 16]}
+  - {kind: add, name: pos_add, from: [cat, pos]}
+  - {kind: layernorm, name: ln}
+  - {kind: linear, name: qkv, out_features: 48}
+  - {kind: reshape, name: r, shape: [17, 3, 2, 8]}
+  - {kind: permute, name: p, dims: [2, 0, 3, 1, 4]}
+  - {kind: unbind, name: q, dim: 0, index: 0}
+  - {kind: transpose, name: t, dim0: 1, dim1: 2}
+  - {kind: flatten, name: f, start_dim: 2}
+  - {kind: layer_scale, name: ls}
+  - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
+  - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
+  - {kind: view, name: v, shape: [17, 16]}
+  - {kind: unbind, name: tok, dim: 1, index: 0}
+  - {kind: linear, name: head, out_features: 10}
+  - {kind: view, name: grid, shape: [4, 4, 16], from: pe}
+  - {kind: window_partition, name: wp, window: 2}
+  - {kind: window_reverse, name: wr, window: 2, size: 4}
+  - {kind: layernorm, name: cl_norm, last_dim: true}
+  - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
+"""
+ZOOS = {"zoo": ZOO, "token_zoo": TOKEN_ZOO}
+
 
 @cache
 def _analysis(name: str, resolution: int | None = None, batch: int | None = None) -> Analysis:
-    if name == "zoo":
+    if name in ZOOS:
         import yaml
 
-        return analyze(parse_spec(yaml.safe_load(ZOO)), batch=batch)
+        return analyze(parse_spec(yaml.safe_load(ZOOS[name])), batch=batch)
     return analyze(load_spec(SPECS / f"{name}.yaml"), resolution=resolution, batch=batch)
 
 
@@ -271,13 +308,14 @@ def test_batch_of_three(name: str, tool: str) -> None:
 @pytest.mark.parametrize("tool", TOOLS)
 @pytest.mark.parametrize("batch", [1, 2])
 def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
-    from test_attention_conventions import CASES as ATTENTION  # token ops: run there, on their own
+    from test_attention_conventions import CASES as ATTENTION  # attention ops: run there, on their own
 
-    analysis = _analysis("zoo", batch=batch)
-    zoo = {key for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
-    assert zoo | {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)} == set(RULE_KEYS)
-    assert {"mobile_mqa", "softmax"} <= zoo
-    _assert_reproduced(tool, analysis)
+    analyses = [_analysis(name, batch=batch) for name in ZOOS]
+    keys = {key for analysis in analyses for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
+    assert keys | {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)} == set(RULE_KEYS)
+    assert {"mobile_mqa", "softmax"} <= keys
+    for analysis in analyses:
+        _assert_reproduced(tool, analysis)
 
 
 def test_thop_adaptive_pool_float_rule_truncates() -> None:

@@ -11,6 +11,7 @@ import math
 from types import MappingProxyType
 
 import pytest
+from token_cases import TOKEN_ERRORS, TOKENS
 
 from convcost.cost import ops
 from convcost.cost.ops import (
@@ -259,7 +260,7 @@ GRAPH_LEAVES: dict[str, Case] = {
     "layer_scale": (LayerScale(96), (1, 96, 56, 56), (1, 96, 56, 56), 96, 0),  # γ per channel
 }
 
-CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES}
+CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
 
 
 @pytest.mark.parametrize(("op", "x", "shape", "params", "macs"), list(CASES.values()), ids=list(CASES))
@@ -328,6 +329,7 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "slice past the channels": (Slice(4, 9), (1, 8, 2, 2), "channels 4:9 are not inside the input's 8"),
     "slice empty": (Slice(3, 3), (1, 8, 2, 2), "channels 3:3 are not inside"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
+    **TOKEN_ERRORS,
 }
 
 

@@ -26,11 +26,23 @@ class GroupNorm(Op):
 
 @dataclass(frozen=True)
 class LayerNorm(Op):
-    """LayerNorm over the channels at each position: torchvision's ``LayerNorm2d`` (ConvNeXt)."""
+    """Over the channels at each position of ``[N, C, H, W]``: torchvision's ``LayerNorm2d``
+    (ConvNeXt); ``last_dim``: ``nn.LayerNorm`` over the last dim (tokens ``[N, L, C]``, a
+    channels-last ``[N, H, W, C]`` map: Swin)."""
 
     key: ClassVar[str] = "layernorm"
     channels: int
     affine: bool = True
+    last_dim: bool = False
+
+
+def layer_norm(op: LayerNorm, x: Shape) -> LayerCost:
+    # [..., C] -> [..., C]; params 2·C (γ, β) when affine; paper MACs 0. [N, C, H, W]: LayerNorm2d
+    if not op.last_dim:
+        return channel_norm(op, x)
+    if len(x) < 2 or x[-1] != op.channels:
+        raise ShapeError(f"layernorm expects {op.channels} features in the last dim, got {list(x)}")
+    return LayerCost(2 * op.channels if op.affine else 0, 0, x)
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,11 @@ def _group_module(op: GroupNorm, _: Shape) -> Any:
     return nn.GroupNorm(op.groups, op.channels, affine=op.affine)
 
 
-def _layer_module(op: LayerNorm, _: Shape) -> Any:
+def _layer_module(op: LayerNorm, x: Shape) -> Any:
+    if op.last_dim:
+        from torch import nn
+
+        return nn.LayerNorm(op.channels, eps=1e-6, elementwise_affine=op.affine)
     return _layer_norm_2d()(op.channels, eps=1e-6, elementwise_affine=op.affine)
 
 
@@ -93,7 +109,13 @@ def _lower_group(f: Mapping[str, Any], x: Shape, _: Lowering) -> GroupNorm:
 
 
 def _lower_layer(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerNorm:
-    return LayerNorm(x[1], f["affine"])
+    last = len(x) != 4 or f["last_dim"]  # nn.LayerNorm, else LayerNorm2d on [N, C, H, W]
+    return LayerNorm(x[-1] if last else x[1], f["affine"], last)
+
+
+def _layer_keys(op: LayerNorm) -> tuple[str, ...]:
+    # tools see nn.LayerNorm itself (thop and ptflops know its type) or the LayerNorm2d subclass
+    return ("layernorm_last",) if op.last_dim else ("layernorm",)
 
 
 def _lower_instance(f: Mapping[str, Any], x: Shape, _: Lowering) -> InstanceNorm:
@@ -109,10 +131,14 @@ GROUPNORM = OpKind(
                   "`nn.GroupNorm`"),
     lower=_lower_group)
 LAYERNORM = OpKind(
-    LayerNorm, channel_norm, _layer_module, {"layernorm": "norm"}, learnable=True,
-    elementwise=True,
-    spec=SpecKind(fields(affine=_affine),
-                  "torchvision's `LayerNorm2d`: `nn.LayerNorm` over C at each position"),
+    LayerNorm, layer_norm, _layer_module, {"layernorm": "norm", "layernorm_last": "norm"},
+    keys_of=_layer_keys,
+    learnable=True, elementwise=True,
+    spec=SpecKind(fields(affine=_affine, last_dim=Field(
+        "bool", False, doc="over the last dim of a channels-last [N, H, W, C] input (any other "
+        "rank: always over the last dim)")),
+                  "`nn.LayerNorm` over the last dim (tokens `[N, L, C]`); on `[N, C, H, W]` "
+                  "torchvision's `LayerNorm2d` over C at each position (`last_dim`: channels-last)"),
     lower=_lower_layer)
 INSTANCENORM = OpKind(
     InstanceNorm, channel_norm, _instance_module, {"instancenorm": "norm"}, learnable=True,

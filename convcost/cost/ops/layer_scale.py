@@ -18,10 +18,15 @@ class LayerScale(Op):
     channels: int
 
 
+def channel_dim(x: Shape) -> int:
+    """The channel dim of a layer-scaled tensor: 1 of [N, C, H, W], else the last (tokens)."""
+    return 1 if len(x) == 4 else len(x) - 1
+
+
 def layer_scale(op: LayerScale, x: Shape) -> LayerCost:
-    # [N, C, ...] -> [N, C, ...]; params C (one γ per channel); paper MACs 0 (a scale)
-    if x[1] != op.channels:
-        raise ShapeError(f"layer_scale expects {op.channels} channels, got {x[1]}")
+    # [N, C, H, W] or tokens [N, L, C] -> same shape; params C (one γ per channel); paper MACs 0
+    if x[channel_dim(x)] != op.channels:
+        raise ShapeError(f"layer_scale expects {op.channels} channels, got {x[channel_dim(x)]}")
     return LayerCost(op.channels, 0, x)
 
 
@@ -31,11 +36,12 @@ def _layer_scale_class() -> type:
     from torch import nn
 
     class LayerScale(nn.Module):
-        """``x * γ``, γ of shape [C, 1, 1] (or [C] on a flat input), named ``gamma`` as in timm."""
+        """``x * γ``, γ of shape [C, 1, 1] (or [C] on flat input and tokens), named ``gamma`` as
+        in timm."""
 
         def __init__(self, channels: int, rank: int) -> None:
             super().__init__()
-            self.gamma = nn.Parameter(torch.full((channels, *[1] * (rank - 2)), 1e-6))
+            self.gamma = nn.Parameter(torch.full((channels, *[1] * (rank == 4) * 2), 1e-6))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x * self.gamma
@@ -48,12 +54,13 @@ def _module(op: LayerScale, x: Shape) -> Any:
 
 
 def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerScale:
-    return LayerScale(x[1])
+    return LayerScale(x[channel_dim(x)])
 
 
 LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer scale"},
                      learnable=True, elementwise=True,
-                     spec=SpecKind(fields(), "`x * γ`, γ a parameter of shape [C, 1, 1]"),
+                     spec=SpecKind(fields(), "`x * γ`, γ a parameter of shape [C, 1, 1] (tokens "
+                                   "`[N, L, C]`: of shape [C])"),
                      lower=_lower)
 
 KINDS = (LAYER_SCALE,)

@@ -1,11 +1,14 @@
-"""``linear``: a fully connected layer on a flat ``[N, F]`` input, or per position.
+"""``linear``: a fully connected layer over the last dimension, as ``nn.Linear``.
 
-``per_position`` applies it over the channels at every position of an ``[N, C, H, W]`` input:
-ConvNeXt's ``nn.Linear`` on the tensor permuted to NHWC.
+On a flat ``[N, F]`` input, on tokens ``[N, L, C]`` or any rank but 4; a rank-4 input is
+``[N, C, H, W]`` and needs ``per_position`` (over the channels at every position: ConvNeXt's
+``nn.Linear`` on the tensor permuted to NHWC, between two permutes) or ``last_dim`` (the
+tensor is channels-last ``[N, H, W, C]`` already: Swin's MLP).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,22 +29,25 @@ class Linear(Op):
     out_features: int
     bias: bool = True
     per_position: bool = False
+    last_dim: bool = False  # a rank-4 input is channels-last [N, H, W, C]
 
 
 def linear(op: Linear, x: Shape) -> LayerCost:
-    # [N, F] -> [N, O]; MACs = N·F·O. per_position: [N, C, H, W] -> [N, O, H, W]; N·H·W·C·O
+    # [..., F] -> [..., O]; MACs = prod(leading dims)·F·O ([N, F]: N·F·O; tokens [N, L, C]:
+    # N·L·C·O). per_position: [N, C, H, W] -> [N, O, H, W]; N·H·W·C·O
     if op.per_position:
         n, f, h, w = spatial(x, "linear (per_position)")
+        lead = n * h * w
         out: Shape = (n, op.out_features, h, w)
-    elif len(x) != 2:
-        raise ShapeError(f"linear needs a flat [N, F] input, got {list(x)}: add a flatten layer")
+    elif len(x) < 2 or (len(x) == 4 and not op.last_dim):
+        raise ShapeError(f"linear needs a flat [N, F] input, got {list(x)}: add a flatten layer "
+                         "(or last_dim: true on a channels-last [N, H, W, C] tensor)")
     else:
-        (n, f), h, w = x, 1, 1
-        out = (n, op.out_features)
+        f, lead, out = x[-1], math.prod(x[:-1]), (*x[:-1], op.out_features)
     if f != op.in_features:
         raise ShapeError(f"linear expects {op.in_features} input features, got {f}")
     params = op.in_features * op.out_features + (op.out_features if op.bias else 0)
-    return LayerCost(params, n * h * w * f * op.out_features, out)
+    return LayerCost(params, lead * f * op.out_features, out)
 
 
 @cache
@@ -72,10 +78,12 @@ def _module(op: Linear, _: Shape) -> Any:
 
 
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Linear:
-    if at.checks_inputs and f["in_features"] is not None and f["in_features"] != x[1]:
-        raise SpecError(f"must match the previous layer's {x[1]} output features, "
+    features = x[1] if f["per_position"] else x[-1]
+    if at.checks_inputs and f["in_features"] is not None and f["in_features"] != features:
+        raise SpecError(f"must match the previous layer's {features} output features, "
                         f"got {f['in_features']}", path=f"{at.path}.in_features")
-    return Linear(x[1], at.channels("out_features"), f["bias"], f["per_position"])
+    return Linear(features, at.channels("out_features"), f["bias"], f["per_position"],
+                  f["last_dim"])
 
 
 def _keys(op: Linear) -> tuple[str, ...]:
@@ -90,8 +98,11 @@ SPEC = SpecKind(
         in_features=Field("int", None, nullable=True, doc="checked against the input"),
         per_position=Field("bool", False, doc="over the channels at each position of an "
                            "[N, C, H, W] input (ConvNeXt's Linear on the NHWC tensor)"),
+        last_dim=Field("bool", False, doc="over the last dim of a channels-last [N, H, W, C] "
+                       "input (any other rank: always over the last dim)"),
     ),
-    "`nn.Linear`, needs flat input; `per_position`: on `[N, C, H, W]`, between two permutes")
+    "`nn.Linear` over the last dim (flat `[N, F]`, tokens `[N, L, C]`); on a rank-4 input "
+    "`per_position` (`[N, C, H, W]`, between two permutes) or `last_dim` (`[N, H, W, C]`)")
 
 def _read_call(c: TorchCall) -> Fields:
     """``F.linear(x, weight, bias)`` (and ``aten.linear``): sizes from the weight."""

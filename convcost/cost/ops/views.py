@@ -10,16 +10,21 @@ from typing import Any, ClassVar
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
+from convcost.cost.ops.reshape import axis
 from convcost.cost.value import LayerCost, Shape
 from convcost.cost.window import IDENTITY as IDENTITY_WINDOW
 from convcost.cost.window import Windows
+from convcost.errors import ShapeError
 
 
 @dataclass(frozen=True)
 class Flatten(Op):
-    """``nn.Flatten``: every dimension after the batch into one (a view)."""
+    """``nn.Flatten(start_dim, end_dim)``: dims start to end into one (a view); by default every
+    dim after the batch (``flatten(2)``: a patch embedding's [N, C, H, W] -> [N, C, H·W])."""
 
     key: ClassVar[str] = "flatten"
+    start_dim: int = 1
+    end_dim: int = -1
 
 
 @dataclass(frozen=True)
@@ -30,20 +35,24 @@ class Dropout(Op):
     p: float = 0.5
 
 
-def flatten(_: Flatten, x: Shape) -> LayerCost:
-    # [N, C, H, W] -> [N, C·H·W]
-    return LayerCost(0, 0, (x[0], math.prod(x[1:])))
+def flatten(op: Flatten, x: Shape) -> LayerCost:
+    # [N, C, H, W] -> [N, C·H·W]; [.., d_start, .., d_end, ..] -> [.., d_start·...·d_end, ..]
+    start, end = axis(op.start_dim, len(x)), axis(op.end_dim, len(x))
+    if start > end:
+        raise ShapeError(f"flatten start_dim {op.start_dim} comes after end_dim {op.end_dim}")
+    return LayerCost(0, 0, (*x[:start], math.prod(x[start:end + 1]), *x[end + 1:]))
 
 
-def _flatten_window(_: Flatten, x: Shape) -> Windows | None:
+def _flatten_window(op: Flatten, x: Shape) -> Windows | None:
     # flattening a map of more than one position mixes them all; a 1×1 map keeps its field
-    return None if len(x) == 4 and x[2] * x[3] > 1 else (IDENTITY_WINDOW, IDENTITY_WINDOW)
+    whole = (len(x) == 4 and x[2] * x[3] > 1) or (op.start_dim, op.end_dim) != (1, -1)
+    return None if whole else (IDENTITY_WINDOW, IDENTITY_WINDOW)
 
 
-def _flatten_module(_: Flatten, __: Shape) -> Any:
+def _flatten_module(op: Flatten, __: Shape) -> Any:
     from torch import nn
 
-    return nn.Flatten()
+    return nn.Flatten(op.start_dim, op.end_dim)
 
 
 def _dropout_module(op: Dropout, _: Shape) -> Any:
@@ -53,7 +62,7 @@ def _dropout_module(op: Dropout, _: Shape) -> Any:
 
 
 def _lower_flatten(f: Mapping[str, Any], x: Shape, _: Lowering) -> Flatten:
-    return Flatten()
+    return Flatten(f["start_dim"], f["end_dim"])
 
 
 def _lower_dropout(f: Mapping[str, Any], x: Shape, _: Lowering) -> Dropout:
@@ -129,7 +138,11 @@ IDENTITY_IMPORTS = Imports(
 
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
                  window=_flatten_window,
-                 spec=SpecKind(fields(), "`nn.Flatten`"), lower=_lower_flatten, imports=FLATTEN_IMPORTS)
+                 spec=SpecKind(fields(
+                     start_dim=Field("int", 1, minimum=-64, doc="first dim flattened"),
+                     end_dim=Field("int", -1, minimum=-64, doc="last dim flattened")),
+                     "`nn.Flatten(start_dim, end_dim)`"), lower=_lower_flatten,
+                 imports=FLATTEN_IMPORTS)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
                  elementwise=True,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),

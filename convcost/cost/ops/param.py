@@ -1,0 +1,73 @@
+"""``param``: a parameter read directly rather than through a module (ViT's class token and
+positional embedding, a layer-scale γ), as a tensor the spec can add or concatenate.
+
+Its ``shape`` is that of the parameter after its leading 1 (``[1, 768]`` for a ``[1, 1, 768]``
+class token); the layer reads one tensor for its batch size only and outputs the parameter
+expanded to it (``expand``: a view of the parameter, not of its input, so no ``view`` trait).
+Params = prod(shape); no MACs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape
+
+
+@dataclass(frozen=True)
+class Param(Op):
+    key: ClassVar[str] = "param"
+    shape: tuple[int, ...]
+
+
+def param(op: Param, x: Shape) -> LayerCost:
+    # reads [N, ...] for N only -> [N, *shape]; params prod(shape); no MACs
+    return LayerCost(math.prod(op.shape), 0, (x[0], *op.shape))
+
+
+@cache
+def _param_class() -> type:
+    import torch
+    from torch import nn
+
+    class Param(nn.Module):
+        """A ``[1, *shape]`` parameter expanded to the batch of the tensor it is given."""
+
+        def __init__(self, shape: tuple[int, ...]) -> None:
+            super().__init__()
+            self.param = nn.Parameter(torch.zeros(1, *shape))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.param.expand(x.shape[0], *self.param.shape[1:])
+            # under no_grad a view of a leaf still says requires_grad, with no grad_fn: the
+            # module tracker of FlopCounterMode refuses such an output
+            return out if torch.is_grad_enabled() else out.detach()
+
+    return Param
+
+
+def _module(op: Param, _: Shape) -> Any:
+    return _param_class()(op.shape)
+
+
+def _lower(f: Mapping[str, Any], _: Shape, __: Lowering) -> Param:
+    return Param(f["shape"])
+
+
+def _window(_: Param, __: Shape) -> None:
+    return None  # a learnt tensor: no spatial footprint of its input
+
+
+PARAM = OpKind(
+    Param, param, _module, {"param": "parameters"}, learnable=True, window=_window,
+    spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1")),
+                  "an `nn.Parameter` read in forward (class token, positional embedding), "
+                  "expanded to the batch of the tensor it reads; add or concat it"),
+    lower=_lower)
+
+KINDS = (PARAM,)

@@ -1,0 +1,65 @@
+"""The token and view kinds' cases for tests/unit/test_formulas.py: op, input shape, output
+shape, params, MACs, with the arithmetic in a comment (and the error cases)."""
+
+from __future__ import annotations
+
+from convcost.cost.opkind import Op
+from convcost.cost.ops import Flatten, Linear
+from convcost.cost.ops.channel_norm import LayerNorm
+from convcost.cost.ops.layer_scale import LayerScale
+from convcost.cost.ops.param import Param
+from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
+from convcost.cost.ops.windows import WindowPartition, WindowReverse
+from convcost.cost.value import Shape
+
+TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
+    # linear over the last dim: MACs = prod(leading)·in·out; params in·out + out
+    "linear tokens": (Linear(768, 3072), (2, 197, 768), (2, 197, 3072),
+                      2_362_368,  # 768*3072 + 3072
+                      929_562_624),  # 2*197*768*3072
+    "linear rank 5": (Linear(8, 4, False), (1, 2, 3, 5, 8), (1, 2, 3, 5, 4), 32, 960),  # 30*8*4
+    "linear channels-last": (Linear(96, 384, last_dim=True), (1, 56, 56, 96), (1, 56, 56, 384),
+                             37_248,  # 96*384 + 384
+                             115_605_504),  # 56*56*96*384
+    "layernorm tokens": (LayerNorm(768, last_dim=True), (1, 197, 768), (1, 197, 768), 1_536, 0),
+    "layernorm channels-last": (LayerNorm(96, False, True), (1, 56, 56, 96), (1, 56, 56, 96), 0, 0),
+    "layer_scale tokens": (LayerScale(384), (1, 197, 384), (1, 197, 384), 384, 0),  # γ: [C]
+    # views and windows: no params, no MACs; exact shapes
+    "reshape qkv": (Reshape((197, 3, 12, 64)), (1, 197, 2304), (1, 197, 3, 12, 64), 0, 0),
+    "reshape -1": (Reshape((-1, 64)), (2, 197, 12, 64), (2, 2364, 64), 0, 0),  # 197*12*64/64
+    "view": (View((196, 768)), (1, 768, 14, 14), (1, 196, 768), 0, 0),
+    "permute qkv": (Permute((2, 0, 3, 1, 4)), (1, 197, 3, 12, 64), (3, 1, 12, 197, 64), 0, 0),
+    "permute negative": (Permute((0, -1, 1)), (1, 768, 196), (1, 196, 768), 0, 0),
+    "transpose": (Transpose(1, 2), (1, 768, 196), (1, 196, 768), 0, 0),
+    "transpose last two": (Transpose(-2, -1), (1, 12, 197, 64), (1, 12, 64, 197), 0, 0),
+    "flatten patches": (Flatten(2), (1, 768, 14, 14), (1, 768, 196), 0, 0),  # 14*14
+    "flatten middle": (Flatten(1, 2), (1, 7, 7, 96), (1, 49, 96), 0, 0),
+    "unflatten": (Unflatten(1, (14, -1)), (1, 196, 768), (1, 14, 14, 768), 0, 0),  # 196/14
+    "unbind q": (Unbind(0, 2), (3, 1, 12, 197, 64), (1, 12, 197, 64), 0, 0),
+    "unbind class token": (Unbind(1, 0), (1, 197, 768), (1, 768), 0, 0),
+    "roll": (Roll((-3, -3), (1, 2)), (1, 56, 56, 96), (1, 56, 56, 96), 0, 0),
+    # 56/7 · 56/7 = 64 windows of 7·7 = 49 tokens, per image
+    "window partition": (WindowPartition((7, 7)), (2, 56, 56, 96), (128, 49, 96), 0, 0),
+    "window reverse": (WindowReverse((7, 7), (56, 56)), (128, 49, 96), (2, 56, 56, 96), 0, 0),
+    # param: the parameter's elements; its output expanded to the batch it reads
+    "param class token": (Param((1, 768)), (4, 196, 768), (4, 1, 768), 768, 0),
+    "param pos embedding": (Param((197, 768)), (1, 197, 768), (1, 197, 768), 151_296, 0),  # 197*768
+}
+
+TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
+    "linear tokens features": (Linear(768, 10), (1, 197, 384), "expects 768 input features, got 384"),
+    "layernorm tokens features": (LayerNorm(6, last_dim=True), (1, 3, 5), "expects 6 features"),
+    "reshape elements": (Reshape((5, 5)), (1, 24), "do not hold the 24 elements"),
+    "reshape two -1": (Reshape((-1, -1)), (1, 24), "at most one -1"),
+    "reshape -1 not dividing": (Reshape((-1, 5)), (1, 24), "do not hold the 24 elements"),
+    "permute not a permutation": (Permute((0, 1, 1)), (1, 2, 3), "not a permutation of 3 dims"),
+    "permute rank": (Permute((0, 1)), (1, 2, 3), "not a permutation of 3 dims"),
+    "transpose dim out of range": (Transpose(1, 3), (1, 2, 3), "dim 3 is out of range"),
+    "flatten start after end": (Flatten(2, 1), (1, 2, 3, 4), "start_dim 2 comes after end_dim 1"),
+    "unflatten sizes": (Unflatten(1, (4, 4)), (1, 15, 2), "do not hold the 15 elements"),
+    "unbind index": (Unbind(0, 3), (3, 1, 4), "index 3 is outside dim 0 of size 3"),
+    "roll shifts and dims": (Roll((1,), (1, 2)), (1, 4, 4, 2), "one shift per dim"),
+    "window partition size": (WindowPartition((7, 7)), (1, 30, 28, 8), "does not split into 7×7"),
+    "window partition rank": (WindowPartition((7, 7)), (1, 49, 8), "needs an [N, H, W, C] input"),
+    "window reverse tokens": (WindowReverse((7, 7), (14, 14)), (4, 48, 8), "needs [N·4, 49, C]"),
+}

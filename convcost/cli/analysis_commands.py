@@ -7,6 +7,7 @@ import typer
 
 from convcost.cli import options as opts
 from convcost.cli import parsing as parse
+from convcost.cli.attention_layer import Attention, Heads, KvStride
 from convcost.cli.emit import emit
 from convcost.cli.options import (
     Alpha,
@@ -43,11 +44,15 @@ def layer(
     flops: Flops = False,
     training: TrainingFlag = False,
     summary: Summary = False,
+    attention: Attention = False,
+    heads: Heads = 1,
+    kv_stride: KvStride = 1,
     fmt: Format = "table",
     output: Output = None,
     **options: Any,
 ) -> None:
-    """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw)."""
+    """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw), or
+    (--attention) against a self-attention block at the same input."""
     from convcost.cli.extras import CostOptions, layer_extras
     from convcost.net.compare import compare
     from convcost.report.layer_view import layer_csv, layer_json, layer_report
@@ -57,6 +62,10 @@ def layer(
     counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
     config = parse.layer_config(cin, cout, batch=batch, alpha=alpha, rho=rho,
                                 **opts.take(options, opts.CONV_SHAPE))
+    if attention:
+        from convcost.cli.attention_layer import attention_layer
+
+        return attention_layer(config, heads, kv_stride, fmt, output)
     cmp = compare(config)
     counts = None
     if counting is not None and not counting.default:

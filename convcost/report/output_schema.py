@@ -109,6 +109,18 @@ def _layer() -> dict[str, Any]:
             "memory": _per_variant(MEMORY_SUMMARY), "training": _per_variant(TRAINING_SUMMARY)}
 
 
+def _layer_attention() -> dict[str, Any]:
+    config = obj({"in_channels": INT, "out_channels": INT, "kernel": INT, "input_shape": SHAPE,
+                  "heads": INT, "kv_stride": INT, "tokens": INT, "key_tokens": INT})
+    block = obj({"name": STR, "out_c": INT, "out_h": INT, "out_w": INT, "params": INT,
+                 "macs": INT, "flops": INT, "activation_bytes": INT})
+    side = nullable(INT)
+    return {"config": config, "blocks": array(block),
+            "crossover": obj({"standard": side, "separable": side}),
+            "formulas": obj({key: STR for key in ("standard", "separable", "attention",
+                                                  "crossover")})}
+
+
 def _conventions() -> dict[str, Any]:
     row = obj({"name": STR, "unit": STR, "source": STR, "doc": STR, "total": INT,
                "paper_total": INT, "gap": INT, "gap_percent": nullable(NUM),
@@ -222,7 +234,8 @@ def _fit() -> dict[str, Any]:
             "latency": nullable({"const": "predicted"}), "front": array(design)}
 
 
-COMMANDS = {"model": _model, "layer": _layer, "conventions": _conventions, "check": _check,
+COMMANDS = {"model": _model, "layer": _layer, "layer_attention": _layer_attention,
+            "conventions": _conventions, "check": _check,
             "diff": _diff,
             "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify,
             "profile": _profile, "calibrate": _calibrate, "fit": _fit}

@@ -78,9 +78,10 @@ def _case(example: Example) -> object:
 
 
 def test_the_docs_mark_their_examples() -> None:
-    # README: layer, list, model (torch), model --summary, conventions, diff; conventions.md;
+    # README: layer, layer --attention, list, model (torch), model --summary, conventions, diff;
+    # conventions.md;
     # memory-and-latency.md: roofline, sweep, fit; ci.md: diff
-    assert len(EXAMPLES) == 11
+    assert len(EXAMPLES) == 12
     assert all(e.command.startswith("convcost ") for e in EXAMPLES)
 
 

@@ -57,6 +57,8 @@ LAYER = ["layer", "--cin", "64", "--cout", "128", "--k", "3", "--hw", "224"]
 OTHER_CASES: list[tuple[str, list[str]]] = [
     *[(f"layer/basic.{fmt}", [*LAYER, "--format", fmt]) for fmt in FORMATS],
     ("layer/memory.table", [*LAYER, "--memory", "--bn"]),
+    *[(f"layer/attention.{fmt}", ["layer", "--cin", "64", "--cout", "64", "--hw", "56", "--attention",
+                                   "--heads", "4", "--kv-stride", "2", "--format", fmt]) for fmt in FORMATS],
     ("layer/training.json", [*LAYER, "--training", "--format", "json"]),
     ("layer/thop.table", [*LAYER, "--convention", "thop"]),
     ("check/specs.table", ["check", "specs/", "--baseline", "convcost-baseline.json"]),

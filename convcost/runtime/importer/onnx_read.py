@@ -173,12 +173,13 @@ def split_name(outputs: list[str], taken: Container[str]) -> str:
 
 
 def stored_aliases(nodes: Iterable[Any], initializers: Container[str]) -> dict[str, str]:
-    """Identity node output -> the initializer it copies: the TorchScript exporter stores equal
-    tensors once and hands each further reader an ``Identity`` of it (the zero biases of
-    BN-folded convs), so each reader's weights count as its own."""
+    """Identity node output (an op type the ``identity`` kind declares) -> the initializer it
+    copies: the TorchScript exporter stores equal tensors once and hands each further reader an
+    Identity of it (the zero biases of BN-folded convs), so each reader's weights count as its own."""
     aliases: dict[str, str] = {}
     for node in nodes:
-        if node.op_type == "Identity" and len(node.input) == 1 and len(node.output) == 1:
+        if IMPORT_KINDS["onnx"].get(node.op_type) == "identity" and len(node.input) == 1 \
+                and len(node.output) == 1:
             source = aliases.get(node.input[0], node.input[0])
             if source in initializers:
                 aliases[node.output[0]] = source

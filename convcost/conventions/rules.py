@@ -121,7 +121,8 @@ FVCORE = Convention(
                        tf_same_pad="aten::pad", pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
-                       mean="aten::mean", layer_scale="aten::mul", unflatten="aten::unflatten"),
+                       mean="aten::mean", layer_scale="aten::mul", unflatten="aten::unflatten",
+                       grn="aten::linalg_vector_norm, aten::addcmul"),
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
@@ -169,7 +170,7 @@ THOP = Convention(
                        functional_relu="F.relu (in forward: no module)",
                        functional_max_pool="F.max_pool2d (in forward: no module)",
                        functional_avg_pool="F.avg_pool2d (in forward: no module)",
-                       **_CONVCOST_MODULES),
+                       grn="GlobalResponseNorm (no rule)", **_CONVCOST_MODULES),
         **ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
@@ -233,7 +234,7 @@ PTFLOPS = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
                        slice="x[:, a:b] (not patched)",
-                       identity="nn.Identity",
+                       identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",
                        **{key: op for key, op in _CONVCOST_MODULES.items() if key in _TOKEN_OPS}),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
@@ -244,7 +245,8 @@ PTFLOPS = Convention(
 )
 
 _TORCHINFO_PARAMS = {"groupnorm": "GroupNorm", "layernorm": "LayerNorm2d", "layernorm_last": "LayerNorm",
-                     "instancenorm": "InstanceNorm2d", "prelu": "PReLU"}
+                     "instancenorm": "InstanceNorm2d", "prelu": "PReLU",
+                     "grn": "GlobalResponseNorm"}
 
 TORCHINFO = Convention(
     "torchinfo", "summary().total_mult_adds: parameter counts × output positions, leaves only",

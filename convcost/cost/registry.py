@@ -19,6 +19,7 @@ from convcost.cost.ops import (
     attention,
     channel_norm,
     conv,
+    grn,
     layer_scale,
     linear,
     matmul,
@@ -41,7 +42,7 @@ from convcost.cost.ops import (
 from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
-             channel_norm, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
+             channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, param, opaque)
 
 

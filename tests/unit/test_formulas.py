@@ -33,6 +33,7 @@ from convcost.cost.ops import (
     Shuffle,
 )
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.reduce import Mean
@@ -258,6 +259,7 @@ GRAPH_LEAVES: dict[str, Case] = {
     "mean": (Mean(), (2, 6, 5, 7), (2, 6), 0, 0),
     "mean keepdim": (Mean(True), (2, 6, 5, 7), (2, 6, 1, 1), 0, 0),
     "layer_scale": (LayerScale(96), (1, 96, 56, 56), (1, 96, 56, 56), 96, 0),  # γ per channel
+    "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
@@ -326,6 +328,8 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "prelu slopes": (Activation("prelu", 3), (1, 4, 2, 2), "needs 1 or the 4 channels"),
     "mean flat": (Mean(), (1, 6), "needs a [N, C, H, W] input"),
     "layer_scale channels": (LayerScale(6), (1, 5, 2, 2), "expects 6 channels, got 5"),
+    "grn channels": (GlobalResponseNorm(6), (1, 5, 2, 2), "grn expects 6 channels, got 5"),
+    "grn flat": (GlobalResponseNorm(6), (1, 6), "needs a [N, C, H, W] input"),
     "slice past the channels": (Slice(4, 9), (1, 8, 2, 2), "channels 4:9 are not inside the input's 8"),
     "slice empty": (Slice(3, 3), (1, 8, 2, 2), "channels 3:3 are not inside"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),

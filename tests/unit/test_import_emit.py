@@ -268,6 +268,43 @@ def test_an_opaque_region_never_ends_on_windows_folded_into_the_batch() -> None:
     assert (analysis.totals.params, analysis.totals.macs) == (288, 9_216)  # the first conv's 144·64
 
 
+def _grn(g: Builder, x: str, dims: tuple[int, ...]) -> str:
+    """timm's channels-last GlobalResponseNorm as torch.fx traces it (module ``grn``): a norm
+    over H×W, a mean over C, a division, addcmul with γ and β (4 each, read through views)."""
+    n, _, _, c = g.of(x)
+    norm = g.op("norm", "opaque", "grn", (x,), (n, 1, 1, c), target="Tensor.norm")
+    mean = g.op("mean", "mean", "grn", (norm,), (n, 1, 1, 1), dims=dims, keepdim=True)
+    eps = g.op("add", "add", "grn", (mean,), (n, 1, 1, 1), scalar=1e-6)
+    scaled = g.op("mul", "mul", "grn", (x, g.op("truediv", "div", "grn", (norm, eps), (n, 1, 1, c))), g.of(x))
+    weight = g.op("view", "reshape", "grn", (), (1, 1, 1, c), params=c)
+    bias = g.op("view_1", "reshape", "grn", (), (1, 1, 1, c), params=c)
+    out = g.op("addcmul", "opaque", "grn", (bias, weight, scaled), g.of(x), target="torch.addcmul")
+    return g.op("add_1", "add", "grn", (x, out), g.of(x))
+
+
+@pytest.mark.parametrize(("dims", "grn"), [((-1,), True), ((1,), False)])
+def test_a_global_response_norm_module_is_one_grn_layer(dims: tuple[int, ...], grn: bool) -> None:
+    """ConvNeXt-V2's GRN on a channels-last view (timm's MLP): one ``grn`` layer, 2·C params.
+    Its mean must be over the channels (the last axis here): over another axis it is not a GRN
+    and stays opaque."""
+    g = Builder((1, 3, 8, 8))
+    y = g.conv("stem", "x", 4)
+    nhwc = g.op("permute", "transpose", "", (y,), (1, 8, 8, 4), dims=(0, 2, 3, 1), permute=True)
+    back = g.op("permute_1", "transpose", "", (_grn(g, nhwc, dims),), (1, 4, 8, 8), dims=(0, 3, 1, 2),
+                permute=True)
+    g.conv("head", back, 4, k=1)
+    graph = replace(g.graph(), classes=(("stem", "Conv2d"), ("grn", "GlobalResponseNorm")))
+    imported = to_spec(graph, SOURCE)
+    kinds = [layer["kind"] for layer in imported.spec["layers"]]
+    assert (kinds[0], kinds[-1], "grn" in kinds) == ("conv", "pwconv", grn)
+    assert kinds == ["conv", "grn", "pwconv"] or not grn
+    analysis = _analysed(imported)
+    # stem 3·4·9 = 108 params, 108·64 = 6,912 MACs; GRN γ, β: 2·4 = 8 params, 0 MACs;
+    # head 4·4 = 16 params, 16·64 = 1,024 MACs
+    assert (analysis.totals.params, analysis.totals.macs) == (132, 7_936)
+    assert bool(imported.emitted.opaque) is not grn
+
+
 def test_several_outputs_are_listed() -> None:
     g = Builder((1, 4, 8, 8))
     a = g.conv("a", "x", 4)

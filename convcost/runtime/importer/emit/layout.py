@@ -19,6 +19,7 @@ from typing import Any
 
 from convcost.cost.ops.opaque import describe
 from convcost.runtime.importer.emit.blocks import recognise
+from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
@@ -103,6 +104,7 @@ class _Walk:
     regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
     nhwc: set[str] = field(default_factory=set)  # channels-last views of NCHW tensors
     calls: dict[str, str] = field(default_factory=dict)  # module path -> its first call's layer
+    classes: Mapping[str, str] = field(default_factory=dict)  # module path -> its class name
 
     def shape(self, tensor: str) -> tuple[int, ...]:
         """The tensor's shape as the spec sees it (NCHW, also for a channels-last view)."""
@@ -229,6 +231,8 @@ class _Walk:
             group.path = common_module(group.path, group.nodes)
         if len(group.nodes) == 1:
             return self.place_one(group, inputs)
+        if len(inputs) == 1 and group.module and not self.leaks(group) and self.place_class(group, inputs[0]):
+            return True
         if len(inputs) == 1 and inputs[0] not in self.nhwc and not self.leaks(group):
             middle = wrapped(group.nodes)
             shape = self.shape(inputs[0])
@@ -241,6 +245,16 @@ class _Walk:
                 return True
         self.walk(group.nodes, depth + 1)
         return True
+
+    def place_class(self, group: _Group, source: str) -> bool:
+        """A module known by its class (GRN), on an NCHW tensor or a channels-last view of one."""
+        nhwc = source in self.nhwc
+        layers = class_layers(self.classes.get(group.path, ""), group.nodes, self.shape(source), nhwc)
+        if layers:
+            self.add(layers, group, [source])
+            if nhwc:
+                self.nhwc.add(group.nodes[-1].name)
+        return bool(layers)
 
     def place_one(self, group: _Group, inputs: Sequence[str]) -> bool:
         """One op: a merge of several tensors, a leaf, or a no-op (which writes no layer)."""
@@ -284,7 +298,7 @@ def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:
 def emit_layers(graph: IRGraph) -> Emitted:
     """The spec layers of ``graph`` (its first input feeds the first layer)."""
     first = next(n for n in graph.nodes if n.op == "input")
-    walk = _Walk(graph, graph.consumers(), {first.name: INPUT})
+    walk = _Walk(graph, graph.consumers(), {first.name: INPUT}, classes=dict(graph.classes))
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
     outputs = tuple(walk.produced.get(t, walk.prev) for t in graph.outputs)
     return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),

@@ -65,7 +65,7 @@ def _window(_: GlobalResponseNorm, __: Shape) -> None:
     return None  # the norm over H×W: every output unit sees the whole map
 
 
-GRN = OpKind(GlobalResponseNorm, grn, _module, {"grn": "norm"}, learnable=True, window=_window,
+GRN = OpKind(GlobalResponseNorm, grn, _module, {"grn": "norm"}, learnable=True, window=_window, layout="NCHW",
              spec=SpecKind(fields(), "ConvNeXt-V2's Global Response Norm (timm `GlobalResponseNorm`): "
                                      "γ, β per channel"),
              lower=_lower)

@@ -95,7 +95,7 @@ def sample_kernels(nets: Sequence[Analysis], args: argparse.Namespace,
                    setup: Any) -> tuple[list[KernelSample], list[KernelConfig]]:
     from convcost.runtime.kernel_timing import time_kernels
 
-    ranges = zoo_ranges([k for a in nets for k in detect(a.root)])
+    ranges = zoo_ranges([k for a in nets for k in detect(a.root, args.backend)])
     configs = random_configs(ranges, args.samples, seed=args.seed, batch=args.batch)
     samples, _ = time_kernels(configs, setup, progress=every(20, "kernels"))
     fits = fit_kernels(samples)
@@ -141,7 +141,8 @@ def _measure(args: argparse.Namespace, setup: Any) -> dict[str, Any]:
 
 
 def nets_of(data: dict[str, Any], key: str, analyses: dict[str, Analysis]) -> list[NetTiming]:
-    return [NetTiming(name, tuple(detect(analyses[name].root)), statistics.median(t),
+    backend = data["machine"]["backend"]
+    return [NetTiming(name, tuple(detect(analyses[name].root, backend)), statistics.median(t),
                       analyses[name].totals.macs) for name, t in data[key]]
 
 
@@ -191,7 +192,8 @@ def load_samples(data: dict[str, Any]) -> list[KernelSample]:
 
     out = []
     for config, (_, _, seconds) in zip(data["configs"], data["samples"], strict=True):
-        kernel = detect(analyze(parse_spec(KernelConfig(**config).spec_data())).root)[0]
+        root = analyze(parse_spec(KernelConfig(**config).spec_data())).root
+        kernel = detect(root, data["machine"]["backend"])[0]
         out.append(KernelSample(kernel.kernel_class, kernel.features, seconds))
     return out
 

@@ -84,7 +84,7 @@ def _kernel_model(analyses: list[Any], setup: Any, counts: tuple[int, int, int],
     from convcost.runtime.kernel_timing import interleaved, time_kernels
     from convcost.runtime.profile import cpu_name
 
-    ranges = zoo_ranges([k for a in analyses for k in detect(a.root)])
+    ranges = zoo_ranges([k for a in analyses for k in detect(a.root, setup.backend)])
     configs = random_configs(ranges, counts[0], seed, analyses[0].input_shape[0])
     with progress_bar("kernels", len(configs)) as update:
         samples, version = time_kernels(configs, setup, *runs, update)
@@ -97,7 +97,7 @@ def _kernel_model(analyses: list[Any], setup: Any, counts: tuple[int, int, int],
         samples += time_kernels(more, setup, *runs, update)[0]
     with progress_bar("networks", runs[0] + counts[2]) as update:
         times = interleaved(analyses, setup, counts[2], runs[0], update)
-    nets = [NetTiming(a.model, tuple(detect(a.root)), statistics.median(t), a.totals.macs)
+    nets = [NetTiming(a.model, tuple(detect(a.root, setup.backend)), statistics.median(t), a.totals.macs)
             for a, t in zip(analyses, times, strict=True)]
     machine = {"cpu": cpu_name(), "device": "cpu", "threads": setup.threads,
                "batch": analyses[0].input_shape[0], "dtype": setup.dtype, "backend": setup.backend,

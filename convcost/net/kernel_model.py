@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from convcost.cost.graph import Node
+from convcost.cost.groups import fused_groups
 from convcost.net.kernels import FEATURES, KERNEL_CLASSES, Kernel, detect
 from convcost.net.latency import Composed, Fold, Prediction, Timed, nnls
 
@@ -86,6 +87,10 @@ class KernelModel(Composed[KernelFit]):
     def layers_s(self, kernels: Sequence[Kernel]) -> float:
         return sum(self.kernel_s(k) for k in kernels)
 
+    @property
+    def backend(self) -> str:
+        return str(self.machine.get("backend", "torch"))
+
     def net_s(self, kernels: Sequence[Kernel]) -> float:
         return self.total(self.layers_s(kernels), len(kernels))
 
@@ -120,20 +125,23 @@ def compose(kernels: Mapping[str, KernelFit], nets: Sequence[NetTiming],
 
 
 def predict_kernels(model: KernelModel, root: Node) -> Prediction:
-    """Per fused group seconds (a kernel's time on its first group, 0 on the BN/act groups it
-    fuses) and the end-to-end total."""
-    kernels = detect(root)
+    """Per fused group seconds (the time of the kernels a group starts; 0 on the BN/act
+    groups a kernel fuses) and the end-to-end total. The kernels are those the model's
+    backend runs (onnxruntime's start inside a group when it splits an activation off)."""
+    kernels = detect(root, model.backend)
+    owner = {id(leaf): id(g) for g in fused_groups(root) for leaf in g.leaves()}
     seconds: dict[int, float] = {}
-    counted = []
+    counted = set()
     for kernel in kernels:
-        head, *rest = kernel.groups
-        seconds[id(head)] = model.kernel_s(kernel)
-        seconds.update((id(g), 0.0) for g in rest)
-        counted.append(id(head))
-    leaders = {id(next(g.leaves())): id(g) for k in kernels for g in k.groups if not g.is_leaf}
+        head, *rest = (owner.get(id(g), id(g)) for g in kernel.groups)
+        seconds.update((g, seconds.get(g, 0.0)) for g in rest)
+        seconds[head] = seconds.get(head, 0.0) + model.kernel_s(kernel)
+        counted.add(head)
+    leaders = {id(next(g.leaves())): id(g) for g in fused_groups(root)
+               if not g.is_leaf and id(g) in seconds}
     layers = sum(seconds.values())
     return Prediction(MappingProxyType(seconds), MappingProxyType(leaders),
-                      model.total(layers, len(kernels)), model.label(), frozenset(counted))
+                      model.total(layers, len(kernels)), model.label(), frozenset(counted), len(kernels))
 
 
 HeldOut = Fold

@@ -1,9 +1,9 @@
 """The kernels a backend runs, and their shape features. Pure.
 
-A *kernel* is what a CPU runtime executes as one call: onnxruntime folds BatchNorm into the
-conv and fuses the activation after it (and after an add); torch's eager mode dispatches
-the same ops back to back, but conv+BN+act is the unit a designer changes. The detection
-rules, over the fused groups (:func:`convcost.cost.groups.fused_groups`) in run order:
+A *kernel* is what a CPU runtime executes as one call. For the ``torch`` backend (eager
+mode dispatches conv, BN and activation back to back; conv+BN+act is the unit a designer
+changes) the rules run over the fused groups (:func:`convcost.cost.groups.fused_groups`) in
+run order:
 
 - a conv, depthwise conv, linear or add group, followed by the BN and activation leaves of
   its output (the next groups, when each is a BatchNorm or an activation whose input has the
@@ -12,6 +12,12 @@ rules, over the fused groups (:func:`convcost.cost.groups.fused_groups`) in run 
 - a view (flatten, dropout at inference, identity) runs nothing: no kernel;
 - any other leaf (a lone BN or activation, SE scale, mul, concat, shuffle, upsample, norms)
   is an ``elementwise`` kernel.
+
+For ``onnxruntime`` they follow what its graph optimiser really fuses (:func:`_ort_spans`):
+BN folds into the conv; only some activations fuse (a hardswish, SiLU or GELU after a conv
+is an ``elementwise`` kernel of its own; after a Gemm only a ReLU fuses); a residual add
+folds into the conv before it (NCHWc ``Sum``) with its ReLU, and a lone add's ReLU is a
+kernel of its own.
 
 Each class has its own feature basis (:data:`FEATURES`): the shape figures its time grows
 with. ``act_elems`` is the output size when the kernel ends in an activation dearer than a
@@ -51,6 +57,12 @@ FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 CHEAP_ACTS = frozenset({"relu", "relu6", "leaky_relu", "hardtanh", "prelu"})
 VIEWS = (Flatten, Dropout, Identity)
+# onnxruntime 1.32's CPU fusions, checked against its optimised graph (tests/torch/test_kernels_ort.py):
+# a conv takes Relu, Clip (ReLU6, hardtanh), LeakyRelu, Sigmoid, Tanh, HardSigmoid; a Gemm only Relu
+CONV_ACTS = frozenset({"relu", "relu6", "hardtanh", "leaky_relu", "sigmoid", "tanh", "hardsigmoid"})
+ORT_FUSED_ACTS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "conv": CONV_ACTS, "dwconv": CONV_ACTS, "linear": frozenset({"relu"})})
+NCHWC_BLOCK = 8  # onnxruntime's NCHWc block on AVX2 (16 on AVX-512)
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,11 @@ def _fusable(group: Node, previous: Node) -> bool:
             and group.input_shape == previous.output_shape)
 
 
-def spans(root: Node) -> Iterator[tuple[str, tuple[Node, ...]]]:
-    """``(class, groups)`` of every kernel of ``root``, in run order."""
+def spans(root: Node, backend: str = "torch") -> Iterator[tuple[str, tuple[Node, ...]]]:
+    """``(class, groups)`` of every kernel of ``root``, in run order (onnxruntime: leaves)."""
+    if backend == "onnxruntime":
+        yield from _ort_spans([leaf for g in fused_groups(root) for leaf in g.leaves()])
+        return
     groups = list(fused_groups(root))
     i = 0
     while i < len(groups):
@@ -104,6 +119,42 @@ def spans(root: Node) -> Iterator[tuple[str, tuple[Node, ...]]]:
                 i += 1
         if cls is not None:
             yield cls, tuple(span)
+
+
+def _ort_act(leaf: Node, cls: str, previous: Node) -> bool:
+    """An activation onnxruntime fuses into the ``cls`` kernel before it."""
+    return (isinstance(leaf.op, Activation) and leaf.op.fn in ORT_FUSED_ACTS.get(cls, ())
+            and leaf.input_shape == previous.output_shape)
+
+
+def _ort_add(leaf: Node, previous: Node) -> bool:
+    """A residual add onnxruntime's NCHWc transformer folds into the conv before it (as its
+    Sum input): same shape, channels a multiple of the block."""
+    return (isinstance(leaf.op, Add) and leaf.output_shape == previous.output_shape
+            and len(leaf.output_shape) == 4 and leaf.output_shape[1] % NCHWC_BLOCK == 0)
+
+
+def _ort_spans(leaves: Sequence[Node]) -> Iterator[tuple[str, tuple[Node, ...]]]:
+    """onnxruntime (all optimisations): BN folds into the conv or linear before it; an
+    activation of :data:`ORT_FUSED_ACTS` fuses, any other is a kernel of its own; a conv
+    without an activation takes the residual add after it, then that add's activation."""
+    i = 0
+    while i < len(leaves):
+        cls, span = head_class(leaves[i]), [leaves[i]]
+        i += 1
+        if cls is None:
+            continue
+        while cls in ("conv", "dwconv", "linear") and i < len(leaves) and (
+                _fusable(leaves[i], span[-1]) and isinstance(leaves[i].op, BatchNorm)):
+            span.append(leaves[i])
+            i += 1
+        if cls in ("conv", "dwconv") and i < len(leaves) and _ort_add(leaves[i], span[-1]):
+            span.append(leaves[i])
+            i += 1
+        if cls in ORT_FUSED_ACTS and i < len(leaves) and _ort_act(leaves[i], cls, span[-1]):
+            span.append(leaves[i])
+            i += 1
+        yield cls, tuple(span)
 
 
 def _elements(shape: Sequence[int]) -> int:
@@ -149,7 +200,7 @@ def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
             "weights": float(sum(g.params for g in span)), "one": 1.0}
 
 
-def detect(root: Node) -> list[Kernel]:
-    """The kernels of ``root`` in run order, with their features."""
+def detect(root: Node, backend: str = "torch") -> list[Kernel]:
+    """The kernels of ``root`` that ``backend`` runs, in run order, with their features."""
     return [Kernel(span[0].name, cls, span, MappingProxyType(features(cls, span)))
-            for cls, span in spans(root)]
+            for cls, span in spans(root, backend)]

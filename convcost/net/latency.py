@@ -197,10 +197,13 @@ class Prediction:
     total_s: float
     label: str = ""
     counted: frozenset[int] | None = None  # the groups that start a kernel (None: every group)
+    calls: int | None = None  # the kernels, when a group can start several (None: counted)
 
     @property
     def group_count(self) -> int:
         """The calls the end-to-end overhead is paid on (groups, or kernels)."""
+        if self.calls is not None:
+            return self.calls
         return len(self.groups if self.counted is None else self.counted)
 
     def count_in(self, node: Node) -> int:

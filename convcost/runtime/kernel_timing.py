@@ -110,7 +110,7 @@ def time_kernel(config: KernelConfig, setup: Setup, warmup: int = 3,
                 repeats: int = 10) -> tuple[Kernel, KernelSample, str]:
     """One configuration timed alone: its kernel, the sample, and the backend's version."""
     analysis = analyze(parse_spec(config.spec_data()))
-    kernels = detect(analysis.root)
+    kernels = detect(analysis.root, setup.backend)
     if len(kernels) != 1:
         raise ConvcostError(f"internal: {config.name()} is {len(kernels)} kernels, not one")
     call, version = runner(analysis, setup)

@@ -265,3 +265,43 @@ def test_a_file_from_before_a_feature_reads_it_as_zero(tmp_path: Path) -> None:
     old = load_latency_model(path)
     assert old.kernels["pool"].coefficients["max_window"] == 0.0
     assert old.kernels["pool"].coefficients["window"] == model.kernels["pool"].coefficients["window"]
+
+
+DETECT_ORT = [
+    # (case, layers, [(class, leaves in the kernel)]) for onnxruntime (tests/torch/test_kernels_ort.py
+    # checks the same rules against onnxruntime's optimised graph)
+    ("conv+bn+relu: BN folds, ReLU fuses", [{**CONV, "bn": True, "act": "relu"}], [("conv", 3)]),
+    ("conv+bn+hardswish: the activation runs apart", [{**CONV, "bn": True, "act": "hardswish"}],
+     [("conv", 2), ("elementwise", 1)]),
+    ("conv+bn, add, relu: the add and its ReLU fold into the conv (16 channels, a multiple of 8)",
+     [{**CONV, "name": "a", "bn": True, "act": "relu"}, {**CONV, "name": "b", "bn": True},
+      {"kind": "add", "name": "s", "from": ["a", "b"]}, RELU], [("conv", 3), ("conv", 4)]),
+    ("12 channels: no NCHWc, the add stays", [{**CONV, "name": "a", "out_channels": 12, "bn": True},
+                                              {"kind": "add", "name": "s", "from": ["a", "a"]}],
+     [("conv", 2), ("add", 1)]),
+    ("a lone add: its ReLU runs apart", [{"kind": "add", "name": "s", "from": ["input", "input"]}, RELU],
+     [("add", 1), ("elementwise", 1)]),
+    ("linear+relu6: only a ReLU fuses into a Gemm",
+     [{"kind": "flatten"}, {"kind": "linear", "out_features": 4}, {"kind": "act", "fn": "relu6"}],
+     [("linear", 1), ("elementwise", 1)]),
+]
+
+
+@pytest.mark.parametrize(("case", "layers", "want"), DETECT_ORT, ids=[c[0] for c in DETECT_ORT])
+def test_detect_onnxruntime(case: str, layers: list[dict[str, Any]], want: list[tuple[str, int]]) -> None:
+    assert [(k.kernel_class, len(k.groups)) for k in detect(net(layers), "onnxruntime")] == want
+
+
+def test_onnxruntime_prediction_puts_a_split_activation_on_its_group() -> None:
+    # mobilenet_v3_small under onnxruntime: every hardswish after a conv is a kernel of its own,
+    # its time lands on the conv's fused group; the total pays the overhead on every kernel
+    fits = fit_kernels([s for cls in KERNEL_CLASSES for s in synthetic(cls, 30, seed=2)])
+    model = KernelModel(MappingProxyType({**MACHINE, "backend": "onnxruntime"}), MappingProxyType(fits),
+                        1.0, 3e-6, ("a",))
+    root = analyze(load_spec("specs/mobilenet_v3_small.yaml")).root
+    kernels, torch_kernels = detect(root, "onnxruntime"), detect(root)
+    assert len(kernels) > len(torch_kernels)  # the split activations
+    prediction = predict_kernels(model, root)
+    assert prediction.layers_s == pytest.approx(model.layers_s(kernels), rel=1e-12)
+    assert prediction.group_count == len(kernels)
+    assert prediction.total_s == pytest.approx(model.net_s(kernels), rel=1e-12)

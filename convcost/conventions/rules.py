@@ -46,7 +46,8 @@ from convcost.limits import quote
 _COUNTED = ("conv", "conv_same", "linear", "conv_transpose")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
-_CONVCOST_MODULES = {"add": "Add (a + b)", "scale": "Scale (x * gate)", "mul": "Mul (a * b)",
+_CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "scale": "Scale (x * gate)",
+                     "mul": "Mul (a * b)",
                      "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
                      "slice": "SliceModule (x[:, a:b])",
                      "layer_scale": "LayerScale (x * gamma)",
@@ -122,7 +123,7 @@ FVCORE = Convention(
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
                        mean="aten::mean", layer_scale="aten::mul", unflatten="aten::unflatten",
-                       grn="aten::linalg_vector_norm, aten::addcmul"),
+                       grn="aten::linalg_vector_norm, aten::addcmul", average="aten::add, aten::div"),
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
@@ -235,6 +236,7 @@ PTFLOPS = Convention(
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
                        slice="x[:, a:b] (not patched)",
                        identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",
+                       average="(a + b) / n (Tensor.__add__, __truediv__ not patched)",
                        **{key: op for key, op in _CONVCOST_MODULES.items() if key in _TOKEN_OPS}),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),

@@ -60,10 +60,10 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75}
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
-# layer scale, ConvNeXt-V2's GRN, a linear per position, x.mean, a standalone SE, a standalone
-# channel shuffle, the activations gelu ... hardtanh, a Mobile MQA (strided keys/values) and a
-# softmax over the channels; the token kinds (matmul, attention, ...) run on their own in
-# test_attention_conventions.
+# layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
+# a standalone SE, a standalone channel shuffle, the activations gelu ... hardtanh, a Mobile
+# MQA (strided keys/values) and a softmax over the channels; the token kinds (matmul,
+# attention, ...) run on their own in test_attention_conventions.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -86,6 +86,7 @@ layers:
   - {kind: layernorm, name: ln}
   - {kind: layer_scale, name: ls}
   - {kind: grn, name: grn}
+  - {kind: average, name: avg, from: [ls, grn]}
   - {kind: linear, name: lin_pos, out_features: 12, per_position: true}
   - {kind: act, name: leaky, fn: leaky_relu}
   - {kind: upsample, name: up_b, mode: bilinear, scale: 1.5}

@@ -35,6 +35,7 @@ from convcost.cost.ops import (
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale
+from convcost.cost.ops.merge import Average
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
@@ -177,6 +178,7 @@ SHAPE_ONLY: dict[str, Case] = {
     "identity": (Identity(), (2, 24, 5, 7), (2, 24, 5, 7), 0, 0),  # the input, as it is
     "identity flat": (Identity(), (3, 10), (3, 10), 0, 0),
     "add": (Add(), (1, 24, 56, 56), (1, 24, 56, 56), 0, 0),
+    "average of two heads": (Average(2), (2, 1000), (2, 1000), 0, 0),  # (a + b) / 2: no MACs
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58
     "concat of 3": (Concat(48 + 16), (2, 64, 7, 7), (2, 128, 7, 7), 0, 0),  # 64+48+16

@@ -305,6 +305,24 @@ def test_a_global_response_norm_module_is_one_grn_layer(dims: tuple[int, ...], g
     assert bool(imported.emitted.opaque) is not grn
 
 
+@pytest.mark.parametrize(("divisor", "average"), [(2, True), (3, False)])
+def test_averaged_heads_are_one_average_layer(divisor: int, average: bool) -> None:
+    """RepViT/LeViT/DeiT distilled: ``(head(x) + head_dist(x)) / 2`` is one ``average`` of the
+    two linear heads; divided by anything but the count it stays opaque (never miscounted)."""
+    g = Builder((1, 4, 1, 1))
+    flat = g.op("flatten", "flatten", "", ("x",), (1, 4), start_dim=1, end_dim=-1)
+    heads = [g.op(name, "linear", f"head.{name}", (flat,), (1, 10), params=50, in_features=4,
+                  out_features=10, bias=True) for name in ("head", "head_dist")]
+    total = g.op("add", "add", "head", tuple(heads), (1, 10))
+    g.op("truediv", "div", "head", (total,), (1, 10), scalar=divisor)
+    imported = to_spec(g.graph(), SOURCE)
+    assert (imported.spec["layers"][-1]["kind"] == "average") is average
+    assert bool(imported.emitted.opaque) is not average
+    analysis = _analysed(imported)
+    # two heads of 4·10 + 10 = 50 params, 40 MACs each
+    assert (analysis.totals.params, analysis.totals.macs) == (100, 80)
+
+
 def test_several_outputs_are_listed() -> None:
     g = Builder((1, 4, 8, 8))
     a = g.conv("a", "x", 4)

@@ -1,5 +1,6 @@
-"""Ops that merge tensors: ``add`` (a sum), ``mul`` (a broadcasting product), ``concat``
-(channel axis), and ``scale`` (a squeeze-excitation gate).
+"""Ops that merge tensors: ``add`` (a sum), ``average`` (a mean of equal tensors: averaged
+heads), ``mul`` (a broadcasting product), ``concat`` (channel axis), and ``scale`` (a
+squeeze-excitation gate).
 
 ``add``, ``mul`` and ``concat`` are also spec kinds: a layer names its inputs with ``from:``,
 and the shapes are checked at the merge. A formula sees its first input's shape; the op holds
@@ -16,6 +17,7 @@ from functools import cache, reduce
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, Layer, Traced
 from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
@@ -27,6 +29,15 @@ class Add(Op):
     """Sum ``a + b (+ ...)`` of ``inputs`` tensors of the same shape (a residual)."""
 
     key: ClassVar[str] = "add"
+    inputs: int = 2
+
+
+@dataclass(frozen=True)
+class Average(Op):
+    """Mean ``(a + b (+ ...)) / n`` of ``inputs`` tensors of one shape: the averaged heads of
+    distilled models (DeiT, LeViT, RepViT: ``(head(x) + head_dist(x)) / 2``)."""
+
+    key: ClassVar[str] = "average"
     inputs: int = 2
 
 
@@ -80,11 +91,25 @@ def _mismatch(kind: str, what: str, a: Shape, b: Shape, path: str) -> SpecError:
     return SpecError(f"{kind} needs equal {what}, got {_dims(a)} and {_dims(b)}", path=path)
 
 
-def _lower_add(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Add:
+def _equal_inputs(kind: str, x: Shape, lowering: Lowering) -> int:
+    """How many tensors the layer reads, checked to be of ``x``'s shape."""
     for other in lowering.inputs[1:]:
         if other != x:
-            raise _mismatch("add", "shapes (C×H×W)", x[1:], other[1:], lowering.inputs_path)
-    return Add(len(lowering.inputs))
+            raise _mismatch(kind, "shapes (C×H×W)", x[1:], other[1:], lowering.inputs_path)
+    return len(lowering.inputs)
+
+
+def _lower_add(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Add:
+    return Add(_equal_inputs("add", x, lowering))
+
+
+def _lower_average(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Average:
+    return Average(_equal_inputs("average", x, lowering))
+
+
+def _emit_average(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    """The importer's ``average`` (its add and division by the count, fused): equal inputs."""
+    return [{"kind": "average"}] if len(shapes) > 1 and all(s == node.shape for s in shapes) else None
 
 
 def _lower_mul(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Mul:
@@ -126,6 +151,12 @@ def _classes() -> SimpleNamespace:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return reduce(operator.add, tensors)  # a + b + ...: fx-traceable
 
+    class AverageModule(nn.Module):
+        """Mean ``(a + b (+ ...)) / n``."""
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return reduce(operator.add, tensors) / len(tensors)
+
     class ScaleModule(nn.Module):
         """Squeeze-excitation ``x * gate``."""
 
@@ -144,7 +175,8 @@ def _classes() -> SimpleNamespace:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return torch.cat(tensors, 1)
 
-    return SimpleNamespace(add=AddModule, scale=ScaleModule, mul=MulModule, concat=ConcatModule)
+    return SimpleNamespace(add=AddModule, average=AverageModule, scale=ScaleModule, mul=MulModule,
+                           concat=ConcatModule)
 
 
 def _module(op: Op, _: Shape) -> Any:
@@ -154,6 +186,10 @@ def _module(op: Op, _: Shape) -> Any:
 ADD = OpKind(Add, same_shape, _module, {"add": "residual adds"}, inputs=2, variadic=True,
              spec=SpecKind(fields(), "`a + b (+ ...)`: inputs of equal shape (`from:` ≥ 2)"),
              lower=_lower_add)
+AVERAGE = OpKind(Average, same_shape, _module, {"average": "residual adds"}, inputs=2, variadic=True,
+                 spec=SpecKind(fields(), "`(a + b (+ ...)) / n`: averaged heads, inputs of equal shape "
+                                         "(`from:` ≥ 2)"),
+                 lower=_lower_average, imports=Imports(emit=_emit_average))
 SCALE = OpKind(Scale, same_shape, _module, {"scale": "SE scale/gates"}, inputs=2)
 MUL = OpKind(Mul, mul, _module, {"mul": "SE scale/gates"}, inputs=2,
              spec=SpecKind(fields(), "`a * b`, broadcasting (`from:` 2 inputs; a gate)"),
@@ -162,4 +198,4 @@ CONCAT = OpKind(Concat, concat, _module, {"concat": "concat/shuffle"}, inputs=2,
                 spec=SpecKind(fields(), "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2)"),
                 lower=_lower_concat)
 
-KINDS = (ADD, SCALE, MUL, CONCAT)
+KINDS = (ADD, AVERAGE, SCALE, MUL, CONCAT)

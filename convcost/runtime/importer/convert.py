@@ -8,6 +8,7 @@ from typing import Any
 
 from convcost.errors import ConvcostError
 from convcost.frontend.source import parse_source
+from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
 from convcost.runtime.importer.emit.residual import residuals
@@ -70,7 +71,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     if len(graph.input_shape) != 4:
         raise ConvcostError(f"{text}: the spec format takes an image input [N, C, H, W]; "
                             f"got {list(graph.input_shape)}")
-    emitted = emit_layers(fuse_tf_same_pads(fuse_shuffles(graph)))
+    emitted = emit_layers(fuse_averages(fuse_tf_same_pads(fuse_shuffles(graph))))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

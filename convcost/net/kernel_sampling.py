@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from convcost.cost.ops import Activation, BatchNorm, Conv2d
+from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.pool import AdaptivePool, Pool
 from convcost.net.kernels import KERNEL_CLASSES, Kernel
 
 MAX_MACS = 400_000_000  # per sample and batch element: keeps one timing under ~20 ms
 MAX_ELEMENTS = 2_000_000  # input elements per batch element (8 MB of float32)
-SAME_CHANNELS = ("dwconv", "add", "pool", "elementwise")
+SAME_CHANNELS = ("dwconv", "add", "pool", "elementwise")  # (attention: cin heads, cout head width)
 ACTS = ("relu", "relu6", "hardswish", "silu", "sigmoid", "gelu")
 
 
@@ -72,6 +73,9 @@ class KernelConfig:
         elif self.kernel_class == "add":
             layers = [{"kind": "add", "name": "add", "from": ["input", "input"]},
                       *([{"kind": "act", "fn": self.act}] if self.act else [])]
+        elif self.kernel_class == "attention":  # self-attention on q = k = v [batch, heads, L, d]
+            return {"name": self.name(), "input": {"shape": [self.batch, self.cin, size, self.cout]},
+                    "layers": [{"kind": "attention", "from": ["input", "input", "input"]}]}
         elif self.kernel_class == "pool":
             layers = [{"kind": "pool", "op": "avg", "global": True} if self.act == "global" else
                       {"kind": "pool", "op": self.act or "max", "kernel_size": self.kernel,
@@ -90,6 +94,8 @@ class KernelConfig:
         out = math.ceil(self.size / self.stride) ** 2
         if self.kernel_class == "conv":
             return self.batch * out * self.cin * self.cout * self.kernel ** 2
+        if self.kernel_class == "attention":
+            return self.batch * self.cin * self.size ** 2 * 2 * self.cout
         return self.batch * self.size * self.size * self.cin * self.kernel ** 2
 
 
@@ -105,6 +111,10 @@ def _anchor(kernel: Kernel) -> Anchor:
     of :data:`ACTS` in its span, or the pool's mode; bn: a BatchNorm in its span)."""
     head = next(kernel.groups[0].leaves())
     op = head.op
+    if isinstance(op, Attention | MultiheadAttention):  # (heads, head width, tokens)
+        q = head.input_shape
+        heads, d = (math.prod(q[1:-2]), q[-1]) if isinstance(op, Attention) else (op.heads, q[-1] // op.heads)
+        return heads, d, q[-2], 1, 1, "", False
     size = head.input_shape[-1] if len(head.input_shape) == 4 else 1
     k, s = (op.kernel[0], op.stride[0]) if isinstance(op, Conv2d | Pool) else (1, 1)
     act: str

@@ -36,12 +36,14 @@ from types import MappingProxyType
 from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
+from convcost.cost.ops.attention import Attention, MultiheadAttention
+from convcost.cost.ops.matmul import Einsum, Matmul
 from convcost.cost.ops.merge import Add
 from convcost.cost.ops.pool import AdaptivePool, Pool
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.views import Dropout, Flatten, Identity
 
-KERNEL_CLASSES = ("conv", "dwconv", "linear", "add", "pool", "elementwise")
+KERNEL_CLASSES = ("conv", "dwconv", "linear", "add", "pool", "elementwise", "attention")
 FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # conv: MACs; MACs / (cin per group) = outputs·k², the per-output window work; MACs / cout
     # = the im2col patch elements; the output (act, write); the weights; one
@@ -54,6 +56,9 @@ FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # pool: max pools compare (max_window = window for a max pool, else 0), avg pools add
     "pool": ("window", "max_window", "in_elems", "out_elems", "one"),
     "elementwise": ("in_elems", "out_elems", "bn_elems", "relu_elems", "act_elems", "one"),
+    # attention: its matmuls (MACs, with MHA's projections), the B·heads·Lq·Lk scores the
+    # softmax reads and writes, q + k + v read, the output
+    "attention": ("macs", "scores", "in_elems", "out_elems", "one"),
 })
 CHEAP_ACTS = frozenset({"relu", "relu6", "leaky_relu", "hardtanh", "prelu"})
 VIEWS = (Flatten, Dropout, Identity)
@@ -89,6 +94,10 @@ def head_class(node: Node) -> str | None:
         return "conv" if op.per_position else "linear"
     if isinstance(op, Add):
         return "add"
+    if isinstance(op, Attention | MultiheadAttention):
+        return "attention"
+    if isinstance(op, Matmul | Einsum):  # a matmul of two activations: MACs-bound, as a linear
+        return "linear"
     if isinstance(op, Pool | AdaptivePool):
         return "pool"
     if isinstance(op, VIEWS):
@@ -173,6 +182,16 @@ def _bn_elems(span: Sequence[Node]) -> int:
     return _elements(span[-1].output_shape) if bn else 0
 
 
+def _attention_sizes(op: Attention | MultiheadAttention, q: Sequence[int]) -> tuple[int, int]:
+    """``(q + k + v elements, scores)`` of an attention: scores = B·heads·Lq·Lk."""
+    if isinstance(op, Attention):
+        k, v = op.key_shape, op.value_shape
+        return _elements(q) + _elements(k) + _elements(v), _elements(q[:-1]) * k[-2]
+    n, lq, e = q
+    lk, kdim, vdim = op.kv or (lq, e, e)
+    return n * (lq * e + lk * (kdim + vdim)), n * op.heads * lq * lk
+
+
 def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
     """Every feature of a kernel (the class's basis picks from these)."""
     head = next(span[0].leaves())
@@ -193,9 +212,11 @@ def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
     elif isinstance(op, AdaptivePool):
         window = ins
         max_window = window if op.mode == "max" else 0
+    elif isinstance(op, Attention | MultiheadAttention):
+        ins, window = _attention_sizes(op, head.input_shape)
     return {"macs": float(macs), "window": float(window), "patches": float(patches),
             "in_elems": float(ins), "out_elems": float(outs), "act_elems": float(_act_elems(span)),
-            "max_window": float(max_window), "bn_elems": float(_bn_elems(span)),
+            "max_window": float(max_window), "bn_elems": float(_bn_elems(span)), "scores": float(window),
             "relu_elems": float(_act_elems(span, cheap=True)),
             "weights": float(sum(g.params for g in span)), "one": 1.0}
 

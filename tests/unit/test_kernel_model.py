@@ -127,7 +127,8 @@ def test_every_shipped_spec_is_covered_by_kernels() -> None:
 TRUE = {"conv": (2e-11, 1e-10, 0.0, 3e-10, 5e-10, 7e-10, 2e-9, 0.0, 4e-6),
         "dwconv": (0.0, 3e-10, 6e-10, 4e-10, 1e-9, 5e-6),
         "linear": (3e-11, 0.0, 2e-10, 2e-6), "add": (4e-10, 2e-10, 6e-10, 0.0, 3e-6),
-        "pool": (1e-10, 8e-10, 0.0, 3e-10, 2e-6), "elementwise": (5e-10, 0.0, 9e-10, 2e-10, 1e-9, 1e-6)}
+        "pool": (1e-10, 8e-10, 0.0, 3e-10, 2e-6), "elementwise": (5e-10, 0.0, 9e-10, 2e-10, 1e-9, 1e-6),
+        "attention": (3e-11, 2e-9, 0.0, 4e-10, 6e-6)}
 
 
 def synthetic(cls: str, count: int, seed: int) -> list[KernelSample]:
@@ -305,3 +306,42 @@ def test_onnxruntime_prediction_puts_a_split_activation_on_its_group() -> None:
     assert prediction.layers_s == pytest.approx(model.layers_s(kernels), rel=1e-12)
     assert prediction.group_count == len(kernels)
     assert prediction.total_s == pytest.approx(model.net_s(kernels), rel=1e-12)
+
+
+def shaped(shape: list[int], layers: list[dict[str, Any]]) -> Any:
+    return analyze(parse_spec({"name": "t", "input": {"shape": shape}, "layers": layers})).root
+
+
+ATTENTION_CASES = [
+    # (case, input shape, layers, (macs, scores, in_elems, out_elems))
+    # SDPA on q = k = v [1, 4, 16, 8]: B·heads = 4, Lq = Lk = 16, E = Ev = 8:
+    # MACs 4·16·16·(8 + 8) = 16,384; scores 4·16·16 = 1,024; in 3·512 = 1,536; out 512
+    ("sdpa", [1, 4, 16, 8], [{"kind": "attention", "from": ["input", "input", "input"]}],
+     (16_384, 1_024, 1_536, 512)),
+    # MHA, 4 heads, on tokens [1, 10, 32]: projections in 10·32·96 + out 10·32·32 = 40,960,
+    # attention 10·10·(32 + 32) = 6,400: 47,360 MACs; scores 4·10·10 = 400; in 1·(320 + 10·64)
+    ("multihead_attention", [1, 10, 32], [{"kind": "multihead_attention", "heads": 4}],
+     (47_360, 400, 960, 320)),
+]
+
+
+@pytest.mark.parametrize(("case", "shape", "layers", "want"), ATTENTION_CASES,
+                         ids=[c[0] for c in ATTENTION_CASES])
+def test_attention_kernel(case: str, shape: list[int], layers: list[dict[str, Any]],
+                          want: tuple[int, int, int, int]) -> None:
+    (kernel,) = detect(shaped(shape, layers))
+    f = kernel.features
+    assert kernel.kernel_class == "attention"
+    assert (f["macs"], f["scores"], f["in_elems"], f["out_elems"]) == want
+
+
+def test_attention_configs_are_one_attention_kernel() -> None:
+    # a zoo of one SDPA (4 heads of width 8 over 16 tokens): the sampled configurations scale
+    # heads, width and tokens and stay one attention kernel each
+    zoo = detect(shaped([1, 4, 16, 8], ATTENTION_CASES[0][2]))
+    ranges = zoo_ranges(zoo)
+    assert ranges["attention"].anchors == ((4, 8, 16, 1, 1, "", False),)
+    for c in random_configs(ranges, 6, seed=2):
+        (kernel,) = detect(analyze(parse_spec(c.spec_data())).root)
+        assert kernel.kernel_class == "attention"
+        assert kernel.features["scores"] == c.cin * c.size ** 2

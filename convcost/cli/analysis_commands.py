@@ -14,13 +14,14 @@ from convcost.cli.options import (
     BandwidthGbs,
     Batch,
     Convention,
-    Device,
     Flops,
     Format,
     LatencyModelOption,
+    OldDevice,
     Output,
     PeakGflops,
     Rho,
+    RooflinePreset,
     Summary,
     TrainingFlag,
 )
@@ -175,13 +176,14 @@ def sweep(
     resolution: Annotated[str | None, typer.Option(
         help="input resolutions, comma-separated [default: the spec's]")] = None,
     batch: Annotated[int | None, typer.Option(help="batch size")] = None,
-    device: Device = None,
+    roofline: RooflinePreset = None,
+    device: OldDevice = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     dtype: Annotated[str | None, typer.Option(
         click_type=opts.choice(*opts.DTYPES), rich_help_panel=opts.MEMORY,
         help="element type of the roofline estimate's bytes [default: float32]; needs "
-             "--device or --peak-gflops/--bandwidth-gbs")] = None,
+             "--roofline or --peak-gflops/--bandwidth-gbs")] = None,
     plot: Annotated[Path | None, typer.Option(
         help="also draw MACs vs params and vs α/ρ into this PNG (needs matplotlib)")] = None,
     latency_model: LatencyModelOption = None,
@@ -202,10 +204,10 @@ def sweep(
 
         check_plot_target(plot)  # fail before the work: a bad target or no matplotlib
         pyplot()
-    roof = CostOptions(dtype=dtype or "float32", device=device, peak_gflops=peak_gflops,
-                       bandwidth_gbs=bandwidth_gbs).roofline()
+    roof = CostOptions(dtype=dtype or "float32", roofline=roofline, device=device,
+                       peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs).estimate()
     if dtype is not None and roof is None:
-        raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --device or "
+        raise ConvcostError("--dtype: sets the bytes of the roofline estimate; give --roofline or "
                             "--peak-gflops and --bandwidth-gbs with it")
     loaded = checked(sweepable(open_network(spec)))
     alphas = parse.parse_numbers("--alpha", alpha, float)

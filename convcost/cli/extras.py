@@ -28,26 +28,37 @@ class CostOptions:
     memory: bool = False
     dtype: str = "float32"
     fuse_bn: bool = False
-    device: str | None = None
+    roofline: str | None = None  # a roofline preset
+    device: str | None = None  # its deprecated spelling
     peak_gflops: float | None = None
     bandwidth_gbs: float | None = None
     training: bool = False
 
     @property
     def wants_memory(self) -> bool:
-        return (self.memory or self.fuse_bn or self.dtype != "float32" or self.device is not None
+        return (self.memory or self.fuse_bn or self.dtype != "float32" or self.preset is not None
                 or self.peak_gflops is not None or self.bandwidth_gbs is not None)
 
     @property
     def any(self) -> bool:
         return self.wants_memory or self.training
 
-    def roofline(self) -> Roofline | None:
+    @property
+    def preset(self) -> str | None:
+        return self.roofline or self.device
+
+    def estimate(self) -> Roofline | None:
+        """The roofline these options ask for (None: no estimate)."""
         from convcost.cost.memory import element_bytes
         from convcost.cost.roofline import resolve
 
         element_bytes(self.dtype)  # validate --dtype first
-        return resolve(self.device, self.peak_gflops, self.bandwidth_gbs, self.dtype)
+        if self.device is not None:
+            from convcost.cli.terminal import say
+
+            say(f"warning: --device {self.device} is deprecated: write --roofline {self.device} "
+                "(--device is the torch device of bench and profile)")
+        return resolve(self.preset, self.peak_gflops, self.bandwidth_gbs, self.dtype)
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ def model_extras(analysis: Analysis, opts: CostOptions, depth: int | None,
         from convcost.cost.roofline import model_estimate
         from convcost.report.memory_view import memory_reports, summary_json
 
-        roof = opts.roofline()
+        roof = opts.estimate()
         mem = model_memory(analysis.root, opts.dtype, opts.fuse_bn)
         est = model_estimate(mem, roof) if roof else None
         shown = memory_reports(analysis, mem, est, depth, machine)
@@ -116,7 +127,7 @@ def layer_extras(config: LayerConfig, opts: CostOptions) -> Extras:
             variant_memory_parts,
         )
 
-        roof = opts.roofline()
+        roof = opts.estimate()
         mems = {name: model_memory(node, opts.dtype, opts.fuse_bn) for name, node in nodes.items()}
         ests = {name: model_estimate(m, roof) for name, m in mems.items()} if roof else None
         reports.append(layer_memory_report(nodes, mems, ests))

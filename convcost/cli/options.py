@@ -146,7 +146,7 @@ def take(options: dict[str, Any], group: tuple[tuple[str, Any, Any], ...]) -> di
     """The values of ``group``'s options among a command's ``**options``."""
     return {name: options[name] for name, _, _ in group}
 DTYPES = ("float32", "float16", "bfloat16", "int8")
-DEVICES = ("jetson-nano", "t4", "a100")
+ROOFLINES = ("jetson-nano", "t4", "a100")  # convcost.cost.roofline.PRESETS
 Memory = Annotated[bool, typer.Option(
     "--memory", help="memory view: bytes, memory access cost, FLOPs/byte, peak activations",
     rich_help_panel=MEMORY)]
@@ -156,9 +156,12 @@ Dtype = Annotated[str, typer.Option(click_type=choice(*DTYPES), rich_help_panel=
 FuseBn = Annotated[bool, typer.Option(
     "--fuse-bn", help="fold BatchNorm into the preceding conv (implies --memory)",
     rich_help_panel=MEMORY)]
-Device = Annotated[str | None, typer.Option(
-    click_type=choice(*DEVICES), rich_help_panel=MEMORY,
+RooflinePreset = Annotated[str | None, typer.Option(
+    "--roofline", click_type=choice(*ROOFLINES), rich_help_panel=MEMORY,
     help="roofline preset (nominal peaks; implies --memory)")]
+OldDevice = Annotated[str | None, typer.Option(
+    "--device", click_type=choice(*ROOFLINES), hidden=True,
+    help="deprecated spelling of --roofline (--device is the torch device: bench, profile)")]
 PeakGflops = Annotated[float | None, typer.Option(
     help="roofline peak compute in GFLOP/s (with --bandwidth-gbs)", rich_help_panel=MEMORY)]
 BandwidthGbs = Annotated[float | None, typer.Option(
@@ -170,7 +173,8 @@ TrainingFlag = Annotated[bool, typer.Option(
 # ... and the memory and roofline options (`layer`, `model`): the fields of CostOptions.
 COSTS: tuple[tuple[str, Any, Any], ...] = (
     ("memory", Memory, False), ("dtype", Dtype, "float32"), ("fuse_bn", FuseBn, False),
-    ("device", Device, None), ("peak_gflops", PeakGflops, None), ("bandwidth_gbs", BandwidthGbs, None))
+    ("roofline", RooflinePreset, None), ("device", OldDevice, None), ("peak_gflops", PeakGflops, None),
+    ("bandwidth_gbs", BandwidthGbs, None))
 
 
 # `profile` and `calibrate`: what runs, where, and how often.
@@ -178,7 +182,8 @@ RUN_DEVICES = ("cpu", "cuda")
 RUN_DTYPES = ("float32", "bfloat16")  # convcost.net.latency.PROFILE_DTYPES
 BACKENDS = ("torch", "onnxruntime")  # convcost.net.latency.BACKENDS
 TRACERS = ("auto", "fx", "export")  # convcost.runtime.importer.trace.TRACERS
-RunDevice = Annotated[str, typer.Option("--device", click_type=choice(*RUN_DEVICES), help="cpu or cuda")]
+RunDevice = Annotated[str, typer.Option("--device", click_type=choice(*RUN_DEVICES),
+                                        help="torch device: cpu or cuda")]
 RunDtype = Annotated[str, typer.Option("--dtype", click_type=choice(*RUN_DTYPES),
                                        help="float32 or bfloat16")]
 Threads = Annotated[int | None, typer.Option(help="torch threads [default: torch's]")]

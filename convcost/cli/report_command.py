@@ -38,10 +38,11 @@ def report(
     batch: Annotated[int | None, typer.Option(help="batch size", rich_help_panel=opts.SHAPE)] = None,
     input_shape: opts.InputShape = None,
     latency_model: LatencyModelOption = None,
-    device: Annotated[str | None, typer.Option(
-        click_type=opts.choice(*opts.DEVICES), rich_help_panel=opts.MEMORY,
+    roofline: Annotated[str | None, typer.Option(
+        "--roofline", click_type=opts.choice(*opts.ROOFLINES), rich_help_panel=opts.MEMORY,
         help="the roofline's preset (nominal peaks) [default: t4, unless --peak-gflops and "
              "--bandwidth-gbs are given]")] = None,
+    device: opts.OldDevice = None,
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     dtype: Annotated[str, typer.Option(click_type=opts.choice(*opts.DTYPES), rich_help_panel=opts.MEMORY,
@@ -52,7 +53,7 @@ def report(
 
     shape = _Shape(alpha, resolution, batch, input_shape)
     analysis = shape.analyze(source)
-    roof = _roofline(device, peak_gflops, bandwidth_gbs, dtype)
+    roof = _roofline(roofline, device, peak_gflops, bandwidth_gbs, dtype)
     from convcost.report.html_data import report_data
 
     data = report_data(analysis, roof, dtype, latency_prediction(latency_model, analysis))
@@ -81,19 +82,20 @@ class _Shape:
 
 def _input_files(*sources: str | None) -> tuple[str, ...]:
     """The files the sources read (``FILE.py:Model`` reads FILE.py): never an output."""
-    return tuple(part for s in sources if s for part in {s, s.rsplit(":", 1)[0]})
+    from convcost.frontend.registry import input_files
+
+    return tuple(part for s in sources if s for part in input_files(s))
 
 
-def _roofline(device: str | None, peak_gflops: float | None, bandwidth_gbs: float | None,
-              dtype: str) -> Any:
-    """The given roofline; the t4 preset when neither a device nor a peak/bandwidth is given."""
-    from convcost.cost.memory import element_bytes
-    from convcost.cost.roofline import resolve
+def _roofline(roofline: str | None, device: str | None, peak_gflops: float | None,
+              bandwidth_gbs: float | None, dtype: str) -> Any:
+    """The given roofline; the t4 preset when neither a preset nor a peak/bandwidth is given."""
+    from convcost.cli.extras import CostOptions
 
-    element_bytes(dtype)
-    if device is None and peak_gflops is None and bandwidth_gbs is None:
-        device = "t4"
-    return resolve(device, peak_gflops, bandwidth_gbs, dtype)
+    if roofline is None and device is None and peak_gflops is None and bandwidth_gbs is None:
+        roofline = "t4"
+    return CostOptions(dtype=dtype, roofline=roofline, device=device, peak_gflops=peak_gflops,
+                       bandwidth_gbs=bandwidth_gbs).estimate()
 
 
 def _marks(analysis: Any, baseline: Any, source: str, against: str, dtype: str) -> DiffMarks:

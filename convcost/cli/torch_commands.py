@@ -43,9 +43,12 @@ def bench(
     warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
     repeats: Annotated[int, typer.Option(help="timed runs")] = 50,
     threads: Annotated[int | None, typer.Option(help="torch threads [default: torch's]")] = None,
-    torch_device: Annotated[str, typer.Option(
-        click_type=opts.choice("auto", "cpu", "cuda"),
-        help="auto (cuda if available), cpu or cuda")] = "auto",
+    device: Annotated[str, typer.Option(
+        "--device", click_type=opts.choice("auto", "cpu", "cuda"),
+        help="torch device: auto (cuda if available), cpu or cuda")] = "auto",
+    torch_device: Annotated[str | None, typer.Option(
+        click_type=opts.choice("auto", "cpu", "cuda"), hidden=True,
+        help="deprecated spelling of --device")] = None,
     summary: Summary = False,
     fmt: Format = "table",
     output: Output = None,
@@ -68,11 +71,20 @@ def bench(
                                     rho=rho or 1.0, **opts.take(options, opts.CONV_SHAPE))
         models, base, title, extra = _bench_layer(config)
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
-        result = run_bench(title, models, torch_device, warmup, repeats, threads, update, say)
+        result = run_bench(title, models, _torch_device(device, torch_device), warmup, repeats,
+                           threads, update, say)
     reports = [bench_report(result, base)]
     emit(render(totals_only(reports) if summary else reports, fmt,
                  lambda: envelope("bench", bench_json(result, base, extra, summary)),
                  lambda: bench_csv(result, base)), output)
+
+
+def _torch_device(device: str, old: str | None) -> str:
+    """``--device``, or its deprecated spelling ``--torch-device`` (with a warning)."""
+    if old is None:
+        return device
+    say(f"warning: --torch-device is deprecated: write --device {old}")
+    return old
 
 
 def _bench_spec(spec: Path, alpha: float | None, resolution: int | None, rho: float | None,

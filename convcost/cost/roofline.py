@@ -34,7 +34,7 @@ class Device:
     def peak(self, dtype: str) -> Fraction:
         if dtype not in self.peak_gflops:
             raise ConvcostError(
-                f"--device {self.name}: no nominal {dtype} peak (it has "
+                f"--roofline {self.name}: no nominal {dtype} peak (it has "
                 f"{', '.join(self.peak_gflops)}); give --peak-gflops and --bandwidth-gbs")
         return self.peak_gflops[dtype]
 
@@ -95,10 +95,10 @@ def resolve(device: str | None, peak_gflops: float | None, bandwidth_gbs: float 
         if peak is None or bandwidth is None:
             missing = "--peak-gflops" if peak is None else "--bandwidth-gbs"
             raise ConvcostError(f"{missing}: give both --peak-gflops and --bandwidth-gbs "
-                                "(or --device NAME)")
+                                "(or --roofline NAME)")
         return Roofline(f"{float(peak):g} GFLOP/s, {float(bandwidth):g} GB/s", peak, bandwidth)
     if device not in DEVICES:
-        raise ConvcostError(f"--device: unknown device {quote(device)}; presets: {', '.join(DEVICES)}")
+        raise ConvcostError(f"--roofline: unknown preset {quote(device)}; presets: {', '.join(DEVICES)}")
     preset = DEVICES[device]
     peak = peak if peak is not None else preset.peak(dtype)
     bandwidth = bandwidth if bandwidth is not None else preset.bandwidth_gbs

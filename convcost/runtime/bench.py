@@ -96,9 +96,9 @@ def import_torch(what: str = "convcost bench needs") -> Any:
     return torch
 
 
-def resolve_device(choice: str, flag: str = "--torch-device") -> str:
+def resolve_device(choice: str, flag: str = "--device") -> str:
     """``auto`` -> ``cuda`` when available, else ``cpu``; errors name ``flag``, the option the
-    user gave (``bench --torch-device``, ``profile --device``)."""
+    user gave (``--device`` of bench, profile and calibrate)."""
     torch = import_torch()
     if choice not in ("auto", "cpu", "cuda"):
         raise ConvcostError(f"{flag}: must be auto, cpu or cuda, got {quote(choice)}")

@@ -28,16 +28,16 @@ GARBAGE = st.sampled_from([
 ]) | st.text(max_size=12) | st.integers(-10, 10**12).map(str) | st.floats().map(str)
 
 LAYER_OPTIONS = ["--cin", "--cout", "--k", "--hw", "--h", "--w", "--stride", "--padding",
-                 "--dilation", "--batch", "--alpha", "--rho", "--dtype", "--device",
+                 "--dilation", "--batch", "--alpha", "--rho", "--dtype", "--roofline",
                  "--peak-gflops", "--bandwidth-gbs", "--convention", "--format"]
-MODEL_OPTIONS = ["--alpha", "--resolution", "--rho", "--batch", "--depth", "--dtype", "--device",
+MODEL_OPTIONS = ["--alpha", "--resolution", "--rho", "--batch", "--depth", "--dtype", "--roofline",
                  "--peak-gflops", "--bandwidth-gbs", "--convention", "--format"]
 COMMANDS = {
     "layer": (["layer", "--cin", "8", "--cout", "16", "--hw", "16"], LAYER_OPTIONS,
               ["--bias", "--bn", "--memory", "--fuse-bn", "--training", "--flops"]),
     "model": (["model", SPEC, "--no-verify"], MODEL_OPTIONS,
               ["--memory", "--fuse-bn", "--training", "--flops"]),
-    "sweep": (["sweep", SPEC], ["--alpha", "--resolution", "--batch", "--dtype", "--device",
+    "sweep": (["sweep", SPEC], ["--alpha", "--resolution", "--batch", "--dtype", "--roofline",
                                 "--peak-gflops", "--bandwidth-gbs", "--format"], []),
     "check": (["check", SPEC], ["--tolerance", "--alpha", "--resolution", "--convention",
                                 "--format"], []),
@@ -49,7 +49,7 @@ COMMANDS.update({
     "diff": (["diff", SPEC, SPEC2], ["--dtype", "--format", "--input", "--latency-model",
                                      *GROWTH], ["--all", "--summary", "--strict"]),
     "report": (["report", SPEC, "-o", "page.html"], ["--against", "--format", "--alpha",
-                                                     "--resolution", "--batch", "--device",
+                                                     "--resolution", "--batch", "--roofline",
                                                      "--peak-gflops", "--bandwidth-gbs",
                                                      "--dtype", "--input"], ["--strict"]),
     "fit": (["fit", SPEC, "--max-macs", "20M"], ["--max-params", "--max-macs", "--alpha",

@@ -54,7 +54,7 @@ def test_completion_is_installable() -> None:
     ("convcost model x --format ", ["table", "json", "csv", "markdown"]),
     ("convcost model x --convention t", ["thop", "torchinfo", "torch"]),
     ("convcost layer --dtype b", ["bfloat16"]),
-    ("convcost layer --device ", ["jetson-nano", "t4", "a100"]),
+    ("convcost layer --roofline ", ["jetson-nano", "t4", "a100"]),
     ("convcost layer --padding s", ["same"]),
     ("convcost schema ", ["spec", "output"]),
 ])
@@ -72,11 +72,12 @@ def test_shells_complete_the_fixed_values(words: str, expected: list[str]) -> No
     (["model", "x", "--convention", "tflops"], "'paper', 'fvcore', 'thop', 'ptflops', 'torchinfo', 'torch'"),
     (["layer", "--cin", "3", "--cout", "4", "--hw", "8", "--dtype", "fp8"],
      "'float32', 'float16', 'bfloat16', 'int8'"),
-    (["layer", "--cin", "3", "--cout", "4", "--hw", "8", "--device", "h100"], "'jetson-nano', 't4', 'a100'"),
+    (["layer", "--cin", "3", "--cout", "4", "--hw", "8", "--roofline", "h100"],
+     "'jetson-nano', 't4', 'a100'"),
     (["layer", "--cin", "3", "--cout", "4", "--hw", "8", "--padding", "valid"],
      "'valid' is not one of auto, same, an integer P ≥ 0 or PHxPW"),
     (["check", "specs/", "--convention", "x"], "'paper', 'fvcore'"),
-    (["bench", "--torch-device", "tpu"], "'auto', 'cpu', 'cuda'"),
+    (["bench", "--device", "tpu"], "'auto', 'cpu', 'cuda'"),
     (["profile", "x", "--device", "tpu"], "'cpu', 'cuda'"),
     (["profile", "x", "--dtype", "float16"], "'float32', 'bfloat16'"),
     (["calibrate", "x", "-o", "m.yaml", "--backend", "tvm"], "'torch', 'onnxruntime'"),
@@ -108,7 +109,7 @@ def test_choices_match_the_cost_tables() -> None:
 
     assert tuple(CONVENTIONS) == options.CONVENTIONS
     assert tuple(DTYPES) == options.DTYPES
-    assert set(options.DEVICES) == set(DEVICES)
+    assert set(options.ROOFLINES) == set(DEVICES)
     from convcost.net.latency import BACKENDS, PROFILE_DTYPES
     from convcost.runtime.importer.trace import TRACERS
 
@@ -116,7 +117,7 @@ def test_choices_match_the_cost_tables() -> None:
 
 
 def test_sweep_dtype_applies_to_the_roofline() -> None:
-    args = ["sweep", "mobilenet_v1", "--alpha", "1", "--device", "t4", "--format", "json"]
+    args = ["sweep", "mobilenet_v1", "--alpha", "1", "--roofline", "t4", "--format", "json"]
     fp32 = CliRunner().invoke(app, args)
     fp16 = CliRunner().invoke(app, [*args, "--dtype", "float16"])
     assert fp32.exit_code == fp16.exit_code == 0, fp16.output
@@ -128,7 +129,7 @@ def test_sweep_dtype_applies_to_the_roofline() -> None:
 
 
 def test_roofline_times_name_their_unit() -> None:
-    result = CliRunner().invoke(app, ["model", "mobilenet_v2", "--no-verify", "--device", "t4",
+    result = CliRunner().invoke(app, ["model", "mobilenet_v2", "--no-verify", "--roofline", "t4",
                                       "--summary"])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if "est. time" in line)

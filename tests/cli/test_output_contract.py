@@ -25,15 +25,15 @@ JSON_RUNS = {
     "model": ["model", V2, "--no-verify"],
     "model depth": ["model", V2, "--no-verify", "--depth", "1"],
     "model summary": ["model", V2, "--no-verify", "--summary"],
-    "model flags": ["model", V2, "--no-verify", "--memory", "--training", "--device", "t4",
+    "model flags": ["model", V2, "--no-verify", "--memory", "--training", "--roofline", "t4",
                     "--convention", "thop", "--flops"],
     "layer": LAYER,
-    "layer flags": [*LAYER, "--memory", "--training", "--device", "a100", "--convention", "ptflops"],
+    "layer flags": [*LAYER, "--memory", "--training", "--roofline", "a100", "--convention", "ptflops"],
     "conventions": ["conventions", V2],
     "check": ["check", "specs/", "--baseline", "convcost-baseline.json"],
     "check budgets": ["check", "mobilenet_v1", "--convention", "fvcore"],
     "sweep": ["sweep", V2, "--alpha", "1,0.5"],
-    "sweep roofline": ["sweep", V2, "--alpha", "1,0.5", "--device", "t4"],
+    "sweep roofline": ["sweep", V2, "--alpha", "1,0.5", "--roofline", "t4"],
     "fit": ["fit", "mobilenet_v1", "--max-macs", "300M", "--alpha", "0.5,1", "--resolution", "128,224"],
     "list": ["list"],
     "diff": ["diff", V2, "tests/cli/data/mobilenet_v2_wide.yaml", "--fail-on-growth", "20%"],
@@ -207,7 +207,7 @@ CSV_CASES = {
     "training": (["--training"], [*TRAINING]),
     "convention": (["--convention", "thop"], ["thop_macs"]),
     "rf": (["--rf"], [*RF]),
-    "all": (["--memory", "--device", "t4", "--training", "--convention", "fvcore", "--flops", "--rf"],
+    "all": (["--memory", "--roofline", "t4", "--training", "--convention", "fvcore", "--flops", "--rf"],
             ["fvcore_flops", *MEMORY, *ROOFLINE, *TRAINING, *RF]),
 }
 
@@ -319,7 +319,7 @@ def test_summary_keeps_the_totals_in_tables(argv: list[str], kept: list[str], go
     assert len(short) < len(full)
 
 
-@pytest.mark.parametrize("argv", [LAYER, [*LAYER, "--memory", "--device", "t4"],
+@pytest.mark.parametrize("argv", [LAYER, [*LAYER, "--memory", "--roofline", "t4"],
                                   ["sweep", "mobilenet_v1", "--alpha", "1,0.5"]])
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_summary_of_totals_only_output_is_the_same_document(argv: list[str], fmt: str) -> None:

@@ -36,7 +36,7 @@ def test_svg_format_writes_the_graph_and_the_charts(runner: CliRunner, tmp_path:
 def test_options_reach_the_page(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     result = runner.invoke(app, ["report", "mobilenet_v1", "--resolution", "128", "--alpha", "0.5",
-                                 "--device", "a100", "-o", str(out)])
+                                 "--roofline", "a100", "-o", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "input 1×3×128×128, α = 0.5" in page

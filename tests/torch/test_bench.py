@@ -100,7 +100,7 @@ def test_bench_summary_keeps_the_totals(runner: CliRunner) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     ([], "give a spec, or --cin and --cout"),
     ([str(SPECS / "mobilenet_block.yaml"), "--cin", "4"], "give a spec or --cin/--cout, not both"),
-    ([*TINY, "--torch-device", "tpu"], "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
+    ([*TINY, "--device", "tpu"], "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
     (["--cin", "4", "--cout", "8", "--hw", "8", "--repeats", "0"], "--repeats: need ≥ 1 timed run"),
     (["--cin", "4", "--cout", "8", "--hw", "8", "--threads", "0"], "--threads: must be a positive"),
 ])

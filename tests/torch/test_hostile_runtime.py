@@ -41,7 +41,7 @@ def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, comma
     (["calibrate", "mobilenet_block", "--device", "cuda", "--per-class", "-o", "x.yaml"],
      "--device: cuda requested"),
     (["calibrate", "mobilenet_block", "--device", "cuda", "-o", "x.yaml"], "--device: "),
-    (["bench", "mobilenet_block", "--torch-device", "cuda"], "--torch-device: cuda requested"),
+    (["bench", "mobilenet_block", "--device", "cuda"], "--device: cuda requested"),
 ])
 def test_cuda_without_a_gpu_names_the_flag_given(tmp_path: Path, command: list[str],
                                                  fragment: str) -> None:

@@ -187,7 +187,7 @@ def test_roofline_options() -> None:
     assert DEVICES["t4"].bandwidth_gbs == 320
     with pytest.raises(ConvcostError, match="--bandwidth-gbs"):
         resolve(None, 100.0, None, "float32")
-    with pytest.raises(ConvcostError, match="unknown device"):
+    with pytest.raises(ConvcostError, match="--roofline: unknown preset"):
         resolve("tpu", None, None, "float32")
     with pytest.raises(ConvcostError, match="no nominal int8 peak"):
         resolve("jetson-nano", None, None, "int8")
@@ -205,7 +205,7 @@ def _json(runner: CliRunner, *args: str) -> dict[str, Any]:
 def test_model_memory_json_fills_its_keys(runner: CliRunner) -> None:
     spec = str(SPECS / "mobilenet_v2.yaml")
     plain = _json(runner, "model", spec, "--no-verify")
-    data = _json(runner, "model", spec, "--no-verify", "--memory", "--device", "t4")
+    data = _json(runner, "model", spec, "--no-verify", "--memory", "--roofline", "t4")
     assert list(data) == list(plain)  # the same keys on every run
     assert plain["memory"] is None and plain["layers"][0]["weight_bytes"] is None
     assert [r["name"] for r in data["layers"]] == [r["name"] for r in plain["layers"]]
@@ -245,7 +245,7 @@ def test_layer_memory_json(runner: CliRunner) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--dtype", "float64"], "'float64' is not one of 'float32', 'float16', 'bfloat16', 'int8'"),
     (["--peak-gflops", "100"], "--bandwidth-gbs: give both"),
-    (["--device", "tpu"], "'tpu' is not one of 'jetson-nano', 't4', 'a100'"),
+    (["--roofline", "tpu"], "'tpu' is not one of 'jetson-nano', 't4', 'a100'"),
     (["--peak-gflops", "-1", "--bandwidth-gbs", "1"], "--peak-gflops: must be > 0"),
 ])
 def test_bad_memory_options(runner: CliRunner, args: list[str], message: str) -> None:
@@ -256,11 +256,11 @@ def test_bad_memory_options(runner: CliRunner, args: list[str], message: str) ->
 
 
 @pytest.mark.parametrize("argv", [
-    ["model", "specs/mobilenet_v2.yaml", "--no-verify", "--memory", "--training", "--device", "t4",
+    ["model", "specs/mobilenet_v2.yaml", "--no-verify", "--memory", "--training", "--roofline", "t4",
      "--format", "json"],
     ["layer", "--cin", "8", "--cout", "16", "--hw", "10", "--memory", "--training", "--fuse-bn",
      "--format", "json"],
-    ["sweep", "specs/mobilenet_v1.yaml", "--resolution", "224,128", "--device", "a100",
+    ["sweep", "specs/mobilenet_v1.yaml", "--resolution", "224,128", "--roofline", "a100",
      "--format", "json"],
 ], ids=["model", "layer", "sweep"])
 def test_analytic_figures_need_no_torch(tmp_path: Path, argv: list[str]) -> None:

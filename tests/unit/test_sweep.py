@@ -127,7 +127,7 @@ def test_formats(runner: CliRunner) -> None:
     assert "568.7" in table and "million mult-adds" in table
     default = json.loads(_invoke(runner, "sweep", str(V1), "--format", "json").stdout)
     assert default["resolutions"] == [224] and default["alphas"] == [1.0, 0.75, 0.5, 0.25]
-    timed = json.loads(_invoke(runner, *args, "--device", "t4", "--format", "json").stdout)
+    timed = json.loads(_invoke(runner, *args, "--roofline", "t4", "--format", "json").stdout)
     assert all(p["time_s"] > 0 for p in timed["points"])
 
 
@@ -135,9 +135,9 @@ def test_formats(runner: CliRunner) -> None:
     (["--alpha", "1,x"], "--alpha: must be comma-separated numbers"),
     (["--alpha", "1,-0.5"], "--alpha: must be comma-separated numbers > 0"),
     (["--resolution", "224,nan"], "--resolution: must be comma-separated numbers"),
-    (["--device", "t4", "--dtype", "bfloat16"], "no nominal bfloat16 peak"),
+    (["--roofline", "t4", "--dtype", "bfloat16"], "no nominal bfloat16 peak"),
     # --dtype sets the roofline's bytes: alone it would change nothing
-    (["--dtype", "float16"], "--dtype: sets the bytes of the roofline estimate; give --device"),
+    (["--dtype", "float16"], "--dtype: sets the bytes of the roofline estimate; give --roofline"),
     (["--dtype", "float64"], "'float64' is not one of 'float32', 'float16', 'bfloat16', 'int8'"),
 ])
 def test_bad_options(runner: CliRunner, args: list[str], message: str) -> None:

@@ -54,10 +54,12 @@ def layer(
 ) -> None:
     """Cost one convolution as standard, depthwise, pointwise and separable (dw + pw), or
     (--attention) against a self-attention block at the same input."""
-    from convcost.cli.extras import CostOptions, layer_extras
+    from convcost.cli.extras import CostOptions
     from convcost.net.compare import compare
-    from convcost.report.layer_view import layer_csv, layer_json, layer_report
-    from convcost.report.render import envelope, render, totals_only
+    from convcost.net.figures import layer_figures
+    from convcost.report.extras_view import layer_extras
+    from convcost.report.layer_view import layer_output
+    from convcost.report.render import render
 
     # paper MACs need no convention table; anything else is counted per variant
     counting = None if (convention, flops) == ("paper", False) else parse.counting_option(convention, flops)
@@ -73,12 +75,9 @@ def layer(
         from convcost.net.layer_nodes import variant_counts
 
         counts = variant_counts(config, counting.count)
-    extra = layer_extras(config, CostOptions(**opts.take(options, opts.COSTS), training=training))
-    reports = [layer_report(cmp, counting, counts), *extra.reports]
-    emit(render(totals_only(reports) if summary else reports, fmt,
-                 lambda: envelope("layer", {**layer_json(cmp, counting, counts, extra.variants),
-                                            **extra.json()}),
-                 lambda: layer_csv(cmp, counting, counts, extra.variants)), output)
+    figures = layer_figures(config, CostOptions(**opts.take(options, opts.COSTS),
+                                                training=training).request())
+    emit(render(layer_output(cmp, counting, counts, layer_extras(figures), summary), fmt), output)
 
 
 @opts.strict_option
@@ -133,13 +132,14 @@ def verify_command(
 ) -> None:
     """Cross-check specs with torch and fvcore: exit 0 all agree, 1 a mismatch, 2 bad input."""
     from convcost.net.analysis import analyze
+    from convcost.report.render import render
     from convcost.report.verify_view import verify_output
     from convcost.runtime.verify import verify
 
     analyses = [analyze(load(p), alpha=alpha, resolution=resolution, batch=batch) for p in specs]
     checked = [(str(path), verify(analysis, notify=say))
                for path, analysis in zip(specs, analyses, strict=True)]
-    emit(verify_output(checked, fmt), output)
+    emit(render(verify_output(checked), fmt), output)
     failed = [path for path, result in checked if not result.ok]
     if failed:
         raise CheckFailed(f"{len(failed)} of {len(specs)} specs disagree with torch/fvcore: "
@@ -159,14 +159,11 @@ def conventions_command(
     """Every tool's count side by side (paper, fvcore, thop, ptflops, torchinfo, torch), explained."""
     from convcost.conventions.explain import explain
     from convcost.net.analysis import analyze
-    from convcost.report.explain_view import conventions_csv, conventions_json, conventions_reports
-    from convcost.report.render import envelope, render
+    from convcost.report.explain_view import conventions_output
+    from convcost.report.render import render
 
     result = explain(analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch))
-    reports = conventions_reports(result)
-    emit(render(reports[:1] if summary else reports, fmt,
-                 lambda: envelope("conventions", conventions_json(result)),
-                 lambda: conventions_csv(result)), output)
+    emit(render(conventions_output(result, summary), fmt), output)
 
 
 @opts.strict_option
@@ -195,9 +192,9 @@ def sweep(
     from convcost.cli.extras import CostOptions
     from convcost.cli.progress import progress_bar
     from convcost.net.sweep import sweep as run_sweep
-    from convcost.report.render import envelope, render
+    from convcost.report.render import render
     from convcost.report.sweep_view import plot as draw
-    from convcost.report.sweep_view import sweep_csv, sweep_json, sweep_reports
+    from convcost.report.sweep_view import sweep_output
 
     if plot is not None:
         from convcost.report.sweep_view import check_plot_target, pyplot
@@ -215,7 +212,6 @@ def sweep(
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
                            parse.latency_option(latency_model))
-    emit(render(sweep_reports(result, fmt, summary), fmt, lambda: envelope("sweep", sweep_json(result)),
-                 lambda: sweep_csv(result)), output)
+    emit(render(sweep_output(result, summary), fmt), output)
     if plot is not None:
         draw(result, plot)

@@ -27,8 +27,8 @@ def attention_layer(config: LayerConfig, heads: int, kv_stride: int, fmt: str,
                     output: Path | None) -> None:
     """Render the three blocks of ``config`` (its conv shape at stride 1) in ``fmt``."""
     from convcost.net.attention_compare import AttentionConfig, compare_attention
-    from convcost.report.attention_view import attention_csv, attention_json, attention_report
-    from convcost.report.render import envelope, render
+    from convcost.report.attention_view import attention_output
+    from convcost.report.render import render
 
     kh, kw = config.kernel
     if kh != kw or config.stride != (1, 1) or config.dilation != (1, 1) or config.bias or config.bn:
@@ -37,6 +37,4 @@ def attention_layer(config: LayerConfig, heads: int, kv_stride: int, fmt: str,
     cfg = AttentionConfig(config.in_channels, config.out_channels, kh, config.height,
                           config.width, heads, kv_stride, config.batch)
     cmp = compare_attention(cfg)
-    emit(render([attention_report(cmp)], fmt,
-                lambda: envelope("layer_attention", attention_json(cmp)),
-                lambda: attention_csv(cmp)), output)
+    emit(render(attention_output(cmp), fmt), output)

@@ -109,12 +109,11 @@ def _write(model: Any, nets: list[Any], output: Path, fmt: str) -> None:
     from convcost.cli.emit import emit
     from convcost.net.kernel_file import dump_kernels
     from convcost.outfile import write_text
-    from convcost.report.latency_view import kernel_calibration_json, kernel_calibration_reports
-    from convcost.report.render import envelope, render
+    from convcost.report.latency_view import kernel_calibration_output
+    from convcost.report.render import render
 
     write_text(output, dump_kernels(model))
-    emit(render(kernel_calibration_reports(model, nets, str(output)), fmt,
-                lambda: envelope("calibrate", kernel_calibration_json(model, nets, str(output)))))
+    emit(render(kernel_calibration_output(model, nets, str(output)), fmt))
 
 
 def _per_class(analyses: list[Any], output: Path, device: str, dtype: str, threads: int | None,
@@ -123,8 +122,8 @@ def _per_class(analyses: list[Any], output: Path, device: str, dtype: str, threa
     from convcost.net.latency import fit
     from convcost.net.latency_file import dump
     from convcost.outfile import write_text
-    from convcost.report.latency_view import calibration_json, calibration_reports
-    from convcost.report.render import envelope, render
+    from convcost.report.latency_view import calibration_output
+    from convcost.report.render import render
     from convcost.runtime.profile import machine_data, spec_timing
     from convcost.runtime.profile import profile as run_profile
 
@@ -132,8 +131,7 @@ def _per_class(analyses: list[Any], output: Path, device: str, dtype: str, threa
     timings = [spec_timing(p) for p in profiles]
     model = fit(timings, machine_data(profiles[0]))
     write_text(output, dump(model))
-    emit(render(calibration_reports(model, timings, str(output)), fmt,
-                lambda: envelope("calibrate", calibration_json(model, timings, str(output)))))
+    emit(render(calibration_output(model, timings, str(output)), fmt))
 
 
 def _lut(space: Path, output: Path, setup: Any, runs: tuple[int, int], fmt: str) -> None:
@@ -143,8 +141,8 @@ def _lut(space: Path, output: Path, setup: Any, runs: tuple[int, int], fmt: str)
     from convcost.cli.progress import progress_bar
     from convcost.net.lut import entries, lut_data
     from convcost.outfile import write_text
-    from convcost.report.latency_view import lut_report
-    from convcost.report.render import envelope, render
+    from convcost.report.latency_view import lut_output
+    from convcost.report.render import render
     from convcost.runtime.kernel_timing import pinned, runner, time_entries
     from convcost.runtime.profile import cpu_name
     from convcost.spec.loader import locate, read_yaml
@@ -163,5 +161,4 @@ def _lut(space: Path, output: Path, setup: Any, runs: tuple[int, int], fmt: str)
     result = lut_data(table, seconds, machine, str(data.get("name", space.stem)))
     write_text(output, "# convcost lookup table (calibrate --lut): each op of the space timed alone\n"
                + yaml.safe_dump(result, sort_keys=False, allow_unicode=True, default_flow_style=None))
-    emit(render([lut_report(result, str(output))], fmt,
-                lambda: envelope("calibrate", {"output": str(output), "latency_model": result, "fit": []})))
+    emit(render(lut_output(result, str(output)), fmt))

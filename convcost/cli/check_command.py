@@ -36,12 +36,13 @@ def check(
     from convcost.cli.emit import emit
     from convcost.cli.specs import is_strict
     from convcost.cli.terminal import say
-    from convcost.report.check_view import check_output, publish_github
+    from convcost.report.check_view import check_view, publish_github
+    from convcost.report.render import render
 
     counted = parse.counting_option(convention).convention
     result = run_check(paths, alpha=alpha, resolution=resolution, baseline=baseline,
                        tolerance=tolerance, update_baseline=update_baseline, verify=verify,
                        convention=counted, notify=say, strict=is_strict())
-    emit(check_output(result, fmt, summary), output)
+    emit(render(check_view(result, summary), fmt), output)
     publish_github(result, os.environ)
     result.raise_for_status()

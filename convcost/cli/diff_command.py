@@ -77,6 +77,7 @@ def diff(
     from convcost.net.diff import diff as compare
     from convcost.net.diff import growth_limits, parse_growth
     from convcost.report.diff_view import DiffView, diff_output, grew_text
+    from convcost.report.render import render
 
     given = {"params": fail_on_params_growth, "macs": fail_on_macs_growth,
              "memory": fail_on_memory_growth, "latency": fail_on_latency_growth}
@@ -89,7 +90,7 @@ def diff(
     result = compare(open_profile(a, input_shape, dtype, latency),
                      open_profile(b, input_shape, dtype, latency))
     view = DiffView(result, growth_limits(overall, per_metric, result.metrics), all_layers)
-    emit(diff_output(view, fmt, summary), output)
+    emit(render(diff_output(view, summary), fmt), output)
     if view.grew:
         raise CheckFailed(f"diff: grew beyond the limit: {grew_text(view)}")
 

@@ -85,12 +85,10 @@ def fit_budget(macs: str | None, params: str | None, latency: str | None) -> Any
 
 def _show(result: Any, fmt: str, top: int, output: Path | None) -> None:
     from convcost.cli.emit import emit
-    from convcost.report.fit_view import fit_csv, fit_json, fit_report
-    from convcost.report.render import envelope, render
+    from convcost.report.fit_view import fit_output
+    from convcost.report.render import render
 
-    emit(render([fit_report(result, fmt != "table", top)], fmt,
-                lambda: envelope("fit", fit_json(result, top)), lambda: fit_csv(result, top)),
-         output)
+    emit(render(fit_output(result, top), fmt), output)
 
 
 def fit_command(

@@ -49,9 +49,7 @@ def schema(
 def list_command(fmt: Format = "table", output: Output = None) -> None:
     """The built-in specs (usable by name wherever a spec goes), with params and MACs."""
     from convcost.net.builtins import entries
-    from convcost.report.render import envelope, render
-    from convcost.report.zoo_view import zoo_csv, zoo_json, zoo_report
+    from convcost.report.render import render
+    from convcost.report.zoo_view import zoo_output
 
-    found = entries()
-    emit(render([zoo_report(found)], fmt, lambda: envelope("list", zoo_json(found)),
-                 lambda: zoo_csv(found)), output)
+    emit(render(zoo_output(entries()), fmt), output)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError
 
@@ -22,11 +22,13 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     """Analyse ``spec`` and print the model view; exit 1 (after it) on a cross-check mismatch."""
     from convcost.cli import parsing as parse
     from convcost.cli.emit import emit
-    from convcost.cli.extras import CostOptions, latency_prediction, model_extras
+    from convcost.cli.extras import CostOptions
     from convcost.cli.specs import checked, cross_check, fail_on_mismatch
     from convcost.frontend.registry import open_network
     from convcost.net.analysis import analyze
+    from convcost.net.figures import model_figures
     from convcost.report.model_view import model_output
+    from convcost.report.render import render
 
     counting = parse.counting_option(convention, flops)
     if depth is not None and depth < 1:
@@ -36,7 +38,17 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     loaded = parse.with_input(checked(opened), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     verified = cross_check(result, opened) if verify else None
-    extra = model_extras(result, costs or CostOptions(), depth, fmt != "table")
-    emit(model_output(result, depth, verified, counting, extra, fmt, summary, rf,
-                      latency_prediction(latency_model, result)), output)
+    figures = model_figures(result.root, (costs or CostOptions()).request())
+    prediction = _predicted(latency_model, result)
+    emit(render(model_output(result, depth, verified, counting, figures, summary, rf, prediction),
+                fmt), output)
     fail_on_mismatch(verified)
+
+
+def _predicted(path: Path | None, result: Any) -> Any:
+    """``--latency-model``'s prediction (the latency modules load only when it is given)."""
+    if path is None:
+        return None
+    from convcost.net.latency_file import predicted
+
+    return predicted(path, result.root)

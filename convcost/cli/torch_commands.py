@@ -56,8 +56,8 @@ def bench(
 ) -> None:
     """Measure latency with torch: a layer's standard/depthwise/pointwise/separable, or a spec."""
     from convcost.cli.progress import progress_bar
-    from convcost.report.bench_view import bench_csv, bench_json, bench_report
-    from convcost.report.render import envelope, render, totals_only
+    from convcost.report.bench_view import bench_output
+    from convcost.report.render import render
     from convcost.runtime.bench import bench as run_bench
 
     if spec is not None:
@@ -73,10 +73,7 @@ def bench(
     with progress_bar("bench", len(models) * (warmup + repeats)) as update:
         result = run_bench(title, models, _torch_device(device, torch_device), warmup, repeats,
                            threads, update, say)
-    reports = [bench_report(result, base)]
-    emit(render(totals_only(reports) if summary else reports, fmt,
-                 lambda: envelope("bench", bench_json(result, base, extra, summary)),
-                 lambda: bench_csv(result, base)), output)
+    emit(render(bench_output(result, base, extra, summary), fmt), output)
 
 
 def _torch_device(device: str, old: str | None) -> str:
@@ -130,8 +127,8 @@ def profile(
     """Measure every layer (conv+BN+act fused groups) and the whole model: time vs MACs."""
     from convcost.cli.progress import progress_bar
     from convcost.net.analysis import analyze
-    from convcost.report.profile_view import empirical_roofline, profile_json, profile_reports
-    from convcost.report.render import envelope, render
+    from convcost.report.profile_view import empirical_roofline, profile_output
+    from convcost.report.render import render
     from convcost.runtime.profile import profile as run_profile
 
     if plot is not None:
@@ -143,8 +140,7 @@ def profile(
     with progress_bar("profile", 1) as update:
         result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)
     roof = given or empirical_roofline(result)
-    emit(render(profile_reports(result, roof, fmt != "table"), fmt,
-                 lambda: envelope("profile", profile_json(result, roof))), output)
+    emit(render(profile_output(result, roof), fmt), output)
     if plot is not None:
         from convcost.report.profile_view import plot as draw
 

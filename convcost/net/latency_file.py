@@ -19,7 +19,9 @@ from convcost.spec.fields import as_choice, as_int, as_list, as_mapping, check_k
 from convcost.spec.loader import locate, read_yaml
 
 if TYPE_CHECKING:
+    from convcost.cost.graph import Node
     from convcost.net.kernel_model import KernelModel
+    from convcost.net.latency import Prediction
 
 FORMAT = "convcost-latency/1"
 KERNEL_FORMAT = "convcost-latency/2"
@@ -153,3 +155,12 @@ def load_latency_model(path: str | Path) -> LatencyModel | KernelModel:
         return parse_latency_model(data)
     except SpecError as err:
         raise locate(err.at(file, None), text) from None
+
+
+def predicted(path: Path | None, root: Node) -> Prediction | None:
+    """The latency ``--latency-model PATH`` predicts for the network ``root``, or None."""
+    if path is None:
+        return None
+    from convcost.net.latency import predict
+
+    return predict(load_latency_model(path), root)

@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.net.attention_compare import MAX_SIDE, AttentionComparison, BlockCost
-from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.render import Column, Report, View, human, percent, shape
 from convcost.report.rows import tidy_csv
 
 BYTES = 4  # float32 activations
@@ -80,3 +80,9 @@ def attention_csv(cmp: AttentionComparison) -> str:
     rows = [{**_row(name, block), "crossover_side": cmp.crossover.get(name)}
             for name, block in cmp.rows.items()]
     return tidy_csv(rows, list(rows[0]), {})
+
+
+def attention_output(cmp: AttentionComparison) -> View:
+    """What ``convcost layer --attention`` prints."""
+    return View("layer_attention", lambda: [attention_report(cmp)], lambda: attention_json(cmp),
+                csv=lambda: attention_csv(cmp))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcost.report.render import Column, Report
+from convcost.report.render import Column, Report, View, totals_only
 from convcost.runtime.bench import Bench, Timing
 
 
@@ -73,3 +73,10 @@ def bench_csv(result: Bench, base: str | None) -> str:
     from convcost.report.rows import tidy_csv
 
     return tidy_csv([_timing_json(result, t, base) for t in result.timings], CSV_COLUMNS)
+
+
+def bench_output(result: Bench, base: str | None, extra: dict[str, Any], summary: bool = False) -> View:
+    """What ``convcost bench`` prints; ``summary``: the table without its notes."""
+    reports = [bench_report(result, base)]
+    return View("bench", lambda: totals_only(reports) if summary else reports,
+                lambda: bench_json(result, base, extra, summary), csv=lambda: bench_csv(result, base))

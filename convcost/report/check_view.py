@@ -18,7 +18,7 @@ from convcost.check.budget import MetricCheck
 from convcost.check.run import CheckResult, ModelCheck, Problem
 from convcost.errors import SpecError
 from convcost.net.diff import LayerChange
-from convcost.report.render import Column, Report, envelope, human, percent, render, signed
+from convcost.report.render import Column, Report, View, human, percent, signed
 from convcost.report.safe_text import clean
 from convcost.spec.budget import BUDGET_METRICS
 from convcost.spec.yamlpos import line_of
@@ -215,8 +215,8 @@ def _headline(result: CheckResult) -> str:
 
 
 def check_markdown(result: CheckResult) -> str:
-    body = render(check_reports(result), "markdown", lambda: {})
-    return f"## {_headline(result)}\n\n{body[0]}"
+    body = "\n".join(r.markdown() for r in check_reports(result))
+    return f"## {_headline(result)}\n\n{body}"
 
 
 CSV_COLUMNS = ("model", "spec", "convention", "metric", "value", "limit", "headroom", "over",
@@ -242,15 +242,13 @@ def check_csv(result: CheckResult) -> str:
     return tidy_csv(rows, CSV_COLUMNS)
 
 
-def check_output(result: CheckResult, fmt: str, summary: bool = False) -> list[Report | str]:
-    """What ``convcost check --format fmt`` prints; ``summary``: the headline only (tables)."""
-    if fmt == "markdown":
-        return [f"## {_headline(result)}\n"] if summary else [check_markdown(result)]
-    if summary and fmt == "table":
-        return [_headline(result)]
-    items = render(check_reports(result), fmt, lambda: envelope("check", check_json(result)),
-                   lambda: check_csv(result))
-    return [*items, _headline(result)] if fmt == "table" else items
+def check_view(result: CheckResult, summary: bool = False) -> View:
+    """What ``convcost check`` prints; ``summary``: the headline only (table, markdown)."""
+    headline = _headline(result)
+    return View("check", (lambda: []) if summary else (lambda: check_reports(result)),
+                lambda: check_json(result), csv=lambda: check_csv(result),
+                markdown=(lambda: f"## {headline}\n") if summary else (lambda: check_markdown(result)),
+                after=(headline,))
 
 
 # -- GitHub Actions ----------------------------------------------------------------------

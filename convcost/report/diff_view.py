@@ -23,7 +23,7 @@ from convcost.net.diff import (
     Profile,
     shape_text,
 )
-from convcost.report.render import Column, Report, envelope, human, percent, render, signed
+from convcost.report.render import Column, Report, View, human, percent, signed
 from convcost.report.rows import tidy_csv
 from convcost.report.safe_text import markdown
 
@@ -265,11 +265,9 @@ def diff_markdown(view: DiffView, summary: bool = False) -> str:
     return f"## {title}\n\n{body}"
 
 
-def diff_output(view: DiffView, fmt: str, summary: bool = False) -> list[Report | str]:
-    """What ``convcost diff --format fmt`` prints."""
-    if fmt == "markdown":
-        return [diff_markdown(view, summary)]
-    items = render(diff_reports(view, summary), fmt, lambda: envelope("diff", diff_json(view)),
-                   lambda: diff_csv(view))
+def diff_output(view: DiffView, summary: bool = False) -> View:
+    """What ``convcost diff`` prints."""
     line = verdict(view)
-    return [*items, line] if fmt == "table" and line else items
+    return View("diff", lambda: diff_reports(view, summary), lambda: diff_json(view),
+                csv=lambda: diff_csv(view), markdown=lambda: diff_markdown(view, summary),
+                after=(line,) if line else ())

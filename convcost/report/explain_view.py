@@ -7,7 +7,7 @@ from typing import Any
 
 from convcost.conventions.explain import ConventionTotal, Explanation
 from convcost.conventions.rules import PAPER
-from convcost.report.render import Column, Report, human, percent, shape, signed
+from convcost.report.render import Column, Report, View, human, percent, shape, signed
 
 
 def _gap_percent(row: ConventionTotal) -> str:
@@ -96,3 +96,10 @@ def conventions_csv(exp: Explanation) -> str:
     from convcost.report.rows import tidy_csv
 
     return tidy_csv([_row_json(row) for row in exp.rows], CSV_COLUMNS)
+
+
+def conventions_output(result: Explanation, summary: bool = False) -> View:
+    """What ``convcost conventions`` prints; ``summary``: the first table only."""
+    reports = conventions_reports(result)
+    return View("conventions", lambda: reports[:1] if summary else reports,
+                lambda: conventions_json(result), csv=lambda: conventions_csv(result))

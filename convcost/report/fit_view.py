@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.net.fit import Design, FitResult
-from convcost.report.render import Column, Report, human
+from convcost.report.render import Column, Report, View, human
 from convcost.report.sweep_view import pyplot, save
 
 
@@ -112,3 +112,9 @@ def plot(result: FitResult, path: Path) -> None:
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize="small")
     save(plt, fig, f"{result.model}: designs within {_budget_text(result)}", path)
+
+
+def fit_output(result: FitResult, top: int) -> View:
+    """What ``convcost fit`` prints: the ``top`` largest front designs (0: all)."""
+    return View("fit", lambda: [fit_report(result, False, top)], lambda: fit_json(result, top),
+                lambda: [fit_report(result, True, top)], csv=lambda: fit_csv(result, top))

@@ -8,7 +8,7 @@ from typing import Any
 from convcost.net.kernel_model import KernelModel, NetTiming
 from convcost.net.latency import LatencyModel, SpecTiming, predict_total
 from convcost.net.latency_file import latency_data
-from convcost.report.render import Column, Report
+from convcost.report.render import Column, Report, View
 
 
 def calibration_reports(model: LatencyModel, specs: Sequence[SpecTiming], path: str) -> list[Report]:
@@ -86,3 +86,21 @@ def lut_report(data: dict[str, Any], path: str) -> Report:
         data["entries"],
         [f"{len(data['entries'])} entries; a network of the space costs the sum of its entries",
          f"written to {path}"])
+
+
+def calibration_output(model: LatencyModel, specs: Sequence[SpecTiming], path: str) -> View:
+    """What ``convcost calibrate --per-class`` prints."""
+    return View("calibrate", lambda: calibration_reports(model, specs, path),
+                lambda: calibration_json(model, specs, path))
+
+
+def kernel_calibration_output(model: KernelModel, nets: Sequence[NetTiming], path: str) -> View:
+    """What ``convcost calibrate`` prints."""
+    return View("calibrate", lambda: kernel_calibration_reports(model, nets, path),
+                lambda: kernel_calibration_json(model, nets, path))
+
+
+def lut_output(data: dict[str, Any], path: str) -> View:
+    """What ``convcost calibrate --lut`` prints."""
+    return View("calibrate", lambda: [lut_report(data, path)],
+                lambda: {"output": path, "latency_model": data, "fit": []})

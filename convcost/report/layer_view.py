@@ -7,12 +7,13 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from convcost.net.compare import Comparison
-from convcost.report.render import Column, Report, human, percent, shape
+from convcost.report.render import Column, Report, View, human, percent, shape, totals_only
 from convcost.report.rows import BASE, KEYS, MEMORY, ROOFLINE, TRAINING, count_column, tidy_csv
 from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # conventions load only for --convention/--flops: `layer` starts faster
     from convcost.conventions.convention import Counting
+    from convcost.report.extras_view import Extras
 
 
 def _ratio(value: Fraction) -> str:
@@ -121,3 +122,12 @@ def layer_csv(cmp: Comparison, counting: Counting | None, counts: Mapping[str, i
     flagged = set().union(*(p.keys() for p in parts.values())) if parts else set()
     columns += [key for key in (*MEMORY, *ROOFLINE, *TRAINING) if key in flagged]
     return tidy_csv(variant_rows(cmp, counts, parts), columns, names)
+
+
+def layer_output(cmp: Comparison, counting: Counting | None, counts: Mapping[str, int] | None,
+                 extra: Extras, summary: bool = False) -> View:
+    """What ``convcost layer`` prints; ``extra``: the reports and keys of the flags' figures."""
+    reports = [layer_report(cmp, counting, counts), *extra.reports]
+    return View("layer", lambda: totals_only(reports) if summary else reports,
+                lambda: {**layer_json(cmp, counting, counts, extra.variants), **extra.json()},
+                csv=lambda: layer_csv(cmp, counting, counts, extra.variants))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,8 @@ from convcost.net.analysis import (
     separable_pairs,
     standard_equivalent,
 )
-from convcost.report.render import Column, Report, envelope, human, percent, render, shape
+from convcost.report.extras_view import model_extras
+from convcost.report.render import Column, Report, View, human, percent, shape
 from convcost.report.rows import (
     AXIS_NAMES,
     Figures,
@@ -32,6 +33,7 @@ from convcost.report.safe_text import Markup
 
 if TYPE_CHECKING:  # the receptive field, cross-check and latency load only when asked for
     from convcost.cost.receptive import ModelRF, ReceptiveField
+    from convcost.net.figures import ModelFigures
     from convcost.net.latency import Prediction
     from convcost.runtime.verify import Verification
 
@@ -348,23 +350,48 @@ def latency_json(analysis: Analysis, prediction: Prediction | None) -> dict[str,
                        for g in fused_groups(analysis.root)]}
 
 
+@dataclass(frozen=True)
+class ModelOutput:
+    """Everything ``convcost model`` shows, computed: the analysis and what the flags added."""
+
+    analysis: Analysis
+    depth: int | None
+    verification: Verification | None
+    counting: Counting
+    figures: ModelFigures
+    summary: bool = False
+    rf: bool = False
+    prediction: Prediction | None = None
+
+    def reports(self, machine: bool) -> list[Report]:
+        """The tables (their machine form under ``machine``)."""
+        a, extra = self.analysis, model_extras(self.analysis, self.figures, self.depth, machine)
+        if self.summary:
+            reports = [totals_report(a, self.counting, heading(a)), *extra.totals,
+                       *_verify_report(self.verification)]
+        else:
+            reports = model_reports(a, self.depth, machine, self.verification, self.counting, self.rf)
+            if extra.reports:  # the memory / training tables replace the plain per-layer table
+                reports = [*extra.reports, *reports[0 if self.rf else 1:]]
+        return [*reports, *([latency_report(a, self.prediction)] if self.prediction else [])]
+
+    def rows(self) -> Figures:
+        """The figures of the per-layer rows (JSON and CSV rows always carry the fields)."""
+        extra = model_extras(self.analysis, self.figures, self.depth, True)
+        return replace(extra.figures, counting=self.counting, rfs=_fields(self.analysis),
+                       rf=self.rf)
+
+    def json(self) -> dict[str, Any]:
+        a = self.analysis
+        extra = model_extras(a, self.figures, self.depth, True)
+        return {**model_json(a, self.depth, self.verification, self.rows(), self.summary),
+                **extra.json(), "latency": latency_json(a, self.prediction)}
+
+
 def model_output(analysis: Analysis, depth: int | None, verification: Verification | None,
-                 counting: Counting, extra: Any, fmt: str, summary: bool,
-                 rf: bool = False, prediction: Prediction | None = None) -> list[Report | str]:
-    """What ``convcost model`` prints in ``fmt``; ``extra``: the flags' reports and figures."""
-    rfs = _fields(analysis) if fmt in ("json", "csv") or rf else None
-    figures = replace(extra.figures, counting=counting, rfs=rfs, rf=rf)
-    if summary:
-        reports = [totals_report(analysis, counting, heading(analysis)), *extra.totals,
-                   *_verify_report(verification)]
-    else:
-        reports = model_reports(analysis, depth, fmt != "table", verification, counting, rf)
-        if extra.reports:  # the memory / training tables replace the plain per-layer table
-            reports = [*extra.reports, *reports[0 if rf else 1:]]
-    if prediction is not None:
-        reports = [*reports, latency_report(analysis, prediction)]
-    return render(reports, fmt,
-                  lambda: envelope("model", {**model_json(analysis, depth, verification, figures,
-                                                          summary), **extra.json(),
-                                             "latency": latency_json(analysis, prediction)}),
-                  lambda: model_csv(analysis, figures, summary))
+                 counting: Counting, figures: ModelFigures, summary: bool, rf: bool = False,
+                 prediction: Prediction | None = None) -> View:
+    """What ``convcost model`` prints; ``figures``: what the flags computed."""
+    out = ModelOutput(analysis, depth, verification, counting, figures, summary, rf, prediction)
+    return View("model", lambda: out.reports(False), out.json, lambda: out.reports(True),
+                lambda: model_csv(analysis, out.rows(), summary))

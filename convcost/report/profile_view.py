@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.cost.roofline import Estimate, Roofline, estimate
-from convcost.report.render import Column, Report, human, percent
+from convcost.report.render import Column, Report, View, human, percent
 from convcost.runtime.bench import Timing
 from convcost.runtime.profile import LayerTime, Profile
 
@@ -198,3 +198,9 @@ def _roof_lines(ax: Any, roof: Roofline, prof: Profile) -> None:
     ax.plot(xs, [min(peak, bandwidth * x) for x in xs], "k-", lw=1, label="roofline")
     ax.set(xscale="log", yscale="log", xlabel="FLOPs / byte moved", ylabel="achieved GFLOP/s",
            title=f"roofline ({roof.label})")
+
+
+def profile_output(prof: Profile, roof: Roofline) -> View:
+    """What ``convcost profile`` prints (CSV: the first table's exact rows)."""
+    return View("profile", lambda: profile_reports(prof, roof, False), lambda: profile_json(prof, roof),
+                lambda: profile_reports(prof, roof, True))

@@ -20,8 +20,6 @@ from convcost.report.safe_text import Markup, clean, markdown
 if TYPE_CHECKING:  # rich loads on first use: JSON output never needs it
     from rich.console import RenderableType
 
-FORMATS = ("table", "json", "csv", "markdown")
-
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
@@ -200,16 +198,53 @@ def totals_only(reports: Sequence[Report]) -> list[Report]:
     return [replace(r, notes=()) for r in reports]
 
 
-def render(reports: Sequence[Report], fmt: str, json_data: Callable[[], Mapping[str, Any]],
-           csv_text: Callable[[], str] | None = None) -> list[Report | str]:
-    """What to print for ``fmt``: the reports themselves (tables), or one string.
+@dataclass(frozen=True)
+class View:
+    """One command's output, as every format renders it (:data:`RENDERERS`).
 
-    CSV is one tidy table: ``csv_text()``, or the first report's rows.
-    """
-    if fmt == "json":
-        return [to_json(json_data())]
-    if fmt == "csv":
-        return [csv_text() if csv_text is not None else reports[0].tidy_csv()]
-    if fmt == "markdown":
-        return ["\n".join(r.markdown() for r in reports)]
-    return list(reports)
+    ``tables``: the reports a person reads (table format); ``exact``: their machine form
+    (exact figures, full names: markdown and the default CSV), when it differs; ``data``: the
+    JSON keys after the envelope's; ``csv``: the tidy CSV, when it is not the first exact
+    report's rows; ``markdown``: the page, when it is not the exact reports one after another;
+    ``after``: lines printed after the tables (a verdict). The parts are built on demand: a
+    format builds only what it renders."""
+
+    command: str
+    tables: Callable[[], Sequence[Report]]
+    data: Callable[[], Mapping[str, Any]]
+    exact: Callable[[], Sequence[Report]] | None = None
+    csv: Callable[[], str] | None = None
+    markdown: Callable[[], str] | None = None
+    after: Sequence[str] = ()
+
+    def machine(self) -> Sequence[Report]:
+        return (self.exact or self.tables)()
+
+
+def _table(view: View) -> list[Report | str]:
+    return [*view.tables(), *view.after]
+
+
+def _json(view: View) -> list[Report | str]:
+    return [to_json(envelope(view.command, view.data()))]
+
+
+def _csv(view: View) -> list[Report | str]:
+    return [view.csv() if view.csv is not None else view.machine()[0].tidy_csv()]
+
+
+def _markdown(view: View) -> list[Report | str]:
+    if view.markdown is not None:
+        return [view.markdown()]
+    return ["\n".join(r.markdown() for r in view.machine())]
+
+
+RENDERERS: Mapping[str, Callable[[View], list[Report | str]]] = {
+    "table": _table, "json": _json, "csv": _csv, "markdown": _markdown}
+"""One renderer per format: a new format is one function and one line here."""
+FORMATS = tuple(RENDERERS)
+
+
+def render(view: View, fmt: str) -> list[Report | str]:
+    """What to print for ``fmt``: the reports themselves (tables), or one string."""
+    return RENDERERS[fmt](view)

@@ -9,7 +9,7 @@ from typing import Any
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.limits import quote
 from convcost.net.sweep import Point, Sweep
-from convcost.report.render import Column, Report, totals_only
+from convcost.report.render import Column, Report, View, totals_only
 
 
 def _millions(digits: int) -> Any:
@@ -60,12 +60,16 @@ def _cell(result: Sweep, j: int) -> Any:
     return lambda i: result.at(i, j).macs
 
 
-def sweep_reports(result: Sweep, fmt: str, summary: bool = False) -> list[Report]:
+def sweep_reports(result: Sweep, machine: bool, summary: bool = False) -> list[Report]:
     """The grid-point table, then the α × resolution tables; ``summary``: the first, no notes."""
-    table = points_report(result, machine=fmt != "table")
-    if summary:
-        return totals_only([table])
-    return [table] if fmt == "csv" else [table, grid_report(result)]
+    table = points_report(result, machine=machine)
+    return totals_only([table]) if summary else [table, grid_report(result)]
+
+
+def sweep_output(result: Sweep, summary: bool = False) -> View:
+    """What ``convcost sweep`` prints."""
+    return View("sweep", lambda: sweep_reports(result, False, summary), lambda: sweep_json(result),
+                lambda: sweep_reports(result, True, summary), csv=lambda: sweep_csv(result))
 
 
 def _point_json(point: Point) -> dict[str, Any]:

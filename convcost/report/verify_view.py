@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from convcost.report.render import Column, Report, shape
+from convcost.report.render import Column, Report, View, shape
 from convcost.runtime.verify import LayerCheck, Mismatch, Verification
 
 SHOWN_MISMATCHES = 10
@@ -112,21 +112,24 @@ def verify_json(v: Verification) -> dict[str, Any]:
     }
 
 
-def verify_output(checked: list[tuple[str, Verification]], fmt: str) -> list[Any]:
+def verify_output(checked: list[tuple[str, Verification]]) -> View:
     """What ``convcost verify`` prints: a summary line per spec, JSON, or one CSV row per spec."""
-    from convcost.report.render import envelope, to_json
-    from convcost.report.rows import tidy_csv
-
-    if fmt == "json":
-        return [to_json(envelope("verify", {"models": [
-            {"spec": path, "model": v.model, **verify_json(v)} for path, v in checked]}))]
-    if fmt == "csv":
-        rows = [{"spec": path, "model": v.model, "ok": v.ok, "layers": len(v.layers),
-                 "mismatches": len(v.mismatches()), "params": v.params, "macs": v.macs}
-                for path, v in checked]
-        return [tidy_csv(rows, ["spec", "model", "ok", "layers", "mismatches", "params", "macs"])]
     from convcost.report.safe_text import clean
 
-    bullet = "- " if fmt == "markdown" else ""
-    return [line for path, v in checked
-            for line in (f"{bullet}{clean(path)}: {summary(v)}", f"  {skipped_line(v)}")]
+    def lines(bullet: str) -> list[str]:
+        return [line for path, v in checked
+                for line in (f"{bullet}{clean(path)}: {summary(v)}", f"  {skipped_line(v)}")]
+
+    return View("verify", lambda: [], lambda: {"models": [
+                    {"spec": path, "model": v.model, **verify_json(v)} for path, v in checked]},
+                csv=lambda: _verify_csv(checked), markdown=lambda: "\n".join(lines("- ")),
+                after=lines(""))
+
+
+def _verify_csv(checked: list[tuple[str, Verification]]) -> str:
+    from convcost.report.rows import tidy_csv
+
+    rows = [{"spec": path, "model": v.model, "ok": v.ok, "layers": len(v.layers),
+             "mismatches": len(v.mismatches()), "params": v.params, "macs": v.macs}
+            for path, v in checked]
+    return tidy_csv(rows, ["spec", "model", "ok", "layers", "mismatches", "params", "macs"])

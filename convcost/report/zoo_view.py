@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcost.net.builtins import Entry
-from convcost.report.render import Column, Report, human, shape
+from convcost.report.render import Column, Report, View, human, shape
 
 
 def zoo_report(entries: Sequence[Entry]) -> Report:
@@ -36,3 +36,9 @@ def zoo_csv(entries: Sequence[Entry]) -> str:
              "in_w": m["input"][3]} for m in zoo_json(entries)["models"]]
     columns = ["name", "in_n", "in_c", "in_h", "in_w", "params", "macs", "flops", "description"]
     return tidy_csv(rows, columns)
+
+
+def zoo_output(entries: Sequence[Entry]) -> View:
+    """What ``convcost list`` prints."""
+    return View("list", lambda: [zoo_report(entries)], lambda: zoo_json(entries),
+                csv=lambda: zoo_csv(entries))

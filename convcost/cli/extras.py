@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CostOptions:
+    """The figure options of one command, as given."""
+
     memory: bool = False
     dtype: str = "float32"
     fuse_bn: bool = False
@@ -30,10 +32,6 @@ class CostOptions:
     def wants_memory(self) -> bool:
         return (self.memory or self.fuse_bn or self.dtype != "float32" or self.preset is not None
                 or self.peak_gflops is not None or self.bandwidth_gbs is not None)
-
-    @property
-    def any(self) -> bool:
-        return self.wants_memory or self.training
 
     @property
     def preset(self) -> str | None:

@@ -168,7 +168,8 @@ def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str
 
     def hook(name: str) -> Callable[..., None]:
         def record(module: nn.Module, args: Any, output: Any) -> None:
-            shapes[name] = tuple(output.shape)
+            first = output[0] if isinstance(output, tuple) else output  # MHA: (out, weights)
+            shapes[name] = tuple(first.shape)
         return record
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]

@@ -260,3 +260,25 @@ class Mixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(torch.einsum("nchw,dc->ndhw", self.conv(x), self.mix))
+
+
+class Attend(nn.Module):
+    """Patch tokens through nn.MultiheadAttention (need_weights=False), then SDPA, ``q @ kᵀ``,
+    nn.Softmax, ``torch.matmul``, ``torch.einsum`` and ``x.softmax`` on its q, k, v."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, 4)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.qkv = nn.Linear(16, 48)
+        self.sm = nn.Softmax(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)
+        y = self.attn(x, x, x, need_weights=False)[0]
+        n, length, _ = y.shape
+        q, k, v = self.qkv(y).reshape(n, length, 3, 2, 8).permute(2, 0, 3, 1, 4).unbind(0)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        b = self.sm(q @ k.transpose(-2, -1)) @ v
+        e = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1)
+        return a + b + torch.matmul(e, v)

@@ -9,12 +9,13 @@ cross-check (docs/conventions.md, "How attention is counted").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.matmul import batch_broadcast
@@ -236,6 +237,85 @@ def _lower_mha(f: Mapping[str, Any], x: Shape, at: Lowering) -> MultiheadAttenti
     return op
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_softmax(form: str) -> Callable[[TorchCall], Fields]:
+    """``F.softmax(x, dim)``, ``torch.softmax``, ``x.softmax(dim)``, ``aten._softmax``."""
+    return lambda c: dict(dim=c.arg(1, "dim"), form=form)
+
+
+def _read_onnx_softmax(c: OnnxCall) -> Fields:
+    form = "module" if c.module_kind == "softmax" else "functional"
+    return dict(dim=int(c.attrs.get("axis", -1)), form=form)
+
+
+def _emit_softmax(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    dim = node.attr("dim")
+    if not isinstance(dim, int) or not -len(shapes[0]) <= dim < len(shapes[0]):
+        return None  # nn.Softmax(dim=None): torch picks one
+    return [{"kind": "softmax", "dim": dim, "form": node.attr("form")}]
+
+
+def _read_sdpa(c: TorchCall) -> Read:
+    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)``."""
+    if len(c.in_shapes) < 3:
+        return "opaque", dict(shapes=c.shapes)  # q, k or v the same tensor
+    q, k, v = c.in_shapes[:3]
+    mask = c.in_shapes[3] if len(c.in_shapes) > 3 else None
+    return dict(key_shape=k, value_shape=v, causal=bool(c.arg(5, "is_causal", False)), mask=mask,
+                query_shape=q)
+
+
+def _emit_attention(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    """q, k, v (and a mask) computed in the graph; a mask held as a buffer is not an input (it
+    costs no MAC: the layer then runs without it)."""
+    if len(shapes) not in (3, 4) or tuple(shapes[1]) != tuple(node.attr("key_shape")):
+        return None
+    op = Attention(tuple(shapes[1]), tuple(shapes[2]), bool(node.attr("causal")))
+    try:
+        attention_shape(op, tuple(shapes[0]))
+    except ShapeError:
+        return None
+    layer: Layer = {"kind": "attention"}
+    return [{**layer, "causal": True} if op.causal else layer]
+
+
+def _read_mha(c: TorchCall) -> Read:
+    m = c.module
+    if not m.batch_first or m.bias_k is not None or m.add_zero_attn:
+        return "opaque", dict(shapes=c.shapes)  # [L, N, E] tokens, bias_kv, zero_attn
+    kv = None
+    if len(c.in_shapes) == 3:
+        k, v = c.in_shapes[1], c.in_shapes[2]
+        kv = (k[1], k[2], v[2])
+    return dict(embed_dim=m.embed_dim, heads=m.num_heads, bias=m.in_proj_bias is not None, kv=kv,
+                need_weights=bool(c.arg(4, "need_weights", True)))
+
+
+def _emit_mha(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    if len(shapes) not in (1, 3) or len(shapes[0]) != 3:
+        return None  # key = value, unlike the query: not expressible
+    layer: Layer = {"kind": "multihead_attention", "heads": node.attr("heads")}
+    if not node.attr("bias"):
+        layer["bias"] = False
+    if node.attr("need_weights"):
+        layer["need_weights"] = True
+    return [layer]
+
+
+SOFTMAX_IMPORTS = Imports(
+    modules={"torch.nn.Softmax": lambda c: dict(dim=c.module.dim, form="module")},
+    functions={"torch.nn.functional.softmax": _read_softmax("functional"),
+               "torch.softmax": _read_softmax("functional"),
+               "Tensor.softmax": _read_softmax("method")},
+    aten={"aten.softmax": _read_softmax("functional"), "aten._softmax": _read_softmax("functional")},
+    onnx={"Softmax": _read_onnx_softmax}, emit=_emit_softmax)
+ATTENTION_IMPORTS = Imports(
+    functions={"torch.nn.functional.scaled_dot_product_attention": _read_sdpa},
+    aten={"aten.scaled_dot_product_attention": _read_sdpa}, emit=_emit_attention)
+MHA_IMPORTS = Imports(modules={"torch.nn.MultiheadAttention": _read_mha}, emit=_emit_mha)
+
+
 def _softmax_keys(op: Softmax) -> tuple[str, ...]:
     return ("softmax",) if op.form == "module" else (f"{op.form}_softmax",)
 
@@ -253,14 +333,14 @@ SOFTMAX = OpKind(
                          form=Field("choice", "module", SOFTMAX_FORMS,
                                     doc="nn.Softmax, F.softmax or x.softmax")),
                   "softmax over `dim`: 0 paper MACs (as an activation)"),
-    lower=_lower_softmax)
+    lower=_lower_softmax, imports=SOFTMAX_IMPORTS)
 ATTENTION = OpKind(
     Attention, attention, _attention_module, {"attention": "attention"}, inputs=3, variadic=True,
     spec=SpecKind(fields(causal=Field("bool", False, doc="is_causal (same MACs: the math "
                                       "backend computes every score)")),
                   "`F.scaled_dot_product_attention(q, k, v[, mask])` (`from:` 3 or 4): "
                   "B·Lq·Lk·(E + Ev) MACs"),
-    lower=_lower_attention)
+    lower=_lower_attention, imports=ATTENTION_IMPORTS)
 MULTIHEAD_ATTENTION = OpKind(
     MultiheadAttention, multihead_attention, _mha_module,
     {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
@@ -271,6 +351,6 @@ MULTIHEAD_ATTENTION = OpKind(
                                             "weights (no SDPA: other tools count more)")),
                   "`nn.MultiheadAttention` (batch first) on tokens `[N, L, E]`: `from:` 1 "
                   "(self-attention) or 3 (query, key, value; kdim/vdim from their widths)"),
-    lower=_lower_mha)
+    lower=_lower_mha, imports=MHA_IMPORTS)
 
 KINDS = (SOFTMAX, ATTENTION, MULTIHEAD_ATTENTION)

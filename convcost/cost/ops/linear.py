@@ -122,6 +122,8 @@ def _read_matmul(c: OnnxCall) -> Read:
     """``x @ W`` with W a weight; a product of two computed tensors is no linear layer."""
     weight = c.in_shapes[1]
     if 1 not in c.weights or weight is None:
+        if weight is not None and c.in_shapes[0] is not None:  # two computed tensors
+            return "matmul", dict(other=tuple(weight), fn="matmul")
         return "opaque", dict(shapes=c.shapes)
     return dict(in_features=weight[0], out_features=weight[1], bias=False)
 

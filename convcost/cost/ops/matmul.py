@@ -8,12 +8,13 @@ it (a batched matrix product) and FlopCounterMode counts it (FLOPs = 2 × MACs).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, Layer, OnnxCall, Read, TorchCall, Traced, text
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError, SpecError
@@ -171,6 +172,71 @@ def _lower_einsum(f: Mapping[str, Any], x: Shape, at: Lowering) -> Einsum:
     return op
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _opaque(c: TorchCall | OnnxCall) -> Read:
+    return "opaque", dict(shapes=c.shapes)
+
+
+def read_matmul(fn: str) -> Callable[[TorchCall | OnnxCall], Read]:
+    """``torch.matmul(a, b)``, ``a @ b``, ``torch.bmm`` (and their aten ops, ONNX ``MatMul`` of
+    two computed tensors): ``other`` is b's shape."""
+    def read(c: TorchCall | OnnxCall) -> Read:
+        shapes = c.in_shapes
+        if len(shapes) != 2 or shapes[1] is None:
+            return _opaque(c)  # one tensor twice (x @ x): no two inputs to name
+        return dict(other=tuple(shapes[1]), fn=fn)
+    return read
+
+
+def _read_einsum(c: TorchCall) -> Read:
+    equation = c.arg(0, "equation")
+    if not isinstance(equation, str) or len(c.in_shapes) != 2:
+        return _opaque(c)
+    return dict(equation=equation, other=c.in_shapes[1], first=c.in_shapes[0])
+
+
+def _read_onnx_einsum(c: OnnxCall) -> Read:
+    if len(c.in_shapes) != 2 or c.in_shapes[1] is None:
+        return _opaque(c)
+    return dict(equation=text(c.attrs.get("equation", "")), other=c.in_shapes[1],
+                first=c.in_shapes[0])
+
+
+def _emit_matmul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    """Two computed tensors (a parameter operand is no input: opaque)."""
+    if len(shapes) != 2 or tuple(shapes[1]) != tuple(node.attr("other")):
+        return None
+    try:
+        matmul_shape(Matmul(tuple(shapes[1]), node.attr("fn")), tuple(shapes[0]))
+    except ShapeError:
+        return None
+    return [{"kind": "matmul", "fn": node.attr("fn")}]
+
+
+def _emit_einsum(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    if len(shapes) != 2:
+        return None
+    try:
+        einsum(Einsum(node.attr("equation"), tuple(shapes[1])), tuple(shapes[0]))
+    except ShapeError:
+        return None  # three operands, '...', a repeated letter: not expressible
+    return [{"kind": "einsum", "equation": node.attr("equation")}]
+
+
+MATMUL_IMPORTS = Imports(
+    functions={"torch.matmul": read_matmul("matmul"), "Tensor.matmul": read_matmul("matmul"),
+               "torch.mm": read_matmul("matmul"), "Tensor.mm": read_matmul("matmul"),
+               "operator.matmul": read_matmul("operator"), "torch.bmm": read_matmul("bmm"),
+               "Tensor.bmm": read_matmul("bmm")},
+    aten={"aten.matmul": read_matmul("matmul"), "aten.mm": read_matmul("matmul"),
+          "aten.bmm": read_matmul("bmm")},
+    emit=_emit_matmul)  # ONNX MatMul is the linear kind's: it redirects here without a weight
+EINSUM_IMPORTS = Imports(functions={"torch.einsum": _read_einsum},
+                         aten={"aten.einsum": _read_einsum},
+                         onnx={"Einsum": _read_onnx_einsum}, emit=_emit_einsum)
+
+
 def _matmul_keys(op: Matmul) -> tuple[str, ...]:
     return ("matmul_operator",) if op.fn == "operator" else ("matmul",)
 
@@ -181,11 +247,11 @@ MATMUL = OpKind(
     spec=SpecKind(fields(fn=Field("choice", "matmul", MATMUL_FNS,
                                   doc="torch.matmul, the `@` operator or torch.bmm")),
                   "`a @ b` (`from:` 2 inputs, rank ≥ 2, batch broadcast): numel(out)·k MACs"),
-    lower=_lower_matmul)
+    lower=_lower_matmul, imports=MATMUL_IMPORTS)
 EINSUM = OpKind(
     Einsum, einsum, _einsum_module, {"einsum": "matmul"}, inputs=2,
     spec=SpecKind(fields(equation=Field("text", doc="e.g. `bhqd,bhkd->bhqk`: two operands")),
                   "`torch.einsum` of two inputs (`from:` 2): MACs = product of the kept sizes"),
-    lower=_lower_einsum)
+    lower=_lower_einsum, imports=EINSUM_IMPORTS)
 
 KINDS = (MATMUL, EINSUM)

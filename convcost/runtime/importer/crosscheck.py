@@ -78,22 +78,25 @@ def _seen(node: Node, shape: Any) -> Any:
 
 
 def _used_params(model: Any, x: Any) -> int:
-    """``sum(p.numel())`` over the modules a forward pass calls, each parameter once: a module
-    the forward never runs (GoogLeNet's auxiliary heads in eval) is left out, as the import
-    notes; everything else is every learnable element."""
+    """``sum(p.numel())`` over the parameters a forward pass reads, each once: a module the
+    forward never runs (GoogLeNet's auxiliary heads in eval) is left out, as the import notes;
+    a module's weights read by its parent (nn.MultiheadAttention's ``out_proj``) are in."""
     import torch
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._pytree import tree_leaves
 
-    called: list[Any] = []
-    hooks = [m.register_forward_pre_hook(lambda module, _: called.append(module))
-             for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    params = {id(p): p.numel() for m in called for p in m.parameters(recurse=False)}
-    return sum(params.values())
+    params = {id(p): p for p in model.parameters()}
+    read: set[int] = set()
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            read.update(id(t) for t in tree_leaves((args, kwargs or {})) if id(t) in params)
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), Reads():
+        model(x)
+    return sum(params[i].numel() for i in read)
 
 
 def _forwarded(model: Any, x: Any) -> set[str]:

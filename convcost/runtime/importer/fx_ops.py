@@ -191,11 +191,11 @@ def pad_rule(c: Call) -> tuple[str, dict[str, Any]]:
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
 EVAL_IDENTITIES = frozenset({"stochastic_depth", "drop_path", "drop_block_2d", "drop_block_fast_2d"})
 ACT_FUNCTIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu", "gelu", "tanh",
-                 "leaky_relu", "elu", "mish", "softmax", "softplus", "log_softmax", "selu")
+                 "leaky_relu", "elu", "mish", "softplus", "log_softmax", "selu")
 ACT_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Hardswish": "hardswish",
                "Hardsigmoid": "hardsigmoid", "Sigmoid": "sigmoid", "SiLU": "silu", "GELU": "gelu",
                "Tanh": "tanh", "LeakyReLU": "leaky_relu", "ELU": "elu", "Mish": "mish",
-               "PReLU": "prelu", "Softmax": "softmax", "Softplus": "softplus", "SELU": "selu"}
+               "PReLU": "prelu", "Softplus": "softplus", "SELU": "selu"}
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def _function_rules() -> dict[Any, Rule]:
     import torch.nn.functional as F
 
     rules: dict[Any, Rule] = {getattr(F, fn): act_rule(fn) for fn in ACT_FUNCTIONS}
-    rules.update({getattr(torch, fn): act_rule(fn) for fn in ("relu", "sigmoid", "tanh", "softmax")})
+    rules.update({getattr(torch, fn): act_rule(fn) for fn in ("relu", "sigmoid", "tanh")})
     rules.update({F.relu_: act_rule("relu"), torch.relu_: act_rule("relu"), F.elu_: act_rule("elu"),
                   torch.sigmoid_: act_rule("sigmoid"), torch.tanh_: act_rule("tanh")})  # in place
     for op, fns in (("add", (operator.add, operator.iadd, torch.add)),

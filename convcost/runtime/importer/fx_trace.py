@@ -27,11 +27,13 @@ def _shapes(node: fx.Node) -> tuple[Shape, ...] | None:
 
 
 def shapes_of(meta: Any) -> tuple[Shape, ...] | None:
-    """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else."""
+    """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else; a
+    None in a tuple after a tensor (nn.MultiheadAttention's weights when not asked for) is ()."""
     if hasattr(meta, "shape"):
         return (tuple(int(d) for d in meta.shape),)
-    if isinstance(meta, list | tuple) and meta and all(hasattr(m, "shape") for m in meta):
-        return tuple(tuple(int(d) for d in m.shape) for m in meta)
+    if isinstance(meta, list | tuple) and meta and hasattr(meta[0], "shape") \
+            and all(hasattr(m, "shape") or m is None for m in meta):
+        return tuple(tuple(int(d) for d in m.shape) if m is not None else () for m in meta)
     return None
 
 

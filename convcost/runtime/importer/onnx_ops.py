@@ -161,7 +161,7 @@ _RULES: Mapping[str, Rule] = {
     "Relu": _act("relu"), "Clip": _clip, "HardSwish": _act("hardswish"),
     "HardSigmoid": _act("hardsigmoid"), "Sigmoid": _act("sigmoid"), "Tanh": _act("tanh"),
     "LeakyRelu": _act("leaky_relu"), "Elu": _act("elu"), "Gelu": _act("gelu"), "Mish": _act("mish"),
-    "PRelu": _act("prelu"), "Softmax": _act("softmax"),
+    "PRelu": _act("prelu"),
     "Add": _binary("add"), "Sub": _binary("sub"), "Mul": _binary("mul"), "Div": _binary("div"),
     "Concat": lambda c: ("cat", dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))),
     "Split": _split, "Slice": _slice,

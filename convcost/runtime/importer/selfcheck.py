@@ -13,7 +13,10 @@ from collections import Counter
 from collections.abc import Iterable
 from math import prod
 
-from convcost.errors import ConvcostError
+from convcost.cost.ops.attention import Attention, MultiheadAttention
+from convcost.cost.ops.matmul import Einsum
+from convcost.cost.registry import cost
+from convcost.errors import ConvcostError, ShapeError
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
 
@@ -30,7 +33,30 @@ def node_macs(node: IRNode) -> int:
         return _transposed_macs(node)
     if node.op == "linear":
         return int(prod(node.shape) * a["in_features"])
+    if node.op in CONTRACTIONS:
+        return _contraction_macs(node)
     return 0
+
+
+CONTRACTIONS = frozenset({"matmul", "einsum", "attention", "multihead_attention"})
+
+
+def _contraction_macs(node: IRNode) -> int:
+    """matmul, einsum, SDPA, nn.MultiheadAttention: the registry's formula on the traced shapes."""
+    a = node.attrs
+    try:
+        if node.op == "matmul":
+            return int(prod(node.shape) * a["other"][-2])
+        if node.op == "einsum":
+            return cost(Einsum(a["equation"], tuple(a["other"])), tuple(a["first"])).macs
+        if node.op == "attention":
+            op = Attention(tuple(a["key_shape"]), tuple(a["value_shape"]))
+            return cost(op, tuple(a["query_shape"])).macs
+        kv = tuple(a["kv"]) if a.get("kv") else None
+        mha = MultiheadAttention(a["embed_dim"], a["heads"], a["bias"], kv)
+        return cost(mha, node.shape).macs
+    except ShapeError:
+        return 0
 
 
 def _transposed_macs(node: IRNode) -> int:

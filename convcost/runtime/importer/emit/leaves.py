@@ -140,6 +140,8 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     op = node.op
     if op == "cat" and node.shape == input_shape:  # torch.cat of one tensor (DenseNet's first)
         return []
+    if op == "getitem" and node.attr("index") == 0 and node.shape == input_shape:
+        return []  # the output of a module returning (output, extra): nn.MultiheadAttention
     if op == "act" and node.attr("fn") in ACTIVATIONS:
         return _act(node)
     if op == "mul" and len(node.inputs) == 1 and len(input_shape) == 4 and node.params == input_shape[1]:

@@ -26,8 +26,8 @@ SAMPLE = {  # source: (input side, expected)
     "timm:skresnet18": (64, "incomplete"),  # selective kernel: attention over branches
     "timm:resnest14d": (64, "incomplete"),  # split attention
     "timm:ecaresnet26t": (64, "incomplete"),  # ECA: Conv1d over channels
-    "timm:convnextv2_atto": (64, "incomplete"),  # GRN
-    "timm:repvit_m0_9": (64, "incomplete"),  # distillation head averaged with the head
+    "timm:convnextv2_atto": (64, "exact"),  # GRN on a channels-last view: the grn kind
+    "timm:repvit_m0_9": (64, "exact"),  # distillation head averaged with the head: average
     "timm:tf_efficientnet_b0": (64, "exact"),  # TF 'same' padding by F.pad
     "timm:edgenext_xx_small": (64, "incomplete"),  # attention on a flat tensor: rank checked first
 }

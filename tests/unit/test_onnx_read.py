@@ -128,3 +128,21 @@ def test_not_onnx(tmp_path: Path) -> None:
         read_onnx(str(bad))
     with pytest.raises(ConvcostError, match="no such file"):
         read_onnx(str(tmp_path / "missing.onnx"))
+
+
+def test_attention_ops(tmp_path: Path) -> None:
+    """MatMul of two computed tensors is a ``matmul`` (of a weight, a linear); Softmax a
+    ``softmax``; Einsum an ``einsum``: scores = softmax(x·xᵀ), out = einsum(scores, x)."""
+    nodes = [N("Reshape", ["x", "tokens"], ["t"]),  # [1, 3, 256]
+             N("Transpose", ["t"], ["tt"], perm=[0, 2, 1]),  # [1, 256, 3]
+             N("MatMul", ["t", "tt"], ["s"]),  # [1, 3, 3]: two computed tensors
+             N("Softmax", ["s"], ["p"], axis=-1),
+             N("Einsum", ["p", "t"], ["y"], equation="bij,bjk->bik")]  # [1, 3, 256]
+    graph = read_onnx(_save(tmp_path, nodes, [_ints("tokens", [1, 3, 256])], "y", [1, 3, 256]))
+    by_name = {n.name: n for n in graph}
+    assert by_name["s"].op == "matmul" and by_name["s"].attr("other") == (1, 256, 3)
+    assert by_name["s"].inputs == ("t", "tt") and by_name["s"].params == 0
+    assert (by_name["p"].op, by_name["p"].attr("dim"), by_name["p"].attr("form")) == (
+        "softmax", -1, "functional")
+    assert by_name["y"].op == "einsum" and by_name["y"].attr("equation") == "bij,bjk->bik"
+    assert by_name["y"].attr("first") == (1, 3, 3) and by_name["y"].shape == (1, 3, 256)

@@ -9,6 +9,10 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 # pytest workers (pytest-xdist): one per core of the 2-core CI machine
 JOBS ?= 2
+# Python may write bytecode: without it pytest re-rewrites and recompiles every test module in
+# every worker, and every `python -m convcost` subprocess of the suite recompiles convcost (some
+# environments, this one included, set PYTHONDONTWRITEBYTECODE).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-all fast lint bench clean chromium
 

@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 ALL_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 BLOCKED = ("torch", "fvcore")
+# the fast loop's sample of the shipped specs: a chain, a residual net and the graph format
+FAST_SPECS = ("mobilenet_v1", "resnet18", "googlenet")
+
+
+def every_spec(names: list[Any] | None = None) -> list[Any]:
+    """Shipped specs (names or paths) as test parameters: every one under ``--run-slow`` (make
+    test); in the fast loop only FAST_SPECS, the rest marked ``slow``."""
+    import pytest
+
+    return [name if Path(str(name)).stem in FAST_SPECS else pytest.param(name, marks=pytest.mark.slow)
+            for name in (ALL_SPECS if names is None else names)]
 
 
 def blocked_env(tmp_path: Path) -> dict[str, str]:

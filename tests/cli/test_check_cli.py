@@ -369,6 +369,7 @@ def test_no_annotations_outside_github(runner: CliRunner, tmp_path: Path,
 # --- torch: never imported unless --verify ------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess: make test; the fast loop runs in-process with torch blocked
 def test_check_runs_with_torch_unimportable(tmp_path: Path) -> None:
     for name in ("torch", "fvcore"):
         fake = tmp_path / "site" / name

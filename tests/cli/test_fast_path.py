@@ -47,6 +47,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", "CONVCOST_DEBUG": ""}
 
 
+@pytest.mark.slow  # a subprocess per case: make test; the fast loop runs in-process with torch blocked
 @pytest.mark.parametrize("argv", [
     ["model", "specs/mobilenet_v2.yaml", "--no-verify"],
     ["model", "mobilenet_v1", "--no-verify", "--format", "json"],
@@ -79,7 +80,7 @@ NOT_NEEDED = ("typer", "click", "rich", "convcost.cli.app", "convcost.cli.option
               "convcost.spec.jsonschema", "convcost.report.output_schema", "statistics")
 
 
-@pytest.mark.parametrize("fmt", ["table", "json"])
+@pytest.mark.parametrize("fmt", ["json", pytest.param("table", marks=pytest.mark.slow)])
 def test_model_no_verify_imports_no_framework(fmt: str) -> None:
     """The guard of the start-up time (a third of it was typer, click and rich)."""
     names = _imported(["model", "specs/mobilenet_v2.yaml", "--no-verify", "--format", fmt])
@@ -90,6 +91,7 @@ def test_model_no_verify_imports_no_framework(fmt: str) -> None:
     assert found == []
 
 
+@pytest.mark.slow  # a subprocess per case: make test; the fast loop runs in-process with torch blocked
 def test_any_other_call_takes_the_typer_app() -> None:
     names = _imported(["model", "specs/mobilenet_v2.yaml", "--no-verify", "--flops"])
     assert {"typer", "click", "convcost.cli.app"} <= names

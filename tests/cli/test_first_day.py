@@ -29,7 +29,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "fragment"), CASES, ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(("argv", "fragment"), [  # a subprocess each: three in the fast loop
+    *CASES[:3], *(pytest.param(*case, marks=pytest.mark.slow) for case in CASES[3:])],
+    ids=lambda v: str(v)[:40])
 def test_first_day_mistake_is_one_line(tmp_path: Path, argv: list[str], fragment: str) -> None:
     folder = tmp_path / "work"
     folder.mkdir()

@@ -175,8 +175,9 @@ def test_memory_limit_refuses_before_torch(runner: CliRunner, monkeypatch: pytes
 
 
 # -- terminals ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("argv", [["model", V1, "--no-verify"], [*LAYER], ["check", V1],
-                                  ["conventions", V1]], ids=lambda a: a[0])
+@pytest.mark.parametrize("argv", [["model", V1, "--no-verify"], *(  # a subprocess each: make test
+    pytest.param(argv, marks=pytest.mark.slow) for argv in ([*LAYER], ["check", V1], ["conventions", V1]))],
+    ids=lambda a: a[0])
 def test_ascii_terminal_gets_ascii_symbols(argv: list[str]) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     done = subprocess.run([sys.executable, "-m", "convcost", *argv], capture_output=True,
@@ -185,6 +186,7 @@ def test_ascii_terminal_gets_ascii_symbols(argv: list[str]) -> None:
     assert "Traceback" not in done.stderr and done.stdout.isascii()
 
 
+@pytest.mark.slow  # a subprocess per case: make test; the fast loop runs in-process with torch blocked
 def test_narrow_terminal_still_shows_over(tmp_path: Path) -> None:
     spec = _tiny(tmp_path, params=10)
     env = {**os.environ, "COLUMNS": "40"}

@@ -50,6 +50,7 @@ def test_completion_is_installable() -> None:
     assert "--install-completion" in text and "--show-completion" in text
 
 
+@pytest.mark.slow  # a subprocess per case: make test; the fast loop runs in-process with torch blocked
 @pytest.mark.parametrize(("words", "expected"), [
     ("convcost model x --format ", ["table", "json", "csv", "markdown"]),
     ("convcost model x --convention t", ["thop", "torchinfo", "torch"]),

@@ -29,6 +29,10 @@ COMMANDS: list[tuple[str, list[str], list[str]]] = [
 from helpers import blocked_env as _blocked_env  # noqa: E402
 from helpers import run as _run  # noqa: E402
 
+# Subprocesses with torch blocked: make test, where torch is installed. The fast loop needs none
+# of them: it runs every in-process test with torch and fvcore blocked.
+pytestmark = pytest.mark.slow
+
 
 def test_blocker_blocks(tmp_path: Path) -> None:
     env = _blocked_env(tmp_path)

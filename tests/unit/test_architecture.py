@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,28 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
-MODULES = {_module(p): ast.parse(p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.rglob("*.py"))}
+class _Trees(Mapping[str, ast.Module]):
+    """Module name -> its syntax tree, parsed when first read: collection needs only the names."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self._paths, self._trees = paths, dict[str, ast.Module]()
+
+    def __getitem__(self, name: str) -> ast.Module:
+        if name not in self._trees:
+            self._trees[name] = ast.parse(self._paths[name].read_text(encoding="utf-8"))
+        return self._trees[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+MODULES = _Trees({_module(p): p for p in sorted(PACKAGE.rglob("*.py"))})
 
 
 def _is_type_checking(node: ast.If) -> bool:

@@ -175,6 +175,7 @@ def test_cli_errors_are_one_line(args: list[str], message: str) -> None:
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # matplotlib: make test
 def test_cli_plot(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     target = tmp_path / "front.png"

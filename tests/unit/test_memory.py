@@ -255,6 +255,7 @@ def test_bad_memory_options(runner: CliRunner, args: list[str], message: str) ->
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a subprocess: make test; the fast loop runs in-process with torch blocked
 @pytest.mark.parametrize("argv", [
     ["model", "specs/mobilenet_v2.yaml", "--no-verify", "--memory", "--training", "--roofline", "t4",
      "--format", "json"],

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers import ALL_SPECS
+from helpers import every_spec
 
 from convcost.cost.roofline import resolve
 from convcost.net.analysis import Analysis, analyze
@@ -204,7 +204,7 @@ def test_latency_is_a_metric_with_a_latency_model(tmp_path: Path) -> None:
     assert "predicted latency 30.850 ms" in page
 
 
-@pytest.mark.parametrize("spec", ALL_SPECS)
+@pytest.mark.parametrize("spec", every_spec())
 def test_every_shipped_spec_draws(spec: str) -> None:
     """One node per leaf, edges only forwards, the data JSON and every SVG file well formed."""
     analysis = _analysis(spec)

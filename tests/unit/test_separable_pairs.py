@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import every_spec
 
 import convcost
 from convcost.net.analysis import separable_pairs, standard_equivalent
@@ -16,7 +17,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 SHIPPED = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("spec", SHIPPED)
+@pytest.mark.parametrize("spec", every_spec(SHIPPED))
 def test_every_pair_in_every_shipped_spec_meets_theory(spec: str) -> None:
     pairs = separable_pairs(convcost.analyze(convcost.load_spec(SPECS / f"{spec}.yaml")))
     for pair in pairs:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import blocked_env, run
 
 
+@pytest.mark.slow  # a pytest subprocess: make test
 def test_torch_tests_are_not_collected_without_torch(tmp_path: Path) -> None:
     # tests/torch/conftest.py ignores its directory when torch cannot be imported (or under
     # -m "not torch"): pytest collects nothing there and imports none of its modules

@@ -174,8 +174,14 @@ def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str
 
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]
     try:
-        with flop_counter() as counter:
-            model(x)
+        try:
+            with flop_counter() as counter:
+                model(x)
+        except AssertionError:  # FlopCounterMode's module tracker needs autograd (timm cait, pit)
+            import torch
+
+            with torch.enable_grad(), flop_counter() as counter:
+                model(x)
     finally:
         for handle in handles:
             handle.remove()

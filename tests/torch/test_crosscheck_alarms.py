@@ -128,3 +128,24 @@ def test_an_elementwise_layer_on_a_reshaped_view_keeps_its_shape() -> None:
     assert _seen(node, (1, 4, 8, 16)) == (1, 4, 8, 16)  # other channels: a real mismatch
     conv = convcost.analyze(parse_spec(load_yaml(spec))).root.children[0]
     assert _seen(conv, (1, 8, 4, 16)) == (1, 8, 4, 16)  # a conv's output is never a view
+
+
+class _TokenInput(nn.Module):
+    """A parameter expanded to the batch under no_grad, then given to a module (timm's PiT and
+    CaiT class tokens): FlopCounterMode's module tracker asserts on it unless autograd is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 4))
+        self.proj = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.token.expand(x.shape[0], -1)) + x
+
+
+def test_a_parameter_fed_to_a_module_is_counted_not_an_internal_error() -> None:
+    from convcost.runtime.verify import hooked_forward, quiet
+
+    with quiet():
+        shapes, flops = hooked_forward(_TokenInput(), ["proj"], torch.zeros(2, 3))
+    assert (shapes, flops) == ({"proj": (2, 3)}, 2 * 2 * 4 * 3)  # FLOPs 2·N·in·out = 48

@@ -50,8 +50,8 @@ def _imported(model: Any, input_shape: Any, example_inputs: Any, name: str | Non
     from convcost.runtime.importer.convert import to_spec
     from convcost.runtime.importer.trace import trace
 
-    if tracer not in ("auto", "fx", "export"):
-        raise ConvcostError(f"tracer: must be auto, fx or export, got {tracer!r}")
+    if tracer not in ("auto", "fx", "export", "record"):
+        raise ConvcostError(f"tracer: must be auto, fx, export or record, got {tracer!r}")
     title = name or type(model).__name__
     training = bool(getattr(model, "training", False))
     model.eval()

@@ -181,7 +181,7 @@ COSTS: tuple[tuple[str, Any, Any], ...] = (
 RUN_DEVICES = ("cpu", "cuda")
 RUN_DTYPES = ("float32", "bfloat16")  # convcost.net.latency.PROFILE_DTYPES
 BACKENDS = ("torch", "onnxruntime")  # convcost.net.latency.BACKENDS
-TRACERS = ("auto", "fx", "export")  # convcost.runtime.importer.trace.TRACERS
+TRACERS = ("auto", "fx", "export", "record")  # convcost.runtime.importer.trace.TRACERS
 RunDevice = Annotated[str, typer.Option("--device", click_type=choice(*RUN_DEVICES),
                                         help="torch device: cpu or cuda")]
 RunDtype = Annotated[str, typer.Option("--dtype", click_type=choice(*RUN_DTYPES),

@@ -156,7 +156,8 @@ def import_command(
                                                 )] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
     tracer: Annotated[str, typer.Option(click_type=opts.choice(*opts.TRACERS),
-                                        help="auto (torch.fx, else torch.export), fx or export")] = "auto",
+                                        help="auto (fx, else export, else record: the ops as "
+                                             "it ran), fx, export or record")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="let -o replace an existing file")] = False,
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""

@@ -30,6 +30,7 @@ from convcost.cost.ops import (
     pad,
     param,
     pool,
+    recorded,
     reduce,
     reshape,
     shuffle,
@@ -43,7 +44,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, param, opaque)
+             windows, param, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -14,17 +14,12 @@ from convcost.runtime.importer.ir import IRGraph, Shape
 if TYPE_CHECKING:
     from torch import nn
 
-TRACERS = ("auto", "fx", "export")
+TRACERS = ("auto", "fx", "export", "record")
 
 
 def _reason(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}"[:200]
-
-
-def _data_dependent(*reasons: str) -> bool:
-    return any(word in reason for reason in reasons
-               for word in ("DataDependent", "data-dependent", "as inputs to control flow"))
 
 
 _SMALL = ("too small", "can't be greater than actual input size", "smaller than kernel")
@@ -58,8 +53,38 @@ def _one_input(model: nn.Module, source: str) -> None:
                             "forward(x) makes the others")
 
 
+def _record(model: nn.Module, input_shape: Shape, source: str, fx: str, export: str) -> IRGraph:
+    """The ops as the model ran (:mod:`.record`), when no tracer can trace it."""
+    from convcost.runtime.importer.record import trace_record
+
+    why = f"torch.fx ({fx[:80]}) and torch.export ({export[:80]}) cannot trace it; " if export else ""
+    try:
+        return trace_record(model, [("x", input_shape)], source, why)
+    except Exception as err:
+        if allocation_failed(err):
+            raise memory_error(source, "running") from None
+        if not export:
+            raise ConvcostError(f"{source}: running it failed: {_reason(err)}") from None
+        raise ConvcostError(f"{source}: cannot trace it with torch.fx ({fx or 'not tried'}) nor "
+                            f"torch.export ({export}), nor run it ({_reason(err)})") from None
+
+
+def _fx_failure(err: Exception, source: str, input_shape: Shape, tracer: str) -> str:
+    """Why torch.fx failed, or the one-line error when that ends the import."""
+    if allocation_failed(err):
+        raise memory_error(source, "tracing") from None
+    small = _too_small(err)
+    if small:
+        raise ConvcostError(f"{source}: the input {'×'.join(map(str, input_shape))} is too "
+                            f"small: {small}; give a larger --input") from None
+    if tracer == "fx":
+        raise ConvcostError(f"{source}: torch.fx cannot trace it: {_reason(err)}") from None
+    return _reason(err)
+
+
 def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto") -> IRGraph:
-    """The IR of ``model`` on an input of ``input_shape``; says which tracer was used."""
+    """The IR of ``model`` on an input of ``input_shape``; says which tracer was used: torch.fx,
+    else torch.export, else the ops recorded as the model ran (``record``)."""
     from convcost.runtime.importer.export_trace import trace_export
     from convcost.runtime.importer.fx_trace import trace_fx
 
@@ -71,25 +96,16 @@ def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto
             try:
                 return trace_fx(model, input_shape, source)
             except Exception as err:
-                if allocation_failed(err):
-                    raise memory_error(source, "tracing") from None
-                small = _too_small(err)
-                if small:
-                    raise ConvcostError(f"{source}: the input {'×'.join(map(str, input_shape))} is too "
-                                        f"small: {small}; give a larger --input") from None
-                if tracer == "fx":
-                    raise ConvcostError(f"{source}: torch.fx cannot trace it: {_reason(err)}") from None
-                failure = _reason(err)
+                failure = _fx_failure(err, source, input_shape, tracer)
+        if tracer == "record":
+            return _record(model, input_shape, source, "", "")
         try:
             graph = trace_export(model, input_shape, source)
         except Exception as err:
             if allocation_failed(err):
                 raise memory_error(source, "tracing") from None
-            if _data_dependent(failure, _reason(err)):
-                raise ConvcostError(f"{source}: its forward branches on tensor values (data-dependent "
-                                    "control flow), which neither torch.fx nor torch.export can trace: "
-                                    "import the part of the model that does not branch") from None
-            raise ConvcostError(f"{source}: cannot trace it with torch.fx ({failure or 'not tried'}) "
-                                f"nor torch.export ({_reason(err)})") from None
+            if tracer == "export":
+                raise ConvcostError(f"{source}: torch.export cannot trace it: {_reason(err)}") from None
+            return _record(model, input_shape, source, failure, _reason(err))
     note = f"torch.fx could not trace it ({failure}); traced with torch.export" if failure else ""
     return replace(graph, notes=(*graph.notes, note)) if note else graph

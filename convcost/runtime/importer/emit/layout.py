@@ -26,6 +26,8 @@ from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 
 INPUT = "input"  # what ``from:`` calls the model's input
+RECORDED = "recorded"  # the tracer of a graph recorded as the model ran (record.TRACER)
+_COUNTS = frozenset({"conv", "conv_transpose", "linear", "opaque"})  # ops that may hold MACs
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,13 @@ class _Walk:
             group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
             inputs = outer_inputs(group.nodes)
             self.layers.pop()
-            self.opaque.pop()
+            if self.opaque and self.opaque[-1].name == last:
+                self.opaque.pop()
             self.names[layer_name(previous.path)] -= 1
             self.prev = self.layers[-1]["name"] if self.layers else INPUT
-        text = describe(Counter(n.target if n.op == "opaque" else n.op for n in group.nodes))
+        ran = self.graph.tracer == RECORDED and not any(n.op in _COUNTS for n in group.nodes)
+        text = describe(Counter(n.target if n.op in ("opaque", "recorded") or ran else n.op
+                                for n in group.nodes))
         end, params = group.nodes[-1], sum(n.params for n in group.nodes)
         # every tensor the ops read, one per layer holding it (an unread input would be dropped)
         held: dict[str, str] = {}
@@ -170,11 +175,13 @@ class _Walk:
             if tensor in self.produced and self.produced[tensor] != absorbed:
                 held.setdefault(self.produced[tensor], tensor)
         reads = list(held.values()) or [self.graph.nodes[0].name]
-        self.add([{"kind": "opaque", "op": text, "output_shape": list(end.shape[1:]),
-                   "params": params}], group, reads)
+        layer = {"kind": "recorded", "op": text, "output_shape": list(end.shape) or [1]} if ran \
+            else {"kind": "opaque", "op": text, "output_shape": list(end.shape[1:])}
+        self.add([{**layer, "params": params}], group, reads)
         name = self.layers[-1]["name"]
         self.regions[name] = group
-        self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))
+        if not ran:
+            self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))
 
     def read_only_by(self, layer: str, group: _Group) -> bool:
         """Whether every tensor ``layer`` holds is read by ``group`` alone (so that ``group``
@@ -300,7 +307,7 @@ def emit_layers(graph: IRGraph) -> Emitted:
     first = next(n for n in graph.nodes if n.op == "input")
     walk = _Walk(graph, graph.consumers(), {first.name: INPUT}, classes=dict(graph.classes))
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
-    outputs = tuple(walk.produced.get(t, walk.prev) for t in graph.outputs)
+    outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs))
     return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),
                    () if outputs in ((), (walk.prev,)) else outputs)
 

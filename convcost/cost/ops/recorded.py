@@ -1,0 +1,83 @@
+"""``recorded``: ops a model ran that hold no MAC and no kind expresses (written by the recorder).
+
+When neither torch.fx nor torch.export can trace a model (data-dependent control flow,
+detection post-processing, iterative refinement), convcost records the ops as the model runs
+(:mod:`convcost.runtime.importer.record`). A run of those ops that no kind expresses and in
+which no op multiplies-accumulates (NMS, top-k, sort, gather, index ops, box arithmetic,
+reshapes to 3-D) is one ``recorded`` layer: its ops are listed (``name ×count``, as an
+``opaque`` layer's), its full output shape and its parameters were measured, and it counts
+0 MACs under every convention, exactly: torch's FlopCounterMode counts none of its ops. Unlike
+``opaque`` it leaves the totals complete. The shape holds for the recorded input only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.value import LayerCost, Shape
+
+CLASS = "recorded (ran, no MACs: post-processing, index and shape ops)"
+
+
+@dataclass(frozen=True)
+class Recorded(Op):
+    """The ops listed, the measured output shape (batch included) and parameters."""
+
+    key: ClassVar[str] = "recorded"
+    op: str
+    shape: tuple[int, ...]
+    params: int = 0
+
+
+def recorded(op: Recorded, x: Shape) -> LayerCost:
+    # [...] -> shape, as measured (a detector's [K, 4] boxes too); no MACs: none of its ops has any
+    return LayerCost(op.params, 0, op.shape)
+
+
+@cache
+def _recorded_class() -> type:
+    import torch
+    from torch import nn
+
+    class RecordedModule(nn.Module):
+        """Stands in for recorded zero-MAC ops: their params, zeros of their output shape."""
+
+        def __init__(self, params: int, shape: tuple[int, ...]) -> None:
+            super().__init__()
+            self.recorded_params = nn.Parameter(torch.zeros(params))
+            self.shape = shape
+
+        def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
+            return x.new_zeros(self.shape)
+
+    return RecordedModule
+
+
+def _module(op: Recorded, _: Shape) -> Any:
+    return _recorded_class()(op.params, op.shape)
+
+
+def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Recorded:
+    return Recorded(f["op"], tuple(f["output_shape"]), f["params"])
+
+
+RECORDED = OpKind(
+    Recorded, recorded, _module, {"recorded": CLASS}, learnable=True, variadic=True,
+    spec=SpecKind(fields(
+        op=Field("text", doc="the ops that ran here, `name ×count, ...`"),
+        output_shape=Field("ints", minimum=0, doc="measured output shape, batch included "
+                           "(a detector's boxes: [K, 4]); it holds for the recorded input only"),
+        params=Field("int", 0, minimum=0, doc="measured parameters"),
+    ), "written by the recorder (`convcost import` of a model neither torch.fx nor torch.export "
+       "traces) for ops that ran, hold **no MACs** and fit no kind (NMS, top-k, sort, gather, "
+       "index ops, box arithmetic): listed, 0 MACs under every convention, the totals stay "
+       "complete; reads every tensor the ops read; built as a stand-in holding `params` "
+       "parameters"),
+    lower=_lower,
+)
+
+KINDS = (RECORDED,)

@@ -74,7 +74,6 @@ CASES = [
     (["check", "net.py:ExitInForward"], 2, "called sys.exit(0)", 1 * GB),
     (["import", "exits.py:Net"], 2, "called sys.exit(0)", 1 * GB),
     (["model", "net.py:ExitInInit"], 2, "building net.py:ExitInInit", 1 * GB),
-    (["model", "net.py:DataDependent", "--no-verify"], 2, "data-dependent control flow", 1 * GB),
     (["model", "net.py:TwoInputs", "--no-verify"], 2, "its forward takes 2 inputs (x, y)", 1 * GB),
     # issue 19 §4: 22 lines and a traceback before; 16 -> 1 after four 2×2 pools: features.30 gets 1×1
     (["model", "torchvision:vgg16", "--input", "1x3x16x16", "--no-verify"], 2,

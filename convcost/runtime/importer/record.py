@@ -204,8 +204,8 @@ class Recording:
         self.bind(node.name, outs, len(outs) > 1)
 
 
-def _recording(model: nn.Module, device: str) -> tuple[Recording, dict[str, Any] | None]:
-    """A fresh recording of ``model``; on the meta device, the state to run it with."""
+def _recording(model: nn.Module) -> Recording:
+    """A fresh recording of ``model``."""
     from torch.utils.weak import WeakIdKeyDictionary
 
     named = list(model.named_modules(remove_duplicate=False))
@@ -213,16 +213,21 @@ def _recording(model: nn.Module, device: str) -> tuple[Recording, dict[str, Any]
     for path, module in named:
         names.setdefault(id(module), path)
     owned = {id(m): tuple((id(p), p.numel()) for p in m.parameters()) for _, m in named}
-    params = dict(model.named_parameters())
-    numel = {id(p): p.numel() for p in params.values()}
-    state = None
-    weights = {id(p): id(p) for p in params.values()}
-    if device == "meta":
-        state = {name: t.to("meta") for name, t in (*params.items(), *model.named_buffers())}
-        weights = {id(state[name]): id(p) for name, p in params.items()}
-    recording = Recording(names, owned, weights, numel, WeakIdKeyDictionary(), WeakIdKeyDictionary(),
-                          WeakIdKeyDictionary())
-    return recording, state
+    params = list(model.parameters())
+    return Recording(names, owned, {id(p): id(p) for p in params}, {id(p): p.numel() for p in params},
+                     WeakIdKeyDictionary(), WeakIdKeyDictionary(), WeakIdKeyDictionary())
+
+
+def _meta_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose parameters and buffers are on the meta device (no memory): a
+    run may change the model's state (anchors cached on a device), never the original's."""
+    import copy
+
+    from torch import nn
+
+    memo: dict[int, Any] = {id(p): nn.Parameter(p.to("meta"), p.requires_grad) for p in model.parameters()}
+    memo.update({id(b): b.to("meta") for b in model.buffers()})
+    return copy.deepcopy(model, memo)
 
 
 def _mode(recording: Recording) -> Any:
@@ -243,7 +248,8 @@ def _run(model: nn.Module, shapes: Sequence[tuple[str, Shape]], device: str) -> 
     import torch
     from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
-    recording, state = _recording(model, device)
+    model = _meta_copy(model) if device == "meta" else model
+    recording = _recording(model)
     inputs = [torch.zeros(shape, device=device) for _, shape in shapes]
     for (name, shape), x in zip(shapes, inputs, strict=True):
         recording.nodes.append(IRNode(name, "input", "", (), shape, target="input"))
@@ -252,8 +258,7 @@ def _run(model: nn.Module, shapes: Sequence[tuple[str, Shape]], device: str) -> 
                register_module_forward_hook(lambda m, a, o: recording.leave(m, o))]
     try:
         with torch.no_grad(), nms_available(), _mode(recording):
-            out = torch.func.functional_call(model, state, tuple(inputs)) if state is not None \
-                else model(*inputs)
+            out = model(*inputs)
     finally:
         for handle in handles:
             handle.remove()

@@ -87,7 +87,9 @@ def expand_one(layer: Layer, shape: Shape) -> Node | None:
 def reproduces(layer: Layer, nodes: Sequence[IRNode], shape: Shape) -> bool:
     """Whether convcost's expansion of ``layer`` is exactly the traced ``nodes``."""
     node = expand_one(layer, shape)
-    if node is None or node.output_shape != nodes[-1].shape or node.params != sum(n.params for n in nodes):
+    params = sum(n.params for n in nodes)
+    again = params == 0 and any(n.shared for n in nodes)  # a module run again: it shares: its weights
+    if node is None or node.output_shape != nodes[-1].shape or (node.params != params and not again):
         return False
     ours = Counter(s for s in map(node_signature, node.leaves()) if s is not None)
     theirs = Counter(s for s in map(ir_signature, nodes) if s is not None)

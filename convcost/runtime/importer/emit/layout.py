@@ -82,7 +82,9 @@ def groups(nodes: Sequence[IRNode], depth: int) -> list[_Group]:
     out: list[_Group] = []
     for node in nodes:
         key = _key(node, depth)
-        if key is not None and out and out[-1].module and out[-1].path == key:
+        again = node.shared and node.module == key and any(n.module == key for n in out[-1].nodes) \
+            if out else False  # a leaf module run again (a loop): a layer of its own
+        if key is not None and out and out[-1].module and out[-1].path == key and not again:
             out[-1].nodes.append(node)
         elif key is not None:
             out.append(_Group(key, [node], True))

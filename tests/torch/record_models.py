@@ -1,0 +1,70 @@
+"""Small models neither torch.fx nor torch.export can trace: convcost records them as they run
+(tests/torch/test_import_record.py; also model sources: ``tests/torch/record_models.py:Branching``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Branching(nn.Module):
+    """A data-dependent ``if``: on zeros the ReLU's output sums to >= 0, so the pool runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(x))
+        if y.sum() >= 0:
+            y = self.pool(y)
+        return self.head(y.mean((2, 3)))
+
+
+class Refining(nn.Module):
+    """Iterative refinement: a ``while`` loop on a tensor's value, three steps of one conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.step = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x)
+        n = 0
+        while n < 3 and bool(y.abs().max() < 1e9):
+            y = self.step(y)
+            n += 1
+        return y
+
+
+class TopK(nn.Module):
+    """Post-processing: scores, then top-k (k read from the data) and a gather."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+        self.head = nn.Linear(6, 20)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = self.head(self.conv(x).mean((2, 3)))
+        k = int((scores > -1e9).sum().item()) // 4
+        values, index = scores.topk(k, dim=1)
+        return scores.gather(1, index) + values
+
+
+class Matmul(nn.Module):
+    """A data-dependent ``if`` then a matmul of two activations: MACs no kind expresses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2)
+        if y.sum() > 1e9:
+            y = y * 2
+        return torch.bmm(y, y.transpose(1, 2)).flatten(1)

@@ -1,0 +1,147 @@
+"""Models neither torch.fx nor torch.export can trace are recorded as they run (issue 20 §5):
+the leaves with their module paths, loops unrolled, post-processing as zero-MAC ``recorded``
+layers, a MAC-bearing op no kind expresses opaque (flagged); one note on stderr."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+from convcost.errors import MissingDependencyError
+from convcost.runtime.importer.convert import to_spec
+from convcost.runtime.importer.resolve import import_torchvision
+from convcost.runtime.importer.trace import trace
+from convcost.spec.loader import spec_from
+from convcost.spec.yamlsafe import load_yaml
+from tests.torch import record_models
+
+MODELS = "tests/torch/record_models.py"
+SHAPE = (1, 3, 16, 16)
+
+# (model, [(leaf name, label, params, MACs)]) on 1×3×16×16 zeros
+CASES = [
+    # conv 3->8 k3 p1: 8·16·16·3·9 = 55,296 MACs, 8·27+8 = 224 params; the if's pool ran;
+    # head 8->10: 80 MACs, 90 params. The sum and the comparison only steered Python: no layer.
+    ("Branching", [("conv", "conv", 224, 55296), ("act", "relu", 0, 0), ("pool", "pool", 0, 0),
+                   ("mean", "mean", 0, 0), ("head", "linear", 90, 80)]),
+    # stem 1×1 3->4: 4·256·3 = 3,072 MACs, 16 params; the loop unrolled: step 3×3 4->4 three
+    # times, 4·256·36 = 36,864 MACs each, its 4·36+4 = 148 params once (the later calls share them)
+    ("Refining", [("stem", "pwconv", 16, 3072), ("step", "conv", 148, 36864),
+                  ("step_2", "conv", 0, 36864), ("step_3", "conv", 0, 36864)]),
+    # conv 3->6 k3 s2: 6·8·8·27 = 10,368 MACs, 168 params; head 6->20: 120 MACs, 140 params;
+    # top-k (k = 20 // 4 read from the data), its indices, the gather and the add: recorded, 0 MACs
+    ("TopK", [("conv", "conv", 168, 10368), ("mean", "mean", 0, 0), ("head", "linear", 140, 120),
+              ("topk", "recorded", 0, 0), ("topk_item1", "recorded", 0, 0),
+              ("gather", "recorded", 0, 0), ("add", "recorded", 0, 0)]),
+]
+
+
+def _analysis(name: str) -> Any:
+    from convcost.net.analysis import analyze
+
+    graph = trace(getattr(record_models, name)().eval(), SHAPE, name)
+    imported = to_spec(graph, f"{MODELS}:{name}")
+    return graph, analyze(spec_from(load_yaml(imported.yaml, name), imported.yaml, name))
+
+
+@pytest.mark.parametrize(("name", "leaves"), CASES, ids=[c[0] for c in CASES])
+def test_untraceable_models_are_recorded_exactly(name: str, leaves: list[tuple[str, str, int, int]]) -> None:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    graph, analysis = _analysis(name)
+    assert graph.tracer == "recorded"
+    assert [(leaf.name, leaf.label, leaf.params, leaf.macs) for leaf in analysis.leaves()] == leaves
+    model = getattr(record_models, name)().eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(SHAPE))
+    assert analysis.totals.macs == counter.get_total_flops() // 2 == sum(leaf[3] for leaf in leaves)
+    assert analysis.totals.params == sum(p.numel() for p in model.parameters())
+    assert analysis.complete
+
+
+def test_a_matmul_no_kind_expresses_is_opaque() -> None:
+    # conv 1×1 3->4: 4·256·3 = 3,072 MACs counted; bmm [1,4,256]·[1,256,4]: 4·4·256 = 4,096 MACs
+    # ran but fit no kind: opaque, flagged, never silently dropped
+    graph, analysis = _analysis("Matmul")
+    assert [n.attr("macs") for n in graph.nodes if n.op == "opaque"] == [4096]
+    assert analysis.totals.macs == 3072 and not analysis.complete
+    assert analysis.uncounted.ops["aten.bmm"] == 1  # with the flatten after it, in one region
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_stderr_says_the_model_was_recorded(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["model", f"{MODELS}:Refining", "--no-verify", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "recorded the ops" in line]
+    assert len(notes) == 1 and "torch.fx (" in notes[0] and "torch.export (" in notes[0]
+    assert notes[0].endswith("zeros of 1×3×224×224 (loops unrolled): the spec holds for that input only")
+    data = json.loads(result.stdout)
+    assert data["totals"]["macs"] == 4 * 224 * 224 * (3 + 3 * 36)  # stem + three steps
+    assert data["totals"]["complete"] is True
+
+
+def test_strict_takes_recorded_layers_and_refuses_opaque_ones(runner: CliRunner) -> None:
+    ok = runner.invoke(app, ["import", f"{MODELS}:TopK", "--strict", "--input", "1x3x16x16"])
+    assert ok.exit_code == 0, ok.output
+    assert "kind: recorded" in ok.stdout and "aten.topk ×1" in ok.stdout
+    refused = runner.invoke(app, ["import", f"{MODELS}:Matmul", "--strict", "--input", "1x3x16x16"])
+    assert refused.exit_code == 2
+    assert "--strict" in refused.stderr and "aten.bmm" in refused.stderr
+
+
+def test_tracer_record_is_asked_for_by_name(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["import", "tests/torch/import_models.py:Residuals", "--tracer", "record"])
+    assert result.exit_code == 0, result.output
+    assert "read with recorded" in result.stdout and "recorded the ops" in result.stderr
+    assert "cannot trace" not in result.stderr  # asked for: no tracer failed
+
+
+@pytest.fixture(scope="module")
+def torchvision() -> Any:
+    try:
+        return import_torchvision()
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+
+
+def _detector(name: str) -> tuple[Any, Any]:
+    """The recorded analysis of a torchvision detector at 320, and its FlopCounterMode MACs."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.net.analysis import analyze
+    from convcost.runtime.importer.record_ops import nms_available
+    from convcost.runtime.importer.resolve import load_module
+    from convcost.runtime.importer.source import parse_source
+
+    model = load_module(parse_source(f"torchvision:{name}"))
+    graph = trace(model, (1, 3, 320, 320), name)
+    imported = to_spec(graph, f"torchvision:{name}")
+    analysis = analyze(spec_from(load_yaml(imported.yaml, name), imported.yaml, name))
+    with torch.no_grad(), nms_available(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, 320, 320))
+    return analysis, counter.get_total_flops() // 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "params"), [
+    ("ssdlite320_mobilenet_v3_large", 3_440_060), ("fasterrcnn_mobilenet_v3_large_320_fpn", 19_410_754)])
+def test_torchvision_detectors_are_exact(torchvision: Any, name: str, params: int) -> None:
+    analysis, reference = _detector(name)
+    assert analysis.totals.params == params  # sum(p.numel() for p in model.parameters())
+    assert analysis.totals.macs == reference  # FlopCounterMode FLOPs / 2 on the same run
+    assert analysis.complete
+    kinds = {leaf.label for leaf in analysis.leaves()}
+    assert "recorded" in kinds  # post-processing listed, 0 MACs
+    post = [leaf for leaf in analysis.leaves() if leaf.label == "recorded"]
+    assert all(leaf.macs == 0 for leaf in post)
+    assert any("torchvision.nms" in leaf.op.op for leaf in post)

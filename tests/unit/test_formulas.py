@@ -37,6 +37,7 @@ from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.merge import Average
 from convcost.cost.ops.pad import Pad
+from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -187,6 +188,8 @@ SHAPE_ONLY: dict[str, Case] = {
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
     # opaque: the measured shape after the batch, the measured params, never a MAC
     "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),
+    # recorded: the full measured shape (300 boxes of 4, batch included), its params, never a MAC
+    "recorded": (Recorded("torchvision.nms ×1", (300, 4), 0), (1, 3234, 4), (300, 4), 0, 0),
 }
 
 # The leaf kinds of the open format (issue 12).

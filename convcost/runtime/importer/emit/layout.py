@@ -167,9 +167,9 @@ class _Walk:
                 self.opaque.pop()
             self.names[layer_name(previous.path)] -= 1
             self.prev = self.layers[-1]["name"] if self.layers else INPUT
-        ran = self.graph.tracer == RECORDED and not any(n.op in _COUNTS for n in group.nodes)
-        text = describe(Counter(n.target if n.op in ("opaque", "recorded") or ran else n.op
-                                for n in group.nodes))
+        ran = self.ran(group.nodes)
+        ops = Counter(n.target if n.op in ("opaque", "recorded") or ran else n.op for n in group.nodes)
+        text = describe(dict(sorted(ops.items(), key=_listed_first)) if ran else ops)
         end, params = group.nodes[-1], sum(n.params for n in group.nodes)
         # every tensor the ops read, one per layer holding it (an unread input would be dropped)
         held: dict[str, str] = {}
@@ -192,6 +192,16 @@ class _Walk:
         held = [t for t, name in self.produced.items() if name == layer]
         return all(r in inside for t in held for r in self.readers.get(t, ()))
 
+    def ran(self, nodes: Sequence[IRNode]) -> bool:
+        """Whether ``nodes`` are a ``recorded`` layer: recorded as the model ran, no MAC among them."""
+        return self.graph.tracer == RECORDED and not any(n.op in _COUNTS for n in nodes)
+
+    def ends(self, region: _Group) -> bool:
+        """Whether a region can end on its last tensor: a recorded layer on any tensor (its
+        full shape is written), an opaque one on a :func:`_writable` one."""
+        shape = region.nodes[-1].shape
+        return len(shape) > 0 if self.ran(region.nodes) else _writable(shape, self.graph.input_shape[0])
+
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
         """Place each group; one that fits no kind starts an opaque region, which takes the
         following groups until no tensor of it but its last is read further on."""
@@ -202,8 +212,7 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            batch = self.graph.input_shape[0]
-            while i < len(pending) and (self.leaks(region) or not _writable(region.nodes[-1].shape, batch)):
+            while i < len(pending) and (self.leaks(region) or not self.ends(region)):
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)
@@ -288,6 +297,14 @@ class _Walk:
         if inputs[0] in self.nhwc:
             return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
+
+
+_POSTPROCESS = ("nms", "topk", "sort", "gather", "index", "nonzero", "where", "unique", "roi")
+
+
+def _listed_first(item: tuple[str, int]) -> tuple[bool, int]:
+    """Post-processing ops first in a recorded layer's list (a long list ends ``other ops ×N``)."""
+    return not any(word in item[0] for word in _POSTPROCESS), -item[1]
 
 
 def _writable(shape: tuple[int, ...], batch: int) -> bool:

@@ -116,12 +116,12 @@ def torchvision() -> Any:
 def _detector(name: str) -> tuple[Any, Any]:
     """The recorded analysis of a torchvision detector at 320, and its FlopCounterMode MACs."""
     import torch
+    from convcost.runtime.importer.source import parse_source
     from torch.utils.flop_counter import FlopCounterMode
 
     from convcost.net.analysis import analyze
     from convcost.runtime.importer.record_ops import nms_available
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.source import parse_source
 
     model = load_module(parse_source(f"torchvision:{name}"))
     graph = trace(model, (1, 3, 320, 320), name)

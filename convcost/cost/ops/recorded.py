@@ -33,6 +33,16 @@ class Recorded(Op):
     params: int = 0
 
 
+_POSTPROCESS = ("nms", "topk", "sort", "gather", "index", "nonzero", "where", "unique", "roi")
+
+
+def postprocessing_first(ops: Mapping[str, int]) -> dict[str, int]:
+    """The ops of a recorded layer, post-processing first (NMS, top-k, sort, gather, index),
+    then by count: a long list ends ``other ops ×N`` (:func:`.opaque.describe`)."""
+    return dict(sorted(ops.items(), key=lambda item: (
+        not any(word in item[0] for word in _POSTPROCESS), -item[1])))
+
+
 def recorded(op: Recorded, x: Shape) -> LayerCost:
     # [...] -> shape, as measured (a detector's [K, 4] boxes too); no MACs: none of its ops has any
     return LayerCost(op.params, 0, op.shape)

@@ -91,7 +91,15 @@ def _greedy_nms(boxes: Any, scores: Any, iou_threshold: float) -> Any:
     return order[torch.tensor(keep, dtype=torch.long)]
 
 
-_LIBRARIES: list[Any] = []  # keeps the op library defined below alive
+@cache
+def _nms_library() -> Any:
+    """``torchvision::nms`` defined with :func:`_greedy_nms` (once; the library stays alive)."""
+    import torch
+
+    library: Any = torch.library.Library("torchvision", "FRAGMENT")  # type: ignore[no-untyped-call]
+    library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    library.impl("nms", _greedy_nms, "CPU")
+    return library
 
 
 @contextmanager
@@ -111,10 +119,7 @@ def nms_available() -> Iterator[None]:
 
     ops: Any = torch.ops.torchvision
     if not hasattr(ops, "nms"):
-        library: Any = torch.library.Library("torchvision", "FRAGMENT")  # type: ignore[no-untyped-call]
-        library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        library.impl("nms", _greedy_nms, "CPU")
-        _LIBRARIES.append(library)
+        _nms_library()
     original = boxes.nms
     boxes.nms = lambda b, s, t: ops.nms(b, s, t)
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convcost.cost.ops.opaque import describe
+from convcost.cost.ops.recorded import postprocessing_first
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
@@ -169,7 +170,7 @@ class _Walk:
             self.prev = self.layers[-1]["name"] if self.layers else INPUT
         ran = self.ran(group.nodes)
         ops = Counter(n.target if n.op in ("opaque", "recorded") or ran else n.op for n in group.nodes)
-        text = describe(dict(sorted(ops.items(), key=_listed_first)) if ran else ops)
+        text = describe(postprocessing_first(ops) if ran else ops)
         end, params = group.nodes[-1], sum(n.params for n in group.nodes)
         # every tensor the ops read, one per layer holding it (an unread input would be dropped)
         held: dict[str, str] = {}
@@ -196,11 +197,14 @@ class _Walk:
         """Whether ``nodes`` are a ``recorded`` layer: recorded as the model ran, no MAC among them."""
         return self.graph.tracer == RECORDED and not any(n.op in _COUNTS for n in nodes)
 
-    def ends(self, region: _Group) -> bool:
-        """Whether a region can end on its last tensor: a recorded layer on any tensor (its
-        full shape is written), an opaque one on a :func:`_writable` one."""
+    def ends(self, region: _Group, after: _Group) -> bool:
+        """Whether a region can end on its last tensor: a :func:`_writable` one; a recorded
+        layer (its full shape written) also on any other before ops with MACs (RAFT's two images
+        in one batch of 2 before the encoder's convs)."""
         shape = region.nodes[-1].shape
-        return len(shape) > 0 if self.ran(region.nodes) else _writable(shape, self.graph.input_shape[0])
+        if _writable(shape, self.graph.input_shape[0]):
+            return True
+        return len(shape) > 0 and self.ran(region.nodes) and not self.ran(after.nodes)
 
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
         """Place each group; one that fits no kind starts an opaque region, which takes the
@@ -212,7 +216,7 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            while i < len(pending) and (self.leaks(region) or not self.ends(region)):
+            while i < len(pending) and (self.leaks(region) or not self.ends(region, pending[i])):
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)
@@ -297,14 +301,6 @@ class _Walk:
         if inputs[0] in self.nhwc:
             return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
-
-
-_POSTPROCESS = ("nms", "topk", "sort", "gather", "index", "nonzero", "where", "unique", "roi")
-
-
-def _listed_first(item: tuple[str, int]) -> tuple[bool, int]:
-    """Post-processing ops first in a recorded layer's list (a long list ends ``other ops ×N``)."""
-    return not any(word in item[0] for word in _POSTPROCESS), -item[1]
 
 
 def _writable(shape: tuple[int, ...], batch: int) -> bool:

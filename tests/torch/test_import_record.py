@@ -65,12 +65,12 @@ def test_untraceable_models_are_recorded_exactly(name: str, leaves: list[tuple[s
 
 
 def test_a_matmul_no_kind_expresses_is_opaque() -> None:
-    # conv 1×1 3->4: 4·256·3 = 3,072 MACs counted; bmm [1,4,256]·[1,256,4]: 4·4·256 = 4,096 MACs
+    # conv 1×1 3->4: 4·256·3 = 3,072 MACs counted; addmm [4,256]·[256,4]: 4·4·256 = 4,096 MACs
     # ran but fit no kind: opaque, flagged, never silently dropped
     graph, analysis = _analysis("Matmul")
     assert [n.attr("macs") for n in graph.nodes if n.op == "opaque"] == [4096]
     assert analysis.totals.macs == 3072 and not analysis.complete
-    assert analysis.uncounted.ops["aten.bmm"] == 1  # with the flatten after it, in one region
+    assert analysis.uncounted.ops["aten.addmm"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_strict_takes_recorded_layers_and_refuses_opaque_ones(runner: CliRunner)
     assert "kind: recorded" in ok.stdout and "aten.topk ×1" in ok.stdout
     refused = runner.invoke(app, ["import", f"{MODELS}:Matmul", "--strict", "--input", "1x3x16x16"])
     assert refused.exit_code == 2
-    assert "--strict" in refused.stderr and "aten.bmm" in refused.stderr
+    assert "--strict" in refused.stderr and "aten.addmm" in refused.stderr
 
 
 def test_tracer_record_is_asked_for_by_name(runner: CliRunner) -> None:

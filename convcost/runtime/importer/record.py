@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.export_trace import op_name
+from convcost.runtime.importer.export_trace import aten_rules, op_name
 from convcost.runtime.importer.fx_ops import Call, module_rule
 from convcost.runtime.importer.fx_trace import finish
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 TRACER = "recorded"
-_MAC_OPS = frozenset({"conv", "conv_transpose", "linear"})
 
 
 def _shape(t: Any) -> Shape:
@@ -142,7 +141,7 @@ class Recording:
         name = op_name(func)
         rule = dispatch_rules().get(name)
         if name in LINEAR_OPS and not self.param_ids(ins[-1:]):
-            rule = None  # a matmul of two activations
+            rule = aten_rules().get(name)  # a matmul of two activations (mm: the matmul kind's)
         written = self.written(func, args)
         bases = [t._base for t in written if t._base is not None]  # x[i].copy_(y) writes x
         shapes = tuple(_shape(t) for t in ([bases[0], *outs[1:]] if bases else outs))
@@ -158,7 +157,7 @@ class Recording:
         """An IR node whose MACs agree with FlopCounterMode's, else an opaque one."""
         node = IRNode(self.fresh(target.split(".")[-1]), op, self.path(), tuple(dict.fromkeys(inputs)),
                       shapes[0], self.params(ids), attrs=frozen(attrs), target=target)
-        if node_macs(node) != macs or (op not in _MAC_OPS and macs):
+        if node_macs(node) != macs:
             node = replace(node, op="opaque", attrs=frozen({"shapes": shapes, "macs": macs}))
         elif op == "opaque":
             node = replace(node, op="recorded", attrs=frozen({"shapes": shapes}))
@@ -275,8 +274,7 @@ def _shared(recording: Recording) -> list[IRNode]:
 def _needed(nodes: list[IRNode], outputs: tuple[str, ...]) -> list[IRNode]:
     """The inputs, and the nodes an output, a parameter or a MAC needs: an op whose value only
     steered Python (``if x.sum() > 0``) leaves no layer."""
-    needed = {*outputs, *(n.name for n in nodes if n.op == "input" or n.params or n.op in _MAC_OPS
-                          or n.op == "opaque")}
+    needed = {*outputs, *(n.name for n in nodes if n.op in ("input", "opaque") or n.params or node_macs(n))}
     for node in reversed(nodes):
         if node.name in needed:
             needed.update(node.inputs)

@@ -25,10 +25,10 @@ from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
+from convcost.runtime.importer.selfcheck import node_macs
 
 INPUT = "input"  # what ``from:`` calls the model's input
 RECORDED = "recorded"  # the tracer of a graph recorded as the model ran (record.TRACER)
-_COUNTS = frozenset({"conv", "conv_transpose", "linear", "opaque"})  # ops that may hold MACs
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ class _Walk:
 
     def ran(self, nodes: Sequence[IRNode]) -> bool:
         """Whether ``nodes`` are a ``recorded`` layer: recorded as the model ran, no MAC among them."""
-        return self.graph.tracer == RECORDED and not any(n.op in _COUNTS for n in nodes)
+        return self.graph.tracer == RECORDED and not any(n.op == "opaque" or node_macs(n) for n in nodes)
 
     def ends(self, region: _Group, after: _Group) -> bool:
         """Whether a region can end on its last tensor: a :func:`_writable` one; a recorded

@@ -191,6 +191,7 @@ def sweep(
     """Params and MACs over an α × resolution grid (MobileNet Tables 6 and 7), optionally timed."""
     from convcost.cli.extras import CostOptions
     from convcost.cli.progress import progress_bar
+    from convcost.net.latency_file import given_model
     from convcost.net.sweep import sweep as run_sweep
     from convcost.report.render import render
     from convcost.report.sweep_view import plot as draw
@@ -211,7 +212,7 @@ def sweep(
     sizes = parse.parse_numbers("--resolution", resolution, int) if resolution else [loaded.input.height]
     with progress_bar("sweep", len(alphas) * len(sizes), threshold=200) as update:
         result = run_sweep(loaded, alphas, sizes, batch, roof, dtype or "float32", update,
-                           parse.latency_option(latency_model))
+                           given_model(latency_model))
     emit(render(sweep_output(result, summary), fmt), output)
     if plot is not None:
         draw(result, plot)

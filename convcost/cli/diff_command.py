@@ -72,10 +72,10 @@ def diff(
     output: opts.Output = None,
 ) -> None:
     """Compare two models layer by layer: added, removed and changed layers, then the totals."""
-    from convcost.cli import parsing as parse
     from convcost.cli.emit import emit
     from convcost.net.diff import diff as compare
     from convcost.net.diff import growth_limits, parse_growth
+    from convcost.net.latency_file import given_model
     from convcost.report.diff_view import DiffView, diff_output, grew_text
     from convcost.report.render import render
 
@@ -86,7 +86,7 @@ def diff(
     overall = None if fail_on_growth is None else parse_growth("--fail-on-growth", fail_on_growth)
     if per_metric["latency"] is not None and latency_model is None:
         raise ConvcostError("--fail-on-latency-growth: needs --latency-model")
-    latency = parse.latency_option(latency_model)
+    latency = given_model(latency_model)
     result = compare(open_profile(a, input_shape, dtype, latency),
                      open_profile(b, input_shape, dtype, latency))
     view = DiffView(result, growth_limits(overall, per_metric, result.metrics), all_layers)

@@ -118,6 +118,7 @@ def fit_command(
     from convcost.cli.specs import checked, sweepable
     from convcost.frontend.registry import open_network
     from convcost.net.fit import fit
+    from convcost.net.latency_file import given_model
 
     if plot is not None:
         from convcost.report.sweep_view import check_plot_target, pyplot
@@ -128,7 +129,7 @@ def fit_command(
         raise ConvcostError(f"--top: must be ≥ 0, got {top}")
     budget = fit_budget(max_macs, max_params, max_latency)
     alphas = grid_values("--alpha", alpha, float)
-    model = parse.latency_option(latency_model)
+    model = given_model(latency_model)
     loaded = checked(sweepable(open_network(source), "fit"))
     sizes = (grid_values("--resolution", resolution, int) if resolution
              else default_resolutions(loaded.input.height))

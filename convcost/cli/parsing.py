@@ -1,14 +1,13 @@
 """Parsers of command-line values: each bad value is a ConvcostError naming its flag (exit 2).
 
 Free of typer and click, so the fast path of :mod:`convcost.cli.entry` can use them; the option
-types that call them are in :mod:`convcost.cli.options`. Nothing here computes costs (that is
-:mod:`convcost.cli.extras`).
+types that call them are in :mod:`convcost.cli.options`. Nothing here computes or reads files:
+the commands call compute (:mod:`convcost.net`, :mod:`convcost.cost`) with what these return.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from convcost.cost.value import Shape
@@ -41,22 +40,6 @@ def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
         raise ConvcostError(f"{flag}: must be {what} and at most {MAX_INT:,} (an integer or HxW), "
                             f"got {quote(text)}")
     return (values[0], values[-1])
-
-
-def latency_option(path: Path | None) -> Any:
-    """The :class:`~convcost.net.latency.LatencyModel` of ``--latency-model``, or None."""
-    if path is None:
-        return None
-    from convcost.net.latency_file import load_latency_model
-
-    return load_latency_model(path)
-
-
-def roofline_option(peak_gflops: float | None, bandwidth_gbs: float | None, dtype: str) -> Any:
-    """The roofline of ``--peak-gflops``/``--bandwidth-gbs`` (both or neither), else None."""
-    from convcost.cost.roofline import resolve
-
-    return resolve(None, peak_gflops, bandwidth_gbs, dtype)
 
 
 def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,

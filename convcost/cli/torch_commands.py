@@ -126,6 +126,7 @@ def profile(
 ) -> None:
     """Measure every layer (conv+BN+act fused groups) and the whole model: time vs MACs."""
     from convcost.cli.progress import progress_bar
+    from convcost.cost.roofline import resolve
     from convcost.net.analysis import analyze
     from convcost.report.profile_view import empirical_roofline, profile_output
     from convcost.report.render import render
@@ -135,7 +136,7 @@ def profile(
         from convcost.report.sweep_view import pyplot
 
         pyplot()  # fail before the work when matplotlib is missing
-    given = parse.roofline_option(peak_gflops, bandwidth_gbs, dtype)
+    given = resolve(None, peak_gflops, bandwidth_gbs, dtype)  # --peak-gflops/--bandwidth-gbs
     analysis = analyze(load(spec), alpha=alpha, resolution=resolution, batch=batch)
     with progress_bar("profile", 1) as update:
         result = run_profile(analysis, device, dtype, threads, warmup, repeats, backend, update)

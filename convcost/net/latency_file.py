@@ -157,6 +157,11 @@ def load_latency_model(path: str | Path) -> LatencyModel | KernelModel:
         raise locate(err.at(file, None), text) from None
 
 
+def given_model(path: Path | None) -> LatencyModel | KernelModel | None:
+    """The model of ``--latency-model PATH``, or None without the option."""
+    return None if path is None else load_latency_model(path)
+
+
 def predicted(path: Path | None, root: Node) -> Prediction | None:
     """The latency ``--latency-model PATH`` predicts for the network ``root``, or None."""
     if path is None:

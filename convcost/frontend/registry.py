@@ -50,12 +50,6 @@ def imports(arg: str | Path) -> bool:
     return reader_for(arg).imports
 
 
-def is_file(arg: str | Path) -> bool:
-    """Whether ``arg`` is read from a file at ``arg`` (a YAML spec: not a built-in, a git
-    revision or a model to import)."""
-    return reader_for(arg) is YAML
-
-
 def input_files(arg: str | Path) -> tuple[str, ...]:
     """The local files an argument reads (a command's output must be none of them): the
     argument itself, and a Python or ONNX source's file."""

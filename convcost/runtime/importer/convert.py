@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError
+from convcost.frontend.network import versions
 from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.emit.heads import fixed_heads
@@ -39,16 +40,8 @@ def model_name(text: str) -> str:
 
 def tool_versions(graph: IRGraph) -> str:
     """The versions of the packages that read the model."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ["onnx"] if graph.tracer == "onnx" else ["torch", "torchvision", "timm"]
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            continue
-    return ", ".join(found)
+    names = ("onnx",) if graph.tracer == "onnx" else ("torch", "torchvision", "timm")
+    return ", ".join(f"{name} {found}" for name, found in versions(names).items())
 
 
 def shared_notes(graph: IRGraph) -> list[str]:

@@ -323,6 +323,22 @@ def test_averaged_heads_are_one_average_layer(divisor: int, average: bool) -> No
     assert (analysis.totals.params, analysis.totals.macs) == (100, 80)
 
 
+def test_a_conv_whose_weight_is_a_buffer_is_opaque_never_counted_as_params() -> None:
+    """TResNet's anti-aliasing: ``F.conv2d(x, self.filt, groups=C)`` with a registered buffer,
+    no parameter. A dwconv layer would count C·9 params the model does not have (the self-check
+    refused it, exit 3): it stays opaque, its MACs uncounted and said."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    blur = g.conv("blur", y, 4, groups=4)
+    g.nodes[-1] = replace(g.nodes[-1], params=0)  # the weight is a buffer
+    g.conv("head", blur, 4, k=1)
+    imported = to_spec(g.graph(), SOURCE)
+    assert [o.ops for o in imported.emitted.opaque] == ["conv ×1"]
+    analysis = _analysed(imported)
+    # conv 4·4·9 = 144 and head 4·4 = 16 params; MACs 144·64 + 16·64 = 10,240 (blur's not counted)
+    assert (analysis.totals.params, analysis.totals.macs) == (160, 10_240)
+
+
 def test_several_outputs_are_listed() -> None:
     g = Builder((1, 4, 8, 8))
     a = g.conv("a", "x", 4)

@@ -220,7 +220,8 @@ class _Walk:
                 region.nodes += pending[i].nodes
                 i += 1
             inputs = outer_inputs(region.nodes)
-            split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced else None
+            split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced \
+                and not any(map(weightless, region.nodes)) else None
             if split is not None:
                 self.add([split], region, inputs)
             elif not self.cut(region, depth):
@@ -253,6 +254,9 @@ class _Walk:
             group.path = common_module(group.path, group.nodes)
         if len(group.nodes) == 1:
             return self.place_one(group, inputs)
+        if any(map(weightless, group.nodes)):  # each op on its own: that conv is opaque
+            self.walk(group.nodes, depth + 1)
+            return True
         if len(inputs) == 1 and group.module and not self.leaks(group) and self.place_class(group, inputs[0]):
             return True
         if len(inputs) == 1 and inputs[0] not in self.nhwc and not self.leaks(group):
@@ -281,7 +285,7 @@ class _Walk:
     def place_one(self, group: _Group, inputs: Sequence[str]) -> bool:
         """One op: a merge of several tensors, a leaf, or a no-op (which writes no layer)."""
         node = group.nodes[0]
-        if node.op == "opaque" or self.leaks(group) or not inputs:
+        if node.op == "opaque" or self.leaks(group) or not inputs or weightless(node):
             return False
         layers = self.layers_of(node, inputs)
         if layers == []:
@@ -301,6 +305,12 @@ class _Walk:
         if inputs[0] in self.nhwc:
             return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
+
+
+def weightless(node: IRNode) -> bool:
+    """A conv or linear whose weight is no parameter (a registered buffer: TResNet's blur
+    filter): a spec layer would count its weights as params; it stays opaque."""
+    return node.op in ("conv", "conv_transpose", "linear") and not node.params and not node.shared
 
 
 def _writable(shape: tuple[int, ...], batch: int) -> bool:

@@ -23,6 +23,7 @@ from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
+from convcost.runtime.importer.emit.regions import weightless, writable
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.selfcheck import node_macs
@@ -202,7 +203,7 @@ class _Walk:
         layer (its full shape written) also on any other before ops with MACs (RAFT's two images
         in one batch of 2 before the encoder's convs)."""
         shape = region.nodes[-1].shape
-        if _writable(shape, self.graph.input_shape[0]):
+        if writable(shape, self.graph.input_shape[0]):
             return True
         return len(shape) > 0 and self.ran(region.nodes) and not self.ran(after.nodes)
 
@@ -305,20 +306,6 @@ class _Walk:
         if inputs[0] in self.nhwc:
             return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
         return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
-
-
-def weightless(node: IRNode) -> bool:
-    """A conv or linear whose weight is no parameter (a registered buffer: TResNet's blur
-    filter): a spec layer would count its weights as params; it stays opaque."""
-    return node.op in ("conv", "conv_transpose", "linear") and not node.params and not node.shared
-
-
-def _writable(shape: tuple[int, ...], batch: int) -> bool:
-    """Whether an opaque layer can end on a tensor of ``shape``: the model's batch, then 1 to 4
-    sizes, none 0. An opaque region ending on a 6-D attention tensor, an empty slice (deepseek's
-    zero prefix tokens) or windows folded into the batch (efficientvit's [4, C, 7, 7], which a
-    layer would read as one image) takes the next ops too."""
-    return 2 <= len(shape) <= 5 and 0 not in shape and shape[0] == batch
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ from convcost.conventions.formulas import (
     zero,
     zeros,
 )
+from convcost.conventions.nd_rules import ROWS as ND_ROWS
 from convcost.cost.registry import RULE_KEYS
 from convcost.errors import ConvcostError
 from convcost.limits import quote
@@ -72,6 +73,7 @@ PAPER = Convention(
         "conv_transpose": Rule(paper, _TRANSPOSED),
         **zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
         **ROWS["paper"],
+        **ND_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -129,6 +131,7 @@ FVCORE = Convention(
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
         **ROWS["fvcore"],
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
+        **ND_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -175,6 +178,7 @@ THOP = Convention(
                        functional_avg_pool="F.avg_pool2d (in forward: no module)",
                        grn="GlobalResponseNorm (no rule)", **_CONVCOST_MODULES),
         **ROWS["thop"],
+        **ND_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -244,6 +248,7 @@ PTFLOPS = Convention(
         **zeros("0: an imported op convcost cannot express (opaque), not counted", opaque=""),
         **ROWS["ptflops"],
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
+        **ND_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -277,6 +282,7 @@ TORCHINFO = Convention(
             *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", "param",
             *_TORCHINFO_PARAMS)}),
         **ROWS["torchinfo"],
+        **ND_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -293,6 +299,7 @@ TORCH = Convention(
         "conv_transpose": Rule(twice_paper, f"2·{_TRANSPOSED}", tool_op="aten::convolution"),
         **zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
         **ROWS["torch"],
+        **ND_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

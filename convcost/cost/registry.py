@@ -19,6 +19,7 @@ from convcost.cost.ops import (
     attention,
     channel_norm,
     conv,
+    conv_nd,
     grn,
     layer_scale,
     linear,
@@ -30,6 +31,7 @@ from convcost.cost.ops import (
     pad,
     param,
     pool,
+    pool_nd,
     recorded,
     reduce,
     reshape,
@@ -44,7 +46,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, param, opaque, recorded)
+             windows, param, conv_nd, pool_nd, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -183,7 +183,30 @@ layers:
   - {kind: layernorm, name: cl_norm, last_dim: true}
   - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
 """
-ZOOS = {"zoo": ZOO, "token_zoo": TOKEN_ZOO}
+# The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d
+# with bias, padding same, BatchNorm3d, every 3-D pool, a grouped transposed conv3d, adaptive
+# pools to a non-divisible size: thop's float rule).
+ND_ZOOS = {"video_zoo": """\
+name: video_zoo
+input: {shape: [1, 3, 7, 22, 19]}
+layers:
+  - {kind: conv3d, name: stem, out_channels: 12, kernel_size: [3, 5, 5], stride: [1, 2, 2],
+     bias: true}
+  - {kind: bn, name: bn3d}
+  - {kind: act, name: relu, fn: relu}
+  - {kind: conv3d, name: same, out_channels: 12, kernel_size: 3, padding: same, dilation: [1, 2, 1],
+     groups: 3}
+  - {kind: pool3d, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {kind: conv_transpose3d, name: up, out_channels: 6, kernel_size: [1, 3, 3], stride: [1, 2, 2],
+     padding: [0, 1, 1], output_padding: [0, 1, 1], groups: 3, bias: true}
+  - {kind: pool3d, name: avgp, op: avg, kernel_size: [1, 2, 2]}
+  - {kind: pool3d, name: amax, op: max, output_size: [3, 2, 3]}
+  - {kind: pool3d, name: aavg, op: avg, output_size: [2, 3, 2]}
+  - {kind: pool3d, name: gap, op: avg, global: true}
+  - {kind: flatten, name: flat}
+  - {kind: linear, name: fc, out_features: 5}
+"""}
+ZOOS = {"zoo": ZOO, "token_zoo": TOKEN_ZOO, **ND_ZOOS}
 
 
 @cache

@@ -55,12 +55,17 @@ def test_strict_refuses_what_the_spec_cannot_express(runner: CliRunner) -> None:
     assert len(lines) == 1 and "--strict" in lines[0] and "cumsum" in lines[0]
 
 
+def test_a_flat_input_imports_with_its_shape(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["import", "torch.nn:Linear(in_features=3, out_features=2)",
+                                 "--input", "1x3"])
+    assert result.exit_code == 0, result.output
+    assert "input: {shape: [1, 3]}" in result.stdout  # NC, by its rank
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["model", "torchvision:resnet19", "--no-verify"], "did you mean resnet18"),
     (["import", f"{MODELS}:Net(__import__('os'))"], "give arguments as key=value only"),
     (["import", "torchvision:resnet18", "--input", "1x3"], "cannot trace it with torch.fx"),
-    (["import", "torch.nn:Linear(in_features=3, out_features=2)", "--input", "1x3"],
-     "the spec format takes an image input"),
     (["import", "torchvision:resnet18", "--tracer", "jit"], "'--tracer': 'jit' is not one of"),
     (["conventions", "missing.onnx"], "missing.onnx: no such file"),
 ])

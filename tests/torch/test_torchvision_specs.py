@@ -13,6 +13,7 @@ from shipped_specs import TORCHVISION_SPECS
 
 from convcost.conventions.rules import CONVENTIONS
 from convcost.cost.ops import Conv2d, Linear
+from convcost.cost.ops.conv_nd import Conv3d
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.resolve import import_torchvision
@@ -29,9 +30,11 @@ def _torchvision_model(builder: str, kwargs: dict[str, Any], device: str = "cpu"
     except MissingDependencyError as err:
         pytest.skip(str(err))
     import torchvision.models as models  # type: ignore[import-untyped]
-    import torchvision.models.segmentation  # type: ignore[import-untyped]  # noqa: F401
+    import torchvision.models.segmentation  # type: ignore[import-untyped]
+    import torchvision.models.video  # type: ignore[import-untyped]  # noqa: F401
 
-    module = getattr(models, builder, None) or getattr(models.segmentation, builder)
+    module = (getattr(models, builder, None) or getattr(models.segmentation, builder, None)
+              or getattr(models.video, builder))
     try:
         with torch.device(device):
             return module(**kwargs).eval()
@@ -44,7 +47,7 @@ def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
 
     layers: Counter[tuple[Any, ...]] = Counter()
     for module in model.modules():
-        if type(module) is nn.Conv2d:
+        if type(module) is nn.Conv2d or isinstance(module, nn.Conv3d):  # r3d: Conv3DSimple
             layers[("conv", module.in_channels, module.out_channels, module.kernel_size,
                     module.stride, module.padding, module.dilation, module.groups,
                     module.bias is not None)] += 1
@@ -58,7 +61,7 @@ def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
     layers: Counter[tuple[Any, ...]] = Counter()
     for leaf in analysis.leaves():
         op = leaf.op
-        if isinstance(op, Conv2d):
+        if isinstance(op, Conv2d | Conv3d):
             layers[("conv", op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
                     op.dilation, op.groups, op.bias)] += 1
         elif isinstance(op, Linear):
@@ -69,21 +72,22 @@ def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
 @pytest.mark.parametrize(("spec", "builder", "kwargs", "resolution", "params", "macs"),
                          TORCHVISION_SPECS, ids=[s[0] for s in TORCHVISION_SPECS])
 def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any],
-                                 resolution: int, params: int, macs: int) -> None:
+                                 resolution: int | tuple[int, ...], params: int, macs: int) -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     # on the meta device: params and FlopCounterMode's FLOPs depend on shapes only, and the
     # forward costs no arithmetic (Inception v3 at 299: 0.3 s instead of 7 s)
     model = _torchvision_model(builder, kwargs, "meta")
+    shape = resolution if isinstance(resolution, tuple) else (1, 3, resolution, resolution)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        model(torch.zeros(1, 3, resolution, resolution, device="meta"))
+        model(torch.zeros(shape, device="meta"))
     assert sum(p.numel() for p in model.parameters()) == params
     assert counter.get_total_flops() == 2 * macs
     analysis = analyze(load_spec(spec))
     assert (analysis.totals.params, analysis.totals.macs) == (params, macs)
-    assert analysis.input_shape == (1, 3, resolution, resolution)
+    assert analysis.input_shape == shape
     assert _spec_layers(analysis) == _torch_layers(model)
 
 

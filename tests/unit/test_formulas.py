@@ -363,8 +363,9 @@ def test_conv_class(op: Conv2d, conv_class: str) -> None:
 
 def test_cases_cover_every_op_kind() -> None:
     from test_attention_formulas import CASES as ATTENTION  # matmul, softmax, attention kinds
+    from test_formulas_nd import CASES as ND  # conv3d, pools over 1 or 3 axes
 
-    cases = [*CASES.values(), *ATTENTION.values()]
+    cases = [*CASES.values(), *ATTENTION.values(), *ND.values()]
     assert {type(case[0]) for case in cases} == {kind.op for kind in OPS.values()}
     assert all(key == kind.op.key for key, kind in OPS.items())
 

@@ -1,4 +1,5 @@
-"""``bn``: BatchNorm over the channels (2-D, or 1-D on a flat input)."""
+"""``bn``: BatchNorm over the channels of any rank, one formula: ``BatchNorm1d`` on ``[N, C]``
+or ``[N, C, L]``, ``2d`` on ``[N, C, H, W]``, ``3d`` on ``[N, C, D, H, W]``."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def batchnorm(op: BatchNorm, x: Shape) -> LayerCost:
 def _module(op: BatchNorm, x: Shape) -> Any:
     from torch import nn
 
-    norm = nn.BatchNorm2d if len(x) == 4 else nn.BatchNorm1d
+    # [N, C] and [N, C, L]: BatchNorm1d; [N, C, H, W]: 2d; [N, C, D, H, W]: 3d
+    norm = {4: nn.BatchNorm2d, 5: nn.BatchNorm3d}.get(len(x), nn.BatchNorm1d)
     return norm(op.channels, affine=op.affine)
 
 
@@ -48,7 +50,7 @@ def _read_aten(c: TorchCall) -> Fields:
 
 
 def _emit(node: Traced, shapes: Any) -> list[Layer] | None:
-    if len(shapes[0]) not in (2, 4):
+    if not 2 <= len(shapes[0]) <= 5:
         return None
     return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
 
@@ -58,7 +60,8 @@ def _read_module(c: TorchCall) -> Fields:
 
 
 IMPORTS = Imports(
-    modules={"torch.nn.BatchNorm2d": _read_module, "torch.nn.BatchNorm1d": _read_module},
+    modules=dict.fromkeys(("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.BatchNorm3d"),
+                          _read_module),
     functions={"torch.nn.functional.batch_norm": _read_call},
     aten={"aten.batch_norm": _read_aten, "aten._native_batch_norm_legit_no_training": _read_aten},
     onnx={"BatchNormalization": lambda c: dict(channels=c.shape[1], affine=True)},
@@ -67,7 +70,7 @@ IMPORTS = Imports(
 
 BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
-                          "`nn.BatchNorm2d` (or `BatchNorm1d` on flat input)"),
+                          "`nn.BatchNorm2d`; `BatchNorm1d` on [N, C] or [N, C, L], `3d` on [N, C, D, H, W]"),
             lower=_lower, imports=IMPORTS)
 
 KINDS = (BN,)

@@ -45,8 +45,9 @@ def flatten(op: Flatten, x: Shape) -> LayerCost:
 
 def _flatten_window(op: Flatten, x: Shape) -> Windows | None:
     # flattening a map of more than one position mixes them all; a 1×1 map keeps its field
-    whole = (len(x) == 4 and x[2] * x[3] > 1) or (op.start_dim, op.end_dim) != (1, -1)
-    return None if whole else (IDENTITY_WINDOW, IDENTITY_WINDOW)
+    # (one window per spatial axis: 2 of an image, 3 of a video, 1 of a signal)
+    whole = math.prod(x[2:]) > 1 or (op.start_dim, op.end_dim) != (1, -1)
+    return None if whole else (IDENTITY_WINDOW,) * len(x[2:])
 
 
 def _flatten_module(op: Flatten, __: Shape) -> Any:
@@ -94,12 +95,12 @@ def _read_flatten(c: TorchCall) -> Fields:
 
 
 def emit_flatten(node: Traced, shapes: Any) -> list[Layer] | None:
-    """flatten / view / reshape: a spec ``flatten`` from [N, C, H, W] to [N, C·H·W] only (the
+    """flatten / view / reshape: a spec ``flatten`` from [N, C, ...] to [N, C·...] only (the
     same shape: no layer)."""
     x = shapes[0]
     if node.shape == x:
         return []
-    flat = len(x) == 4 and node.shape == (x[0], x[1] * x[2] * x[3])
+    flat = len(x) >= 3 and node.shape == (x[0], math.prod(x[1:]))
     return [{"kind": "flatten"}] if flat else None
 
 

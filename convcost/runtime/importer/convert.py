@@ -61,9 +61,6 @@ def shared_notes(graph: IRGraph) -> list[str]:
 
 def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
     """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
-    if len(graph.input_shape) != 4:
-        raise ConvcostError(f"{text}: the spec format takes an image input [N, C, H, W]; "
-                            f"got {list(graph.input_shape)}")
     emitted = emit_layers(fuse_averages(fuse_tf_same_pads(fuse_shuffles(graph))))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)

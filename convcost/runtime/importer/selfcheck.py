@@ -25,12 +25,14 @@ class SelfCheckError(RuntimeError):
 
 
 def node_macs(node: IRNode) -> int:
-    """Paper MACs of one IR op: conv, transposed conv and linear; 0 for every other op."""
+    """Paper MACs of one IR op: a convolution of any rank (its attrs hold ``kernel`` and
+    ``in_channels``: conv, conv3d, ...), a transposed one (``output_padding`` too) and linear; 0
+    for every other op."""
     a = node.attrs
-    if node.op == "conv":
+    if "kernel" in a and "in_channels" in a:
+        if "output_padding" in a:  # every input element meets cout/groups · k kernel weights
+            return _transposed_macs(node)
         return int(prod(node.shape) * a["in_channels"] // a["groups"] * prod(a["kernel"]))
-    if node.op == "conv_transpose":  # every input element meets cout/groups · k kernel weights
-        return _transposed_macs(node)
     if node.op == "linear":
         return int(prod(node.shape) * a["in_features"])
     if node.op in CONTRACTIONS:
@@ -61,12 +63,13 @@ def _contraction_macs(node: IRNode) -> int:
 
 def _transposed_macs(node: IRNode) -> int:
     a = node.attrs
-    n, cout, h, w = node.shape
-    stride, kernel, pad = a["stride"], a["kernel"], a["padding"]
-    extra = a.get("output_padding", (0, 0))
-    hin = (h + 2 * pad[0] - kernel[0] - extra[0]) // stride[0] + 1
-    win = (w + 2 * pad[1] - kernel[1] - extra[1]) // stride[1] + 1
-    return int(n * a["in_channels"] * hin * win * cout // a["groups"] * prod(kernel))
+    n, cout, *sizes = node.shape
+    axes = len(sizes)
+    extra = a.get("output_padding") or (0,) * axes
+    dilation = a.get("dilation") or (1,) * axes
+    inputs = [(size + 2 * p - d * (k - 1) - e - 1) // s + 1 for size, p, d, k, e, s in zip(
+        sizes, a["padding"], dilation, a["kernel"], extra, a["stride"], strict=True)]
+    return int(n * a["in_channels"] * prod(inputs) * cout // a["groups"] * prod(a["kernel"]))
 
 
 def live(graph: IRGraph) -> list[IRNode]:

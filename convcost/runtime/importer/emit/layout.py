@@ -385,6 +385,10 @@ def _without(layer: Layer, keys: tuple[str, ...]) -> Layer:
 
 
 def spec_input(graph: IRGraph) -> dict[str, Any]:
+    """An image's ``channels``, ``resolution`` (``height``, ``width``), ``batch``; any other
+    rank's ``shape`` (its layout channels-first by rank: NC, NCL, NCDHW)."""
+    if len(graph.input_shape) != 4:
+        return {"shape": list(graph.input_shape)}
     n, c, h, w = graph.input_shape
     data: dict[str, Any] = {"channels": c}
     data.update({"resolution": h} if h == w else {"height": h, "width": w})

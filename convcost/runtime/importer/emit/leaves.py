@@ -118,7 +118,8 @@ def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer]
     emit = emitter(node.op)
     if emit is not None:
         return emit(node, shapes)
-    if "scalar" in node.attrs or len(node.shape) != 4 or any(len(s) != 4 for s in shapes):
+    rank = len(node.shape)  # any rank (a video's [N, C, D, H, W] too), every input alike
+    if "scalar" in node.attrs or rank < 2 or any(len(s) != rank for s in shapes):
         return None
     if node.op == "add" and all(s == node.shape for s in shapes):
         return [{"kind": "add"}]
@@ -126,7 +127,7 @@ def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer]
         return [{"kind": "concat"}]
     if node.op == "mul" and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape:
         return [{"kind": "mul"}]
-    if node.op == "interpolate" and len(shapes) == 2 and shapes[1][2:] == node.shape[2:]:
+    if node.op == "interpolate" and rank == 4 and len(shapes) == 2 and shapes[1][2:] == node.shape[2:]:
         layer: Layer = {"kind": "interpolate", "mode": node.attr("mode")}  # to ref's size
         return [{**layer, "align_corners": True} if node.attr("align_corners") else layer]
     return None

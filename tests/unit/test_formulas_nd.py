@@ -1,0 +1,63 @@
+"""The kinds over 1 or 3 spatial axes: shape, params and MACs, the arithmetic in a comment."""
+
+from __future__ import annotations
+
+import pytest
+
+from convcost.cost.ops.conv_nd import Conv3d, ConvTranspose3d
+from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.ops.pool_nd import AdaptivePool3d, Pool3d
+from convcost.cost.registry import cost
+from convcost.cost.value import Shape
+from convcost.errors import ShapeError
+
+CASES = {
+    # r3d_18's stem: [1, 3, 16, 112, 112] -> Do = (16+2-3)//1+1 = 16, Ho = (112+6-7)//2+1 = 56
+    "conv3d stem": (Conv3d(3, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3), (1, 1, 1)),
+                    (1, 3, 16, 112, 112), (1, 64, 16, 56, 56),
+                    28_224,  # 64*3*3*7*7
+                    1_416_167_424),  # 1*64*16*56*56 * 3*3*7*7
+    "conv3d downsample": (Conv3d(64, 128, (1, 1, 1), (2, 2, 2), (0, 0, 0), (1, 1, 1), bias=True),
+                          (2, 64, 16, 56, 56), (2, 128, 8, 28, 28),
+                          8_320,  # 128*64 + 128 bias; Do = (16-1)//2+1 = 8
+                          102_760_448),  # 2*128*8*28*28 * 64
+    "conv3d same grouped": (Conv3d(12, 6, (3, 3, 3), (1, 1, 1), "same", (1, 2, 1), groups=3),
+                            (1, 12, 5, 9, 7), (1, 6, 5, 9, 7),
+                            648,  # 6*(12/3)*27
+                            204_120),  # 1*6*5*9*7 * 4*27
+    "conv_transpose3d": (ConvTranspose3d(8, 4, (1, 2, 2), (1, 2, 2), (0, 0, 0), (0, 0, 0),
+                                         (1, 1, 1), bias=True),
+                         (1, 8, 4, 7, 7), (1, 4, 4, 14, 14),  # Ho = (7-1)*2 + (2-1) + 1 = 14
+                         132,  # 8*(4/1)*1*2*2 + 4 bias
+                         25_088),  # 1*4*7*7 * 8 * 4*4 (each input meets Cout·∏k taps)
+    "bn3d": (BatchNorm(64), (1, 64, 16, 56, 56), (1, 64, 16, 56, 56), 128, 0),  # 2*64
+    "bn over a 1-D signal": (BatchNorm(32), (1, 32, 8000), (1, 32, 8000), 64, 0),  # 2*32
+    "max_pool3d ceil": (Pool3d("max", (3, 3, 3), (2, 2, 2), (1, 1, 1), True),
+                        (1, 4, 7, 22, 19), (1, 4, 4, 12, 10),  # (7+2-3+1)//2+1 = 4; (22+2-3+1)//2+1 = 12
+                        0, 0),
+    "avg_pool3d": (Pool3d("avg", (1, 2, 2), (1, 2, 2), (0, 0, 0)), (1, 4, 8, 9, 9),
+                   (1, 4, 8, 4, 4), 0, 0),  # (9-2)//2+1 = 4
+    "adaptive_pool3d global": (AdaptivePool3d("avg", (1, 1, 1)), (1, 512, 2, 7, 7),
+                               (1, 512, 1, 1, 1), 0, 0),
+}
+
+
+@pytest.mark.parametrize(("op", "x", "shape", "params", "macs"), list(CASES.values()), ids=list(CASES))
+def test_cost(op: object, x: Shape, shape: Shape, params: int, macs: int) -> None:
+    result = cost(op, x)  # type: ignore[arg-type]
+    assert (result.output_shape, result.params, result.macs) == (shape, params, macs)
+
+
+@pytest.mark.parametrize(("op", "x", "message"), [
+    (Conv3d(3, 8, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)), (1, 3, 32, 32),
+     r"conv3d needs a \[N, C, D, H, W\] input \(NCDHW\), got \[1, 3, 32, 32\] \(NCHW\)"),
+    (Conv3d(3, 8, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1)), (1, 4, 8, 8, 8),
+     "conv3d expects 3 input channels, got 4"),
+    (Conv3d(3, 8, (3, 3, 3), (2, 1, 1), "same", (1, 1, 1)), (1, 3, 8, 8, 8),
+     "'same' needs stride 1"),
+    (Pool3d("max", (2, 2, 2), (2, 2, 2), (0, 0, 0)), (1, 3, 8, 8),
+     r"pool3d needs a \[N, C, D, H, W\] input \(NCDHW\)"),
+])
+def test_shape_errors_name_the_layout(op: object, x: Shape, message: str) -> None:
+    with pytest.raises(ShapeError, match=message):
+        cost(op, x)  # type: ignore[arg-type]

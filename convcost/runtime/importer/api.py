@@ -41,15 +41,22 @@ def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, I
                                      "pip install 'convcost[torch]'") from None
     from convcost.runtime.importer.contain import Capture, check_input, contained
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.trace import trace
+    from convcost.runtime.importer.trace import Untraced, record, trace
 
     text = source.text
     check_input(text, input_shape)
     capture = Capture(text)
     with contained(text, "building", capture):
         model = load_module(source)
+    untraced = None
     with contained(text, "tracing", capture):
-        graph = trace(model, input_shape, text, tracer)
+        try:
+            graph = trace(model, input_shape, text, tracer, defer=True)
+        except Untraced as err:  # recorded on a clock of its own: the tracers took theirs
+            untraced = err
+    if untraced is not None:
+        with contained(text, "recording", capture):
+            graph = record(model, input_shape, text, untraced.fx, untraced.export)
     note = capture.note()
     return model, replace(graph, notes=(*graph.notes, note)) if note else graph
 

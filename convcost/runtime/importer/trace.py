@@ -53,7 +53,16 @@ def _one_input(model: nn.Module, source: str) -> None:
                             "forward(x) makes the others")
 
 
-def _record(model: nn.Module, input_shape: Shape, source: str, fx: str, export: str) -> IRGraph:
+class Untraced(Exception):
+    """Neither tracer could trace the model (``trace(..., defer=True)``): :func:`record` it
+    next, on a clock of its own."""
+
+    def __init__(self, fx: str, export: str) -> None:
+        super().__init__(fx, export)
+        self.fx, self.export = fx, export
+
+
+def record(model: nn.Module, input_shape: Shape, source: str, fx: str, export: str) -> IRGraph:
     """The ops as the model ran (:mod:`.record`), when no tracer can trace it."""
     from convcost.runtime.importer.record import trace_record
 
@@ -82,9 +91,11 @@ def _fx_failure(err: Exception, source: str, input_shape: Shape, tracer: str) ->
     return _reason(err)
 
 
-def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto") -> IRGraph:
+def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto",
+          defer: bool = False) -> IRGraph:
     """The IR of ``model`` on an input of ``input_shape``; says which tracer was used: torch.fx,
-    else torch.export, else the ops recorded as the model ran (``record``)."""
+    else torch.export, else the ops recorded as the model ran (``record``; ``defer``: raise
+    :class:`Untraced` instead, for the caller to record it)."""
     from convcost.runtime.importer.export_trace import trace_export
     from convcost.runtime.importer.fx_trace import trace_fx
 
@@ -98,7 +109,7 @@ def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto
             except Exception as err:
                 failure = _fx_failure(err, source, input_shape, tracer)
         if tracer == "record":
-            return _record(model, input_shape, source, "", "")
+            return record(model, input_shape, source, "", "")
         try:
             graph = trace_export(model, input_shape, source)
         except Exception as err:
@@ -106,6 +117,8 @@ def trace(model: nn.Module, input_shape: Shape, source: str, tracer: str = "auto
                 raise memory_error(source, "tracing") from None
             if tracer == "export":
                 raise ConvcostError(f"{source}: torch.export cannot trace it: {_reason(err)}") from None
-            return _record(model, input_shape, source, failure, _reason(err))
+            if defer:
+                raise Untraced(failure, _reason(err)) from None
+            return record(model, input_shape, source, failure, _reason(err))
     note = f"torch.fx could not trace it ({failure}); traced with torch.export" if failure else ""
     return replace(graph, notes=(*graph.notes, note)) if note else graph

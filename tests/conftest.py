@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+import resource
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if marker in item.keywords:
                 item.add_marker(skip)
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time plus that of its finished children (a test's subprocesses)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """With CONVCOST_TEST_CPU=FILE, each test's CPU seconds (setup to teardown, subprocesses
+    included) are appended to FILE: benchmarks/bench_suite.py ranks them. CPU, unlike wall
+    time, hardly moves with the machine's load."""
+    target = os.environ.get("CONVCOST_TEST_CPU")
+    start = _cpu_seconds()
+    yield
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(f"{_cpu_seconds() - start:.4f}\t{item.nodeid}\n")
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convcost.limits import MAX_EXPR_CHARS as MAX_CHARS
@@ -107,6 +107,7 @@ def _combine(children: st.SearchStrategy[Case]) -> st.SearchStrategy[Case]:
     return st.builds(build, st.sampled_from(["+", "-", "*", "//"]), children, children)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # generation is slow only on a loaded host
 @given(st.recursive(_leaf, _combine, max_leaves=6))
 def test_random_expressions_match_python(case: Case) -> None:
     text, value, peak = case

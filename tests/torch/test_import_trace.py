@@ -184,3 +184,31 @@ def test_shared_module_is_noted_in_the_spec_header() -> None:
     imported = to_spec(_load("Shared", (1, 3, 8, 8)), f"{MODELS}:Shared")
     assert "# shared weights: conv runs 2× with 584 params" in imported.yaml  # 8·8·9 + 8
     assert [layer["name"] for layer in imported.spec["layers"]] == ["stem", "conv", "relu", "conv_2", "pool"]
+
+
+class _Recurrent(nn.Module):
+    """Sequencer's token mixer: an LSTM over the rows, whose output is ``(out, (h, c))``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.rnn = nn.LSTM(4, 4, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        y = self.conv(x).permute(0, 2, 3, 1).reshape(n * h, w, 4)
+        out, _ = self.rnn(y)
+        return out.reshape(n, h, w, 4).permute(0, 3, 1, 2)
+
+
+def test_a_module_returning_nested_tuples_keeps_its_params_and_readers() -> None:
+    """nn.LSTM returns (out, (h, c)): it was left out of the IR (its 4·4·(4 + 4 + 2) = 160
+    params lost, the conv before it unread: a self-check refusal of timm:sequencer2d_s)."""
+    from convcost.runtime.importer.fx_trace import trace_fx
+
+    model = _Recurrent().eval()
+    graph = trace_fx(model, (1, 3, 4, 4), "m.py:_Recurrent")
+    [lstm] = [n for n in graph if n.op == "opaque"]
+    assert (lstm.params, lstm.shape) == (160, (4, 4, 4))
+    assert graph.params == sum(p.numel() for p in model.parameters()) == 16 + 160
+    to_spec(graph, "m.py:_Recurrent")  # its self-check passes

@@ -28,13 +28,19 @@ def _shapes(node: fx.Node) -> tuple[Shape, ...] | None:
 
 def shapes_of(meta: Any) -> tuple[Shape, ...] | None:
     """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else; a
-    None in a tuple after a tensor (nn.MultiheadAttention's weights when not asked for) is ()."""
+    None in a tuple after a tensor (nn.MultiheadAttention's weights when not asked for) is (),
+    a tuple in it (nn.LSTM's ``(output, (h, c))``) gives its shapes in order."""
     if hasattr(meta, "shape"):
         return (tuple(int(d) for d in meta.shape),)
-    if isinstance(meta, list | tuple) and meta and hasattr(meta[0], "shape") \
-            and all(hasattr(m, "shape") or m is None for m in meta):
-        return tuple(tuple(int(d) for d in m.shape) if m is not None else () for m in meta)
-    return None
+    if not (isinstance(meta, list | tuple) and meta and hasattr(meta[0], "shape")):
+        return None
+    shapes: list[Shape] = []
+    for item in meta:
+        inner = ((),) if item is None else shapes_of(item)
+        if inner is None:
+            return None
+        shapes += inner
+    return tuple(shapes)
 
 
 def module_path(node: fx.Node) -> str:

@@ -27,9 +27,11 @@ from convcost.conventions.formulas import (
 )
 from convcost.cost.graph import Node
 from convcost.cost.ops.conv_nd import ConvTransposeNd
+from convcost.cost.registry import RULE_KEYS
 
-SUFFIXES = ("3d",)
-"""The N-d kinds' suffixes: a rule key is e.g. ``conv3d``, ``max_pool3d``."""
+SUFFIXES = ("3d", "1d")
+"""The N-d kinds' suffixes: a rule key is e.g. ``conv3d``, ``max_pool1d`` (the rows of a key
+that no kind declares are left out)."""
 
 
 def at_output_positions_nd(node: Node) -> int:
@@ -120,7 +122,8 @@ _BY_TOOL = {"paper": _paper, "fvcore": _fvcore, "thop": _thop, "ptflops": _ptflo
             "torchinfo": _torchinfo, "torch": _torch}
 
 ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
-    name: MappingProxyType({key: rule for d in SUFFIXES for key, rule in rows(d).items()})
+    name: MappingProxyType({key: rule for d in SUFFIXES for key, rule in rows(d).items()
+                            if key in RULE_KEYS})
     for name, rows in _BY_TOOL.items()})
 """convention name -> its rows for the N-d kinds (rows of the pools that a convention counts as
 0 come from its default zeros)."""

@@ -185,7 +185,8 @@ layers:
 """
 # The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d
 # with bias, padding same, BatchNorm3d, every 3-D pool, a grouped transposed conv3d, adaptive
-# pools to a non-divisible size: thop's float rule).
+# pools to a non-divisible size: thop's float rule), and a 1-D signal (conv1d with bias,
+# padding same, BatchNorm1d on [N, C, L], a grouped transposed conv1d).
 ND_ZOOS = {"video_zoo": """\
 name: video_zoo
 input: {shape: [1, 3, 7, 22, 19]}
@@ -205,6 +206,19 @@ layers:
   - {kind: pool3d, name: gap, op: avg, global: true}
   - {kind: flatten, name: flat}
   - {kind: linear, name: fc, out_features: 5}
+""", "audio_zoo": """\
+name: audio_zoo
+input: {shape: [1, 2, 61]}
+layers:
+  - {kind: conv1d, name: stem, out_channels: 8, kernel_size: 9, stride: 3, bias: true}
+  - {kind: bn, name: bn1d}
+  - {kind: act, name: relu, fn: relu}
+  - {kind: conv1d, name: same, out_channels: 8, kernel_size: 3, padding: same, dilation: 2,
+     groups: 4}
+  - {kind: conv_transpose1d, name: up, out_channels: 4, kernel_size: 4, stride: 2, padding: 1,
+     groups: 2, bias: true}
+  - {kind: flatten, name: flat}
+  - {kind: linear, name: fc, out_features: 3}
 """}
 ZOOS = {"zoo": ZOO, "token_zoo": TOKEN_ZOO, **ND_ZOOS}
 
@@ -342,6 +356,13 @@ def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
     assert {"mobile_mqa", "softmax"} <= keys
     for analysis in analyses:
         _assert_reproduced(tool, analysis)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("name", sorted(ND_ZOOS))
+def test_nd_kinds_match_the_tool(name: str, tool: str) -> None:
+    """The kinds over 1 or 3 spatial axes, at batch 2 (ptflops' hooks divide by it)."""
+    _assert_reproduced(tool, _analysis(name, batch=2))
 
 
 def test_thop_adaptive_pool_float_rule_truncates() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcost.cost.ops.conv_nd import Conv3d, ConvTranspose3d
+from convcost.cost.ops.conv_nd import Conv1d, Conv3d, ConvTranspose1d, ConvTranspose3d
 from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.pool_nd import AdaptivePool3d, Pool3d
 from convcost.cost.registry import cost
@@ -30,6 +30,18 @@ CASES = {
                          (1, 8, 4, 7, 7), (1, 4, 4, 14, 14),  # Ho = (7-1)*2 + (2-1) + 1 = 14
                          132,  # 8*(4/1)*1*2*2 + 4 bias
                          25_088),  # 1*4*7*7 * 8 * 4*4 (each input meets Cout·∏k taps)
+    # M5's first conv: [1, 1, 8000] -> Lo = (8000 - 80) // 4 + 1 = 1981
+    "conv1d stride 4": (Conv1d(1, 128, (80,), (4,), (0,), (1,), bias=True), (1, 1, 8000),
+                        (1, 128, 1981),
+                        10_368,  # 128*1*80 + 128 bias
+                        20_285_440),  # 1*128*1981 * 1*80
+    "conv1d ECA gate": (Conv1d(1, 1, (5,), (1,), (2,), (1,)), (2, 1, 256), (2, 1, 256),
+                        5,  # 1*1*5
+                        2_560),  # 2*1*256 * 5: over the channels of a pooled map
+    "conv_transpose1d": (ConvTranspose1d(4, 2, (3,), (2,), (1,), (1,), (1,)), (1, 4, 10),
+                         (1, 2, 20),  # (10-1)*2 - 2 + 2 + 1 + 1 = 20
+                         24,  # 4*2*3
+                         240),  # 1*10 * 4 * 2*3
     "bn3d": (BatchNorm(64), (1, 64, 16, 56, 56), (1, 64, 16, 56, 56), 128, 0),  # 2*64
     "bn over a 1-D signal": (BatchNorm(32), (1, 32, 8000), (1, 32, 8000), 64, 0),  # 2*32
     "max_pool3d ceil": (Pool3d("max", (3, 3, 3), (2, 2, 2), (1, 1, 1), True),

@@ -1,4 +1,5 @@
-"""Convolutions over 1 or 3 spatial axes: ``conv3d`` (video, volumes) and ``conv_transpose3d``.
+"""Convolutions over 1 or 3 spatial axes: ``conv3d`` (video, volumes), ``conv1d`` (audio, ECA)
+and their transposed forms.
 
 The 2-D ``conv`` keeps its own declaration (:mod:`convcost.cost.ops.conv`: depthwise classes,
 TF SAME padding, the separable pairs); these kinds share one N-d formula: sizes are a tuple
@@ -54,6 +55,15 @@ class Conv3d(ConvNd):
 
 
 @dataclass(frozen=True)
+class Conv1d(ConvNd):
+    """``nn.Conv1d`` on ``[N, C, L]`` (audio; ECA's gate over the channels of a pooled map)."""
+
+    key: ClassVar[str] = "conv1d"
+    layout: ClassVar[str] = "NCL"
+    module_name: ClassVar[str] = "Conv1d"
+
+
+@dataclass(frozen=True)
 class ConvTransposeNd(Op):
     """A transposed convolution over the spatial axes of ``layout``."""
 
@@ -77,6 +87,15 @@ class ConvTranspose3d(ConvTransposeNd):
     key: ClassVar[str] = "conv_transpose3d"
     layout: ClassVar[str] = "NCDHW"
     module_name: ClassVar[str] = "ConvTranspose3d"
+
+
+@dataclass(frozen=True)
+class ConvTranspose1d(ConvTransposeNd):
+    """``nn.ConvTranspose1d`` on ``[N, C, L]``."""
+
+    key: ClassVar[str] = "conv_transpose1d"
+    layout: ClassVar[str] = "NCL"
+    module_name: ClassVar[str] = "ConvTranspose1d"
 
 
 def _channels(op: ConvNd | ConvTransposeNd, c: int) -> None:
@@ -322,4 +341,14 @@ CONV_TRANSPOSE3D = OpKind(
     spec=transposed_spec("ConvTranspose3d"), lower=_lower_transposed(ConvTranspose3d),
     layout="NCDHW", imports=transposed_imports("3d"))
 
-KINDS = (CONV3D, CONV_TRANSPOSE3D)
+CONV1D = OpKind(Conv1d, conv_nd, _conv_module, dict.fromkeys(("conv1d", "conv1d_same"), "conv"),
+                keys_of=_conv_keys, learnable=True, weight_grad=True, window=_conv_window,
+                spec=conv_spec("Conv1d"), lower=_lower_conv(Conv1d), layout="NCL",
+                imports=conv_imports("1d"))
+CONV_TRANSPOSE1D = OpKind(
+    ConvTranspose1d, conv_transpose_nd, _transposed_module, {"conv_transpose1d": "conv"},
+    keys_of=_conv_keys, learnable=True, weight_grad=True, window=_transposed_window,
+    spec=transposed_spec("ConvTranspose1d"), lower=_lower_transposed(ConvTranspose1d),
+    layout="NCL", imports=transposed_imports("1d"))
+
+KINDS = (CONV3D, CONV_TRANSPOSE3D, CONV1D, CONV_TRANSPOSE1D)

@@ -128,8 +128,12 @@ def _anchor(kernel: Kernel) -> Anchor:
 
 
 def _square(kernel: Kernel) -> bool:
-    """Square kernel and stride (a 1×7 conv is sampled as nothing: configurations are square)."""
-    op = next(kernel.groups[0].leaves()).op
+    """A 2-D kernel with a square kernel and stride (a 1×7 conv, a 3-D conv are sampled as
+    nothing: configurations are square images)."""
+    head = next(kernel.groups[0].leaves())
+    op = head.op
+    if len(head.input_shape) not in (2, 4) and not isinstance(op, Attention | MultiheadAttention):
+        return False
     return not isinstance(op, Conv2d | Pool) or (op.kernel[0] == op.kernel[1]
                                                  and op.stride[0] == op.stride[1])
 

@@ -37,9 +37,11 @@ from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups
 from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
 from convcost.cost.ops.attention import Attention, MultiheadAttention
+from convcost.cost.ops.conv_nd import ConvNd, ConvTransposeNd
 from convcost.cost.ops.matmul import Einsum, Matmul
 from convcost.cost.ops.merge import Add
 from convcost.cost.ops.pool import AdaptivePool, Pool
+from convcost.cost.ops.pool_nd import AdaptivePoolNd, PoolNd
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.views import Dropout, Flatten, Identity
 
@@ -88,7 +90,7 @@ def head_class(node: Node) -> str | None:
     op = next(node.leaves()).op
     if isinstance(op, Conv2d):
         return "dwconv" if op.conv_class == "depthwise" else "conv"
-    if isinstance(op, ConvTranspose2d):
+    if isinstance(op, ConvTranspose2d | ConvNd | ConvTransposeNd):  # transposed, 1-D, 3-D
         return "conv"
     if isinstance(op, Linear):  # per position: a 1×1 conv on the channels (ConvNeXt's MLP)
         return "conv" if op.per_position else "linear"
@@ -98,7 +100,7 @@ def head_class(node: Node) -> str | None:
         return "attention"
     if isinstance(op, Matmul | Einsum):  # a matmul of two activations: MACs-bound, as a linear
         return "linear"
-    if isinstance(op, Pool | AdaptivePool):
+    if isinstance(op, Pool | AdaptivePool | PoolNd | AdaptivePoolNd):
         return "pool"
     if isinstance(op, VIEWS):
         return None
@@ -201,15 +203,15 @@ def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
     outs = _elements(span[-1].output_shape)
     window, patches = float(outs), float(ins)
     max_window = 0
-    if isinstance(op, Conv2d | ConvTranspose2d):
+    if isinstance(op, Conv2d | ConvTranspose2d | ConvNd | ConvTransposeNd):
         window = macs / max(1, op.in_channels // op.groups)
         patches = macs / max(1, op.out_channels)
     elif isinstance(op, Linear) and op.per_position:
         window, patches = macs / max(1, op.in_features), macs / max(1, op.out_features)
-    elif isinstance(op, Pool):
-        window = outs * op.kernel[0] * op.kernel[1]
+    elif isinstance(op, Pool | PoolNd):
+        window = outs * math.prod(op.kernel)
         max_window = window if op.mode == "max" else 0
-    elif isinstance(op, AdaptivePool):
+    elif isinstance(op, AdaptivePool | AdaptivePoolNd):
         window = ins
         max_window = window if op.mode == "max" else 0
     elif isinstance(op, Attention | MultiheadAttention):

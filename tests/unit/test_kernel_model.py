@@ -345,3 +345,15 @@ def test_attention_configs_are_one_attention_kernel() -> None:
         (kernel,) = detect(analyze(parse_spec(c.spec_data())).root)
         assert kernel.kernel_class == "attention"
         assert kernel.features["scores"] == c.cin * c.size ** 2
+
+
+def test_a_3d_conv_is_a_conv_kernel_and_is_not_sampled() -> None:
+    # conv3d 3 -> 8, k3, padding 1 on [1, 3, 4, 8, 8]: 2,048 outputs (8·4·8·8), MACs = 2,048 · 3 · 27
+    # = 165,888; window = MACs / 3 = 55,296 (2,048 outputs · 27); then a 3-D max pool k2:
+    # 8·2·4·4 = 256 outputs, window 256·8 = 2,048
+    root = shaped([1, 3, 4, 8, 8], [{"kind": "conv3d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+                                    {"kind": "pool3d", "op": "max", "kernel_size": 2}])
+    conv, pool = detect(root)
+    assert (conv.kernel_class, conv.features["macs"], conv.features["window"]) == ("conv", 165_888, 55_296)
+    assert (pool.kernel_class, pool.features["max_window"]) == ("pool", 2_048)
+    assert zoo_ranges([conv, pool]) == {}  # configurations are 2-D images: no 3-D anchor

@@ -17,6 +17,7 @@ from convcost.cost.graph import Node
 from convcost.cost.ops import Opaque
 from convcost.cost.registry import op_kind
 from convcost.net.analysis import Analysis
+from convcost.runtime.importer.record_ops import nms_available
 from convcost.runtime.verify import (
     LayerCheck,
     Verification,
@@ -41,7 +42,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     modules = dict(model.named_modules())
     layers = [n for n in analysis.root.children if origins.get(n.name) and origins[n.name][0] in modules]
     x = torch.zeros(analysis.input_shape)
-    with quiet():
+    with quiet(), nms_available():  # a detector runs its NMS (a CUDA torchvision has none)
         shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = fvcore_by_module(model, x)
         used = _used_params(model, x)

@@ -92,6 +92,18 @@ class Recording:
             return name
         return None
 
+    def constants(self, tensors: Sequence[Any]) -> list[str]:
+        """A module or an op with MACs on constants (RAFT's first flow, from a grid): each
+        constant tensor it reads becomes a node of its own, so that its MACs are counted."""
+        names = []
+        for t in tensors:
+            if id(t) not in self.weights and t not in self.derived:
+                name = self.fresh("constant")
+                self.append(IRNode(name, "recorded", self.path(), (), _shape(t), target="constant"), ())
+                self.tensors[t] = name
+                names.append(name)
+        return names
+
     def param_ids(self, tensors: Sequence[Any]) -> tuple[int, ...]:
         ids: list[int] = []
         for t in tensors:
@@ -131,6 +143,7 @@ class Recording:
         outs = _tensors(out)
         graph = [n for n in (self.name_of(t) for t in ins) if n is not None]
         ids = self.param_ids(ins)
+        graph = graph or (self.constants(ins) if macs else [])
         if not graph:  # constants (and views of parameters) only: no node
             for t in outs:
                 if ids:
@@ -188,6 +201,7 @@ class Recording:
         ins, outs = _tensors(leaf.args), _tensors(output)
         graph = [n for n in (self.name_of(t) for t in ins) if n is not None]
         ids = tuple(i for i, _ in self.owned.get(id(module), ()))
+        graph = graph or (self.constants(ins) if leaf.macs or ids else [])
         if not graph or not outs:
             for t in outs:
                 self.derived[t] = ids

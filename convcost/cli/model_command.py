@@ -39,16 +39,21 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     verified = cross_check(result, opened) if verify else None
     figures = model_figures(result.root, (costs or CostOptions()).request())
-    prediction = _predicted(latency_model, result)
+    prediction = predicted_latency(latency_model, result.root)
     emit(render(model_output(result, depth, verified, counting, figures, summary, rf, prediction),
                 fmt), output)
     fail_on_mismatch(verified)
 
 
-def _predicted(path: Path | None, result: Any) -> Any:
-    """``--latency-model``'s prediction (the latency modules load only when it is given)."""
+def predicted_latency(path: Path | None, root: Any) -> Any:
+    """``--latency-model``'s prediction (the latency modules load only when it is given); a
+    prediction that leaves kernels out says so on stderr."""
     if path is None:
         return None
+    from convcost.cli.terminal import say
     from convcost.net.latency_file import predicted
 
-    return predicted(path, result.root)
+    prediction = predicted(path, root)
+    if prediction is not None and prediction.short_note:
+        say(prediction.short_note)
+    return prediction

@@ -49,14 +49,14 @@ def report(
                                        help="element type of the bytes moved")] = "float32",
 ) -> None:
     """Draw a network as one self-contained HTML page: graph, table, roofline, receptive field."""
-    from convcost.net.latency_file import predicted
+    from convcost.cli.model_command import predicted_latency
 
     shape = _Shape(alpha, resolution, batch, input_shape)
     analysis = shape.analyze(source)
     roof = _roofline(roofline, device, peak_gflops, bandwidth_gbs, dtype)
     from convcost.report.html_data import report_data
 
-    data = report_data(analysis, roof, dtype, predicted(latency_model, analysis.root))
+    data = report_data(analysis, roof, dtype, predicted_latency(latency_model, analysis.root))
     # load() said on stderr what the figures leave uncounted (--strict: refused)
     marks = None if against is None else _marks(analysis, shape.analyze(against), source, against, dtype)
     write_report(data, marks, fmt, output, _input_files(source, against))

@@ -19,6 +19,7 @@ dispatches between kernels.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -80,6 +81,11 @@ class KernelModel(Composed[KernelFit]):
         return (f"kernel model, {m['cpu']}, {m['threads']} thread(s), batch {m['batch']}, "
                 f"{m['backend']} {m['backend_version']} {m['dtype']}")
 
+    def fitted(self, kernel_class: str) -> bool:
+        """Whether the class was fitted on any sample (else its kernels are predicted 0 s)."""
+        fit = self.kernels.get(kernel_class)
+        return fit is not None and fit.samples > 0
+
     def kernel_s(self, kernel: Kernel) -> float:
         fitted = self.kernels.get(kernel.kernel_class)
         return 0.0 if fitted is None else fitted.seconds(kernel.features)
@@ -140,8 +146,10 @@ def predict_kernels(model: KernelModel, root: Node) -> Prediction:
     leaders = {id(next(g.leaves())): id(g) for g in fused_groups(root)
                if not g.is_leaf and id(g) in seconds}
     layers = sum(seconds.values())
+    unfitted = Counter(k.kernel_class for k in kernels if not model.fitted(k.kernel_class))
     return Prediction(MappingProxyType(seconds), MappingProxyType(leaders),
-                      model.total(layers, len(kernels)), model.label(), frozenset(counted), len(kernels))
+                      model.total(layers, len(kernels)), model.label(), frozenset(counted), len(kernels),
+                      MappingProxyType(dict(unfitted)))
 
 
 HeldOut = Fold

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -198,6 +198,17 @@ class Prediction:
     label: str = ""
     counted: frozenset[int] | None = None  # the groups that start a kernel (None: every group)
     calls: int | None = None  # the kernels, when a group can start several (None: counted)
+    # kernel class -> the kernels the model has no fit for, predicted as 0 s (a lower bound)
+    unfitted: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def short_note(self) -> str | None:
+        """One line saying which kernels the total leaves out, or None when it has them all."""
+        if not self.unfitted:
+            return None
+        left = ", ".join(f"{n} {cls}" for cls, n in sorted(self.unfitted.items()))
+        return (f"the predicted latency leaves out {left} kernel(s): the latency model has no fit "
+                "for them (calibrate on a network that has them); its total is a lower bound")
 
     @property
     def group_count(self) -> int:

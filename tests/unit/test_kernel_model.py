@@ -9,7 +9,10 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from convcost.cli.app import app
 from convcost.errors import SpecError
 from convcost.net.analysis import analyze
 from convcost.net.kernel_file import dump_kernels
@@ -357,3 +360,21 @@ def test_a_3d_conv_is_a_conv_kernel_and_is_not_sampled() -> None:
     assert (conv.kernel_class, conv.features["macs"], conv.features["window"]) == ("conv", 165_888, 55_296)
     assert (pool.kernel_class, pool.features["max_window"]) == ("pool", 2_048)
     assert zoo_ranges([conv, pool]) == {}  # configurations are 2-D images: no 3-D anchor
+
+
+def test_a_prediction_without_a_fit_for_attention_says_it_is_short(tmp_path: Path) -> None:
+    # a device file fitted on conv nets only: attention's two kernels would be 0 s, silently
+    fits = fit_kernels([s for cls in KERNEL_CLASSES if cls != "attention"
+                        for s in synthetic(cls, 20, seed=4)])
+    model = KernelModel(MappingProxyType(MACHINE), MappingProxyType(fits), 1.2, 3e-6, ("a",))
+    layers = [{"kind": "multihead_attention", "heads": 4}, {"kind": "multihead_attention", "heads": 4}]
+    prediction = predict(model, shaped([1, 10, 32], layers))
+    assert dict(prediction.unfitted) == {"attention": 2}
+    assert prediction.short_note is not None and "leaves out 2 attention kernel(s)" in prediction.short_note
+    assert predict(model, analyze(load_spec("specs/resnet18.yaml")).root).short_note is None
+    device, spec = tmp_path / "device.yaml", tmp_path / "vit.yaml"
+    device.write_text(dump_kernels(model), encoding="utf-8")
+    spec.write_text(yaml.safe_dump({"name": "vit", "input": {"shape": [1, 10, 32]}, "layers": layers}))
+    result = CliRunner().invoke(app, ["model", str(spec), "--no-verify", "--latency-model", str(device)])
+    assert result.exit_code == 0, result.output
+    assert "convcost: the predicted latency leaves out 2 attention kernel(s)" in result.stderr

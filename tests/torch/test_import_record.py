@@ -145,3 +145,26 @@ def test_torchvision_detectors_are_exact(torchvision: Any, name: str, params: in
     post = [leaf for leaf in analysis.leaves() if leaf.label == "recorded"]
     assert all(leaf.macs == 0 for leaf in post)
     assert any("torchvision.nms" in leaf.op.op for leaf in post)
+
+
+@pytest.mark.slow
+def test_two_input_raft_is_recorded_exactly(torchvision: Any) -> None:
+    # RAFT's two images, each 1×3×128×128 (its sizes must be multiples of 8), recorded as named
+    # inputs; the spec's `inputs:` is nd's: the IR is compared (every node's MACs checked against
+    # FlopCounterMode's own formula, the flow grid's first conv included)
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.importer.record import trace_record
+    from convcost.runtime.importer.selfcheck import node_macs
+
+    model = torchvision.models.optical_flow.raft_small(weights=None).eval()
+    shape = (1, 3, 128, 128)
+    graph = trace_record(model, [("image1", shape), ("image2", shape)], "raft_small")
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(shape), torch.zeros(shape))
+    assert [n.name for n in graph.nodes if n.op == "input"] == ["image1", "image2"]
+    assert not [n for n in graph.nodes if n.op == "opaque"]
+    assert sum(node_macs(n) for n in graph.nodes) == counter.get_total_flops() // 2
+    assert graph.params == sum(p.numel() for p in model.parameters()) == 990_162
+    assert "image1 1×3×128×128, image2 1×3×128×128" in graph.notes[0]

@@ -30,10 +30,16 @@ def zoo_json(entries: Sequence[Entry]) -> dict[str, Any]:
 
 
 def zoo_csv(entries: Sequence[Entry]) -> str:
+    from convcost.cost.layout import channel_axis, spatial_sizes
     from convcost.report.rows import tidy_csv
 
-    rows = [{**m, "in_n": m["input"][0], "in_c": m["input"][1], "in_h": m["input"][2],
-             "in_w": m["input"][3]} for m in zoo_json(entries)["models"]]
+    rows = []
+    for e, m in zip(entries, zoo_json(entries)["models"], strict=True):
+        x, layout = e.analysis.input_shape, e.analysis.layout  # any rank: its H and W (L: w)
+        sizes = spatial_sizes(x, layout)
+        rows.append({**m, "in_n": x[0], "in_c": x[channel_axis(layout)],
+                     "in_h": sizes[-2] if len(sizes) > 1 else None,
+                     "in_w": sizes[-1] if sizes else None})
     columns = ["name", "in_n", "in_c", "in_h", "in_w", "params", "macs", "flops", "description"]
     return tidy_csv(rows, columns)
 

@@ -49,7 +49,7 @@ TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
 
 # Reduced resolutions keep the suite fast; vgg16's five max pools need 32 at least, Inception
 # v3's unpadded convs and pools 75 (as torchvision's inception_v3: 75 -> 37 -> 35 ... -> 1).
-RESOLUTION = {"vgg16": 32, "inception_v3": 75}
+RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000}
 
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation (and F.relu), every pool (ceil mode, adaptive
@@ -217,6 +217,11 @@ layers:
      groups: 4}
   - {kind: conv_transpose1d, name: up, out_channels: 4, kernel_size: 4, stride: 2, padding: 1,
      groups: 2, bias: true}
+  - {kind: pool1d, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}
+  - {kind: pool1d, name: avgp, op: avg, kernel_size: 2}
+  - {kind: pool1d, name: amax, op: max, output_size: 5}
+  - {kind: pool1d, name: aavg, op: avg, output_size: 3}
+  - {kind: pool1d, name: gap, op: avg, global: true}
   - {kind: flatten, name: flat}
   - {kind: linear, name: fc, out_features: 3}
 """}

@@ -129,6 +129,8 @@ ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
     "r3d_18": "ONNX Conv with a 5-D weight and ReduceMean over D, H, W are not read as conv3d "
               "and pool3d yet (torch.fx and torch.export are)",
+    "m5_audio": "ONNX Conv with a 3-D weight is not read as conv1d yet (torch.fx and "
+                "torch.export are)",
 }
 # specs whose leaves come back with their figures, in order, under other names: {name: why}.
 # Their leaves are compared as a sequence of (kind, shape, params, MACs), the `identity`

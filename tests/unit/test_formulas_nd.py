@@ -6,7 +6,7 @@ import pytest
 
 from convcost.cost.ops.conv_nd import Conv1d, Conv3d, ConvTranspose1d, ConvTranspose3d
 from convcost.cost.ops.norm import BatchNorm
-from convcost.cost.ops.pool_nd import AdaptivePool3d, Pool3d
+from convcost.cost.ops.pool_nd import AdaptivePool1d, AdaptivePool3d, Pool1d, Pool3d
 from convcost.cost.registry import cost
 from convcost.cost.value import Shape
 from convcost.errors import ShapeError
@@ -49,6 +49,8 @@ CASES = {
                         0, 0),
     "avg_pool3d": (Pool3d("avg", (1, 2, 2), (1, 2, 2), (0, 0, 0)), (1, 4, 8, 9, 9),
                    (1, 4, 8, 4, 4), 0, 0),  # (9-2)//2+1 = 4
+    "max_pool1d": (Pool1d("max", (4,), (4,), (0,)), (1, 128, 1981), (1, 128, 495), 0, 0),  # 1981//4
+    "adaptive_pool1d": (AdaptivePool1d("avg", (3,)), (1, 8, 10), (1, 8, 3), 0, 0),
     "adaptive_pool3d global": (AdaptivePool3d("avg", (1, 1, 1)), (1, 512, 2, 7, 7),
                                (1, 512, 1, 1, 1), 0, 0),
 }

@@ -1,5 +1,5 @@
-"""Pools over 1 or 3 spatial axes: ``pool3d`` (avg/max over a window, or adaptive to an output
-size), as ``pool`` is for images (:mod:`convcost.cost.ops.pool`). Sizes are per spatial axis of
+"""Pools over 1 or 3 spatial axes: ``pool1d`` and ``pool3d`` (avg/max over a window, or
+adaptive to an output size), as ``pool`` is for images (:mod:`convcost.cost.ops.pool`). Sizes are per spatial axis of
 the layout the kind reads; a spec gives an int (every axis) or one per axis."""
 
 from __future__ import annotations
@@ -53,6 +53,20 @@ class AdaptivePool3d(AdaptivePoolNd):
     key: ClassVar[str] = "adaptive_pool3d"
     layout: ClassVar[str] = "NCDHW"
     module_suffix: ClassVar[str] = "3d"
+
+
+@dataclass(frozen=True)
+class Pool1d(PoolNd):
+    key: ClassVar[str] = "pool1d"
+    layout: ClassVar[str] = "NCL"
+    module_suffix: ClassVar[str] = "1d"
+
+
+@dataclass(frozen=True)
+class AdaptivePool1d(AdaptivePoolNd):
+    key: ClassVar[str] = "adaptive_pool1d"
+    layout: ClassVar[str] = "NCL"
+    module_suffix: ClassVar[str] = "1d"
 
 
 def pool_nd(op: PoolNd, x: Shape) -> LayerCost:
@@ -227,4 +241,4 @@ def pool_kinds(window: type[PoolNd], adaptive: type[AdaptivePoolNd]) -> tuple[Op
     )
 
 
-KINDS = pool_kinds(Pool3d, AdaptivePool3d)
+KINDS = (*pool_kinds(Pool3d, AdaptivePool3d), *pool_kinds(Pool1d, AdaptivePool1d))

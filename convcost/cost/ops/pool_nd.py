@@ -1,6 +1,7 @@
 """Pools over 1 or 3 spatial axes: ``pool1d`` and ``pool3d`` (avg/max over a window, or
-adaptive to an output size), as ``pool`` is for images (:mod:`convcost.cost.ops.pool`). Sizes are per spatial axis of
-the layout the kind reads; a spec gives an int (every axis) or one per axis."""
+adaptive to an output size), as ``pool`` is for images (:mod:`convcost.cost.ops.pool`). Sizes
+are per spatial axis of the layout the kind reads; a spec gives an int (every axis) or one per
+axis."""
 
 from __future__ import annotations
 

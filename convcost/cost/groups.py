@@ -12,17 +12,21 @@ from collections.abc import Iterator
 
 from convcost.cost.graph import Node, sequence
 from convcost.cost.opkind import Op
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
+from convcost.cost.registry import op_kind
+
+CONV_CLASSES = ("standard", "depthwise", "pointwise", "grouped")
 
 
 def layer_class(op: Op | None) -> str:
-    """MobileNet Table 2 class: a conv's class, ``fully connected`` or ``other``; a linear
-    layer per position (ConvNeXt's) is a 1×1 conv on the channels: ``pointwise``."""
-    if isinstance(op, Conv2d):
-        return op.conv_class
-    if isinstance(op, Linear):
-        return "pointwise" if op.per_position else "fully connected"
-    return "other"
+    """MobileNet Table 2 class (the kind's ``layer_class`` trait): a conv's class, ``fully
+    connected`` or ``other``; a linear layer per position (ConvNeXt's) is a 1×1 conv on the
+    channels: ``pointwise``."""
+    classify = op_kind(op).layer_class if op is not None else None
+    return classify(op) if classify is not None else "other"
+
+
+def _fusion(node: Node) -> str:
+    return op_kind(node.op).fusion if node.op is not None else ""
 
 
 def fused_groups(node: Node) -> Iterator[Node]:
@@ -41,8 +45,7 @@ def fused_groups(node: Node) -> Iterator[Node]:
 def _is_unit(node: Node) -> bool:
     head, *rest = node.children or (None,)
     return (head is not None and node.wiring == sequence(node.children)
-            and isinstance(head.op, Conv2d | Linear)
-            and all(isinstance(c.op, BatchNorm | Activation) for c in rest))
+            and _fusion(head) == "head" and all(_fusion(c) == "epilogue" for c in rest))
 
 
 def group_class(node: Node) -> str:

@@ -10,10 +10,13 @@ each with a **field reader** that turns the traced call into the op's fields (th
   ``"operator.add"``, and tensor methods as ``"Tensor.relu"``;
 * ``aten``: ATen ops as torch.export records them, the overload dropped (``"aten.conv2d"``);
   their arguments are in the functional API's order, so a function's reader often serves;
+* ``dispatch``: ATen ops as the recorder sees them (below autograd, after decomposition:
+  ``"aten.convolution"``), where they differ from torch.export's;
 * ``onnx``: ONNX op types (``"Conv"``), read from an :class:`OnnxCall`, and ``onnx_weights``:
   the input positions of an op type that hold learnable weights;
-* ``emit``: the IR node -> the spec layers that say it (``[]``: a no-op; None: the spec
-  cannot express these fields, and the layer stays opaque).
+* ``emit``: the IR node on one input (its shape) -> the spec layers that say it (``[]``: a
+  no-op; None: the spec cannot express these fields, and the layer stays opaque); ``merge``:
+  the same for the node reading several tensors (the shapes of each), for the merges.
 
 A reader returns the fields; one that finds the call is another kind's returns ``(key,
 fields)`` (ONNX ``ReduceMean`` exported from ``nn.AdaptiveAvgPool2d``). The importer
@@ -92,7 +95,8 @@ class Traced(Protocol):
 
 TorchReader = Callable[[TorchCall], Read]
 OnnxReader = Callable[[OnnxCall], Read]
-Emit = Callable[[Traced, Sequence[Shape]], list[Layer] | None]  # node, its inputs' shapes
+Emit = Callable[[Traced, Shape], list[Layer] | None]  # node, its input's shape
+Merge = Callable[[Traced, Sequence[Shape]], list[Layer] | None]  # node, its inputs' shapes
 
 
 def _empty() -> Mapping[str, Any]:
@@ -106,9 +110,11 @@ class Imports:
     modules: Mapping[str, TorchReader] = field(default_factory=_empty)
     functions: Mapping[str, TorchReader] = field(default_factory=_empty)
     aten: Mapping[str, TorchReader] = field(default_factory=_empty)
+    dispatch: Mapping[str, TorchReader] = field(default_factory=_empty)
     onnx: Mapping[str, OnnxReader] = field(default_factory=_empty)
     onnx_weights: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
     emit: Emit | None = None
+    merge: Merge | None = None
 
 
 NO_IMPORTS = Imports()

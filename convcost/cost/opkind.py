@@ -12,7 +12,9 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   and ``keys_of``, the keys one op uses;
 * traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
-  only) and ``window`` (its footprint, for the receptive field);
+  only), ``window`` (its footprint, for the receptive field), ``layer_class`` (MobileNet's
+  Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``fusion`` (head or epilogue of a
+  fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
 * ``parts``: for a leaf that is one torch module made of others (Mobile MQA), the ops inside
   it; every convention counts it as the sum of its parts, each by its own rule;
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
@@ -23,7 +25,7 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -142,6 +144,15 @@ class OpKind(Generic[OpT]):
     elementwise: bool = False  # maps each channel of one input on its own (a norm's statistics
     # aside), keeping the shape: the data path of a separable pair runs through it (the norms,
     # activations, layer scale, dropout, identity)
+    layer_class: Callable[[OpT], str] | None = None  # MobileNet Table 2 class (standard,
+    # depthwise, pointwise, grouped conv; fully connected); None: "other"
+    channels_1x1: Callable[[OpT], tuple[int, int] | None] | None = None  # (in, out) channels when it
+    # is a 1×1 conv on the channels (a pointwise conv, a linear per position): a separable pair's end
+    fusion: str = ""  # "head": a conv/linear a runtime fuses the BN and activation after it into;
+    # "epilogue": such a BN or activation
+    path: Callable[[Sequence[Shape], Shape], tuple[int, ...]] | None = None  # of its inputs' shapes
+    # and its output's, the inputs the data path runs through (a gate's does not); None: all of
+    # them if elementwise
     window: Callable[[OpT, Shape], Windows | None] | None = None  # its footprint per spatial
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     parts: Callable[[OpT, Shape], tuple[Part, ...]] | None = None  # a leaf made of other ops

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from convcost.cost.graph import Node
-from convcost.cost.imports import Emit, Fields
+from convcost.cost.imports import Emit, Fields, Merge
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
@@ -100,7 +100,7 @@ def rule_keys(op: Op) -> tuple[str, ...]:
 Rule = Callable[[Any], tuple[str, Fields]]
 """A reader that names its kind: a traced call -> (op key, fields)."""
 
-FRONTS = ("modules", "functions", "aten", "onnx")
+FRONTS = ("modules", "functions", "aten", "dispatch", "onnx")
 
 
 def _rule(key: str, reader: Callable[[Any], Any]) -> Rule:
@@ -138,9 +138,16 @@ ONNX_WEIGHTS: Mapping[str, tuple[int, ...]] = MappingProxyType(
 
 
 def emitter(key: str) -> Emit | None:
-    """How an IR node of op ``key`` becomes spec layers (None: the kind declares none)."""
+    """How an IR node of op ``key`` on one input becomes spec layers (None: the kind declares
+    none, or ``key`` is the importer's own)."""
     kind = OPS.get(key)
     return kind.imports.emit if kind is not None else None
+
+
+def merger(key: str) -> Merge | None:
+    """How an IR node of op ``key`` on several inputs becomes spec layers (None: none)."""
+    kind = OPS.get(key)
+    return kind.imports.merge if kind is not None else None
 
 
 def part_nodes(leaf: Node) -> tuple[Node, ...]:

@@ -11,11 +11,13 @@ from functools import cached_property
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node, model_root
-from convcost.cost.groups import layer_class
+from convcost.cost.groups import CONV_CLASSES, layer_class
 from convcost.cost.layout import described, spatial_sizes, with_spatial
-from convcost.cost.ops import BatchNorm, Conv2d, Linear, Mul, Opaque, Scale
+from convcost.cost.opkind import Op
+from convcost.cost.ops import Conv2d, Opaque
 from convcost.cost.ops.conv import conv2d
 from convcost.cost.ops.opaque import uncounted
+from convcost.cost.registry import op_kind
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
@@ -247,7 +249,7 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
     pairs: list[SeparablePair] = []
     for step in steps:
         dw = step.node.op
-        if not (isinstance(dw, Conv2d) and dw.conv_class == "depthwise"):
+        if layer_class(dw) != "depthwise" or not isinstance(dw, Conv2d):  # (a depthwise conv is one)
             continue
         consumer = _consumer(readers, step.output.storage)
         pw = _pointwise(consumer.node.op) if consumer is not None else None
@@ -261,32 +263,29 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
     return pairs
 
 
-def _pointwise(op: object) -> tuple[int, int] | None:
-    """(in, out) channels of a 1×1 conv on the channels: a pointwise conv, or a linear layer
-    per position (ConvNeXt's); None for any other op."""
-    if isinstance(op, Conv2d) and op.conv_class == "pointwise":
-        return op.in_channels, op.out_channels
-    if isinstance(op, Linear) and op.per_position:
-        return op.in_features, op.out_features
-    return None
+def _pointwise(op: Op | None) -> tuple[int, int] | None:
+    """(in, out) channels of a 1×1 conv on the channels (the kind's ``channels_1x1`` trait): a
+    pointwise conv, or a linear layer per position (ConvNeXt's); None for any other op."""
+    read = op_kind(op).channels_1x1 if op is not None else None
+    return read(op) if read is not None else None
 
 
 def _carries(step: Step, storage: int) -> bool:
-    """Whether ``step`` passes the tensor in ``storage`` on along the data path."""
-    if isinstance(step.node.op, Scale):  # x · gate: the path runs through x, its first input
-        return step.inputs[0].storage == storage
-    if isinstance(step.node.op, Mul):  # a * gate: through the input the gate broadcasts over
-        return any(t.storage == storage and t.shape == step.node.output_shape
-                   for t in step.inputs)
-    return step.op_kind.elementwise  # BN, activations, dropout, identity
+    """Whether ``step`` passes the tensor in ``storage`` on along the data path: through the
+    inputs its kind's ``path`` names (not an SE gate), else through any if it is elementwise
+    (BN, activations, dropout, identity)."""
+    path = step.op_kind.path
+    if path is None:
+        return step.op_kind.elementwise
+    through = path(tuple(t.shape for t in step.inputs), step.node.output_shape)
+    return any(step.inputs[i].storage == storage for i in through)
 
 
 def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:
     """The first convolution reading the tensor in ``storage`` along its data path."""
     while True:
         group = readers.get(storage, [])
-        conv = next((s for s in group if isinstance(s.node.op, Conv2d)
-                     or _pointwise(s.node.op) is not None), None)
+        conv = next((s for s in group if layer_class(s.node.op) in CONV_CLASSES), None)
         if conv is not None:
             return conv
         # a view (dropout) keeps the storage: its readers are in this group already
@@ -300,7 +299,7 @@ def _consumer(readers: dict[int, list[Step]], storage: int) -> Step | None:
 def _bn_after(readers: dict[int, list[Step]], conv: Step) -> int:
     """Params of the BatchNorm that reads ``conv``'s output directly (0 if none)."""
     return next((s.node.params for s in readers.get(conv.output.storage, [])
-                 if isinstance(s.node.op, BatchNorm)), 0)
+                 if s.op_kind.folds), 0)
 
 
 @dataclass(frozen=True)

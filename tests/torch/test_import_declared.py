@@ -41,8 +41,25 @@ def test_a_declared_aten_op_is_read_by_export(name: str) -> None:
     assert aten_rules()[op_name(name)] is IMPORT_RULES["aten"][name]
 
 
+@pytest.mark.parametrize("name", sorted(IMPORT_RULES["dispatch"]))
+def test_a_declared_dispatch_op_is_read_by_the_recorder(name: str) -> None:
+    import torch
+
+    from convcost.runtime.importer.record_ops import dispatch_rules
+
+    assert hasattr(torch.ops.aten, op_name(name).removeprefix("aten.")), name
+    assert dispatch_rules()[op_name(name)] is IMPORT_RULES["dispatch"][name]
+
+
 @pytest.mark.parametrize("op_type", sorted(IMPORT_RULES["onnx"]))
 def test_a_declared_onnx_op_type_is_read(op_type: str) -> None:
     defs = pytest.importorskip("onnx.defs")
     assert defs.has(op_type), op_type
     assert RULES[op_type] is IMPORT_RULES["onnx"][op_type]
+
+
+def test_no_two_declared_names_are_one_torch_object() -> None:
+    """``F.relu_`` is ``torch.relu_``: a name per object, else one reader silently wins."""
+    objects = [resolve(name) for front in ("modules", "functions") for name in IMPORT_RULES[front]
+               if not name.startswith(METHOD)]
+    assert len({id(o) for o in objects}) == len(objects)

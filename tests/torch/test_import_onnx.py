@@ -97,7 +97,7 @@ CASES: list[tuple[Any, ...]] = [
     ("Add", [_node("Relu", ["X"], "R"), _node("Add", ["X", "R"])], {}, None, X, "add", {}, X, 0),
     ("Mul", [_node("Relu", ["X"], "R"), _node("Mul", ["X", "R"])], {}, None, X, "mul", {}, X, 0),
     # 8 + 8 = 16 channels
-    ("Concat", [_node("Relu", ["X"], "R"), _node("Concat", ["X", "R"], axis=1)], {}, None, X, "cat",
+    ("Concat", [_node("Relu", ["X"], "R"), _node("Concat", ["X", "R"], axis=1)], {}, None, X, "concat",
      dict(dim=1), (1, 16, 16, 16), 0),
     # channels 0..4 of 8
     ("Slice", [_node("Slice", ["X", "s", "e", "a"])], {}, {"s": [0], "e": [4], "a": [1]}, X, "slice",
@@ -153,7 +153,7 @@ def test_split_becomes_a_split_read_by_one_getitem_per_output(tmp_path: Path) ->
     assert (split.op, split.attr("dim"), split.attr("sizes")) == ("split", 1, (2, 6))
     assert [(n.op, n.attr("index"), n.inputs, n.shape) for n in (first, second)] == [
         ("getitem", 0, (split.name,), (1, 2, 16, 16)), ("getitem", 1, (split.name,), (1, 6, 16, 16))]
-    assert (cat.op, cat.inputs, cat.shape) == ("cat", ("B", "A"), X)  # 6 + 2 = 8 channels
+    assert (cat.op, cat.inputs, cat.shape) == ("concat", ("B", "A"), X)  # 6 + 2 = 8 channels
 
 
 def test_params_come_from_each_node_not_the_deduplicated_initializers(tmp_path: Path) -> None:
@@ -255,7 +255,7 @@ def test_an_unscoped_split_sits_in_the_module_enclosing_its_readers(tmp_path: Pa
     graph = read_onnx(_write(tmp_path / "m.onnx", nodes, {}, {"sizes": [4, 4]}))
     assert [(n.op, n.module) for n in graph.nodes[1:]] == [
         ("split", "stage.1"), ("getitem", "stage.1"), ("getitem", "stage.1"),
-        ("act", "stage.1.branch.act"), ("cat", "stage.1.concat")]
+        ("act", "stage.1.branch.act"), ("concat", "stage.1.concat")]
 
 
 def _folded(tmp_path: Path) -> str:

@@ -50,8 +50,8 @@ def _module_figures(graph: IRGraph, model: nn.Module, shape: tuple[int, ...]) ->
 
 
 FUNCTIONAL_OPS = [
-    "input", "conv", "bn", "act", "chunk", "getitem", "getitem", "conv", "cat", "split", "getitem",
-    "getitem", "cat", "reshape", "transpose", "reshape", "mean", "conv", "act", "conv", "act", "mul",
+    "input", "conv", "bn", "act", "chunk", "getitem", "getitem", "conv", "concat", "split", "getitem",
+    "getitem", "concat", "reshape", "transpose", "reshape", "mean", "conv", "act", "conv", "act", "mul",
     "act", "add", "interpolate", "adaptive_pool", "flatten", "linear",
 ]
 

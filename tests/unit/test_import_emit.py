@@ -17,7 +17,7 @@ from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
 from convcost.runtime.importer.emit.layout import collapse_repeats, emit_layers, outer_inputs, spec_input
 from convcost.runtime.importer.emit.leaves import conv_fields, conv_unit, layer_name, leaf_layers
-from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
+from convcost.runtime.importer.ir import OPS, IRGraph, IRNode, Shape, frozen
 from convcost.spec.loader import spec_from
 from convcost.spec.yamlsafe import load_yaml
 
@@ -39,6 +39,7 @@ class Builder:
 
     def op(self, name: str, op: str, module: str, inputs: tuple[str, ...], shape: Shape,
            params: int = 0, target: str = "", shared: bool = False, **attrs: Any) -> str:
+        assert op in OPS, f"{op!r} is no IR op (the registry's keys and ir.OWN_OPS)"
         self.nodes.append(IRNode(name, op, module, inputs, shape, params, shared, frozen(attrs), target))
         return name
 
@@ -128,7 +129,7 @@ def test_branches_and_concat_name_their_inputs() -> None:
     g = Builder((1, 4, 8, 8))
     left = g.conv("left", "x", 6, k=1)  # 24 params, 24·64 = 1,536 MACs
     right = g.conv("right", "x", 2, k=3)  # 72 params, 72·64 = 4,608 MACs
-    g.op("cat", "cat", "", (left, right), (1, 8, 8, 8), dim=1)
+    g.op("cat", "concat", "", (left, right), (1, 8, 8, 8), dim=1)
     imported = to_spec(g.graph(), SOURCE)
     layers = imported.spec["layers"]
     assert layers[-1]["kind"] == "concat" and layers[-1]["from"] == ["left", "right"]
@@ -227,7 +228,7 @@ def test_a_split_of_a_module_called_again_shares_its_convs() -> None:
                   for i in range(2)]
         convs = [g.conv(f"crpe.conv_list.{i}", piece, 2, groups=2, shared=second)
                  for i, piece in enumerate(pieces)]
-        return g.op("cat_1" if second else "cat", "cat", "crpe", tuple(convs), (1, 4, 8, 8), dim=1)
+        return g.op("cat_1" if second else "cat", "concat", "crpe", tuple(convs), (1, 4, 8, 8), dim=1)
 
     crpe(crpe("x", False), True)
     nodes = [replace(n, shared=True) if n.op == "conv" else n for n in g.nodes]
@@ -246,9 +247,9 @@ def test_an_opaque_region_never_ends_on_an_empty_tensor() -> None:
     y = g.conv("conv", "x", 4)
     empty = g.op("prefix", "opaque", "", (y,), (1, 0, 8, 8), target="aten.odd")
     rest = g.op("tokens", "opaque", "", (y,), (1, 4, 8, 8), target="aten.odd")
-    g.op("cat", "cat", "", (empty, rest), (1, 4, 8, 8), dim=1)
+    g.op("cat", "concat", "", (empty, rest), (1, 4, 8, 8), dim=1)
     imported = to_spec(g.graph(), SOURCE)
-    assert [(o.ops, o.shape) for o in imported.emitted.opaque] == [("aten.odd ×2, cat ×1", (1, 4, 8, 8))]
+    assert [(o.ops, o.shape) for o in imported.emitted.opaque] == [("aten.odd ×2, concat ×1", (1, 4, 8, 8))]
     assert _analysed(imported).totals.params == 144  # conv 4·4·3·3
 
 
@@ -477,7 +478,8 @@ def test_inverted_residual_with_se_is_one_composite() -> None:
 def test_branches_inside_one_module_are_a_parallel_layer() -> None:
     g = Builder((1, 8, 8, 8))
     s = g.conv("stem", "x", 8, k=1)  # 64 params, 64·64 = 4,096 MACs
-    g.op("inc.cat", "cat", "inc", (g.conv("inc.b1", s, 4, k=1), g.conv("inc.b2", s, 4)), (1, 8, 8, 8), dim=1)
+    g.op("inc.cat", "concat", "inc", (g.conv("inc.b1", s, 4, k=1), g.conv("inc.b2", s, 4)), (1, 8, 8, 8),
+         dim=1)
     imported = to_spec(g.graph(), SOURCE)
     assert imported.spec["layers"][1] == {
         "kind": "parallel", "name": "inc", "merge": "concat", "branches": [
@@ -511,7 +513,7 @@ def test_a_chunk_whose_pieces_meet_again_is_a_split() -> None:
              shapes=((1, 4, 8, 8), (1, 4, 8, 8)))
     a = g.op("getitem", "getitem", "", (c,), (1, 4, 8, 8), index=0)
     b = g.op("getitem_1", "getitem", "", (c,), (1, 4, 8, 8), index=1)
-    g.op("cat", "cat", "", (a, g.conv("branch", b, 4)), (1, 8, 8, 8), dim=1)
+    g.op("cat", "concat", "", (a, g.conv("branch", b, 4)), (1, 8, 8, 8), dim=1)
     imported = to_spec(g.graph(), SOURCE)
     assert imported.spec["layers"] == [{
         "kind": "split", "name": "chunk", "merge": "concat",

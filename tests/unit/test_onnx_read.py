@@ -79,7 +79,7 @@ def test_every_op(tmp_path: Path) -> None:
     ops = [(n.op, n.attr("fn")) for n in graph]
     assert [op for op, _ in ops] == [
         "input", "conv", "bn", "act", "act", "act", "act", "act", "add", "mul", "split", "getitem",
-        "getitem", "cat", "slice", "pad", "conv_transpose", "interpolate", "pool", "pool", "transpose",
+        "getitem", "concat", "slice", "pad", "conv_transpose", "interpolate", "pool", "pool", "transpose",
         "mean", "adaptive_pool", "add", "flatten", "linear", "linear", "reshape"]
     assert [fn for _, fn in ops if fn] == ["relu", "relu6", "hardswish", "hardsigmoid", "silu"]
     shapes = {n.name: n.shape for n in graph}

@@ -9,6 +9,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError, SpecError
@@ -90,6 +91,69 @@ def _label(op: Activation) -> str:
     return op.fn
 
 
+# -- import ------------------------------------------------------------------------------
+
+# functions fx and export read as an activation (more than the spec's fns: softplus, selu, ...
+# stay opaque in the spec, but an IR act all the same; softmax is a kind of its own)
+FUNCTIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu", "gelu", "tanh",
+             "leaky_relu", "elu", "mish", "softplus", "log_softmax", "selu")
+_MODULES = {**{cls: fn for fn, cls in MODULES.items() if fn != "hardtanh"},
+            "Softplus": "softplus", "SELU": "selu"}
+_ONNX = {"Relu": "relu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid", "Sigmoid": "sigmoid",
+         "Tanh": "tanh", "LeakyRelu": "leaky_relu", "Elu": "elu", "Gelu": "gelu", "Mish": "mish",
+         "PRelu": "prelu"}
+_OUT_OF_PLACE = ("log_softmax", "softplus")  # no aten in-place op
+_FUNCTIONAL_RELU = ("torch.nn.functional.relu", "torch.relu", "Tensor.relu")  # fx targets
+
+
+def _hardtanh(lo: float, hi: float) -> Fields:
+    return dict(fn="relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh", min=lo, max=hi)
+
+
+def _read_hardtanh(c: TorchCall) -> Fields:
+    """``F.hardtanh(x, min_val, max_val)`` (and ``aten.hardtanh``)."""
+    return _hardtanh(float(c.arg(1, "min_val", -1.0)), float(c.arg(2, "max_val", 1.0)))
+
+
+def _read_clip(c: OnnxCall) -> Fields:
+    lo = c.attrs.get("min", first(c.constants[1] if len(c.constants) > 1 else None))
+    hi = c.attrs.get("max", first(c.constants[2] if len(c.constants) > 2 else None))
+    if lo == 0 and hi is None:
+        return dict(fn="relu")
+    if (lo, hi) == (0, 6):
+        return dict(fn="relu6")  # as torch.fx gives nn.ReLU6
+    return dict(fn="hardtanh", min=lo, max=hi)
+
+
+def _emit(node: Traced, _: Any) -> list[Layer] | None:
+    if node.attr("fn") not in ACTIVATIONS:
+        return None
+    layer: Layer = {"kind": "act", "fn": node.attr("fn")}
+    if node.target in _FUNCTIONAL_RELU:  # F.relu in forward: tools that hook modules miss it
+        layer["functional"] = True
+    return [{**layer, "per_channel": True} if node.attr("fn") == "prelu" and node.params > 1 else layer]
+
+
+def _functions() -> dict[str, Any]:
+    names = {**{f"torch.nn.functional.{fn}": fn for fn in FUNCTIONS},
+             **{f"torch.{fn}": fn for fn in ("relu", "sigmoid", "tanh")},
+             **{f"torch.{fn}_": fn for fn in ("relu", "sigmoid", "tanh")},  # in place
+             "torch.nn.functional.elu_": "elu",  # F.relu_ is torch.relu_
+             **{f"Tensor.{fn}{place}": fn for fn in ("relu", "sigmoid", "tanh") for place in ("", "_")}}
+    return {**{name: fixed(fn=fn) for name, fn in names.items()},
+            "torch.nn.functional.hardtanh": _read_hardtanh}
+
+
+IMPORTS = Imports(
+    modules={**{f"torch.nn.{cls}": fixed(fn=fn) for cls, fn in _MODULES.items()},
+             "torch.nn.Hardtanh": lambda c: _hardtanh(c.module.min_val, c.module.max_val)},
+    functions=_functions(),
+    aten={**{f"aten.{fn}": fixed(fn=fn) for fn in (*FUNCTIONS, "prelu")},
+          **{f"aten.{fn}_": fixed(fn=fn) for fn in FUNCTIONS if fn not in _OUT_OF_PLACE},  # in place
+          "aten.hardtanh": _read_hardtanh},
+    onnx={**{op: fixed(fn=fn) for op, fn in _ONNX.items()}, "Clip": _read_clip},
+    onnx_weights={"PRelu": (1,)}, emit=_emit)
+
 ACT = OpKind(Activation, activation, _module,
              dict.fromkeys((*ACTIVATIONS, "functional_relu"), "activations"),
              keys_of=_fn, label=_label, learnable=True, elementwise=True,  # PReLU: learnable
@@ -99,6 +163,6 @@ ACT = OpKind(Activation, activation, _module,
                                   functional=Field("bool", False, doc="relu: `F.relu` in "
                                                    "forward, no module")),
                            "the matching `nn` module; `functional`: `F.relu`", _check),
-             lower=_lower)
+             lower=_lower, imports=IMPORTS, fusion="epilogue")
 
 KINDS = (ACT,)

@@ -249,9 +249,9 @@ def _read_onnx_softmax(c: OnnxCall) -> Fields:
     return dict(dim=int(c.attrs.get("axis", -1)), form=form)
 
 
-def _emit_softmax(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+def _emit_softmax(node: Traced, x: Shape) -> list[Layer] | None:
     dim = node.attr("dim")
-    if not isinstance(dim, int) or not -len(shapes[0]) <= dim < len(shapes[0]):
+    if not isinstance(dim, int) or not -len(x) <= dim < len(x):
         return None  # nn.Softmax(dim=None): torch picks one
     return [{"kind": "softmax", "dim": dim, "form": node.attr("form")}]
 
@@ -312,8 +312,9 @@ SOFTMAX_IMPORTS = Imports(
     onnx={"Softmax": _read_onnx_softmax}, emit=_emit_softmax)
 ATTENTION_IMPORTS = Imports(
     functions={"torch.nn.functional.scaled_dot_product_attention": _read_sdpa},
-    aten={"aten.scaled_dot_product_attention": _read_sdpa}, emit=_emit_attention)
-MHA_IMPORTS = Imports(modules={"torch.nn.MultiheadAttention": _read_mha}, emit=_emit_mha)
+    aten={"aten.scaled_dot_product_attention": _read_sdpa}, merge=_emit_attention)
+MHA_IMPORTS = Imports(modules={"torch.nn.MultiheadAttention": _read_mha},
+                      emit=lambda node, x: _emit_mha(node, (x,)), merge=_emit_mha)  # self or q, k, v
 
 
 def _softmax_keys(op: Softmax) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError
@@ -124,12 +125,70 @@ def _lower_instance(f: Mapping[str, Any], x: Shape, _: Lowering) -> InstanceNorm
 
 _affine = Field("bool", True, doc="learnable γ and β per channel")
 
+
+# -- import ------------------------------------------------------------------------------
+
+def _read_module(c: TorchCall) -> Fields:
+    """``nn.GroupNorm``, ``nn.LayerNorm``, ``nn.InstanceNorm2d``: affine, groups, normalized shape."""
+    m = c.module
+    affine = getattr(m, "elementwise_affine", getattr(m, "affine", True))
+    attrs: Fields = dict(affine=bool(affine))
+    if hasattr(m, "num_groups"):
+        attrs["groups"] = m.num_groups
+    if hasattr(m, "normalized_shape"):
+        attrs["normalized"] = tuple(m.normalized_shape)
+    return attrs
+
+
+def _read_layer_norm(c: TorchCall) -> Fields:
+    """``F.layer_norm(x, normalized_shape, weight, bias)`` (and ``aten.layer_norm``)."""
+    normalized = c.arg(1, "normalized_shape")
+    return dict(affine=c.arg(2, "weight") is not None, normalized=tuple(int(d) for d in normalized))
+
+
+def _read_onnx_layer_norm(c: OnnxCall) -> Fields:
+    """Normalised over the axes from ``axis`` on (torch's ``normalized_shape``)."""
+    source = c.in_shapes[0] or c.shape
+    axis = int(c.attrs.get("axis", -1)) % len(source)
+    return dict(affine=c.has(1), normalized=tuple(source[axis:]))
+
+
+def _emit_group(node: Traced, _: Shape) -> list[Layer] | None:
+    if not node.attr("groups"):
+        return None
+    layer: Layer = {"kind": "groupnorm", "groups": node.attr("groups")}
+    return [layer if node.attr("affine", True) else {**layer, "affine": False}]
+
+
+def _emit_layer(_: Traced, __: Shape) -> None:
+    """A LayerNorm on [N, C, H, W] normalises more than the channels: no spec layer says it (over
+    the channels it runs channels-last, which emit/nhwc.py reads)."""
+    return None
+
+
+def _emit_instance(node: Traced, _: Shape) -> list[Layer]:
+    return [{"kind": "instancenorm", **({"affine": True} if node.attr("affine") else {})}]
+
+
+_WEIGHTS = (1, 2)  # scale and bias
+GROUPNORM_IMPORTS = Imports(
+    modules={"torch.nn.GroupNorm": _read_module}, aten={"aten.group_norm": fixed()},
+    onnx={"GroupNormalization": fixed()}, onnx_weights={"GroupNormalization": _WEIGHTS}, emit=_emit_group)
+LAYERNORM_IMPORTS = Imports(
+    modules={"torch.nn.LayerNorm": _read_module},
+    functions={"torch.nn.functional.layer_norm": _read_layer_norm},
+    aten={"aten.layer_norm": _read_layer_norm}, onnx={"LayerNormalization": _read_onnx_layer_norm},
+    onnx_weights={"LayerNormalization": _WEIGHTS}, emit=_emit_layer)
+INSTANCENORM_IMPORTS = Imports(
+    modules={"torch.nn.InstanceNorm2d": _read_module}, onnx={"InstanceNormalization": fixed()},
+    onnx_weights={"InstanceNormalization": _WEIGHTS}, emit=_emit_instance)
+
 GROUPNORM = OpKind(
     GroupNorm, channel_norm, _group_module, {"groupnorm": "norm"}, learnable=True,
     elementwise=True,
     spec=SpecKind(fields(groups=Field("int", doc="channel groups; must divide C"), affine=_affine),
                   "`nn.GroupNorm`"),
-    lower=_lower_group)
+    lower=_lower_group, imports=GROUPNORM_IMPORTS)
 LAYERNORM = OpKind(
     LayerNorm, layer_norm, _layer_module, {"layernorm": "norm", "layernorm_last": "norm"},
     keys_of=_layer_keys,
@@ -139,12 +198,12 @@ LAYERNORM = OpKind(
         "rank: always over the last dim)")),
                   "`nn.LayerNorm` over the last dim (tokens `[N, L, C]`); on `[N, C, H, W]` "
                   "torchvision's `LayerNorm2d` over C at each position (`last_dim`: channels-last)"),
-    lower=_lower_layer)
+    lower=_lower_layer, imports=LAYERNORM_IMPORTS)
 INSTANCENORM = OpKind(
     InstanceNorm, channel_norm, _instance_module, {"instancenorm": "norm"}, learnable=True,
     elementwise=True,
     spec=SpecKind(fields(affine=Field("bool", False, doc="learnable γ and β (torch's default: off)")),
                   "`nn.InstanceNorm2d`"),
-    lower=_lower_instance)
+    lower=_lower_instance, imports=INSTANCENORM_IMPORTS)
 
 KINDS = (GROUPNORM, LAYERNORM, INSTANCENORM)

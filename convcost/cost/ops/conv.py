@@ -10,6 +10,7 @@ from convcost.cost.imports import (
     Imports,
     Layer,
     OnnxCall,
+    Read,
     TorchCall,
     Traced,
     onnx_pads,
@@ -249,6 +250,21 @@ def conv_fields(conv: Traced) -> Layer | None:
     return fields
 
 
+def _read_convolution(c: TorchCall) -> Read:
+    """``aten.convolution(input, weight, bias, stride, padding, dilation, transposed,
+    output_padding, groups)``, every conv as the recorder sees it (a transposed one redirected)."""
+    weight, groups, transposed = c.in_shapes[1], int(c.args[8]), bool(c.args[6])
+    bias = c.args[2] is not None
+    if transposed:
+        return "conv_transpose", dict(
+            in_channels=weight[0], out_channels=weight[1] * groups, kernel=tuple(weight[2:]),
+            stride=pair(c.args[3]), padding=pair(c.args[4]), output_padding=pair(c.args[7]),
+            groups=groups, dilation=pair(c.args[5]), bias=bias)
+    return dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=tuple(weight[2:]),
+                stride=pair(c.args[3]), padding=pair(c.args[4]), dilation=pair(c.args[5]),
+                groups=groups, bias=bias)
+
+
 def _emit(node: Traced, _: Any) -> list[Layer] | None:
     fields = conv_fields(node)
     return [fields] if fields else None
@@ -257,13 +273,15 @@ def _emit(node: Traced, _: Any) -> list[Layer] | None:
 IMPORTS = Imports(
     modules={"torch.nn.Conv2d": _read_module},
     functions={"torch.nn.functional.conv2d": read_conv_call},
-    aten={"aten.conv2d": read_conv_call},
+    aten={"aten.conv2d": read_conv_call}, dispatch={"aten.convolution": _read_convolution},
     onnx={"Conv": read_onnx_conv}, onnx_weights={"Conv": (1, 2)},
     emit=_emit)
 
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
               keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window,
-              imports=IMPORTS, layout="NCHW")
+              imports=IMPORTS, layout="NCHW", layer_class=lambda op: op.conv_class, fusion="head",
+              channels_1x1=lambda op: (op.in_channels, op.out_channels) if op.conv_class == "pointwise"
+              else None)
 
 KINDS = (CONV,)

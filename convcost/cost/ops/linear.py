@@ -128,8 +128,15 @@ def _read_matmul(c: OnnxCall) -> Read:
     return dict(in_features=weight[0], out_features=weight[1], bias=False)
 
 
-def _emit(node: Traced, shapes: Any) -> list[Layer] | None:
-    if len(shapes[0]) != 2:
+def _read_addmm(c: TorchCall) -> Fields:
+    """``aten.addmm(bias, input, weight.t())``, ``aten.mm(input, weight.t())``: a linear layer
+    when the recorder finds the last matrix a parameter."""
+    weight = c.in_shapes[-1]
+    return dict(in_features=weight[0], out_features=weight[1], bias=len(c.in_shapes) > 2)
+
+
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    if len(x) != 2:
         return None  # over tokens, or channels-last (emit/nhwc.py)
     layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
     return [layer if node.attr("bias") else {**layer, "bias": False}]
@@ -140,11 +147,14 @@ IMPORTS = Imports(
                                                out_features=c.module.out_features,
                                                bias=c.module.bias is not None)},
     functions={"torch.nn.functional.linear": _read_call}, aten={"aten.linear": _read_call},
+    dispatch={"aten.addmm": _read_addmm, "aten.mm": _read_addmm},
     onnx={"Gemm": _read_gemm, "MatMul": _read_matmul},
     onnx_weights={"Gemm": (1, 2), "MatMul": (1,)}, emit=_emit)
 
 LINEAR = OpKind(Linear, linear, _module, {"linear": "linear", "linear_bias": "linear bias"},
                 keys_of=_keys, learnable=True, weight_grad=True, spec=SPEC, lower=_lower,
-                imports=IMPORTS)
+                imports=IMPORTS, fusion="head",  # per position: a 1×1 conv on the channels (ConvNeXt's)
+                layer_class=lambda op: "pointwise" if op.per_position else "fully connected",
+                channels_1x1=lambda op: (op.in_features, op.out_features) if op.per_position else None)
 
 KINDS = (LINEAR,)

@@ -231,10 +231,10 @@ MATMUL_IMPORTS = Imports(
                "Tensor.bmm": read_matmul("bmm")},
     aten={"aten.matmul": read_matmul("matmul"), "aten.mm": read_matmul("matmul"),
           "aten.bmm": read_matmul("bmm")},
-    emit=_emit_matmul)  # ONNX MatMul is the linear kind's: it redirects here without a weight
+    merge=_emit_matmul)  # ONNX MatMul is the linear kind's: it redirects here without a weight
 EINSUM_IMPORTS = Imports(functions={"torch.einsum": _read_einsum},
                          aten={"aten.einsum": _read_einsum},
-                         onnx={"Einsum": _read_onnx_einsum}, emit=_emit_einsum)
+                         onnx={"Einsum": _read_onnx_einsum}, merge=_emit_einsum)
 
 
 def _matmul_keys(op: Matmul) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from functools import cache, reduce
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Imports, Layer, Traced
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
 from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
@@ -183,19 +183,91 @@ def _module(op: Op, _: Shape) -> Any:
     return getattr(_classes(), op.key)()
 
 
+# -- import ------------------------------------------------------------------------------
+
+def read_scalar(c: TorchCall) -> Fields:
+    """``a + b`` (``torch.add``, ``x.add_``, ``aten.add``, ...): ``scalar`` when one side is a number."""
+    scalars = [a for a in c.args[:2] if isinstance(a, int | float) and not isinstance(a, bool)]
+    return dict(scalar=scalars[0]) if scalars else {}
+
+
+def read_onnx_scalar(c: OnnxCall) -> Fields:
+    """ONNX ``Add``, ``Mul``, ...: ``scalar`` when one input is a one-value constant."""
+    scalars = [first(v) for v in c.constants if isinstance(v, list) and len(v) == 1]
+    return dict(scalar=scalars[0]) if scalars else {}
+
+
+def binary(name: str) -> Imports:
+    """The import names of ``a <name> b`` (add, mul, ...): torch, operator, methods, aten."""
+    names = {f"operator.{name}", f"operator.i{name}", f"torch.{name}", f"Tensor.{name}", f"Tensor.{name}_"}
+    return Imports(functions=dict.fromkeys(sorted(names), read_scalar),
+                   aten={f"aten.{name}{place}": read_scalar for place in ("", "_")})
+
+
+def _same_rank(node: Traced, shapes: Sequence[Shape]) -> bool:
+    """A merge the spec says: no scalar operand, every tensor of one rank (a video's [N, C, D,
+    H, W] too)."""
+    rank = len(node.shape)
+    return "scalar" not in node.attrs and rank >= 2 and all(len(s) == rank for s in shapes)
+
+
+def _merge_add(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    ok = _same_rank(node, shapes) and all(s == node.shape for s in shapes)
+    return [{"kind": "add"}] if ok else None
+
+
+def _merge_mul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    ok = _same_rank(node, shapes) and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape
+    return [{"kind": "mul"}] if ok else None
+
+
+def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x · γ``, γ a [C, 1, 1] parameter: a ``layer_scale``."""
+    if len(node.inputs) == 1 and len(x) == 4 and node.params == x[1]:
+        return [{"kind": "layer_scale"}]
+    return None
+
+
+def _merge_concat(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    ok = _same_rank(node, shapes) and node.attr("dim") == 1 and sum(s[1] for s in shapes) == node.shape[1]
+    return [{"kind": "concat"}] if ok else None
+
+
+def _emit_concat(node: Traced, x: Shape) -> list[Layer] | None:
+    return [] if node.shape == x else None  # torch.cat of one tensor (DenseNet's first)
+
+
+def _read_cat(c: TorchCall) -> Fields:
+    return dict(dim=int(c.arg(1, "dim", 0)) % len(c.shape))
+
+
+_ADD, _MUL = binary("add"), binary("mul")
+ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
+                      onnx_weights={"Add": (0, 1)}, merge=_merge_add)
+MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
+                      onnx_weights={"Mul": (0, 1)}, emit=_emit_mul, merge=_merge_mul)
+CONCAT_IMPORTS = Imports(
+    functions={"torch.cat": _read_cat, "torch.concat": _read_cat},
+    aten={"aten.cat": _read_cat, "aten.concat": _read_cat},
+    onnx={"Concat": lambda c: dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))},
+    emit=_emit_concat, merge=_merge_concat)
+
 ADD = OpKind(Add, same_shape, _module, {"add": "residual adds"}, inputs=2, variadic=True,
              spec=SpecKind(fields(), "`a + b (+ ...)`: inputs of equal shape (`from:` ≥ 2)"),
-             lower=_lower_add)
+             lower=_lower_add, imports=ADD_IMPORTS)
 AVERAGE = OpKind(Average, same_shape, _module, {"average": "residual adds"}, inputs=2, variadic=True,
                  spec=SpecKind(fields(), "`(a + b (+ ...)) / n`: averaged heads, inputs of equal shape "
                                          "(`from:` ≥ 2)"),
-                 lower=_lower_average, imports=Imports(emit=_emit_average))
-SCALE = OpKind(Scale, same_shape, _module, {"scale": "SE scale/gates"}, inputs=2)
+                 lower=_lower_average, imports=Imports(merge=_emit_average))
+SCALE = OpKind(Scale, same_shape, _module, {"scale": "SE scale/gates"}, inputs=2,
+               path=lambda shapes, out: (0,))  # x · gate: the path runs through x
+# a * gate: the path runs through the input the gate broadcasts over
 MUL = OpKind(Mul, mul, _module, {"mul": "SE scale/gates"}, inputs=2,
+             path=lambda shapes, out: tuple(i for i, s in enumerate(shapes) if s == out),
              spec=SpecKind(fields(), "`a * b`, broadcasting (`from:` 2 inputs; a gate)"),
-             lower=_lower_mul)
+             lower=_lower_mul, imports=MUL_IMPORTS)
 CONCAT = OpKind(Concat, concat, _module, {"concat": "concat/shuffle"}, inputs=2, variadic=True,
                 spec=SpecKind(fields(), "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2)"),
-                lower=_lower_concat)
+                lower=_lower_concat, imports=CONCAT_IMPORTS)
 
 KINDS = (ADD, AVERAGE, SCALE, MUL, CONCAT)

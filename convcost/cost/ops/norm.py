@@ -49,8 +49,8 @@ def _read_aten(c: TorchCall) -> Fields:
     return dict(channels=c.in_shapes[0][1], affine=c.arg(1, "weight") is not None)
 
 
-def _emit(node: Traced, shapes: Any) -> list[Layer] | None:
-    if not 2 <= len(shapes[0]) <= 5:
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    if not 2 <= len(x) <= 5:
         return None
     return [{"kind": "bn"} if node.attr("affine", True) else {"kind": "bn", "affine": False}]
 
@@ -70,7 +70,7 @@ IMPORTS = Imports(
 
 BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
-                          "`nn.BatchNorm2d`; `BatchNorm1d` on [N, C] or [N, C, L], `3d` on [N, C, D, H, W]"),
-            lower=_lower, imports=IMPORTS)
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    if not 2 <= len(x) <= 5:
 
 KINDS = (BN,)

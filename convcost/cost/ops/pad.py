@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, text
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.cost.window import Windows, conv_window
@@ -48,11 +49,48 @@ def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Pad:
     return Pad(tuple(amounts))
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_call(c: TorchCall) -> Fields:
+    """``F.pad(x, pad, mode, value)`` and ``aten.constant_pad_nd(x, pad, value)``."""
+    third = c.arg(2, "mode", "constant")
+    mode = third if isinstance(third, str) else "constant"
+    value = third if isinstance(third, int | float) else c.arg(3, "value", 0)
+    return dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=mode, value=float(value or 0))
+
+
+def _read_onnx(c: OnnxCall) -> Fields:
+    """ONNX pads (every axis's begins, then its ends) -> torch's ``F.pad`` order, last axis first."""
+    pads = c.attrs.get("pads") or (c.constants[1] if len(c.constants) > 1 else None)
+    attrs: Fields = dict(mode=text(c.attrs.get("mode", b"constant")))
+    if pads and len(pads) % 2 == 0:
+        rank = len(pads) // 2
+        order = [(int(pads[axis]), int(pads[axis + rank])) for axis in reversed(range(rank))]
+        while order and order[-1] == (0, 0):  # F.pad leaves the leading axes out
+            order.pop()
+        attrs["pad"] = tuple(p for pair in order for p in pair)
+    return attrs
+
+
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    """``F.pad`` with zeros on W and H (4 sizes, none negative) of an [N, C, H, W] map."""
+    amounts = tuple(node.attr("pad", ()))
+    if node.attr("mode", "constant") != "constant" or node.attr("value", 0) or len(x) != 4:
+        return None
+    if len(amounts) != 4 or min(amounts) < 0:
+        return None
+    return [{"kind": "pad", "pad": list(amounts)}] if any(amounts) else []
+
+
+IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
+                  aten={"aten.pad": _read_call, "aten.constant_pad_nd": _read_call},
+                  onnx={"Pad": _read_onnx}, emit=_emit)
+
 PAD = OpKind(
     Pad, pad, _module, {"pad": "flatten/dropout"}, window=_window,
     spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] zero pixels")),
                   "`F.pad(x, (left, right, top, bottom))`, `nn.ZeroPad2d`: zeros around the map"),
-    lower=_lower,
+    lower=_lower, imports=IMPORTS,
 )
 
 KINDS = (PAD,)

@@ -13,6 +13,20 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Literal
 
+from convcost.cost.imports import (
+    Fields,
+    Imports,
+    Layer,
+    OnnxCall,
+    TorchCall,
+    TorchReader,
+    Traced,
+    fixed,
+    onnx_pads,
+    onnx_pair,
+    pair,
+    spec_size,
+)
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
 from convcost.cost.window import Windows, adaptive_window, conv_window
@@ -159,11 +173,85 @@ SPEC = SpecKind(
     ),
     "`nn.AvgPool2d`, `nn.MaxPool2d`, `nn.Adaptive*Pool2d`; `functional`: `F.*_pool2d`", _check)
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_module(kind: str) -> TorchReader:
+    def read(c: TorchCall) -> Fields:
+        m = c.module
+        stride = m.stride if m.stride is not None else m.kernel_size
+        return dict(kind=kind, kernel=pair(m.kernel_size), stride=pair(stride), padding=pair(m.padding),
+                    ceil_mode=bool(m.ceil_mode), dilation=pair(getattr(m, "dilation", 1)))
+    return read
+
+
+def _read_call(kind: str) -> TorchReader:
+    """``F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)``, ``F.avg_pool2d(x,
+    kernel, stride, padding, ceil_mode)`` and their aten ops."""
+    def read(c: TorchCall) -> Fields:
+        kernel = pair(c.arg(1, "kernel_size"))
+        stride = c.arg(2, "stride", None) or kernel
+        ceil = c.arg(5 if kind == "max" else 4, "ceil_mode", False)
+        return dict(kind=kind, kernel=kernel, stride=pair(stride),
+                    padding=pair(c.arg(3, "padding", 0)), ceil_mode=bool(ceil),
+                    dilation=pair(c.arg(4, "dilation", 1) if kind == "max" else 1))
+    return read
+
+
+def _read_onnx(kind: str) -> Any:
+    def read(c: OnnxCall) -> Fields:
+        return dict(kind=kind, kernel=onnx_pair(c, "kernel_shape", 1), stride=onnx_pair(c, "strides", 1),
+                    padding=onnx_pads(c), ceil_mode=bool(c.attrs.get("ceil_mode", 0)),
+                    dilation=onnx_pair(c, "dilations", 1))
+    return read
+
+
+def _emit_pool(node: Traced, _: Any) -> list[Layer] | None:
+    if tuple(node.attr("dilation", (1, 1))) != (1, 1) or len(node.attr("padding")) != 2:
+        return None
+    layer: Layer = {"kind": "pool", "op": node.attr("kind"), "kernel_size": spec_size(node.attr("kernel")),
+                    "stride": spec_size(node.attr("stride"))}
+    if tuple(node.attr("padding")) != (0, 0):
+        layer["padding"] = spec_size(node.attr("padding"))
+    if node.attr("ceil_mode"):
+        layer["ceil_mode"] = True
+    return [layer]
+
+
+POOL_IMPORTS = Imports(
+    modules={f"torch.nn.{cls}Pool2d": _read_module(kind) for cls, kind in (("Max", "max"), ("Avg", "avg"))},
+    functions={f"torch.nn.functional.{kind}_pool2d": _read_call(kind) for kind in ("max", "avg")},
+    aten={f"aten.{kind}_pool2d": _read_call(kind) for kind in ("max", "avg")},
+    dispatch={"aten.max_pool2d_with_indices": _read_call("max")},
+    onnx={"MaxPool": _read_onnx("max"), "AveragePool": _read_onnx("avg")}, emit=_emit_pool)
+
+
+def _read_adaptive(kind: str) -> TorchReader:
+    return lambda c: dict(kind=kind, output_size=tuple(c.shape[2:]))
+
+
+def _emit_adaptive(node: Traced, _: Any) -> list[Layer]:
+    out = tuple(node.attr("output_size"))
+    layer: Layer = {"kind": "pool", "op": node.attr("kind")}
+    layer.update({"global": True} if out == (1, 1) else {"output_size": spec_size(out)})
+    return [layer]
+
+
+_ADAPTIVE = (("Avg", "avg"), ("Max", "max"))
+ADAPTIVE_IMPORTS = Imports(
+    modules={f"torch.nn.Adaptive{cls}Pool2d": _read_adaptive(kind) for cls, kind in _ADAPTIVE},
+    functions={f"torch.nn.functional.adaptive_{kind}_pool2d": _read_adaptive(kind) for _, kind in _ADAPTIVE},
+    aten={f"aten.adaptive_{kind}_pool2d": _read_adaptive(kind) for _, kind in _ADAPTIVE},
+    onnx={f"Global{name}Pool": fixed(kind=kind, output_size=(1, 1))
+          for name, kind in (("Average", "avg"), ("Max", "max"))},
+    emit=_emit_adaptive)
+
 _WINDOW_KEYS = ("max_pool", "avg_pool", "functional_max_pool", "functional_avg_pool")
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(_WINDOW_KEYS, "pooling"),
-              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower, layout="NCHW")
+              keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower, layout="NCHW",
+              imports=POOL_IMPORTS)
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
-                       keys_of=_adaptive_key, window=_adaptive_window, layout="NCHW")
+                       keys_of=_adaptive_key, window=_adaptive_window, layout="NCHW",
+                       imports=ADAPTIVE_IMPORTS)
 
 KINDS = (POOL, ADAPTIVE_POOL)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 
@@ -59,9 +60,46 @@ def _window(_: Mean, __: Shape) -> None:
     return None  # the mean over H×W: every output unit sees the whole map
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_call(c: TorchCall) -> Fields:
+    """``torch.mean(x, dim, keepdim)``, ``x.mean(...)``, ``aten.mean``."""
+    dims = c.arg(1, "dim", None)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims) if dims is not None else ()
+    return dict(dims=dims, keepdim=bool(c.arg(2, "keepdim", False)))
+
+
+def _read_dispatch(c: TorchCall) -> Fields:
+    """``aten.mean.dim`` as the recorder sees it: negative dims counted from the end."""
+    attrs, rank = _read_call(c), len(c.in_shapes[0])
+    return {**attrs, "dims": tuple(sorted(d % rank for d in attrs["dims"]))}
+
+
+def _read_onnx(c: OnnxCall) -> Read:
+    """A mean; torch's exported ``nn.AdaptiveAvgPool2d(1)`` stays the module torch.fx sees."""
+    axes = c.attrs.get("axes") or (c.constants[1] if len(c.constants) > 1 else None) or ()
+    rank = len(c.in_shapes[0] or c.shape)
+    dims = tuple(sorted(int(a) % rank for a in axes))
+    keepdim = bool(c.attrs.get("keepdims", 1))
+    if c.module_kind == "adaptive_pool" and dims == (2, 3) and keepdim:
+        return "adaptive_pool", dict(kind="avg", output_size=(1, 1))
+    return dict(dims=dims, keepdim=keepdim)
+
+
+def _emit(node: Traced, _: Any) -> list[Layer] | None:
+    """``x.mean([2, 3])``: the ``mean`` kind (tools count it unlike a pooling module)."""
+    if tuple(node.attr("dims", ())) != (2, 3) or len(node.shape) not in (2, 4):
+        return None
+    return [{"kind": "mean", "keepdim": True} if node.attr("keepdim") else {"kind": "mean"}]
+
+
+IMPORTS = Imports(functions={"torch.mean": _read_call, "Tensor.mean": _read_call},
+                  aten={"aten.mean": _read_call}, dispatch={"aten.mean": _read_dispatch},
+                  onnx={"ReduceMean": _read_onnx}, emit=_emit)
+
 MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"}, window=_window,
               spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep [N, C, 1, 1]")),
                             "`x.mean([2, 3])` in forward (no module of torch's)"),
-              lower=_lower)
+              lower=_lower, imports=IMPORTS)
 
 KINDS = (MEAN,)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, Layer, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
@@ -53,11 +54,17 @@ def _lower(f: Mapping[str, Any], _x: Shape, _: Lowering) -> Shuffle:
     return Shuffle(f["groups"])
 
 
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    return [{"kind": "shuffle", "groups": node.attr("groups")}] if len(x) == 4 else None
+
+
+IMPORTS = Imports(modules={"torch.nn.ChannelShuffle": lambda c: dict(groups=c.module.groups)}, emit=_emit)
+
 SHUFFLE = OpKind(
     Shuffle, shuffle, _module, {"shuffle": "concat/shuffle"},
     spec=SpecKind(fields(groups=Field("int", 2, doc="channel groups; must divide C")),
                   "ShuffleNet's channel shuffle: `x.view(n, g, c // g, h, w).transpose(1, 2)` "
                   "and back to [N, C, H, W]"),
-    lower=_lower)
+    lower=_lower, imports=IMPORTS)
 
 KINDS = (SHUFFLE,)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
@@ -61,6 +62,49 @@ def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Slice:
     return Slice(start, end)
 
 
+# -- import ------------------------------------------------------------------------------
+
+def _read_narrow(c: TorchCall) -> Fields:
+    """``x.narrow(dim, start, length)``."""
+    dim, start, length = (int(c.arg(i, n)) for i, n in ((1, "dim"), (2, "start"), (3, "length")))
+    return dict(dim=dim % len(c.shape), start=start, end=start + length, step=1)
+
+
+def _read_aten(c: TorchCall) -> Fields:
+    """``aten.slice(x, dim, start, end, step)``."""
+    source = c.in_shapes[0]
+    dim = int(c.arg(1, "dim", 0)) % len(source)
+    start, end, step = slice(c.arg(2, "start"), c.arg(3, "end"), c.arg(4, "step", 1)).indices(source[dim])
+    return dict(dim=dim, start=start, end=end, step=step)
+
+
+def _read_onnx(c: OnnxCall) -> Fields:
+    """``x[..., start:end:step]`` along one axis, when its bounds are constants."""
+    starts, ends, axes, steps = (c.constants[i] if len(c.constants) > i else None for i in (1, 2, 3, 4))
+    source = c.in_shapes[0]
+    if not (source and starts and ends and len(starts) == len(ends) == 1):
+        return {}
+    dim = int(axes[0]) % len(source) if axes else 0
+    step = int(steps[0]) if steps else 1
+    start, end, _ = slice(int(starts[0]), int(ends[0]), step).indices(source[dim])
+    return dict(dim=dim, start=start, end=end, step=step)
+
+
+def emit_slice(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x[:, a:b]``: a ``slice`` of channels (the whole tensor: no layer)."""
+    start, end = node.attr("start"), node.attr("end")
+    if node.attr("dim") != 1 or node.attr("step", 1) != 1 or start is None or len(x) < 2:
+        return None
+    if (start, end) == (0, x[1]):
+        return []
+    layer: Layer = {"kind": "slice", "start": start}
+    return [layer if end == x[1] else {**layer, "end": end}]
+
+
+IMPORTS = Imports(functions={"torch.narrow": _read_narrow, "Tensor.narrow": _read_narrow},
+                  aten={"aten.narrow": _read_narrow, "aten.slice": _read_aten},
+                  onnx={"Slice": _read_onnx}, emit=emit_slice)
+
 SLICE = OpKind(
     Slice, slice_channels, _module, {"slice": "flatten/dropout"}, view=True,
     spec=SpecKind(fields(
@@ -68,7 +112,7 @@ SLICE = OpKind(
         end=Field("int", None, nullable=True, doc="one past the last channel; none: to the last"),
         width=Field("choice", "scaled", ("scaled", "fixed", "grow")),
     ), "`x[:, start:end]` (channels; also `narrow`, a piece of `split`/`chunk`): a view, no MACs"),
-    lower=_lower,
+    lower=_lower, imports=IMPORTS,
 )
 
 KINDS = (SLICE,)

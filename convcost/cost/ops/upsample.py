@@ -5,12 +5,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from typing import Any, ClassVar, Literal
 
+from convcost.cost.imports import (
+    Fields,
+    Imports,
+    Layer,
+    OnnxCall,
+    TorchCall,
+    TorchReader,
+    Traced,
+    spec_size,
+    text,
+)
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
 from convcost.cost.window import Window, Windows, upsample_window
@@ -172,9 +183,88 @@ INTERPOLATE_SPEC = SpecKind(
     "`F.interpolate(x, size=ref.shape[-2:])`: `from: [x, ref]`, x resized to ref's H×W",
     _check_interpolate)
 
+# -- import: nn.Upsample, F.interpolate and ONNX Resize are the IR's interpolate -----------
+
+def scale_of(factor: Any) -> float | None:
+    """One resize factor for H and W (``2``, ``2.0``, ``(2, 2)``), or None (a size, or two factors)."""
+    if isinstance(factor, list | tuple):
+        factor = factor[0] if len(set(factor)) == 1 else None
+    return float(factor) if isinstance(factor, int | float) and not isinstance(factor, bool) else None
+
+
+def _read_module(c: TorchCall) -> Fields:
+    m = c.module
+    return dict(mode=m.mode, size=tuple(c.shape[2:]), scale=scale_of(m.scale_factor),
+                align_corners=bool(m.align_corners))
+
+
+def _read_call(c: TorchCall) -> Fields:
+    """``F.interpolate(x, size, scale_factor, mode, align_corners)``."""
+    return dict(mode=str(c.arg(3, "mode", "nearest")), size=tuple(c.shape[2:]),
+                align_corners=bool(c.arg(4, "align_corners", False)),
+                scale=scale_of(c.arg(2, "scale_factor", None)))
+
+
+def _read_aten(mode: str) -> TorchReader:
+    # aten.upsample_*2d.vec(input, output_size, [align_corners,] scale_factors)
+    return lambda c: dict(mode=mode, size=tuple(c.shape[2:]),
+                          scale=scale_of(c.args[-1] if len(c.args) > 2 else None))
+
+
+def _read_bilinear(c: TorchCall) -> Fields:
+    """``aten.upsample_bilinear2d(input, output_size, align_corners, scales_h, scales_w)``, as
+    the recorder sees it."""
+    scale = c.args[3] if len(c.args) > 3 and c.args[3] == c.args[-1] else None
+    return dict(mode="bilinear", size=tuple(c.shape[2:]), align_corners=bool(c.args[2]),
+                scale=scale_of(scale))
+
+
+def _read_resize(c: OnnxCall) -> Fields:
+    """ONNX's ``linear``/``cubic`` over two spatial axes are torch's ``bilinear``/``bicubic``."""
+    mode = text(c.attrs.get("mode", b"nearest"))
+    if mode in ("linear", "cubic") and len(c.shape) == 4:
+        mode = "bi" + mode
+    attrs: Fields = dict(mode=mode, size=tuple(c.shape[2:]))
+    if text(c.attrs.get("coordinate_transformation_mode", b"")) == "align_corners":
+        attrs["align_corners"] = True
+    if c.has(3) and not c.has(2):  # fixed sizes, no scales: F.interpolate(x, size=...)
+        attrs["sized"] = True
+    return attrs
+
+
+def _emit(node: Traced, _: Shape) -> list[Layer] | None:
+    """A resize by a factor or to a fixed size: an ``upsample``."""
+    mode = {"linear": "bilinear"}.get(node.attr("mode"), node.attr("mode"))  # ONNX Resize's name
+    if mode not in ("nearest", "bilinear") or node.attr("align_corners"):
+        return None
+    if len(node.shape) != 4:
+        return None
+    scale = node.attr("scale")  # a factor keeps the layer resolution-free (a neck sweeps ρ)
+    layer: Layer = {"kind": "upsample", **({"scale": scale} if scale else
+                                           {"size": spec_size((node.shape[2], node.shape[3]))})}
+    return [layer if mode == "nearest" else {**layer, "mode": mode}]
+
+
+def _merge(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    """A resize to the size of its second input: an ``interpolate``."""
+    if len(node.shape) != 4 or any(len(s) != 4 for s in shapes):
+        return None
+    if len(shapes) == 2 and shapes[1][2:] == node.shape[2:]:
+        layer: Layer = {"kind": "interpolate", "mode": node.attr("mode")}
+        return [{**layer, "align_corners": True} if node.attr("align_corners") else layer]
+    return None
+
+
+INTERPOLATE_IMPORTS = Imports(
+    modules={"torch.nn.Upsample": _read_module}, functions={"torch.nn.functional.interpolate": _read_call},
+    aten={f"aten.upsample_{mode}2d": _read_aten(mode) for mode in ("nearest", "bilinear")},
+    dispatch={"aten.upsample_bilinear2d": _read_bilinear},
+    onnx={"Resize": _read_resize}, emit=_emit, merge=_merge)
+
 INTERPOLATE = OpKind(Interpolate, interpolate, _interpolate_module,
                      dict.fromkeys(("interpolate_nearest", "interpolate_bilinear"), "upsample"),
                      keys_of=_interpolate_keys, inputs=2, reference=True,
-                     window=_interpolate_window, spec=INTERPOLATE_SPEC, lower=_lower_interpolate)
+                     window=_interpolate_window, spec=INTERPOLATE_SPEC, lower=_lower_interpolate,
+                     imports=INTERPOLATE_IMPORTS)
 
 KINDS = (UPSAMPLE, INTERPOLATE)

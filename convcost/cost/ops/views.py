@@ -94,10 +94,9 @@ def _read_flatten(c: TorchCall) -> Fields:
     return dict(start_dim=int(c.arg(1, "start_dim", 0)), end_dim=int(c.arg(2, "end_dim", -1)))
 
 
-def emit_flatten(node: Traced, shapes: Any) -> list[Layer] | None:
+def emit_flatten(node: Traced, x: Shape) -> list[Layer] | None:
     """flatten / view / reshape: a spec ``flatten`` from [N, C, ...] to [N, C·...] only (the
     same shape: no layer)."""
-    x = shapes[0]
     if node.shape == x:
         return []
     flat = len(x) >= 3 and node.shape == (x[0], math.prod(x[1:]))
@@ -134,6 +133,7 @@ def _no_layer(_: Traced, __: Any) -> list[Layer]:
 IDENTITY_IMPORTS = Imports(
     modules={"torch.nn.Identity": fixed()}, functions={"Tensor.contiguous": fixed()},
     aten={"aten.contiguous": fixed(), "aten.clone": fixed()}, onnx={"Identity": fixed()},
+    dispatch={"aten.alias": fixed(), "aten.detach": fixed(), "aten._to_copy": fixed()},
     emit=_no_layer)
 
 

@@ -25,34 +25,16 @@ if TYPE_CHECKING:
     from convcost.runtime.importer.ir import IRGraph
 
 
-def _upsample(mode: str) -> r.Rule:
-    # aten.upsample_*2d.vec(input, output_size, [align_corners,] scale_factors)
-    return lambda c: ("interpolate", dict(mode=mode, size=tuple(c.shape[2:]),
-                                          scale=r.scale_of(c.args[-1] if len(c.args) > 2 else None)))
-
-
 @cache
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
-    rules: dict[str, r.Rule] = {f"aten.{fn}": r.act_rule(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")}
-    rules.update({f"aten.{fn}_": r.act_rule(fn) for fn in (*r.ACT_FUNCTIONS, "prelu")})  # in place
-    rules.update({f"aten.{op}{place}": r.binary_rule(op) for op in ("add", "sub", "mul", "div")
-                  for place in ("", "_")})
+    rules: dict[str, r.Rule] = {f"aten.{op}{place}": r.binary_rule(op) for op in ("sub", "div")
+                                for place in ("", "_")}
     rules.update({
-        "aten.hardtanh": r.f_hardtanh_rule,
-        "aten.max_pool2d": r.f_pool_rule("max"), "aten.avg_pool2d": r.f_pool_rule("avg"),
-        "aten.adaptive_avg_pool2d": r.adaptive_rule("avg"),
-        "aten.adaptive_max_pool2d": r.adaptive_rule("max"),
-        "aten.mean": r.mean_rule, "aten.cat": r.cat_rule, "aten.concat": r.cat_rule,
         "aten.chunk": r.chunk_rule("chunk"), "aten.split": r.chunk_rule("split"),
         "aten.split_with_sizes": r.chunk_rule("split"),
         "aten.view": r.reshape_rule, "aten.reshape": r.reshape_rule, "aten._unsafe_view": r.reshape_rule,
         "aten.transpose": r.transpose_rule, "aten.permute": r.permute_rule,
-        "aten.pad": r.pad_rule, "aten.constant_pad_nd": r.pad_rule,
-        "aten.upsample_nearest2d": _upsample("nearest"), "aten.upsample_bilinear2d": _upsample("bilinear"),
-        "aten.slice": r.aten_slice_rule,
-        "aten.narrow": r.narrow_rule,
-        "aten.layer_norm": r.f_layer_norm_rule, "aten.group_norm": r.same_rule("groupnorm"),
     })
     rules.update({op_name(name): rule for name, rule in IMPORT_RULES["aten"].items()})  # the kinds'
 

@@ -22,8 +22,7 @@ Shape = tuple[int, ...]
 # Ops the importer needs that no op kind is: the model's input, a tuple's item, the splits
 # that make tuples, and arithmetic and shape ops no spec layer says on its own (emit/ reads
 # them in context: a sub or div is opaque, a reshape may be a flatten or a shuffle).
-OWN_OPS = frozenset({"input", "getitem", "chunk", "split", "sub", "div", "reshape", "transpose",
-                     "cat"})
+OWN_OPS = frozenset({"input", "getitem", "chunk", "split", "sub", "div", "reshape", "transpose"})
 OPS = frozenset(REGISTRY) | OWN_OPS
 """Every IR op: the registry's op keys and :data:`OWN_OPS`."""
 

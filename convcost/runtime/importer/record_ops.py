@@ -2,8 +2,8 @@
 NMS a CUDA build of torchvision lacks beside a CPU torch. torch is imported inside functions.
 
 The rules are torch.export's (:func:`.export_trace.aten_rules`), plus the forms ops take at the
-dispatch level: ``aten.convolution`` for every conv, ``aten.addmm``/``aten.mm`` for a linear
-(when its weight is a parameter), ``aten.max_pool2d_with_indices``, ``aten.mean.dim`` with
+dispatch level, which the kinds declare (``imports.dispatch``): every conv as one op, a linear
+as a matrix product (when its weight is a parameter), a max pool with its indices, a mean with
 negative dims. An op no rule names is ``recorded`` when torch's FlopCounterMode counts it no
 FLOP (post-processing: NMS, top-k, sort, gather, index ops, box arithmetic), else ``opaque``.
 """
@@ -15,52 +15,19 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+from convcost.cost.registry import IMPORT_KINDS, IMPORT_RULES
 from convcost.runtime.importer import fx_ops as r
-from convcost.runtime.importer.export_trace import aten_rules
+from convcost.runtime.importer.export_trace import aten_rules, op_name
 
-LINEAR_OPS = frozenset({"aten.addmm", "aten.mm"})  # a linear when the last matrix is a weight
-
-
-def _convolution(c: r.Call) -> tuple[str, dict[str, Any]]:
-    # aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
-    weight, groups, transposed = c.in_shapes[1], int(c.args[8]), bool(c.args[6])
-    bias = c.args[2] is not None
-    if transposed:
-        return "conv_transpose", dict(
-            in_channels=weight[0], out_channels=weight[1] * groups, kernel=tuple(weight[2:]),
-            stride=r.pair(c.args[3]), padding=r.pair(c.args[4]), output_padding=r.pair(c.args[7]),
-            groups=groups, dilation=r.pair(c.args[5]), bias=bias)
-    return "conv", dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=tuple(weight[2:]),
-                        stride=r.pair(c.args[3]), padding=r.pair(c.args[4]), dilation=r.pair(c.args[5]),
-                        groups=groups, bias=bias)
-
-
-def _linear(c: r.Call) -> tuple[str, dict[str, Any]]:
-    # aten.addmm(bias, input, weight.t()) / aten.mm(input, weight.t())
-    weight = c.in_shapes[-1]
-    return "linear", dict(in_features=weight[0], out_features=weight[1], bias=len(c.in_shapes) > 2)
-
-
-def _mean(c: r.Call) -> tuple[str, dict[str, Any]]:
-    op, attrs = r.mean_rule(c)
-    rank = len(c.in_shapes[0])
-    return op, {**attrs, "dims": tuple(sorted(d % rank for d in attrs["dims"]))}
-
-
-def _bilinear(c: r.Call) -> tuple[str, dict[str, Any]]:
-    # aten.upsample_bilinear2d(input, output_size, align_corners, scales_h, scales_w)
-    scale = c.args[3] if len(c.args) > 3 and c.args[3] == c.args[-1] else None
-    return "interpolate", dict(mode="bilinear", size=tuple(c.shape[2:]), align_corners=bool(c.args[2]),
-                               scale=r.scale_of(scale))
+# a linear when the last matrix is a weight: the linear kind's dispatch-level ops (aten.addmm, ...)
+LINEAR_OPS = frozenset(name for name, key in IMPORT_KINDS["dispatch"].items() if key == "linear")
 
 
 @cache
 def dispatch_rules() -> Mapping[str, r.Rule]:
-    """ATen op name (overload dropped) -> rule, as the recorder sees the ops."""
-    return {**aten_rules(), "aten.convolution": _convolution, "aten.addmm": _linear, "aten.mm": _linear,
-            "aten.max_pool2d_with_indices": r.f_pool_rule("max"), "aten.mean": _mean,
-            "aten.upsample_bilinear2d": _bilinear, "aten.alias": r.same_rule("identity"),
-            "aten.detach": r.same_rule("identity"), "aten._to_copy": r.same_rule("identity")}
+    """ATen op name (overload dropped) -> rule, as the recorder sees the ops: torch.export's,
+    then the kinds' ``dispatch`` forms (``imports.dispatch`` in cost/ops)."""
+    return {**aten_rules(), **{op_name(name): rule for name, rule in IMPORT_RULES["dispatch"].items()}}
 
 
 def fcm_macs(func: Any, args: Any, kwargs: Any, out: Any) -> int:

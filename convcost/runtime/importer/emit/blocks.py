@@ -36,7 +36,7 @@ def ir_signature(node: IRNode) -> Signature | None:
         return ("bn", node.shape[1])
     if node.op == "act":
         return ("act", a["fn"])
-    if node.op in ("add", "mul", "cat") and len(node.inputs) == 2 and "scalar" not in a:
+    if node.op in ("add", "mul", "concat") and len(node.inputs) == 2 and "scalar" not in a:
         return (node.op,)
     if node.op == "transpose" and tuple(a.get("dims", ())) == (1, 2) and len(node.shape) == 5:
         return ("shuffle",)
@@ -59,7 +59,7 @@ def node_signature(node: Node) -> Signature | None:
         return ("bn", op.channels)
     if isinstance(op, Activation):
         return ("act", op.fn)
-    simple = {Add: "add", Scale: "mul", Concat: "cat", Shuffle: "shuffle"}
+    simple = {Add: "add", Scale: "mul", Concat: "concat", Shuffle: "shuffle"}
     if type(op) in simple:
         return (simple[type(op)],)
     if isinstance(op, AdaptivePool) and op.output_size == (1, 1) and op.mode == "avg":
@@ -218,7 +218,7 @@ def _resnet_layers(main: Sequence[IRNode]) -> Iterator[Layer]:
 
 
 def shuffle_unit(nodes: Sequence[IRNode], shape: Shape) -> Iterator[Layer]:
-    if any(n.op == "cat" for n in nodes) and any(ir_signature(n) == ("shuffle",) for n in nodes):
+    if any(n.op == "concat" for n in nodes) and any(ir_signature(n) == ("shuffle",) for n in nodes):
         strides = [c.attr("stride") for c in _convs(nodes) if c.attr("stride") != (1, 1)]
         yield {"kind": "shuffle_unit", "out_channels": nodes[-1].shape[1],
                "stride": size(strides[0]) if strides else 1}

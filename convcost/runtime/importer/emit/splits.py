@@ -84,7 +84,7 @@ def parallel_layer(nodes: Sequence[IRNode], source: str, shape: Shape, path: str
     """A module whose ops are branches from its input into one merge (Inception), as a
     ``parallel`` with each branch named after its sub-module; None when it is not one."""
     merge, by_name = nodes[-1], {n.name: n for n in nodes}
-    if merge.op not in ("cat", "add", "mul") or source in merge.inputs or len(merge.inputs) < 2:
+    if merge.op not in ("concat", "add", "mul") or source in merge.inputs or len(merge.inputs) < 2:
         return None
     merged = merge_layers(merge, [by_name[t].shape for t in merge.inputs if t in by_name])
     if not merged or merge.module not in (path, f"{path}.{merged[0]['kind']}"):

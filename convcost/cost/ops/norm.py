@@ -70,7 +70,7 @@ IMPORTS = Imports(
 
 BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
-def _emit(node: Traced, x: Shape) -> list[Layer] | None:
-    if not 2 <= len(x) <= 5:
+                          "`nn.BatchNorm2d`; `BatchNorm1d` on [N, C] or [N, C, L], `3d` on [N, C, D, H, W]"),
+            lower=_lower, imports=IMPORTS, fusion="epilogue")
 
 KINDS = (BN,)

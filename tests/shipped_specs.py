@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # (spec, torchvision builder, its keyword arguments, resolution (or the whole input shape),
 # params, paper MACs):
-# params = sum(p.numel()), MACs = FlopCounterMode FLOPs / 2, as measured on torchvision 0.28
+# params = sum(p.numel()), MACs = FlopCounterMode FLOPs / 2 (on the math attention path), as
+# measured on torchvision 0.28
 TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...], int, int]] = [
     ("regnet_y_400mf", "regnet_y_400mf", {}, 224, 4_344_144, 401_842_848),
     ("efficientnet_v2_s", "efficientnet_v2_s", {}, 224, 21_458_488, 2_849_895_872),
@@ -19,4 +20,6 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...]
     ("inception_v3", "inception_v3", {"aux_logits": False, "init_weights": False}, 299,
      23_834_568, 5_713_216_096),
     ("r3d_18", "r3d_18", {}, (1, 3, 16, 112, 112), 33_371_472, 40_696_553_472),  # a video clip
+    # MACs on the math attention path (math SDPA backend, MHA fast path off: runtime/flop_count)
+    ("vit_b_16", "vit_b_16", {}, 224, 86_567_656, 17_563_828_224),
 ]

@@ -1,6 +1,6 @@
-"""Each issue-12 spec equals torchvision's model: params, FlopCounterMode MACs, and the
-multiset of its convolutions, linears and norms (type, channels, kernel, stride, padding,
-dilation, groups, bias), module by module."""
+"""Each issue-12 spec (and vit_b_16) equals torchvision's model: params, FlopCounterMode MACs,
+and the multiset of its convolutions, linears and multi-head attentions (type, channels,
+kernel, stride, padding, dilation, groups, bias; width, heads), module by module."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shipped_specs import TORCHVISION_SPECS
 
 from convcost.conventions.rules import CONVENTIONS
 from convcost.cost.ops import Conv2d, Linear
+from convcost.cost.ops.attention import MultiheadAttention
 from convcost.cost.ops.conv_nd import Conv3d
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
@@ -46,8 +47,13 @@ def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
     from torch import nn
 
     layers: Counter[tuple[Any, ...]] = Counter()
+    inside = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
     for module in model.modules():
-        if type(module) is nn.Conv2d or isinstance(module, nn.Conv3d):  # r3d: Conv3DSimple
+        if isinstance(module, nn.MultiheadAttention):  # its out_proj is part of it
+            layers[("mha", module.embed_dim, module.num_heads, module.in_proj_bias is not None)] += 1
+        elif id(module) in inside:
+            continue
+        elif type(module) is nn.Conv2d or isinstance(module, nn.Conv3d):  # r3d: Conv3DSimple
             layers[("conv", module.in_channels, module.out_channels, module.kernel_size,
                     module.stride, module.padding, module.dilation, module.groups,
                     module.bias is not None)] += 1
@@ -66,6 +72,8 @@ def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
                     op.dilation, op.groups, op.bias)] += 1
         elif isinstance(op, Linear):
             layers[("linear", op.in_features, op.out_features, op.bias)] += 1
+        elif isinstance(op, MultiheadAttention):
+            layers[("mha", op.embed_dim, op.heads, op.bias)] += 1
     return layers
 
 
@@ -74,14 +82,15 @@ def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
 def test_spec_equals_torchvision(spec: str, builder: str, kwargs: dict[str, Any],
                                  resolution: int | tuple[int, ...], params: int, macs: int) -> None:
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.flop_count import flop_counter
 
     # on the meta device: params and FlopCounterMode's FLOPs depend on shapes only, and the
-    # forward costs no arithmetic (Inception v3 at 299: 0.3 s instead of 7 s)
+    # forward costs no arithmetic (Inception v3 at 299: 0.3 s instead of 7 s); attention on
+    # the math path (math SDPA backend, MHA fast path off), whose matmuls FlopCounterMode sees
     model = _torchvision_model(builder, kwargs, "meta")
     shape = resolution if isinstance(resolution, tuple) else (1, 3, resolution, resolution)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), flop_counter() as counter:
         model(torch.zeros(shape, device="meta"))
     assert sum(p.numel() for p in model.parameters()) == params
     assert counter.get_total_flops() == 2 * macs

@@ -52,7 +52,11 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 
 # specs whose figures do not come back through the importer yet: {name: why}
-IMPORTER_GAPS: dict[str, str] = {}
+IMPORTER_GAPS: dict[str, str] = {
+    # every leaf comes back with its figures, but convcost's multihead_attention module holds
+    # the nn.MultiheadAttention as `.attn`: the leaf is re-imported as '<layer>.attn'
+    "vit_b_16": "multihead_attention re-imported under its wrapped module's name",
+}
 
 
 @pytest.mark.parametrize("name", [
@@ -131,6 +135,8 @@ ONNX_GAPS: dict[str, str] = {
               "and pool3d yet (torch.fx and torch.export are)",
     "m5_audio": "ONNX Conv with a 3-D weight is not read as conv1d yet (torch.fx and "
                 "torch.export are)",
+    # the exported nn.MultiheadAttention is read as other layers (the self-check refuses it)
+    "vit_b_16": "ONNX nn.MultiheadAttention export not read as one attention layer",
 }
 # specs whose leaves come back with their figures, in order, under other names: {name: why}.
 # Their leaves are compared as a sequence of (kind, shape, params, MACs), the `identity`

@@ -41,9 +41,10 @@ def _param_class() -> type:
         def __init__(self, shape: tuple[int, ...]) -> None:
             super().__init__()
             self.param = nn.Parameter(torch.zeros(1, *shape))
+            self.shape = shape  # plain ints: torch.fx traces expand(N, *shape)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            out = self.param.expand(x.shape[0], *self.param.shape[1:])
+            out = self.param.expand(x.shape[0], *self.shape)
             # under no_grad a view of a leaf still says requires_grad, with no grad_fn: the
             # module tracker of FlopCounterMode refuses such an output
             return out if torch.is_grad_enabled() else out.detach()

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.token_imports import emit_layernorm
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError
 
@@ -160,12 +161,6 @@ def _emit_group(node: Traced, _: Shape) -> list[Layer] | None:
     return [layer if node.attr("affine", True) else {**layer, "affine": False}]
 
 
-def _emit_layer(_: Traced, __: Shape) -> None:
-    """A LayerNorm on [N, C, H, W] normalises more than the channels: no spec layer says it (over
-    the channels it runs channels-last, which emit/nhwc.py reads)."""
-    return None
-
-
 def _emit_instance(node: Traced, _: Shape) -> list[Layer]:
     return [{"kind": "instancenorm", **({"affine": True} if node.attr("affine") else {})}]
 
@@ -178,7 +173,7 @@ LAYERNORM_IMPORTS = Imports(
     modules={"torch.nn.LayerNorm": _read_module},
     functions={"torch.nn.functional.layer_norm": _read_layer_norm},
     aten={"aten.layer_norm": _read_layer_norm}, onnx={"LayerNormalization": _read_onnx_layer_norm},
-    onnx_weights={"LayerNormalization": _WEIGHTS}, emit=_emit_layer)
+    onnx_weights={"LayerNormalization": _WEIGHTS}, emit=emit_layernorm)
 INSTANCENORM_IMPORTS = Imports(
     modules={"torch.nn.InstanceNorm2d": _read_module}, onnx={"InstanceNormalization": fixed()},
     onnx_weights={"InstanceNormalization": _WEIGHTS}, emit=_emit_instance)

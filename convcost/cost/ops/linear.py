@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.token_imports import tokens_linear
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError, SpecError
 
@@ -137,7 +138,7 @@ def _read_addmm(c: TorchCall) -> Fields:
 
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     if len(x) != 2:
-        return None  # over tokens, or channels-last (emit/nhwc.py)
+        return tokens_linear(node, x)  # channels-last NCHW maps: emit/nhwc.py
     layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
     return [layer if node.attr("bias") else {**layer, "bias": False}]
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
 from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
+from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import SpecError
 
@@ -222,8 +223,8 @@ def _merge_mul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 
 
 def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
-    """``x · γ``, γ a [C, 1, 1] parameter: a ``layer_scale``."""
-    if len(node.inputs) == 1 and len(x) == 4 and node.params == x[1]:
+    """``x · γ``, γ a [C, 1, 1] parameter (tokens: [C]): a ``layer_scale``."""
+    if len(node.inputs) == 1 and len(x) in (3, 4) and node.params == x[1 if len(x) == 4 else -1]:
         return [{"kind": "layer_scale"}]
     return None
 
@@ -243,7 +244,7 @@ def _read_cat(c: TorchCall) -> Fields:
 
 _ADD, _MUL = binary("add"), binary("mul")
 ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
-                      onnx_weights={"Add": (0, 1)}, merge=_merge_add)
+                      onnx_weights={"Add": (0, 1)}, emit=emit_param, merge=_merge_add)
 MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
                       onnx_weights={"Mul": (0, 1)}, emit=_emit_mul, merge=_merge_mul)
 CONCAT_IMPORTS = Imports(

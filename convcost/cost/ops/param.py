@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
 
 
@@ -69,6 +71,6 @@ PARAM = OpKind(
     spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1")),
                   "an `nn.Parameter` read in forward (class token, positional embedding), "
                   "expanded to the batch of the tensor it reads; add or concat it"),
-    lower=_lower)
+    lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, emit=emit_param))
 
 KINDS = (PARAM,)

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.token_imports import (
+    emit_reshape,
+    emit_roll,
+    emit_transpose,
+    emit_unbind,
+    read_roll,
+    read_unbind,
+)
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
 from convcost.limits import MAX_INT
@@ -209,7 +218,8 @@ def _lower_roll(f: Mapping[str, Any], _: Shape, __: Lowering) -> Roll:
 _VIEWS = "views"
 RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                  spec=SpecKind(fields(shape=_sizes), "`x.reshape(N, *shape)` (copies a "
-                               "non-contiguous input)"), lower=_lower_reshape)
+                               "non-contiguous input)"), lower=_lower_reshape,
+                 imports=Imports(emit=emit_reshape))
 VIEW = OpKind(View, reshape, _module, {"view": _VIEWS}, view=True,
               spec=SpecKind(fields(shape=_sizes), "`x.view(N, *shape)`"), lower=_lower_view)
 PERMUTE = OpKind(Permute, permute, _module, {"permute": _VIEWS}, view=True,
@@ -218,7 +228,7 @@ PERMUTE = OpKind(Permute, permute, _module, {"permute": _VIEWS}, view=True,
                                "`x.permute(*dims)`"), lower=_lower_permute)
 TRANSPOSE = OpKind(Transpose, transpose, _module, {"transpose": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim0=_dim, dim1=_dim), "`x.transpose(dim0, dim1)`"),
-                   lower=_lower_transpose)
+                   lower=_lower_transpose, imports=Imports(emit=emit_transpose))
 UNFLATTEN = OpKind(Unflatten, unflatten, _module, {"unflatten": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim=_dim, sizes=Field("ints", minimum=-1, doc="its new "
                                                               "sizes; one may be -1")),
@@ -226,11 +236,15 @@ UNFLATTEN = OpKind(Unflatten, unflatten, _module, {"unflatten": _VIEWS}, view=Tr
 UNBIND = OpKind(Unbind, unbind, _module, {"unbind": _VIEWS}, view=True,
                 spec=SpecKind(fields(dim=_dim, index=Field("int", minimum=0, doc="the piece")),
                               "`x.unbind(dim)[index]` (`qkv[0]`, `x[:, 0]`): one piece, dim "
-                              "removed"), lower=_lower_unbind)
+                              "removed"), lower=_lower_unbind,
+                imports=Imports(functions={"torch.unbind": read_unbind, "Tensor.unbind": read_unbind},
+                                emit=emit_unbind))
 ROLL = OpKind(Roll, roll, _module, {"roll": _VIEWS},
               spec=SpecKind(fields(shifts=Field("ints", minimum=-MAX_INT, doc="one per dim"),
                                    dims=Field("ints", minimum=-64, doc="the dims rolled")),
                             "`torch.roll(x, shifts, dims)` (Swin's shifted windows)"),
-              lower=_lower_roll)
+              lower=_lower_roll,
+              imports=Imports(functions={"torch.roll": read_roll, "Tensor.roll": read_roll},
+                              aten={"aten.roll": read_roll}, emit=emit_roll))
 
 KINDS = (RESHAPE, VIEW, PERMUTE, TRANSPOSE, UNFLATTEN, UNBIND, ROLL)

@@ -95,12 +95,17 @@ def _read_flatten(c: TorchCall) -> Fields:
 
 
 def emit_flatten(node: Traced, x: Shape) -> list[Layer] | None:
-    """flatten / view / reshape: a spec ``flatten`` from [N, C, ...] to [N, C·...] only (the
-    same shape: no layer)."""
+    """flatten: a spec ``flatten`` ([N, C, ...] to [N, C·...]; ``start_dim``/``end_dim``: a
+    patch embedding's ``flatten(2)``); the same shape: no layer."""
     if node.shape == x:
         return []
-    flat = len(x) >= 3 and node.shape == (x[0], math.prod(x[1:]))
-    return [{"kind": "flatten"}] if flat else None
+    if len(x) >= 3 and node.shape == (x[0], math.prod(x[1:])):
+        return [{"kind": "flatten"}]
+    start, end = node.attr("start_dim", 1), node.attr("end_dim", -1)
+    if node.op != "flatten" or not -len(x) <= start < len(x) or start % len(x) == 0:
+        return None  # the batch folded in: the spec's sizes follow the batch
+    layer: Layer = {"kind": "flatten", "start_dim": start % len(x)}
+    return [layer if end % len(x) == len(x) - 1 else {**layer, "end_dim": end % len(x)}]
 
 
 FLATTEN_IMPORTS = Imports(

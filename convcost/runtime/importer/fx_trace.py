@@ -130,6 +130,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
         sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
             if getattr(source, "name", None) in walk.kept else None
+        if _unbind_piece(walk, node, shapes, tuple_input, sliced):
+            return
         walk.add(node, "getitem" if tuple_input else "slice", shapes,
                  attrs=dict(index=node.args[1]) if tuple_input else sliced or {}, target="getitem")
         return
@@ -142,6 +144,28 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
              target=describe(node, module))
     if op == "interpolate" and node.op == "call_function":
         _size_source(walk, node)
+
+
+def _unbind_piece(walk: _Walk, node: fx.Node, shapes: tuple[Shape, ...], tuple_input: bool,
+                  sliced: Any) -> bool:
+    """``qkv.unbind(0)[i]`` (an ``unbind`` of the unbind's input) or ``x[:, i]`` (the class
+    token: ``unbind`` of dim 1) added as one IR node; False for any other getitem."""
+    args: Any = node.args
+    index = args[1]
+    if tuple_input:
+        unbind = next((n for n in reversed(walk.nodes) if n.name == args[0].name), None)
+        if unbind is None or unbind.op != "unbind" or not isinstance(index, int):
+            return False
+        walk.nodes.append(replace(unbind, name=node.name, shape=shapes[0],
+                                  attrs=frozen(dict(dim=unbind.attr("dim"), index=index))))
+        walk.kept[node.name] = shapes
+        return True
+    token = isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) \
+        and type(index[1]) is int and index[1] >= 0
+    if sliced is not None or not token:
+        return False
+    walk.add(node, "unbind", shapes, attrs=dict(dim=1, index=index[1]), target="getitem")
+    return True
 
 
 def _size_source(walk: _Walk, node: fx.Node) -> None:

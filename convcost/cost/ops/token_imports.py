@@ -1,0 +1,102 @@
+"""How the token and view kinds are imported: readers of the traced calls and the emitters
+that turn IR nodes into spec layers (the ``imports`` of reshape, transpose, unbind, roll, param,
+and the token forms of linear and layernorm; :mod:`convcost.cost.imports`).
+
+The importer's own IR ops ``reshape`` (its traced output shape) and ``transpose`` (``dims``,
+``permute`` when every dim is named) share these kinds' keys: their emitters read those nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from convcost.cost.imports import Fields, Layer, TorchCall, Traced
+
+
+def tokens_linear(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
+    """``nn.Linear`` over the last dim of tokens (rank 3, 5, ...) or of a rank-4 tensor that is
+    channels-last already (the spec says ``last_dim``)."""
+    if len(x) < 3 or x[-1] != node.attr("in_features"):
+        return None
+    layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}
+    if not node.attr("bias"):
+        layer["bias"] = False
+    return [{**layer, "last_dim": True} if len(x) == 4 else layer]
+
+
+def emit_layernorm(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
+    """``nn.LayerNorm(C)`` / ``F.layer_norm`` over the last dim (not a ``LayerNorm2d``, which
+    normalises the channels of [N, C, H, W]: emit/blocks.py and emit/nhwc.py say those)."""
+    if len(x) < 2 or tuple(node.attr("normalized", ())) != (x[-1],) or "2d" in node.target.lower():
+        return None
+    layer: Layer = {"kind": "layernorm"}
+    if not node.attr("affine", True):
+        layer["affine"] = False
+    return [{**layer, "last_dim": True} if len(x) == 4 else layer]
+
+
+def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
+    """A reshape or view: none for the same shape, ``flatten`` from [N, C, H, W] to [N, C·H·W],
+    else ``reshape`` (``view``) to the traced sizes, the batch kept first."""
+    if node.shape == x:
+        return []
+    if len(x) == 4 and node.shape == (x[0], x[1] * x[2] * x[3]):
+        return [{"kind": "flatten"}]
+    if not 2 <= len(node.shape) <= 9 or node.shape[0] != x[0]:
+        return None  # the batch folded in or moved: the spec's sizes follow the batch
+    return [{"kind": "view" if node.target.endswith(".view") else "reshape",
+             "shape": list(node.shape[1:])}]
+
+
+def emit_transpose(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
+    """The importer's ``transpose``: ``permute`` (every dim named) or ``transpose`` (two)."""
+    dims = tuple(node.attr("dims", ()))
+    if node.attr("permute"):
+        return [{"kind": "permute", "dims": list(dims)}] if len(dims) == len(x) else None
+    return [{"kind": "transpose", "dim0": dims[0], "dim1": dims[1]}] if len(dims) == 2 else None
+
+
+def read_unbind(c: TorchCall) -> Fields:
+    """``x.unbind(dim)``: a tuple; each piece read (getitem) is an ``unbind`` of one index."""
+    return dict(dim=int(c.arg(1, "dim", 0)) % (len(c.shape) + 1), shapes=c.shapes)
+
+
+def emit_unbind(node: Traced, _: Any) -> list[Layer] | None:
+    """One piece: ``unbind`` of its index; the tuple itself writes no layer."""
+    index = node.attr("index")
+    return [] if index is None else [{"kind": "unbind", "dim": node.attr("dim"), "index": index}]
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    return (int(value),) if isinstance(value, int) else tuple(int(i) for i in value)
+
+
+def read_roll(c: TorchCall) -> Any:
+    """``torch.roll(x, shifts, dims)``; without dims (a roll of the flattened tensor): opaque."""
+    dims = c.arg(2, "dims", None)
+    if dims is None:
+        return "opaque", dict(shapes=c.shapes)
+    return dict(shifts=_ints(c.arg(1, "shifts")), dims=_ints(dims))
+
+
+def emit_roll(node: Traced, _: Any) -> list[Layer]:
+    return [{"kind": "roll", "shifts": list(node.attr("shifts")), "dims": list(node.attr("dims"))}]
+
+
+def is_param(node: Traced) -> bool:
+    """Whether ``node`` reads one parameter of its own shape (after the batch)."""
+    return bool(node.params) and node.params == math.prod(node.shape[1:])
+
+
+def emit_param(node: Traced, _: Any) -> list[Layer] | None:
+    """``cls_token.expand(N, -1, -1)``: a parameter read with no tensor input (a ``param``);
+    ``x + pos_embed``: x plus a ``param`` (a residual container). Any other expand: None."""
+    param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
+    if not is_param(node):
+        return None
+    if node.op == "param" and not node.inputs:
+        return [param]
+    if node.op == "add" and len(node.inputs) == 1 and "scalar" not in node.attrs:
+        return [{"kind": "residual", "layers": [param], "merge": "add"}]
+    return None

@@ -1,0 +1,60 @@
+"""The importer's token and view ops -> spec layers (the kinds' emitters, cost/ops/token_imports.py,
+and emit/leaves.py), without torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from convcost.runtime.importer.emit.leaves import leaf_layers, merge_layers
+from convcost.runtime.importer.ir import IRNode, frozen
+
+TOKENS = (1, 197, 192)
+
+
+def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), params: int = 0,
+          target: str = "", **attrs: Any) -> IRNode:
+    return IRNode("n", op, "", inputs, shape, params, attrs=frozen(attrs), target=target)
+
+
+@pytest.mark.parametrize(("node", "x", "layers"), [
+    (_node("linear", (1, 197, 576), in_features=192, out_features=576, bias=True), TOKENS,
+     [{"kind": "linear", "out_features": 576}]),
+    (_node("linear", (1, 7, 7, 8), in_features=96, out_features=8, bias=False), (1, 7, 7, 96),
+     [{"kind": "linear", "out_features": 8, "bias": False, "last_dim": True}]),  # Swin's MLP
+    (_node("layernorm", TOKENS, target="torch.nn.modules.normalization.LayerNorm", affine=True,
+           normalized=(192,)), TOKENS, [{"kind": "layernorm"}]),
+    (_node("layernorm", TOKENS, normalized=(197, 192)), TOKENS, None),  # over two dims
+    (_node("reshape", (1, 197, 3, 3, 64), target="Tensor.reshape"), (1, 197, 576),
+     [{"kind": "reshape", "shape": [197, 3, 3, 64]}]),
+    (_node("reshape", (197, 576)), (1, 197, 576), None),  # the batch folded in
+    (_node("transpose", (3, 1, 3, 197, 64), dims=(2, 0, 3, 1, 4), permute=True),
+     (1, 197, 3, 3, 64), [{"kind": "permute", "dims": [2, 0, 3, 1, 4]}]),
+    (_node("transpose", (1, 192, 197), dims=(1, 2)), TOKENS,
+     [{"kind": "transpose", "dim0": 1, "dim1": 2}]),
+    (_node("flatten", (1, 192, 196), start_dim=2, end_dim=-1), (1, 192, 14, 14),
+     [{"kind": "flatten", "start_dim": 2}]),  # the patch embedding's flatten(2)
+    (_node("unbind", (1, 3, 197, 64), dim=0, index=2), (3, 1, 3, 197, 64),
+     [{"kind": "unbind", "dim": 0, "index": 2}]),  # v = qkv.unbind(0)[2]
+    (_node("unbind", (1, 3, 197, 64), dim=0, shapes=()), (3, 1, 3, 197, 64), []),  # the tuple
+    (_node("roll", (1, 56, 56, 96), shifts=(-3, -3), dims=(1, 2)), (1, 56, 56, 96),
+     [{"kind": "roll", "shifts": [-3, -3], "dims": [1, 2]}]),
+    (_node("param", (1, 1, 192), inputs=(), params=192), (1, 3, 224, 224),
+     [{"kind": "param", "shape": [1, 192]}]),  # the class token
+    (_node("add", TOKENS, params=197 * 192), TOKENS,  # x + pos_embed: 37,824 params
+     [{"kind": "residual", "layers": [{"kind": "param", "shape": [197, 192]}], "merge": "add"}]),
+    (_node("mul", TOKENS, params=192), TOKENS, [{"kind": "layer_scale"}]),  # x · γ on tokens
+    (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor
+    (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196), None),  # the batch in
+    (_node("linear", (1, 197, 10), in_features=384, out_features=10, bias=True), TOKENS, None),
+])
+def test_token_layers(node: IRNode, x: tuple[int, ...], layers: list[dict[str, Any]] | None) -> None:
+    assert leaf_layers(node, x) == layers
+
+
+def test_token_merges() -> None:
+    cls, tokens = (1, 1, 192), (1, 196, 192)
+    assert merge_layers(_node("concat", TOKENS, dim=1), [cls, tokens]) == [{"kind": "concat"}]
+    assert merge_layers(_node("add", TOKENS), [TOKENS, TOKENS]) == [{"kind": "add"}]
+    assert merge_layers(_node("concat", (1, 196, 384), dim=2), [tokens, tokens]) is None  # not dim 1

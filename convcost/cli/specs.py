@@ -86,6 +86,14 @@ def cross_check(result: Analysis, opened: Opened | None = None) -> Verification 
     except MissingDependencyError as err:
         say(f"note: not cross-checked: {err}")
         return None
+    except ConvcostError:
+        raise
+    except Exception as err:  # fvcore's TorchScript trace of a detector that was recorded
+        if opened is None or opened.session is None or opened.session.imported.graph.tracer != "recorded":
+            raise
+        say(f"note: not cross-checked: {opened.label} was recorded as it ran (exact against "
+            f"FlopCounterMode op by op) and fvcore cannot trace it: {type(err).__name__}")
+        return None
 
 
 def _check_original(result: Analysis, session: Session) -> Verification:

@@ -30,6 +30,7 @@ SAMPLE = {  # source: (input side, expected)
     "timm:repvit_m0_9": (64, "exact"),  # distillation head averaged with the head: average
     "timm:tf_efficientnet_b0": (64, "exact"),  # TF 'same' padding by F.pad
     "timm:edgenext_xx_small": (64, "incomplete"),  # attention on a flat tensor: rank checked first
+    "timm:vit_tiny_patch16_224": (224, "exact"),  # forward(x, attn_mask=None): a constant, not an input
 }
 
 
@@ -37,8 +38,10 @@ def _reference(model: object, shape: tuple[int, ...]) -> tuple[int, int]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from convcost.runtime.flop_count import math_attention
+
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), math_attention(), counter:  # attention's matmuls counted (issue 20 §3)
         model(torch.zeros(shape))  # type: ignore[operator]
     params = sum(p.numel() for p in model.parameters())  # type: ignore[attr-defined]
     return params, counter.get_total_flops() // 2

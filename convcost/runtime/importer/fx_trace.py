@@ -191,12 +191,26 @@ def _fetch(gm: Any, target: str) -> Any:
     return value
 
 
+def _defaults(model: nn.Module) -> dict[str, Any] | None:
+    """``forward``'s parameters after the input that have a default, as those constants: the
+    model runs as ``model(x)``, so timm's ``attn_mask=None`` is None, not a second input."""
+    import inspect
+
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())[1:]
+    except (TypeError, ValueError):  # a forward without a signature: traced as it is
+        return None
+    return {p.name: p.default for p in params
+            if p.kind in kinds and p.default is not inspect.Parameter.empty} or None
+
+
 def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     """Symbolically trace ``model`` and propagate shapes from zeros of ``input_shape``."""
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
-    gm = torch.fx.symbolic_trace(model)
+    gm = torch.fx.symbolic_trace(model, concrete_args=_defaults(model))
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
         ShapeProp(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")

@@ -116,7 +116,7 @@ def torchvision() -> Any:
 def _detector(name: str) -> tuple[Any, Any]:
     """The recorded analysis of a torchvision detector at 320, and its FlopCounterMode MACs."""
     import torch
-    from convcost.runtime.importer.source import parse_source
+    from convcost.frontend.source import parse_source
     from torch.utils.flop_counter import FlopCounterMode
 
     from convcost.net.analysis import analyze

@@ -116,9 +116,9 @@ def torchvision() -> Any:
 def _detector(name: str) -> tuple[Any, Any]:
     """The recorded analysis of a torchvision detector at 320, and its FlopCounterMode MACs."""
     import torch
-    from convcost.frontend.source import parse_source
     from torch.utils.flop_counter import FlopCounterMode
 
+    from convcost.frontend.source import parse_source
     from convcost.net.analysis import analyze
     from convcost.runtime.importer.record_ops import nms_available
     from convcost.runtime.importer.resolve import load_module

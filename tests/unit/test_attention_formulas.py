@@ -138,3 +138,17 @@ def test_mobile_mqa_is_counted_as_its_parts() -> None:
     assert fvcore.count(node) == node.macs - 50_176 + bn  # SDPA unsupported, BNs counted
     assert fvcore.unsupported(node) == {"aten::scaled_dot_product_attention": 1}
     assert CONVENTIONS["thop"].param_count(node) == node.params
+
+
+@pytest.mark.parametrize(("equation", "a", "b", "want"), [
+    # "abcd,abed->abce" is not one of fvcore's two special cases: numpy's einsum_path prints
+    # 2·2·16·16·8 = 8,192 MACs × 2 = "1.638e+04" FLOPs, which fvcore halves to 8,190
+    ("bhqd,bhkd->bhqk", (2, 2, 16, 8), (2, 2, 16, 8), 8_190),
+    # 2·3·5·7·4 = 840 MACs: "1.680e+03" FLOPs prints exactly, 840
+    ("bhqd,bhkd->bhqk", (2, 3, 5, 4), (2, 3, 7, 4), 840),
+    # fvcore's special case "abc,abd->acd": n·c·t·p = 2·5·3·6 = 180, no rounding
+    ("abc,abd->acd", (2, 5, 3), (2, 5, 6), 180),
+])
+def test_fvcore_einsum_reads_numpys_rounded_printout(equation: str, a: Shape, b: Shape,
+                                                     want: int) -> None:
+    assert CONVENTIONS["fvcore"].count(_leaf(Einsum(equation, b), a)) == want

@@ -206,6 +206,19 @@ class WithAux(nn.Module):
         return self.conv(x)
 
 
+class Lerp(nn.Module):
+    """Two convs blended by ``torch.lerp`` (an op no spec kind expresses), then a pooled head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 4, 4)
+        self.b = nn.Conv2d(3, 8, 4, 4)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.lerp(self.a(x), self.b(x), 0.5).mean((2, 3)))
+
+
 class Tokens(nn.Module):
     """A ViT-style stem: patch conv, flatten to tokens, a class token concatenated in front
     (ops no spec kind expresses), then a head on the class token."""

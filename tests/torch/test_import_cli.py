@@ -126,18 +126,29 @@ def test_unused_modules_are_noted_and_the_cross_check_leaves_them_out(runner: Cl
 
 
 def test_an_opaque_layer_reads_every_input_so_nothing_is_dropped(runner: CliRunner) -> None:
-    source = f"{MODELS}:Tokens"
+    source = f"{MODELS}:Lerp"
     imported = runner.invoke(app, ["import", source, "--input", "1x3x16x16"])
     assert imported.exit_code == 0, imported.output
     opaque = [line for line in imported.stdout.splitlines() if "kind: opaque" in line]
-    assert any("from: [expand, flatten]" in line for line in opaque), opaque  # class token, tokens
+    assert any("from: [a, b]" in line for line in opaque), opaque  # torch.lerp reads both convs
     result = runner.invoke(app, ["model", source, "--input", "1x3x16x16", "-f", "json"])
     data = json.loads(result.stdout)
     assert "not used by any output" not in result.stderr
-    # patch conv 8·3·16 + 8 = 392 params, 16 positions · 384 = 6,144 MACs; head 8·10 + 10 = 90
-    # params, 80 MACs; the class token 8 params (in an opaque layer)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 90 + 8, 6_144 + 80)
+    # convs a, b: 8·3·16 + 8 = 392 params and 16 positions · 384 = 6,144 MACs each; head
+    # 8·10 + 10 = 90 params, 80 MACs: 874 params, 12,368 MACs (lerp's own work uncounted)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (2 * 392 + 90, 2 * 6_144 + 80)
     assert data["totals"]["complete"] is False and result.exit_code == 0, result.output
-    assert len([line for line in result.stderr.splitlines() if "lower bounds" in line]) == 1
+    assert data["totals"]["uncounted"] == {"torch.lerp": 1}
+    assert "lower bounds" in result.stderr
     strict = runner.invoke(app, ["model", source, "--input", "1x3x16x16", "--strict"])
-    assert strict.exit_code == 2 and "--strict: Tokens: figures would be lower bounds" in strict.stderr
+    assert strict.exit_code == 2 and "--strict: Lerp: figures would be lower bounds" in strict.stderr
+
+
+def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
+    # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
+    # the head on token 0: nothing opaque since the token kinds (issue 20)
+    result = runner.invoke(app, ["model", f"{MODELS}:Tokens", "--input", "1x3x16x16", "-f", "json"])
+    data = json.loads(result.stdout)
+    # patch 8·3·16 + 8 = 392 params, 16 · 384 = 6,144 MACs; class token 8; head 90 params, 80 MACs
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 8 + 90, 6_144 + 80)
+    assert data["totals"]["complete"] is True and result.exit_code == 0, result.output

@@ -142,14 +142,15 @@ def test_mobilenet_v1_last_conv() -> None:
 def test_every_node_has_a_field(spec: str) -> None:
     analysis = convcost.analyze(convcost.load_spec(SPECS / f"{spec}.yaml"))
     rfs = receptive_fields(analysis.root)
-    kernels = {getattr(leaf.op, "kernel", (1, 1)) for leaf in analysis.leaves()}
-    square = all(kh == kw for kh, kw in kernels)
+    kernels = {tuple(getattr(leaf.op, "kernel", (1, 1))) for leaf in analysis.leaves()}
+    square = all(len(set(kernel)) == 1 for kernel in kernels)
     for level, node in analysis.root.walk():
         rf = rfs.of(node)
-        # square inputs and kernels: square fields; Inception v3's 1×7 and 7×1 convs give
-        # rectangular ones inside its blocks, each block's output is square again
-        assert rf.h == rf.w or (not square and level > 1), node.name
-        assert min(rf.h.size, rf.w.size) >= 1 and rf.h.jump > 0 and rf.w.jump > 0
+        # cubic inputs and kernels: equal fields on every axis; Inception v3's 1×7 and 7×1
+        # convs give rectangular ones inside its blocks (each block's output is square again),
+        # r3d_18's 3×7×7 stem a field deeper in time than in space
+        assert len(set(rf.axes)) == 1 or (not square and level > 1), node.name
+        assert all(axis.size >= 1 and axis.jump > 0 for axis in rf.axes)
     # a block's field is its last child's output field
     for _, node in analysis.root.walk():
         if node.children:

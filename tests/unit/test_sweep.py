@@ -64,12 +64,16 @@ def test_paper_rows(alpha: float, resolution: int, macs: int, params: int) -> No
 # specs with fixed group counts: α must keep every scaled width a multiple of its groups
 # (RegNetY-400MF: widths 48, 104, 208, 440 in 6, 13, 26, 55 groups of 8; α·8 must be an int)
 GROUPED_ALPHAS = {"regnet_y_400mf": [1.0, 0.5, 1.5, 0.25]}
-# the U-Net concatenates each skip with an upsampled map: its side must be a multiple of 16
-SIDES = {"unet": [224, 96, 160]}
+# the U-Net concatenates each skip with an upsampled map: its side must be a multiple of 16;
+# ρ sets the length of a 1-D input: M5 reads 8,000 audio samples
+SIDES = {"unet": [224, 96, 160], "m5_audio": [8000, 4001, 16000]}
+# a ViT's position embedding is a parameter of 197 tokens: it runs at 224 only
+FIXED_SIZE = {"vit_b_16"}
 
 
 @pytest.mark.parametrize("name", every_spec(sorted(p.stem for p in SPECS.glob("*.yaml")
-                                                    if p.stem != "shufflenet_v2_x1_0")))
+                                                    if p.stem not in ("shufflenet_v2_x1_0",
+                                                                      *FIXED_SIZE))))
 def test_factored_sweep_equals_per_point_analysis(name: str) -> None:
     spec = convcost.load_spec(SPECS / f"{name}.yaml")
     alphas = GROUPED_ALPHAS.get(name, [1.0, 0.6, 1.4, 0.35])

@@ -146,6 +146,7 @@ layers:
   - {kind: bn, name: bn1d}
   - {kind: act, name: relu_fc, fn: relu}
   - {kind: linear, name: fc2, out_features: 7}
+  - {kind: recorded, name: rec, op: "aten.topk ×1, aten.gather ×1", output_shape: [1, 3], params: 2}
 """
 
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,

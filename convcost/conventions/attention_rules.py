@@ -15,6 +15,7 @@ from types import MappingProxyType
 from convcost.conventions.convention import Rule
 from convcost.conventions.formulas import (
     einsum_fvcore,
+    mha_fvcore_skipped,
     mha_projections,
     mha_ptflops,
     mha_weights_matmuls,
@@ -61,7 +62,8 @@ def _fvcore() -> dict[str, Rule]:
         "einsum": Rule(einsum_fvcore, "numpy einsum_path 'optimized flop' / 2 (aten::einsum)",
                        tool_op="aten::einsum"),
         "multihead_attention": Rule(mha_projections, "in/out projections only (aten::linear); "
-                                    "its SDPA unsupported", tool_op="aten::linear"),
+                                    "its SDPA unsupported", tool_op="aten::linear",
+                                    skipped=mha_fvcore_skipped),
         "mha_weights": Rule(mha_weights_matmuls, "need_weights: q·kᵀ and a·v as aten::bmm",
                             tool_op="aten::bmm"),
         **unsupported(attention=_SDPA, **dict.fromkeys(_SOFTMAXES, "aten::softmax")),

@@ -39,6 +39,8 @@ class Rule:
     status: Status = "counted"
     tool_op: str = ""  # the tool's own name of the op, e.g. aten::hardswish or nn.Hardswish
     calls: Callable[[Node], int] | None = None  # the tool's op calls in one leaf (None: one)
+    skipped: Callable[[Node], Mapping[str, int]] | None = None  # ops the tool skips as
+    # unsupported inside a leaf it counts (fvcore in nn.MultiheadAttention), with their calls
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Convention:
             for rule in (self.rules[key] for key in _keys(leaf)):
                 if rule.status == "unsupported":
                     found[rule.tool_op] += 1 if rule.calls is None else rule.calls(leaf)
+                if rule.skipped is not None:
+                    found.update(rule.skipped(leaf))
         return found
 
 

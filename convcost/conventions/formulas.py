@@ -174,6 +174,17 @@ def einsum_fvcore(node: Node) -> int:
     return int(printed) // 2
 
 
+def mha_fvcore_skipped(node: Node) -> dict[str, int]:
+    # fvcore on nn.MultiheadAttention (math path, fast path off), as measured on torch 2.13:
+    # the scaling div, 4 muls (5 with need_weights), the SDPA (or, with need_weights, the
+    # softmax) and, when q, k and v are one tensor, the unflatten of the packed projection
+    op = node.op
+    assert isinstance(op, MultiheadAttention)
+    ops = {"aten::div": 1, "aten::mul": 5 if op.need_weights else 4,
+           "aten::softmax" if op.need_weights else "aten::scaled_dot_product_attention": 1}
+    return ops | ({"aten::unflatten": 1} if op.kv is None else {})
+
+
 def thop_softmax(node: Node) -> int:
     # thop's count_softmax: (numel / F)·(F exp + (F - 1) add + F div), F = the size of dim
     op = node.op

@@ -47,6 +47,9 @@ PUBLISHED = [
     ("resnet18", None, 11_689_512),
     ("resnet50", None, 25_557_032),
     ("vgg16", 64, 138_357_544),
+    ("r3d_18", 56, 33_371_472),  # torchvision (video, 1×3×16×H×W; verified at 56 for time)
+    ("m5_audio", None, 571_939),  # the reference of tests/torch/test_audio_spec.py
+    ("vit_b_16", None, 86_567_656),  # torchvision
     ("mobilenet_block", None, None),  # the seed blocks: no published count
     ("standard_cnn", None, None),
 ]

@@ -56,8 +56,9 @@ def _torch_peak(model: Any, x: Any) -> int:
 
 
 def _small(name: str) -> int:
-    """A small input the spec takes: Inception v3's unpadded stem needs 75 (as torchvision)."""
-    return 75 if name == "inception_v3" else 64
+    """A small input the spec takes: Inception v3's unpadded stem needs 75 (as torchvision); M5
+    reads 4,000 audio samples; a ViT's position embedding holds 224's 196 patches."""
+    return {"inception_v3": 75, "m5_audio": 4000, "vit_b_16": 224}.get(name, 64)
 
 
 @pytest.mark.torch  # needs torch: deselected by the fast loop
@@ -88,9 +89,9 @@ def _torch_folded_params(model: Any, x: Any) -> tuple[int, Any, Any]:
     pairs: list[tuple[nn.Module, nn.Module]] = []
 
     def hook(module: nn.Module, args: Any, out: Any) -> None:
-        if isinstance(module, nn.BatchNorm2d) and id(args[0]) in produced:
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and id(args[0]) in produced:
             pairs.append((produced[id(args[0])][0], module))
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
             produced[id(out)] = (module, out)
 
     handles = [m.register_forward_hook(hook) for m in model.modules()]

@@ -171,13 +171,22 @@ def _default_input(model: Any, source: str) -> tuple[int, ...]:
     cfg = getattr(model, "pretrained_cfg", None) or getattr(model, "default_cfg", None) or {}
     if source.startswith("timm:") and "input_size" in cfg:
         return (1, *cfg["input_size"])
+    if type(model).__module__.startswith("torchvision.models.video"):
+        return (1, 3, 16, 112, 112)  # 16 frames of 112×112, torchvision's video recipe
     return (1, 3, 224, 224)
 
 
 def reference(source: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
-    """``{input, params, macs}`` of ``source``: sum(p.numel()) and FlopCounterMode FLOPs / 2."""
+    """``{input, params, macs}`` of ``source``: sum(p.numel()) and FlopCounterMode FLOPs / 2,
+    on the math attention path (issue 20 §3); a detector's NMS runs in plain torch when
+    torchvision's C++ ops are missing (as convcost's recorder runs it)."""
+    import contextlib
+
     import torch
     from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.flop_count import math_attention
+    from convcost.runtime.importer.record_ops import nms_available
 
     torch.set_num_threads(1)
     model = _load(source)
@@ -185,12 +194,13 @@ def reference(source: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
     x = torch.zeros(shape)
     counter = FlopCounterMode(display=False)
     detection = source.startswith("torchvision:") and _is_detection(model)
+    nms = nms_available() if detection else contextlib.nullcontext()
     try:
-        with torch.no_grad(), counter:
+        with torch.no_grad(), math_attention(), nms, counter:
             model([x[0]]) if detection else model(x)
     except AssertionError:  # FlopCounterMode's module tracker needs autograd on some models (cait)
         counter = FlopCounterMode(display=False)
-        with counter:
+        with math_attention(), nms_available() if detection else contextlib.nullcontext(), counter:
             model([x[0]]) if detection else model(x)
     params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     return {"input": list(shape), "params": params, "macs": counter.get_total_flops() // 2}

@@ -92,6 +92,16 @@ def _timm(source: Source) -> Any:
     return timm.create_model(source.name, **{**source.kwargs, "pretrained": False})
 
 
+@contextmanager
+def _no_bytecode() -> Iterator[None]:
+    """Import the user's code without writing ``__pycache__`` into their folders."""
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = before
+
+
 def _file_module(path: str) -> ModuleType:
     file = Path(path)
     if not file.is_file():
@@ -102,7 +112,8 @@ def _file_module(path: str) -> ModuleType:
         raise ConvcostError(f"{path}: cannot import as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up by name
-    spec.loader.exec_module(module)
+    with _no_bytecode():
+        spec.loader.exec_module(module)
     return module
 
 
@@ -111,7 +122,8 @@ def _python(source: Source) -> Any:
         module = _file_module(source.location)
     else:
         try:
-            module = importlib.import_module(source.location)
+            with _no_bytecode():
+                module = importlib.import_module(source.location)
         except ModuleNotFoundError as err:
             raise ConvcostError(f"cannot import module {source.location!r}: {err}"
                                 f"{module_hint(source.location, source.name)}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,12 @@ import typer.testing
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The suite writes bytecode even where PYTHONDONTWRITEBYTECODE is set (this machine sets it):
+# otherwise pytest rewrites and compiles every test module in every worker, and every
+# `python -m convcost` subprocess compiles convcost anew (make unexports it too).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # CliRunner.invoke rebuilds the click command of the whole typer app at every call (~23 ms of a
 # ~28 ms `layer` run); the command is stateless between invocations, so build it once per app.

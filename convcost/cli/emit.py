@@ -26,14 +26,14 @@ def _put(out: TextIO, text: str) -> None:
 
 
 def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
-    from convcost.report.text import is_table, plain_table
+    from convcost.report.render import Report
 
     painter = None
     page = page_width()
     for item in items:
         text = item if isinstance(item, str) else None
-        if text is None and not tty and is_table(item):
-            text = plain_table(item, page)  # the same table, drawn without rich (fast)
+        if text is None and not tty and isinstance(item, Report):
+            text = item.plain(page)  # the table's drawing, without rich (fast)
         if text is not None:
             _put(out, text if text.endswith("\n") else text + "\n")
             continue
@@ -41,7 +41,7 @@ def _write(items: Sequence[Any], out: TextIO, tty: bool) -> None:
             from convcost.cli.terminal import console
 
             painter = console(out, None if tty else page)  # narrow: cells wrap (Report.rich)
-        painter.print(item.rich() if is_table(item) else item)
+        painter.print(item.rich() if isinstance(item, Report) else item)
 
 
 def emit(items: Sequence[Any], output: Path | None = None) -> None:

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -20,6 +21,7 @@ from convcost.report.safe_text import Markup, clean, markdown
 if TYPE_CHECKING:  # rich loads on first use: JSON output never needs it
     from rich.console import RenderableType
 
+PAGE = 200  # the width rich is given for piped output
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
@@ -63,7 +65,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Report:
-    """One table plus notes printed under it: renders to every format but JSON."""
+    """One table plus notes printed under it: renders to every format but JSON.
+
+    The table format draws it in one way, rich's (box ``SIMPLE_HEAVY``, one space of padding,
+    centred title, notes below): :meth:`rich` on a terminal; :meth:`plain` the same drawing
+    character for character without colour, for a pipe or a file, without rich (its import and
+    layout cost most of a fast command's time). ``plain`` gives None where its drawing could
+    differ from rich's (a table wider than the page, a title that would wrap on a word wider
+    than the table, characters not one cell wide, markup beyond styles): rich draws those.
+    A property test compares the two (tests/unit/test_text_render.py).
+    """
 
     title: str
     columns: Sequence[Column]
@@ -80,6 +91,11 @@ class Report:
             return table
         return Group(table, *(Text.from_markup(n) if isinstance(n, Markup) else Text(clean(n))
                               for n in self.notes))
+
+    def plain(self, page: int = PAGE) -> str | None:
+        """The table and its notes as rich prints them ``page`` columns wide without colour;
+        None where the drawings could differ (see the class docstring)."""
+        return _plain_table(self, page)
 
     def table(self, wrap: bool = False) -> Any:
         """The rich Table: rows on one line each, or (``wrap``) cells wrapped to fit."""
@@ -133,6 +149,75 @@ class _FitTable:
         if Measurement.get(console, wide, table).maximum > options.max_width:
             table = self.report.table(wrap=True)
         yield table
+
+
+def _narrow(text: str) -> bool:
+    """Every character takes one cell (rich's width), none is a control or combining mark."""
+    if text.isascii():
+        return text.isprintable()
+    for ch in set(text):
+        if ch.isascii():
+            if not ch.isprintable():
+                return False
+        elif (unicodedata.east_asian_width(ch) in ("W", "F") or unicodedata.combining(ch)
+              or unicodedata.category(ch) in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp")):
+            return False
+    return True
+
+
+def _cells(report: Report) -> tuple[list[str], list[list[str]]]:
+    head = [col.header for col in report.columns]
+    rows = [[clean(col.show(col.value(row))) for col in report.columns] for row in report.rows]
+    return head, rows
+
+
+def _line(cells: list[str], widths: list[int], left: list[bool]) -> str:
+    parts = [c.ljust(w) if is_left else c.rjust(w) for c, w, is_left in zip(cells, widths, left,
+                                                                           strict=True)]
+    return " " + " ".join(f" {p} " for p in parts) + " "
+
+
+def _wrap(text: str, width: int) -> list[str] | None:
+    """Greedy word wrap at single spaces (rich's); None when a word is wider than ``width``."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > width or not word:
+            return None
+        joined = f"{current} {word}" if current else word
+        if len(joined) <= width:
+            current = joined
+        else:
+            lines.append(current)
+            current = word
+    return [*lines, current]
+
+
+def _centre(line: str, width: int) -> str:
+    excess = width - len(line)
+    return " " * (excess // 2) + line + " " * (excess - excess // 2)
+
+
+def _plain_table(report: Report, page: int) -> str | None:
+    """The table and its notes as rich prints them ``page`` columns wide, without colour;
+    None where they could differ (rich draws those)."""
+    head, rows = _cells(report)
+    title_text = clean(report.title)
+    notes = [plain_note(n) for n in report.notes]
+    texts = [title_text, *head, *(c for r in rows for c in r), *(n or "" for n in notes)]
+    if (any(n is None for n in notes) or any("[" in h for h in head)
+            or not _narrow(" ".join(texts))):
+        return None
+    widths = [max(len(c) for c in column) for column in zip(head, *rows, strict=True)]
+    width = sum(widths) + 3 * len(widths) + 1
+    title = _wrap(title_text, width) if title_text else None
+    if width > page or title is None or any(len(n or "") > page for n in notes):
+        return None
+    left = [col.justify == "left" for col in report.columns]
+    lines = [*(_centre(line, width) for line in title), " " * width,
+             _line(head, widths, left), " " + "━" * (width - 2) + " ",
+             *(_line(r, widths, left) for r in rows), " " * width, *(n or "" for n in notes)]
+    return "\n".join(lines) + "\n"
 
 
 _ASCII = {"α": "alpha", "ρ": "rho", "Δ": "delta", "%": "pct", "×": "x", "µ": "u", "→": "to",

@@ -1,4 +1,4 @@
-"""The plain-text table drawer prints what rich prints to a pipe, character for character."""
+"""A table drawn plain (``Report.plain``, piped output) is what rich prints, character for character."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rich.console import Console
 
 from convcost.report.render import Column, Report
 from convcost.report.safe_text import Markup
-from convcost.report.text import plain_table
 from tests.helpers import examples
 
 # narrow characters, as in convcost's tables: ASCII plus × → µ ² ✓ Δ α ρ ━ —
@@ -43,7 +42,7 @@ def reports(draw: st.DrawFn) -> Report:
 @settings(max_examples=examples(300), deadline=None)
 @given(reports())
 def test_plain_table_is_riches_drawing(report: Report) -> None:
-    plain = plain_table(report)
+    plain = report.plain()
     if plain is not None:
         assert plain == rich_text(report)
 
@@ -53,7 +52,7 @@ def test_typical_table_is_drawn_plain() -> None:
                     [Column("layer", lambda r: r[0], justify="left"),
                      Column("MACs", lambda r: r[1])],
                     [("stem", "10.84 M"), ("fc", "1.02 M")], ["[bold]total[/] 568.74 M"])
-    text = plain_table(report)
+    text = report.plain()
     assert text == rich_text(report)
     # the title is wider than the table: it wraps, each line centred over the 19 columns
     assert text is not None and text.splitlines()[:2] == ["mobilenet_v1: input", "1×3×224×224, α = 1 "]
@@ -63,14 +62,14 @@ def test_falls_back_where_rich_would_differ() -> None:
     wide = Report("t", [Column("c", lambda r: r)], ["x" * 300])  # wider than the page
     link = Report("t", [Column("c", lambda r: r)], ["a"], [Markup("[link=https://x]x[/link]")])
     emoji = Report("t", [Column("c", lambda r: r)], ["猫"])  # two cells wide
-    assert plain_table(wide) is plain_table(link) is plain_table(emoji) is None
-    assert plain_table(wide, page=400) is not None  # a wider page (COLUMNS) fits it
+    assert wide.plain() is link.plain() is emoji.plain() is None
+    assert wide.plain(page=400) is not None  # a wider page (COLUMNS) fits it
 
 
 def test_user_text_is_never_markup_and_never_a_control() -> None:
     report = Report("m[alpha=0.5]", [Column("name", lambda r: r, justify="left")],
                     ["evil[/]", "x\n::error file=a.py::injected", "\x1b[31mred"], ["model m[bold]x[/]"])
-    text = plain_table(report)
+    text = report.plain()
     assert text == rich_text(report)
     assert text is not None and "\x1b" not in text and "\\x1b[31mred" in text
     assert "m[bold]x[/]" in text  # a plain note keeps its brackets

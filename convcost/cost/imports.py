@@ -14,6 +14,9 @@ each with a **field reader** that turns the traced call into the op's fields (th
   ``"aten.convolution"``), where they differ from torch.export's;
 * ``onnx``: ONNX op types (``"Conv"``), read from an :class:`OnnxCall`, and ``onnx_weights``:
   the input positions of an op type that hold learnable weights;
+* ``classes``: modules known by their class name, whatever ops they trace to (timm's
+  ``GlobalResponseNorm``): the IR nodes of one call of the module, the NCHW shape of its input
+  and whether it reads a channels-last view of it -> its spec layers (None: its ops disagree);
 * ``emit``: the IR node on one input (its shape) -> the spec layers that say it (``[]``: a
   no-op; None: the spec cannot express these fields, and the layer stays opaque); ``merge``:
   the same for the node reading several tensors (the shapes of each), for the merges.
@@ -97,6 +100,7 @@ TorchReader = Callable[[TorchCall], Read]
 OnnxReader = Callable[[OnnxCall], Read]
 Emit = Callable[[Traced, Shape], list[Layer] | None]  # node, its input's shape
 Merge = Callable[[Traced, Sequence[Shape]], list[Layer] | None]  # node, its inputs' shapes
+Whole = Callable[[Sequence[Traced], Shape, bool], list[Layer] | None]  # nodes, NCHW input, nhwc
 
 
 def _empty() -> Mapping[str, Any]:
@@ -113,6 +117,7 @@ class Imports:
     dispatch: Mapping[str, TorchReader] = field(default_factory=_empty)
     onnx: Mapping[str, OnnxReader] = field(default_factory=_empty)
     onnx_weights: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
+    classes: Mapping[str, Whole] = field(default_factory=_empty)
     emit: Emit | None = None
     merge: Merge | None = None
 

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from convcost.cost.graph import Node
-from convcost.cost.imports import Emit, Fields, Merge
+from convcost.cost.imports import Emit, Fields, Merge, Whole
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
@@ -135,6 +135,22 @@ IMPORT_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 ONNX_WEIGHTS: Mapping[str, tuple[int, ...]] = MappingProxyType(
     {op_type: positions for kind in OPS.values() for op_type, positions in kind.imports.onnx_weights.items()})
 """ONNX op type -> the input positions that hold learnable weights."""
+
+
+def class_rules() -> Mapping[str, Whole]:
+    """Module class name -> how a call of it becomes spec layers (``Imports.classes``); a class
+    declared twice is an error."""
+    table: dict[str, Whole] = {}
+    for kind in OPS.values():
+        for name, whole in kind.imports.classes.items():
+            if name in table:
+                raise ValueError(f"class {name!r} is declared twice (again by {kind.key!r})")
+            table[name] = whole
+    return MappingProxyType(table)
+
+
+CLASS_RULES = class_rules()
+"""Module class name -> how the importer turns a call of it into layers, whatever its ops."""
 
 
 def emitter(key: str) -> Emit | None:

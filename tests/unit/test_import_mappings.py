@@ -22,7 +22,7 @@ ALIASES = {"nn": "torch.nn", "F": "torch.nn.functional", "functional": "torch.nn
 
 def _declared() -> dict[str, str]:
     """Every declared name (method names as ``Tensor.x``) -> its kind."""
-    return {name: key for key, kind in OPS.items() for front in FRONTS
+    return {name: key for key, kind in OPS.items() for front in (*FRONTS, "classes")
             for name in getattr(kind.imports, front)}
 
 
@@ -88,12 +88,25 @@ def test_a_name_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
         import_rules("onnx")
 
 
+def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module class (``Imports.classes``: recognised whatever ops it traces to) has one kind."""
+    from dataclasses import replace
+
+    from convcost.cost import registry
+
+    assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN"}  # declared by grn alone
+    twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
+    monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
+    with pytest.raises(ValueError, match="class 'GlobalResponseNorm' is declared twice"):
+        registry.class_rules()
+
+
 @pytest.mark.parametrize("key", [k for k, kind in OPS.items() if kind.imports != Imports()])
 def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
     """A kind with import mappings says how its IR node becomes spec layers, and every reader
     it declares is the importer's rule for that name."""
     kind = OPS[key].imports
-    assert kind.emit is not None or kind.merge is not None
+    assert kind.emit is not None or kind.merge is not None or kind.classes
     for front in FRONTS:
         assert set(getattr(kind, front)) <= set(IMPORT_RULES[front])
     assert set(kind.onnx_weights) <= set(kind.onnx)

@@ -7,11 +7,12 @@ statistics span the whole map, like a squeeze-excitation's pooling.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, Layer, Traced
 from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError
@@ -65,9 +66,24 @@ def _window(_: GlobalResponseNorm, __: Shape) -> None:
     return None  # the norm over H×W: every output unit sees the whole map
 
 
+def _whole(nodes: Sequence[Traced], shape: Shape, nhwc: bool) -> list[Layer] | None:
+    """A call of the module, whatever it traces to (a norm, a mean, a division, an addcmul no
+    leaf kind says one by one): one ``grn`` when its mean runs over the channels (the last axis
+    of a channels-last view, timm's ConvNeXt-V2 MLP; axis 1 on NCHW) and it holds 2·C params."""
+    if len(shape) != 4:
+        return None
+    means = [n for n in nodes if n.op == "mean"]
+    channel_axis = 3 if nhwc else 1
+    if len(means) != 1 or [d % 4 for d in means[0].attr("dims", ())] != [channel_axis]:
+        return None
+    same = nodes[-1].shape == ((shape[0], *shape[2:], shape[1]) if nhwc else shape)
+    return [{"kind": "grn"}] if same and sum(n.params for n in nodes) == 2 * shape[1] else None
+
+
 GRN = OpKind(GlobalResponseNorm, grn, _module, {"grn": "norm"}, learnable=True, window=_window, layout="NCHW",
              spec=SpecKind(fields(), "ConvNeXt-V2's Global Response Norm (timm `GlobalResponseNorm`): "
                                      "γ, β per channel"),
-             lower=_lower)
+             lower=_lower,  # timm's class, and the ConvNeXt-V2 repository's
+             imports=Imports(classes={"GlobalResponseNorm": _whole, "GRN": _whole}))
 
 KINDS = (GRN,)

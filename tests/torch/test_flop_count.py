@@ -27,12 +27,16 @@ def count(spec, counter):
         model(torch.zeros(analysis.input_shape, device="meta"))
     return c.get_total_flops()
 
+from convcost.runtime.verify import verify
+checked = verify(analyze(load_spec("mobilenet_v2"), resolution=64))  # the real cross-check
+lazy = sorted(m for m in ("torch._dynamo", "sympy") if m in sys.modules)  # before the meta device
 specs = sys.argv[1:]
 ours = [count(s, flop_counter) for s in specs]
 dynamo_after_ours = "torch._dynamo" in sys.modules
 theirs = [count(s, lambda: FlopCounterMode(display=False)) for s in specs]
 import torch._dynamo
-print(json.dumps({"ours": ours, "theirs": theirs, "dynamo_after_ours": dynamo_after_ours,
+print(json.dumps({"checked": checked.ok, "lazy": lazy, "ours": ours, "theirs": theirs,
+                  "dynamo_after_ours": dynamo_after_ours,
                   "real_dynamo": hasattr(torch._dynamo, "optimize")}))
 """
 
@@ -42,6 +46,8 @@ def test_counts_equal_flop_counter_mode_without_importing_dynamo() -> None:
     done = run([sys.executable, "-c", SCRIPT, *specs])
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
+    assert result["checked"] is True
+    assert result["lazy"] == []  # the cross-check imports neither torch._dynamo nor sympy
     assert result["ours"] == result["theirs"]
     assert result["ours"][0] == 2 * 300_774_272  # mobilenet_v2: paper MACs 300,774,272 × 2
     assert result["dynamo_after_ours"] is False  # the counter did not import torch._dynamo

@@ -46,10 +46,23 @@ def schema(
     emit([json.dumps(data, indent=2, ensure_ascii=False)], output)
 
 
-def list_command(fmt: Format = "table", output: Output = None) -> None:
+def list_command(
+    fmt: Format = "table", output: Output = None,
+    sources: Annotated[bool, typer.Option(
+        "--sources", help="list the readers of network arguments instead: what each takes "
+                          "(spec file, built-in name, model source, ONNX) and the packages that read it")
+    ] = False,
+) -> None:
     """The built-in specs (usable by name wherever a spec goes), with params and MACs."""
-    from convcost.net.builtins import entries
     from convcost.report.render import render
+
+    if sources:
+        from convcost.frontend.registry import READERS
+        from convcost.report.sources_view import sources_output
+
+        emit(render(sources_output(READERS), fmt), output)
+        return
+    from convcost.net.builtins import entries
     from convcost.report.zoo_view import zoo_output
 
     emit(render(zoo_output(entries()), fmt), output)

@@ -49,14 +49,32 @@ class Opened:
         return spec_from(self.data, self.text, self.file)
 
 
+def _program_version(name: str) -> str | None:
+    """The version a program on PATH prints (``git --version``: ``git version 2.39.5``)."""
+    import shutil
+    import subprocess
+
+    path = shutil.which(name)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10,
+                             check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((word for word in out.split() if word[:1].isdigit()), None)
+
+
 def versions(names: tuple[str, ...]) -> dict[str, str]:
-    """The installed version of each package of ``names`` (those not installed left out)."""
+    """The installed version of each package (or program on PATH: git) of ``names``, those not
+    installed left out."""
     found = {}
     for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
-            continue
+            if (program := _program_version(name)) is not None:
+                found[name] = program
     return found
 
 

@@ -197,6 +197,12 @@ def _list() -> dict[str, Any]:
     return {"models": array(entry)}
 
 
+def _list_sources() -> dict[str, Any]:
+    source = obj({"order": INT, "name": STR, "syntax": STR, "imports": BOOL,
+                  "tools": {"type": "object", "additionalProperties": nullable(STR)}})
+    return {"sources": array(source)}
+
+
 def _verify() -> dict[str, Any]:
     return {"models": array(obj({"spec": STR, "model": STR, **VERIFY["properties"]}))}
 
@@ -237,7 +243,7 @@ def _fit() -> dict[str, Any]:
 COMMANDS = {"model": _model, "layer": _layer, "layer_attention": _layer_attention,
             "conventions": _conventions, "check": _check,
             "diff": _diff,
-            "sweep": _sweep, "bench": _bench, "list": _list, "verify": _verify,
+            "sweep": _sweep, "bench": _bench, "list": _list, "list_sources": _list_sources, "verify": _verify,
             "profile": _profile, "calibrate": _calibrate, "fit": _fit}
 
 

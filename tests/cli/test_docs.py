@@ -78,10 +78,11 @@ def _case(example: Example) -> object:
 
 
 def test_the_docs_mark_their_examples() -> None:
-    # README: layer, layer --attention, list, model (torch), model --summary, conventions, diff;
+    # README: layer, layer --attention, list, list --sources, model (torch), model --summary,
+    # conventions, diff;
     # conventions.md;
     # memory-and-latency.md: roofline, sweep, fit; ci.md: diff
-    assert len(EXAMPLES) == 12
+    assert len(EXAMPLES) == 13
     assert all(e.command.startswith("convcost ") for e in EXAMPLES)
 
 

@@ -295,3 +295,28 @@ class Attend(nn.Module):
         b = self.sm(q @ k.transpose(-2, -1)) @ v
         e = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1)
         return a + b + torch.matmul(e, v)
+
+
+class Patches(nn.Module):
+    """MobileViT's global block: unfold 2×2 patches (the batch becomes N·P), a self-attention on
+    ``qkv.unbind(0)`` over the patches' tokens, fold back; ``x.shape`` in an ``if`` (as timm's
+    resize check) makes torch.fx fail, so torch.export reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.qkv = nn.Linear(8, 24)
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        n, c, h, w = x.shape
+        if h % 2:
+            x = F.interpolate(x, size=(h + 1, w + 1))
+        x = x.reshape(n * c * h // 2, 2, w // 2, 2).transpose(1, 2)
+        x = x.reshape(n, c, h * w // 4, 4).transpose(1, 3).reshape(n * 4, h * w // 4, -1)
+        q, k, v = self.qkv(x).reshape(n * 4, h * w // 4, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        x = self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n * 4, -1, c))
+        x = x.contiguous().view(n, 4, h * w // 4, -1).transpose(1, 3)
+        x = x.reshape(n * c * h // 2, w // 2, 2, 2).transpose(1, 2)
+        return x.reshape(n, c, h, w)

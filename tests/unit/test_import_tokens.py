@@ -28,7 +28,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("layernorm", TOKENS, normalized=(197, 192)), TOKENS, None),  # over two dims
     (_node("reshape", (1, 197, 3, 3, 64), target="Tensor.reshape"), (1, 197, 576),
      [{"kind": "reshape", "shape": [197, 3, 3, 64]}]),
-    (_node("reshape", (197, 576)), (1, 197, 576), None),  # the batch folded in
+    (_node("reshape", (197, 576)), (1, 197, 576),  # the batch folded in: N·197
+     [{"kind": "reshape", "shape": [576], "fold": 197}]),
+    (_node("reshape", (2, 3, 576)), (6, 576), [{"kind": "reshape", "shape": [3, 576], "unfold": 3}]),
+    (_node("reshape", (4, 576)), (6, 576), None),  # 6 rows into 4: no whole fold
     (_node("transpose", (3, 1, 3, 197, 64), dims=(2, 0, 3, 1, 4), permute=True),
      (1, 197, 3, 3, 64), [{"kind": "permute", "dims": [2, 0, 3, 1, 4]}]),
     (_node("transpose", (1, 192, 197), dims=(1, 2)), TOKENS,

@@ -50,10 +50,13 @@ def infer(sizes: tuple[int, ...], numel: int, what: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Reshape(Op):
-    """``x.reshape(N, *shape)``: a copy when the input is not contiguous."""
+    """``x.reshape(N, *shape)``: a copy when the input is not contiguous; ``fold``/``unfold``:
+    the batch becomes ``N·fold/unfold`` (MobileViT's patches: ``x.reshape(B·P, L, C)``)."""
 
     key: ClassVar[str] = "reshape"
     shape: tuple[int, ...]
+    fold: int = 1
+    unfold: int = 1
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,16 @@ class Roll(Op):
 
 
 def reshape(op: Reshape | View, x: Shape) -> LayerCost:
-    # [N, ...] -> [N, *shape], the one -1 inferred; prod(shape) = prod(x[1:]); no params, no MACs
-    return LayerCost(0, 0, (x[0], *infer(op.shape, math.prod(x[1:]), op.key)))
+    # [N, ...] -> [N, *shape], the one -1 inferred; prod(shape) = prod(x[1:]); no params, no MACs;
+    # a reshape's batch folds: [N, ...] -> [N·fold/unfold, *shape], the elements kept
+    fold, unfold = (op.fold, op.unfold) if isinstance(op, Reshape) else (1, 1)
+    if (x[0] * fold) % unfold:
+        raise ShapeError(f"reshape cannot unfold a batch of {x[0] * fold} by {unfold}")
+    batch = x[0] * fold // unfold
+    numel = math.prod(x)
+    if numel % batch:
+        raise ShapeError(f"reshape cannot hold {list(x)} in a batch of {batch}")
+    return LayerCost(0, 0, (batch, *infer(op.shape, numel // batch, op.key)))
 
 
 def permute(op: Permute, x: Shape) -> LayerCost:
@@ -152,12 +163,14 @@ def tensor_method() -> type:
 
     class TensorMethod(nn.Module):
         def __init__(self, method: str, args: tuple[Any, ...], batch: bool = False,
-                     index: int | None = None) -> None:
+                     index: int | None = None, fold: tuple[int, int] = (1, 1)) -> None:
             super().__init__()
             self.method, self.args, self.batch, self.index = method, args, batch, index
+            self.fold = fold
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            args = (x.shape[0], *self.args) if self.batch else self.args
+            n = x.shape[0] * self.fold[0] // self.fold[1]
+            args = (n, *self.args) if self.batch else self.args
             out: torch.Tensor = getattr(x, self.method)(*args)
             return out if self.index is None else out[self.index]
 
@@ -169,7 +182,9 @@ def tensor_method() -> type:
 
 def _module(op: Op, _: Shape) -> Any:
     make = tensor_method()
-    if isinstance(op, Reshape | View):
+    if isinstance(op, Reshape):
+        return make(op.key, op.shape, batch=True, fold=(op.fold, op.unfold))
+    if isinstance(op, View):
         return make(op.key, op.shape, batch=True)
     if isinstance(op, Permute):
         return make("permute", op.dims)
@@ -188,7 +203,7 @@ _sizes = Field("ints", minimum=-1, doc="sizes after the batch; one may be -1")
 
 
 def _lower_reshape(f: Mapping[str, Any], _: Shape, __: Lowering) -> Reshape:
-    return Reshape(f["shape"])
+    return Reshape(f["shape"], f["fold"], f["unfold"])
 
 
 def _lower_view(f: Mapping[str, Any], _: Shape, __: Lowering) -> View:
@@ -217,8 +232,11 @@ def _lower_roll(f: Mapping[str, Any], _: Shape, __: Lowering) -> Roll:
 
 _VIEWS = "views"
 RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
-                 spec=SpecKind(fields(shape=_sizes), "`x.reshape(N, *shape)` (copies a "
-                               "non-contiguous input)"), lower=_lower_reshape,
+                 spec=SpecKind(fields(shape=_sizes,
+                                      fold=Field("int", 1, minimum=1, doc="the batch becomes N·fold"),
+                                      unfold=Field("int", 1, minimum=1, doc="... divided by unfold")),
+                               "`x.reshape(N·fold/unfold, *shape)` (copies a non-contiguous "
+                               "input)"), lower=_lower_reshape,
                  imports=Imports(emit=emit_reshape))
 VIEW = OpKind(View, reshape, _module, {"view": _VIEWS}, view=True,
               spec=SpecKind(fields(shape=_sizes), "`x.view(N, *shape)`"), lower=_lower_view)
@@ -238,7 +256,7 @@ UNBIND = OpKind(Unbind, unbind, _module, {"unbind": _VIEWS}, view=True,
                               "`x.unbind(dim)[index]` (`qkv[0]`, `x[:, 0]`): one piece, dim "
                               "removed"), lower=_lower_unbind,
                 imports=Imports(functions={"torch.unbind": read_unbind, "Tensor.unbind": read_unbind},
-                                emit=emit_unbind))
+                                aten={"aten.unbind": read_unbind}, emit=emit_unbind))
 ROLL = OpKind(Roll, roll, _module, {"roll": _VIEWS},
               spec=SpecKind(fields(shifts=Field("ints", minimum=-MAX_INT, doc="one per dim"),
                                    dims=Field("ints", minimum=-64, doc="the dims rolled")),

@@ -43,8 +43,14 @@ def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
         return []
     if len(x) == 4 and node.shape == (x[0], x[1] * x[2] * x[3]):
         return [{"kind": "flatten"}]
-    if not 2 <= len(node.shape) <= 9 or node.shape[0] != x[0]:
-        return None  # the batch folded in or moved: the spec's sizes follow the batch
+    if not 2 <= len(node.shape) <= 9 or not x or not x[0] or not node.shape[0]:
+        return None
+    if node.shape[0] != x[0]:  # the batch folds (MobileViT's patches): N·fold or N/unfold
+        big, small = max(node.shape[0], x[0]), min(node.shape[0], x[0])
+        if big % small:
+            return None
+        key = "fold" if node.shape[0] > x[0] else "unfold"
+        return [{"kind": "reshape", "shape": list(node.shape[1:]), key: big // small}]
     return [{"kind": "view" if node.target.endswith(".view") else "reshape",
              "shape": list(node.shape[1:])}]
 

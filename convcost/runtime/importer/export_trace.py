@@ -79,16 +79,20 @@ class _Export:
         self.seen.update(weights)
         op: str
         attrs: dict[str, Any]
+        inputs = tuple(n.name for n in args if n.name in self.kept)
         if node.target is operator.getitem:
             tuple_input = len(self.kept.get(args[0].name, ())) > 1
             op, attrs = ("getitem", {"index": node.args[1]}) if tuple_input else ("slice", {})
+            source = next((n for n in reversed(self.nodes) if n.name == args[0].name), None)
+            if tuple_input and source is not None and source.op == "unbind":  # qkv.unbind(0)[i]
+                op, attrs = "unbind", {"dim": source.attr("dim"), "index": node.args[1]}
+                inputs = source.inputs  # one piece of the unbind's input, as torch.fx reads it
         else:
             rule = aten_rules().get(op_name(node.target))
             shapes_in = tuple((self.kept.get(n.name) or (tuple(self.params[n.name].shape),))[0]
                               for n in args if n.name in self.kept or n.name in self.params)
             call = r.Call(None, tuple(node.args), dict(node.kwargs), shapes_in, shapes[0], shapes)
             op, attrs = rule(call) if rule else ("opaque", {"shapes": shapes})
-        inputs = tuple(n.name for n in args if n.name in self.kept)
         self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,
                                  frozen(attrs), op_name(node.target)))
         self.kept[node.name] = shapes

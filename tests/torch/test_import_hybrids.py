@@ -1,0 +1,72 @@
+"""Mobile attention hybrids (MobileViT, EfficientFormer, MobileNetV4-hybrid): each pattern as a
+tiny module, imported exactly: params = sum(p.numel()), MACs = FlopCounterMode FLOPs / 2 on the
+math attention path, nothing opaque, the cross-check agreeing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import torch
+from helpers import graph_of
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+from convcost.runtime.flop_count import flop_counter
+
+MODELS = "tests/torch/import_models.py"
+
+
+def _reference(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    import import_models
+
+    model = getattr(import_models, name)().eval()
+    with torch.no_grad(), flop_counter() as counter:
+        model(torch.zeros(shape))
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2
+
+
+def _model(name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    text = "x".join(map(str, shape))
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:{name}", "--input", text, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def _exact(name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    data = _model(name, shape)
+    totals = data["totals"]
+    assert totals["complete"] and not totals["uncounted"], totals
+    assert (totals["params"], totals["macs"]) == _reference(name, shape)
+    assert data["verify"]["ok"], data["verify"]["mismatches"]
+    return data
+
+
+def test_mobilevit_patches_fold_the_batch() -> None:
+    # conv 3·8 + 8 = 32, qkv 8·24 + 24 = 216, proj 8·8 + 8 = 72: 320 params;
+    # MACs: conv 2·8·8·8·3 = 3,072 (N=2, 8×8); tokens N·4 = 8 batches of 16 patches:
+    # qkv 8·16·8·24 = 24,576, attention 8·2·16·16·(4 + 4) = 32,768, proj 8·16·8·8 = 8,192
+    data = _exact("Patches", (2, 3, 8, 8))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (320, 3_072 + 24_576 + 32_768 + 8_192)
+    folds = [layer for layer in data["layers"] if layer["kind"] == "reshape"]
+    assert folds, "the patch reshapes are reshape layers"
+
+
+def test_export_reads_unbind_pieces() -> None:
+    graph = graph_of(f"{MODELS}:Patches", (1, 3, 8, 8), tracer="export")
+    pieces = [n for n in graph if n.op == "unbind" and n.attr("index") is not None]
+    assert [(n.attr("dim"), n.attr("index")) for n in pieces] == [(0, 0), (0, 1), (0, 2)]
+    assert len({n.inputs for n in pieces}) == 1  # each a piece of the permuted qkv
+    assert not graph.opaque()
+
+
+@pytest.mark.parametrize(("shape", "fold", "out"), [
+    ((2, 8, 4, 4), 16, (32, 2, 2, 2)),  # [2, 8, 4, 4] -> [2·16, 2, 2, 2]: 256 elements
+])
+def test_reshape_fold_shape_rule(shape: tuple[int, ...], fold: int, out: tuple[int, ...]) -> None:
+    from convcost.cost.ops.reshape import Reshape, reshape
+
+    assert reshape(Reshape(out[1:], fold=fold), shape).output_shape == out
+    assert reshape(Reshape(shape[1:], unfold=fold), out).output_shape == shape

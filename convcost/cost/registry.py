@@ -110,16 +110,32 @@ def _rule(key: str, reader: Callable[[Any], Any]) -> Rule:
     return rule
 
 
+def _by_rank(rules: Mapping[int, Rule]) -> Rule:
+    """One name several kinds declare, each for inputs of its layout's rank (ONNX ``Conv`` is
+    conv1d, conv or conv3d by the rank of the tensor it reads)."""
+    def rule(call: Any) -> tuple[str, Fields]:
+        x = call.in_shapes[0] if call.in_shapes else None
+        chosen = rules.get(len(x)) if x is not None else None
+        return chosen(call) if chosen else ("opaque", {"shapes": call.shapes})  # no kind of that rank
+    return rule
+
+
 def import_rules(front: str) -> Mapping[str, Rule]:
     """Every kind's declared names of one front end (``modules``, ``functions``, ``aten``,
-    ``onnx``) -> its reader, giving ``(op key, fields)``; a name declared twice is an error."""
-    table: dict[str, Rule] = {}
-    owner: dict[str, str] = {}
+    ``onnx``) -> its reader, giving ``(op key, fields)``. A name declared twice is an error,
+    unless the kinds that declare it each read a layout of another rank (:func:`_by_rank`)."""
+    declared: dict[str, dict[str, Rule]] = {}
     for kind in OPS.values():
         for name, reader in getattr(kind.imports, front).items():
-            if name in table:
-                raise ValueError(f"{front} {name!r} is declared by {owner[name]!r} and {kind.key!r}")
-            table[name], owner[name] = _rule(kind.key, reader), kind.key
+            declared.setdefault(name, {})[kind.key] = _rule(kind.key, reader)
+    table: dict[str, Rule] = {}
+    for name, rules in declared.items():
+        ranks = {len(OPS[key].layout or "") for key in rules}
+        if len(rules) > 1 and (0 in ranks or len(ranks) < len(rules)):
+            first, second = list(rules)[:2]
+            raise ValueError(f"{front} {name!r} is declared by {first!r} and {second!r}")
+        table[name] = next(iter(rules.values())) if len(rules) == 1 else _by_rank(
+            {len(OPS[key].layout or ""): rule for key, rule in rules.items()})
     return MappingProxyType(table)
 
 
@@ -128,9 +144,10 @@ IMPORT_RULES: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
 """front end -> declared name -> reader, for the importer."""
 
 IMPORT_KINDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {front: MappingProxyType({name: key for key, kind in OPS.items()
+    {front: MappingProxyType({name: key for key, kind in reversed(list(OPS.items()))
                               for name in getattr(kind.imports, front)}) for front in FRONTS})
-"""front end -> declared name -> the op key of the kind that declares it."""
+"""front end -> declared name -> the op key of the kind that declares it (of several, by rank:
+the first, the 2-D kind)."""
 
 ONNX_WEIGHTS: Mapping[str, tuple[int, ...]] = MappingProxyType(
     {op_type: positions for kind in OPS.values() for op_type, positions in kind.imports.onnx_weights.items()})

@@ -20,6 +20,7 @@ import torch
 from helpers import graph_of
 
 from convcost.cost.ops import BatchNorm, Conv2d, Dropout
+from convcost.cost.ops.conv_nd import ConvNd
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.build import build
@@ -83,7 +84,7 @@ def test_round_trip_through_torch_export(name: str) -> None:
 def _export_onnx(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> None:
     pytest.importorskip("onnxscript")
     for module in model.modules():  # trained-looking statistics: the folded biases are not zero
-        if isinstance(module, torch.nn.BatchNorm2d):
+        if isinstance(module, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d | torch.nn.BatchNorm3d):
             module.running_mean.uniform_(-1, 1)
             module.running_var.uniform_(0.5, 2)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -103,7 +104,7 @@ def _deployed(analysis: Analysis) -> dict[str, tuple[Any, ...]]:
     folded: set[int] = set()
     previous: Any = None
     for leaf in analysis.leaves():
-        if isinstance(leaf.op, BatchNorm) and isinstance(previous, Conv2d):
+        if isinstance(leaf.op, BatchNorm) and isinstance(previous, Conv2d | ConvNd):
             rows[-1][3] += 0 if previous.bias else leaf.op.channels
             folded.add(len(rows) - 1)
         elif not isinstance(leaf.op, Dropout):
@@ -125,16 +126,12 @@ def _by_name(analysis: Analysis) -> dict[str, tuple[Any, ...]]:
 def _conv_bn_pairs(analysis: Analysis) -> list[tuple[int, bool]]:
     """(channels, conv had a bias) of every BN right after a conv: what the exporter folds."""
     return [(leaf.op.channels, prev.op.bias) for prev, leaf in itertools.pairwise(analysis.leaves())
-            if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d)]
+            if isinstance(leaf.op, BatchNorm) and isinstance(prev.op, Conv2d | ConvNd)]
 
 
 # specs whose figures do not come back through ONNX yet: {name: why}
 ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
-    "r3d_18": "ONNX Conv with a 5-D weight and ReduceMean over D, H, W are not read as conv3d "
-              "and pool3d yet (torch.fx and torch.export are)",
-    "m5_audio": "ONNX Conv with a 3-D weight is not read as conv1d yet (torch.fx and "
-                "torch.export are)",
     # the exported nn.MultiheadAttention is read as other layers (the self-check refuses it)
     "vit_b_16": "ONNX nn.MultiheadAttention export not read as one attention layer",
 }

@@ -121,3 +121,41 @@ def test_declared_names_are_spelled_as_their_front_end_says() -> None:
         assert all(n.split(".")[0] in ("torch", "operator", "Tensor") for n in i.functions), key
         assert all(n.startswith("aten.") for n in i.aten), key
         assert all(n.isidentifier() and n[0].isupper() for n in i.onnx), key
+
+
+@pytest.mark.parametrize(("weight", "attrs", "key", "fields"), [
+    # Conv on [N, C, L]: weight [Cout=8, Cin/g=4, k=5] -> conv1d, pads [begin, end] = [2, 2]
+    ((8, 4, 5), {"pads": [2, 2], "strides": [2]}, "conv1d",
+     dict(in_channels=4, out_channels=8, kernel=(5,), stride=(2,), padding=(2,), dilation=(1,))),
+    # Conv on [N, C, D, H, W]: weight [16, 3, 3, 7, 7], pads begins (1, 3, 3) = ends -> conv3d
+    ((16, 3, 3, 7, 7), {"pads": [1, 3, 3, 1, 3, 3], "strides": [1, 2, 2]}, "conv3d",
+     dict(in_channels=3, out_channels=16, kernel=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3))),
+    # an asymmetric 1-D padding (begin 1, end 2): no spec field says it
+    ((8, 4, 4), {"pads": [1, 2]}, "conv1d", dict(padding="asymmetric")),
+    # the 4-D weight stays the 2-D kind's
+    ((8, 4, 3, 3), {"pads": [1, 1, 1, 1]}, "conv", dict(kernel=(3, 3), padding=(1, 1))),
+])
+def test_onnx_conv_is_read_by_the_kind_of_its_input_rank(
+        weight: tuple[int, ...], attrs: dict[str, object], key: str, fields: dict[str, object]) -> None:
+    from convcost.cost.imports import OnnxCall
+
+    x = (1, weight[1], *([9] * (len(weight) - 2)))
+    call = OnnxCall("Conv", attrs, (x, weight, None), (None, None, None), ((1, weight[0]),))
+    got_key, got = IMPORT_RULES["onnx"]["Conv"](call)
+    assert got_key == key
+    assert {name: got[name] for name in fields} == fields
+
+
+def test_onnx_pools_and_global_pools_of_every_rank() -> None:
+    from convcost.cost.imports import OnnxCall
+
+    pool = OnnxCall("MaxPool", {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]},
+                    ((1, 8, 4, 8, 8),), (None,), ((1, 8, 2, 4, 4),))
+    assert IMPORT_RULES["onnx"]["MaxPool"](pool) == ("pool3d", dict(
+        mode="max", kernel=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0), ceil_mode=False))
+    glob = OnnxCall("GlobalAveragePool", {}, ((1, 8, 100),), (None,), ((1, 8, 1),))
+    assert IMPORT_RULES["onnx"]["GlobalAveragePool"](glob) == (
+        "adaptive_pool1d", dict(mode="avg", output_size=(1,)))
+    four = OnnxCall("Conv", {}, ((1, 2, 3, 3, 3, 3), (1, 2, 1, 1, 1, 1)), (None, None),
+                    ((1, 1, 3, 3, 3, 3),))  # no kind reads a conv over 4 axes: opaque
+    assert IMPORT_RULES["onnx"]["Conv"](four) == ("opaque", {"shapes": ((1, 1, 3, 3, 3, 3),)})

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced
 from convcost.cost.layout import dims
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.conv import conv_output_size
@@ -268,6 +268,42 @@ def read_transposed_call(c: TorchCall) -> Fields:
                 groups=groups, bias=len(c.in_shapes) > 2 and c.arg(2, "bias") is not None)
 
 
+def onnx_sizes(c: OnnxCall, key: str, axes: int, default: int) -> Sizes:
+    """An ONNX per-axis attribute (``strides``, ``dilations``, ``kernel_shape``) of ``axes`` axes."""
+    return tuple(int(v) for v in c.attrs.get(key) or (default,) * axes)
+
+
+def onnx_padding(c: OnnxCall, axes: int) -> Sizes | str:
+    """ONNX ``pads`` (every axis' begin, then every end) as a padding per axis; ``same`` for
+    ``auto_pad`` SAME_*; an asymmetric padding no spec field says: ``asymmetric`` (opaque)."""
+    auto = c.attrs.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+    if auto.startswith("SAME"):
+        return "same"
+    pads = tuple(int(p) for p in c.attrs.get("pads") or (0,) * (2 * axes))
+    return pads[:axes] if auto != "VALID" and pads[:axes] == pads[axes:] else \
+        (0,) * axes if auto == "VALID" else "asymmetric"
+
+
+def read_onnx_conv_nd(c: OnnxCall) -> Fields:
+    """ONNX ``Conv`` on ``[N, C, L]`` or ``[N, C, D, H, W]``: the weight is [Cout, Cin / groups, *k]."""
+    weight = c.in_shapes[1] or ()
+    axes, groups = len(weight) - 2, int(c.attrs.get("group", 1))
+    return dict(in_channels=weight[1] * groups, out_channels=weight[0], kernel=tuple(weight[2:]),
+                stride=onnx_sizes(c, "strides", axes, 1), padding=onnx_padding(c, axes),
+                dilation=onnx_sizes(c, "dilations", axes, 1), groups=groups, bias=c.has(2))
+
+
+def read_onnx_transposed_nd(c: OnnxCall) -> Fields:
+    """ONNX ``ConvTranspose`` on 1 or 3 spatial axes: the weight is [Cin, Cout / groups, *k]."""
+    weight = c.in_shapes[1] or ()
+    axes, groups = len(weight) - 2, int(c.attrs.get("group", 1))
+    return dict(in_channels=weight[0], out_channels=weight[1] * groups, kernel=tuple(weight[2:]),
+                stride=onnx_sizes(c, "strides", axes, 1), padding=onnx_padding(c, axes),
+                output_padding=onnx_sizes(c, "output_padding", axes, 0),
+                dilation=onnx_sizes(c, "dilations", axes, 1), groups=groups, bias=c.has(2))
+
+
 def _size(sizes: Sizes) -> Any:
     """A spec size: one int when every axis agrees, else the list."""
     return sizes[0] if len(set(sizes)) == 1 else list(sizes)
@@ -293,17 +329,21 @@ def emit_conv(node: Traced, _: Any) -> list[Layer] | None:
 
 
 def conv_imports(suffix: str) -> Imports:
-    """``nn.Conv{suffix}``, ``F.conv{suffix}``, ``aten.conv{suffix}``."""
+    """``nn.Conv{suffix}``, ``F.conv{suffix}``, ``aten.conv{suffix}``, and ONNX ``Conv`` on a
+    tensor of its rank (the registry picks the kind by rank)."""
     return Imports(modules={f"torch.nn.Conv{suffix}": read_conv_module},
                    functions={f"torch.nn.functional.conv{suffix}": read_conv_call},
-                   aten={f"aten.conv{suffix}": read_conv_call}, emit=emit_conv)
+                   aten={f"aten.conv{suffix}": read_conv_call}, onnx={"Conv": read_onnx_conv_nd},
+                   onnx_weights={"Conv": (1, 2)}, emit=emit_conv)
 
 
 def transposed_imports(suffix: str) -> Imports:
-    """``nn.ConvTranspose{suffix}``, ``F.conv_transpose{suffix}``, and aten's."""
+    """``nn.ConvTranspose{suffix}``, ``F.conv_transpose{suffix}``, aten's, and ONNX's."""
     return Imports(modules={f"torch.nn.ConvTranspose{suffix}": read_transposed_module},
                    functions={f"torch.nn.functional.conv_transpose{suffix}": read_transposed_call},
-                   aten={f"aten.conv_transpose{suffix}": read_transposed_call}, emit=emit_conv)
+                   aten={f"aten.conv_transpose{suffix}": read_transposed_call},
+                   onnx={"ConvTranspose": read_onnx_transposed_nd},
+                   onnx_weights={"ConvTranspose": (1, 2)}, emit=emit_conv)
 
 
 _out = Field("int", doc="output channels (before the width multiplier)")

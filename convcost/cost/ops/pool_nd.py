@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, fixed
 from convcost.cost.layout import dims
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
-from convcost.cost.ops.conv_nd import Sizes, per_axis
+from convcost.cost.ops.conv_nd import Sizes, onnx_padding, onnx_sizes, per_axis
 from convcost.cost.ops.pool import Mode, pool_output_size
 from convcost.cost.value import LayerCost, Shape
 from convcost.cost.window import Windows, adaptive_window, conv_window
@@ -175,6 +175,19 @@ def window_reader(mode: str, axes: int, module: bool) -> Any:
     return read
 
 
+def onnx_window_reader(mode: str, axes: int) -> Any:
+    """ONNX ``MaxPool`` / ``AveragePool`` on ``axes`` spatial axes (an asymmetric padding, or
+    ``auto_pad``, stays opaque as a dilated pool does)."""
+    def read(c: OnnxCall) -> Fields:
+        padding = onnx_padding(c, axes)
+        fields = _window_fields(mode, axes, onnx_sizes(c, "kernel_shape", axes, 1),
+                                onnx_sizes(c, "strides", axes, 1),
+                                (0,) * axes if isinstance(padding, str) else padding,
+                                c.attrs.get("ceil_mode", 0), onnx_sizes(c, "dilations", axes, 1))
+        return {**fields, "dilation": (0,) * axes} if isinstance(padding, str) else fields
+    return read
+
+
 def adaptive_reader(mode: str, key: str) -> Any:
     """``nn.Adaptive*Pool{d}d`` and ``F.adaptive_*_pool{d}d``: the output size as measured."""
     return lambda c: (key, dict(mode=mode, output_size=tuple(c.shape[2:])))
@@ -207,6 +220,8 @@ def pool_imports(window: type[PoolNd], adaptive: type[AdaptivePoolNd]) -> tuple[
                 functions={f"torch.nn.functional.{mode}_pool{d}": window_reader(mode, axes, False)
                            for mode, _ in modes},
                 aten={f"aten.{mode}_pool{d}": window_reader(mode, axes, False) for mode, _ in modes},
+                onnx={"MaxPool": onnx_window_reader("max", axes),
+                      "AveragePool": onnx_window_reader("avg", axes)},
                 emit=emit_pool),
         Imports(modules={f"torch.nn.Adaptive{name}Pool{d}": adaptive_reader(mode, adaptive.key)
                          for mode, name in modes},
@@ -214,6 +229,8 @@ def pool_imports(window: type[PoolNd], adaptive: type[AdaptivePoolNd]) -> tuple[
                            adaptive_reader(mode, adaptive.key) for mode, _ in modes},
                 aten={f"aten.adaptive_{mode}_pool{d}": adaptive_reader(mode, adaptive.key)
                       for mode, _ in modes},
+                onnx={f"Global{name}Pool": fixed(mode=mode, output_size=(1,) * axes)
+                      for mode, name in (("avg", "Average"), ("max", "Max"))},
                 emit=emit_pool))
 
 

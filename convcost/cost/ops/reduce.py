@@ -83,6 +83,9 @@ def _read_onnx(c: OnnxCall) -> Read:
     keepdim = bool(c.attrs.get("keepdims", 1))
     if c.module_kind == "adaptive_pool" and dims == (2, 3) and keepdim:
         return "adaptive_pool", dict(kind="avg", output_size=(1, 1))
+    if c.module_kind.startswith("adaptive_pool") and dims == tuple(range(2, rank)) and keepdim \
+            and c.module_kind[-2:] == f"{rank - 2}d":  # nn.AdaptiveAvgPool3d(1)
+        return c.module_kind, dict(mode="avg", output_size=(1,) * (rank - 2))
     return dict(dims=dims, keepdim=keepdim)
 
 

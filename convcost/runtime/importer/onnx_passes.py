@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from convcost.cost.registry import IMPORT_KINDS
 from convcost.runtime.importer.ir import IRNode, frozen
 
-# torch module class -> the IR op it is, when the exporter wrote it as several ONNX ops
-WHOLE = {"AdaptiveAvgPool2d": "adaptive_pool", "AdaptiveMaxPool2d": "adaptive_pool",
-         "GroupNorm": "groupnorm"}
+# torch module class -> the IR op it is, when the exporter wrote it as several ONNX ops: the
+# adaptive pools of every rank (AdaptiveAvgPool1d: Unsqueeze, ReduceMean, Squeeze), GroupNorm
+WHOLE = {**{name.rsplit(".", 1)[-1]: key for name, key in IMPORT_KINDS["modules"].items()
+            if key.startswith("adaptive_pool")}, "GroupNorm": "groupnorm"}
 
 
 def _whole(cls: str, run: list[IRNode], source: str) -> IRNode:
@@ -23,7 +25,8 @@ def _whole(cls: str, run: list[IRNode], source: str) -> IRNode:
         params = sum(n.params for n in run if n.op in ("mul", "add"))
         attrs = {"groups": run[0].shape[1] if len(run[0].shape) == 3 else None, "affine": params > 0}
     else:
-        params, attrs = 0, {"kind": "max" if "Max" in cls else "avg", "output_size": last.shape[2:]}
+        mode = "kind" if WHOLE[cls] == "adaptive_pool" else "mode"  # the 2-D kind's field name
+        params, attrs = 0, {mode: "max" if "Max" in cls else "avg", "output_size": last.shape[2:]}
     return IRNode(last.name, WHOLE[cls], last.module, (source,), last.shape, params,
                   attrs=frozen(attrs), target=f"{cls} (decomposed)")
 

@@ -228,7 +228,7 @@ class _Reader:
         rule = RULES.get(node.op_type)
         ir_attrs: dict[str, Any] = {"shapes": call.shapes}
         op, ir_attrs = rule(call) if rule else ("opaque", ir_attrs)
-        if op in ("conv", "conv_transpose") and self._folded(node):
+        if op.startswith("conv") and self._folded(node):  # of any rank, transposed or not
             ir_attrs["bn_folded"] = True
             self.folded += 1
         module = module_of(node, weights, self.shared)

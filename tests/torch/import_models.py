@@ -320,3 +320,22 @@ class Patches(nn.Module):
         x = x.contiguous().view(n, 4, h * w // 4, -1).transpose(1, 3)
         x = x.reshape(n * c * h // 2, w // 2, 2, 2).transpose(1, 2)
         return x.reshape(n, c, h, w)
+
+
+class IndexedQKV(nn.Module):
+    """timm's older attention (CaiT, CrossViT): ``q, k, v = qkv[0], qkv[1], qkv[2]`` after
+    ``permute(2, 0, 3, 1, 4)``, ``q @ kᵀ``, softmax, ``a @ v``, then the class token ``y[:, -1]``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 4, 4)
+        self.qkv = nn.Linear(16, 48)
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)  # N×L×16
+        n, length, c = x.shape
+        qkv = self.qkv(x).reshape(n, length, 3, 2, 8).permute(2, 0, 3, 1, 4)  # 3×N×2×L×8
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        y = ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(n, length, c)
+        return self.proj(x + y)[:, -1]

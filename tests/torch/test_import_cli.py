@@ -144,6 +144,26 @@ def test_an_opaque_layer_reads_every_input_so_nothing_is_dropped(runner: CliRunn
     assert strict.exit_code == 2 and "--strict: Lerp: figures would be lower bounds" in strict.stderr
 
 
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_indexed_qkv_pieces_are_unbinds_and_the_import_is_exact(tracer: str, runner: CliRunner,
+                                                                  tmp_path: Path) -> None:
+    # qkv[0], qkv[1], qkv[2] (fx: getitem; export: aten.select) and y[:, -1] are unbinds. 16
+    # tokens: patch 16·3·16 + 16 = 784 params, 16·16·48 = 12,288 MACs; qkv 16·48 + 48 = 816,
+    # 16·16·48 = 12,288; q·kᵀ and a·v 2·16·16·8 = 4,096 each; proj 16·16 + 16 = 272, 16·16·16 =
+    # 4,096: 1,872 params and 36,864 MACs
+    out = tmp_path / "qkv.yaml"
+    imported = runner.invoke(app, ["import", f"{MODELS}:IndexedQKV", "--input", "1x3x16x16",
+                                   "--tracer", tracer, "-o", str(out)])
+    assert imported.exit_code == 0, imported.output
+    kinds = [layer.kind for layer in load_spec(out).layers]
+    assert kinds.count("unbind") == 4 and "opaque" not in kinds
+    result = runner.invoke(app, ["model", str(out), "-f", "json"])
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (1_872, 36_864)
+    checked = runner.invoke(app, ["model", f"{MODELS}:IndexedQKV", "--input", "1x3x16x16", "-f", "json"])
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["totals"]["complete"] is True
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

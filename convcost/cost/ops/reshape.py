@@ -24,6 +24,7 @@ from convcost.cost.ops.token_imports import (
     emit_transpose,
     emit_unbind,
     read_roll,
+    read_select,
     read_unbind,
 )
 from convcost.cost.value import LayerCost, Shape
@@ -256,7 +257,8 @@ UNBIND = OpKind(Unbind, unbind, _module, {"unbind": _VIEWS}, view=True,
                               "`x.unbind(dim)[index]` (`qkv[0]`, `x[:, 0]`): one piece, dim "
                               "removed"), lower=_lower_unbind,
                 imports=Imports(functions={"torch.unbind": read_unbind, "Tensor.unbind": read_unbind},
-                                aten={"aten.unbind": read_unbind}, emit=emit_unbind))
+                                aten={"aten.select": read_select, "aten.unbind": read_unbind},
+                                emit=emit_unbind))
 ROLL = OpKind(Roll, roll, _module, {"roll": _VIEWS},
               spec=SpecKind(fields(shifts=Field("ints", minimum=-MAX_INT, doc="one per dim"),
                                    dims=Field("ints", minimum=-64, doc="the dims rolled")),

@@ -68,6 +68,15 @@ def read_unbind(c: TorchCall) -> Fields:
     return dict(dim=int(c.arg(1, "dim", 0)) % (len(c.shape) + 1), shapes=c.shapes)
 
 
+def read_select(c: TorchCall) -> Fields:
+    """``aten.select(x, dim, index)`` (torch.export's ``qkv[0]``, ``x[:, 0]``): one piece."""
+    rank = len(c.in_shapes[0]) if c.in_shapes else len(c.shape) + 1
+    dim = int(c.arg(1, "dim")) % rank
+    size = c.in_shapes[0][dim] if c.in_shapes else None
+    index = int(c.arg(2, "index"))
+    return dict(dim=dim, index=index % size if size else index)
+
+
 def emit_unbind(node: Traced, _: Any) -> list[Layer] | None:
     """One piece: ``unbind`` of its index; the tuple itself writes no layer."""
     index = node.attr("index")

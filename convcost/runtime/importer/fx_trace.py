@@ -148,8 +148,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
 
 def _unbind_piece(walk: _Walk, node: fx.Node, shapes: tuple[Shape, ...], tuple_input: bool,
                   sliced: Any) -> bool:
-    """``qkv.unbind(0)[i]`` (an ``unbind`` of the unbind's input) or ``x[:, i]`` (the class
-    token: ``unbind`` of dim 1) added as one IR node; False for any other getitem."""
+    """``qkv.unbind(0)[i]`` (an ``unbind`` of the unbind's input), ``qkv[i]`` or ``x[:, i]`` (the
+    class token: ``unbind`` of dim 1) added as one IR node; False for any other getitem."""
     args: Any = node.args
     index = args[1]
     if tuple_input:
@@ -160,12 +160,22 @@ def _unbind_piece(walk: _Walk, node: fx.Node, shapes: tuple[Shape, ...], tuple_i
                                   attrs=frozen(dict(dim=unbind.attr("dim"), index=index))))
         walk.kept[node.name] = shapes
         return True
-    token = isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None) \
-        and type(index[1]) is int and index[1] >= 0
-    if sliced is not None or not token:
+    piece = _piece(index, walk.kept[args[0].name][0]) if args[0].name in walk.kept else None
+    if sliced is not None or piece is None:
         return False
-    walk.add(node, "unbind", shapes, attrs=dict(dim=1, index=index[1]), target="getitem")
+    walk.add(node, "unbind", shapes, attrs=dict(dim=piece[0], index=piece[1]), target="getitem")
     return True
+
+
+def _piece(index: Any, shape: Shape) -> tuple[int, int] | None:
+    """``x[i]``, ``x[:, i]``, ``x[:, :, i]``: (dim, index made non-negative), None for any other
+    index (a slice, a tensor, an Ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    dim = len(items) - 1
+    if not items or type(items[-1]) is not int or any(i != slice(None) for i in items[:-1]) \
+            or dim >= len(shape) or not -shape[dim] <= items[-1] < shape[dim]:
+        return None
+    return dim, items[-1] % shape[dim]
 
 
 def _size_source(walk: _Walk, node: fx.Node) -> None:

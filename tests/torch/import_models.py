@@ -339,3 +339,22 @@ class IndexedQKV(nn.Module):
         q, k, v = qkv[0], qkv[1], qkv[2]
         y = ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(n, length, c)
         return self.proj(x + y)[:, -1]
+
+
+class RelativeBias(nn.Module):
+    """A relative-position bias as BEiT and Swin read it: a learnt table gathered by a buffer
+    of indices (``table[index.view(-1)]``), viewed, permuted and added to ``q @ kᵀ``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)  # 4×4 tokens
+        self.table = nn.Parameter(torch.zeros(7 * 7, 2))  # (2·4 - 1)² offsets × 2 heads
+        self.register_buffer("index", torch.arange(16 * 16).remainder(49).reshape(16, 16))
+        self.qk = nn.Linear(8, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)  # N×16×8
+        n, length, _ = x.shape
+        q, k = self.qk(x).reshape(n, length, 2, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self.table[self.index.view(-1)].view(length, length, -1).permute(2, 0, 1)
+        return (q @ k.transpose(-2, -1) + bias.unsqueeze(0)).softmax(-1)

@@ -164,6 +164,17 @@ def test_indexed_qkv_pieces_are_unbinds_and_the_import_is_exact(tracer: str, run
     assert checked.exit_code == 0 and json.loads(checked.stdout)["totals"]["complete"] is True
 
 
+def test_a_table_gathered_by_index_keeps_its_params(runner: CliRunner) -> None:
+    # table[index.view(-1)] reads the 7·7·2 = 98 params of a relative-position table (before:
+    # dropped, 536 params, and the cross-check failed). patch 8·3·16 + 8 = 392, qk 8·16 + 16 =
+    # 144: 634 = sum(p.numel()); the gather and the q·kᵀ it is added to stay opaque, flagged
+    result = runner.invoke(app, ["model", f"{MODELS}:RelativeBias", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == 634 and data["verify"]["ok"]
+    assert data["totals"]["complete"] is False and data["totals"]["uncounted"]["slice"] == 1
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

@@ -132,7 +132,7 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
             if getattr(source, "name", None) in walk.kept else None
         if _unbind_piece(walk, node, shapes, tuple_input, sliced):
             return
-        walk.add(node, "getitem" if tuple_input else "slice", shapes,
+        walk.add(node, "getitem" if tuple_input else "slice", shapes, params=walk.read(node),
                  attrs=dict(index=node.args[1]) if tuple_input else sliced or {}, target="getitem")
         return
     module = walk.gm.get_submodule(node.target) if node.op == "call_module" else None

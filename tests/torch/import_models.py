@@ -358,3 +358,21 @@ class RelativeBias(nn.Module):
         q, k = self.qk(x).reshape(n, length, 2, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
         bias = self.table[self.index.view(-1)].view(length, length, -1).permute(2, 0, 1)
         return (q @ k.transpose(-2, -1) + bias.unsqueeze(0)).softmax(-1)
+
+
+class BatchMoved(nn.Module):
+    """Tokens, a linear to two heads' halves, ``permute(2, 0, 1, 3)`` (the batch moves to dim 1,
+    as qkv's in timm's attention), then ``t.amax(0)``: no kind says it, and its opaque stand-in
+    must take the batch of the model, not the permuted tensor's 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.qk = nn.Linear(8, 16)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)  # N×L×8
+        n, length, _ = tokens.shape
+        t = self.qk(tokens).reshape(n, length, 2, 8).permute(2, 0, 1, 3)  # 2×N×L×8
+        return self.head(t.amax(0))

@@ -175,6 +175,18 @@ def test_a_table_gathered_by_index_keeps_its_params(runner: CliRunner) -> None:
     assert data["totals"]["complete"] is False and data["totals"]["uncounted"]["slice"] == 1
 
 
+def test_an_opaque_layer_after_a_permute_that_moved_the_batch_keeps_the_models_batch(
+        runner: CliRunner) -> None:
+    # t = [2, N, L, 8] after permute(2, 0, 1, 3); t.amax(0) is an opaque layer of batch N = 1,
+    # not 2 (before: exit 3, the head counted twice). patch 8·3·16 + 8 = 392 params, 16 · 384 =
+    # 6,144 MACs; qk 8·16 + 16 = 144, 16 · 128 = 2,048; head 8·10 + 10 = 90, 16 · 80 = 1,280
+    result = runner.invoke(app, ["model", f"{MODELS}:BatchMoved", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 144 + 90, 6_144 + 2_048 + 1_280)
+    assert data["totals"]["complete"] is False and data["verify"]["ok"]
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

@@ -23,7 +23,7 @@ from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
 from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
-from convcost.runtime.importer.emit.regions import weightless, writable
+from convcost.runtime.importer.emit.regions import batch_first, weightless, writable
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.selfcheck import node_macs
@@ -178,7 +178,8 @@ class _Walk:
         for tensor in inputs:
             if tensor in self.produced and self.produced[tensor] != absorbed:
                 held.setdefault(self.produced[tensor], tensor)
-        reads = list(held.values()) or [self.graph.nodes[0].name]
+        reads = batch_first(list(held.values()), [self.shape(t)[:1] for t in held.values()],
+                            None if ran else end.shape[0], self.graph.nodes[0].name)
         layer = {"kind": "recorded", "op": text, "output_shape": list(end.shape) or [1]} if ran \
             else {"kind": "opaque", "op": text, "output_shape": list(end.shape[1:])}
         self.add([{**layer, "params": params}], group, reads)

@@ -134,6 +134,7 @@ layers:
   - {kind: pad, name: zpad, pad: [1, 0, 2, 1]}
   - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
+  - {kind: unused, name: aux, params: 5}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: favgp, op: avg, kernel_size: 3, stride: 1, padding: 1, functional: true}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}

@@ -115,14 +115,17 @@ def test_check_takes_a_model_source(runner: CliRunner) -> None:
     assert figures == {"params": 11_689_512, "macs": 1_814_073_344}
 
 
-def test_unused_modules_are_noted_and_the_cross_check_leaves_them_out(runner: CliRunner) -> None:
-    # conv 3·4 + 4 = 16 params counted; the aux linear's 4·2 + 2 = 10 are never run
+def test_unused_modules_are_named_and_their_params_counted(runner: CliRunner) -> None:
+    # conv 3·4 + 4 = 16 params; the aux linear's 4·2 + 2 = 10 never run: an `unused` layer
+    # holds them, so params are sum(p.numel()) = 26 (issue 19's definition), MACs the conv's only
     result = runner.invoke(app, ["model", f"{MODELS}:WithAux", "--input", "1x3x4x4", "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["totals"]["params"] == 16 and data["verify"]["ok"]
-    assert data["verify"]["totals"]["params"] == 16
-    assert "10 parameters belong to modules the forward pass never uses (aux)" in result.stderr
+    assert data["totals"]["params"] == 16 + 10 and data["verify"]["ok"]
+    assert data["verify"]["totals"]["params"] == 26 and data["totals"]["macs"] == 4 * 4 * 4 * 3
+    assert "modules the forward pass never runs: aux (10 params)" in result.stderr
+    imported = runner.invoke(app, ["import", f"{MODELS}:WithAux", "--input", "1x3x4x4"])
+    assert "{kind: unused, name: aux, params: 10}" in imported.stdout
 
 
 def test_an_opaque_layer_reads_every_input_so_nothing_is_dropped(runner: CliRunner) -> None:

@@ -129,7 +129,8 @@ def test_unused_modules_are_noted() -> None:
     model = Aux()
     graph = trace(model, (1, 3, 4, 4), "aux")
     assert graph.params == 16 and graph.model_params == 26  # conv 3·4 + 4; linear 4·2 + 2
-    assert "10 parameters" in graph.notes[0] and "aux" in graph.notes[0]
+    assert graph.unused == (("aux", 10),)  # an `unused` layer holds them in the spec
+    assert "never runs: aux (10 params)" in graph.notes[0]
 
 
 @pytest.mark.parametrize(("text", "message"), [

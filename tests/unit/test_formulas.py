@@ -37,6 +37,7 @@ from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.merge import Average
 from convcost.cost.ops.pad import Pad
+from convcost.cost.ops.param import Unused
 from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
@@ -190,6 +191,8 @@ SHAPE_ONLY: dict[str, Case] = {
     "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),
     # recorded: the full measured shape (300 boxes of 4, batch included), its params, never a MAC
     "recorded": (Recorded("torchvision.nms ×1", (300, 4), 0), (1, 3234, 4), (300, 4), 0, 0),
+    # unused: GoogLeNet's aux1 (never run in eval): its 3,188,968 params, its input passed on
+    "unused": (Unused(3_188_968), (1, 1000), (1, 1000), 3_188_968, 0),
 }
 
 # The leaf kinds of the open format (issue 12).

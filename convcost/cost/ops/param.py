@@ -1,5 +1,7 @@
 """``param``: a parameter read directly rather than through a module (ViT's class token and
 positional embedding, a layer-scale γ), as a tensor the spec can add or concatenate.
+``unused``: the parameters of a module the forward never runs (GoogLeNet's auxiliary heads in
+eval), so that params are ``sum(p.numel())``; it passes its input on and runs nothing.
 
 Its ``shape`` is that of the parameter after its leading 1 (``[1, 768]`` for a ``[1, 1, 768]``
 class token); the layer reads one tensor for its batch size only and outputs the parameter
@@ -66,6 +68,54 @@ def _window(_: Param, __: Shape) -> None:
     return None  # a learnt tensor: no spatial footprint of its input
 
 
+@dataclass(frozen=True)
+class Unused(Op):
+    """The ``params`` of a module the forward never runs; its output is its input."""
+
+    key: ClassVar[str] = "unused"
+    params: int
+
+
+def unused(op: Unused, x: Shape) -> LayerCost:
+    # [N, ...] -> [N, ...] (its input, untouched); params: the module's; no MACs (it never runs)
+    return LayerCost(op.params, 0, x)
+
+
+@cache
+def _unused_class() -> type:
+    import torch
+    from torch import nn
+
+    class UnusedModule(nn.Module):
+        """Holds ``params`` parameters and returns its input: a module the forward never runs."""
+
+        def __init__(self, params: int) -> None:
+            super().__init__()
+            self.unused_params = nn.Parameter(torch.zeros(params))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    return UnusedModule
+
+
+def _unused_module(op: Unused, _: Shape) -> Any:
+    return _unused_class()(op.params)
+
+
+def _lower_unused(f: Mapping[str, Any], _: Shape, __: Lowering) -> Unused:
+    return Unused(f["params"])
+
+
+UNUSED = OpKind(
+    Unused, unused, _unused_module, {"unused": "parameters"}, learnable=True,
+    elementwise=True,
+    spec=SpecKind(fields(params=Field("int", doc="the module's parameters")),
+                  "written by `convcost import` for a module the forward never runs (GoogLeNet's "
+                  "auxiliary heads in eval), named by its path: its parameters are counted (params "
+                  "are `sum(p.numel())`), its input passes on, no MACs under any convention"),
+    lower=_lower_unused)
+
 PARAM = OpKind(
     Param, param, _module, {"param": "parameters"}, learnable=True, window=_window,
     spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1")),
@@ -73,4 +123,4 @@ PARAM = OpKind(
                   "expanded to the batch of the tensor it reads; add or concat it"),
     lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, emit=emit_param))
 
-KINDS = (PARAM,)
+KINDS = (PARAM, UNUSED)

@@ -15,6 +15,7 @@ from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emi
 from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
+from convcost.runtime.importer.emit.unused import with_unused
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
 from convcost.runtime.importer.selfcheck import check_emitted
@@ -68,7 +69,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
     layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
     layers, outputs = collapse_repeats(layers, outputs)  # equal uses of a template in a row
-    layers = fixed_heads(layers, outputs)
+    layers, outputs = with_unused(fixed_heads(layers, outputs), outputs, graph.unused)
     spec: dict[str, Any] = {"name": name or model_name(text), "input": spec_input(graph)}
     if blocks:
         spec["blocks"] = {b.name: {"args": list(b.args), "layers": b.layers} for b in blocks}

@@ -45,7 +45,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     with quiet(), nms_available():  # a detector runs its NMS (a CUDA torchvision has none)
         shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = fvcore_by_module(model, x)
-        used = _used_params(model, x)
+        used = _used_params(model, x, [modules[path] for path, _ in session.imported.graph.unused])
         forwarded = _forwarded(model, x)
     calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)
     for node in layers:
@@ -78,16 +78,17 @@ def _seen(node: Node, shape: Any) -> Any:
     return node.output_shape if same else shape
 
 
-def _used_params(model: Any, x: Any) -> int:
-    """``sum(p.numel())`` over the parameters a forward pass reads, each once: a module the
-    forward never runs (GoogLeNet's auxiliary heads in eval) is left out, as the import notes;
-    a module's weights read by its parent (nn.MultiheadAttention's ``out_proj``) are in."""
+def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
+    """``sum(p.numel())`` over the parameters a forward pass reads and those of the ``unused``
+    modules (GoogLeNet's auxiliary heads in eval: the import writes an ``unused`` layer each),
+    each once; a module's weights read by its parent (nn.MultiheadAttention's ``out_proj``) are
+    in. A parameter nobody reads, in a module that ran, is left out, as the import notes."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_leaves
 
     params = {id(p): p for p in model.parameters()}
-    read: set[int] = set()
+    read = {id(p) for module in unused for p in module.parameters()}
 
     class Reads(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (),

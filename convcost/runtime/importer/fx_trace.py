@@ -237,21 +237,37 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
 
 def finish(model: nn.Module, source: str, tracer: str, input_shape: Shape, nodes: list[IRNode],
            outputs: tuple[str, ...]) -> IRGraph:
-    """The graph, with a note when some parameters belong to modules the forward never ran."""
+    """The graph, with the modules the forward never ran (GoogLeNet's auxiliary heads in eval)
+    and their params, and a note naming them."""
     total = sum(p.numel() for p in model.parameters())
-    counted = sum(node.params for node in nodes)
-    notes = () if counted == total else (
-        f"{total - counted:,} parameters belong to modules the forward pass never uses "
-        f"({', '.join(_unused(model, nodes))}); they are not counted",)
+    unused = _unused(model, nodes)
+    rest = total - sum(node.params for node in nodes) - sum(params for _, params in unused)
+    if rest < 0:  # a module's weights read by its parent's own code: not unused after all
+        unused, rest = [], rest + sum(params for _, params in unused)
+    listed = ", ".join([f"{name} ({params:,} params)" for name, params in unused[:5]]
+                       + ["…"] * (len(unused) > 5))
+    notes: tuple[str, ...] = (
+        f"modules the forward pass never runs: {listed}; their params are counted (an `unused` "
+        "layer each), their MACs are not (they never run)",) if unused else ()
+    if rest > 0:
+        notes += (f"{rest:,} parameters are read by no op the trace saw; they are not counted",)
     classes = tuple((name, type(module).__name__) for name, module in model.named_modules()
                     if name)
-    return IRGraph(source, tracer, input_shape, tuple(nodes), outputs, total, notes, classes)
+    return IRGraph(source, tracer, input_shape, tuple(nodes), outputs, total, notes, classes,
+                   tuple(unused))
 
 
-def _unused(model: nn.Module, nodes: list[IRNode]) -> list[str]:
+def _unused(model: nn.Module, nodes: list[IRNode]) -> list[tuple[str, int]]:
+    """(path, params) of the outermost modules holding parameters of which no op ran any."""
     used = {node.module for node in nodes if node.params}
-    names = [name for name, module in model.named_modules()
-             if name and any(True for _ in module.parameters(recurse=False))
-             and not any(u == name or u.startswith(name + ".") or name.startswith(u + ".")
-                         for u in used)]
-    return names[:5] + (["…"] if len(names) > 5 else [])
+    modules = dict(model.named_modules())
+    seen = {id(p) for u in used if u in modules for p in modules[u].parameters()}  # tied: used
+    found: list[tuple[str, int]] = []
+    for name, module in model.named_modules():
+        params = [p for p in module.parameters() if id(p) not in seen]
+        if not name or not params or any(
+                u == name or u.startswith(name + ".") or name.startswith(u + ".") for u in used):
+            continue
+        seen.update(id(p) for p in params)
+        found.append((name, sum(p.numel() for p in params)))
+    return found

@@ -64,6 +64,7 @@ class IRGraph:
     model_params: int  # sum(p.numel()) of the original model (ONNX: of every node's weights)
     notes: tuple[str, ...] = ()
     classes: tuple[tuple[str, str], ...] = ()  # (module path, class name) of every module
+    unused: tuple[tuple[str, int], ...] = ()  # (module path, params) of modules never run
 
     def __iter__(self) -> Iterator[IRNode]:
         return iter(self.nodes)

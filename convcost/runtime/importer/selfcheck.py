@@ -89,6 +89,7 @@ def expected(graph: IRGraph, hidden: Iterable[str]) -> tuple[Counter[int], int]:
     nodes = [n for n in live(graph) if n.name not in skip]
     macs = Counter(m for m in map(node_macs, nodes) if m)
     params = sum(n.params for n in live(graph))  # an opaque layer carries its ops' params
+    params += sum(held for _, held in graph.unused)  # modules never run: an unused layer each
     return macs, params
 
 

@@ -11,11 +11,13 @@ its input's storage.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from convcost.cost.graph import Node, Parts, outputs, run_wires, wire_values
+from convcost.cost.layout import default_layout
 from convcost.cost.opkind import OpKind
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -65,6 +67,12 @@ class Trace:
     steps: tuple[Step, ...]
     storage_elements: tuple[int, ...]
     outputs: tuple[Tensor, ...]  # the model's output(s)
+    extra_inputs: tuple[Tensor, ...] = ()  # the model's inputs after the first (``inputs:``)
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        """Every input of the model, the first first."""
+        return (self.input, *self.extra_inputs)
 
 
 class _Tracer:
@@ -82,12 +90,12 @@ class _Tracer:
         return run_wires(node.wiring, inputs[0], lambda i, args: self.run(node.children[i], args),
                          _chunks)
 
-    def root(self, node: Node, x: Tensor) -> tuple[Tensor, ...]:
-        """Run the model node; its output tensor(s)."""
+    def root(self, node: Node, x: Tensor, extra: Mapping[str, Tensor]) -> tuple[Tensor, ...]:
+        """Run the model node on its inputs; its output tensor(s)."""
         if node.is_leaf:
             return (self.leaf(node, (x,)),)
         values = wire_values(node.wiring, x, lambda i, args: self.run(node.children[i], args),
-                             _chunks)
+                             _chunks, extra)
         return tuple(values[name] for name in outputs(node))
 
     def leaf(self, node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -115,5 +123,49 @@ def trace(root: Node) -> Trace:
     """Every leaf under ``root`` in execution order, wired by tensor."""
     tracer = _Tracer()
     x = tracer.new(root.input_shape)
-    out = tracer.root(root, x)
-    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes), out)
+    extra = {name: tracer.new(shape) for name, shape in root.extra_inputs}
+    out = tracer.root(root, x, extra)
+    return Trace(x, tuple(tracer.steps), tuple(tracer.sizes), out, tuple(extra.values()))
+
+
+def _layout_after(op: Any, read: str | None, rank: int) -> str:
+    """The layout of a leaf's output of ``rank`` axes, its first input read as ``read``: a
+    permute or transpose moves the axis letters; a kind that reads a layout of that rank (a
+    conv, a pool) writes it; an op that keeps the rank keeps the layout; any other output
+    (flatten, reshape) is channels-first by its rank."""
+    if read is not None and len(read) == rank and op is not None:
+        dims = getattr(op, "dims", None) if op.key == "permute" else \
+            (getattr(op, "dim0", 0), getattr(op, "dim1", 0)) if op.key == "transpose" else None
+        if op.key == "permute" and dims is not None and len(dims) == rank:
+            return "".join(read[d] for d in dims)
+        if op.key == "transpose" and dims is not None:
+            letters = list(read)
+            letters[dims[0]], letters[dims[1]] = letters[dims[1]], letters[dims[0]]
+            return "".join(letters)
+    declared = op_kind(op).layout if op is not None else None
+    if declared is not None and len(declared) == rank:
+        return declared
+    return read if read is not None and len(read) == rank else default_layout(rank)
+
+
+def layouts(root: Node, inputs: Sequence[str]) -> dict[int, str]:
+    """The layout of every node's output (by ``id``), the model's inputs read as ``inputs``
+    (the first first): each leaf's from the tensor it reads (:func:`_layout_after`), a
+    block's from the last leaf inside it that writes its output shape."""
+    tr = trace(root)
+    of_tensor = {id(t): layout for t, layout in zip(tr.inputs, inputs, strict=False)}
+    of_storage = {t.storage: layout for t, layout in zip(tr.inputs, inputs, strict=False)}
+    found: dict[int, str] = {}
+    for step in tr.steps:
+        x = step.inputs[0] if step.inputs else None  # a chunk of a split: its storage's
+        read = None if x is None else of_tensor.get(id(x), of_storage.get(x.storage))
+        layout = _layout_after(step.node.op, read, len(step.node.output_shape))
+        of_tensor[id(step.output)] = of_storage[step.output.storage] = found[id(step.node)] = layout
+    order = {id(step.node): i for i, step in enumerate(tr.steps)}
+    for _, node in root.walk():
+        if not node.is_leaf:
+            last = max((leaf for leaf in node.leaves() if leaf.output_shape == node.output_shape
+                        and id(leaf) in order), key=lambda leaf: order[id(leaf)], default=None)
+            found[id(node)] = found[id(last)] if last is not None else \
+                default_layout(len(node.output_shape))
+    return found

@@ -13,7 +13,7 @@ graph of named tensors needs no new interpreter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,6 +22,11 @@ from convcost.cost.value import Cost, Shape
 
 INPUT = "@in"
 """The name of a block's input tensor (not a valid layer name, so it never clashes)."""
+
+
+def input_tensor(name: str) -> str:
+    """The wire name of the model's named input ``name`` after the first (``inputs:``)."""
+    return f"{INPUT}:{name}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Node(Cost):
     children: tuple[Node, ...] = ()
     wires: tuple[Wire, ...] = ()
     outputs: tuple[str, ...] = ()  # the model's outputs when several (wire output names)
+    extra_inputs: tuple[tuple[str, Shape], ...] = ()  # the model's inputs after the first:
+    # (wire name, shape) each, read by its wires as INPUT is (a spec's ``inputs:``)
     source: str = ""
     shares: str = ""  # the node whose weights it reuses (its own params are then 0)
 
@@ -94,14 +101,16 @@ Parts = int | tuple[int, ...]
 
 
 def wire_values(wires: Sequence[Wire], x: T, call: Callable[[int, tuple[T, ...]], T],
-                split: Callable[[T, Parts], tuple[T, ...]]) -> dict[str, T]:
-    """Run a block's ``wires`` on its input ``x``: every tensor name -> its value.
+                split: Callable[[T, Parts], tuple[T, ...]],
+                extra: Mapping[str, T] | None = None) -> dict[str, T]:
+    """Run a block's ``wires`` on its input ``x`` (and the model's other inputs, ``extra``, by
+    wire name): every tensor name -> its value.
 
     ``call(child, inputs)`` runs one child on its input values; ``split(value, parts)`` cuts a
     value into channel chunks (:data:`Parts`). The values are whatever the caller computes
     with: torch tensors, traced tensors, receptive fields.
     """
-    values: dict[str, T] = {INPUT: x}
+    values: dict[str, T] = {INPUT: x, **(extra or {})}
     for wire in wires:
         args = tuple(values[name] for name in wire.inputs)
         outs = (split(args[0], wire.sizes or len(wire.outputs)) if wire.child is None
@@ -128,12 +137,14 @@ def outputs(node: Node) -> tuple[str, ...]:
 
 
 def model_root(name: str, children: Sequence[Node], wires: Sequence[Wire] = (),
-               returns: Sequence[str] = ()) -> Node:
+               returns: Sequence[str] = (), extra_inputs: Sequence[tuple[str, Shape]] = (),
+               input_shape: Shape | None = None) -> Node:
     """The root of an analysed network, labelled ``model``: ``children`` wired by ``wires``
-    (default: in sequence); ``returns``: its outputs when not the last child's."""
+    (default: in sequence); ``returns``: its outputs when not the last child's;
+    ``extra_inputs``: its inputs after the first, ``(wire name, shape)``."""
     first = next((c.output_shape for c in children if c.name == returns[0]), None) if returns \
         else None
     return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
-                name=name, label="model", input_shape=children[0].input_shape,
+                name=name, label="model", input_shape=input_shape or children[0].input_shape,
                 output_shape=first or children[-1].output_shape, children=tuple(children),
-                wires=tuple(wires), outputs=tuple(returns))
+                wires=tuple(wires), outputs=tuple(returns), extra_inputs=tuple(extra_inputs))

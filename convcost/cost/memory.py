@@ -133,8 +133,8 @@ class ModelMemory:
         parts = [self._by_leaf[id(leaf)] for leaf in node.leaves()]
         return NodeMemory(
             node, sum(p.params for p in parts), sum(p.weight_bytes for p in parts),
-            math.prod(node.input_shape) * self.element_bytes,
-            math.prod(node.output_shape) * self.element_bytes,
+            sum(math.prod(x) for x in (node.input_shape, *(s for _, s in node.extra_inputs)))
+            * self.element_bytes, math.prod(node.output_shape) * self.element_bytes,
             sum(p.mem_access_bytes for p in parts), max(p.live_bytes for p in parts))
 
     @cached_property
@@ -174,8 +174,8 @@ def _folded_params(step: Step, folded_into: bool) -> int:
 def _live_bytes(tr: Trace, alias: Mapping[int, int], size: int) -> list[int]:
     """Activation bytes live during each step (see the module docstring for the rule)."""
     count = len(tr.steps)
-    first: dict[int, int] = {tr.input.storage: 0}
-    last: dict[int, int] = {tr.input.storage: 0}
+    first: dict[int, int] = {t.storage: 0 for t in tr.inputs}
+    last: dict[int, int] = {t.storage: 0 for t in tr.inputs}
     for i, step in enumerate(tr.steps):
         for tensor in step.data:  # a size's source need not be held
             last[alias.get(tensor.storage, tensor.storage)] = i
@@ -214,6 +214,6 @@ def model_memory(root: Node, dtype: str = "float32", fuse_bn: bool = False) -> M
                                             moved, live[i], status)
     leaves = tuple(by_node[id(leaf)] for leaf in root.leaves())
     peak = max(range(len(live)), key=live.__getitem__)
-    return ModelMemory(dtype, size, fuse_bn, leaves, tr.input.elements * size,
+    return ModelMemory(dtype, size, fuse_bn, leaves, sum(t.elements for t in tr.inputs) * size,
                        sum(t.elements for t in tr.outputs) * size, live[peak],
                        tr.steps[peak].node.name)

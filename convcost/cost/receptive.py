@@ -35,7 +35,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import Node, chunk_count, run_wires
+from convcost.cost.graph import Node, chunk_count, wire_values
 from convcost.cost.layout import spatial_axes
 from convcost.cost.registry import op_kind
 from convcost.cost.value import Shape
@@ -149,7 +149,8 @@ class _Walker:
     def __init__(self) -> None:
         self.fields: dict[int, ReceptiveField] = {}
 
-    def run(self, node: Node, inputs: tuple[ReceptiveField, ...]) -> ReceptiveField:
+    def run(self, node: Node, inputs: tuple[ReceptiveField, ...],
+            extra: Mapping[str, ReceptiveField] | None = None) -> ReceptiveField:
         """A leaf maps its input's RF (a merge: the union of its inputs'); a block runs its
         wires (:func:`convcost.cost.graph.run_wires`); a channel split keeps the RF."""
         if node.is_leaf:
@@ -157,18 +158,22 @@ class _Walker:
                 inputs = inputs[:-1]
             out = merge(inputs) if len(inputs) > 1 else leaf_rf(node.op, node.input_shape, inputs[0])
         else:
-            out = run_wires(node.wiring, inputs[0],
-                            lambda i, args: self.run(node.children[i], args),
-                            lambda rf, parts: (rf,) * chunk_count(parts))
+            values = wire_values(node.wiring, inputs[0],
+                                 lambda i, args: self.run(node.children[i], args),
+                                 lambda rf, parts: (rf,) * chunk_count(parts), extra)
+            out = values[node.wiring[-1].outputs[0]]
         self.fields[id(node)] = out
         return out
 
 
 def receptive_fields(root: Node, dims: int = 2) -> ModelRF:
     """The RF of every node under ``root``, relative to ``root``'s input of ``dims`` spatial
-    axes (:func:`defined`: whether a layout has any)."""
+    axes (:func:`defined`: whether a layout has any). The model's other inputs (``inputs:``,
+    of the same spatial axes) are as many inputs of the same grid: a layer merging two
+    images' features sees the union of its windows on each, in pixels of either."""
     walker = _Walker()
-    walker.run(root, (ReceptiveField.of_input(dims),))
+    extra = {name: ReceptiveField.of_input(dims) for name, _ in root.extra_inputs}
+    walker.run(root, (ReceptiveField.of_input(dims),), extra)
     return ModelRF(root, MappingProxyType(walker.fields))
 
 

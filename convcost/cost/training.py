@@ -87,7 +87,7 @@ class Training:
 def training(root: Node, input_needs_grad: bool = False) -> Training:
     """Forward + backward MACs of every leaf of ``root``; the input needs no grad by default."""
     tr = trace(root)
-    needs_grad = {tr.input.storage: input_needs_grad}
+    needs_grad = {t.storage: input_needs_grad for t in tr.inputs}
     by_node: dict[int, LeafTraining] = {}
     for step in tr.steps:
         grad_in = any(needs_grad.get(t.storage, False) for t in step.inputs)

@@ -10,7 +10,8 @@ from fractions import Fraction
 from functools import cached_property
 
 from convcost.cost.dataflow import Step, trace
-from convcost.cost.graph import Node, model_root
+from convcost.cost.graph import INPUT as GRAPH_INPUT
+from convcost.cost.graph import Node, input_tensor, model_root
 from convcost.cost.groups import CONV_CLASSES, layer_class
 from convcost.cost.layout import described, spatial_sizes, with_spatial
 from convcost.cost.opkind import Op
@@ -21,8 +22,20 @@ from convcost.cost.registry import op_kind
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
+from convcost.spec.inputs import InputSpec
 from convcost.spec.kinds import CONTAINERS, LAYER_LISTS
 from convcost.spec.loader import LayerSpec, Spec, locate, produced
+from convcost.spec.wiring import INPUT
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One input of the model: its name (``input`` unless the spec names its ``inputs:``),
+    shape and layout."""
+
+    name: str
+    shape: Shape
+    layout: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,17 @@ class Analysis:
     root: Node
     warnings: tuple[SpecError, ...] = ()  # layers no output needs (not counted)
     layout: str = "NCHW"  # what each axis of input_shape is (convcost.cost.layout)
+    named_inputs: tuple[ModelInput, ...] = ()  # every input, the first first (): one, ``input``
+
+    @property
+    def inputs(self) -> tuple[ModelInput, ...]:
+        """Every input of the model by name, the first (``input_shape``) first."""
+        return self.named_inputs or (ModelInput(INPUT, self.input_shape, self.layout),)
+
+    @property
+    def input_shapes(self) -> tuple[Shape, ...]:
+        """The shape of every input, in the order the model's forward takes them."""
+        return tuple(i.shape for i in self.inputs)
 
     @property
     def totals(self) -> Cost:
@@ -117,8 +141,23 @@ def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None =
                   batch: int | None = None) -> Shape:
     """The input shape after command-line overrides: ``resolution`` and ``rho`` set and scale
     the image axes (H and W; L of a 1-D signal; a video's D is kept), ``batch`` the batch."""
-    shape, layout = spec.input.shape, spec.input.layout
+    return _resolved(spec.input, resolution, rho, batch)
+
+
+def resolve_inputs(spec: Spec, resolution: int | None = None, rho: float | None = None,
+                   batch: int | None = None) -> tuple[ModelInput, ...]:
+    """Every input after the overrides (:func:`resolve_input`): the batch of each; the image
+    axes of each that has any (the first must)."""
+    return tuple(ModelInput(name, _resolved(inp, resolution, rho, batch, i == 0), inp.layout)
+                 for i, (name, inp) in enumerate(spec.inputs))
+
+
+def _resolved(inp: InputSpec, resolution: int | None, rho: float | None, batch: int | None,
+              strict: bool = True) -> Shape:
+    shape, layout = inp.shape, inp.layout
     sizes = spatial_sizes(shape, layout)[-2:]
+    if not (sizes or strict):
+        resolution = rho = None
     if (resolution is not None or rho is not None) and not sizes:
         raise SpecError(f"the input is {described(shape, layout)}: it has no spatial axes to "
                         "resize (--resolution, ρ)")
@@ -132,7 +171,7 @@ def resolve_input(spec: Spec, resolution: int | None = None, rho: float | None =
         sizes = tuple(round(size * rho) for size in sizes)
         if min(sizes) < 1:
             raise SpecError(f"ρ={rho:g} shrinks the input to {'×'.join(map(str, sizes))}")
-    n = spec.input.batch if batch is None else batch
+    n = inp.batch if batch is None else batch
     if n < 1:
         raise SpecError(f"batch must be a positive integer, got {n}")
     depth = spatial_sizes(shape, layout)[:-2]  # a video's frames keep their count
@@ -146,12 +185,17 @@ def analyze(spec: Spec, alpha: float | None = None, resolution: int | None = Non
         width = spec.width_multiplier if alpha is None else alpha
         if not (math.isfinite(width) and width > 0):
             raise SpecError(f"α (width multiplier) must be > 0, got {width:g}")
-        x = resolve_input(spec, resolution, rho, batch)
-        nodes, wires = expand(spec.layers, x, Scaling(width, spec.divisor))
+        inputs = resolve_inputs(spec, resolution, rho, batch)
+        x = inputs[0].shape
+        wired = {i.name: (input_tensor(i.name), i.shape) for i in inputs[1:]}
+        nodes, wires = expand(spec.layers, x, Scaling(width, spec.divisor),
+                              {inputs[0].name: (GRAPH_INPUT, x), **wired})
     except SpecError as err:
         raise locate(err.at(spec.source, None), spec.text) from None
-    root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs))
-    return Analysis(spec.name, x, width, root, spec.warnings, spec.input.layout)
+    root = model_root(spec.name, nodes, wires, output_names(spec.layers, spec.outputs),
+                      tuple(wired.values()), x)
+    return Analysis(spec.name, x, width, root, spec.warnings, spec.input.layout,
+                    inputs if len(inputs) > 1 or spec.input_name != INPUT else ())
 
 
 def unused_warnings(spec: Spec) -> list[str]:

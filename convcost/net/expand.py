@@ -158,10 +158,13 @@ class Expander:
         return self.leaf(name, leaf.lower(fields, xs[0], lowering), xs[0], path)
 
     def layers(self, specs: Sequence[LayerSpec], x: Shape, prefix: str = "",
-               source: str = INPUT) -> tuple[list[Node], list[Wire]]:
+               source: str = INPUT, inputs: Mapping[str, tuple[str, Shape]] | None = None
+               ) -> tuple[list[Node], list[Wire]]:
         """Nodes of ``specs`` and their wires: each reads its ``from:`` (default: the previous
-        layer, the first ``source``); names get ``prefix``. A plain chain from the block input
-        gets no wires (:attr:`Node.wiring`: in sequence)."""
+        layer, the first ``source``; the model's named ``inputs``: name -> (wire name, shape));
+        names get ``prefix``. A plain chain from the block input gets no wires
+        (:attr:`Node.wiring`: in sequence)."""
+        given = {FROM_INPUT: (source, x), **(inputs or {})}
         graph = source != INPUT or any(spec.inputs for spec in specs)
         named: dict[str, Node] = {}  # spec name -> the node that holds its output
         nodes: list[Node] = []
@@ -170,8 +173,8 @@ class Expander:
         shapes: Inputs = (x,)
         for spec in specs:
             if spec.inputs:
-                refs = tuple(source if n == FROM_INPUT else named[n].name for n in spec.inputs)
-                shapes = tuple(x if n == FROM_INPUT else named[n].output_shape
+                refs = tuple(given[n][0] if n in given else named[n].name for n in spec.inputs)
+                shapes = tuple(given[n][1] if n in given else named[n].output_shape
                                for n in spec.inputs)
             produced = self.layer(replace(spec, name=prefix + spec.name) if prefix else spec,
                                   shapes)
@@ -271,10 +274,11 @@ EXPANDERS: Mapping[str, Expand] = MappingProxyType({
 """Spec kind -> its expander, for every kind that is not a leaf op of the registry."""
 
 
-def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling) -> tuple[list[Node],
-                                                                            list[Wire]]:
-    """Costed top-level nodes for ``layers`` on input shape ``x``, and their wires."""
-    return Expander(scaling).layers(layers, x)
+def expand(layers: Sequence[LayerSpec], x: Shape, scaling: Scaling,
+           inputs: Mapping[str, tuple[str, Shape]] | None = None) -> tuple[list[Node], list[Wire]]:
+    """Costed top-level nodes for ``layers`` on input shape ``x`` (and the model's named
+    ``inputs``: name -> (wire name, shape)), and their wires."""
+    return Expander(scaling).layers(layers, x, inputs=inputs)
 
 
 def output_names(layers: Sequence[LayerSpec], outputs: Sequence[str]) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from convcost.net.analysis import (
     standard_equivalent,
 )
 from convcost.report.extras_view import model_extras
-from convcost.report.render import Column, Report, View, human, percent, shape
+from convcost.report.model_inputs import heading, inputs_json, output_column, row_layouts
+from convcost.report.render import Column, Report, View, human, percent
 from convcost.report.rows import (
     AXIS_NAMES,
     Figures,
@@ -39,11 +40,12 @@ if TYPE_CHECKING:  # the receptive field, cross-check and latency load only when
 
 
 def _fields(analysis: Analysis) -> ModelRF | None:
-    """The receptive fields, or None when the input has no spatial axes (tokens, features)."""
+    """The receptive fields, or None when the input has no spatial axes (tokens, features), or
+    the model's inputs have not the same spatial axes (in whose pixels would it be?)."""
     from convcost.cost.receptive import defined, receptive_fields
 
-    dims = defined(analysis.layout)
-    return receptive_fields(analysis.root, dims) if dims else None
+    dims = {defined(i.layout) for i in analysis.inputs}
+    return receptive_fields(analysis.root, dims.pop()) if len(dims) == 1 and 0 not in dims else None
 
 
 def _verify_report(verification: Verification | None) -> list[Report]:
@@ -118,7 +120,7 @@ def layers_report(analysis: Analysis, depth: int | None,
     columns = [
         Column("layer", lambda r: r[0], justify="left"),
         Column("kind", lambda r: r[1].label, justify="left"),
-        Column(f"output {'×'.join(analysis.layout[1:])}", lambda r: r[1].output_shape[1:], shape),
+        output_column(analysis, lambda r: r[1]),
         Column("params", lambda r: r[1].params, human),
         Column(counting.label, lambda r: counting.count(r[1]), human),
         Column(f"% {counting.unit}", lambda r: Fraction(counting.count(r[1]), total or 1), percent),
@@ -134,11 +136,6 @@ def shares_notes(root: Node) -> list[str]:
     """One note per layer that reuses another's weights (``shares:``): its params are 0."""
     return [f"{node.name} shares the weights of {node.shares}: its params (0 here) are "
             f"counted once, at {node.shares}" for _, node in root.walk() if node.shares]
-
-
-def heading(analysis: Analysis) -> str:
-    """``mobilenet_v1: input 1×3×224×224, α = 1``."""
-    return f"{analysis.model}: input {shape(analysis.input_shape)}, α = {analysis.alpha:g}"
 
 
 def _check_columns(verification: Verification | None, name: Any) -> list[Column]:
@@ -291,6 +288,7 @@ def model_json(analysis: Analysis, depth: int | None, verification: Verification
     return {
         "model": analysis.model,
         "input": list(analysis.input_shape),
+        "inputs": inputs_json(analysis),
         "alpha": analysis.alpha,
         "depth": depth,
         "totals": {"params": t.params, "macs": t.macs, "flops": t.flops,
@@ -377,9 +375,9 @@ class ModelOutput:
 
     def rows(self) -> Figures:
         """The figures of the per-layer rows (JSON and CSV rows always carry the fields)."""
-        extra = model_extras(self.analysis, self.figures, self.depth, True)
-        return replace(extra.figures, counting=self.counting, rfs=_fields(self.analysis),
-                       rf=self.rf)
+        a, extra = self.analysis, model_extras(self.analysis, self.figures, self.depth, True)
+        return replace(extra.figures, counting=self.counting, rfs=_fields(a), rf=self.rf,
+                       layouts=row_layouts(a))
 
     def json(self) -> dict[str, Any]:
         a = self.analysis

@@ -37,7 +37,8 @@ AXES: dict[str, Any] = {"type": "array", "items": NUM, "minItems": 1, "maxItems"
 RF = obj({"size": AXES, "jump": AXES, "padding": AXES, "whole": BOOL})  # per spatial axis
 _ROW_TYPES: dict[str, dict[str, Any]] = {
     "name": STR, "parent": nullable(STR), "kind": STR, "op_class": nullable(STR),
-    "out_c": nullable(INT), "out_h": nullable(INT), "out_w": nullable(INT), "params": INT,
+    "out_c": nullable(INT), "out_h": nullable(INT), "out_w": nullable(INT),
+    "out_shape": array(INT), "layout": STR, "params": INT,
     "macs": INT, "flops": INT, "depth": INT, "count": INT,
     "intensity": nullable(NUM), "memory_status": nullable(STR),
     "time_s": nullable(NUM), "compute_s": nullable(NUM), "memory_s": nullable(NUM),
@@ -78,6 +79,7 @@ TRAINING_SUMMARY = obj({key: INT for key in ("forward_macs", "grad_input_macs",
 def _model() -> dict[str, Any]:
     return {
         "model": STR, "input": SHAPE, "alpha": NUM, "depth": nullable(INT),
+        "inputs": array(obj({"name": STR, "shape": SHAPE, "layout": STR})),  # the first: input
         "totals": obj({"params": INT, "macs": INT, "flops": INT, **COMPLETENESS}),
         "convention": CONVENTION,
         "layers": nullable(array(row_schema())), "blocks": nullable(array(row_schema())),

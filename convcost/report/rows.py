@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from convcost.cost.roofline import ModelEstimate
     from convcost.cost.training import Training
 
-BASE = ("name", "parent", "kind", "op_class", "out_c", "out_h", "out_w", "params", "macs", "flops")
+BASE = ("name", "parent", "kind", "op_class", "out_c", "out_h", "out_w", "out_shape", "layout",
+        "params", "macs", "flops")
+"""``out_c``/``out_h``/``out_w``: a C×H×W output's sizes (else null but C); ``out_shape``: the
+output's sizes after the batch, of any rank (CSV: ``16x112x112``); ``layout``: what each axis
+of the whole output shape is (``NCHW``, ``NCL``, ``NLC``, ...)."""
 JSON_ONLY = ("depth", "count")  # depth in the tree; the --convention count (paper MACs by default)
 MEMORY = ("weight_bytes", "input_bytes", "output_bytes", "mem_access_bytes", "intensity",
           "live_bytes", "memory_status")
@@ -53,6 +57,7 @@ class Figures:
     training: Training | None = None
     rfs: ModelRF | None = None  # receptive fields (JSON rows always carry them)
     rf: bool = False  # --rf: the receptive-field CSV columns
+    layouts: Mapping[int, str] | None = None  # id(node) -> its output's layout (dataflow.layouts)
 
     def csv_columns(self) -> list[str]:
         """The base columns, then the flags' columns in a fixed order."""
@@ -88,12 +93,17 @@ def _float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-def base_row(node: Node, parent: str | None, depth: int) -> dict[str, Any]:
-    out = node.output_shape[1:]
+def base_row(node: Node, parent: str | None, depth: int, layout: str | None = None) -> dict[str, Any]:
+    from convcost.cost.layout import channel_axis, default_layout, spatial_sizes
+
+    shape = node.output_shape
+    layout = layout or default_layout(len(shape))
+    hw = spatial_sizes(shape, layout) if len(layout) == len(shape) == 4 else ()
+    c = shape[channel_axis(layout)] if "C" in layout and len(layout) == len(shape) else None
     return {"name": node.name, "parent": parent, "kind": node.label, "op_class": op_class(node),
-            "out_c": out[0] if out else None, "out_h": out[1] if len(out) == 3 else None,
-            "out_w": out[2] if len(out) == 3 else None, "params": node.params, "macs": node.macs,
-            "flops": node.flops, "depth": depth}
+            "out_c": c, "out_h": hw[0] if hw else None, "out_w": hw[1] if hw else None,
+            "out_shape": list(shape[1:]), "layout": layout, "params": node.params,
+            "macs": node.macs, "flops": node.flops, "depth": depth}
 
 
 def memory_part(mem: NodeMemory | None) -> dict[str, Any]:
@@ -132,7 +142,7 @@ def _training_of(node: Node, result: Training | None) -> dict[str, Any]:
 def node_row(node: Node, parent: str | None, depth: int, figures: Figures) -> dict[str, Any]:
     """Every key of :data:`KEYS` for one node of an analysed tree."""
     counting = figures.counting
-    row = base_row(node, parent, depth)
+    row = base_row(node, parent, depth, (figures.layouts or {}).get(id(node)))
     row["count"] = node.macs if counting is None else counting.count(node)
     row.update(memory_part(None if figures.memory is None else figures.memory.of(node)))
     row.update(roofline_part(node, figures.estimate))
@@ -184,6 +194,8 @@ def _cell(value: Any) -> Any:
     """A CSV cell: empty for None; text with control characters escaped (safe_text)."""
     if value is None:
         return ""
+    if isinstance(value, list):  # a shape
+        return "x".join(map(str, value))
     return clean(value) if isinstance(value, str) else value
 
 

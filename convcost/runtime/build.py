@@ -36,11 +36,15 @@ def _classes() -> SimpleNamespace:
             super().__init__()
             self._wires = node.wiring
             self._outputs = outputs(node)
+            self._inputs = [name for name, _ in node.extra_inputs]  # the model's other inputs
             # A plain list: the modules are registered (and named) by add_module elsewhere.
             self._parts = modules
 
-        def forward(self, x: torch.Tensor) -> Any:
-            values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split)
+        def forward(self, x: torch.Tensor, *others: torch.Tensor) -> Any:
+            if len(others) != len(self._inputs):
+                raise TypeError(f"forward takes {1 + len(self._inputs)} inputs, got {1 + len(others)}")
+            values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split,
+                                 dict(zip(self._inputs, others, strict=True)))
             if len(self._outputs) > 1:  # the model's several outputs, in order
                 return tuple(values[name] for name in self._outputs)
             return values[self._outputs[0]]

@@ -160,7 +160,9 @@ def quiet() -> Iterator[None]:
 
 
 def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str, Shape], int]:
-    """One forward: every named module's output shape, and FlopCounterMode's FLOPs."""
+    """One forward on ``x`` (a tensor, or a tuple of the model's inputs): every named module's
+    output shape, and FlopCounterMode's FLOPs."""
+    args = x if isinstance(x, tuple) else (x,)
     from convcost.runtime.flop_count import flop_counter
 
     shapes: dict[str, Shape] = {}
@@ -176,12 +178,12 @@ def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str
     try:
         try:
             with flop_counter() as counter:
-                model(x)
+                model(*args)
         except AssertionError:  # FlopCounterMode's module tracker needs autograd (timm cait, pit)
             import torch
 
             with torch.enable_grad(), flop_counter() as counter:
-                model(x)
+                model(*args)
     finally:
         for handle in handles:
             handle.remove()
@@ -189,13 +191,14 @@ def hooked_forward(model: nn.Module, names: list[str], x: Any) -> tuple[dict[str
 
 
 def fvcore_by_module(model: nn.Module, x: Any) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """fvcore's ``by_module()``, ``unsupported_ops()`` and the ignored ops it met (attention
-    on the math path, as FlopCounterMode's)."""
+    """On ``x`` (a tensor, or a tuple of the model's inputs), fvcore's ``by_module()``,
+    ``unsupported_ops()`` and the ignored ops it met (attention on the math path, as
+    FlopCounterMode's)."""
     from fvcore.nn import FlopCountAnalysis
 
     from convcost.runtime.flop_count import math_attention
 
-    analysis = FlopCountAnalysis(model, (x,))
+    analysis = FlopCountAnalysis(model, x if isinstance(x, tuple) else (x,))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     analysis.tracer_warnings("none")
     ignored: Counter[str] = Counter()
@@ -256,7 +259,7 @@ def verify(analysis: Analysis, notify: Notify | None = None) -> Verification:
     nodes = [node for level, node in analysis.root.walk() if level]
     with quiet(), _out_of_memory():
         model = build(analysis).eval()
-        x = torch.zeros(analysis.input_shape)
+        x = tuple(torch.zeros(shape) for shape in analysis.input_shapes)
         shapes, counter_flops = hooked_forward(model, [n.name for n in nodes], x)
         by_module, unsupported, ignored = fvcore_by_module(model, x)
     checks = _layer_checks(nodes, dict(model.named_modules(remove_duplicate=False)), by_module,

@@ -21,7 +21,7 @@ from convcost.spec.budget import (
 )
 from convcost.spec.fields import MAX_RANK
 from convcost.spec.kinds import COMMON_FIELDS, INPUT_FIELDS, SE_FIELDS, SPEC_KINDS
-from convcost.spec.loader import NAME_PATTERN, RESERVED_NAMES
+from convcost.spec.loader import MAX_INPUTS, NAME_PATTERN, RESERVED_NAMES
 from convcost.spec.template_schema import LAYERS, blocks_schema, layer_defs
 
 _INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
@@ -118,10 +118,17 @@ def spec_schema() -> dict[str, Any]:
         "title": "convcost network spec",
         "type": "object",
         "additionalProperties": False,
-        "required": ["input", "layers"],
+        "required": ["layers"],
+        "oneOf": [{"required": ["input"]}, {"required": ["inputs"]}],
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
             "input": _object(INPUT_FIELDS),
+            "inputs": {"type": "object", "minProperties": 1, "maxProperties": MAX_INPUTS,
+                       "propertyNames": {"pattern": f"^{NAME_PATTERN}$", "maxLength": 200},
+                       "additionalProperties": _object(INPUT_FIELDS),
+                       "description": "the model's named inputs, in the order its forward "
+                                      "takes them (instead of input); a layer reads one with "
+                                      "from: NAME"},
             "width_multiplier": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_FLOAT,
                                  "default": 1.0},
             "divisor": _INT,

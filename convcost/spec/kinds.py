@@ -201,5 +201,5 @@ LEAF_BOUND: Mapping[str, int] = MappingProxyType(
 """Spec kind -> the most leaf ops one layer of it expands to (:attr:`SpecKind.max_leaves`)."""
 
 LAYER_KEYS = ("kind", "name", "from", *COMMON_FIELDS)
-MODEL_KEYS = ("name", "input", "width_multiplier", "divisor", "budget", "blocks", "layers",
-              "outputs")
+MODEL_KEYS = ("name", "input", "inputs", "width_multiplier", "divisor", "budget", "blocks",
+              "layers", "outputs")

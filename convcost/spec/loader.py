@@ -44,6 +44,8 @@ from convcost.spec.yamlsafe import load_yaml, read_text
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_]*(\.[A-Za-z0-9][A-Za-z0-9_]*)*"
 _NAME = re.compile(NAME_PATTERN)
 _NAME_CHARS = 200
+MAX_INPUTS = 16
+"""The most named inputs a spec may declare."""
 #: Attribute names of a torch ``nn.Module`` (and of convcost's block module): a layer named so
 #: could not be registered as a submodule. Names starting with ``_`` are refused as well.
 #: tests/torch/test_build_verify.py checks this list against ``dir(nn.Module())``.
@@ -275,9 +277,9 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         if not model:
             raise SpecError("the spec is empty")
         check_keys(model, MODEL_KEYS, "")
-        for key in ("input", "layers"):
-            if key not in model:
-                raise SpecError("missing required field", path=key)
+        inputs = read_inputs(model)
+        if "layers" not in model:
+            raise SpecError("missing required field", path="layers")
         raw_layers = as_list(model["layers"], "layers")
         if not raw_layers:
             raise SpecError("must list at least one layer", path="layers")
@@ -286,7 +288,8 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         layers = tuple(_layer(item, warnings) for item in instantiate(raw_layers, blocks))
         _size_bounded(layers)
         _names_unique(layers)
-        check_refs(layers)
+        _inputs_unique(inputs, layers)
+        check_refs(layers, [name for name, _ in inputs])
         outputs = check_outputs(model["outputs"], layers) if "outputs" in model else ()
         unpruned = layers
         layers, unused = prune(layers, outputs)
@@ -298,7 +301,9 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         budget = model.get("budget")
         return Spec(
             name=name,
-            input=read_input(model["input"]),
+            input=inputs[0][1],
+            input_name=inputs[0][0],
+            extra_inputs=tuple(inputs[1:]),
             layers=layers,
             width_multiplier=as_number(model.get("width_multiplier", 1.0), "width_multiplier"),
             divisor=None if divisor is None else as_int(divisor, "divisor"),
@@ -310,6 +315,36 @@ def parse_spec(data: Any, *, default_name: str = "model", source: str | None = N
         )
     except SpecError as err:
         raise err.at(source, None) from None
+
+
+def read_inputs(model: Mapping[str, Any]) -> list[tuple[str, InputSpec]]:
+    """The model's input (``input:``, named ``input``), or its named inputs in order
+    (``inputs: {image: {shape: [...]}, image2: {...}}``): one of the two, never both."""
+    if "input" in model and "inputs" in model:
+        raise SpecError("give input: (one tensor) or inputs: (named tensors), not both",
+                        path="inputs")
+    if "inputs" not in model:
+        if "input" not in model:
+            raise SpecError("missing required field (input:, or inputs: for several)", path="input")
+        return [(INPUT, read_input(model["input"]))]
+    raw = as_mapping(model["inputs"], "inputs")
+    if not 1 <= len(raw) <= MAX_INPUTS:
+        raise SpecError(f"must name 1 to {MAX_INPUTS} inputs, got {len(raw)}", path="inputs")
+    named = []
+    for name, value in raw.items():
+        path = join("inputs", str(name))
+        named.append((check_name(name, path), read_input(value, path)))
+    return named
+
+
+def _inputs_unique(inputs: Sequence[tuple[str, InputSpec]], layers: Sequence[LayerSpec]) -> None:
+    """An input name is no top-level layer's: ``from:`` could not tell them apart."""
+    for name, _ in inputs:
+        clash = next((layer for layer in layers if name in produced(layer)
+                      or name == layer.alias), None)
+        if clash is not None:
+            raise SpecError(f"input {name!r} has the name of the layer at {clash.path}; rename "
+                            "one", path=join("inputs", name))
 
 
 def locate(err: SpecError, text: str | None = None) -> SpecError:

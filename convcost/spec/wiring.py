@@ -59,18 +59,20 @@ def _ref_path(layer: Wired, index: int) -> str:
     return join(path, index) if len(layer.inputs) > 1 else path
 
 
-def check_refs(layers: Sequence[Wired]) -> None:
-    """Every ``from:`` of one list names ``input`` or an earlier layer of the list."""
+def check_refs(layers: Sequence[Wired], inputs: Sequence[str] = ()) -> None:
+    """Every ``from:`` of one list names ``input``, one of the model's named ``inputs`` (the
+    top-level list) or an earlier layer of the list."""
     position = {name: i for i, layer in enumerate(layers) for name in known_names(layer)}
     for i, layer in enumerate(layers):
         for j, ref in enumerate(layer.inputs):
-            if ref == INPUT:
+            if ref == INPUT or ref in inputs:
                 continue
             at = position.get(ref)
             if at is None:
                 earlier = [other.name for other in layers[:i]]
-                raise SpecError(f"unknown layer {quote(ref)}{suggest(ref, [INPUT, *earlier])}; "
-                                f"from: names an earlier layer of the same list, or {INPUT}",
+                raise SpecError(f"unknown layer {quote(ref)}{suggest(ref, [INPUT, *inputs, *earlier])}; "
+                                f"from: names an earlier layer of the same list, or {INPUT}"
+                                + "".join(f", {name}" for name in inputs),
                                 path=_ref_path(layer, j))
             if at == i:
                 raise SpecError(f"layer {ref!r} reads its own output: a cycle",

@@ -41,7 +41,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     origins = session.imported.emitted.origins
     modules = dict(model.named_modules())
     layers = [n for n in analysis.root.children if origins.get(n.name) and origins[n.name][0] in modules]
-    x = torch.zeros(analysis.input_shape)
+    x = tuple(torch.zeros(shape) for shape in analysis.input_shapes)  # every named input
     with quiet(), nms_available():  # a detector runs its NMS (a CUDA torchvision has none)
         shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = fvcore_by_module(model, x)
@@ -97,7 +97,7 @@ def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
             return func(*args, **(kwargs or {}))
 
     with torch.no_grad(), Reads():
-        model(x)
+        model(*x)
     return sum(params[i].numel() for i in read)
 
 
@@ -119,7 +119,7 @@ def _forwarded(model: Any, x: Any) -> set[str]:
         module.forward = spy
     try:
         with torch.no_grad():
-            model(x)
+            model(*x)
     finally:
         for module, own in saved:
             if own is None:

@@ -39,10 +39,25 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     verified = cross_check(result, opened) if verify else None
     figures = model_figures(result.root, (costs or CostOptions()).request())
+    training_lower_bound(figures.training)
     prediction = predicted_latency(latency_model, result.root)
     emit(render(model_output(result, depth, verified, counting, figures, summary, rf, prediction),
                 fmt), output)
     fail_on_mismatch(verified)
+
+
+def training_lower_bound(result: Any) -> None:
+    """``--training`` whose backward leaves some leaf out says so on stderr (and in its JSON);
+    under ``--strict`` that is an error (exit 2)."""
+    if result is None or result.complete:
+        return
+    from convcost.cli.specs import is_strict
+    from convcost.cli.terminal import say
+    from convcost.report.training_view import lower_bound_note
+
+    if is_strict():
+        raise ConvcostError(f"--strict: {lower_bound_note(result)}")
+    say(f"warning: {lower_bound_note(result)}")
 
 
 def predicted_latency(path: Path | None, root: Any) -> Any:

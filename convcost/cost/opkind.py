@@ -15,6 +15,9 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   only), ``window`` (its footprint, for the receptive field), ``layer_class`` (MobileNet's
   Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``fusion`` (head or epilogue of a
   fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
+* ``backward``: its backward MACs (grad-input, grad-weight) given which inputs need a gradient,
+  for a kind that is not ``weight_grad``'s plain rule (matmul, attention); a kind with forward
+  MACs and neither leaves a training figure that says it is a lower bound (cost/training.py);
 * ``parts``: for a leaf that is one torch module made of others (Mobile MQA), the ops inside
   it; every convention counts it as the sum of its parts, each by its own rule;
 * ``spec``: when the op is also a spec layer kind, its fields (docs, defaults) and ``lower``,
@@ -115,6 +118,8 @@ class Lowering(Protocol):
 
 
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
+Backward = Callable[[Any, Shape, tuple[bool, ...]], tuple[int, int]]
+"""(op, input shape, whether each input needs a gradient) -> (grad-input, grad-weight) MACs."""
 Part = tuple[str, Op, Shape]
 """One op inside a leaf made of parts: its name (a module path below the leaf), op and input."""
 
@@ -141,6 +146,8 @@ class OpKind(Generic[OpT]):
     learnable: bool = False  # it may hold parameters
     folds: bool = False  # folds into the conv/linear that alone feeds it (BatchNorm)
     weight_grad: bool = False  # backward costs MACs (grad-input, grad-weight); BN folds into it
+    backward: Backward | None = None  # its own backward rule (else weight_grad's: grad-input =
+    # grad-weight = forward MACs, grad-input only when an input needs a gradient)
     elementwise: bool = False  # maps each channel of one input on its own (a norm's statistics
     # aside), keeping the shape: the data path of a separable pair runs through it (the norms,
     # activations, layer scale, dropout, identity)

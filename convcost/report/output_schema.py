@@ -71,9 +71,10 @@ MEMORY_SUMMARY = obj({
     "output_bytes": INT, "peak_activation_bytes": INT, "peak_at": nullable(STR),
     "mem_access_bytes": INT, "intensity": nullable(NUM),
     "roofline": nullable(ROOFLINE_SUMMARY)}, closed=False)
-TRAINING_SUMMARY = obj({key: INT for key in ("forward_macs", "grad_input_macs",
-                                             "grad_weight_macs", "backward_macs", "total_macs",
-                                             "total_flops")})
+# complete: every leaf's backward counted; else the kinds whose backward is not (lower bounds)
+TRAINING_SUMMARY = obj({**{key: INT for key in ("forward_macs", "grad_input_macs", "grad_weight_macs",
+                                                "backward_macs", "total_macs", "total_flops")},
+                        "complete": BOOL, "no_backward_rule": MAP_OF_INT})
 
 
 def _model() -> dict[str, Any]:

@@ -13,8 +13,19 @@ from convcost.net.analysis import Analysis
 from convcost.report.model_view import frontier, labelled_nodes
 from convcost.report.render import Column, Report, human
 
-NOTE = ("grad-input = grad-weight = forward MACs per conv/linear (any groups); no grad-input "
-        "where the input needs no gradient (before the first parameter). FLOPs = 2 × MACs.")
+NOTE = ("grad-input = grad-weight = forward MACs per conv/linear (any groups); matmul, attention: "
+        "each matmul again per operand needing a gradient; none before the first parameter. "
+        "FLOPs = 2 × MACs.")
+
+
+def lower_bound_note(result: Training) -> str | None:
+    """One line when some leaf's backward is not counted (no backward rule, an opaque layer):
+    the backward and training totals are then lower bounds."""
+    if result.complete:
+        return None
+    kinds = ", ".join(f"{kind} ×{n}" for kind, n in sorted(result.no_backward_rule.items()))
+    return (f"LOWER BOUND: the training MACs leave out the backward of {kinds} (no backward "
+            "rule, or an opaque layer)")
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,9 @@ def totals_report(name: str, result: Training) -> Report:
     columns = [Column("total", lambda r: r[0], justify="left"),
                Column("MACs", lambda r: r[1], human), Column("exact", lambda r: f"{r[1]:,}")]
     ratio = result.total_macs / result.forward_macs if result.forward_macs else 0.0
-    return Report(f"{name}: training totals ({ratio:.3f}× forward)", columns, rows, [NOTE])
+    short = lower_bound_note(result)
+    return Report(f"{name}: training totals ({ratio:.3f}× forward)", columns, rows,
+                  [NOTE] if short is None else [short, NOTE])
 
 
 def training_json(result: Training) -> dict[str, Any]:
@@ -77,6 +90,7 @@ def training_json(result: Training) -> dict[str, Any]:
         "forward_macs": result.forward_macs, "grad_input_macs": result.grad_input_macs,
         "grad_weight_macs": result.grad_weight_macs, "backward_macs": result.backward_macs,
         "total_macs": result.total_macs, "total_flops": FLOPS_PER_MAC * result.total_macs,
+        "complete": result.complete, "no_backward_rule": dict(result.no_backward_rule),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from helpers import SPECS, ConvCase, conv_cases
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,8 +13,13 @@ from hypothesis import strategies as st
 import convcost
 from convcost.cost.graph import Node
 from convcost.cost.ops import Conv2d, Linear
-from convcost.cost.training import training
+from convcost.cost.ops.attention import Attention, MultiheadAttention
+from convcost.cost.ops.matmul import Einsum, Matmul
+from convcost.cost.ops.mqa import MobileMQA
+from convcost.cost.registry import cost, op_kind
+from convcost.cost.training import op_backward, training
 from convcost.net.expand import Expander, Scaling
+from convcost.spec.loader import parse_spec
 
 
 def _leaf(op: Conv2d | Linear, shape: tuple[int, ...]) -> Node:
@@ -116,3 +122,68 @@ def test_plain_conv_specs_match_flop_counter(name: str, resolution: int | None) 
                for leaf in analysis.leaves() if leaf.label in ("conv", "pwconv", "gconv", "dwconv"))
 
 
+
+
+# Contractions and attention: the forward + backward FLOPs FlopCounterMode counts on a real
+# backward (math SDPA, MHA's fast path off) against 2·(forward + grad-input + grad-weight),
+# for each pattern of inputs that need a gradient. The arithmetic: tests/unit/test_training_rules.py.
+_CONTRACTIONS: dict[str, tuple[Any, list[tuple[int, ...]]]] = {
+    "matmul": (Matmul((2, 5, 7)), [(2, 3, 5), (2, 5, 7)]),
+    "matmul broadcast": (Matmul((5, 7)), [(2, 4, 3, 5), (5, 7)]),
+    "bmm": (Matmul((2, 5, 7), "bmm"), [(2, 3, 5), (2, 5, 7)]),
+    "einsum": (Einsum("bhqd,bhkd->bhqk", (2, 3, 6, 4)), [(2, 3, 5, 4), (2, 3, 6, 4)]),
+    "einsum pre-summed": (Einsum("bij,bjk->bi", (2, 4, 6)), [(2, 3, 4), (2, 4, 6)]),
+    "einsum outer": (Einsum("ij,kl->ijkl", (4, 6)), [(3, 4), (4, 6)]),
+    "attention": (Attention((2, 3, 6, 4), (2, 3, 6, 5)), [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 5)]),
+    "attention shared kv": (Attention((2, 1, 6, 4), (2, 1, 6, 5)),
+                            [(2, 3, 5, 4), (2, 1, 6, 4), (2, 1, 6, 5)]),
+    "mha cross": (MultiheadAttention(8, 2, True, (6, 5, 3)), [(2, 4, 8), (2, 6, 5), (2, 6, 3)]),
+    "mha self": (MultiheadAttention(8, 2), [(2, 4, 8)]),
+    "mha weights": (MultiheadAttention(8, 2, False, None, True), [(2, 4, 8)]),
+    "mobile_mqa": (MobileMQA(8, 12, 2, 4, 6), [(2, 8, 4, 4)]),
+}
+
+
+def _needs(count: int) -> list[tuple[bool, ...]]:
+    return [tuple(bool(bits >> i & 1) for i in range(count)) for bits in range(2 ** count)]
+
+
+@pytest.mark.torch  # needs torch: deselected by the fast loop
+@pytest.mark.parametrize("name", list(_CONTRACTIONS))
+def test_contraction_backward_matches_flop_counter(name: str) -> None:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.flop_count import math_attention
+
+    op, shapes = _CONTRACTIONS[name]
+    module = op_kind(op).module(op, shapes[0]).train()
+    learnable = any(p.requires_grad for p in module.parameters())
+    for needs in _needs(len(shapes)):
+        xs = [torch.randn(*shape, requires_grad=need) for shape, need in zip(shapes, needs, strict=True)]
+        with math_attention(), FlopCounterMode(display=False) as counter:
+            out = module(*xs)
+            if learnable or any(needs):
+                out.sum().backward()
+        grads = op_backward(op, shapes[0], needs)
+        assert grads is not None
+        assert counter.get_total_flops() == 2 * (cost(op, shapes[0]).macs + sum(grads)), needs
+
+
+@pytest.mark.torch  # needs torch: deselected by the fast loop
+def test_token_block_training_matches_flop_counter() -> None:
+    """LayerNorm, nn.MultiheadAttention, a qkv linear, SDPA, q @ kᵀ, softmax, a·v: one forward
+    + backward of the built block (its input needs no gradient)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.build import build
+    from convcost.runtime.flop_count import math_attention
+    from tests.torch.test_attention_spec import BLOCK
+
+    analysis = convcost.analyze(parse_spec(yaml.safe_load(BLOCK)))
+    result = training(analysis.root)
+    assert result.complete and result.grad_input_macs > 0
+    with math_attention(), FlopCounterMode(display=False) as counter:
+        build(analysis).train()(torch.zeros(analysis.input_shape)).sum().backward()
+    assert counter.get_total_flops() == 2 * result.total_macs

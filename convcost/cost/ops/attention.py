@@ -83,15 +83,43 @@ def attention_shape(op: Attention, q: Shape) -> Shape:
     return (*batch, q[-2], v[-1])
 
 
-def attention(op: Attention, q: Shape) -> LayerCost:
-    # q [B.., Lq, E], k [B.., Lk, E], v [B.., Lk, Ev] -> [B.., Lq, Ev];
-    # MACs = B·Lq·Lk·E (q·kᵀ) + B·Lq·Lk·Ev (a·v), B = product of the batch dims (N·heads)
+def attention_matmuls(op: Attention, q: Shape) -> tuple[int, int]:
+    """The MACs of Q·Kᵀ (B·Lq·Lk·E) and of A·V (B·Lq·Lk·Ev), B = product of the batch dims."""
     out = attention_shape(op, q)
     scores = 1
     for size in out[:-1]:
         scores *= size
     lk = op.key_shape[-2]
-    return LayerCost(0, scores * lk * (q[-1] + op.value_shape[-1]), out)
+    return scores * lk * q[-1], scores * lk * op.value_shape[-1]
+
+
+def attention(op: Attention, q: Shape) -> LayerCost:
+    # q [B.., Lq, E], k [B.., Lk, E], v [B.., Lk, Ev] -> [B.., Lq, Ev];
+    # MACs = B·Lq·Lk·E (q·kᵀ) + B·Lq·Lk·Ev (a·v), B = product of the batch dims (N·heads)
+    qk, av = attention_matmuls(op, q)
+    return LayerCost(0, qk + av, attention_shape(op, q))
+
+
+def attention_backward(op: Attention, q: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
+    """S = Q·Kᵀ, P = softmax(S), O = P·V; ``needs``: q, k, v (a mask never needs one).
+    dV = Pᵀ·dO and dP = dO·Vᵀ (A·V's MACs each), dQ = dS·K and dK = dSᵀ·Q (Q·Kᵀ's each), each
+    when that input needs a gradient (dP when q or k does); the softmax's backward is not
+    counted, as its forward is not. All grad-input: attention holds no parameter."""
+    qk, av = attention_matmuls(op, q)
+    fq, fk, fv = (tuple(needs) + (False,) * 3)[:3]
+    return av * fv + av * (fq or fk) + qk * fq + qk * fk, 0
+
+
+def mha_backward(op: MultiheadAttention, x: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
+    """Its projections as linear layers (grad-weight = forward MACs each; grad-input of the
+    q/k/v projections when their input needs one), its attention core back through both
+    matmuls (4·N·Lq·Lk·E: every inner tensor needs a gradient) and the out projection's
+    grad-input (N·Lq·E·E)."""
+    n, lq, lk, kdim, vdim = mha_dims(op, x)
+    e = op.embed_dim
+    q, k, v, out = n * lq * e * e, n * lk * kdim * e, n * lk * vdim * e, n * lq * e * e
+    inputs = (q + k + v) * any(needs) if len(needs) < 3 else q * needs[0] + k * needs[1] + v * needs[2]
+    return inputs + 4 * n * lq * lk * e + out, q + k + v + out
 
 
 def mha_dims(op: MultiheadAttention, x: Shape) -> tuple[int, int, int, int, int]:
@@ -337,6 +365,7 @@ SOFTMAX = OpKind(
     lower=_lower_softmax, imports=SOFTMAX_IMPORTS)
 ATTENTION = OpKind(
     Attention, attention, _attention_module, {"attention": "attention"}, inputs=3, variadic=True,
+    backward=attention_backward,
     spec=SpecKind(fields(causal=Field("bool", False, doc="is_causal (same MACs: the math "
                                       "backend computes every score)")),
                   "`F.scaled_dot_product_attention(q, k, v[, mask])` (`from:` 3 or 4): "
@@ -345,7 +374,7 @@ ATTENTION = OpKind(
 MULTIHEAD_ATTENTION = OpKind(
     MultiheadAttention, multihead_attention, _mha_module,
     {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
-    inputs=1, variadic=True, learnable=True, weight_grad=True,
+    inputs=1, variadic=True, learnable=True, weight_grad=True, backward=mha_backward,
     spec=SpecKind(fields(heads=Field("int", doc="attention heads (divide the width E)"),
                          bias=Field("bool", True, doc="in_proj and out_proj biases"),
                          need_weights=Field("bool", False, doc="also return the attention "

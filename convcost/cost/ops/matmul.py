@@ -111,6 +111,22 @@ def einsum(op: Einsum, x: Shape) -> LayerCost:
     return LayerCost(0, macs, tuple(sizes[c] for c in out))
 
 
+def contraction_backward(macs: int, needs: tuple[bool, ...]) -> tuple[int, int]:
+    """C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC, each the forward's MACs, for each operand that needs
+    a gradient; grad-input only (neither operand is a parameter)."""
+    return macs * sum(needs[:2]), 0
+
+
+def _matmul_backward(op: Matmul, x: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
+    return contraction_backward(matmul(op, x).macs, needs)
+
+
+def _einsum_backward(op: Einsum, x: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
+    # torch runs a contraction as one bmm (a letter of one operand only is summed first: its
+    # backward an expand, 0 MACs); no contracted letter: a mul, whose backward is muls (0)
+    return contraction_backward(einsum(op, x).macs, needs)
+
+
 @cache
 def _classes() -> SimpleNamespace:
     import torch
@@ -243,13 +259,13 @@ def _matmul_keys(op: Matmul) -> tuple[str, ...]:
 
 MATMUL = OpKind(
     Matmul, matmul, _matmul_module, {"matmul": "matmul", "matmul_operator": "matmul"},
-    keys_of=_matmul_keys, inputs=2,
+    keys_of=_matmul_keys, inputs=2, backward=_matmul_backward,
     spec=SpecKind(fields(fn=Field("choice", "matmul", MATMUL_FNS,
                                   doc="torch.matmul, the `@` operator or torch.bmm")),
                   "`a @ b` (`from:` 2 inputs, rank ≥ 2, batch broadcast): numel(out)·k MACs"),
     lower=_lower_matmul, imports=MATMUL_IMPORTS)
 EINSUM = OpKind(
-    Einsum, einsum, _einsum_module, {"einsum": "matmul"}, inputs=2,
+    Einsum, einsum, _einsum_module, {"einsum": "matmul"}, inputs=2, backward=_einsum_backward,
     spec=SpecKind(fields(equation=Field("text", doc="e.g. `bhqd,bhkd->bhqk`: two operands")),
                   "`torch.einsum` of two inputs (`from:` 2): MACs = product of the kept sizes"),
     lower=_lower_einsum, imports=EINSUM_IMPORTS)

@@ -85,6 +85,24 @@ def mobile_mqa(op: MobileMQA, x: Shape) -> LayerCost:
     return LayerCost(params, macs, (x[0], op.out_channels, *x[2:]))
 
 
+def mqa_backward(op: MobileMQA, x: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
+    """The sum of its parts' backward MACs: the parts that read the input (query.proj, and the
+    first op of key and value) need its gradient only when it does; every other part reads a
+    tensor computed from a weight (its attention's q, k and v too)."""
+    from convcost.cost.training import op_backward  # it reads the registry, which reads this
+
+    first = {"query.proj", *(f"{name}.{'down_conv' if op.kv_stride > 1 else 'proj'}"
+                             for name in ("key", "value"))}
+    grad_input = grad_weight = 0
+    for name, part, shape in mqa_parts(op, x):
+        reads_x = name in first
+        flags = (any(needs) if reads_x else True,) * (3 if name == "attention" else 1)
+        each = op_backward(part, shape, flags)
+        assert each is not None, "convs, BN and attention have backward rules"
+        grad_input, grad_weight = grad_input + each[0], grad_weight + each[1]
+    return grad_input, grad_weight
+
+
 @cache
 def _mqa_class() -> type:
     import torch
@@ -153,6 +171,7 @@ SPEC = SpecKind(
     "`kv_stride` downsampling", max_leaves=1)
 
 MOBILE_MQA = OpKind(MobileMQA, mobile_mqa, _module, {"mobile_mqa": "attention"}, keys_of=_keys,
-                    learnable=True, weight_grad=True, parts=mqa_parts, spec=SPEC, lower=_lower)
+                    learnable=True, weight_grad=True, parts=mqa_parts,
+                    backward=mqa_backward, spec=SPEC, lower=_lower)
 
 KINDS = (MOBILE_MQA,)

@@ -23,8 +23,13 @@ from convcost.cost.ops.token_imports import (
     emit_roll,
     emit_transpose,
     emit_unbind,
+    read_onnx_reshape,
+    read_onnx_transpose,
+    read_permute,
+    read_reshape,
     read_roll,
     read_select,
+    read_transpose,
     read_unbind,
 )
 from convcost.cost.value import LayerCost, Shape
@@ -238,7 +243,12 @@ RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                                       unfold=Field("int", 1, minimum=1, doc="... divided by unfold")),
                                "`x.reshape(N·fold/unfold, *shape)` (copies a non-contiguous "
                                "input)"), lower=_lower_reshape,
-                 imports=Imports(emit=emit_reshape))
+                 imports=Imports(  # every reshape and view: the IR's reshape (emit_reshape)
+                     functions={"torch.reshape": read_reshape, "Tensor.reshape": read_reshape,
+                                "Tensor.view": read_reshape},
+                     aten={"aten.view": read_reshape, "aten.reshape": read_reshape,
+                           "aten._unsafe_view": read_reshape},
+                     onnx={"Reshape": read_onnx_reshape}, emit=emit_reshape))
 VIEW = OpKind(View, reshape, _module, {"view": _VIEWS}, view=True,
               spec=SpecKind(fields(shape=_sizes), "`x.view(N, *shape)`"), lower=_lower_view)
 PERMUTE = OpKind(Permute, permute, _module, {"permute": _VIEWS}, view=True,
@@ -247,7 +257,12 @@ PERMUTE = OpKind(Permute, permute, _module, {"permute": _VIEWS}, view=True,
                                "`x.permute(*dims)`"), lower=_lower_permute)
 TRANSPOSE = OpKind(Transpose, transpose, _module, {"transpose": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim0=_dim, dim1=_dim), "`x.transpose(dim0, dim1)`"),
-                   lower=_lower_transpose, imports=Imports(emit=emit_transpose))
+                   lower=_lower_transpose,
+                   imports=Imports(  # every transpose and permute: the IR's transpose
+                       functions={"torch.transpose": read_transpose, "Tensor.transpose": read_transpose,
+                                  "torch.permute": read_permute, "Tensor.permute": read_permute},
+                       aten={"aten.transpose": read_transpose, "aten.permute": read_permute},
+                       onnx={"Transpose": read_onnx_transpose}, emit=emit_transpose))
 UNFLATTEN = OpKind(Unflatten, unflatten, _module, {"unflatten": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim=_dim, sizes=Field("ints", minimum=-1, doc="its new "
                                                               "sizes; one may be -1")),

@@ -2,8 +2,9 @@
 that turn IR nodes into spec layers (the ``imports`` of reshape, transpose, unbind, roll, param,
 and the token forms of linear and layernorm; :mod:`convcost.cost.imports`).
 
-The importer's own IR ops ``reshape`` (its traced output shape) and ``transpose`` (``dims``,
-``permute`` when every dim is named) share these kinds' keys: their emitters read those nodes.
+An IR ``reshape`` node is any reshape or view (its traced output shape; the emitter says
+``view`` for a ``.view`` call); an IR ``transpose`` node any transpose or permute (``dims``, and
+``permute`` when every dim is named).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from convcost.cost.imports import Fields, Layer, TorchCall, Traced
+from convcost.cost.imports import Fields, Layer, OnnxCall, Read, TorchCall, Traced
 
 
 def tokens_linear(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
@@ -34,6 +35,41 @@ def emit_layernorm(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
     if not node.attr("affine", True):
         layer["affine"] = False
     return [{**layer, "last_dim": True} if len(x) == 4 else layer]
+
+
+def read_reshape(c: TorchCall) -> Fields:
+    """``x.reshape(...)``, ``x.view(...)``, ``torch.reshape``: the traced output shape (sizes
+    computed from ``x.size()`` never need evaluating)."""
+    return dict(shape=c.shape)
+
+
+def read_transpose(c: TorchCall) -> Fields:
+    return dict(dims=(int(c.arg(1, "dim0")), int(c.arg(2, "dim1"))))
+
+
+def read_permute(c: TorchCall) -> Fields:
+    """``x.permute(0, 2, 1)``, ``x.permute((0, 2, 1))``, ``torch.permute(x, dims)``."""
+    dims = c.args[1:] if len(c.args) > 2 or isinstance(c.arg(1, "dims"), int) else c.arg(1, "dims")
+    return dict(dims=tuple(int(d) for d in dims), permute=True)
+
+
+def read_onnx_reshape(c: OnnxCall) -> Read:
+    """A Reshape; torch's exported ``nn.Flatten`` stays a flatten, as torch.fx gives it."""
+    source = c.in_shapes[0]
+    start = len(c.shape) - 1
+    if (source and c.module_kind == "flatten" and source[:start] == c.shape[:start]
+            and math.prod(source[start:]) == c.shape[-1]):
+        return "flatten", dict(start_dim=start, end_dim=-1)
+    return dict(shape=c.shape)
+
+
+def read_onnx_transpose(c: OnnxCall) -> Fields:
+    """A permutation; one that swaps two axes is ``x.transpose(i, j)``, as torch.fx gives it."""
+    perm = tuple(int(p) for p in c.attrs.get("perm") or range(len(c.shape))[::-1])
+    moved = [i for i, p in enumerate(perm) if i != p]
+    if len(moved) == 2 and perm[moved[0]] == moved[1]:
+        return dict(dims=tuple(moved))
+    return dict(dims=perm, permute=True)
 
 
 def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:

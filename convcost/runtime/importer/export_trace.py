@@ -33,8 +33,6 @@ def aten_rules() -> Mapping[str, r.Rule]:
     rules.update({
         "aten.chunk": r.chunk_rule("chunk"), "aten.split": r.chunk_rule("split"),
         "aten.split_with_sizes": r.chunk_rule("split"),
-        "aten.view": r.reshape_rule, "aten.reshape": r.reshape_rule, "aten._unsafe_view": r.reshape_rule,
-        "aten.transpose": r.transpose_rule, "aten.permute": r.permute_rule,
     })
     rules.update({op_name(name): rule for name, rule in IMPORT_RULES["aten"].items()})  # the kinds'
 

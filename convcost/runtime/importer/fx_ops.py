@@ -43,19 +43,6 @@ def chunk_rule(op: str) -> Rule:
     return rule
 
 
-def transpose_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    return "transpose", dict(dims=(int(c.arg(1, "dim0")), int(c.arg(2, "dim1"))))
-
-
-def permute_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    dims = c.args[1:] if len(c.args) > 2 or isinstance(c.arg(1, "dims"), int) else c.arg(1, "dims")
-    return "transpose", dict(dims=tuple(int(d) for d in dims), permute=True)
-
-
-def reshape_rule(c: Call) -> tuple[str, dict[str, Any]]:
-    return "reshape", dict(shape=c.shape)
-
-
 def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
     """``x[:, a:b]`` (``x[:, a:b, ...]``, ``x[:, a:]``): dim 1, start, end, step; None for any
     other index."""
@@ -89,16 +76,12 @@ def _function_rules() -> dict[Any, Rule]:
     for op, fns in (("sub", (operator.sub, operator.isub, torch.sub)),
                     ("div", (operator.truediv, operator.itruediv, torch.div))):
         rules.update(dict.fromkeys(fns, binary_rule(op)))
-    rules.update({
-        torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"),
-        torch.transpose: transpose_rule, torch.permute: permute_rule, torch.reshape: reshape_rule,
-    })
+    rules.update({torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split")})
     return rules
 
 
 _METHODS: Mapping[str, Rule] = {
-    "view": reshape_rule, "reshape": reshape_rule, "transpose": transpose_rule,
-    "permute": permute_rule, "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
+    "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
     **{name: binary_rule(name) for name in ("sub", "div")},
     **{f"{name}_": binary_rule(name) for name in ("sub", "div")},  # in place
 }

@@ -22,6 +22,7 @@ from convcost.errors import ConvcostError
 from convcost.limits import MAX_LEAVES, quote
 
 #: ONNX op type -> conv or conv_transpose, for the convolutions' weight check
+_KINDS = IMPORT_KINDS["onnx"]  # ONNX op type -> the op key of the kind that declares it
 _CONVS = {op_type: key for op_type, key in IMPORT_KINDS["onnx"].items() if key in ("conv", "conv_transpose")}
 #: External tensors of at most this many bytes are read in before shape inference.
 SMALL_EXTERNAL = 4096
@@ -118,7 +119,7 @@ def check_shapes(model: Any, path: str, shapes: dict[str, tuple[int, ...]],
         if any(d < 0 for d in shape):
             raise ConvcostError(f"{path}: tensor {quote(name)} has a negative size {list(shape)}")
     for node in model.graph.node:
-        if node.op_type == "Reshape" and len(node.input) > 1 and node.input[1] in constants:
+        if _KINDS.get(node.op_type) == "reshape" and len(node.input) > 1 and node.input[1] in constants:
             target = [int(v) for v in constants[node.input[1]]]
             if any(v < -1 for v in target) or target.count(-1) > 1:
                 raise ConvcostError(f"{path}: {_node(node)} reshapes to {target}: a size below -1, or "

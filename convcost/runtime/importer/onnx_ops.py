@@ -8,7 +8,6 @@ Weights are counted by :mod:`.onnx_read` from :data:`WEIGHTS`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,25 +22,6 @@ Rule = Callable[[OnnxCall], tuple[str, dict[str, Any]]]
 
 # -- the importer's own ops (ir.OWN_OPS): no op kind says them -----------------------------
 
-def _reshape(c: OnnxCall) -> tuple[str, dict[str, Any]]:
-    """A reshape; torch's exported ``nn.Flatten`` stays a flatten, as torch.fx gives it."""
-    source = c.in_shapes[0]
-    start = len(c.shape) - 1
-    if (source and c.module_kind == "flatten" and source[:start] == c.shape[:start]
-            and math.prod(source[start:]) == c.shape[-1]):
-        return "flatten", dict(start_dim=start, end_dim=-1)
-    return "reshape", dict(shape=c.shape)
-
-
-def _transpose(c: OnnxCall) -> tuple[str, dict[str, Any]]:
-    """A permutation; one that swaps two axes is ``x.transpose(i, j)``, as torch.fx gives it."""
-    perm = tuple(int(p) for p in c.attrs.get("perm") or range(len(c.shape))[::-1])
-    moved = [i for i, p in enumerate(perm) if i != p]
-    if len(moved) == 2 and perm[moved[0]] == moved[1]:
-        return "transpose", dict(dims=tuple(moved))
-    return "transpose", dict(dims=perm, permute=True)
-
-
 def _split(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     axis = int(c.attrs.get("axis", 0)) % len(c.shape)
     return "split", dict(dim=axis, sizes=tuple(s[axis] for s in c.shapes), shapes=c.shapes)
@@ -52,8 +32,7 @@ def _binary(op: str) -> Rule:
 
 
 _RULES: Mapping[str, Rule] = {
-    "Sub": _binary("sub"), "Div": _binary("div"), "Split": _split, "Reshape": _reshape,
-    "Transpose": _transpose,
+    "Sub": _binary("sub"), "Div": _binary("div"), "Split": _split,
 }
 
 RULES: Mapping[str, Rule] = {**_RULES, **IMPORT_RULES["onnx"]}

@@ -9,7 +9,6 @@ from typing import Any
 
 from convcost.cost.ops import ACTIVATIONS
 from convcost.cost.ops.conv import conv_fields
-from convcost.cost.ops.views import emit_flatten
 from convcost.cost.registry import emitter, merger
 from convcost.runtime.importer.ir import IRNode
 from convcost.spec.loader import RESERVED_NAMES
@@ -62,11 +61,11 @@ def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer]
 
 def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
     """The spec layers of one op ([] for no-ops such as identity); None: not expressible.
-    An op kind's is its ``emit`` (cost/ops); of the importer's own ops, a reshape may be a
-    flatten."""
+    An op kind's is its ``emit`` (cost/ops); of the importer's own ops, only the first item of a
+    module's (output, extra) tuple says anything (nothing)."""
     emit = emitter(node.op)
     if emit is not None:
         return emit(node, input_shape)
     if node.op == "getitem" and node.attr("index") == 0 and node.shape == input_shape:
         return []  # the output of a module returning (output, extra): nn.MultiheadAttention
-    return emit_flatten(node, input_shape) if node.op == "reshape" else None
+    return None

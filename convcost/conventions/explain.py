@@ -17,12 +17,10 @@ from types import MappingProxyType
 
 from convcost.conventions.convention import Convention, Count
 from convcost.conventions.rules import CONVENTIONS, PAPER
-from convcost.cost.dataflow import trace
+from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import Node
 from convcost.cost.ops import opaque
-from convcost.cost.ops.act import Activation
-from convcost.cost.ops.merge import Scale
-from convcost.cost.registry import RULE_CLASSES
+from convcost.cost.registry import RULE_CLASSES, rule_keys
 from convcost.cost.value import Shape
 from convcost.net.analysis import Analysis
 
@@ -32,18 +30,33 @@ _ORDER = ("conv", "conv bias", "linear", "linear bias", "BN", "activations", "po
 CLASSES: tuple[str, ...] = tuple(c for c in dict.fromkeys((*_ORDER, *RULE_CLASSES.values())) if c != OPAQUE)
 """The op classes of the breakdown, in display order (a new op's new class comes last)."""
 GATE = "SE scale/gates"
+ACTIVATIONS = "activations"
+
+
+def _classes(step: Step) -> set[str]:
+    assert step.node.op is not None, "steps run leaves"
+    return {RULE_CLASSES[k] for k in rule_keys(step.node.op)}
+
+
+def _gated(step: Step) -> Iterator[int]:
+    """The inputs of ``step`` off its data path (its kind's ``path`` trait): a gate, as the
+    second input of a squeeze-excitation ``scale`` (``x · gate``)."""
+    path = step.op_kind.path
+    if path is not None:
+        through = path(tuple(t.shape for t in step.inputs), step.node.output_shape)
+        yield from (i for i in range(len(step.inputs)) if i not in through)
 
 
 def _gates(root: Node) -> set[str]:
-    """Names of the gate activations: the activations whose output is the gate (the second
-    input) of a ``scale`` (squeeze-excitation ``x · gate``)."""
+    """Names of the gate activations: the activations (by their rule class) whose output is a
+    gate (an input off the data path) of a merge such as a ``scale`` (squeeze-excitation)."""
     steps = trace(root).steps
     producer = {step.output.storage: step for step in steps if not step.view}
     gates: set[str] = set()
     for step in steps:
-        if isinstance(step.node.op, Scale):
-            gate = producer.get(step.inputs[1].storage)
-            if gate is not None and isinstance(gate.node.op, Activation):
+        for i in _gated(step):
+            gate = producer.get(step.inputs[i].storage)
+            if gate is not None and _classes(gate) == {ACTIVATIONS}:
                 gates.add(gate.node.name)
     return gates
 

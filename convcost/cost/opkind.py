@@ -13,7 +13,8 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
 * traits: ``view``, ``learnable``, ``folds`` (into the previous conv/linear), ``weight_grad``,
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
   only), ``window`` (its footprint, for the receptive field), ``layer_class`` (MobileNet's
-  Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``fusion`` (head or epilogue of a
+  Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``dense`` (the standard op a
+  depthwise one and a 1×1 replace), ``fusion`` (head or epilogue of a
   fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
 * ``backward``: its backward MACs (grad-input, grad-weight) given which inputs need a gradient,
   for a kind that is not ``weight_grad``'s plain rule (matmul, attention); a kind with forward
@@ -155,6 +156,8 @@ class OpKind(Generic[OpT]):
     # depthwise, pointwise, grouped conv; fully connected); None: "other"
     channels_1x1: Callable[[OpT], tuple[int, int] | None] | None = None  # (in, out) channels when it
     # is a 1×1 conv on the channels (a pointwise conv, a linear per position): a separable pair's end
+    dense: Callable[[OpT, int], Op] | None = None  # of a depthwise op and the output channels of
+    # the 1×1 conv after it, the standard op the pair replaces (a separable pair's reference)
     fusion: str = ""  # "head": a conv/linear a runtime fuses the BN and activation after it into;
     # "epilogue": such a BN or activation
     path: Callable[[Sequence[Shape], Shape], tuple[int, ...]] | None = None  # of its inputs' shapes

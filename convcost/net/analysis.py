@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
+from typing import cast
 
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.graph import INPUT as GRAPH_INPUT
@@ -16,9 +17,8 @@ from convcost.cost.groups import CONV_CLASSES, layer_class
 from convcost.cost.layout import described, spatial_sizes, with_spatial
 from convcost.cost.opkind import Op
 from convcost.cost.ops import Conv2d, Opaque
-from convcost.cost.ops.conv import conv2d
 from convcost.cost.ops.opaque import uncounted
-from convcost.cost.registry import op_kind
+from convcost.cost.registry import cost, op_kind
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
@@ -292,16 +292,15 @@ def separable_pairs(analysis: Analysis) -> list[SeparablePair]:
             readers.setdefault(storage, []).append(step)
     pairs: list[SeparablePair] = []
     for step in steps:
-        dw = step.node.op
-        if layer_class(dw) != "depthwise" or not isinstance(dw, Conv2d):  # (a depthwise conv is one)
+        dw, dense = step.node.op, step.op_kind.dense
+        if layer_class(dw) != "depthwise" or dense is None:  # (the kind says its dense form)
             continue
         consumer = _consumer(readers, step.output.storage)
         pw = _pointwise(consumer.node.op) if consumer is not None else None
-        if consumer is None or pw is None or pw[0] != dw.out_channels:
+        if consumer is None or pw is None or pw[0] != step.node.output_shape[1]:  # its channels
             continue
-        standard = Conv2d(dw.in_channels, pw[1], dw.kernel, dw.stride, dw.padding,
-                          dw.dilation, 1, dw.bias)
-        std = conv2d(standard, step.node.input_shape)
+        standard = cast(Conv2d, dense(dw, pw[1]))
+        std = cost(standard, step.node.input_shape)
         bn = _bn_after(readers, step) + _bn_after(readers, consumer)
         pairs.append(SeparablePair(step.node, consumer.node, standard, std.macs, std.params, bn))
     return pairs

@@ -282,6 +282,8 @@ CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf
               keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window,
               imports=IMPORTS, layout="NCHW", layer_class=lambda op: op.conv_class, fusion="head",
               channels_1x1=lambda op: (op.in_channels, op.out_channels) if op.conv_class == "pointwise"
-              else None)
+              else None,
+              dense=lambda op, out: Conv2d(op.in_channels, out, op.kernel, op.stride, op.padding,
+                                           op.dilation, 1, op.bias))
 
 KINDS = (CONV,)

@@ -10,7 +10,7 @@ command can name the work its totals leave out.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
@@ -24,13 +24,23 @@ _TIMES = " ×"
 
 
 @dataclass(frozen=True)
-class Opaque(Op):
-    """The measured output shape (batch excluded) and parameters of an inexpressible op."""
+class StandIn(Op):
+    """Ops convcost does not count one by one, imported as measured: the ops they stand for
+    (``name ×count, ...``), the measured output shape and parameters (``opaque``, and the
+    recorder's ``recorded``)."""
 
-    key: ClassVar[str] = "opaque"
+    batch_first: ClassVar[bool]  # ``shape`` leaves the batch out (the input's comes first)
     op: str
     shape: tuple[int, ...]
     params: int = 0
+
+
+@dataclass(frozen=True)
+class Opaque(StandIn):
+    """An inexpressible op: its output shape is measured batch excluded."""
+
+    key: ClassVar[str] = "opaque"
+    batch_first: ClassVar[bool] = True
 
 
 def describe(ops: Mapping[str, int], limit: int = TEXT_LIMIT) -> str:
@@ -65,34 +75,39 @@ def opaque(op: Opaque, x: Shape) -> LayerCost:
 
 
 @cache
-def _opaque_class() -> type:
+def stand_in_class(key: str, batch: bool) -> type:
+    """The torch module that stands in for a ``key`` layer (``OpaqueModule``, ``RecordedModule``):
+    its params (``{key}_params``), zeros of its output shape (after the input's batch when
+    ``batch``)."""
     import torch
     from torch import nn
 
-    class OpaqueModule(nn.Module):
-        """Stands in for an op convcost cannot express: its params, zeros of its output shape."""
-
+    class StandInModule(nn.Module):
         def __init__(self, params: int, shape: tuple[int, ...]) -> None:
             super().__init__()
-            self.opaque_params = nn.Parameter(torch.zeros(params))
+            self.register_parameter(f"{key}_params", nn.Parameter(torch.zeros(params)))
             self.shape = shape
 
         def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
-            return x.new_zeros((x.shape[0], *self.shape))
+            return x.new_zeros((x.shape[0], *self.shape) if batch else self.shape)
 
-    return OpaqueModule
-
-
-def _module(op: Opaque, _: Shape) -> Any:
-    return _opaque_class()(op.params, op.shape)
+    StandInModule.__name__ = StandInModule.__qualname__ = f"{key.capitalize()}Module"
+    StandInModule.__doc__ = f"Stands in for a ``{key}`` layer: its params, zeros of its output shape."
+    return StandInModule
 
 
-def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Opaque:
-    return Opaque(f["op"], tuple(f["output_shape"]), f["params"])
+def stand_in(op: StandIn, _: Shape) -> Any:
+    """The torch factory of a stand-in kind."""
+    return stand_in_class(op.key, op.batch_first)(op.params, op.shape)
+
+
+def lower_stand_in(kind: type[StandIn]) -> Callable[[Mapping[str, Any], Shape, Lowering], StandIn]:
+    """The spec fields ``op``, ``output_shape``, ``params`` -> the op."""
+    return lambda f, _, __: kind(f["op"], tuple(f["output_shape"]), f["params"])
 
 
 OPAQUE = OpKind(
-    Opaque, opaque, _module, {"opaque": CLASS}, learnable=True, variadic=True,
+    Opaque, opaque, stand_in, {"opaque": CLASS}, learnable=True, variadic=True,
     spec=SpecKind(fields(
         op=Field("text", doc="what the imported model does here"),
         output_shape=Field("shape", doc="measured output shape, batch excluded: [C, H, W] or [F]"),
@@ -101,7 +116,7 @@ OPAQUE = OpKind(
        "under any convention** (every command says so on stderr; `--strict` refuses it); reads "
        "every tensor the original ops read (`from:` one or more layers); built as a stand-in "
        "holding `params` parameters"),
-    lower=_lower,
+    lower=lower_stand_in(Opaque),
 )
 
 KINDS = (OPAQUE,)

@@ -14,23 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, OpKind, SpecKind, fields
+from convcost.cost.ops.opaque import StandIn, lower_stand_in, stand_in
 from convcost.cost.value import LayerCost, Shape
 
 CLASS = "recorded (ran, no MACs: post-processing, index and shape ops)"
 
 
 @dataclass(frozen=True)
-class Recorded(Op):
+class Recorded(StandIn):
     """The ops listed, the measured output shape (batch included) and parameters."""
 
     key: ClassVar[str] = "recorded"
-    op: str
-    shape: tuple[int, ...]
-    params: int = 0
+    batch_first: ClassVar[bool] = False
 
 
 _POSTPROCESS = ("nms", "topk", "sort", "gather", "index", "nonzero", "where", "unique", "roi")
@@ -48,35 +46,8 @@ def recorded(op: Recorded, x: Shape) -> LayerCost:
     return LayerCost(op.params, 0, op.shape)
 
 
-@cache
-def _recorded_class() -> type:
-    import torch
-    from torch import nn
-
-    class RecordedModule(nn.Module):
-        """Stands in for recorded zero-MAC ops: their params, zeros of their output shape."""
-
-        def __init__(self, params: int, shape: tuple[int, ...]) -> None:
-            super().__init__()
-            self.recorded_params = nn.Parameter(torch.zeros(params))
-            self.shape = shape
-
-        def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
-            return x.new_zeros(self.shape)
-
-    return RecordedModule
-
-
-def _module(op: Recorded, _: Shape) -> Any:
-    return _recorded_class()(op.params, op.shape)
-
-
-def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Recorded:
-    return Recorded(f["op"], tuple(f["output_shape"]), f["params"])
-
-
 RECORDED = OpKind(
-    Recorded, recorded, _module, {"recorded": CLASS}, learnable=True, variadic=True,
+    Recorded, recorded, stand_in, {"recorded": CLASS}, learnable=True, variadic=True,
     spec=SpecKind(fields(
         op=Field("text", doc="the ops that ran here, `name ×count, ...`"),
         output_shape=Field("ints", minimum=0, doc="measured output shape, batch included "
@@ -87,7 +58,7 @@ RECORDED = OpKind(
        "index ops, box arithmetic): listed, 0 MACs under every convention, the totals stay "
        "complete; reads every tensor the ops read; built as a stand-in holding `params` "
        "parameters"),
-    lower=_lower,
+    lower=lower_stand_in(Recorded),
 )
 
 KINDS = (RECORDED,)

@@ -21,7 +21,6 @@ of the calibration specs.
 from __future__ import annotations
 
 import itertools
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -282,19 +281,3 @@ class Fold:
     @property
     def macs_error(self) -> float:
         return abs(self.macs_s - self.measured_s) / self.measured_s
-
-
-def cross_validate(specs: Sequence[SpecTiming], machine: Mapping[str, str | int]) -> list[Fold]:
-    """Leave-one-spec-out: fit on the others, predict the held-out spec's end-to-end time."""
-    folds = []
-    for held in specs:
-        rest = [s for s in specs if s is not held]
-        per_mac = sum(s.end_to_end_s for s in rest) / sum(s.macs for s in rest)
-        folds.append(Fold(held.name, held.end_to_end_s, predict_total(fit(rest, machine), held),
-                          per_mac * held.macs))
-    return folds
-
-
-def error_summary(errors: Sequence[float]) -> tuple[float, float]:
-    """Median and worst absolute error."""
-    return statistics.median(errors), max(errors)

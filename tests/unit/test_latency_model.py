@@ -1,4 +1,4 @@
-"""The latency model: NNLS fits, predictions, cross-validation and the device.yaml loader.
+"""The latency model: NNLS fits, predictions and the device.yaml loader.
 
 Pure: synthetic samples from known coefficients, hand-written files; no torch, no timing.
 """
@@ -17,8 +17,6 @@ from convcost.net.latency import (
     ClassFit,
     Sample,
     SpecTiming,
-    cross_validate,
-    error_summary,
     fit,
     nnls,
 )
@@ -66,15 +64,6 @@ def test_fit_recovers_the_coefficients_and_the_overhead() -> None:
     assert close(pw.per_mac_s, 1e-10) and close(pw.per_layer_s, 1e-6) and pw.samples == 8
     # end to end = 1 · Σ groups + 8 groups × 5 µs, by construction
     assert close(model.pass_factor, 1.0) and close(model.overhead_per_group_s, 5e-6)
-
-
-def test_cross_validation_exact_model_beats_macs() -> None:
-    specs = [synthetic(name, scale) for name, scale in (("a", 1), ("b", 2), ("c", 5))]
-    folds = cross_validate(specs, MACHINE)
-    _, model_worst = error_summary([f.model_error for f in folds])
-    macs_median, _ = error_summary([f.macs_error for f in folds])
-    assert model_worst < 1e-6  # the per-class model is the generator
-    assert macs_median > 0.01  # a MACs-proportional total cannot see the per-layer constants
 
 
 def test_dump_load_round_trip(tmp_path: Path) -> None:

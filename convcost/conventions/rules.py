@@ -48,7 +48,7 @@ _COUNTED = ("conv", "conv_same", "linear", "conv_transpose")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "scale": "Scale (x * gate)",
-                     "mul": "Mul (a * b)",
+                     "mul": "Mul (a * b)", "sub": "Sub (a - b)",
                      "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
                      "slice": "SliceModule (x[:, a:b])",
                      "layer_scale": "LayerScale (x * gamma)",
@@ -120,7 +120,7 @@ FVCORE = Convention(
                        avg_pool="aten::avg_pool2d", adaptive_max_pool="aten::adaptive_max_pool2d",
                        functional_max_pool="aten::max_pool2d",
                        functional_avg_pool="aten::avg_pool2d", scale="aten::mul",
-                       mul="aten::mul",
+                       mul="aten::mul", sub="aten::sub",
                        tf_same_pad="aten::pad", pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
@@ -237,6 +237,7 @@ PTFLOPS = Convention(
                        sigmoid="nn.Sigmoid", flatten="nn.Flatten", dropout="nn.Dropout",
                        scale="x * gate (Tensor.__mul__ is not patched)",
                        mul="a * b (Tensor.__mul__ is not patched)",
+                       sub="a - b (Tensor.__sub__ is not patched)",
                        concat="torch.cat", shuffle="view/transpose", tf_same_pad="nn.ZeroPad2d",
                        pad="nn.ZeroPad2d",
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",

@@ -376,3 +376,17 @@ class BatchMoved(nn.Module):
         n, length, _ = tokens.shape
         t = self.qk(tokens).reshape(n, length, 2, 8).permute(2, 0, 1, 3)  # 2×N×L×8
         return self.head(t.amax(0))
+
+
+class PoolMixer(nn.Module):
+    """PoolFormer's and EfficientFormer's token mixer ``pool(x) - x`` between two convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.proj = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        return self.proj(self.pool(x) - x)

@@ -86,7 +86,8 @@ layers:
   - {kind: layernorm, name: ln}
   - {kind: layer_scale, name: ls}
   - {kind: grn, name: grn}
-  - {kind: average, name: avg, from: [ls, grn]}
+  - {kind: sub, name: diff, from: [ls, grn]}
+  - {kind: average, name: avg, from: [diff, grn]}
   - {kind: linear, name: lin_pos, out_features: 12, per_position: true}
   - {kind: act, name: leaky, fn: leaky_relu}
   - {kind: upsample, name: up_b, mode: bilinear, scale: 1.5}

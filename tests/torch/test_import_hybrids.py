@@ -70,3 +70,16 @@ def test_reshape_fold_shape_rule(shape: tuple[int, ...], fold: int, out: tuple[i
 
     assert reshape(Reshape(out[1:], fold=fold), shape).output_shape == out
     assert reshape(Reshape(shape[1:], unfold=fold), out).output_shape == shape
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_pool_minus_input_is_a_sub(tracer: str) -> None:
+    graph = graph_of(f"{MODELS}:PoolMixer", (1, 3, 8, 8), tracer=tracer)
+    assert [n.op for n in graph if n.op == "sub"] == ["sub"] and not graph.opaque()
+
+
+def test_pool_mixer_exact() -> None:
+    # conv 3·8 + 8 = 32, proj 8·4 + 4 = 36: 68 params; MACs 2·8·8·(3·8 + 8·4) = 7,168 (N=2)
+    data = _exact("PoolMixer", (2, 3, 8, 8))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (68, 7_168)
+    assert [layer["kind"] for layer in data["layers"]].count("sub") == 1

@@ -35,7 +35,7 @@ from convcost.cost.ops import (
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale
-from convcost.cost.ops.merge import Average
+from convcost.cost.ops.merge import Average, Sub
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.param import Unused
 from convcost.cost.ops.recorded import Recorded
@@ -180,6 +180,7 @@ SHAPE_ONLY: dict[str, Case] = {
     "identity": (Identity(), (2, 24, 5, 7), (2, 24, 5, 7), 0, 0),  # the input, as it is
     "identity flat": (Identity(), (3, 10), (3, 10), 0, 0),
     "add": (Add(), (1, 24, 56, 56), (1, 24, 56, 56), 0, 0),
+    "sub (pool(x) - x)": (Sub(), (1, 48, 56, 56), (1, 48, 56, 56), 0, 0),  # no params, no MACs
     "average of two heads": (Average(2), (2, 1000), (2, 1000), 0, 0),  # (a + b) / 2: no MACs
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58

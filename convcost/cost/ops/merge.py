@@ -1,8 +1,9 @@
-"""Ops that merge tensors: ``add`` (a sum), ``average`` (a mean of equal tensors: averaged
+"""Ops that merge tensors: ``add`` (a sum), ``sub`` (a difference: PoolFormer's
+``pool(x) - x``), ``average`` (a mean of equal tensors: averaged
 heads), ``mul`` (a broadcasting product), ``concat`` (channel axis), and ``scale`` (a
 squeeze-excitation gate).
 
-``add``, ``mul`` and ``concat`` are also spec kinds: a layer names its inputs with ``from:``,
+``add``, ``sub``, ``mul`` and ``concat`` are also spec kinds: a layer names its inputs with ``from:``,
 and the shapes are checked at the merge. A formula sees its first input's shape; the op holds
 what it needs of the others. Their torch modules are convcost's own (``forward(*tensors)``),
 defined on first use.
@@ -31,6 +32,13 @@ class Add(Op):
 
     key: ClassVar[str] = "add"
     inputs: int = 2
+
+
+@dataclass(frozen=True)
+class Sub(Op):
+    """Difference ``a - b`` of two tensors of the same shape."""
+
+    key: ClassVar[str] = "sub"
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,12 @@ def _lower_add(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Add:
     return Add(_equal_inputs("add", x, lowering))
 
 
+def _lower_sub(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Sub:
+    if _equal_inputs("sub", x, lowering) != 2:
+        raise SpecError("sub reads 2 inputs (a - b)", path=lowering.inputs_path)
+    return Sub()
+
+
 def _lower_average(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Average:
     return Average(_equal_inputs("average", x, lowering))
 
@@ -152,6 +166,12 @@ def _classes() -> SimpleNamespace:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return reduce(operator.add, tensors)  # a + b + ...: fx-traceable
 
+    class SubModule(nn.Module):
+        """Difference ``a - b``."""
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return a - b
+
     class AverageModule(nn.Module):
         """Mean ``(a + b (+ ...)) / n``."""
 
@@ -176,8 +196,8 @@ def _classes() -> SimpleNamespace:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return torch.cat(tensors, 1)
 
-    return SimpleNamespace(add=AddModule, average=AverageModule, scale=ScaleModule, mul=MulModule,
-                           concat=ConcatModule)
+    return SimpleNamespace(add=AddModule, sub=SubModule, average=AverageModule, scale=ScaleModule,
+                           mul=MulModule, concat=ConcatModule)
 
 
 def _module(op: Op, _: Shape) -> Any:
@@ -217,6 +237,11 @@ def _merge_add(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     return [{"kind": "add"}] if ok else None
 
 
+def _merge_sub(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    ok = _same_rank(node, shapes) and len(shapes) == 2 and all(s == node.shape for s in shapes)
+    return [{"kind": "sub"}] if ok else None
+
+
 def _merge_mul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     ok = _same_rank(node, shapes) and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape
     return [{"kind": "mul"}] if ok else None
@@ -242,9 +267,11 @@ def _read_cat(c: TorchCall) -> Fields:
     return dict(dim=int(c.arg(1, "dim", 0)) % len(c.shape))
 
 
-_ADD, _MUL = binary("add"), binary("mul")
+_ADD, _SUB, _MUL = binary("add"), binary("sub"), binary("mul")
 ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
                       onnx_weights={"Add": (0, 1)}, emit=emit_param, merge=_merge_add)
+SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},
+                      merge=_merge_sub)
 MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
                       onnx_weights={"Mul": (0, 1)}, emit=_emit_mul, merge=_merge_mul)
 CONCAT_IMPORTS = Imports(
@@ -256,6 +283,10 @@ CONCAT_IMPORTS = Imports(
 ADD = OpKind(Add, same_shape, _module, {"add": "residual adds"}, inputs=2, variadic=True,
              spec=SpecKind(fields(), "`a + b (+ ...)`: inputs of equal shape (`from:` ≥ 2)"),
              lower=_lower_add, imports=ADD_IMPORTS)
+SUB = OpKind(Sub, same_shape, _module, {"sub": "residual adds"}, inputs=2,
+             spec=SpecKind(fields(), "`a - b`: 2 inputs of equal shape (`from:` 2; PoolFormer's "
+                                     "`pool(x) - x`)"),
+             lower=_lower_sub, imports=SUB_IMPORTS)
 AVERAGE = OpKind(Average, same_shape, _module, {"average": "residual adds"}, inputs=2, variadic=True,
                  spec=SpecKind(fields(), "`(a + b (+ ...)) / n`: averaged heads, inputs of equal shape "
                                          "(`from:` ≥ 2)"),
@@ -271,4 +302,4 @@ CONCAT = OpKind(Concat, concat, _module, {"concat": "concat/shuffle"}, inputs=2,
                 spec=SpecKind(fields(), "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2)"),
                 lower=_lower_concat, imports=CONCAT_IMPORTS)
 
-KINDS = (ADD, AVERAGE, SCALE, MUL, CONCAT)
+KINDS = (ADD, SUB, AVERAGE, SCALE, MUL, CONCAT)

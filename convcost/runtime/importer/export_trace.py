@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @cache
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
-    rules: dict[str, r.Rule] = {f"aten.{op}{place}": r.binary_rule(op) for op in ("sub", "div")
+    rules: dict[str, r.Rule] = {f"aten.{op}{place}": r.binary_rule(op) for op in ("div",)
                                 for place in ("", "_")}
     rules.update({
         "aten.chunk": r.chunk_rule("chunk"), "aten.split": r.chunk_rule("split"),

@@ -73,17 +73,14 @@ def _function_rules() -> dict[Any, Rule]:
     import torch
 
     rules: dict[Any, Rule] = {}
-    for op, fns in (("sub", (operator.sub, operator.isub, torch.sub)),
-                    ("div", (operator.truediv, operator.itruediv, torch.div))):
-        rules.update(dict.fromkeys(fns, binary_rule(op)))
+    rules.update(dict.fromkeys((operator.truediv, operator.itruediv, torch.div), binary_rule("div")))
     rules.update({torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split")})
     return rules
 
 
 _METHODS: Mapping[str, Rule] = {
     "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
-    **{name: binary_rule(name) for name in ("sub", "div")},
-    **{f"{name}_": binary_rule(name) for name in ("sub", "div")},  # in place
+    "div": binary_rule("div"), "div_": binary_rule("div"),  # in place
 }
 
 

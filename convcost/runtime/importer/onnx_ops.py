@@ -32,7 +32,7 @@ def _binary(op: str) -> Rule:
 
 
 _RULES: Mapping[str, Rule] = {
-    "Sub": _binary("sub"), "Div": _binary("div"), "Split": _split,
+    "Div": _binary("div"), "Split": _split,
 }
 
 RULES: Mapping[str, Rule] = {**_RULES, **IMPORT_RULES["onnx"]}

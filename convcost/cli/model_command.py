@@ -34,7 +34,7 @@ def run_model(spec: Path, *, alpha: float | None = None, resolution: int | None 
     if depth is not None and depth < 1:
         raise ConvcostError(f"--depth: must be a positive integer, got {depth}")
     traced = parse.traced_input(input_shape)  # a model source's input
-    opened = open_network(spec, traced)
+    opened = open_network(spec, traced, inputs=parse.recorded_inputs(input_shape))
     loaded = parse.with_input(checked(opened), input_shape, height, width, resolution, batch)
     result = analyze(loaded, alpha=alpha, resolution=resolution, rho=rho, batch=batch)
     verified = cross_check(result, opened) if verify else None

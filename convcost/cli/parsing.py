@@ -88,6 +88,13 @@ def traced_input(texts: Sequence[str] | str | None) -> Shape | None:
     return inputs[0][1] if len(inputs) == 1 else None
 
 
+def recorded_inputs(texts: Sequence[str] | str | None) -> tuple[tuple[str, Shape], ...]:
+    """Several named ``--input NAME=SHAPE``: a model source's forward inputs, on which it is
+    recorded as it runs; () for one (traced) or none."""
+    inputs = parse_inputs(texts)
+    return inputs if len(inputs) > 1 else ()
+
+
 def with_input(spec: Any, shape: Sequence[str] | str | None, height: int | None,
                width: int | None, resolution: int | None, batch: int | None) -> Any:
     """``spec`` with ``--input`` (one shape, or ``NAME=SHAPE`` each) or ``--height``/``--width``

@@ -151,8 +151,9 @@ def profile(
 def import_command(
     source: Annotated[str, typer.Argument(help="FILE.py:NAME, package.module:NAME, torchvision:NAME, "
                                           "timm:NAME (each optionally NAME(key=value, ...)) or FILE.onnx")],
-    input_shape: Annotated[str | None, typer.Option(
-        "--input", help="input shape [default: 1x3x224x224; ONNX: the file's]")] = None,
+    input_shape: Annotated[list[str] | None, typer.Option(
+        "--input", metavar="[NAME=]NxC...", help="input shape [default: 1x3x224x224; ONNX: the "
+        "file's]; a forward of several inputs: --input image1=1x3x128x128 --input image2=...")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the spec here [default: stdout]"
                                                 )] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,
@@ -162,7 +163,7 @@ def import_command(
     force: Annotated[bool, typer.Option("--force", help="let -o replace an existing file")] = False,
 ) -> None:
     """Import a model as a readable spec: layers named by module paths, composites recognised."""
-    from convcost.cli.parsing import traced_input
+    from convcost.cli.parsing import recorded_inputs, traced_input
     from convcost.frontend.registry import open_network, reader_for
     from convcost.frontend.source import parse_source
     from convcost.outfile import refuse_existing, write_text
@@ -171,7 +172,8 @@ def import_command(
     if not reader_for(source).imports:
         parse_source(source)  # says what a model source looks like
         raise ConvcostError(f"{source}: a file of this name exists: not a model to import")
-    session = open_network(source, traced_input(input_shape), strict=strict, tracer=tracer).session
+    session = open_network(source, traced_input(input_shape), strict=strict, tracer=tracer,
+                           inputs=recorded_inputs(input_shape)).session
     assert session is not None  # an import
     emitted, graph = session.imported.emitted, session.imported.graph
     if output is None:

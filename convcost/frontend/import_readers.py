@@ -16,7 +16,8 @@ def read_source(source: Source, request: Request, reader: str) -> Opened:
     from convcost.runtime.importer.load import import_source
     from convcost.spec.yamlsafe import load_yaml
 
-    session = import_source(source, request.input_shape, request.strict, request.tracer)
+    session = import_source(source, request.input_shape, request.strict, request.tracer,
+                            request.inputs)
     text = source.text
     return Opened(text, text, load_yaml(session.yaml, text), session.yaml, reader,
                   tuple(session.imported.graph.notes), session)

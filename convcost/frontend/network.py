@@ -26,6 +26,7 @@ class Request:
     input_shape: tuple[int, ...] | None = None
     strict: bool = False
     tracer: str = "auto"
+    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()  # several named inputs: (name, shape)
 
 
 @dataclass(frozen=True)

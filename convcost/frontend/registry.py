@@ -37,12 +37,13 @@ def reader_for(arg: str | Path) -> Reader:
 
 
 def open_network(arg: str | Path, input_shape: tuple[int, ...] | None = None, *,
-                 strict: bool = False, tracer: str = "auto") -> Opened:
+                 strict: bool = False, tracer: str = "auto",
+                 inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()) -> Opened:
     """Read the network ``arg`` names (see the module docstring). ``input_shape``, ``strict``
     and ``tracer`` apply to an imported model: its input (default: the model's own, else
     1×3×224×224), whether an op the spec cannot express is an error, and the tracer
-    (auto, fx, export)."""
-    return reader_for(arg).read(str(arg), Request(input_shape, strict, tracer))
+    (auto, fx, export); ``inputs``: a forward's several named inputs instead (recorded)."""
+    return reader_for(arg).read(str(arg), Request(input_shape, strict, tracer, inputs))
 
 
 def imports(arg: str | Path) -> bool:

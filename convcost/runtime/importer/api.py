@@ -12,19 +12,25 @@ from convcost.runtime.importer.ir import IRGraph, Shape
 DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 
 
-def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "auto"
-               ) -> tuple[Any, IRGraph]:
-    """``(original nn.Module or None for ONNX, IR)`` of the model ``source`` names."""
+def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "auto",
+               inputs: tuple[tuple[str, Shape], ...] = ()) -> tuple[Any, IRGraph]:
+    """``(original nn.Module or None for ONNX, IR)`` of the model ``source`` names; ``inputs``:
+    several named inputs, on which the model is recorded as it runs (its forward takes them)."""
     if source.kind == "onnx":
         from convcost.runtime.importer.onnx_read import read_onnx
 
+        if inputs:
+            raise ConvcostError(f"{source.text}: an ONNX model is read on its own inputs: give "
+                                "one --input (the first's shape) or none")
         return None, read_onnx(source.location, input_shape)
-    return _read_torch(source, input_shape or DEFAULT_INPUT, tracer)
+    return _read_torch(source, inputs[0][1] if inputs else input_shape or DEFAULT_INPUT, tracer,
+                       inputs)
 
 
-def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, IRGraph]:
-    """Build and trace the user's model, contained (:mod:`.contain`): the import of torch
-    itself happens before the clock starts."""
+def _read_torch(source: Source, input_shape: Shape, tracer: str,
+                inputs: tuple[tuple[str, Shape], ...] = ()) -> tuple[Any, IRGraph]:
+    """Build and trace the user's model (record it, on several ``inputs``), contained
+    (:mod:`.contain`): the import of torch itself happens before the clock starts."""
     if source.kind == "module":  # net:Net with net.py here: say so before asking for torch
         import importlib.util
 
@@ -41,19 +47,24 @@ def _read_torch(source: Source, input_shape: Shape, tracer: str) -> tuple[Any, I
                                      "pip install 'convcost[torch]'") from None
     from convcost.runtime.importer.contain import Capture, check_input, contained
     from convcost.runtime.importer.resolve import load_module
-    from convcost.runtime.importer.trace import Untraced, record, trace
+    from convcost.runtime.importer.trace import Untraced, record, record_inputs, trace
 
     text = source.text
-    check_input(text, input_shape)
+    for _, shape in inputs or (("", input_shape),):
+        check_input(text, shape)
     capture = Capture(text)
     with contained(text, "building", capture):
         model = load_module(source)
     untraced = None
-    with contained(text, "tracing", capture):
-        try:
-            graph = trace(model, input_shape, text, tracer, defer=True)
-        except Untraced as err:  # recorded on a clock of its own: the tracers took theirs
-            untraced = err
+    if inputs:  # a forward of several tensors: recorded as it runs on them (RAFT's two images)
+        with contained(text, "recording", capture):
+            graph = record_inputs(model, inputs, text)
+    else:
+        with contained(text, "tracing", capture):
+            try:
+                graph = trace(model, input_shape, text, tracer, defer=True)
+            except Untraced as err:  # recorded on a clock of its own: the tracers took theirs
+                untraced = err
     if untraced is not None:
         with contained(text, "recording", capture):
             graph = record(model, input_shape, text, untraced.fx, untraced.export)

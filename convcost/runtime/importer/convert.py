@@ -11,7 +11,13 @@ from convcost.frontend.network import versions
 from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.emit.heads import fixed_heads
-from convcost.runtime.importer.emit.layout import Emitted, collapse_repeats, emit_layers, spec_input
+from convcost.runtime.importer.emit.layout import (
+    Emitted,
+    collapse_repeats,
+    emit_layers,
+    spec_input,
+    spec_inputs,
+)
 from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
@@ -70,7 +76,9 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
     layers, outputs = collapse_repeats(layers, outputs)  # equal uses of a template in a row
     layers, outputs = with_unused(fixed_heads(layers, outputs), outputs, graph.unused)
-    spec: dict[str, Any] = {"name": name or model_name(text), "input": spec_input(graph)}
+    several = spec_inputs(graph)
+    spec: dict[str, Any] = {"name": name or model_name(text),
+                            **({"inputs": several} if several else {"input": spec_input(graph)})}
     if blocks:
         spec["blocks"] = {b.name: {"args": list(b.args), "layers": b.layers} for b in blocks}
     spec["layers"] = layers

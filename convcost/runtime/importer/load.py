@@ -26,10 +26,11 @@ class Session:
 
 
 def import_source(source: Source, input_shape: tuple[int, ...] | None = None, strict: bool = False,
-                  tracer: str = "auto") -> Session:
-    """Import ``source``: build (or read) it, trace it on ``input_shape`` and emit its spec."""
+                  tracer: str = "auto", inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()) -> Session:
+    """Import ``source``: build (or read) it, trace it on ``input_shape`` (or record it on
+    several named ``inputs``) and emit its spec."""
     from convcost.runtime.importer.api import read_graph
     from convcost.runtime.importer.convert import to_spec
 
-    model, graph = read_graph(source, input_shape, tracer)
+    model, graph = read_graph(source, input_shape, tracer, inputs)
     return Session(source.text, model, to_spec(graph, source.text, strict))

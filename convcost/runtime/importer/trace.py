@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -48,9 +49,10 @@ def _one_input(model: nn.Module, source: str) -> None:
     required = [p.name for p in params if p.default is p.empty
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(required) > 1:
+        shapes = " ".join(f"--input {name}=1x3x224x224" for name in required)
         raise ConvcostError(f"{source}: its forward takes {len(required)} inputs ({', '.join(required)}); "
-                            "convcost traces one image tensor: wrap the model in a module whose "
-                            "forward(x) makes the others")
+                            f"give each, e.g. {shapes} (the model is then recorded as it runs on "
+                            "them), or wrap it in a module whose forward(x) makes the others")
 
 
 class Untraced(Exception):
@@ -76,6 +78,20 @@ def record(model: nn.Module, input_shape: Shape, source: str, fx: str, export: s
             raise ConvcostError(f"{source}: running it failed: {_reason(err)}") from None
         raise ConvcostError(f"{source}: cannot trace it with torch.fx ({fx or 'not tried'}) nor "
                             f"torch.export ({export}), nor run it ({_reason(err)})") from None
+
+
+def record_inputs(model: nn.Module, inputs: Sequence[tuple[str, Shape]], source: str) -> IRGraph:
+    """The ops as the model ran on several named ``inputs`` (its forward takes them in
+    order): no tracer follows a forward of several tensors, the recorder does."""
+    from convcost.runtime.importer.record import trace_record
+
+    try:
+        return trace_record(model, inputs, source, "a forward of several inputs; ")
+    except Exception as err:
+        if allocation_failed(err):
+            raise memory_error(source, "running") from None
+        raise ConvcostError(f"{source}: running it on {', '.join(n for n, _ in inputs)} failed: "
+                            f"{_reason(err)}") from None
 
 
 def _fx_failure(err: Exception, source: str, input_shape: Shape, tracer: str) -> str:

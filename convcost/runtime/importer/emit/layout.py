@@ -319,8 +319,10 @@ def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:
 
 def emit_layers(graph: IRGraph) -> Emitted:
     """The spec layers of ``graph`` (its first input feeds the first layer)."""
-    first = next(n for n in graph.nodes if n.op == "input")
-    walk = _Walk(graph, graph.consumers(), {first.name: INPUT}, classes=dict(graph.classes))
+    first, *others = [n for n in graph.nodes if n.op == "input"]
+    walk = _Walk(graph, graph.consumers(), {first.name: INPUT, **{n.name: n.name for n in others}},
+                 classes=dict(graph.classes))
+    walk.names.update(n.name for n in others)  # no layer takes an input's name (inputs:)
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
     outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs))
     return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),
@@ -388,11 +390,23 @@ def _without(layer: Layer, keys: tuple[str, ...]) -> Layer:
 
 
 def spec_input(graph: IRGraph) -> dict[str, Any]:
+    """The spec's ``input`` (:func:`input_fields`) of the graph's first input."""
+    return input_fields(graph.input_shape)
+
+
+def spec_inputs(graph: IRGraph) -> dict[str, dict[str, Any]] | None:
+    """The spec's ``inputs:`` of a graph with several inputs (name -> fields, in the order
+    the forward takes them), None for one."""
+    inputs = [n for n in graph.nodes if n.op == "input"]
+    return {n.name: input_fields(n.shape) for n in inputs} if len(inputs) > 1 else None
+
+
+def input_fields(shape: Sequence[int]) -> dict[str, Any]:
     """An image's ``channels``, ``resolution`` (``height``, ``width``), ``batch``; any other
     rank's ``shape`` (its layout channels-first by rank: NC, NCL, NCDHW)."""
-    if len(graph.input_shape) != 4:
-        return {"shape": list(graph.input_shape)}
-    n, c, h, w = graph.input_shape
+    if len(shape) != 4:
+        return {"shape": list(shape)}
+    n, c, h, w = shape
     data: dict[str, Any] = {"channels": c}
     data.update({"resolution": h} if h == w else {"height": h, "width": w})
     if n != 1:

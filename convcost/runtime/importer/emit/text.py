@@ -63,8 +63,12 @@ def _blocks(blocks: dict[str, Any]) -> list[str]:
 
 
 def spec_yaml(head: Sequence[str], spec: dict[str, Any]) -> str:
-    """``spec`` (name, input, layers) as YAML under the ``head`` comment lines."""
-    body = [f"name: {_flow(spec['name'])}", f"input: {_flow(spec['input'])}"]
+    """``spec`` (name, input or inputs, layers) as YAML under the ``head`` comment lines."""
+    body = [f"name: {_flow(spec['name'])}"]
+    if "inputs" in spec:  # several named inputs, one a line
+        body += ["inputs:", *(f"  {name}: {_flow(value)}" for name, value in spec["inputs"].items())]
+    else:
+        body.append(f"input: {_flow(spec['input'])}")
     body += _blocks(spec["blocks"]) if "blocks" in spec else []
     body.append("layers:")
     body += [_layer(layer) for layer in spec["layers"]]

@@ -187,3 +187,43 @@ def test_token_block_training_matches_flop_counter() -> None:
     with math_attention(), FlopCounterMode(display=False) as counter:
         build(analysis).train()(torch.zeros(analysis.input_shape)).sum().backward()
     assert counter.get_total_flops() == 2 * result.total_macs
+
+
+def _step_flops(model: Any, shape: tuple[int, ...]) -> int:
+    """FlopCounterMode's FLOPs of one training step (forward + backward, math attention)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from convcost.runtime.flop_count import math_attention
+
+    with math_attention(), FlopCounterMode(display=False) as counter:
+        model.train()(torch.zeros(shape)).sum().backward()
+    return int(counter.get_total_flops())
+
+
+@pytest.mark.torch  # needs torch: deselected by the fast loop
+def test_small_torchvision_vit_training_matches_flop_counter() -> None:
+    """A real torchvision VisionTransformer (class token, position embedding, MHA, MLP), small."""
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    vit = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=16,
+                            mlp_dim=32, num_classes=10)
+    result = training(convcost.analyze(vit, input_shape=(1, 3, 32, 32)).root)
+    assert result.complete
+    assert 2 * result.total_macs == _step_flops(vit, (1, 3, 32, 32))
+
+
+@pytest.mark.slow
+@pytest.mark.torch  # needs torch: deselected by the fast loop
+def test_timm_vit_tiny_training_matches_flop_counter() -> None:
+    """timm's vit_tiny_patch16_224 (SDPA attention): 3,732,148,224 training MACs, FlopCounterMode's."""
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()  # timm imports torchvision: with CPU torch, its fake ops tolerated
+    import timm
+
+    vit = timm.create_model("vit_tiny_patch16_224", pretrained=False)
+    result = training(convcost.analyze(vit, input_shape=(1, 3, 224, 224)).root)
+    # forward 1,253,683,200 (math path); grad-weight 1,074,851,328; grad-input 1,403,613,696
+    assert result.total_macs == 3_732_148_224
+    assert 2 * result.total_macs == _step_flops(vit, (1, 3, 224, 224))

@@ -150,8 +150,8 @@ def test_torchvision_detectors_are_exact(torchvision: Any, name: str, params: in
 @pytest.mark.slow
 def test_two_input_raft_is_recorded_exactly(torchvision: Any) -> None:
     # RAFT's two images, each 1×3×128×128 (its sizes must be multiples of 8), recorded as named
-    # inputs; the spec's `inputs:` is nd's: the IR is compared (every node's MACs checked against
-    # FlopCounterMode's own formula, the flow grid's first conv included)
+    # inputs: the IR is compared (every node's MACs checked against FlopCounterMode's own
+    # formula, the flow grid's first conv included); the spec: the test below
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -168,3 +168,24 @@ def test_two_input_raft_is_recorded_exactly(torchvision: Any) -> None:
     assert sum(node_macs(n) for n in graph.nodes) == counter.get_total_flops() // 2
     assert graph.params == sum(p.numel() for p in model.parameters()) == 990_162
     assert "image1 1×3×128×128, image2 1×3×128×128" in graph.notes[0]
+
+
+@pytest.mark.slow
+def test_two_input_raft_imports_with_named_inputs(torchvision: Any) -> None:
+    # `convcost model torchvision:raft_small --input image1=1x3x128x128 --input image2=...`:
+    # the spec says inputs: image1, image2 (the feature encoder reads both: from: [input,
+    # image2]); params exact; its 6-D correlation volume ([N, H, W, 1, H, W]) is beyond a spec's
+    # rank, so the MACs of the regions it flows through are a flagged lower bound, never quiet
+    from convcost.frontend.registry import open_network
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import spec_from
+
+    shape = (1, 3, 128, 128)
+    opened = open_network("torchvision:raft_small", inputs=(("image1", shape), ("image2", shape)))
+    assert opened.session is not None
+    assert list(opened.data["inputs"]) == ["image1", "image2"]
+    assert "the spec holds for that input only" in opened.session.imported.graph.notes[0]
+    analysis = analyze(spec_from(opened.data, opened.text, opened.file))
+    assert [i.shape for i in analysis.inputs] == [shape, shape]
+    assert analysis.totals.params == 990_162  # sum(p.numel() for p in model.parameters())
+    assert not analysis.complete and analysis.uncounted.layers == 2

@@ -390,3 +390,17 @@ class PoolMixer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
         return self.proj(self.pool(x) - x)
+
+
+class ScaledMixer(nn.Module):
+    """EfficientFormer's block: ``x + ls(pool(x) - x)``, the layer scale timm's LayerScale2d,
+    ``x * gamma.view(1, -1, 1, 1)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mixer = PoolMixer()
+        self.gamma = nn.Parameter(torch.ones(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mixer(x)
+        return y + y * self.gamma.view(1, -1, 1, 1)

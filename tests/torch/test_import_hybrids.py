@@ -83,3 +83,10 @@ def test_pool_mixer_exact() -> None:
     data = _exact("PoolMixer", (2, 3, 8, 8))
     assert (data["totals"]["params"], data["totals"]["macs"]) == (68, 7_168)
     assert [layer["kind"] for layer in data["layers"]].count("sub") == 1
+
+
+def test_layer_scale_of_a_viewed_gamma() -> None:
+    # PoolMixer's 68 params + gamma 4 = 72; MACs 7,168 (the scale: none)
+    data = _exact("ScaledMixer", (2, 3, 8, 8))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (72, 7_168)
+    assert [layer["kind"] for layer in data["layers"]].count("layer_scale") == 1

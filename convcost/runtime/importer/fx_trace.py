@@ -123,6 +123,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     if node.op == "get_attr":  # a parameter or buffer: counted by the op that reads it
         walk.weights[node.name] = (_fetch(walk.gm, str(node.target)), shapes[0])
         return
+    if _weight_view(walk, node, shapes[0]):
+        return
     import operator
 
     if node.op == "call_function" and node.target is operator.getitem:
@@ -144,6 +146,21 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
              target=describe(node, module))
     if op == "interpolate" and node.op == "call_function":
         _size_source(walk, node)
+
+
+_VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze"})
+
+
+def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
+    """``gamma.view(1, -1, 1, 1)`` (timm's LayerScale2d): a view of one weight alone is that
+    weight, read (and counted) by the op that reads the view."""
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+    ins = node.all_input_nodes
+    if node.op not in ("call_method", "call_function") or name not in _VIEWS or len(ins) != 1 \
+            or ins[0].name not in walk.weights:
+        return False
+    walk.weights[node.name] = (walk.weights[ins[0].name][0], shape)
+    return True
 
 
 def _unbind_piece(walk: _Walk, node: fx.Node, shapes: tuple[Shape, ...], tuple_input: bool,

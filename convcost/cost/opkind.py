@@ -14,7 +14,7 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
   only), ``window`` (its footprint, for the receptive field), ``layer_class`` (MobileNet's
   Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``dense`` (the standard op a
-  depthwise one and a 1×1 replace), ``fusion`` (head or epilogue of a
+  depthwise one and a 1×1 replace), ``kernel`` (the CPU kernel it starts), ``fusion`` (head or epilogue of a
   fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
 * ``backward``: its backward MACs (grad-input, grad-weight) given which inputs need a gradient,
   for a kind that is not ``weight_grad``'s plain rule (matmul, attention); a kind with forward
@@ -118,6 +118,52 @@ class Lowering(Protocol):
         """The field that names those tensors (``layers[3].from``), for shape errors."""
 
 
+@dataclass(frozen=True)
+class KernelForm:
+    """How a CPU runtime runs an op that starts a kernel (:mod:`convcost.net.kernels`).
+
+    ``cls``: the kernel class (``conv``, ``dwconv``, ``linear``, ``add``, ``pool``,
+    ``attention``); ``fan_in``/``fan_out``: a conv's input channels per group and output
+    channels, a per-position linear's in and out features (0: neither); ``inputs``: the tensors
+    it reads (an add of several); ``pool``: a pool's mode, ``window`` its window's elements (0:
+    adaptive, the whole input); ``reads``/``scores``: an attention's q + k + v elements and its
+    B·heads·Lq·Lk scores, ``heads``/``head_width`` its heads; ``kernel_stride``: a 2-D conv's
+    or windowed pool's kernel and stride (the sampled configurations are of those).
+    """
+
+    cls: str
+    fan_in: int = 0
+    fan_out: int = 0
+    inputs: int = 1
+    pool: str = ""
+    window: int = 0
+    reads: int = 0
+    scores: int = 0
+    heads: int = 0
+    head_width: int = 0
+    kernel_stride: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+
+class _Convolution(Protocol):
+    @property
+    def in_channels(self) -> int: ...
+    @property
+    def out_channels(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+
+
+def conv_kernel(op: _Convolution, _: Shape) -> KernelForm:
+    """A convolution's kernel (transposed, 1-D, 3-D): MACs per window over input channels per
+    group, per patch element over output channels."""
+    return KernelForm("conv", op.in_channels // op.groups, op.out_channels)
+
+
+def no_kernel(_: Op, __: Shape) -> None:
+    """A view runs no kernel (flatten, dropout at inference, identity)."""
+    return None
+
+
 Lower = Callable[[Mapping[str, Any], Shape, Lowering], Op]
 Backward = Callable[[Any, Shape, tuple[bool, ...]], tuple[int, int]]
 """(op, input shape, whether each input needs a gradient) -> (grad-input, grad-weight) MACs."""
@@ -158,6 +204,9 @@ class OpKind(Generic[OpT]):
     # is a 1×1 conv on the channels (a pointwise conv, a linear per position): a separable pair's end
     dense: Callable[[OpT, int], Op] | None = None  # of a depthwise op and the output channels of
     # the 1×1 conv after it, the standard op the pair replaces (a separable pair's reference)
+    kernel: Callable[[OpT, Shape], KernelForm | None] | None = None  # of the op and its input's
+    # shape, the kernel it starts on a CPU runtime (net/kernels.py); None: an elementwise kernel;
+    # returning None: no kernel (a view: flatten, dropout, identity)
     fusion: str = ""  # "head": a conv/linear a runtime fuses the BN and activation after it into;
     # "epilogue": such a BN or activation
     path: Callable[[Sequence[Shape], Shape], tuple[int, ...]] | None = None  # of its inputs' shapes

@@ -17,10 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from convcost.cost.ops import Activation, BatchNorm, Conv2d
-from convcost.cost.ops.attention import Attention, MultiheadAttention
-from convcost.cost.ops.pool import AdaptivePool, Pool
-from convcost.net.kernels import KERNEL_CLASSES, Kernel
+from convcost.net.kernels import ELEMENTWISE, KERNEL_CLASSES, Kernel, act_fn, is_bn, kernel_form
 
 MAX_MACS = 400_000_000  # per sample and batch element: keeps one timing under ~20 ms
 MAX_ELEMENTS = 2_000_000  # input elements per batch element (8 MB of float32)
@@ -108,22 +105,20 @@ Anchor = tuple[int, int, int, int, int, str, bool]
 
 def _anchor(kernel: Kernel) -> Anchor:
     """``(cin, cout, size, kernel size, stride, act, bn)`` of one zoo kernel (act: the first
-    of :data:`ACTS` in its span, or the pool's mode; bn: a BatchNorm in its span)."""
+    of :data:`ACTS` in its span, or a 2-D pool's mode; bn: a BatchNorm in its span)."""
     head = next(kernel.groups[0].leaves())
-    op = head.op
-    if isinstance(op, Attention | MultiheadAttention):  # (heads, head width, tokens)
-        q = head.input_shape
-        heads, d = (math.prod(q[1:-2]), q[-1]) if isinstance(op, Attention) else (op.heads, q[-1] // op.heads)
-        return heads, d, q[-2], 1, 1, "", False
+    form = kernel_form(head) or ELEMENTWISE
+    if form.cls == "attention":  # (heads, head width, tokens)
+        return form.heads, form.head_width, head.input_shape[-2], 1, 1, "", False
     size = head.input_shape[-1] if len(head.input_shape) == 4 else 1
-    k, s = (op.kernel[0], op.stride[0]) if isinstance(op, Conv2d | Pool) else (1, 1)
+    k, s = (form.kernel_stride[0][0], form.kernel_stride[1][0]) if form.kernel_stride else (1, 1)
     act: str
-    if isinstance(op, Pool | AdaptivePool):
-        act = "global" if isinstance(op, AdaptivePool) else op.mode
+    if form.pool and len(head.input_shape) == 4:  # a 2-D pool: its mode, or global (adaptive)
+        act = form.pool if form.window else "global"
     else:
-        act = next((leaf.op.fn for g in kernel.groups for leaf in g.leaves()
-                    if isinstance(leaf.op, Activation) and leaf.op.fn in ACTS), "")
-    bn = any(isinstance(leaf.op, BatchNorm) for g in kernel.groups for leaf in g.leaves())
+        act = next((fn for g in kernel.groups for leaf in g.leaves()
+                    if (fn := act_fn(leaf)) is not None and fn in ACTS), "")
+    bn = any(is_bn(leaf) for g in kernel.groups for leaf in g.leaves())
     return head.input_shape[1], kernel.groups[-1].output_shape[1], size, k, s, act, bn
 
 
@@ -131,11 +126,11 @@ def _square(kernel: Kernel) -> bool:
     """A 2-D kernel with a square kernel and stride (a 1×7 conv, a 3-D conv are sampled as
     nothing: configurations are square images)."""
     head = next(kernel.groups[0].leaves())
-    op = head.op
-    if len(head.input_shape) not in (2, 4) and not isinstance(op, Attention | MultiheadAttention):
+    form = kernel_form(head) or ELEMENTWISE
+    if len(head.input_shape) not in (2, 4) and form.cls != "attention":
         return False
-    return not isinstance(op, Conv2d | Pool) or (op.kernel[0] == op.kernel[1]
-                                                 and op.stride[0] == op.stride[1])
+    window = form.kernel_stride
+    return window is None or (window[0][0] == window[0][1] and window[1][0] == window[1][1])
 
 
 def zoo_ranges(kernels: Sequence[Kernel]) -> dict[str, Range]:

@@ -35,15 +35,8 @@ from types import MappingProxyType
 
 from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups
-from convcost.cost.ops import Activation, BatchNorm, Conv2d, Linear
-from convcost.cost.ops.attention import Attention, MultiheadAttention
-from convcost.cost.ops.conv_nd import ConvNd, ConvTransposeNd
-from convcost.cost.ops.matmul import Einsum, Matmul
-from convcost.cost.ops.merge import Add
-from convcost.cost.ops.pool import AdaptivePool, Pool
-from convcost.cost.ops.pool_nd import AdaptivePoolNd, PoolNd
-from convcost.cost.ops.transpose import ConvTranspose2d
-from convcost.cost.ops.views import Dropout, Flatten, Identity
+from convcost.cost.opkind import KernelForm
+from convcost.cost.registry import label, op_kind
 
 KERNEL_CLASSES = ("conv", "dwconv", "linear", "add", "pool", "elementwise", "attention")
 FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -63,7 +56,7 @@ FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "attention": ("macs", "scores", "in_elems", "out_elems", "one"),
 })
 CHEAP_ACTS = frozenset({"relu", "relu6", "leaky_relu", "hardtanh", "prelu"})
-VIEWS = (Flatten, Dropout, Identity)
+ELEMENTWISE = KernelForm("elementwise")  # of a kind that declares no kernel
 # onnxruntime 1.32's CPU fusions, checked against its optimised graph (tests/torch/test_kernels_ort.py):
 # a conv takes Relu, Clip (ReLU6, hardtanh), LeakyRelu, Sigmoid, Tanh, HardSigmoid; a Gemm only Relu
 CONV_ACTS = frozenset({"relu", "relu6", "hardtanh", "leaky_relu", "sigmoid", "tanh", "hardsigmoid"})
@@ -85,31 +78,34 @@ class Kernel:
         return tuple(self.features[f] for f in FEATURES[self.kernel_class])
 
 
+def kernel_form(leaf: Node) -> KernelForm | None:
+    """The kernel a leaf starts, as its kind declares it (``OpKind.kernel``); None: a view."""
+    assert leaf.op is not None, "a leaf"
+    read = op_kind(leaf.op).kernel
+    return ELEMENTWISE if read is None else read(leaf.op, leaf.input_shape)
+
+
 def head_class(node: Node) -> str | None:
     """The class a group starts (None: a view, no kernel)."""
-    op = next(node.leaves()).op
-    if isinstance(op, Conv2d):
-        return "dwconv" if op.conv_class == "depthwise" else "conv"
-    if isinstance(op, ConvTranspose2d | ConvNd | ConvTransposeNd):  # transposed, 1-D, 3-D
-        return "conv"
-    if isinstance(op, Linear):  # per position: a 1×1 conv on the channels (ConvNeXt's MLP)
-        return "conv" if op.per_position else "linear"
-    if isinstance(op, Add):
-        return "add"
-    if isinstance(op, Attention | MultiheadAttention):
-        return "attention"
-    if isinstance(op, Matmul | Einsum):  # a matmul of two activations: MACs-bound, as a linear
-        return "linear"
-    if isinstance(op, Pool | AdaptivePool | PoolNd | AdaptivePoolNd):
-        return "pool"
-    if isinstance(op, VIEWS):
-        return None
-    return "elementwise"
+    form = kernel_form(next(node.leaves()))
+    return None if form is None else form.cls
+
+
+def act_fn(leaf: Node) -> str | None:
+    """An activation's function: the label of a fused epilogue that does not fold (a BN folds)."""
+    assert leaf.op is not None, "a leaf"
+    kind = op_kind(leaf.op)
+    return label(leaf.op) if kind.fusion == "epilogue" and not kind.folds else None
+
+
+def is_bn(leaf: Node) -> bool:
+    """A BatchNorm: the epilogue that folds into the conv before it."""
+    return leaf.op is not None and op_kind(leaf.op).folds
 
 
 def _fusable(group: Node, previous: Node) -> bool:
     """A BN or activation leaf reading a tensor of the previous group's output shape."""
-    return (group.is_leaf and isinstance(group.op, BatchNorm | Activation)
+    return (group.is_leaf and group.op is not None and op_kind(group.op).fusion == "epilogue"
             and group.input_shape == previous.output_shape)
 
 
@@ -134,14 +130,14 @@ def spans(root: Node, backend: str = "torch") -> Iterator[tuple[str, tuple[Node,
 
 def _ort_act(leaf: Node, cls: str, previous: Node) -> bool:
     """An activation onnxruntime fuses into the ``cls`` kernel before it."""
-    return (isinstance(leaf.op, Activation) and leaf.op.fn in ORT_FUSED_ACTS.get(cls, ())
+    return (act_fn(leaf) in ORT_FUSED_ACTS.get(cls, ())
             and leaf.input_shape == previous.output_shape)
 
 
 def _ort_add(leaf: Node, previous: Node) -> bool:
     """A residual add onnxruntime's NCHWc transformer folds into the conv before it (as its
     Sum input): same shape, channels a multiple of the block."""
-    return (isinstance(leaf.op, Add) and leaf.output_shape == previous.output_shape
+    return (head_class(leaf) == "add" and leaf.output_shape == previous.output_shape
             and len(leaf.output_shape) == 4 and leaf.output_shape[1] % NCHWC_BLOCK == 0)
 
 
@@ -156,7 +152,7 @@ def _ort_spans(leaves: Sequence[Node]) -> Iterator[tuple[str, tuple[Node, ...]]]
         if cls is None:
             continue
         while cls in ("conv", "dwconv", "linear") and i < len(leaves) and (
-                _fusable(leaves[i], span[-1]) and isinstance(leaves[i].op, BatchNorm)):
+                _fusable(leaves[i], span[-1]) and is_bn(leaves[i])):
             span.append(leaves[i])
             i += 1
         if cls in ("conv", "dwconv") and i < len(leaves) and _ort_add(leaves[i], span[-1]):
@@ -174,48 +170,33 @@ def _elements(shape: Sequence[int]) -> int:
 
 def _act_elems(span: Sequence[Node], cheap: bool = False) -> int:
     """The output size when the span has a dear activation (``cheap``: a cheap one), else 0."""
-    found = any(isinstance(leaf.op, Activation) and (leaf.op.fn in CHEAP_ACTS) == cheap
+    found = any((fn := act_fn(leaf)) is not None and (fn in CHEAP_ACTS) == cheap
                 for g in span for leaf in g.leaves())
     return _elements(span[-1].output_shape) if found else 0
 
 
 def _bn_elems(span: Sequence[Node]) -> int:
-    bn = any(isinstance(leaf.op, BatchNorm) for g in span for leaf in g.leaves())
+    bn = any(is_bn(leaf) for g in span for leaf in g.leaves())
     return _elements(span[-1].output_shape) if bn else 0
 
 
-def _attention_sizes(op: Attention | MultiheadAttention, q: Sequence[int]) -> tuple[int, int]:
-    """``(q + k + v elements, scores)`` of an attention: scores = B·heads·Lq·Lk."""
-    if isinstance(op, Attention):
-        k, v = op.key_shape, op.value_shape
-        return _elements(q) + _elements(k) + _elements(v), _elements(q[:-1]) * k[-2]
-    n, lq, e = q
-    lk, kdim, vdim = op.kv or (lq, e, e)
-    return n * (lq * e + lk * (kdim + vdim)), n * op.heads * lq * lk
-
-
 def features(cls: str, span: Sequence[Node]) -> dict[str, float]:
-    """Every feature of a kernel (the class's basis picks from these)."""
+    """Every feature of a kernel (the class's basis picks from these), from the kernel form
+    its head's kind declares."""
     head = next(span[0].leaves())
-    op = head.op
+    form = kernel_form(head) or ELEMENTWISE
     macs = sum(g.macs for g in span)
-    ins = _elements(head.input_shape) * (op.inputs if isinstance(op, Add) else 1)
+    ins = _elements(head.input_shape) * form.inputs
     outs = _elements(span[-1].output_shape)
     window, patches = float(outs), float(ins)
-    max_window = 0
-    if isinstance(op, Conv2d | ConvTranspose2d | ConvNd | ConvTransposeNd):
-        window = macs / max(1, op.in_channels // op.groups)
-        patches = macs / max(1, op.out_channels)
-    elif isinstance(op, Linear) and op.per_position:
-        window, patches = macs / max(1, op.in_features), macs / max(1, op.out_features)
-    elif isinstance(op, Pool | PoolNd):
-        window = outs * math.prod(op.kernel)
-        max_window = window if op.mode == "max" else 0
-    elif isinstance(op, AdaptivePool | AdaptivePoolNd):
-        window = ins
-        max_window = window if op.mode == "max" else 0
-    elif isinstance(op, Attention | MultiheadAttention):
-        ins, window = _attention_sizes(op, head.input_shape)
+    max_window = 0.0
+    if form.fan_in:  # a conv, a linear per position: MACs per window, per patch element
+        window, patches = macs / max(1, form.fan_in), macs / max(1, form.fan_out)
+    elif form.pool:  # a windowed pool reads its window per output; an adaptive one the input
+        window = outs * form.window if form.window else ins
+        max_window = window if form.pool == "max" else 0
+    elif form.cls == "attention":
+        ins, window = form.reads, form.scores
     return {"macs": float(macs), "window": float(window), "patches": float(patches),
             "in_elems": float(ins), "out_elems": float(outs), "act_elems": float(_act_elems(span)),
             "max_window": float(max_window), "bn_elems": float(_bn_elems(span)), "scores": float(window),

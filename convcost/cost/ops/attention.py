@@ -9,6 +9,7 @@ cross-check (docs/conventions.md, "How attention is counted").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.matmul import batch_broadcast
 from convcost.cost.value import LayerCost, Shape
@@ -353,6 +354,18 @@ def _mha_keys(op: MultiheadAttention) -> tuple[str, ...]:
     return ("multihead_attention", "mha_weights") if op.need_weights else ("multihead_attention",)
 
 
+def _attention_kernel(op: Attention, q: Shape) -> KernelForm:
+    k, v = op.key_shape, op.value_shape  # reads q + k + v; scores B·heads·Lq·Lk
+    return KernelForm("attention", reads=math.prod(q) + math.prod(k) + math.prod(v),
+                      scores=math.prod(q[:-1]) * k[-2], heads=math.prod(q[1:-2]), head_width=q[-1])
+
+
+def _mha_kernel(op: MultiheadAttention, q: Shape) -> KernelForm:
+    (n, lq, e), (lk, kdim, vdim) = q, op.kv or (q[1], q[2], q[2])
+    return KernelForm("attention", reads=n * (lq * e + lk * (kdim + vdim)),
+                      scores=n * op.heads * lq * lk, heads=op.heads, head_width=e // op.heads)
+
+
 SOFTMAX = OpKind(
     Softmax, softmax, _softmax_module, dict.fromkeys(
         ("softmax", "functional_softmax", "method_softmax"), "softmax"),
@@ -365,7 +378,7 @@ SOFTMAX = OpKind(
     lower=_lower_softmax, imports=SOFTMAX_IMPORTS)
 ATTENTION = OpKind(
     Attention, attention, _attention_module, {"attention": "attention"}, inputs=3, variadic=True,
-    backward=attention_backward,
+    backward=attention_backward, kernel=_attention_kernel,
     spec=SpecKind(fields(causal=Field("bool", False, doc="is_causal (same MACs: the math "
                                       "backend computes every score)")),
                   "`F.scaled_dot_product_attention(q, k, v[, mask])` (`from:` 3 or 4): "
@@ -375,6 +388,7 @@ MULTIHEAD_ATTENTION = OpKind(
     MultiheadAttention, multihead_attention, _mha_module,
     {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
     inputs=1, variadic=True, learnable=True, weight_grad=True, backward=mha_backward,
+    kernel=_mha_kernel,
     spec=SpecKind(fields(heads=Field("int", doc="attention heads (divide the width E)"),
                          bias=Field("bool", True, doc="in_proj and out_proj biases"),
                          need_weights=Field("bool", False, doc="also return the attention "

@@ -18,7 +18,7 @@ from convcost.cost.imports import (
     pair,
     spec_size,
 )
-from convcost.cost.opkind import Op, OpKind
+from convcost.cost.opkind import KernelForm, Op, OpKind
 from convcost.cost.value import LayerCost, Padding, Pair, Shape, spatial
 from convcost.cost.window import Windows, conv_window
 from convcost.errors import ShapeError
@@ -284,6 +284,9 @@ CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf
               channels_1x1=lambda op: (op.in_channels, op.out_channels) if op.conv_class == "pointwise"
               else None,
               dense=lambda op, out: Conv2d(op.in_channels, out, op.kernel, op.stride, op.padding,
-                                           op.dilation, 1, op.bias))
+                                           op.dilation, 1, op.bias),
+              kernel=lambda op, _: KernelForm("dwconv" if op.conv_class == "depthwise" else "conv",
+                                              op.in_channels // op.groups, op.out_channels,
+                                              kernel_stride=(op.kernel, op.stride)))
 
 KINDS = (CONV,)

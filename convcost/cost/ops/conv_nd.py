@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced
 from convcost.cost.layout import dims
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, conv_kernel, fields
 from convcost.cost.ops.conv import conv_output_size
 from convcost.cost.ops.linear import WIDTHS
 from convcost.cost.ops.transpose import transposed_size
@@ -372,22 +372,22 @@ def transposed_spec(module: str) -> SpecKind:
 
 
 CONV3D = OpKind(Conv3d, conv_nd, _conv_module, dict.fromkeys(("conv3d", "conv3d_same"), "conv"),
-                keys_of=_conv_keys,
+                keys_of=_conv_keys, kernel=conv_kernel,
                 learnable=True, weight_grad=True, window=_conv_window, spec=conv_spec("Conv3d"),
                 lower=_lower_conv(Conv3d), layout="NCDHW", imports=conv_imports("3d"))
 CONV_TRANSPOSE3D = OpKind(
     ConvTranspose3d, conv_transpose_nd, _transposed_module, {"conv_transpose3d": "conv"},
-    keys_of=_conv_keys, learnable=True, weight_grad=True, window=_transposed_window,
+    keys_of=_conv_keys, learnable=True, weight_grad=True, window=_transposed_window, kernel=conv_kernel,
     spec=transposed_spec("ConvTranspose3d"), lower=_lower_transposed(ConvTranspose3d),
     layout="NCDHW", imports=transposed_imports("3d"))
 
 CONV1D = OpKind(Conv1d, conv_nd, _conv_module, dict.fromkeys(("conv1d", "conv1d_same"), "conv"),
                 keys_of=_conv_keys, learnable=True, weight_grad=True, window=_conv_window,
-                spec=conv_spec("Conv1d"), lower=_lower_conv(Conv1d), layout="NCL",
+                kernel=conv_kernel, spec=conv_spec("Conv1d"), lower=_lower_conv(Conv1d), layout="NCL",
                 imports=conv_imports("1d"))
 CONV_TRANSPOSE1D = OpKind(
     ConvTranspose1d, conv_transpose_nd, _transposed_module, {"conv_transpose1d": "conv"},
-    keys_of=_conv_keys, learnable=True, weight_grad=True, window=_transposed_window,
+    keys_of=_conv_keys, learnable=True, weight_grad=True, window=_transposed_window, kernel=conv_kernel,
     spec=transposed_spec("ConvTranspose1d"), lower=_lower_transposed(ConvTranspose1d),
     layout="NCL", imports=transposed_imports("1d"))
 

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.token_imports import tokens_linear
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError, SpecError
@@ -156,6 +156,8 @@ LINEAR = OpKind(Linear, linear, _module, {"linear": "linear", "linear_bias": "li
                 keys_of=_keys, learnable=True, weight_grad=True, spec=SPEC, lower=_lower,
                 imports=IMPORTS, fusion="head",  # per position: a 1×1 conv on the channels (ConvNeXt's)
                 layer_class=lambda op: "pointwise" if op.per_position else "fully connected",
-                channels_1x1=lambda op: (op.in_features, op.out_features) if op.per_position else None)
+                channels_1x1=lambda op: (op.in_features, op.out_features) if op.per_position else None,
+                kernel=lambda op, _: KernelForm("conv", op.in_features, op.out_features)
+                if op.per_position else KernelForm("linear"))
 
 KINDS = (LINEAR,)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Imports, Layer, OnnxCall, Read, TorchCall, Traced, text
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError, SpecError
 
@@ -257,15 +257,20 @@ def _matmul_keys(op: Matmul) -> tuple[str, ...]:
     return ("matmul_operator",) if op.fn == "operator" else ("matmul",)
 
 
+def as_linear(_: Op, __: Shape) -> KernelForm:
+    return KernelForm("linear")  # a matmul of two activations: MACs-bound, as a linear
+
+
 MATMUL = OpKind(
     Matmul, matmul, _matmul_module, {"matmul": "matmul", "matmul_operator": "matmul"},
-    keys_of=_matmul_keys, inputs=2, backward=_matmul_backward,
+    keys_of=_matmul_keys, inputs=2, backward=_matmul_backward, kernel=as_linear,
     spec=SpecKind(fields(fn=Field("choice", "matmul", MATMUL_FNS,
                                   doc="torch.matmul, the `@` operator or torch.bmm")),
                   "`a @ b` (`from:` 2 inputs, rank ≥ 2, batch broadcast): numel(out)·k MACs"),
     lower=_lower_matmul, imports=MATMUL_IMPORTS)
 EINSUM = OpKind(
     Einsum, einsum, _einsum_module, {"einsum": "matmul"}, inputs=2, backward=_einsum_backward,
+    kernel=as_linear,
     spec=SpecKind(fields(equation=Field("text", doc="e.g. `bhqd,bhkd->bhqk`: two operands")),
                   "`torch.einsum` of two inputs (`from:` 2): MACs = product of the kept sizes"),
     lower=_lower_einsum, imports=EINSUM_IMPORTS)

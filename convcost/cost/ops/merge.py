@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
-from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
@@ -281,6 +281,7 @@ CONCAT_IMPORTS = Imports(
     emit=_emit_concat, merge=_merge_concat)
 
 ADD = OpKind(Add, same_shape, _module, {"add": "residual adds"}, inputs=2, variadic=True,
+             kernel=lambda op, _: KernelForm("add", inputs=op.inputs),
              spec=SpecKind(fields(), "`a + b (+ ...)`: inputs of equal shape (`from:` ≥ 2)"),
              lower=_lower_add, imports=ADD_IMPORTS)
 SUB = OpKind(Sub, same_shape, _module, {"sub": "residual adds"}, inputs=2,

@@ -8,6 +8,7 @@ the tools count differently from the pool modules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -27,7 +28,7 @@ from convcost.cost.imports import (
     pair,
     spec_size,
 )
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
 from convcost.cost.window import Windows, adaptive_window, conv_window
 from convcost.errors import ShapeError, SpecError
@@ -248,10 +249,13 @@ ADAPTIVE_IMPORTS = Imports(
 _WINDOW_KEYS = ("max_pool", "avg_pool", "functional_max_pool", "functional_avg_pool")
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(_WINDOW_KEYS, "pooling"),
               keys_of=_window_key, window=_pool_window, spec=SPEC, lower=_lower, layout="NCHW",
+              kernel=lambda op, _: KernelForm("pool", pool=op.mode, window=math.prod(op.kernel),
+                                              kernel_stride=(op.kernel, op.stride)),
               imports=POOL_IMPORTS)
 ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
                        keys_of=_adaptive_key, window=_adaptive_window, layout="NCHW",
+                       kernel=lambda op, _: KernelForm("pool", pool=op.mode),
                        imports=ADAPTIVE_IMPORTS)
 
 KINDS = (POOL, ADAPTIVE_POOL)

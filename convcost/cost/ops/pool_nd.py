@@ -5,13 +5,14 @@ axis."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, fixed
 from convcost.cost.layout import dims
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.conv_nd import Sizes, onnx_padding, onnx_sizes, per_axis
 from convcost.cost.ops.pool import Mode, pool_output_size
 from convcost.cost.value import LayerCost, Shape
@@ -250,11 +251,13 @@ def pool_kinds(window: type[PoolNd], adaptive: type[AdaptivePoolNd]) -> tuple[Op
         OpKind(window, pool_nd, _pool_module,
                dict.fromkeys((f"max_pool{suffix}", f"avg_pool{suffix}"), "pooling"),
                keys_of=_window_key, window=_pool_window, spec=pool_spec(suffix),
+               kernel=lambda op, _: KernelForm("pool", pool=op.mode, window=math.prod(op.kernel)),
                lower=pool_lowering(window, adaptive), layout=window.layout, imports=imports[0]),
         OpKind(adaptive, adaptive_pool_nd, _adaptive_module,
                dict.fromkeys((f"adaptive_avg_pool{suffix}", f"adaptive_max_pool{suffix}"),
                              "pooling"),
                keys_of=_adaptive_key, window=_adaptive_window, layout=window.layout,
+               kernel=lambda op, _: KernelForm("pool", pool=op.mode),
                imports=imports[1]),
     )
 

@@ -17,7 +17,7 @@ from convcost.cost.imports import (
     pair,
     spec_size,
 )
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, conv_kernel, fields
 from convcost.cost.ops.conv import read_onnx_conv
 from convcost.cost.ops.linear import WIDTHS
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
@@ -148,7 +148,7 @@ def _emit(node: Traced, _: Any) -> list[Layer] | None:
 CONV_TRANSPOSE = OpKind(
     ConvTranspose2d, conv_transpose, _module,
     {"conv_transpose": "conv"}, keys_of=_keys, learnable=True,  # conv_bias: declared by conv
-    weight_grad=True, window=_window, spec=SPEC, lower=_lower,
+    weight_grad=True, window=_window, spec=SPEC, lower=_lower, kernel=conv_kernel,
     imports=Imports(modules={"torch.nn.ConvTranspose2d": _read_module},
                     aten={"aten.conv_transpose2d": _read_aten},
                     onnx={"ConvTranspose": _read_onnx}, onnx_weights={"ConvTranspose": (1, 2)},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced, fixed
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields, no_kernel
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.reshape import axis
 from convcost.cost.value import LayerCost, Shape
@@ -143,19 +143,19 @@ IDENTITY_IMPORTS = Imports(
 
 
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,
-                 window=_flatten_window,
+                 window=_flatten_window, kernel=no_kernel,
                  spec=SpecKind(fields(
                      start_dim=Field("int", 1, minimum=-64, doc="first dim flattened"),
                      end_dim=Field("int", -1, minimum=-64, doc="last dim flattened")),
                      "`nn.Flatten(start_dim, end_dim)`"), lower=_lower_flatten,
                  imports=FLATTEN_IMPORTS)
 DROPOUT = OpKind(Dropout, same_shape, _dropout_module, {"dropout": "flatten/dropout"}, view=True,
-                 elementwise=True,
+                 elementwise=True, kernel=no_kernel,
                  spec=SpecKind(fields(p=Field("fraction", 0.5)), "`nn.Dropout`"),
                  lower=_lower_dropout, imports=DROPOUT_IMPORTS)
 
 IDENTITY = OpKind(Identity, same_shape, _identity_module, {"identity": "flatten/dropout"}, view=True,
-                  elementwise=True,
+                  elementwise=True, kernel=no_kernel,
                   spec=SpecKind(fields(), "`nn.Identity`"), lower=_lower_identity, imports=IDENTITY_IMPORTS)
 
 KINDS = (FLATTEN, DROPOUT, IDENTITY)

@@ -121,7 +121,7 @@ def thread_count(threads: int | None, current: int) -> int:
 def _run(model: Any, x: Any, sync: Callable[[], None]) -> float:
     sync()
     start = time.perf_counter()
-    model(x)
+    model(*x)
     sync()
     return time.perf_counter() - start
 
@@ -164,7 +164,7 @@ def _measure(torch: Any, analyses: list[Analysis], target: str, warmup: int, rep
     with torch.inference_mode():
         for analysis, timed in zip(analyses, times, strict=True):
             model = build(analysis).eval().to(target)
-            x = torch.randn(*analysis.input_shape, device=target)
+            x = [torch.randn(*shape, device=target) for shape in analysis.input_shapes]
             for i in range(warmup + repeats):
                 elapsed = _run(model, x, sync)
                 if i >= warmup:

@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from convcost.errors import MissingDependencyError
+from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.net.analysis import Analysis
 
 
@@ -56,6 +56,9 @@ def ort_runner(torch: Any, analysis: Analysis, groups: Sequence[Any], runs: tupl
     ort = _ort()
     torch.manual_seed(0)
     threads = torch.get_num_threads()
+    if len(analysis.inputs) > 1:
+        raise ConvcostError(f"{analysis.model}: --backend onnxruntime times a model of one input; "
+                            f"this one takes {len(analysis.inputs)} (use the torch backend)")
     model = build(analysis).eval()
     x = torch.randn(*analysis.input_shape)
     modules = dict(model.named_modules())

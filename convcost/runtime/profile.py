@@ -175,8 +175,9 @@ def _torch_runner(torch: Any, analysis: Analysis, groups: Sequence[Any], target:
 
     torch.manual_seed(0)
     model = build(analysis).eval().to(target, getattr(torch, dtype))
-    x = torch.randn(*analysis.input_shape, device=target, dtype=getattr(torch, dtype))
-    modules = dict(model.named_modules())
+    x = [torch.randn(*shape, device=target, dtype=getattr(torch, dtype))
+         for shape in analysis.input_shapes]  # every named input
+    modules = dict(model.named_modules(remove_duplicate=False))  # a layer that shares: its name
     sync = torch.cuda.synchronize if target == "cuda" else (lambda: None)
     tick = _ticker(sum(runs), progress)
     clock = _GroupClock([modules[g.name] for g in groups], sync)
@@ -185,9 +186,9 @@ def _torch_runner(torch: Any, analysis: Analysis, groups: Sequence[Any], target:
     with torch.inference_mode(), clock:
         for run in range(sum(runs)):
             clock.active = False
-            (seconds,) = _timed(lambda: model(x), (0, 1), sync, lambda: None)
+            (seconds,) = _timed(lambda: model(*x), (0, 1), sync, lambda: None)
             clock.active = True
-            model(x)
+            model(*x)
             if run >= runs[0]:
                 total.append(seconds)
                 for timed, latest in zip(times, clock.latest, strict=True):

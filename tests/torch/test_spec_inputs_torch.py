@@ -37,3 +37,18 @@ def test_the_built_model_reads_each_input_where_the_spec_says() -> None:
         assert torch.equal(stem(left), model.stem_right(left))  # one shared weight
     with pytest.raises(TypeError, match="forward takes 2 inputs, got 1"):
         model(left)
+
+
+def test_profile_and_bench_run_every_input_and_the_shared_layer() -> None:
+    # profile times each layer in place: stem_right (shares: stem_left, one module under two
+    # names) is found; both images are fed. A timing is a float > 0, never compared to a bare time
+    from convcost.runtime.bench import bench
+    from convcost.runtime.profile import profile
+
+    analysis = analyze(load_spec(SIAMESE).with_inputs(parse_inputs(["left=1x3x16x16",
+                                                                     "right=1x3x16x16"])))
+    result = profile(analysis, warmup=0, repeats=1)
+    assert any(layer.name.startswith("stem_right") for layer in result.layers)
+    assert result.end_to_end.median_s > 0
+    timed = bench("siamese", {"siamese": analysis}, device="cpu", warmup=0, repeats=1)
+    assert [t.name for t in timed.timings] == ["siamese"] and timed.timings[0].median_s > 0

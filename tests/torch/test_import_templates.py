@@ -14,7 +14,7 @@ from helpers import graph_of
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
-from convcost.runtime.importer.emit.layout import collapse_repeats
+from convcost.runtime.importer.emit.repeats import collapse_repeats
 from convcost.runtime.importer.emit.templates import snake
 from convcost.runtime.importer.emit.text import spec_yaml
 from convcost.runtime.importer.resolve import import_torchvision

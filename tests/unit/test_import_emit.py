@@ -15,8 +15,9 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
-from convcost.runtime.importer.emit.layout import collapse_repeats, emit_layers, outer_inputs, spec_input
+from convcost.runtime.importer.emit.layout import emit_layers, outer_inputs, spec_input
 from convcost.runtime.importer.emit.leaves import conv_fields, conv_unit, layer_name, leaf_layers
+from convcost.runtime.importer.emit.repeats import collapse_repeats
 from convcost.runtime.importer.ir import OPS, IRGraph, IRNode, Shape, frozen
 from convcost.spec.loader import spec_from
 from convcost.spec.yamlsafe import load_yaml

@@ -13,11 +13,11 @@ from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import (
     Emitted,
-    collapse_repeats,
     emit_layers,
     spec_input,
     spec_inputs,
 )
+from convcost.runtime.importer.emit.repeats import collapse_repeats
 from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml

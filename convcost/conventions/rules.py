@@ -51,7 +51,7 @@ _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "
                      "mul": "Mul (a * b)", "sub": "Sub (a - b)",
                      "concat": "Concat (cat)", "shuffle": "Shuffle (view)", "mean": "Mean (x.mean)",
                      "slice": "SliceModule (x[:, a:b])",
-                     "layer_scale": "LayerScale (x * gamma)",
+                     "layer_scale": "LayerScale (x * gamma)", "scalar": "ScalarMul (x * value)",
                      "interpolate_nearest": "Interpolate (F.interpolate)",
                      "interpolate_bilinear": "Interpolate (F.interpolate)",
                      **{key: f"TensorMethod (x.{key})" for key in (
@@ -124,7 +124,8 @@ FVCORE = Convention(
                        tf_same_pad="aten::pad", pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
-                       mean="aten::mean", layer_scale="aten::mul", unflatten="aten::unflatten",
+                       mean="aten::mean", layer_scale="aten::mul", scalar="aten::mul",
+                       unflatten="aten::unflatten",
                        grn="aten::linalg_vector_norm, aten::addcmul", average="aten::add, aten::div"),
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
@@ -243,6 +244,7 @@ PTFLOPS = Convention(
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
+                       scalar="x * value (Tensor.__mul__ is not patched)",
                        slice="x[:, a:b] (not patched)",
                        identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",
                        average="(a + b) / n (Tensor.__add__, __truediv__ not patched)",

@@ -404,3 +404,24 @@ class ScaledMixer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.mixer(x)
         return y + y * self.gamma.view(1, -1, 1, 1)
+
+
+class ScaledQuery(nn.Module):
+    """CaiT's attentions: ``q = qkv[0] * self.scale`` (a number), ``q @ kᵀ``, softmax, ``a @ v``;
+    then a class-attention query ``q(x[:, 0]).unsqueeze(1)`` against every token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 4, 4)
+        self.qkv = nn.Linear(16, 48)
+        self.q = nn.Linear(16, 16)
+        self.scale = 8 ** -0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)  # N×L×16
+        n, length, c = x.shape
+        qkv = self.qkv(x).reshape(n, length, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
+        x = x + ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(n, length, c)
+        cls = self.q(x[:, 0]).unsqueeze(1)  # N×1×16
+        return (cls @ x.transpose(1, 2)).softmax(-1) @ x  # N×1×16

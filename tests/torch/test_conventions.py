@@ -175,6 +175,7 @@ layers:
   - {kind: transpose, name: t, dim0: 1, dim1: 2}
   - {kind: flatten, name: f, start_dim: 2}
   - {kind: layer_scale, name: ls}
+  - {kind: scalar, name: sc, value: 0.125}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
   - {kind: view, name: v, shape: [17, 16]}

@@ -190,6 +190,19 @@ def test_an_opaque_layer_after_a_permute_that_moved_the_batch_keeps_the_models_b
     assert data["totals"]["complete"] is False and data["verify"]["ok"]
 
 
+def test_a_query_scaled_by_a_number_and_an_unsqueeze_import_exactly(runner: CliRunner) -> None:
+    # qkv[0] * scale is a scalar layer, unsqueeze(1) a reshape: nothing opaque. 16 tokens:
+    # patch 784 params, 12,288 MACs; qkv 816, 12,288; q·kᵀ and a·v 2·16·16·8 = 4,096 each;
+    # q 16·16 + 16 = 272, 1·16·16 = 256; cls·xᵀ and a·x 1·16·16 = 256 each: 1,872 params,
+    # 12,288·2 + 4,096·2 + 256·3 = 33,536 MACs
+    result = runner.invoke(app, ["model", f"{MODELS}:ScaledQuery", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (1_872, 33_536)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+    assert [layer["kind"] for layer in data["layers"]].count("scalar") == 1
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

@@ -34,7 +34,7 @@ from convcost.cost.ops import (
 )
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.grn import GlobalResponseNorm
-from convcost.cost.ops.layer_scale import LayerScale
+from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.param import Unused
@@ -268,6 +268,7 @@ GRAPH_LEAVES: dict[str, Case] = {
     "mean": (Mean(), (2, 6, 5, 7), (2, 6), 0, 0),
     "mean keepdim": (Mean(True), (2, 6, 5, 7), (2, 6, 1, 1), 0, 0),
     "layer_scale": (LayerScale(96), (1, 96, 56, 56), (1, 96, 56, 56), 96, 0),  # γ per channel
+    "scalar": (Scalar(0.125), (1, 3, 197, 64), (1, 3, 197, 64), 0, 0),  # q * 64^-0.5: a number
     "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
 }
 

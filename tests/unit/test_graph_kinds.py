@@ -69,6 +69,7 @@ SPECS: dict[str, tuple[list[dict[str, Any]], tuple[int, ...], int, int]] = {
                               "functional": True}], (1, 4, 3, 3), 0, 0),
     "relu functional": ([{"kind": "act", "fn": "relu", "functional": True}], (1, 4, 8, 8), 0, 0),
     "layer_scale": ([{"kind": "layer_scale"}], (1, 4, 8, 8), 4, 0),  # one γ per channel
+    "scalar": ([{"kind": "scalar", "value": 0.125}], (1, 4, 8, 8), 0, 0),  # a number: nothing learnt
     # SE on 4 channels: squeeze 4 // 4 = 1 -> _make_divisible(1, 8) = 8
     "se": ([{"kind": "se"}], (1, 4, 8, 8),
            76,  # fc1 4·8 + 8 = 40, fc2 8·4 + 4 = 36 (pool, activations, scale: none)

@@ -48,6 +48,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("add", TOKENS, params=197 * 192), TOKENS,  # x + pos_embed: 37,824 params
      [{"kind": "residual", "layers": [{"kind": "param", "shape": [197, 192]}], "merge": "add"}]),
     (_node("mul", TOKENS, params=192), TOKENS, [{"kind": "layer_scale"}]),  # x · γ on tokens
+    (_node("mul", TOKENS, scalar=0.125), TOKENS, [{"kind": "scalar", "value": 0.125}]),  # q * scale
+    (_node("mul", TOKENS, scalar=-1.0), TOKENS, None),  # a negative number: not a scale
+    (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
+     [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor
     (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196), None),  # the batch in
     (_node("linear", (1, 197, 10), in_features=384, out_features=10, bias=True), TOKENS, None),

@@ -1,4 +1,5 @@
-"""``layer_scale``: a learnable per-channel scale ``x · γ`` (ConvNeXt, CaiT)."""
+"""``layer_scale``: a learnable per-channel scale ``x · γ`` (ConvNeXt, CaiT); ``scalar``: a scale
+by a number, ``x * s`` (attention's ``q * scale``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from convcost.cost.opkind import Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.imports import Layer, Traced
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.act import same_shape
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
+from convcost.limits import MAX_FLOAT
 
 
 @dataclass(frozen=True)
@@ -63,4 +67,58 @@ LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer sc
                                    "`[N, L, C]`: of shape [C])"),
                      lower=_lower)
 
-KINDS = (LAYER_SCALE,)
+
+
+@dataclass(frozen=True)
+class Scalar(Op):
+    """``x * value``, a number (no parameter): attention's ``q * self.scale``."""
+
+    key: ClassVar[str] = "scalar"
+    value: float
+
+
+@cache
+def _scalar_class() -> type:
+    import torch
+    from torch import nn
+
+    class ScalarMul(nn.Module):
+        """``x * value``."""
+
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.value
+
+        def extra_repr(self) -> str:
+            return f"value={self.value}"
+
+    return ScalarMul
+
+
+def _scalar_module(op: Scalar, _: Shape) -> Any:
+    return _scalar_class()(op.value)
+
+
+def _lower_scalar(f: Mapping[str, Any], _: Shape, __: Lowering) -> Scalar:
+    return Scalar(float(f["value"]))
+
+
+def emit_scalar(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x * s`` (``s * x``, ``x.mul(s)``) of one tensor by a number: a ``scalar`` layer."""
+    value = node.attr("scalar")
+    if len(node.inputs) != 1 or node.params or isinstance(value, bool) \
+            or not isinstance(value, int | float) or not 0 < value < MAX_FLOAT or node.shape != x:
+        return None
+    return [{"kind": "scalar", "value": float(value)}]
+
+
+SCALAR = OpKind(Scalar, same_shape, _scalar_module, {"scalar": "layer scale"}, elementwise=True,
+                spec=SpecKind(fields(value=Field("number", doc="the number (positive)")),
+                              "`x * value`, a number (attention's `q * scale`): no params, paper "
+                              "MACs 0"),
+                lower=_lower_scalar)
+
+KINDS = (LAYER_SCALE, SCALAR)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
 from convcost.cost.opkind import KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
+from convcost.cost.ops.layer_scale import emit_scalar
 from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import SpecError
@@ -248,10 +249,11 @@ def _merge_mul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 
 
 def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
-    """``x · γ``, γ a [C, 1, 1] parameter (tokens: [C]): a ``layer_scale``."""
+    """``x · γ``, γ a [C, 1, 1] parameter (tokens: [C]): a ``layer_scale``; ``x * s``, a number:
+    a ``scalar``."""
     if len(node.inputs) == 1 and len(x) in (3, 4) and node.params == x[1 if len(x) == 4 else -1]:
         return [{"kind": "layer_scale"}]
-    return None
+    return emit_scalar(node, x) if "scalar" in node.attrs else None
 
 
 def _merge_concat(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:

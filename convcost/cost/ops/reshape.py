@@ -27,6 +27,7 @@ from convcost.cost.ops.token_imports import (
     read_onnx_transpose,
     read_permute,
     read_reshape,
+    read_resized,
     read_roll,
     read_select,
     read_transpose,
@@ -245,9 +246,12 @@ RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                                "input)"), lower=_lower_reshape,
                  imports=Imports(  # every reshape and view: the IR's reshape (emit_reshape)
                      functions={"torch.reshape": read_reshape, "Tensor.reshape": read_reshape,
-                                "Tensor.view": read_reshape},
+                                "Tensor.view": read_reshape,
+                                **{f"{where}.{fn}": read_resized for where in ("torch", "Tensor")
+                                   for fn in ("unsqueeze", "squeeze")}},
                      aten={"aten.view": read_reshape, "aten.reshape": read_reshape,
-                           "aten._unsafe_view": read_reshape},
+                           "aten._unsafe_view": read_reshape, "aten.unsqueeze": read_resized,
+                           "aten.squeeze": read_resized},
                      onnx={"Reshape": read_onnx_reshape}, emit=emit_reshape))
 VIEW = OpKind(View, reshape, _module, {"view": _VIEWS}, view=True,
               spec=SpecKind(fields(shape=_sizes), "`x.view(N, *shape)`"), lower=_lower_view)

@@ -91,6 +91,12 @@ def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
              "shape": list(node.shape[1:])}]
 
 
+def read_resized(c: TorchCall) -> Fields:
+    """``x.unsqueeze(d)``, ``x.squeeze(d)``: a size-1 dim added or removed, the importer's
+    ``reshape`` to the traced shape (:func:`emit_reshape`)."""
+    return dict(shape=c.shape)
+
+
 def emit_transpose(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
     """The importer's ``transpose``: ``permute`` (every dim named) or ``transpose`` (two)."""
     dims = tuple(node.attr("dims", ()))

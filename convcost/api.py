@@ -27,20 +27,44 @@ class IncompleteWarning(UserWarning):
     """An analysed module has opaque layers: its totals are lower bounds."""
 
 
-def _shape(input_shape: Any, example_inputs: Any) -> tuple[int, ...]:
-    """The traced input shape: ``input_shape`` (batch first, any rank), else the example
-    tensor's."""
+def _shapes(model: Any, input_shape: Any, example_inputs: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """The input shapes, named: ``input_shape`` (batch first, any rank; a mapping of the
+    forward's inputs by name to shapes for several), else the example tensors' (several: named
+    as the forward's parameters)."""
+    from convcost.spec.inputs import parse_shape
+    from convcost.spec.loader import check_name
+
     if example_inputs is not None:
         if input_shape is not None:
             raise ConvcostError("give input_shape or example_inputs, not both")
         inputs = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
-        if len(inputs) != 1 or not hasattr(inputs[0], "shape"):
-            raise ConvcostError("example_inputs: convcost traces one image tensor: give one "
-                                f"tensor (or a 1-tuple), got {type(example_inputs).__name__}")
-        return tuple(int(n) for n in inputs[0].shape)
-    from convcost.spec.inputs import parse_shape
+        if not inputs or not all(hasattr(x, "shape") for x in inputs):
+            raise ConvcostError("example_inputs: give a tensor, or a tuple of the forward's "
+                                f"tensors, got {type(example_inputs).__name__}")
+        names = _forward_names(model, len(inputs))
+        return [(name, tuple(int(n) for n in x.shape)) for name, x in zip(names, inputs, strict=True)]
+    if isinstance(input_shape, dict):
+        return [(check_name(name, f"input_shape[{name!r}]"), parse_shape(shape, f"input_shape[{name!r}]"))
+                for name, shape in input_shape.items()]
+    return [("x", DEFAULT_SHAPE if input_shape is None else parse_shape(input_shape, "input_shape"))]
 
-    return DEFAULT_SHAPE if input_shape is None else parse_shape(input_shape, "input_shape")
+
+def _forward_names(model: Any, count: int) -> list[str]:
+    """The names of the first ``count`` parameters of ``model.forward`` (``x``, ``image2``);
+    ``input_1`` … where they cannot be read. A forward of fewer tensors is an error."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if params and len(names) < count and not any(p.kind == p.VAR_POSITIONAL for p in params):
+        raise ConvcostError(f"example_inputs: its forward takes {len(names)} input"
+                            f"{'s' * (len(names) != 1)} ({', '.join(names)}), got {count} tensors")
+    names = names[:count]
+    return names if len(names) == count and "input" not in names else \
+        [f"input_{i + 1}" for i in range(count)]
 
 
 def _imported(model: Any, input_shape: Any, example_inputs: Any, name: str | None,
@@ -48,15 +72,17 @@ def _imported(model: Any, input_shape: Any, example_inputs: Any, name: str | Non
     """The :class:`~convcost.runtime.importer.convert.Imported` of a module, traced in eval
     mode (its mode is restored)."""
     from convcost.runtime.importer.convert import to_spec
-    from convcost.runtime.importer.trace import trace
+    from convcost.runtime.importer.trace import record_inputs, trace
 
     if tracer not in ("auto", "fx", "export", "record"):
         raise ConvcostError(f"tracer: must be auto, fx, export or record, got {tracer!r}")
     title = name or type(model).__name__
+    shapes = _shapes(model, input_shape, example_inputs)
     training = bool(getattr(model, "training", False))
     model.eval()
-    try:
-        graph = trace(model, _shape(input_shape, example_inputs), title, tracer)
+    try:  # a forward of several tensors is recorded as it runs on them
+        graph = record_inputs(model, shapes, title) if len(shapes) > 1 else \
+            trace(model, shapes[0][1], title, tracer)
     finally:
         model.train(training)
     return to_spec(graph, title, strict, title)
@@ -68,7 +94,10 @@ def import_spec(model: Any, input_shape: Any = None, *, example_inputs: Any = No
 
     ``input_shape`` is every size, batch first: ``(N, C, H, W)``, ``(N, C, L)``, ``(N, C, D, H, W)``
     or a text ``1x3x224x224`` (default 1×3×224×224), or give
-    ``example_inputs`` (one tensor, or a 1-tuple: only its shape is used). ``strict`` raises
+    ``example_inputs`` (one tensor, or a 1-tuple: only its shape is used). A forward of several
+    tensors takes ``input_shape`` as a mapping by name (``{"image1": (1, 3, 128, 128),
+    "image2": ...}``, its order) or ``example_inputs`` as a tuple of them: it is recorded as it
+    runs on them, and the spec says ``inputs:``. ``strict`` raises
     :class:`~convcost.errors.ConvcostError` where the spec cannot express an op."""
     return str(_imported(model, input_shape, example_inputs, name, strict, tracer).yaml)
 
@@ -85,7 +114,8 @@ def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
     (``"specs/mobilenet_v2.yaml"``, ``"torchvision:resnet18"``), or a torch ``nn.Module``.
 
     A module is traced on ``input_shape`` (default 1×3×224×224) or ``example_inputs`` (also
-    positional, as fvcore takes them: ``analyze(model, (x,))``). When some op is opaque (its
+    positional, as fvcore takes them: ``analyze(model, (x,))``; several: ``(left, right)``, or
+    ``input_shape={"left": ..., "right": ...}``, see :func:`import_spec`). When some op is opaque (its
     MACs not counted) an :class:`IncompleteWarning` says so (``analysis.complete`` is False);
     ``strict`` raises instead. ``alpha``, ``resolution``, ``rho``, ``batch`` override the spec's.
     """

@@ -89,7 +89,8 @@ def test_import_spec_is_the_spec_text_that_loads() -> None:
     ({"input_shape": (1, 3, 0, 16)}, "input_shape: expected a shape like 1x3x224x224"),
     ({"input_shape": (16,)}, "input_shape: expected a shape like 1x3x224x224"),
     ({"input_shape": (1, 3, 16, 16), "example_inputs": torch.zeros(1, 3, 16, 16)}, "not both"),
-    ({"example_inputs": (torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))}, "one image tensor"),
+    ({"example_inputs": (torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))},
+     r"its forward takes 1 input \(input\), got 2 tensors"),
 ])
 def test_bad_arguments_are_convcost_errors(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConvcostError, match=message):

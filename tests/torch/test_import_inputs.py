@@ -49,3 +49,25 @@ def test_a_two_input_model_is_recorded_and_emits_named_inputs(tmp_path: Path) ->
     check = verify_original(analysis, opened.session)
     assert check.ok and check.counter_flops == 2 * analysis.totals.macs
     assert check.torch_params == analysis.totals.params
+
+
+def test_the_python_api_takes_several_inputs(tmp_path: Path) -> None:
+    # example tensors are named as forward's parameters; a mapping names them itself
+    import importlib.util
+
+    import torch
+
+    import convcost
+
+    (tmp_path / "stereo_api.py").write_text(MODEL)
+    loader = importlib.util.spec_from_file_location("stereo_api", tmp_path / "stereo_api.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    model = module.Stereo()
+    x = torch.zeros(1, 3, 16, 16)
+    analysis = convcost.analyze(model, (x, x))
+    assert [i.name for i in analysis.inputs] == ["left", "right"]
+    assert (analysis.totals.params, analysis.totals.macs) == (292, 126_976)  # as above
+    text = convcost.import_spec(model, {"a": (1, 3, 8, 8), "b": (1, 3, 8, 8)})
+    assert "inputs:\n  a: {channels: 3, resolution: 8}\n  b: {channels: 3, resolution: 8}" in text

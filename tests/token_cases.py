@@ -9,6 +9,7 @@ from convcost.cost.ops.channel_norm import LayerNorm
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.param import Param
 from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
+from convcost.cost.ops.swin import PatchMerge, ShiftedWindowAttention
 from convcost.cost.ops.windows import WindowPartition, WindowReverse
 from convcost.cost.value import Shape
 
@@ -41,6 +42,18 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # 56/7 · 56/7 = 64 windows of 7·7 = 49 tokens, per image
     "window partition": (WindowPartition((7, 7)), (2, 56, 56, 96), (128, 49, 96), 0, 0),
     "window reverse": (WindowReverse((7, 7), (56, 56)), (128, 49, 96), (2, 56, 56, 96), 0, 0),
+    # Swin-T's first block: T = 56·56 = 3,136 tokens, C = 96, 3 heads, 7×7 windows:
+    # params 4·96² + 4·96 (qkv, proj) + 13·13·3 (bias table) = 37,248 + 507 = 37,755;
+    # MACs 3,136·4·96² (qkv, proj) + 2·3,136·49·96 (q·kᵀ, a·v) = 115,605,504 + 29,503,488
+    "swin window attention": (ShiftedWindowAttention(96, 3, (7, 7), (3, 3)), (1, 56, 56, 96),
+                              (1, 56, 56, 96), 37_755, 145_108_992),
+    # 9×10 padded to 12×12 by 4×4 windows: T = 144; C = 8, 2 heads; V2: params 4·64 + 4·8 +
+    # 2 (logit scale) + 3·512 + 512·2 (cpb_mlp) = 2,850; MACs 144·4·64 + 2·144·16·8 = 73,728 +
+    # cpb_mlp 7·7·(2·512 + 512·2) = 100,352
+    "swin v2 padded": (ShiftedWindowAttention(8, 2, (4, 4), (2, 2), cosine=True), (1, 9, 10, 8),
+                       (1, 9, 10, 8), 2_850, 174_080),
+    # 2×2 phases on the channels, odd sizes padded: [1, 7, 5, 3] -> [1, 4, 3, 12]
+    "patch merge": (PatchMerge(), (1, 7, 5, 3), (1, 4, 3, 12), 0, 0),
     # param: the parameter's elements; its output expanded to the batch it reads
     "param class token": (Param((1, 768)), (4, 196, 768), (4, 1, 768), 768, 0),
     "param pos embedding": (Param((197, 768)), (1, 197, 768), (1, 197, 768), 151_296, 0),  # 197*768
@@ -62,4 +75,7 @@ TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "window partition size": (WindowPartition((7, 7)), (1, 30, 28, 8), "does not split into 7×7"),
     "window partition rank": (WindowPartition((7, 7)), (1, 49, 8), "needs an [N, H, W, C] input"),
     "window reverse tokens": (WindowReverse((7, 7), (14, 14)), (4, 48, 8), "needs [N·4, 49, C]"),
+    "swin attention channels": (ShiftedWindowAttention(96, 3, (7, 7)), (1, 56, 56, 48),
+                                "expects 96 channels"),
+    "swin attention rank": (ShiftedWindowAttention(96, 3, (7, 7)), (1, 49, 96), "NHWC"),
 }

@@ -40,6 +40,7 @@ from convcost.conventions.formulas import (
     zeros,
 )
 from convcost.conventions.nd_rules import ROWS as ND_ROWS
+from convcost.conventions.swin_rules import ROWS as SWIN_ROWS
 from convcost.cost.registry import RULE_KEYS
 from convcost.errors import ConvcostError
 from convcost.limits import quote
@@ -74,6 +75,7 @@ PAPER = Convention(
         **zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
         **ROWS["paper"],
         **ND_ROWS["paper"],
+        **SWIN_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -134,6 +136,7 @@ FVCORE = Convention(
         **ROWS["fvcore"],
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
         **ND_ROWS["fvcore"],
+        **SWIN_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -182,6 +185,7 @@ THOP = Convention(
                        grn="GlobalResponseNorm (no rule)", **_CONVCOST_MODULES),
         **ROWS["thop"],
         **ND_ROWS["thop"],
+        **SWIN_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -255,6 +259,7 @@ PTFLOPS = Convention(
         **ROWS["ptflops"],
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
         **ND_ROWS["ptflops"],
+        **SWIN_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -290,6 +295,7 @@ TORCHINFO = Convention(
             *_TORCHINFO_PARAMS)}),
         **ROWS["torchinfo"],
         **ND_ROWS["torchinfo"],
+        **SWIN_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -307,6 +313,7 @@ TORCH = Convention(
         **zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
         **ROWS["torch"],
         **ND_ROWS["torch"],
+        **SWIN_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

@@ -37,6 +37,7 @@ from convcost.cost.ops import (
     reshape,
     shuffle,
     slicing,
+    swin,
     transpose,
     upsample,
     views,
@@ -46,7 +47,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, param, conv_nd, pool_nd, opaque, recorded)
+             windows, swin, param, conv_nd, pool_nd, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

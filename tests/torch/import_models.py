@@ -425,3 +425,20 @@ class ScaledQuery(nn.Module):
         x = x + ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(n, length, c)
         cls = self.q(x[:, 0]).unsqueeze(1)  # N×1×16
         return (cls @ x.transpose(1, 2)).softmax(-1) @ x  # N×1×16
+
+
+def TinySwin(v2: bool = False) -> nn.Module:
+    """torchvision's Swin (V2: ``swin_v2``'s block, attention and merging) shrunk: 4×4 patches of
+    8 channels, two stages of 2 and 1 blocks (1 and 2 heads), 2×2 windows; on 1x3x20x24 the
+    first stage's 5×6 map pads to whole windows and its second block shifts them."""
+    from functools import partial
+
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()
+    from torchvision.models import swin_transformer as swin
+
+    extra = dict(block=swin.SwinTransformerBlockV2, downsample_layer=swin.PatchMergingV2) if v2 else {}
+    return swin.SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[2, 1], num_heads=[1, 2],
+                                window_size=[2, 2], num_classes=10,
+                                norm_layer=partial(nn.LayerNorm, eps=1e-5), **extra)

@@ -154,7 +154,8 @@ layers:
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
 # concat, add), nn.LayerNorm and nn.Linear over tokens, the qkv reshape/permute/unbind,
 # transpose, flatten, layer scale on tokens, unflatten, roll, view; channels-last windows
-# (window partition and reverse, a LayerNorm and a Linear over the last dim of [N, H, W, C]).
+# (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
+# and a Linear over the last dim of [N, H, W, C]).
 # Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
 # the model's batch, the rule (per_image) by the leaf's leading dim (a known gap of the rows).
 TOKEN_ZOO = """\
@@ -184,6 +185,8 @@ layers:
   - {kind: view, name: grid, shape: [4, 4, 16], from: pe}
   - {kind: window_partition, name: wp, window: 2}
   - {kind: window_reverse, name: wr, window: 2, size: 4}
+  - {kind: shifted_window_attention, name: swa, heads: 2, window: 2, shift: 1}
+  - {kind: patch_merge, name: pm}
   - {kind: layernorm, name: cl_norm, last_dim: true}
   - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
 """
@@ -358,10 +361,12 @@ def test_batch_of_three(name: str, tool: str) -> None:
 @pytest.mark.parametrize("batch", [1, 2])
 def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
     from test_attention_conventions import CASES as ATTENTION  # attention ops: run there, on their own
+    from test_swin import V2_KEYS  # Swin V2's attention: run there (thop's params differ)
 
     analyses = [_analysis(name, batch=batch) for name in ZOOS]
     keys = {key for analysis in analyses for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
-    assert keys | {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)} == set(RULE_KEYS)
+    attention = {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)}
+    assert keys | attention | set(V2_KEYS) == set(RULE_KEYS)
     assert {"mobile_mqa", "softmax"} <= keys
     for analysis in analyses:
         _assert_reproduced(tool, analysis)

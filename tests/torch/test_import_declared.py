@@ -7,7 +7,7 @@ import pytest
 
 from convcost.cost.registry import IMPORT_RULES
 from convcost.runtime.importer.export_trace import aten_rules, op_name
-from convcost.runtime.importer.fx_ops import METHOD, resolve, tables
+from convcost.runtime.importer.fx_ops import METHOD, foreign, function_rule, resolve, tables
 from convcost.runtime.importer.onnx_ops import RULES
 
 
@@ -28,6 +28,12 @@ def test_a_declared_function_is_read_by_fx(name: str) -> None:
     if name.startswith(METHOD):
         assert callable(getattr(torch.Tensor, name.removeprefix(METHOD)))
         assert tables().methods[name.removeprefix(METHOD)] is rule
+    elif foreign(name):  # torchvision's fx-wrapped Swin functions: read by qualified name
+        from convcost.runtime.importer.resolve import import_torchvision
+
+        import_torchvision()
+        assert callable(resolve(name)), name
+        assert function_rule(resolve(name)) is rule
     else:
         assert callable(resolve(name)), name
         assert tables().functions[resolve(name)] is rule
@@ -61,5 +67,5 @@ def test_a_declared_onnx_op_type_is_read(op_type: str) -> None:
 def test_no_two_declared_names_are_one_torch_object() -> None:
     """``F.relu_`` is ``torch.relu_``: a name per object, else one reader silently wins."""
     objects = [resolve(name) for front in ("modules", "functions") for name in IMPORT_RULES[front]
-               if not name.startswith(METHOD)]
+               if not name.startswith(METHOD) and not foreign(name)]
     assert len({id(o) for o in objects}) == len(objects)

@@ -507,6 +507,24 @@ def test_a_channels_last_layernorm_is_one_layernorm() -> None:
     assert (analysis.totals.params, analysis.totals.macs) == (112, 6_144)
 
 
+def test_a_permute_to_channels_last_for_good_is_a_layer() -> None:
+    """Swin's stem: permute to [N, H, W, C] with no permute back before the output (windows,
+    attention and the head run channels-last): a ``permute`` layer, and the LayerNorm reads the
+    real channels-last shape (not a view of NCHW, which the cross-check would refuse)."""
+    g = Builder((1, 8, 8, 8))
+    s = g.conv("stem", "x", 8, k=1)
+    p = g.op("permute", "transpose", "stem_p", (s,), (1, 8, 8, 8), dims=(0, 2, 3, 1), permute=True)
+    g.op("norm", "layernorm", "norm", (p,), (1, 8, 8, 8), 16, "torch.nn.LayerNorm", affine=True,
+         normalized=(8,))
+    imported = to_spec(g.graph(), SOURCE)
+    layers = imported.spec["layers"]
+    assert [layer["kind"] for layer in layers] == ["pwconv", "permute", "layernorm"]
+    assert layers[1]["dims"] == [0, 2, 3, 1] and layers[2]["last_dim"] is True
+    analysis = _analysed(imported)
+    # params 64 + 16 (γ, β over 8 channels) = 80; MACs 8·8·64 = 4,096; output [1, 8, 8, 8] NHWC
+    assert (analysis.totals.params, analysis.totals.macs) == (80, 4_096)
+
+
 def test_a_chunk_whose_pieces_meet_again_is_a_split() -> None:
     """ShuffleNet V2's stride-1 unit without the shuffle: half passes, half is convolved."""
     g = Builder((1, 8, 8, 8))

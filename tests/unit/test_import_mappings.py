@@ -94,7 +94,8 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
     from convcost.cost import registry
 
-    assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN"}  # declared by grn alone
+    assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN",  # by grn
+                                         "ShiftedWindowAttention", "ShiftedWindowAttentionV2"}
     twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
     monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
     with pytest.raises(ValueError, match="class 'GlobalResponseNorm' is declared twice"):
@@ -113,12 +114,14 @@ def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
 
 
 def test_declared_names_are_spelled_as_their_front_end_says() -> None:
-    """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``),
-    aten ops ``aten.…``, ONNX op types CamelCase words."""
+    """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``, or
+    torchvision's fx-wrapped Swin functions, read by name), aten ops ``aten.…``, ONNX op types
+    CamelCase words."""
     for key, kind in OPS.items():
         i = kind.imports
         assert all(n.startswith("torch.") for n in i.modules), key
-        assert all(n.split(".")[0] in ("torch", "operator", "Tensor") for n in i.functions), key
+        assert all(n.split(".")[0] in ("torch", "operator", "Tensor") or n.startswith(
+            "torchvision.models.swin_transformer.") for n in i.functions), key
         assert all(n.startswith("aten.") for n in i.aten), key
         assert all(n.isidentifier() and n[0].isupper() for n in i.onnx), key
 

@@ -10,6 +10,7 @@ from convcost.errors import ConvcostError
 from convcost.frontend.network import versions
 from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
+from convcost.runtime.importer.emit.by_class import folded
 from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import (
     Emitted,
@@ -87,5 +88,6 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
                   [*graph.notes, *shared_notes(graph)], emitted.opaque)
     yaml_text = spec_yaml(head, spec)
-    check_emitted(graph, (t for o in emitted.opaque for t in o.nodes), yaml_text, text)
+    check_emitted(graph, (t for o in emitted.opaque for t in o.nodes), yaml_text, text,
+                  folded(graph, emitted.layers, emitted.origins))
     return Imported(graph, emitted, spec, yaml_text)

@@ -99,6 +99,21 @@ def resolve(name: str) -> Any:
     return None
 
 
+def foreign(name: str) -> bool:
+    """A function of another package (torchvision's fx-wrapped Swin functions): never imported
+    here (a CUDA torchvision fails to), it is read by its qualified name (:func:`function_rule`)."""
+    return name.split(".")[0] not in ("torch", "operator", "math", "builtins")
+
+
+def function_rule(target: Any) -> Rule | None:
+    """The rule of an fx call target: by the object, else by its qualified name (foreign)."""
+    rule = tables().functions.get(target)
+    if rule is not None:
+        return rule
+    name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+    return IMPORT_RULES["functions"].get(name) if foreign(name) else None
+
+
 def declared() -> Tables:
     """The kinds' declared modules, functions and methods, resolved to torch objects."""
     modules, functions = IMPORT_RULES["modules"], IMPORT_RULES["functions"]
@@ -106,7 +121,7 @@ def declared() -> Tables:
                if name.startswith(METHOD)}
     resolved_modules = {resolve(name): rule for name, rule in modules.items()}
     resolved_functions = {resolve(name): rule for name, rule in functions.items()
-                          if not name.startswith(METHOD)}
+                          if not name.startswith(METHOD) and not foreign(name)}
     resolved_modules.pop(None, None)
     resolved_functions.pop(None, None)
     return Tables(resolved_modules, resolved_functions, methods)

@@ -14,7 +14,15 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.fx_ops import EVAL_IDENTITIES, Call, Rule, channel_slice, module_rule, tables
+from convcost.runtime.importer.fx_ops import (
+    EVAL_IDENTITIES,
+    Call,
+    Rule,
+    channel_slice,
+    function_rule,
+    module_rule,
+    tables,
+)
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -110,7 +118,7 @@ def _rule(node: fx.Node, module: Any) -> Rule | None:
         return module_rule(module)
     if node.op == "call_method":
         return tables().methods.get(str(node.target))
-    rule = tables().functions.get(node.target)
+    rule = function_rule(node.target)
     if rule is None and getattr(node.target, "__name__", "") in EVAL_IDENTITIES:
         return lambda c: ("identity", {})
     return rule

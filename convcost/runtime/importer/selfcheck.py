@@ -10,11 +10,12 @@ raised before anything is written, never a file that fails or miscounts later.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from math import prod
 
 from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.matmul import Einsum
+from convcost.cost.ops.swin import ShiftedWindowAttention
 from convcost.cost.registry import cost
 from convcost.errors import ConvcostError, ShapeError
 from convcost.runtime.importer.ir import IRGraph, IRNode
@@ -40,7 +41,8 @@ def node_macs(node: IRNode) -> int:
     return 0
 
 
-CONTRACTIONS = frozenset({"matmul", "einsum", "attention", "multihead_attention"})
+CONTRACTIONS = frozenset({"matmul", "einsum", "attention", "multihead_attention",
+                          "shifted_window_attention"})
 
 
 def _contraction_macs(node: IRNode) -> int:
@@ -54,6 +56,9 @@ def _contraction_macs(node: IRNode) -> int:
         if node.op == "attention":
             op = Attention(tuple(a["key_shape"]), tuple(a["value_shape"]))
             return cost(op, tuple(a["query_shape"])).macs
+        if node.op == "shifted_window_attention":  # the function alone: no cpb_mlp
+            swa = ShiftedWindowAttention(a["channels"], a["heads"], tuple(a["window"]))
+            return cost(swa, node.shape).macs
         kv = tuple(a["kv"]) if a.get("kv") else None
         mha = MultiheadAttention(a["embed_dim"], a["heads"], a["bias"], kv)
         return cost(mha, node.shape).macs
@@ -83,17 +88,27 @@ def live(graph: IRGraph) -> list[IRNode]:
     return kept[::-1]
 
 
-def expected(graph: IRGraph, hidden: Iterable[str]) -> tuple[Counter[int], int]:
-    """(MACs of each conv/linear op, params) of the graph, without the ops in ``hidden``."""
+def expected(graph: IRGraph, hidden: Iterable[str],
+             folded: Sequence[Sequence[str]] = ()) -> tuple[Counter[int], int]:
+    """(MACs of each conv/linear op, params) of the graph, without the ops in ``hidden``; the
+    ops of each ``folded`` group (one leaf layer: Swin V2's attention and its cpb_mlp) as one."""
     skip = set(hidden)
-    nodes = [n for n in live(graph) if n.name not in skip]
-    macs = Counter(m for m in map(node_macs, nodes) if m)
+    group = {name: i for i, names in enumerate(folded) for name in names}
+    sums: Counter[int] = Counter()
+    macs: Counter[int] = Counter()
+    for node in live(graph):
+        if node.name in group:
+            sums[group[node.name]] += node_macs(node)
+        elif node.name not in skip and node_macs(node):
+            macs[node_macs(node)] += 1
+    macs.update(m for m in sums.values() if m)
     params = sum(n.params for n in live(graph))  # an opaque layer carries its ops' params
     params += sum(held for _, held in graph.unused)  # modules never run: an unused layer each
     return macs, params
 
 
-def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source: str) -> None:
+def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source: str,
+                  folded: Sequence[Sequence[str]] = ()) -> None:
     """Load and analyse ``yaml_text``; raise :class:`SelfCheckError` unless it has the graph's
     conv/linear layers and params."""
     from convcost.net.analysis import analyze
@@ -104,7 +119,7 @@ def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source:
         analysis = analyze(spec_from(load_yaml(yaml_text, source), yaml_text, source))
     except ConvcostError as err:
         raise SelfCheckError(f"{source}: the spec the importer wrote does not load: {err}") from None
-    want_macs, want_params = expected(graph, hidden)
+    want_macs, want_params = expected(graph, hidden, folded)
     got_macs = Counter(leaf.macs for leaf in analysis.leaves() if leaf.macs)
     got_params = analysis.root.params
     if got_macs == want_macs and got_params == want_params:

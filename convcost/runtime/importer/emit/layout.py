@@ -22,7 +22,7 @@ from convcost.cost.ops.recorded import postprocessing_first
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
-from convcost.runtime.importer.emit.nhwc import TO_NCHW, TO_NHWC, nhwc_layers, permutes, to_nchw, wrapped
+from convcost.runtime.importer.emit.nhwc import nhwc_after, nhwc_layers, opens_view, to_nchw, wrapped
 from convcost.runtime.importer.emit.regions import batch_first, weightless, writable
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
@@ -296,19 +296,18 @@ class _Walk:
             self.produced[node.name] = self.produced[inputs[0]]
         elif layers:
             self.add(layers, group, inputs)
-        if layers is not None and (permutes(node, TO_NCHW) if inputs[0] in self.nhwc
-                                   else permutes(node, TO_NHWC)) != (inputs[0] in self.nhwc):
+        if layers is not None and nhwc_after(node, layers, inputs[0] in self.nhwc):
             self.nhwc.add(node.name)  # still (or now) channels-last
         return layers is not None
 
     def layers_of(self, node: IRNode, inputs: Sequence[str]) -> list[Layer] | None:
         """The layers of one op on ``inputs`` ([] for a no-op); None when none fits."""
+        shapes = [self.shape(t) for t in inputs]
         if len(inputs) > 1:
-            shapes = [self.shape(t) for t in inputs]
             return None if any(t in self.nhwc for t in inputs) else merge_layers(node, shapes)
         if inputs[0] in self.nhwc:
-            return [] if permutes(node, TO_NCHW) else nhwc_layers(node, self.shape(inputs[0]))
-        return [] if permutes(node, TO_NHWC) else leaf_layers(node, self.shape(inputs[0]))
+            return nhwc_layers(node, shapes[0])
+        return [] if opens_view(self.graph, self.readers, node) else leaf_layers(node, shapes[0])
 
 
 def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:

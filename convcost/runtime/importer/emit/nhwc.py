@@ -9,10 +9,10 @@ channels is ``layernorm``. The permutes themselves cost nothing and write no lay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from convcost.runtime.importer.emit.leaves import Layer, leaf_layers
-from convcost.runtime.importer.ir import IRNode, Shape
+from convcost.runtime.importer.ir import IRGraph, IRNode, Shape
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
@@ -30,7 +30,10 @@ def to_nchw(shape: Shape) -> Shape:
 
 
 def nhwc_layers(node: IRNode, shape: Shape) -> list[Layer] | None:
-    """The spec layers of ``node`` on a channels-last view of an NCHW ``shape``; None if none."""
+    """The spec layers of ``node`` on a channels-last view of an NCHW ``shape`` ([] for the
+    permute back); None if none."""
+    if permutes(node, TO_NCHW):
+        return []
     if len(node.shape) != 4:
         return None
     if node.op == "linear":
@@ -47,3 +50,37 @@ def wrapped(nodes: Sequence[IRNode]) -> IRNode | None:
     if len(nodes) == 3 and permutes(nodes[0], TO_NHWC) and permutes(nodes[2], TO_NCHW):
         return nodes[1]
     return None
+
+
+def nhwc_after(node: IRNode, layers: list[Layer], nhwc: bool) -> bool:
+    """Whether ``node``'s output is a channels-last view, given its ``layers`` and whether its
+    input is one: still (any op but the permute back), or now (a permute to it that wrote none)."""
+    return not permutes(node, TO_NCHW) if nhwc else layers == [] and permutes(node, TO_NHWC)
+
+
+_STRUCTURAL = frozenset({"transpose", "reshape", "view", "roll", "pad", "window_partition",
+                         "window_reverse", "shifted_window_attention", "patch_merge", "matmul",
+                         "attention", "flatten", "unflatten"})
+
+
+def opens_view(graph: IRGraph, readers: Mapping[str, tuple[str, ...]], node: IRNode) -> bool:
+    """Whether ``node`` permutes to channels-last and every path from it runs through 4-D
+    per-position ops into a permute back (ConvNeXt's block): a view of an NCHW tensor, no layer;
+    else (Swin, channels-last to its head, windows and attention on the way) a ``permute`` layer."""
+    if not permutes(node, TO_NHWC):
+        return False
+    seen, pending = {node.name}, [node.name]
+    while pending:
+        tensor = pending.pop()
+        if tensor in graph.outputs:
+            return False
+        for name in readers.get(tensor, ()):
+            node = graph.node(name)
+            if permutes(node, TO_NCHW):
+                continue
+            if len(node.shape) != 4 or node.op in _STRUCTURAL:
+                return False
+            if name not in seen:
+                seen.add(name)
+                pending.append(name)
+    return True

@@ -1,0 +1,88 @@
+"""The conventions' rows for Swin's window attention and patch merging (one dict per convention).
+
+Each row was read from the tool and checked by running it on the kind's torch module and on
+torchvision's own ``ShiftedWindowAttention``(``V2``) (tests/torch/test_swin.py): the
+module calls ``F.linear`` with the weights of ``qkv`` and ``proj`` (never the modules), so thop
+and torchinfo see no linear but V2's ``cpb_mlp``; ptflops sees the patched ``Tensor.matmul``
+and ``F.softmax`` (V2's ``q·kᵀ`` is an unpatched ``@``) and V2's ``cpb_mlp`` modules, per image,
+whose ``nn.ReLU`` also runs its patched ``F.relu``. Pure: no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from types import MappingProxyType
+
+from convcost.conventions.convention import Rule
+from convcost.conventions.formulas import paper, twice_paper, unsupported, zero, zeros
+from convcost.cost.graph import Node
+from convcost.cost.ops.swin import CPB_HIDDEN, ShiftedWindowAttention
+
+_V1, _V2 = "shifted_window_attention", "shifted_window_attention_v2"
+_FUNCTION = "shifted_window_attention (F.linear, Tensor.matmul: no module)"
+
+
+def _sizes(node: Node) -> tuple[ShiftedWindowAttention, int, int, int]:
+    """(op, padded tokens T = N·Hp·Wp, window area, bias-table rows)."""
+    op = node.op
+    assert isinstance(op, ShiftedWindowAttention)
+    n, h, w, _ = node.input_shape
+    (wh, ww) = op.window
+    tokens = n * -(-h // wh) * wh * -(-w // ww) * ww
+    return op, tokens, wh * ww, (2 * wh - 1) * (2 * ww - 1)
+
+
+def cpb_linears(node: Node) -> int:
+    # V2's cpb_mlp as nn.Linear modules (thop: in·numel(out)): table·(2·512 + 512·heads)
+    op, _, _, table = _sizes(node)
+    return table * (2 * CPB_HIDDEN + CPB_HIDDEN * op.heads)
+
+
+def cpb_params(node: Node) -> int:
+    # torchinfo: a Linear's mult-adds are its params here (one row of coordinates' batch):
+    # 2·512 + 512 (bias) + 512·heads
+    op = node.op
+    assert isinstance(op, ShiftedWindowAttention)
+    return 3 * CPB_HIDDEN + CPB_HIDDEN * op.heads
+
+
+def swa_ptflops(node: Node) -> Fraction:
+    # patched Tensor.matmul: T·w²·C per matmul (V1 both, V2 a·v only: its q·kᵀ is an unpatched @)
+    # + F.softmax T·w²·heads; V2: F.relu table·512 + its modules per image:
+    # table·512·(3 (Linear 2→512 with bias) + 1 (ReLU) + heads) / N
+    op, tokens, area, table = _sizes(node)
+    flops = Fraction((1 if op.cosine else 2) * tokens * area * op.channels + tokens * area * op.heads)
+    if op.cosine:
+        flops += table * CPB_HIDDEN + Fraction(table * CPB_HIDDEN * (4 + op.heads),
+                                               node.input_shape[0])
+    return flops
+
+
+def _rows() -> dict[str, dict[str, Rule]]:
+    fvcore_op = "aten::linear, aten::matmul"
+    return {
+        "paper": {_V1: Rule(paper, "T·(4·C² + 2·wh·ww·C), T the padded tokens"),
+                  _V2: Rule(paper, "V1's + cpb_mlp table·(2·512 + 512·heads)"),
+                  **zeros("0: a copy", patch_merge="")},
+        "fvcore": {_V1: Rule(paper, "its F.linear and matmuls", tool_op=fvcore_op),
+                   _V2: Rule(paper, "its F.linear, matmuls and cpb_mlp", tool_op=fvcore_op),
+                   **zeros("0: ignored as free", patch_merge="aten::pad/slice/cat")},
+        "thop": {**unsupported(**{_V1: _FUNCTION}),
+                 _V2: Rule(cpb_linears, "cpb_mlp's nn.Linear only: table·(2·512 + 512·heads)",
+                           tool_op="nn.Linear"),
+                 **zeros("0: no module", patch_merge="")},
+        "ptflops": {key: Rule(swa_ptflops, "patched Tensor.matmul and F.softmax (+ V2's "
+                              "cpb_mlp modules per image and F.relu)", tool_op="Tensor.matmul")
+                    for key in (_V1, _V2)} | zeros("0: no module", patch_merge=""),
+        "torchinfo": {_V1: Rule(zero, "0: qkv and proj never called", "zero", "nn.Linear"),
+                      _V2: Rule(cpb_params, "cpb_mlp's Linear params (its mult-adds)",
+                                tool_op="nn.Linear"),
+                      **zeros("0: no weight", patch_merge="")},
+        "torch": {key: Rule(twice_paper, "2·paper (aten::mm, aten::bmm)", tool_op="aten::bmm")
+                  for key in (_V1, _V2)} | zeros("0: not a matmul", patch_merge=""),
+    }
+
+
+ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(_rows())
+"""convention name -> its rows for this family."""

@@ -442,3 +442,15 @@ def TinySwin(v2: bool = False) -> nn.Module:
     return swin.SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[2, 1], num_heads=[1, 2],
                                 window_size=[2, 2], num_classes=10,
                                 norm_layer=partial(nn.LayerNorm, eps=1e-5), **extra)
+
+
+def MobileMQA() -> nn.Module:
+    """timm's MobileNetV4 Mobile MQA (``MultiQueryAttention2d``): 2 query heads sharing one key
+    and value head, keys and values downsampled by a stride-2 depthwise conv and a BatchNorm."""
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()  # timm imports torchvision: with CPU torch, its fake ops tolerated
+    from timm.layers.attention2d import MultiQueryAttention2d
+
+    return nn.Sequential(nn.Conv2d(3, 16, 1), MultiQueryAttention2d(16, 24, num_heads=2, key_dim=8,
+                                                                   value_dim=8, kv_stride=2))

@@ -90,3 +90,12 @@ def test_layer_scale_of_a_viewed_gamma() -> None:
     data = _exact("ScaledMixer", (2, 3, 8, 8))
     assert (data["totals"]["params"], data["totals"]["macs"]) == (72, 7_168)
     assert [layer["kind"] for layer in data["layers"]].count("layer_scale") == 1
+
+
+def test_timm_mobile_mqa_is_one_layer() -> None:
+    # conv 3·16 + 16 = 64; MQA: query 16·16 = 256, key/value: dw 16·9 = 144 + BN 32 + proj
+    # 16·8 = 128 each (608), output 16·24 = 384: 1,248 params
+    data = _exact("MobileMQA", (1, 3, 8, 8))
+    assert data["totals"]["params"] == 64 + 1_248
+    mqa = [layer for layer in data["layers"] if layer["kind"] == "mobile_mqa"]
+    assert len(mqa) == 1 and mqa[0]["params"] == 1_248

@@ -95,7 +95,8 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     from convcost.cost import registry
 
     assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN",  # by grn
-                                         "ShiftedWindowAttention", "ShiftedWindowAttentionV2"}
+                                         "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
+                                         "MultiQueryAttention2d"}  # by mobile_mqa
     twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
     monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
     with pytest.raises(ValueError, match="class 'GlobalResponseNorm' is declared twice"):

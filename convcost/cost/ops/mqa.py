@@ -8,11 +8,12 @@ count of it, is the sum of its parts (:attr:`convcost.cost.opkind.OpKind.parts`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from convcost.cost.imports import Imports, Layer, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, Part, SpecKind, fields
 from convcost.cost.ops.attention import Attention
 from convcost.cost.ops.conv import Conv2d, conv2d
@@ -170,8 +171,53 @@ SPEC = SpecKind(
     "MobileNetV4's Mobile MQA (timm `MultiQueryAttention2d`): shared single key/value head, "
     "`kv_stride` downsampling", max_leaves=1)
 
+def _read_op(convs: Sequence[Traced], x: Shape) -> MobileMQA | None:
+    """The op of timm's convs in call order: query.proj, [key.down_conv], key.proj,
+    [value.down_conv], value.proj, output.proj (None: another layout)."""
+    if len(convs) not in (4, 6):
+        return None
+    query, key, value, output = convs[0], convs[len(convs) // 2 - 1], convs[-2], convs[-1]
+    key_dim, value_dim = key.attr("out_channels"), value.attr("out_channels")
+    heads, rest = divmod(query.attr("out_channels"), key_dim)
+    if rest or heads < 1:
+        return None
+    stride, kernel = 1, 3
+    if len(convs) == 6:
+        stride, kernel = convs[1].attr("stride")[0], convs[1].attr("kernel")[0]
+    return MobileMQA(x[1], output.attr("out_channels"), heads, key_dim, value_dim, stride, kernel,
+                     bool(query.attr("bias")))
+
+
+def _whole(nodes: Sequence[Traced], x: Shape, nhwc: bool) -> list[Layer] | None:
+    """timm's ``MultiQueryAttention2d`` (query stride 1: no pool, no upsample), fused SDPA or
+    its matmuls: one ``mobile_mqa`` whose params, parts and output shape are the traced ones."""
+    ops = {node.op for node in nodes}
+    if nhwc or len(x) != 4 or ops & {"pool", "avg_pool", "interpolate"}:
+        return None
+    traced = [node for node in nodes if node.op == "conv"]
+    op = _read_op(traced, x)
+    if op is None:
+        return None
+    try:
+        parts, cost = mqa_parts(op, x), mobile_mqa(op, x)
+    except ShapeError:
+        return None
+    convs = [part for _, part, _ in parts if isinstance(part, Conv2d)]
+    same = all((tuple(node.attr("kernel")), tuple(node.attr("stride")), node.attr("padding")) ==
+               (conv.kernel, conv.stride, conv.padding) for node, conv in zip(traced, convs, strict=True))
+    if not same or cost.params != sum(node.params for node in nodes) \
+            or cost.output_shape != nodes[-1].shape:
+        return None
+    layer: Layer = {"kind": "mobile_mqa", "heads": op.heads, "key_dim": op.key_dim,
+                    "value_dim": op.value_dim, "out_channels": op.out_channels}
+    if op.kv_stride > 1:
+        layer.update(kv_stride=op.kv_stride, dw_kernel_size=op.dw_kernel)
+    return [{**layer, "bias": True} if op.bias else layer]
+
+
 MOBILE_MQA = OpKind(MobileMQA, mobile_mqa, _module, {"mobile_mqa": "attention"}, keys_of=_keys,
                     learnable=True, weight_grad=True, parts=mqa_parts,
-                    backward=mqa_backward, spec=SPEC, lower=_lower)
+                    backward=mqa_backward, spec=SPEC, lower=_lower,
+                    imports=Imports(classes={"MultiQueryAttention2d": _whole}))
 
 KINDS = (MOBILE_MQA,)

@@ -16,7 +16,7 @@ from math import prod
 from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.matmul import Einsum
 from convcost.cost.ops.swin import ShiftedWindowAttention
-from convcost.cost.registry import cost
+from convcost.cost.registry import cost, part_nodes
 from convcost.errors import ConvcostError, ShapeError
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
@@ -120,7 +120,8 @@ def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source:
     except ConvcostError as err:
         raise SelfCheckError(f"{source}: the spec the importer wrote does not load: {err}") from None
     want_macs, want_params = expected(graph, hidden, folded)
-    got_macs = Counter(leaf.macs for leaf in analysis.leaves() if leaf.macs)
+    got_macs = Counter(each.macs for leaf in analysis.leaves()  # a leaf of parts (Mobile MQA): each
+                       for each in part_nodes(leaf) or (leaf,) if each.macs)
     got_params = analysis.root.params
     if got_macs == want_macs and got_params == want_params:
         return

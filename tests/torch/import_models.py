@@ -454,3 +454,17 @@ def MobileMQA() -> nn.Module:
 
     return nn.Sequential(nn.Conv2d(3, 16, 1), MultiQueryAttention2d(16, 24, num_heads=2, key_dim=8,
                                                                    value_dim=8, kv_stride=2))
+
+
+class Defaults(nn.Module):
+    """``forward(x, mask=None, causal=False)`` as timm's ViTs write it: run as ``model(x)``, the
+    defaults are constants of the trace, not inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                causal: bool = False) -> torch.Tensor:
+        x = self.conv(x)
+        return x if mask is None and not causal else x * mask

@@ -203,6 +203,19 @@ def test_a_query_scaled_by_a_number_and_an_unsqueeze_import_exactly(runner: CliR
     assert [layer["kind"] for layer in data["layers"]].count("scalar") == 1
 
 
+def test_forward_defaults_are_constants_not_inputs(runner: CliRunner, tmp_path: Path) -> None:
+    # fx traces mask=None and causal=False as constants it guards (placeholders mask_1,
+    # causal_1): the spec has one input, and the cross-check runs the model on it alone
+    out = tmp_path / "defaults.yaml"
+    imported = runner.invoke(app, ["import", f"{MODELS}:Defaults", "--input", "1x3x8x8", "--tracer", "fx",
+                                   "-o", str(out)])
+    assert imported.exit_code == 0, imported.output
+    assert "inputs:" not in out.read_text()
+    result = runner.invoke(app, ["model", f"{MODELS}:Defaults", "--input", "1x3x8x8", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["params"] == 8 * 27 + 8  # 224
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -245,13 +246,15 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
-    gm = torch.fx.symbolic_trace(model, concrete_args=_defaults(model))
+    concrete = _defaults(model)
+    gm = torch.fx.symbolic_trace(model, concrete_args=concrete)
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
         ShapeProp(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")
     walk = _Walk(gm, calls)
     for node in gm.graph.nodes:
-        if node.op == "placeholder":
+        if node.op == "placeholder" and re.sub(r"_\d+$", "", str(node.target)) not in (concrete or {}):
+            # a parameter traced as its default (attn_mask=None: fx guards it) is no input
             walk.add(node, "input", _shapes(node) or (input_shape,), target="input")
         elif node.op == "output":
             outputs = tuple(n.name for n in node.all_input_nodes if n.name in walk.kept)

@@ -12,10 +12,12 @@ from convcost.conventions.convention import Rule
 from convcost.cost.graph import Node
 from convcost.cost.ops.attention import MultiheadAttention, Softmax, mha_dims
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.matmul import Einsum, Matmul, einsum_sizes, parse_equation
 from convcost.cost.ops.merge import Add
 from convcost.cost.ops.norm import BatchNorm
+from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
 
@@ -56,6 +58,22 @@ def norm_fvcore(node: Node) -> int:
     # fvcore's norm_flop_counter (aten::group_norm, layer_norm, instance_norm): numel · 5 with a
     # weight, numel · 4 without ("a rough estimate", its source says)
     return numel_in(node) * (5 if affine(node) else 4)
+
+
+def std_conv_fvcore(node: Node) -> int:
+    # fvcore on a weight-standardised conv: the conv (aten::_convolution) and F.batch_norm in
+    # training mode on the [1, Cout, Cin/g·k·k] weight: norm_flop_counter, numel·5 with a gain
+    # (its batch-norm weight), numel·4 without
+    op = node.op
+    assert isinstance(op, StdConv2d)
+    return node.macs + op.weight_numel * (5 if op.gain else 4)
+
+
+def conv_with_bias(node: Node) -> int:
+    # torchinfo on a class named *Conv*: (weight + bias).numel() · N·Ho·Wo; the bias term is numel(out)
+    op = node.op
+    assert isinstance(op, Conv2d)
+    return node.macs + (numel_out(node) if op.bias else 0)
 
 
 def at_output_positions(node: Node) -> int:

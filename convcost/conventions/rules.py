@@ -25,6 +25,7 @@ from convcost.conventions.formulas import (
     binary_adds,
     bn_eval,
     bn_thop,
+    conv_with_bias,
     no_bias,
     norm_fvcore,
     numel_in,
@@ -32,6 +33,7 @@ from convcost.conventions.formulas import (
     paper,
     per_image,
     ptflops_upsample,
+    std_conv_fvcore,
     thop_adaptive_avg,
     twice,
     twice_paper,
@@ -45,7 +47,7 @@ from convcost.cost.registry import RULE_KEYS
 from convcost.errors import ConvcostError
 from convcost.limits import quote
 
-_COUNTED = ("conv", "conv_same", "linear", "conv_transpose")
+_COUNTED = ("conv", "conv_same", "linear", "conv_transpose", "std_conv")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "scale": "Scale (x * gate)",
@@ -61,6 +63,8 @@ _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "
                      "window_reverse": "WindowReverseModule (view, permute, reshape)",
                      "param": "Param (parameter.expand)"}
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
+_STD = "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"
+_STD_CLASS = "StdConv (a subclass of nn.Conv2d: no rule for its exact type)"
 _TOKEN_OPS = ("reshape", "view", "permute", "transpose", "unflatten", "unbind", "roll",
               "window_partition", "window_reverse", "param")
 
@@ -72,6 +76,7 @@ PAPER = Convention(
         "conv_same": Rule(paper, "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"),
         "linear": Rule(paper, "N·in·out, no bias"),
         "conv_transpose": Rule(paper, _TRANSPOSED),
+        "std_conv": Rule(paper, f"{_STD}; the standardisation of the weight is not counted"),
         **zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
         **ROWS["paper"],
         **ND_ROWS["paper"],
@@ -93,6 +98,9 @@ FVCORE = Convention(
                                   tool_op="aten::adaptive_avg_pool2d"),
         "conv_transpose": Rule(paper, f"{_TRANSPOSED} (aten::_convolution, transposed)",
                                tool_op="aten::_convolution"),
+        "std_conv": Rule(std_conv_fvcore, "O·(Cin/g)·K (aten::_convolution) + the weight's numel·5 "
+                         "with a gain, ·4 without (aten::batch_norm in training mode)",
+                         tool_op="aten::_convolution, aten::batch_norm"),
         "upsample_nearest": Rule(numel_out, "numel of the output (aten::upsample_nearest2d)",
                                  tool_op="aten::upsample_nearest2d"),
         "upsample_bilinear": Rule(lambda node: 4 * numel_out(node),
@@ -178,6 +186,7 @@ THOP = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        identity="nn.Identity", opaque="OpaqueModule (convcost's stand-in)",
                        unused="UnusedModule (convcost's stand-in; the module never runs)",
+                       std_conv=_STD_CLASS,
                        recorded="RecordedModule (convcost's stand-in)",
                        functional_relu="F.relu (in forward: no module)",
                        functional_max_pool="F.max_pool2d (in forward: no module)",
@@ -251,6 +260,7 @@ PTFLOPS = Convention(
                        scalar="x * value (Tensor.__mul__ is not patched)",
                        slice="x[:, a:b] (not patched)",
                        identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",
+                       std_conv=f"{_STD_CLASS}; F.conv2d is not patched",
                        average="(a + b) / n (Tensor.__add__, __truediv__ not patched)",
                        **{key: op for key, op in _CONVCOST_MODULES.items() if key in _TOKEN_OPS}),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
@@ -289,6 +299,8 @@ TORCHINFO = Convention(
         "layer_scale": Rule(zero, "0: its parameter is named gamma, not weight or bias", "zero",
                             "LayerScale"),
         "param": Rule(zero, "0: its parameter is not named weight or bias", "zero", "Param"),
+        "std_conv": Rule(conv_with_bias, "(weight + bias).numel()·N·Ho·Wo ('Conv' in the class "
+                         "name); the gain is not named weight or bias", tool_op="StdConv"),
         "unused": Rule(zero, "0: a module the forward never runs", "zero", "UnusedModule"),
         **zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
             *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", "param", "unused",
@@ -310,6 +322,8 @@ TORCH = Convention(
                           tool_op="aten::convolution"),
         "linear": Rule(twice_paper, "2·N·in·out, bias ignored", tool_op="aten::addmm"),
         "conv_transpose": Rule(twice_paper, f"2·{_TRANSPOSED}", tool_op="aten::convolution"),
+        "std_conv": Rule(twice_paper, f"2·{_STD} (the batch norm on the weight is not counted)",
+                         tool_op="aten::convolution"),
         **zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
         **ROWS["torch"],
         **ND_ROWS["torch"],

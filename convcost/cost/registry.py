@@ -37,6 +37,7 @@ from convcost.cost.ops import (
     reshape,
     shuffle,
     slicing,
+    std_conv,
     swin,
     transpose,
     upsample,
@@ -47,7 +48,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, conv_nd, pool_nd, opaque, recorded)
+             windows, swin, param, conv_nd, pool_nd, std_conv, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -468,3 +468,33 @@ class Defaults(nn.Module):
                 causal: bool = False) -> torch.Tensor:
         x = self.conv(x)
         return x if mask is None and not causal else x * mask
+
+
+class _StdConv(nn.Conv2d):
+    """timm's ScaledStdConv2d (``gain``) or StdConv2d (none): the weight standardised per output
+    channel by ``F.batch_norm`` in training mode before the conv."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int = 1, gain: bool = True) -> None:
+        super().__init__(cin, cout, k, stride, padding=k // 2)
+        self.gain = nn.Parameter(torch.ones(cout, 1, 1, 1)) if gain else None
+        self.scale = (cin * k * k) ** -0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gain = None if self.gain is None else (self.gain * self.scale).view(-1)
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                              weight=gain, training=True, momentum=0.0, eps=1e-6)
+        return F.conv2d(x, weight.reshape_as(self.weight), self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
+
+
+class StdConvs(nn.Module):
+    """NFNet-style weight-standardised convs, with a gain and without, then a pooled head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _StdConv(3, 8, 3, stride=2)
+        self.conv = _StdConv(8, 8, 1, gain=False)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(F.relu(self.stem(x))))

@@ -72,6 +72,8 @@ layers:
   - {kind: conv, name: same, out_channels: 12, kernel_size: [3, 5], padding: same, dilation: 2,
      groups: 3, bias: true, act: silu}
   - {kind: bn, name: plain_bn, affine: false}
+  - {kind: std_conv, name: std, out_channels: 12, bias: true, gain: true}
+  - {kind: std_conv, name: std_same, out_channels: 12, kernel_size: [3, 5], padding: tf_same, groups: 3}
   - {kind: act, name: sig, fn: sigmoid}
   - {kind: act, name: frelu, fn: relu, functional: true}
   - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}

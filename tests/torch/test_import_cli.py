@@ -216,6 +216,21 @@ def test_forward_defaults_are_constants_not_inputs(runner: CliRunner, tmp_path: 
     assert json.loads(result.stdout)["totals"]["params"] == 8 * 27 + 8  # 224
 
 
+def test_weight_standardised_convs_import_exactly(runner: CliRunner) -> None:
+    # stem (gain): weight 8·3·9 = 216 + bias 8 + gain 8 = 232 params, 8·8·8 outputs · 27 = 13,824
+    # MACs; conv (no gain): 8·8 + 8 = 72 params, 512 · 8 = 4,096 MACs; fvcore adds the batch norm
+    # on each weight: 216·5 + 64·4 = 1,336, and the pool's 512: 19,768 (before: 2 opaque layers)
+    imported = runner.invoke(app, ["import", f"{MODELS}:StdConvs", "--input", "1x3x16x16"])
+    assert "{kind: std_conv, name: stem, out_channels: 8, kernel_size: 3, stride: 2, bias: true, " \
+        "gain: true}" in imported.stdout
+    result = runner.invoke(app, ["model", f"{MODELS}:StdConvs", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (232 + 72, 13_824 + 4_096)
+    assert data["totals"]["complete"] and data["verify"]["ok"]
+    assert data["verify"]["totals"]["fvcore"] == 17_920 + 216 * 5 + 64 * 4 + 512
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

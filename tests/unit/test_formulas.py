@@ -41,6 +41,7 @@ from convcost.cost.ops.param import Unused
 from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
+from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Interpolate, Upsample
 from convcost.cost.ops.views import Identity
@@ -192,6 +193,10 @@ SHAPE_ONLY: dict[str, Case] = {
     "opaque": (Opaque("aten.cumsum ×1", (8, 6, 6), 12), (2, 8, 6, 6), (2, 8, 6, 6), 12, 0),
     # recorded: the full measured shape (300 boxes of 4, batch included), its params, never a MAC
     "recorded": (Recorded("torchvision.nms ×1", (300, 4), 0), (1, 3234, 4), (300, 4), 0, 0),
+    # std_conv with a gain: the conv's MACs 8·8·64·(16·9) = 589,824; params 64·16·9 = 9,216
+    # weight + 64 bias + 64 gain = 9,344
+    "std_conv gain": (StdConv2d(16, 64, (3, 3), (1, 1), (1, 1), bias=True, gain=True),
+                      (1, 16, 8, 8), (1, 64, 8, 8), 9_344, 589_824),
     # unused: GoogLeNet's aux1 (never run in eval): its 3,188,968 params, its input passed on
     "unused": (Unused(3_188_968), (1, 1000), (1, 1000), 3_188_968, 0),
 }

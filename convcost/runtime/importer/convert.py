@@ -27,6 +27,7 @@ from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
 from convcost.runtime.importer.selfcheck import check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
+from convcost.runtime.importer.std_conv_pass import fuse_std_convs
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def shared_notes(graph: IRGraph) -> list[str]:
 
 def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
     """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
-    emitted = emit_layers(fuse_averages(fuse_tf_same_pads(fuse_shuffles(graph))))
+    emitted = emit_layers(fuse_averages(fuse_std_convs(fuse_tf_same_pads(fuse_shuffles(graph)))))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

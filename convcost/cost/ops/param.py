@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Imports, fixed
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields, no_kernel
 from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
 
@@ -108,7 +108,7 @@ def _lower_unused(f: Mapping[str, Any], _: Shape, __: Lowering) -> Unused:
 
 
 UNUSED = OpKind(
-    Unused, unused, _unused_module, {"unused": "parameters"}, learnable=True,
+    Unused, unused, _unused_module, {"unused": "parameters"}, learnable=True, kernel=no_kernel,
     elementwise=True,
     spec=SpecKind(fields(params=Field("int", doc="the module's parameters")),
                   "written by `convcost import` for a module the forward never runs (GoogLeNet's "

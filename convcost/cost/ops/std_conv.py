@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Imports, Layer, Traced, pair, spec_size
-from convcost.cost.opkind import Field, Lowering, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, OpKind, SpecKind, fields
 from convcost.cost.ops.conv import Conv2d, conv2d, conv_pads, resolve_padding
 from convcost.cost.ops.linear import WIDTHS
 from convcost.cost.value import LayerCost, Shape
@@ -115,6 +115,9 @@ def _emit(node: Traced, _: Shape) -> list[Layer] | None:
 STD_CONV = OpKind(
     StdConv2d, std_conv, _module, {"std_conv": "conv"}, keys_of=_keys, learnable=True,
     weight_grad=True, window=_window, layout="NCHW", layer_class=lambda op: op.conv_class,
+    kernel=lambda op, _: KernelForm("dwconv" if op.conv_class == "depthwise" else "conv",
+                                    op.in_channels // op.groups, op.out_channels,
+                                    kernel_stride=(op.kernel, op.stride)),
     spec=SpecKind(fields(
         out_channels=Field("int", doc="output channels (before the width multiplier)"),
         kernel_size=Field("pair", (3, 3), doc="kernel size, int or [h, w]"),

@@ -305,9 +305,10 @@ def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> st
     counting = figures.counting
     names = {count_column(counting): "count"} if counting and not counting.default else {}
     if summary:
-        columns = ["name", "params", "macs", "flops", *names, "complete", "uncounted"]
+        columns = ["name", "inputs", "params", "macs", "flops", *names, "complete", "uncounted"]
         root = analysis.root
-        row = {"name": analysis.model, "params": root.params, "macs": root.macs,
+        row = {"name": analysis.model, "inputs": " ".join(  # input=1x3x224x224, or each named
+            f"{i.name}={'x'.join(map(str, i.shape))}" for i in analysis.inputs), "params": root.params, "macs": root.macs,
                "flops": root.flops, "count": counting.count(root) if counting else root.macs,
                "complete": analysis.complete,
                "uncounted": "; ".join(f"{op} ×{n}" for op, n in analysis.uncounted.ops.items())}

@@ -229,7 +229,9 @@ def test_model_csv_is_tidy_and_reads_back_as_the_json(case: str) -> None:
         layer = {**layer, **rf_flat(layer["receptive_field"])}  # rf_size_h … from the field
         for column in header:
             key = "count" if column.endswith(("_macs", "_flops")) and column not in layer else column
-            assert _number(row[column]) == layer[key], (row["name"], column)
+            cell = row[column]  # out_shape: 32x112x112 (1280 after a flatten) for [32, 112, 112]
+            value = [int(n) for n in cell.split("x")] if column == "out_shape" else _number(cell)
+            assert value == layer[key], (row["name"], column)
 
 
 def test_csv_has_no_torch_only_column() -> None:
@@ -291,8 +293,8 @@ def test_summary_prints_totals_only() -> None:
     data = _json(["model", V2, "--no-verify", "--summary"])
     assert data["layers"] is None and data["totals"]["macs"] == 300_774_272
     _, rows, _ = _csv(["model", V2, "--no-verify", "--summary"])
-    assert rows == [{"name": "mobilenet_v2", "params": "3504872", "macs": "300774272",
-                     "flops": "601548544", "complete": "True", "uncounted": ""}]
+    assert rows == [{"name": "mobilenet_v2", "inputs": "input=1x3x224x224", "params": "3504872",
+                     "macs": "300774272", "flops": "601548544", "complete": "True", "uncounted": ""}]
 
 
 # `--summary` on every command that prints totals; what it leaves out, what it keeps.

@@ -93,7 +93,8 @@ def test_summary_csv_has_the_completeness_columns(spec: Path) -> None:
     _, out, _ = _invoke("model", str(spec), "--no-verify", "-f", "csv", "--summary")
     header, row = out.splitlines()
     assert header.endswith(",complete,uncounted")
-    assert row.startswith(f"tokens,{PARAMS},{MACS},{2 * MACS},False,flatten ×1; transpose ×1; linear ×8")
+    assert row.startswith(f"tokens,input=1x3x32x32,{PARAMS},{MACS},{2 * MACS},False,flatten ×1; "
+                          "transpose ×1; linear ×8")  # the inputs column names the one input
 
 
 def test_the_fast_path_warns_too(spec: Path) -> None:

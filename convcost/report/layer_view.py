@@ -81,7 +81,8 @@ def variant_rows(cmp: Comparison, counts: Mapping[str, int] | None,
         c, h, w = cost.output_shape[1:]
         row: dict[str, Any] = dict.fromkeys(KEYS)
         row.update(name=name, kind=kind, op_class=op_class, out_c=c, out_h=h, out_w=w,
-                   out_shape=[c, h, w], layout="NCHW", params=cost.params, macs=cost.macs, flops=cost.flops, depth=0,
+                   out_shape=[c, h, w], layout="NCHW", params=cost.params, macs=cost.macs,
+                   flops=cost.flops, depth=0,
                    count=cost.macs if counts is None else counts[name])
         row.update(parts.get(name, {}))
         rows.append(row)

@@ -307,8 +307,8 @@ def model_csv(analysis: Analysis, figures: Figures, summary: bool = False) -> st
     if summary:
         columns = ["name", "inputs", "params", "macs", "flops", *names, "complete", "uncounted"]
         root = analysis.root
-        row = {"name": analysis.model, "inputs": " ".join(  # input=1x3x224x224, or each named
-            f"{i.name}={'x'.join(map(str, i.shape))}" for i in analysis.inputs), "params": root.params, "macs": root.macs,
+        inputs = " ".join(f"{i.name}={'x'.join(map(str, i.shape))}" for i in analysis.inputs)
+        row = {"name": analysis.model, "inputs": inputs, "params": root.params, "macs": root.macs,
                "flops": root.flops, "count": counting.count(root) if counting else root.macs,
                "complete": analysis.complete,
                "uncounted": "; ".join(f"{op} ×{n}" for op, n in analysis.uncounted.ops.items())}

@@ -15,8 +15,6 @@ from typing import Any
 
 from convcost.cost.graph import Node
 from convcost.cost.imports import spec_size as size
-from convcost.cost.ops import Activation, AdaptivePool, Add, BatchNorm, Concat, Conv2d, Scale, Shuffle
-from convcost.cost.ops.reduce import Mean
 from convcost.errors import SpecError
 from convcost.runtime.importer.emit.leaves import Layer, conv_unit
 from convcost.runtime.importer.ir import IRNode, Shape
@@ -49,22 +47,26 @@ def ir_signature(node: IRNode) -> Signature | None:
     return None if node.op in SKIPPED else ("other", node.op)
 
 
+_MERGES = {"add": "add", "scale": "mul", "concat": "concat", "shuffle": "shuffle"}  # op key -> IR's
+
+
 def node_signature(node: Node) -> Signature | None:
-    """The same signature for a leaf of convcost's expansion."""
+    """The same signature for a leaf of convcost's expansion, read by its op's key (the keys
+    :func:`ir_signature` reads) from the op's fields."""
     op = node.op
-    if isinstance(op, Conv2d):
-        return ("conv", op.in_channels, op.out_channels, op.kernel, op.stride, op.padding,
-                op.dilation, op.groups, op.bias)
-    if isinstance(op, BatchNorm):
-        return ("bn", op.channels)
-    if isinstance(op, Activation):
-        return ("act", op.fn)
-    simple = {Add: "add", Scale: "mul", Concat: "concat", Shuffle: "shuffle"}
-    if type(op) in simple:
-        return (simple[type(op)],)
-    if isinstance(op, AdaptivePool) and op.output_size == (1, 1) and op.mode == "avg":
+    key, f = (op.key, vars(op)) if op is not None else ("", {})
+    if key == "conv":
+        return ("conv", f["in_channels"], f["out_channels"], f["kernel"], f["stride"], f["padding"],
+                f["dilation"], f["groups"], f["bias"])
+    if key == "bn":
+        return ("bn", f["channels"])
+    if key == "act":
+        return ("act", f["fn"])
+    if key in _MERGES:
+        return (_MERGES[key],)
+    if key == "adaptive_pool" and f["output_size"] == (1, 1) and f["mode"] == "avg":
         return ("gpool",)
-    if isinstance(op, Mean) and op.keepdim:
+    if key == "mean" and f["keepdim"]:
         return ("gmean",)
     return ("other", node.label)
 

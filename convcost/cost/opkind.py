@@ -14,7 +14,8 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   ``elementwise``, ``inputs`` (2 for a merge), ``reference`` (its last input gives a size
   only), ``window`` (its footprint, for the receptive field), ``layer_class`` (MobileNet's
   Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``dense`` (the standard op a
-  depthwise one and a 1×1 replace), ``kernel`` (the CPU kernel it starts), ``fusion`` (head or epilogue of a
+  depthwise one and a 1×1 replace), ``kernel`` (the CPU kernel it starts),
+  ``uncounted`` (what an opaque layer leaves out), ``fusion`` (head or epilogue of a
   fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
 * ``backward``: its backward MACs (grad-input, grad-weight) given which inputs need a gradient,
   for a kind that is not ``weight_grad``'s plain rule (matmul, attention); a kind with forward
@@ -204,6 +205,8 @@ class OpKind(Generic[OpT]):
     # is a 1×1 conv on the channels (a pointwise conv, a linear per position): a separable pair's end
     dense: Callable[[OpT, int], Op] | None = None  # of a depthwise op and the output channels of
     # the 1×1 conv after it, the standard op the pair replaces (a separable pair's reference)
+    uncounted: Callable[[OpT], str] | None = None  # the ops it stands for, whose MACs no
+    # convention counts (opaque: its ``op`` text): the totals are then lower bounds; None: counted
     kernel: Callable[[OpT, Shape], KernelForm | None] | None = None  # of the op and its input's
     # shape, the kernel it starts on a CPU runtime (net/kernels.py); None: an elementwise kernel;
     # returning None: no kernel (a view: flatten, dropout, identity)

@@ -185,6 +185,13 @@ def merger(key: str) -> Merge | None:
     return kind.imports.merge if kind is not None else None
 
 
+def uncounted(op: Op | None) -> str | None:
+    """The ops ``op`` stands for whose MACs no convention counts (an opaque layer's, its kind's
+    ``uncounted`` trait); None: its MACs are counted."""
+    read = OPS[op.key].uncounted if op is not None else None
+    return read(op) if read is not None else None
+
+
 def part_nodes(leaf: Node) -> tuple[Node, ...]:
     """The leaves inside a leaf made of parts (:attr:`OpKind.parts`), named below it; () else."""
     assert leaf.op is not None, "parts of a leaf"

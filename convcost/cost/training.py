@@ -37,8 +37,7 @@ from functools import cached_property
 from convcost.cost.dataflow import trace
 from convcost.cost.graph import Node
 from convcost.cost.opkind import Op
-from convcost.cost.ops.opaque import Opaque
-from convcost.cost.registry import cost, op_kind
+from convcost.cost.registry import cost, op_kind, uncounted
 from convcost.cost.value import Shape
 
 
@@ -72,7 +71,7 @@ def op_backward(op: Op, x: Shape, needs: Sequence[bool]) -> tuple[int, int] | No
 def backward(node: Node, needs: Sequence[bool] = (True,)) -> LeafTraining:
     """Backward MACs of one leaf (see the module docstring)."""
     assert node.op is not None, "backward of a leaf"
-    found = None if isinstance(node.op, Opaque) else op_backward(node.op, node.input_shape, needs)
+    found = None if uncounted(node.op) is not None else op_backward(node.op, node.input_shape, needs)
     if found is None:
         return LeafTraining(node, 0, 0, counted=False)
     return LeafTraining(node, *found)

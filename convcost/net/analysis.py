@@ -16,9 +16,9 @@ from convcost.cost.graph import Node, input_tensor, model_root
 from convcost.cost.groups import CONV_CLASSES, layer_class
 from convcost.cost.layout import described, spatial_sizes, with_spatial
 from convcost.cost.opkind import Op
-from convcost.cost.ops import Conv2d, Opaque
-from convcost.cost.ops.opaque import uncounted
-from convcost.cost.registry import cost, op_kind
+from convcost.cost.ops import Conv2d
+from convcost.cost.ops.opaque import uncounted as named_ops
+from convcost.cost.registry import cost, op_kind, uncounted
 from convcost.cost.value import Cost, Shape
 from convcost.errors import SpecError
 from convcost.net.expand import Scaling, expand, output_names
@@ -70,7 +70,7 @@ class Analysis:
     @cached_property
     def uncounted(self) -> Uncounted:
         """Its ``opaque`` layers and the ops they stand for: work the totals leave out."""
-        return Uncounted.of(leaf.op.op for leaf in self.root.leaves() if isinstance(leaf.op, Opaque))
+        return Uncounted.of(ops for leaf in self.root.leaves() if (ops := uncounted(leaf.op)) is not None)
 
     @property
     def complete(self) -> bool:
@@ -98,7 +98,7 @@ class Uncounted:
         layers = 0
         for text in texts:
             layers += 1
-            ops.update(uncounted(text))
+            ops.update(named_ops(text))
         return cls(layers, ops)
 
     def __bool__(self) -> bool:
@@ -129,7 +129,7 @@ def spec_uncounted(spec: Spec | Sequence[LayerSpec]) -> Uncounted:
     for layer in spec.layers if isinstance(spec, Spec) else spec:
         if layer.kind == "opaque":
             layers += layer.repeat
-            ops.update({op: n * layer.repeat for op, n in uncounted(layer.fields["op"]).items()})
+            ops.update({op: n * layer.repeat for op, n in named_ops(layer.fields["op"]).items()})
         for key in LAYER_LISTS if layer.kind in CONTAINERS else ():
             inner = spec_uncounted(layer.fields.get(key) or ())
             layers += layer.repeat * inner.layers

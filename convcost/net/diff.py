@@ -26,7 +26,7 @@ from typing import Protocol
 
 from convcost.cost.graph import Node
 from convcost.cost.memory import model_memory
-from convcost.cost.ops import Opaque
+from convcost.cost.registry import uncounted
 from convcost.cost.value import Shape
 from convcost.errors import ConvcostError
 
@@ -119,7 +119,7 @@ def profile(root: Node, *, model: str, source: str = "", input_shape: Shape | No
         LayerFigures(leaf.name, leaf.label, leaf.params, count(leaf), leaf.output_shape,
                      None if traced is None else traced.of(leaf).output_bytes,
                      None if latency is None else latency.of(leaf),
-                     not isinstance(leaf.op, Opaque))
+                     uncounted(leaf.op) is None)
         for leaf in root.leaves())
     totals = Totals(root.params, sum(x.macs for x in layers) if macs else root.macs,
                     None if traced is None else traced.peak_bytes,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from convcost.cost.dataflow import Step, trace
 from convcost.cost.groups import layer_class
 from convcost.cost.memory import model_memory
-from convcost.cost.ops import Opaque
 from convcost.cost.receptive import defined, receptive_fields
+from convcost.cost.registry import uncounted
 from convcost.cost.roofline import Roofline, estimate
 from convcost.cost.value import Shape
 from convcost.net.analysis import (
@@ -138,7 +138,7 @@ def report_data(analysis: Analysis, roof: Roofline, dtype: str = "float32",
         layers.append(LayerFigures(
             node.name, node.label, layer_class(node.op), node.output_shape, node.params, node.macs,
             mem.mem_access_bytes, mem.intensity, est.bound, rf.size, rf.jump, rf.whole,
-            None if prediction is None else prediction.of(node), not isinstance(node.op, Opaque)))
+            None if prediction is None else prediction.of(node), uncounted(node.op) is None))
     return ReportData(
         analysis.model, analysis.input_shape, analysis.alpha, tuple(layers), edges_of(steps),
         tuple(by_layer_class(analysis)), _separable(analysis), roof, dtype,

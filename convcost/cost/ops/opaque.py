@@ -108,6 +108,7 @@ def lower_stand_in(kind: type[StandIn]) -> Callable[[Mapping[str, Any], Shape, L
 
 OPAQUE = OpKind(
     Opaque, opaque, stand_in, {"opaque": CLASS}, learnable=True, variadic=True,
+    uncounted=lambda op: op.op,
     spec=SpecKind(fields(
         op=Field("text", doc="what the imported model does here"),
         output_shape=Field("shape", doc="measured output shape, batch excluded: [C, H, W] or [F]"),

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
 from convcost.cost.graph import Node
-from convcost.cost.ops import Opaque
-from convcost.cost.registry import op_kind
+from convcost.cost.registry import op_kind, uncounted
 from convcost.net.analysis import Analysis
 from convcost.runtime.importer.record_ops import nms_available
 from convcost.runtime.verify import (
@@ -55,7 +54,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
                          sum(p.numel() for p in modules[path].parameters()), nodes[-1].output_shape,
                          _seen(nodes[-1], shapes.get(path)),  # fvcore counts every call; the hook: the last
                          direct=path not in shapes and path in forwarded,
-                         opaque=any(isinstance(leaf.op, Opaque) for n in nodes for leaf in n.leaves()))
+                         opaque=any(uncounted(leaf.op) is not None for n in nodes for leaf in n.leaves()))
               for path, nodes in calls.items()]
     tools = (f"the original {session.text} (torch {torch.__version__}, "
              f"fvcore {getattr(fvcore, '__version__', '?')})")
@@ -72,7 +71,7 @@ def _seen(node: Node, shape: Any) -> Any:
     [N, C, P, L]) keeps the layer's NCHW shape when batch, channels and element count agree:
     the same tensor, another view."""
     if (shape is None or node.op is None or tuple(shape) == node.output_shape
-            or not (op_kind(node.op).elementwise or isinstance(node.op, Opaque))):
+            or not (op_kind(node.op).elementwise or uncounted(node.op) is not None)):
         return shape
     same = tuple(shape[:2]) == node.output_shape[:2] and math.prod(shape) == math.prod(node.output_shape)
     return node.output_shape if same else shape

@@ -5,9 +5,11 @@ that ``model --verify`` cross-checks the analysis against the original module.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from convcost.frontend.source import Source
     from convcost.runtime.importer.convert import Imported
 
@@ -17,7 +19,7 @@ class Session:
     """One import: the original model (None for ONNX), the IR and the emitted spec."""
 
     text: str
-    model: Any  # the user's torch.nn.Module (torch is imported inside functions only)
+    model: nn.Module | None  # the user's module, None for ONNX (torch imported inside functions only)
     imported: Imported
 
     @property

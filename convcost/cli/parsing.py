@@ -99,7 +99,6 @@ def with_input(spec: Any, shape: Sequence[str] | str | None, height: int | None,
                width: int | None, resolution: int | None, batch: int | None) -> Any:
     """``spec`` with ``--input`` (one shape, or ``NAME=SHAPE`` each) or ``--height``/``--width``
     applied to its input(s)."""
-    from dataclasses import replace
 
     if not shape and height is None and width is None:
         return spec
@@ -114,8 +113,9 @@ def with_input(spec: Any, shape: Sequence[str] | str | None, height: int | None,
             raise ConvcostError(f"{flag}: must be a positive integer, got {value}")
     if spec.input.layout != "NCHW":
         raise ConvcostError(f"--height/--width: the input is {spec.input.layout}; give --input")
-    n, c, h, w = spec.input.shape
-    return replace(spec, input=replace(spec.input, shape=(n, c, height or h, width or w)))
+    resized = [(name, (*inp.shape[:2], height or inp.shape[2], width or inp.shape[3]))
+               for name, inp in spec.inputs if inp.layout == "NCHW"]  # every image input
+    return spec.with_inputs(resized)
 
 
 def bare_output(args: list[str]) -> list[str]:

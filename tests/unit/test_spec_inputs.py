@@ -121,3 +121,9 @@ def test_the_outputs_name_every_input(runner: CliRunner) -> None:
     assert data["totals"]["macs"] == 2 * 16 * 16 * 16 * 27 + 32 * 8 * 8 * 288 + 320  # 811,328
     table = runner.invoke(app, ["model", str(SIAMESE), "--no-verify"])
     assert "siamese: inputs left 1×3×64×64, right 1×3×64×64" in table.stdout
+
+
+def test_height_and_width_resize_every_image_input(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["model", str(SIAMESE), "--no-verify", "--height", "32"])
+    assert result.exit_code == 0, result.output
+    assert "siamese: inputs left 1×3×32×64, right 1×3×32×64" in result.stdout

@@ -23,3 +23,9 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...]
     # MACs on the math attention path (math SDPA backend, MHA fast path off: runtime/flop_count)
     ("vit_b_16", "vit_b_16", {}, 224, 86_567_656, 17_563_828_224),
 ]
+
+# (spec, timm model name, input shape, params, paper MACs): params = sum(p.numel()), MACs =
+# FlopCounterMode FLOPs / 2 on the math attention path, as measured on timm 1.0.31
+TIMM_SPECS: list[tuple[str, str, tuple[int, ...], int, int]] = [
+    ("mobilevit_xxs", "mobilevit_xxs", (1, 3, 256, 256), 1_272_024, 407_364_096),
+]

@@ -5,17 +5,20 @@ math attention path, nothing opaque, the cross-check agreeing."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from helpers import graph_of
+from shipped_specs import TIMM_SPECS
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
 from convcost.runtime.flop_count import flop_counter
 
 MODELS = "tests/torch/import_models.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _reference(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
@@ -99,3 +102,32 @@ def test_timm_mobile_mqa_is_one_layer() -> None:
     assert data["totals"]["params"] == 64 + 1_248
     mqa = [layer for layer in data["layers"] if layer["kind"] == "mobile_mqa"]
     assert len(mqa) == 1 and mqa[0]["params"] == 1_248
+
+
+@pytest.mark.parametrize(("spec", "model", "shape", "params", "macs"), TIMM_SPECS)
+def test_timm_spec_figures(spec: str, model: str, shape: tuple[int, ...], params: int, macs: int) -> None:
+    """The shipped spec's analysis gives the table's figures (the timm model's: the slow test)."""
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import load_spec
+
+    analysis = analyze(load_spec(ROOT / "specs" / f"{spec}.yaml"))
+    assert analysis.input_shape == shape
+    assert (analysis.root.params, analysis.root.macs) == (params, macs)
+    assert not any(leaf.op is not None and leaf.op.key == "opaque" for leaf in analysis.leaves())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "model", "shape", "params", "macs"), TIMM_SPECS)
+def test_timm_spec_equals_timm(spec: str, model: str, shape: tuple[int, ...], params: int,
+                               macs: int) -> None:
+    """The real timm model (never weights) has the table's params and FlopCounterMode MACs."""
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()
+    import timm
+
+    net = timm.create_model(model, pretrained=False).eval()
+    with torch.no_grad(), flop_counter() as counter:
+        net(torch.zeros(shape))
+    assert sum(p.numel() for p in net.parameters()) == params
+    assert counter.get_total_flops() == 2 * macs

@@ -261,6 +261,21 @@ class Direct(nn.Module):
         return self.block.forward(self.stem(x))
 
 
+class Eca(nn.Module):
+    """timm's ECA gate: ``x.mean((2, 3)).view(N, 1, -1)``, a Conv1d over the channels, sigmoid,
+    ``.view(N, -1, 1, 1)``, then ``x * y.expand_as(x)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        y = self.conv(x.mean((2, 3)).view(x.shape[0], 1, -1)).sigmoid().view(x.shape[0], -1, 1, 1)
+        return x * y.expand_as(x)
+
+
 class Mixer(nn.Module):
     """A conv, then a channel mix written ``torch.einsum`` (no spec kind: an opaque layer
     that holds MACs fvcore and FlopCounterMode count), then a head."""

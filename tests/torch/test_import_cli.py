@@ -231,6 +231,16 @@ def test_weight_standardised_convs_import_exactly(runner: CliRunner) -> None:
     assert data["verify"]["totals"]["fvcore"] == 17_920 + 216 * 5 + 64 * 4 + 512
 
 
+def test_an_eca_gate_imports_exactly(runner: CliRunner) -> None:
+    # y.expand_as(x) read by x * y is the mul's own broadcast (before: an opaque layer). stem
+    # 16·3·9 + 16 = 448 params, 8·8·16 · 27 = 27,648 MACs; Conv1d 3 params, 16 · 3 = 48 MACs
+    result = runner.invoke(app, ["model", f"{MODELS}:Eca", "--input", "1x3x8x8", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 3, 27_648 + 48)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

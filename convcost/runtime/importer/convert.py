@@ -23,6 +23,7 @@ from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated
 from convcost.runtime.importer.emit.text import header, spec_yaml
 from convcost.runtime.importer.emit.unused import with_unused
+from convcost.runtime.importer.expand_pass import drop_broadcast_expands
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
 from convcost.runtime.importer.selfcheck import check_emitted
@@ -70,7 +71,8 @@ def shared_notes(graph: IRGraph) -> list[str]:
 
 def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
     """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
-    emitted = emit_layers(fuse_averages(fuse_std_convs(fuse_tf_same_pads(fuse_shuffles(graph)))))
+    emitted = emit_layers(fuse_averages(fuse_std_convs(fuse_tf_same_pads(
+        drop_broadcast_expands(fuse_shuffles(graph))))))
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

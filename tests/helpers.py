@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Callable
@@ -28,6 +29,51 @@ def every_spec(names: list[Any] | None = None) -> list[Any]:
 
     return [name if Path(str(name)).stem in FAST_SPECS else pytest.param(name, marks=pytest.mark.slow)
             for name in (ALL_SPECS if names is None else names)]
+
+
+def spec_kinds(name: str) -> frozenset[str]:
+    """What a per-spec proof exercises in the shipped spec ``name``: the kinds of its layers at
+    every level (a leaf's kind, a built-in block such as ``inverted_residual``; not the spec's
+    own ``blocks:`` templates, nor a conv unit's ``conv+bn+relu`` label) and its top-level keys
+    (``width_multiplier``, ``blocks``...)."""
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import load_spec
+    from convcost.spec.yamlsafe import load_yaml
+
+    raw = load_yaml((SPECS / f"{name}.yaml").read_text(encoding="utf-8"))
+    own = set(raw.get("blocks") or {})
+    analysis = analyze(load_spec(SPECS / f"{name}.yaml"))
+    kinds = {node.label for level, node in analysis.root.walk() if level}
+    return frozenset({k for k in kinds if k not in own and "+" not in k} | {f"key:{k}" for k in raw})
+
+
+@functools.cache
+def covering_specs(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Few, small specs of ``names`` that together hold every kind any of them holds
+    (``spec_kinds``): greedily, the spec with the most kinds not yet held per leaf it has."""
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import load_spec
+
+    kinds = {name: spec_kinds(name) for name in names}
+    size = {name: len(analyze(load_spec(SPECS / f"{name}.yaml")).leaves()) for name in names}
+    left, chosen = set().union(*kinds.values()), []
+    while left:
+        best = max(sorted(names), key=lambda name: len(kinds[name] & left) / size[name])
+        chosen.append(best)
+        left -= kinds[best]
+    return tuple(sorted(chosen))
+
+
+def kind_sample(names: list[str] | None = None, sample: tuple[str, ...] | None = None) -> list[Any]:
+    """Shipped spec names as the parameters of a test that repeats one proof per spec (a torch
+    build, a trace, a tool run): ``make test`` runs ``sample`` (by default the specs that together
+    hold every layer kind, ``covering_specs``: a new spec with a new kind joins it by itself); the
+    others are marked ``exhaustive`` (``make test-all``), the same proof on more of the same kinds."""
+    import pytest
+
+    names = ALL_SPECS if names is None else names
+    keep = covering_specs(tuple(names)) if sample is None else sample
+    return [name if name in keep else pytest.param(name, marks=pytest.mark.exhaustive) for name in names]
 
 
 def blocked_env(tmp_path: Path) -> dict[str, str]:

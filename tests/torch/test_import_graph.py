@@ -128,9 +128,10 @@ TORCHVISION = [
     ("squeezenet1_1", 224, 1_235_496, 349_151_936, "concat"),
     ("googlenet(aux_logits=False, init_weights=False)", 224, 6_624_904, 1_498_376_192,
      "inception"),  # its parallel Inception modules, one template
-    pytest.param("densenet121", 224, 7_978_856, 2_834_161_664, "concat", marks=pytest.mark.slow),
+    # two more concat nets (squeezenet's proof again, 5 and 4 s of CPU): make test-all
+    pytest.param("densenet121", 224, 7_978_856, 2_834_161_664, "concat", marks=pytest.mark.exhaustive),
     pytest.param("inception_v3(aux_logits=False, init_weights=False)", 299, 23_834_568,
-                 5_713_216_096, "concat", marks=pytest.mark.slow),
+                 5_713_216_096, "concat", marks=pytest.mark.exhaustive),
     pytest.param("convnext_tiny", 224, 28_589_128, 4_455_531_264, "layernorm", marks=pytest.mark.slow),
     pytest.param("deeplabv3_mobilenet_v3_large(aux_loss=False)", 520, 11_025_477, 10_436_350_688,
                  "interpolate", marks=pytest.mark.slow),

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import graph_of
+from helpers import graph_of, kind_sample
 
 from convcost.cost.ops import BatchNorm, Conv2d, Dropout
 from convcost.cost.ops.conv_nd import ConvNd
@@ -63,9 +63,20 @@ IMPORTER_GAPS: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=IMPORTER_GAPS[name]))
-    if name in IMPORTER_GAPS else name for name in SHIPPED])
+def _with_gaps(params: list[Any], gaps: dict[str, str]) -> list[Any]:
+    """``params`` (kind_sample's) with the specs of ``gaps`` marked strict xfails."""
+    out = []
+    for param in params:
+        name, marks = (param, ()) if isinstance(param, str) else (param.values[0], param.marks)
+        if name in gaps:
+            marks = (*marks, pytest.mark.xfail(strict=True, reason=gaps[name]))
+        out.append(pytest.param(name, marks=marks))
+    return out
+
+
+# make test round-trips the specs that together hold every layer kind (helpers.kind_sample),
+# make test-all every spec
+@pytest.mark.parametrize("name", _with_gaps(kind_sample(SHIPPED), IMPORTER_GAPS))
 def test_shipped_spec_round_trips_through_fx(name: str) -> None:
     original = _analysis(name)
     graph = trace(build(original).eval(), original.input_shape, name)
@@ -151,14 +162,16 @@ NAMES_LOST: dict[str, str] = {
     "shufflenet_v2_x1_0": "a BN-folded shuffle_unit is a split + shuffle, its branches named by position",
 }
 # export + import 5-20 s each on an idle 2-core machine: `make test` round-trips the smaller
-# specs (every special case: shuffle, channels-last, SE, graph format), `make test-all` all of them
+# specs of the kind sample (every special case: shuffle, channels-last, SE, graph format),
+# `make test-all` all of them
 SLOW_ONNX = frozenset({"deeplabv3_mobilenet_v3_large", "densenet121", "efficientnet_b0",
                        "efficientnet_v2_s", "googlenet", "inception_v3", "mobilenet_v3_large",
                        "regnet_y_400mf", "resnet50", "shufflenet_v2_x1_0"})
 
 
 def _onnx_param(name: str) -> Any:
-    marks = [pytest.mark.exhaustive] if name in SLOW_ONNX - {"shufflenet_v2_x1_0"} else []
+    sampled = name in {p if isinstance(p, str) else "" for p in kind_sample(SHIPPED)}
+    marks = [pytest.mark.exhaustive] if name in SLOW_ONNX - {"shufflenet_v2_x1_0"} or not sampled else []
     if name in ONNX_GAPS:
         marks.append(pytest.mark.xfail(strict=True, reason=ONNX_GAPS[name]))
     return pytest.param(name, marks=marks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import ALL_SPECS, materialised
+from helpers import ALL_SPECS, kind_sample, materialised
 from helpers import analysis_of as _analysis
 
 from convcost.cost.memory import model_memory
@@ -61,11 +61,18 @@ def _small(name: str) -> int:
     return {"inception_v3": 75, "m5_audio": 4000, "vit_b_16": 224, "mobilevit_xxs": 256}.get(name, 64)
 
 
+def _small_case(param: Any) -> tuple[str, int, int]:
+    name = param if isinstance(param, str) else param.values[0]
+    return name, _small(name), 1
+
+
 @pytest.mark.torch  # needs torch: deselected by the fast loop
 @pytest.mark.parametrize(("name", "resolution", "batch"), [
     ("mobilenet_v2", 224, 1),  # the acceptance case, at full size
     ("mobilenet_v2", 96, 2),
-    *((name, _small(name), 1) for name in ALL_SPECS if name != "mobilenet_v2"),
+    # make test: the specs that together hold every layer kind; make test-all: every spec
+    *(pytest.param(*_small_case(param), marks=() if isinstance(param, str) else param.marks)
+      for param in kind_sample(ALL_SPECS) if param != "mobilenet_v2"),
 ])
 def test_peak_activations_match_torch(name: str, resolution: int, batch: int) -> None:
     import torch
@@ -113,7 +120,7 @@ def _torch_folded_params(model: Any, x: Any) -> tuple[int, Any, Any]:
 
 
 @pytest.mark.torch  # needs torch: deselected by the fast loop
-@pytest.mark.parametrize("name", ALL_SPECS)
+@pytest.mark.parametrize("name", kind_sample(ALL_SPECS))  # make test-all: every spec
 def test_fused_bn_params_match_torch_folding(name: str) -> None:
     import torch
 

@@ -36,10 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under ``--run-slow`` the properties draw their full number of examples (tests/helpers.py
-    ``examples``); the fast loop draws fewer."""
-    if config.getoption("--run-slow"):
-        os.environ["CONVCOST_TESTS_FULL"] = "1"
+    """The properties draw their full number of examples (tests/helpers.py ``examples``) under
+    ``--run-exhaustive`` (make test-all), half under ``--run-slow`` (make test), a sixth in the
+    fast loop."""
+    for option, scale in (("--run-exhaustive", "full"), ("--run-slow", "half")):
+        if config.getoption(option):
+            os.environ["CONVCOST_TESTS_EXAMPLES"] = scale
+            break
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

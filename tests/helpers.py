@@ -104,9 +104,11 @@ def materialised(analysis: Any) -> Any:
 
 
 def examples(full: int) -> int:
-    """Hypothesis examples of a property: ``full`` under ``--run-slow`` (make test), a sixth (at
-    least 20) in the fast loop, which runs the same properties on fewer draws."""
-    return full if os.environ.get("CONVCOST_TESTS_FULL") else max(20, full // 6)
+    """Hypothesis examples of a property: ``full`` under ``--run-exhaustive`` (make test-all), half
+    under ``--run-slow`` (make test), a sixth in the fast loop (at least 20 either way): the same
+    properties on fewer draws. Each run draws anew (CI starts without a hypothesis database)."""
+    scale = os.environ.get("CONVCOST_TESTS_EXAMPLES")
+    return full if scale == "full" else max(20, full // (2 if scale == "half" else 6))
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from helpers import ConvCase, conv_cases
+from helpers import ConvCase, conv_cases, examples
 from hypothesis import given, settings
 
 from convcost.cost.ops import Conv2d, Pair
@@ -71,7 +71,7 @@ def _torch_count(case: ConvCase) -> TorchCount:
                       counter.get_total_flops())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(conv_cases())
 def test_conv_matches_torch_and_fvcore(case: ConvCase) -> None:
     got = conv2d(case.op, case.input_shape)
@@ -89,7 +89,7 @@ def _as_layer(case: ConvCase) -> LayerConfig:
                        op.stride, op.padding, op.dilation, batch=case.batch)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(conv_cases())
 def test_separable_ratio_is_theory(case: ConvCase) -> None:
     cmp = compare(_as_layer(case))  # no bias, no BN

@@ -213,7 +213,8 @@ def test_small_torchvision_vit_training_matches_flop_counter() -> None:
     assert 2 * result.total_macs == _step_flops(vit, (1, 3, 32, 32))
 
 
-@pytest.mark.slow
+# a whole timm ViT: make test-all (the small torchvision ViT above is make test's proof)
+@pytest.mark.exhaustive
 @pytest.mark.torch  # needs torch: deselected by the fast loop
 def test_timm_vit_tiny_training_matches_flop_counter() -> None:
     """timm's vit_tiny_patch16_224 (SDPA attention): 3,732,148,224 training MACs, FlopCounterMode's."""

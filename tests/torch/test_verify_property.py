@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -301,7 +302,7 @@ def small_specs(draw: st.DrawFn) -> Analysis:
     return analysis
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(small_specs())
 def test_random_specs_agree_with_torch_and_fvcore(analysis: Analysis) -> None:
     result = verify(analysis)

@@ -513,3 +513,17 @@ class StdConvs(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.conv(F.relu(self.stem(x))))
+
+
+class TokenMean(nn.Module):
+    """A ViT's head on the average of its tokens (``global_pool='avg'``): ``x.mean(dim=1)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.patch(x).flatten(2).transpose(1, 2))  # N×16×8
+        return self.head(x.mean(dim=1))

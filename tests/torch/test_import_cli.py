@@ -238,6 +238,15 @@ def test_an_eca_gate_imports_exactly(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 3, 27_648 + 48)
+
+
+def test_the_mean_of_the_tokens_imports_exactly(runner: CliRunner) -> None:
+    # x.mean(dim=1) on [N, 16, 8] is a mean layer of dims [1] (was opaque). patch 8·3·16 + 8 =
+    # 392 params, 16·8·48 = 6,144 MACs; norm 16; head 8·10 + 10 = 90, 80 MACs
+    result = runner.invoke(app, ["model", f"{MODELS}:TokenMean", "--input", "2x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 16 + 90, 2 * (6_144 + 80))
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 

@@ -62,6 +62,7 @@ SPECS: dict[str, tuple[list[dict[str, Any]], tuple[int, ...], int, int]] = {
     "prelu per channel": ([{"kind": "act", "fn": "prelu", "per_channel": True}], (1, 4, 8, 8),
                           4, 0),
     "mean": ([{"kind": "mean"}], (1, 4), 0, 0),
+    "mean over H": ([{"kind": "mean", "dims": [2]}], (1, 4, 8), 0, 0),  # [1, 4, 8, 8] -> [1, 4, 8]
     # F.avg_pool2d(x, 3, 1, 1) on 8×8: 8+2-3+1 = 8; F.max_pool2d(x, 3, 2): (8-3)//2+1 = 3
     "pool functional avg": ([{"kind": "pool", "op": "avg", "kernel_size": 3, "stride": 1,
                               "padding": 1, "functional": True}], (1, 4, 8, 8), 0, 0),

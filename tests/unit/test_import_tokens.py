@@ -49,6 +49,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
      [{"kind": "residual", "layers": [{"kind": "param", "shape": [197, 192]}], "merge": "add"}]),
     (_node("mul", TOKENS, params=192), TOKENS, [{"kind": "layer_scale"}]),  # x · γ on tokens
     (_node("mul", TOKENS, scalar=0.125), TOKENS, [{"kind": "scalar", "value": 0.125}]),  # q * scale
+    (_node("mean", (1, 192), dims=(1,), keepdim=False), TOKENS,
+     [{"kind": "mean", "dims": [1]}]),  # the average of the tokens
+    (_node("mean", (1, 192), dims=(-2,), keepdim=False), TOKENS, [{"kind": "mean", "dims": [1]}]),
+    (_node("mean", (197, 192), dims=(0,), keepdim=False), TOKENS, None),  # over the batch
     (_node("mul", TOKENS, scalar=-1.0), TOKENS, None),  # a negative number: not a scale
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)

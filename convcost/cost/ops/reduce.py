@@ -1,4 +1,5 @@
-"""``mean``: the functional global average ``x.mean([2, 3])``, not a pool module.
+"""``mean``: the functional global average ``x.mean([2, 3])``, not a pool module; over other
+dims too (``dims``): a ViT's average of its tokens, ``x.mean(dim=1)`` on ``[N, L, C]``.
 
 torchvision's ShuffleNetV2 and MNASNet write their global pooling this way; the tools see an
 ``aten::mean`` instead of an ``nn.AdaptiveAvgPool2d`` and count it differently.
@@ -14,20 +15,30 @@ from typing import Any, ClassVar
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
+from convcost.errors import ShapeError
+
+SPATIAL = (2, 3)
 
 
 @dataclass(frozen=True)
 class Mean(Op):
-    """``x.mean([2, 3])``; ``keepdim`` keeps the ``[N, C, 1, 1]`` shape."""
+    """``x.mean(dims)`` (``[2, 3]``: over H×W); ``keepdim`` keeps each reduced dim as 1."""
 
     key: ClassVar[str] = "mean"
     keepdim: bool = False
+    dims: tuple[int, ...] = SPATIAL
 
 
 def mean(op: Mean, x: Shape) -> LayerCost:
-    # [N, C, H, W] -> [N, C] (keepdim: [N, C, 1, 1]); no params, paper MACs 0
-    n, c, _, _ = spatial(x, "mean")
-    return LayerCost(0, 0, (n, c, 1, 1) if op.keepdim else (n, c))
+    # [N, C, H, W] -> [N, C] (keepdim: [N, C, 1, 1]); other dims: [N, L, C] -> [N, C] for
+    # dims [1]; no params, paper MACs 0
+    if op.dims == SPATIAL:
+        n, c, _, _ = spatial(x, "mean")
+        return LayerCost(0, 0, (n, c, 1, 1) if op.keepdim else (n, c))
+    if not all(0 < d < len(x) for d in op.dims):
+        raise ShapeError(f"mean dims {list(op.dims)} must be dims after the batch of {list(x)}")
+    out = tuple(1 if i in op.dims else s for i, s in enumerate(x) if op.keepdim or i not in op.dims)
+    return LayerCost(0, 0, out)
 
 
 @cache
@@ -38,22 +49,22 @@ def _mean_class() -> type:
     class Mean(nn.Module):
         """``x.mean([2, 3])``, as torchvision's ShuffleNetV2 and MNASNet write it."""
 
-        def __init__(self, keepdim: bool) -> None:
+        def __init__(self, keepdim: bool, dims: tuple[int, ...]) -> None:
             super().__init__()
-            self.keepdim = keepdim
+            self.keepdim, self.dims = keepdim, list(dims)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x.mean([2, 3], keepdim=self.keepdim)
+            return x.mean(self.dims, keepdim=self.keepdim)
 
     return Mean
 
 
 def _module(op: Mean, _: Shape) -> Any:
-    return _mean_class()(op.keepdim)
+    return _mean_class()(op.keepdim, op.dims)
 
 
 def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> Mean:
-    return Mean(f["keepdim"])
+    return Mean(f["keepdim"], tuple(sorted(f["dims"])))
 
 
 def _window(_: Mean, __: Shape) -> None:
@@ -89,11 +100,14 @@ def _read_onnx(c: OnnxCall) -> Read:
     return dict(dims=dims, keepdim=keepdim)
 
 
-def _emit(node: Traced, _: Any) -> list[Layer] | None:
-    """``x.mean([2, 3])``: the ``mean`` kind (tools count it unlike a pooling module)."""
-    if tuple(node.attr("dims", ())) != (2, 3) or len(node.shape) not in (2, 4):
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x.mean([2, 3])``: the ``mean`` kind (tools count it unlike a pooling module); over
+    other dims after the batch (tokens: ``x.mean(1)``) with ``dims``."""
+    dims = tuple(sorted({int(d) % len(x) for d in node.attr("dims", ())})) if len(x) > 1 else ()
+    if not dims or 0 in dims or (dims == SPATIAL and len(node.shape) not in (2, 4)):
         return None
-    return [{"kind": "mean", "keepdim": True} if node.attr("keepdim") else {"kind": "mean"}]
+    layer: Layer = {"kind": "mean", "keepdim": True} if node.attr("keepdim") else {"kind": "mean"}
+    return [layer if dims == SPATIAL else {**layer, "dims": list(dims)}]
 
 
 IMPORTS = Imports(functions={"torch.mean": _read_call, "Tensor.mean": _read_call},
@@ -101,8 +115,10 @@ IMPORTS = Imports(functions={"torch.mean": _read_call, "Tensor.mean": _read_call
                   onnx={"ReduceMean": _read_onnx}, emit=_emit)
 
 MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"}, window=_window,
-              spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep [N, C, 1, 1]")),
-                            "`x.mean([2, 3])` in forward (no module of torch's)"),
+              spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep each reduced dim as 1"),
+                                   dims=Field("ints", list(SPATIAL), doc="the dims averaged, after the "
+                                              "batch ([1]: a ViT's tokens)")),
+                            "`x.mean(dims)` in forward (no module of torch's; [2, 3]: over H×W)"),
               lower=_lower, imports=IMPORTS)
 
 KINDS = (MEAN,)

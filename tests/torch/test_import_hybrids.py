@@ -131,3 +131,24 @@ def test_timm_spec_equals_timm(spec: str, model: str, shape: tuple[int, ...], pa
         net(torch.zeros(shape))
     assert sum(p.numel() for p in net.parameters()) == params
     assert counter.get_total_flops() == 2 * macs
+
+
+STAND_IN = """\
+name: stand_in
+input: {channels: 3, resolution: 8}
+layers:
+  - {kind: conv, name: boxes, out_channels: 4, kernel_size: 3}
+  - {kind: conv, name: scores, from: input, out_channels: 6, kernel_size: 1}
+  - {kind: recorded, name: post, from: [boxes, scores], op: 'aten.topk ×1', output_shape: [5, 4], params: 0}
+"""
+
+
+@pytest.mark.parametrize("kind", ["recorded", "opaque"])
+def test_stand_in_output_depends_on_every_input(tmp_path: Path, kind: str) -> None:
+    """A detector's post-processing stand-in reads the boxes and the scores: fvcore's torch.jit
+    trace must keep the scores' conv (3·6 MACs per pixel, 8·8 of them: 1,152), which feeds
+    nothing else; with zeros made from the first input only, it pruned it and counted 0."""
+    spec = tmp_path / "stand_in.yaml"
+    spec.write_text(STAND_IN.replace("kind: recorded", f"kind: {kind}"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["verify", str(spec)])
+    assert result.exit_code == 0, result.output

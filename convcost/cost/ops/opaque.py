@@ -89,7 +89,11 @@ def stand_in_class(key: str, batch: bool) -> type:
             self.shape = shape
 
         def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
-            return x.new_zeros((x.shape[0], *self.shape) if batch else self.shape)
+            shape = (x.shape[0], *self.shape) if batch else self.shape
+            if others:  # empty slices of every input feed the zeros: a tracer (fvcore's
+                # torch.jit) keeps the layers that made each input, not only the first's
+                x = torch.cat([t.flatten()[:0] for t in (x, *others)])
+            return x.new_zeros(shape)
 
     StandInModule.__name__ = StandInModule.__qualname__ = f"{key.capitalize()}Module"
     StandInModule.__doc__ = f"Stands in for a ``{key}`` layer: its params, zeros of its output shape."

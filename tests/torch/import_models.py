@@ -527,3 +527,22 @@ class TokenMean(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(self.patch(x).flatten(2).transpose(1, 2))  # N×16×8
         return self.head(x.mean(dim=1))
+
+
+class TracedSlice(nn.Module):
+    """PiT's split of the class token from the patch tokens, ``k = cls.shape[1]``, ``x[:, :k]``
+    and ``x[:, k:]`` (bounds computed in the trace), each through its own linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 8))
+        self.fc_cls = nn.Linear(8, 8)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)  # N×16×8
+        cls = self.cls.expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], dim=1)  # N×17×8
+        k = cls.shape[1]
+        return torch.cat([self.fc_cls(x[:, :k]), self.fc(x[:, k:])], dim=1)

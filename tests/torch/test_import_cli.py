@@ -250,6 +250,16 @@ def test_the_mean_of_the_tokens_imports_exactly(runner: CliRunner) -> None:
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
+def test_token_slices_with_traced_bounds_import_exactly(runner: CliRunner) -> None:
+    # x[:, :k] and x[:, k:], k = cls.shape[1] (a value fx traces): slices of dim 1, not opaque.
+    # patch 392 params, 16·8·48 = 6,144 MACs; cls 8; fc_cls and fc 72 each, 1·64 and 16·64
+    result = runner.invoke(app, ["model", f"{MODELS}:TracedSlice", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 8 + 144, 6_144 + 64 + 1_024)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

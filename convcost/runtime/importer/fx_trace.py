@@ -141,6 +141,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
         sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
             if getattr(source, "name", None) in walk.kept else None
+        if sliced is None and not tuple_input and getattr(source, "name", None) in walk.kept:
+            sliced = _traced_slice(node.args[1], walk.kept[source.name][0], shapes[0])
         if _unbind_piece(walk, node, shapes, tuple_input, sliced):
             return
         walk.add(node, "getitem" if tuple_input else "slice", shapes, params=walk.read(node),
@@ -170,6 +172,22 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
         return False
     walk.weights[node.name] = (walk.weights[ins[0].name][0], shape)
     return True
+
+
+def _traced_slice(index: Any, shape: Shape, out: Shape) -> dict[str, Any] | None:
+    """``x[:, :k]`` or ``x[:, k:]`` with ``k`` computed in the trace (PiT's ``x[:, :token_length]``,
+    ``token_length = cls.shape[1]``): its bounds from the traced sizes of dim 1; None otherwise."""
+    items = index if isinstance(index, tuple) else (index,)
+    if len(items) != 2 or items[0] != slice(None) or not isinstance(items[1], slice) \
+            or items[1].step is not None or len(shape) < 2 or len(out) != len(shape) \
+            or out[:1] + out[2:] != shape[:1] + shape[2:]:
+        return None
+    start, stop = items[1].start, items[1].stop
+    if start is None and hasattr(stop, "all_input_nodes"):
+        return dict(dim=1, start=0, end=out[1], step=1)
+    if stop is None and hasattr(start, "all_input_nodes"):
+        return dict(dim=1, start=shape[1] - out[1], end=shape[1], step=1)
+    return None
 
 
 def _unbind_piece(walk: _Walk, node: fx.Node, shapes: tuple[Shape, ...], tuple_input: bool,

@@ -546,3 +546,20 @@ class TracedSlice(nn.Module):
         x = torch.cat([cls, x], dim=1)  # N×17×8
         k = cls.shape[1]
         return torch.cat([self.fc_cls(x[:, :k]), self.fc(x[:, k:])], dim=1)
+
+
+class MHAVariant(nn.Module):
+    """Patch tokens through an ``nn.MultiheadAttention`` the ``multihead_attention`` kind does
+    not say (sequence first, ``add_bias_kv``, ``add_zero_attn``): it must stay flagged."""
+
+    def __init__(self, batch_first: bool = True, bias_kv: bool = False, zero_attn: bool = False) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, 4)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=batch_first, add_bias_kv=bias_kv,
+                                          add_zero_attn=zero_attn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)
+        if not self.attn.batch_first:
+            x = x.transpose(0, 1)  # [L, N, E]
+        return self.attn(x, x, x, need_weights=False)[0]

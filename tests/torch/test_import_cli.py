@@ -260,6 +260,22 @@ def test_token_slices_with_traced_bounds_import_exactly(runner: CliRunner) -> No
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
+@pytest.mark.parametrize(("args", "params"), [
+    ("batch_first=False", 1_872), ("bias_kv=True", 1_904), ("zero_attn=True", 1_872)])
+def test_an_mha_the_kind_cannot_say_is_flagged_never_wrong(args: str, params: int,
+                                                            runner: CliRunner) -> None:
+    # embed 16·3·16 + 16 = 784; in_proj 3·16·16 + 48 = 816, out_proj 16·16 + 16 = 272;
+    # add_bias_kv: bias_k and bias_v, 16 each (+32). The MHA is one opaque layer holding its
+    # params: totals flagged as lower bounds, params = sum(p.numel()), cross-check agrees
+    result = runner.invoke(app, ["model", f"{MODELS}:MHAVariant({args})", "--input", "2x3x16x16",
+                                 "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == params and data["verify"]["ok"]
+    assert data["totals"]["complete"] is False
+    assert data["totals"]["uncounted"]["torch.nn.modules.activation.MultiheadAttention"] == 1
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

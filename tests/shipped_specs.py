@@ -22,6 +22,7 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...]
     ("r3d_18", "r3d_18", {}, (1, 3, 16, 112, 112), 33_371_472, 40_696_553_472),  # a video clip
     # MACs on the math attention path (math SDPA backend, MHA fast path off: runtime/flop_count)
     ("vit_b_16", "vit_b_16", {}, 224, 86_567_656, 17_563_828_224),
+    ("swin_t", "swin_t", {}, 224, 28_288_354, 4_490_566_656),  # no SDPA: any path
 ]
 
 # (spec, timm model name, input shape, params, paper MACs): params = sum(p.numel()), MACs =

@@ -59,15 +59,37 @@ def swa_ptflops(node: Node) -> Fraction:
     return flops
 
 
+def fvcore_skipped(node: Node) -> dict[str, int]:
+    """The aten ops fvcore reports unsupported inside one window attention (its jit trace of
+    the kind's module): the scaling, the bias add, softmax, the pad; V2's normalisation, logit
+    scale and sigmoid; the shifted windows' mask (built when the window is smaller than the
+    padded map)."""
+    op, _, _, _ = _sizes(node)
+    _, h, w, _ = node.input_shape
+    sizes = (-(-h // op.window[0]) * op.window[0], -(-w // op.window[1]) * op.window[1])
+    shifted = any(s and win < size for s, win, size in zip(op.shift, op.window, sizes, strict=True))
+    ops = {"aten::neg": 4, "aten::sub": 2, "aten::pad": 1, "aten::add": 1, "aten::softmax": 1}
+    if op.cosine:
+        ops |= {"aten::mul": 6, "aten::linalg_vector_norm": 2, "aten::clamp_min": 2,
+                "aten::expand_as": 2, "aten::div": 2, "aten::exp": 1, "aten::sigmoid": 1}
+    else:
+        ops |= {"aten::mul": 5, "aten::pow": 1}
+    if shifted:
+        ops |= {"aten::sub": 3, "aten::add": 2, "aten::fill_": 9, "aten::ne": 1}
+    return ops
+
+
 def _rows() -> dict[str, dict[str, Rule]]:
     fvcore_op = "aten::linear, aten::matmul"
     return {
         "paper": {_V1: Rule(paper, "T·(4·C² + 2·wh·ww·C), T the padded tokens"),
                   _V2: Rule(paper, "V1's + cpb_mlp table·(2·512 + 512·heads)"),
                   **zeros("0: a copy", patch_merge="")},
-        "fvcore": {_V1: Rule(paper, "its F.linear and matmuls", tool_op=fvcore_op),
-                   _V2: Rule(paper, "its F.linear, matmuls and cpb_mlp", tool_op=fvcore_op),
-                   **zeros("0: ignored as free", patch_merge="aten::pad/slice/cat")},
+        "fvcore": {_V1: Rule(paper, "its F.linear and matmuls", tool_op=fvcore_op,
+                             skipped=fvcore_skipped),
+                   _V2: Rule(paper, "its F.linear, matmuls and cpb_mlp", tool_op=fvcore_op,
+                             skipped=fvcore_skipped),
+                   **unsupported(patch_merge="aten::pad")},  # its slices and cat: ignored as free
         "thop": {**unsupported(**{_V1: _FUNCTION}),
                  _V2: Rule(cpb_linears, "cpb_mlp's nn.Linear only: table·(2·512 + 512·heads)",
                            tool_op="nn.Linear"),

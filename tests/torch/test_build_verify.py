@@ -50,6 +50,7 @@ PUBLISHED = [
     ("r3d_18", 56, 33_371_472),  # torchvision (video, 1×3×16×H×W; verified at 56 for time)
     ("m5_audio", None, 571_939),  # the reference of tests/torch/test_audio_spec.py
     ("vit_b_16", None, 86_567_656),  # torchvision
+    ("swin_t", None, 28_288_354),  # torchvision
     ("mobilenet_block", None, None),  # the seed blocks: no published count
     ("standard_cnn", None, None),
 ]

@@ -60,6 +60,9 @@ IMPORTER_GAPS: dict[str, str] = {
     # the built model's template block calls len() on a proxy (torch.export then), and the
     # ONNX re-import does not read the reshapes whose batch folds (MobileViT's patches)
     "mobilevit_xxs": "a block fx cannot trace; reshapes with a folded batch not read from ONNX",
+    # convcost's shifted_window_attention module is traced through (pad, roll, F.linear,
+    # matmuls), not read back as one layer; torchvision's swin_t itself imports exactly
+    "swin_t": "convcost's shifted_window_attention module is not read back as one layer",
 }
 
 
@@ -148,6 +151,7 @@ ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
     # the exported nn.MultiheadAttention is read as other layers (the self-check refuses it)
     "vit_b_16": "ONNX nn.MultiheadAttention export not read as one attention layer",
+    "swin_t": "ONNX window attention export not read as one layer",
 }
 # specs whose leaves come back with their figures, in order, under other names: {name: why}.
 # Their leaves are compared as a sequence of (kind, shape, params, MACs), the `identity`

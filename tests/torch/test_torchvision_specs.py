@@ -15,6 +15,7 @@ from convcost.conventions.rules import CONVENTIONS
 from convcost.cost.ops import Conv2d, Linear
 from convcost.cost.ops.attention import MultiheadAttention
 from convcost.cost.ops.conv_nd import Conv3d
+from convcost.cost.ops.swin import ShiftedWindowAttention
 from convcost.errors import MissingDependencyError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.resolve import import_torchvision
@@ -48,9 +49,14 @@ def _torch_layers(model: Any) -> Counter[tuple[Any, ...]]:
 
     layers: Counter[tuple[Any, ...]] = Counter()
     inside = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
+    inside |= {id(part) for m in model.modules() if type(m).__name__.startswith("ShiftedWindow")
+               for part in m.modules() if part is not m}  # Swin's qkv, proj (V2: cpb_mlp)
     for module in model.modules():
         if isinstance(module, nn.MultiheadAttention):  # its out_proj is part of it
             layers[("mha", module.embed_dim, module.num_heads, module.in_proj_bias is not None)] += 1
+        elif type(module).__name__.startswith("ShiftedWindowAttention"):
+            layers[("swin", module.qkv.in_features, module.num_heads, tuple(module.window_size),
+                    tuple(module.shift_size))] += 1
         elif id(module) in inside:
             continue
         elif type(module) is nn.Conv2d or isinstance(module, nn.Conv3d):  # r3d: Conv3DSimple
@@ -74,6 +80,8 @@ def _spec_layers(analysis: Analysis) -> Counter[tuple[Any, ...]]:
             layers[("linear", op.in_features, op.out_features, op.bias)] += 1
         elif isinstance(op, MultiheadAttention):
             layers[("mha", op.embed_dim, op.heads, op.bias)] += 1
+        elif isinstance(op, ShiftedWindowAttention):
+            layers[("swin", op.channels, op.heads, op.window, op.shift)] += 1
     return layers
 
 

@@ -61,6 +61,7 @@ _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "
                          "reshape", "view", "permute", "transpose", "unflatten", "unbind", "roll")},
                      "window_partition": "WindowPartitionModule (view, permute, reshape)",
                      "window_reverse": "WindowReverseModule (view, permute, reshape)",
+                     "stack": "StackModule (torch.stack)", "sum": "SumModule (x.sum)",
                      "param": "Param (parameter.expand)"}
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
 _STD = "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"
@@ -122,7 +123,8 @@ FVCORE = Convention(
                  window_reverse="aten::view/permute/reshape", param="aten::expand"),
         **zeros("0: ignored as free", relu="aten::relu", functional_relu="aten::relu",
                  flatten="aten::flatten",
-                 dropout="aten::dropout", concat="aten::cat", shuffle="aten::view",
+                 dropout="aten::dropout", concat="aten::cat", stack="aten::stack",
+                 shuffle="aten::view",
                  slice="aten::slice"),
         **unsupported(conv_same="aten::_convolution_mode", relu6="aten::hardtanh",
                        hardswish="aten::hardswish", hardsigmoid="aten::hardsigmoid",
@@ -134,6 +136,7 @@ FVCORE = Convention(
                        tf_same_pad="aten::pad", pad="aten::pad",
                        **{fn: f"aten::{fn}" for fn in (
                            "gelu", "leaky_relu", "prelu", "elu", "tanh", "mish", "hardtanh")},
+                       sum="aten::sum",
                        mean="aten::mean", layer_scale="aten::mul", scalar="aten::mul",
                        unflatten="aten::unflatten",
                        grn="aten::linalg_vector_norm, aten::addcmul", average="aten::add, aten::div"),
@@ -257,6 +260,7 @@ PTFLOPS = Convention(
                        tanh="nn.Tanh", mish="nn.Mish", hardtanh="nn.Hardtanh",
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        mean="x.mean (not patched)", layer_scale="x * gamma (not patched)",
+                       stack="torch.stack (not patched)", sum="x.sum (not patched)",
                        scalar="x * value (Tensor.__mul__ is not patched)",
                        slice="x[:, a:b] (not patched)",
                        identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",

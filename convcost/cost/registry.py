@@ -30,6 +30,7 @@ from convcost.cost.ops import (
     opaque,
     pad,
     param,
+    paths,
     pool,
     pool_nd,
     recorded,
@@ -48,7 +49,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, conv_nd, pool_nd, std_conv, opaque, recorded)
+             windows, swin, param, paths, conv_nd, pool_nd, std_conv, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -276,6 +276,21 @@ class Eca(nn.Module):
         return x * y.expand_as(x)
 
 
+class SelectiveKernel(nn.Module):
+    """SKNet's selective kernel: two conv paths ``torch.stack``-ed on dim 1, their ``x.sum(1)``
+    squeezed to a softmax over the paths, the paths weighted and ``torch.sum``-med."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths = nn.ModuleList([nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(3, 8, 3, padding=2, dilation=2)])
+        self.select = nn.Conv2d(8, 16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.stack([path(x) for path in self.paths], dim=1)  # N×2×8×H×W
+        attn = self.select(x.sum(1).mean((2, 3), keepdim=True)).view(x.shape[0], 2, 8, 1, 1)
+        return torch.sum(x * attn.softmax(dim=1), dim=1)
+
+
 class Mixer(nn.Module):
     """A conv, then a channel mix written ``torch.einsum`` (no spec kind: an opaque layer
     that holds MACs fvcore and FlopCounterMode count), then a head."""

@@ -75,6 +75,8 @@ layers:
   - {kind: bn, name: plain_bn, affine: false}
   - {kind: std_conv, name: std, out_channels: 12, bias: true, gain: true}
   - {kind: std_conv, name: std_same, out_channels: 12, kernel_size: [3, 5], padding: tf_same, groups: 3}
+  - {kind: stack, name: stk, dim: 1, from: [std, std_same]}
+  - {kind: sum, name: psum, dim: 1}
   - {kind: act, name: sig, fn: sigmoid}
   - {kind: act, name: frelu, fn: relu, functional: true}
   - {kind: pool, name: maxp, op: max, kernel_size: 3, stride: 2, padding: 1, ceil_mode: true}

@@ -276,6 +276,16 @@ def test_an_mha_the_kind_cannot_say_is_flagged_never_wrong(args: str, params: in
     assert data["totals"]["uncounted"]["torch.nn.modules.activation.MultiheadAttention"] == 1
 
 
+def test_selective_kernel_paths_stack_and_sum_exactly(runner: CliRunner) -> None:
+    # torch.stack(paths, 1) and x.sum(1) are layers (before: opaque). paths 2 · (8·3·9 + 8) =
+    # 448 params, 2 · 64·8·27 = 27,648 MACs; select 8·16 + 16 = 144 params, 128 MACs
+    result = runner.invoke(app, ["model", f"{MODELS}:SelectiveKernel", "--input", "1x3x8x8", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 144, 27_648 + 128)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

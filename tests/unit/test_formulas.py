@@ -38,6 +38,7 @@ from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.param import Unused
+from convcost.cost.ops.paths import Stack, Sum
 from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
@@ -197,6 +198,9 @@ SHAPE_ONLY: dict[str, Case] = {
     # weight + 64 bias + 64 gain = 9,344
     "std_conv gain": (StdConv2d(16, 64, (3, 3), (1, 1), (1, 1), bias=True, gain=True),
                       (1, 16, 8, 8), (1, 64, 8, 8), 9_344, 589_824),
+    # SKNet's two paths stacked on dim 1, then summed over it: no params, no MACs
+    "stack": (Stack(1, 2), (1, 64, 56, 56), (1, 2, 64, 56, 56), 0, 0),
+    "sum": (Sum(1), (1, 2, 64, 56, 56), (1, 64, 56, 56), 0, 0),
     # unused: GoogLeNet's aux1 (never run in eval): its 3,188,968 params, its input passed on
     "unused": (Unused(3_188_968), (1, 1000), (1, 1000), 3_188_968, 0),
 }

@@ -36,8 +36,8 @@ def split_layer(nodes: Sequence[IRNode]) -> Layer | None:
             return None
         branches.append(branch)
     merged = merge_layers(merge, [by_name[t].shape for t in merge.inputs])
-    if used != set(by_name) or not merged:
-        return None
+    if used != set(by_name) or not merged or merged[0]["kind"] not in ("add", "mul", "concat"):
+        return None  # a container merges by add, mul or concat (a stack stays a layer)
     layer: Layer = {"kind": "split"}
     if len(set(sizes)) > 1:
         layer["sizes"] = sizes

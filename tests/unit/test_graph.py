@@ -154,6 +154,17 @@ ERRORS = [
   - kind: residual
     layers: [{kind: pwconv, out_channels: 3}]
 """, 7, "layers[3].merge: add needs equal shapes (C×H×W), got 16×8×8 and 3×8×8"),
+    # two batches, the rest equal (Swin-3D's windows folded into the batch): each shape whole
+    ("an add of two batches", """\
+name: g
+input: {channels: 4, resolution: 8}
+layers:
+  - {kind: permute, name: p, dims: [0, 2, 3, 1]}
+  - {kind: window_partition, name: w, window: 4}
+  - {kind: conv, name: c, out_channels: 4, kernel_size: 1, stride: 2, from: input}
+  - {kind: reshape, name: r, shape: [16, 4]}
+  - {kind: add, from: [w, r]}
+""", 8, "layers[4].from: add needs equal shapes, got [4, 16, 4] (NCL) and [1, 16, 4] (NCL)"),
 ]
 
 

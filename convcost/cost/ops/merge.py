@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
+from convcost.cost.layout import described
 from convcost.cost.opkind import KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.layer_scale import emit_scalar
@@ -104,8 +105,11 @@ def _mismatch(kind: str, what: str, a: Shape, b: Shape, path: str) -> SpecError:
 def _equal_inputs(kind: str, x: Shape, lowering: Lowering) -> int:
     """How many tensors the layer reads, checked to be of ``x``'s shape."""
     for other in lowering.inputs[1:]:
-        if other != x:
+        if other != x and len(x) == len(other) == 4 and x[1:] != other[1:]:
             raise _mismatch(kind, "shapes (C×H×W)", x[1:], other[1:], lowering.inputs_path)
+        if other != x:  # another batch, or another rank: each shape whole, with its layout
+            raise SpecError(f"{kind} needs equal shapes, got {described(x)} and {described(other)}",
+                            path=lowering.inputs_path)
     return len(lowering.inputs)
 
 

@@ -51,6 +51,7 @@ PUBLISHED = [
     ("m5_audio", None, 571_939),  # the reference of tests/torch/test_audio_spec.py
     ("vit_b_16", None, 86_567_656),  # torchvision
     ("swin_t", None, 28_288_354),  # torchvision
+    ("mobilevit_xxs", None, 1_272_024),  # timm (its patch folds: at 256 only)
     ("mobilenet_block", None, None),  # the seed blocks: no published count
     ("standard_cnn", None, None),
 ]

@@ -176,7 +176,9 @@ def tensor_method() -> type:
             self.fold = fold
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            n = x.shape[0] * self.fold[0] // self.fold[1]
+            n: Any = x.shape[0]
+            if self.fold != (1, 1):  # a batch that folds: -1 (no aten::mul for a tracer to see)
+                n = -1 if -1 not in self.args else n * self.fold[0] // self.fold[1]
             args = (n, *self.args) if self.batch else self.args
             out: torch.Tensor = getattr(x, self.method)(*args)
             return out if self.index is None else out[self.index]

@@ -264,5 +264,5 @@ def test_model_json_and_csv_carry_the_check(runner: CliRunner) -> None:
     csv = runner.invoke(app, ["model", spec, "--format", "csv"]).stdout
     # no column only torch adds: the checked CSV is the unchecked one
     assert csv == runner.invoke(app, ["model", spec, "--format", "csv", "--no-verify"]).stdout
-    # 112*112*3*9 MACs; 3*9 + 3 bias params
-    assert "features.0.dw.conv,features.0.dw,dwconv,conv,3,112,112,30,338688,677376" in csv
+    # 112*112*3*9 MACs; 3*9 + 3 bias params (out_shape 3x112x112, layout NCHW since 9d39783)
+    assert "features.0.dw.conv,features.0.dw,dwconv,conv,3,112,112,3x112x112,NCHW,30,338688,677376" in csv

@@ -291,6 +291,28 @@ class SelectiveKernel(nn.Module):
         return torch.sum(x * attn.softmax(dim=1), dim=1)
 
 
+class _GroupNorm1(nn.GroupNorm):
+    """timm's GroupNorm1 (PoolFormer): one group, ``F.group_norm`` called in its own forward."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(1, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+
+class FunctionalGroupNorm(nn.Module):
+    """A conv, then timm's GroupNorm1 (torch.fx traces into it: the functional group norm)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.norm = _GroupNorm1(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x))
+
+
 class Mixer(nn.Module):
     """A conv, then a channel mix written ``torch.einsum`` (no spec kind: an opaque layer
     that holds MACs fvcore and FlopCounterMode count), then a head."""

@@ -286,6 +286,18 @@ def test_selective_kernel_paths_stack_and_sum_exactly(runner: CliRunner) -> None
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
+def test_a_functional_group_norm_imports_exactly(runner: CliRunner) -> None:
+    # F.group_norm in timm's GroupNorm1 is a groupnorm (before: opaque). conv 8·3·9 + 8 = 224
+    # params, 8·8·8 · 27 = 13,824 MACs; the norm's 2·8 = 16 params; fvcore: the norm 512·5
+    result = runner.invoke(app, ["model", f"{MODELS}:FunctionalGroupNorm", "--input", "1x3x8x8",
+                                 "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (224 + 16, 13_824)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+    assert data["verify"]["totals"]["fvcore"] == 13_824 + 512 * 5
+
+
 def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch conv, flatten, transpose, an expanded class token (param) concatenated in front,
     # the head on token 0: nothing opaque since the token kinds (issue 20)

@@ -147,6 +147,12 @@ def _read_layer_norm(c: TorchCall) -> Fields:
     return dict(affine=c.arg(2, "weight") is not None, normalized=tuple(int(d) for d in normalized))
 
 
+def _read_group_norm(c: TorchCall) -> Fields:
+    """``F.group_norm(x, num_groups, weight, bias, eps)`` (timm's GroupNorm1: PoolFormer) and
+    ``aten.group_norm``, in the same order."""
+    return dict(groups=int(c.arg(1, "num_groups")), affine=c.arg(2, "weight") is not None)
+
+
 def _read_onnx_layer_norm(c: OnnxCall) -> Fields:
     """Normalised over the axes from ``axis`` on (torch's ``normalized_shape``)."""
     source = c.in_shapes[0] or c.shape
@@ -167,7 +173,9 @@ def _emit_instance(node: Traced, _: Shape) -> list[Layer]:
 
 _WEIGHTS = (1, 2)  # scale and bias
 GROUPNORM_IMPORTS = Imports(
-    modules={"torch.nn.GroupNorm": _read_module}, aten={"aten.group_norm": fixed()},
+    modules={"torch.nn.GroupNorm": _read_module},
+    functions={"torch.nn.functional.group_norm": _read_group_norm},
+    aten={"aten.group_norm": _read_group_norm},
     onnx={"GroupNormalization": fixed()}, onnx_weights={"GroupNormalization": _WEIGHTS}, emit=_emit_group)
 LAYERNORM_IMPORTS = Imports(
     modules={"torch.nn.LayerNorm": _read_module},

@@ -600,3 +600,18 @@ class MHAVariant(nn.Module):
         if not self.attn.batch_first:
             x = x.transpose(0, 1)  # [L, N, E]
         return self.attn(x, x, x, need_weights=False)[0]
+
+
+class WholeWindows(nn.Module):
+    """Twins' and Swin's pad of a channels-last map to whole windows, its amounts computed from
+    the traced sizes (``(ws - W % ws) % ws``): 0 on 8×8 with 4×4 windows, a pad that adds nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 2, 2)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x).permute(0, 2, 3, 1)  # N×H×W×C
+        pad_r, pad_b = (4 - x.shape[2] % 4) % 4, (4 - x.shape[1] % 4) % 4
+        return self.fc(F.pad(x, (0, 0, 0, pad_r, 0, pad_b)))

@@ -283,6 +283,15 @@ def test_selective_kernel_paths_stack_and_sum_exactly(runner: CliRunner) -> None
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 144, 27_648 + 128)
+
+
+def test_a_pad_that_adds_nothing_is_no_layer(runner: CliRunner) -> None:
+    # F.pad(x, (0, 0, 0, pad_r, 0, pad_b)), both 0 on 8×8: no layer, nothing opaque. conv
+    # 8·3·4 + 8 = 104 params, 64·96 = 6,144 MACs; fc 72, 64·64 = 4,096
+    result = runner.invoke(app, ["model", f"{MODELS}:WholeWindows", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (176, 10_240)
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 

@@ -49,6 +49,8 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
      [{"kind": "residual", "layers": [{"kind": "param", "shape": [197, 192]}], "merge": "add"}]),
     (_node("mul", TOKENS, params=192), TOKENS, [{"kind": "layer_scale"}]),  # x · γ on tokens
     (_node("mul", TOKENS, scalar=0.125), TOKENS, [{"kind": "scalar", "value": 0.125}]),  # q * scale
+    (_node("pad", (1, 56, 56, 64), mode="constant", value=0.0), (1, 56, 56, 64), []),  # adds nothing
+    (_node("pad", (1, 63, 63, 64), mode="constant", value=0.0), (1, 56, 56, 64), None),
     (_node("mean", (1, 192), dims=(1,), keepdim=False), TOKENS,
      [{"kind": "mean", "dims": [1]}]),  # the average of the tokens
     (_node("mean", (1, 192), dims=(-2,), keepdim=False), TOKENS, [{"kind": "mean", "dims": [1]}]),

@@ -56,7 +56,10 @@ def _read_call(c: TorchCall) -> Fields:
     third = c.arg(2, "mode", "constant")
     mode = third if isinstance(third, str) else "constant"
     value = third if isinstance(third, int | float) else c.arg(3, "value", 0)
-    return dict(pad=tuple(int(p) for p in c.arg(1, "pad")), mode=mode, value=float(value or 0))
+    amounts = c.arg(1, "pad")
+    if not all(isinstance(p, int) for p in amounts):  # computed in the trace (Twins' pad_r)
+        return dict(mode=mode, value=float(value or 0))
+    return dict(pad=tuple(int(p) for p in amounts), mode=mode, value=float(value or 0))
 
 
 def _read_onnx(c: OnnxCall) -> Fields:
@@ -73,8 +76,11 @@ def _read_onnx(c: OnnxCall) -> Fields:
 
 
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
-    """``F.pad`` with zeros on W and H (4 sizes, none negative) of an [N, C, H, W] map."""
+    """``F.pad`` with zeros on W and H (4 sizes, none negative) of an [N, C, H, W] map; a pad that
+    adds nothing (its traced output is its input's shape: Twins' windows already whole) is none."""
     amounts = tuple(node.attr("pad", ()))
+    if node.attr("mode", "constant") == "constant" and node.shape == x:
+        return []
     if node.attr("mode", "constant") != "constant" or node.attr("value", 0) or len(x) != 4:
         return None
     if len(amounts) != 4 or min(amounts) < 0:

@@ -615,3 +615,33 @@ class WholeWindows(nn.Module):
         x = self.conv(x).permute(0, 2, 3, 1)  # N×H×W×C
         pad_r, pad_b = (4 - x.shape[2] % 4) % 4, (4 - x.shape[1] % 4) % 4
         return self.fc(F.pad(x, (0, 0, 0, pad_r, 0, pad_b)))
+
+
+class CachedBias(nn.Module):
+    """timm's EfficientFormer/LeViT attention bias: a table read through a per-device cache in
+    eval (filled by the first forward, emptied by ``train()``), added to token scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 4, 4, 4)  # 2×2 tokens of 4 at 8×8
+        self.biases = nn.Parameter(torch.zeros(4))
+        self.register_buffer("idxs", torch.tensor([[0, 1, 2, 3]] * 4))
+        self.cache: dict[str, torch.Tensor] = {}
+
+    def train(self, mode: bool = True) -> CachedBias:
+        super().train(mode)
+        if mode and self.cache:
+            self.cache = {}
+        return self
+
+    def bias(self, device: torch.device) -> torch.Tensor:
+        if self.training:
+            return self.biases[self.idxs]
+        key = str(device)
+        if key not in self.cache:
+            self.cache[key] = self.biases[self.idxs]
+        return self.cache[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.embed(x).flatten(2)  # N×4×4
+        return t + self.bias(x.device)

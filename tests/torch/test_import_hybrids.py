@@ -152,3 +152,16 @@ def test_stand_in_output_depends_on_every_input(tmp_path: Path, kind: str) -> No
     spec.write_text(STAND_IN.replace("kind: recorded", f"kind: {kind}"), encoding="utf-8")
     result = CliRunner().invoke(app, ["verify", str(spec)])
     assert result.exit_code == 0, result.output
+
+
+def test_cached_bias_params_are_checked_as_read() -> None:
+    """The cross-check's sum of the parameters a pass reads empties timm's bias cache first:
+    the table's 4 params are read (embed 3·16·4 + 4 = 196, + 4 = 200), no params alarm."""
+    import import_models
+
+    from convcost.runtime.importer.crosscheck import _used_params
+
+    model = import_models.CachedBias().eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 8, 8))  # fills the cache, as the import's passes do
+    assert _used_params(model, (torch.zeros(1, 3, 8, 8),), []) == 200

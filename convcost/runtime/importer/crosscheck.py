@@ -95,6 +95,9 @@ def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
             read.update(id(t) for t in tree_leaves((args, kwargs or {})) if id(t) in params)
             return func(*args, **(kwargs or {}))
 
+    training = model.training
+    model.train(True)  # timm's attention-bias caches (EfficientFormer, LeViT) empty on train():
+    model.train(training)  # the pass reads the bias table again, as the import's trace did
     with torch.no_grad(), Reads():
         model(*x)
     return sum(params[i].numel() for i in read)

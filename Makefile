@@ -16,19 +16,24 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-all fast lint bench clean chromium
 
+# pip is upgraded first: the latest resolves the dev extra against an index in half the CPU
+# time of Python 3.11's bundled 23.2 (18 s instead of 39 s here). Packages are installed
+# --no-compile: pip would compile every module of torch, sympy, onnx... (~2,400 files, ~12 s of
+# CPU, for torch alone); Python compiles (and caches) only the modules a run imports.
+PIP := $(BIN)/pip install -q --no-compile
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(PIP) --upgrade pip
 
 # The CPU build of torch is installed first and pinned, so that the `torch>=2.1` range in the
 # extras never pulls a multi-GB CUDA build.
 $(VENV)/.torch: | $(BIN)/python
-	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
+	$(PIP) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
 	touch $@
 
 # `make run`: the core, torch and fvcore (the cross-check) only.
 $(VENV)/.installed-run: pyproject.toml $(VENV)/.torch
-	$(BIN)/pip install -q -e '.[torch]'
+	$(PIP) -e '.[torch]'
 	touch $@
 
 # `make test`: the dev extra (peer tools, matplotlib, onnx, pytest, ruff, mypy, jsonschema), and
@@ -38,9 +43,9 @@ $(VENV)/.installed-run: pyproject.toml $(VENV)/.torch
 TORCHVISION ?= torchvision==0.28.0
 TIMM ?= timm==1.0.31
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch
-	$(BIN)/pip install -q --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCHVISION)
-	$(BIN)/pip install -q --no-deps $(TIMM)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(PIP) --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCHVISION)
+	$(PIP) --no-deps $(TIMM)
+	$(PIP) -e '.[dev]'
 	touch $@
 
 # The report's browser test drives Debian's chromium through Playwright (whose own browser

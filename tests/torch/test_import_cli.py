@@ -229,6 +229,10 @@ def test_weight_standardised_convs_import_exactly(runner: CliRunner) -> None:
     assert (data["totals"]["params"], data["totals"]["macs"]) == (232 + 72, 13_824 + 4_096)
     assert data["totals"]["complete"] and data["verify"]["ok"]
     assert data["verify"]["totals"]["fvcore"] == 17_920 + 216 * 5 + 64 * 4 + 512
+    # torch.export: reshape_as reads the weight again (a shared read), still one std_conv
+    exported = runner.invoke(app, ["import", f"{MODELS}:StdConvs", "--input", "1x3x16x16",
+                                   "--tracer", "export"])
+    assert exported.stdout.count("kind: std_conv") == 2 and "opaque" not in exported.stdout
 
 
 def test_an_eca_gate_imports_exactly(runner: CliRunner) -> None:

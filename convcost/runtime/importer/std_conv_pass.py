@@ -24,7 +24,7 @@ def _weight_ops(graph: IRGraph, users: Mapping[str, tuple[str, ...]], conv: IRNo
     pending = [conv.inputs[1]]
     while pending:
         node = graph.node(pending.pop())
-        if node.op == "input" or node.module != conv.module or node.shared:
+        if node.op == "input" or node.module != conv.module:  # shared: reshape_as reads the weight
             return None
         found[node.name] = node
         pending += [t for t in node.inputs if t not in found]

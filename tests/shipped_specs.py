@@ -30,3 +30,10 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...]
 TIMM_SPECS: list[tuple[str, str, tuple[int, ...], int, int]] = [
     ("mobilevit_xxs", "mobilevit_xxs", (1, 3, 256, 256), 1_272_024, 407_364_096),
 ]
+
+# (spec, torchvision detector, input shape, params, paper MACs): recorded as the model ran on
+# zeros (issue 20 §5), post-processing a zero-MAC `recorded` layer; params = sum(p.numel()),
+# MACs = FlopCounterMode FLOPs / 2 on that run, as measured on torchvision 0.28
+DETECTOR_SPECS: list[tuple[str, str, tuple[int, ...], int, int]] = [
+    ("ssdlite320", "ssdlite320_mobilenet_v3_large", (1, 3, 320, 320), 3_440_060, 583_171_904),
+]

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from shipped_specs import DETECTOR_SPECS
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
@@ -192,3 +193,20 @@ def test_two_input_raft_imports_with_named_inputs(torchvision: Any) -> None:
     assert [i.shape for i in analysis.inputs] == [shape, shape]
     assert analysis.totals.params == 990_162  # sum(p.numel() for p in model.parameters())
     assert not analysis.complete and analysis.uncounted.layers == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "name", "shape", "params", "macs"), DETECTOR_SPECS)
+def test_shipped_detector_spec_is_the_recorded_model(torchvision: Any, spec: str, name: str,
+                                                     shape: tuple[int, ...], params: int,
+                                                     macs: int) -> None:
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import load_spec
+
+    recorded, reference = _detector(name)  # recorded at 320, FlopCounterMode on the same run
+    shipped = analyze(load_spec(spec))
+    assert shipped.input_shape == shape
+    assert (shipped.totals.params, shipped.totals.macs) == (params, macs) == \
+        (recorded.totals.params, reference)
+    assert [(leaf.name, leaf.label, leaf.params, leaf.macs) for leaf in shipped.leaves()] == \
+        [(leaf.name, leaf.label, leaf.params, leaf.macs) for leaf in recorded.leaves()]

@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from shipped_specs import TORCHVISION_SPECS
+from shipped_specs import DETECTOR_SPECS, TORCHVISION_SPECS
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
 
 
 @pytest.mark.parametrize(("spec", "params", "macs"),
-                         [(s[0], s[4], s[5]) for s in TORCHVISION_SPECS],
-                         ids=[s[0] for s in TORCHVISION_SPECS])
+                         [(s[0], s[4], s[5]) for s in TORCHVISION_SPECS]
+                         + [(s[0], s[3], s[4]) for s in DETECTOR_SPECS],
+                         ids=[s[0] for s in [*TORCHVISION_SPECS, *DETECTOR_SPECS]])
 def test_spec_figures_are_torchvisions(spec: str, params: int, macs: int) -> None:
     result = CliRunner().invoke(app, ["model", spec, "--no-verify", "-f", "json"])
     assert result.exit_code == 0, result.output

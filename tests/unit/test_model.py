@@ -123,7 +123,8 @@ def test_table_csv_and_markdown(runner: CliRunner) -> None:
                  "standard-equivalent net (13 separable pairs"):
         assert text in table.stdout
     csv = runner.invoke(app, ["model", str(V1), "--no-verify", "-f", "csv"]).stdout
-    assert "stem.conv,stem,conv,conv,32,112,112,864,10838016,21676032" in csv  # 112*112*32*3*9
+    # 112*112*32*3*9 MACs
+    assert "stem.conv,stem,conv,conv,32,112,112,32x112x112,NCHW,864,10838016,21676032" in csv
     md = runner.invoke(app, ["model", str(V1), "--no-verify", "-f", "markdown"]).stdout
     assert "| fc | linear | 1×1000 | 1025000 | 1024000 | 2048000 |" in md  # 1024*1000 + 1000
 

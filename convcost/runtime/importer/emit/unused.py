@@ -1,15 +1,16 @@
 """Modules the forward never runs (GoogLeNet's auxiliary heads in eval) keep their params.
 
 Params are ``sum(p.numel())`` over the whole model, so each such module becomes one ``unused``
-layer named by its path, holding its parameter count; it passes the model's output on (a layer
-no output needs would be dropped), so it changes no shape and no MACs. Pure: no torch.
+layer named by its path (made a safe spec name), holding its parameter count; it passes the
+model's output on (a layer no output needs would be dropped), so it changes no shape and no
+MACs. Pure: no torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convcost.runtime.importer.emit.leaves import Layer
+from convcost.runtime.importer.emit.leaves import Layer, layer_name
 
 
 def with_unused(layers: Sequence[Layer], outputs: Sequence[str],
@@ -21,7 +22,7 @@ def with_unused(layers: Sequence[Layer], outputs: Sequence[str],
     taken = {layer["name"] for layer in layers}
     added: list[Layer] = []
     for path, params in unused:
-        name = path
+        name = layer_name(path)
         while name in taken:
             name += "_unused"
         taken.add(name)

@@ -40,14 +40,25 @@ def _classes() -> SimpleNamespace:
             # A plain list: the modules are registered (and named) by add_module elsewhere.
             self._parts = modules
 
-        def forward(self, x: torch.Tensor, *others: torch.Tensor) -> Any:
-            if len(others) != len(self._inputs):
-                raise TypeError(f"forward takes {1 + len(self._inputs)} inputs, got {1 + len(others)}")
+        def forward(self, x: torch.Tensor) -> Any:
+            return self.run(x, ())
+
+        def run(self, x: torch.Tensor, others: tuple[torch.Tensor, ...]) -> Any:
+            """The wires run on ``x`` and the model's other named inputs."""
             values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split,
                                  dict(zip(self._inputs, others, strict=True)))
             if len(self._outputs) > 1:  # the model's several outputs, in order
                 return tuple(values[name] for name in self._outputs)
             return values[self._outputs[0]]
+
+    class InputsBlock(Block):
+        """A block that reads the model's other named inputs too: ``forward(x, *others)``
+        (one-input blocks keep ``forward(x)``, which torch.fx traces)."""
+
+        def forward(self, x: torch.Tensor, *others: torch.Tensor) -> Any:
+            if len(others) != len(self._inputs):
+                raise TypeError(f"forward takes {1 + len(self._inputs)} inputs, got {1 + len(others)}")
+            return self.run(x, others)
 
     def _split(t: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, ...]:
         """``torch.chunk`` into equal parts, or ``torch.split`` into channel counts."""
@@ -55,7 +66,7 @@ def _classes() -> SimpleNamespace:
             return tuple(t.chunk(parts, 1))
         return tuple(torch.split(t, list(parts), 1))
 
-    return SimpleNamespace(Block=Block, Namespace=nn.Module)
+    return SimpleNamespace(Block=Block, InputsBlock=InputsBlock, Namespace=nn.Module)
 
 
 def _attach(owner: nn.Module, relative: str, module: nn.Module) -> None:
@@ -85,7 +96,9 @@ def _block(node: Node, parent: str) -> nn.Module:
     for child in node.children:  # a child that shares weights is the same module object
         built[child.name] = built[child.shares] if child.shares in built else _module(child)
     children = [(child, built[child.name]) for child in node.children]
-    block: nn.Module = _classes().Block(node, [module for _, module in children])
+    classes = _classes()
+    kind = classes.InputsBlock if node.extra_inputs else classes.Block
+    block: nn.Module = kind(node, [module for _, module in children])
     for child, module in children:
         relative = child.name[len(parent) + 1:] if parent else child.name
         _attach(block, relative, module)

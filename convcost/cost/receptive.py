@@ -100,17 +100,22 @@ def leaf_rf(op: Any, x: Shape, rf: ReceptiveField) -> ReceptiveField:
         return rf
     windows = window(op, x)
     if windows is None:
-        return whole(rf, x)
+        return whole(rf, x, op_kind(op).layout)
     return rf.through(windows)
 
 
-def whole(rf: ReceptiveField, x: Shape) -> ReceptiveField:
-    """The RF of a reduction over the whole map of ``x`` (global pool, flatten).
+def whole(rf: ReceptiveField, x: Shape, layout: str | None = None) -> ReceptiveField:
+    """The RF of a reduction over the whole map of ``x`` (global pool, flatten), read in
+    ``layout`` (channels-first when it has no spatial axes of the RF's number).
 
     Its one unit sees the union of all units' fields along each axis; the jump is kept, so that a
     broadcast merge (an SE gate) keeps the jump of the map it scales.
     """
-    sizes = x[2:] if len(x) == len(rf.axes) + 2 else (1,) * len(rf.axes)
+    axes = spatial_axes(layout) if layout else ()
+    if len(axes) == len(rf.axes) and len(x) == len(layout or ""):
+        sizes = tuple(x[i] for i in axes)  # channels-last: Swin's windows over [N, H, W, C]
+    else:
+        sizes = x[2:] if len(x) == len(rf.axes) + 2 else (1,) * len(rf.axes)
     return ReceptiveField(tuple(Window(Fraction(size)).apply(axis)
                                 for size, axis in zip(sizes, rf.axes, strict=True)), True)
 

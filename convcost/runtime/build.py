@@ -41,9 +41,9 @@ def _classes() -> SimpleNamespace:
             self._parts = modules
 
         def forward(self, x: torch.Tensor) -> Any:
-            return self.run(x, ())
+            return self._run(x, ())
 
-        def run(self, x: torch.Tensor, others: tuple[torch.Tensor, ...]) -> Any:
+        def _run(self, x: torch.Tensor, others: tuple[torch.Tensor, ...]) -> Any:
             """The wires run on ``x`` and the model's other named inputs."""
             values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split,
                                  dict(zip(self._inputs, others, strict=True)))
@@ -58,7 +58,7 @@ def _classes() -> SimpleNamespace:
         def forward(self, x: torch.Tensor, *others: torch.Tensor) -> Any:
             if len(others) != len(self._inputs):
                 raise TypeError(f"forward takes {1 + len(self._inputs)} inputs, got {1 + len(others)}")
-            return self.run(x, others)
+            return self._run(x, others)
 
     def _split(t: torch.Tensor, parts: Parts) -> tuple[torch.Tensor, ...]:
         """``torch.chunk`` into equal parts, or ``torch.split`` into channel counts."""

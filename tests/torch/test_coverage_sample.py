@@ -23,9 +23,9 @@ SAMPLE = {  # source: (input side, expected)
     "timm:dpn48b": (64, "exact"),  # dual path: split + cat
     "timm:cs3darknet_s": (64, "exact"),  # CSP: split, cat
     "timm:res2net50_48w_2s": (64, "exact"),  # torch.split into scales
-    "timm:skresnet18": (64, "incomplete"),  # selective kernel: attention over branches
-    "timm:resnest14d": (64, "incomplete"),  # split attention
-    "timm:ecaresnet26t": (64, "incomplete"),  # ECA: Conv1d over channels
+    "timm:skresnet18": (64, "exact"),  # selective kernel: stack, sum, softmax over branches
+    "timm:resnest14d": (64, "exact"),  # split attention: sum over radix splits
+    "timm:ecaresnet26t": (64, "exact"),  # ECA: Conv1d over channels, view, expand_as
     "timm:convnextv2_atto": (64, "exact"),  # GRN on a channels-last view: the grn kind
     "timm:repvit_m0_9": (64, "exact"),  # distillation head averaged with the head: average
     "timm:tf_efficientnet_b0": (64, "exact"),  # TF 'same' padding by F.pad

@@ -319,3 +319,14 @@ def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     # patch 8·3·16 + 8 = 392 params, 16 · 384 = 6,144 MACs; class token 8; head 90 params, 80 MACs
     assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 8 + 90, 6_144 + 80)
     assert data["totals"]["complete"] is True and result.exit_code == 0, result.output
+
+
+def test_a_norm_on_a_channels_last_view_is_no_false_alarm(runner: CliRunner) -> None:
+    # the LayerNorm module outputs [1, 4, 4, 8]; the spec's layer is [1, 8, 4, 4] read channels-
+    # last: the same tensor. stem 8·3·16 + 8 = 392 params, 16·8·48 = 6,144 MACs; norm 16;
+    # conv 4·8 + 4 = 36 params, 16·4·8 = 512 MACs
+    result = runner.invoke(app, ["model", f"{MODELS}:ChannelsLastNorm", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 16 + 36, 6_144 + 512)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]

@@ -26,7 +26,7 @@ from convcost.runtime.importer.emit.unused import with_unused
 from convcost.runtime.importer.expand_pass import drop_broadcast_expands
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
-from convcost.runtime.importer.selfcheck import check_emitted
+from convcost.runtime.importer.selfcheck import UnloadableLayer, check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
 from convcost.runtime.importer.std_conv_pass import fuse_std_convs
 
@@ -69,10 +69,34 @@ def shared_notes(graph: IRGraph) -> list[str]:
     return notes
 
 
+MAX_REEMITS = 8  # layers that did not load, each kept opaque and the spec emitted again
+
+
 def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = None) -> Imported:
-    """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error."""
-    emitted = emit_layers(fuse_averages(fuse_std_convs(fuse_tf_same_pads(
-        drop_broadcast_expands(fuse_shuffles(graph))))))
+    """The spec of ``graph`` (read from source ``text``); under ``strict`` opaque is an error.
+
+    A layer the loader refuses (an op on a tensor whose first axis is no batch: Swin-V2's
+    position bias from a buffer) keeps its ops opaque, flagged as uncounted, and the spec is
+    emitted again (at most :data:`MAX_REEMITS` times); anything else the self-check finds is an
+    internal error."""
+    fused = fuse_averages(fuse_std_convs(fuse_tf_same_pads(drop_broadcast_expands(
+        fuse_shuffles(graph)))))
+    forced: frozenset[str] = frozenset()
+    for _ in range(MAX_REEMITS):
+        emitted = emit_layers(fused, forced)
+        try:
+            return _written(graph, emitted, text, strict, name)
+        except UnloadableLayer as err:
+            node = emitted.tensors.get(err.layer or "")  # the IR op the layer holds
+            if node is None or node in forced:
+                raise
+            forced = forced | {node}
+    return _written(graph, emit_layers(fused, forced), text, strict, name)
+
+
+def _written(graph: IRGraph, emitted: Emitted, text: str, strict: bool,
+             name: str | None) -> Imported:
+    """The spec of the emitted layers, checked by loading it (:func:`check_emitted`)."""
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")

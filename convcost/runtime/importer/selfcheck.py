@@ -9,6 +9,7 @@ raised before anything is written, never a file that fails or miscounts later.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from math import prod
@@ -23,6 +24,18 @@ from convcost.runtime.importer.ir import IRGraph, IRNode
 
 class SelfCheckError(RuntimeError):
     """The emitted spec does not reproduce the traced graph: a bug in the importer (exit 3)."""
+
+
+class UnloadableLayer(SelfCheckError):
+    """The emitted spec does not load at one layer (``layer``: its name, when the loader's
+    message names it): the importer may keep that layer's ops opaque and emit again."""
+
+    def __init__(self, message: str, layer: str | None) -> None:
+        super().__init__(message)
+        self.layer = layer
+
+
+_LAYER = re.compile(r"layers\[\d+\][^:]*: ([A-Za-z0-9_.]+): ")
 
 
 def node_macs(node: IRNode) -> int:
@@ -118,7 +131,9 @@ def check_emitted(graph: IRGraph, hidden: Iterable[str], yaml_text: str, source:
     try:
         analysis = analyze(spec_from(load_yaml(yaml_text, source), yaml_text, source))
     except ConvcostError as err:
-        raise SelfCheckError(f"{source}: the spec the importer wrote does not load: {err}") from None
+        found = _LAYER.search(str(err))
+        raise UnloadableLayer(f"{source}: the spec the importer wrote does not load: {err}",
+                              found.group(1) if found else None) from None
     want_macs, want_params = expected(graph, hidden, folded)
     got_macs = Counter(each.macs for leaf in analysis.leaves()  # a leaf of parts (Mobile MQA): each
                        for each in part_nodes(leaf) or (leaf,) if each.macs)

@@ -111,6 +111,7 @@ class _Walk:
     nhwc: set[str] = field(default_factory=set)  # channels-last views of NCHW tensors
     calls: dict[str, str] = field(default_factory=dict)  # module path -> its first call's layer
     classes: Mapping[str, str] = field(default_factory=dict)  # module path -> its class name
+    forced: frozenset[str] = frozenset()  # IR ops kept opaque (their layer did not load)
 
     def shape(self, tensor: str) -> tuple[int, ...]:
         """The tensor's shape as the spec sees it (NCHW, also for a channels-last view)."""
@@ -291,6 +292,8 @@ class _Walk:
             inputs = (next(iter(self.produced)),)  # for the batch: the model's input
         if node.op == "opaque" or self.leaks(group) or not inputs or weightless(node):
             return False
+        if node.name in self.forced:
+            return False
         layers = self.layers_of(node, inputs)
         if layers == []:
             self.produced[node.name] = self.produced[inputs[0]]
@@ -316,11 +319,12 @@ def outer_inputs(nodes: Sequence[IRNode]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for n in nodes for t in n.inputs if t not in inside))
 
 
-def emit_layers(graph: IRGraph) -> Emitted:
-    """The spec layers of ``graph`` (its first input feeds the first layer)."""
+def emit_layers(graph: IRGraph, forced: frozenset[str] = frozenset()) -> Emitted:
+    """The spec layers of ``graph`` (its first input feeds the first layer); the ops in
+    ``forced`` stay opaque."""
     first, *others = [n for n in graph.nodes if n.op == "input"]
     walk = _Walk(graph, graph.consumers(), {first.name: INPUT, **{n.name: n.name for n in others}},
-                 classes=dict(graph.classes))
+                 classes=dict(graph.classes), forced=forced)
     walk.names.update(n.name for n in others)  # no layer takes an input's name (inputs:)
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
     outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs))

@@ -235,33 +235,7 @@ def test_weight_standardised_convs_import_exactly(runner: CliRunner) -> None:
     assert exported.stdout.count("kind: std_conv") == 2 and "opaque" not in exported.stdout
 
 
-def test_an_eca_gate_imports_exactly(runner: CliRunner) -> None:
-    # y.expand_as(x) read by x * y is the mul's own broadcast (before: an opaque layer). stem
-    # 16·3·9 + 16 = 448 params, 8·8·16 · 27 = 27,648 MACs; Conv1d 3 params, 16 · 3 = 48 MACs
-    result = runner.invoke(app, ["model", f"{MODELS}:Eca", "--input", "1x3x8x8", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 3, 27_648 + 48)
 
-
-def test_the_mean_of_the_tokens_imports_exactly(runner: CliRunner) -> None:
-    # x.mean(dim=1) on [N, 16, 8] is a mean layer of dims [1] (was opaque). patch 8·3·16 + 8 =
-    # 392 params, 16·8·48 = 6,144 MACs; norm 16; head 8·10 + 10 = 90, 80 MACs
-    result = runner.invoke(app, ["model", f"{MODELS}:TokenMean", "--input", "2x3x16x16", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 16 + 90, 2 * (6_144 + 80))
-    assert data["totals"]["complete"] is True and data["verify"]["ok"]
-
-
-def test_token_slices_with_traced_bounds_import_exactly(runner: CliRunner) -> None:
-    # x[:, :k] and x[:, k:], k = cls.shape[1] (a value fx traces): slices of dim 1, not opaque.
-    # patch 392 params, 16·8·48 = 6,144 MACs; cls 8; fc_cls and fc 72 each, 1·64 and 16·64
-    result = runner.invoke(app, ["model", f"{MODELS}:TracedSlice", "--input", "1x3x16x16", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 8 + 144, 6_144 + 64 + 1_024)
-    assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
 @pytest.mark.parametrize(("args", "params"), [
@@ -280,23 +254,6 @@ def test_an_mha_the_kind_cannot_say_is_flagged_never_wrong(args: str, params: in
     assert data["totals"]["uncounted"]["torch.nn.modules.activation.MultiheadAttention"] == 1
 
 
-def test_selective_kernel_paths_stack_and_sum_exactly(runner: CliRunner) -> None:
-    # torch.stack(paths, 1) and x.sum(1) are layers (before: opaque). paths 2 · (8·3·9 + 8) =
-    # 448 params, 2 · 64·8·27 = 27,648 MACs; select 8·16 + 16 = 144 params, 128 MACs
-    result = runner.invoke(app, ["model", f"{MODELS}:SelectiveKernel", "--input", "1x3x8x8", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (448 + 144, 27_648 + 128)
-
-
-def test_a_pad_that_adds_nothing_is_no_layer(runner: CliRunner) -> None:
-    # F.pad(x, (0, 0, 0, pad_r, 0, pad_b)), both 0 on 8×8: no layer, nothing opaque. conv
-    # 8·3·4 + 8 = 104 params, 64·96 = 6,144 MACs; fc 72, 64·64 = 4,096
-    result = runner.invoke(app, ["model", f"{MODELS}:WholeWindows", "--input", "1x3x16x16", "-f", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (176, 10_240)
-    assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
 def test_a_functional_group_norm_imports_exactly(runner: CliRunner) -> None:
@@ -321,12 +278,34 @@ def test_a_class_token_and_its_tokens_import_exactly(runner: CliRunner) -> None:
     assert data["totals"]["complete"] is True and result.exit_code == 0, result.output
 
 
-def test_a_norm_on_a_channels_last_view_is_no_false_alarm(runner: CliRunner) -> None:
-    # the LayerNorm module outputs [1, 4, 4, 8]; the spec's layer is [1, 8, 4, 4] read channels-
-    # last: the same tensor. stem 8·3·16 + 8 = 392 params, 16·8·48 = 6,144 MACs; norm 16;
-    # conv 4·8 + 4 = 36 params, 16·4·8 = 512 MACs
-    result = runner.invoke(app, ["model", f"{MODELS}:ChannelsLastNorm", "--input", "1x3x16x16", "-f", "json"])
+EXACT = [  # (model, input, params, MACs): small patterns that import with nothing opaque
+    # ECA: y.expand_as(x) read by x * y is the mul's own broadcast. stem 16·3·9 + 16 = 448
+    # params, 8·8·16 · 27 = 27,648 MACs; Conv1d 3 params, 16 · 3 = 48 MACs
+    ("Eca", "1x3x8x8", 448 + 3, 27_648 + 48),
+    # x.mean(dim=1) on [N, 16, 8] is a mean layer of dims [1]. patch 8·3·16 + 8 = 392 params,
+    # 16·8·48 = 6,144 MACs; norm 16; head 8·10 + 10 = 90, 80 MACs; batch 2
+    ("TokenMean", "2x3x16x16", 392 + 16 + 90, 2 * (6_144 + 80)),
+    # x[:, :k] and x[:, k:], k = cls.shape[1] (a value fx traces): slices of dim 1. patch 392
+    # params, 6,144 MACs; cls 8; fc_cls and fc 72 each, 1·64 and 16·64 MACs
+    ("TracedSlice", "1x3x16x16", 392 + 8 + 144, 6_144 + 64 + 1_024),
+    # torch.stack(paths, 1) and x.sum(1) are layers. paths 2 · (8·3·9 + 8) = 448 params,
+    # 2 · 64·8·27 = 27,648 MACs; select 8·16 + 16 = 144 params, 128 MACs
+    ("SelectiveKernel", "1x3x8x8", 448 + 144, 27_648 + 128),
+    # F.pad(x, (0, 0, 0, pad_r, 0, pad_b)), both 0 on 8×8: no layer. conv 8·3·4 + 8 = 104
+    # params, 64·96 = 6,144 MACs; fc 72 params, 64·64 = 4,096 MACs
+    ("WholeWindows", "1x3x16x16", 104 + 72, 6_144 + 4_096),
+    # a LayerNorm module on a channels-last view outputs [1, 4, 4, 8], the spec's layer
+    # [1, 8, 4, 4] read channels-last: the same tensor, no false alarm. stem 8·3·16 + 8 = 392
+    # params, 16·8·48 = 6,144 MACs; norm 16; conv 4·8 + 4 = 36 params, 16·4·8 = 512 MACs
+    ("ChannelsLastNorm", "1x3x16x16", 392 + 16 + 36, 6_144 + 512),
+]
+
+
+@pytest.mark.parametrize(("model", "shape", "params", "macs"), EXACT)
+def test_small_patterns_import_exactly(model: str, shape: str, params: int, macs: int,
+                                       runner: CliRunner) -> None:
+    result = runner.invoke(app, ["model", f"{MODELS}:{model}", "--input", shape, "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (392 + 16 + 36, 6_144 + 512)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (params, macs)
     assert data["totals"]["complete"] is True and data["verify"]["ok"]

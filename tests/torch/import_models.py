@@ -648,14 +648,16 @@ class CachedBias(nn.Module):
 
 
 class ChannelsLastNorm(nn.Module):
-    """NesT's and Swin-V2's stems: a LayerNorm module on ``conv(x).permute(0, 2, 3, 1)``, the
-    permute back done by the parent: the module's output is [N, H, W, C]."""
+    """NesT's and Swin-V2's stems, VOLO's value projection: a LayerNorm and a Linear module on
+    ``conv(x).permute(0, 2, 3, 1)``, the permute back done by the parent: their outputs are
+    [N, H, W, C]."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 4, 4)
         self.norm = nn.LayerNorm(8)
+        self.v = nn.Linear(8, 8)
         self.conv = nn.Conv2d(8, 4, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.norm(self.stem(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+        return self.conv(self.v(self.norm(self.stem(x).permute(0, 2, 3, 1))).permute(0, 3, 1, 2))

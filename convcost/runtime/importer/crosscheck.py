@@ -66,18 +66,20 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
 
 
 def _seen(node: Node, shape: Any) -> Any:
-    """The module's output shape as the spec sees it: an elementwise op (a GroupNorm), or an
-    opaque layer ending in a view, on a reshaped tensor (MobileViT-v2's unfolded patches
-    [N, C, P, L]) keeps the layer's NCHW shape when batch, channels and element count agree,
-    or when it is that shape channels-last (the importer's NHWC view of an NCHW tensor): the
-    same tensor, another view."""
-    if (shape is None or node.op is None or tuple(shape) == node.output_shape
-            or not (op_kind(node.op).elementwise or uncounted(node.op) is not None)):
+    """The module's output shape as the spec sees it. The importer's channels-last view of an
+    NCHW tensor (a LayerNorm or Linear on [N, H, W, C]: NesT's, Swin-V2's, VOLO's) keeps the
+    layer's NCHW shape; so does an elementwise op (a GroupNorm), or an opaque layer ending in
+    a view, on a reshaped tensor (MobileViT-v2's unfolded patches [N, C, P, L]) when batch,
+    channels and element count agree: the same tensor, another view."""
+    if shape is None or node.op is None or tuple(shape) == node.output_shape:
         return shape
     out = node.output_shape
+    if len(out) > 2 and tuple(shape) == (out[0], *out[2:], out[1]):
+        return out
+    if not (op_kind(node.op).elementwise or uncounted(node.op) is not None):
+        return shape
     same = tuple(shape[:2]) == out[:2] and math.prod(shape) == math.prod(out)
-    channels_last = len(out) > 2 and tuple(shape) == (out[0], *out[2:], out[1])  # a LayerNorm
-    return out if same or channels_last else shape  # on [N, H, W, C] (nest's, Swin-V2's stems)
+    return out if same else shape
 
 
 def _used_params(model: Any, x: Any, unused: list[Any]) -> int:

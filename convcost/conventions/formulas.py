@@ -11,15 +11,14 @@ from fractions import Fraction
 from convcost.conventions.convention import Rule
 from convcost.cost.graph import Node
 from convcost.cost.ops.attention import MultiheadAttention, Softmax, mha_dims
-from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.matmul import Einsum, Matmul, einsum_sizes, parse_equation
 from convcost.cost.ops.merge import Add
-from convcost.cost.ops.norm import BatchNorm
 from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
+from convcost.cost.registry import op_kind
 
 
 def numel_in(node: Node) -> int:
@@ -45,8 +44,9 @@ def zero(node: Node) -> int:
 
 
 def affine(node: Node) -> bool:
-    """Whether a norm learns γ and β (BatchNorm, GroupNorm, LayerNorm, InstanceNorm)."""
-    return isinstance(node.op, BatchNorm | GroupNorm | LayerNorm | InstanceNorm) and node.op.affine
+    """Whether a norm learns γ and β (its kind's ``affine`` trait: BatchNorm, GroupNorm, ...)."""
+    learns = op_kind(node.op).affine if node.op is not None else None
+    return learns is not None and learns(node.op)
 
 
 def bn_eval(node: Node) -> int:

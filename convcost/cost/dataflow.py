@@ -133,15 +133,10 @@ def _layout_after(op: Any, read: str | None, rank: int) -> str:
     permute or transpose moves the axis letters; a kind that reads a layout of that rank (a
     conv, a pool) writes it; an op that keeps the rank keeps the layout; any other output
     (flatten, reshape) is channels-first by its rank."""
-    if read is not None and len(read) == rank and op is not None:
-        dims = getattr(op, "dims", None) if op.key == "permute" else \
-            (getattr(op, "dim0", 0), getattr(op, "dim1", 0)) if op.key == "transpose" else None
-        if op.key == "permute" and dims is not None and len(dims) == rank:
-            return "".join(read[d] for d in dims)
-        if op.key == "transpose" and dims is not None:
-            letters = list(read)
-            letters[dims[0]], letters[dims[1]] = letters[dims[1]], letters[dims[0]]
-            return "".join(letters)
+    moves = op_kind(op).axes if op is not None else None
+    order = moves(op, rank) if moves is not None and read is not None and len(read) == rank else None
+    if order is not None and read is not None:
+        return "".join(read[d] for d in order)
     declared = op_kind(op).layout if op is not None else None
     if declared is not None and len(declared) == rank:
         return declared

@@ -17,6 +17,9 @@ each with a **field reader** that turns the traced call into the op's fields (th
 * ``classes``: modules known by their class name, whatever ops they trace to (timm's
   ``GlobalResponseNorm``): the IR nodes of one call of the module, the NCHW shape of its input
   and whether it reads a channels-last view of it -> its spec layers (None: its ops disagree);
+* ``signature``: what the traced IR node adds to a block's identity (``emit/blocks.py`` keeps a
+  composite when these equal its expansion's ops' ``OpKind.signature``); None (or returning
+  None): ``("other", op)``; ``bookkeeping``: the node adds nothing (a reshape, a dropout);
 * ``emit``: the IR node on one input (its shape) -> the spec layers that say it (``[]``: a
   no-op; None: the spec cannot express these fields, and the layer stays opaque); ``merge``:
   the same for the node reading several tensors (the shapes of each), for the merges.
@@ -38,6 +41,8 @@ from convcost.cost.value import Shape
 Fields = dict[str, Any]
 Read = Fields | tuple[str, Fields]
 Layer = dict[str, Any]
+Signature = tuple[Any, ...]
+"""What one op adds to a block's identity: ``("conv", in, out, kernel, ...)``, ``("bn", C)``."""
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,18 @@ class Imports:
     onnx: Mapping[str, OnnxReader] = field(default_factory=_empty)
     onnx_weights: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
     classes: Mapping[str, Whole] = field(default_factory=_empty)
+    signature: Callable[[Traced], Signature | None] | None = None
+    bookkeeping: bool = False
     emit: Emit | None = None
     merge: Merge | None = None
 
 
 NO_IMPORTS = Imports()
+
+
+def merge_signature(node: Traced) -> Signature | None:
+    """A merge's signature: its op, when it reads two tensors (not a tensor and a scalar)."""
+    return (node.op,) if len(node.inputs) == 2 and "scalar" not in node.attrs else None
 
 
 def fixed(**attrs: Any) -> Callable[[Any], Fields]:

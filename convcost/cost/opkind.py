@@ -16,7 +16,10 @@ An op kind (``conv``, ``bn``, ``identity``, ...) is declared once, in a module o
   Table 2), ``channels_1x1`` (a 1×1 conv on the channels), ``dense`` (the standard op a
   depthwise one and a 1×1 replace), ``kernel`` (the CPU kernel it starts),
   ``uncounted`` (what an opaque layer leaves out), ``fusion`` (head or epilogue of a
-  fused conv-BN-activation kernel) and ``path`` (the inputs a data path runs through);
+  fused conv-BN-activation kernel), ``path`` (the inputs a data path runs through),
+  ``affine`` (a norm that learns γ and β), ``axes`` (the input axis each output axis is: a
+  permute) and ``signature`` (what it adds to a block's
+  identity when the importer matches a traced module against convcost's expansion);
 * ``backward``: its backward MACs (grad-input, grad-weight) given which inputs need a gradient,
   for a kind that is not ``weight_grad``'s plain rule (matmul, attention); a kind with forward
   MACs and neither leaves a training figure that says it is a lower bound (cost/training.py);
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from convcost.cost.imports import NO_IMPORTS, Imports
+from convcost.cost.imports import NO_IMPORTS, Imports, Signature
 from convcost.cost.value import LayerCost, Shape
 from convcost.cost.window import Windows
 
@@ -160,6 +163,16 @@ def conv_kernel(op: _Convolution, _: Shape) -> KernelForm:
     return KernelForm("conv", op.in_channels // op.groups, op.out_channels)
 
 
+class _Norm(Protocol):
+    @property
+    def affine(self) -> bool: ...
+
+
+def learns_affine(op: _Norm) -> bool:
+    """A norm's ``affine`` trait: whether it learns γ and β (its ``affine`` field)."""
+    return op.affine
+
+
 def no_kernel(_: Op, __: Shape) -> None:
     """A view runs no kernel (flatten, dropout at inference, identity)."""
     return None
@@ -219,6 +232,13 @@ class OpKind(Generic[OpT]):
     # axis, for the receptive field (None: pointwise in space; returning None: sees it all)
     parts: Callable[[OpT, Shape], tuple[Part, ...]] | None = None  # a leaf made of other ops
     # (Mobile MQA: convs, BN, attention): the conventions count it as the sum of its parts
+    affine: Callable[[OpT], bool] | None = None  # a norm: whether it learns γ and β (the
+    # conventions' norm rows count numel·2 or ·5 with them, ·1 or ·4 without); None: not a norm
+    axes: Callable[[OpT, int], tuple[int, ...] | None] | None = None  # of the op and its rank,
+    # the input axis each output axis is (a permute, a transpose: the layout's letters move)
+    signature: Callable[[OpT], Signature | None] | None = None  # what the op adds to a block's
+    # identity: the importer keeps a composite when its expansion's signatures are the traced
+    # ops' (``Imports.signature``, emit/blocks.py); None (or returning None): ("other", label)
     layout: str | None = None  # the layout of the input it reads (convcost.cost.layout: NCHW,
     # NCL, NCDHW, NLC...); None: any rank (elementwise ops, norms over C, merges)
     spec: SpecKind | None = None  # set when it is also a spec layer kind of the same name

@@ -261,3 +261,58 @@ def test_no_module_keeps_state_between_calls() -> None:
     found = {f"{module}: {hit}" for module, tree in MODULES.items() for hit in _empty_containers(tree)}
     assert not found, f"module-level state: {sorted(found)}"
     assert len(list(_empty_containers(ast.parse("_CACHE: dict[str, int] = {}\nx = list()\n")))) == 2
+
+
+REGISTRY = ("convcost.cost.ops", "convcost.cost.opkind", "convcost.cost.registry")
+
+
+def _kind_dispatch(tree: ast.Module, classes: frozenset[str], keys: frozenset[str]) -> Iterator[str]:
+    """Decisions by an op's class or key: ``isinstance(op, BatchNorm | GroupNorm)`` (outside an
+    ``assert``, which narrows the op a row keyed by its kind reads) and ``op.key == "permute"``."""
+    narrowed = {id(n) for a in ast.walk(tree) if isinstance(a, ast.Assert) for n in ast.walk(a)}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
+                and len(node.args) == 2 and id(node) not in narrowed):
+            named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+            if named & classes:
+                yield f"line {node.lineno}: {ast.unparse(node)}"
+        elif isinstance(node, ast.Compare) and _compares_a_key(node, keys):
+            yield f"line {node.lineno}: {ast.unparse(node)}"
+
+
+def _compares_a_key(node: ast.Compare, keys: frozenset[str]) -> bool:
+    """``x.key == "permute"``, ``x.key in ("add", "sub")``: an op key compared with a constant."""
+    sides = (node.left, *node.comparators)
+    constants = {c.value for s in sides for c in ast.walk(s) if isinstance(c, ast.Constant)}
+    return any(isinstance(s, ast.Attribute) and s.attr == "key" for s in sides) and bool(constants & keys)
+
+
+def _op_kinds() -> tuple[frozenset[str], frozenset[str]]:
+    """Every op class's name, every op key."""
+    from convcost.cost.registry import OPS
+
+    return frozenset(kind.op.__name__ for kind in OPS.values()), frozenset(OPS)
+
+
+def test_no_code_dispatches_on_an_op_kind_outside_the_registry() -> None:
+    """What a kind is (a norm that learns γ and β, a permute that moves the layout's letters, a
+    conv's block signature) is its declaration's trait (cost/opkind.py), read through the
+    registry: no module outside the registry tests an op's class or key."""
+    kinds = _op_kinds()
+    found = {f"{module}: {hit}" for module, tree in MODULES.items()
+             if not module.startswith(REGISTRY) for hit in _kind_dispatch(tree, *kinds)}
+    assert not found, f"op kind dispatch outside the registry: {sorted(found)}"
+
+
+def test_kind_dispatch_is_seen() -> None:
+    """The check above sees each spelling (so that it can fail), and lets an assert narrow."""
+    tree = ast.parse('isinstance(node.op, BatchNorm | GroupNorm)\nop.key == "permute"\n'
+                     'op.key in ("add", "sub")\nassert isinstance(op, Conv2d)\nisinstance(x, int)\n'
+                     'p.key == other.key\np.key == "pkg.rule_name"\n')
+    assert len(list(_kind_dispatch(tree, *_op_kinds()))) == 3
+
+
+def test_the_module_bound_is_seen(tmp_path: Path) -> None:
+    """A 401-line module is over the bound test_modules_are_short enforces; 400 lines are not."""
+    assert MAX_MODULE_LINES == 400
+    assert [len(("x = 1\n" * n).splitlines()) > MAX_MODULE_LINES for n in (400, 401)] == [False, True]

@@ -13,6 +13,7 @@ from helpers import ROOT
 
 from convcost.cost.imports import Imports
 from convcost.cost.registry import FRONTS, IMPORT_RULES, OPS, import_rules
+from convcost.runtime.importer.ir import IRNode, frozen
 
 IMPORTER = ROOT / "convcost" / "runtime" / "importer"
 # how the importer's modules spell the torch namespaces a declared name lives in
@@ -163,3 +164,64 @@ def test_onnx_pools_and_global_pools_of_every_rank() -> None:
     four = OnnxCall("Conv", {}, ((1, 2, 3, 3, 3, 3), (1, 2, 1, 1, 1, 1)), (None, None),
                     ((1, 1, 3, 3, 3, 3),))  # no kind reads a conv over 4 axes: opaque
     assert IMPORT_RULES["onnx"]["Conv"](four) == ("opaque", {"shapes": ((1, 1, 3, 3, 3, 3),)})
+
+
+def _traced(op: str, attrs: dict[str, object], shape: tuple[int, ...], inputs: int = 1) -> IRNode:
+    return IRNode("y", op, "m", tuple(f"x{i}" for i in range(inputs)), shape, attrs=frozen(attrs))
+
+
+@pytest.mark.parametrize(("node", "signature"), [
+    (_traced("conv", dict(in_channels=8, out_channels=16, kernel=(3, 3), stride=(2, 2), padding=(1, 1),
+                          dilation=(1, 1), groups=8, bias=False), (1, 16, 4, 4)),
+     ("conv", 8, 16, (3, 3), (2, 2), (1, 1), (1, 1), 8, False)),
+    (_traced("bn", dict(affine=True), (1, 8, 8, 8)), ("bn", 8)),
+    (_traced("act", dict(fn="hardswish"), (1, 8, 8, 8)), ("act", "hardswish")),
+    (_traced("adaptive_pool", dict(kind="avg", output_size=(1, 1)), (1, 8, 1, 1)), ("gpool",)),
+    (_traced("adaptive_pool", dict(kind="max", output_size=(1, 1)), (1, 8, 1, 1)),
+     ("other", "adaptive_pool")),
+    (_traced("mean", dict(dims=(2, 3), keepdim=True), (1, 8, 1, 1)), ("gmean",)),
+    (_traced("shuffle", dict(groups=2), (1, 8, 8, 8)), ("shuffle",)),
+])
+def test_a_traced_op_and_its_expansion_have_one_block_signature(
+        node: IRNode, signature: tuple[object, ...]) -> None:
+    """emit/blocks.py keeps a composite when convcost's expansion has the traced ops' signatures:
+    each kind declares both (``Imports.signature`` of the IR node, ``OpKind.signature`` of the
+    op); the layer the kind emits for the node, expanded alone, has the node's signature."""
+    from convcost.runtime.importer.emit.blocks import expand_one, ir_signature, node_signature
+
+    x = (1, 8, 8, 8)
+    assert ir_signature(node) == signature
+    emit = OPS[node.op].imports.emit
+    assert emit is not None
+    [layer] = emit(node, x) or [{}]
+    expanded = expand_one(layer, x)
+    assert expanded is not None
+    [leaf] = expanded.leaves()
+    assert node_signature(leaf) == signature
+
+
+@pytest.mark.parametrize(("node", "signature"), [
+    (_traced("add", {}, (1, 8, 8, 8), 2), ("add",)),  # x + y
+    (_traced("mul", {}, (1, 8, 8, 8), 2), ("mul",)),  # x * gate: the expansion's scale
+    (_traced("concat", dict(dim=1), (1, 16, 8, 8), 2), ("concat",)),
+    (_traced("add", dict(scalar=1.0), (1, 8, 8, 8)), ("other", "add")),  # x + 1: no merge
+    (_traced("transpose", dict(dims=(1, 2)), (1, 2, 4, 8, 8)), ("shuffle",)),  # [N, g, C/g, H, W]
+    (_traced("transpose", dict(dims=(1, 2)), (1, 64, 8, 8)), ("other", "transpose")),
+    (_traced("dropout", dict(p=0.1), (1, 8, 8, 8)), None),  # bookkeeping: no signature
+    (_traced("reshape", dict(shape=(8, 64)), (1, 8, 64)), None),
+    (_traced("getitem", dict(index=0), (1, 8, 8, 8)), None),
+    (_traced("div", dict(scalar=2.0), (1, 8, 8, 8)), ("other", "div")),  # an importer-only op
+])
+def test_the_signatures_of_merges_and_bookkeeping(node: IRNode, signature: tuple[object, ...] | None) -> None:
+    from convcost.runtime.importer.emit.blocks import ir_signature
+
+    assert ir_signature(node) == signature
+
+
+@pytest.mark.parametrize(("key", "signature"), [("add", ("add",)), ("scale", ("mul",)),
+                                                ("concat", ("concat",)), ("mul", None)])
+def test_a_merge_kind_declares_its_block_signature(key: str, signature: tuple[object, ...] | None) -> None:
+    """A traced binary mul is the SE gate an expansion's ``scale`` says; the ``mul`` kind (a
+    broadcasting product of two branches) adds no signature of its own."""
+    declared = OPS[key].signature
+    assert (declared(None) if declared else None) == signature

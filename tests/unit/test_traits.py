@@ -51,3 +51,40 @@ def test_the_data_path_of_a_gate() -> None:
     assert scale is not None and mul is not None
     assert scale(((1, 8, 4, 4), (1, 8, 1, 1)), (1, 8, 4, 4)) == (0,)
     assert mul(((1, 8, 1, 1), (1, 8, 4, 4)), (1, 8, 4, 4)) == (1,)  # the gate first
+
+
+def test_the_conventions_read_a_norms_affine_trait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fvcore's norm rule counts numel·5 with γ and β, numel·4 without; which kinds learn them is
+    the kinds' ``affine`` trait, never a list of norm classes in conventions/."""
+    from convcost.conventions.formulas import norm_fvcore
+    from convcost.cost.graph import Node
+    from convcost.cost.ops.channel_norm import GroupNorm
+
+    x = (2, 6, 5, 7)  # numel 420
+
+    def node(op: GroupNorm) -> Node:
+        cost = registry.cost(op, x)
+        return Node(name="g", label=op.key, input_shape=x, output_shape=x, op=op, params=cost.params,
+                    macs=cost.macs)
+
+    assert (norm_fvcore(node(GroupNorm(3, 6))), norm_fvcore(node(GroupNorm(3, 6, False)))) == (2100, 1680)
+    assert {k for k, kind in registry.OPS.items() if kind.affine} == {
+        "bn", "groupnorm", "layernorm", "instancenorm"}
+    monkeypatch.setattr(registry, "OPS", {**registry.OPS, "groupnorm": replace(
+        registry.OPS["groupnorm"], affine=None)})
+    assert norm_fvcore(node(GroupNorm(3, 6))) == 1680  # not declared a norm: no γ, β counted
+
+
+@pytest.mark.parametrize(("key", "op", "rank", "axes"), [
+    ("permute", {"dims": (0, 2, 3, 1)}, 4, (0, 2, 3, 1)),  # NCHW -> NHWC
+    ("permute", {"dims": (0, 2, 1)}, 4, None),  # not every axis: no move said
+    ("transpose", {"dim0": 1, "dim1": 2}, 3, (0, 2, 1)),  # NCL -> NLC
+    ("transpose", {"dim0": -1, "dim1": 1}, 4, (0, 3, 2, 1)),
+])
+def test_a_kinds_axes_trait_moves_the_layout(key: str, op: dict[str, object], rank: int,
+                                            axes: tuple[int, ...] | None) -> None:
+    """cost/dataflow.py moves a layout's letters by the kind's ``axes`` (a permute, a transpose)."""
+    kind = registry.OPS[key]
+    assert kind.axes is not None
+    assert kind.axes(kind.op(**op), rank) == axes
+    assert {k for k, kind in registry.OPS.items() if kind.axes} == {"permute", "transpose"}

@@ -152,7 +152,7 @@ IMPORTS = Imports(
           **{f"aten.{fn}_": fixed(fn=fn) for fn in FUNCTIONS if fn not in _OUT_OF_PLACE},  # in place
           "aten.hardtanh": _read_hardtanh},
     onnx={**{op: fixed(fn=fn) for op, fn in _ONNX.items()}, "Clip": _read_clip},
-    onnx_weights={"PRelu": (1,)}, emit=_emit)
+    onnx_weights={"PRelu": (1,)}, signature=lambda node: ("act", node.attrs["fn"]), emit=_emit)
 
 ACT = OpKind(Activation, activation, _module,
              dict.fromkeys((*ACTIVATIONS, "functional_relu"), "activations"),
@@ -163,6 +163,6 @@ ACT = OpKind(Activation, activation, _module,
                                   functional=Field("bool", False, doc="relu: `F.relu` in "
                                                    "forward, no module")),
                            "the matching `nn` module; `functional`: `F.relu`", _check),
-             lower=_lower, imports=IMPORTS, fusion="epilogue")
+             lower=_lower, imports=IMPORTS, fusion="epilogue", signature=lambda op: ("act", op.fn))
 
 KINDS = (ACT,)

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, fixed
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields, learns_affine
 from convcost.cost.ops.token_imports import emit_layernorm
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError
@@ -188,14 +188,14 @@ INSTANCENORM_IMPORTS = Imports(
 
 GROUPNORM = OpKind(
     GroupNorm, channel_norm, _group_module, {"groupnorm": "norm"}, learnable=True,
-    elementwise=True,
+    elementwise=True, affine=learns_affine,
     spec=SpecKind(fields(groups=Field("int", doc="channel groups; must divide C"), affine=_affine),
                   "`nn.GroupNorm`"),
     lower=_lower_group, imports=GROUPNORM_IMPORTS)
 LAYERNORM = OpKind(
     LayerNorm, layer_norm, _layer_module, {"layernorm": "norm", "layernorm_last": "norm"},
     keys_of=_layer_keys,
-    learnable=True, elementwise=True,
+    learnable=True, elementwise=True, affine=learns_affine,
     spec=SpecKind(fields(affine=_affine, last_dim=Field(
         "bool", False, doc="over the last dim of a channels-last [N, H, W, C] input (any other "
         "rank: always over the last dim)")),
@@ -204,7 +204,7 @@ LAYERNORM = OpKind(
     lower=_lower_layer, imports=LAYERNORM_IMPORTS)
 INSTANCENORM = OpKind(
     InstanceNorm, channel_norm, _instance_module, {"instancenorm": "norm"}, learnable=True,
-    elementwise=True,
+    elementwise=True, affine=learns_affine,
     spec=SpecKind(fields(affine=Field("bool", False, doc="learnable γ and β (torch's default: off)")),
                   "`nn.InstanceNorm2d`"),
     lower=_lower_instance, imports=INSTANCENORM_IMPORTS)

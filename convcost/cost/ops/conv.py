@@ -11,6 +11,7 @@ from convcost.cost.imports import (
     Layer,
     OnnxCall,
     Read,
+    Signature,
     TorchCall,
     Traced,
     onnx_pads,
@@ -265,6 +266,19 @@ def _read_convolution(c: TorchCall) -> Read:
                 groups=groups, bias=bias)
 
 
+def _traced_signature(node: Traced) -> Signature:
+    a = node.attrs
+    pad = a["padding"] if isinstance(a["padding"], str) else tuple(a["padding"])
+    return ("conv", a["in_channels"], a["out_channels"], tuple(a["kernel"]), tuple(a["stride"]), pad,
+            tuple(a["dilation"]), a["groups"], a["bias"])
+
+
+def _signature(op: Conv2d) -> Signature:
+    # the traced conv's signature (_traced_signature) read from the op's fields
+    return ("conv", op.in_channels, op.out_channels, op.kernel, op.stride, op.padding, op.dilation,
+            op.groups, op.bias)
+
+
 def _emit(node: Traced, _: Any) -> list[Layer] | None:
     fields = conv_fields(node)
     return [fields] if fields else None
@@ -275,12 +289,13 @@ IMPORTS = Imports(
     functions={"torch.nn.functional.conv2d": read_conv_call},
     aten={"aten.conv2d": read_conv_call}, dispatch={"aten.convolution": _read_convolution},
     onnx={"Conv": read_onnx_conv}, onnx_weights={"Conv": (1, 2)},
-    emit=_emit)
+    signature=_traced_signature, emit=_emit)
 
 CONV = OpKind(Conv2d, conv2d, _module, {"conv": "conv", "conv_same": "conv", "tf_same_pad": "conv",
                                          "conv_bias": "conv bias"},
               keys_of=_keys, label=_label, learnable=True, weight_grad=True, window=_window,
               imports=IMPORTS, layout="NCHW", layer_class=lambda op: op.conv_class, fusion="head",
+              signature=_signature,
               channels_1x1=lambda op: (op.in_channels, op.out_channels) if op.conv_class == "pointwise"
               else None,
               dense=lambda op, out: Conv2d(op.in_channels, out, op.kernel, op.stride, op.padding,

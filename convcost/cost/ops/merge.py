@@ -18,7 +18,7 @@ from functools import cache, reduce
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first, merge_signature
 from convcost.cost.layout import described
 from convcost.cost.opkind import KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
@@ -275,21 +275,23 @@ def _read_cat(c: TorchCall) -> Fields:
 
 _ADD, _SUB, _MUL = binary("add"), binary("sub"), binary("mul")
 ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
-                      onnx_weights={"Add": (0, 1)}, emit=emit_param, merge=_merge_add)
+                      onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=emit_param,
+                      merge=_merge_add)
 SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},
                       merge=_merge_sub)
 MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
-                      onnx_weights={"Mul": (0, 1)}, emit=_emit_mul, merge=_merge_mul)
+                      onnx_weights={"Mul": (0, 1)}, signature=merge_signature, emit=_emit_mul,
+                      merge=_merge_mul)
 CONCAT_IMPORTS = Imports(
     functions={"torch.cat": _read_cat, "torch.concat": _read_cat},
     aten={"aten.cat": _read_cat, "aten.concat": _read_cat},
     onnx={"Concat": lambda c: dict(dim=int(c.attrs.get("axis", 1)) % len(c.shape))},
-    emit=_emit_concat, merge=_merge_concat)
+    signature=merge_signature, emit=_emit_concat, merge=_merge_concat)
 
 ADD = OpKind(Add, same_shape, _module, {"add": "residual adds"}, inputs=2, variadic=True,
              kernel=lambda op, _: KernelForm("add", inputs=op.inputs),
              spec=SpecKind(fields(), "`a + b (+ ...)`: inputs of equal shape (`from:` ≥ 2)"),
-             lower=_lower_add, imports=ADD_IMPORTS)
+             lower=_lower_add, imports=ADD_IMPORTS, signature=lambda _: ("add",))
 SUB = OpKind(Sub, same_shape, _module, {"sub": "residual adds"}, inputs=2,
              spec=SpecKind(fields(), "`a - b`: 2 inputs of equal shape (`from:` 2; PoolFormer's "
                                      "`pool(x) - x`)"),
@@ -299,7 +301,8 @@ AVERAGE = OpKind(Average, same_shape, _module, {"average": "residual adds"}, inp
                                          "(`from:` ≥ 2)"),
                  lower=_lower_average, imports=Imports(merge=_emit_average))
 SCALE = OpKind(Scale, same_shape, _module, {"scale": "SE scale/gates"}, inputs=2,
-               path=lambda shapes, out: (0,))  # x · gate: the path runs through x
+               path=lambda shapes, out: (0,),  # x · gate: the path runs through x
+               signature=lambda _: ("mul",))  # the traced mul of an SE gate
 # a * gate: the path runs through the input the gate broadcasts over
 MUL = OpKind(Mul, mul, _module, {"mul": "SE scale/gates"}, inputs=2,
              path=lambda shapes, out: tuple(i for i, s in enumerate(shapes) if s == out),
@@ -307,6 +310,6 @@ MUL = OpKind(Mul, mul, _module, {"mul": "SE scale/gates"}, inputs=2,
              lower=_lower_mul, imports=MUL_IMPORTS)
 CONCAT = OpKind(Concat, concat, _module, {"concat": "concat/shuffle"}, inputs=2, variadic=True,
                 spec=SpecKind(fields(), "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2)"),
-                lower=_lower_concat, imports=CONCAT_IMPORTS)
+                lower=_lower_concat, imports=CONCAT_IMPORTS, signature=lambda _: ("concat",))
 
 KINDS = (ADD, SUB, AVERAGE, SCALE, MUL, CONCAT)

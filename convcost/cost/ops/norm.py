@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields, learns_affine
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError
 
@@ -66,11 +66,12 @@ IMPORTS = Imports(
     aten={"aten.batch_norm": _read_aten, "aten._native_batch_norm_legit_no_training": _read_aten},
     onnx={"BatchNormalization": lambda c: dict(channels=c.shape[1], affine=True)},
     onnx_weights={"BatchNormalization": (1, 2)},  # scale and bias (mean and var are buffers)
-    emit=_emit)
+    signature=lambda node: ("bn", node.shape[1]), emit=_emit)
 
 BN = OpKind(BatchNorm, batchnorm, _module, {"bn": "BN"}, learnable=True, folds=True, elementwise=True,
             spec=SpecKind(fields(affine=Field("bool", True)),
                           "`nn.BatchNorm2d`; `BatchNorm1d` on [N, C] or [N, C, L], `3d` on [N, C, D, H, W]"),
-            lower=_lower, imports=IMPORTS, fusion="epilogue")
+            lower=_lower, imports=IMPORTS, fusion="epilogue", affine=learns_affine,
+            signature=lambda op: ("bn", op.channels))
 
 KINDS = (BN,)

@@ -19,6 +19,7 @@ from convcost.cost.imports import (
     Imports,
     Layer,
     OnnxCall,
+    Signature,
     TorchCall,
     TorchReader,
     Traced,
@@ -237,6 +238,10 @@ def _emit_adaptive(node: Traced, _: Any) -> list[Layer]:
     return [layer]
 
 
+def _global_average(node: Traced) -> Signature | None:
+    return ("gpool",) if tuple(node.attrs["output_size"]) == (1, 1) and node.attrs["kind"] == "avg" else None
+
+
 _ADAPTIVE = (("Avg", "avg"), ("Max", "max"))
 ADAPTIVE_IMPORTS = Imports(
     modules={f"torch.nn.Adaptive{cls}Pool2d": _read_adaptive(kind) for cls, kind in _ADAPTIVE},
@@ -244,7 +249,7 @@ ADAPTIVE_IMPORTS = Imports(
     aten={f"aten.adaptive_{kind}_pool2d": _read_adaptive(kind) for _, kind in _ADAPTIVE},
     onnx={f"Global{name}Pool": fixed(kind=kind, output_size=(1, 1))
           for name, kind in (("Average", "avg"), ("Max", "max"))},
-    emit=_emit_adaptive)
+    signature=_global_average, emit=_emit_adaptive)
 
 _WINDOW_KEYS = ("max_pool", "avg_pool", "functional_max_pool", "functional_avg_pool")
 POOL = OpKind(Pool, pool, _pool_module, dict.fromkeys(_WINDOW_KEYS, "pooling"),
@@ -256,6 +261,8 @@ ADAPTIVE_POOL = OpKind(AdaptivePool, adaptive_pool, _adaptive_module,
                        dict.fromkeys(("adaptive_avg_pool", "adaptive_max_pool"), "pooling"),
                        keys_of=_adaptive_key, window=_adaptive_window, layout="NCHW",
                        kernel=lambda op, _: KernelForm("pool", pool=op.mode),
-                       imports=ADAPTIVE_IMPORTS)
+                       imports=ADAPTIVE_IMPORTS,
+                       signature=lambda op: ("gpool",) if op.output_size == (1, 1) and op.mode == "avg"
+                       else None)
 
 KINDS = (POOL, ADAPTIVE_POOL)

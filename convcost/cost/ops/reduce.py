@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
+from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, Signature, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError
@@ -110,15 +110,20 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     return [layer if dims == SPATIAL else {**layer, "dims": list(dims)}]
 
 
+def _squeeze(node: Traced) -> Signature | None:
+    # an SE squeeze: mean over H×W kept (fvcore counts no aten::mean)
+    return ("gmean",) if tuple(node.attr("dims", ())) == SPATIAL and node.attr("keepdim") else None
+
+
 IMPORTS = Imports(functions={"torch.mean": _read_call, "Tensor.mean": _read_call},
                   aten={"aten.mean": _read_call}, dispatch={"aten.mean": _read_dispatch},
-                  onnx={"ReduceMean": _read_onnx}, emit=_emit)
+                  onnx={"ReduceMean": _read_onnx}, signature=_squeeze, emit=_emit)
 
 MEAN = OpKind(Mean, mean, _module, {"mean": "pooling"}, window=_window,
               spec=SpecKind(fields(keepdim=Field("bool", False, doc="keep each reduced dim as 1"),
                                    dims=Field("ints", list(SPATIAL), doc="the dims averaged, after the "
                                               "batch ([1]: a ViT's tokens)")),
                             "`x.mean(dims)` in forward (no module of torch's; [2, 3]: over H×W)"),
-              lower=_lower, imports=IMPORTS)
+              lower=_lower, imports=IMPORTS, signature=lambda op: ("gmean",) if op.keepdim else None)
 
 KINDS = (MEAN,)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Imports
+from convcost.cost.imports import Imports, Signature, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.token_imports import (
     emit_reshape,
@@ -239,6 +239,17 @@ def _lower_roll(f: Mapping[str, Any], _: Shape, __: Lowering) -> Roll:
     return Roll(f["shifts"], f["dims"])
 
 
+def channel_shuffle(node: Traced) -> Signature | None:
+    """The transpose(1, 2) of a channel shuffle traced as view, transpose, view ([N, g, C/g, H, W])."""
+    return ("shuffle",) if tuple(node.attr("dims", ())) == (1, 2) and len(node.shape) == 5 else None
+
+
+def _swapped(op: Transpose, rank: int) -> tuple[int, ...]:
+    order = list(range(rank))
+    order[op.dim0], order[op.dim1] = order[op.dim1], order[op.dim0]
+    return tuple(order)
+
+
 _VIEWS = "views"
 RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                  spec=SpecKind(fields(shape=_sizes,
@@ -254,21 +265,23 @@ RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                      aten={"aten.view": read_reshape, "aten.reshape": read_reshape,
                            "aten._unsafe_view": read_reshape, "aten.unsqueeze": read_resized,
                            "aten.squeeze": read_resized},
-                     onnx={"Reshape": read_onnx_reshape}, emit=emit_reshape))
+                     onnx={"Reshape": read_onnx_reshape}, bookkeeping=True, emit=emit_reshape))
 VIEW = OpKind(View, reshape, _module, {"view": _VIEWS}, view=True,
               spec=SpecKind(fields(shape=_sizes), "`x.view(N, *shape)`"), lower=_lower_view)
 PERMUTE = OpKind(Permute, permute, _module, {"permute": _VIEWS}, view=True,
                  spec=SpecKind(fields(dims=Field("ints", minimum=-64, doc="every dim once, the "
                                                  "batch's included")),
-                               "`x.permute(*dims)`"), lower=_lower_permute)
+                               "`x.permute(*dims)`"), lower=_lower_permute,
+                 axes=lambda op, rank: op.dims if len(op.dims) == rank else None)
 TRANSPOSE = OpKind(Transpose, transpose, _module, {"transpose": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim0=_dim, dim1=_dim), "`x.transpose(dim0, dim1)`"),
-                   lower=_lower_transpose,
+                   lower=_lower_transpose, axes=_swapped,
                    imports=Imports(  # every transpose and permute: the IR's transpose
                        functions={"torch.transpose": read_transpose, "Tensor.transpose": read_transpose,
                                   "torch.permute": read_permute, "Tensor.permute": read_permute},
                        aten={"aten.transpose": read_transpose, "aten.permute": read_permute},
-                       onnx={"Transpose": read_onnx_transpose}, emit=emit_transpose))
+                       onnx={"Transpose": read_onnx_transpose}, signature=channel_shuffle,
+                       emit=emit_transpose))
 UNFLATTEN = OpKind(Unflatten, unflatten, _module, {"unflatten": _VIEWS}, view=True,
                    spec=SpecKind(fields(dim=_dim, sizes=Field("ints", minimum=-1, doc="its new "
                                                               "sizes; one may be -1")),

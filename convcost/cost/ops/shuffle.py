@@ -58,13 +58,14 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     return [{"kind": "shuffle", "groups": node.attr("groups")}] if len(x) == 4 else None
 
 
-IMPORTS = Imports(modules={"torch.nn.ChannelShuffle": lambda c: dict(groups=c.module.groups)}, emit=_emit)
+IMPORTS = Imports(modules={"torch.nn.ChannelShuffle": lambda c: dict(groups=c.module.groups)},
+                  signature=lambda _: ("shuffle",), emit=_emit)
 
 SHUFFLE = OpKind(
     Shuffle, shuffle, _module, {"shuffle": "concat/shuffle"},
     spec=SpecKind(fields(groups=Field("int", 2, doc="channel groups; must divide C")),
                   "ShuffleNet's channel shuffle: `x.view(n, g, c // g, h, w).transpose(1, 2)` "
                   "and back to [N, C, H, W]"),
-    lower=_lower, imports=IMPORTS)
+    lower=_lower, imports=IMPORTS, signature=lambda _: ("shuffle",))
 
 KINDS = (SHUFFLE,)

@@ -113,7 +113,7 @@ FLATTEN_IMPORTS = Imports(
     functions={"torch.flatten": _read_flatten, "Tensor.flatten": _read_flatten},
     aten={"aten.flatten": _read_flatten},
     onnx={"Flatten": lambda c: dict(start_dim=int(c.attrs.get("axis", 1)), end_dim=-1)},
-    emit=emit_flatten)
+    bookkeeping=True, emit=emit_flatten)
 
 
 def _read_p(c: TorchCall) -> Fields:
@@ -128,7 +128,7 @@ def _emit_dropout(node: Traced, _: Any) -> list[Layer]:
 DROPOUT_IMPORTS = Imports(
     modules={"torch.nn.Dropout": lambda c: dict(p=float(c.module.p)), "torch.nn.Dropout2d": fixed()},
     functions={"torch.nn.functional.dropout": _read_p}, aten={"aten.dropout": _read_p},
-    onnx={"Dropout": fixed()}, emit=_emit_dropout)
+    onnx={"Dropout": fixed()}, bookkeeping=True, emit=_emit_dropout)
 
 
 def _no_layer(_: Traced, __: Any) -> list[Layer]:
@@ -139,7 +139,7 @@ IDENTITY_IMPORTS = Imports(
     modules={"torch.nn.Identity": fixed()}, functions={"Tensor.contiguous": fixed()},
     aten={"aten.contiguous": fixed(), "aten.clone": fixed()}, onnx={"Identity": fixed()},
     dispatch={"aten.alias": fixed(), "aten.detach": fixed(), "aten._to_copy": fixed()},
-    emit=_no_layer)
+    bookkeeping=True, emit=_no_layer)
 
 
 FLATTEN = OpKind(Flatten, flatten, _flatten_module, {"flatten": "flatten/dropout"}, view=True,

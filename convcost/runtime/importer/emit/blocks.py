@@ -14,61 +14,32 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from convcost.cost.graph import Node
+from convcost.cost.imports import Signature
 from convcost.cost.imports import spec_size as size
+from convcost.cost.registry import OPS, op_kind
 from convcost.errors import SpecError
 from convcost.runtime.importer.emit.leaves import Layer, conv_unit
-from convcost.runtime.importer.ir import IRNode, Shape
+from convcost.runtime.importer.ir import OWN_OPS, IRNode, Shape
 
-Signature = tuple[Any, ...]
-SKIPPED = frozenset({"identity", "dropout", "getitem", "chunk", "split", "reshape", "flatten"})
+SKIPPED = frozenset({"getitem", "chunk", "split"})  # the importer's own bookkeeping ops
 
 
 def ir_signature(node: IRNode) -> Signature | None:
-    """What a traced op contributes to a block's identity; None for pure bookkeeping."""
-    a = node.attrs
-    if node.op == "conv":
-        pad = a["padding"] if isinstance(a["padding"], str) else tuple(a["padding"])
-        return ("conv", a["in_channels"], a["out_channels"], tuple(a["kernel"]), tuple(a["stride"]),
-                pad, tuple(a["dilation"]), a["groups"], a["bias"])
-    if node.op == "bn":
-        return ("bn", node.shape[1])
-    if node.op == "act":
-        return ("act", a["fn"])
-    if node.op in ("add", "mul", "concat") and len(node.inputs) == 2 and "scalar" not in a:
-        return (node.op,)
-    if node.op == "transpose" and tuple(a.get("dims", ())) == (1, 2) and len(node.shape) == 5:
-        return ("shuffle",)
-    if node.op == "shuffle":
-        return ("shuffle",)
-    if node.op == "adaptive_pool" and tuple(a["output_size"]) == (1, 1) and a["kind"] == "avg":
-        return ("gpool",)
-    if node.op == "mean" and tuple(a.get("dims", ())) == (2, 3) and a.get("keepdim"):
-        return ("gmean",)  # an SE squeeze: squeeze: mean (fvcore counts no aten::mean)
-    return None if node.op in SKIPPED else ("other", node.op)
+    """What a traced op contributes to a block's identity (its kind's ``Imports.signature``);
+    None for pure bookkeeping (a reshape, a dropout, a tuple item)."""
+    if node.op in OWN_OPS:
+        return None if node.op in SKIPPED else ("other", node.op)
+    imports = OPS[node.op].imports
+    if imports.bookkeeping:
+        return None
+    return (imports.signature(node) if imports.signature else None) or ("other", node.op)
 
 
-_MERGES = {"add": "add", "scale": "mul", "concat": "concat", "shuffle": "shuffle"}  # op key -> IR's
-
-
-def node_signature(node: Node) -> Signature | None:
-    """The same signature for a leaf of convcost's expansion, read by its op's key (the keys
-    :func:`ir_signature` reads) from the op's fields."""
+def node_signature(node: Node) -> Signature:
+    """The same signature for a leaf of convcost's expansion (its kind's ``OpKind.signature``)."""
     op = node.op
-    key, f = (op.key, vars(op)) if op is not None else ("", {})
-    if key == "conv":
-        return ("conv", f["in_channels"], f["out_channels"], f["kernel"], f["stride"], f["padding"],
-                f["dilation"], f["groups"], f["bias"])
-    if key == "bn":
-        return ("bn", f["channels"])
-    if key == "act":
-        return ("act", f["fn"])
-    if key in _MERGES:
-        return (_MERGES[key],)
-    if key == "adaptive_pool" and f["output_size"] == (1, 1) and f["mode"] == "avg":
-        return ("gpool",)
-    if key == "mean" and f["keepdim"]:
-        return ("gmean",)
-    return ("other", node.label)
+    read = op_kind(op).signature if op is not None else None
+    return (read(op) if read is not None and op is not None else None) or ("other", node.label)
 
 
 def expand_one(layer: Layer, shape: Shape) -> Node | None:

@@ -1,4 +1,4 @@
-"""Golden outputs: each command and format on a few specs, and every spec's totals, byte for byte.
+"""Golden outputs: each command and format on three specs, and every spec's totals, byte for byte.
 
 Run ``CONVCOST_UPDATE_GOLDEN=1 pytest tests -k golden`` to rewrite the files after an
 intended change, then review the diff (the torchinfo ``tests/test_output`` practice).
@@ -15,18 +15,21 @@ import pytest
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
+from convcost.conventions.rules import CONVENTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
 FORMATS = ("table", "json", "csv", "markdown")
-TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
+TOOLS = tuple(name for name in CONVENTIONS if name != "paper")
 UPDATE = os.environ.get("CONVCOST_UPDATE_GOLDEN") == "1"
-# The per-format goldens run on three small specs that differ in shape: a plain sequential
-# stack, a graph (`from:` merges, skip connections, upsampling) and one with squeeze-excitation
-# (where the counting conventions disagree most). Every shipped spec still meets the real tools'
-# rules through the per-convention totals tables below, and the output schema and the formats'
-# structure through tests/cli/test_output_contract.py.
+# The per-format goldens run on three small specs that differ in shape, and on no other: a plain
+# sequential stack, a graph (`from:` merges, skip connections, upsampling) and one with
+# squeeze-excitation (where the counting conventions disagree most); the flags' goldens on the
+# sequential one. Every shipped spec still meets the real tools' rules through the per-convention
+# totals tables below, `check` and its baseline through tests/cli/test_check_cli.py
+# (test_shipped_specs_are_within_budget_and_baseline), and the output schema and the formats'
+# structure through tests/cli/test_output_contract.py (--depth: test_layers_are_always_the_leaves).
 SEQUENTIAL, GRAPH, SE = "mobilenet_v1", "unet", "mobilenet_v3_small"
 GOLDEN_SPECS = (SEQUENTIAL, GRAPH, SE)
 
@@ -53,6 +56,7 @@ def _model_cases() -> list[tuple[str, list[str]]]:
     return cases
 
 
+CHECK = ["check", *(f"specs/{spec}.yaml" for spec in GOLDEN_SPECS), "--baseline", "convcost-baseline.json"]
 LAYER = ["layer", "--cin", "64", "--cout", "128", "--k", "3", "--hw", "224"]
 OTHER_CASES: list[tuple[str, list[str]]] = [
     *[(f"layer/basic.{fmt}", [*LAYER, "--format", fmt]) for fmt in FORMATS],
@@ -61,8 +65,7 @@ OTHER_CASES: list[tuple[str, list[str]]] = [
                                    "--heads", "4", "--kv-stride", "2", "--format", fmt]) for fmt in FORMATS],
     ("layer/training.json", [*LAYER, "--training", "--format", "json"]),
     ("layer/thop.table", [*LAYER, "--convention", "thop"]),
-    ("check/specs.table", ["check", "specs/", "--baseline", "convcost-baseline.json"]),
-    ("check/specs.json", ["check", "specs/", "--baseline", "convcost-baseline.json", "--format", "json"]),
+    *[(f"check/golden_specs.{fmt}", [*CHECK, "--format", fmt]) for fmt in ("table", "json", "csv")],
     ("sweep/mobilenet_v1.json", ["sweep", "specs/mobilenet_v1.yaml", "--format", "json"]),
     ("sweep/mobilenet_v1.csv", ["sweep", "specs/mobilenet_v1.yaml", "--format", "csv"]),
     ("sweep/mobilenet_v1.t4.csv", ["sweep", "mobilenet_v1", "--roofline", "t4", "--dtype", "float16",
@@ -70,20 +73,18 @@ OTHER_CASES: list[tuple[str, list[str]]] = [
     ("layer/memory.t4.csv", [*LAYER, "--memory", "--roofline", "t4", "--format", "csv"]),
     ("layer/training.csv", [*LAYER, "--training", "--format", "csv"]),
     ("layer/thop.csv", [*LAYER, "--convention", "thop", "--format", "csv"]),
-    ("check/specs.csv", ["check", "specs/", "--baseline", "convcost-baseline.json", "--format", "csv"]),
-    ("check/specs.summary.table", ["check", "specs/", "--summary"]),
-    ("conventions/mobilenet_v2.csv", ["conventions", "mobilenet_v2", "--format", "csv"]),
-    ("conventions/mobilenet_v2.summary.table", ["conventions", "mobilenet_v2", "--summary"]),
+    ("check/golden_specs.summary.table", [*CHECK[:4], "--summary"]),
+    ("conventions/mobilenet_v1.csv", ["conventions", "mobilenet_v1", "--format", "csv"]),
+    ("conventions/mobilenet_v1.summary.table", ["conventions", "mobilenet_v1", "--summary"]),
     ("list/builtins.table", ["list"]),
     ("list/builtins.json", ["list", "--format", "json"]),
     ("list/builtins.csv", ["list", "--format", "csv"]),
     ("schema/output.json", ["schema", "output"]),
-    *[(f"diff/mobilenet_v2_wide.{fmt}", ["diff", "specs/mobilenet_v2.yaml",
-                                          "tests/cli/data/mobilenet_v2_wide.yaml",
+    *[(f"diff/mobilenet_v1_wide.{fmt}", ["diff", "specs/mobilenet_v1.yaml",
+                                          "tests/cli/data/mobilenet_v1_wide.yaml",
                                           "--fail-on-growth", "20%", "--format", fmt])
       for fmt in ("table", "markdown")],
-    *[(f"model/mobilenet_v2.{name}", ["model", "mobilenet_v2", "--no-verify", *argv]) for name, argv in (
-        ("depth1.json", ["--depth", "1", "--format", "json"]),
+    *[(f"model/mobilenet_v1.{name}", ["model", "mobilenet_v1", "--no-verify", *argv]) for name, argv in (
         ("summary.table", ["--summary"]),
         ("summary.json", ["--summary", "--format", "json"]),
         ("summary.csv", ["--summary", "--format", "csv"]),
@@ -131,7 +132,7 @@ def conventions_rows() -> dict[str, list[dict[str, str]]]:
     return rows
 
 
-@pytest.mark.parametrize("convention", ("paper", *TOOLS))
+@pytest.mark.parametrize("convention", list(CONVENTIONS))
 def test_totals_of_every_shipped_spec(convention: str,
                                       conventions_rows: dict[str, list[dict[str, str]]]) -> None:
     """One compact table per convention: every shipped spec's exact total under its rules (in
@@ -142,3 +143,19 @@ def test_totals_of_every_shipped_spec(convention: str,
         lines.append(f"{spec},{row['unit']},{row['total']},{row['params']}")
     assert len(lines) == len(SPECS) + 1
     _compare(f"totals/{convention}.csv", "\n".join(lines) + "\n")
+
+
+def _specs_named(argv: list[str]) -> set[str]:
+    """The shipped specs a command line names (``specs/unet.yaml`` or ``unet``)."""
+    return {Path(word).stem for word in argv if Path(word).stem in SPECS
+            and (word in SPECS or word.startswith("specs/"))}
+
+
+def test_the_goldens_are_the_cases_on_three_specs() -> None:
+    """Every golden file is a case's (none left behind), one totals table per convention, and
+    no per-format golden names a shipped spec but the three: a new spec adds a totals row only."""
+    files = {str(p.relative_to(GOLDEN)).removesuffix(".out") for p in GOLDEN.rglob("*.out")}
+    assert files == {name for name, _ in CASES} | {f"totals/{name}.csv" for name in CONVENTIONS}
+    assert set().union(*(_specs_named(argv) for _, argv in CASES)) == set(GOLDEN_SPECS)
+    named = _specs_named(["diff", "specs/mobilenet_v2.yaml", "vgg16", "vgg16.onnx"])
+    assert named == {"mobilenet_v2", "vgg16"}  # the check sees both spellings

@@ -43,6 +43,7 @@ from convcost.conventions.formulas import (
 )
 from convcost.conventions.nd_rules import ROWS as ND_ROWS
 from convcost.conventions.swin_rules import ROWS as SWIN_ROWS
+from convcost.conventions.vit_rules import ROWS as VIT_ROWS
 from convcost.cost.registry import RULE_KEYS
 from convcost.errors import ConvcostError
 from convcost.limits import quote
@@ -82,6 +83,7 @@ PAPER = Convention(
         **ROWS["paper"],
         **ND_ROWS["paper"],
         **SWIN_ROWS["paper"],
+        **VIT_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -148,6 +150,7 @@ FVCORE = Convention(
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
         **ND_ROWS["fvcore"],
         **SWIN_ROWS["fvcore"],
+        **VIT_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -198,6 +201,7 @@ THOP = Convention(
         **ROWS["thop"],
         **ND_ROWS["thop"],
         **SWIN_ROWS["thop"],
+        **VIT_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -274,6 +278,7 @@ PTFLOPS = Convention(
         **zeros("0: recorded ops hold no MAC (the stand-in runs none)", recorded=""),
         **ND_ROWS["ptflops"],
         **SWIN_ROWS["ptflops"],
+        **VIT_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -312,6 +317,7 @@ TORCHINFO = Convention(
         **ROWS["torchinfo"],
         **ND_ROWS["torchinfo"],
         **SWIN_ROWS["torchinfo"],
+        **VIT_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -332,6 +338,7 @@ TORCH = Convention(
         **ROWS["torch"],
         **ND_ROWS["torch"],
         **SWIN_ROWS["torch"],
+        **VIT_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

@@ -144,6 +144,7 @@ layers:
   - {kind: unused, name: aux, params: 5}
   - {kind: pool, name: avgp, op: avg, kernel_size: 2, ceil_mode: true}
   - {kind: pool, name: favgp, op: avg, kernel_size: 3, stride: 1, padding: 1, functional: true}
+  - {kind: pad, name: ninf, pad: [0, 1, 0, 1], value: "-inf"}
   - {kind: pool, name: amax, op: max, output_size: [3, 2]}
   - {kind: pool, name: aavg, op: avg, output_size: [2, 3]}
   - {kind: mean, name: gmean, keepdim: true}

@@ -253,6 +253,8 @@ GRAPH_LEAVES: dict[str, Case] = {
     "slice of a flat tensor": (Slice(0, 3), (1, 10), (1, 3), 0, 0),
     # pad (left 1, right 2, top 0, bottom 3): H 5 + 0 + 3 = 8, W 7 + 1 + 2 = 10
     "pad": (Pad((1, 2, 0, 3)), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0),
+    # a pad of -inf (before a max pool): the same shapes, H 5 + 1 = 6, W 7 + 1 = 8; no MACs
+    "pad -inf": (Pad((0, 1, 0, 1), "-inf"), (2, 3, 5, 7), (2, 3, 6, 8), 0, 0),
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),

@@ -51,6 +51,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("mul", TOKENS, scalar=0.125), TOKENS, [{"kind": "scalar", "value": 0.125}]),  # q * scale
     (_node("pad", (1, 56, 56, 64), mode="constant", value=0.0), (1, 56, 56, 64), []),  # adds nothing
     (_node("pad", (1, 63, 63, 64), mode="constant", value=0.0), (1, 56, 56, 64), None),
+    (_node("pad", (1, 64, 113, 113), mode="constant", value=-float("inf"), pad=(0, 1, 0, 1)),
+     (1, 64, 112, 112), [{"kind": "pad", "pad": [0, 1, 0, 1], "value": "-inf"}]),  # MaxPool2dSame's
+    (_node("pad", (1, 64, 113, 113), mode="constant", value=1.0, pad=(0, 1, 0, 1)),
+     (1, 64, 112, 112), None),  # a pad of ones: no spec value
     (_node("mean", (1, 192), dims=(1,), keepdim=False), TOKENS,
      [{"kind": "mean", "dims": [1]}]),  # the average of the tokens
     (_node("mean", (1, 192), dims=(-2,), keepdim=False), TOKENS, [{"kind": "mean", "dims": [1]}]),

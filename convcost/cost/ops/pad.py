@@ -1,9 +1,11 @@
-"""``pad``: zeros around the map, ``F.pad(x, (left, right, top, bottom))`` / ``nn.ZeroPad2d``
-(TF-style asymmetric padding written apart from a conv). No params, no MACs.
+"""``pad``: a constant around the map, ``F.pad(x, (left, right, top, bottom))`` / ``nn.ZeroPad2d``
+(TF-style asymmetric padding written apart from a conv); ``value`` zero, or ``-inf`` (timm's
+``MaxPool2dSame`` pads before its max pool). No params, no MACs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -14,13 +16,17 @@ from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.cost.window import Windows, conv_window
 from convcost.errors import SpecError
 
+PAD_VALUES = ("zero", "-inf")
+
 
 @dataclass(frozen=True)
 class Pad(Op):
-    """Zero padding: ``(left, right, top, bottom)`` pixels, as ``F.pad`` orders them."""
+    """Constant padding: ``(left, right, top, bottom)`` pixels, as ``F.pad`` orders them, of
+    zeros or ``-inf``."""
 
     key: ClassVar[str] = "pad"
     pad: tuple[int, int, int, int]
+    value: str = "zero"
 
 
 def pad(op: Pad, x: Shape) -> LayerCost:
@@ -39,14 +45,14 @@ def _window(op: Pad, x: Shape) -> Windows:
 def _module(op: Pad, _: Shape) -> Any:
     from torch import nn
 
-    return nn.ZeroPad2d(op.pad)
+    return nn.ZeroPad2d(op.pad) if op.value == "zero" else nn.ConstantPad2d(op.pad, -math.inf)
 
 
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Pad:
     amounts = f["pad"]
     if len(amounts) != 4:
         raise SpecError(f"give 4 sizes [left, right, top, bottom], got {len(amounts)}", path=f"{at.path}.pad")
-    return Pad(tuple(amounts))
+    return Pad(tuple(amounts), f["value"])
 
 
 # -- import ------------------------------------------------------------------------------
@@ -76,16 +82,19 @@ def _read_onnx(c: OnnxCall) -> Fields:
 
 
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
-    """``F.pad`` with zeros on W and H (4 sizes, none negative) of an [N, C, H, W] map; a pad that
-    adds nothing (its traced output is its input's shape: Twins' windows already whole) is none."""
+    """``F.pad`` with zeros (or ``-inf``) on W and H (4 sizes, none negative) of an [N, C, H, W]
+    map; a pad that adds nothing (its traced output is its input's shape: Twins' windows already
+    whole) is none."""
     amounts = tuple(node.attr("pad", ()))
     if node.attr("mode", "constant") == "constant" and node.shape == x:
         return []
-    if node.attr("mode", "constant") != "constant" or node.attr("value", 0) or len(x) != 4:
+    value = node.attr("value", 0)
+    if node.attr("mode", "constant") != "constant" or value not in (0, -math.inf) or len(x) != 4:
         return None
     if len(amounts) != 4 or min(amounts) < 0:
         return None
-    return [{"kind": "pad", "pad": list(amounts)}] if any(amounts) else []
+    layer: Layer = {"kind": "pad", "pad": list(amounts)}
+    return [layer if value == 0 else {**layer, "value": "-inf"}] if any(amounts) else []
 
 
 IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
@@ -93,9 +102,13 @@ IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
                   onnx={"Pad": _read_onnx}, emit=_emit)
 
 PAD = OpKind(
-    Pad, pad, _module, {"pad": "flatten/dropout"}, window=_window,
-    spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] zero pixels")),
-                  "`F.pad(x, (left, right, top, bottom))`, `nn.ZeroPad2d`: zeros around the map"),
+    Pad, pad, _module, {"pad": "flatten/dropout", "pad_value": "flatten/dropout"},
+    keys_of=lambda op: ("pad",) if op.value == "zero" else ("pad_value",), window=_window,
+    spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] pixels"),
+                         value=Field("choice", "zero", PAD_VALUES,
+                                     doc="what is padded: zeros, or -inf before a max pool")),
+                  "`F.pad(x, (left, right, top, bottom), value=...)`, `nn.ZeroPad2d`: zeros (or "
+                  "`-inf`) around the map"),
     lower=_lower, imports=IMPORTS,
 )
 

@@ -121,6 +121,7 @@ PARAM = OpKind(
     spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1")),
                   "an `nn.Parameter` read in forward (class token, positional embedding), "
                   "expanded to the batch of the tensor it reads; add or concat it"),
-    lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, emit=emit_param))
+    lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, aten={"aten.expand": fixed()},
+                                 emit=emit_param))
 
 KINDS = (PARAM, UNUSED)

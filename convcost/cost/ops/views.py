@@ -137,8 +137,8 @@ def _no_layer(_: Traced, __: Any) -> list[Layer]:
 
 IDENTITY_IMPORTS = Imports(
     modules={"torch.nn.Identity": fixed()}, functions={"Tensor.contiguous": fixed()},
-    aten={"aten.contiguous": fixed(), "aten.clone": fixed()}, onnx={"Identity": fixed()},
-    dispatch={"aten.alias": fixed(), "aten.detach": fixed(), "aten._to_copy": fixed()},
+    aten={"aten.contiguous": fixed(), "aten.clone": fixed(), "aten.alias": fixed()},
+    onnx={"Identity": fixed()}, dispatch={"aten.detach": fixed(), "aten._to_copy": fixed()},
     bookkeeping=True, emit=_no_layer)
 
 

@@ -87,6 +87,27 @@ def test_a_directly_called_forward_is_compared_in_its_parent() -> None:
     assert "called directly (module.forward(x): no hook fires)" in table.stdout
 
 
+def test_the_cross_check_runs_the_original_twice() -> None:
+    """One pass holds FlopCounterMode, the output-shape hooks, the parameter reads and the
+    forward spies, the other is fvcore's trace: a big input (SAM at 1024²) costs two forwards, not
+    four. Still the directly called block is seen, and every parameter read (224 + 584 = 808)."""
+    from convcost.frontend.source import parse_source
+    from convcost.net.analysis import analyze as analyze_spec
+    from convcost.runtime.importer.crosscheck import verify_original
+    from convcost.runtime.importer.load import import_source
+    from convcost.spec.loader import spec_from
+    from convcost.spec.yamlsafe import load_yaml
+
+    session = import_source(parse_source(f"{MODELS}:Direct"), (1, 3, 8, 8))
+    spec = spec_from(load_yaml(session.yaml, "direct"), session.yaml, "direct")
+    assert session.model is not None
+    calls: list[int] = []
+    session.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    checked = verify_original(analyze_spec(spec), session)
+    assert len(calls) == 2
+    assert checked.ok and checked.direct == ("block",) and checked.torch_params == 808
+
+
 def test_an_incomplete_model_is_checked_with_its_counts_as_lower_bounds() -> None:
     result = CliRunner().invoke(app, ["model", f"{MODELS}:Mixer", "--input", "1x3x8x8", "-f", "json"])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,8 @@ the module's output in a forward pass, its fvcore-convention count with fvcore's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from convcost.conventions.rules import FVCORE, PAPER
@@ -42,10 +44,10 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
     layers = [n for n in analysis.root.children if origins.get(n.name) and origins[n.name][0] in modules]
     x = tuple(torch.zeros(shape) for shape in analysis.input_shapes)  # every named input
     with quiet(), nms_available():  # a detector runs its NMS (a CUDA torchvision has none)
-        shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
+        unused = [modules[path] for path, _ in session.imported.graph.unused]
+        with _reads(model, unused) as used, _forwards(model) as forwarded:  # one pass: big inputs
+            shapes, counter_flops = hooked_forward(model, sorted({origins[n.name][0] for n in layers}), x)
         by_module, unsupported, ignored = fvcore_by_module(model, x)
-        used = _used_params(model, x, [modules[path] for path, _ in session.imported.graph.unused])
-        forwarded = _forwarded(model, x)
     calls: dict[str, list[Node]] = {}  # module path -> its layers (several: a shared module)
     for node in layers:
         calls.setdefault(origins[node.name][0], []).append(node)
@@ -60,7 +62,7 @@ def verify_original(analysis: Analysis, session: Session) -> Verification:
              f"fvcore {getattr(fvcore, '__version__', '?')})")
     return Verification(
         analysis.model, FVCORE.name, tools, tuple(checks), FVCORE.total(analysis), by_module[""],
-        analysis.totals.params, used, PAPER.total(analysis),
+        analysis.totals.params, used.count, PAPER.total(analysis),
         counter_flops, unsupported, ignored, not analysis.complete,
     )
 
@@ -82,12 +84,23 @@ def _seen(node: Node, shape: Any) -> Any:
     return out if same else shape
 
 
-def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
-    """``sum(p.numel())`` over the parameters a forward pass reads and those of the ``unused``
-    modules (GoogLeNet's auxiliary heads in eval: the import writes an ``unused`` layer each),
-    each once; a module's weights read by its parent (nn.MultiheadAttention's ``out_proj``) are
-    in. A parameter nobody reads, in a module that ran, is left out, as the import notes."""
-    import torch
+class _Read:
+    """The parameters a pass read, each once (:func:`_reads`)."""
+
+    def __init__(self, params: dict[int, Any], read: set[int]) -> None:
+        self.params, self.read = params, read
+
+    @property
+    def count(self) -> int:
+        return sum(self.params[i].numel() for i in self.read)
+
+
+@contextmanager
+def _reads(model: Any, unused: list[Any]) -> Iterator[_Read]:
+    """While inside, the parameters the ops read; with those of the ``unused`` modules
+    (GoogLeNet's auxiliary heads in eval: the import writes an ``unused`` layer each), each
+    once; a module's weights read by its parent (nn.MultiheadAttention's ``out_proj``) are in.
+    A parameter nobody reads, in a module that ran, is left out, as the import notes."""
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_leaves
 
@@ -103,16 +116,23 @@ def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
     training = model.training
     model.train(True)  # timm's attention-bias caches (EfficientFormer, LeViT) empty on train():
     model.train(training)  # the pass reads the bias table again, as the import's trace did
-    with torch.no_grad(), Reads():
-        model(*x)
-    return sum(params[i].numel() for i in read)
+    with Reads():
+        yield _Read(params, read)
 
 
-def _forwarded(model: Any, x: Any) -> set[str]:
-    """The modules whose ``forward`` ran in a pass, hooks or not: timm's HRNet calls
-    ``module.forward(y)`` directly, so no hook of that module fires."""
+def _used_params(model: Any, x: Any, unused: list[Any]) -> int:
+    """``sum(p.numel())`` over the parameters a forward pass on ``x`` reads (:func:`_reads`)."""
     import torch
 
+    with torch.no_grad(), _reads(model, unused) as used:
+        model(*x)
+    return used.count
+
+
+@contextmanager
+def _forwards(model: Any) -> Iterator[set[str]]:
+    """The modules whose ``forward`` runs while inside, hooks or not: timm's HRNet calls
+    ``module.forward(y)`` directly, so no hook of that module fires."""
     ran: set[str] = set()
     saved: list[tuple[Any, Any]] = []  # (module, its own instance forward, or None)
     for name, module in model.named_modules():
@@ -125,12 +145,10 @@ def _forwarded(model: Any, x: Any) -> set[str]:
         saved.append((module, module.__dict__.get("forward")))
         module.forward = spy
     try:
-        with torch.no_grad():
-            model(*x)
+        yield ran
     finally:
         for module, own in saved:
             if own is None:
                 del module.forward
             else:
                 module.forward = own
-    return ran

@@ -57,6 +57,9 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # param: the parameter's elements; its output expanded to the batch it reads
     "param class token": (Param((1, 768)), (4, 196, 768), (4, 1, 768), 768, 0),
     "param pos embedding": (Param((197, 768)), (1, 197, 768), (1, 197, 768), 151_296, 0),  # 197*768
+    # Swin's bias gathered from its (2·7 − 1)²·3 = 507-element table, not 3·49·49
+    "param gathered bias": (Param((3, 49, 49), 507), (64, 3, 49, 49), (64, 3, 49, 49), 507, 0),
+    "param buffer mask": (Param((64, 1, 49, 49), 0), (1, 64, 3, 49, 49), (1, 64, 1, 49, 49), 0, 0),
 }
 
 TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {

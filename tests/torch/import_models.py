@@ -617,6 +617,28 @@ class WholeWindows(nn.Module):
         return self.fc(F.pad(x, (0, 0, 0, pad_r, 0, pad_b)))
 
 
+class WindowBias(nn.Module):
+    """Swin's window attention scores (timm): a relative-position bias gathered from a learnt
+    table by a buffer index, viewed and permuted, added to the scores; the shifted windows'
+    mask (a buffer) added; the map cropped back with ``x[:, :H, :W, :]`` (H, W traced)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, 4)  # [N, 8, 2, 2]: 2 heads of 4 tokens, 4 wide
+        self.table = nn.Parameter(torch.zeros(9, 2))  # (2·2 − 1)² offsets, 2 heads
+        self.register_buffer("index", torch.zeros(16, dtype=torch.long))
+        self.register_buffer("mask", torch.zeros(1, 4, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.embed(x).flatten(2).view(-1, 2, 4, 4)  # [N, heads, tokens, 4]
+        scores = t @ t.transpose(-2, -1)  # [N, 2, 4, 4]
+        bias = self.table[self.index.view(-1)].view(4, 4, -1).permute(2, 0, 1).contiguous()
+        scores = (scores + bias.unsqueeze(0)).view(-1, 1, 2, 4, 4) + self.mask.unsqueeze(1)
+        y = scores.view(-1, 2, 4, 4).permute(0, 2, 3, 1)  # [N, 4, 4, 2]: a map, channels last
+        h, w = y.shape[1], y.shape[2]
+        return y[:, :h, :w, :].contiguous()
+
+
 class CachedBias(nn.Module):
     """timm's EfficientFormer/LeViT attention bias: a table read through a per-device cache in
     eval (filled by the first forward, emptied by ``train()``), added to token scores."""

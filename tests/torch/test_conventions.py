@@ -159,7 +159,7 @@ layers:
 """
 
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
-# concat, add), nn.LayerNorm and nn.Linear over tokens, the qkv reshape/permute/unbind,
+# concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm and nn.Linear over tokens, the qkv reshape/permute/unbind,
 # transpose, flatten, layer scale on tokens, unflatten, roll, view; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
 # and a Linear over the last dim of [N, H, W, C]).
@@ -175,6 +175,10 @@ layers:
   - {kind: concat, name: cat, from: [cls, pe]}
   - {kind: param, name: pos, shape: [17, 16]}
   - {kind: add, name: pos_add, from: [cat, pos]}
+  - {kind: param, name: bias, shape: [17, 16], params: 5}
+  - {kind: add, name: bias_add, from: [pos_add, bias]}
+  - {kind: param, name: mask, shape: [17, 16], params: 0}
+  - {kind: add, name: mask_add, from: [bias_add, mask]}
   - {kind: layernorm, name: ln}
   - {kind: linear, name: qkv, out_features: 48}
   - {kind: reshape, name: r, shape: [17, 3, 2, 8]}

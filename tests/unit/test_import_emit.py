@@ -408,6 +408,25 @@ def test_leaf_layers(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
     assert leaf_layers(node, (1, 4, 8, 8)) == layers
 
 
+_SCORES = (4, 3, 49, 49)  # Swin's window scores: 4 windows, 3 heads, 7·7 tokens
+
+
+@pytest.mark.parametrize(("params", "state", "shape", "layers"), [
+    # x + table[index]: the bias gathered from a (2·7 − 1)²·3 = 507-element table
+    (507, ((1, 3, 49, 49),), _SCORES, [{"kind": "param", "shape": [3, 49, 49], "params": 507}]),
+    # x + mask, a buffer: no params
+    (0, ((1, 1, 49, 49),), _SCORES, [{"kind": "param", "shape": [3, 49, 49], "params": 0}]),
+    (0, (), _SCORES, None),  # x + x (one input, no state): not a param
+    (0, ((1, 3, 49, 49),), (8, 3, 49, 49), None),  # the state widens x: not x's shape
+    (7_204, ((1, 3, 49, 49),), _SCORES, None),  # more params than the tensor: never
+])
+def test_an_add_of_module_state_is_a_param(params: int, state: Any, shape: tuple[int, ...],
+                                           layers: list[dict[str, Any]] | None) -> None:
+    add = IRNode("a", "add", "", ("x",), shape, params, attrs=frozen({"state": state} if state else {}))
+    expected = None if layers is None else [{"kind": "residual", "layers": layers, "merge": "add"}]
+    assert leaf_layers(add, _SCORES) == expected
+
+
 def test_linear_reads_features_only() -> None:
     linear = IRNode("l", "linear", "", ("x",), (1, 10), attrs=frozen(
         {"in_features": 256, "out_features": 10, "bias": False}))

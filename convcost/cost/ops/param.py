@@ -6,7 +6,9 @@ eval), so that params are ``sum(p.numel())``; it passes its input on and runs no
 Its ``shape`` is that of the parameter after its leading 1 (``[1, 768]`` for a ``[1, 1, 768]``
 class token); the layer reads one tensor for its batch size only and outputs the parameter
 expanded to it (``expand``: a view of the parameter, not of its input, so no ``view`` trait).
-Params = prod(shape); no MACs.
+Params = prod(shape); no MACs. With ``params``, the tensor is gathered from a learnt table of
+that many elements (Swin's relative-position bias ``table[index]``, ``[heads, N, N]`` from
+``(2w−1)²·heads``), or, with ``params: 0``, it is a buffer (Swin's shifted-window mask).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from convcost.cost.value import LayerCost, Shape
 class Param(Op):
     key: ClassVar[str] = "param"
     shape: tuple[int, ...]
+    params: int | None = None  # a gathered table's elements (0: a buffer); None: prod(shape)
 
 
 def param(op: Param, x: Shape) -> LayerCost:
-    # reads [N, ...] for N only -> [N, *shape]; params prod(shape); no MACs
-    return LayerCost(math.prod(op.shape), 0, (x[0], *op.shape))
+    # reads [N, ...] for N only -> [N, *shape]; params prod(shape) (or the table's); no MACs
+    return LayerCost(math.prod(op.shape) if op.params is None else op.params, 0, (x[0], *op.shape))
 
 
 @cache
@@ -42,13 +45,21 @@ def _param_class() -> type:
     class Param(nn.Module):
         """A ``[1, *shape]`` parameter expanded to the batch of the tensor it is given."""
 
-        def __init__(self, shape: tuple[int, ...]) -> None:
+        def __init__(self, shape: tuple[int, ...], params: int | None) -> None:
             super().__init__()
-            self.param = nn.Parameter(torch.zeros(1, *shape))
             self.shape = shape  # plain ints: torch.fx traces expand(N, *shape)
+            if params is None:
+                self.param = nn.Parameter(torch.zeros(1, *shape))
+            elif params:  # gathered: table[index], index a buffer
+                self.table = nn.Parameter(torch.zeros(params))
+                self.register_buffer("index", torch.zeros(math.prod(shape), dtype=torch.long))
+            else:
+                self.register_buffer("param", torch.zeros(1, *shape))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            out = self.param.expand(x.shape[0], *self.shape)
+            table = getattr(self, "table", None)
+            value = self.param if table is None else table[self.index].view(1, *self.shape)
+            out = value.expand(x.shape[0], *self.shape)
             # under no_grad a view of a leaf still says requires_grad, with no grad_fn: the
             # module tracker of FlopCounterMode refuses such an output
             return out if torch.is_grad_enabled() else out.detach()
@@ -57,11 +68,11 @@ def _param_class() -> type:
 
 
 def _module(op: Param, _: Shape) -> Any:
-    return _param_class()(op.shape)
+    return _param_class()(op.shape, op.params)
 
 
 def _lower(f: Mapping[str, Any], _: Shape, __: Lowering) -> Param:
-    return Param(f["shape"])
+    return Param(f["shape"], f["params"])
 
 
 def _window(_: Param, __: Shape) -> None:
@@ -118,9 +129,13 @@ UNUSED = OpKind(
 
 PARAM = OpKind(
     Param, param, _module, {"param": "parameters"}, learnable=True, window=_window,
-    spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1")),
-                  "an `nn.Parameter` read in forward (class token, positional embedding), "
-                  "expanded to the batch of the tensor it reads; add or concat it"),
+    spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1"),
+                         params=Field("int", None, nullable=True, minimum=0,
+                                      doc="gathered from a learnt table of this many elements "
+                                      "(relative-position bias); 0: a buffer; none: prod(shape)")),
+                  "an `nn.Parameter` read in forward (class token, positional embedding, a "
+                  "gathered bias table, a buffer), expanded to the batch of the tensor it reads; "
+                  "add or concat it"),
     lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, aten={"aten.expand": fixed()},
                                  emit=emit_param))
 

@@ -146,14 +146,17 @@ def is_param(node: Traced) -> bool:
     return bool(node.params) and node.params == math.prod(node.shape[1:])
 
 
-def emit_param(node: Traced, _: Any) -> list[Layer] | None:
+def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     """``cls_token.expand(N, -1, -1)``: a parameter read with no tensor input (a ``param``);
-    ``x + pos_embed``: x plus a ``param`` (a residual container). Any other expand: None."""
+    ``x + pos_embed``: x plus a ``param`` (a residual container), ``x + table[index]`` and
+    ``x + mask`` too (with the table's ``params``; 0: a buffer). Any other expand: None."""
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
-    if not is_param(node):
-        return None
-    if node.op == "param" and not node.inputs:
+    if node.op == "param" and not node.inputs and is_param(node):
         return [param]
-    if node.op == "add" and len(node.inputs) == 1 and "scalar" not in node.attrs:
-        return [{"kind": "residual", "layers": [param], "merge": "add"}]
-    return None
+    if node.op != "add" or len(node.inputs) != 1 or "scalar" in node.attrs:
+        return None
+    if not is_param(node):  # x + table[index] (a gathered bias), x + a buffer (a mask)
+        if not node.attr("state") or node.shape != x or node.params > math.prod(node.shape[1:]):
+            return None
+        param["params"] = node.params
+    return [{"kind": "residual", "layers": [param], "merge": "add"}]

@@ -137,6 +137,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     import operator
 
     if node.op == "call_function" and node.target is operator.getitem:
+        if _state_gather(walk, node, shapes[0]):
+            return
         source: Any = node.args[0]
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
         sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
@@ -153,24 +155,44 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     params = walk.params(module.parameters()) if module is not None else walk.read(node)
     shared = module is not None and walk.calls[str(node.target)] > 1
     op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
+    state = [walk.weights[n.name][1] for n in node.all_input_nodes if n.name in walk.weights]
+    if state and module is None and walk.inputs(node):  # x + bias, x + mask: the state's shapes
+        attrs = {**attrs, "state": tuple(state)}
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
     if op == "interpolate" and node.op == "call_function":
         _size_source(walk, node)
 
 
-_VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze"})
+_VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze", "permute", "transpose",
+                    "contiguous", "flatten"})
 
 
 def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
-    """``gamma.view(1, -1, 1, 1)`` (timm's LayerScale2d): a view of one weight alone is that
-    weight, read (and counted) by the op that reads the view."""
+    """``gamma.view(1, -1, 1, 1)`` (timm's LayerScale2d), ``bias.permute(2, 0, 1)``: a view of
+    one weight alone is that weight, read (and counted) by the op that reads the view."""
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
-    ins = node.all_input_nodes
-    if node.op not in ("call_method", "call_function") or name not in _VIEWS or len(ins) != 1 \
-            or ins[0].name not in walk.weights:
+    ins = node.all_input_nodes  # the weight, and sizes traced from tensors (not tensors)
+    weights = [n for n in ins if n.name in walk.weights]
+    if node.op not in ("call_method", "call_function") or name not in _VIEWS or len(weights) != 1 \
+            or any(n.name in walk.kept for n in ins):
         return False
-    walk.weights[node.name] = (walk.weights[ins[0].name][0], shape)
+    walk.weights[node.name] = (walk.weights[weights[0].name][0], shape)
+    return True
+
+
+def _state_gather(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
+    """``table[index]``, ``biases[:, idxs]`` (Swin's and LeViT's relative-position bias): a
+    parameter indexed by a buffer, nothing traced, is that parameter, read (and counted) by the
+    op that reads the result, as a view of it is."""
+    import torch
+
+    ins = node.all_input_nodes
+    if not ins or any(n.name not in walk.weights for n in ins):
+        return False
+    tensors = [walk.weights[n.name][0] for n in ins]
+    learnt = [t for t in tensors if isinstance(t, torch.nn.Parameter)]
+    walk.weights[node.name] = ((learnt or tensors)[0], shape)
     return True
 
 
@@ -178,6 +200,9 @@ def _traced_slice(index: Any, shape: Shape, out: Shape) -> dict[str, Any] | None
     """``x[:, :k]`` or ``x[:, k:]`` with ``k`` computed in the trace (PiT's ``x[:, :token_length]``,
     ``token_length = cls.shape[1]``): its bounds from the traced sizes of dim 1; None otherwise."""
     items = index if isinstance(index, tuple) else (index,)
+    if out == shape and len(shape) > 1 and all(  # x[:, :H, :W, :] (Swin's crop of its padding)
+            isinstance(i, slice) and i.start in (None, 0) and i.step is None for i in items):
+        return dict(dim=1, start=0, end=shape[1], step=1)
     if len(items) != 2 or items[0] != slice(None) or not isinstance(items[1], slice) \
             or items[1].step is not None or len(shape) < 2 or len(out) != len(shape) \
             or out[:1] + out[2:] != shape[:1] + shape[2:]:

@@ -159,7 +159,8 @@ layers:
 """
 
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
-# concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm and nn.Linear over tokens, the qkv reshape/permute/unbind,
+# concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm
+# and nn.Linear over tokens, the qkv reshape/permute/unbind,
 # transpose, flatten, layer scale on tokens, unflatten, roll, view; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
 # and a Linear over the last dim of [N, H, W, C]).

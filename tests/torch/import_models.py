@@ -683,3 +683,37 @@ class ChannelsLastNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(self.v(self.norm(self.stem(x).permute(0, 2, 3, 1))).permute(0, 3, 1, 2))
+
+
+class GluTokens(nn.Module):
+    """gMLP-Mixer's GluMlp on tokens: ``a, b = fc1(x).chunk(2, dim=-1)``, ``fc2(a * act(b))``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.fc1 = nn.Linear(8, 16)
+        self.act = nn.SiLU()
+        self.fc2 = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.fc1(self.patch(x).flatten(2).transpose(1, 2)).chunk(2, dim=-1)
+        return self.fc2(a * self.act(b))
+
+
+class GatedConvNhwc(nn.Module):
+    """MambaOut's gated conv block on [N, H, W, C]: ``g, i, c = split(fc1(x), sizes, -1)``, a
+    depthwise conv on ``c`` permuted to NCHW and back, ``fc2(act(g) * cat((i, c), -1))``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, 4)
+        self.fc1 = nn.Linear(8, 16)
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x).permute(0, 2, 3, 1)
+        g, i, c = torch.split(self.fc1(x), (8, 4, 4), dim=-1)
+        c = self.conv(c.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return x + self.fc2(self.act(g) * torch.cat((i, c), dim=-1))

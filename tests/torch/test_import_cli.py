@@ -303,6 +303,13 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # buffer (a param of 0), the crop x[:, :H, :W, :] of the whole map (no layer). embed 8·3·16
     # + 8 = 392 params, 4·8·48 = 1,536 MACs; t·tᵀ 2 heads · 4·4·4 = 128 MACs
     ("WindowBias", "1x3x8x8", 392 + 18, 1_536 + 128),
+    # x.chunk(2, dim=-1) on tokens: two slices of dim 2, a GLU's act and mul. patch 392
+    # params, 6,144 MACs; fc1 8·16 + 16 = 144 params, 16·128 = 2,048 MACs; fc2 72, 16·64 = 1,024
+    ("GluTokens", "1x3x16x16", 392 + 144 + 72, 6_144 + 2_048 + 1_024),
+    # split on the last dim of [N, H, W, C], cat on it again: slices and a concat of dim 3.
+    # stem 392 params, 6,144 MACs; fc1 144, 2,048 MACs; dwconv 4·9 + 4 = 40 params, 16·4·9 =
+    # 576 MACs; fc2 72, 1,024 MACs
+    ("GatedConvNhwc", "1x3x16x16", 392 + 144 + 40 + 72, 6_144 + 2_048 + 576 + 1_024),
 ]
 
 

@@ -187,6 +187,7 @@ SHAPE_ONLY: dict[str, Case] = {
     "scale": (Scale(), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),
     "concat": (Concat(58), (1, 58, 28, 28), (1, 116, 28, 28), 0, 0),  # 58+58
     "concat of 3": (Concat(48 + 16), (2, 64, 7, 7), (2, 128, 7, 7), 0, 0),  # 64+48+16
+    "concat on dim 3": (Concat(12, 3), (1, 7, 7, 4), (1, 7, 7, 16), 0, 0),  # last dim 4+12
     "mul gate": (Mul((1, 96, 1, 1)), (1, 96, 14, 14), (1, 96, 14, 14), 0, 0),  # 1 -> 14
     "mul both broadcast": (Mul((2, 1, 5, 5)), (2, 8, 1, 5), (2, 8, 5, 5), 0, 0),  # max per dim
     "shuffle": (Shuffle(2), (1, 116, 28, 28), (1, 116, 28, 28), 0, 0),  # 116 % 2 == 0
@@ -251,6 +252,8 @@ GRAPH_LEAVES: dict[str, Case] = {
     # slice: channels start..end-1, a view: 28 - 4 = 24 channels, nothing learnt, no MACs
     "slice 4:28": (Slice(4, 28), (2, 32, 5, 7), (2, 24, 5, 7), 0, 0),
     "slice of a flat tensor": (Slice(0, 3), (1, 10), (1, 3), 0, 0),
+    # dim 3 of [N, H, W, C]: indices 8..11, 12 - 8 = 4 of them; the other dims kept
+    "slice of the last dim": (Slice(8, 12, 3), (2, 5, 7, 16), (2, 5, 7, 4), 0, 0),
     # pad (left 1, right 2, top 0, bottom 3): H 5 + 0 + 3 = 8, W 7 + 1 + 2 = 10
     "pad": (Pad((1, 2, 0, 3)), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0),
     # a pad of -inf (before a max pool): the same shapes, H 5 + 1 = 6, W 7 + 1 = 8; no MACs
@@ -355,6 +358,8 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "grn flat": (GlobalResponseNorm(6), (1, 6), "needs a [N, C, H, W] input"),
     "slice past the channels": (Slice(4, 9), (1, 8, 2, 2), "channels 4:9 are not inside the input's 8"),
     "slice empty": (Slice(3, 3), (1, 8, 2, 2), "channels 3:3 are not inside"),
+    "slice past dim 2": (Slice(2, 9, 2), (1, 4, 8), "indices of dim 2 2:9 are not inside the input's 8"),
+    "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
     **TOKEN_ERRORS,
 }

@@ -559,3 +559,18 @@ def test_a_chunk_whose_pieces_meet_again_is_a_split() -> None:
                      {"kind": "conv", "out_channels": 4, "kernel_size": 3, "stride": 1}]}]
     analysis = _analysed(imported)
     assert (analysis.totals.params, analysis.totals.macs) == (144, 9_216)  # 4·4·9; 144·64
+
+
+def test_a_chunk_of_the_last_dim_is_two_slices_and_a_cat_of_it_a_concat() -> None:
+    """A GLU on tokens [N, L, C]: ``a, b = x.chunk(2, -1)``, ``cat((a * b, b), -1)``: slices and
+    a concat of dim 2, never a channel split container."""
+    g = Builder((1, 4, 8))
+    c = g.op("chunk", "chunk", "", ("x",), (1, 4, 8), dim=2, sizes=(4, 4),
+             shapes=((1, 4, 4), (1, 4, 4)))
+    a = g.op("getitem", "getitem", "", (c,), (1, 4, 4), index=0)
+    b = g.op("getitem_1", "getitem", "", (c,), (1, 4, 4), index=1)
+    m = g.op("mul", "mul", "", (a, b), (1, 4, 4))
+    g.op("cat", "concat", "", (m, b), (1, 4, 8), dim=2)
+    layers = to_spec(g.graph(), SOURCE).spec["layers"]
+    assert [(layer["kind"], layer.get("dim"), layer.get("start"), layer.get("end")) for layer in layers] \
+        == [("slice", 2, 0, 4), ("slice", 2, 4, None), ("mul", None, None, None), ("concat", 2, None, None)]

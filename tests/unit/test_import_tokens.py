@@ -74,4 +74,7 @@ def test_token_merges() -> None:
     cls, tokens = (1, 1, 192), (1, 196, 192)
     assert merge_layers(_node("concat", TOKENS, dim=1), [cls, tokens]) == [{"kind": "concat"}]
     assert merge_layers(_node("add", TOKENS), [TOKENS, TOKENS]) == [{"kind": "add"}]
-    assert merge_layers(_node("concat", (1, 196, 384), dim=2), [tokens, tokens]) is None  # not dim 1
+    # along the features (dim 2): a concat of dim 2; sizes that do not add up: none
+    features = merge_layers(_node("concat", (1, 196, 384), dim=2), [tokens, tokens])
+    assert features == [{"kind": "concat", "dim": 2}]
+    assert merge_layers(_node("concat", (1, 196, 400), dim=2), [tokens, tokens]) is None

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, Traced, first, merge_signature
 from convcost.cost.layout import described
-from convcost.cost.opkind import KernelForm, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.layer_scale import emit_scalar
 from convcost.cost.ops.token_imports import emit_param
@@ -69,15 +69,17 @@ class Mul(Op):
 
 @dataclass(frozen=True)
 class Concat(Op):
-    """Channel concatenation of the first input with others of ``other_channels`` in all."""
+    """Channel concatenation of the first input with others of ``other_channels`` in all; along
+    another ``dim`` after the batch when ``dim`` is not 1 (``other_channels``: their sizes on it)."""
 
     key: ClassVar[str] = "concat"
     other_channels: int
+    dim: int = 1
 
 
 def concat(op: Concat, x: Shape) -> LayerCost:
-    # [N, C1, H, W] ++ [N, C2, H, W] ++ ... -> [N, C1+C2+..., H, W]
-    return LayerCost(0, 0, (x[0], x[1] + op.other_channels, *x[2:]))
+    # [N, C1, H, W] ++ [N, C2, H, W] ++ ... -> [N, C1+C2+..., H, W]; dim d: sizes on d add up
+    return LayerCost(0, 0, (*x[:op.dim], x[op.dim] + op.other_channels, *x[op.dim + 1:]))
 
 
 def broadcast(a: Shape, b: Shape) -> Shape | None:
@@ -141,19 +143,24 @@ def _lower_mul(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Mul:
     return Mul(other)
 
 
-def _lower_concat(_: Mapping[str, Any], x: Shape, lowering: Lowering) -> Concat:
-    inputs = _concatenable(lowering.inputs, lowering.inputs_path)
-    return Concat(sum(other[1] for other in inputs[1:]))
+def _lower_concat(f: Mapping[str, Any], x: Shape, lowering: Lowering) -> Concat:
+    dim = f.get("dim", 1)
+    if dim >= len(x):
+        raise SpecError(f"concat dim {dim} is not a dim of {described(x)}", path=lowering.inputs_path)
+    inputs = _concatenable(lowering.inputs, lowering.inputs_path, dim)
+    return Concat(sum(other[dim] for other in inputs[1:]), dim)
 
 
-def _concatenable(inputs: Sequence[Shape], path: str) -> Sequence[Shape]:
-    """``inputs``, checked to agree on everything but the channels."""
+def _concatenable(inputs: Sequence[Shape], path: str, dim: int) -> Sequence[Shape]:
+    """``inputs``, checked to agree on everything but the channels (``dim``)."""
     x = inputs[0]
     for other in inputs[1:]:
         if len(other) != len(x):
             raise _mismatch("concat", "ranks", x[1:], other[1:], path)
-        if other[2:] != x[2:]:
+        if dim == 1 and other[2:] != x[2:]:
             raise _mismatch("concat", "H×W", x[2:], other[2:], path)
+        if dim != 1 and other[1:dim] + other[dim + 1:] != x[1:dim] + x[dim + 1:]:
+            raise _mismatch("concat", f"sizes but on dim {dim}", x[1:], other[1:], path)
         if other[0] != x[0]:
             raise _mismatch("concat", "batch sizes", x[:1], other[:1], path)
     return inputs
@@ -196,16 +203,22 @@ def _classes() -> SimpleNamespace:
             return a * b
 
     class ConcatModule(nn.Module):
-        """Channel concatenation ``cat((a, b, ...), 1)``."""
+        """Concatenation ``cat((a, b, ...), dim)`` (1: the channels)."""
+
+        def __init__(self, dim: int = 1) -> None:
+            super().__init__()
+            self.dim = dim
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return torch.cat(tensors, 1)
+            return torch.cat(tensors, self.dim)
 
     return SimpleNamespace(add=AddModule, sub=SubModule, average=AverageModule, scale=ScaleModule,
                            mul=MulModule, concat=ConcatModule)
 
 
 def _module(op: Op, _: Shape) -> Any:
+    if isinstance(op, Concat):
+        return _classes().concat(op.dim)
     return getattr(_classes(), op.key)()
 
 
@@ -261,8 +274,10 @@ def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
 
 
 def _merge_concat(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
-    ok = _same_rank(node, shapes) and node.attr("dim") == 1 and sum(s[1] for s in shapes) == node.shape[1]
-    return [{"kind": "concat"}] if ok else None
+    dim = node.attr("dim")
+    ok = _same_rank(node, shapes) and isinstance(dim, int) and 0 < dim < len(node.shape) \
+        and sum(s[dim] for s in shapes) == node.shape[dim]
+    return None if not ok else [{"kind": "concat"} if dim == 1 else {"kind": "concat", "dim": dim}]
 
 
 def _emit_concat(node: Traced, x: Shape) -> list[Layer] | None:
@@ -309,7 +324,10 @@ MUL = OpKind(Mul, mul, _module, {"mul": "SE scale/gates"}, inputs=2,
              spec=SpecKind(fields(), "`a * b`, broadcasting (`from:` 2 inputs; a gate)"),
              lower=_lower_mul, imports=MUL_IMPORTS)
 CONCAT = OpKind(Concat, concat, _module, {"concat": "concat/shuffle"}, inputs=2, variadic=True,
-                spec=SpecKind(fields(), "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2)"),
+                spec=SpecKind(fields(dim=Field("int", 1, doc="the dim joined, after the batch "
+                                                             "(1: the channels)")),
+                              "`torch.cat(..., 1)`: equal H×W (`from:` ≥ 2; `dim`: along another "
+                              "axis, the others equal)"),
                 lower=_lower_concat, imports=CONCAT_IMPORTS, signature=lambda _: ("concat",))
 
 KINDS = (ADD, SUB, AVERAGE, SCALE, MUL, CONCAT)

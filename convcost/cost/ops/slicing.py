@@ -1,6 +1,7 @@
 """``slice``: a run of channels, ``x[:, start:end]`` (also ``narrow``, and one piece of
 ``torch.split`` / ``chunk`` read on its own): GhostNet's ``out[:, :c]``, ReXNet's partial
-residual, DPN's dual path, CSP stages. A view of its input: no params, no MACs.
+residual, DPN's dual path, CSP stages; on another ``dim`` after the batch, a run of it (a
+GLU's ``x.chunk(2, dim=-1)`` on tokens: gMLP-Mixer). A view of its input: no params, no MACs.
 """
 
 from __future__ import annotations
@@ -18,19 +19,23 @@ from convcost.errors import ShapeError
 
 @dataclass(frozen=True)
 class Slice(Op):
-    """Channels ``start`` to ``end`` (exclusive) of an ``[N, C, ...]`` tensor."""
+    """Channels ``start`` to ``end`` (exclusive) of an ``[N, C, ...]`` tensor; of another
+    ``dim`` after the batch (counted from 0) when ``dim`` is not 1."""
 
     key: ClassVar[str] = "slice"
     start: int
     end: int
+    dim: int = 1
 
 
 def slice_channels(op: Slice, x: Shape) -> LayerCost:
-    # [N, C, ...] -> [N, end - start, ...]; 0 <= start < end <= C; no params, no MACs
-    if len(x) < 2 or not 0 <= op.start < op.end <= x[1]:
-        raise ShapeError(f"channels {op.start}:{op.end} are not inside the input's "
-                         f"{x[1] if len(x) > 1 else 0} channels")
-    return LayerCost(0, 0, (x[0], op.end - op.start, *x[2:]))
+    # [N, C, ...] -> [N, end - start, ...]; 0 <= start < end <= C; no params, no MACs;
+    # dim d: [..., S_d, ...] -> [..., end - start, ...]
+    size = x[op.dim] if 0 < op.dim < len(x) else 0
+    if not 0 <= op.start < op.end <= size:
+        what = "channels" if op.dim == 1 else f"indices of dim {op.dim}"
+        raise ShapeError(f"{what} {op.start}:{op.end} are not inside the input's {size} {what.split()[0]}")
+    return LayerCost(0, 0, (*x[:op.dim], op.end - op.start, *x[op.dim + 1:]))
 
 
 @cache
@@ -39,24 +44,30 @@ def _slice_class() -> type:
     from torch import nn
 
     class SliceModule(nn.Module):
-        """``x[:, start:end]``."""
+        """``x[:, start:end]`` (``dim`` 1), ``x.narrow(dim, start, end - start)``."""
 
-        def __init__(self, start: int, end: int) -> None:
+        def __init__(self, start: int, end: int, dim: int) -> None:
             super().__init__()
-            self.start, self.end = start, end
+            self.start, self.end, self.dim = start, end, dim
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x[:, self.start:self.end]
+            if self.dim == 1:
+                return x[:, self.start:self.end]
+            return x.narrow(self.dim, self.start, self.end - self.start)
 
     return SliceModule
 
 
 def _module(op: Slice, _: Shape) -> Any:
-    return _slice_class()(op.start, op.end)
+    return _slice_class()(op.start, op.end, op.dim)
 
 
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Slice:
-    # channel positions scale with α as channel counts do (0 stays 0; no end: the last channel)
+    # channel positions scale with α as channel counts do (0 stays 0; no end: the last channel);
+    # another dim's positions are fixed (no end: its last index)
+    dim = f.get("dim", 1)
+    if dim != 1:
+        return Slice(f["start"], f["end"] if f["end"] is not None else x[dim] if dim < len(x) else 0, dim)
     start = at.channels("start") if f["start"] else 0
     end = at.channels("end") if f["end"] is not None else x[1]
     return Slice(start, end)
@@ -91,14 +102,17 @@ def _read_onnx(c: OnnxCall) -> Fields:
 
 
 def emit_slice(node: Traced, x: Shape) -> list[Layer] | None:
-    """``x[:, a:b]``: a ``slice`` of channels (the whole tensor: no layer)."""
-    start, end = node.attr("start"), node.attr("end")
-    if node.attr("dim") != 1 or node.attr("step", 1) != 1 or start is None or len(x) < 2:
+    """``x[:, a:b]``: a ``slice`` of channels; on another dim after the batch, with ``dim``
+    (the whole tensor: no layer)."""
+    start, end, dim = node.attr("start"), node.attr("end"), node.attr("dim")
+    if not isinstance(dim, int) or not 0 < dim < len(x) or node.attr("step", 1) != 1 or start is None:
         return None
-    if (start, end) == (0, x[1]):
+    if (start, end) == (0, x[dim]):
         return []
     layer: Layer = {"kind": "slice", "start": start}
-    return [layer if end == x[1] else {**layer, "end": end}]
+    if dim != 1:
+        layer["dim"] = dim
+    return [layer if end == x[dim] else {**layer, "end": end}]
 
 
 IMPORTS = Imports(functions={"torch.narrow": _read_narrow, "Tensor.narrow": _read_narrow},
@@ -111,7 +125,10 @@ SLICE = OpKind(
         start=Field("int", 0, minimum=0, doc="first channel"),
         end=Field("int", None, nullable=True, doc="one past the last channel; none: to the last"),
         width=Field("choice", "scaled", ("scaled", "fixed", "grow")),
-    ), "`x[:, start:end]` (channels; also `narrow`, a piece of `split`/`chunk`): a view, no MACs"),
+        dim=Field("int", 1, doc="the dim sliced, after the batch (1: the channels; another: its "
+                                "positions, not scaled by the width)"),
+    ), "`x[:, start:end]` (channels; also `narrow`, a piece of `split`/`chunk`; `dim`: "
+       "another axis): a view, no MACs"),
     lower=_lower, imports=IMPORTS,
 )
 

@@ -231,11 +231,12 @@ class _Walk:
                 self.add_opaque(region)
 
     def cut(self, region: _Group, depth: int) -> bool:
-        """A channel chunk/split whose pieces are read apart (CSP, C2f, Res2Net): no layer of its
-        own, each piece a ``slice`` of its input; then the region's other ops are placed."""
+        """A chunk/split whose pieces are read apart (CSP, C2f, Res2Net: of the channels; a
+        GLU's halves of the last dim): no layer of its own, each piece a ``slice`` of its input;
+        then the region's other ops are placed."""
         head = region.nodes[0]
-        sizes = head.attr("sizes")
-        if head.op not in ("chunk", "split") or head.attr("dim") != 1 or not sizes \
+        sizes, dim = head.attr("sizes"), head.attr("dim")
+        if head.op not in ("chunk", "split") or not isinstance(dim, int) or dim < 1 or not sizes \
                 or len(head.inputs) != 1 or head.inputs[0] not in self.produced:
             return False
         rest = []
@@ -243,7 +244,7 @@ class _Walk:
             if node.op == "getitem" and node.inputs == (head.name,) and isinstance(node.attr("index"), int):
                 start = sum(sizes[:node.attr("index")])
                 node = replace(node, op="slice", inputs=head.inputs, attrs=frozen(
-                    dict(dim=1, start=start, end=start + sizes[node.attr("index")], step=1)))
+                    dict(dim=dim, start=start, end=start + sizes[node.attr("index")], step=1)))
             rest.append(node)
         self.walk(rest, depth)
         return True

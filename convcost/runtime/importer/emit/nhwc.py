@@ -60,7 +60,7 @@ def nhwc_after(node: IRNode, layers: list[Layer], nhwc: bool) -> bool:
 
 _STRUCTURAL = frozenset({"transpose", "reshape", "view", "roll", "pad", "window_partition",
                          "window_reverse", "shifted_window_attention", "patch_merge", "matmul",
-                         "attention", "flatten", "unflatten"})
+                         "attention", "flatten", "unflatten", "chunk", "split", "concat"})
 
 
 def opens_view(graph: IRGraph, readers: Mapping[str, tuple[str, ...]], node: IRNode) -> bool:

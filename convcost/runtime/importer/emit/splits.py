@@ -36,8 +36,9 @@ def split_layer(nodes: Sequence[IRNode]) -> Layer | None:
             return None
         branches.append(branch)
     merged = merge_layers(merge, [by_name[t].shape for t in merge.inputs])
-    if used != set(by_name) or not merged or merged[0]["kind"] not in ("add", "mul", "concat"):
-        return None  # a container merges by add, mul or concat (a stack stays a layer)
+    if used != set(by_name) or not merged or merged[0]["kind"] not in ("add", "mul", "concat") \
+            or len(merged[0]) > 1:
+        return None  # a container merges by add, mul or concat of the channels (a stack stays a layer)
     layer: Layer = {"kind": "split"}
     if len(set(sizes)) > 1:
         layer["sizes"] = sizes
@@ -87,7 +88,7 @@ def parallel_layer(nodes: Sequence[IRNode], source: str, shape: Shape, path: str
     if merge.op not in ("concat", "add", "mul") or source in merge.inputs or len(merge.inputs) < 2:
         return None
     merged = merge_layers(merge, [by_name[t].shape for t in merge.inputs if t in by_name])
-    if not merged or merge.module not in (path, f"{path}.{merged[0]['kind']}"):
+    if not merged or len(merged[0]) > 1 or merge.module not in (path, f"{path}.{merged[0]['kind']}"):
         return None  # a merge layer of another name: the flat form keeps its name
     branches, used = [], {merge.name}
     for end in merge.inputs:

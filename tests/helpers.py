@@ -111,6 +111,20 @@ def examples(full: int) -> int:
     return full if scale == "full" else max(20, full // (2 if scale == "half" else 6))
 
 
+def load_script(path: Path, name: str) -> Any:
+    """A script that is no package module (``benchmarks/coverage.py``), imported as ``name`` (not
+    its stem, which may be an installed package's: coverage) for its tests."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 

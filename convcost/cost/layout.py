@@ -49,11 +49,6 @@ def spatial_axes(layout: str) -> tuple[int, ...]:
     return _SPATIAL.get(layout, ())
 
 
-def axis_names(layout: str) -> str:
-    """The lower-case names of the spatial axes: ``hw``, ``l``, ``dhw`` (RF columns)."""
-    return "".join(layout[i].lower() for i in spatial_axes(layout))
-
-
 def described(shape: Shape, layout: str | None = None) -> str:
     """``[1, 3, 16, 112, 112] (NCDHW)``: a shape with the layout it is read as."""
     return f"{list(shape)} ({layout or default_layout(len(shape))})"

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from convcost.cost.graph import Node
 from convcost.cost.groups import fused_groups
 from convcost.net.kernels import FEATURES, KERNEL_CLASSES, Kernel, detect
-from convcost.net.latency import Composed, Fold, Prediction, Timed, nnls
+from convcost.net.latency import Composed, Prediction, Timed, nnls
 
 
 @dataclass(frozen=True)
@@ -150,31 +150,3 @@ def predict_kernels(model: KernelModel, root: Node) -> Prediction:
     return Prediction(MappingProxyType(seconds), MappingProxyType(leaders),
                       model.total(layers, len(kernels)), model.label(), frozenset(counted), len(kernels),
                       MappingProxyType(dict(unfitted)))
-
-
-HeldOut = Fold
-"""One network predicted by a model that never saw it, and by MACs alone."""
-
-
-def per_mac_s(nets: Sequence[NetTiming]) -> float:
-    """The MACs-proportional baseline's seconds per MAC: Σ times / Σ MACs."""
-    return sum(n.end_to_end_s for n in nets) / max(1, sum(n.macs for n in nets))
-
-
-def leave_one_out(kernels: Mapping[str, KernelFit], nets: Sequence[NetTiming],
-                  machine: Mapping[str, str | int]) -> list[HeldOut]:
-    """Each net predicted with the composition (and the MACs baseline) fitted on the others."""
-    out = []
-    for held in nets:
-        rest = [n for n in nets if n is not held]
-        model = compose(kernels, rest, machine)
-        out.append(HeldOut(held.name, held.end_to_end_s, model.net_s(held.kernels),
-                           per_mac_s(rest) * held.macs))
-    return out
-
-
-def held_out(model: KernelModel, fitted_on: Sequence[NetTiming],
-             unseen: Sequence[NetTiming]) -> list[HeldOut]:
-    """Nets the model never saw, against the MACs baseline fitted on the same nets."""
-    k = per_mac_s(fitted_on)
-    return [HeldOut(n.name, n.end_to_end_s, model.net_s(n.kernels), k * n.macs) for n in unseen]

@@ -263,21 +263,3 @@ def layers_total(model: LatencyModel, spec: SpecTiming) -> float:
 def predict_total(model: LatencyModel, spec: SpecTiming) -> float:
     """A profiled spec's predicted end-to-end time from its own groups' MACs and bytes."""
     return model.total(layers_total(model, spec), len(spec.samples))
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One held-out spec: measured, per-class predicted and MACs-proportional total."""
-
-    name: str
-    measured_s: float
-    model_s: float
-    macs_s: float
-
-    @property
-    def model_error(self) -> float:
-        return abs(self.model_s - self.measured_s) / self.measured_s
-
-    @property
-    def macs_error(self) -> float:
-        return abs(self.macs_s - self.measured_s) / self.measured_s

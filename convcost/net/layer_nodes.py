@@ -15,8 +15,6 @@ from convcost.net.analysis import Analysis
 from convcost.net.compare import LayerConfig
 from convcost.net.expand import Expander, Scaling
 
-VARIANTS = ("standard", "depthwise", "pointwise", "separable")
-
 
 def variant_nodes(config: LayerConfig) -> dict[str, Node]:
     """``standard``, ``depthwise``, ``pointwise`` (on the depthwise output) and ``separable``."""

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT, load_script
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "coverage.py"
-_SPEC = importlib.util.spec_from_file_location("coverage_benchmark", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-coverage: Any = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = coverage  # its dataclasses look their module up
-_SPEC.loader.exec_module(coverage)
+coverage: Any = load_script(ROOT / "benchmarks" / "coverage.py", "coverage_benchmark")
 
 UNUSED = "convcost: warning: m:20: layers[13]: layer 'a.getitem' is not used by any output: not counted"
 

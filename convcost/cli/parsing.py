@@ -8,15 +8,19 @@ the commands call compute (:mod:`convcost.net`, :mod:`convcost.cost`) with what 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.cost.value import Shape
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_INT, finite_below, quote
 from convcost.spec.inputs import parse_inputs
 
+if TYPE_CHECKING:
+    from convcost.conventions.convention import Counting
+    from convcost.net.compare import LayerConfig
 
-def counting_option(name: str, flops: bool = False) -> Any:
+
+def counting_option(name: str, flops: bool = False) -> Counting:
     """The ``Counting`` of ``--convention NAME [--flops]``; an unknown name exits 2."""
     from convcost.conventions.rules import counting
 
@@ -44,7 +48,7 @@ def parse_pair(flag: str, text: str, minimum: int = 1) -> tuple[int, int]:
 
 def layer_config(cin: int, cout: int, k: str, hw: int | None, h: int | None, w: int | None,
                   stride: str, padding: str, dilation: str, bias: bool, bn: bool, batch: int,
-                  alpha: float, rho: float) -> Any:
+                  alpha: float, rho: float) -> LayerConfig:
     """The layer config of the `layer` / `bench` options, validated."""
     from convcost.net.compare import scaled_config
 

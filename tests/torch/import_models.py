@@ -620,7 +620,8 @@ class WholeWindows(nn.Module):
 class WindowBias(nn.Module):
     """Swin's window attention scores (timm): a relative-position bias gathered from a learnt
     table by a buffer index, viewed and permuted, added to the scores; the shifted windows'
-    mask (a buffer) added; the map cropped back with ``x[:, :H, :W, :]`` (H, W traced)."""
+    mask (a buffer) added; the map cropped back with ``x[:, :H, :W, :]`` (H, W traced); FocalNet's
+    ``0 + x``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -631,12 +632,30 @@ class WindowBias(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.embed(x).flatten(2).view(-1, 2, 4, 4)  # [N, heads, tokens, 4]
-        scores = t @ t.transpose(-2, -1)  # [N, 2, 4, 4]
+        scores = t @ torch.swapaxes(t, -2, -1)  # [N, 2, 4, 4] (MaxViT's swapaxes: a transpose)
         bias = self.table[self.index.view(-1)].view(4, 4, -1).permute(2, 0, 1).contiguous()
         scores = (scores + bias.unsqueeze(0)).view(-1, 1, 2, 4, 4) + self.mask.unsqueeze(1)
         y = scores.view(-1, 2, 4, 4).permute(0, 2, 3, 1)  # [N, 4, 4, 2]: a map, channels last
         h, w = y.shape[1], y.shape[2]
-        return y[:, :h, :w, :].contiguous()
+        return 0 + y[:, :h, :w, :].contiguous()
+
+
+class TiledPosition(nn.Module):
+    """Hiera's (SAM2) position embedding: a learnt map resized to the tokens' (``F.interpolate``,
+    bicubic) plus a learnt window tiled over it, added to a channels-last map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 4, 2, 2)
+        self.pos = nn.Parameter(torch.zeros(1, 4, 2, 2))
+        self.window = nn.Parameter(torch.zeros(1, 4, 2, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).permute(0, 2, 3, 1)  # [N, 4, 4, 4]
+        h, w = x.shape[1:3]
+        pos = F.interpolate(self.pos, size=(h, w), mode="bicubic")
+        pos = pos + self.window.tile((h // 2, w // 2))
+        return x + pos.permute(0, 2, 3, 1)
 
 
 class CachedBias(nn.Module):

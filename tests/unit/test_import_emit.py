@@ -403,6 +403,8 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
      [{"kind": "flatten"}]),
     (IRNode("f", "flatten", "", ("x",), (256,), attrs=frozen({"start_dim": 0, "end_dim": -1})),
      None),  # the batch folded in: not the spec's flatten
+    (IRNode("z", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 0})), []),  # 0 + x
+    (IRNode("o", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 1})), None),  # 1 + x
 ])
 def test_leaf_layers(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
     assert leaf_layers(node, (1, 4, 8, 8)) == layers

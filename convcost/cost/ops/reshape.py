@@ -278,6 +278,7 @@ TRANSPOSE = OpKind(Transpose, transpose, _module, {"transpose": _VIEWS}, view=Tr
                    lower=_lower_transpose, axes=_swapped,
                    imports=Imports(  # every transpose and permute: the IR's transpose
                        functions={"torch.transpose": read_transpose, "Tensor.transpose": read_transpose,
+                                  "torch.swapaxes": read_transpose, "Tensor.swapaxes": read_transpose,
                                   "torch.permute": read_permute, "Tensor.permute": read_permute},
                        aten={"aten.transpose": read_transpose, "aten.permute": read_permute},
                        onnx={"Transpose": read_onnx_transpose}, signature=channel_shuffle,

@@ -149,10 +149,13 @@ def is_param(node: Traced) -> bool:
 def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     """``cls_token.expand(N, -1, -1)``: a parameter read with no tensor input (a ``param``);
     ``x + pos_embed``: x plus a ``param`` (a residual container), ``x + table[index]`` and
-    ``x + mask`` too (with the table's ``params``; 0: a buffer). Any other expand: None."""
+    ``x + mask`` too (with the table's ``params``; 0: a buffer); ``0 + x``: no layer. Any other
+    expand: None."""
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
     if node.op == "param" and not node.inputs and is_param(node):
         return [param]
+    if node.op == "add" and node.attr("scalar") == 0 and node.shape == x and not node.params:
+        return []  # ctx_all = 0; ctx_all = ctx_all + ctx (FocalNet): x itself, no layer
     if node.op != "add" or len(node.inputs) != 1 or "scalar" in node.attrs:
         return None
     if not is_param(node):  # x + table[index] (a gathered bias), x + a buffer (a mask)

@@ -81,13 +81,14 @@ class _Walk:
     seen: set[int] = field(default_factory=set)
     nodes: list[IRNode] = field(default_factory=list)
     kept: dict[str, tuple[Shape, ...]] = field(default_factory=dict)
-    weights: dict[str, tuple[Any, Shape]] = field(default_factory=dict)  # get_attr tensors
+    weights: dict[str, tuple[tuple[Any, ...], Shape]] = field(default_factory=dict)  # get_attr
+    # tensors and those made of them alone: the parameters/buffers read, the traced shape
 
     def read(self, node: fx.Node) -> int:
         """Parameters a functional op reads through get_attr (first use only)."""
         import torch
 
-        tensors = [self.weights[n.name][0] for n in node.all_input_nodes if n.name in self.weights]
+        tensors = [t for n in node.all_input_nodes if n.name in self.weights for t in self.weights[n.name][0]]
         return self.params(t for t in tensors if isinstance(t, torch.nn.Parameter))
 
     def params(self, tensors: Any) -> int:
@@ -130,15 +131,15 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     if node.op == "placeholder" or shapes is None:  # inputs are added by the caller
         return
     if node.op == "get_attr":  # a parameter or buffer: counted by the op that reads it
-        walk.weights[node.name] = (_fetch(walk.gm, str(node.target)), shapes[0])
+        walk.weights[node.name] = ((_fetch(walk.gm, str(node.target)),), shapes[0])
         return
     if _weight_view(walk, node, shapes[0]):
         return
     import operator
 
+    if _state_op(walk, node, shapes[0]):
+        return
     if node.op == "call_function" and node.target is operator.getitem:
-        if _state_gather(walk, node, shapes[0]):
-            return
         source: Any = node.args[0]
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
         sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
@@ -164,13 +165,15 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         _size_source(walk, node)
 
 
+# ops without MACs (FlopCounterMode counts none) that turn one weight into another tensor
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze", "permute", "transpose",
-                    "contiguous", "flatten"})
+                    "contiguous", "flatten", "tile", "repeat", "interpolate"})
 
 
 def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
-    """``gamma.view(1, -1, 1, 1)`` (timm's LayerScale2d), ``bias.permute(2, 0, 1)``: a view of
-    one weight alone is that weight, read (and counted) by the op that reads the view."""
+    """``gamma.view(1, -1, 1, 1)`` (timm's LayerScale2d), ``bias.permute(2, 0, 1)``,
+    ``F.interpolate(pos_embed, size)`` and ``pos_embed_window.tile(...)`` (Hiera's): a view or
+    copy of one weight alone is that weight, read (and counted) by the op that reads it."""
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
     ins = node.all_input_nodes  # the weight, and sizes traced from tensors (not tensors)
     weights = [n for n in ins if n.name in walk.weights]
@@ -181,18 +184,20 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     return True
 
 
-def _state_gather(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
-    """``table[index]``, ``biases[:, idxs]`` (Swin's and LeViT's relative-position bias): a
-    parameter indexed by a buffer, nothing traced, is that parameter, read (and counted) by the
-    op that reads the result, as a view of it is."""
-    import torch
+_STATE_OPS = frozenset({"getitem", "add", "sub", "mul"})
 
+
+def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
+    """``table[index]``, ``biases[:, idxs]`` (Swin's and LeViT's relative-position bias), ``pos
+    + window_pos`` (Hiera's): an index or elementwise op of weights alone, nothing traced, is
+    those weights, read (and counted) by the op that reads the result, as a view of one is."""
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
     ins = node.all_input_nodes
-    if not ins or any(n.name not in walk.weights for n in ins):
+    weights = [n for n in ins if n.name in walk.weights]  # the rest: sizes traced, not tensors
+    if node.op not in ("call_method", "call_function") or name not in _STATE_OPS or not weights \
+            or any(n.name in walk.kept for n in ins):
         return False
-    tensors = [walk.weights[n.name][0] for n in ins]
-    learnt = [t for t in tensors if isinstance(t, torch.nn.Parameter)]
-    walk.weights[node.name] = ((learnt or tensors)[0], shape)
+    walk.weights[node.name] = (tuple(t for n in weights for t in walk.weights[n.name][0]), shape)
     return True
 
 

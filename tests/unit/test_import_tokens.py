@@ -60,6 +60,8 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("mean", (1, 192), dims=(-2,), keepdim=False), TOKENS, [{"kind": "mean", "dims": [1]}]),
     (_node("mean", (197, 192), dims=(0,), keepdim=False), TOKENS, None),  # over the batch
     (_node("mul", TOKENS, scalar=-1.0), TOKENS, None),  # a negative number: not a scale
+    (_node("add", TOKENS, scalar=0), TOKENS, []),  # MobileOne's scale_out + 0: no layer
+    (_node("add", TOKENS, scalar=1.0), TOKENS, None),  # x + 1 changes x: no spec layer says it
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor

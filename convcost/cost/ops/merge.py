@@ -250,6 +250,14 @@ def _same_rank(node: Traced, shapes: Sequence[Shape]) -> bool:
     return "scalar" not in node.attrs and rank >= 2 and all(len(s) == rank for s in shapes)
 
 
+def _emit_add(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x + 0`` (MobileOne's ``out = scale_out + identity_out`` with no identity branch: the
+    number 0): no layer; ``x + pos_embed``: a parameter added (:func:`emit_param`)."""
+    if node.attrs.get("scalar", None) == 0 and node.shape == x:
+        return []
+    return emit_param(node, x)
+
+
 def _merge_add(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     ok = _same_rank(node, shapes) and all(s == node.shape for s in shapes)
     return [{"kind": "add"}] if ok else None
@@ -290,7 +298,7 @@ def _read_cat(c: TorchCall) -> Fields:
 
 _ADD, _SUB, _MUL = binary("add"), binary("sub"), binary("mul")
 ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
-                      onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=emit_param,
+                      onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=_emit_add,
                       merge=_merge_add)
 SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},
                       merge=_merge_sub)

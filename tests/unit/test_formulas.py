@@ -202,6 +202,7 @@ SHAPE_ONLY: dict[str, Case] = {
     # SKNet's two paths stacked on dim 1, then summed over it: no params, no MACs
     "stack": (Stack(1, 2), (1, 64, 56, 56), (1, 2, 64, 56, 56), 0, 0),
     "sum": (Sum(1), (1, 2, 64, 56, 56), (1, 64, 56, 56), 0, 0),
+    "sum keepdim": (Sum(-1, True), (1, 32, 4, 16), (1, 32, 4, 1), 0, 0),  # the last dim 16 -> 1
     # unused: GoogLeNet's aux1 (never run in eval): its 3,188,968 params, its input passed on
     "unused": (Unused(3_188_968), (1, 1000), (1, 1000), 3_188_968, 0),
 }

@@ -576,3 +576,17 @@ def test_a_chunk_of_the_last_dim_is_two_slices_and_a_cat_of_it_a_concat() -> Non
     layers = to_spec(g.graph(), SOURCE).spec["layers"]
     assert [(layer["kind"], layer.get("dim"), layer.get("start"), layer.get("end")) for layer in layers] \
         == [("slice", 2, 0, 4), ("slice", 2, 4, None), ("mul", None, None, None), ("concat", 2, None, None)]
+
+
+@pytest.mark.parametrize("target", ["Tensor.expand_as", "aten.expand_as"])
+def test_a_kept_sum_expanded_for_a_mul_is_a_sum_and_a_broadcast(target: str) -> None:
+    """MobileViT-v2's linear attention: ``v * k.sum(-1, keepdim=True).expand_as(v)`` (fx and
+    torch.export name the expand alike): a ``sum`` with keepdim, the mul's own broadcast."""
+    g = Builder((1, 4, 2, 8))
+    s = g.op("sum", "sum", "", ("x",), (1, 4, 2, 1), dim=-1, keepdim=True, dtype=None)
+    e = g.op("expand_as", "opaque", "", (s, "x"), (1, 4, 2, 8), target=target)
+    g.op("mul", "mul", "", ("x", e), (1, 4, 2, 8))
+    imported = to_spec(g.graph(), SOURCE)
+    assert [layer["kind"] for layer in imported.spec["layers"]] == ["sum", "mul"]
+    assert imported.spec["layers"][0]["keepdim"] is True
+    assert _analysed(imported).root.children[0].output_shape == (1, 4, 2, 1)  # 8 summed, kept as 1

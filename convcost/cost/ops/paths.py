@@ -30,10 +30,12 @@ class Stack(Op):
 
 @dataclass(frozen=True)
 class Sum(Op):
-    """``x.sum(dim)``: ``dim`` (≥ 1) removed."""
+    """``x.sum(dim)``: ``dim`` (≥ 1) removed; ``keepdim``: kept as 1 (MobileViT-v2's context
+    vector, ``torch.sum(k * scores, dim=-1, keepdim=True)``)."""
 
     key: ClassVar[str] = "sum"
     dim: int
+    keepdim: bool = False
 
 
 def stack(op: Stack, x: Shape) -> LayerCost:
@@ -45,11 +47,11 @@ def stack(op: Stack, x: Shape) -> LayerCost:
 
 
 def sum_dim(op: Sum, x: Shape) -> LayerCost:
-    # [N, ..., S, ...] -> [N, ...] (dim removed); no params, no MACs
+    # [N, ..., S, ...] -> [N, ...] (dim removed; keepdim: [N, ..., 1, ...]); no params, no MACs
     d = axis(op.dim, len(x))
     if d == 0 or len(x) < 3:
         raise ShapeError(f"sum over dim {op.dim} of a rank-{len(x)} tensor is not a layer's")
-    return LayerCost(0, 0, (*x[:d], *x[d + 1:]))
+    return LayerCost(0, 0, (*x[:d], *((1,) if op.keepdim else ()), *x[d + 1:]))
 
 
 @cache
@@ -66,12 +68,12 @@ def _classes() -> tuple[type, type]:
             return torch.stack(xs, self.dim)
 
     class SumModule(nn.Module):
-        def __init__(self, dim: int) -> None:
+        def __init__(self, dim: int, keepdim: bool) -> None:
             super().__init__()
-            self.dim = dim
+            self.dim, self.keepdim = dim, keepdim
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x.sum(self.dim)
+            return x.sum(self.dim, keepdim=self.keepdim)
 
     return StackModule, SumModule
 
@@ -88,7 +90,8 @@ def _read_stack(c: TorchCall) -> Fields:
 
 
 def _read_sum(c: TorchCall) -> Fields:
-    dim = c.arg(1, "dim", None)
+    dim = c.arg(1, "dim", None)  # aten.sum.dim_IntList: a list, of one dim here
+    dim = dim[0] if isinstance(dim, list | tuple) and len(dim) == 1 else dim
     return dict(dim=dim if isinstance(dim, int) else None, keepdim=bool(c.arg(2, "keepdim", False)),
                 dtype=c.kwargs.get("dtype"))
 
@@ -101,10 +104,10 @@ def _merge_stack(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 
 def _emit_sum(node: Traced, x: Shape) -> list[Layer] | None:
     dim = node.attr("dim")
-    if not isinstance(dim, int) or node.attr("keepdim") or node.attr("dtype") is not None \
-            or len(x) < 3 or dim % len(x) == 0:
+    if not isinstance(dim, int) or node.attr("dtype") is not None or len(x) < 3 or dim % len(x) == 0:
         return None
-    return [{"kind": "sum", "dim": dim % len(x)}]
+    layer: Layer = {"kind": "sum", "dim": dim % len(x)}
+    return [{**layer, "keepdim": True} if node.attr("keepdim") else layer]
 
 
 _DIM = Field("int", minimum=1, doc="the dim (the batch is 0)")
@@ -117,9 +120,10 @@ STACK = OpKind(
     imports=Imports(functions={"torch.stack": _read_stack}, aten={"aten.stack": _read_stack},
                     merge=_merge_stack))
 SUM = OpKind(
-    Sum, sum_dim, lambda op, _: _classes()[1](op.dim), {"sum": "concat/shuffle"},
-    spec=SpecKind(fields(dim=_DIM), "`x.sum(dim)`: the dim removed (paths summed)"),
-    lower=lambda f, _, __: Sum(f["dim"]),
+    Sum, sum_dim, lambda op, _: _classes()[1](op.dim, op.keepdim), {"sum": "concat/shuffle"},
+    spec=SpecKind(fields(dim=_DIM, keepdim=Field("bool", False, doc="keep the dim as 1")),
+                  "`x.sum(dim)`: the dim removed (paths summed; `keepdim`: kept as 1)"),
+    lower=lambda f, _, __: Sum(f["dim"], f.get("keepdim", False)),
     imports=Imports(functions={"torch.sum": _read_sum, "Tensor.sum": _read_sum},
                     aten={"aten.sum": _read_sum}, emit=_emit_sum))
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from convcost.runtime.importer.ir import IRGraph, IRNode
 
-EXPAND_AS = "Tensor.expand_as"  # fx's target of x.expand_as(y) (no kind declares it)
+EXPAND_AS = ("Tensor.expand_as", "aten.expand_as")  # x.expand_as(y): fx, torch.export (no kind)
 
 
 def _broadcasts(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
@@ -29,7 +29,7 @@ def drop_broadcast_expands(graph: IRGraph) -> IRGraph:
     users = graph.consumers()
     gone: dict[str, str] = {}  # the expand_as -> the tensor it expanded
     for node in graph.nodes:
-        if node.target != EXPAND_AS or node.params or not node.inputs:
+        if node.target not in EXPAND_AS or node.params or not node.inputs:
             continue
         readers = [graph.node(r) for r in users.get(node.name, ())]
         if _gate_only(node, readers, graph.node(node.inputs[0])):

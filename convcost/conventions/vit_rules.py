@@ -1,6 +1,7 @@
 """The conventions' rows for the ViT variants' zero-MAC ops (one dict per convention): a pad of
 ``-inf`` (timm's ``MaxPool2dSame``: ``nn.ConstantPad2d``, which thop and ptflops do not know,
-unlike its subclass ``nn.ZeroPad2d``).
+unlike its subclass ``nn.ZeroPad2d``); ``unfold`` and ``fold`` (``nn.Unfold``/``nn.Fold``: fvcore
+reports ``aten::im2col``/``aten::col2im`` unsupported; no rule of thop or ptflops).
 
 Each row was read from the tool and checked by running it on the kind's torch module
 (tests/torch/test_conventions.py, the zoo). Pure: no torch.
@@ -18,13 +19,15 @@ _CONSTANT_PAD = "nn.ConstantPad2d"
 
 
 def _rows() -> dict[str, dict[str, Rule]]:
+    free = dict.fromkeys(("pad_value", "unfold", "fold"), "")
+    modules = dict(pad_value=_CONSTANT_PAD, unfold="nn.Unfold", fold="nn.Fold")
     return {
-        "paper": zeros("0: a copy", pad_value=""),
-        "fvcore": unsupported(pad_value="aten::pad"),
-        "thop": unsupported(pad_value=_CONSTANT_PAD),
-        "ptflops": unsupported(pad_value=_CONSTANT_PAD),
-        "torchinfo": zeros("0: no parameters", pad_value=""),
-        "torch": zeros("0: not a matmul, conv or attention op", pad_value=""),
+        "paper": zeros("0: a copy", **free),
+        "fvcore": unsupported(pad_value="aten::pad", unfold="aten::im2col", fold="aten::col2im"),
+        "thop": unsupported(**modules),
+        "ptflops": unsupported(**modules),
+        "torchinfo": zeros("0: no parameters", **free),
+        "torch": zeros("0: not a matmul, conv or attention op", **free),
     }
 
 

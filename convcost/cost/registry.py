@@ -20,6 +20,7 @@ from convcost.cost.ops import (
     channel_norm,
     conv,
     conv_nd,
+    fold,
     grn,
     layer_scale,
     linear,
@@ -49,7 +50,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, paths, conv_nd, pool_nd, std_conv, opaque, recorded)
+             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -736,3 +736,16 @@ class GatedConvNhwc(nn.Module):
         g, i, c = torch.split(self.fc1(x), (8, 4, 4), dim=-1)
         c = self.conv(c.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         return x + self.fc2(self.act(g) * torch.cat((i, c), dim=-1))
+class UnfoldFold(nn.Module):
+    """TNT's ``nn.Unfold`` of pixels and VOLO's ``F.fold`` of the columns back: free copies
+    between two convs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.unfold = nn.Unfold(3, padding=1, stride=2)
+        self.head = nn.Conv2d(4, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        columns = self.unfold(self.stem(x))
+        return self.head(F.fold(columns, (8, 8), 3, padding=1, stride=2))

@@ -63,9 +63,9 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
 # layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
-# a standalone SE, a standalone channel shuffle, the activations gelu ... hardtanh, a Mobile
-# MQA (strided keys/values) and a softmax over the channels; the token kinds (matmul,
-# attention, ...) run on their own in test_attention_conventions.
+# a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, the
+# activations gelu ... hardtanh, a Mobile MQA (strided keys/values) and a softmax over the
+# channels; the token kinds (matmul, attention, ...) run on their own in test_attention_conventions.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}
@@ -139,6 +139,8 @@ layers:
   - {kind: softmax, name: sm, dim: 1}
   - {kind: slice, name: sl, start: 4, end: 28}
   - {kind: pad, name: zpad, pad: [1, 0, 2, 1]}
+  - {kind: unfold, name: im2col, kernel_size: 2, padding: 1}
+  - {kind: fold, name: col2im, output_size: [6, 3], kernel_size: 2, padding: 1}
   - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: unused, name: aux, params: 5}

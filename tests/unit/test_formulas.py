@@ -33,6 +33,7 @@ from convcost.cost.ops import (
     Shuffle,
 )
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.fold import Fold, Unfold
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
@@ -259,6 +260,12 @@ GRAPH_LEAVES: dict[str, Case] = {
     "pad": (Pad((1, 2, 0, 3)), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0),
     # a pad of -inf (before a max pool): the same shapes, H 5 + 1 = 6, W 7 + 1 = 8; no MACs
     "pad -inf": (Pad((0, 1, 0, 1), "-inf"), (2, 3, 5, 7), (2, 3, 6, 8), 0, 0),
+    # unfold (im2col), k 16 s 16 on 224: (224 - 15 - 1) // 16 + 1 = 14 per axis, 196 windows of
+    # 3·16·16 = 768; k 3 s 2 p 1 on 28: (28 + 2 - 2 - 1) // 2 + 1 = 14 -> 196 of 192·9 = 1728
+    "unfold k16 s16": (Unfold((16, 16), (16, 16)), (1, 3, 224, 224), (1, 768, 196), 0, 0),
+    "unfold k3 s2 p1": (Unfold((3, 3), (2, 2), (1, 1)), (2, 192, 28, 28), (2, 1728, 196), 0, 0),
+    # fold (col2im) back to 28×28: 1728 / 9 = 192 channels, the 196 windows of k3 s2 p1
+    "fold k3 s2 p1": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 196), (2, 192, 28, 28), 0, 0),
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),

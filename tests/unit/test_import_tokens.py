@@ -55,6 +55,13 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
      (1, 64, 112, 112), [{"kind": "pad", "pad": [0, 1, 0, 1], "value": "-inf"}]),  # MaxPool2dSame's
     (_node("pad", (1, 64, 113, 113), mode="constant", value=1.0, pad=(0, 1, 0, 1)),
      (1, 64, 112, 112), None),  # a pad of ones: no spec value
+    (_node("unfold", (1, 768, 196), kernel=(4, 4), stride=(4, 4), padding=(0, 0), dilation=(1, 1)),
+     (1, 48, 56, 56), [{"kind": "unfold", "kernel_size": 4, "stride": 4}]),  # TNT's pixels
+    (_node("unfold", (1, 768, 195), kernel=(4, 4), stride=(4, 4), padding=(0, 0), dilation=(1, 1)),
+     (1, 48, 56, 56), None),  # not the traced windows
+    (_node("fold", (1, 192, 28, 28), output_size=(28, 28), kernel=(3, 3), stride=(2, 2),
+           padding=(1, 1), dilation=(1, 1)), (1, 1728, 196),
+     [{"kind": "fold", "output_size": 28, "kernel_size": 3, "stride": 2, "padding": 1}]),  # VOLO's
     (_node("mean", (1, 192), dims=(1,), keepdim=False), TOKENS,
      [{"kind": "mean", "dims": [1]}]),  # the average of the tokens
     (_node("mean", (1, 192), dims=(-2,), keepdim=False), TOKENS, [{"kind": "mean", "dims": [1]}]),

@@ -749,3 +749,13 @@ class UnfoldFold(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         columns = self.unfold(self.stem(x))
         return self.head(F.fold(columns, (8, 8), 3, padding=1, stride=2))
+
+
+class ChannelsLastAdd(ChannelsLastNorm):
+    """VOLO's blocks: ``x = x + v(norm(x))`` on the channels-last ``[N, H, W, C]`` view of a conv
+    map, permuted back for the next conv."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x).permute(0, 2, 3, 1)
+        x = x + self.v(self.norm(x))
+        return self.conv(x.permute(0, 3, 1, 2))

@@ -313,6 +313,9 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # interpolate(pos) + window.tile(...), both params alone: one param of 16 + 16 params
     # added. embed 4·3·4 + 4 = 52 params, 16·4·12 = 768 MACs
     ("TiledPosition", "1x3x8x8", 52 + 32, 768),
+    # x + v(norm(x)) on that channels-last view (VOLO's blocks): an add of the two NCHW tensors,
+    # and the permute back no layer; the same figures
+    ("ChannelsLastAdd", "1x3x16x16", 392 + 16 + 72 + 36, 6_144 + 1_024 + 512),
     # nn.Unfold (k3 p1 s2 on 8×8: 16 windows of 4·9) and F.fold back to 8×8: unfold and fold
     # layers, free. stem 4·3·9 + 4 = 112 params, 64·4·27 = 6,912 MACs; head 8·4 + 8 = 40, 64·32
     ("UnfoldFold", "1x3x8x8", 112 + 40, 6_912 + 2_048),

@@ -308,7 +308,13 @@ class _Walk:
         """The layers of one op on ``inputs`` ([] for a no-op); None when none fits."""
         shapes = [self.shape(t) for t in inputs]
         if len(inputs) > 1:
-            return None if any(t in self.nhwc for t in inputs) else merge_layers(node, shapes)
+            views = [t in self.nhwc for t in inputs]
+            alike = all(views) and all(self.graph.node(t).shape == node.shape for t in inputs)
+            # channels-last views of one shape, merged into that shape (VOLO's x + attn(x)):
+            # elementwise, the same merge of their NCHW tensors; any other mix fits no layer
+            if alike:
+                return merge_layers(replace(node, shape=to_nchw(node.shape)), shapes)
+            return None if any(views) else merge_layers(node, shapes)
         if inputs[0] in self.nhwc:
             return nhwc_layers(node, shapes[0])
         return [] if opens_view(self.graph, self.readers, node) else leaf_layers(node, shapes[0])

@@ -658,6 +658,31 @@ class TiledPosition(nn.Module):
         return x + pos.permute(0, 2, 3, 1)
 
 
+def with_rank(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """torchvision MViT's ``_unsqueeze``: a tensor and a number (fx-wrapped: traced as a call)."""
+    return x * 1, x.dim()
+
+
+torch.fx.wrap("with_rank")
+
+
+class RankTuple(nn.Module):
+    """MViT's pooling: ``x, rank = _unsqueeze(x, 4, 1)`` (a tensor and a number), then the class
+    token split off with ``torch.tensor_split(x, (8,), dim=2)``, the rest pooled by a conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 4, 2, 2)
+        self.pool = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.embed(x).flatten(2).transpose(1, 2).unsqueeze(1)  # [N, 1, 16, 4]
+        t, _ = with_rank(t)
+        first, rest = torch.tensor_split(t, (8,), dim=2)  # [N, 1, 8, 4] each
+        y = self.pool(rest.transpose(2, 3).reshape(-1, 4, 2, 4)).flatten(2).transpose(1, 2)
+        return torch.cat((first[:, 0], y), 1)
+
+
 class CachedBias(nn.Module):
     """timm's EfficientFormer/LeViT attention bias: a table read through a per-device cache in
     eval (filled by the first forward, emptied by ``train()``), added to token scores."""

@@ -178,6 +178,19 @@ def test_a_table_gathered_by_index_keeps_its_params(runner: CliRunner) -> None:
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
 
 
+def test_a_call_returning_a_tensor_and_a_number_keeps_the_graph(runner: CliRunner) -> None:
+    # x, rank = with_rank(x) (MViT's _unsqueeze): the call was lost, and the layers before it
+    # with it (mvit_v2_s: 10,965,520 of 34,537,744 params); tensor_split is a split of dim 2.
+    # embed 4·3·4 + 4 = 52 params, pool 4·4 + 4 = 20: 72 = sum(p.numel()); with_rank opaque
+    result = runner.invoke(app, ["model", f"{MODELS}:RankTuple", "--input", "1x3x8x8", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == 52 + 20 and data["verify"]["ok"]
+    # MACs embed 16·4·12 = 768, pool 8·4·4 = 128: only with_rank itself is flagged
+    assert data["totals"]["macs"] == 768 + 128
+    assert [(name.split(".")[-1], n) for name, n in data["totals"]["uncounted"].items()] == [("with_rank", 1)]
+
+
 def test_an_opaque_layer_after_a_permute_that_moved_the_batch_keeps_the_models_batch(
         runner: CliRunner) -> None:
     # t = [2, N, L, 8] after permute(2, 0, 1, 3); t.amax(0) is an opaque layer of batch N = 1,

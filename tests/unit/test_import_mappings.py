@@ -117,13 +117,14 @@ def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
 
 def test_declared_names_are_spelled_as_their_front_end_says() -> None:
     """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``, or
-    torchvision's fx-wrapped Swin functions, read by name), aten ops ``aten.…``, ONNX op types
-    CamelCase words."""
+    torchvision's fx-wrapped Swin and MViT functions, read by name), aten ops ``aten.…``, ONNX
+    op types CamelCase words."""
+    wrapped = ("torchvision.models.swin_transformer.", "torchvision.models.video.mvit.")
     for key, kind in OPS.items():
         i = kind.imports
         assert all(n.startswith("torch.") for n in i.modules), key
-        assert all(n.split(".")[0] in ("torch", "operator", "Tensor") or n.startswith(
-            "torchvision.models.swin_transformer.") for n in i.functions), key
+        assert all(n.split(".")[0] in ("torch", "operator", "Tensor") or n.startswith(wrapped)
+                   for n in i.functions), key
         assert all(n.startswith("aten.") for n in i.aten), key
         assert all(n.isidentifier() and n[0].isupper() for n in i.onnx), key
 

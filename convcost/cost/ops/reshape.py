@@ -251,6 +251,7 @@ def _swapped(op: Transpose, rank: int) -> tuple[int, ...]:
 
 
 _VIEWS = "views"
+_MVIT = "torchvision.models.video.mvit"
 RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                  spec=SpecKind(fields(shape=_sizes,
                                       fold=Field("int", 1, minimum=1, doc="the batch becomes N·fold"),
@@ -261,7 +262,10 @@ RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                      functions={"torch.reshape": read_reshape, "Tensor.reshape": read_reshape,
                                 "Tensor.view": read_reshape,
                                 **{f"{where}.{fn}": read_resized for where in ("torch", "Tensor")
-                                   for fn in ("unsqueeze", "squeeze")}},
+                                   for fn in ("unsqueeze", "squeeze")},
+                                # torchvision MViT's fx-wrapped (un)squeeze to rank 4 (its
+                                # _unsqueeze returns (x, rank): the importer reads x)
+                                **{f"{_MVIT}.{fn}": read_resized for fn in ("_unsqueeze", "_squeeze")}},
                      aten={"aten.view": read_reshape, "aten.reshape": read_reshape,
                            "aten._unsafe_view": read_reshape, "aten.unsqueeze": read_resized,
                            "aten.squeeze": read_resized},

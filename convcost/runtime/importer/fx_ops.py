@@ -74,12 +74,13 @@ def _function_rules() -> dict[Any, Rule]:
 
     rules: dict[Any, Rule] = {}
     rules.update(dict.fromkeys((operator.truediv, operator.itruediv, torch.div), binary_rule("div")))
-    rules.update({torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split")})
+    rules.update({torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"),
+                  torch.tensor_split: chunk_rule("split")})
     return rules
 
 
 _METHODS: Mapping[str, Rule] = {
-    "chunk": chunk_rule("chunk"), "split": chunk_rule("split"),
+    "chunk": chunk_rule("chunk"), "split": chunk_rule("split"), "tensor_split": chunk_rule("split"),
     "div": binary_rule("div"), "div_": binary_rule("div"),  # in place
 }
 

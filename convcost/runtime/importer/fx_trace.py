@@ -38,14 +38,17 @@ def _shapes(node: fx.Node) -> tuple[Shape, ...] | None:
 def shapes_of(meta: Any) -> tuple[Shape, ...] | None:
     """Shapes of a node's recorded value: one for a tensor, several for a tuple, None else; a
     None in a tuple after a tensor (nn.MultiheadAttention's weights when not asked for) is (),
-    a tuple in it (nn.LSTM's ``(output, (h, c))``) gives its shapes in order."""
+    a tuple in it (nn.LSTM's ``(output, (h, c))``) gives its shapes in order; so is a number
+    (torchvision MViT's ``x, tensor_dim = _unsqueeze(x, 4, 1)``: else the call was lost and
+    what read its tensor read nothing, cutting the graph)."""
     if hasattr(meta, "shape"):
         return (tuple(int(d) for d in meta.shape),)
     if not (isinstance(meta, list | tuple) and meta and hasattr(meta[0], "shape")):
         return None
     shapes: list[Shape] = []
     for item in meta:
-        inner = ((),) if item is None else shapes_of(item)
+        number = isinstance(item, int | float) and not hasattr(item, "shape")
+        inner = ((),) if item is None or number else shapes_of(item)
         if inner is None:
             return None
         shapes += inner
@@ -147,6 +150,9 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         if sliced is None and not tuple_input and getattr(source, "name", None) in walk.kept:
             sliced = _traced_slice(node.args[1], walk.kept[source.name][0], shapes[0])
         if _unbind_piece(walk, node, shapes, tuple_input, sliced):
+            return
+        if tuple_input and node.args[1] == 0 and not any(walk.kept[source.name][1:]):
+            walk.add(node, "identity", shapes, target="getitem")  # (x, its rank)[0]: x
             return
         walk.add(node, "getitem" if tuple_input else "slice", shapes, params=walk.read(node),
                  attrs=dict(index=node.args[1]) if tuple_input else sliced or {}, target="getitem")

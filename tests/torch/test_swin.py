@@ -85,3 +85,29 @@ def test_the_kinds_module_counts_as_torchvisions(cosine: bool) -> None:
                     contextlib.redirect_stderr(io.StringIO()):
                 counts.append(_count(tool, model.eval(), torch.zeros(x)))
         assert counts[0] == counts[1], tool
+
+
+# (α, resolution): swin_t's embedding width 96·α through every stage (patch merging doubles
+# it); one cheap case (the sweep test runs more α)
+@pytest.mark.parametrize(("alpha", "resolution"), [(0.5, 64)])
+def test_swin_t_at_a_width_multiplier_equals_torchvision_at_that_embedding(
+        alpha: float, resolution: int) -> None:
+    """swin_t at α is torchvision's SwinTransformer with embed_dim 96·α (heads 3-6-12-24 kept):
+    its params equal sum(p.numel()) and its MACs FlopCounterMode / 2."""
+    import torch
+
+    import convcost
+    from convcost.runtime.flop_count import flop_counter
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    totals = convcost.analyze(convcost.load_spec("specs/swin_t.yaml"), alpha=alpha,
+                              resolution=resolution).totals
+    with torch.device("meta"):  # shapes only: no weights drawn
+        model = SwinTransformer([4, 4], int(96 * alpha), [2, 2, 6, 2], [3, 6, 12, 24], [7, 7]).eval()
+        with torch.no_grad(), flop_counter() as counter:
+            model(torch.zeros(1, 3, resolution, resolution))
+    assert totals.params == sum(p.numel() for p in model.parameters())
+    assert totals.macs == counter.get_total_flops() // 2

@@ -64,7 +64,8 @@ def test_paper_rows(alpha: float, resolution: int, macs: int, params: int) -> No
 # specs with fixed group counts: α must keep every scaled width a multiple of its groups
 # (RegNetY-400MF: widths 48, 104, 208, 440 in 6, 13, 26, 55 groups of 8; α·8 must be an int)
 GROUPED_ALPHAS = {"regnet_y_400mf": [1.0, 0.5, 1.5, 0.25],
-                  "swin_t": [1.0]}  # Swin-T: resolutions only (α would leave widths its heads do not divide)
+                  # Swin-T: heads 3-6-12-24 divide 96·α, 192·α, 384·α and 768·α at these α
+                  "swin_t": [1.0, 0.5, 0.25, 0.75]}
 # the U-Net concatenates each skip with an upsampled map: its side must be a multiple of 16;
 # ρ sets the length of a 1-D input: M5 reads 8,000 audio samples
 SIDES = {"unet": [224, 96, 160], "m5_audio": [8000, 4001, 16000]}

@@ -46,7 +46,8 @@ def _paper() -> dict[str, Rule]:
         "matmul": Rule(paper, "numel(out)·k"), "matmul_operator": Rule(paper, "numel(out)·k"),
         "einsum": Rule(paper, "product of the kept letters' sizes"),
         "attention": Rule(paper, "B·Lq·Lk·E (q·kᵀ) + B·Lq·Lk·Ev (a·v)"),
-        "multihead_attention": Rule(paper, "projections + 2·N·Lq·Lk·E, no bias"),
+        "multihead_attention": Rule(paper, "projections + 2·N·Lq·K·E, no bias (K = Lk, "
+                                     "+ 1 with bias_kv, + 1 with zero_attn)"),
         **zeros("0: softmax and the returned weights are not MACs", mha_weights="",
                 **dict.fromkeys(_SOFTMAXES, "")),
         "mobile_mqa": PARTS,
@@ -90,7 +91,8 @@ def _ptflops() -> dict[str, Rule]:
         "matmul": Rule(operand_numel_times_columns, f"patched torch.matmul/bmm: {_MATMUL}, per "
                        "batch", tool_op="torch.matmul"),
         "multihead_attention": Rule(mha_ptflops, "its MHA hook, per image: scaling, projections "
-                                    "(k, v as Lk·kdim², Lk·vdim²), biases, heads, softmax",
+                                    "(k, v as Lk·kdim², Lk·vdim²), biases, heads, softmax "
+                                    "(sequence first: × N / L)",
                                     tool_op=_MHA),
         "mha_weights": Rule(mha_weights_ptflops, "need_weights: patched torch.bmm ×2 + F.softmax "
                             "N·heads·Lq·Lk, per batch", tool_op="torch.bmm"),

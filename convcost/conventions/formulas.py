@@ -10,11 +10,12 @@ from fractions import Fraction
 
 from convcost.conventions.convention import Rule
 from convcost.cost.graph import Node
-from convcost.cost.ops.attention import MultiheadAttention, Softmax, mha_dims
+from convcost.cost.ops.attention import Softmax
 from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.matmul import Einsum, Matmul, einsum_sizes, parse_equation
 from convcost.cost.ops.merge import Add
+from convcost.cost.ops.mha import MultiheadAttention, mha_dims, mha_keys
 from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
 from convcost.cost.ops.upsample import Upsample
@@ -194,13 +195,15 @@ def einsum_fvcore(node: Node) -> int:
 
 def mha_fvcore_skipped(node: Node) -> dict[str, int]:
     # fvcore on nn.MultiheadAttention (math path, fast path off), as measured on torch 2.13:
-    # the scaling div, 4 muls (5 with need_weights), the SDPA (or, with need_weights, the
-    # softmax) and, when q, k and v are one tensor, the unflatten of the packed projection
+    # the scaling div, 4 muls (5 with need_weights, one more with add_zero_attn), the SDPA (or,
+    # with need_weights, the softmax), with add_bias_kv the 2 repeats of bias_k and bias_v and,
+    # when q, k and v are one tensor, the unflatten of the packed projection
     op = node.op
     assert isinstance(op, MultiheadAttention)
-    ops = {"aten::div": 1, "aten::mul": 5 if op.need_weights else 4,
+    ops = {"aten::div": 1, "aten::mul": 4 + op.need_weights + op.zero_attn,
            "aten::softmax" if op.need_weights else "aten::scaled_dot_product_attention": 1}
-    return ops | ({"aten::unflatten": 1} if op.kv is None else {})
+    return ops | ({"aten::unflatten": 1} if op.kv is None else {}) | (
+        {"aten::repeat": 2} if op.bias_kv else {})
 
 
 def thop_softmax(node: Node) -> int:
@@ -213,39 +216,42 @@ def thop_softmax(node: Node) -> int:
 
 def mha_projections(node: Node) -> int:
     # fvcore: the in_proj and out_proj aten::linear calls, N·Lq·E·E + N·Lk·(kdim + vdim)·E +
-    # N·Lq·E·E: paper minus the two attention matmuls (SDPA is unsupported)
-    op = node.op
-    assert isinstance(op, MultiheadAttention)
-    n, lq, lk, _, _ = mha_dims(op, node.input_shape)
-    return node.macs - 2 * n * lq * lk * op.embed_dim
+    # N·Lq·E·E: paper minus the two attention matmuls over K keys (SDPA is unsupported)
+    return node.macs - mha_weights_matmuls(node)
 
 
 def mha_weights_matmuls(node: Node) -> int:
-    # need_weights=True runs Q·Kᵀ and A·V as torch.bmm (no SDPA): 2·N·Lq·Lk·E
+    # need_weights=True runs Q·Kᵀ and A·V as torch.bmm (no SDPA): 2·N·Lq·K·E, K the keys
+    # attended (Lk, + 1 with add_bias_kv, + 1 with add_zero_attn)
     op = node.op
     assert isinstance(op, MultiheadAttention)
     n, lq, lk, _, _ = mha_dims(op, node.input_shape)
-    return 2 * n * lq * lk * op.embed_dim
+    return 2 * n * lq * mha_keys(op, lk) * op.embed_dim
 
 
 def mha_weights_ptflops(node: Node) -> int:
-    # patched torch.bmm (both matmuls) and F.softmax (N·heads·Lq·Lk), per batch
+    # patched torch.bmm (both matmuls) and F.softmax (N·heads·Lq·K), per batch
     op = node.op
     assert isinstance(op, MultiheadAttention)
     n, lq, lk, _, _ = mha_dims(op, node.input_shape)
-    return mha_weights_matmuls(node) + n * op.heads * lq * lk
+    return mha_weights_matmuls(node) + n * op.heads * lq * mha_keys(op, lk)
 
 
-def mha_ptflops(node: Node) -> int:
+def mha_ptflops(node: Node) -> int | Fraction:
     # ptflops' multihead_attention_counter_hook, per image: Lq·E (q scaling) + Lq·E·E +
     # Lk·kdim·kdim + Lk·vdim·vdim (projections, as it writes them) + (Lq + 2·Lk)·E (in_proj
     # bias) + heads·(Lq·Lk·E/heads + Lq·Lk + Lq·Lk·vdim/heads) + Lq·vdim·(vdim + 1) (out_proj,
-    # "bias is always enabled")
+    # "bias is always enabled"), from the inputs' lengths (no bias_kv, zero_attn key); times
+    # the MHA's batch N, over ptflops' batch (the input's first dim: L when batch_first=False)
     op = node.op
     assert isinstance(op, MultiheadAttention)
-    _, lq, lk, kdim, vdim = mha_dims(op, node.input_shape)
+    n, lq, lk, kdim, vdim = mha_dims(op, node.input_shape)
     e, h = op.embed_dim, op.heads
     flops = lq * e + lq * e * e + lk * kdim * kdim + lk * vdim * vdim
     flops += (lq + 2 * lk) * e if op.bias else 0
     flops += h * (lq * lk * (e // h) + lq * lk + lq * lk * (vdim // h))
-    return flops + lq * vdim * (vdim + 1)
+    flops += lq * vdim * (vdim + 1)
+    if op.batch_first:
+        return flops
+    share = Fraction(flops * n, node.input_shape[0])
+    return int(share) if share.denominator == 1 else share

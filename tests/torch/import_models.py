@@ -586,8 +586,8 @@ class TracedSlice(nn.Module):
 
 
 class MHAVariant(nn.Module):
-    """Patch tokens through an ``nn.MultiheadAttention`` the ``multihead_attention`` kind does
-    not say (sequence first, ``add_bias_kv``, ``add_zero_attn``): it must stay flagged."""
+    """Patch tokens through an ``nn.MultiheadAttention`` sequence first, with ``add_bias_kv``
+    or ``add_zero_attn`` (the ``multihead_attention`` kind's flags)."""
 
     def __init__(self, batch_first: bool = True, bias_kv: bool = False, zero_attn: bool = False) -> None:
         super().__init__()

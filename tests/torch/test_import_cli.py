@@ -251,22 +251,27 @@ def test_weight_standardised_convs_import_exactly(runner: CliRunner) -> None:
 
 
 
-@pytest.mark.parametrize(("args", "params"), [
-    ("batch_first=False", 1_872), ("bias_kv=True", 1_904), ("zero_attn=True", 1_872)])
-def test_an_mha_the_kind_cannot_say_is_flagged_never_wrong(args: str, params: int,
-                                                            runner: CliRunner) -> None:
-    # embed 16·3·16 + 16 = 784; in_proj 3·16·16 + 48 = 816, out_proj 16·16 + 16 = 272;
-    # add_bias_kv: bias_k and bias_v, 16 each (+32). The MHA is one opaque layer holding its
-    # params: totals flagged as lower bounds, params = sum(p.numel()), cross-check agrees
+# (the MHA's arguments, params, MACs): embed 16·3·16 + 16 = 784 params, 2·16·16 tokens ·
+# 3·16 = 24,576 MACs; in_proj 3·16·16 + 48 = 816, out_proj 16·16 + 16 = 272 params;
+# add_bias_kv: bias_k and bias_v, 16 each (+32). MHA MACs on N=2, L=16, E=16 with K keys
+# (16, + 1 for bias_kv, + 1 for zero_attn): 2·(3·16·16·16 (q, k, v) + 16·16·16 (out)
+# + 2·16·K·16 (q·kᵀ, a·v)) = 32,768 + 1,024·K
+@pytest.mark.parametrize(("args", "params", "macs"), [
+    ("batch_first=False", 1_872, 24_576 + 32_768 + 1_024 * 16),
+    ("bias_kv=True", 1_904, 24_576 + 32_768 + 1_024 * 17),
+    ("zero_attn=True", 1_872, 24_576 + 32_768 + 1_024 * 17),
+    ("batch_first=False, bias_kv=True, zero_attn=True", 1_904, 24_576 + 32_768 + 1_024 * 18)])
+def test_an_mha_of_any_layout_and_extra_keys_imports_exactly(args: str, params: int, macs: int,
+                                                             runner: CliRunner) -> None:
+    """Sequence first, add_bias_kv, add_zero_attn: one multihead_attention layer, exact; the
+    cross-check (FlopCounterMode on the math path, fvcore) agrees."""
     result = runner.invoke(app, ["model", f"{MODELS}:MHAVariant({args})", "--input", "2x3x16x16",
                                  "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["totals"]["params"] == params and data["verify"]["ok"]
-    assert data["totals"]["complete"] is False
-    assert data["totals"]["uncounted"]["torch.nn.modules.activation.MultiheadAttention"] == 1
-
-
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (params, macs)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"], data["verify"]
+    assert [layer["kind"] for layer in data["layers"]].count("multihead_attention") == 1
 
 
 def test_a_functional_group_norm_imports_exactly(runner: CliRunner) -> None:

@@ -54,6 +54,18 @@ CASES: dict[str, Case] = {
                       240,  # q 8*8 + k 8*6 + v 8*4 + 3*8 bias + out 8*8 + 8 = 64+48+32+24+72
                       2_240),  # q 640 + k 2*3*6*8 = 288 + v 2*3*4*8 = 192 + out 640
                       # + 2 * 2*5*3*8 = 480
+    "mha sequence first": (MultiheadAttention(8, 2, batch_first=False), (5, 2, 8), (5, 2, 8),
+                           288, 3_360),  # [L, N, E] = [5, 2, 8]: the "mha" case's N=2, L=5
+    "mha bias_kv": (MultiheadAttention(8, 2, bias_kv=True), (2, 5, 8), (2, 5, 8),
+                    304,  # 288 + bias_k, bias_v 8 each
+                    3_520),  # 4*640 projections + 2 * 2*5*6*8 = 960: 6 keys (5 + bias_k)
+    "mha zero_attn": (MultiheadAttention(8, 2, zero_attn=True), (2, 5, 8), (2, 5, 8),
+                      288, 3_520),  # no param; 6 keys (5 + a zero key): as bias_kv
+    "mha both, kdim vdim, seq first": (
+        MultiheadAttention(8, 2, kv=(3, 6, 4), batch_first=False, bias_kv=True, zero_attn=True),
+        (5, 2, 8), (5, 2, 8),
+        256,  # "mha kdim vdim"'s 240 + bias_k, bias_v 8 each
+        2_560),  # q 640 + k 288 + v 192 + out 640 = 1,760 + 2 * 2*5*(3 + 2)*8 = 800 (3 keys + 2)
     "vit_b_16 mha": (MultiheadAttention(768, 12), (1, 197, 768), (1, 197, 768),
                      2_362_368,  # 4*768*768 + 4*768
                      524_391_936),  # 4*197*768*768 = 464,781,312 + 2*197*197*768 = 59,610,624
@@ -92,6 +104,7 @@ def test_formula(name: str) -> None:
     (MultiheadAttention(8, 3), (2, 5, 8), "heads 3 must divide"),
     (MultiheadAttention(8, 2), (2, 5, 6), "embed_dim 8"),
     (MultiheadAttention(8, 2), (2, 8), "tokens"),
+    (MultiheadAttention(8, 2, batch_first=False), (5, 2), r"\[L, N, E\]"),
     (MobileMQA(8, 8, 2, 4, 4), (1, 6, 4, 4), "8 input channels"),
 ])
 def test_shape_errors(op: Op, x: Shape, message: str) -> None:
@@ -115,6 +128,21 @@ def test_conventions_of_one_self_attention() -> None:
                       "torchinfo": 0, "torch": 6_720}
     assert CONVENTIONS["thop"].param_count(node) == 0  # nn.MultiheadAttention: no thop rule
     assert CONVENTIONS["thop"].unsupported(node) == {"nn.MultiheadAttention": 1}
+
+
+def test_conventions_of_a_sequence_first_mha_with_extra_keys() -> None:
+    """nn.MultiheadAttention(8, 2, add_bias_kv, add_zero_attn) on [L, N, E] = [5, 2, 8]."""
+    node = _leaf(MultiheadAttention(8, 2, batch_first=False, bias_kv=True, zero_attn=True), (5, 2, 8))
+    counts = {name: row.count(node) for name, row in CONVENTIONS.items()}
+    # paper: 4*640 + 2 * 2*5*7*8 = 1,120 (7 keys: 5 + bias_k + zero); fvcore: projections
+    # 2,560; ptflops' hook reads the inputs only (1,930 per image, as "mha"), times N = 2,
+    # over its batch, the input's first dim L = 5: 3,860 / 5 = 772; torch: 2 × paper
+    assert counts == {"paper": 3_680, "fvcore": 2_560, "thop": 0, "ptflops": 772,
+                      "torchinfo": 0, "torch": 7_360}
+    # fvcore skips the bias_k, bias_v repeats and the zero key's extra mul
+    assert CONVENTIONS["fvcore"].unsupported(node) == {
+        "aten::div": 1, "aten::mul": 5, "aten::scaled_dot_product_attention": 1,
+        "aten::unflatten": 1, "aten::repeat": 2}
 
 
 def test_sdpa_is_counted_by_flop_counter_only() -> None:

@@ -20,6 +20,8 @@ from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchC
 from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.matmul import batch_broadcast
+from convcost.cost.ops.mha import MultiheadAttention as MultiheadAttention
+from convcost.cost.ops.mha import mha_backward, mha_dims, mha_kernel, multihead_attention
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError, SpecError
 
@@ -45,20 +47,6 @@ class Attention(Op):
     value_shape: Shape
     causal: bool = False
     mask: Shape | None = None
-
-
-@dataclass(frozen=True)
-class MultiheadAttention(Op):
-    """``nn.MultiheadAttention(embed_dim, heads, bias, kdim, vdim, batch_first=True)`` on
-    tokens ``[N, L, E]``; ``kv`` is the key and value lengths and widths
-    ``(Lk, kdim, vdim)`` of a cross-attention (None: self-attention, ``mha(x, x, x)``)."""
-
-    key: ClassVar[str] = "multihead_attention"
-    embed_dim: int
-    heads: int
-    bias: bool = True
-    kv: tuple[int, int, int] | None = None
-    need_weights: bool = False
 
 
 def _check_dim(op: Softmax, x: Shape) -> None:
@@ -109,48 +97,6 @@ def attention_backward(op: Attention, q: Shape, needs: tuple[bool, ...]) -> tupl
     qk, av = attention_matmuls(op, q)
     fq, fk, fv = (tuple(needs) + (False,) * 3)[:3]
     return av * fv + av * (fq or fk) + qk * fq + qk * fk, 0
-
-
-def mha_backward(op: MultiheadAttention, x: Shape, needs: tuple[bool, ...]) -> tuple[int, int]:
-    """Its projections as linear layers (grad-weight = forward MACs each; grad-input of the
-    q/k/v projections when their input needs one), its attention core back through both
-    matmuls (4·N·Lq·Lk·E: every inner tensor needs a gradient) and the out projection's
-    grad-input (N·Lq·E·E)."""
-    n, lq, lk, kdim, vdim = mha_dims(op, x)
-    e = op.embed_dim
-    q, k, v, out = n * lq * e * e, n * lk * kdim * e, n * lk * vdim * e, n * lq * e * e
-    inputs = (q + k + v) * any(needs) if len(needs) < 3 else q * needs[0] + k * needs[1] + v * needs[2]
-    return inputs + 4 * n * lq * lk * e + out, q + k + v + out
-
-
-def mha_dims(op: MultiheadAttention, x: Shape) -> tuple[int, int, int, int, int]:
-    """``(N, Lq, Lk, kdim, vdim)`` of ``op`` on tokens ``x``; a ShapeError if they misfit."""
-    if len(x) != 3:
-        raise ShapeError(f"multihead_attention needs tokens [N, L, E], got {list(x)}")
-    n, lq, e = x
-    if e != op.embed_dim:
-        raise ShapeError(f"multihead_attention expects embed_dim {op.embed_dim}, got {e}")
-    if op.embed_dim % op.heads:
-        raise ShapeError(f"heads {op.heads} must divide embed_dim {op.embed_dim}")
-    lk, kdim, vdim = op.kv or (lq, e, e)
-    return n, lq, lk, kdim, vdim
-
-
-def mha_params(op: MultiheadAttention) -> int:
-    """in_proj (q, k, v) + out_proj, with their biases: ``sum(p.numel())`` of the module."""
-    e = op.embed_dim
-    _, kdim, vdim = op.kv or (0, e, e)
-    return e * (e + kdim + vdim) + e * e + (4 * e if op.bias else 0)
-
-
-def multihead_attention(op: MultiheadAttention, x: Shape) -> LayerCost:
-    # [N, Lq, E] (k [N, Lk, kdim], v [N, Lk, vdim]) -> [N, Lq, E]; MACs =
-    # N·Lq·E·E (q proj) + N·Lk·kdim·E (k) + N·Lk·vdim·E (v) + 2·N·Lq·Lk·E (q·kᵀ, a·v over the
-    # heads: heads·(E/heads) = E) + N·Lq·E·E (out proj); no bias MACs
-    n, lq, lk, kdim, vdim = mha_dims(op, x)
-    e = op.embed_dim
-    macs = n * (2 * lq * e * e + lk * (kdim + vdim) * e + 2 * lq * lk * e)
-    return LayerCost(mha_params(op), macs, x)
 
 
 @cache
@@ -215,8 +161,9 @@ def _mha_module(op: MultiheadAttention, _: Shape) -> Any:
     from torch import nn
 
     kdim, vdim = op.kv[1:] if op.kv else (None, None)
-    attn = nn.MultiheadAttention(op.embed_dim, op.heads, bias=op.bias, kdim=kdim, vdim=vdim,
-                                 batch_first=True)
+    attn = nn.MultiheadAttention(op.embed_dim, op.heads, bias=op.bias, add_bias_kv=op.bias_kv,
+                                 add_zero_attn=op.zero_attn, kdim=kdim, vdim=vdim,
+                                 batch_first=op.batch_first)
     return _classes().mha(attn, op.need_weights)
 
 
@@ -251,14 +198,16 @@ def _lower_mha(f: Mapping[str, Any], x: Shape, at: Lowering) -> MultiheadAttenti
     if len(ins) not in (1, 3):
         raise SpecError(f"multihead_attention reads 1 input (self-attention) or 3 (query, key, "
                         f"value), got {len(ins)}", path=at.inputs_path)
-    kv = None
+    kv, first = None, f["batch_first"]
     if len(ins) == 3:
         k, v = ins[1], ins[2]
-        if len(k) != 3 or len(v) != 3 or k[:2] != v[:2] or k[0] != x[0]:
-            raise SpecError(f"multihead_attention needs key and value [N, Lk, ·] of the query's "
+        if len(k) != 3 or len(v) != 3 or k[:2] != v[:2] or k[1 - first] != x[1 - first]:
+            order = "[N, Lk, ·]" if first else "[Lk, N, ·]"
+            raise SpecError(f"multihead_attention needs key and value {order} of the query's "
                             f"batch, got {list(k)} and {list(v)}", path=at.inputs_path)
-        kv = (k[1], k[2], v[2])
-    op = MultiheadAttention(x[-1], f["heads"], f["bias"], kv, f["need_weights"])
+        kv = (k[int(first)], k[2], v[2])
+    op = MultiheadAttention(x[-1], f["heads"], f["bias"], kv, f["need_weights"], first,
+                            f["bias_kv"], f["zero_attn"])
     try:
         mha_dims(op, x)
     except ShapeError as err:
@@ -311,14 +260,13 @@ def _emit_attention(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None
 
 def _read_mha(c: TorchCall) -> Read:
     m = c.module
-    if not m.batch_first or m.bias_k is not None or m.add_zero_attn:
-        return "opaque", dict(shapes=c.shapes)  # [L, N, E] tokens, bias_kv, zero_attn
     kv = None
     if len(c.in_shapes) == 3:
         k, v = c.in_shapes[1], c.in_shapes[2]
-        kv = (k[1], k[2], v[2])
+        kv = (k[int(m.batch_first)], k[2], v[2])
     return dict(embed_dim=m.embed_dim, heads=m.num_heads, bias=m.in_proj_bias is not None, kv=kv,
-                need_weights=bool(c.arg(4, "need_weights", True)))
+                need_weights=bool(c.arg(4, "need_weights", True)), batch_first=bool(m.batch_first),
+                bias_kv=m.bias_k is not None, zero_attn=bool(m.add_zero_attn))
 
 
 def _emit_mha(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
@@ -327,8 +275,11 @@ def _emit_mha(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     layer: Layer = {"kind": "multihead_attention", "heads": node.attr("heads")}
     if not node.attr("bias"):
         layer["bias"] = False
-    if node.attr("need_weights"):
-        layer["need_weights"] = True
+    for flag in ("need_weights", "bias_kv", "zero_attn"):
+        if node.attr(flag):
+            layer[flag] = True
+    if node.attr("batch_first") is False:
+        layer["batch_first"] = False
     return [layer]
 
 
@@ -360,12 +311,6 @@ def _attention_kernel(op: Attention, q: Shape) -> KernelForm:
                       scores=math.prod(q[:-1]) * k[-2], heads=math.prod(q[1:-2]), head_width=q[-1])
 
 
-def _mha_kernel(op: MultiheadAttention, q: Shape) -> KernelForm:
-    (n, lq, e), (lk, kdim, vdim) = q, op.kv or (q[1], q[2], q[2])
-    return KernelForm("attention", reads=n * (lq * e + lk * (kdim + vdim)),
-                      scores=n * op.heads * lq * lk, heads=op.heads, head_width=e // op.heads)
-
-
 SOFTMAX = OpKind(
     Softmax, softmax, _softmax_module, dict.fromkeys(
         ("softmax", "functional_softmax", "method_softmax"), "softmax"),
@@ -388,13 +333,20 @@ MULTIHEAD_ATTENTION = OpKind(
     MultiheadAttention, multihead_attention, _mha_module,
     {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
     inputs=1, variadic=True, learnable=True, weight_grad=True, backward=mha_backward,
-    kernel=_mha_kernel,
+    kernel=mha_kernel,
     spec=SpecKind(fields(heads=Field("int", doc="attention heads (divide the width E)"),
                          bias=Field("bool", True, doc="in_proj and out_proj biases"),
                          need_weights=Field("bool", False, doc="also return the attention "
-                                            "weights (no SDPA: other tools count more)")),
-                  "`nn.MultiheadAttention` (batch first) on tokens `[N, L, E]`: `from:` 1 "
-                  "(self-attention) or 3 (query, key, value; kdim/vdim from their widths)"),
+                                            "weights (no SDPA: other tools count more)"),
+                         batch_first=Field("bool", True, doc="tokens [N, L, E] (false: "
+                                           "[L, N, E])"),
+                         bias_kv=Field("bool", False, doc="add_bias_kv: learned bias_k, bias_v "
+                                       "(E each) appended as one more key and value"),
+                         zero_attn=Field("bool", False, doc="add_zero_attn: a zero key and "
+                                         "value appended")),
+                  "`nn.MultiheadAttention` on tokens `[N, L, E]` (`batch_first: false`: "
+                  "`[L, N, E]`): `from:` 1 (self-attention) or 3 (query, key, value; kdim/vdim "
+                  "from their widths)"),
     lower=_lower_mha, imports=MHA_IMPORTS)
 
 KINDS = (SOFTMAX, ATTENTION, MULTIHEAD_ATTENTION)

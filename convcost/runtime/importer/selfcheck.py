@@ -73,7 +73,9 @@ def _contraction_macs(node: IRNode) -> int:
             swa = ShiftedWindowAttention(a["channels"], a["heads"], tuple(a["window"]))
             return cost(swa, node.shape).macs
         kv = tuple(a["kv"]) if a.get("kv") else None
-        mha = MultiheadAttention(a["embed_dim"], a["heads"], a["bias"], kv)
+        mha = MultiheadAttention(a["embed_dim"], a["heads"], a["bias"], kv,
+                                 batch_first=a.get("batch_first", True),
+                                 bias_kv=a.get("bias_kv", False), zero_attn=a.get("zero_attn", False))
         return cost(mha, node.shape).macs
     except ShapeError:
         return 0

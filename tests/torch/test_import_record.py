@@ -84,7 +84,9 @@ def test_stderr_says_the_model_was_recorded(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     notes = [line for line in result.stderr.splitlines() if "recorded the ops" in line]
     assert len(notes) == 1 and "torch.fx (" in notes[0] and "torch.export (" in notes[0]
-    assert notes[0].endswith("zeros of 1×3×224×224 (loops unrolled): the spec holds for that input only")
+    # its loop ran on a value: the totals hold for those weights too
+    assert notes[0].endswith("zeros of 1×3×224×224 (loops unrolled): the spec holds for that input and "
+                             "those weights only (values chose the ops)")
     data = json.loads(result.stdout)
     assert data["totals"]["macs"] == 4 * 224 * 224 * (3 + 3 * 36)  # stem + three steps
     assert data["totals"]["complete"] is True
@@ -104,6 +106,40 @@ def test_tracer_record_is_asked_for_by_name(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "read with recorded" in result.stdout and "recorded the ops" in result.stderr
     assert "cannot trace" not in result.stderr  # asked for: no tracer failed
+
+
+def test_nms_keeps_equal_scores_in_index_order() -> None:
+    # torchvision's kernel sorts the scores stably: of boxes tied on score, the first by index is
+    # kept. Boxes 0..3 tied at 0.5, each overlapping the next (IoU 9/11 = 0.82 > 0.7), 0 and 2
+    # apart (IoU 8/12 = 0.67): kept 0, 2 (1 and 3 suppressed), then box 4 (score 0.4) alone
+    import torch
+
+    from convcost.runtime.importer.record_ops import greedy_nms
+
+    boxes = torch.tensor([[i, 0.0, i + 10, 10] for i in (0, 1, 2, 3)] + [[50.0, 50, 60, 60]])
+    scores = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.4])
+    for _ in range(3):  # an unstable sort of ties may put 1 or 3 first
+        assert greedy_nms(boxes, scores, 0.7).tolist() == [0, 2, 4]
+    big = torch.arange(1000.0)[:, None] * torch.tensor([1.0, 0, 1, 0]) + torch.tensor([0.0, 0, 10, 10])
+    # 1,000 tied boxes, each shifted by 1 pixel: each kept one suppresses its next one
+    assert greedy_nms(big, torch.zeros(1000), 0.7).tolist() == list(range(0, 1000, 2))
+
+
+def test_a_named_model_is_built_the_same_in_every_run() -> None:
+    # its weights come from torch's generator seeded with 0 (a detector's NMS keeps boxes by
+    # their values), and the caller's generator is left as it was
+    import torch
+
+    from convcost.frontend.source import parse_source
+    from convcost.runtime.importer.resolve import load_module
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = load_module(parse_source("torch.nn:Linear(in_features=4, out_features=3)"))
+    assert torch.equal(torch.rand(3), expected)  # the caller's generator untouched
+    second = load_module(parse_source("torch.nn:Linear(in_features=4, out_features=3)"))
+    assert torch.equal(first.weight, second.weight) and torch.equal(first.bias, second.bias)
 
 
 @pytest.fixture(scope="module")

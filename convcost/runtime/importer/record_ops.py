@@ -38,11 +38,13 @@ def fcm_macs(func: Any, args: Any, kwargs: Any, out: Any) -> int:
     return int(formula(*args, **kwargs, out_val=out)) // 2 if formula is not None else 0
 
 
-def _greedy_nms(boxes: Any, scores: Any, iou_threshold: float) -> Any:
-    """torchvision's NMS (indices kept, by decreasing score), in plain torch ops."""
+def greedy_nms(boxes: Any, scores: Any, iou_threshold: float) -> Any:
+    """torchvision's NMS (indices kept, by decreasing score), in plain torch ops. Equal scores keep
+    their index order (a stable sort, as torchvision's kernel sorts): which boxes survive never
+    depends on how a sort breaks ties."""
     import torch
 
-    order = scores.argsort(descending=True)
+    order = scores.argsort(descending=True, stable=True)
     b = boxes[order]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     low = torch.maximum(b[:, None, :2], b[None, :, :2])
@@ -60,12 +62,12 @@ def _greedy_nms(boxes: Any, scores: Any, iou_threshold: float) -> Any:
 
 @cache
 def _nms_library() -> Any:
-    """``torchvision::nms`` defined with :func:`_greedy_nms` (once; the library stays alive)."""
+    """``torchvision::nms`` defined with :func:`greedy_nms` (once; the library stays alive)."""
     import torch
 
     library: Any = torch.library.Library("torchvision", "FRAGMENT")  # type: ignore[no-untyped-call]
     library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    library.impl("nms", _greedy_nms, "CPU")
+    library.impl("nms", greedy_nms, "CPU")
     return library
 
 

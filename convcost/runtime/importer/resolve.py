@@ -143,12 +143,21 @@ LOADERS: dict[str, Callable[[Source], Any]] = {
 }
 
 
+SEED = 0  # the weights a source is built with: the same in every run (and in the benchmark's reference)
+
+
 def load_module(source: Source) -> nn.Module:
-    """The model of a torch source, in eval mode, with freshly initialised weights."""
+    """The model of a torch source, in eval mode, with freshly initialised weights drawn from
+    torch's generator seeded with :data:`SEED` (the caller's generator state is kept): the
+    figures of a model whose work depends on values (a detector's boxes kept by NMS) are the
+    same in every run."""
+    import torch
     from torch import nn
 
     try:
-        model = LOADERS[source.kind](source)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)
+            model = LOADERS[source.kind](source)
     except ConvcostError:
         raise
     except Exception as err:

@@ -48,7 +48,7 @@ from convcost.cost.registry import RULE_KEYS
 from convcost.errors import ConvcostError
 from convcost.limits import quote
 
-_COUNTED = ("conv", "conv_same", "linear", "conv_transpose", "std_conv")
+_COUNTED = ("conv", "conv_same", "linear", "conv_transpose", "std_conv", "blur")
 _NOT_COUNTED = {k: "" for k in RULE_KEYS if k not in _COUNTED}
 # convcost's modules, no tool's rule
 _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "scale": "Scale (x * gate)",
@@ -67,6 +67,8 @@ _CONVCOST_MODULES = {"add": "Add (a + b)", "average": "Average ((a + b) / n)", "
 _TRANSPOSED = "N·Hi·Wi·Cin·(Cout/g)·kh·kw, no bias"
 _STD = "N·Cout·Ho·Wo·(Cin/g)·kh·kw, no bias"
 _STD_CLASS = "StdConv (a subclass of nn.Conv2d: no rule for its exact type)"
+_BLUR = "N·C·Ho·Wo·kh·kw (a depthwise conv of a fixed filter, a buffer)"
+_BLUR_CLASS = "BlurFilter (F.conv2d on a buffer in forward: no conv module)"
 _TOKEN_OPS = ("reshape", "view", "permute", "transpose", "unflatten", "unbind", "roll",
               "window_partition", "window_reverse", "param")
 
@@ -79,6 +81,7 @@ PAPER = Convention(
         "linear": Rule(paper, "N·in·out, no bias"),
         "conv_transpose": Rule(paper, _TRANSPOSED),
         "std_conv": Rule(paper, f"{_STD}; the standardisation of the weight is not counted"),
+        "blur": Rule(paper, _BLUR),
         **zeros("0: not a conv or linear MAC", **_NOT_COUNTED),
         **ROWS["paper"],
         **ND_ROWS["paper"],
@@ -104,6 +107,7 @@ FVCORE = Convention(
         "std_conv": Rule(std_conv_fvcore, "O·(Cin/g)·K (aten::_convolution) + the weight's numel·5 "
                          "with a gain, ·4 without (aten::batch_norm in training mode)",
                          tool_op="aten::_convolution, aten::batch_norm"),
+        "blur": Rule(paper, f"{_BLUR} (aten::_convolution)", tool_op="aten::_convolution"),
         "upsample_nearest": Rule(numel_out, "numel of the output (aten::upsample_nearest2d)",
                                  tool_op="aten::upsample_nearest2d"),
         "upsample_bilinear": Rule(lambda node: 4 * numel_out(node),
@@ -192,7 +196,7 @@ THOP = Convention(
                        layernorm="LayerNorm2d (a subclass of nn.LayerNorm)",
                        identity="nn.Identity", opaque="OpaqueModule (convcost's stand-in)",
                        unused="UnusedModule (convcost's stand-in; the module never runs)",
-                       std_conv=_STD_CLASS,
+                       std_conv=_STD_CLASS, blur=_BLUR_CLASS,
                        recorded="RecordedModule (convcost's stand-in)",
                        functional_relu="F.relu (in forward: no module)",
                        functional_max_pool="F.max_pool2d (in forward: no module)",
@@ -269,6 +273,7 @@ PTFLOPS = Convention(
                        slice="x[:, a:b] (not patched)",
                        identity="nn.Identity", grn="GlobalResponseNorm (no hook; norm not patched)",
                        std_conv=f"{_STD_CLASS}; F.conv2d is not patched",
+                       blur=f"{_BLUR_CLASS}; F.conv2d is not patched",
                        average="(a + b) / n (Tensor.__add__, __truediv__ not patched)",
                        **{key: op for key, op in _CONVCOST_MODULES.items() if key in _TOKEN_OPS}),
         "add": binary_adds("a + b (Tensor.__add__ is not patched)"),
@@ -311,6 +316,7 @@ TORCHINFO = Convention(
         "std_conv": Rule(conv_with_bias, "(weight + bias).numel()·N·Ho·Wo ('Conv' in the class "
                          "name); the gain is not named weight or bias", tool_op="StdConv"),
         "unused": Rule(zero, "0: a module the forward never runs", "zero", "UnusedModule"),
+        "blur": Rule(zero, "0: no parameters (its filter is a buffer)", "zero", "BlurFilter"),
         **zeros("0: no parameters", **{k: "" for k in RULE_KEYS if k not in (
             *_COUNTED, "conv_bias", "linear_bias", "bn", "layer_scale", "param", "unused",
             *_TORCHINFO_PARAMS)}),
@@ -334,6 +340,7 @@ TORCH = Convention(
         "conv_transpose": Rule(twice_paper, f"2·{_TRANSPOSED}", tool_op="aten::convolution"),
         "std_conv": Rule(twice_paper, f"2·{_STD} (the batch norm on the weight is not counted)",
                          tool_op="aten::convolution"),
+        "blur": Rule(twice_paper, f"2·{_BLUR}", tool_op="aten::convolution"),
         **zeros("0: not a matmul, conv or attention op", **_NOT_COUNTED),
         **ROWS["torch"],
         **ND_ROWS["torch"],

@@ -17,6 +17,7 @@ from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
     attention,
+    blur,
     channel_norm,
     conv,
     conv_nd,
@@ -50,7 +51,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, opaque, recorded)
+             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -683,6 +683,22 @@ class RankTuple(nn.Module):
         return torch.cat((first[:, 0], y), 1)
 
 
+class AntiAliased(nn.Module):
+    """TResNet's blur pool (a reflect pad, then a fixed binomial filter per channel held in a
+    buffer, stride 2) and NASNet's TF-SAME max pool (a pad of -inf, then the pool)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        binomial = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (binomial[:, None] * binomial[None, :] / 16).repeat(8, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(self.conv(x), (1, 1, 1, 1), mode="reflect")
+        x = F.conv2d(x, self.filt, stride=2, groups=8)
+        return F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-float("inf")), 3, 2)
+
+
 class CachedBias(nn.Module):
     """timm's EfficientFormer/LeViT attention bias: a table read through a per-device cache in
     eval (filled by the first forward, emptied by ``train()``), added to token scores."""

@@ -63,8 +63,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224
 # both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
 # layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
-# a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, the
-# activations gelu ... hardtanh, a Mobile MQA (strided keys/values) and a softmax over the
+# a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, pads of
+# every mode, an anti-aliasing blur, the activations gelu ... hardtanh, a Mobile MQA (strided keys/values) and a softmax over the
 # channels; the token kinds (matmul, attention, ...) run on their own in test_attention_conventions.
 ZOO = """\
 name: zoo
@@ -141,6 +141,10 @@ layers:
   - {kind: pad, name: zpad, pad: [1, 0, 2, 1]}
   - {kind: unfold, name: im2col, kernel_size: 2, padding: 1}
   - {kind: fold, name: col2im, output_size: [6, 3], kernel_size: 2, padding: 1}
+  - {kind: pad, name: rpad, pad: [1, 1, 1, 1], mode: reflect}
+  - {kind: blur, name: aa}
+  - {kind: pad, name: edge, pad: [1, 0, 0, 1], mode: replicate}
+  - {kind: pad, name: wrap, pad: [0, 1, 1, 0], mode: circular}
   - {kind: shuffle, name: shuffle4, groups: 4}
   - {kind: opaque, name: opq, op: torch.cumsum ×1, output_shape: [32, 3, 2], params: 6}
   - {kind: unused, name: aux, params: 5}

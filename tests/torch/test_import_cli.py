@@ -337,6 +337,10 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # nn.Unfold (k3 p1 s2 on 8×8: 16 windows of 4·9) and F.fold back to 8×8: unfold and fold
     # layers, free. stem 4·3·9 + 4 = 112 params, 64·4·27 = 6,912 MACs; head 8·4 + 8 = 40, 64·32
     ("UnfoldFold", "1x3x8x8", 112 + 40, 6_912 + 2_048),
+    # a reflect pad and a fixed filter (a buffer) per channel: pad + blur layers; a pad of -inf
+    # then a max pool: pad + pool. conv 8·27 + 8 = 224 params, 16·16·8·27 = 55,296 MACs; blur
+    # (16 + 2 - 3) // 2 + 1 = 8: 8·8·8·9 = 4,608 MACs, no params; pool of 9×9: 0
+    ("AntiAliased", "1x3x16x16", 224, 55_296 + 4_608),
 ]
 
 

@@ -32,6 +32,7 @@ from convcost.cost.ops import (
     Shape,
     Shuffle,
 )
+from convcost.cost.ops.blur import Blur
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.fold import Fold, Unfold
 from convcost.cost.ops.grn import GlobalResponseNorm
@@ -200,6 +201,12 @@ SHAPE_ONLY: dict[str, Case] = {
     # weight + 64 bias + 64 gain = 9,344
     "std_conv gain": (StdConv2d(16, 64, (3, 3), (1, 1), (1, 1), bias=True, gain=True),
                       (1, 16, 8, 8), (1, 64, 8, 8), 9_344, 589_824),
+    # blur (TResNet's layer2 anti-aliasing, after its reflect pad 1: 56 -> 58): a 3×3 filter per
+    # channel, stride 2: Ho = (58 - 3) // 2 + 1 = 28; MACs 152·28·28·9 = 1,072,512; params 0 (a buffer)
+    "blur": (Blur(152, 152, (3, 3), (2, 2), (0, 0), groups=152), (1, 152, 58, 58), (1, 152, 28, 28),
+             0, 1_072_512),
+    # blur with padding 1, batch 2, 5×5: Ho = (7 + 2 - 5) // 2 + 1 = 3; MACs 2·4·3·3·25 = 1,800
+    "blur padded": (Blur(4, 4, (5, 5), (2, 2), (1, 1), groups=4), (2, 4, 7, 7), (2, 4, 3, 3), 0, 1_800),
     # SKNet's two paths stacked on dim 1, then summed over it: no params, no MACs
     "stack": (Stack(1, 2), (1, 64, 56, 56), (1, 2, 64, 56, 56), 0, 0),
     "sum": (Sum(1), (1, 2, 64, 56, 56), (1, 64, 56, 56), 0, 0),
@@ -266,6 +273,9 @@ GRAPH_LEAVES: dict[str, Case] = {
     "unfold k3 s2 p1": (Unfold((3, 3), (2, 2), (1, 1)), (2, 192, 28, 28), (2, 1728, 196), 0, 0),
     # fold (col2im) back to 28×28: 1728 / 9 = 192 channels, the 196 windows of k3 s2 p1
     "fold k3 s2 p1": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 196), (2, 192, 28, 28), 0, 0),
+    # the map's own pixels pad alike (W 7 + 1 + 2 = 10, H 5 + 0 + 3 = 8): no params, no MACs
+    **{f"pad {mode}": (Pad((1, 2, 0, 3), mode=mode), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0)
+       for mode in ("reflect", "replicate", "circular")},
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),

@@ -7,6 +7,7 @@ the graph's, and its MACs the hand count in the comment. No torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -325,19 +326,34 @@ def test_averaged_heads_are_one_average_layer(divisor: int, average: bool) -> No
     assert (analysis.totals.params, analysis.totals.macs) == (100, 80)
 
 
-def test_a_conv_whose_weight_is_a_buffer_is_opaque_never_counted_as_params() -> None:
+def test_a_depthwise_conv_whose_weight_is_a_buffer_is_a_blur() -> None:
     """TResNet's anti-aliasing: ``F.conv2d(x, self.filt, groups=C)`` with a registered buffer,
     no parameter. A dwconv layer would count C·9 params the model does not have (the self-check
-    refused it, exit 3): it stays opaque, its MACs uncounted and said."""
+    refused it, exit 3): it is a ``blur`` layer, its MACs counted, no params."""
     g = Builder((1, 4, 8, 8))
     y = g.conv("conv", "x", 4)
     blur = g.conv("blur", y, 4, groups=4)
     g.nodes[-1] = replace(g.nodes[-1], params=0)  # the weight is a buffer
     g.conv("head", blur, 4, k=1)
     imported = to_spec(g.graph(), SOURCE)
+    assert not imported.emitted.opaque
+    assert [layer["kind"] for layer in imported.spec["layers"]] == ["conv", "blur", "pwconv"]
+    analysis = _analysed(imported)
+    # conv 4·4·9 = 144 and head 4·4 = 16 params; MACs 144·64 + 4·9·64 (blur) + 16·64 = 12,544
+    assert (analysis.totals.params, analysis.totals.macs) == (160, 12_544)
+
+
+def test_a_dense_conv_whose_weight_is_a_buffer_is_opaque_never_counted_as_params() -> None:
+    """A fixed filter mixing channels (groups 1) is no blur: opaque, its MACs uncounted and said."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    fixed = g.conv("fixed", y, 4)
+    g.nodes[-1] = replace(g.nodes[-1], params=0)  # the weight is a buffer
+    g.conv("head", fixed, 4, k=1)
+    imported = to_spec(g.graph(), SOURCE)
     assert [o.ops for o in imported.emitted.opaque] == ["conv ×1"]
     analysis = _analysed(imported)
-    # conv 4·4·9 = 144 and head 4·4 = 16 params; MACs 144·64 + 16·64 = 10,240 (blur's not counted)
+    # conv 4·4·9 = 144 and head 4·4 = 16 params; MACs 144·64 + 16·64 = 10,240 (fixed's not counted)
     assert (analysis.totals.params, analysis.totals.macs) == (160, 10_240)
 
 
@@ -405,6 +421,15 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
      None),  # the batch folded in: not the spec's flatten
     (IRNode("z", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 0})), []),  # 0 + x
     (IRNode("o", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 1})), None),  # 1 + x
+    # F.pad on W and H: zeros (the default mode), -inf before a max pool (timm's MaxPool2dSame,
+    # NASNet), reflect (TResNet's blur pool); another constant has no spec mode: opaque
+    *[(IRNode("p", "pad", "", ("x",), (1, 4, 9, 10), attrs=frozen(
+        {"pad": (1, 1, 0, 1), "mode": mode, "value": value})), layers) for mode, value, layers in (
+        ("constant", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1]}]),
+        ("constant", -math.inf, [{"kind": "pad", "pad": [1, 1, 0, 1], "value": "-inf"}]),
+        ("reflect", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "reflect"}]),
+        ("replicate", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "replicate"}]),
+        ("constant", 1.0, None))],
 ])
 def test_leaf_layers(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
     assert leaf_layers(node, (1, 4, 8, 8)) == layers

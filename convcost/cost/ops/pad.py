@@ -1,6 +1,8 @@
-"""``pad``: a constant around the map, ``F.pad(x, (left, right, top, bottom))`` / ``nn.ZeroPad2d``
-(TF-style asymmetric padding written apart from a conv); ``value`` zero, or ``-inf`` (timm's
-``MaxPool2dSame`` pads before its max pool). No params, no MACs.
+"""``pad``: pixels around the map, ``F.pad(x, (left, right, top, bottom), mode, value)``: a
+constant (``nn.ZeroPad2d``, TF-style asymmetric padding written apart from a conv), whose
+``value`` is zero, or ``-inf`` (timm's ``MaxPool2dSame`` pads before its max pool); or the map's
+own pixels, ``mode`` reflect, replicate or circular (timm's ``BlurPool2d`` pads by reflection).
+No params, no MACs.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from convcost.cost.window import Windows, conv_window
 from convcost.errors import SpecError
 
 PAD_VALUES = ("zero", "-inf")
+PAD_MODES = ("constant", "reflect", "replicate", "circular")  # F.pad's modes
 
 
 @dataclass(frozen=True)
 class Pad(Op):
-    """Constant padding: ``(left, right, top, bottom)`` pixels, as ``F.pad`` orders them, of
-    zeros or ``-inf``."""
+    """Padding: ``(left, right, top, bottom)`` pixels, as ``F.pad`` orders them, of zeros or
+    ``-inf`` (mode constant), or of the map's own pixels (reflect, replicate, circular)."""
 
     key: ClassVar[str] = "pad"
     pad: tuple[int, int, int, int]
     value: str = "zero"
+    mode: str = "constant"
 
 
 def pad(op: Pad, x: Shape) -> LayerCost:
@@ -45,6 +49,9 @@ def _window(op: Pad, x: Shape) -> Windows:
 def _module(op: Pad, _: Shape) -> Any:
     from torch import nn
 
+    if op.mode != "constant":
+        modes = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "circular": nn.CircularPad2d}
+        return modes[op.mode](op.pad)
     return nn.ZeroPad2d(op.pad) if op.value == "zero" else nn.ConstantPad2d(op.pad, -math.inf)
 
 
@@ -52,7 +59,9 @@ def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Pad:
     amounts = f["pad"]
     if len(amounts) != 4:
         raise SpecError(f"give 4 sizes [left, right, top, bottom], got {len(amounts)}", path=f"{at.path}.pad")
-    return Pad(tuple(amounts), f["value"])
+    if f["mode"] != "constant" and f["value"] != "zero":
+        raise SpecError("a value pads in mode constant only", path=f"{at.path}.value")
+    return Pad(tuple(amounts), f["value"], f["mode"])
 
 
 # -- import ------------------------------------------------------------------------------
@@ -68,6 +77,11 @@ def _read_call(c: TorchCall) -> Fields:
     return dict(pad=tuple(int(p) for p in amounts), mode=mode, value=float(value or 0))
 
 
+def _read_padding_op(mode: str) -> Any:
+    """``aten.reflection_pad2d(x, pad)`` (and replication): what ``F.pad`` of ``mode`` dispatches."""
+    return lambda c: dict(pad=tuple(int(p) for p in c.arg(1, "padding")), mode=mode, value=0.0)
+
+
 def _read_onnx(c: OnnxCall) -> Fields:
     """ONNX pads (every axis's begins, then its ends) -> torch's ``F.pad`` order, last axis first."""
     pads = c.attrs.get("pads") or (c.constants[1] if len(c.constants) > 1 else None)
@@ -81,34 +95,46 @@ def _read_onnx(c: OnnxCall) -> Fields:
     return attrs
 
 
+def _keys(op: Pad) -> tuple[str, ...]:
+    if op.mode != "constant":
+        return ("pad_mode",)
+    return ("pad",) if op.value == "zero" else ("pad_value",)
+
+
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
-    """``F.pad`` with zeros (or ``-inf``) on W and H (4 sizes, none negative) of an [N, C, H, W]
-    map; a pad that adds nothing (its traced output is its input's shape: Twins' windows already
-    whole) is none."""
+    """``F.pad`` on W and H (4 sizes, none negative) of an [N, C, H, W] map: of zeros or ``-inf``,
+    or of the map's own pixels (reflect, replicate, circular); a pad that adds nothing (its traced
+    output is its input's shape: Twins' windows already whole) is none."""
     amounts = tuple(node.attr("pad", ()))
-    if node.attr("mode", "constant") == "constant" and node.shape == x:
+    if node.shape == x:
         return []
-    value = node.attr("value", 0)
-    if node.attr("mode", "constant") != "constant" or value not in (0, -math.inf) or len(x) != 4:
+    value, mode = node.attr("value", 0), node.attr("mode", "constant")
+    if mode not in PAD_MODES or (mode == "constant" and value not in (0, -math.inf)) or len(x) != 4:
         return None
     if len(amounts) != 4 or min(amounts) < 0:
         return None
     layer: Layer = {"kind": "pad", "pad": list(amounts)}
-    return [layer if value == 0 else {**layer, "value": "-inf"}] if any(amounts) else []
+    if mode != "constant":
+        return [{**layer, "mode": mode}]
+    return [layer if value == 0 else {**layer, "value": "-inf"}]
 
 
 IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
-                  aten={"aten.pad": _read_call, "aten.constant_pad_nd": _read_call},
+                  aten={"aten.pad": _read_call, "aten.constant_pad_nd": _read_call,
+                        "aten.reflection_pad2d": _read_padding_op("reflect"),
+                        "aten.replication_pad2d": _read_padding_op("replicate")},
                   onnx={"Pad": _read_onnx}, emit=_emit)
 
 PAD = OpKind(
-    Pad, pad, _module, {"pad": "flatten/dropout", "pad_value": "flatten/dropout"},
-    keys_of=lambda op: ("pad",) if op.value == "zero" else ("pad_value",), window=_window,
+    Pad, pad, _module, {"pad": "flatten/dropout", "pad_value": "flatten/dropout", "pad_mode": "flatten/dropout"},
+    keys_of=_keys, window=_window,
     spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] pixels"),
                          value=Field("choice", "zero", PAD_VALUES,
-                                     doc="what is padded: zeros, or -inf before a max pool")),
-                  "`F.pad(x, (left, right, top, bottom), value=...)`, `nn.ZeroPad2d`: zeros (or "
-                  "`-inf`) around the map"),
+                                     doc="what is padded: zeros, or -inf before a max pool"),
+                         mode=Field("choice", "constant", PAD_MODES,
+                                    doc="constant (the value), or the map's own pixels")),
+                  "`F.pad(x, (left, right, top, bottom), mode, value)`, `nn.ZeroPad2d`, "
+                  "`nn.ReflectionPad2d`...: zeros, `-inf` or the map's pixels around the map"),
     lower=_lower, imports=IMPORTS,
 )
 

@@ -10,6 +10,7 @@ from convcost.errors import ConvcostError
 from convcost.frontend.network import versions
 from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
+from convcost.runtime.importer.blur_pass import fuse_blurs
 from convcost.runtime.importer.emit.by_class import folded
 from convcost.runtime.importer.emit.heads import fixed_heads
 from convcost.runtime.importer.emit.layout import (
@@ -79,8 +80,8 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     position bias from a buffer) keeps its ops opaque, flagged as uncounted, and the spec is
     emitted again (at most :data:`MAX_REEMITS` times); anything else the self-check finds is an
     internal error."""
-    fused = fuse_averages(fuse_std_convs(fuse_tf_same_pads(drop_broadcast_expands(
-        fuse_shuffles(graph)))))
+    fused = fuse_blurs(fuse_averages(fuse_std_convs(fuse_tf_same_pads(drop_broadcast_expands(
+        fuse_shuffles(graph))))))
     forced: frozenset[str] = frozenset()
     for _ in range(MAX_REEMITS):
         emitted = emit_layers(fused, forced)

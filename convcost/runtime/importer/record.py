@@ -308,6 +308,8 @@ def trace_record(model: nn.Module, shapes: Sequence[tuple[str, Shape]], source: 
     outputs = tuple(dict.fromkeys(n for n in (recording.name_of(t) for t in _tensors(out)) if n))
     graph = finish(model, source, TRACER, shapes[0][1], _needed(_shared(recording), outputs), outputs)
     sizes = ", ".join(f"{name} " * (len(shapes) > 1) + "×".join(map(str, s)) for name, s in shapes)
-    only = "that input only" if where != "zeros" else "that input and those weights only (values chose the ops)"
-    note = f"{why}recorded the ops as the model ran on {where} of {sizes} (loops unrolled): the spec holds for {only}"
+    only = "that input only" if where != "zeros" else \
+        "that input and those weights only (values chose the ops)"
+    note = (f"{why}recorded the ops as the model ran on {where} of {sizes} (loops unrolled): "
+            f"the spec holds for {only}")
     return replace(graph, notes=(note, *graph.notes))

@@ -50,7 +50,8 @@ def _module(op: Pad, _: Shape) -> Any:
     from torch import nn
 
     if op.mode != "constant":
-        modes = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "circular": nn.CircularPad2d}
+        modes = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d,
+                 "circular": nn.CircularPad2d}
         return modes[op.mode](op.pad)
     return nn.ZeroPad2d(op.pad) if op.value == "zero" else nn.ConstantPad2d(op.pad, -math.inf)
 
@@ -126,7 +127,7 @@ IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
                   onnx={"Pad": _read_onnx}, emit=_emit)
 
 PAD = OpKind(
-    Pad, pad, _module, {"pad": "flatten/dropout", "pad_value": "flatten/dropout", "pad_mode": "flatten/dropout"},
+    Pad, pad, _module, dict.fromkeys(("pad", "pad_value", "pad_mode"), "flatten/dropout"),
     keys_of=_keys, window=_window,
     spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] pixels"),
                          value=Field("choice", "zero", PAD_VALUES,

@@ -65,7 +65,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224
 # layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
 # a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, pads of
 # every mode, an anti-aliasing blur, the activations gelu ... hardtanh, a Mobile MQA (strided
-# keys/values) and a softmax over the channels; the token kinds (matmul, attention, ...) run on their own in test_attention_conventions.
+# keys/values) and a softmax over the channels; the token kinds (matmul, attention, ...) run on
+# their own in test_attention_conventions.
 ZOO = """\
 name: zoo
 input: {channels: 3, height: 33, width: 29}

@@ -683,6 +683,23 @@ class RankTuple(nn.Module):
         return torch.cat((first[:, 0], y), 1)
 
 
+class HeadNorms(nn.Module):
+    """Norms on [N, C] in classifier heads (fvcore false alarms in an earlier importer): timm's
+    inception_next MlpClassifierHead (``x.mean((2, 3))``, fc1, act, LayerNorm, fc2) and
+    EfficientViT-B's / CPUBone's LinearLayer (Linear, LayerNorm, act) before the classifier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, 2, 1)
+        self.fc1, self.act, self.norm = nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16, eps=1e-6)
+        self.pre_classifier = nn.Sequential(nn.Linear(16, 12, bias=False), nn.LayerNorm(12), nn.Hardswish())
+        self.fc2 = nn.Linear(12, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.act(self.fc1(self.stem(x).mean((2, 3)))))
+        return self.fc2(self.pre_classifier(x))
+
+
 class AntiAliased(nn.Module):
     """TResNet's blur pool (a reflect pad, then a fixed binomial filter per channel held in a
     buffer, stride 2) and NASNet's TF-SAME max pool (a pad of -inf, then the pool)."""

@@ -344,6 +344,30 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
 ]
 
 
+def test_head_norms_are_what_fvcore_counts(runner: CliRunner) -> None:
+    # a LayerNorm on [N, C] after a linear in a classifier head (inception_next's head.norm,
+    # cpubone's head.pre_classifier.norm, efficientvit_b0's head.classifier.1: fvcore false
+    # alarms once). On 1×3×16×16: stem 8·27 + 8 = 224 params, 8·8·8·27 = 13,824 MACs; fc1 144,
+    # 128; norm 32; pre_classifier's linear 192, 192 and norm 24; fc2 130, 120. fvcore counts the
+    # convs and linears (14,264) and each affine LayerNorm numel·5 (16·5 + 12·5 = 140), no
+    # mean, GELU or Hardswish: 14,404
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    from convcost.frontend.source import parse_source
+    from convcost.runtime.importer.resolve import load_module
+
+    result = runner.invoke(app, ["model", f"{MODELS}:HeadNorms", "--input", "1x3x16x16", "-f", "json",
+                                 "--convention", "fvcore"])
+    assert result.exit_code == 0, result.output  # the cross-check agrees: no false alarm
+    data = json.loads(result.stdout)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (746, 14_264)
+    assert data["totals"]["complete"] is True and data["verify"]["ok"]
+    model = load_module(parse_source(f"{MODELS}:HeadNorms"))
+    counted = FlopCountAnalysis(model, torch.zeros(1, 3, 16, 16)).unsupported_ops_warnings(False)
+    assert data["convention"]["total"] == counted.total() == 14_404
+
+
 @pytest.mark.parametrize(("model", "shape", "params", "macs"), EXACT)
 def test_small_patterns_import_exactly(model: str, shape: str, params: int, macs: int,
                                        runner: CliRunner) -> None:

@@ -42,6 +42,7 @@ from convcost.conventions.formulas import (
     zeros,
 )
 from convcost.conventions.nd_rules import ROWS as ND_ROWS
+from convcost.conventions.recurrent_rules import ROWS as RNN_ROWS
 from convcost.conventions.swin_rules import ROWS as SWIN_ROWS
 from convcost.conventions.vit_rules import ROWS as VIT_ROWS
 from convcost.cost.registry import RULE_KEYS
@@ -87,6 +88,7 @@ PAPER = Convention(
         **ND_ROWS["paper"],
         **SWIN_ROWS["paper"],
         **VIT_ROWS["paper"],
+        **RNN_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -155,6 +157,7 @@ FVCORE = Convention(
         **ND_ROWS["fvcore"],
         **SWIN_ROWS["fvcore"],
         **VIT_ROWS["fvcore"],
+        **RNN_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -206,6 +209,7 @@ THOP = Convention(
         **ND_ROWS["thop"],
         **SWIN_ROWS["thop"],
         **VIT_ROWS["thop"],
+        **RNN_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -284,6 +288,7 @@ PTFLOPS = Convention(
         **ND_ROWS["ptflops"],
         **SWIN_ROWS["ptflops"],
         **VIT_ROWS["ptflops"],
+        **RNN_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -324,6 +329,7 @@ TORCHINFO = Convention(
         **ND_ROWS["torchinfo"],
         **SWIN_ROWS["torchinfo"],
         **VIT_ROWS["torchinfo"],
+        **RNN_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -346,6 +352,7 @@ TORCH = Convention(
         **ND_ROWS["torch"],
         **SWIN_ROWS["torch"],
         **VIT_ROWS["torch"],
+        **RNN_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

@@ -36,6 +36,7 @@ from convcost.cost.ops import (
     pool,
     pool_nd,
     recorded,
+    recurrent,
     reduce,
     reshape,
     shuffle,
@@ -51,7 +52,7 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, opaque, recorded)
+             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

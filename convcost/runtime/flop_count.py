@@ -64,14 +64,15 @@ def _no_dynamo_import() -> Iterator[None]:
 @contextmanager
 def math_attention() -> Iterator[None]:
     """The math SDPA backend and MHA's fast path off, restored on exit: every attention matmul
-    runs as an ``aten::bmm`` FlopCounterMode counts."""
+    runs as an ``aten::bmm`` FlopCounterMode counts; oneDNN off too, so that an ``nn.LSTM``
+    runs its gates as ``aten::mm``/``addmm`` (its fused ``mkldnn_rnn_layer`` counts nothing)."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with sdpa_kernel(SDPBackend.MATH):
+        with sdpa_kernel(SDPBackend.MATH), torch.backends.mkldnn.flags(enabled=False):
             yield
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)

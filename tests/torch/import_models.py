@@ -817,3 +817,17 @@ class ChannelsLastAdd(ChannelsLastNorm):
         x = self.stem(x).permute(0, 2, 3, 1)
         x = x + self.v(self.norm(x))
         return self.conv(x.permute(0, 3, 1, 2))
+
+
+class LstmTokens(nn.Module):
+    """Sequencer's BiLSTM over tokens: ``x, _ = self.rnn(x)`` (the unread last states)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.rnn = nn.LSTM(8, 4, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, _ = self.rnn(self.patch(x).flatten(2).transpose(1, 2))
+        return self.fc(x)

@@ -176,7 +176,7 @@ layers:
 TOKEN_ZOO = """\
 name: token_zoo
 input: {channels: 3, resolution: 32}
-outputs: [head, cl_lin]
+outputs: [head, cl_lin, rnn]
 layers:
   - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
   - {kind: param, name: cls, shape: [1, 16]}
@@ -208,6 +208,7 @@ layers:
   - {kind: patch_merge, name: pm}
   - {kind: layernorm, name: cl_norm, last_dim: true}
   - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
+  - {kind: lstm, name: rnn, from: ln, hidden: 6, layers: 2, bidirectional: true}
 """
 # The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d
 # with bias, padding same, BatchNorm3d, every 3-D pool, a grouped transposed conv3d, adaptive

@@ -328,6 +328,10 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # stem 392 params, 6,144 MACs; fc1 144, 2,048 MACs; dwconv 4·9 + 4 = 40 params, 16·4·9 =
     # 576 MACs; fc2 72, 1,024 MACs
     ("GatedConvNhwc", "1x3x16x16", 392 + 144 + 40 + 72, 6_144 + 2_048 + 576 + 1_024),
+    # nn.LSTM(8, 4, bidirectional) on 16 tokens, its states unread: an lstm layer. patch 392
+    # params, 6,144 MACs; lstm 2·(4·4·(8 + 4) + 8·4) = 448 params, 16·2·4·4·12 = 6,144 MACs
+    # (FlopCounterMode with oneDNN off); fc 72 params, 1,024 MACs
+    ("LstmTokens", "1x3x16x16", 392 + 448 + 72, 6_144 + 6_144 + 1_024),
     # interpolate(pos) + window.tile(...), both params alone: one param of 16 + 16 params
     # added. embed 4·3·4 + 4 = 52 params, 16·4·12 = 768 MACs
     ("TiledPosition", "1x3x8x8", 52 + 32, 768),

@@ -42,6 +42,7 @@ from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.param import Unused
 from convcost.cost.ops.paths import Stack, Sum
 from convcost.cost.ops.recorded import Recorded
+from convcost.cost.ops.recurrent import Lstm
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.std_conv import StdConv2d
@@ -211,6 +212,13 @@ SHAPE_ONLY: dict[str, Case] = {
     "stack": (Stack(1, 2), (1, 64, 56, 56), (1, 2, 64, 56, 56), 0, 0),
     "sum": (Sum(1), (1, 2, 64, 56, 56), (1, 64, 56, 56), 0, 0),
     "sum keepdim": (Sum(-1, True), (1, 32, 4, 16), (1, 32, 4, 1), 0, 0),  # the last dim 16 -> 1
+    # lstm H 4 on [2, 5, 6]: params 4·4·(6 + 4) + 8·4 = 192; MACs 2·5·4·4·(6 + 4) = 1,600
+    "lstm": (Lstm(4), (2, 5, 6), (2, 5, 4), 192, 1_600),
+    # 2 layers, both directions: in 6 then 2·4 = 8; params 2·(160 + 32) + 2·(4·4·12 + 32) = 832;
+    # MACs 2·5·2·(4·4·10 + 4·4·12) = 7,040; output 2·4 = 8 features
+    "lstm bidirectional 2 layers": (Lstm(4, 2, True), (2, 5, 6), (2, 5, 8), 832, 7_040),
+    # no bias: 832 - 4 · 32 = 704 params; MACs the same per step, 3·4 steps: 12·2·(160 + 192) = 8,448
+    "lstm no bias": (Lstm(4, 2, True, False), (3, 4, 6), (3, 4, 8), 704, 8_448),
     # unused: GoogLeNet's aux1 (never run in eval): its 3,188,968 params, its input passed on
     "unused": (Unused(3_188_968), (1, 1000), (1, 1000), 3_188_968, 0),
 }
@@ -376,6 +384,7 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "grn flat": (GlobalResponseNorm(6), (1, 6), "needs a [N, C, H, W] input"),
     "slice past the channels": (Slice(4, 9), (1, 8, 2, 2), "channels 4:9 are not inside the input's 8"),
     "slice empty": (Slice(3, 3), (1, 8, 2, 2), "channels 3:3 are not inside"),
+    "lstm on a map": (Lstm(4), (1, 6, 4, 4), "lstm needs tokens [N, L, C] (batch first)"),
     "slice past dim 2": (Slice(2, 9, 2), (1, 4, 8), "indices of dim 2 2:9 are not inside the input's 8"),
     "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),

@@ -68,6 +68,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("mean", (197, 192), dims=(0,), keepdim=False), TOKENS, None),  # over the batch
     (_node("mul", TOKENS, scalar=-1.0), TOKENS, None),  # a negative number: not a scale
     (_node("add", TOKENS, scalar=0), TOKENS, []),  # MobileOne's scale_out + 0: no layer
+    (_node("lstm", (1, 197, 8), features=192, hidden=4, layers=1, bidirectional=True, bias=True,
+           batch_first=True, proj_size=0), TOKENS, [{"kind": "lstm", "hidden": 4, "bidirectional": True}]),
+    (_node("lstm", (1, 197, 4), features=192, hidden=4, layers=1, bidirectional=False, bias=True,
+           batch_first=False, proj_size=0), TOKENS, None),  # [L, N, C]: the kind reads batch first
     (_node("add", TOKENS, scalar=1.0), TOKENS, None),  # x + 1 changes x: no spec layer says it
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)

@@ -16,6 +16,7 @@ from math import prod
 
 from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.matmul import Einsum
+from convcost.cost.ops.recurrent import Lstm
 from convcost.cost.ops.swin import ShiftedWindowAttention
 from convcost.cost.registry import cost, part_nodes
 from convcost.errors import ConvcostError, ShapeError
@@ -51,6 +52,9 @@ def node_macs(node: IRNode) -> int:
         return int(prod(node.shape) * a["in_features"])
     if node.op in CONTRACTIONS:
         return _contraction_macs(node)
+    if node.op == "lstm" and len(node.shape) == 3 and a.get("features"):
+        lstm = Lstm(a["hidden"], a["layers"], a["bidirectional"], a["bias"])
+        return cost(lstm, (*node.shape[:2], a["features"])).macs
     return 0
 
 

@@ -29,6 +29,7 @@ TORCHVISION_SPECS: list[tuple[str, str, dict[str, object], int | tuple[int, ...]
 # FlopCounterMode FLOPs / 2 on the math attention path, as measured on timm 1.0.31
 TIMM_SPECS: list[tuple[str, str, tuple[int, ...], int, int]] = [
     ("mobilevit_xxs", "mobilevit_xxs", (1, 3, 256, 256), 1_272_024, 407_364_096),
+    ("efficientformer_l1", "efficientformer_l1", (1, 3, 224, 224), 12_289_928, 1_291_284_736),
 ]
 
 # (spec, torchvision detector, input shape, params, paper MACs): recorded as the model ran on

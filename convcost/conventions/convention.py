@@ -99,7 +99,7 @@ class Convention:
         found: Counter[str] = Counter()
         for leaf in (p for n in node.leaves() for p in (part_nodes(n) or (n,))):
             for rule in (self.rules[key] for key in _keys(leaf)):
-                if rule.status == "unsupported":
+                if rule.status == "unsupported" and rule.skipped is None:  # else it names them
                     found[rule.tool_op] += 1 if rule.calls is None else rule.calls(leaf)
                 if rule.skipped is not None:
                     found.update(rule.skipped(leaf))

@@ -14,7 +14,7 @@ from convcost.cost.ops.attention import Softmax
 from convcost.cost.ops.conv import Conv2d
 from convcost.cost.ops.linear import Linear
 from convcost.cost.ops.matmul import Einsum, Matmul, einsum_sizes, parse_equation
-from convcost.cost.ops.merge import Add
+from convcost.cost.ops.merge import Add, Average
 from convcost.cost.ops.mha import MultiheadAttention, mha_dims, mha_keys
 from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -204,6 +204,13 @@ def mha_fvcore_skipped(node: Node) -> dict[str, int]:
            "aten::softmax" if op.need_weights else "aten::scaled_dot_product_attention": 1}
     return ops | ({"aten::unflatten": 1} if op.kv is None else {}) | (
         {"aten::repeat": 2} if op.bias_kv else {})
+
+
+def average_fvcore_skipped(node: Node) -> dict[str, int]:
+    # fvcore on (a + b (+ ...)) / n: n − 1 aten::add and one aten::div, each unsupported
+    op = node.op
+    assert isinstance(op, Average)
+    return {"aten::add": op.inputs - 1, "aten::div": 1}
 
 
 def thop_softmax(node: Node) -> int:

@@ -19,6 +19,7 @@ from convcost.conventions.attention_rules import ROWS
 from convcost.conventions.convention import Convention, Counting, Rule
 from convcost.conventions.formulas import (
     at_output_positions,
+    average_fvcore_skipped,
     batch_linear,
     batch_linear_bias,
     batch_params,
@@ -147,7 +148,9 @@ FVCORE = Convention(
                        sum="aten::sum",
                        mean="aten::mean", layer_scale="aten::mul", scalar="aten::mul",
                        unflatten="aten::unflatten",
-                       grn="aten::linalg_vector_norm, aten::addcmul", average="aten::add, aten::div"),
+                       grn="aten::linalg_vector_norm, aten::addcmul"),
+        "average": Rule(zero, "0: unsupported aten::add (n − 1 calls) and aten::div, skipped",
+                        "unsupported", "aten::add, aten::div", skipped=average_fvcore_skipped),
         "add": binary_adds("aten::add"),
         "identity": Rule(zero, "0: traces no aten op (returns its input)", "zero"),
         "unused": Rule(zero, "0: a module the forward never runs traces no aten op", "zero"),

@@ -831,3 +831,24 @@ class LstmTokens(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, _ = self.rnn(self.patch(x).flatten(2).transpose(1, 2))
         return self.fc(x)
+
+
+class BiasedAttention(nn.Module):
+    """EfficientFormer's and LeViT's attention: q, k, v split along the last dim of one qkv
+    projection, q·kᵀ scaled plus a relative-position bias gathered from a [heads, tokens] table
+    (``biases[:, idxs]``), softmax, ·v."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, 4)  # 2×2 = 4 tokens of 8 at 8×8
+        self.qkv = nn.Linear(8, 32)  # 2 heads of q 4, k 4, v 8
+        self.proj = nn.Linear(16, 8)
+        self.biases = nn.Parameter(torch.zeros(2, 4))
+        self.register_buffer("idxs", torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.embed(x).flatten(2).transpose(1, 2)  # N×4×8
+        n = t.shape[0]
+        q, k, v = self.qkv(t).reshape(n, 4, 2, -1).permute(0, 2, 1, 3).split([4, 4, 8], dim=3)
+        attn = (q @ k.transpose(-2, -1)) * 0.5 + self.biases[:, self.idxs]
+        return self.proj((attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, 4, 16))

@@ -52,6 +52,7 @@ PUBLISHED = [
     ("vit_b_16", None, 86_567_656),  # torchvision
     ("swin_t", None, 28_288_354),  # torchvision
     ("mobilevit_xxs", None, 1_272_024),  # timm (its patch folds: at 256 only)
+    ("efficientformer_l1", None, 12_289_928),  # timm (its attention bias: at 224 only)
     ("ssdlite320", None, 3_440_060),  # torchvision (recorded at 320: its shapes hold there only)
     ("mobilenet_block", None, None),  # the seed blocks: no published count
     ("standard_cnn", None, None),

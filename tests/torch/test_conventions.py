@@ -51,7 +51,8 @@ TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")
 # v3's unpadded convs and pools 75 (as torchvision's inception_v3: 75 -> 37 -> 35 ... -> 1).
 # ViT: 197 tokens learnt; MobileViT: its patch folds hold 256's token counts
 RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224, "mobilevit_xxs": 256,
-              "ssdlite320": 320}  # SSDlite: recorded at 320, its shapes hold there only
+              "ssdlite320": 320,  # SSDlite: recorded at 320, its shapes hold there only
+              "efficientformer_l1": 224}  # its 49 tokens and their gathered attention bias
 
 # Every rule key once or more: conv with and without bias, padding 'same' (dilated, grouped),
 # BN with and without affine, BatchNorm1d, every activation (and F.relu), every pool (ceil mode, adaptive

@@ -104,6 +104,16 @@ def test_timm_mobile_mqa_is_one_layer() -> None:
     assert len(mqa) == 1 and mqa[0]["params"] == 1_248
 
 
+def test_gathered_attention_bias_and_last_dim_split_are_exact() -> None:
+    # params: embed 3·16·8 + 8 = 392, qkv 8·32 + 32 = 288, proj 16·8 + 8 = 136, bias table 2·4 =
+    # 8: 824; MACs at 8×8: embed 8·(2·2)·(3·16) = 1,536, qkv 4·8·32 = 1,024, q·kᵀ 2·4·4·4 = 128,
+    # a·v 2·4·4·8 = 256, proj 4·16·8 = 512: 3,456
+    data = _exact("BiasedAttention", (1, 3, 8, 8))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (824, 3_456)
+    kinds = [layer["kind"] for layer in data["layers"]]
+    assert kinds.count("slice") == 3 and "opaque" not in kinds
+
+
 @pytest.mark.parametrize(("spec", "model", "shape", "params", "macs"), TIMM_SPECS)
 def test_timm_spec_figures(spec: str, model: str, shape: tuple[int, ...], params: int, macs: int) -> None:
     """The shipped spec's analysis gives the table's figures (the timm model's: the slow test)."""

@@ -59,7 +59,7 @@ def _small(name: str) -> int:
     """A small input the spec takes: Inception v3's unpadded stem needs 75 (as torchvision); M5
     reads 4,000 audio samples; a ViT's position embedding holds 224's 196 patches."""
     return {"inception_v3": 75, "m5_audio": 4000, "vit_b_16": 224, "mobilevit_xxs": 256,
-            "ssdlite320": 320}.get(name, 64)
+            "ssdlite320": 320, "efficientformer_l1": 224}.get(name, 64)
 
 
 def _small_case(param: Any) -> tuple[str, int, int]:

@@ -35,7 +35,8 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 # tests/unit/test_layout.py and test_receptive.py; a ViT's tokens have no spatial field past the patch conv)
 NOT_2D = {"m5_audio", "r3d_18", "vit_b_16", "mobilevit_xxs",  # MobileViT: patches fold
           "swin_t",  # Swin: windows, not a conv field (a known gap)
-          "ssdlite320"}  # SSDlite: the heads reshape to boxes, post-processing recorded
+          "ssdlite320",  # SSDlite: the heads reshape to boxes, post-processing recorded
+          "efficientformer_l1"}  # EfficientFormer: its last block runs on tokens
 ALL = sorted(p.stem for p in SPECS.glob("*.yaml") if p.stem not in NOT_2D)
 
 

@@ -45,6 +45,9 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
      [{"kind": "roll", "shifts": [-3, -3], "dims": [1, 2]}]),
     (_node("param", (1, 1, 192), inputs=(), params=192), (1, 3, 224, 224),
      [{"kind": "param", "shape": [1, 192]}]),  # the class token
+    # table[index].expand(N, 8, 49, 49): a bias gathered from an [8, 49] table, 392 params
+    (_node("param", (1, 8, 49, 49), inputs=(), params=392), (1, 3, 224, 224),
+     [{"kind": "param", "shape": [8, 49, 49], "params": 392}]),
     (_node("add", TOKENS, params=197 * 192), TOKENS,  # x + pos_embed: 37,824 params
      [{"kind": "residual", "layers": [{"kind": "param", "shape": [197, 192]}], "merge": "add"}]),
     (_node("mul", TOKENS, params=192), TOKENS, [{"kind": "layer_scale"}]),  # x · γ on tokens

@@ -70,7 +70,8 @@ GROUPED_ALPHAS = {"regnet_y_400mf": [1.0, 0.5, 1.5, 0.25],
 # ρ sets the length of a 1-D input: M5 reads 8,000 audio samples
 SIDES = {"unet": [224, 96, 160], "m5_audio": [8000, 4001, 16000]}
 # a ViT's position embedding is a parameter of 197 tokens: it runs at 224 only
-FIXED_SIZE = {"vit_b_16", "mobilevit_xxs", "ssdlite320"}  # SSDlite: recorded at 320
+FIXED_SIZE = {"vit_b_16", "mobilevit_xxs", "ssdlite320",  # SSDlite: recorded at 320
+              "efficientformer_l1"}  # its attention bias holds 224's 49 tokens
 
 
 @pytest.mark.parametrize("name", every_spec(sorted(p.stem for p in SPECS.glob("*.yaml")

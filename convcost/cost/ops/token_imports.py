@@ -154,6 +154,8 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
     if node.op == "param" and not node.inputs and is_param(node):
         return [param]
+    if node.op == "param" and not node.inputs and 0 < node.params < math.prod(node.shape[1:]):
+        return [{**param, "params": node.params}]  # table[index].expand(N, ...): gathered
     if node.op == "add" and node.attr("scalar") == 0 and node.shape == x and not node.params:
         return []  # ctx_all = 0; ctx_all = ctx_all + ctx (FocalNet): x itself, no layer
     if node.op != "add" or len(node.inputs) != 1 or "scalar" in node.attrs:

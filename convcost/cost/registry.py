@@ -38,6 +38,7 @@ from convcost.cost.ops import (
     recorded,
     recurrent,
     reduce,
+    reduce_max,
     reshape,
     shuffle,
     slicing,
@@ -52,7 +53,8 @@ from convcost.cost.value import LayerCost, Shape
 
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
-             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent, opaque, recorded)
+             windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
+             reduce_max, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

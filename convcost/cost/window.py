@@ -64,9 +64,11 @@ def transposed_window(kernel: int, stride: int = 1, pad: int = 0, dilation: int 
 
 
 def upsample_window(scale: int | Fraction, mode: str = "nearest") -> Window:
-    """An upsample by ``scale``: one input tap (nearest) or two (bilinear), at pixel centres."""
+    """An upsample by ``scale``: one input tap (nearest), two (bilinear) or four (bicubic: one more
+    on each side, the same centre), at pixel centres."""
     s = Fraction(scale)
-    return Window(Fraction(1 if mode == "nearest" else 2), 1 / s, (s - 1) / (2 * s))
+    taps = {"nearest": 1, "bicubic": 4}.get(mode, 2)
+    return Window(Fraction(taps), 1 / s, (s - 1) / (2 * s) + (1 if taps == 4 else 0))
 
 
 def adaptive_window(size: int, out: int) -> Window:

@@ -852,3 +852,16 @@ class BiasedAttention(nn.Module):
         q, k, v = self.qkv(t).reshape(n, 4, 2, -1).permute(0, 2, 1, 3).split([4, 4, 8], dim=3)
         attn = (q @ k.transpose(-2, -1)) * 0.5 + self.biases[:, self.idxs]
         return self.proj((attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(n, 4, 16))
+
+
+class TokenMax(nn.Module):
+    """VOLO's auxiliary head: ``aux.max(1)[0]``, the largest of each feature over the tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        return self.fc(tokens).max(1)[0]

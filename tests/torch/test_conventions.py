@@ -61,7 +61,7 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224
 # downsample, the graph's merges (a split, a residual gate of mul, a 3-way add, a 3-way
 # concat, a broadcasting mul), identity, an imported opaque layer, flatten, dropout, both linears;
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
-# both upsamples (by a fractional scale, to a size), both interpolates (to another tensor's size,
+# the upsamples (by a fractional scale, to a size, bicubic), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
 # layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
 # a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, pads of
@@ -103,7 +103,8 @@ layers:
   - {kind: dwconv, name: dw_tfs, kernel_size: 5, stride: 2, padding: tf_same}
   - {kind: act, name: tanh, fn: tanh}
   - {kind: upsample, name: up_n, size: [9, 8]}
-  - {kind: interpolate, name: interp_b, mode: bilinear, align_corners: true, from: [up_n, stem]}
+  - {kind: upsample, name: up_c, mode: bicubic, size: [11, 10]}
+  - {kind: interpolate, name: interp_b, mode: bilinear, align_corners: true, from: [up_c, stem]}
   - {kind: act, name: mish, fn: mish}
   - {kind: interpolate, name: interp_n, from: [mish, up_n]}
   - {kind: instancenorm, name: inorm2}
@@ -177,7 +178,7 @@ layers:
 TOKEN_ZOO = """\
 name: token_zoo
 input: {channels: 3, resolution: 32}
-outputs: [head, cl_lin, rnn]
+outputs: [head, cl_lin, rnn, tokmax]
 layers:
   - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
   - {kind: param, name: cls, shape: [1, 16]}
@@ -210,6 +211,7 @@ layers:
   - {kind: layernorm, name: cl_norm, last_dim: true}
   - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
   - {kind: lstm, name: rnn, from: ln, hidden: 6, layers: 2, bidirectional: true}
+  - {kind: max, name: tokmax, from: v, dim: 1}
 """
 # The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d
 # with bias, padding same, BatchNorm3d, every 3-D pool, a grouped transposed conv3d, adaptive

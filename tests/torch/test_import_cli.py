@@ -345,6 +345,9 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # then a max pool: pad + pool. conv 8·27 + 8 = 224 params, 16·16·8·27 = 55,296 MACs; blur
     # (16 + 2 - 3) // 2 + 1 = 8: 8·8·8·9 = 4,608 MACs, no params; pool of 9×9: 0
     ("AntiAliased", "1x3x16x16", 224, 55_296 + 4_608),
+    # x.max(1)[0] over the tokens: a max layer (the indices are never read). patch 8·3·16 + 8 =
+    # 392 params, 16·8·48 = 6,144 MACs; fc 8·10 + 10 = 90 params, 16·80 = 1,280 MACs
+    ("TokenMax", "1x3x16x16", 392 + 90, 6_144 + 1_280),
 ]
 
 

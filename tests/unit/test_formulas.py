@@ -44,6 +44,7 @@ from convcost.cost.ops.paths import Stack, Sum
 from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.recurrent import Lstm
 from convcost.cost.ops.reduce import Mean
+from convcost.cost.ops.reduce_max import Max
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -284,11 +285,17 @@ GRAPH_LEAVES: dict[str, Case] = {
     # the map's own pixels pad alike (W 7 + 1 + 2 = 10, H 5 + 0 + 3 = 8): no params, no MACs
     **{f"pad {mode}": (Pad((1, 2, 0, 3), mode=mode), (2, 3, 5, 7), (2, 3, 8, 10), 0, 0)
        for mode in ("reflect", "replicate", "circular")},
+    # max over the tokens (dim 1) of [2, 197, 1000]: [2, 1000], keepdim [2, 1, 1000]; no MACs
+    "max tokens": (Max(1), (2, 197, 1000), (2, 1000), 0, 0),
+    "max keepdim": (Max(1, True), (2, 197, 1000), (2, 1, 1000), 0, 0),
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),
                                (2, 3, 7, 10), 0, 0),  # floor(7.5) = 7, floor(10.5) = 10
     "upsample size": (Upsample("bilinear", size=(9, 11)), (1, 3, 5, 7), (1, 3, 9, 11), 0, 0),
+    # CrossViT's bicubic resize of its 240² input to 224²: the size, no MACs
+    "upsample bicubic size": (Upsample("bicubic", size=(224, 224)), (1, 3, 240, 240),
+                              (1, 3, 224, 224), 0, 0),
     # interpolate: N and C of x, H×W of the reference (held by the op); nothing learnt, no MACs
     "interpolate to a size": (Interpolate((33, 33), "bilinear"), (2, 256, 1, 1),
                               (2, 256, 33, 33), 0, 0),  # DeepLab's ASPP pooling branch
@@ -388,6 +395,9 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "slice past dim 2": (Slice(2, 9, 2), (1, 4, 8), "indices of dim 2 2:9 are not inside the input's 8"),
     "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
+    "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),
+    "fold of too few windows": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 195),
+                                "needs [N, C·9, 196]"),
     **TOKEN_ERRORS,
 }
 

@@ -326,6 +326,25 @@ def test_averaged_heads_are_one_average_layer(divisor: int, average: bool) -> No
     assert (analysis.totals.params, analysis.totals.macs) == (100, 80)
 
 
+@pytest.mark.parametrize(("dims", "average"), [((0,), True), ((1,), False)])
+def test_stacked_heads_meaned_over_the_stack_are_one_average(dims: tuple[int, ...],
+                                                             average: bool) -> None:
+    """CrossViT: ``torch.mean(torch.stack(heads, dim=0), dim=0)`` is one ``average`` of the two
+    heads; a mean over another dim stays opaque (never miscounted)."""
+    g = Builder((1, 4, 1, 1))
+    flat = g.op("flatten", "flatten", "", ("x",), (1, 4), start_dim=1, end_dim=-1)
+    heads = [g.op(f"head_{i}", "linear", f"head.{i}", (flat,), (1, 10), params=50, in_features=4,
+                  out_features=10, bias=True) for i in range(2)]
+    stacked = g.op("stack", "stack", "", tuple(heads), (2, 1, 10), dim=0)
+    g.op("mean", "mean", "", (stacked,), (1, 10) if dims == (0,) else (2, 10), dims=dims,
+         keepdim=False)
+    imported = to_spec(g.graph(), SOURCE)
+    assert (imported.spec["layers"][-1]["kind"] == "average") is average
+    assert bool(imported.emitted.opaque) is not average
+    # two heads of 4·10 + 10 = 50 params, 40 MACs each
+    assert (_analysed(imported).totals.params, _analysed(imported).totals.macs) == (100, 80)
+
+
 def test_a_depthwise_conv_whose_weight_is_a_buffer_is_a_blur() -> None:
     """TResNet's anti-aliasing: ``F.conv2d(x, self.filt, groups=C)`` with a registered buffer,
     no parameter. A dwconv layer would count C·9 params the model does not have (the self-check

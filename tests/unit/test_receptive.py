@@ -69,6 +69,9 @@ CHAINS = [
     ("down-up", [conv_window(3, 2, 1), upsample_window(2), conv_window(3, 1, 1)], 5, 1, F(-1, 2), F(5, 2)),
     # bilinear ×2 (two taps): r = 1 + 1·1 = 2, j = 1/2, c = 0 + (1/2 - 1/4) = 1/4
     ("upsample x2 bilinear", [upsample_window(2, "bilinear")], 2, F(1, 2), F(1, 4), F(1, 4)),
+    # bicubic ×2 (four taps, one more each side): r = 1 + 3·1 = 4, j = 1/2, the same centre
+    # c = 1/4; pad = 3/2 - 1/4 = 5/4
+    ("upsample x2 bicubic", [upsample_window(2, "bicubic")], 4, F(1, 2), F(1, 4), F(5, 4)),
 ]
 
 

@@ -1,4 +1,4 @@
-"""``upsample``: nearest or bilinear resampling, by a scale factor or to a size;
+"""``upsample``: nearest, bilinear or bicubic resampling, by a scale factor or to a size;
 ``interpolate``: the same, to the size of another tensor (``F.interpolate(x, size=ref.shape[-2:])``).
 """
 
@@ -27,7 +27,7 @@ from convcost.cost.value import LayerCost, Pair, Shape, spatial
 from convcost.cost.window import Window, Windows, upsample_window
 from convcost.errors import ShapeError, SpecError
 
-Mode = Literal["nearest", "bilinear"]
+Mode = Literal["nearest", "bilinear", "bicubic"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def _keys(op: Upsample) -> tuple[str, ...]:
 
 SPEC = SpecKind(
     fields(
-        mode=Field("choice", "nearest", ("nearest", "bilinear")),
+        mode=Field("choice", "nearest", ("nearest", "bilinear", "bicubic")),
         scale=Field("number", None, nullable=True, doc="output = floor(input × scale)"),
         size=Field("pair", None, nullable=True, doc="output size, int or [h, w]"),
         align_corners=Field("bool", False, doc="bilinear only"),
@@ -105,7 +105,8 @@ def _window(op: Upsample, x: Shape) -> Windows:
 
 
 UPSAMPLE = OpKind(Upsample, upsample, _module,
-                  dict.fromkeys(("upsample_nearest", "upsample_bilinear"), "upsample"),
+                  dict.fromkeys(("upsample_nearest", "upsample_bilinear", "upsample_bicubic"),
+                                "upsample"),
                   keys_of=_keys, window=_window, spec=SPEC, lower=_lower)
 
 
@@ -211,12 +212,14 @@ def _read_aten(mode: str) -> TorchReader:
                           scale=scale_of(c.args[-1] if len(c.args) > 2 else None))
 
 
-def _read_bilinear(c: TorchCall) -> Fields:
-    """``aten.upsample_bilinear2d(input, output_size, align_corners, scales_h, scales_w)``, as
-    the recorder sees it."""
-    scale = c.args[3] if len(c.args) > 3 and c.args[3] == c.args[-1] else None
-    return dict(mode="bilinear", size=tuple(c.shape[2:]), align_corners=bool(c.args[2]),
-                scale=scale_of(scale))
+def _read_cornered(mode: str) -> TorchReader:
+    """``aten.upsample_bilinear2d(input, output_size, align_corners, scales_h, scales_w)`` (as the
+    recorder sees it), ``aten.upsample_bicubic2d`` (the same, or its ``.vec``: scale_factors)."""
+    def read(c: TorchCall) -> Fields:
+        scale = c.args[3] if len(c.args) > 3 and c.args[3] == c.args[-1] else None
+        return dict(mode=mode, size=tuple(c.shape[2:]), align_corners=bool(c.args[2]),
+                    scale=scale_of(scale))
+    return read
 
 
 def _read_resize(c: OnnxCall) -> Fields:
@@ -235,7 +238,7 @@ def _read_resize(c: OnnxCall) -> Fields:
 def _emit(node: Traced, _: Shape) -> list[Layer] | None:
     """A resize by a factor or to a fixed size: an ``upsample``."""
     mode = {"linear": "bilinear"}.get(node.attr("mode"), node.attr("mode"))  # ONNX Resize's name
-    if mode not in ("nearest", "bilinear") or node.attr("align_corners"):
+    if mode not in ("nearest", "bilinear", "bicubic") or node.attr("align_corners"):
         return None
     if len(node.shape) != 4:
         return None
@@ -247,8 +250,9 @@ def _emit(node: Traced, _: Shape) -> list[Layer] | None:
 
 def _merge(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     """A resize to the size of its second input: an ``interpolate``."""
-    if len(node.shape) != 4 or any(len(s) != 4 for s in shapes):
-        return None
+    if len(node.shape) != 4 or any(len(s) != 4 for s in shapes) \
+            or node.attr("mode") not in ("nearest", "bilinear"):
+        return None  # the interpolate kind is nearest or bilinear
     if len(shapes) == 2 and shapes[1][2:] == node.shape[2:]:
         layer: Layer = {"kind": "interpolate", "mode": node.attr("mode")}
         return [{**layer, "align_corners": True} if node.attr("align_corners") else layer]
@@ -257,8 +261,9 @@ def _merge(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 
 INTERPOLATE_IMPORTS = Imports(
     modules={"torch.nn.Upsample": _read_module}, functions={"torch.nn.functional.interpolate": _read_call},
-    aten={f"aten.upsample_{mode}2d": _read_aten(mode) for mode in ("nearest", "bilinear")},
-    dispatch={"aten.upsample_bilinear2d": _read_bilinear},
+    aten={**{f"aten.upsample_{mode}2d": _read_aten(mode) for mode in ("nearest", "bilinear")},
+          "aten.upsample_bicubic2d": _read_cornered("bicubic")},
+    dispatch={"aten.upsample_bilinear2d": _read_cornered("bilinear")},
     onnx={"Resize": _read_resize}, emit=_emit, merge=_merge)
 
 INTERPOLATE = OpKind(Interpolate, interpolate, _interpolate_module,

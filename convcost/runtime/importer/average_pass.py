@@ -1,8 +1,10 @@
-"""Averaged heads: ``(head(x) + head_dist(x)) / 2`` (DeiT, LeViT, RepViT distilled models)
-becomes one ``average`` of the heads. Pure IR.
+"""Averaged heads: ``(head(x) + head_dist(x)) / 2`` (DeiT, LeViT, RepViT distilled models) and
+``torch.mean(torch.stack(heads, dim=0), dim=0)`` (CrossViT) become one ``average`` of the heads.
+Pure IR.
 
 The add must sum n tensors of its own shape and be read by the division alone, which divides
-by the constant n.
+by the constant n; the stack must put n tensors of one shape on a new first dim, read by a mean
+over that dim alone (both zero MACs, as the average's add and division).
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ def _averaged(add: IRNode, div: IRNode, graph: IRGraph) -> bool:
             and div.attr("scalar") == count and all(s == add.shape for s in shapes))
 
 
+def _stacked(stack: IRNode, mean: IRNode, graph: IRGraph) -> bool:
+    shapes = [graph.node(t).shape for t in stack.inputs]
+    return (stack.op == "stack" and stack.attr("dim") == 0 and len(shapes) > 1
+            and mean.op == "mean" and mean.inputs == (stack.name,)
+            and tuple(mean.attr("dims", ())) in ((0,), (-len(stack.shape),))
+            and not mean.attr("keepdim") and all(s == mean.shape for s in shapes))
+
+
 def fuse_averages(graph: IRGraph) -> IRGraph:
-    """``graph`` with each add that only a division by its input count reads made an ``average``."""
+    """``graph`` with each add that only a division by its input count reads, and each stack on a
+    new first dim that only a mean over it reads, made an ``average``."""
     users = graph.consumers()
     fused: dict[str, IRNode] = {}  # the add's name -> the average that replaces its division
     for node in graph.nodes:
         readers = users.get(node.name, ())
-        if node.op == "add" and len(readers) == 1 and _averaged(node, graph.node(readers[0]), graph):
+        if len(readers) == 1 and (_averaged(node, graph.node(readers[0]), graph)
+                                  or _stacked(node, graph.node(readers[0]), graph)):
             div = graph.node(readers[0])
             fused[node.name] = replace(div, op="average", inputs=node.inputs, attrs=frozen({}),
                                        module=node.module)

@@ -93,6 +93,13 @@ def test_token_layers(node: IRNode, x: tuple[int, ...], layers: list[dict[str, A
 
 def test_token_merges() -> None:
     cls, tokens = (1, 1, 192), (1, 196, 192)
+    q = (1, 12, 197, 64)
+    sdpa = _node("attention", q, inputs=("q", "k", "v"), key_shape=q, value_shape=q, causal=False)
+    assert merge_layers(sdpa, [q, q, q]) == [{"kind": "attention"}]
+    # BEiT: the mask is table[index] of a (2·14 - 1)² + 3 = 732 per head table, 12 heads: 8,784
+    # params an attention layer cannot hold (opaque, never an internal error)
+    assert merge_layers(_node("attention", q, inputs=("q", "k", "v"), params=8_784, key_shape=q,
+                              value_shape=q, causal=False), [q, q, q]) is None
     assert merge_layers(_node("concat", TOKENS, dim=1), [cls, tokens]) == [{"kind": "concat"}]
     assert merge_layers(_node("add", TOKENS), [TOKENS, TOKENS]) == [{"kind": "add"}]
     # along the features (dim 2): a concat of dim 2; sizes that do not add up: none

@@ -246,8 +246,10 @@ def _read_sdpa(c: TorchCall) -> Read:
 
 def _emit_attention(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     """q, k, v (and a mask) computed in the graph; a mask held as a buffer is not an input (it
-    costs no MAC: the layer then runs without it)."""
-    if len(shapes) not in (3, 4) or tuple(shapes[1]) != tuple(node.attr("key_shape")):
+    costs no MAC: the layer then runs without it). A mask made of learnt weights (BEiT's
+    relative-position bias ``table[index]``) holds params the layer cannot: None (opaque)."""
+    if len(shapes) not in (3, 4) or tuple(shapes[1]) != tuple(node.attr("key_shape")) \
+            or node.params:
         return None
     op = Attention(tuple(shapes[1]), tuple(shapes[2]), bool(node.attr("causal")))
     try:

@@ -6,8 +6,11 @@ by name) plus the timm models named in issue 19; and the hand-written models of
 ``tests/models/yolo.py`` and ``tests/torch/import_models.py``. Weights are never downloaded.
 
 The reference, in its own process: params = ``sum(p.numel())``, MACs = FlopCounterMode FLOPs / 2
-on a zeros input in eval mode (timm: the model's default input size). Each ``convcost model``
-run gets the same input and runs in a subprocess with a timeout and an address-space bound.
+on a zeros input in eval mode (timm: the model's default input size). Both processes build the
+model with convcost's loader, whose weights come from torch's generator seeded with 0: a
+detector whose NMS keeps boxes by their values (fasterrcnn_resnet50_fpn) runs the same in both.
+Each ``convcost model`` run gets the same input and runs in a subprocess with a timeout and an
+address-space bound.
 Each model is recorded as
 
 - ``exact``: exit 0, params and MACs equal to the reference, nothing flagged incomplete;

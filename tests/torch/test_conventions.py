@@ -209,6 +209,7 @@ layers:
   - {kind: shifted_window_attention, name: swa, heads: 2, window: 2, shift: 1}
   - {kind: patch_merge, name: pm}
   - {kind: layernorm, name: cl_norm, last_dim: true}
+  - {kind: layer_scale, name: cl_ls, last_dim: true}
   - {kind: linear, name: cl_lin, out_features: 8, last_dim: true}
   - {kind: lstm, name: rnn, from: ln, hidden: 6, layers: 2, bidirectional: true}
   - {kind: max, name: tokmax, from: v, dim: 1}

@@ -317,6 +317,8 @@ GRAPH_LEAVES: dict[str, Case] = {
     "mean tokens": (Mean(False, (1,)), (2, 197, 192), (2, 192), 0, 0),  # a ViT's x.mean(1)
     "mean tokens keepdim": (Mean(True, (1,)), (2, 197, 192), (2, 1, 192), 0, 0),
     "layer_scale": (LayerScale(96), (1, 96, 56, 56), (1, 96, 56, 56), 96, 0),  # γ per channel
+    # channels-last [N, H, W, C]: γ of the last dim's 48 channels
+    "layer_scale last dim": (LayerScale(48, True), (1, 32, 32, 48), (1, 32, 32, 48), 48, 0),
     "scalar": (Scalar(0.125), (1, 3, 197, 64), (1, 3, 197, 64), 0, 0),  # q * 64^-0.5: a number
     "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
 }

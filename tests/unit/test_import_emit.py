@@ -634,3 +634,17 @@ def test_a_kept_sum_expanded_for_a_mul_is_a_sum_and_a_broadcast(target: str) -> 
     assert [layer["kind"] for layer in imported.spec["layers"]] == ["sum", "mul"]
     assert imported.spec["layers"][0]["keepdim"] is True
     assert _analysed(imported).root.children[0].output_shape == (1, 4, 2, 1)  # 8 summed, kept as 1
+
+
+def test_a_gamma_on_a_channels_last_view_is_a_layer_scale() -> None:
+    """EdgeNeXt's ConvEncoder: permute, ``gamma * x`` (γ of the C channels), permute back."""
+    g = Builder((1, 8, 8, 8))
+    s = g.conv("stem", "x", 6, k=1)
+    p = g.op("permute", "transpose", "blk", (s,), (1, 8, 8, 6), dims=(0, 2, 3, 1), permute=True)
+    m = g.op("mul", "mul", "blk", (p,), (1, 8, 8, 6), 6)
+    q = g.op("permute_1", "transpose", "blk", (m,), (1, 6, 8, 8), dims=(0, 3, 1, 2), permute=True)
+    g.conv("head", q, 4, k=1)
+    imported = to_spec(g.graph(), SOURCE)
+    assert [layer["kind"] for layer in imported.spec["layers"]] == ["pwconv", "layer_scale", "pwconv"]
+    # params 48 + 6 (γ) + 24 = 78; MACs 64·48 + 64·24 = 4,608
+    assert (_analysed(imported).totals.params, _analysed(imported).totals.macs) == (78, 4_608)

@@ -76,6 +76,8 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("mean", (197, 192), dims=(0,), keepdim=False), TOKENS, None),  # over the batch
     (_node("mul", TOKENS, scalar=-1.0), TOKENS, None),  # a negative number: not a scale
     (_node("add", TOKENS, scalar=0), TOKENS, []),  # MobileOne's scale_out + 0: no layer
+    (_node("mul", (1, 32, 32, 48), params=48), (1, 32, 32, 48),
+     [{"kind": "layer_scale", "last_dim": True}]),  # EdgeNeXt's gamma · x on [N, H, W, C]
     (_node("lstm", (1, 197, 8), features=192, hidden=4, layers=1, bidirectional=True, bias=True,
            batch_first=True, proj_size=0), TOKENS, [{"kind": "lstm", "hidden": 4, "bidirectional": True}]),
     (_node("lstm", (1, 197, 4), features=192, hidden=4, layers=1, bidirectional=False, bias=True,

@@ -20,17 +20,20 @@ from convcost.limits import MAX_FLOAT
 class LayerScale(Op):
     key: ClassVar[str] = "layer_scale"
     channels: int
+    last_dim: bool = False  # a channels-last [N, H, W, C] map (EdgeNeXt's gamma): γ of shape [C]
 
 
-def channel_dim(x: Shape) -> int:
-    """The channel dim of a layer-scaled tensor: 1 of [N, C, H, W], else the last (tokens)."""
-    return 1 if len(x) == 4 else len(x) - 1
+def channel_dim(x: Shape, last_dim: bool = False) -> int:
+    """The channel dim of a layer-scaled tensor: 1 of [N, C, H, W] (the last with ``last_dim``),
+    else the last (tokens)."""
+    return 1 if len(x) == 4 and not last_dim else len(x) - 1
 
 
 def layer_scale(op: LayerScale, x: Shape) -> LayerCost:
-    # [N, C, H, W] or tokens [N, L, C] -> same shape; params C (one γ per channel); paper MACs 0
-    if x[channel_dim(x)] != op.channels:
-        raise ShapeError(f"layer_scale expects {op.channels} channels, got {x[channel_dim(x)]}")
+    # [N, C, H, W], [N, H, W, C] (last_dim) or tokens [N, L, C] -> same shape; params C (one γ
+    # per channel); paper MACs 0
+    if x[channel_dim(x, op.last_dim)] != op.channels:
+        raise ShapeError(f"layer_scale expects {op.channels} channels, got {x[channel_dim(x, op.last_dim)]}")
     return LayerCost(op.channels, 0, x)
 
 
@@ -43,9 +46,9 @@ def _layer_scale_class() -> type:
         """``x * γ``, γ of shape [C, 1, 1] (or [C] on flat input and tokens), named ``gamma`` as
         in timm."""
 
-        def __init__(self, channels: int, rank: int) -> None:
+        def __init__(self, channels: int, spatial: bool) -> None:
             super().__init__()
-            self.gamma = nn.Parameter(torch.full((channels, *[1] * (rank == 4) * 2), 1e-6))
+            self.gamma = nn.Parameter(torch.full((channels, *[1] * spatial * 2), 1e-6))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x * self.gamma
@@ -54,17 +57,20 @@ def _layer_scale_class() -> type:
 
 
 def _module(op: LayerScale, x: Shape) -> Any:
-    return _layer_scale_class()(op.channels, len(x))
+    return _layer_scale_class()(op.channels, len(x) == 4 and not op.last_dim)
 
 
 def _lower(f: Mapping[str, Any], x: Shape, _: Lowering) -> LayerScale:
-    return LayerScale(x[channel_dim(x)])
+    last = bool(f.get("last_dim")) and len(x) == 4
+    return LayerScale(x[channel_dim(x, last)], last)
 
 
 LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer scale"},
                      learnable=True, elementwise=True,
-                     spec=SpecKind(fields(), "`x * γ`, γ a parameter of shape [C, 1, 1] (tokens "
-                                   "`[N, L, C]`: of shape [C])"),
+                     spec=SpecKind(fields(last_dim=Field("bool", False, doc="over the last dim of a "
+                                                         "channels-last [N, H, W, C] input")),
+                                   "`x * γ`, γ a parameter of shape [C, 1, 1] (tokens "
+                                   "`[N, L, C]`, `last_dim` [N, H, W, C]: of shape [C])"),
                      lower=_lower)
 
 

@@ -278,6 +278,8 @@ def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
     a ``scalar``."""
     if len(node.inputs) == 1 and len(x) in (3, 4) and node.params == x[1 if len(x) == 4 else -1]:
         return [{"kind": "layer_scale"}]
+    if len(node.inputs) == 1 and len(x) == 4 and node.params == x[-1] and node.shape == x:
+        return [{"kind": "layer_scale", "last_dim": True}]  # γ · x on [N, H, W, C] (EdgeNeXt)
     return emit_scalar(node, x) if "scalar" in node.attrs else None
 
 

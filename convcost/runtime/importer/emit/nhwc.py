@@ -39,6 +39,8 @@ def nhwc_layers(node: IRNode, shape: Shape) -> list[Layer] | None:
     if node.op == "linear":
         layer: Layer = {"kind": "linear", "out_features": node.attr("out_features"), "per_position": True}
         return [layer if node.attr("bias") else {**layer, "bias": False}]
+    if node.op == "mul" and len(node.inputs) == 1 and node.params == shape[1] and "scalar" not in node.attrs:
+        return [{"kind": "layer_scale"}]  # γ · x, γ of the C channels (EdgeNeXt's ConvEncoder)
     if node.op == "layernorm" and tuple(node.attr("normalized", ())) == (shape[1],):
         norm: Layer = {"kind": "layernorm"}
         return [norm if node.attr("affine", True) else {**norm, "affine": False}]

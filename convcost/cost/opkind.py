@@ -197,6 +197,9 @@ class OpKind(Generic[OpT]):
     formula: Callable[[OpT, Shape], LayerCost]
     module: Callable[[OpT, Shape], Any]
     rule_keys: Mapping[str, str]  # rule key -> op class shown by `convcost conventions`
+    call: Callable[[OpT, Any, tuple[Any, ...]], Any] | None = None  # how a model calls the module
+    # on its input tensors, as real models do (MHA: ``m(q, k, v, need_weights=...)[0]``);
+    # None: ``module(*inputs)``
     keys_of: Callable[[OpT], tuple[str, ...]] = _own_key
     label: Callable[[OpT], str] | None = None  # the node label; default: the key
     inputs: int = 1  # tensors it reads: 2 for the merges (add, scale, mul, concat)

@@ -10,6 +10,7 @@ match the rows of ``convcost model`` one to one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -39,14 +40,15 @@ def _classes() -> SimpleNamespace:
             self._inputs = [name for name, _ in node.extra_inputs]  # the model's other inputs
             # A plain list: the modules are registered (and named) by add_module elsewhere.
             self._parts = modules
+            self._calls = [_caller(child) for child in node.children]
 
         def forward(self, x: torch.Tensor) -> Any:
             return self._run(x, ())
 
         def _run(self, x: torch.Tensor, others: tuple[torch.Tensor, ...]) -> Any:
             """The wires run on ``x`` and the model's other named inputs."""
-            values = wire_values(self._wires, x, lambda i, args: self._parts[i](*args), _split,
-                                 dict(zip(self._inputs, others, strict=True)))
+            values = wire_values(self._wires, x, lambda i, args: self._calls[i](self._parts[i], args),
+                                 _split, dict(zip(self._inputs, others, strict=True)))
             if len(self._outputs) > 1:  # the model's several outputs, in order
                 return tuple(values[name] for name in self._outputs)
             return values[self._outputs[0]]
@@ -67,6 +69,15 @@ def _classes() -> SimpleNamespace:
         return tuple(torch.split(t, list(parts), 1))
 
     return SimpleNamespace(Block=Block, InputsBlock=InputsBlock, Namespace=nn.Module)
+
+
+def _caller(node: Node) -> Callable[[Any, tuple[Any, ...]], Any]:
+    """How a block calls ``node``'s module on its inputs: its kind's ``call``, or ``m(*args)``."""
+    call = op_kind(node.op).call if node.op is not None else None
+    if call is None:
+        return lambda module, args: module(*args)
+    op = node.op
+    return lambda module, args: call(op, module, args)
 
 
 def _attach(owner: nn.Module, relative: str, module: nn.Module) -> None:

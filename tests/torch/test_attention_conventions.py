@@ -85,11 +85,13 @@ def _harness(op: Op, x: Shape, others: tuple[Shape, ...]) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.op = op_kind(op).module(op, x)
+            self.call = op_kind(op).call or (lambda _, m, args: m(*args))  # as a model calls it
             for i, shape in enumerate(others):
                 self.register_buffer(f"in{i}", torch.zeros(shape))
 
         def forward(self, t: torch.Tensor) -> torch.Tensor:
-            out: torch.Tensor = self.op(t, *(getattr(self, f"in{i}") for i in range(len(others))))
+            out: torch.Tensor = self.call(op, self.op, (t, *(getattr(self, f"in{i}")
+                                                             for i in range(len(others)))))
             return out
 
     model = Harness().eval()

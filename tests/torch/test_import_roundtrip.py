@@ -54,15 +54,6 @@ def _figures(analysis: Analysis) -> list[tuple[Any, ...]]:
 
 # specs whose figures do not come back through the importer yet: {name: why}
 IMPORTER_GAPS: dict[str, str] = {
-    # every leaf comes back with its figures, but convcost's multihead_attention module holds
-    # the nn.MultiheadAttention as `.attn`: the leaf is re-imported as '<layer>.attn'
-    "vit_b_16": "multihead_attention re-imported under its wrapped module's name",
-    # the built model's template block calls len() on a proxy (torch.export then), and the
-    # ONNX re-import does not read the reshapes whose batch folds (MobileViT's patches)
-    "mobilevit_xxs": "a block fx cannot trace; reshapes with a folded batch not read from ONNX",
-    # convcost's shifted_window_attention module is traced through (pad, roll, F.linear,
-    # matmuls), not read back as one layer; torchvision's swin_t itself imports exactly
-    "swin_t": "convcost's shifted_window_attention module is not read back as one layer",
     # the recorded post-processing's stand-in reads two tensors through a cat of empty slices
     # (fvcore keeps both branches): fx hands the built model to torch.export, and the ONNX
     # exporter refuses a cat of empty tensors
@@ -155,6 +146,8 @@ ONNX_GAPS: dict[str, str] = {
     **IMPORTER_GAPS,  # the same IR as torch.fx gives: what that path cannot express, nor can this
     # the exported nn.MultiheadAttention is read as other layers (the self-check refuses it)
     "vit_b_16": "ONNX nn.MultiheadAttention export not read as one attention layer",
+    # the ONNX re-import does not read the reshapes whose batch folds (MobileViT's patches)
+    "mobilevit_xxs": "reshapes with a folded batch not read from ONNX",
     "swin_t": "ONNX window attention export not read as one layer",
     # the exporter folds the gather of the attention-bias table (a parameter, a constant index)
     # into one [1, 8, 49, 49] constant: the table's 392 params are gone from the ONNX file

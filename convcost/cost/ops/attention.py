@@ -127,22 +127,7 @@ def _classes() -> SimpleNamespace:
             return functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                                            is_causal=self.causal)
 
-    class MultiheadAttentionModule(nn.Module):
-        """``self.attn(q, k, v, need_weights=...)[0]`` on a real ``nn.MultiheadAttention``
-        (batch first), as models call it; one input is self-attention."""
-
-        def __init__(self, attn: nn.MultiheadAttention, need_weights: bool) -> None:
-            super().__init__()
-            self.attn, self.need_weights = attn, need_weights
-
-        def forward(self, q: torch.Tensor, k: torch.Tensor | None = None,
-                    v: torch.Tensor | None = None) -> torch.Tensor:
-            k, v = (q, q) if k is None or v is None else (k, v)
-            out: torch.Tensor = self.attn(q, k, v, need_weights=self.need_weights)[0]
-            return out
-
-    return SimpleNamespace(softmax=SoftmaxModule, attention=AttentionModule,
-                           mha=MultiheadAttentionModule)
+    return SimpleNamespace(softmax=SoftmaxModule, attention=AttentionModule)
 
 
 def _softmax_module(op: Softmax, _: Shape) -> Any:
@@ -161,10 +146,15 @@ def _mha_module(op: MultiheadAttention, _: Shape) -> Any:
     from torch import nn
 
     kdim, vdim = op.kv[1:] if op.kv else (None, None)
-    attn = nn.MultiheadAttention(op.embed_dim, op.heads, bias=op.bias, add_bias_kv=op.bias_kv,
+    return nn.MultiheadAttention(op.embed_dim, op.heads, bias=op.bias, add_bias_kv=op.bias_kv,
                                  add_zero_attn=op.zero_attn, kdim=kdim, vdim=vdim,
                                  batch_first=op.batch_first)
-    return _classes().mha(attn, op.need_weights)
+
+
+def _call_mha(op: MultiheadAttention, module: Any, xs: tuple[Any, ...]) -> Any:
+    """``mha(q, k, v, need_weights=...)[0]``, as models call it; one input: ``mha(x, x, x)``."""
+    q, k, v = xs if len(xs) == 3 else (xs[0],) * 3
+    return module(q, k, v, need_weights=op.need_weights)[0]
 
 
 def _shape_error(err: ShapeError, at: Lowering) -> SpecError:
@@ -333,7 +323,7 @@ ATTENTION = OpKind(
     lower=_lower_attention, imports=ATTENTION_IMPORTS)
 MULTIHEAD_ATTENTION = OpKind(
     MultiheadAttention, multihead_attention, _mha_module,
-    {"multihead_attention": "attention", "mha_weights": "attention"}, keys_of=_mha_keys,
+    {"multihead_attention": "attention", "mha_weights": "attention"}, call=_call_mha, keys_of=_mha_keys,
     inputs=1, variadic=True, learnable=True, weight_grad=True, backward=mha_backward,
     kernel=mha_kernel,
     spec=SpecKind(fields(heads=Field("int", doc="attention heads (divide the width E)"),

@@ -27,6 +27,7 @@ from convcost.errors import ShapeError, SpecError
 
 CPB_HIDDEN = 512  # torchvision's cpb_mlp: Linear(2, 512) + ReLU + Linear(512, heads, bias=False)
 _SWIN = "torchvision.models.swin_transformer"
+_OWN = "convcost.cost.ops.swin_torch"  # the kind's own torch module (swin_torch.FX_LEAVES)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def _read_swa(c: TorchCall) -> Fields:
                 cosine=c.arg(11, "logit_scale") is not None)
 
 
+def _emit_swa(node: Traced, x: Shape) -> list[Layer] | None:
+    """The function alone, holding every param of its module (the bias table read as its
+    state): the layer; else its module is (:func:`_whole`)."""
+    return _whole([node], x, False)
+
+
 def _whole(nodes: Sequence[Traced], shape: Shape, nhwc: bool) -> list[Layer] | None:
     """torchvision's ``ShiftedWindowAttention``(``V2``) on a channels-last map ``shape``: its
     ``shifted_window_attention`` call gives the fields; the module's params (bias table or
@@ -158,15 +165,18 @@ SHIFTED_WINDOW_ATTENTION = OpKind(
                   "torchvision's `ShiftedWindowAttention`(`V2`) on `[N, H, W, C]`: "
                   "T·(4·C² + 2·wh·ww·C) MACs over the padded tokens T"),
     lower=_lower_swa,
-    imports=Imports(functions={f"{_SWIN}.shifted_window_attention": _read_swa},
-                    emit=lambda node, x: None,  # the function alone: its module is the layer
-                    classes={"ShiftedWindowAttention": _whole, "ShiftedWindowAttentionV2": _whole}))
+    imports=Imports(functions={f"{_SWIN}.shifted_window_attention": _read_swa,
+                               f"{_OWN}.window_attention": _read_swa},  # the kind's own module
+                    emit=_emit_swa,
+                    classes={"ShiftedWindowAttention": _whole, "ShiftedWindowAttentionV2": _whole,
+                             "ShiftedWindowAttentionModule": _whole}))
 PATCH_MERGE = OpKind(
     PatchMerge, patch_merge, _merge_module, {"patch_merge": "views"}, layout="NHWC",
     spec=SpecKind(fields(), "Swin: `[N, H, W, C]` -> `[N, ⌈H/2⌉, ⌈W/2⌉, 4·C]`, the 2×2 phases "
                   "on the channels (torchvision's `_patch_merging_pad`)"),
     lower=lambda f, x, at: PatchMerge(),
-    imports=Imports(functions={f"{_SWIN}._patch_merging_pad": lambda c: {}},
+    imports=Imports(functions={f"{_SWIN}._patch_merging_pad": lambda c: {},
+                               f"{_OWN}.patch_merging_pad": lambda c: {}},
                     emit=lambda node, x: [{"kind": "patch_merge"}] if len(x) == 4 else None))
 
 KINDS = (SHIFTED_WINDOW_ATTENTION, PATCH_MERGE)

@@ -44,48 +44,64 @@ def _bias(m: Any) -> torch.Tensor:
     return 16 * torch.sigmoid(bias) if m.op.cosine else bias
 
 
-def _scores(m: Any, q: torch.Tensor, k: torch.Tensor, x: torch.Tensor, windows: int,
-            size: tuple[int, int], shift: tuple[int, int]) -> torch.Tensor:
-    """Attention weights of the windows: q·kᵀ (V2 cosine, scaled), the bias, the shift's mask."""
+def _scores(q: torch.Tensor, k: torch.Tensor, x: torch.Tensor, bias: torch.Tensor,
+            logit_scale: torch.Tensor | None, heads: int, window: Pair,
+            grid: tuple[int, int, int], shift: tuple[int, int]) -> torch.Tensor:
+    """Attention weights of the windows: q·kᵀ (V2 cosine, scaled), the bias, the shift's mask;
+    ``grid``: the windows, the padded height and width."""
     import torch
     from torch.nn import functional
 
-    heads, c = m.op.heads, x.shape[-1]
-    if m.op.cosine:
+    c = x.shape[-1]
+    if logit_scale is not None:
         attn = functional.normalize(q, dim=-1) @ functional.normalize(k, dim=-1).transpose(-2, -1)
-        attn = attn * torch.clamp(m.logit_scale, max=math.log(100.0)).exp()
+        attn = attn * torch.clamp(logit_scale, max=math.log(100.0)).exp()
     else:
         attn = (q * (c // heads) ** -0.5).matmul(k.transpose(-2, -1))
-    attn = attn + _bias(m)
+    attn = attn + bias
     if sum(shift):
+        windows, hp, wp = grid
         attn = attn.view(x.size(0) // windows, windows, heads, x.size(1), x.size(1)) + _mask(
-            x, size, m.op.window, shift).unsqueeze(1).unsqueeze(0)
+            x, (hp, wp), window, shift).unsqueeze(1).unsqueeze(0)
         attn = attn.view(-1, heads, x.size(1), x.size(1))
     return functional.dropout(functional.softmax(attn, dim=-1), p=0.0, training=False)
 
 
-def _forward(m: Any, x: torch.Tensor) -> torch.Tensor:
-    """torchvision's ``shifted_window_attention``: pad, roll, windows, attention, back."""
+def window_attention(x: torch.Tensor, qkv_weight: torch.Tensor, proj_weight: torch.Tensor,
+                     relative_position_bias: torch.Tensor, window_size: Pair, num_heads: int,
+                     shift_size: Pair, attention_dropout: float = 0.0, dropout: float = 0.0,
+                     qkv_bias: torch.Tensor | None = None, proj_bias: torch.Tensor | None = None,
+                     logit_scale: torch.Tensor | None = None) -> torch.Tensor:
+    """torchvision's ``shifted_window_attention`` (its arguments, in order): pad, roll, windows,
+    attention, back. The importer's torch.fx tracer keeps it one call (as torchvision's
+    ``torch.fx.wrap``): the kind's module reads back as one layer."""
     import torch
     from torch.nn import functional
 
     n, h, w, c = x.shape
-    (wh, ww), heads = m.op.window, m.op.heads
+    (wh, ww), heads = window_size, num_heads
     x = functional.pad(x, (0, 0, 0, up(w, ww) - w, 0, up(h, wh) - h))
     hp, wp = x.shape[1], x.shape[2]
-    sh, sw = (s if win < size else 0 for s, win, size in zip(m.op.shift, m.op.window, (hp, wp),
+    sh, sw = (s if win < size else 0 for s, win, size in zip(shift_size, window_size, (hp, wp),
                                                                strict=True))
     x = torch.roll(x, (-sh, -sw), (1, 2)) if sh + sw else x
     windows = (hp // wh) * (wp // ww)
     x = x.view(n, hp // wh, wh, wp // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n * windows, wh * ww, c)
-    qkv = functional.linear(x, m.qkv.weight, m.qkv.bias)
+    qkv = functional.linear(x, qkv_weight, qkv_bias)
     q, k, v = qkv.reshape(x.size(0), x.size(1), 3, heads, c // heads).permute(2, 0, 3, 1, 4)
-    attn = _scores(m, q, k, x, windows, (hp, wp), (sh, sw))
+    attn = _scores(q, k, x, relative_position_bias, logit_scale, heads, window_size,
+                   (windows, hp, wp), (sh, sw))
     x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), c)
-    x = functional.dropout(functional.linear(x, m.proj.weight, m.proj.bias), p=0.0, training=False)
+    x = functional.dropout(functional.linear(x, proj_weight, proj_bias), p=dropout, training=False)
     x = x.view(n, hp // wh, wp // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n, hp, wp, c)
     x = torch.roll(x, (sh, sw), (1, 2)) if sh + sw else x
     return x[:, :h, :w, :].contiguous()
+
+
+def _forward(m: Any, x: torch.Tensor) -> torch.Tensor:
+    return window_attention(x, m.qkv.weight, m.proj.weight, _bias(m), m.op.window, m.op.heads,
+                            m.op.shift, 0.0, 0.0, m.qkv.bias, m.proj.bias,
+                            m.logit_scale if m.op.cosine else None)
 
 
 def _mask(x: torch.Tensor, size: tuple[int, int], window: Pair, shift: Pair) -> torch.Tensor:
@@ -102,8 +118,8 @@ def _mask(x: torch.Tensor, size: tuple[int, int], window: Pair, shift: Pair) -> 
     return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
 
 
-def _merge(x: torch.Tensor) -> torch.Tensor:
-    """torchvision's ``_patch_merging_pad``."""
+def patch_merging_pad(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ``_patch_merging_pad`` (one call to the importer's torch.fx tracer)."""
     import torch
     from torch.nn import functional
 
@@ -127,6 +143,10 @@ def classes() -> tuple[type, type]:
 
     class PatchMergeModule(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return _merge(x)
+            return patch_merging_pad(x)
 
     return ShiftedWindowAttentionModule, PatchMergeModule
+
+
+FX_LEAVES = (window_attention, patch_merging_pad)
+"""The functions the importer's torch.fx tracer keeps whole (``autowrap_functions``)."""

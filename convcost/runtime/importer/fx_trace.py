@@ -300,8 +300,12 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
+    from convcost.cost.ops.swin_torch import FX_LEAVES
+
     concrete = _defaults(model)
-    gm = torch.fx.symbolic_trace(model, concrete_args=concrete)
+    tracer = torch.fx.Tracer(autowrap_functions=FX_LEAVES)  # convcost's own Swin functions whole
+    graph = tracer.trace(model, concrete_args=concrete)
+    gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
         ShapeProp(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")

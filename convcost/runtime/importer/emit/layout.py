@@ -256,6 +256,8 @@ class _Walk:
             return False
         if group.module:
             group.path = common_module(group.path, group.nodes)
+            # x.unbind(d)[i] in one module: its pieces read x, the tuple itself writes nothing
+            group.nodes = [n for n in group.nodes if not self.unread_tuple(n)] or group.nodes
         if len(group.nodes) == 1:
             return self.place_one(group, inputs)
         if any(map(weightless, group.nodes)):  # each op on its own: that conv is opaque
@@ -275,6 +277,10 @@ class _Walk:
                 return True
         self.walk(group.nodes, depth + 1)
         return True
+
+    def unread_tuple(self, node: IRNode) -> bool:
+        """An ``unbind`` tuple no op reads (its pieces are read from its input)."""
+        return node.op == "unbind" and node.attr("index") is None and not self.readers.get(node.name)
 
     def place_class(self, group: _Group, source: str) -> bool:
         """A module known by its class (GRN), on an NCHW tensor or a channels-last view of one."""

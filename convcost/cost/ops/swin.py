@@ -168,8 +168,7 @@ SHIFTED_WINDOW_ATTENTION = OpKind(
     imports=Imports(functions={f"{_SWIN}.shifted_window_attention": _read_swa,
                                f"{_OWN}.window_attention": _read_swa},  # the kind's own module
                     emit=_emit_swa,
-                    classes={"ShiftedWindowAttention": _whole, "ShiftedWindowAttentionV2": _whole,
-                             "ShiftedWindowAttentionModule": _whole}))
+                    classes={"ShiftedWindowAttention": _whole, "ShiftedWindowAttentionV2": _whole}))
 PATCH_MERGE = OpKind(
     PatchMerge, patch_merge, _merge_module, {"patch_merge": "views"}, layout="NHWC",
     spec=SpecKind(fields(), "Swin: `[N, H, W, C]` -> `[N, ⌈H/2⌉, ⌈W/2⌉, 4·C]`, the 2×2 phases "

@@ -658,6 +658,30 @@ class TiledPosition(nn.Module):
         return x + pos.permute(0, 2, 3, 1)
 
 
+class InPlacePosition(nn.Module):
+    """torchvision MViT-V1's position embedding: ``temporal.repeat_interleave`` updated in place
+    by ``spatial.expand(T, -1, -1)``, a class position concatenated in front, then added to
+    the tokens in place (``x.add_(pos)``: later ops read ``x``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 4, 2, 2)  # 16 tokens of 4 = 2 frames of 2×4
+        self.spatial = nn.Parameter(torch.zeros(8, 4))
+        self.temporal = nn.Parameter(torch.zeros(2, 4))
+        self.cls = nn.Parameter(torch.zeros(4))
+        self.token = nn.Parameter(torch.zeros(1, 1, 4))
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # [N, 16, 4]
+        x = torch.cat((self.token.expand(x.size(0), -1, -1), x), dim=1)  # [N, 17, 4]
+        pos = torch.repeat_interleave(self.temporal, 8, dim=0)
+        pos.add_(self.spatial.unsqueeze(0).expand(2, -1, -1).reshape(-1, 4))
+        pos = torch.cat((self.cls.unsqueeze(0), pos), dim=0).unsqueeze(0)
+        x.add_(pos)
+        return self.fc(x)
+
+
 def with_rank(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """torchvision MViT's ``_unsqueeze``: a tensor and a number (fx-wrapped: traced as a call)."""
     return x * 1, x.dim()

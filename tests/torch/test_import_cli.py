@@ -335,6 +335,10 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # interpolate(pos) + window.tile(...), both params alone: one param of 16 + 16 params
     # added. embed 4·3·4 + 4 = 52 params, 16·4·12 = 768 MACs
     ("TiledPosition", "1x3x8x8", 52 + 32, 768),
+    # MViT-V1's position: repeat_interleave, add_, a constant expand, cat of params alone, then
+    # x.add_(pos) read as x later (before: a dead end, its 44 params dropped). embed 52 params,
+    # 768 MACs; spatial 32 + temporal 8 + cls 4 + class token 4; fc 20 params, 17·16 = 272 MACs
+    ("InPlacePosition", "1x3x8x8", 52 + 32 + 8 + 4 + 4 + 20, 768 + 272),
     # x + v(norm(x)) on that channels-last view (VOLO's blocks): an add of the two NCHW tensors,
     # and the permute back no layer; the same figures
     ("ChannelsLastAdd", "1x3x16x16", 392 + 16 + 72 + 36, 6_144 + 1_024 + 512),

@@ -449,6 +449,12 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
         ("reflect", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "reflect"}]),
         ("replicate", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "replicate"}]),
         ("constant", 1.0, None))],
+    (IRNode("s", "softmax", "", ("x",), (1, 4, 8, 8), attrs=frozen({"dim": -1, "form": "module"})),
+     [{"kind": "softmax", "dim": -1, "form": "module"}]),
+    # the same reading 9 params (CoAtNet's attention, its mask a bias gathered from a table):
+    # no softmax holds them, so opaque, never a spec short of them
+    (IRNode("s", "softmax", "", ("x",), (1, 4, 8, 8), 9,
+            attrs=frozen({"dim": -1, "form": "module"})), None),
 ])
 def test_leaf_layers(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
     assert leaf_layers(node, (1, 4, 8, 8)) == layers

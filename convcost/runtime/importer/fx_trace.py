@@ -84,6 +84,7 @@ class _Walk:
     seen: set[int] = field(default_factory=set)
     nodes: list[IRNode] = field(default_factory=list)
     kept: dict[str, tuple[Shape, ...]] = field(default_factory=dict)
+    alias: dict[str, str] = field(default_factory=dict)  # a tensor -> its in-place update
     weights: dict[str, tuple[tuple[Any, ...], Shape]] = field(default_factory=dict)  # get_attr
     # tensors and those made of them alone: the parameters/buffers read, the traced shape
 
@@ -103,7 +104,7 @@ class _Walk:
         return count
 
     def inputs(self, node: fx.Node) -> tuple[str, ...]:
-        return tuple(n.name for n in node.all_input_nodes if n.name in self.kept)
+        return tuple(self.alias.get(n.name, n.name) for n in node.all_input_nodes if n.name in self.kept)
 
     def add(self, node: fx.Node, op: str, shapes: tuple[Shape, ...], **extra: Any) -> None:
         attrs = extra.pop("attrs", {})
@@ -167,13 +168,16 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         attrs = {**attrs, "state": tuple(state)}
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
+    first = getattr(node.args[0], "name", "") if node.args else ""
+    if node.op == "call_method" and str(node.target).endswith("_") and first in walk.kept:
+        walk.alias[first] = node.name  # x.add_(pos): later reads of x read the update
     if op == "interpolate" and node.op == "call_function":
         _size_source(walk, node)
 
 
 # ops without MACs (FlopCounterMode counts none) that turn one weight into another tensor
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze", "permute", "transpose",
-                    "contiguous", "flatten", "tile", "repeat", "interpolate"})
+                    "contiguous", "flatten", "tile", "repeat", "repeat_interleave", "interpolate"})
 
 
 def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
@@ -183,20 +187,23 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
     ins = node.all_input_nodes  # the weight, and sizes traced from tensors (not tensors)
     weights = [n for n in ins if n.name in walk.weights]
-    if node.op not in ("call_method", "call_function") or name not in _VIEWS or len(weights) != 1 \
-            or any(n.name in walk.kept for n in ins):
+    constant = name == "expand" and len(ins) == 1  # MViT's pos.expand(T, -1, -1); not the
+    # class token's expand(x.size(0), ...), a param layer of the batch
+    if node.op not in ("call_method", "call_function") or not (name in _VIEWS or constant) \
+            or len(weights) != 1 or any(n.name in walk.kept for n in ins):
         return False
     walk.weights[node.name] = (walk.weights[weights[0].name][0], shape)
     return True
 
 
-_STATE_OPS = frozenset({"getitem", "add", "sub", "mul"})
+_STATE_OPS = frozenset({"getitem", "add", "add_", "sub", "mul", "cat"})
 
 
 def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     """``table[index]``, ``biases[:, idxs]`` (Swin's and LeViT's relative-position bias), ``pos
-    + window_pos`` (Hiera's): an index or elementwise op of weights alone, nothing traced, is
-    those weights, read (and counted) by the op that reads the result, as a view of one is."""
+    + window_pos`` (Hiera's), ``cat((class_pos, temporal.add_(spatial)))`` (MViT-V1's): an index,
+    elementwise op or concatenation of weights alone, nothing traced, is those weights, read
+    (and counted) by the op that reads the result, as a view of one is."""
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
     ins = node.all_input_nodes
     weights = [n for n in ins if n.name in walk.weights]  # the rest: sizes traced, not tensors
@@ -204,6 +211,8 @@ def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
             or any(n.name in walk.kept for n in ins):
         return False
     walk.weights[node.name] = (tuple(t for n in weights for t in walk.weights[n.name][0]), shape)
+    if name.endswith("_"):  # pos.add_(spatial): pos is read later, the update with it
+        walk.weights[weights[0].name] = walk.weights[node.name]
     return True
 
 
@@ -315,7 +324,8 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
             # a parameter traced as its default (attn_mask=None: fx guards it) is no input
             walk.add(node, "input", _shapes(node) or (input_shape,), target="input")
         elif node.op == "output":
-            outputs = tuple(n.name for n in node.all_input_nodes if n.name in walk.kept)
+            outputs = tuple(walk.alias.get(n.name, n.name) for n in node.all_input_nodes
+                            if n.name in walk.kept)
         else:
             _translate(walk, node)
     return finish(model, source, "torch.fx", input_shape, walk.nodes, outputs)

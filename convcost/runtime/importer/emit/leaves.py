@@ -9,7 +9,7 @@ from typing import Any
 
 from convcost.cost.ops import ACTIVATIONS
 from convcost.cost.ops.conv import conv_fields
-from convcost.cost.registry import emitter, merger
+from convcost.cost.registry import OPS, emitter, merger
 from convcost.runtime.importer.ir import IRNode
 from convcost.spec.loader import RESERVED_NAMES
 from convcost.spec.wiring import INPUT
@@ -53,10 +53,22 @@ def conv_unit(nodes: Sequence[IRNode]) -> Layer | None:
     return None if rest else fields
 
 
+def _keeps_params(node: IRNode, layers: list[Layer] | None) -> list[Layer] | None:
+    """``layers`` unless the node reads parameters and none of its layers may hold any (an
+    attention whose mask is a bias gathered from a learnt table): None, an opaque layer that
+    keeps them, never a spec short of them."""
+    def learnable(layer: Layer) -> bool:
+        kind = OPS.get(layer.get("kind", ""))  # a conv unit, a block: not an op kind, may
+        return kind is None or kind.learnable or any(learnable(i) for i in layer.get("layers", ()))
+    if layers is None or not node.params or any(learnable(layer) for layer in layers):
+        return layers
+    return None
+
+
 def merge_layers(node: IRNode, shapes: Sequence[tuple[int, ...]]) -> list[Layer] | None:
     """An op on several tensors (``add``, ``concat``, ``mul``, ...): its kind's ``merge``."""
     merge = merger(node.op)
-    return merge(node, shapes) if merge is not None else None
+    return _keeps_params(node, merge(node, shapes)) if merge is not None else None
 
 
 def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | None:
@@ -65,7 +77,7 @@ def leaf_layers(node: IRNode, input_shape: tuple[int, ...]) -> list[Layer] | Non
     module's (output, extra) tuple says anything (nothing)."""
     emit = emitter(node.op)
     if emit is not None:
-        return emit(node, input_shape)
+        return _keeps_params(node, emit(node, input_shape))
     if node.op == "getitem" and node.attr("index") == 0 and node.shape == input_shape:
         return []  # the output of a module returning (output, extra): nn.MultiheadAttention
     return None

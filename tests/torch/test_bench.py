@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 from convcost.cli.app import app
 from convcost.cost.memory import model_memory
 from convcost.net.compare import LayerConfig
-from convcost.net.layer_nodes import VARIANTS, variant_nodes
+from convcost.net.layer_nodes import variant_nodes
+
+VARIANTS = ("standard", "depthwise", "pointwise", "separable")
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 TINY = ["--cin", "4", "--cout", "8", "--hw", "8", "--repeats", "3", "--warmup", "1"]

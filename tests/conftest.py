@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # `python -m convcost` subprocess compiles convcost anew (make unexports it too).
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+# One torch intra-op thread per test process (subprocesses inherit it), unless the caller says
+# otherwise: make test runs a worker per core, so a second OpenMP thread only spin-waits for work
+# (a 64×64 repvit forward: 1.3 s of CPU on two threads on a loaded 2-core machine, 0.05 s on
+# one). Set before anything imports torch; a test of --threads still sets its own count.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # CliRunner.invoke rebuilds the click command of the whole typer app at every call (~23 ms of a
 # ~28 ms `layer` run); the command is stateless between invocations, so build it once per app.

@@ -50,7 +50,9 @@ def spec_kinds(name: str) -> frozenset[str]:
 @functools.cache
 def covering_specs(names: tuple[str, ...]) -> tuple[str, ...]:
     """Few, small specs of ``names`` that together hold every kind any of them holds
-    (``spec_kinds``): greedily, the spec with the most kinds not yet held per leaf it has."""
+    (``spec_kinds``): greedily, the spec with the most kinds not yet held per leaf it has; then
+    the largest first, each spec whose kinds the others hold is dropped (a run on it would repeat
+    theirs)."""
     from convcost.net.analysis import analyze
     from convcost.spec.loader import load_spec
 
@@ -61,6 +63,10 @@ def covering_specs(names: tuple[str, ...]) -> tuple[str, ...]:
         best = max(sorted(names), key=lambda name: len(kinds[name] & left) / size[name])
         chosen.append(best)
         left -= kinds[best]
+    for name in sorted(chosen, key=lambda name: (-size[name], name)):
+        others = [other for other in chosen if other != name]
+        if kinds[name] <= set().union(*(kinds[other] for other in others)):
+            chosen = others
     return tuple(sorted(chosen))
 
 

@@ -17,12 +17,15 @@ QUICK = ["--warmup", "0", "--repeats", "1"]
 RSS_MIB = 1500.0  # torch alone is ~400 MiB; a crashing thread pool of 100,000 threads is GiBs
 
 
+# make test: profile; make test-all also both calibrations (a child of ~3 s of CPU each)
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["profile", "mobilenet_block", *QUICK, "-f", "json"],
-    ["calibrate", "mobilenet_block", "--per-class", *QUICK, "-f", "json", "-o", "latency.yaml"],
-    ["calibrate", "mobilenet_block", *QUICK, "--samples", "2", "--adaptive", "0", "--rounds", "1",
-     "-f", "json", "-o", "latency.yaml"],  # the kernel model, which also pins to as many CPUs
+    pytest.param(["calibrate", "mobilenet_block", "--per-class", *QUICK, "-f", "json", "-o",
+                  "latency.yaml"], marks=pytest.mark.exhaustive),
+    pytest.param(["calibrate", "mobilenet_block", *QUICK, "--samples", "2", "--adaptive", "0",
+                  "--rounds", "1", "-f", "json", "-o", "latency.yaml"],  # the kernel model, which
+                 marks=pytest.mark.exhaustive),  # also pins to as many CPUs
 ])
 def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, command: list[str],
                                                            ) -> None:
@@ -35,12 +38,14 @@ def test_threads_beyond_the_cores_are_capped_as_bench_does(tmp_path: Path, comma
     assert 1 <= machine["threads"] <= (os.cpu_count() or 1)
 
 
+# make test: profile and bench; make test-all also both calibrations (~2.5 s of CPU each)
 @pytest.mark.slow
 @pytest.mark.parametrize(("command", "fragment"), [
     (["profile", "mobilenet_block", "--device", "cuda"], "--device: cuda requested"),
-    (["calibrate", "mobilenet_block", "--device", "cuda", "--per-class", "-o", "x.yaml"],
-     "--device: cuda requested"),
-    (["calibrate", "mobilenet_block", "--device", "cuda", "-o", "x.yaml"], "--device: "),
+    pytest.param(["calibrate", "mobilenet_block", "--device", "cuda", "--per-class", "-o", "x.yaml"],
+                 "--device: cuda requested", marks=pytest.mark.exhaustive),
+    pytest.param(["calibrate", "mobilenet_block", "--device", "cuda", "-o", "x.yaml"], "--device: ",
+                 marks=pytest.mark.exhaustive),
     (["bench", "mobilenet_block", "--device", "cuda"], "--device: cuda requested"),
 ])
 def test_cuda_without_a_gpu_names_the_flag_given(tmp_path: Path, command: list[str],
@@ -80,7 +85,11 @@ def _onnx_conv(path: Path, out_channels: int) -> None:
               str(path))
 
 
+# make test-all (~10 s of CPU: eight children importing torch and onnx): import -o writes
+# through the same atomic writer (outfile.replacing) whose race make test runs in
+# tests/cli/test_output_paths.py::test_concurrent_writers_leave_one_complete_file
 @pytest.mark.slow
+@pytest.mark.exhaustive
 def test_concurrent_imports_to_one_file_leave_one_complete_spec(tmp_path: Path) -> None:
     """Two ``import -o same.yaml`` at once, three times: the spec is always one of the two
     complete imports (each read back whole), never a mixture; no temporary file is left."""

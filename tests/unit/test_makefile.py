@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import ROOT
@@ -61,3 +62,29 @@ def test_the_chromium_step_never_fails_the_build() -> None:
         assert "browser test will skip" in failing.stdout
     present = _make("chromium", f"CHROMIUM={sys.executable}", "APT_GET=false")
     assert (present.returncode, present.stdout) == (0, "")
+
+
+def _fake_venv(tmp_path: Path, mypy: int, pytest_: int) -> Path:
+    """A venv whose tools are scripts: ruff and convcost pass, mypy and python exit as told."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    codes = {"ruff": 0, "convcost": 0, "mypy": mypy, "python": pytest_}
+    for tool, code in codes.items():
+        script = venv / "bin" / tool
+        script.write_text(f"#!/bin/sh\necho {tool} ran\nexit {code}\n")
+        script.chmod(0o755)
+    for marker in (".torch", ".installed"):  # installed: newer than pyproject.toml
+        (venv / marker).touch()
+    return venv
+
+
+@pytest.mark.parametrize(("mypy", "pytest_", "passes"), [(0, 0, True), (1, 0, False), (0, 1, False)])
+def test_make_test_fails_when_mypy_or_pytest_fails(tmp_path: Path, mypy: int, pytest_: int,
+                                                   passes: bool) -> None:
+    # mypy runs beside pytest (in the background): its exit code still decides, and its report
+    # is printed after pytest's output
+    venv = _fake_venv(tmp_path, mypy, pytest_)
+    done = _make("test", f"VENV={venv}", f"CHROMIUM={sys.executable}")
+    assert (done.returncode == 0) == passes, done.stdout + done.stderr
+    assert done.stdout.index("python ran") < done.stdout.index("mypy ran")
+    assert "ruff ran" in done.stdout and "convcost ran" in done.stdout

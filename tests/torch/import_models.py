@@ -889,3 +889,18 @@ class TokenMax(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.patch(x).flatten(2).transpose(1, 2)
         return self.fc(tokens).max(1)[0]
+
+
+class TokenBatchNorm(nn.Module):
+    """LeViT's LinearNorm: a Linear on tokens, then ``bn(x.flatten(0, 1)).reshape_as(x)``, a
+    BatchNorm1d over the N·L token rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, 4)  # 2×2 = 4 tokens of 8 at 8×8
+        self.linear = nn.Linear(8, 16, bias=False)
+        self.bn = nn.BatchNorm1d(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.linear(self.embed(x).flatten(2).transpose(1, 2))  # N×4×16
+        return self.bn(t.flatten(0, 1)).reshape_as(t)

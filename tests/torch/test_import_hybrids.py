@@ -104,6 +104,15 @@ def test_timm_mobile_mqa_is_one_layer() -> None:
     assert len(mqa) == 1 and mqa[0]["params"] == 1_248
 
 
+def test_batch_norm_over_token_rows_is_exact() -> None:
+    # LeViT's LinearNorm, bn(x.flatten(0, 1)).reshape_as(x): params embed 3·16·8 + 8 = 392,
+    # linear 8·16 = 128, bn 2·16 = 32: 552; MACs at N = 2: embed 2·8·(2·2)·(3·16) = 3,072,
+    # linear 2·4·8·16 = 1,024: 4,096
+    data = _exact("TokenBatchNorm", (2, 3, 8, 8))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (552, 4_096)
+    assert [layer["kind"] for layer in data["layers"]][-3:] == ["reshape", "bn", "reshape"]
+
+
 def test_gathered_attention_bias_and_last_dim_split_are_exact() -> None:
     # params: embed 3·16·8 + 8 = 392, qkv 8·32 + 32 = 288, proj 16·8 + 8 = 136, bias table 2·4 =
     # 8: 824; MACs at 8×8: embed 8·(2·2)·(3·16) = 1,536, qkv 4·8·32 = 1,024, q·kᵀ 2·4·4·4 = 128,

@@ -86,7 +86,12 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor
-    (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196), None),  # the batch in
+    # x.flatten(0, 1): the batch folds (N·768 rows; LeViT's BatchNorm1d over N·L tokens)
+    (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196),
+     [{"kind": "reshape", "shape": [196], "fold": 768}]),
+    (_node("flatten", (8, 16), start_dim=0, end_dim=1), (2, 4, 16),
+     [{"kind": "reshape", "shape": [16], "fold": 4}]),
+    (_node("flatten", (5, 16), start_dim=0, end_dim=1), (2, 4, 16), None),  # 5 rows: no fold
     (_node("linear", (1, 197, 10), in_features=384, out_features=10, bias=True), TOKENS, None),
 ])
 def test_token_layers(node: IRNode, x: tuple[int, ...], layers: list[dict[str, Any]] | None) -> None:

@@ -261,6 +261,8 @@ RESHAPE = OpKind(Reshape, reshape, _module, {"reshape": _VIEWS},
                  imports=Imports(  # every reshape and view: the IR's reshape (emit_reshape)
                      functions={"torch.reshape": read_reshape, "Tensor.reshape": read_reshape,
                                 "Tensor.view": read_reshape,
+                                # x.reshape_as(y): y read for its shape only (LeViT's LinearNorm)
+                                "Tensor.reshape_as": read_reshape, "Tensor.view_as": read_reshape,
                                 **{f"{where}.{fn}": read_resized for where in ("torch", "Tensor")
                                    for fn in ("unsqueeze", "squeeze")},
                                 # torchvision MViT's fx-wrapped (un)squeeze to rank 4 (its

@@ -102,6 +102,10 @@ def emit_flatten(node: Traced, x: Shape) -> list[Layer] | None:
     if len(x) >= 3 and node.shape == (x[0], math.prod(x[1:])):
         return [{"kind": "flatten"}]
     start, end = node.attr("start_dim", 1), node.attr("end_dim", -1)
+    if node.op == "flatten" and start % len(x) == 0 and len(node.shape) > 1 and x[0] \
+            and not node.shape[0] % x[0]:
+        # x.flatten(0, 1) (LeViT's BatchNorm1d over N·L token rows): the batch folds
+        return [{"kind": "reshape", "shape": list(node.shape[1:]), "fold": node.shape[0] // x[0]}]
     if node.op != "flatten" or not -len(x) <= start < len(x) or start % len(x) == 0:
         return None  # the batch folded in: the spec's sizes follow the batch
     layer: Layer = {"kind": "flatten", "start_dim": start % len(x)}

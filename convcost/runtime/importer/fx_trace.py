@@ -171,9 +171,13 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     first = getattr(node.args[0], "name", "") if node.args else ""
     if node.op == "call_method" and str(node.target).endswith("_") and first in walk.kept:
         walk.alias[first] = node.name  # x.add_(pos): later reads of x read the update
+    if node.op == "call_method" and node.target in _SHAPE_OF:  # y read for its shape only
+        walk.nodes[-1] = replace(walk.nodes[-1], inputs=walk.nodes[-1].inputs[:1])
     if op == "interpolate" and node.op == "call_function":
         _size_source(walk, node)
 
+
+_SHAPE_OF = frozenset({"reshape_as", "view_as"})  # x.reshape_as(y): the traced shape of y
 
 # ops without MACs (FlopCounterMode counts none) that turn one weight into another tensor
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze", "permute", "transpose",

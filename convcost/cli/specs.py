@@ -75,13 +75,15 @@ def checked(opened: Opened) -> Spec:
 def cross_check(result: Analysis, opened: Opened | None = None) -> Verification | None:
     """The torch/fvcore cross-check when both are installed; else a one-line install hint.
 
-    An imported torch model is checked against the original module, not the rebuilt one."""
+    An imported torch model is checked against the original module, not the rebuilt one; at
+    another width (``--alpha``) the original is not the model analysed, so the rebuilt one is."""
     from convcost.errors import MissingDependencyError
     from convcost.runtime.verify import verify
 
     try:
-        if opened is not None and opened.session is not None and opened.session.model is not None:
-            return _check_original(result, opened.session)
+        session = opened.session if opened is not None else None
+        if session is not None and session.model is not None and result.alpha == 1:
+            return _check_original(result, session)
         return verify(result, notify=say)
     except MissingDependencyError as err:
         say(f"note: not cross-checked: {err}")

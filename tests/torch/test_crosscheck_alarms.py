@@ -170,3 +170,15 @@ def test_a_parameter_fed_to_a_module_is_counted_not_an_internal_error() -> None:
     with quiet():
         shapes, flops = hooked_forward(_TokenInput(), ["proj"], torch.zeros(2, 3))
     assert (shapes, flops) == ({"proj": (2, 3)}, 2 * 2 * 4 * 3)  # FLOPs 2·N·in·out = 48
+
+
+def test_an_imported_model_at_another_width_is_checked_as_rebuilt() -> None:
+    """``--alpha 0.5`` analyses a narrower net than the original module: comparing the two was
+    a false alarm (every layer a mismatch, exit 1); the rebuilt spec is what was analysed."""
+    args = ["model", f"{MODELS}:Residuals", "--input", "1x3x16x16", "--alpha", "0.5", "-f", "json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    full = json.loads(CliRunner().invoke(app, [*args[:4], "-f", "json"]).stdout)
+    assert data["verify"]["ok"] and data["totals"]["macs"] < full["totals"]["macs"]
+    assert data["verify"]["totals"]["flop_counter_flops"] == 2 * data["totals"]["macs"]

@@ -106,9 +106,10 @@ def as_text(value: Any, path: str) -> str:
 
 
 def as_shape(value: Any, path: str) -> tuple[int, ...]:
-    """A tensor shape without the batch: a list of 1 to 4 positive integers."""
-    if not isinstance(value, list) or not 1 <= len(value) <= 4:
-        raise SpecError("must be a list of 1 to 4 positive integers, e.g. [64, 28, 28]", path=path)
+    """A tensor shape without the batch: a list of 1 to 5 positive integers (a reshape's or a
+    permute's output may have 6 dims: CSATv2's DCT blocks [N, 28, 28, 3, 8, 8])."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 5:
+        raise SpecError("must be a list of 1 to 5 positive integers, e.g. [64, 28, 28]", path=path)
     return tuple(as_int(v, f"{path}[{i}]") for i, v in enumerate(value))
 
 

@@ -59,7 +59,7 @@ def _field(field: Field) -> dict[str, Any]:
         "choice": {"enum": list(field.choices)},
         "ints": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": MAX_LIST_ITEMS},
         "text": {"type": "string", "minLength": 1, "maxLength": 200},
-        "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 4},
+        "shape": {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 5},
         "sizes": {"oneOf": [nonneg, {"type": "array", "items": nonneg, "minItems": 1, "maxItems": 3},
                             *([{"enum": list(field.choices)}] if field.choices else [])]},
         "dims": {"type": "array", "items": nonneg, "minItems": 2, "maxItems": MAX_RANK},

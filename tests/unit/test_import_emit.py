@@ -255,6 +255,22 @@ def test_an_opaque_region_never_ends_on_an_empty_tensor() -> None:
     assert _analysed(imported).totals.params == 144  # conv 4·4·3·3
 
 
+def test_an_opaque_region_at_the_end_of_a_module_may_end_on_six_dims() -> None:
+    """csatv2's DCT stem: a module whose last op fits no kind ends on [N, 28, 28, 3, 8, 8]
+    (its region cannot take the ops after the module). The opaque layer keeps that 6-D shape,
+    and a spec shape holds up to 5 sizes after the batch: it loaded nowhere before (exit 3)."""
+    g = Builder((1, 4, 8, 8))
+    y = g.conv("conv", "x", 4)
+    z = g.op("m.a", "opaque", "m", (y,), (1, 4, 8, 8), target="aten.odd")
+    blocks = g.op("m.b", "opaque", "m", (z,), (1, 2, 2, 2, 4, 4), target="aten.odd")
+    g.op("back", "opaque", "", (blocks,), (1, 4, 8, 8), target="aten.odd2")
+    imported = to_spec(g.graph(), SOURCE)
+    assert [o.shape for o in imported.emitted.opaque] == [(1, 2, 2, 2, 4, 4), (1, 4, 8, 8)]
+    analysis = _analysed(imported)
+    # the conv alone: 4·4·3·3 = 144 params, 144·64 = 9,216 MACs; the opaque ops not counted
+    assert (analysis.totals.params, analysis.totals.macs) == (144, 9_216)
+
+
 def test_an_opaque_region_never_ends_on_windows_folded_into_the_batch() -> None:
     """efficientvit_m0: windows partitioned into the batch ([4, C, 4, 4] of a 1-image model),
     a conv on them, then merged back. A layer after an opaque [4, ...] would count one image:

@@ -208,13 +208,18 @@ def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     + window_pos`` (Hiera's), ``cat((class_pos, temporal.add_(spatial)))`` (MViT-V1's): an index,
     elementwise op or concatenation of weights alone, nothing traced, is those weights, read
     (and counted) by the op that reads the result, as a view of one is."""
+    import torch
+
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
     ins = node.all_input_nodes
     weights = [n for n in ins if n.name in walk.weights]  # the rest: sizes traced, not tensors
     if node.op not in ("call_method", "call_function") or name not in _STATE_OPS or not weights \
             or any(n.name in walk.kept for n in ins):
         return False
-    walk.weights[node.name] = (tuple(t for n in weights for t in walk.weights[n.name][0]), shape)
+    tensors = tuple(t for n in weights for t in walk.weights[n.name][0])
+    if name == "cat" and not all(isinstance(t, torch.nn.Parameter) for t in tensors):
+        return False  # Swin-V2's qkv bias cat((q_bias, k_zeros, v_bias)): its linear's bias
+    walk.weights[node.name] = (tensors, shape)
     if name.endswith("_"):  # pos.add_(spatial): pos is read later, the update with it
         walk.weights[weights[0].name] = walk.weights[node.name]
     return True

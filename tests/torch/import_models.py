@@ -682,6 +682,21 @@ class InPlacePosition(nn.Module):
         return self.fc(x)
 
 
+class QkvBiasCat(nn.Module):
+    """Swin-V2's and BEiT's qkv bias: ``cat((q_bias, k_zeros, v_bias))``, k's a buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 4, 2, 2)
+        self.qkv = nn.Linear(4, 12, bias=False)
+        self.q_bias, self.v_bias = nn.Parameter(torch.zeros(4)), nn.Parameter(torch.zeros(4))
+        self.register_buffer("k_bias", torch.zeros(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)
+        return F.linear(x, self.qkv.weight, torch.cat((self.q_bias, self.k_bias, self.v_bias)))
+
+
 def with_rank(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """torchvision MViT's ``_unsqueeze``: a tensor and a number (fx-wrapped: traced as a call)."""
     return x * 1, x.dim()

@@ -14,8 +14,8 @@ graph of named tensors needs no new interpreter.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, TypeVar
 
 from convcost.cost.opkind import Op
 from convcost.cost.value import Cost, Shape
@@ -74,10 +74,12 @@ class Node(Cost):
 
     def leaves(self) -> Iterator[Node]:
         """Every leaf below (or at) this node, in the tree's (display) order."""
-        if self.is_leaf:
-            yield self
-        for child in self.children:
-            yield from child.leaves()
+        stack = [self]  # iterative: a recursive generator costs a frame per level per leaf
+        while stack:
+            node = stack.pop()
+            if node.op is not None:
+                yield node
+            stack.extend(reversed(node.children))
 
     def walk(self, max_depth: int | None = None, depth: int = 0) -> Iterator[tuple[int, Node]]:
         """``(depth, node)`` pairs, pre-order, down to ``max_depth`` (None: to the leaves)."""
@@ -85,6 +87,22 @@ class Node(Cost):
         if max_depth is None or depth < max_depth:
             for child in self.children:
                 yield from child.walk(max_depth, depth + 1)
+
+
+_OPTIONAL = {f.name: f.default for f in fields(Node) if f.default is not MISSING}
+
+
+def new_node(params: int, macs: int, name: str, label: str, input_shape: Shape,
+             output_shape: Shape, **optional: Any) -> Node:
+    """``Node(...)`` (equal to it) without the frozen dataclass's ``__init__``, a setattr per
+    field: the expander makes every node of every analysis here. ``optional``: fields with a
+    default."""
+    if not optional.keys() <= _OPTIONAL.keys():
+        raise TypeError(f"Node has no field {sorted(optional.keys() - _OPTIONAL.keys())}")
+    node = object.__new__(Node)
+    node.__dict__.update(_OPTIONAL, params=params, macs=macs, name=name, label=label,
+                         input_shape=input_shape, output_shape=output_shape, **optional)
+    return node
 
 
 def sequence(children: Sequence[Node]) -> tuple[Wire, ...]:

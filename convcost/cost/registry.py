@@ -94,7 +94,17 @@ def cost(op: Op, x: Shape) -> LayerCost:
 def label(op: Op) -> str:
     """The label of a leaf: convolutions by class (conv, dwconv, pwconv, gconv),
     activations by fn, every other op by its key."""
+    return _label(OPS[op.key], op)
+
+
+def costed(op: Op, x: Shape) -> tuple[LayerCost, str]:
+    """:func:`cost` and :func:`label` of ``op`` at once (one lookup: every leaf of every
+    analysis comes here)."""
     kind = OPS[op.key]
+    return kind.formula(op, x), _label(kind, op)
+
+
+def _label(kind: OpKind[Any], op: Op) -> str:
     return op.key if kind.label is None else kind.label(op)
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from convcost.cost.graph import INPUT, Node, Wire
+from convcost.cost.graph import INPUT, Node, Wire, new_node
 from convcost.cost.opkind import Op
 from convcost.cost.ops.act import Activation
 from convcost.cost.ops.conv import Conv2d, resolve_padding
 from convcost.cost.ops.norm import BatchNorm
-from convcost.cost.registry import SPEC_OPS, cost, label
+from convcost.cost.registry import SPEC_OPS, costed
 from convcost.cost.value import Padding, Pair, Shape
 from convcost.errors import ShapeError, SpecError
 from convcost.net import composites, containers, token_blocks
@@ -80,11 +80,11 @@ class Expander:
     # -- primitives ---------------------------------------------------------------------
     def leaf(self, name: str, op: Op, x: Shape, path: str) -> Node:
         try:
-            result = cost(op, x)
+            result, text = costed(op, x)
         except ShapeError as err:
             raise SpecError(f"{name}: {err}", path=path) from None
-        return Node(params=result.params, macs=result.macs, name=name, label=label(op),
-                    input_shape=x, output_shape=result.output_shape, op=op, source=path)
+        return new_node(result.params, result.macs, name, text, x, result.output_shape, op=op,
+                        source=path)
 
     def block(self, name: str, kind: str, x: Shape, children: Sequence[Node], path: str,
               roles: Sequence[str] = (), split: bool = False,
@@ -93,10 +93,13 @@ class Expander:
         by the ``wires`` given."""
         if not wires and roles:  # no wires: the children in sequence (Node.wiring)
             wires = flow_wires(name, children, roles, split)
+        params = macs = 0
+        for child in children:
+            params += child.params
+            macs += child.macs
         # every block ends in its last child: the last layer, or the merge / post of the others
-        return Node(params=sum(c.params for c in children), macs=sum(c.macs for c in children),
-                    name=name, label=kind, input_shape=x, output_shape=children[-1].output_shape,
-                    children=tuple(children), wires=tuple(wires), source=path)
+        return new_node(params, macs, name, kind, x, children[-1].output_shape,
+                        children=tuple(children), wires=tuple(wires), source=path)
 
     def chain(self, x: Shape, makers: Sequence[Callable[[Shape], Node]]) -> list[Node]:
         """Apply node makers in sequence, threading the output shape."""
@@ -116,14 +119,16 @@ class Expander:
                     dilation, groups, bias)
         if not bn and act is None:
             return self.leaf(name, op, x, path)
-        makers: list[Callable[[Shape], Node]] = [lambda s: self.leaf(f"{name}.conv", op, s, path)]
+        children = [self.leaf(f"{name}.conv", op, x, path)]
+        kind = children[0].label
         if bn:
-            makers.append(lambda s: self.leaf(f"{name}.bn", BatchNorm(s[1]), s, path))
+            s = children[-1].output_shape
+            children.append(self.leaf(f"{name}.bn", BatchNorm(s[1]), s, path))
+            kind += "+bn"
         if act is not None:
-            fn: str = act
-            makers.append(lambda s: self.leaf(f"{name}.act", Activation(fn), s, path))
-        children = self.chain(x, makers)
-        kind = "+".join([children[0].label, *(["bn"] if bn else []), *([act] if act else [])])
+            s = children[-1].output_shape
+            children.append(self.leaf(f"{name}.act", Activation(act), s, path))
+            kind += f"+{act}" if act else ""
         return self.block(name, kind, x, children, path)
 
     # -- spec layers --------------------------------------------------------------------
@@ -205,7 +210,9 @@ def flow_wires(name: str, children: Sequence[Node], roles: Sequence[str],
     halves: the first stands for the side, the main children run on the second.
     """
     names = [child.name for child in children]
-    by_role = {role: [i for i, r in enumerate(roles) if r == role] for role in dict.fromkeys(roles)}
+    by_role: dict[str, list[int]] = {}
+    for i, role in enumerate(roles):
+        by_role.setdefault(role, []).append(i)
     wires: list[Wire] = []
 
     def chain(indices: Sequence[int], source: str) -> str:

@@ -176,9 +176,11 @@ def _keys(op: Conv2d) -> tuple[str, ...]:
     return (*main, "conv_bias") if op.bias else main
 
 
+_LABELS = {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}
+
+
 def _label(op: Conv2d) -> str:
-    return {"standard": "conv", "depthwise": "dwconv", "pointwise": "pwconv"}.get(
-        op.conv_class, "gconv")
+    return _LABELS.get(op.conv_class, "gconv")
 
 
 # -- import ------------------------------------------------------------------------------

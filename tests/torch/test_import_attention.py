@@ -20,7 +20,8 @@ def test_attention_ops_are_read_as_their_kinds() -> None:
         by_op.setdefault(node.op, []).append(node)
     mha = by_op["multihead_attention"][0]
     assert dict(mha.attrs) == {"embed_dim": 16, "heads": 2, "bias": True, "kv": None,
-                               "need_weights": False}
+                               "need_weights": False, "batch_first": True, "bias_kv": False,
+                               "zero_attn": False}
     assert mha.params == 3 * 16 * 16 + 48 + 16 * 16 + 16  # in_proj + out_proj: 1,088
     sdpa = by_op["attention"][0]
     assert sdpa.attr("causal") and sdpa.attr("key_shape") == (2, 2, 16, 8)

@@ -906,6 +906,22 @@ class TokenMax(nn.Module):
         return self.fc(tokens).max(1)[0]
 
 
+class GlobalReduce(nn.Module):
+    """A hand-written net's global pooling: ``x.amax((2, 3))``, ``x.sum((2, 3), keepdim=True)``
+    and ``torch.amax(x, dim=(-2, -1), keepdim=True)`` over H×W, then a linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        pooled = (x.amax((2, 3)), x.sum((2, 3), keepdim=True).flatten(1),
+                  torch.amax(x, dim=(-2, -1), keepdim=True).flatten(1))
+        return self.fc(torch.cat(pooled, 1))
+
+
 class TokenBatchNorm(nn.Module):
     """LeViT's LinearNorm: a Linear on tokens, then ``bn(x.flatten(0, 1)).reshape_as(x)``, a
     BatchNorm1d over the N·L token rows."""

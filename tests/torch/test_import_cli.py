@@ -361,6 +361,10 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # x.max(1)[0] over the tokens: a max layer (the indices are never read). patch 8·3·16 + 8 =
     # 392 params, 16·8·48 = 6,144 MACs; fc 8·10 + 10 = 90 params, 16·80 = 1,280 MACs
     ("TokenMax", "1x3x16x16", 392 + 90, 6_144 + 1_280),
+    # x.amax((2, 3)), x.sum((2, 3), keepdim=True), torch.amax(x, (-2, -1), keepdim=True): max and
+    # sum layers of dims [2, 3], no MACs. conv 8·27 + 8 = 224 params, 64·8·27 = 13,824 MACs; fc
+    # 24·10 + 10 = 250 params, 240 MACs
+    ("GlobalReduce", "1x3x8x8", 224 + 250, 13_824 + 240),
 ]
 
 

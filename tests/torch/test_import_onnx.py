@@ -115,6 +115,11 @@ CASES: list[tuple[Any, ...]] = [
      "pool", dict(kind="avg", kernel=(2, 2), stride=(2, 2), padding=(0, 0)), (1, 8, 8, 8), 0),
     ("ReduceMean", [_node("ReduceMean", ["X", "ax"], keepdims=0)], {}, {"ax": [2, 3]}, X, "mean",
      dict(dims=(2, 3), keepdim=False), (1, 8), 0),
+    # axes -1, -2 of rank 4: dims (2, 3); keepdims 1 by default
+    ("ReduceSum", [_node("ReduceSum", ["X", "ax"])], {}, {"ax": [-1, -2]}, X, "sum",
+     dict(dims=(2, 3), keepdim=True), (1, 8, 1, 1), 0),
+    ("ReduceMax", [_node("ReduceMax", ["X", "ax"], keepdims=0)], {}, {"ax": [2, 3]}, X, "max",
+     dict(dims=(2, 3), keepdim=False), (1, 8), 0),
     # 8·16·16 = 2,048
     ("Flatten", [_node("Flatten", ["X"], axis=1)], {}, None, X, "flatten", dict(start_dim=1),
      (1, 2_048), 0),

@@ -213,6 +213,9 @@ SHAPE_ONLY: dict[str, Case] = {
     "stack": (Stack(1, 2), (1, 64, 56, 56), (1, 2, 64, 56, 56), 0, 0),
     "sum": (Sum(1), (1, 2, 64, 56, 56), (1, 64, 56, 56), 0, 0),
     "sum keepdim": (Sum(-1, True), (1, 32, 4, 16), (1, 32, 4, 1), 0, 0),  # the last dim 16 -> 1
+    # x.sum((2, 3)) of [2, 8, 5, 7]: [2, 8] (keepdim: [2, 8, 1, 1]); no MACs
+    "sum dims": (Sum(2, dims=(2, 3)), (2, 8, 5, 7), (2, 8), 0, 0),
+    "sum dims keepdim": (Sum(2, True, (2, 3)), (2, 8, 5, 7), (2, 8, 1, 1), 0, 0),
     # lstm H 4 on [2, 5, 6]: params 4·4·(6 + 4) + 8·4 = 192; MACs 2·5·4·4·(6 + 4) = 1,600
     "lstm": (Lstm(4), (2, 5, 6), (2, 5, 4), 192, 1_600),
     # 2 layers, both directions: in 6 then 2·4 = 8; params 2·(160 + 32) + 2·(4·4·12 + 32) = 832;
@@ -288,6 +291,9 @@ GRAPH_LEAVES: dict[str, Case] = {
     # max over the tokens (dim 1) of [2, 197, 1000]: [2, 1000], keepdim [2, 1, 1000]; no MACs
     "max tokens": (Max(1), (2, 197, 1000), (2, 1000), 0, 0),
     "max keepdim": (Max(1, True), (2, 197, 1000), (2, 1, 1000), 0, 0),
+    # x.amax((2, 3)) of [2, 8, 5, 7]: [2, 8] (keepdim: [2, 8, 1, 1]); no MACs
+    "amax dims": (Max(2, dims=(2, 3)), (2, 8, 5, 7), (2, 8), 0, 0),
+    "amax dims keepdim": (Max(2, True, (2, 3)), (2, 8, 5, 7), (2, 8, 1, 1), 0, 0),
     # upsample: floor(H·s), floor(W·s) or the size; nothing learnt, no MACs
     "upsample nearest x2": (Upsample("nearest", 2.0), (2, 3, 5, 7), (2, 3, 10, 14), 0, 0),
     "upsample bilinear x1.5": (Upsample("bilinear", 1.5), (2, 3, 5, 7),

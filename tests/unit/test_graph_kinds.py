@@ -121,6 +121,12 @@ ERRORS = {
                                "layers[0]: functional: true is for a windowed pool"),
     "functional elu": ({"kind": "act", "fn": "elu", "functional": True},
                        "layers[0].functional: functional needs fn relu"),
+    "sum neither": ({"kind": "sum"}, "layers[0].dim: missing required field (dim, or dims)"),
+    "max both": ({"kind": "max", "dim": 1, "dims": [2, 3]}, "layers[0].dims: give dim or dims"),
+    "sum over the batch": ({"kind": "sum", "dims": [0, 2]}, "layers[0].dims[0]: must be a positive"),
+    "sum twice": ({"kind": "sum", "dims": [2, 2]}, "layers[0].dims: sum dims [2, 2] must be distinct"),
+    "max of all": ({"kind": "max", "dims": [1, 2, 3]},
+                   "layers[0].dims: max over dims [1, 2, 3] of [1, 4, 8, 8] leaves no dim"),
 }
 
 

@@ -647,9 +647,10 @@ def test_a_chunk_of_the_last_dim_is_two_slices_and_a_cat_of_it_a_concat() -> Non
 @pytest.mark.parametrize("target", ["Tensor.expand_as", "aten.expand_as"])
 def test_a_kept_sum_expanded_for_a_mul_is_a_sum_and_a_broadcast(target: str) -> None:
     """MobileViT-v2's linear attention: ``v * k.sum(-1, keepdim=True).expand_as(v)`` (fx and
-    torch.export name the expand alike): a ``sum`` with keepdim, the mul's own broadcast."""
+    torch.export name the expand alike): a ``sum`` with keepdim, the mul's own broadcast
+    (the reader turns dim -1 into dims (3,))."""
     g = Builder((1, 4, 2, 8))
-    s = g.op("sum", "sum", "", ("x",), (1, 4, 2, 1), dim=-1, keepdim=True, dtype=None)
+    s = g.op("sum", "sum", "", ("x",), (1, 4, 2, 1), dims=(3,), keepdim=True, dtype=None)
     e = g.op("expand_as", "opaque", "", (s, "x"), (1, 4, 2, 8), target=target)
     g.op("mul", "mul", "", ("x", e), (1, 4, 2, 8))
     imported = to_spec(g.graph(), SOURCE)

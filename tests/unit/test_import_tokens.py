@@ -60,9 +60,9 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
      (1, 64, 112, 112), None),  # a pad of ones: no spec value
     (_node("interpolate", (1, 3, 224, 224), mode="bicubic", size=(224, 224), align_corners=False),
      (1, 3, 240, 240), [{"kind": "upsample", "size": 224, "mode": "bicubic"}]),  # CrossViT's
-    (_node("max", (1, 1000), dim=1, keepdim=False), (1, 196, 1000),
+    (_node("max", (1, 1000), dims=(1,), keepdim=False), (1, 196, 1000),
      [{"kind": "max", "dim": 1}]),  # VOLO's aux.max(1)[0]: the (values, indices) node
-    (_node("max", (196, 1000), dim=0, keepdim=False), (1, 196, 1000), None),  # over the batch
+    (_node("max", (196, 1000), dims=(0,), keepdim=False), (1, 196, 1000), None),  # over the batch
     (_node("unfold", (1, 768, 196), kernel=(4, 4), stride=(4, 4), padding=(0, 0), dilation=(1, 1)),
      (1, 48, 56, 56), [{"kind": "unfold", "kernel_size": 4, "stride": 4}]),  # TNT's pixels
     (_node("unfold", (1, 768, 195), kernel=(4, 4), stride=(4, 4), padding=(0, 0), dilation=(1, 1)),

@@ -14,6 +14,15 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.reduce_dims import (
+    DIMS,
+    dim_or_dims,
+    emit_dims,
+    lower_dims,
+    read_dims,
+    read_onnx_dims,
+    reduced,
+)
 from convcost.cost.ops.reshape import axis
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import ShapeError, SpecError
@@ -36,6 +45,7 @@ class Sum(Op):
     key: ClassVar[str] = "sum"
     dim: int
     keepdim: bool = False
+    dims: tuple[int, ...] = ()  # several dims at once (``x.sum((2, 3))``), instead of ``dim``
 
 
 def stack(op: Stack, x: Shape) -> LayerCost:
@@ -47,7 +57,10 @@ def stack(op: Stack, x: Shape) -> LayerCost:
 
 
 def sum_dim(op: Sum, x: Shape) -> LayerCost:
-    # [N, ..., S, ...] -> [N, ...] (dim removed; keepdim: [N, ..., 1, ...]); no params, no MACs
+    # [N, ..., S, ...] -> [N, ...] (dim removed; keepdim: [N, ..., 1, ...]); dims [2, 3]:
+    # [N, C, H, W] -> [N, C] (keepdim: [N, C, 1, 1]); no params, no MACs
+    if op.dims:
+        return LayerCost(0, 0, reduced(op.dims, op.keepdim, x, "sum"))
     d = axis(op.dim, len(x))
     if d == 0 or len(x) < 3:
         raise ShapeError(f"sum over dim {op.dim} of a rank-{len(x)} tensor is not a layer's")
@@ -68,7 +81,7 @@ def _classes() -> tuple[type, type]:
             return torch.stack(xs, self.dim)
 
     class SumModule(nn.Module):
-        def __init__(self, dim: int, keepdim: bool) -> None:
+        def __init__(self, dim: int | list[int], keepdim: bool) -> None:
             super().__init__()
             self.dim, self.keepdim = dim, keepdim
 
@@ -85,15 +98,19 @@ def _lower_stack(f: Mapping[str, Any], x: Shape, at: Lowering) -> Stack:
     return Stack(f["dim"], len(at.inputs))
 
 
+def _lower_sum(f: Mapping[str, Any], x: Shape, at: Lowering) -> Sum:
+    dim, dims = lower_dims(f, x, at, "sum")
+    return Sum(dim, f["keepdim"], dims)
+
+
 def _read_stack(c: TorchCall) -> Fields:
     return dict(dim=int(c.arg(1, "dim", 0)))
 
 
 def _read_sum(c: TorchCall) -> Fields:
-    dim = c.arg(1, "dim", None)  # aten.sum.dim_IntList: a list, of one dim here
-    dim = dim[0] if isinstance(dim, list | tuple) and len(dim) == 1 else dim
-    return dict(dim=dim if isinstance(dim, int) else None, keepdim=bool(c.arg(2, "keepdim", False)),
-                dtype=c.kwargs.get("dtype"))
+    """``x.sum(dim)``, ``x.sum((2, 3))``, ``aten.sum.dim_IntList`` (a list of dims)."""
+    return dict(dims=read_dims(c.arg(1, "dim", None), c.in_shapes),
+                keepdim=bool(c.arg(2, "keepdim", False)), dtype=c.kwargs.get("dtype"))
 
 
 def _merge_stack(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
@@ -103,11 +120,8 @@ def _merge_stack(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 
 
 def _emit_sum(node: Traced, x: Shape) -> list[Layer] | None:
-    dim = node.attr("dim")
-    if not isinstance(dim, int) or node.attr("dtype") is not None or len(x) < 3 or dim % len(x) == 0:
-        return None
-    layer: Layer = {"kind": "sum", "dim": dim % len(x)}
-    return [{**layer, "keepdim": True} if node.attr("keepdim") else layer]
+    layer = emit_dims("sum", node, x) if len(x) >= 3 else None
+    return None if layer is None or node.attr("dtype") is not None else [layer]
 
 
 _DIM = Field("int", minimum=1, doc="the dim (the batch is 0)")
@@ -120,11 +134,15 @@ STACK = OpKind(
     imports=Imports(functions={"torch.stack": _read_stack}, aten={"aten.stack": _read_stack},
                     merge=_merge_stack))
 SUM = OpKind(
-    Sum, sum_dim, lambda op, _: _classes()[1](op.dim, op.keepdim), {"sum": "concat/shuffle"},
-    spec=SpecKind(fields(dim=_DIM, keepdim=Field("bool", False, doc="keep the dim as 1")),
-                  "`x.sum(dim)`: the dim removed (paths summed; `keepdim`: kept as 1)"),
-    lower=lambda f, _, __: Sum(f["dim"], f.get("keepdim", False)),
+    Sum, sum_dim, lambda op, _: _classes()[1](list(op.dims) or op.dim, op.keepdim), {"sum": "concat/shuffle"},
+    spec=SpecKind(fields(dim=Field("int", None, nullable=True, minimum=1,
+                                   doc="the dim (the batch is 0); or `dims`"),
+                         dims=DIMS, keepdim=Field("bool", False, doc="keep the dims as 1")),
+                  "`x.sum(dim)`: the dim removed (paths summed; `keepdim`: kept as 1); "
+                  "`dims: [2, 3]`: a global sum over H×W", check=dim_or_dims(required=True)),
+    lower=_lower_sum,
     imports=Imports(functions={"torch.sum": _read_sum, "Tensor.sum": _read_sum},
-                    aten={"aten.sum": _read_sum}, emit=_emit_sum))
+                    aten={"aten.sum": _read_sum}, onnx={"ReduceSum": read_onnx_dims},
+                    emit=_emit_sum))
 
 KINDS = (STACK, SUM)

@@ -935,3 +935,45 @@ class TokenBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.linear(self.embed(x).flatten(2).transpose(1, 2))  # N×4×16
         return self.bn(t.flatten(0, 1)).reshape_as(t)
+
+
+class _Cbs(nn.Module):
+    """A YOLO ``Conv``: conv (with a bias: no BN for the exporter to fold), SiLU."""
+
+    def __init__(self, c_in: int, c_out: int, k: int = 1, s: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, s, k // 2)
+        self.silu = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.silu(self.conv(x))
+
+
+class _C3(nn.Module):
+    """A YOLOv5 C3: cv3(cat(m(cv1(x)), cv2(x))), m two 3×3 units (the clash of 'h13.cv3.silu')."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.cv1, self.cv2, self.cv3 = _Cbs(c, c // 2), _Cbs(c, c // 2), _Cbs(c, c)
+        self.m = nn.Sequential(_Cbs(c // 2, c // 2, 3), _Cbs(c // 2, c // 2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+class C2fPad(nn.Module):
+    """A YOLOv8-style net: a C2f (``chunk(2, 1)``, one 3×3 unit on the last half, cat of the
+    three), a C3 named ``h13``, ``F.pad(x, (0, 1, 0, 1))`` and a stride-2 conv. The TorchScript
+    exporter computes the chunk's Slice ends and the pads in the graph (Shape, Gather, Div, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.cv1 = _Cbs(3, 8, 3, 2), _Cbs(8, 8)
+        self.m, self.cv2 = _Cbs(4, 4, 3), _Cbs(12, 8)
+        self.h13, self.down = _C3(8), _Cbs(8, 8, 3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = list(self.cv1(self.stem(x)).chunk(2, 1))
+        y.append(self.m(y[-1]))
+        x = self.h13(self.cv2(torch.cat(y, 1)))
+        return self.down(F.pad(x, (0, 1, 0, 1)))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from import_models import Decoder, Resized, Shared, Shuffled
+from import_models import C2fPad, Decoder, Resized, Shared, Shuffled
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
@@ -352,3 +352,29 @@ def test_a_resize_to_fixed_sizes_reads_its_reference_as_torch_fx_reads_it(tmp_pa
     # head 16·4 + 4 = 68, 64·4·16 = 4,096; the resizes count no MACs by the paper count
     assert [row[1:] for row in _leaves(graph)] == [row[1:] for row in by_fx]
     assert [row[3:] for row in by_fx if row[3]] == [(224, 13_824), (72, 64), (68, 4_096)]
+
+
+def test_a_torchscript_export_of_chunk_and_pad_reads_exactly(tmp_path: Path, runner: CliRunner) -> None:
+    """The TorchScript exporter computes the Slice ends of ``chunk(2, 1)`` and the pads of
+    ``F.pad`` in the graph: folded to constants, the net reads with torch's figures. Params
+    (conv biases, no BN): stem 3·8·9 + 8 = 224, cv1 72, m 4·4·9 + 4 = 148, cv2 12·8 + 8 = 104,
+    h13 cv1, cv2 2·36, m 2·148, cv3 72, down 8·8·9 + 8 = 584: 1,572. MACs = FlopCounterMode / 2."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, x = C2fPad().eval(), torch.zeros(1, 3, 16, 16)
+    path = tmp_path / "c2f.onnx"
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=20)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    graph = read_onnx(str(path))
+    assert [(n.attr("start"), n.attr("end")) for n in graph.nodes if n.op == "slice"] == [(0, 4), (4, 8)]
+    assert [n.attr("pad") for n in graph.nodes if n.op == "pad"] == [(0, 1, 0, 1)]
+    analysis = analyze(parse_spec(load_yaml(to_spec(graph, "c2f.onnx").yaml)))
+    assert analysis.totals.params == sum(p.numel() for p in model.parameters()) == 1_572
+    assert analysis.totals.macs == counter.get_total_flops() // 2
+    assert "h13.cv3" in {n.name for n in analysis.leaves()} | {n.name.rpartition(".")[0]
+                                                             for n in analysis.leaves()}
+    result = runner.invoke(app, ["model", str(path), "-f", "json", "--strict"])
+    assert result.exit_code == 0, result.output

@@ -146,3 +146,47 @@ def test_attention_ops(tmp_path: Path) -> None:
         "softmax", -1, "functional")
     assert by_name["y"].op == "einsum" and by_name["y"].attr("equation") == "bij,bjk->bik"
     assert by_name["y"].attr("first") == (1, 3, 3) and by_name["y"].shape == (1, 3, 256)
+
+
+def _const(name: str, values: list[int]) -> Any:
+    return N("Constant", [], [name], value=numpy_helper.from_array(np.asarray(values, np.int64), name))
+
+
+# x.chunk(2, 1) as the TorchScript exporter writes it: the half is (C + 1) // 2 of Shape(x)[1]
+CHUNK = [N("Shape", ["x"], ["s"]), _const("one", [1]), N("Gather", ["s", "one"], ["c"], axis=0),
+         _const("zero", [0]), N("Add", ["c", "one"], ["c1"]), _const("two", [2]),
+         N("Div", ["c1", "two"], ["half"]), N("Mul", ["half", "one"], ["end0"]),
+         N("Slice", ["x", "zero", "end0", "one"], ["a"]), N("Mul", ["half", "two"], ["end1"]),
+         N("Slice", ["x", "end0", "end1", "one"], ["b"])]
+# F.pad(x, (0, 1, 0, 1)): pads [0, 1, 0, 1] + zeros for N, C, reversed in pairs, transposed, cast
+PAD = [_const("pl", [0, 1, 0, 1]), _const("four", [4]), N("ConstantOfShape", ["four"], ["zs"]),
+       N("Concat", ["pl", "zs"], ["all"], axis=0), _const("pairs", [-1, 2]),
+       N("Reshape", ["all", "pairs"], ["p2"]), _const("st", [-1]), _const("en", [-9999]),
+       _const("ax", [0]), _const("step", [-1]), N("Slice", ["p2", "st", "en", "ax", "step"], ["rev"]),
+       N("Transpose", ["rev"], ["tr"], perm=[1, 0]), _const("flat", [-1]),
+       N("Reshape", ["tr", "flat"], ["pads"]), N("Cast", ["pads"], ["pads64"], to=TensorProto.INT64)]
+
+
+def test_shape_arithmetic_is_folded(tmp_path: Path) -> None:
+    """The chunk's ends are (3 + 1) // 2 · 1 = 2 and 2 · 2 = 4 (channels 0..1, 2..2); the pads
+    [0, 1, 0, 1, 0, 0, 0, 0] become ONNX's [0, 0, 0, 0, 0, 0, 1, 1]: H and W grow by one."""
+    nodes = [*CHUNK, N("Concat", ["a", "b"], ["cat"], axis=1), *PAD, N("Pad", ["cat", "pads64"], ["y"])]
+    graph = read_onnx(_save(tmp_path, nodes, [], "y", [1, 3, 17, 17]))
+    assert [(n.attr("start"), n.attr("end")) for n in graph if n.op == "slice"] == [(0, 2), (2, 3)]
+    assert [n.shape for n in graph if n.op == "slice"] == [(1, 2, 16, 16), (1, 1, 16, 16)]
+    assert graph.node("y").op == "pad" and graph.node("y").attr("pad") == (0, 1, 0, 1)
+    assert graph.node("y").shape == (1, 3, 17, 17) and not graph.opaque()
+
+
+def test_folding_is_bounded_and_leaves_weights(tmp_path: Path) -> None:
+    """A ConstantOfShape of 2^40 elements is not evaluated (the Pad it feeds stays unknown: an
+    error, not a hang); an Identity of a float weight is not folded, its reader's bias counts."""
+    from convcost.runtime.importer.onnx_fold import _fold_once
+
+    huge = [_const("big", [1 << 20, 1 << 20]), N("ConstantOfShape", ["big"], ["zs"]),
+            N("Shape", ["zs"], ["n"])]
+    model = onnx.load(_save(tmp_path, [*huge, N("Relu", ["x"], ["y"])], [], "y", [1, 3, 16, 16]))
+    assert _fold_once(model) == 0
+    nodes = [N("Identity", ["b"], ["b2"]), N("Conv", ["x", "w", "b2"], ["y"], kernel_shape=[1, 1])]
+    graph = read_onnx(_save(tmp_path, nodes, [_init("w", 3, 3, 1, 1), _init("b", 3)], "y", [1, 3, 16, 16]))
+    assert graph.node("y").params == 3 * 3 + 3

@@ -20,6 +20,7 @@ from convcost.cost.registry import IMPORT_KINDS
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_check import check_graph, check_shapes
+from convcost.runtime.importer.onnx_fold import fold_shapes
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
 from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu, refer_sizes
 
@@ -45,13 +46,19 @@ def _load(path: str, input_shape: Shape | None) -> Any:
         raise ConvcostError(f"{path}: not an ONNX model ({type(err).__name__})") from None
     check_graph(model, path)
     _fix_input(model, input_shape)
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    except Exception as err:
-        raise ConvcostError(f"{path}: ONNX shape inference failed: {str(err).splitlines()[0]}") from None
+    inferred = fold_shapes(_infer(model, path), lambda folded: _infer(folded, path))
     check_shapes(inferred, path, _shapes(inferred), _constants(inferred),
                  {i.name for i in _real_inputs(inferred)})
     return inferred
+
+
+def _infer(model: Any, path: str) -> Any:
+    import onnx
+
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as err:
+        raise ConvcostError(f"{path}: ONNX shape inference failed: {str(err).splitlines()[0]}") from None
 
 
 def _real_inputs(model: Any) -> list[Any]:
@@ -133,15 +140,18 @@ def module_of(node: Any, weights: Iterable[str], shared: Container[str] = ()) ->
 
 def scoped_module(name: str) -> str | None:
     """The module path in a TorchScript exporter's node name: ``/b2/b2.1/m/m.0/cv1/conv/Conv``
-    -> ``b2.1.m.0.cv1.conv`` (a scope ``X.k`` after ``X`` is its item ``k``); None for other names."""
-    scopes = name.split("/")[1:-1] if name.startswith("/") else []
+    -> ``b2.1.m.0.cv1.conv`` (a scope ``X.k`` after ``X`` is its item ``k``), ``/Concat`` -> ``""``
+    (the top-level forward's own op, as torch.fx places it); None for other names."""
+    if not name.startswith("/"):
+        return None
+    scopes = name.split("/")[1:-1]
     parts: list[str] = []
     for i, scope in enumerate(scopes):
         if not scope:
             return None
         parent = scopes[i - 1] if i else ""
         parts.append(scope[len(parent) + 1:] if parent and scope.startswith(f"{parent}.") else scope)
-    return ".".join(parts) or None
+    return ".".join(parts)
 
 
 # torch module class name -> the op key of the kind declaring it ("Flatten" -> "flatten")

@@ -190,3 +190,25 @@ def test_folding_is_bounded_and_leaves_weights(tmp_path: Path) -> None:
     nodes = [N("Identity", ["b"], ["b2"]), N("Conv", ["x", "w", "b2"], ["y"], kernel_shape=[1, 1])]
     graph = read_onnx(_save(tmp_path, nodes, [_init("w", 3, 3, 1, 1), _init("b", 3)], "y", [1, 3, 16, 16]))
     assert graph.node("y").params == 3 * 3 + 3
+
+
+def _scoped(node: Any, classes: list[str], scopes: list[str]) -> Any:
+    node.metadata_props.add(key="pkg.torch.onnx.class_hierarchy", value=str(classes))
+    node.metadata_props.add(key="pkg.torch.onnx.name_scopes", value=str(scopes))
+    return node
+
+
+def test_an_unscoped_split_read_by_its_callers_cat_is_in_the_caller(tmp_path: Path) -> None:
+    """The dynamo exporter's unscoped Split of a C2f's ``chunk(2, 1)`` is read by the C2f's own
+    cat (a functional op of module ``c3_3``) and by ``c3_3.m.0.act``: torch.fx puts the chunk in
+    ``c3_3``, not at the top (where the layer ``c3_3.cv1`` would clash with a group ``c3_3``)."""
+    nodes = [N("Split", ["x", "halves"], ["a", "b"], name="node_Split_9", axis=1),
+             _scoped(N("Relu", ["b"], ["r"], name="relu"), ["net.Net", "net.C2f", "net.B",
+                     "torch.nn.modules.activation.ReLU", "aten.relu.default"],
+                     ["", "c3_3", "c3_3.m.0", "c3_3.m.0.act", "relu"]),
+             _scoped(N("Concat", ["a", "r"], ["y"], name="node_cat", axis=1),
+                     ["net.Net", "net.C2f", "aten.cat.default"], ["", "c3_3", "cat"])]
+    graph = read_onnx(_save(tmp_path, nodes, [_ints("halves", [1, 2])], "y", [1, 3, 16, 16]))
+    assert [(n.op, n.module) for n in graph.nodes[1:]] == [
+        ("split", "c3_3"), ("getitem", "c3_3"), ("getitem", "c3_3"), ("act", "c3_3.m.0.act"),
+        ("concat", "c3_3")]

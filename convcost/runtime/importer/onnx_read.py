@@ -217,6 +217,7 @@ class _Reader:
         self.used: set[tuple[str, str]] = set()  # (weight, module) counted
         self.repeated: set[str] = set()  # modules called more than once
         self.weighted: dict[str, str] = {}  # IR node reading weights -> its module
+        self.called: set[str] = set()  # IR nodes of functional ops: their module is the caller
 
     def read(self, node: Any) -> None:
         inputs = [self.aliases.get(name, name) for name in node.input]
@@ -249,6 +250,8 @@ class _Reader:
             self.parts.update(dict.fromkeys(names, cls))
         if module is None:
             self.unscoped.update(dict.fromkeys(names, node.name or outputs[0]))
+        elif call.module_class and not call.module_kind and not weights:  # cat, add in a forward
+            self.called.update(names)
         if weights:
             self.weighted[names[0]] = module if module is not None else ""
 
@@ -297,8 +300,8 @@ class _Reader:
         for node in reversed(self.nodes):
             if node.name in self.unscoped:
                 onnx_name = self.unscoped[node.name]
-                found = [f"{modules[r]}.{r}" if r in self.unscoped else modules[r]  # placed already
-                         for r in readers.get(onnx_name, ()) if r in modules]
+                found = [f"{modules[r]}.{r}" if r in self.unscoped or r in self.called else modules[r]
+                         for r in readers.get(onnx_name, ()) if r in modules]  # inside its caller
                 if found:  # "" when they are in different top-level modules
                     modules[node.name] = enclosing(found)
         shared = {name for name, module in self.weighted.items() if module in self.repeated}

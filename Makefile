@@ -46,6 +46,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(PIP) --no-deps $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCHVISION)
 	$(PIP) --no-deps $(TIMM)
 	$(PIP) -e '.[dev]'
+	$(BIN)/python scripts/warm_bytecode.py  # the bytecode the tests import, compiled once
 	touch $@
 
 # The report's browser test drives Debian's chromium through Playwright (whose own browser

@@ -276,6 +276,22 @@ class Eca(nn.Module):
         return x * y.expand_as(x)
 
 
+class EcaNet(nn.Module):
+    """A stem, timm's ECA gate (``y.view(b, 1, -1)``, ``y.view(b, -1, 1, 1).sigmoid()``), a global
+    pool and a classifier: ``width`` the stem's channels, to build it at another α."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.eca = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+        self.fc = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, b = self.stem(x), x.shape[0]
+        y = self.eca(x.mean((2, 3)).view(b, 1, -1)).view(b, -1, 1, 1).sigmoid()
+        return self.fc((x * y.expand_as(x)).mean((2, 3)))
+
+
 class SelectiveKernel(nn.Module):
     """SKNet's selective kernel: two conv paths ``torch.stack``-ed on dim 1, their ``x.sum(1)``
     squeezed to a softmax over the paths, the paths weighted and ``torch.sum``-med."""

@@ -365,6 +365,9 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # sum layers of dims [2, 3], no MACs. conv 8·27 + 8 = 224 params, 64·8·27 = 13,824 MACs; fc
     # 24·10 + 10 = 250 params, 240 MACs
     ("GlobalReduce", "1x3x8x8", 224 + 250, 13_824 + 240),
+    # ECA between a stem and a classifier, its views written with -1: stem 16·27 + 16 = 448
+    # params, 27,648 MACs; Conv1d 3 params, 48 MACs; fc 170 params, 160 MACs
+    ("EcaNet", "1x3x8x8", 448 + 3 + 170, 27_648 + 48 + 160),
 ]
 
 
@@ -400,3 +403,26 @@ def test_small_patterns_import_exactly(model: str, shape: str, params: int, macs
     data = json.loads(result.stdout)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (params, macs)
     assert data["totals"]["complete"] is True and data["verify"]["ok"]
+
+
+def test_an_imported_eca_gate_follows_the_width_multiplier(runner: CliRunner, tmp_path: Path) -> None:
+    """The reshapes of an ECA gate write -1 where the model does and its one-channel Conv1d stays
+    one channel: the imported spec at α 0.5 is the model built at half the width."""
+    import torch
+    from import_models import EcaNet
+    from torch.utils.flop_counter import FlopCounterMode
+
+    out = tmp_path / "eca.yaml"
+    imported = runner.invoke(app, ["import", f"{MODELS}:EcaNet", "--input", "1x3x8x8", "-o", str(out)])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(app, ["model", str(out), "--alpha", "0.5", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    half = EcaNet(width=8).eval()
+    with FlopCounterMode(display=False) as counter:
+        half(torch.zeros(1, 3, 8, 8))
+    data = json.loads(result.stdout)
+    # stem 8·27 + 8 = 224 params, 64·8·27 = 13,824 MACs; eca 3 params, 8·3 = 24 MACs; fc 8·10 + 10
+    # = 90 params, 80 MACs: 317 params, 13,928 MACs (at α 1: 16 channels, 621 and 27,856)
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (317, 13_928)
+    assert (sum(p.numel() for p in half.parameters()), counter.get_total_flops() // 2) == (317, 13_928)
+    assert data["verify"]["ok"]

@@ -107,6 +107,9 @@ def _layers(*specs: str) -> list[dict[str, Any]]:
     (_layers("c conv", "b inverted_residual"), [], []),
     # an add of two convs: both compute the output
     (_layers("a conv", "b conv input", "s add a b"), [], ["a", "b"]),
+    # ECA's Conv1d of one channel over the channels, inside the net: fixed (a map, not a width)
+    ([*_layers("c conv"), {"kind": "conv1d", "name": "e", "out_channels": 1},
+      *_layers("m mul c e", "p pool", "fl flatten", "fc linear")], [], ["e"]),
 ])
 def test_heads_keep_their_width(layers: list[dict[str, Any]], outputs: list[str], fixed: list[str]) -> None:
     out = fixed_heads(layers, outputs)

@@ -31,6 +31,14 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("reshape", (197, 576)), (1, 197, 576),  # the batch folded in: N·197
      [{"kind": "reshape", "shape": [576], "fold": 197}]),
     (_node("reshape", (2, 3, 576)), (6, 576), [{"kind": "reshape", "shape": [3, 576], "unfold": 3}]),
+    # ECA's y.view(N, 1, -1) and y.view(N, -1, 1, 1): the -1 kept where the call wrote it (it
+    # follows α); a -1 in the batch position is the traced size
+    (_node("reshape", (1, 1, 64), target="Tensor.view", free=2), (1, 64),
+     [{"kind": "view", "shape": [1, -1]}]),
+    (_node("reshape", (1, 64, 1, 1), target="Tensor.view", free=1), (1, 1, 64),
+     [{"kind": "view", "shape": [-1, 1, 1]}]),
+    (_node("reshape", (1, 64, 1, 1), target="Tensor.view", free=0), (1, 1, 64),
+     [{"kind": "view", "shape": [64, 1, 1]}]),
     (_node("reshape", (4, 576)), (6, 576), None),  # 6 rows into 4: no whole fold
     (_node("transpose", (3, 1, 3, 197, 64), dims=(2, 0, 3, 1, 4), permute=True),
      (1, 197, 3, 3, 64), [{"kind": "permute", "dims": [2, 0, 3, 1, 4]}]),

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from convcost.cost.imports import Fields, Layer, OnnxCall, Read, TorchCall, Traced
+from convcost.cost.value import Shape
 
 
 def tokens_linear(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
@@ -39,8 +40,19 @@ def emit_layernorm(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
 
 def read_reshape(c: TorchCall) -> Fields:
     """``x.reshape(...)``, ``x.view(...)``, ``torch.reshape``: the traced output shape (sizes
-    computed from ``x.size()`` never need evaluating)."""
-    return dict(shape=c.shape)
+    computed from ``x.size()`` never need evaluating), and where the call wrote -1 (``free``)."""
+    sizes = c.args[1:] if len(c.args) > 2 or isinstance(c.arg(1, "shape"), int) else c.arg(1, "shape")
+    return dict(shape=c.shape, free=inferred_at(sizes, c.shape))
+
+
+def inferred_at(sizes: Any, shape: Shape) -> int | None:
+    """The index (after the batch) of the one -1 in a reshape's ``sizes`` of ``shape``: the size
+    torch infers, which follows the width multiplier as the user's code does (ECA's
+    ``y.view(N, 1, -1)``); None where the sizes are not a literal list with one -1 after the batch."""
+    if not isinstance(sizes, list | tuple) or len(sizes) != len(shape):
+        return None
+    free = [i for i, s in enumerate(sizes) if isinstance(s, int) and s == -1]
+    return free[0] if len(free) == 1 and free[0] > 0 else None
 
 
 def read_transpose(c: TorchCall) -> Fields:
@@ -60,7 +72,7 @@ def read_onnx_reshape(c: OnnxCall) -> Read:
     if (source and c.module_kind == "flatten" and source[:start] == c.shape[:start]
             and math.prod(source[start:]) == c.shape[-1]):
         return "flatten", dict(start_dim=start, end_dim=-1)
-    return dict(shape=c.shape)
+    return dict(shape=c.shape, free=inferred_at(c.constants[1] if len(c.constants) > 1 else None, c.shape))
 
 
 def read_onnx_transpose(c: OnnxCall) -> Fields:
@@ -87,8 +99,10 @@ def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
             return None
         key = "fold" if node.shape[0] > x[0] else "unfold"
         return [{"kind": "reshape", "shape": list(node.shape[1:]), key: big // small}]
-    return [{"kind": "view" if node.target.endswith(".view") else "reshape",
-             "shape": list(node.shape[1:])}]
+    free, sizes = node.attr("free"), list(node.shape[1:])
+    if isinstance(free, int) and 0 < free < len(node.shape):
+        sizes[free - 1] = -1  # as the user wrote it: follows α
+    return [{"kind": "view" if node.target.endswith(".view") else "reshape", "shape": sizes}]
 
 
 def read_resized(c: TorchCall) -> Fields:

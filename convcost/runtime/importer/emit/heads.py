@@ -5,7 +5,9 @@ The rule (docs/spec-format.md, "Imported heads and α"): walking back from each 
 norms, pools, resizes, merges, flatten, dropout), the first ``conv``, ``pwconv`` or
 ``conv_transpose`` met is a head: its channels are the classes, anchors or masks the user asked
 for, and ``--alpha`` leaves them as they are (``linear`` is ``fixed`` by default already). A
-composite or container met first ends the walk: its own widths scale. Pure: no torch.
+composite or container met first ends the walk: its own widths scale. A conv of one output
+channel (ECA's Conv1d over the channels, a spatial-attention or mask map) is ``fixed`` wherever
+it is: one channel is a map, not a width. Pure: no torch.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcost.runtime.importer.emit.leaves import Layer
+from convcost.spec.kinds import SPEC_KINDS
 
 HEADS = frozenset({"conv", "pwconv", "conv_transpose"})
 KEEP_CHANNELS = frozenset({"act", "bn", "pool", "upsample", "interpolate", "flatten", "dropout", "mean",
@@ -34,8 +37,13 @@ def _reads(layers: Sequence[Layer], index: int) -> list[int]:
 
 
 def fixed_heads(layers: Sequence[Layer], outputs: Sequence[str]) -> list[Layer]:
-    """``layers`` with ``width: fixed`` on every head conv (see the module doc)."""
+    """``layers`` with ``width: fixed`` on every head conv and one-channel conv (see the module
+    doc)."""
     out = [dict(layer) for layer in layers]
+    for layer in out:
+        kind = SPEC_KINDS.get(layer["kind"])
+        if layer.get("out_channels") == 1 and kind is not None and "width" in kind.fields:
+            layer.setdefault("width", "fixed")
     position = {layer["name"]: i for i, layer in enumerate(out)}
     todo = [position[name] for name in outputs if name in position] or [len(out) - 1]
     seen: set[int] = set()

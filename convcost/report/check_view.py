@@ -75,7 +75,7 @@ def model_report(model: ModelCheck) -> Report:
     elif model.budget.file != model.spec:
         notes.append(f"budget from {model.budget.file} ({model.budget.path})")
     if model.uncounted:
-        allowed = "allowed by its budget (allow_incomplete)" if not model.incomplete else "FAILS"
+        allowed = "allowed by its budget: allow_incomplete" if not model.incomplete else "FAILS"
         notes.append(f"INCOMPLETE ({allowed}): figures are lower bounds: MACs of "
                      f"{model.uncounted.listed()} are not counted")
     if model.verification is not None:

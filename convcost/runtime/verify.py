@@ -137,8 +137,9 @@ def require_torch() -> None:
             warnings.simplefilter("ignore")
             import fvcore.nn  # noqa: F401
             import torch  # noqa: F401
-    except ImportError as err:
-        raise MissingDependencyError(f"{missing_message()} ({err})") from None
+    except ImportError as err:  # installed but broken: its reason, when it gives one
+        reason = f" ({err})" if str(err) else ""
+        raise MissingDependencyError(f"{missing_message()}{reason}") from None
 
 
 @contextmanager

@@ -81,3 +81,18 @@ def test_torch_never_imported() -> None:
     result = json.loads(proc.stdout)
     assert result["loaded"] == []
     assert result["params"] == 3_504_872  # torchvision's published mobilenet_v2 param count
+
+
+@pytest.mark.parametrize(("raised", "reason"), [
+    ('ImportError("torch is blocked for this test")', " (torch is blocked for this test)"),
+    ("ImportError", ""),  # an ImportError without a message adds no empty "()"
+])
+def test_the_cross_check_note_gives_the_import_error_when_it_has_one(
+        tmp_path: Path, raised: str, reason: str) -> None:
+    env = _blocked_env(tmp_path)
+    for name in BLOCKED:
+        (tmp_path / name / "__init__.py").write_text(f"raise {raised}\n")
+    proc = _run([sys.executable, "-m", "convcost", "model", "specs/mobilenet_block.yaml", "--summary"], env)
+    assert proc.returncode == 0
+    assert proc.stderr == ("convcost: note: not cross-checked: the cross-check needs torch and "
+                           f"fvcore: pip install 'convcost[torch]'{reason}\n")

@@ -135,6 +135,9 @@ def test_check_fails_an_incomplete_model_unless_its_budget_allows_it(
     assert len(_warnings(err)) == 1
     if code:
         assert "1 incomplete" in json.loads(out)["summary"]
+    _, table, _ = _invoke("check", str(path))
+    said = "INCOMPLETE (FAILS)" if code else "INCOMPLETE (allowed by its budget: allow_incomplete)"
+    assert said in " ".join(table.split())
 
 
 def test_bad_allow_incomplete_is_a_spec_error(tmp_path: Path) -> None:

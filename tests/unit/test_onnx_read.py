@@ -212,3 +212,22 @@ def test_an_unscoped_split_read_by_its_callers_cat_is_in_the_caller(tmp_path: Pa
     assert [(n.op, n.module) for n in graph.nodes[1:]] == [
         ("split", "c3_3"), ("getitem", "c3_3"), ("getitem", "c3_3"), ("act", "c3_3.m.0.act"),
         ("concat", "c3_3")]
+
+
+def test_a_conv_with_asymmetric_pads_is_a_pad_and_a_conv(tmp_path: Path) -> None:
+    """The dynamo exporter fuses ``F.pad(x, (0, 1, 0, 1))`` into the next 3×3 stride-2 conv's pads
+    [1, 1, 2, 2]: a pad (0, 1, 0, 1) to 17×17, then padding 1: (17 + 2 − 3) // 2 + 1 = 9;
+    MACs 9·9·3·3·3·3 = 6,561, params 3·3·9 = 81, as before the fusion."""
+    nodes = [N("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 2, 2])]
+    graph = read_onnx(_save(tmp_path, nodes, [_init("w", 3, 3, 3, 3)], "y", [1, 3, 9, 9]))
+    pad, conv = graph.nodes[1:]
+    assert (pad.op, pad.attr("pad"), pad.shape, conv.inputs) == ("pad", (0, 1, 0, 1), (1, 3, 17, 17),
+                                                                  (pad.name,))
+    assert conv.attr("padding") == (1, 1) and conv.shape == (1, 3, 9, 9) and conv.params == 81
+    from convcost.net.analysis import analyze
+    from convcost.runtime.importer.convert import to_spec
+    from convcost.spec.loader import parse_spec
+    from convcost.spec.yamlsafe import load_yaml
+
+    analysis = analyze(parse_spec(load_yaml(to_spec(graph, "m.onnx").yaml)))
+    assert (analysis.totals.params, analysis.totals.macs) == (81, 6_561)

@@ -1,6 +1,8 @@
 """Rewrites of the IR read from ONNX where the exporter split one torch op into several:
 ``x * sigmoid(x)`` back to one SiLU, a decomposed adaptive pool or GroupNorm back to one, a
-Resize to a fixed size back to ``F.interpolate(x, size=ref.shape[-2:])``. Pure."""
+Resize to a fixed size back to ``F.interpolate(x, size=ref.shape[-2:])``, a 2-D Conv with
+asymmetric pads (the dynamo exporter's fusion of ``F.pad`` into the conv) back to the pad and
+the conv. Pure."""
 
 from __future__ import annotations
 
@@ -115,3 +117,26 @@ def _reference(node: IRNode, by_name: dict[str, IRNode]) -> str | None:
             return name
         queue.extend(by_name[name].inputs)
     return None
+
+
+def split_pads(nodes: Sequence[IRNode]) -> list[IRNode]:
+    """A 2-D conv whose ONNX pads are asymmetric (top, left, bottom, right) -> a constant ``pad``
+    of the excess, then the conv with the symmetric part: ``[1, 1, 2, 2]`` -> ``F.pad(x, (0, 1,
+    0, 1))`` and ``padding=(1, 1)``, the same output and MACs."""
+    shapes = {node.name: node.shape for node in nodes}
+    out: list[IRNode] = []
+    for node in nodes:
+        padding = node.attr("padding") if node.op == "conv" else None
+        if not (isinstance(padding, tuple) and len(padding) == 4 and node.inputs[0] in shapes):
+            out.append(node)
+            continue
+        top, left, bottom, right = padding
+        both = (min(top, bottom), min(left, right))
+        excess = (left - both[1], right - both[1], top - both[0], bottom - both[0])  # F.pad order
+        x = shapes[node.inputs[0]]
+        padded = (*x[:-2], x[-2] + excess[2] + excess[3], x[-1] + excess[0] + excess[1])
+        pad = IRNode(f"{node.name}:pad", "pad", node.module.rpartition(".")[0], node.inputs[:1], padded,
+                     attrs=frozen({"mode": "constant", "pad": excess}), target="Conv pads")
+        out += [pad, replace(node, inputs=(pad.name, *node.inputs[1:]),
+                             attrs=frozen({**node.attrs, "padding": both}))]
+    return out

@@ -22,7 +22,14 @@ from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_check import check_graph, check_shapes
 from convcost.runtime.importer.onnx_fold import fold_shapes
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
-from convcost.runtime.importer.onnx_passes import WHOLE, collapse_modules, fuse_bias, fuse_silu, refer_sizes
+from convcost.runtime.importer.onnx_passes import (
+    WHOLE,
+    collapse_modules,
+    fuse_bias,
+    fuse_silu,
+    refer_sizes,
+    split_pads,
+)
 
 INSTALL = "pip install 'convcost[onnx]'"
 FLOATS = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
@@ -326,6 +333,7 @@ def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
     elif model.producer_name == "pytorch" and not any(n.op == "bn" for n in reader.nodes):
         notes.append("no BatchNormalization in the graph: the torch exporter folds BN into the "
                      "convolutions in eval mode, so this may be the deployed form")
-    nodes = tuple(refer_sizes(fuse_silu(fuse_bias(collapse_modules(reader.placed(), reader.parts)))))
+    collapsed = collapse_modules(reader.placed(), reader.parts)
+    nodes = tuple(split_pads(refer_sizes(fuse_silu(fuse_bias(collapsed)))))
     outputs = tuple(o.name for o in model.graph.output if o.name in reader.live)
     return IRGraph(path, "onnx", shape, nodes, outputs, sum(n.params for n in nodes), tuple(notes))

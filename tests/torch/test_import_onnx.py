@@ -378,3 +378,18 @@ def test_a_torchscript_export_of_chunk_and_pad_reads_exactly(tmp_path: Path, run
                                                              for n in analysis.leaves()}
     result = runner.invoke(app, ["model", str(path), "-f", "json", "--strict"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow  # the dynamo export takes ~5 s of CPU
+def test_a_dynamo_export_of_chunk_and_pad_reads_exactly(tmp_path: Path) -> None:
+    """The default exporter fuses the chunk into an unscoped Split and F.pad into the next
+    conv's pads [1, 1, 2, 2]: the same 1,572 params and FlopCounterMode / 2 MACs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, x = C2fPad().eval(), torch.zeros(1, 3, 16, 16)
+    graph = read_onnx(_export(model, tuple(x.shape), tmp_path / "c2f.onnx"))
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    analysis = analyze(parse_spec(load_yaml(to_spec(graph, "c2f.onnx").yaml)))
+    assert (analysis.totals.params, analysis.totals.macs) == (1_572, counter.get_total_flops() // 2)
+    assert [n.module for n in graph.nodes if n.op == "split"] == [""]  # C2fPad.forward's own chunk

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from convcost.runtime.importer.emit.heads import fixed_heads
+from convcost.runtime.importer.emit.heads import fixed_heads, fixed_maps
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.selfcheck import SelfCheckError, check_emitted, node_macs
 
@@ -107,14 +107,25 @@ def _layers(*specs: str) -> list[dict[str, Any]]:
     (_layers("c conv", "b inverted_residual"), [], []),
     # an add of two convs: both compute the output
     (_layers("a conv", "b conv input", "s add a b"), [], ["a", "b"]),
-    # ECA's Conv1d of one channel over the channels, inside the net: fixed (a map, not a width)
-    ([*_layers("c conv"), {"kind": "conv1d", "name": "e", "out_channels": 1},
-      *_layers("m mul c e", "p pool", "fl flatten", "fc linear")], [], ["e"]),
 ])
 def test_heads_keep_their_width(layers: list[dict[str, Any]], outputs: list[str], fixed: list[str]) -> None:
     out = fixed_heads(layers, outputs)
     assert [layer["name"] for layer in out if layer.get("width") == "fixed"] == fixed
     assert all("width" not in layer for layer in layers)  # the input is not changed
+
+
+def test_one_channel_convs_keep_their_width_in_containers_too() -> None:
+    # ECA's Conv1d of one channel over the channels (a map, not a width), at the top and in a
+    # parallel branch (templates are made after: a repeated block keeps it); a 2-channel conv scales
+    eca = {"kind": "conv1d", "name": "e", "out_channels": 1}
+    two = {"kind": "conv", "name": "t", "out_channels": 2}
+    layers = [*_layers("c conv"), eca, {"kind": "parallel", "name": "p", "merge": "add", "branches": [
+        {**eca, "name": "b"}, {"kind": "sequential", "name": "s", "layers": [two]}]}]
+    out = fixed_maps(layers)
+    assert out[1]["width"] == "fixed" and "width" not in out[0]
+    assert out[2]["branches"][0]["width"] == "fixed"
+    assert "width" not in out[2]["branches"][1]["layers"][0]  # 2 channels: a width
+    assert "width" not in eca  # the input is not changed
 
 
 @pytest.mark.parametrize(("path", "name"), [

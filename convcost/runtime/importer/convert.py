@@ -12,7 +12,7 @@ from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.blur_pass import fuse_blurs
 from convcost.runtime.importer.emit.by_class import folded
-from convcost.runtime.importer.emit.heads import fixed_heads
+from convcost.runtime.importer.emit.heads import fixed_heads, fixed_maps
 from convcost.runtime.importer.emit.layout import (
     Emitted,
     emit_layers,
@@ -102,7 +102,7 @@ def _written(graph: IRGraph, emitted: Emitted, text: str, strict: bool,
     if strict and emitted.opaque:
         listed = "; ".join(f"{o.name}: {o.ops}" for o in emitted.opaque)
         raise ConvcostError(f"{text}: --strict: the spec cannot express {listed}")
-    layers, outputs = collapse_repeats(emitted.layers, emitted.outputs)
+    layers, outputs = collapse_repeats(fixed_maps(emitted.layers), emitted.outputs)
     layers, outputs, blocks = templated(residuals(layers, outputs), outputs, dict(graph.classes))
     layers, outputs = collapse_repeats(layers, outputs)  # equal uses of a template in a row
     layers, outputs = with_unused(fixed_heads(layers, outputs), outputs, graph.unused)

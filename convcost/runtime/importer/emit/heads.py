@@ -36,14 +36,27 @@ def _reads(layers: Sequence[Layer], index: int) -> list[int]:
     return [position[name] for name in names if name in position]
 
 
-def fixed_heads(layers: Sequence[Layer], outputs: Sequence[str]) -> list[Layer]:
-    """``layers`` with ``width: fixed`` on every head conv and one-channel conv (see the module
-    doc)."""
-    out = [dict(layer) for layer in layers]
-    for layer in out:
+def fixed_maps(layers: Sequence[Layer]) -> list[Layer]:
+    """``layers`` with ``width: fixed`` on every conv of one output channel, in containers too
+    (before templating: a repeated block's ECA keeps its one channel)."""
+    out = []
+    for layer in layers:
         kind = SPEC_KINDS.get(layer["kind"])
         if layer.get("out_channels") == 1 and kind is not None and "width" in kind.fields:
-            layer.setdefault("width", "fixed")
+            layer = {**layer, "width": layer.get("width", "fixed")}
+        out.append({key: fixed_maps(value) if _is_layers(value) else value
+                    for key, value in layer.items()})
+    return out
+
+
+def _is_layers(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, dict) and "kind" in item for item in value)
+
+
+def fixed_heads(layers: Sequence[Layer], outputs: Sequence[str]) -> list[Layer]:
+    """``layers`` with ``width: fixed`` on every head conv (see the module doc)."""
+    out = [dict(layer) for layer in layers]
     position = {layer["name"]: i for i, layer in enumerate(out)}
     todo = [position[name] for name in outputs if name in position] or [len(out) - 1]
     seen: set[int] = set()

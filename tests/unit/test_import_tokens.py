@@ -38,7 +38,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("reshape", (1, 64, 1, 1), target="Tensor.view", free=1), (1, 1, 64),
      [{"kind": "view", "shape": [-1, 1, 1]}]),
     (_node("reshape", (1, 64, 1, 1), target="Tensor.view", free=0), (1, 1, 64),
-     [{"kind": "view", "shape": [64, 1, 1]}]),
+     [{"kind": "view", "shape": [-1, 1, 1]}]),
+    # SE's y.view(b, c, 1, 1) with c = x.size(1), no -1: the one size not 1 holds every element
+    (_node("reshape", (1, 64, 1, 1), target="Tensor.view"), (1, 64), [{"kind": "view", "shape": [-1, 1, 1]}]),
+    (_node("reshape", (1, 4, 16, 1), target="Tensor.view"), (1, 64), [{"kind": "view", "shape": [4, 16, 1]}]),
     (_node("reshape", (4, 576)), (6, 576), None),  # 6 rows into 4: no whole fold
     (_node("transpose", (3, 1, 3, 197, 64), dims=(2, 0, 3, 1, 4), permute=True),
      (1, 197, 3, 3, 64), [{"kind": "permute", "dims": [2, 0, 3, 1, 4]}]),
@@ -92,7 +95,7 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
            batch_first=False, proj_size=0), TOKENS, None),  # [L, N, C]: the kind reads batch first
     (_node("add", TOKENS, scalar=1.0), TOKENS, None),  # x + 1 changes x: no spec layer says it
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
-     [{"kind": "reshape", "shape": [1, 192]}]),  # CaiT's q(x[:, 0]).unsqueeze(1)
+     [{"kind": "reshape", "shape": [1, -1]}]),  # CaiT's q(x[:, 0]).unsqueeze(1): 192 follows α
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor
     # x.flatten(0, 1): the batch folds (N·768 rows; LeViT's BatchNorm1d over N·L tokens)
     (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196),

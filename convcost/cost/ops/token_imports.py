@@ -86,7 +86,8 @@ def read_onnx_transpose(c: OnnxCall) -> Fields:
 
 def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
     """A reshape or view: none for the same shape, ``flatten`` from [N, C, H, W] to [N, C·H·W],
-    else ``reshape`` (``view``) to the traced sizes, the batch kept first."""
+    else ``reshape`` (``view``) to the traced sizes, the batch kept first; -1 where the call
+    wrote it, or for the one size that is not 1 (it holds every element at any width)."""
     if node.shape == x:
         return []
     if len(x) == 4 and node.shape == (x[0], x[1] * x[2] * x[3]):
@@ -100,8 +101,10 @@ def emit_reshape(node: Traced, x: tuple[int, ...]) -> list[Layer] | None:
         key = "fold" if node.shape[0] > x[0] else "unfold"
         return [{"kind": "reshape", "shape": list(node.shape[1:]), key: big // small}]
     free, sizes = node.attr("free"), list(node.shape[1:])
+    if not (isinstance(free, int) and free > 0) and sum(size != 1 for size in sizes) == 1:
+        free = 1 + next(i for i, size in enumerate(sizes) if size != 1)  # SE's view(b, c, 1, 1)
     if isinstance(free, int) and 0 < free < len(node.shape):
-        sizes[free - 1] = -1  # as the user wrote it: follows α
+        sizes[free - 1] = -1  # as the user wrote it, or the one size not 1: follows α
     return [{"kind": "view" if node.target.endswith(".view") else "reshape", "shape": sizes}]
 
 

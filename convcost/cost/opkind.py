@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from convcost.cost.imports import NO_IMPORTS, Imports, Signature
 from convcost.cost.value import LayerCost, Shape
 from convcost.cost.window import Windows
+from convcost.errors import ShapeError, SpecError
 
 
 class Op:
@@ -97,6 +98,16 @@ class SpecKind:
     doc: str
     check: Callable[[Mapping[str, Any], str], None] | None = None
     max_leaves: int = 1
+
+
+def checked(rule: Callable[[OpT, Shape], object], op: OpT, x: Shape, path: str) -> OpT:
+    """``op``, lowered from a spec layer, once its shape ``rule`` accepts the input ``x``; the
+    rule's :class:`ShapeError` is a :class:`SpecError` at the field ``path``."""
+    try:
+        rule(op, x)
+    except ShapeError as err:
+        raise SpecError(str(err), path=path) from None
+    return op
 
 
 class Lowering(Protocol):

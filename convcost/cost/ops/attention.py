@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
-from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, checked, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.matmul import batch_broadcast
 from convcost.cost.ops.mha import MultiheadAttention as MultiheadAttention
@@ -157,17 +157,8 @@ def _call_mha(op: MultiheadAttention, module: Any, xs: tuple[Any, ...]) -> Any:
     return module(q, k, v, need_weights=op.need_weights)[0]
 
 
-def _shape_error(err: ShapeError, at: Lowering) -> SpecError:
-    return SpecError(str(err), path=at.inputs_path)
-
-
 def _lower_softmax(f: Mapping[str, Any], x: Shape, at: Lowering) -> Softmax:
-    op = Softmax(f["dim"], f["form"])
-    try:
-        _check_dim(op, x)
-    except ShapeError as err:
-        raise SpecError(str(err), path=f"{at.path}.dim") from None
-    return op
+    return checked(_check_dim, Softmax(f["dim"], f["form"]), x, f"{at.path}.dim")
 
 
 def _lower_attention(f: Mapping[str, Any], x: Shape, at: Lowering) -> Attention:
@@ -175,12 +166,8 @@ def _lower_attention(f: Mapping[str, Any], x: Shape, at: Lowering) -> Attention:
         raise SpecError("attention reads q, k, v and an optional mask (3 or 4 inputs), got "
                         f"{len(at.inputs)}", path=at.inputs_path)
     mask = at.inputs[3] if len(at.inputs) == 4 else None
-    op = Attention(at.inputs[1], at.inputs[2], f["causal"], mask)
-    try:
-        attention_shape(op, x)
-    except ShapeError as err:
-        raise _shape_error(err, at) from None
-    return op
+    return checked(attention_shape, Attention(at.inputs[1], at.inputs[2], f["causal"], mask), x,
+                   at.inputs_path)
 
 
 def _lower_mha(f: Mapping[str, Any], x: Shape, at: Lowering) -> MultiheadAttention:
@@ -198,11 +185,7 @@ def _lower_mha(f: Mapping[str, Any], x: Shape, at: Lowering) -> MultiheadAttenti
         kv = (k[int(first)], k[2], v[2])
     op = MultiheadAttention(x[-1], f["heads"], f["bias"], kv, f["need_weights"], first,
                             f["bias_kv"], f["zero_attn"])
-    try:
-        mha_dims(op, x)
-    except ShapeError as err:
-        raise _shape_error(err, at) from None
-    return op
+    return checked(mha_dims, op, x, at.inputs_path)
 
 
 # -- import ------------------------------------------------------------------------------

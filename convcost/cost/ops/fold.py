@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced, pair, spec_size
 from convcost.cost.layout import dims
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, checked, fields
 from convcost.cost.value import LayerCost, Pair, Shape, spatial
-from convcost.errors import ShapeError, SpecError
+from convcost.errors import ShapeError
 
 
 @dataclass(frozen=True)
@@ -88,21 +88,11 @@ def _windowing(f: Mapping[str, Any]) -> tuple[Pair, Pair, Pair, Pair]:
 
 
 def _lower_unfold(f: Mapping[str, Any], x: Shape, at: Lowering) -> Unfold:
-    op = Unfold(*_windowing(f))
-    try:
-        unfold(op, x)
-    except ShapeError as err:
-        raise SpecError(str(err), path=f"{at.path}.kernel_size") from None
-    return op
+    return checked(unfold, Unfold(*_windowing(f)), x, f"{at.path}.kernel_size")
 
 
 def _lower_fold(f: Mapping[str, Any], x: Shape, at: Lowering) -> Fold:
-    op = Fold(pair(f["output_size"]), *_windowing(f))
-    try:
-        fold(op, x)
-    except ShapeError as err:
-        raise SpecError(str(err), path=f"{at.path}.output_size") from None
-    return op
+    return checked(fold, Fold(pair(f["output_size"]), *_windowing(f)), x, f"{at.path}.output_size")
 
 
 # -- import ------------------------------------------------------------------------------

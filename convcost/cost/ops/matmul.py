@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Imports, Layer, OnnxCall, Read, TorchCall, Traced, text
-from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, checked, fields
 from convcost.cost.value import LayerCost, Shape
-from convcost.errors import ShapeError, SpecError
+from convcost.errors import ShapeError
 
 MATMUL_FNS = ("matmul", "operator", "bmm")
 
@@ -166,26 +166,12 @@ def _einsum_module(op: Einsum, _: Shape) -> Any:
     return _classes().einsum(op.equation)
 
 
-def _as_shape_error(err: ShapeError, at: Lowering) -> SpecError:
-    return SpecError(str(err), path=at.inputs_path)
-
-
 def _lower_matmul(f: Mapping[str, Any], x: Shape, at: Lowering) -> Matmul:
-    op = Matmul(at.inputs[1], f["fn"])
-    try:
-        matmul_shape(op, x)
-    except ShapeError as err:
-        raise _as_shape_error(err, at) from None
-    return op
+    return checked(matmul_shape, Matmul(at.inputs[1], f["fn"]), x, at.inputs_path)
 
 
 def _lower_einsum(f: Mapping[str, Any], x: Shape, at: Lowering) -> Einsum:
-    op = Einsum(f["equation"], at.inputs[1])
-    try:
-        einsum(op, x)
-    except ShapeError as err:
-        raise _as_shape_error(err, at) from None
-    return op
+    return checked(einsum, Einsum(f["equation"], at.inputs[1]), x, at.inputs_path)
 
 
 # -- import ------------------------------------------------------------------------------

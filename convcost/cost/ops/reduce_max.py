@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Imports, Layer, Read, TorchCall, Traced
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, checked, fields
 from convcost.cost.ops.reduce_dims import (
     DIMS,
     dim_or_dims,
@@ -23,7 +23,7 @@ from convcost.cost.ops.reduce_dims import (
     reduced,
 )
 from convcost.cost.value import LayerCost, Shape
-from convcost.errors import ShapeError, SpecError
+from convcost.errors import ShapeError
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,7 @@ def _module(op: Max, _: Shape) -> Any:
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Max:
     dim, dims = lower_dims(f, x, at, "max")
     op = Max(dim % len(x) if -len(x) <= dim < len(x) else dim, f["keepdim"], dims)
-    try:
-        reduce_max(op, x)
-    except ShapeError as err:
-        raise SpecError(str(err), path=f"{at.path}.dim") from None
-    return op
+    return checked(reduce_max, op, x, f"{at.path}.dim")
 
 
 def _read(c: TorchCall) -> Read:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, TorchCall, Traced, spec_size
-from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, checked, fields
 from convcost.cost.value import LayerCost, Pair, Shape
-from convcost.errors import ShapeError, SpecError
+from convcost.errors import ShapeError
 
 CPB_HIDDEN = 512  # torchvision's cpb_mlp: Linear(2, 512) + ReLU + Linear(512, heads, bias=False)
 _SWIN = "torchvision.models.swin_transformer"
@@ -104,11 +104,7 @@ def _merge_module(_: PatchMerge, __: Shape) -> Any:
 
 def _lower_swa(f: Mapping[str, Any], x: Shape, at: Lowering) -> ShiftedWindowAttention:
     op = ShiftedWindowAttention(x[-1], f["heads"], f["window"], f["shift"], f["cosine"])
-    try:
-        shifted_window_attention(op, x)
-    except ShapeError as err:
-        raise SpecError(str(err), path=at.path) from None
-    return op
+    return checked(shifted_window_attention, op, x, at.path)
 
 
 def _read_swa(c: TorchCall) -> Fields:

@@ -43,6 +43,7 @@ from convcost.conventions.formulas import (
     zeros,
 )
 from convcost.conventions.nd_rules import ROWS as ND_ROWS
+from convcost.conventions.norm_rules import ROWS as NORM_ROWS
 from convcost.conventions.recurrent_rules import ROWS as RNN_ROWS
 from convcost.conventions.swin_rules import ROWS as SWIN_ROWS
 from convcost.conventions.vit_rules import ROWS as VIT_ROWS
@@ -90,6 +91,7 @@ PAPER = Convention(
         **SWIN_ROWS["paper"],
         **VIT_ROWS["paper"],
         **RNN_ROWS["paper"],
+        **NORM_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -161,6 +163,7 @@ FVCORE = Convention(
         **SWIN_ROWS["fvcore"],
         **VIT_ROWS["fvcore"],
         **RNN_ROWS["fvcore"],
+        **NORM_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -213,6 +216,7 @@ THOP = Convention(
         **SWIN_ROWS["thop"],
         **VIT_ROWS["thop"],
         **RNN_ROWS["thop"],
+        **NORM_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -292,6 +296,7 @@ PTFLOPS = Convention(
         **SWIN_ROWS["ptflops"],
         **VIT_ROWS["ptflops"],
         **RNN_ROWS["ptflops"],
+        **NORM_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -333,6 +338,7 @@ TORCHINFO = Convention(
         **SWIN_ROWS["torchinfo"],
         **VIT_ROWS["torchinfo"],
         **RNN_ROWS["torchinfo"],
+        **NORM_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -356,6 +362,7 @@ TORCH = Convention(
         **SWIN_ROWS["torch"],
         **VIT_ROWS["torch"],
         **RNN_ROWS["torch"],
+        **NORM_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

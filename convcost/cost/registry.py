@@ -29,6 +29,7 @@ from convcost.cost.ops import (
     merge,
     mqa,
     norm,
+    normalize,
     opaque,
     pad,
     param,
@@ -54,7 +55,7 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
-             reduce_max, opaque, recorded)
+             reduce_max, normalize, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

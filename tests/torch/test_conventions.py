@@ -170,7 +170,7 @@ layers:
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
 # concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm
 # and nn.Linear over tokens, the qkv reshape/permute/unbind,
-# transpose, flatten, layer scale on tokens, unflatten, roll, view; channels-last windows
+# transpose, flatten, layer scale on tokens, F.normalize, unflatten, roll, view; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
 # and a Linear over the last dim of [N, H, W, C]).
 # Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
@@ -197,6 +197,7 @@ layers:
   - {kind: transpose, name: t, dim0: 1, dim1: 2}
   - {kind: flatten, name: f, start_dim: 2}
   - {kind: layer_scale, name: ls}
+  - {kind: normalize, name: l2, dim: -1}
   - {kind: scalar, name: sc, value: 0.125}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}

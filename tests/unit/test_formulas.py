@@ -38,6 +38,7 @@ from convcost.cost.ops.fold import Fold, Unfold
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
+from convcost.cost.ops.normalize import Normalize
 from convcost.cost.ops.pad import Pad
 from convcost.cost.ops.param import Unused
 from convcost.cost.ops.paths import Stack, Sum
@@ -327,6 +328,10 @@ GRAPH_LEAVES: dict[str, Case] = {
     "layer_scale last dim": (LayerScale(48, True), (1, 32, 32, 48), (1, 32, 32, 48), 48, 0),
     "scalar": (Scalar(0.125), (1, 3, 197, 64), (1, 3, 197, 64), 0, 0),  # q * 64^-0.5: a number
     "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
+    # F.normalize: each vector over its p-norm, nothing learnt, no MAC; XCiT's q over its
+    # 784 tokens ([N, heads, head dim, tokens], dim -1) and a map's channels (dim 1)
+    "normalize tokens": (Normalize(-1), (1, 4, 32, 784), (1, 4, 32, 784), 0, 0),
+    "normalize channels p1": (Normalize(1, 1.0), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
@@ -403,6 +408,8 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "slice past dim 2": (Slice(2, 9, 2), (1, 4, 8), "indices of dim 2 2:9 are not inside the input's 8"),
     "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
+    "normalize the batch": (Normalize(0), (2, 6), "normalize dim 0 must be a dim after the batch"),
+    "normalize past the rank": (Normalize(-3), (2, 6), "normalize dim -3 must be a dim after the batch"),
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),
     "fold of too few windows": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 195),
                                 "needs [N, C·9, 196]"),

@@ -1,0 +1,49 @@
+"""The importer reads timm's MAC-free norms as their kinds, never opaque (XCiT's F.normalize),
+and the cross-check agrees."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from convcost.runtime.importer.convert import to_spec
+from convcost.spec.yamlsafe import load_yaml
+
+MODELS = "tests/models/norms.py"
+
+
+def _layers(model: str, shape: tuple[int, ...]) -> list[dict[str, Any]]:
+    from helpers import graph_of
+
+    source = f"{MODELS}:{model}"
+    return list(load_yaml(to_spec(graph_of(source, shape, tracer="fx"), source).yaml, source)["layers"])
+
+
+@pytest.mark.parametrize(("model", "shape", "expected"), [
+    # q over the tokens, k over the channels with p = 1
+    ("Normalize", (2, 3, 16, 16), [{"kind": "normalize", "dim": -1},
+                                   {"kind": "normalize", "dim": 1, "p": 1.0}]),
+])
+def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: list[dict[str, Any]]) -> None:
+    layers = _layers(model, shape)
+    assert not [layer for layer in layers if layer["kind"] == "opaque"]
+    found = [{k: v for k, v in layer.items() if k not in ("name", "from")} for layer in layers
+             if layer["kind"] == expected[0]["kind"]]
+    assert found == expected
+
+
+@pytest.mark.parametrize(("model", "shape", "params", "macs"), [
+    # conv 3·8·16 + 8 = 392 params; its MACs 2·8·4·4·3·16 = 12,288, q @ kᵀ 2·8·16·8 = 2,048
+    ("Normalize", "2x3x16x16", 392, 14_336),
+])
+def test_the_cross_check_agrees(model: str, shape: str, params: int, macs: int) -> None:
+    from typer.testing import CliRunner
+
+    from convcost.cli.app import app
+
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:{model}", "--input", shape, "--format", "json"])
+    data = json.loads(result.stdout)
+    assert data["verify"]["ok"], data["verify"]["mismatches"]
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (params, macs)

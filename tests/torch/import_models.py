@@ -428,6 +428,21 @@ class RelativeBias(nn.Module):
         return (q @ k.transpose(-2, -1) + bias.unsqueeze(0)).softmax(-1)
 
 
+class WeightMatmul(nn.Module):
+    """SwiftFormer's ``x @ self.w_g`` (a learnt [C, 1] vector) and CSATv2's ``F.linear(x, basis)``
+    (a fixed basis, a buffer) on tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)  # 4×4 tokens
+        self.w_g = nn.Parameter(torch.zeros(8, 1))
+        self.register_buffer("basis", torch.zeros(8, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.linear(self.patch(x).flatten(2).transpose(1, 2), self.basis)  # N×16×8
+        return x @ self.w_g
+
+
 class BatchMoved(nn.Module):
     """Tokens, a linear to two heads' halves, ``permute(2, 0, 1, 3)`` (the batch moves to dim 1,
     as qkv's in timm's attention), then ``t.amax(0)``: no kind says it, and its opaque stand-in

@@ -368,6 +368,10 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # ECA between a stem and a classifier, its views written with -1: stem 16·27 + 16 = 448
     # params, 27,648 MACs; Conv1d 3 params, 48 MACs; fc 170 params, 160 MACs
     ("EcaNet", "1x3x8x8", 448 + 3 + 170, 27_648 + 48 + 160),
+    # F.linear(x, basis), a buffer, and x @ w_g, a [8, 1] parameter: each a param (the buffer's
+    # of 0 params) merged by a matmul. patch 392 params, 6,144 MACs; basis 16·8·8 = 1,024 MACs;
+    # w_g 8 params, 16·8 = 128 MACs
+    ("WeightMatmul", "1x3x16x16", 392 + 8, 6_144 + 1_024 + 128),
 ]
 
 

@@ -495,6 +495,33 @@ def test_an_add_of_module_state_is_a_param(params: int, state: Any, shape: tuple
     assert leaf_layers(add, _SCORES) == expected
 
 
+def _weight(shape: list[int], params: int | None = None) -> list[dict[str, Any]]:
+    param = {"kind": "param", "shape": shape, **({} if params is None else {"params": params})}
+    return [{"kind": "residual", "layers": [param], "merge": "matmul"}]
+
+
+@pytest.mark.parametrize(("node", "layers"), [
+    # SwiftFormer's query @ w_g: [1, 196, 48] @ a [48, 1] parameter of 48 params -> [1, 196, 1]
+    (IRNode("m", "matmul", "", ("x",), (1, 196, 1), 48, attrs=frozen({"other": (48, 1)})),
+     _weight([48, 1])),
+    # the same weight read again (its 48 params counted at the first read): a param of none
+    (IRNode("m", "matmul", "", ("x",), (1, 196, 1), 0, attrs=frozen({"other": (48, 1)})),
+     _weight([48, 1], 0)),
+    # a [1, 48, 1] weight: its leading 1 dropped (the param adds the batch)
+    (IRNode("m", "matmul", "", ("x",), (1, 196, 1), 48, attrs=frozen({"other": (1, 48, 1)})),
+     _weight([48, 1])),
+    # w @ x, the weight on the left: [196, 196] @ [1, 196, 48] -> [1, 196, 48], not x @ w
+    (IRNode("m", "matmul", "", ("x",), (1, 196, 48), 0, attrs=frozen({"other": (196, 196)})), None),
+    # a table partly read (12 of 48 params): never a spec short of or over them
+    (IRNode("m", "matmul", "", ("x",), (1, 196, 1), 12, attrs=frozen({"other": (48, 1)})), None),
+    # CSATv2's F.linear(x, basis), a [8, 8] buffer: x @ basisᵀ, a param of no params
+    (IRNode("l", "linear", "", ("x",), (1, 196, 8), target="torch.nn.functional.linear",
+            attrs=frozen({"in_features": 48, "out_features": 8, "bias": False})), _weight([48, 8], 0)),
+])
+def test_a_product_by_a_weight_is_a_param_merged_by_matmul(node: IRNode, layers: Any) -> None:
+    assert leaf_layers(node, (1, 196, 48)) == layers
+
+
 def test_linear_reads_features_only() -> None:
     linear = IRNode("l", "linear", "", ("x",), (1, 10), attrs=frozen(
         {"in_features": 256, "out_features": 10, "bias": False}))

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, Read, TorchCall, Traced
 from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
+from convcost.cost.ops.matmul import weight_matmul
 from convcost.cost.ops.token_imports import tokens_linear
 from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.errors import ShapeError, SpecError
@@ -105,6 +106,9 @@ SPEC = SpecKind(
     "`nn.Linear` over the last dim (flat `[N, F]`, tokens `[N, L, C]`); on a rank-4 input "
     "`per_position` (`[N, C, H, W]`, between two permutes) or `last_dim` (`[N, H, W, C]`)")
 
+_FUNCTIONAL = ("torch.nn.functional.linear", "torch._C._nn.linear", "aten.linear")
+
+
 def _read_call(c: TorchCall) -> Fields:
     """``F.linear(x, weight, bias)`` (and ``aten.linear``): sizes from the weight."""
     weight = c.in_shapes[1]
@@ -136,7 +140,15 @@ def _read_addmm(c: TorchCall) -> Fields:
     return dict(in_features=weight[0], out_features=weight[1], bias=len(c.in_shapes) > 2)
 
 
+def buffer_weight(node: Traced) -> bool:
+    """``F.linear(x, W)`` with W a buffer (CSATv2's fixed DCT basis; or a parameter read again),
+    no bias: it reads no parameter; :func:`_emit` writes ``x @ Wᵀ``."""
+    return not node.params and not node.attr("bias") and node.target in _FUNCTIONAL
+
+
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    if buffer_weight(node):  # x @ Wᵀ, Wᵀ a param of no params of its own: the same MACs
+        return weight_matmul(x, node.shape, (node.attr("in_features"), node.attr("out_features")), 0)
     if len(x) != 2:
         return tokens_linear(node, x)  # channels-last NCHW maps: emit/nhwc.py
     layer: Layer = {"kind": "linear", "out_features": node.attr("out_features")}

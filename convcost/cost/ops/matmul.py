@@ -167,7 +167,8 @@ def _einsum_module(op: Einsum, _: Shape) -> Any:
 
 
 def _lower_matmul(f: Mapping[str, Any], x: Shape, at: Lowering) -> Matmul:
-    return checked(matmul_shape, Matmul(at.inputs[1], f["fn"]), x, at.inputs_path)
+    # a residual's merge (``x @ W``, W a param) gives no fields: torch.matmul
+    return checked(matmul_shape, Matmul(at.inputs[1], f.get("fn", "matmul")), x, at.inputs_path)
 
 
 def _lower_einsum(f: Mapping[str, Any], x: Shape, at: Lowering) -> Einsum:
@@ -216,6 +217,32 @@ def _emit_matmul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     return [{"kind": "matmul", "fn": node.attr("fn")}]
 
 
+def _emit_weight_matmul(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x @ W`` of one computed tensor and a weight W (SwiftFormer's ``query @ self.w_g``, a
+    ``[C, 1]`` parameter): a residual whose body is W as a ``param`` (expanded to ``[N, *W]``,
+    a leading 1 of W dropped; ``params: 0`` a buffer, or W read again) and whose merge is the
+    matmul; None for any other operand (a weight on the left, a partly counted table)."""
+    if len(node.inputs) != 1:
+        return None
+    return weight_matmul(x, node.shape, tuple(node.attr("other") or ()), node.params)
+
+
+def weight_matmul(x: Shape, out: Shape, other: Shape, params: int) -> list[Layer] | None:
+    """``x @ W`` -> ``out``, W of shape ``other`` holding ``params`` parameters (0: a buffer, or a
+    weight counted where it was read first): a residual of W as a ``param``, merged by matmul."""
+    shape = other[1:] if len(other) >= len(x) and other and other[0] == 1 else other
+    if not shape or params not in (0, math.prod(shape)):
+        return None
+    try:
+        if matmul_shape(Matmul((x[0], *shape)), x) != out:
+            return None  # the weight was the left operand
+    except ShapeError:
+        return None
+    param: Layer = {"kind": "param", "shape": list(shape)}
+    return [{"kind": "residual", "layers": [param if params else {**param, "params": 0}],
+             "merge": "matmul"}]
+
+
 def _emit_einsum(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     if len(shapes) != 2:
         return None
@@ -233,7 +260,8 @@ MATMUL_IMPORTS = Imports(
                "Tensor.bmm": read_matmul("bmm")},
     aten={"aten.matmul": read_matmul("matmul"), "aten.mm": read_matmul("matmul"),
           "aten.bmm": read_matmul("bmm")},
-    merge=_emit_matmul)  # ONNX MatMul is the linear kind's: it redirects here without a weight
+    emit=_emit_weight_matmul, merge=_emit_matmul)
+# ONNX MatMul is the linear kind's: it redirects here without a weight
 EINSUM_IMPORTS = Imports(functions={"torch.einsum": _read_einsum},
                          aten={"aten.einsum": _read_einsum},
                          onnx={"Einsum": _read_onnx_einsum}, merge=_emit_einsum)

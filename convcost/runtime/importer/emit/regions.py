@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from convcost.cost.ops.linear import buffer_weight
 from convcost.runtime.importer.ir import IRNode
 
 
 def weightless(node: IRNode) -> bool:
     """A conv or linear whose weight is no parameter (a registered buffer: TResNet's blur
-    filter): a spec layer would count its weights as params; it stays opaque."""
-    return node.op in ("conv", "conv_transpose", "linear") and not node.params and not node.shared
+    filter): a spec layer would count its weights as params; it stays opaque. A functional
+    linear on a buffer is none: it is written as a matmul by a ``param`` of no params."""
+    return node.op in ("conv", "conv_transpose", "linear") and not node.params and not node.shared \
+        and not buffer_weight(node)
 
 
 def writable(shape: tuple[int, ...], batch: int) -> bool:

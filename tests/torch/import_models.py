@@ -1008,3 +1008,28 @@ class C2fPad(nn.Module):
         y.append(self.m(y[-1]))
         x = self.h13(self.cv2(torch.cat(y, 1)))
         return self.down(F.pad(x, (0, 1, 0, 1)))
+
+
+class ConvRelPos(nn.Module):
+    """CoaT's convolutional relative position encoding: per head, the tokens after the class
+    token (``q[:, :, 1:, :]``), a depthwise conv of the values over the map, their product
+    padded back to the class token's row (``F.pad(ev, (0, 0, 1, 0, 0, 0))``); then LowFormer's
+    crop of an upsampling to the input's size (``o[..., :H, :W]``, H and W traced)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 8))
+        self.conv = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.up = nn.ConvTranspose2d(8, 8, 4, 2, 1, groups=8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, h, w = x.shape[0], x.shape[2] // 4, x.shape[3] // 4
+        t = self.patch(x).flatten(2).transpose(1, 2)  # N×16×8
+        t = torch.cat([self.cls.expand(n, -1, -1), t], dim=1).view(n, 17, 2, 4).transpose(1, 2)
+        img = t[:, :, 1:, :]  # N×2×16×4
+        v = self.conv(img.transpose(-1, -2).reshape(n, 8, h, w))
+        ev = F.pad(img * v.reshape(n, 2, 4, h * w).transpose(-1, -2), (0, 0, 1, 0, 0, 0))
+        y = (t + ev).transpose(1, 2).reshape(n, 17, 8)[:, 1:].transpose(1, 2).reshape(n, 8, h, w)
+        size = y.shape[-2:]
+        return self.up(F.avg_pool2d(y, 2))[..., :size[0], :size[1]]

@@ -372,6 +372,11 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # of 0 params) merged by a matmul. patch 392 params, 6,144 MACs; basis 16·8·8 = 1,024 MACs;
     # w_g 8 params, 16·8 = 128 MACs
     ("WeightMatmul", "1x3x16x16", 392 + 8, 6_144 + 1_024 + 128),
+    # CoaT's q[:, :, 1:, :] (a slice of dim 2) and F.pad(ev, (0, 0, 1, 0, 0, 0)) (a pad of the
+    # last two dims), LowFormer's crop o[..., :H, :W] of a whole map (no layer). patch 8·3·16 + 8
+    # = 392 params, 16·8·48 = 6,144 MACs; cls 8; dwconv 8·9 + 8 = 80, 16·8·9 = 1,152; up
+    # (transposed, 4×4 kernel, 8 groups) 8·16 + 8 = 136 params, 2·2 inputs · 8 · 16 = 512 MACs
+    ("ConvRelPos", "1x3x16x16", 392 + 8 + 80 + 136, 6_144 + 1_152 + 512),
 ]
 
 

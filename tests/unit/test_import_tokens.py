@@ -124,3 +124,61 @@ def test_token_merges() -> None:
     features = merge_layers(_node("concat", (1, 196, 384), dim=2), [tokens, tokens])
     assert features == [{"kind": "concat", "dim": 2}]
     assert merge_layers(_node("concat", (1, 196, 400), dim=2), [tokens, tokens]) is None
+
+
+_TRACED = object()  # a size fx traced (a node, not an int)
+_FULL = slice(None)
+
+
+@pytest.mark.parametrize(("index", "shape", "fields"), [
+    ((_FULL, slice(4, None)), (1, 8, 4, 4), dict(dim=1, start=4, end=8, step=1)),  # x[:, 4:]
+    ((_FULL, slice(None, 4), Ellipsis), (1, 8, 4, 4), dict(dim=1, start=0, end=4, step=1)),
+    ((_FULL, _FULL), (1, 8, 4, 4), dict(dim=1, start=0, end=8, step=1)),  # x[:, :]: all
+    # CoaT's q[:, :, 1:, :] on [B, heads, 1 + H·W, C]: tokens 1 to 197 of dim 2
+    ((_FULL, _FULL, slice(1, None), _FULL), (1, 8, 197, 19), dict(dim=2, start=1, end=197, step=1)),
+    ((Ellipsis, slice(None, 2)), (1, 16, 8), dict(dim=2, start=0, end=2, step=1)),  # x[..., :2]
+    ((_FULL, slice(None, None, 2)), (1, 8, 4), dict(dim=1, start=0, end=8, step=2)),  # a step
+    ((slice(1, None),), (2, 8), None),  # the batch
+    ((_FULL, slice(1, None), slice(1, None)), (1, 8, 4, 4), None),  # two dims
+    ((_FULL, _FULL, 0), (1, 8, 4), None),  # an index: an unbind
+    ((_FULL, slice(_TRACED, None)), (1, 8, 4), None),  # a traced bound
+    ((Ellipsis, _FULL, Ellipsis), (1, 8), None),  # two Ellipses
+])
+def test_a_slice_of_one_dim_is_read_from_its_index(index: Any, shape: tuple[int, ...],
+                                                   fields: dict[str, int] | None) -> None:
+    from convcost.runtime.importer.fx_ops import channel_slice
+
+    assert channel_slice(index, shape) == fields
+
+
+@pytest.mark.parametrize(("index", "shape", "out", "fields"), [
+    # PiT's x[:, :k], x[:, k:] with k = 1 traced, on 17 tokens: 0 to 1, 1 to 17
+    ((_FULL, slice(None, _TRACED)), (1, 17, 8), (1, 1, 8), dict(dim=1, start=0, end=1, step=1)),
+    ((_FULL, slice(_TRACED, None)), (1, 17, 8), (1, 16, 8), dict(dim=1, start=1, end=17, step=1)),
+    # Swin's x[:, :H, :W, :] and LowFormer's o[..., :H, :W] of a map already H×W: the whole
+    ((_FULL, slice(None, _TRACED), slice(None, _TRACED), _FULL), (1, 4, 4, 2), (1, 4, 4, 2),
+     dict(dim=1, start=0, end=4, step=1)),
+    ((Ellipsis, slice(None, _TRACED), slice(None, _TRACED)), (1, 8, 28, 28), (1, 8, 28, 28),
+     dict(dim=1, start=0, end=8, step=1)),
+    # LowFormer's crop at 14×14 (its upsampling gives 16×16): H and W cut, one slice cannot say it
+    ((Ellipsis, slice(None, _TRACED), slice(None, _TRACED)), (1, 8, 16, 16), (1, 8, 14, 14), None),
+    ((Ellipsis, slice(None, _TRACED)), (1, 8, 16, 16), (1, 8, 16, 14), dict(dim=3, start=0, end=14, step=1)),
+    ((_FULL, slice(_TRACED, _TRACED)), (1, 17, 8), (1, 4, 8), None),  # both bounds traced
+])
+def test_a_slice_of_traced_bounds_is_read_from_its_shapes(
+        index: Any, shape: tuple[int, ...], out: tuple[int, ...], fields: dict[str, int] | None) -> None:
+    from convcost.runtime.importer.fx_trace import _traced_slice
+
+    assert _traced_slice(index, shape, out) == fields
+
+
+@pytest.mark.parametrize(("pad", "out", "layers"), [
+    # CoaT's F.pad(ev, (0, 0, 1, 0, 0, 0)) on [B, heads, H·W, C]: the class token's row back
+    ((0, 0, 1, 0, 0, 0), (1, 8, 197, 19), [{"kind": "pad", "pad": [0, 0, 1, 0]}]),
+    ((1, 2), (1, 8, 196, 22), [{"kind": "pad", "pad": [1, 2, 0, 0]}]),  # the last dim alone
+    ((0, 0, 1, 0, 1, 0), (1, 9, 197, 19), None),  # dim 1 padded too: not two dims
+])
+def test_a_pad_of_the_last_two_dims_of_a_4d_tensor(pad: tuple[int, ...], out: tuple[int, ...],
+                                                   layers: list[dict[str, Any]] | None) -> None:
+    node = _node("pad", out, pad=pad, mode="constant", value=0.0)
+    assert leaf_layers(node, (1, 8, 196, 19)) == layers

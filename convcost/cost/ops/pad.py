@@ -102,11 +102,21 @@ def _keys(op: Pad) -> tuple[str, ...]:
     return ("pad",) if op.value == "zero" else ("pad_value",)
 
 
+def _last_two(amounts: tuple[int, ...]) -> tuple[int, ...]:
+    """``F.pad`` sizes as the 4 of the last two dims, when the dims before them are not padded."""
+    while len(amounts) > 4 and amounts[-2:] == (0, 0):
+        amounts = amounts[:-2]
+    return (*amounts, 0, 0) if len(amounts) == 2 else amounts
+
+
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     """``F.pad`` on W and H (4 sizes, none negative) of an [N, C, H, W] map: of zeros or ``-inf``,
     or of the map's own pixels (reflect, replicate, circular); a pad that adds nothing (its traced
-    output is its input's shape: Twins' windows already whole) is none."""
-    amounts = tuple(node.attr("pad", ()))
+    output is its input's shape: Twins' windows already whole) is none. Of any 4-D tensor, the
+    last two dims: CoaT's ``F.pad(ev, (0, 0, 1, 0, 0, 0))`` on [B, heads, N, C] puts back the
+    class token's row (zero pairs of the dims before them left out, the last dim's alone
+    completed)."""
+    amounts = _last_two(tuple(node.attr("pad", ())))
     if node.shape == x:
         return []
     value, mode = node.attr("value", 0), node.attr("mode", "constant")

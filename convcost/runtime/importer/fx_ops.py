@@ -43,19 +43,31 @@ def chunk_rule(op: str) -> Rule:
     return rule
 
 
-def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
-    """``x[:, a:b]`` (``x[:, a:b, ...]``, ``x[:, a:]``): dim 1, start, end, step; None for any
-    other index."""
+def index_items(index: Any, rank: int) -> tuple[Any, ...] | None:
+    """The items of ``x[index]`` one per dim of a rank-``rank`` tensor (an Ellipsis and the
+    dims left out read as ``:``); None for more items than dims or two Ellipses."""
     items = index if isinstance(index, tuple) else (index,)
-    full = slice(None)
-    while len(items) > 2 and (items[-1] is Ellipsis or items[-1] == full):  # x[:, a:b, :, :]
-        items = items[:-1]
-    if len(items) != 2 or items[0] != full or not isinstance(items[1], slice) or len(shape) < 2:
+    full, dots = slice(None), sum(1 for i in items if i is Ellipsis)
+    if dots > 1 or len(items) - dots > rank:
         return None
-    if not all(v is None or isinstance(v, int) for v in (items[1].start, items[1].stop, items[1].step)):
+    at = items.index(Ellipsis) if dots else len(items)
+    return (*items[:at], *(full,) * (rank - len(items) + dots), *items[at + dots:])
+
+
+def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
+    """``x[:, a:b]`` (``x[:, a:b, ...]``, ``x[:, a:]``), and one other dim after the batch sliced
+    alone (``q[:, :, 1:, :]``, CoaT's tokens after the class token; ``x[..., a:b]``): dim, start,
+    end, step; None for any other index."""
+    items = index_items(index, len(shape))
+    if items is None or len(shape) < 2:
         return None
-    start, end, step = items[1].indices(shape[1])
-    return dict(dim=1, start=start, end=end, step=step)
+    cut = [d for d, i in enumerate(items) if i != slice(None)] or [1]  # x[:, :]: all of dim 1
+    item = items[cut[0]]
+    if len(cut) != 1 or cut[0] == 0 or not isinstance(item, slice) \
+            or not all(v is None or isinstance(v, int) for v in (item.start, item.stop, item.step)):
+        return None
+    start, end, step = item.indices(shape[cut[0]])
+    return dict(dim=cut[0], start=start, end=end, step=step)
 
 
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).

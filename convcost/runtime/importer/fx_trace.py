@@ -21,6 +21,7 @@ from convcost.runtime.importer.fx_ops import (
     Rule,
     channel_slice,
     function_rule,
+    index_items,
     module_rule,
     tables,
 )
@@ -226,21 +227,24 @@ def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
 
 
 def _traced_slice(index: Any, shape: Shape, out: Shape) -> dict[str, Any] | None:
-    """``x[:, :k]`` or ``x[:, k:]`` with ``k`` computed in the trace (PiT's ``x[:, :token_length]``,
-    ``token_length = cls.shape[1]``): its bounds from the traced sizes of dim 1; None otherwise."""
-    items = index if isinstance(index, tuple) else (index,)
-    if out == shape and len(shape) > 1 and all(  # x[:, :H, :W, :] (Swin's crop of its padding)
-            isinstance(i, slice) and i.start in (None, 0) and i.step is None for i in items):
-        return dict(dim=1, start=0, end=shape[1], step=1)
-    if len(items) != 2 or items[0] != slice(None) or not isinstance(items[1], slice) \
-            or items[1].step is not None or len(shape) < 2 or len(out) != len(shape) \
-            or out[:1] + out[2:] != shape[:1] + shape[2:]:
+    """A slice whose bounds fx traced: PiT's ``x[:, :k]`` and ``x[:, k:]`` (``k = cls.shape[1]``),
+    Swin's crop of its padding ``x[:, :H, :W, :]``, LowFormer's of its upsampling ``o[..., :H, :W]``
+    (H, W traced): the one dim it shortens, its bounds from the traced sizes; a crop that keeps
+    the whole tensor: all of dim 1; None otherwise (two dims cut, a step)."""
+    items = index_items(index, len(shape))
+    if items is None or len(shape) < 2 or len(out) != len(shape) \
+            or not all(isinstance(i, slice) and i.step is None for i in items):
         return None
-    start, stop = items[1].start, items[1].stop
-    if start is None and hasattr(stop, "all_input_nodes"):
-        return dict(dim=1, start=0, end=out[1], step=1)
-    if stop is None and hasattr(start, "all_input_nodes"):
-        return dict(dim=1, start=shape[1] - out[1], end=shape[1], step=1)
+    cut = [d for d, (a, b) in enumerate(zip(shape, out, strict=True)) if a != b]
+    if not cut:
+        return dict(dim=1, start=0, end=shape[1], step=1)
+    dim = cut[0]
+    if len(cut) != 1 or dim == 0:
+        return None
+    if items[dim].start is None or (type(items[dim].start) is int and items[dim].start == 0):
+        return dict(dim=dim, start=0, end=out[dim], step=1)
+    if items[dim].stop is None:
+        return dict(dim=dim, start=shape[dim] - out[dim], end=shape[dim], step=1)
     return None
 
 

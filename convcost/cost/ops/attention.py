@@ -220,7 +220,8 @@ def _read_sdpa(c: TorchCall) -> Read:
 def _emit_attention(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     """q, k, v (and a mask) computed in the graph; a mask held as a buffer is not an input (it
     costs no MAC: the layer then runs without it). A mask made of learnt weights (BEiT's
-    relative-position bias ``table[index]``) holds params the layer cannot: None (opaque)."""
+    relative-position bias ``table[index]``) holds params the layer cannot: None (opaque); the
+    importer's ``state_pass`` makes such a mask a ``param`` layer the attention reads first."""
     if len(shapes) not in (3, 4) or tuple(shapes[1]) != tuple(node.attr("key_shape")) \
             or node.params:
         return None

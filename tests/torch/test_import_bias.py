@@ -1,0 +1,49 @@
+"""Attention with a learnt relative-position bias, imported exactly (issue 20's BEiT, CoAtNet,
+ViT-RelPos and SAM rows, each pattern as a tiny module of tests/torch/bias_models.py): params =
+sum(p.numel()), MACs = FlopCounterMode FLOPs / 2 on the math attention path, nothing opaque,
+the cross-check agreeing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+from typer.testing import CliRunner
+
+from convcost.cli.app import app
+from convcost.runtime.flop_count import flop_counter
+
+MODELS = "tests/torch/bias_models.py"
+
+
+def _reference(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    import bias_models
+
+    model = getattr(bias_models, name)().eval()
+    with torch.no_grad(), flop_counter() as counter:
+        model(torch.zeros(shape))
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2
+
+
+def _exact(name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    text = "x".join(map(str, shape))
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:{name}", "--input", text, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    totals = data["totals"]
+    assert totals["complete"] and not totals["uncounted"], totals
+    assert (totals["params"], totals["macs"]) == _reference(name, shape)
+    assert data["verify"]["ok"], data["verify"]["mismatches"]
+    return data
+
+
+def test_gathered_mask_and_concatenated_qkv_bias() -> None:
+    # params: embed 3·8 + 8 = 32, qkv 8·24 = 192, q_bias + v_bias 16, table 9·2 = 18: 258
+    # MACs (N = 2, 4 tokens): embed 2·4·3·8 = 192, qkv 2·4·8·24 = 1,536,
+    # attention 2·2 heads·4·4·(4 + 4) = 512
+    data = _exact("GatheredBias", (2, 3, 2, 2))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (258, 192 + 1_536 + 512)
+    kinds = {layer["name"]: layer["kind"] for layer in data["layers"]}
+    assert kinds["scaled_dot_product_attention_mask"] == "param"
+    assert kinds["linear"] == "linear"

@@ -1,0 +1,82 @@
+"""Weights an op reads beside its tensors become nodes of their own (runtime/importer/state_pass.py):
+an attention's gathered bias mask a ``param`` it reads, a linear's concatenated qkv bias an
+``add`` of a ``param``; the params move, none is lost or added. Pure: no torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
+from convcost.runtime.importer.state_pass import beside, split_state_reads
+
+Q = (1, 12, 197, 64)
+MASK = (1, 12, 197, 197)
+
+
+def _node(name: str, op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = (),
+          params: int = 0, **attrs: Any) -> IRNode:
+    return IRNode(name, op, "blocks.0.attn", inputs, shape, params, attrs=frozen(attrs))
+
+
+def _graph(*nodes: IRNode) -> IRGraph:
+    ins = (_node("x", "input", Q),)
+    return IRGraph("t", "torch.fx", Q, ins + nodes, (nodes[-1].name,),
+                   sum(n.params for n in nodes))
+
+
+def _sdpa(params: int, mask: tuple[int, ...] = MASK, state: Any = (MASK,)) -> IRNode:
+    return _node("scaled_dot_product_attention_3", "attention", Q, ("x", "x", "x"), params,
+                 key_shape=Q, value_shape=Q, query_shape=Q, causal=False, mask=mask, state=state)
+
+
+def test_a_gathered_mask_is_a_param_the_attention_reads() -> None:
+    # BEiT: table[index] of (2·14 − 1)² + 3 = 732 rows × 12 heads = 8,784 params
+    graph = split_state_reads(_graph(_sdpa(8_784)))
+    param, sdpa = graph.nodes[1:]
+    assert (param.op, param.name, param.inputs, param.shape, param.params) == (
+        "param", "scaled_dot_product_attention_mask_3", (), MASK, 8_784)
+    assert sdpa.inputs == ("x", "x", "x", param.name) and sdpa.params == 0
+    assert "state" not in sdpa.attrs and graph.params == 8_784
+
+
+@pytest.mark.parametrize("node", [
+    _sdpa(0),  # a buffer mask: no params, the attention runs without it
+    _sdpa(8_784, mask=(12, 197, 197), state=((12, 197, 197),)),  # no batch axis
+    _sdpa(8_784, state=((1, 12, 197, 197), (12,))),  # two weights read
+])
+def test_other_attentions_are_left_alone(node: IRNode) -> None:
+    graph = _graph(node)
+    assert split_state_reads(graph) is graph
+
+
+def _qkv(bias_params: int = 1_536, size: int = 2_304) -> IRGraph:
+    cat = _node("cat_1", "concat", (size,), (), bias_params, dim=0)
+    linear = _node("linear_1", "linear", (1, 197, 2_304), ("x", "cat_1"), 768 * 2_304,
+                   in_features=768, out_features=2_304, bias=True, state=((2_304, 768),))
+    after = _node("reshape", "reshape", (1, 197, 3, 12, 64), ("linear_1",))
+    return _graph(cat, linear, after)
+
+
+def test_a_concatenated_bias_is_an_add_after_the_linear() -> None:
+    # BEiT's qkv: cat((q_bias, k_zeros, v_bias)), 2·768 = 1,536 learnt of 2,304
+    graph = split_state_reads(_qkv())
+    linear, add, after = graph.nodes[1:]
+    assert (linear.inputs, linear.attr("bias"), linear.params) == (("x",), False, 1_769_472)
+    assert (add.op, add.name, add.inputs, add.params) == ("add", "linear_bias_1", ("linear_1",), 1_536)
+    assert add.attr("state") == ((2_304,),) and after.inputs == ("linear_bias_1",)
+    assert graph.params == 1_769_472 + 1_536 and graph.outputs == ("reshape",)
+
+
+def test_a_concat_of_another_size_stays() -> None:
+    graph = _qkv(size=768)
+    assert split_state_reads(graph) is graph
+
+
+@pytest.mark.parametrize(("name", "what", "new"), [
+    ("linear_1", "bias", "linear_bias_1"), ("linear", "bias", "linear_bias"),
+    ("scaled_dot_product_attention", "mask", "scaled_dot_product_attention_mask"),
+])
+def test_new_names_keep_fx_number_last(name: str, what: str, new: str) -> None:
+    assert beside(name, what) == new

@@ -10,6 +10,7 @@ from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.param import Param
 from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
 from convcost.cost.ops.swin import PatchMerge, ShiftedWindowAttention
+from convcost.cost.ops.tiling import Expand, RepeatInterleave, Sliding
 from convcost.cost.ops.windows import WindowPartition, WindowReverse
 from convcost.cost.value import Shape
 
@@ -60,6 +61,16 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # Swin's bias gathered from its (2·7 − 1)²·3 = 507-element table, not 3·49·49
     "param gathered bias": (Param((3, 49, 49), 507), (64, 3, 49, 49), (64, 3, 49, 49), 507, 0),
     "param buffer mask": (Param((64, 1, 49, 49), 0), (1, 64, 3, 49, 49), (1, 64, 1, 49, 49), 0, 0),
+    # HaloNet's kv.unfold(2, 12, 8) on 14 + 2·2 = 18 padded rows: (18 − 12) // 8 + 1 = 1 window;
+    # then unfold(3, 12, 8) on 18 columns: 1 more, each window's 12 appended last (a view)
+    "sliding halo rows": (Sliding(2, 12, 8), (1, 256, 18, 18), (1, 256, 1, 18, 12), 0, 0),
+    "sliding halo columns": (Sliding(3, 12, 8), (1, 256, 1, 18, 12), (1, 256, 1, 1, 12, 12), 0, 0),
+    "sliding step 1 last dim": (Sliding(-1, 3, 1), (2, 4, 7), (2, 4, 5, 3), 0, 0),  # 7 − 3 + 1 = 5
+    # GC ViT's global query, one copy per window: [1, 7, 7, 64] -> [1·64, 7, 7, 64] (a copy)
+    "repeat_interleave batch": (RepeatInterleave(64, 0), (1, 7, 7, 64), (64, 7, 7, 64), 0, 0),
+    "repeat_interleave channels": (RepeatInterleave(3, -1), (2, 5, 4), (2, 5, 12), 0, 0),  # 4·3
+    # HaloNet's rel_logits_1d: x.reshape(B, H, 1, W, win).expand(-1, -1, win, -1, -1), a view
+    "expand a 1": (Expand((7, 11, -1, -1)), (32, 7, 1, 7, 11), (32, 7, 11, 7, 11), 0, 0),
 }
 
 TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
@@ -75,6 +86,12 @@ TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "unflatten sizes": (Unflatten(1, (4, 4)), (1, 15, 2), "do not hold the 15 elements"),
     "unbind index": (Unbind(0, 3), (3, 1, 4), "index 3 is outside dim 0 of size 3"),
     "roll shifts and dims": (Roll((1,), (1, 2)), (1, 4, 4, 2), "one shift per dim"),
+    "sliding window too long": (Sliding(2, 9, 1), (1, 4, 8, 8),
+                                "windows of 9 (step 1) do not fit dim 2 of size 8"),
+    "sliding dim out of range": (Sliding(4, 2, 1), (1, 4, 8, 8), "dim 4 is out of range"),
+    "expand a size not 1": (Expand((4, 3)), (1, 2, 3), "do not broadcast [1, 2, 3]"),
+    "expand rank": (Expand((4,)), (1, 1, 3), "do not broadcast [1, 1, 3]"),
+    "repeat_interleave dim": (RepeatInterleave(2, 3), (1, 4, 8), "dim 3 is out of range"),
     "window partition size": (WindowPartition((7, 7)), (1, 30, 28, 8), "does not split into 7×7"),
     "window partition rank": (WindowPartition((7, 7)), (1, 49, 8), "needs an [N, H, W, C] input"),
     "window reverse tokens": (WindowReverse((7, 7), (14, 14)), (4, 48, 8), "needs [N·4, 49, C]"),

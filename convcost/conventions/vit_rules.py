@@ -7,7 +7,10 @@ ptflops does not patch ``Tensor.max``); a bicubic ``nn.Upsample`` (CrossViT's in
 fvcore has no handle for ``aten::upsample_bicubic2d``, thop's ``count_upsample`` counts
 (224 + 35)·numel of the output, ptflops its upsample hook and patched ``F.interpolate``); a pad of
 the map's own pixels (``pad_mode``: timm's ``BlurPool2d`` pads by reflection;
-``nn.ReflectionPad2d`` and its kin, unknown to thop and ptflops too).
+``nn.ReflectionPad2d`` and its kin, unknown to thop and ptflops too); ``sliding``,
+``repeat_interleave`` and ``expand`` (``x.unfold``, ``x.repeat_interleave``, ``x.expand`` in
+forward: fvcore reports ``aten::unfold``/``aten::repeat_interleave`` unsupported and ignores
+``aten::expand``; no module of thop's, ptflops' or torchinfo's, no MACs of FlopCounterMode's).
 
 Each row was read from the tool and checked by running it on the kind's torch module
 (tests/torch/test_conventions.py, the zoo). Pure: no torch.
@@ -33,13 +36,18 @@ def thop_bicubic(node: Node) -> int:
 
 
 def _rows() -> dict[str, dict[str, Rule]]:
-    free = dict.fromkeys(("pad_value", "pad_mode", "unfold", "fold", "max", "upsample_bicubic"), "")
-    modules = dict(pad_value=_CONSTANT_PAD, pad_mode=_MODE_PAD, unfold="nn.Unfold", fold="nn.Fold")
+    free = dict.fromkeys(("pad_value", "pad_mode", "unfold", "fold", "max", "upsample_bicubic",
+                          "sliding", "repeat_interleave", "expand"), "")
+    modules = dict(pad_value=_CONSTANT_PAD, pad_mode=_MODE_PAD, unfold="nn.Unfold", fold="nn.Fold",
+                   sliding="TensorMethod (x.unfold)",
+                   repeat_interleave="TensorMethod (x.repeat_interleave)",
+                   expand="TensorMethod (x.expand)")
     return {
-        "paper": zeros("0: a copy", **free),
+        "paper": zeros("0: a copy", **free) | zeros("0: a view", sliding="", expand=""),
         "fvcore": unsupported(pad_value="aten::pad", pad_mode="aten::pad", unfold="aten::im2col",
-                              fold="aten::col2im", upsample_bicubic="aten::upsample_bicubic2d")
-        | zeros("0: ignored as free", max="aten::max"),
+                              fold="aten::col2im", upsample_bicubic="aten::upsample_bicubic2d",
+                              sliding="aten::unfold", repeat_interleave="aten::repeat_interleave")
+        | zeros("0: ignored as free", max="aten::max", expand="aten::expand"),
         "thop": unsupported(**modules, max="MaxModule (x.max)")
         | {"upsample_bicubic": Rule(thop_bicubic, "259·numel of the output (count_upsample)",
                                     tool_op="nn.Upsample")},

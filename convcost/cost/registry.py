@@ -45,6 +45,7 @@ from convcost.cost.ops import (
     slicing,
     std_conv,
     swin,
+    tiling,
     transpose,
     upsample,
     views,
@@ -55,7 +56,7 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
-             reduce_max, normalize, opaque, recorded)
+             tiling, reduce_max, normalize, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

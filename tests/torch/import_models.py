@@ -1033,3 +1033,22 @@ class ConvRelPos(nn.Module):
         y = (t + ev).transpose(1, 2).reshape(n, 17, 8)[:, 1:].transpose(1, 2).reshape(n, 8, h, w)
         size = y.shape[-2:]
         return self.up(F.avg_pool2d(y, 2))[..., :size[0], :size[1]]
+class Tiled(nn.Module):
+    """HaloNet's overlapping key/value blocks (``x.unfold`` twice on a padded map), GC ViT's
+    global query repeated per window (``repeat_interleave`` by a count the trace computes) and
+    a broadcast of a computed tensor (``expand``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)  # N×4×8×8
+        n = y.shape[0]
+        blocks = F.pad(y, [1, 1, 1, 1]).unfold(2, 6, 4).unfold(3, 6, 4)  # N×4×2×2×6×6
+        keys = blocks.reshape(n * 4, 4, 36).transpose(1, 2)  # (N·4)×36×4
+        q = y.mean((2, 3), keepdim=True).flatten(2).transpose(1, 2)  # N×1×4
+        q = q.repeat_interleave(keys.shape[0] // n, dim=0)  # (N·4)×1×4
+        out = (q @ keys.transpose(1, 2)).softmax(-1) @ keys  # (N·4)×1×4
+        return self.proj(out.expand(-1, 3, -1))  # (N·4)×3×4

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from convcost.cost.imports import Imports, fixed
+from convcost.cost.imports import Imports, Layer, Traced, fixed
 from convcost.cost.opkind import Field, Lowering, Op, OpKind, SpecKind, fields, no_kernel
+from convcost.cost.ops.tiling import emit_expand
 from convcost.cost.ops.token_imports import emit_param
 from convcost.cost.value import LayerCost, Shape
 
@@ -73,6 +74,14 @@ def _module(op: Param, _: Shape) -> Any:
 
 def _lower(f: Mapping[str, Any], _: Shape, __: Lowering) -> Param:
     return Param(f["shape"], f["params"])
+
+
+def _emit(node: Traced, x: Shape) -> list[Layer] | None:
+    """A parameter expanded (:func:`emit_param`); a tensor the model computed expanded: an
+    ``expand`` (HaloNet's relative logits)."""
+    if node.inputs and not node.params:
+        return emit_expand(node, x)
+    return emit_param(node, x)
 
 
 def _window(_: Param, __: Shape) -> None:
@@ -137,6 +146,6 @@ PARAM = OpKind(
                   "gathered bias table, a buffer), expanded to the batch of the tensor it reads; "
                   "add or concat it"),
     lower=_lower, imports=Imports(functions={"Tensor.expand": fixed()}, aten={"aten.expand": fixed()},
-                                 emit=emit_param))
+                                 emit=_emit))
 
 KINDS = (PARAM, UNUSED)

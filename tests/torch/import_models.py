@@ -1033,6 +1033,8 @@ class ConvRelPos(nn.Module):
         y = (t + ev).transpose(1, 2).reshape(n, 17, 8)[:, 1:].transpose(1, 2).reshape(n, 8, h, w)
         size = y.shape[-2:]
         return self.up(F.avg_pool2d(y, 2))[..., :size[0], :size[1]]
+
+
 class Tiled(nn.Module):
     """HaloNet's overlapping key/value blocks (``x.unfold`` twice on a padded map), GC ViT's
     global query repeated per window (``repeat_interleave`` by a count the trace computes) and

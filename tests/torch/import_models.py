@@ -443,6 +443,30 @@ class WeightMatmul(nn.Module):
         return x @ self.w_g
 
 
+class GatedBranches(nn.Module):
+    """EfficientViM's gates and head: ``sigmoid(alpha)`` of a [2, C] table, ``x + alpha[0] ·
+    (dw(x) − x)``, ``x * D`` (a [1] parameter), then logits weighted by ``weights.softmax(-1)``
+    and summed as ``torch.stack(logits).sum(0)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.dw = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.alpha = nn.Parameter(torch.zeros(2, 4))
+        self.D = nn.Parameter(torch.ones(1))
+        self.heads = nn.ModuleList(nn.Linear(4, 10) for _ in range(2))
+        self.weights = nn.Parameter(torch.ones(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        alpha = torch.sigmoid(self.alpha).view(2, -1, 1, 1)
+        x = self.conv(x)
+        x = x + alpha[0] * (self.dw(x) - x)
+        x = x * self.D + alpha[1] * x
+        pooled = x.mean((2, 3))
+        weights = self.weights.softmax(-1)
+        return torch.stack([weights[i] * head(pooled) for i, head in enumerate(self.heads)]).sum(0)
+
+
 class BatchMoved(nn.Module):
     """Tokens, a linear to two heads' halves, ``permute(2, 0, 1, 3)`` (the batch moves to dim 1,
     as qkv's in timm's attention), then ``t.amax(0)``: no kind says it, and its opaque stand-in

@@ -377,6 +377,11 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # = 392 params, 16·8·48 = 6,144 MACs; cls 8; dwconv 8·9 + 8 = 80, 16·8·9 = 1,152; up
     # (transposed, 4×4 kernel, 8 groups) 8·16 + 8 = 136 params, 2·2 inputs · 8 · 16 = 512 MACs
     ("ConvRelPos", "1x3x16x16", 392 + 8 + 80 + 136, 6_144 + 1_152 + 512),
+    # gates of weights alone (sigmoid, softmax: no MACs) times tensors: params merged by mul
+    # (alpha's 8 at its first read), stack(...).sum(0) of the heads one add. conv 4·27 + 4 = 112
+    # params, 64·4·27 = 6,912 MACs; dw 40, 64·4·9 = 2,304; alpha 8, D 1, weights 2; heads
+    # 2·(4·10 + 10) = 100 params, 2·40 MACs
+    ("GatedBranches", "1x3x8x8", 112 + 40 + 8 + 1 + 2 + 100, 6_912 + 2_304 + 80),
 ]
 
 

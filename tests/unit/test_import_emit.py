@@ -342,21 +342,22 @@ def test_averaged_heads_are_one_average_layer(divisor: int, average: bool) -> No
     assert (analysis.totals.params, analysis.totals.macs) == (100, 80)
 
 
-@pytest.mark.parametrize(("dims", "average"), [((0,), True), ((1,), False)])
-def test_stacked_heads_meaned_over_the_stack_are_one_average(dims: tuple[int, ...],
-                                                             average: bool) -> None:
+@pytest.mark.parametrize(("op", "dims", "merged"), [
+    ("mean", (0,), "average"), ("mean", (1,), None), ("sum", (0,), "add"), ("sum", (1,), None)])
+def test_stacked_heads_meaned_over_the_stack_are_one_average(op: str, dims: tuple[int, ...],
+                                                             merged: str | None) -> None:
     """CrossViT: ``torch.mean(torch.stack(heads, dim=0), dim=0)`` is one ``average`` of the two
-    heads; a mean over another dim stays opaque (never miscounted)."""
+    heads, EfficientViM's ``torch.stack(logits).sum(0)`` one ``add``; a mean or sum over another
+    dim stays opaque (never miscounted)."""
     g = Builder((1, 4, 1, 1))
     flat = g.op("flatten", "flatten", "", ("x",), (1, 4), start_dim=1, end_dim=-1)
     heads = [g.op(f"head_{i}", "linear", f"head.{i}", (flat,), (1, 10), params=50, in_features=4,
                   out_features=10, bias=True) for i in range(2)]
     stacked = g.op("stack", "stack", "", tuple(heads), (2, 1, 10), dim=0)
-    g.op("mean", "mean", "", (stacked,), (1, 10) if dims == (0,) else (2, 10), dims=dims,
-         keepdim=False)
+    g.op(op, op, "", (stacked,), (1, 10) if dims == (0,) else (2, 10), dims=dims, keepdim=False)
     imported = to_spec(g.graph(), SOURCE)
-    assert (imported.spec["layers"][-1]["kind"] == "average") is average
-    assert bool(imported.emitted.opaque) is not average
+    assert imported.spec["layers"][-1]["kind"] == (merged or "opaque")
+    assert bool(imported.emitted.opaque) is not bool(merged)
     # two heads of 4·10 + 10 = 50 params, 40 MACs each
     assert (_analysed(imported).totals.params, _analysed(imported).totals.macs) == (100, 80)
 
@@ -520,6 +521,26 @@ def _weight(shape: list[int], params: int | None = None) -> list[dict[str, Any]]
 ])
 def test_a_product_by_a_weight_is_a_param_merged_by_matmul(node: IRNode, layers: Any) -> None:
     assert leaf_layers(node, (1, 196, 48)) == layers
+
+
+@pytest.mark.parametrize(("params", "state", "x", "param"), [
+    # EfficientViM's sigmoid(alpha)[0] * y: a [4, 8] table read first, as a [8, 1, 1] piece
+    (32, (8, 1, 1), (1, 8, 4, 4), {"shape": [8, 1, 1], "params": 32}),
+    # the same table read again (its params counted): a param of none
+    (0, (8, 1, 1), (1, 8, 4, 4), {"shape": [8, 1, 1], "params": 0}),
+    # h * D, D a [1] parameter, on [N, C, L]: a [1, 1] param of its 1 param
+    (1, (1,), (1, 8, 16), {"shape": [1, 1]}),
+    # x.mul(std), std a [1, 3, 1, 1] buffer: its leading 1 dropped, no params
+    (0, (1, 3, 1, 1), (1, 3, 4, 4), {"shape": [3, 1, 1], "params": 0}),
+    (0, (4, 1, 1), (1, 8, 4, 4), None),  # 4 channels do not broadcast over 8
+    (0, (2, 8, 1, 1), (1, 8, 4, 4), None),  # a first size of 2 would widen the batch
+])
+def test_a_product_by_a_weight_read_alone_is_a_param_merged_by_mul(
+        params: int, state: Any, x: tuple[int, ...], param: dict[str, Any] | None) -> None:
+    mul = IRNode("m", "mul", "", ("x",), x, params, attrs=frozen({"state": (state,)}))
+    expected = None if param is None else [
+        {"kind": "residual", "layers": [{"kind": "param", **param}], "merge": "mul"}]
+    assert leaf_layers(mul, x) == expected
 
 
 def test_linear_reads_features_only() -> None:

@@ -23,7 +23,7 @@ from convcost.cost.layout import described
 from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
 from convcost.cost.ops.layer_scale import emit_scalar
-from convcost.cost.ops.token_imports import emit_param
+from convcost.cost.ops.token_imports import emit_param, emit_weight_merge
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import SpecError
 
@@ -280,7 +280,7 @@ def _emit_mul(node: Traced, x: Shape) -> list[Layer] | None:
         return [{"kind": "layer_scale"}]
     if len(node.inputs) == 1 and len(x) == 4 and node.params == x[-1] and node.shape == x:
         return [{"kind": "layer_scale", "last_dim": True}]  # γ · x on [N, H, W, C] (EdgeNeXt)
-    return emit_scalar(node, x) if "scalar" in node.attrs else None
+    return emit_scalar(node, x) if "scalar" in node.attrs else emit_weight_merge(node, x, "mul")
 
 
 def _merge_concat(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:

@@ -182,3 +182,24 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
             return None
         param["params"] = node.params
     return [{"kind": "residual", "layers": [param], "merge": "add"}]
+
+
+def emit_weight_merge(node: Traced, x: Shape, merge: str) -> list[Layer] | None:
+    """``x * w`` (``merge``) of one tensor and a weight read alone (its traced shape the node's ``state``):
+    EfficientViM's gate ``sigmoid(alpha)[i] * y`` (a [C, 1, 1] piece of a [4, C] table, counted at
+    its first read), ``h * D`` (a [1] parameter), CSATv2's ``x.mul(std)`` (a buffer): a residual
+    whose body is the weight as a ``param`` of x's rank (its params as read: 0 for a buffer or a
+    weight read again) and whose merge is ``merge``; None unless it broadcasts to x."""
+    state: tuple[Shape, ...] = tuple(node.attr("state") or ())
+    if len(node.inputs) != 1 or len(state) != 1 or node.shape != x or "scalar" in node.attrs:
+        return None
+    size = tuple(state[0])
+    if len(size) > len(x) or (len(size) == len(x) and size[:1] != (1,)):
+        return None
+    shape = size[1:] if len(size) == len(x) else (1,) * (len(x) - 1 - len(size)) + size
+    if any(s not in (1, d) for s, d in zip(shape, x[1:], strict=True)):
+        return None
+    param: Layer = {"kind": "param", "shape": list(shape)}
+    if node.params != math.prod(shape):
+        param["params"] = node.params
+    return [{"kind": "residual", "layers": [param], "merge": merge}]

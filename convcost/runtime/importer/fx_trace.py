@@ -201,14 +201,15 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     return True
 
 
-_STATE_OPS = frozenset({"getitem", "add", "add_", "sub", "mul", "cat"})
+_STATE_OPS = frozenset({"getitem", "add", "add_", "sub", "mul", "cat", "sigmoid", "softmax"})
 
 
 def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     """``table[index]``, ``biases[:, idxs]`` (Swin's and LeViT's relative-position bias), ``pos
-    + window_pos`` (Hiera's), ``cat((class_pos, temporal.add_(spatial)))`` (MViT-V1's): an index,
-    elementwise op or concatenation of weights alone, nothing traced, is those weights, read
-    (and counted) by the op that reads the result, as a view of one is."""
+    + window_pos`` (Hiera's), ``cat((class_pos, temporal.add_(spatial)))`` (MViT-V1's),
+    ``torch.sigmoid(alpha)`` and ``weights.softmax(-1)`` (EfficientViM's gates): an index,
+    elementwise op (no MACs) or concatenation of weights alone, nothing traced, is those weights,
+    read (and counted) by the op that reads the result, as a view of one is."""
     import torch
 
     name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")

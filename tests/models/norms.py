@@ -1,4 +1,4 @@
-"""Tiny models written as timm writes its MAC-free norms and subsamples (XCiT's F.normalize), for
+"""Tiny models written as timm writes its MAC-free ops (XCiT's F.normalize and Fourier grid), for
 the importer's tests: each becomes its kind, none opaque."""
 
 from __future__ import annotations
@@ -20,3 +20,38 @@ class Normalize(nn.Module):
         q = F.normalize(t, dim=-1)
         k = F.normalize(t, p=1.0, dim=1)
         return q @ k.transpose(-2, -1)  # [N, 8, 8]
+
+
+class PositionalEncodingFourier(nn.Module):
+    """timm XCiT's positional grid (named as timm names it), 16 channels to 8, at 4×4."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token_projection = nn.Conv2d(16, 8, kernel_size=1)
+
+    def forward(self, b: int, h: int, w: int) -> torch.Tensor:
+        y_embed = torch.arange(1, h + 1).to(torch.float32).unsqueeze(1).repeat(1, 1, w)
+        x_embed = torch.arange(1, w + 1).to(torch.float32).repeat(1, h, 1)
+        y_embed = y_embed / (y_embed[:, -1:, :] + 1e-6) * 6.283185307179586
+        x_embed = x_embed / (x_embed[:, :, -1:] + 1e-6) * 6.283185307179586
+        dim_t = torch.arange(8).to(torch.float32)
+        dim_t = 10000 ** (2 * torch.div(dim_t, 2, rounding_mode="floor") / 8)
+        pos_x = x_embed[:, :, :, None] / dim_t
+        pos_y = y_embed[:, :, :, None] / dim_t
+        pos_x = torch.stack([pos_x[:, :, :, 0::2].sin(), pos_x[:, :, :, 1::2].cos()], dim=4).flatten(3)
+        pos_y = torch.stack([pos_y[:, :, :, 0::2].sin(), pos_y[:, :, :, 1::2].cos()], dim=4).flatten(3)
+        pos = torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)
+        return self.token_projection(pos).repeat(b, 1, 1, 1)
+
+
+class Fourier(nn.Module):
+    """XCiT's stem: patches, plus the Fourier grid of their sizes projected to their width."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+        self.pos_embed = PositionalEncodingFourier()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        return x + self.pos_embed(x.shape[0], x.shape[2], x.shape[3])

@@ -170,8 +170,9 @@ layers:
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
 # concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm
 # and nn.Linear over tokens, the qkv reshape/permute/unbind,
-# transpose, flatten, layer scale on tokens, F.normalize, unflatten, roll, view, sliding windows, a
-# repeat of the batch and a broadcast (x.unfold, x.repeat_interleave, x.expand); channels-last windows
+# transpose, flatten, layer scale on tokens, F.normalize, XCiT's Fourier grid, unflatten, roll,
+# view, sliding windows, a repeat of the batch and a broadcast (x.unfold, x.repeat_interleave,
+# x.expand); channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
 # and a Linear over the last dim of [N, H, W, C]).
 # Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
@@ -179,7 +180,7 @@ layers:
 TOKEN_ZOO = """\
 name: token_zoo
 input: {channels: 3, resolution: 32}
-outputs: [head, cl_lin, rnn, tokmax, rep, bcast]
+outputs: [head, cl_lin, rnn, tokmax, rep, bcast, fpos]
 layers:
   - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
   - {kind: param, name: cls, shape: [1, 16]}
@@ -219,6 +220,7 @@ layers:
   - {kind: repeat_interleave, name: rep, repeats: 2, dim: 0}
   - {kind: view, name: row, from: tokmax, shape: [1, 16]}
   - {kind: expand, name: bcast, shape: [3, -1]}
+  - {kind: fourier_pos, name: fpos, from: pe, hidden: 4, size: [3, 2]}
 """
 # The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d
 # with bias, padding same, BatchNorm3d, every 3-D pool, a grouped transposed conv3d, adaptive

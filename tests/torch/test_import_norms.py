@@ -1,5 +1,5 @@
-"""The importer reads timm's MAC-free norms as their kinds, never opaque (XCiT's F.normalize),
-and the cross-check agrees."""
+"""The importer reads timm's MAC-free ops as their kinds, never opaque (XCiT's F.normalize and
+Fourier positional grid), and the cross-check agrees."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def _layers(model: str, shape: tuple[int, ...]) -> list[dict[str, Any]]:
     # q over the tokens, k over the channels with p = 1
     ("Normalize", (2, 3, 16, 16), [{"kind": "normalize", "dim": -1},
                                    {"kind": "normalize", "dim": 1, "p": 1.0}]),
+    # the grid of the 4×4 patches, 8 sines and cosines per axis, then its 1×1 projection
+    ("Fourier", (1, 3, 16, 16), [{"kind": "fourier_pos", "hidden": 8, "size": [4, 4]}]),
 ])
 def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: list[dict[str, Any]]) -> None:
     layers = _layers(model, shape)
@@ -37,6 +39,8 @@ def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: lis
 @pytest.mark.parametrize(("model", "shape", "params", "macs"), [
     # conv 3·8·16 + 8 = 392 params; its MACs 2·8·4·4·3·16 = 12,288, q @ kᵀ 2·8·16·8 = 2,048
     ("Normalize", "2x3x16x16", 392, 14_336),
+    # patches 392 params, 8·4·4·48 = 6,144 MACs; the projection 16·8 + 8 = 136, 4·4·16·8 = 2,048
+    ("Fourier", "1x3x16x16", 528, 8_192),
 ])
 def test_the_cross_check_agrees(model: str, shape: str, params: int, macs: int) -> None:
     from typer.testing import CliRunner

@@ -59,6 +59,16 @@ def _shuffle(groups: int) -> Callable[[], Any]:
     return make
 
 
+def _fourier(hidden: int, size: tuple[int, int]) -> Callable[[], Any]:
+    def make() -> Any:
+        from convcost.cost.ops.fourier import FourierPosition
+        from convcost.cost.registry import OPS
+
+        return OPS["fourier_pos"].module(FourierPosition(hidden, size), (2, 3, 8, 8))
+
+    return make
+
+
 def _modules() -> Any:
     """Small modules written as the architectures write them (torchvision, timm)."""
     import torch
@@ -280,6 +290,12 @@ CASES = [
     Case("normalize", _custom("Normalize"), (2, 4, 8, 16), (2, 4, 8, 16), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
          ("aten::linalg_vector_norm", "aten::clamp_min", "aten::expand_as", "aten::div")),
+    # XCiT's Fourier grid, 8 per axis at 3×5: [2, 16, 3, 5] of the sizes alone; fvcore skips its
+    # 2 repeats, 2 adds (+ eps), 6 divisions, 3 muls (2π, 2·⌊i/2⌋), 1 pow, 2 sines, 2 cosines
+    Case("fourier_pos", _fourier(8, (3, 5)), (2, 3, 8, 8), (2, 16, 3, 5), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
+         ("aten::repeat",) * 2 + ("aten::add",) * 2 + ("aten::div",) * 6 + ("aten::mul",) * 3
+         + ("aten::pow", "aten::sin", "aten::sin", "aten::cos", "aten::cos")),
 ]
 
 TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")

@@ -35,6 +35,7 @@ from convcost.cost.ops import (
 from convcost.cost.ops.blur import Blur
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.fold import Fold, Unfold
+from convcost.cost.ops.fourier import FourierPosition
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
@@ -332,6 +333,9 @@ GRAPH_LEAVES: dict[str, Case] = {
     # 784 tokens ([N, heads, head dim, tokens], dim -1) and a map's channels (dim 1)
     "normalize tokens": (Normalize(-1), (1, 4, 32, 784), (1, 4, 32, 784), 0, 0),
     "normalize channels p1": (Normalize(1, 1.0), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
+    # XCiT's grid: 32 sines and cosines of the row and 32 of the column at 28×28 positions:
+    # [N, 2·32, 28, 28] whatever it reads (the batch only); sizes alone, nothing learnt, no MAC
+    "fourier_pos": (FourierPosition(32, (28, 28)), (2, 3, 224, 224), (2, 64, 28, 28), 0, 0),
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
@@ -408,6 +412,7 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "slice past dim 2": (Slice(2, 9, 2), (1, 4, 8), "indices of dim 2 2:9 are not inside the input's 8"),
     "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
+    "fourier_pos odd": (FourierPosition(3, (4, 4)), (1, 3, 8, 8), "an even hidden size of 2 or more, got 3"),
     "normalize the batch": (Normalize(0), (2, 6), "normalize dim 0 must be a dim after the batch"),
     "normalize past the rank": (Normalize(-3), (2, 6), "normalize dim -3 must be a dim after the batch"),
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),

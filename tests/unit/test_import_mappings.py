@@ -97,7 +97,8 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
     assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN",  # by grn
                                          "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
-                                         "MultiQueryAttention2d"}  # by mobile_mqa
+                                         "MultiQueryAttention2d",  # by mobile_mqa
+                                         "PositionalEncodingFourier"}  # by fourier_pos
     twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
     monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
     with pytest.raises(ValueError, match="class 'GlobalResponseNorm' is declared twice"):

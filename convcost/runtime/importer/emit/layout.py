@@ -265,6 +265,9 @@ class _Walk:
             return True
         if len(inputs) == 1 and group.module and not self.leaks(group) and self.place_class(group, inputs[0]):
             return True
+        if not inputs and group.module and not self.leaks(group) \
+                and self.place_class(group, next(iter(self.produced))):  # of sizes only: the
+            return True  # model's input for the batch (XCiT's Fourier positions)
         if len(inputs) == 1 and inputs[0] not in self.nhwc and not self.leaks(group):
             middle = wrapped(group.nodes)
             shape = self.shape(inputs[0])

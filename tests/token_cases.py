@@ -53,8 +53,20 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # cpb_mlp 7·7·(2·512 + 512·2) = 100,352
     "swin v2 padded": (ShiftedWindowAttention(8, 2, (4, 4), (2, 2), cosine=True), (1, 9, 10, 8),
                        (1, 9, 10, 8), 2_850, 174_080),
+    # Swin3D-T's first block: T = 8·56·56 = 25,088 tokens, C = 96, 3 heads, 8×7×7 windows of
+    # 392 tokens: params 4·96² + 4·96 + 15·13·13·3 (bias table) = 37,248 + 7,605 = 44,853;
+    # MACs 25,088·4·96² + 2·25,088·392·96 = 924,844,032 + 1,888,223,232
+    "swin3d window attention": (ShiftedWindowAttention(96, 3, (8, 7, 7), (4, 3, 3)),
+                                (1, 8, 56, 56, 96), (1, 8, 56, 56, 96), 44_853, 2_813_067_264),
+    # 3×5×5 by 4×2×2 windows: the depth narrows to its 3 frames (window 3×2×2 = 12 tokens), H
+    # and W pad to 6: T = 3·6·6 = 108; C = 8, 2 heads: params 4·64 + 4·8 + 7·3·3·2 (the built
+    # window's table) = 414; MACs 108·4·64 + 2·108·12·8 = 27,648 + 20,736
+    "swin3d narrowed window": (ShiftedWindowAttention(8, 2, (4, 2, 2), (2, 1, 1)), (1, 3, 5, 5, 8),
+                               (1, 3, 5, 5, 8), 414, 48_384),
     # 2×2 phases on the channels, odd sizes padded: [1, 7, 5, 3] -> [1, 4, 3, 12]
     "patch merge": (PatchMerge(), (1, 7, 5, 3), (1, 4, 3, 12), 0, 0),
+    # Swin3D: of H and W only, the frames kept: [1, 8, 7, 5, 3] -> [1, 8, 4, 3, 12]
+    "patch merge 3-D": (PatchMerge(), (1, 8, 7, 5, 3), (1, 8, 4, 3, 12), 0, 0),
     # param: the parameter's elements; its output expanded to the batch it reads
     "param class token": (Param((1, 768)), (4, 196, 768), (4, 1, 768), 768, 0),
     "param pos embedding": (Param((197, 768)), (1, 197, 768), (1, 197, 768), 151_296, 0),  # 197*768
@@ -98,4 +110,11 @@ TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "swin attention channels": (ShiftedWindowAttention(96, 3, (7, 7)), (1, 56, 56, 48),
                                 "expects 96 channels"),
     "swin attention rank": (ShiftedWindowAttention(96, 3, (7, 7)), (1, 49, 96), "NHWC"),
+    "swin3d attention rank": (ShiftedWindowAttention(96, 3, (8, 7, 7), (0, 0, 0)), (1, 56, 56, 96),
+                              "[N, D, H, W, C] (NDHWC)"),
+    "swin3d attention shift": (ShiftedWindowAttention(96, 3, (8, 7, 7)), (1, 8, 56, 56, 96),
+                               "one shift per window axis"),
+    "swin3d cosine": (ShiftedWindowAttention(8, 2, (2, 2, 2), (0, 0, 0), cosine=True),
+                      (1, 4, 4, 4, 8), "cosine (Swin V2) is 2-D only"),
+    "patch merge rank": (PatchMerge(), (1, 49, 96), "[N, H, W, C] (NHWC)"),
 }

@@ -10,6 +10,7 @@ whose ``nn.ReLU`` also runs its patched ``F.relu``. Pure: no torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 from types import MappingProxyType
@@ -17,20 +18,18 @@ from types import MappingProxyType
 from convcost.conventions.convention import Rule
 from convcost.conventions.formulas import paper, twice_paper, unsupported, zero, zeros
 from convcost.cost.graph import Node
-from convcost.cost.ops.swin import CPB_HIDDEN, ShiftedWindowAttention
+from convcost.cost.ops.swin import CPB_HIDDEN, ShiftedWindowAttention, effective, table_rows
 
 _V1, _V2 = "shifted_window_attention", "shifted_window_attention_v2"
 _FUNCTION = "shifted_window_attention (F.linear, Tensor.matmul: no module)"
 
 
 def _sizes(node: Node) -> tuple[ShiftedWindowAttention, int, int, int]:
-    """(op, padded tokens T = N·Hp·Wp, window area, bias-table rows)."""
+    """(op, padded tokens T = N·Hp·Wp (3-D ·Dp), window area, bias-table rows)."""
     op = node.op
     assert isinstance(op, ShiftedWindowAttention)
-    n, h, w, _ = node.input_shape
-    (wh, ww) = op.window
-    tokens = n * -(-h // wh) * wh * -(-w // ww) * ww
-    return op, tokens, wh * ww, (2 * wh - 1) * (2 * ww - 1)
+    window, _, padded = effective(op, node.input_shape)
+    return op, node.input_shape[0] * math.prod(padded), math.prod(window), table_rows(op.window)
 
 
 def cpb_linears(node: Node) -> int:
@@ -61,28 +60,31 @@ def swa_ptflops(node: Node) -> Fraction:
 
 def fvcore_skipped(node: Node) -> dict[str, int]:
     """The aten ops fvcore reports unsupported inside one window attention (its jit trace of
-    the kind's module): the scaling, the bias add, softmax, the pad; V2's normalisation, logit
-    scale and sigmoid; the shifted windows' mask (built when the window is smaller than the
-    padded map)."""
-    op, _, _, _ = _sizes(node)
-    _, h, w, _ = node.input_shape
-    sizes = (-(-h // op.window[0]) * op.window[0], -(-w // op.window[1]) * op.window[1])
-    shifted = any(s and win < size for s, win, size in zip(op.shift, op.window, sizes, strict=True))
-    ops = {"aten::neg": 4, "aten::sub": 2, "aten::pad": 1, "aten::add": 1, "aten::softmax": 1}
+    the kind's module), on A = 2 or 3 axes: the pad's sizes (per axis −(−s // w)·w − s: 2 neg,
+    a mul, a sub), the scaling (V1 a pow and a mul; V2 the logit scale and 16·sigmoid: 2 mul),
+    the bias add, softmax, the pad; V2's normalisation; the shifted windows' mask (when an axis
+    shifts: the window count, A mul; 3^A regions filled, a sub, a ne and its add)."""
+    op = node.op
+    assert isinstance(op, ShiftedWindowAttention)
+    axes, shifted = len(op.window), any(effective(op, node.input_shape)[1])
+    ops = {"aten::neg": 2 * axes, "aten::sub": axes + shifted, "aten::pad": 1,
+           "aten::add": 1 + shifted, "aten::softmax": 1,
+           "aten::mul": axes + (2 if op.cosine else 1) + axes * shifted}
     if op.cosine:
-        ops |= {"aten::mul": 6, "aten::linalg_vector_norm": 2, "aten::clamp_min": 2,
-                "aten::expand_as": 2, "aten::div": 2, "aten::exp": 1, "aten::sigmoid": 1}
+        ops |= {"aten::linalg_vector_norm": 2, "aten::clamp_min": 2, "aten::expand_as": 2,
+                "aten::div": 2, "aten::exp": 1, "aten::sigmoid": 1}
     else:
-        ops |= {"aten::mul": 5, "aten::pow": 1}
+        ops |= {"aten::pow": 1}
     if shifted:
-        ops |= {"aten::sub": 3, "aten::add": 2, "aten::fill_": 9, "aten::ne": 1}
+        ops |= {"aten::fill_": 3 ** axes, "aten::ne": 1}
     return ops
 
 
 def _rows() -> dict[str, dict[str, Rule]]:
     fvcore_op = "aten::linear, aten::matmul"
     return {
-        "paper": {_V1: Rule(paper, "T·(4·C² + 2·wh·ww·C), T the padded tokens"),
+        "paper": {_V1: Rule(paper, "T·(4·C² + 2·wh·ww·C), T the padded tokens (3-D: ·wd, "
+                                   "each w narrowed to the map)"),
                   _V2: Rule(paper, "V1's + cpb_mlp table·(2·512 + 512·heads)"),
                   **zeros("0: a copy", patch_merge="")},
         "fvcore": {_V1: Rule(paper, "its F.linear and matmuls", tool_op=fvcore_op,

@@ -551,6 +551,23 @@ def TinySwin(v2: bool = False) -> nn.Module:
                                 norm_layer=partial(nn.LayerNorm, eps=1e-5), **extra)
 
 
+def TinySwin3d() -> nn.Module:
+    """torchvision's video Swin (``swin3d_t``'s blocks, 3-D windowed attention and merging)
+    shrunk: 2×4×4 patches of 8 channels, two stages of 2 and 1 blocks (1 and 2 heads), 4×2×2
+    windows; on 1x3x6x20x20 the maps (3×5×5, then 3×3×3) pad to whole windows, the window's
+    depth narrows to their 3 frames, and the first stage's second block shifts them."""
+    from functools import partial
+
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()
+    from torchvision.models.video.swin_transformer import SwinTransformer3d
+
+    return SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=8, depths=[2, 1], num_heads=[1, 2],
+                             window_size=[4, 2, 2], num_classes=10,
+                             norm_layer=partial(nn.LayerNorm, eps=1e-5))
+
+
 def MobileMQA() -> nn.Module:
     """timm's MobileNetV4 Mobile MQA (``MultiQueryAttention2d``): 2 query heads sharing one key
     and value head, keys and values downsampled by a stride-2 depthwise conv and a BatchNorm."""

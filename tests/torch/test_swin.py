@@ -1,6 +1,6 @@
-"""Swin: torchvision's shifted-window attention and patch merging import as their kinds, exact
-against sum(p.numel()) and FlopCounterMode / 2, and each convention's row is its tool's count
-on the kind's module and on torchvision's own module."""
+"""Swin: torchvision's shifted-window attention (2-D and the video Swin's 3-D) and patch merging
+import as their kinds, exact against sum(p.numel()) and FlopCounterMode / 2, and each
+convention's row is its tool's count on the kind's module and on torchvision's own module."""
 
 from __future__ import annotations
 
@@ -17,21 +17,24 @@ MODELS = "tests/torch/import_models.py"
 V2_KEYS = rule_keys(ShiftedWindowAttention(8, 2, (2, 2), cosine=True))  # tested here alone
 
 
-@pytest.mark.parametrize("v2", [False, True])
-def test_a_tiny_swin_imports_exactly(v2: bool) -> None:
-    """The model's figures equal sum(numel) and FlopCounterMode / 2; the cross-check agrees."""
+@pytest.mark.parametrize(("name", "x"), [("TinySwin(v2=False)", (1, 3, 20, 24)),
+                                         ("TinySwin(v2=True)", (1, 3, 20, 24)),
+                                         ("TinySwin3d()", (1, 3, 6, 20, 20))])
+def test_a_tiny_swin_imports_exactly(name: str, x: tuple[int, ...]) -> None:
+    """The model's figures equal sum(numel) and FlopCounterMode / 2; the cross-check agrees
+    (3-D: torch.fx traces torchvision's video Swin, whose window narrows to the 3 frames)."""
+    import import_models
     import torch
-    from import_models import TinySwin
     from typer.testing import CliRunner
 
     from convcost.cli.app import app
     from convcost.runtime.flop_count import flop_counter
 
-    model = TinySwin(v2).eval()
+    model = eval(name, vars(import_models)).eval()  # a name of the list above
     with torch.no_grad(), flop_counter() as counter:
-        model(torch.zeros(1, 3, 20, 24))
-    result = CliRunner().invoke(app, ["model", f"{MODELS}:TinySwin(v2={v2})", "--input",
-                                      "1x3x20x24", "-f", "json"])
+        model(torch.zeros(x))
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:{name}", "--input",
+                                      "x".join(map(str, x)), "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["totals"]["complete"] and data["verify"]["ok"], data["verify"]["mismatches"]
@@ -41,16 +44,21 @@ def test_a_tiny_swin_imports_exactly(v2: bool) -> None:
     assert {"shifted_window_attention", "patch_merge", "permute"} <= kinds, kinds
 
 
-# (channels, heads, window, shift, input): a shifted case, a padded batch of 2, 3×3 windows
-SHAPES = [(8, 2, 2, 1, (1, 4, 4, 8)), (8, 2, 2, 1, (2, 5, 4, 8)), (12, 3, 3, 1, (2, 6, 7, 12))]
+# (channels, heads, window, shift, input): a shifted case, a padded batch of 2, 3×3 windows;
+# 3-D (V1 only): shifted and padded, a window narrowed to 3 frames (its depth then unshifted)
+SHAPES = [(8, 2, (2, 2), (1, 1), (1, 4, 4, 8)), (8, 2, (2, 2), (1, 1), (2, 5, 4, 8)),
+          (12, 3, (3, 3), (1, 1), (2, 6, 7, 12))]
+SHAPES_3D = [(8, 2, (2, 2, 3), (1, 1, 1), (1, 4, 3, 5, 8)),
+             (8, 2, (4, 2, 2), (2, 1, 1), (1, 3, 4, 4, 8))]
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-@pytest.mark.parametrize("cosine", [False, True])
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("shape", "cosine"), [(shape, cosine) for shape in SHAPES
+                                               for cosine in (False, True)]
+                         + [(shape, False) for shape in SHAPES_3D])
 def test_the_row_is_the_tools_count(shape: tuple, cosine: bool, tool: str) -> None:
     c, heads, window, shift, x = shape
-    op = ShiftedWindowAttention(c, heads, (window, window), (shift, shift), cosine)
+    op = ShiftedWindowAttention(c, heads, window, shift, cosine)
     count, params = run_tool(tool, op, x, ())
     node = leaf(op, x)
     assert CONVENTIONS[tool].count(node) == count
@@ -58,9 +66,9 @@ def test_the_row_is_the_tools_count(shape: tuple, cosine: bool, tool: str) -> No
         assert CONVENTIONS[tool].param_count(node) == params
 
 
-@pytest.mark.parametrize("cosine", [False, True])
-def test_the_kinds_module_counts_as_torchvisions(cosine: bool) -> None:
-    """Every tool counts the kind's module as torchvision's ShiftedWindowAttention(V2)."""
+@pytest.mark.parametrize("kind", ["v1", "v2", "3d"])
+def test_the_kinds_module_counts_as_torchvisions(kind: str) -> None:
+    """Every tool counts the kind's module as torchvision's ShiftedWindowAttention(V2, 3d)."""
     import contextlib
     import io
 
@@ -74,13 +82,16 @@ def test_the_kinds_module_counts_as_torchvisions(cosine: bool) -> None:
 
     import_torchvision()
     from torchvision.models import swin_transformer as swin
+    from torchvision.models.video import swin_transformer as swin3d
 
-    x = (2, 5, 4, 8)
-    op = ShiftedWindowAttention(8, 2, (2, 2), (1, 1), cosine)
-    cls = swin.ShiftedWindowAttentionV2 if cosine else swin.ShiftedWindowAttention
+    x, window, shift = ((1, 3, 5, 4, 8), [4, 2, 2], [2, 1, 1]) if kind == "3d" else \
+        ((2, 5, 4, 8), [2, 2], [1, 1])
+    op = ShiftedWindowAttention(8, 2, tuple(window), tuple(shift), kind == "v2")
+    cls = {"v1": swin.ShiftedWindowAttention, "v2": swin.ShiftedWindowAttentionV2,
+           "3d": swin3d.ShiftedWindowAttention3d}[kind]
     for tool in TOOLS:
         counts = []
-        for model in (cls(8, [2, 2], [1, 1], 2), op_kind(op).module(op, x)):
+        for model in (cls(8, window, shift, 2), op_kind(op).module(op, x)):
             with quiet(), math_attention(), contextlib.redirect_stdout(io.StringIO()), \
                     contextlib.redirect_stderr(io.StringIO()):
                 counts.append(_count(tool, model.eval(), torch.zeros(x)))

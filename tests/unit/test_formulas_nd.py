@@ -75,3 +75,31 @@ def test_cost(op: object, x: Shape, shape: Shape, params: int, macs: int) -> Non
 def test_shape_errors_name_the_layout(op: object, x: Shape, message: str) -> None:
     with pytest.raises(ShapeError, match=message):
         cost(op, x)  # type: ignore[arg-type]
+
+
+def _video_swin(**attention: object) -> dict[str, object]:
+    return {"input": {"shape": [1, 3, 5, 5, 16], "layout": "NDHWC"}, "layers": [
+        {"kind": "shifted_window_attention", "heads": 2, **attention}, {"kind": "patch_merge"}]}
+
+
+def test_a_spec_writes_swin3d_windows_per_axis() -> None:
+    """window [4, 2, 2] on a 3×5×5 map of 16 channels: the depth narrows to 3 frames (window
+    12 tokens), H and W pad to 6: T = 3·6·6 = 108; params 4·16² + 4·16 + 7·3·3·2 = 1,214; MACs
+    108·4·16² + 2·108·12·16 = 110,592 + 41,472; patch merging [1, 3, 5, 5, 16] -> [1, 3, 3, 3, 64]"""
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import parse_spec
+
+    analysis = analyze(parse_spec(_video_swin(window=[4, 2, 2], shift=[2, 1, 1])))
+    assert (analysis.totals.params, analysis.totals.macs) == (1_214, 152_064)
+    assert analysis.root.output_shape == (1, 3, 3, 3, 64)
+    same = analyze(parse_spec(_video_swin(window=2)))  # one size for every axis: 2×2×2 windows
+    assert same.totals.params == 4 * 16 ** 2 + 4 * 16 + 3 * 3 * 3 * 2  # 1,142
+
+
+def test_a_swin3d_window_of_two_sizes_names_its_field() -> None:
+    from convcost.errors import SpecError
+    from convcost.net.analysis import analyze
+    from convcost.spec.loader import parse_spec
+
+    with pytest.raises(SpecError, match=r"layers\[0\]\.window: must be an integer or a list of 3"):
+        analyze(parse_spec(_video_swin(window=[2, 2])))

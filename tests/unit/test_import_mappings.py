@@ -97,6 +97,7 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
     assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN",  # by grn
                                          "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
+                                         "ShiftedWindowAttention3d",  # by swin
                                          "MultiQueryAttention2d",  # by mobile_mqa
                                          "PositionalEncodingFourier"}  # by fourier_pos
     twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
@@ -118,10 +119,10 @@ def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
 
 def test_declared_names_are_spelled_as_their_front_end_says() -> None:
     """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``, or
-    torchvision's fx-wrapped Swin and MViT functions and the Swin kinds' own, read by name),
-    aten ops ``aten.…``, ONNX op types CamelCase words."""
+    torchvision's fx-wrapped Swin (2-D and 3-D) and MViT functions and the Swin kinds' own,
+    read by name), aten ops ``aten.…``, ONNX op types CamelCase words."""
     wrapped = ("torchvision.models.swin_transformer.", "torchvision.models.video.mvit.",
-               "convcost.cost.ops.swin_torch.")
+               "torchvision.models.video.swin_transformer.", "convcost.cost.ops.swin_torch.")
     for key, kind in OPS.items():
         i = kind.imports
         assert all(n.startswith("torch.") for n in i.modules), key

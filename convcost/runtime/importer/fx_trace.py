@@ -25,6 +25,7 @@ from convcost.runtime.importer.fx_ops import (
     module_rule,
     tables,
 )
+from convcost.runtime.importer.fx_shape_prop import SIZES, shape_prop
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -117,7 +118,13 @@ class _Walk:
 def _call(walk: _Walk, node: fx.Node, module: Any, shapes: tuple[Shape, ...]) -> Call:
     ins = tuple(walk.kept[n.name][0] if n.name in walk.kept else walk.weights[n.name][1]
                 for n in node.all_input_nodes if n.name in walk.kept or n.name in walk.weights)
-    return Call(module, tuple(node.args), dict(node.kwargs), ins, shapes[0], shapes)
+    args: Any = node.args
+    kwargs: Any = node.kwargs
+    if node.meta.get("is_wrapped"):  # a wrapped function reads the sizes another computed
+        from torch.fx.node import map_arg  # (Swin3D's window): as the values they had
+
+        args, kwargs = (map_arg(a, lambda n: n.meta.get(SIZES, n)) for a in (args, kwargs))
+    return Call(module, tuple(args), dict(kwargs), ins, shapes[0], shapes)
 
 
 def _rule(node: fx.Node, module: Any) -> Rule | None:
@@ -321,7 +328,6 @@ def _defaults(model: nn.Module) -> dict[str, Any] | None:
 def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     """Symbolically trace ``model`` and propagate shapes from zeros of ``input_shape``."""
     import torch
-    from torch.fx.passes.shape_prop import ShapeProp
 
     from convcost.cost.ops.swin_torch import FX_LEAVES
 
@@ -330,7 +336,7 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     graph = tracer.trace(model, concrete_args=concrete)
     gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
-        ShapeProp(gm).propagate(torch.zeros(input_shape))
+        shape_prop()(gm).propagate(torch.zeros(input_shape))
     calls = Counter(str(n.target) for n in gm.graph.nodes if n.op == "call_module")
     walk = _Walk(gm, calls)
     for node in gm.graph.nodes:

@@ -74,7 +74,7 @@ def _contraction_macs(node: IRNode) -> int:
             op = Attention(tuple(a["key_shape"]), tuple(a["value_shape"]))
             return cost(op, tuple(a["query_shape"])).macs
         if node.op == "shifted_window_attention":  # the function alone: no cpb_mlp
-            swa = ShiftedWindowAttention(a["channels"], a["heads"], tuple(a["window"]))
+            swa = ShiftedWindowAttention(a["channels"], a["heads"], tuple(a["window"]), tuple(a["shift"]))
             return cost(swa, node.shape).macs
         kv = tuple(a["kv"]) if a.get("kv") else None
         mha = MultiheadAttention(a["embed_dim"], a["heads"], a["bias"], kv,

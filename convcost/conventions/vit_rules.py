@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from convcost.conventions.convention import Rule
 from convcost.conventions.formulas import numel_out, ptflops_upsample, unsupported, zeros
+from convcost.conventions.rope_rules import ROWS as ROPE_ROWS
 from convcost.cost.graph import Node
 
 _CONSTANT_PAD = "nn.ConstantPad2d"
@@ -60,5 +61,6 @@ def _rows() -> dict[str, dict[str, Rule]]:
     }
 
 
-ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(_rows())
-"""convention name -> its rows for these kinds."""
+ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
+    {name: {**rows, **ROPE_ROWS[name]} for name, rows in _rows().items()})
+"""convention name -> its rows for these kinds (and ``rope``'s, conventions/rope_rules.py)."""

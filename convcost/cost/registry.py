@@ -42,6 +42,7 @@ from convcost.cost.ops import (
     reduce,
     reduce_max,
     reshape,
+    rope,
     shuffle,
     slicing,
     std_conv,
@@ -57,7 +58,7 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
-             tiling, reduce_max, normalize, fourier, opaque, recorded)
+             tiling, reduce_max, normalize, fourier, rope, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

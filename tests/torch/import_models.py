@@ -1095,3 +1095,35 @@ class Tiled(nn.Module):
         q = q.repeat_interleave(keys.shape[0] // n, dim=0)  # (N·4)×1×4
         out = (q @ keys.transpose(1, 2)).softmax(-1) @ keys  # (N·4)×1×4
         return self.proj(out.expand(-1, 3, -1))  # (N·4)×3×4
+
+
+class Rotary(nn.Module):
+    """Attention with a rotary embedding on q and k, as timm's EVA/DINOv3 apply it
+    (``apply_rot_embed_cat(..., half=True)``): the sin/cos table computed in forward from the
+    positions and a buffer of frequencies, a class token left unrotated (``q[:, :, :1]``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, 4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 8))
+        self.qkv = nn.Linear(8, 24)
+        self.proj = nn.Linear(8, 8)
+        self.register_buffer("inv_freq", 1.0 / 100 ** (torch.arange(2) / 2), persistent=False)
+
+    @staticmethod
+    def rotate(x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        sin, cos = emb.chunk(2, -1)
+        x1, x2 = x.chunk(2, dim=-1)
+        return (x * cos + torch.cat([-x2, x1], dim=-1) * sin).to(dtype=x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # [N, 16, 8]
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)  # [N, 17, 8]
+        angles = torch.arange(16.0)[:, None] * self.inv_freq  # [16, 2]
+        angles = torch.cat([angles, angles], -1)  # rotate_half's layout: [16, 4]
+        emb = torch.cat([angles.sin(), angles.cos()], -1)  # [16, 8]
+        q, k, v = self.qkv(x).reshape(x.shape[0], 17, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        q = torch.cat([q[:, :, :1, :], self.rotate(q[:, :, 1:, :], emb)], dim=2).type_as(v)
+        k = torch.cat([k[:, :, :1, :], self.rotate(k[:, :, 1:, :], emb)], dim=2).type_as(v)
+        x = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(x.shape[0], 17, 8)
+        return self.proj(x)

@@ -196,6 +196,7 @@ layers:
   - {kind: reshape, name: r, shape: [17, 3, 2, 8]}
   - {kind: permute, name: p, dims: [2, 0, 3, 1, 4]}
   - {kind: unbind, name: q, dim: 0, index: 0}
+  - {kind: rope, name: rot}
   - {kind: transpose, name: t, dim0: 1, dim1: 2}
   - {kind: flatten, name: f, start_dim: 2}
   - {kind: layer_scale, name: ls}

@@ -198,6 +198,8 @@ def test_a_bias_cat_of_params_and_a_buffer_is_never_a_full_bias(runner: CliRunne
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["totals"]["params"] == 52 + 48 + 8 and data["verify"]["ok"]
+    # a linear without bias and an add of the 8 params: embed 16·3·4 = 768 + qkv 16·4·12 = 768
+    assert data["totals"]["macs"] == 768 + 768 and data["totals"]["complete"]
 
 
 def test_an_opaque_layer_after_a_permute_that_moved_the_batch_keeps_the_models_batch(

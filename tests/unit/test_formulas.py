@@ -47,6 +47,7 @@ from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.recurrent import Lstm
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.reduce_max import Max
+from convcost.cost.ops.rope import Rope
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.std_conv import StdConv2d
 from convcost.cost.ops.transpose import ConvTranspose2d
@@ -336,6 +337,10 @@ GRAPH_LEAVES: dict[str, Case] = {
     # XCiT's grid: 32 sines and cosines of the row and 32 of the column at 28×28 positions:
     # [N, 2·32, 28, 28] whatever it reads (the batch only); sizes alone, nothing learnt, no MAC
     "fourier_pos": (FourierPosition(32, (28, 28)), (2, 3, 224, 224), (2, 64, 28, 28), 0, 0),
+    # rotary embedding of DINOv3-T's queries, 3 heads · 256 tokens · 64: x·cos + rotate(x)·sin is
+    # 2·49,152 multiplies and 49,152 adds, elementwise: no conv/linear MAC; sin/cos are buffers
+    "rope": (Rope(), (1, 3, 256, 64), (1, 3, 256, 64), 0, 0),
+    "rope interleaved": (Rope(False), (2, 16, 12, 8), (2, 16, 12, 8), 0, 0),  # [N, L, heads, D]
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
@@ -416,6 +421,8 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "normalize the batch": (Normalize(0), (2, 6), "normalize dim 0 must be a dim after the batch"),
     "normalize past the rank": (Normalize(-3), (2, 6), "normalize dim -3 must be a dim after the batch"),
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),
+    "rope odd head dim": (Rope(), (1, 3, 256, 63), "rope expects [N, ..., L, D] with an even head dim D"),
+    "rope flat": (Rope(), (1, 64), "rope expects [N, ..., L, D]"),
     "fold of too few windows": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 195),
                                 "needs [N, C·9, 196]"),
     **TOKEN_ERRORS,

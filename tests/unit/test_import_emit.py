@@ -244,14 +244,15 @@ def test_a_split_of_a_module_called_again_shares_its_convs() -> None:
 
 def test_an_opaque_region_never_ends_on_an_empty_tensor() -> None:
     """deepseek_vit: an opaque slice that is empty (no prefix tokens, 0 rows), read by a later
-    cat: no layer can have a size 0, so the region takes ops until its last tensor has none."""
+    op: no layer can have a size 0, so the region takes ops until its last tensor has none. (A
+    cat with an empty tensor is the other tensor: rope_pass, tests/unit/test_import_rope.py.)"""
     g = Builder((1, 4, 8, 8))
     y = g.conv("conv", "x", 4)
     empty = g.op("prefix", "opaque", "", (y,), (1, 0, 8, 8), target="aten.odd")
     rest = g.op("tokens", "opaque", "", (y,), (1, 4, 8, 8), target="aten.odd")
-    g.op("cat", "concat", "", (empty, rest), (1, 4, 8, 8), dim=1)
+    g.op("both", "opaque", "", (empty, rest), (1, 4, 8, 8), target="aten.odd")
     imported = to_spec(g.graph(), SOURCE)
-    assert [(o.ops, o.shape) for o in imported.emitted.opaque] == [("aten.odd ×2, concat ×1", (1, 4, 8, 8))]
+    assert [(o.ops, o.shape) for o in imported.emitted.opaque] == [("aten.odd ×3", (1, 4, 8, 8))]
     assert _analysed(imported).totals.params == 144  # conv 4·4·3·3
 
 

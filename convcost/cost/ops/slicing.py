@@ -105,7 +105,8 @@ def emit_slice(node: Traced, x: Shape) -> list[Layer] | None:
     """``x[:, a:b]``: a ``slice`` of channels; on another dim after the batch, with ``dim``
     (the whole tensor: no layer)."""
     start, end, dim = node.attr("start"), node.attr("end"), node.attr("dim")
-    if not isinstance(dim, int) or not 0 < dim < len(x) or node.attr("step", 1) != 1 or start is None:
+    if not isinstance(dim, int) or not 0 < dim < len(x) or node.attr("step", 1) != 1 or start is None \
+            or end is None or end <= start:  # an empty slice (q[:, :, :0]): no layer says it
         return None
     if (start, end) == (0, x[dim]):
         return []

@@ -1,0 +1,157 @@
+"""A rotary position embedding applied to a tensor becomes one ``rope`` node. Pure IR.
+
+timm's ``apply_rot_embed_cat(x, emb, half=True)`` (EVA, DINOv3, Qwen3-VL, DeepSeek) and HF's
+``apply_rotary_pos_emb`` trace to ``x * cos + cat([-x2, x1], -1) * sin``, with ``x1, x2`` the
+halves of x's last dim (``x.chunk(2, -1)`` or two slices) and ``cos``/``sin`` **tables**:
+tensors no input and no parameter reaches (computed from the token grid: ``_build_grid``,
+sin, cos; or from buffers alone, which the tracer folds into the ``mul`` as its state). That
+``add`` becomes a ``rope`` node reading ``x`` alone; its ``mul``s, the ``neg``/``cat`` of the
+rotation and the tables no other op reads are dropped (they hold no parameter and no MAC:
+FlopCounterMode counts none of them).
+
+Around it: a dtype cast (``.to(dtype)``, ``.type_as(v)``) of a tensor keeps its shape and
+holds no MAC: it is an ``identity`` of the tensor (of a parameter read directly, Qwen3's
+``pos_embed.to(x.dtype)``: a ``param``); a ``cat`` with an empty tensor (``q[:, :, :0]``,
+no prefix token) is the other tensor. Any other form stays as it was (opaque, flagged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from convcost.cost.ops.rope import NEGATIONS
+from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
+
+CASTS = frozenset({"Tensor.to", "Tensor.type_as", "Tensor.float", "Tensor.type", "aten.to", "aten.type_as"})
+"""x.to(dtype), x.type_as(y), x.float(): a cast, no shape change (fx and torch.export names)."""
+
+
+def tables(graph: IRGraph) -> frozenset[str]:
+    """The tensors no model input and no parameter reaches (sin/cos tables, grids)."""
+    found: set[str] = set()
+    for node in graph.nodes:
+        if node.op not in ("input", "param") and not node.params and not node.shared \
+                and all(t in found for t in node.inputs):
+            found.add(node.name)
+    return frozenset(found)
+
+
+def _halves(graph: IRGraph, a: IRNode, b: IRNode) -> str | None:
+    """The tensor ``a`` and ``b`` are the first and second halves of (its last dim), or None."""
+    if a.inputs[:1] != b.inputs[:1] or len(a.inputs) != 1:
+        return None
+    if a.op == b.op == "getitem":
+        source = graph.node(a.inputs[0])
+        last = len(source.shape) - 1
+        if source.op == "chunk" and source.attr("dim") == last and len(source.attr("sizes", ())) == 2 \
+                and (a.attr("index"), b.attr("index")) == (0, 1):
+            return source.inputs[0]
+        return None
+    if a.op == b.op == "slice":
+        x = graph.node(a.inputs[0])
+        half = (*x.shape[:-1], x.shape[-1] // 2)
+        return x.name if a.shape == b.shape == half and a.name != b.name and not x.shape[-1] % 2 else None
+    return None
+
+
+def _rotated(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | None:
+    """``cat([-x2, x1], -1)``: ``(x, the nodes of the rotation)``, or None."""
+    cat = graph.node(name)
+    if cat.op != "concat" or len(cat.inputs) != 2 or cat.attr("dim") not in (-1, len(cat.shape) - 1):
+        return None
+    neg, first = graph.node(cat.inputs[0]), graph.node(cat.inputs[1])
+    if neg.op != "opaque" or neg.target not in NEGATIONS or len(neg.inputs) != 1:
+        return None
+    second = graph.node(neg.inputs[0])
+    x = _halves(graph, first, second)
+    if x is None:
+        return None
+    parts = (cat.name, neg.name, first.name, second.name, *first.inputs[:1])
+    return x, tuple(p for p in dict.fromkeys(parts) if p != x)
+
+
+def _product(node: IRNode, constant: frozenset[str]) -> str | None:
+    """The tensor a ``mul`` multiplies by a table (or by module state: a table computed from
+    buffers alone, which the tracer folds into the op), or None."""
+    if node.op != "mul" or "scalar" in node.attrs or node.params:
+        return None
+    if len(node.inputs) == 1 and node.attr("state"):
+        return node.inputs[0]
+    if len(node.inputs) != 2:
+        return None
+    a, b = node.inputs
+    if (a in constant) == (b in constant):
+        return None
+    return b if a in constant else a
+
+
+def _rope(graph: IRGraph, add: IRNode, constant: frozenset[str]) -> tuple[str, tuple[str, ...]] | None:
+    """``x·cos + rotate(x)·sin`` ending on ``add``: ``(x, its other nodes)``, or None."""
+    if add.op != "add" or len(add.inputs) != 2 or "scalar" in add.attrs or add.params:
+        return None
+    for plain, turned in (add.inputs, add.inputs[::-1]):
+        x, r = _product(graph.node(plain), constant), _product(graph.node(turned), constant)
+        rotation = _rotated(graph, r) if r is not None else None
+        if x is not None and rotation is not None and rotation[0] == x and graph.node(x).shape == add.shape:
+            return x, (plain, turned, *rotation[1])
+    return None
+
+
+def _cast(node: IRNode, graph: IRGraph) -> bool:
+    return node.op == "opaque" and node.target in CASTS and bool(node.inputs) and not node.params \
+        and graph.node(node.inputs[0]).shape == node.shape
+
+
+def _empty(graph: IRGraph, name: str) -> bool:
+    return 0 in graph.node(name).shape
+
+
+def _rewritten(graph: IRGraph, constant: frozenset[str]) -> tuple[list[IRNode], set[str]]:
+    """The nodes with each rotation one ``rope``, casts identities; the nodes it dropped."""
+    nodes: list[IRNode] = []
+    dropped: set[str] = set()
+    for node in graph.nodes:
+        found = _rope(graph, node, constant)
+        if found is not None:
+            nodes.append(replace(node, op="rope", inputs=(found[0],), attrs=frozen({"half": True}),
+                                 target="x * cos + rotate_half(x) * sin"))
+            dropped.update(found[1])
+        elif _cast(node, graph):
+            nodes.append(replace(node, op="identity", inputs=node.inputs[:1], attrs=frozen({})))
+        elif node.op == "opaque" and node.target in CASTS and not node.inputs and node.params:
+            nodes.append(replace(node, op="param", attrs=frozen({})))  # pos_embed.to(x.dtype)
+        elif node.op == "concat" and len(node.inputs) > 1 and any(_empty(graph, t) for t in node.inputs) \
+                and not all(_empty(graph, t) for t in node.inputs):
+            kept = tuple(t for t in node.inputs if not _empty(graph, t))
+            nodes.append(replace(node, op="identity", inputs=kept, attrs=frozen({})) if len(kept) == 1
+                         else replace(node, inputs=kept))
+        else:
+            nodes.append(node)
+    return nodes, dropped
+
+
+def _unread(nodes: Sequence[IRNode], outputs: Sequence[str], droppable: set[str]) -> set[str]:
+    """``droppable`` nodes nothing kept reads, found from the end."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        for t in node.inputs:
+            counts[t] = counts.get(t, 0) + 1
+    gone: set[str] = set()
+    for node in reversed(nodes):
+        if node.name in droppable and not counts.get(node.name) and node.name not in outputs:
+            gone.add(node.name)
+            for t in node.inputs:
+                counts[t] -= 1
+    return gone
+
+
+def fuse_ropes(graph: IRGraph) -> IRGraph:
+    """``graph`` with each rotary embedding one ``rope`` node (see the module docstring)."""
+    constant = tables(graph)
+    nodes, dropped = _rewritten(graph, constant)
+    if nodes == list(graph.nodes):
+        return graph
+    empty = {n.name for n in nodes if 0 in n.shape and not n.params}
+    gone = _unread(nodes, graph.outputs, dropped | set(constant) | empty)
+    return replace(graph, nodes=tuple(n for n in nodes if n.name not in gone))

@@ -8,6 +8,7 @@ both start the browser through :func:`browser_page`.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -21,10 +22,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 def unavailable() -> str | None:
-    """Why the browser cannot run here (None when it can)."""
+    """Why the browser cannot run here (None when it can). Playwright is found, not imported:
+    the test module calls this at collection, in every pytest worker (an import is ~0.2 s of
+    CPU each, for a test the fast loop skips)."""
     try:
-        import playwright.sync_api  # noqa: F401
+        found = importlib.util.find_spec("playwright.sync_api") is not None
     except ImportError:
+        found = False
+    if not found:
         return "needs the playwright package (pip install -e '.[dev]')"
     if not CHROMIUM.exists():
         return (f"needs Debian's chromium at {CHROMIUM}: `make test` installs it as root "

@@ -88,3 +88,21 @@ def test_make_test_fails_when_mypy_or_pytest_fails(tmp_path: Path, mypy: int, py
     assert (done.returncode == 0) == passes, done.stdout + done.stderr
     assert done.stdout.index("python ran") < done.stdout.index("mypy ran")
     assert "ruff ran" in done.stdout and "convcost ran" in done.stdout
+
+
+def test_the_install_caches_the_rewritten_test_modules(tmp_path: Path) -> None:
+    """scripts/warm_bytecode.py writes the pyc pytest's import hook would (assertions rewritten,
+    keyed by the source's hash), so a fresh clone's workers read it instead of each rewriting
+    every test module; a helper module is left to plain Python."""
+    from _pytest.assertion import rewrite
+    from helpers import load_script
+
+    warm = load_script(ROOT / "scripts" / "warm_bytecode.py", "warm_bytecode")
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert 1 + 1 == 2\n")
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    assert warm.rewrite_tests(tmp_path) == 1
+    pyc = tmp_path / "__pycache__" / ("test_a" + rewrite.PYC_TAIL)
+    code = rewrite._read_pyc(tmp_path / "test_a.py", pyc)
+    assert code is not None and "@pytest_ar" in code.co_names  # rewritten (its helpers imported)
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert 2\n")
+    assert rewrite._read_pyc(tmp_path / "test_a.py", pyc) is None  # an edit makes it stale

@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """The properties draw their full number of examples (tests/helpers.py ``examples``) under
     ``--run-exhaustive`` (make test-all), half under ``--run-slow`` (make test), a sixth in the
-    fast loop."""
+    fast loop; the variable set here also tells ``helpers.every_spec`` that slow tests run."""
     for option, scale in (("--run-exhaustive", "full"), ("--run-slow", "half")):
         if config.getoption(option):
             os.environ["CONVCOST_TESTS_EXAMPLES"] = scale

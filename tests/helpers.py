@@ -23,12 +23,19 @@ FAST_SPECS = ("mobilenet_v1", "resnet18", "googlenet")
 
 
 def every_spec(names: list[Any] | None = None) -> list[Any]:
-    """Shipped specs (names or paths) as test parameters: every one under ``--run-slow`` (make
-    test); in the fast loop only FAST_SPECS, the rest marked ``slow``."""
+    """Shipped specs (names or paths) as test parameters: the fast loop runs FAST_SPECS; make test
+    (``--run-slow``) also the specs that together hold every layer kind (``covering_specs``),
+    marked ``slow``; make test-all every spec, the others being marked ``exhaustive`` (the same
+    proof on more of the same kinds). The sample is computed only when slow tests run (the
+    conftest then sets CONVCOST_TESTS_EXAMPLES): the fast loop skips them all anyway."""
     import pytest
 
-    return [name if Path(str(name)).stem in FAST_SPECS else pytest.param(name, marks=pytest.mark.slow)
-            for name in (ALL_SPECS if names is None else names)]
+    names = ALL_SPECS if names is None else names
+    stems = [Path(str(name)).stem for name in names]
+    sample = covering_specs(tuple(stems)) if os.environ.get("CONVCOST_TESTS_EXAMPLES") else None
+    return [name if stem in FAST_SPECS else pytest.param(
+                name, marks=pytest.mark.slow if sample is None or stem in sample else pytest.mark.exhaustive)
+            for name, stem in zip(names, stems, strict=True)]
 
 
 def spec_kinds(name: str) -> frozenset[str]:

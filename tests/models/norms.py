@@ -1,5 +1,5 @@
-"""Tiny models written as timm writes its MAC-free ops (XCiT's F.normalize and Fourier grid), for
-the importer's tests: each becomes its kind, none opaque."""
+"""Tiny models written as timm writes its MAC-free ops (XCiT's F.normalize and Fourier grid,
+LeViT's subsample), for the importer's tests: each becomes its kind, none opaque."""
 
 from __future__ import annotations
 
@@ -55,3 +55,18 @@ class Fourier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.proj(x)
         return x + self.pos_embed(x.shape[0], x.shape[2], x.shape[3])
+
+
+class Subsample(nn.Module):
+    """LeViT's attention subsample: the 4×4 tokens viewed as a map, every other row and column."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+        self.q = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.proj(x).flatten(2).transpose(1, 2)  # [N, 16, 8]
+        b, _, c = t.shape
+        t = t.view(b, 4, 4, c)[:, ::2, ::2]
+        return self.q(t.reshape(b, -1, c))  # [N, 4, 8]

@@ -1,5 +1,5 @@
 """The importer reads timm's MAC-free ops as their kinds, never opaque (XCiT's F.normalize and
-Fourier positional grid), and the cross-check agrees."""
+Fourier positional grid, LeViT's strided subsample), and the cross-check agrees."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from convcost.spec.yamlsafe import load_yaml
 MODELS = "tests/models/norms.py"
 
 
-def _layers(model: str, shape: tuple[int, ...]) -> list[dict[str, Any]]:
+def _layers(model: str, shape: tuple[int, ...], tracer: str = "fx") -> list[dict[str, Any]]:
     from helpers import graph_of
 
     source = f"{MODELS}:{model}"
-    return list(load_yaml(to_spec(graph_of(source, shape, tracer="fx"), source).yaml, source)["layers"])
+    return list(load_yaml(to_spec(graph_of(source, shape, tracer=tracer), source).yaml, source)["layers"])
 
 
 @pytest.mark.parametrize(("model", "shape", "expected"), [
@@ -27,6 +27,9 @@ def _layers(model: str, shape: tuple[int, ...]) -> list[dict[str, Any]]:
                                    {"kind": "normalize", "dim": 1, "p": 1.0}]),
     # the grid of the 4×4 patches, 8 sines and cosines per axis, then its 1×1 projection
     ("Fourier", (1, 3, 16, 16), [{"kind": "fourier_pos", "hidden": 8, "size": [4, 4]}]),
+    # every other row, then every other column of the 4×4 token map
+    ("Subsample", (2, 3, 16, 16), [{"kind": "slice", "start": 0, "step": 2},
+                                   {"kind": "slice", "start": 0, "dim": 2, "step": 2}]),
 ])
 def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: list[dict[str, Any]]) -> None:
     layers = _layers(model, shape)
@@ -36,11 +39,20 @@ def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: lis
     assert found == expected
 
 
+def test_a_strided_slice_under_torch_export() -> None:
+    """torch.export records LeViT's subsample as one aten.slice per dim, each with its step."""
+    layers = _layers("Subsample", (2, 3, 16, 16), tracer="export")
+    assert [(layer.get("dim", 1), layer.get("step")) for layer in layers if layer["kind"] == "slice"] \
+        == [(1, 2), (2, 2)]
+
+
 @pytest.mark.parametrize(("model", "shape", "params", "macs"), [
     # conv 3·8·16 + 8 = 392 params; its MACs 2·8·4·4·3·16 = 12,288, q @ kᵀ 2·8·16·8 = 2,048
     ("Normalize", "2x3x16x16", 392, 14_336),
     # patches 392 params, 8·4·4·48 = 6,144 MACs; the projection 16·8 + 8 = 136, 4·4·16·8 = 2,048
     ("Fourier", "1x3x16x16", 528, 8_192),
+    # patches 392 params, 2·6,144 MACs; q 8·8 + 8 = 72 params, 2·4 tokens·64 = 512 MACs
+    ("Subsample", "2x3x16x16", 464, 12_800),
 ])
 def test_the_cross_check_agrees(model: str, shape: str, params: int, macs: int) -> None:
     from typer.testing import CliRunner

@@ -69,6 +69,13 @@ def _fourier(hidden: int, size: tuple[int, int]) -> Callable[[], Any]:
     return make
 
 
+def _strided_slice() -> Any:
+    from convcost.cost.ops.slicing import Slice
+    from convcost.cost.registry import OPS
+
+    return OPS["slice"].module(Slice(0, 7, 2, 2), (2, 7, 7, 6))
+
+
 def _modules() -> Any:
     """Small modules written as the architectures write them (torchvision, timm)."""
     import torch
@@ -292,6 +299,9 @@ CASES = [
          ("aten::linalg_vector_norm", "aten::clamp_min", "aten::expand_as", "aten::div")),
     # XCiT's Fourier grid, 8 per axis at 3×5: [2, 16, 3, 5] of the sizes alone; fvcore skips its
     # 2 repeats, 2 adds (+ eps), 6 divisions, 3 muls (2π, 2·⌊i/2⌋), 1 pow, 2 sines, 2 cosines
+    # LeViT's subsample, every other column of [2, 7, 7, 6]: ⌈7 / 2⌉ = 4; an aten::slice, free
+    Case("slice step", _strided_slice, (2, 7, 7, 6), (2, 7, 4, 6), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
     Case("fourier_pos", _fourier(8, (3, 5)), (2, 3, 8, 8), (2, 16, 3, 5), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
          ("aten::repeat",) * 2 + ("aten::add",) * 2 + ("aten::div",) * 6 + ("aten::mul",) * 3

@@ -341,6 +341,9 @@ GRAPH_LEAVES: dict[str, Case] = {
     # 2·49,152 multiplies and 49,152 adds, elementwise: no conv/linear MAC; sin/cos are buffers
     "rope": (Rope(), (1, 3, 256, 64), (1, 3, 256, 64), 0, 0),
     "rope interleaved": (Rope(False), (2, 16, 12, 8), (2, 16, 12, 8), 0, 0),  # [N, L, heads, D]
+    # LeViT's q subsample x[:, ::2, ::2] on [N, 7, 7, 256]: ⌈7 / 2⌉ = 4 rows (then columns); a view
+    "slice step": (Slice(0, 7, 1, 2), (1, 7, 7, 256), (1, 4, 7, 256), 0, 0),
+    "slice step dim 2": (Slice(1, 7, 2, 3), (1, 4, 7, 256), (1, 4, 2, 256), 0, 0),  # ⌈6 / 3⌉ = 2
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}
@@ -418,6 +421,7 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "slice of no dim": (Slice(0, 1, 3), (1, 4, 8), "indices of dim 3 0:1 are not inside the input's 0"),
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
     "fourier_pos odd": (FourierPosition(3, (4, 4)), (1, 3, 8, 8), "an even hidden size of 2 or more, got 3"),
+    "slice step 0": (Slice(0, 7, 2, 0), (1, 4, 7, 256), "slice step must be positive, got 0"),
     "normalize the batch": (Normalize(0), (2, 6), "normalize dim 0 must be a dim after the batch"),
     "normalize past the rank": (Normalize(-3), (2, 6), "normalize dim -3 must be a dim after the batch"),
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),

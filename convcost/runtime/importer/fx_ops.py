@@ -70,6 +70,22 @@ def channel_slice(index: Any, shape: Shape) -> dict[str, Any] | None:
     return dict(dim=cut[0], start=start, end=end, step=step)
 
 
+def axis_slices(index: Any, shape: Shape) -> dict[str, Any] | None:
+    """``x[:, ::2, ::2]`` (LeViT's subsample): several dims after the batch sliced, each with its
+    start, end and step (``axes``); None for any other index (:func:`channel_slice` reads one
+    dim), an int, a tensor or bounds computed in the trace."""
+    items = index_items(index, len(shape))
+    full = slice(None)
+    if items is None or items[0] != full or not all(
+            isinstance(i, slice) and all(v is None or type(v) is int for v in (i.start, i.stop, i.step))
+            for i in items):
+        return None
+    axes = tuple((d, *item.indices(shape[d])) for d, item in enumerate(items) if item != full)
+    if len(axes) < 2 or any(start >= end or step < 1 for _, start, end, step in axes):
+        return None
+    return dict(axes=axes)
+
+
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
 EVAL_IDENTITIES = frozenset({"stochastic_depth", "drop_path", "drop_block_2d", "drop_block_fast_2d"})
 

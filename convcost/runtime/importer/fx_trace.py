@@ -19,6 +19,7 @@ from convcost.runtime.importer.fx_ops import (
     EVAL_IDENTITIES,
     Call,
     Rule,
+    axis_slices,
     channel_slice,
     function_rule,
     index_items,
@@ -157,7 +158,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
             if getattr(source, "name", None) in walk.kept else None
         if sliced is None and not tuple_input and getattr(source, "name", None) in walk.kept:
-            sliced = _traced_slice(node.args[1], walk.kept[source.name][0], shapes[0])
+            sliced = _traced_slice(node.args[1], walk.kept[source.name][0], shapes[0]) \
+                or axis_slices(node.args[1], walk.kept[source.name][0])
         if _unbind_piece(walk, node, shapes, tuple_input, sliced):
             return
         if tuple_input and node.args[1] == 0 and not any(walk.kept[source.name][1:]):

@@ -29,7 +29,7 @@ SAMPLE = {  # source: (input side, expected)
     "timm:convnextv2_atto": (64, "exact"),  # GRN on a channels-last view: the grn kind
     "timm:repvit_m0_9": (64, "exact"),  # distillation head averaged with the head: average
     "timm:tf_efficientnet_b0": (64, "exact"),  # TF 'same' padding by F.pad
-    "timm:edgenext_xx_small": (64, "incomplete"),  # attention on a flat tensor: rank checked first
+    "timm:edgenext_xx_small": (64, "exact"),  # F.normalize, the Fourier grid (by class)
     "timm:vit_tiny_patch16_224": (224, "exact"),  # forward(x, attn_mask=None): a constant, not an input
 }
 

@@ -126,7 +126,7 @@ def emit_axis(dim: Any, start: Any, end: Any, step: Any, x: Shape) -> list[Layer
     reads the one before's output, whose other sizes are ``x``'s)."""
     if not isinstance(dim, int) or not 0 < dim < len(x) or not isinstance(step, int) or step < 1 \
             or not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= x[dim]:
-        return None
+        return None  # an empty slice (q[:, :, :0]) too: no layer says it
     if (start, end, step) == (0, x[dim], 1):
         return []
     layer: Layer = {"kind": "slice", "start": start}

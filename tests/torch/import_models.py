@@ -1127,3 +1127,21 @@ class Rotary(nn.Module):
         k = torch.cat([k[:, :, :1, :], self.rotate(k[:, :, 1:, :], emb)], dim=2).type_as(v)
         x = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(x.shape[0], 17, 8)
         return self.proj(x)
+
+
+class CastWeights(nn.Module):
+    """Weights cast before use, as timm's RmsNormFp32 and Qwen3-VL's ``pos_embed.to(x.dtype)``:
+    ``F.layer_norm(x.float(), (C,), weight.float(), bias.float())`` and ``x + pos.to(x.dtype)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, 4)
+        self.pos = nn.Parameter(torch.zeros(1, 16, 8))
+        self.weight, self.bias = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # [N, 16, 8]
+        x = x + self.pos.to(x.dtype)
+        x = F.layer_norm(x.float(), (8,), self.weight.float(), self.bias.float(), 1e-6).to(x.dtype)
+        return self.head(x)

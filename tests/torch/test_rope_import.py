@@ -23,3 +23,14 @@ def test_a_rotary_attention_imports_exactly() -> None:
     # proj 17·8·8 = 1,088 -> 15,120 (the rotations' multiplies and adds are no MAC)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (688, 15_120)
     assert data["totals"]["complete"] and data["verify"]["ok"]
+
+
+def test_weights_cast_before_use_are_the_weights() -> None:
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:CastWeights", "--input", "1x3x16x16", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "opaque" not in [layer["kind"] for layer in data["layers"]]
+    # params: embed 3·16·8 + 8 = 392, pos 16·8 = 128, norm 2·8 = 16, head 8·4 + 4 = 36 -> 572;
+    # MACs: embed 16·8·48 = 6,144, head 16·8·4 = 512 -> 6,656
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (572, 6_656)
+    assert data["totals"]["complete"] and data["verify"]["ok"]

@@ -191,7 +191,8 @@ _SHAPE_OF = frozenset({"reshape_as", "view_as"})  # x.reshape_as(y): the traced 
 
 # ops without MACs (FlopCounterMode counts none) that turn one weight into another tensor
 _VIEWS = frozenset({"view", "reshape", "unsqueeze", "squeeze", "permute", "transpose",
-                    "contiguous", "flatten", "tile", "repeat", "repeat_interleave", "interpolate"})
+                    "contiguous", "flatten", "tile", "repeat", "repeat_interleave", "interpolate",
+                    "float", "to", "type", "half", "bfloat16"})  # casts: weight.float() (RmsNormFp32)
 
 
 def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:

@@ -73,6 +73,18 @@ def test_a_table_folded_into_the_mul_as_state_is_a_table() -> None:
     assert [(n.name, n.op) for n in fused.nodes[1:]] == [("rot", "rope"), ("cast", "identity")]
 
 
+def test_a_table_made_by_a_matmul_is_no_table_and_stays() -> None:
+    # Gemma4's angles = inv_freq @ positions: FlopCounterMode counts that matmul (16·16·1 MACs
+    # here), so the rotation it feeds is left as it was and nothing of it is dropped
+    angles = [_n("freq", "param", (), (16, 1)), _n("pos", "opaque", (), (1, 8), target="aten.arange"),
+              _n("angles", "matmul", ("freq", "pos"), (16, 8), fn="matmul", other=(1, 8))]
+    table = [replace(n, inputs=("angles",)) if n.name in ("sin", "cos") else n for n in _table()[1:]]
+    graph = _graph([*angles, *table, *_rotary("x")])
+    assert "angles" not in tables(graph) and {"freq", "pos"} <= tables(graph)
+    fused = fuse_ropes(graph)
+    assert [n.op for n in fused.nodes] == [n.op for n in graph.nodes[:-1]] + ["identity"]  # the cast
+
+
 def test_the_tables_are_what_no_input_or_parameter_reaches() -> None:
     nodes = [*_table(), _n("p", "concat", (), (8,), params=8, dim=0), _n("y", "mul", ("x", "c"), Q)]
     assert tables(_graph(nodes)) == {"grid", "sin", "cos", "emb", "emb_chunk", "s", "c"}

@@ -22,17 +22,20 @@ from dataclasses import replace
 
 from convcost.cost.ops.rope import NEGATIONS
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
+from convcost.runtime.importer.selfcheck import node_macs
 
 CASTS = frozenset({"Tensor.to", "Tensor.type_as", "Tensor.float", "Tensor.type", "aten.to", "aten.type_as"})
 """x.to(dtype), x.type_as(y), x.float(): a cast, no shape change (fx and torch.export names)."""
 
 
 def tables(graph: IRGraph) -> frozenset[str]:
-    """The tensors no model input and no parameter reaches (sin/cos tables, grids)."""
+    """The tensors no model input and no parameter reaches (sin/cos tables, grids), computed
+    with no MAC (a table made by a matmul, Gemma4's ``inv_freq @ positions``, is none: dropping
+    it would drop MACs FlopCounterMode counts)."""
     found: set[str] = set()
     for node in graph.nodes:
-        if node.op not in ("input", "param") and not node.params and not node.shared \
-                and all(t in found for t in node.inputs):
+        if node.op != "input" and not node.params and not node.shared \
+                and all(t in found for t in node.inputs) and not node_macs(node):
             found.add(node.name)
     return frozenset(found)
 

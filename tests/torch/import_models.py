@@ -1145,3 +1145,26 @@ class CastWeights(nn.Module):
         x = x + self.pos.to(x.dtype)
         x = F.layer_norm(x.float(), (8,), self.weight.float(), self.bias.float(), 1e-6).to(x.dtype)
         return self.head(x)
+
+
+class WindowMask(nn.Module):
+    """TinyViT's attention: windows folded into the batch, SDPA whose ``attn_mask`` is a bias
+    gathered from a [heads, offsets] table (``biases[:, idxs]``: [heads, N, N], no batch axis);
+    a size test torch.fx cannot trace, so torch.export reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 2, 2)  # 4×4 at 8×8
+        self.qkv = nn.Linear(8, 24)  # 2 heads of q, k, v 4
+        self.biases = nn.Parameter(torch.zeros(2, 3))
+        idxs = torch.tensor([[0, 1, 2, 1], [1, 0, 1, 2], [2, 1, 0, 1], [1, 2, 1, 0]])
+        self.register_buffer("idxs", idxs, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.embed(x)  # N×8×4×4
+        if y.shape[-1] % 2:
+            y = F.pad(y, (0, 1, 0, 1))
+        n = y.shape[0]
+        t = y.reshape(n, 8, 2, 2, 2, 2).permute(0, 2, 4, 3, 5, 1).reshape(n * 4, 4, 8)  # 4 windows
+        q, k, v = self.qkv(t).reshape(n * 4, 4, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.biases[:, self.idxs])

@@ -5,6 +5,7 @@ opaque, figures equal to torch's, the cross-check agreeing."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import torch
@@ -27,19 +28,44 @@ def test_tiling_ops_are_their_kinds(tracer: str) -> None:
     assert ops["repeat_interleave"].shape == (8, 1, 4)  # N·4 windows at N = 2
 
 
-def test_tiled_model_is_exact() -> None:
+def _exact(name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    """``convcost model`` on it: exit 0, nothing opaque, the cross-check agreeing, params and
+    MACs equal to sum(p.numel()) and FlopCounterMode's FLOPs / 2 (math attention)."""
     import import_models
 
-    model = import_models.Tiled().eval()
+    model = getattr(import_models, name)().eval()
     with torch.no_grad(), flop_counter() as counter:
-        model(torch.zeros(2, 3, 8, 8))
-    result = CliRunner().invoke(app, ["model", MODEL, "--input", "2x3x8x8", "-f", "json"])
+        model(torch.zeros(shape))
+    text = "x".join(map(str, shape))
+    result = CliRunner().invoke(app, ["model", f"tests/torch/import_models.py:{name}", "--input",
+                                      text, "-f", "json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data: dict[str, Any] = json.loads(result.stdout)
+    totals = data["totals"]
+    assert totals["complete"] and not totals["uncounted"] and data["verify"]["ok"], data["verify"]
+    assert (totals["params"], totals["macs"]) == (
+        sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2)
+    return data
+
+
+def test_tiled_model_is_exact() -> None:
+    data = _exact("Tiled", (2, 3, 8, 8))
     # params: conv 3·4 + 4 = 16, proj 4·4 + 4 = 20: 36; MACs at N = 2: conv 2·4·8·8·3 = 1,536,
     # q·kᵀ 8·1·36·4 = 1,152, a·k 8·1·36·4 = 1,152, proj 8·3·4·4 = 384: 4,224
     assert (data["totals"]["params"], data["totals"]["macs"]) == (36, 4_224)
-    assert data["totals"]["macs"] == counter.get_total_flops() // 2
-    assert data["totals"]["complete"] and data["verify"]["ok"], data["verify"]["mismatches"]
     kinds = [layer["kind"] for layer in data["layers"]]
     assert kinds.count("sliding") == 2 and {"repeat_interleave", "expand"} <= set(kinds)
+
+
+def test_export_reads_a_gathered_window_mask() -> None:
+    """TinyViT's ``biases[:, idxs]`` under torch.export: an ``aten.index`` of a parameter by a
+    buffer is that parameter, read by the attention as a ``param`` mask at its query's batch."""
+    graph = graph_of("tests/torch/import_models.py:WindowMask", (1, 3, 8, 8))
+    assert graph.tracer == "torch.export" and not graph.opaque()
+    sdpa = next(n for n in graph if n.op == "attention")
+    assert (sdpa.params, sdpa.attr("mask"), sdpa.attr("state")) == (6, (2, 4, 4), ((2, 4, 4),))
+    data = _exact("WindowMask", (2, 3, 8, 8))
+    # params: embed 3·8·4 + 8 = 104, qkv 8·24 + 24 = 216, biases 2·3 = 6: 326; MACs at N = 2:
+    # embed 2·8·4·4·12 = 3,072, qkv 8·4·8·24 = 6,144, q·kᵀ and a·v 2·(8·2·4·4·4) = 2,048: 11,264
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (326, 11_264)
+    assert [layer["params"] for layer in data["layers"] if layer["kind"] == "param"] == [6]

@@ -41,9 +41,20 @@ def test_a_gathered_mask_is_a_param_the_attention_reads() -> None:
     assert "state" not in sdpa.attrs and graph.params == 8_784
 
 
+def test_a_gathered_mask_without_batch_reads_the_query() -> None:
+    # TinyViT: biases[:, idxs] of 12 heads × 16 offsets = 192 params, [12, 197, 197]: the param
+    # takes its batch from the query (windows folded into it) and broadcasts over it
+    graph = split_state_reads(_graph(_sdpa(192, mask=(12, 197, 197), state=((12, 197, 197),))))
+    param, sdpa = graph.nodes[1:]
+    assert (param.op, param.inputs, param.shape, param.params) == ("param", ("x",), MASK, 192)
+    assert param.attr("batch_only")  # read for its batch only
+    assert sdpa.inputs == ("x", "x", "x", param.name) and sdpa.params == 0
+
+
 @pytest.mark.parametrize("node", [
     _sdpa(0),  # a buffer mask: no params, the attention runs without it
-    _sdpa(8_784, mask=(12, 197, 197), state=((12, 197, 197),)),  # no batch axis
+    _sdpa(8_784, mask=(2, 12, 197, 197), state=((2, 12, 197, 197),)),  # a batch of its own
+    _sdpa(8_784, mask=(1, 1, 12, 197, 197), state=((1, 1, 12, 197, 197),)),  # over the rank
     _sdpa(8_784, state=((1, 12, 197, 197), (12,))),  # two weights read
 ])
 def test_other_attentions_are_left_alone(node: IRNode) -> None:

@@ -97,6 +97,10 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, -1]}]),  # CaiT's q(x[:, 0]).unsqueeze(1): 192 follows α
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor
+    # TinyViT's mask biases[:, idxs], 4 heads × 49 offsets = 196 params, read at its query's
+    # batch (16 windows): a gathered param
+    (_node("param", (16, 4, 49, 49), params=196, batch_only=True), (16, 4, 49, 32),
+     [{"kind": "param", "shape": [4, 49, 49], "params": 196}]),
     # x.flatten(0, 1): the batch folds (N·768 rows; LeViT's BatchNorm1d over N·L tokens)
     (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196),
      [{"kind": "reshape", "shape": [196], "fold": 768}]),

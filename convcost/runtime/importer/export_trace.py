@@ -55,6 +55,14 @@ def _module(node: fx.Node) -> str:
     return str(next(reversed(stack.values()))[0]) if stack else ""
 
 
+# ATen ops without MACs that make another tensor of weights alone (TinyViT's and EfficientViT's
+# gathered attention bias ``biases[:, idxs]``, a view of a weight); not ``aten.expand``: a
+# weight expanded to the batch is a ``param`` (the class token)
+_DERIVED = frozenset({"aten.index", "aten.view", "aten.reshape", "aten._unsafe_view",
+                      "aten.permute", "aten.transpose", "aten.unsqueeze", "aten.squeeze",
+                      "aten.select", "aten.slice", "aten.clone", "aten.alias", "aten.flatten"})
+
+
 class _Export:
     """One translation: graph inputs that are parameters, the nodes kept so far."""
 
@@ -68,10 +76,33 @@ class _Export:
         self.uses = Counter(n.name for node in ep.graph.nodes for n in node.all_input_nodes
                             if n.name in self.params)
         self.nodes: list[IRNode] = []
+        self.derived: dict[str, tuple[tuple[str, ...], Shape]] = {}  # a tensor of weights alone
+        # -> the parameters it holds, its shape
+
+    def weights(self, name: str) -> tuple[str, ...]:
+        """The parameters a tensor is (one), or is made of (a derived tensor), else none."""
+        return (name,) if name in self.params else self.derived.get(name, ((), ()))[0]
+
+    def derive(self, node: fx.Node, shapes: tuple[Shape, ...]) -> bool:
+        """An op of :data:`_DERIVED` on parameters and buffers alone, nothing traced, at least one
+        parameter: the parameters, read (and counted) by the op that reads the result, as
+        torch.fx's translation does (``fx_trace._state_op``)."""
+        args = node.all_input_nodes
+        if op_name(node.target) not in _DERIVED or any(
+                n.name in self.kept or not (self.weights(n.name) or n.name in self.constants)
+                for n in args):
+            return False
+        weights = tuple(w for n in args for w in self.weights(n.name))
+        if not weights:
+            return False
+        self.derived[node.name] = (weights, shapes[0])
+        return True
 
     def add(self, node: fx.Node, shapes: tuple[Shape, ...]) -> None:
+        if self.derive(node, shapes):
+            return
         args = node.all_input_nodes
-        weights = [n.name for n in args if n.name in self.params]
+        weights = [w for n in args for w in self.weights(n.name)]
         params = sum(self.params[w].numel() for w in weights if not self.seen[w])
         shared = any(self.uses[w] > 1 for w in weights)
         self.seen.update(weights)
@@ -87,13 +118,21 @@ class _Export:
                 inputs = source.inputs  # one piece of the unbind's input, as torch.fx reads it
         else:
             rule = aten_rules().get(op_name(node.target))
-            shapes_in = tuple((self.kept.get(n.name) or (tuple(self.params[n.name].shape),))[0]
-                              for n in args if n.name in self.kept or n.name in self.params)
-            call = r.Call(None, tuple(node.args), dict(node.kwargs), shapes_in, shapes[0], shapes)
+            call = r.Call(None, tuple(node.args), dict(node.kwargs), self.shapes_in(args), shapes[0],
+                          shapes)
             op, attrs = rule(call) if rule else ("opaque", {"shapes": shapes})
+            state = [self.derived[n.name][1] for n in args if n.name in self.derived]
+            if state and inputs:  # x + biases[:, idxs]: the derived weights' shapes, as fx's
+                attrs = {**attrs, "state": tuple(state)}
         self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,
                                  frozen(attrs), op_name(node.target)))
         self.kept[node.name] = shapes
+
+    def shapes_in(self, args: list[fx.Node]) -> tuple[Shape, ...]:
+        """The shapes of the tensors an op reads: traced, parameters and derived weights."""
+        return tuple(self.kept[n.name][0] if n.name in self.kept else self.derived[n.name][1]
+                     if n.name in self.derived else tuple(self.params[n.name].shape)
+                     for n in args if n.name in self.kept or self.weights(n.name))
 
 
 def trace_export(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:

@@ -35,14 +35,19 @@ def beside(name: str, what: str) -> str:
 
 def mask_param(node: IRNode) -> tuple[IRNode, IRNode] | None:
     """``(param, attention reading it)`` for an attention whose one weight read is its mask, of
-    the query's rank and batch 1; None for any other node."""
+    the query's rank and batch 1, or of a lower rank (TinyViT's ``[heads, N, N]``: the param
+    reads the query, whose batch holds the windows, and broadcasts over it); None for any
+    other node."""
     state: tuple[Any, ...] = node.attr("state") or ()
     mask, query = node.attr("mask"), node.attr("query_shape")
     if node.op != "attention" or not node.params or len(node.inputs) != 3 or len(state) != 1 \
             or not mask or tuple(state[0]) != tuple(mask) or not query \
-            or len(mask) != len(query) or mask[0] != 1:
+            or len(mask) > len(query) or (len(mask) == len(query) and mask[0] != 1):
         return None
-    param = IRNode(beside(node.name, "mask"), "param", node.module, (), tuple(mask), node.params,
+    lower = len(mask) < len(query)
+    shape = (query[0], *(1,) * (len(query) - 1 - len(mask)), *mask) if lower else tuple(mask)
+    param = IRNode(beside(node.name, "mask"), "param", node.module, node.inputs[:1] if lower else (),
+                   shape, node.params, attrs=frozen(dict(batch_only=True) if lower else {}),
                    target="getitem")
     return param, replace(node, inputs=(*node.inputs, param.name), params=0, attrs=_attrs(node))
 

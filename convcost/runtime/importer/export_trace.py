@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convcost.cost.registry import IMPORT_RULES
+from convcost.cost.registry import IMPORT_RULES, OPS
 from convcost.runtime.importer import fx_ops as r
 from convcost.runtime.importer.fx_trace import finish, shapes_of
 from convcost.runtime.importer.ir import IRNode, Shape, frozen
@@ -55,12 +55,14 @@ def _module(node: fx.Node) -> str:
     return str(next(reversed(stack.values()))[0]) if stack else ""
 
 
-# ATen ops without MACs that make another tensor of weights alone (TinyViT's and EfficientViT's
-# gathered attention bias ``biases[:, idxs]``, a view of a weight); not ``aten.expand``: a
-# weight expanded to the batch is a ``param`` (the class token)
-_DERIVED = frozenset({"aten.index", "aten.view", "aten.reshape", "aten._unsafe_view",
-                      "aten.permute", "aten.transpose", "aten.unsqueeze", "aten.squeeze",
-                      "aten.select", "aten.slice", "aten.clone", "aten.alias", "aten.flatten"})
+_GATHER = "aten.index"  # biases[:, idxs]: no op kind's (its result is a weight or opaque)
+
+
+def _free(op: str) -> bool:
+    """Whether an IR op is a view or bookkeeping (a reshape, permute, slice, clone...): no MACs;
+    not ``param`` (a weight expanded to the batch: the class token)."""
+    kind = OPS.get(op)
+    return kind is not None and (kind.view or kind.imports.bookkeeping)
 
 
 class _Export:
@@ -84,16 +86,16 @@ class _Export:
         return (name,) if name in self.params else self.derived.get(name, ((), ()))[0]
 
     def derive(self, node: fx.Node, shapes: tuple[Shape, ...]) -> bool:
-        """An op of :data:`_DERIVED` on parameters and buffers alone, nothing traced, at least one
-        parameter: the parameters, read (and counted) by the op that reads the result, as
-        torch.fx's translation does (``fx_trace._state_op``)."""
+        """An index, a view or a bookkeeping op (:func:`_free`) of parameters and buffers alone,
+        nothing traced, at least one parameter: the parameters, read (and counted) by the op
+        that reads the result, as torch.fx's translation does (``fx_trace._state_op``)."""
         args = node.all_input_nodes
-        if op_name(node.target) not in _DERIVED or any(
-                n.name in self.kept or not (self.weights(n.name) or n.name in self.constants)
-                for n in args):
-            return False
         weights = tuple(w for n in args for w in self.weights(n.name))
-        if not weights:
+        if not weights or any(n.name in self.kept or not (self.weights(n.name) or n.name in self.constants)
+                              for n in args):
+            return False
+        name, rule = op_name(node.target), aten_rules().get(op_name(node.target))
+        if name != _GATHER and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
             return False
         self.derived[node.name] = (weights, shapes[0])
         return True
@@ -118,15 +120,16 @@ class _Export:
                 inputs = source.inputs  # one piece of the unbind's input, as torch.fx reads it
         else:
             rule = aten_rules().get(op_name(node.target))
-            call = r.Call(None, tuple(node.args), dict(node.kwargs), self.shapes_in(args), shapes[0],
-                          shapes)
-            op, attrs = rule(call) if rule else ("opaque", {"shapes": shapes})
+            op, attrs = rule(self.call(node, args, shapes)) if rule else ("opaque", {"shapes": shapes})
             state = [self.derived[n.name][1] for n in args if n.name in self.derived]
             if state and inputs:  # x + biases[:, idxs]: the derived weights' shapes, as fx's
                 attrs = {**attrs, "state": tuple(state)}
         self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,
                                  frozen(attrs), op_name(node.target)))
         self.kept[node.name] = shapes
+
+    def call(self, node: fx.Node, args: list[fx.Node], shapes: tuple[Shape, ...]) -> r.Call:
+        return r.Call(None, tuple(node.args), dict(node.kwargs), self.shapes_in(args), shapes[0], shapes)
 
     def shapes_in(self, args: list[fx.Node]) -> tuple[Shape, ...]:
         """The shapes of the tensors an op reads: traced, parameters and derived weights."""

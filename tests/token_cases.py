@@ -6,6 +6,7 @@ from __future__ import annotations
 from convcost.cost.opkind import Op
 from convcost.cost.ops import Flatten, Linear
 from convcost.cost.ops.channel_norm import LayerNorm
+from convcost.cost.ops.gather import Gather
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.param import Param
 from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
@@ -83,10 +84,17 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     "repeat_interleave channels": (RepeatInterleave(3, -1), (2, 5, 4), (2, 5, 12), 0, 0),  # 4·3
     # HaloNet's rel_logits_1d: x.reshape(B, H, 1, W, win).expand(-1, -1, win, -1, -1), a view
     "expand a 1": (Expand((7, 11, -1, -1)), (32, 7, 1, 7, 11), (32, 7, 11, 7, 11), 0, 0),
+    # ViT-RelPos's log-spaced coordinates (2·14 − 1)² × 2, a buffer not expanded: batch 1 at N = 8
+    "param unexpanded buffer": (Param((27, 27, 2), 0, expand=False), (8, 3, 224, 224), (1, 27, 27, 2), 0, 0),
+    # gather: the index's 196² = 38,416 entries of the 27² = 729 table rows; a copy, no MACs
+    "gather rows": (Gather(38_416), (1, 729, 6), (1, 38_416, 6), 0, 0),
+    "gather dim 2": (Gather(5, 2), (2, 3, 4, 7), (2, 3, 5, 7), 0, 0),  # 4 entries -> 5 picked
 }
 
 TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "linear tokens features": (Linear(768, 10), (1, 197, 384), "expects 768 input features, got 384"),
+    "gather the batch": (Gather(4, 0), (2, 6), "gather dim 0 must be a dim after the batch"),
+    "gather past the rank": (Gather(4, 2), (2, 6), "gather dim 2 must be a dim after the batch"),
     "layernorm tokens features": (LayerNorm(6, last_dim=True), (1, 3, 5), "expects 6 features"),
     "reshape elements": (Reshape((5, 5)), (1, 24), "do not hold the 24 elements"),
     "reshape two -1": (Reshape((-1, -1)), (1, 24), "at most one -1"),

@@ -42,6 +42,7 @@ from convcost.conventions.formulas import (
     zero,
     zeros,
 )
+from convcost.conventions.gather_rules import ROWS as GATHER_ROWS
 from convcost.conventions.nd_rules import ROWS as ND_ROWS
 from convcost.conventions.norm_rules import ROWS as NORM_ROWS
 from convcost.conventions.recurrent_rules import ROWS as RNN_ROWS
@@ -92,6 +93,7 @@ PAPER = Convention(
         **VIT_ROWS["paper"],
         **RNN_ROWS["paper"],
         **NORM_ROWS["paper"],
+        **GATHER_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -164,6 +166,7 @@ FVCORE = Convention(
         **VIT_ROWS["fvcore"],
         **RNN_ROWS["fvcore"],
         **NORM_ROWS["fvcore"],
+        **GATHER_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -217,6 +220,7 @@ THOP = Convention(
         **VIT_ROWS["thop"],
         **RNN_ROWS["thop"],
         **NORM_ROWS["thop"],
+        **GATHER_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -297,6 +301,7 @@ PTFLOPS = Convention(
         **VIT_ROWS["ptflops"],
         **RNN_ROWS["ptflops"],
         **NORM_ROWS["ptflops"],
+        **GATHER_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -339,6 +344,7 @@ TORCHINFO = Convention(
         **VIT_ROWS["torchinfo"],
         **RNN_ROWS["torchinfo"],
         **NORM_ROWS["torchinfo"],
+        **GATHER_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -363,6 +369,7 @@ TORCH = Convention(
         **VIT_ROWS["torch"],
         **RNN_ROWS["torch"],
         **NORM_ROWS["torch"],
+        **GATHER_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

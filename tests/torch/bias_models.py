@@ -32,3 +32,26 @@ class GatheredBias(nn.Module):
         mask = self.table[self.index].view(length, length, -1).permute(2, 0, 1).unsqueeze(0)
         x = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return x.transpose(1, 2).reshape(n, length, c)
+
+
+class BufferMlp(nn.Module):
+    """ViT-RelPos's ``RelPosMlp``: an MLP over a buffer of log-spaced coordinates [3, 3, 2] (a
+    2×2 window: (2·2 − 1)² rows), run once whatever the batch, its rows spread to the 4² token
+    pairs by an index buffer, then permuted to [1, heads, 4, 4], SDPA's mask."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 1)
+        self.qkv = nn.Linear(8, 24)
+        self.fc1, self.act, self.fc2 = nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 2)
+        self.register_buffer("coords", torch.zeros(3, 3, 2), persistent=False)
+        self.register_buffer("index", torch.randint(0, 9, (16,)), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # [N, 4, 8]
+        n, length, c = x.shape
+        q, k, v = self.qkv(x).reshape(n, length, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self.fc2(self.act(self.fc1(self.coords))).view(-1, 2)[self.index]
+        mask = bias.view(length, length, 2).permute(2, 0, 1).unsqueeze(0)
+        x = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return x.transpose(1, 2).reshape(n, length, c)

@@ -172,7 +172,7 @@ layers:
 # and nn.Linear over tokens, the qkv reshape/permute/unbind,
 # transpose, flatten, layer scale on tokens, F.normalize, XCiT's Fourier grid, unflatten, roll,
 # view, sliding windows, a repeat of the batch and a broadcast (x.unfold, x.repeat_interleave,
-# x.expand); channels-last windows
+# x.expand), gather; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
 # and a Linear over the last dim of [N, H, W, C]).
 # Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
@@ -205,6 +205,7 @@ layers:
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
   - {kind: view, name: v, shape: [17, 16]}
+  - {kind: gather, name: g, size: 17}
   - {kind: unbind, name: tok, dim: 1, index: 0}
   - {kind: linear, name: head, out_features: 10}
   - {kind: view, name: grid, shape: [4, 4, 16], from: pe}

@@ -47,3 +47,14 @@ def test_gathered_mask_and_concatenated_qkv_bias() -> None:
     kinds = {layer["name"]: layer["kind"] for layer in data["layers"]}
     assert kinds["scaled_dot_product_attention_mask"] == "param"
     assert kinds["linear"] == "linear"
+
+
+def test_an_mlp_on_a_buffer_runs_once_whatever_the_batch() -> None:
+    # params: embed 32, qkv 8·24 + 24 = 216, fc1 2·5 + 5 = 15, fc2 5·2 + 2 = 12: 275
+    # MACs (N = 3, 4 tokens): embed 3·4·3·8 = 288, qkv 3·4·8·24 = 2,304, attention
+    # 3·2·4·4·(4 + 4) = 768; the MLP once on the 3·3 = 9 coordinates: fc1 9·2·5 = 90,
+    # fc2 9·5·2 = 90 (not 3× at batch 3)
+    data = _exact("BufferMlp", (3, 3, 2, 2))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (275, 288 + 2_304 + 768 + 180)
+    layers = {layer["name"]: layer for layer in data["layers"]}
+    assert (layers["getitem_4"]["kind"], layers["buffer"]["kind"]) == ("gather", "param")

@@ -49,6 +49,16 @@ def _custom(name: str, *args: Any) -> Callable[[], Any]:
     return make
 
 
+def _kind(key: str, fields: tuple[Any, ...], x: tuple[int, ...]) -> Callable[[], Any]:
+    """The torch module of convcost's op kind ``key`` made of ``fields``, on input ``x``."""
+    def make() -> Any:
+        from convcost.cost.registry import OPS
+
+        return OPS[key].module(OPS[key].op(*fields), x)
+
+    return make
+
+
 def _shuffle(groups: int) -> Callable[[], Any]:
     def make() -> Any:
         from convcost.cost.ops import Shuffle
@@ -306,6 +316,13 @@ CASES = [
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
          ("aten::repeat",) * 2 + ("aten::add",) * 2 + ("aten::div",) * 6 + ("aten::mul",) * 3
          + ("aten::pow", "aten::sin", "aten::sin", "aten::cos", "aten::cos")),
+    # x[:, :, index], 10 entries of a buffer picking among 6: aten::index, which fvcore ignores
+    # as free; no tool's rule, patch or parameter: 0 everywhere
+    Case("gather", _kind("gather", (10, 2), (2, 4, 6, 3)), (2, 4, 6, 3), (2, 4, 10, 3), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
+    # a [3, 3, 2] buffer returned as [1, 3, 3, 2] whatever the batch (ViT-RelPos's coordinates)
+    Case("param unexpanded buffer", _kind("param", ((3, 3, 2), 0, False), (2, 3, 8, 8)), (2, 3, 8, 8),
+         (1, 3, 3, 2), 0, {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
 ]
 
 TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")

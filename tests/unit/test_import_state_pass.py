@@ -1,6 +1,7 @@
 """Weights an op reads beside its tensors become nodes of their own (runtime/importer/state_pass.py):
 an attention's gathered bias mask a ``param`` it reads, a linear's concatenated qkv bias an
-``add`` of a ``param``; the params move, none is lost or added. Pure: no torch."""
+``add`` of a ``param``; a buffer an MLP runs on, a ``param`` not expanded to the batch, and the
+ops on it a batch axis of 1 (buffer_pass.py). The params move, none is lost or added. Pure."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from convcost.runtime.importer.buffer_pass import lift_buffer_runs, lifted
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.state_pass import beside, split_state_reads
 
@@ -91,3 +93,50 @@ def test_a_concat_of_another_size_stays() -> None:
 ])
 def test_new_names_keep_fx_number_last(name: str, what: str, new: str) -> None:
     assert beside(name, what) == new
+
+
+# -- buffer_pass: an MLP on a buffer alone, run once ----------------------------------------
+
+def _relpos(after: IRNode | None = None) -> IRGraph:
+    """ViT-RelPos's RelPosMlp on its [27, 27, 2] coordinates, traced without a batch axis."""
+    fc1 = _node("fc1", "linear", (27, 27, 128), (), 384, in_features=2, out_features=128, bias=True)
+    act = _node("act", "act", (27, 27, 128), ("fc1",), fn="relu")
+    fc2 = _node("fc2", "linear", (27, 27, 6), ("act",), 774, in_features=128, out_features=6, bias=True)
+    view = _node("view", "reshape", (729, 6), ("fc2",), free=None)
+    rows = _node("getitem", "gather", (38_416, 6), ("view",), dim=0, size=38_416)
+    view_1 = _node("view_1", "reshape", (196, 196, 6), ("getitem",), free=None)
+    permute = _node("permute", "transpose", (6, 196, 196), ("view_1",), dims=(2, 0, 1), permute=True)
+    batched = after or _node("unsqueeze", "reshape", (1, 6, 196, 196), ("permute",))
+    q = (1, 6, 196, 64)
+    sdpa = _node("sdpa", "attention", q, ("x", "x", "x", batched.name), key_shape=q, value_shape=q,
+                 query_shape=q, causal=False, mask=(1, 6, 196, 196))
+    return _graph(fc1, act, fc2, view, rows, view_1, permute, batched, sdpa)
+
+
+def test_a_run_on_a_buffer_gets_a_batch_axis_of_one() -> None:
+    graph = lift_buffer_runs(_relpos())
+    by_name = {n.name: n for n in graph.nodes}
+    buffer = graph.nodes[1]
+    assert (buffer.op, buffer.name, buffer.shape, buffer.params, buffer.attr("expand")) == (
+        "param", "buffer", (1, 27, 27, 2), 0, False)  # [27, 27] coordinates of 2, no params
+    assert by_name["fc1"].inputs == ("buffer",) and by_name["fc1"].shape == (1, 27, 27, 128)
+    assert by_name["view"].shape == (1, 729, 6) and by_name["getitem"].attr("dim") == 1
+    assert by_name["permute"].attr("dims") == (0, 3, 1, 2)  # (2, 0, 1) after the new axis
+    assert by_name["unsqueeze"].shape == (1, 6, 196, 196)  # the model's own batch axis: kept
+    assert graph.params == _relpos().params == 384 + 774  # nothing lost or added
+
+
+def test_a_run_read_by_another_op_stays() -> None:
+    # bias + 1 (an add of a number): no spec layer says it on a tensor of no batch: left alone
+    graph = _relpos(_node("unsqueeze", "add", (6, 196, 196), ("permute",), scalar=1.0))
+    assert lift_buffer_runs(graph) is graph
+
+
+@pytest.mark.parametrize(("node", "attr", "value"), [
+    (_node("t", "transpose", (2, 3), dims=(0, 1)), "dims", (1, 2)),
+    (_node("t", "transpose", (2, 3), dims=(-2, -1)), "dims", (-2, -1)),  # from the end: the same
+    (_node("r", "reshape", (2, 3), free=1), "free", 2),
+    (_node("g", "gather", (5, 3), dim=0, size=5), "dim", 1),
+])
+def test_lifted_ops_move_their_dims(node: IRNode, attr: str, value: Any) -> None:
+    assert lifted(node).attr(attr) == value and lifted(node).shape == (1, *node.shape)

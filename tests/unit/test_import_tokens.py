@@ -101,6 +101,13 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     # batch (16 windows): a gathered param
     (_node("param", (16, 4, 49, 49), params=196, batch_only=True), (16, 4, 49, 32),
      [{"kind": "param", "shape": [4, 49, 49], "params": 196}]),
+    # ViT-RelPos: its coordinates buffer, not expanded (the MLP on it runs once); the 196² token
+    # pairs gathered from the 729 rows of the MLP's output; a gather of the batch: none
+    (_node("param", (1, 27, 27, 2), inputs=(), expand=False), (1, 3, 224, 224),
+     [{"kind": "param", "shape": [27, 27, 2], "params": 0, "expand": False}]),
+    (_node("gather", (1, 38_416, 6), dim=1, size=38_416), (1, 729, 6), [{"kind": "gather", "size": 38_416}]),
+    (_node("gather", (1, 6, 5), dim=2, size=5), (1, 6, 9), [{"kind": "gather", "size": 5, "dim": 2}]),
+    (_node("gather", (5, 6), dim=0, size=5), (9, 6), None),
     # x.flatten(0, 1): the batch folds (N·768 rows; LeViT's BatchNorm1d over N·L tokens)
     (_node("flatten", (768, 196), start_dim=0, end_dim=1), (1, 768, 196),
      [{"kind": "reshape", "shape": [196], "fold": 768}]),

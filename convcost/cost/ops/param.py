@@ -8,7 +8,9 @@ class token); the layer reads one tensor for its batch size only and outputs the
 expanded to it (``expand``: a view of the parameter, not of its input, so no ``view`` trait).
 Params = prod(shape); no MACs. With ``params``, the tensor is gathered from a learnt table of
 that many elements (Swin's relative-position bias ``table[index]``, ``[heads, N, N]`` from
-``(2w−1)²·heads``), or, with ``params: 0``, it is a buffer (Swin's shifted-window mask).
+``(2w−1)²·heads``), or, with ``params: 0``, it is a buffer (Swin's shifted-window mask). With
+``expand: false`` it is the one tensor ``[1, *shape]`` whatever the batch: what follows it runs
+once (ViT-RelPos's MLP over a buffer of log-spaced coordinates), as in the model.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ class Param(Op):
     key: ClassVar[str] = "param"
     shape: tuple[int, ...]
     params: int | None = None  # a gathered table's elements (0: a buffer); None: prod(shape)
+    expand: bool = True  # False: [1, *shape] whatever the batch (a buffer an MLP runs on once)
 
 
 def param(op: Param, x: Shape) -> LayerCost:
-    # reads [N, ...] for N only -> [N, *shape]; params prod(shape) (or the table's); no MACs
-    return LayerCost(math.prod(op.shape) if op.params is None else op.params, 0, (x[0], *op.shape))
+    # reads [N, ...] for N only -> [N, *shape] ([1, *shape] unexpanded); params prod(shape) (or
+    # the table's); no MACs
+    batch = x[0] if op.expand else 1
+    return LayerCost(math.prod(op.shape) if op.params is None else op.params, 0, (batch, *op.shape))
 
 
 @cache
@@ -46,9 +51,9 @@ def _param_class() -> type:
     class Param(nn.Module):
         """A ``[1, *shape]`` parameter expanded to the batch of the tensor it is given."""
 
-        def __init__(self, shape: tuple[int, ...], params: int | None) -> None:
+        def __init__(self, shape: tuple[int, ...], params: int | None, expand: bool = True) -> None:
             super().__init__()
-            self.shape = shape  # plain ints: torch.fx traces expand(N, *shape)
+            self.shape, self.expand = shape, expand  # plain ints: torch.fx traces expand(N, *shape)
             if params is None:
                 self.param = nn.Parameter(torch.zeros(1, *shape))
             elif params:  # gathered: table[index], index a buffer
@@ -60,7 +65,7 @@ def _param_class() -> type:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             table = getattr(self, "table", None)
             value = self.param if table is None else table[self.index].view(1, *self.shape)
-            out = value.expand(x.shape[0], *self.shape)
+            out = value.expand(x.shape[0], *self.shape) if self.expand else value
             # under no_grad a view of a leaf still says requires_grad, with no grad_fn: the
             # module tracker of FlopCounterMode refuses such an output
             return out if torch.is_grad_enabled() else out.detach()
@@ -69,11 +74,11 @@ def _param_class() -> type:
 
 
 def _module(op: Param, _: Shape) -> Any:
-    return _param_class()(op.shape, op.params)
+    return _param_class()(op.shape, op.params, op.expand)
 
 
 def _lower(f: Mapping[str, Any], _: Shape, __: Lowering) -> Param:
-    return Param(f["shape"], f["params"])
+    return Param(f["shape"], f["params"], f["expand"])
 
 
 def _emit(node: Traced, x: Shape) -> list[Layer] | None:
@@ -141,7 +146,10 @@ PARAM = OpKind(
     spec=SpecKind(fields(shape=Field("ints", doc="the parameter's sizes after its leading 1"),
                          params=Field("int", None, nullable=True, minimum=0,
                                       doc="gathered from a learnt table of this many elements "
-                                      "(relative-position bias); 0: a buffer; none: prod(shape)")),
+                                      "(relative-position bias); 0: a buffer; none: prod(shape)"),
+                         expand=Field("bool", True, doc="false: the one tensor `[1, ...]` whatever "
+                                      "the batch (a buffer that an MLP runs on once: ViT-RelPos's "
+                                      "log-spaced coordinates)")),
                   "an `nn.Parameter` read in forward (class token, positional embedding, a "
                   "gathered bias table, a buffer), expanded to the batch of the tensor it reads; "
                   "add or concat it"),

@@ -171,6 +171,8 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     expand: None."""
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
     alone = not node.inputs or (len(node.inputs) == 1 and node.attr("batch_only"))
+    if node.op == "param" and not node.inputs and node.attr("expand") is False:  # run on once
+        return [{**param, **({} if is_param(node) else {"params": node.params}), "expand": False}]
     if node.op == "param" and alone and is_param(node):
         return [param]
     if node.op == "param" and alone and 0 < node.params < math.prod(node.shape[1:]):

@@ -11,6 +11,7 @@ from convcost.frontend.network import versions
 from convcost.frontend.source import parse_source
 from convcost.runtime.importer.average_pass import fuse_averages
 from convcost.runtime.importer.blur_pass import fuse_blurs
+from convcost.runtime.importer.buffer_pass import lift_buffer_runs
 from convcost.runtime.importer.emit.by_class import folded
 from convcost.runtime.importer.emit.heads import fixed_heads, fixed_maps
 from convcost.runtime.importer.emit.layout import (
@@ -84,7 +85,7 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     emitted again (at most :data:`MAX_REEMITS` times); anything else the self-check finds is an
     internal error."""
     fused = fuse_blurs(fuse_averages(fuse_std_convs(fuse_tf_same_pads(drop_broadcast_expands(
-        fuse_shuffles(fuse_ropes(drop_unread_items(split_state_reads(graph)))))))))
+        fuse_shuffles(fuse_ropes(drop_unread_items(split_state_reads(lift_buffer_runs(graph))))))))))
     forced: frozenset[str] = frozenset()
     for _ in range(MAX_REEMITS):
         emitted = emit_layers(fused, forced)

@@ -72,10 +72,13 @@ def _seen(node: Node, shape: Any) -> Any:
     NCHW tensor (a LayerNorm or Linear on [N, H, W, C]: NesT's, Swin-V2's, VOLO's) keeps the
     layer's NCHW shape; so does an elementwise op (a GroupNorm), or an opaque layer ending in
     a view, on a reshaped tensor (MobileViT-v2's unfolded patches [N, C, P, L]) when batch,
-    channels and element count agree: the same tensor, another view."""
+    channels and element count agree: the same tensor, another view. A module run on a buffer
+    alone (ViT-RelPos's MLP over its coordinates) has the batch axis of 1 the spec gives it."""
     if shape is None or node.op is None or tuple(shape) == node.output_shape:
         return shape
     out = node.output_shape
+    if out == (1, *shape):  # buffer_pass: the same tensor, with a leading axis of 1
+        return out
     if len(out) > 2 and tuple(shape) == (out[0], *out[2:], out[1]):
         return out
     if not (op_kind(node.op).elementwise or uncounted(node.op) is not None):

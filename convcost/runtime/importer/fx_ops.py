@@ -86,6 +86,18 @@ def axis_slices(index: Any, shape: Shape) -> dict[str, Any] | None:
     return dict(axes=axes)
 
 
+def gather_index(index: Any, weights: Mapping[str, tuple[Any, Shape]]) -> dict[str, int] | None:
+    """``t[index]``, ``t[:, index]``: ``dim`` and ``size`` of a 1-D index buffer (ViT-RelPos's
+    ``relative_position_index``; ``weights``: fx node name -> (tensors, shape)); None for any
+    other index."""
+    items = index if isinstance(index, tuple) else (index,)
+    last = str(getattr(items[-1], "name", "")) if items else ""
+    shape = weights[last][1] if last in weights else ()
+    if len(shape) != 1 or any(i != slice(None) for i in items[:-1]):
+        return None
+    return dict(dim=len(items) - 1, size=shape[0])
+
+
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
 EVAL_IDENTITIES = frozenset({"stochastic_depth", "drop_path", "drop_block_2d", "drop_block_fast_2d"})
 

@@ -22,6 +22,7 @@ from convcost.runtime.importer.fx_ops import (
     axis_slices,
     channel_slice,
     function_rule,
+    gather_index,
     index_items,
     module_rule,
     tables,
@@ -165,6 +166,9 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         if tuple_input and node.args[1] == 0 and not any(walk.kept[source.name][1:]):
             walk.add(node, "identity", shapes, target="getitem")  # (x, its rank)[0]: x
             return
+        gathered = None if tuple_input or sliced else gather_index(node.args[1], walk.weights)
+        if gathered is not None:  # t[index], t[:, index] with index a buffer
+            return walk.add(node, "gather", shapes, attrs=gathered, target="getitem")
         walk.add(node, "getitem" if tuple_input else "slice", shapes, params=walk.read(node),
                  attrs=dict(index=node.args[1]) if tuple_input else sliced or {}, target="getitem")
         return

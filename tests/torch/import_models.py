@@ -1102,25 +1102,30 @@ class Rotary(nn.Module):
     (``apply_rot_embed_cat(..., half=True)``): the sin/cos table computed in forward from the
     positions and a buffer of frequencies, a class token left unrotated (``q[:, :, :1]``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, half: bool = True) -> None:
         super().__init__()
+        self.half = half  # rotate_half, else EVA-02's interleaved pairs (timm's rot)
         self.embed = nn.Conv2d(3, 8, 4, 4)
         self.cls = nn.Parameter(torch.zeros(1, 1, 8))
         self.qkv = nn.Linear(8, 24)
         self.proj = nn.Linear(8, 8)
         self.register_buffer("inv_freq", 1.0 / 100 ** (torch.arange(2) / 2), persistent=False)
 
-    @staticmethod
-    def rotate(x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def rotate(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         sin, cos = emb.chunk(2, -1)
-        x1, x2 = x.chunk(2, dim=-1)
-        return (x * cos + torch.cat([-x2, x1], dim=-1) * sin).to(dtype=x.dtype)
+        if self.half:
+            x1, x2 = x.chunk(2, dim=-1)
+            turned = torch.cat([-x2, x1], dim=-1)
+        else:
+            turned = torch.stack([-x[..., 1::2], x[..., ::2]], -1).reshape(x.shape)
+        return (x * cos + turned * sin).to(dtype=x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.embed(x).flatten(2).transpose(1, 2)  # [N, 16, 8]
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)  # [N, 17, 8]
         angles = torch.arange(16.0)[:, None] * self.inv_freq  # [16, 2]
-        angles = torch.cat([angles, angles], -1)  # rotate_half's layout: [16, 4]
+        # rotate_half's layout [f0, f1, f0, f1], or the pairs' [f0, f0, f1, f1]: [16, 4]
+        angles = torch.cat([angles, angles], -1) if self.half else angles.repeat_interleave(2, -1)
         emb = torch.cat([angles.sin(), angles.cos()], -1)  # [16, 8]
         q, k, v = self.qkv(x).reshape(x.shape[0], 17, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
         q = torch.cat([q[:, :, :1, :], self.rotate(q[:, :, 1:, :], emb)], dim=2).type_as(v)

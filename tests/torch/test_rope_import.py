@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
@@ -12,8 +13,9 @@ from convcost.cli.app import app
 MODELS = "tests/torch/import_models.py"
 
 
-def test_a_rotary_attention_imports_exactly() -> None:
-    result = CliRunner().invoke(app, ["model", f"{MODELS}:Rotary", "--input", "1x3x16x16", "-f", "json"])
+@pytest.mark.parametrize("model", ["Rotary", "Rotary(half=False)"])
+def test_a_rotary_attention_imports_exactly(model: str) -> None:
+    result = CliRunner().invoke(app, ["model", f"{MODELS}:{model}", "--input", "1x3x16x16", "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     kinds = [layer["kind"] for layer in data["layers"]]

@@ -85,6 +85,26 @@ def test_a_table_made_by_a_matmul_is_no_table_and_stays() -> None:
     assert [n.op for n in fused.nodes] == [n.op for n in graph.nodes[:-1]] + ["identity"]  # the cast
 
 
+def test_an_interleaved_rotation_is_a_rope_of_pairs() -> None:
+    # EVA-02's rot(x) = stack([-x[..., 1::2], x[..., ::2]], -1).reshape(x.shape)
+    rot = [_n("odd", "slice", ("x",), HALF, dim=3, start=1, end=8, step=2),
+           _n("even", "slice", ("x",), HALF, dim=3, start=0, end=8, step=2),
+           _n("neg", "opaque", ("odd",), HALF, target="Tensor.neg"),
+           _n("pairs", "stack", ("neg", "even"), (*HALF, 2), dim=-1),
+           _n("turned", "reshape", ("pairs",), Q)]
+    rotary = [n for n in _rotary("x") if n.name not in ("xc", "x1", "x2", "neg", "turned")]
+    fused = fuse_ropes(_graph([*_table(), *rotary[:1], *rot, *rotary[1:]]))
+    assert [(n.name, n.op, n.inputs, dict(n.attrs)) for n in fused.nodes[1:3]] == [
+        ("rot", "rope", ("x",), {"half": False}), ("cast", "identity", ("rot",), {})]
+
+
+def test_halves_must_be_the_halves() -> None:
+    # x[..., :4] and x[..., 2:6]: no rotate_half
+    nodes = [n if n.name != "x2" else _n("x2", "slice", ("x",), HALF, dim=3, start=2, end=6, step=1)
+             for n in _rotary("x", slices=True)]
+    assert "rope" not in {n.op for n in fuse_ropes(_graph([*_table(), *nodes])).nodes}
+
+
 def test_the_tables_are_what_no_input_or_parameter_reaches() -> None:
     nodes = [*_table(), _n("p", "concat", (), (8,), params=8, dim=0), _n("y", "mul", ("x", "c"), Q)]
     assert tables(_graph(nodes)) == {"grid", "sin", "cos", "emb", "emb_chunk", "s", "c"}
@@ -130,7 +150,8 @@ def test_an_imported_rotation_is_a_rope_layer_with_no_params_and_no_macs() -> No
 
 
 @pytest.mark.parametrize(("node", "layers"), [
-    (_n("r", "rope", ("x",), Q, half=True), [{"kind": "rope", "half": True}]),
+    (_n("r", "rope", ("x",), Q, half=True), [{"kind": "rope"}]),
+    (_n("r", "rope", ("x",), Q, half=False), [{"kind": "rope", "half": False}]),  # EVA-02's rot(x)
     (_n("r", "rope", ("x",), (1, 2, 16, 7), half=True), None),  # an odd head dim: no pairs
 ])
 def test_rope_emits(node: IRNode, layers: list[dict[str, Any]] | None) -> None:

@@ -85,7 +85,7 @@ def emit_rope(node: Traced, x: Shape) -> list[Layer] | None:
     """The importer's ``rope`` node (one input, its shape kept): a ``rope`` layer."""
     if len(node.inputs) != 1 or node.shape != x or len(x) < 3 or x[-1] % 2:
         return None
-    return [{"kind": "rope", "half": bool(node.attr("half", True))}]
+    return [{"kind": "rope"} if node.attr("half", True) else {"kind": "rope", "half": False}]
 
 
 ROPE = OpKind(Rope, rope, _module, {"rope": "attention"},

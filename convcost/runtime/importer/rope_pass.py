@@ -2,7 +2,8 @@
 
 timm's ``apply_rot_embed_cat(x, emb, half=True)`` (EVA, DINOv3, Qwen3-VL, DeepSeek) and HF's
 ``apply_rotary_pos_emb`` trace to ``x * cos + cat([-x2, x1], -1) * sin``, with ``x1, x2`` the
-halves of x's last dim (``x.chunk(2, -1)`` or two slices) and ``cos``/``sin`` **tables**:
+halves of x's last dim (``x.chunk(2, -1)`` or two slices); with ``half=False`` (EVA-02) the
+rotation is ``stack([-x[..., 1::2], x[..., ::2]], -1).reshape(x.shape)``; and ``cos``/``sin`` **tables**:
 tensors no input and no parameter reaches (computed from the token grid: ``_build_grid``,
 sin, cos; or from buffers alone, which the tracer folds into the ``mul`` as its state). That
 ``add`` becomes a ``rope`` node reading ``x`` alone; its ``mul``s, the ``neg``/``cat`` of the
@@ -53,9 +54,39 @@ def _halves(graph: IRGraph, a: IRNode, b: IRNode) -> str | None:
         return None
     if a.op == b.op == "slice":
         x = graph.node(a.inputs[0])
-        half = (*x.shape[:-1], x.shape[-1] // 2)
-        return x.name if a.shape == b.shape == half and a.name != b.name and not x.shape[-1] % 2 else None
+        d, last = x.shape[-1], len(x.shape) - 1
+        half = (*x.shape[:-1], d // 2)
+        bounds = [(n.attr("dim"), n.attr("start"), n.attr("end"), n.attr("step", 1)) for n in (a, b)]
+        read = all(n.attr("start") is None for n in (a, b)) \
+            or bounds == [(last, 0, d // 2, 1), (last, d // 2, d, 1)]  # fx slices of traced sizes: none
+        return x.name if read and a.shape == b.shape == half and a.name != b.name and not d % 2 else None
     return None
+
+
+def _strided(node: IRNode, start: int) -> bool:
+    """``x[..., start::2]``: every other element of the last dim."""
+    rank = len(node.shape)
+    return node.op == "slice" and len(node.inputs) == 1 and node.attr("dim") == rank - 1 \
+        and node.attr("start") == start and node.attr("step") == 2
+
+
+def _interleaved(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | None:
+    """timm's ``rot(x)``: ``stack([-x[..., 1::2], x[..., ::2]], -1).reshape(x.shape)``:
+    ``(x, the nodes of the rotation)``, or None."""
+    shaped = graph.node(name)
+    if shaped.op != "reshape" or len(shaped.inputs) != 1:
+        return None
+    stack = graph.node(shaped.inputs[0])
+    if stack.op != "stack" or len(stack.inputs) != 2 or stack.attr("dim") not in (-1, len(stack.shape) - 1):
+        return None
+    neg, even = graph.node(stack.inputs[0]), graph.node(stack.inputs[1])
+    if neg.op != "opaque" or neg.target not in NEGATIONS or len(neg.inputs) != 1:
+        return None
+    odd = graph.node(neg.inputs[0])
+    if not (_strided(odd, 1) and _strided(even, 0)) or odd.inputs != even.inputs \
+            or graph.node(even.inputs[0]).shape != shaped.shape:
+        return None
+    return even.inputs[0], (shaped.name, stack.name, neg.name, odd.name, even.name)
 
 
 def _rotated(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | None:
@@ -89,15 +120,20 @@ def _product(node: IRNode, constant: frozenset[str]) -> str | None:
     return b if a in constant else a
 
 
-def _rope(graph: IRGraph, add: IRNode, constant: frozenset[str]) -> tuple[str, tuple[str, ...]] | None:
-    """``x·cos + rotate(x)·sin`` ending on ``add``: ``(x, its other nodes)``, or None."""
+def _rope(graph: IRGraph, add: IRNode,
+          constant: frozenset[str]) -> tuple[str, bool, tuple[str, ...]] | None:
+    """``x·cos + rotate(x)·sin`` ending on ``add``: ``(x, rotate_half or interleaved, its other
+    nodes)``, or None."""
     if add.op != "add" or len(add.inputs) != 2 or "scalar" in add.attrs or add.params:
         return None
     for plain, turned in (add.inputs, add.inputs[::-1]):
         x, r = _product(graph.node(plain), constant), _product(graph.node(turned), constant)
-        rotation = _rotated(graph, r) if r is not None else None
-        if x is not None and rotation is not None and rotation[0] == x and graph.node(x).shape == add.shape:
-            return x, (plain, turned, *rotation[1])
+        if x is None or r is None or graph.node(x).shape != add.shape:
+            continue
+        for half, form in ((True, _rotated), (False, _interleaved)):
+            rotation = form(graph, r)
+            if rotation is not None and rotation[0] == x:
+                return x, half, (plain, turned, *rotation[1])
     return None
 
 
@@ -117,9 +153,10 @@ def _rewritten(graph: IRGraph, constant: frozenset[str]) -> tuple[list[IRNode], 
     for node in graph.nodes:
         found = _rope(graph, node, constant)
         if found is not None:
-            nodes.append(replace(node, op="rope", inputs=(found[0],), attrs=frozen({"half": True}),
-                                 target="x * cos + rotate_half(x) * sin"))
-            dropped.update(found[1])
+            x, half, parts = found
+            nodes.append(replace(node, op="rope", inputs=(x,), attrs=frozen({"half": half}),
+                                 target=f"x * cos + {'rotate_half' if half else 'rot'}(x) * sin"))
+            dropped.update(parts)
         elif _cast(node, graph):
             nodes.append(replace(node, op="identity", inputs=node.inputs[:1], attrs=frozen({})))
         elif node.op == "opaque" and node.target in CASTS and not node.inputs and node.params:

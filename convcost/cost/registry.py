@@ -43,6 +43,7 @@ from convcost.cost.ops import (
     reduce,
     reduce_max,
     reshape,
+    rms_norm,
     rope,
     shuffle,
     slicing,
@@ -59,7 +60,7 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
-             tiling, reduce_max, normalize, fourier, rope, gather, opaque, recorded)
+             tiling, reduce_max, normalize, fourier, rope, gather, rms_norm, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -70,3 +70,43 @@ class Subsample(nn.Module):
         b, _, c = t.shape
         t = t.view(b, 4, 4, c)[:, ::2, ::2]
         return self.q(t.reshape(b, -1, c))  # [N, 4, 8]
+
+
+class RmsNorm2d(nn.Module):
+    """timm's RmsNorm2d (timm.layers.fast_norm.rms_norm2d), named as timm names it."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        v = torch.mean(x.pow(2), dim=1, keepdim=True)
+        x = x * torch.rsqrt(v + 1e-6)
+        return x * self.weight.reshape(1, -1, 1, 1)
+
+
+class RmsNormAct2d(RmsNorm2d):
+    """timm's RmsNormAct2d: the norm, then its activation (MobileNetV5's conv units)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels)
+        self.act = nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(super().forward(x))
+
+
+class Rms(nn.Module):
+    """MobileNetV5's conv units (a conv, RmsNormAct2d; a conv, RmsNorm2d), then tokens under
+    nn.RMSNorm and F.rms_norm (DeepSeek's ViT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 8, 3, padding=1), RmsNormAct2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(8, 8, 1), RmsNorm2d(8)
+        self.norm = nn.RMSNorm(8)
+        self.gamma = nn.Parameter(torch.ones(8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.bn2(self.conv2(self.bn1(self.conv1(x)))).flatten(2).transpose(1, 2)
+        return F.rms_norm(self.norm(t), (8,), self.gamma)

@@ -63,7 +63,8 @@ RESOLUTION = {"vgg16": 32, "inception_v3": 75, "m5_audio": 8000, "vit_b_16": 224
 # the leaves of the open format: TF SAME padding (conv, depthwise), a grouped transposed conv,
 # the upsamples (by a fractional scale, to a size, bicubic), both interpolates (to another tensor's size,
 # F.interpolate in forward), GroupNorm, LayerNorm2d, InstanceNorm (with and without affine),
-# layer scale, ConvNeXt-V2's GRN, an average (of two tensors), a linear per position, x.mean,
+# layer scale, timm's RmsNorm2d, ConvNeXt-V2's GRN, an average (of two tensors), a linear per
+# position, x.mean,
 # a standalone SE, a standalone channel shuffle, unfold and fold (back), a pad of -inf, pads of
 # every mode, an anti-aliasing blur, the activations gelu ... hardtanh, a Mobile MQA (strided
 # keys/values) and a softmax over the channels; the token kinds (matmul, attention, ...) run on
@@ -92,6 +93,7 @@ layers:
   - {kind: instancenorm, name: inorm, affine: true}
   - {kind: act, name: prelu, fn: prelu, per_channel: true}
   - {kind: layernorm, name: ln}
+  - {kind: rmsnorm, name: rms}
   - {kind: layer_scale, name: ls}
   - {kind: grn, name: grn}
   - {kind: sub, name: diff, from: [ls, grn]}
@@ -170,7 +172,8 @@ layers:
 # The token and view kinds: a patch embedding, a class token and positional embedding (param,
 # concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm
 # and nn.Linear over tokens, the qkv reshape/permute/unbind,
-# transpose, flatten, layer scale on tokens, F.normalize, XCiT's Fourier grid, unflatten, roll,
+# transpose, flatten, layer scale on tokens, F.normalize, nn.RMSNorm (no γ), XCiT's Fourier grid,
+# unflatten, roll,
 # view, sliding windows, a repeat of the batch and a broadcast (x.unfold, x.repeat_interleave,
 # x.expand), gather; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
@@ -201,6 +204,7 @@ layers:
   - {kind: flatten, name: f, start_dim: 2}
   - {kind: layer_scale, name: ls}
   - {kind: normalize, name: l2, dim: -1}
+  - {kind: rmsnorm, name: rms_tok, affine: false}
   - {kind: scalar, name: sc, value: 0.125}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}

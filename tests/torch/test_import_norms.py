@@ -1,5 +1,6 @@
 """The importer reads timm's MAC-free ops as their kinds, never opaque (XCiT's F.normalize and
-Fourier positional grid, LeViT's strided subsample), and the cross-check agrees."""
+Fourier positional grid, LeViT's strided subsample, timm's and torch's RMS norms), and the
+cross-check agrees."""
 
 from __future__ import annotations
 
@@ -39,6 +40,18 @@ def test_each_norm_is_its_kind(model: str, shape: tuple[int, ...], expected: lis
     assert found == expected
 
 
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_rms_norms_are_read(tracer: str) -> None:
+    """timm's RmsNormAct2d and RmsNorm2d by their class (the norm, then GELU), nn.RMSNorm and
+    F.rms_norm over the last dim of tokens: none opaque, under torch.fx and torch.export."""
+    layers = _layers("Rms", (1, 3, 8, 8), tracer=tracer)
+    assert not [layer for layer in layers if layer["kind"] == "opaque"]
+    kinds = [(layer["kind"], layer.get("last_dim", False)) for layer in layers
+             if layer["kind"] in ("rmsnorm", "act")]
+    assert kinds == [("rmsnorm", False), ("act", False), ("rmsnorm", False), ("rmsnorm", True),
+                     ("rmsnorm", True)]
+
+
 def test_a_strided_slice_under_torch_export() -> None:
     """torch.export records LeViT's subsample as one aten.slice per dim, each with its step."""
     layers = _layers("Subsample", (2, 3, 16, 16), tracer="export")
@@ -53,6 +66,8 @@ def test_a_strided_slice_under_torch_export() -> None:
     ("Fourier", "1x3x16x16", 528, 8_192),
     # patches 392 params, 2·6,144 MACs; q 8·8 + 8 = 72 params, 2·4 tokens·64 = 512 MACs
     ("Subsample", "2x3x16x16", 464, 12_800),
+    # convs 3·8·9 + 8 = 224 and 8·8 + 8 = 72, four γ of 8: 328 params; MACs 64·8·27 + 64·8·8
+    ("Rms", "1x3x8x8", 328, 17_920),
 ])
 def test_the_cross_check_agrees(model: str, shape: str, params: int, macs: int) -> None:
     from typer.testing import CliRunner

@@ -79,6 +79,16 @@ def _fourier(hidden: int, size: tuple[int, int]) -> Callable[[], Any]:
     return make
 
 
+def _rms(channels: int, affine: bool, last_dim: bool) -> Callable[[], Any]:
+    def make() -> Any:
+        from convcost.cost.ops.rms_norm import RmsNorm
+        from convcost.cost.registry import OPS
+
+        return OPS["rmsnorm"].module(RmsNorm(channels, affine, last_dim), (2, 4, 3, 5))
+
+    return make
+
+
 def _strided_slice() -> Any:
     from convcost.cost.ops.slicing import Slice
     from convcost.cost.registry import OPS
@@ -312,6 +322,18 @@ CASES = [
     # LeViT's subsample, every other column of [2, 7, 7, 6]: ⌈7 / 2⌉ = 4; an aten::slice, free
     Case("slice step", _strided_slice, (2, 7, 7, 6), (2, 7, 4, 6), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
+    # timm's RmsNorm2d on [2, 4, 3, 5]: x·rsqrt(mean(x², 1) + eps)·γ; fvcore skips all six ops;
+    # torchinfo out.shape[0]·params = 2·4; thop drops γ (no rule); no tool counts a MAC
+    Case("rmsnorm 2d", _rms(4, True, False), (2, 4, 3, 5), (2, 4, 3, 5), 4,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 8, "torch": 0},
+         ("aten::pow", "aten::mean", "aten::add", "aten::rsqrt", "aten::mul", "aten::mul"), thop_params=0),
+    Case("rmsnorm 2d no affine", _rms(4, False, False), (2, 4, 3, 5), (2, 4, 3, 5), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
+         ("aten::pow", "aten::mean", "aten::add", "aten::rsqrt", "aten::mul")),
+    # nn.RMSNorm(5) over the last dim: one aten::rms_norm; torchinfo 2·5
+    Case("rmsnorm last", _rms(5, True, True), (2, 4, 3, 5), (2, 4, 3, 5), 5,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 10, "torch": 0}, ("aten::rms_norm",),
+         thop_params=0),
     Case("fourier_pos", _fourier(8, (3, 5)), (2, 3, 8, 8), (2, 16, 3, 5), 0,
          {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
          ("aten::repeat",) * 2 + ("aten::add",) * 2 + ("aten::div",) * 6 + ("aten::mul",) * 3

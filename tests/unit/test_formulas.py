@@ -47,6 +47,7 @@ from convcost.cost.ops.recorded import Recorded
 from convcost.cost.ops.recurrent import Lstm
 from convcost.cost.ops.reduce import Mean
 from convcost.cost.ops.reduce_max import Max
+from convcost.cost.ops.rms_norm import RmsNorm
 from convcost.cost.ops.rope import Rope
 from convcost.cost.ops.slicing import Slice
 from convcost.cost.ops.std_conv import StdConv2d
@@ -337,6 +338,11 @@ GRAPH_LEAVES: dict[str, Case] = {
     # XCiT's grid: 32 sines and cosines of the row and 32 of the column at 28×28 positions:
     # [N, 2·32, 28, 28] whatever it reads (the batch only); sizes alone, nothing learnt, no MAC
     "fourier_pos": (FourierPosition(32, (28, 28)), (2, 3, 224, 224), (2, 64, 28, 28), 0, 0),
+    # RMS norm: γ per channel (no β), no MAC; timm's RmsNorm2d over the 64 channels of a
+    # MobileNetV5 map; nn.RMSNorm over DeepSeek's 1024 token features; without γ: nothing learnt
+    "rmsnorm 2d": (RmsNorm(64), (2, 64, 32, 32), (2, 64, 32, 32), 64, 0),
+    "rmsnorm tokens": (RmsNorm(1024, True, True), (1, 1521, 1024), (1, 1521, 1024), 1024, 0),
+    "rmsnorm no affine": (RmsNorm(6, False), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
     # rotary embedding of DINOv3-T's queries, 3 heads · 256 tokens · 64: x·cos + rotate(x)·sin is
     # 2·49,152 multiplies and 49,152 adds, elementwise: no conv/linear MAC; sin/cos are buffers
     "rope": (Rope(), (1, 3, 256, 64), (1, 3, 256, 64), 0, 0),
@@ -422,6 +428,8 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "pad flat": (Pad((1, 1, 1, 1)), (1, 8), "pad needs a [N, C, H, W] input"),
     "fourier_pos odd": (FourierPosition(3, (4, 4)), (1, 3, 8, 8), "an even hidden size of 2 or more, got 3"),
     "slice step 0": (Slice(0, 7, 2, 0), (1, 4, 7, 256), "slice step must be positive, got 0"),
+    "rmsnorm channels": (RmsNorm(6), (2, 5, 3, 3), "rmsnorm expects 6 channels, got 5"),
+    "rmsnorm tokens": (RmsNorm(6, True, True), (2, 9, 5), "rmsnorm expects 6 channels, got 5"),
     "normalize the batch": (Normalize(0), (2, 6), "normalize dim 0 must be a dim after the batch"),
     "normalize past the rank": (Normalize(-3), (2, 6), "normalize dim -3 must be a dim after the batch"),
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),

@@ -99,7 +99,8 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
                                          "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
                                          "ShiftedWindowAttention3d",  # by swin
                                          "MultiQueryAttention2d",  # by mobile_mqa
-                                         "PositionalEncodingFourier"}  # by fourier_pos
+                                         "PositionalEncodingFourier",  # by fourier_pos
+                                         "RmsNorm2d", "RmsNormAct2d"}  # by rmsnorm
     twice = replace(OPS["bn"], imports=Imports(classes=dict(OPS["grn"].imports.classes)))
     monkeypatch.setattr(registry, "OPS", {**OPS, "bn": twice})
     with pytest.raises(ValueError, match="class 'GlobalResponseNorm' is declared twice"):

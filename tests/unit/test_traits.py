@@ -69,7 +69,7 @@ def test_the_conventions_read_a_norms_affine_trait(monkeypatch: pytest.MonkeyPat
 
     assert (norm_fvcore(node(GroupNorm(3, 6))), norm_fvcore(node(GroupNorm(3, 6, False)))) == (2100, 1680)
     assert {k for k, kind in registry.OPS.items() if kind.affine} == {
-        "bn", "groupnorm", "layernorm", "instancenorm"}
+        "bn", "groupnorm", "layernorm", "instancenorm", "rmsnorm"}
     monkeypatch.setattr(registry, "OPS", {**registry.OPS, "groupnorm": replace(
         registry.OPS["groupnorm"], affine=None)})
     assert norm_fvcore(node(GroupNorm(3, 6))) == 1680  # not declared a norm: no γ, β counted

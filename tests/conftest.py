@@ -72,14 +72,15 @@ def _cpu_seconds() -> float:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     """With CONVCOST_TEST_CPU=FILE, each test's CPU seconds (setup to teardown, subprocesses
-    included) are appended to FILE: benchmarks/bench_suite.py ranks them. CPU, unlike wall
-    time, hardly moves with the machine's load."""
+    included), its node id and its wall seconds are appended to FILE, a tab-separated line each
+    (``sort -rn FILE`` ranks them). CPU, unlike wall time, hardly moves with the machine's load;
+    wall well above CPU on a quiet core is time a worker waits (a timeout, a sleep, a child's)."""
     target = os.environ.get("CONVCOST_TEST_CPU")
-    start = _cpu_seconds()
+    start, wall = _cpu_seconds(), time.perf_counter()
     yield
     if target:
         with open(target, "a", encoding="utf-8") as out:
-            out.write(f"{_cpu_seconds() - start:.4f}\t{item.nodeid}\n")
+            out.write(f"{_cpu_seconds() - start:.4f}\t{item.nodeid}\t{time.perf_counter() - wall:.4f}\n")
 
 
 @pytest.fixture(autouse=True)

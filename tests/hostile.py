@@ -27,11 +27,12 @@ class Ran:
 
 
 def run_bounded(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-                timeout: float = 240.0) -> Ran:
-    """``python -m convcost *args`` in ``cwd``, measured by :func:`tests.helpers.run_child`."""
+                timeout: float = 240.0, module: str | None = "convcost") -> Ran:
+    """``python -m convcost *args`` in ``cwd``, measured by :func:`tests.helpers.run_child`
+    (``module=None``: ``python *args``, e.g. ``-c CODE`` that sets something up first)."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     safe = ["-P"] if sys.version_info >= (3, 11) else []  # no cwd on sys.path, as the script
-    run = run_child([sys.executable, *safe, "-m", "convcost", *args], cwd,
+    run = run_child([sys.executable, *safe, *(["-m", module] if module else []), *args], cwd,
                     {**os.environ, "PYTHONPATH": path, **(env or {})}, timeout=timeout)
     if run.returncode == -signal.SIGKILL:
         raise AssertionError(f"convcost {args} ran over {timeout} s")

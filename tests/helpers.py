@@ -116,11 +116,14 @@ def materialised(analysis: Any) -> Any:
     return model.eval()
 
 
-def examples(full: int) -> int:
+def examples(full: int, fast: int | None = None) -> int:
     """Hypothesis examples of a property: ``full`` under ``--run-exhaustive`` (make test-all), half
-    under ``--run-slow`` (make test), a sixth in the fast loop (at least 20 either way): the same
-    properties on fewer draws. Each run draws anew (CI starts without a hypothesis database)."""
+    under ``--run-slow`` (make test), a sixth in the fast loop (at least 20 either way), or
+    ``fast`` there when given (a costly draw): the same properties on fewer draws. Each run
+    draws anew (CI starts without a hypothesis database)."""
     scale = os.environ.get("CONVCOST_TESTS_EXAMPLES")
+    if scale is None and fast is not None:
+        return fast
     return full if scale == "full" else max(20, full // (2 if scale == "half" else 6))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from convcost.conventions.arith_rules import ROWS as ARITH_ROWS
 from convcost.conventions.attention_rules import ROWS
 from convcost.conventions.convention import Convention, Counting, Rule
 from convcost.conventions.formulas import (
@@ -94,6 +95,7 @@ PAPER = Convention(
         **RNN_ROWS["paper"],
         **NORM_ROWS["paper"],
         **GATHER_ROWS["paper"],
+        **ARITH_ROWS["paper"],
     }),
     "all", "every learnable element, BN affine included: sum(p.numel())",
 )
@@ -167,6 +169,7 @@ FVCORE = Convention(
         **RNN_ROWS["fvcore"],
         **NORM_ROWS["fvcore"],
         **GATHER_ROWS["fvcore"],
+        **ARITH_ROWS["fvcore"],
     }),
     "all", "fvcore.nn.parameter_count(model)['']: every parameter once",
     "fvcore 0.1.5",
@@ -221,6 +224,7 @@ THOP = Convention(
         **RNN_ROWS["thop"],
         **NORM_ROWS["thop"],
         **GATHER_ROWS["thop"],
+        **ARITH_ROWS["thop"],
     }),
     "supported", "params of the modules whose exact type has a rule and that ran; "
     "others' params are dropped (GroupNorm, LayerNorm2d, layer scale, an opaque layer's stand-in)",
@@ -302,6 +306,7 @@ PTFLOPS = Convention(
         **RNN_ROWS["ptflops"],
         **NORM_ROWS["ptflops"],
         **GATHER_ROWS["ptflops"],
+        **ARITH_ROWS["ptflops"],
     }),
     "all", "trainable params only: sum(p.numel() for p in model.parameters() if p.requires_grad)",
     "ptflops 0.7.5",
@@ -345,6 +350,7 @@ TORCHINFO = Convention(
         **RNN_ROWS["torchinfo"],
         **NORM_ROWS["torchinfo"],
         **GATHER_ROWS["torchinfo"],
+        **ARITH_ROWS["torchinfo"],
     }),
     "all", "sum(p.numel() for p in model.parameters()), each once",
     "torchinfo 1.8.0",
@@ -370,6 +376,7 @@ TORCH = Convention(
         **RNN_ROWS["torch"],
         **NORM_ROWS["torch"],
         **GATHER_ROWS["torch"],
+        **ARITH_ROWS["torch"],
     }),
     tool="torch 2.13.0",
 )

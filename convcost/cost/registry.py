@@ -16,6 +16,7 @@ from convcost.cost.imports import Emit, Fields, Merge, Whole
 from convcost.cost.opkind import Op, OpKind
 from convcost.cost.ops import (
     act,
+    arith,
     attention,
     blur,
     channel_norm,
@@ -60,7 +61,7 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, param, paths, conv_nd, pool_nd, std_conv, fold, blur, recurrent,
-             tiling, reduce_max, normalize, fourier, rope, gather, rms_norm, opaque, recorded)
+             tiling, reduce_max, normalize, fourier, rope, gather, rms_norm, arith, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

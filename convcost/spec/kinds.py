@@ -48,8 +48,9 @@ _residual = Field("choice", "auto", ("auto", "never"), doc="auto: add when shape
 
 MERGES = ("add", "mul", "concat")
 """The merge kinds a container may end in."""
-RESIDUAL_MERGES = (*MERGES, "matmul")
-"""A residual's too: ``x @ W``, W a parameter or buffer read as a tensor (a ``param`` body)."""
+RESIDUAL_MERGES = (*MERGES, "matmul", "sub", "div")
+"""A residual's too: ``x @ W``, ``x - W``, ``x / W``, W a parameter or buffer read as a tensor (a
+``param`` body)."""
 
 _merge_branches = Field("choice", "concat", MERGES, doc="how the branch outputs are merged")
 
@@ -151,8 +152,8 @@ BLOCKS: Mapping[str, SpecKind] = MappingProxyType({
                        doc="layers on the input (default: the input itself)"),
         merge=Field("choice", "add", RESIDUAL_MERGES, doc="merge(shortcut, body)")),
         "`merge(shortcut(x), body(x))`: the body's layers, the shortcut's (default names "
-        "`shortcut.0`, ...), then the merge `add` (or `mul`, `concat`, `matmul`: "
-        "`x @ W`, W a `param`)",
+        "`shortcut.0`, ...), then the merge `add` (or `mul`, `concat`; `matmul`, "
+        "`sub`, `div`: `x @ W`, `x - W`, `x / W`, W a `param`)",
         max_leaves=1),  # the merge; the rest is its children's (spec/loader.py)
     "parallel": SpecKind(fields(
         branches=Field("layers", doc="one layer per branch (a sequential for a chain), each "

@@ -467,6 +467,28 @@ class GatedBranches(nn.Module):
         return torch.stack([weights[i] * head(pooled) for i, head in enumerate(self.heads)]).sum(0)
 
 
+class LinearAttention(nn.Module):
+    """EfficientViT's LiteMLA core: ReLU q and k, v padded with a column of ones, ``kᵀv`` and
+    ``q (kᵀv)`` in float32 under ``torch.autocast(enabled=False)`` (torch.export records it as a
+    wrapper of a sub-graph), the last column the normaliser: ``out[..., :-1] / (out[..., -1:] +
+    eps)``. A branch on the input's size: torch.fx cannot trace it, torch.export can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Conv2d(3, 24, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        if h * w < 1:
+            return x
+        q, k, v = self.qkv(x).reshape(n, -1, 24, h * w).transpose(-1, -2).chunk(3, dim=-1)
+        v = F.pad(v, (0, 1), mode="constant", value=1.0)
+        with torch.autocast(device_type="cpu", enabled=False):
+            out = F.relu(q).float() @ (F.relu(k).transpose(-1, -2) @ v.float())
+            out = out[..., :-1] / (out[..., -1:] + 1e-5)
+        return out.transpose(-1, -2).reshape(n, -1, h, w)
+
+
 class BatchMoved(nn.Module):
     """Tokens, a linear to two heads' halves, ``permute(2, 0, 1, 3)`` (the batch moves to dim 1,
     as qkv's in timm's attention), then ``t.amax(0)``: no kind says it, and its opaque stand-in

@@ -173,7 +173,7 @@ layers:
 # concat, add), a bias gathered from a table and a buffer (param with params), nn.LayerNorm
 # and nn.Linear over tokens, the qkv reshape/permute/unbind,
 # transpose, flatten, layer scale on tokens, F.normalize, nn.RMSNorm (no γ), XCiT's Fourier grid,
-# unflatten, roll,
+# x + a number, a / b, unflatten, roll,
 # view, sliding windows, a repeat of the batch and a broadcast (x.unfold, x.repeat_interleave,
 # x.expand), gather; channels-last windows
 # (window partition and reverse, Swin's shifted window attention and patch merging, a LayerNorm
@@ -206,6 +206,8 @@ layers:
   - {kind: normalize, name: l2, dim: -1}
   - {kind: rmsnorm, name: rms_tok, affine: false}
   - {kind: scalar, name: sc, value: 0.125}
+  - {kind: shift, name: sh, value: 0.5}
+  - {kind: div, name: dv, from: [sc, sh]}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
   - {kind: view, name: v, shape: [17, 16]}

@@ -383,6 +383,11 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # (alpha's 8 at its first read), stack(...).sum(0) of the heads one add. conv 4·27 + 4 = 112
     # params, 64·4·27 = 6,912 MACs; dw 40, 64·4·9 = 2,304; alpha 8, D 1, weights 2; heads
     # 2·(4·10 + 10) = 100 params, 2·40 MACs
+    # traced by torch.export (a branch on the size): the autocast wrapper's ops read as any
+    # other, x.float() no layer, v padded with ones (a pad of value one), out[..., :8] /
+    # (out[..., 8:] + eps) a shift and a div. qkv 3·24 + 24 = 96 params, 64·24·3 = 4,608 MACs;
+    # kᵀv 8·9·64 = 4,608; q (kᵀv) 64·9·8 = 4,608
+    ("LinearAttention", "1x3x8x8", 96, 3 * 4_608),
     ("GatedBranches", "1x3x8x8", 112 + 40 + 8 + 1 + 2 + 100, 6_912 + 2_304 + 80),
 ]
 

@@ -160,6 +160,10 @@ def _modules() -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x * x.amax((2, 3), keepdim=True)
 
+    class Div(nn.Module):  # EfficientViT's linear attention: out[..., :-1] / out[..., -1:]
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x / x.amax(-1, keepdim=True)
+
     class Normalize(nn.Module):  # timm XCiT / EdgeNeXt cross-covariance attention: q, k
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return F.normalize(x, dim=-1)
@@ -345,6 +349,15 @@ CASES = [
     # a [3, 3, 2] buffer returned as [1, 3, 3, 2] whatever the batch (ViT-RelPos's coordinates)
     Case("param unexpanded buffer", _kind("param", ((3, 3, 2), 0, False), (2, 3, 8, 8)), (2, 3, 8, 8),
          (1, 3, 3, 2), 0, {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}),
+    # a / b, b broadcast over the last dim: fvcore skips aten::div (and the amax that makes b)
+    # as unsupported; no tool's rule or patch sees a division; no params
+    Case("div", _custom("Div"), (2, 4, 8, 16), (2, 4, 8, 16), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0},
+         ("aten::amax", "aten::div")),
+    # x + 128, a number (the shift kind's own module): fvcore skips aten::add; thop has no
+    # rule for the module, ptflops no hook and no patch of Tensor.__add__
+    Case("shift", _kind("shift", (128.0,), (2, 4, 8, 16)), (2, 4, 8, 16), (2, 4, 8, 16), 0,
+         {"fvcore": 0, "thop": 0, "ptflops": 0, "torchinfo": 0, "torch": 0}, ("aten::add",)),
 ]
 
 TOOLS = ("fvcore", "thop", "ptflops", "torchinfo", "torch")

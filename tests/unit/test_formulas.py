@@ -32,6 +32,7 @@ from convcost.cost.ops import (
     Shape,
     Shuffle,
 )
+from convcost.cost.ops.arith import Div, Shift
 from convcost.cost.ops.blur import Blur
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.fold import Fold, Unfold
@@ -350,6 +351,11 @@ GRAPH_LEAVES: dict[str, Case] = {
     # LeViT's q subsample x[:, ::2, ::2] on [N, 7, 7, 256]: ⌈7 / 2⌉ = 4 rows (then columns); a view
     "slice step": (Slice(0, 7, 1, 2), (1, 7, 7, 256), (1, 4, 7, 256), 0, 0),
     "slice step dim 2": (Slice(1, 7, 2, 3), (1, 4, 7, 256), (1, 4, 2, 256), 0, 0),  # ⌈6 / 3⌉ = 2
+    # a / b: EfficientViT's out[..., :16] / (out[..., 16:] + eps), [1, 8, 196, 1] broadcast over
+    # the 16 values; no params, no MAC (FlopCounterMode counts no aten.div)
+    "div broadcast": (Div((1, 8, 196, 1)), (1, 8, 196, 16), (1, 8, 196, 16), 0, 0),
+    "div both broadcast": (Div((2, 1, 5, 5)), (2, 8, 1, 5), (2, 8, 5, 5), 0, 0),  # max per dim
+    "shift": (Shift(128.0), (1, 512, 512), (1, 512, 512), 0, 0),  # x + 128: a number, no MAC
 }
 
 CASES = {**CONV, **BN, **LINEAR, **POOL, **SHAPE_ONLY, **GRAPH_LEAVES, **TOKENS}

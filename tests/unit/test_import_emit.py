@@ -17,7 +17,13 @@ from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
 from convcost.runtime.importer.emit.layout import emit_layers, outer_inputs, spec_input
-from convcost.runtime.importer.emit.leaves import conv_fields, conv_unit, layer_name, leaf_layers
+from convcost.runtime.importer.emit.leaves import (
+    conv_fields,
+    conv_unit,
+    layer_name,
+    leaf_layers,
+    merge_layers,
+)
 from convcost.runtime.importer.emit.repeats import collapse_repeats
 from convcost.runtime.importer.ir import OPS, IRGraph, IRNode, Shape, frozen
 from convcost.spec.loader import spec_from
@@ -457,16 +463,35 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
     (IRNode("f", "flatten", "", ("x",), (256,), attrs=frozen({"start_dim": 0, "end_dim": -1})),
      None),  # the batch folded in: not the spec's flatten
     (IRNode("z", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 0})), []),  # 0 + x
-    (IRNode("o", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 1})), None),  # 1 + x
+    # 1 + x: a shift by 1 (no kind said it before the shift kind: it was opaque)
+    (IRNode("o", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 1})),
+     [{"kind": "shift", "value": 1.0}]),
+    (IRNode("o", "add", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": -1})), None),  # x - 1
+    # a / b of one tensor: b a [1, 4, 8, 1] buffer (state), x / b: a param divided by
+    (IRNode("d", "div", "", ("x",), (1, 4, 8, 8), attrs=frozen({"state": ((1, 4, 8, 1),)})),
+     [{"kind": "residual", "layers": [{"kind": "param", "shape": [4, 8, 1], "params": 0}],
+       "merge": "div"}]),
+    # b / x, the weight on the left: not x / b, opaque
+    (IRNode("d", "div", "", ("x",), (1, 4, 8, 8),
+            attrs=frozen({"state": ((1, 4, 8, 1),), "state_first": True})), None),
+    (IRNode("d", "div", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 2})), None),  # x / 2
+    # EfficientViT's F.pad(v, (0, 1), value=1) on [B, heads, N, d]: a column of ones, the last
+    # dim's pair completed with the one before it
+    (IRNode("p", "pad", "", ("x",), (1, 4, 8, 9), attrs=frozen({"pad": (0, 1), "value": 1.0})),
+     [{"kind": "pad", "pad": [0, 1, 0, 0], "value": "one"}]),
+    (IRNode("p", "pad", "", ("x",), (1, 4, 8, 9), attrs=frozen({"pad": (0, 1), "value": 2.0})),
+     None),  # a value no field says
     # F.pad on W and H: zeros (the default mode), -inf before a max pool (timm's MaxPool2dSame,
-    # NASNet), reflect (TResNet's blur pool); another constant has no spec mode: opaque
+    # NASNet), reflect (TResNet's blur pool), ones (EfficientViT's v); another constant has no
+    # spec value: opaque
     *[(IRNode("p", "pad", "", ("x",), (1, 4, 9, 10), attrs=frozen(
         {"pad": (1, 1, 0, 1), "mode": mode, "value": value})), layers) for mode, value, layers in (
         ("constant", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1]}]),
         ("constant", -math.inf, [{"kind": "pad", "pad": [1, 1, 0, 1], "value": "-inf"}]),
         ("reflect", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "reflect"}]),
         ("replicate", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "replicate"}]),
-        ("constant", 1.0, None))],
+        ("constant", 1.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "value": "one"}]),
+        ("constant", 2.0, None))],
     (IRNode("s", "softmax", "", ("x",), (1, 4, 8, 8), attrs=frozen({"dim": -1, "form": "module"})),
      [{"kind": "softmax", "dim": -1, "form": "module"}]),
     # the same reading 9 params (CoAtNet's attention, its mask a bias gathered from a table):
@@ -542,6 +567,16 @@ def test_a_product_by_a_weight_read_alone_is_a_param_merged_by_mul(
     expected = None if param is None else [
         {"kind": "residual", "layers": [{"kind": "param", **param}], "merge": "mul"}]
     assert leaf_layers(mul, x) == expected
+
+
+@pytest.mark.parametrize(("b", "layers"), [
+    ((1, 8, 196, 1), [{"kind": "div"}]),  # EfficientViT: out[..., :16] / (out[..., 16:] + eps)
+    ((1, 8, 196), None),  # of another rank: no spec layer's broadcast
+    ((1, 8, 195, 1), None),  # sizes that do not broadcast
+])
+def test_a_division_of_two_tensors_is_a_div(b: tuple[int, ...], layers: Any) -> None:
+    node = IRNode("d", "div", "", ("a", "b"), (1, 8, 196, 16))
+    assert merge_layers(node, [(1, 8, 196, 16), b]) == layers
 
 
 def test_linear_reads_features_only() -> None:

@@ -68,7 +68,9 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
     (_node("pad", (1, 64, 113, 113), mode="constant", value=-float("inf"), pad=(0, 1, 0, 1)),
      (1, 64, 112, 112), [{"kind": "pad", "pad": [0, 1, 0, 1], "value": "-inf"}]),  # MaxPool2dSame's
     (_node("pad", (1, 64, 113, 113), mode="constant", value=1.0, pad=(0, 1, 0, 1)),
-     (1, 64, 112, 112), None),  # a pad of ones: no spec value
+     (1, 64, 112, 112), [{"kind": "pad", "pad": [0, 1, 0, 1], "value": "one"}]),  # of ones
+    (_node("pad", (1, 64, 113, 113), mode="constant", value=0.5, pad=(0, 1, 0, 1)),
+     (1, 64, 112, 112), None),  # a pad of halves: no spec value
     (_node("interpolate", (1, 3, 224, 224), mode="bicubic", size=(224, 224), align_corners=False),
      (1, 3, 240, 240), [{"kind": "upsample", "size": 224, "mode": "bicubic"}]),  # CrossViT's
     (_node("max", (1, 1000), dims=(1,), keepdim=False), (1, 196, 1000),
@@ -93,7 +95,9 @@ def _node(op: str, shape: tuple[int, ...], inputs: tuple[str, ...] = ("x",), par
            batch_first=True, proj_size=0), TOKENS, [{"kind": "lstm", "hidden": 4, "bidirectional": True}]),
     (_node("lstm", (1, 197, 4), features=192, hidden=4, layers=1, bidirectional=False, bias=True,
            batch_first=False, proj_size=0), TOKENS, None),  # [L, N, C]: the kind reads batch first
-    (_node("add", TOKENS, scalar=1.0), TOKENS, None),  # x + 1 changes x: no spec layer says it
+    # x + 1 changes x: a shift (opaque before the shift kind); x + (-1) is none
+    (_node("add", TOKENS, scalar=1.0), TOKENS, [{"kind": "shift", "value": 1.0}]),
+    (_node("add", TOKENS, scalar=-1.0), TOKENS, None),
     (_node("reshape", (1, 1, 192), target="Tensor.unsqueeze"), (1, 192),
      [{"kind": "reshape", "shape": [1, -1]}]),  # CaiT's q(x[:, 0]).unsqueeze(1): 192 follows α
     (_node("param", (1, 197, 192), params=5), TOKENS, None),  # an expand of a computed tensor

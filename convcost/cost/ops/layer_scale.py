@@ -121,6 +121,15 @@ def emit_scalar(node: Traced, x: Shape) -> list[Layer] | None:
     return [{"kind": "scalar", "value": float(value)}]
 
 
+def emit_shift(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x + c``, ``c`` a positive number: a ``shift``."""
+    value = node.attr("scalar")
+    if len(node.inputs) != 1 or node.params or isinstance(value, bool) \
+            or not isinstance(value, int | float) or not 0 < value < MAX_FLOAT or node.shape != x:
+        return None
+    return [{"kind": "shift", "value": float(value)}]
+
+
 SCALAR = OpKind(Scalar, same_shape, _scalar_module, {"scalar": "layer scale"}, elementwise=True,
                 spec=SpecKind(fields(value=Field("number", doc="the number (positive)")),
                               "`x * value`, a number (attention's `q * scale`): no params, paper "

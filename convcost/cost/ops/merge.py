@@ -22,7 +22,7 @@ from convcost.cost.imports import Fields, Imports, Layer, OnnxCall, TorchCall, T
 from convcost.cost.layout import described
 from convcost.cost.opkind import Field, KernelForm, Lowering, Op, OpKind, SpecKind, fields
 from convcost.cost.ops.act import same_shape
-from convcost.cost.ops.layer_scale import emit_scalar
+from convcost.cost.ops.layer_scale import emit_scalar, emit_shift
 from convcost.cost.ops.token_imports import emit_param, emit_weight_merge
 from convcost.cost.value import LayerCost, Shape
 from convcost.errors import SpecError
@@ -252,10 +252,11 @@ def _same_rank(node: Traced, shapes: Sequence[Shape]) -> bool:
 
 def _emit_add(node: Traced, x: Shape) -> list[Layer] | None:
     """``x + 0`` (MobileOne's ``out = scale_out + identity_out`` with no identity branch: the
-    number 0): no layer; ``x + pos_embed``: a parameter added (:func:`emit_param`)."""
+    number 0): no layer; ``x + c``, another number: a ``shift``; ``x + pos_embed``: a parameter
+    added (:func:`emit_param`)."""
     if node.attrs.get("scalar", None) == 0 and node.shape == x:
         return []
-    return emit_param(node, x)
+    return emit_shift(node, x) if "scalar" in node.attrs else emit_param(node, x)
 
 
 def _merge_add(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:

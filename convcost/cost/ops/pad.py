@@ -1,6 +1,7 @@
 """``pad``: pixels around the map, ``F.pad(x, (left, right, top, bottom), mode, value)``: a
 constant (``nn.ZeroPad2d``, TF-style asymmetric padding written apart from a conv), whose
-``value`` is zero, or ``-inf`` (timm's ``MaxPool2dSame`` pads before its max pool); or the map's
+``value`` is zero, ``-inf`` (timm's ``MaxPool2dSame`` pads before its max pool) or one
+(EfficientViT's linear attention pads v with a column of ones: ``F.pad(v, (0, 1), value=1)``); or the map's
 own pixels, ``mode`` reflect, replicate or circular (timm's ``BlurPool2d`` pads by reflection).
 No params, no MACs.
 """
@@ -18,7 +19,8 @@ from convcost.cost.value import LayerCost, Shape, spatial
 from convcost.cost.window import Windows, conv_window
 from convcost.errors import SpecError
 
-PAD_VALUES = ("zero", "-inf")
+PAD_VALUES = ("zero", "-inf", "one")
+_FILLS = {0: "zero", -math.inf: "-inf", 1: "one"}  # F.pad's value -> the field's
 PAD_MODES = ("constant", "reflect", "replicate", "circular")  # F.pad's modes
 
 
@@ -53,7 +55,9 @@ def _module(op: Pad, _: Shape) -> Any:
         modes = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d,
                  "circular": nn.CircularPad2d}
         return modes[op.mode](op.pad)
-    return nn.ZeroPad2d(op.pad) if op.value == "zero" else nn.ConstantPad2d(op.pad, -math.inf)
+    if op.value == "zero":
+        return nn.ZeroPad2d(op.pad)
+    return nn.ConstantPad2d(op.pad, next(v for v, name in _FILLS.items() if name == op.value))
 
 
 def _lower(f: Mapping[str, Any], x: Shape, at: Lowering) -> Pad:
@@ -120,14 +124,14 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     if node.shape == x:
         return []
     value, mode = node.attr("value", 0), node.attr("mode", "constant")
-    if mode not in PAD_MODES or (mode == "constant" and value not in (0, -math.inf)) or len(x) != 4:
+    if mode not in PAD_MODES or (mode == "constant" and value not in _FILLS) or len(x) != 4:
         return None
     if len(amounts) != 4 or min(amounts) < 0:
         return None
     layer: Layer = {"kind": "pad", "pad": list(amounts)}
     if mode != "constant":
         return [{**layer, "mode": mode}]
-    return [layer if value == 0 else {**layer, "value": "-inf"}]
+    return [layer if value == 0 else {**layer, "value": _FILLS[value]}]
 
 
 IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},
@@ -141,7 +145,7 @@ PAD = OpKind(
     keys_of=_keys, window=_window,
     spec=SpecKind(fields(pad=Field("ints", minimum=0, doc="[left, right, top, bottom] pixels"),
                          value=Field("choice", "zero", PAD_VALUES,
-                                     doc="what is padded: zeros, or -inf before a max pool"),
+                                     doc="what is padded: zeros, -inf before a max pool, or ones"),
                          mode=Field("choice", "constant", PAD_MODES,
                                     doc="constant (the value), or the map's own pixels")),
                   "`F.pad(x, (left, right, top, bottom), mode, value)`, `nn.ZeroPad2d`, "

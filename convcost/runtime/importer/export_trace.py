@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.cost.registry import IMPORT_RULES, OPS
 from convcost.runtime.importer import fx_ops as r
+from convcost.runtime.importer.export_inline import inline_wrappers
 from convcost.runtime.importer.fx_trace import finish, shapes_of
 from convcost.runtime.importer.ir import IRNode, Shape, frozen
 
@@ -28,12 +29,10 @@ if TYPE_CHECKING:
 @cache
 def aten_rules() -> Mapping[str, r.Rule]:
     """ATen op name (overload dropped) -> rule."""
-    rules: dict[str, r.Rule] = {f"aten.{op}{place}": r.binary_rule(op) for op in ("div",)
-                                for place in ("", "_")}
-    rules.update({
+    rules: dict[str, r.Rule] = {
         "aten.chunk": r.chunk_rule("chunk"), "aten.split": r.chunk_rule("split"),
         "aten.split_with_sizes": r.chunk_rule("split"),
-    })
+    }
     rules.update({op_name(name): rule for name, rule in IMPORT_RULES["aten"].items()})  # the kinds'
 
     return rules
@@ -144,6 +143,7 @@ def trace_export(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
 
     with torch.no_grad():
         ep = torch.export.export(model, (torch.zeros(input_shape),), strict=False)
+    inline_wrappers(ep)  # autocast regions: their ops, as any other
     walk = _Export(ep)
     user_inputs = set(ep.graph_signature.user_inputs)
     outputs: tuple[str, ...] = ()

@@ -11,14 +11,12 @@ returns ``(op, attrs)``. Shapes come from shape propagation, so arguments comput
 from __future__ import annotations
 
 import importlib
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from convcost.cost.imports import TorchCall, pair
-from convcost.cost.ops.merge import read_scalar
 from convcost.cost.registry import IMPORT_RULES
 from convcost.runtime.importer.ir import Shape
 
@@ -30,11 +28,6 @@ __all__ = ["Call", "Rule", "Shape", "pair"]
 
 
 # -- the importer's own ops (ir.OWN_OPS): no op kind says them -----------------------------
-
-def binary_rule(op: str) -> Rule:
-    """``a - b``, ``a / b``: arithmetic no spec layer says on its own."""
-    return lambda c: (op, read_scalar(c))
-
 
 def chunk_rule(op: str) -> Rule:
     def rule(c: Call) -> tuple[str, dict[str, Any]]:
@@ -113,7 +106,6 @@ def _function_rules() -> dict[Any, Rule]:
     import torch
 
     rules: dict[Any, Rule] = {}
-    rules.update(dict.fromkeys((operator.truediv, operator.itruediv, torch.div), binary_rule("div")))
     rules.update({torch.chunk: chunk_rule("chunk"), torch.split: chunk_rule("split"),
                   torch.tensor_split: chunk_rule("split")})
     return rules
@@ -121,7 +113,6 @@ def _function_rules() -> dict[Any, Rule]:
 
 _METHODS: Mapping[str, Rule] = {
     "chunk": chunk_rule("chunk"), "split": chunk_rule("split"), "tensor_split": chunk_rule("split"),
-    "div": binary_rule("div"), "div_": binary_rule("div"),  # in place
 }
 
 

@@ -179,7 +179,8 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
     state = [walk.weights[n.name][1] for n in node.all_input_nodes if n.name in walk.weights]
     if state and module is None and walk.inputs(node):  # x + bias, x + mask: the state's shapes
-        attrs = {**attrs, "state": tuple(state)}
+        first = node.args[0] if node.args else None  # mean - x: the weight on the left
+        attrs = {**attrs, "state": tuple(state), "state_first": getattr(first, "name", "") in walk.weights}
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
     first = getattr(node.args[0], "name", "") if node.args else ""
@@ -215,7 +216,7 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     return True
 
 
-_STATE_OPS = frozenset({"getitem", "add", "add_", "sub", "mul", "cat", "sigmoid", "softmax"})
+_STATE_OPS = frozenset({"getitem", "add", "add_", "sub", "mul", "cat", "sigmoid", "softmax", "pow"})
 
 
 def _state_op(walk: _Walk, node: fx.Node, shape: Shape) -> bool:

@@ -20,9 +20,9 @@ from convcost.cost.registry import OPS as REGISTRY
 Shape = tuple[int, ...]
 
 # Ops the importer needs that no op kind is: the model's input, a tuple's item, the splits
-# that make tuples, and arithmetic no spec layer says on its own (a div is opaque).
+# that make tuples.
 # Reshapes and views are the reshape kind's, transposes and permutes the transpose kind's.
-OWN_OPS = frozenset({"input", "getitem", "chunk", "split", "div"})
+OWN_OPS = frozenset({"input", "getitem", "chunk", "split"})
 OPS = frozenset(REGISTRY) | OWN_OPS
 """Every IR op: the registry's op keys and :data:`OWN_OPS`."""
 

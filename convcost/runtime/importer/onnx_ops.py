@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from convcost.cost.imports import OnnxCall
-from convcost.cost.ops.merge import read_onnx_scalar
 from convcost.cost.registry import IMPORT_RULES, ONNX_WEIGHTS
 
 __all__ = ["RULES", "WEIGHTS", "OnnxCall"]
@@ -27,12 +26,8 @@ def _split(c: OnnxCall) -> tuple[str, dict[str, Any]]:
     return "split", dict(dim=axis, sizes=tuple(s[axis] for s in c.shapes), shapes=c.shapes)
 
 
-def _binary(op: str) -> Rule:
-    return lambda c: (op, read_onnx_scalar(c))
-
-
 _RULES: Mapping[str, Rule] = {
-    "Div": _binary("div"), "Split": _split,
+    "Split": _split,
 }
 
 RULES: Mapping[str, Rule] = {**_RULES, **IMPORT_RULES["onnx"]}

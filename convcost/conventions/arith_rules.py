@@ -1,0 +1,32 @@
+"""The conventions' rows for the arithmetic kinds ``div`` (``a / b``) and ``shift`` (``x + value``).
+
+Each row was measured by running the tool on the kind's torch module (tests/torch/test_tool_rules.py,
+tests/torch/test_conventions.py's token zoo): fvcore skips ``aten::div`` and ``aten::add`` as
+unsupported (0); thop has no rule for either stand-in module (0); ptflops patches neither
+``Tensor.__truediv__`` nor ``Tensor.__add__`` (0); torchinfo counts no parameter (0);
+FlopCounterMode counts neither (0), as for the other elementwise ops. Pure: no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from convcost.conventions.convention import Rule
+from convcost.conventions.formulas import unsupported, zeros
+
+
+def _rows() -> dict[str, dict[str, Rule]]:
+    return {
+        "paper": zeros("0: elementwise, not a conv or linear MAC", div="", shift=""),
+        "fvcore": unsupported(div="aten::div", shift="aten::add"),
+        "thop": unsupported(div="DivModule (a / b: no rule)", shift="ShiftModule (x + value: no rule)"),
+        "ptflops": unsupported(div="a / b (Tensor.__truediv__ is not patched)",
+                               shift="x + value (Tensor.__add__ is not patched)"),
+        "torchinfo": zeros("0: no parameters", div="", shift=""),
+        "torch": zeros("0: not a matmul, conv or attention op", div="", shift=""),
+    }
+
+
+ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(_rows())
+"""convention name -> its rows for these kinds."""

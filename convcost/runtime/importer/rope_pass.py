@@ -63,6 +63,16 @@ def _halves(graph: IRGraph, a: IRNode, b: IRNode) -> str | None:
     return None
 
 
+def _negated_first(graph: IRGraph, node: IRNode, op: str) -> tuple[IRNode, IRNode] | None:
+    """``cat([-a, b], -1)`` / ``stack([-a, b], -1)`` (``op``): ``(the negation, b)``, or None."""
+    if node.op != op or len(node.inputs) != 2 or node.attr("dim") not in (-1, len(node.shape) - 1):
+        return None
+    neg, other = graph.node(node.inputs[0]), graph.node(node.inputs[1])
+    if neg.op != "opaque" or neg.target not in NEGATIONS or len(neg.inputs) != 1:
+        return None
+    return neg, other
+
+
 def _strided(node: IRNode, start: int) -> bool:
     """``x[..., start::2]``: every other element of the last dim."""
     rank = len(node.shape)
@@ -77,11 +87,10 @@ def _interleaved(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | Non
     if shaped.op != "reshape" or len(shaped.inputs) != 1:
         return None
     stack = graph.node(shaped.inputs[0])
-    if stack.op != "stack" or len(stack.inputs) != 2 or stack.attr("dim") not in (-1, len(stack.shape) - 1):
+    pair = _negated_first(graph, stack, "stack")
+    if pair is None:
         return None
-    neg, even = graph.node(stack.inputs[0]), graph.node(stack.inputs[1])
-    if neg.op != "opaque" or neg.target not in NEGATIONS or len(neg.inputs) != 1:
-        return None
+    neg, even = pair
     odd = graph.node(neg.inputs[0])
     if not (_strided(odd, 1) and _strided(even, 0)) or odd.inputs != even.inputs \
             or graph.node(even.inputs[0]).shape != shaped.shape:
@@ -92,11 +101,10 @@ def _interleaved(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | Non
 def _rotated(graph: IRGraph, name: str) -> tuple[str, tuple[str, ...]] | None:
     """``cat([-x2, x1], -1)``: ``(x, the nodes of the rotation)``, or None."""
     cat = graph.node(name)
-    if cat.op != "concat" or len(cat.inputs) != 2 or cat.attr("dim") not in (-1, len(cat.shape) - 1):
+    pair = _negated_first(graph, cat, "concat")
+    if pair is None:
         return None
-    neg, first = graph.node(cat.inputs[0]), graph.node(cat.inputs[1])
-    if neg.op != "opaque" or neg.target not in NEGATIONS or len(neg.inputs) != 1:
-        return None
+    neg, first = pair
     second = graph.node(neg.inputs[0])
     x = _halves(graph, first, second)
     if x is None:

@@ -11,6 +11,7 @@ from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.param import Param
 from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
 from convcost.cost.ops.swin import PatchMerge, ShiftedWindowAttention
+from convcost.cost.ops.swin_v2 import CosineWindowAttention
 from convcost.cost.ops.tiling import Expand, RepeatInterleave, Sliding
 from convcost.cost.ops.windows import WindowPartition, WindowReverse
 from convcost.cost.value import Shape
@@ -64,6 +65,17 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # window's table) = 414; MACs 108·4·64 + 2·108·12·8 = 27,648 + 20,736
     "swin3d narrowed window": (ShiftedWindowAttention(8, 2, (4, 2, 2), (2, 1, 1)), (1, 3, 5, 5, 8),
                                (1, 3, 5, 5, 8), 414, 48_384),
+    # timm swinv2_base_window12_192's first block: 16 windows of 12·12 = 144 tokens, C = 128, 4
+    # heads, T = 2,304: params 4·128² + 3·128 (q, v biases, proj's) + 4 (logit scale) + 3·512 +
+    # 512·4 (MLP) = 69,508; MACs 2,304·4·128² + 2·2,304·144·128 + 23·23·(2·512 + 512·4) =
+    # 150,994,944 + 84,934,656 + 1,625,088
+    "swinv2 cosine window attention": (CosineWindowAttention(128, 4, (12, 12)), (16, 144, 128),
+                                       (16, 144, 128), 69_508, 237_554_688),
+    # timm swinv2_cr_tiny_224's first block: 64 windows of 49 tokens, C = 96, 3 heads, T = 3,136:
+    # params 4·96² + 4·96 + 3 + 3·384 + 384·3 + 3 = 39,558; MACs 3,136·4·96² + 2·3,136·49·96 +
+    # 49²·(2·384 + 384·3) (MLP over every pair) = 115,605,504 + 29,503,488 + 4,609,920
+    "swinv2_cr cosine window attention": (CosineWindowAttention(96, 3, (7, 7), 384, "swinv2_cr"),
+                                          (64, 49, 96), (64, 49, 96), 39_558, 149_718_912),
     # 2×2 phases on the channels, odd sizes padded: [1, 7, 5, 3] -> [1, 4, 3, 12]
     "patch merge": (PatchMerge(), (1, 7, 5, 3), (1, 4, 3, 12), 0, 0),
     # Swin3D: of H and W only, the frames kept: [1, 8, 7, 5, 3] -> [1, 8, 4, 3, 12]
@@ -125,4 +137,10 @@ TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "swin3d cosine": (ShiftedWindowAttention(8, 2, (2, 2, 2), (0, 0, 0), cosine=True),
                       (1, 4, 4, 4, 8), "cosine (Swin V2) is 2-D only"),
     "patch merge rank": (PatchMerge(), (1, 49, 96), "[N, H, W, C] (NHWC)"),
+    "cosine window attention tokens": (CosineWindowAttention(96, 3, (7, 7)), (64, 48, 96),
+                                       "expects 7·7 tokens a window, got 48"),
+    "cosine window attention rank": (CosineWindowAttention(96, 3, (7, 7)), (1, 7, 7, 96),
+                                     "[N·windows, n, C] (NLC)"),
+    "cosine window attention channels": (CosineWindowAttention(96, 3, (7, 7)), (64, 49, 48),
+                                         "expects 96 channels"),
 }

@@ -5,7 +5,9 @@ torchvision's own ``ShiftedWindowAttention``(``V2``) (tests/torch/test_swin.py):
 module calls ``F.linear`` with the weights of ``qkv`` and ``proj`` (never the modules), so thop
 and torchinfo see no linear but V2's ``cpb_mlp``; ptflops sees the patched ``Tensor.matmul``
 and ``F.softmax`` (V2's ``q·kᵀ`` is an unpatched ``@``) and V2's ``cpb_mlp`` modules, per image,
-whose ``nn.ReLU`` also runs its patched ``F.relu``. Pure: no torch.
+whose ``nn.ReLU`` also runs its patched ``F.relu``. timm's Swin V2 window attention
+(``cosine_window_attention``) was checked the same way against timm's modules
+(tests/torch/test_swin_v2.py). Pure: no torch.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from convcost.conventions.convention import Rule
 from convcost.conventions.formulas import paper, twice_paper, unsupported, zero, zeros
 from convcost.cost.graph import Node
 from convcost.cost.ops.swin import CPB_HIDDEN, ShiftedWindowAttention, effective, table_rows
+from convcost.cost.ops.swin_v2 import CosineWindowAttention, bias_rows
 
 _V1, _V2 = "shifted_window_attention", "shifted_window_attention_v2"
 _FUNCTION = "shifted_window_attention (F.linear, Tensor.matmul: no module)"
@@ -80,6 +83,65 @@ def fvcore_skipped(node: Node) -> dict[str, int]:
     return ops
 
 
+def _cwa(node: Node) -> tuple[CosineWindowAttention, int, int, int, int]:
+    """(op, windows B, tokens n a window, channels C, the bias MLP's rows)."""
+    op = node.op
+    assert isinstance(op, CosineWindowAttention)
+    b, n, c = node.input_shape
+    return op, b, n, c, bias_rows(op)
+
+
+def cwa_thop(node: Node) -> int:
+    # nn.Linear modules, in·numel(out): proj B·n·C² (swinv2's qkv is F.linear: unseen; swinv2_cr
+    # its nn.Linear, B·n·3C²) + the MLP rows·(2·h + h·heads); swinv2's nn.Softmax B·heads·n·(3n − 1)
+    op, b, n, c, rows = _cwa(node)
+    mlp = rows * (2 * op.hidden + op.hidden * op.heads)
+    if op.variant == "swinv2":
+        return b * n * c * c + mlp + b * op.heads * n * (3 * n - 1)
+    return 4 * b * n * c * c + mlp
+
+
+def cwa_ptflops(node: Node) -> Fraction:
+    # module hooks, per image (/ B): Linear (in·out + out)·positions (swinv2_cr's qkv too), the
+    # MLP's ReLU h·rows; plus per batch its patched F.relu h·rows and swinv2's nn.Softmax's
+    # F.softmax B·heads·n²; the matmuls are unpatched @
+    op, b, n, c, rows = _cwa(node)
+    h, heads = op.hidden, op.heads
+    linears = (c * c + c) * b * n + (3 * c * c + 3 * c) * b * n * (op.variant == "swinv2_cr")
+    mlp = rows * (3 * h + h + h * heads + heads * (op.variant == "swinv2_cr"))
+    extra = b * heads * n * n if op.variant == "swinv2" else 0
+    return Fraction(linears + mlp, b) + h * rows + extra
+
+
+def cwa_torchinfo(node: Node) -> int:
+    # each nn.Linear: out.shape[0]·(weight + bias): proj (swinv2_cr's qkv too) B·(C² + C), the
+    # MLP's on its coordinates (swinv2 [1, ..]: once; swinv2_cr [n², 2]: n² rows)
+    op, b, _, c, rows = _cwa(node)
+    h, heads = op.hidden, op.heads
+    if op.variant == "swinv2":
+        return b * (c * c + c) + 3 * h + h * heads
+    return b * (4 * c * c + 4 * c) + rows * (3 * h + h * heads + heads)
+
+
+_CWA = "cosine_window_attention"
+
+
+def _cwa_rows() -> dict[str, dict[str, Rule]]:
+    linear = "aten::linear, aten::matmul"
+    return {
+        "paper": {_CWA: Rule(paper, "T·(4·C² + 2·n·C) + the bias MLP rows·(2·h + h·heads)")},
+        "fvcore": {_CWA: Rule(paper, "its linears (the MLP's too) and matmuls", tool_op=linear)},
+        "thop": {_CWA: Rule(cwa_thop, "its nn.Linear modules (swinv2: not qkv, an F.linear) and "
+                            "swinv2's nn.Softmax", tool_op="nn.Linear")},
+        "ptflops": {_CWA: Rule(cwa_ptflops, "Linear and ReLU hooks per image, patched F.relu "
+                               "(swinv2: and F.softmax) per batch; @ unpatched",
+                               tool_op="nn.Linear")},
+        "torchinfo": {_CWA: Rule(cwa_torchinfo, "out.shape[0]·params of each nn.Linear called",
+                                 tool_op="nn.Linear")},
+        "torch": {_CWA: Rule(twice_paper, "2·paper (aten::mm, aten::bmm)", tool_op="aten::bmm")},
+    }
+
+
 def _rows() -> dict[str, dict[str, Rule]]:
     fvcore_op = "aten::linear, aten::matmul"
     return {
@@ -108,5 +170,6 @@ def _rows() -> dict[str, dict[str, Rule]]:
     }
 
 
-ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(_rows())
+ROWS: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
+    {name: {**rows, **_cwa_rows()[name]} for name, rows in _rows().items()})
 """convention name -> its rows for this family."""

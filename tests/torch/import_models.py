@@ -590,6 +590,23 @@ def TinySwin3d() -> nn.Module:
                              norm_layer=partial(nn.LayerNorm, eps=1e-5))
 
 
+def TinySwinV2(cr: bool = False) -> nn.Module:
+    """timm's Swin V2 (``cr``: Swin V2-CR) shrunk: 4×4 patches of 8 channels, two stages of 2 and
+    1 blocks (1 and 2 heads), 4×4 windows; on 1x3x32x32 the first stage's 8×8 map is 4 windows
+    and its second block shifts them, the second stage's 4×4 map is one window."""
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()  # timm imports torchvision: with CPU torch, its fake ops tolerated
+    from timm.models.swin_transformer_v2 import SwinTransformerV2
+    from timm.models.swin_transformer_v2_cr import SwinTransformerV2Cr
+
+    if cr:
+        return SwinTransformerV2Cr(img_size=(32, 32), patch_size=4, window_size=4, embed_dim=8,
+                                   depths=(2, 1), num_heads=(1, 2), num_classes=10)
+    return SwinTransformerV2(img_size=32, patch_size=4, embed_dim=8, depths=(2, 1),
+                             num_heads=(1, 2), window_size=4, num_classes=10)
+
+
 def MobileMQA() -> nn.Module:
     """timm's MobileNetV4 Mobile MQA (``MultiQueryAttention2d``): 2 query heads sharing one key
     and value head, keys and values downsampled by a stride-2 depthwise conv and a BatchNorm."""

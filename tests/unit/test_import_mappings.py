@@ -98,6 +98,7 @@ def test_a_class_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     assert set(registry.CLASS_RULES) == {"GlobalResponseNorm", "GRN",  # by grn
                                          "ShiftedWindowAttention", "ShiftedWindowAttentionV2",
                                          "ShiftedWindowAttention3d",  # by swin
+                                         "WindowAttention", "WindowMultiHeadAttention",  # swin_v2
                                          "MultiQueryAttention2d",  # by mobile_mqa
                                          "PositionalEncodingFourier",  # by fourier_pos
                                          "RmsNorm2d", "RmsNormAct2d"}  # by rmsnorm

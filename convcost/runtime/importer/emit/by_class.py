@@ -18,11 +18,16 @@ def class_layers(cls: str, nodes: Sequence[IRNode], shape: Shape, nhwc: bool) ->
     return whole(nodes, shape, nhwc) if whole is not None else None
 
 
+_WHOLE = frozenset({"shifted_window_attention", "cosine_window_attention"})
+"""The kinds whose one leaf stands for a module's every op (its position-bias MLP's too)."""
+
+
 def folded(graph: IRGraph, layers: Sequence[Layer],
            origins: Mapping[str, tuple[str, ...]]) -> list[tuple[str, ...]]:
     """The IR tensors of each window-attention layer's module, which the one leaf stands for
-    together (Swin V2's attention with its cpb_mlp linears): the importer's self-check sums them."""
+    together (Swin V2's attention with its cpb_mlp linears, torchvision's and timm's): the
+    importer's self-check sums them."""
     paths = [origins[layer["name"]][0] for layer in layers
-             if layer["kind"] == "shifted_window_attention" and origins.get(layer["name"])]
+             if layer["kind"] in _WHOLE and origins.get(layer["name"])]
     return [tuple(n.name for n in graph.nodes if n.module == path or n.module.startswith(f"{path}."))
             for path in paths]

@@ -119,10 +119,12 @@ class _Walk:
         return to_nchw(shape) if tensor in self.nhwc else shape
 
     def leaks(self, group: _Group) -> bool:
-        """Whether a tensor other than the group's last is read after it (or it splits)."""
+        """Whether a tensor other than the group's last is read after it (or it splits); an
+        unbind tuple no op reads (its pieces read its input, :meth:`unread_tuple`) reads none."""
         inside = {n.name for n in group.nodes}
         return group.nodes[-1].op in ("chunk", "split") or any(
-            r not in inside for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
+            r not in inside and not self.unread_tuple(self.graph.node(r))
+            for n in group.nodes[:-1] for r in self.readers.get(n.name, ()))
 
     def refs(self, tensors: Sequence[str]) -> dict[str, Any]:
         """``from:`` naming the layers of ``tensors``; nothing when it is the previous layer."""

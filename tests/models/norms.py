@@ -110,3 +110,19 @@ class Rms(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.bn2(self.conv2(self.bn1(self.conv1(x)))).flatten(2).transpose(1, 2)
         return F.rms_norm(self.norm(t), (8,), self.gamma)
+
+
+class ResizedPos(nn.Module):
+    """NaFlexViT's learnt 4×4 positions cast to float and resized (bicubic, antialiased) to the
+    6×6 patch grid, added to the patch tokens (its tests trace it with torch.export)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+        self.pos_embed = nn.Parameter(torch.zeros(1, 4, 4, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.proj(x)  # [N, 8, 6, 6]
+        pos = self.pos_embed.permute(0, 3, 1, 2).float()
+        pos = F.interpolate(pos, size=t.shape[-2:], mode="bicubic", antialias=True, align_corners=False)
+        return t.flatten(2).transpose(1, 2) + pos.flatten(2).transpose(1, 2)

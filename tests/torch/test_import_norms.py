@@ -52,6 +52,15 @@ def test_rms_norms_are_read(tracer: str) -> None:
                      ("rmsnorm", True)]
 
 
+def test_a_resized_weight_under_torch_export_is_that_weight() -> None:
+    """NaFlexViT's positions: a cast and an antialiased resize of the 4×4 table alone are the
+    table (its 4·4·8 = 128 params), read by the add, as torch.fx reads an interpolated weight."""
+    layers = _layers("ResizedPos", (1, 3, 24, 24), tracer="export")
+    assert not [layer for layer in layers if layer["kind"] == "opaque"]
+    [residual] = [layer for layer in layers if layer["kind"] == "residual"]  # x + pos
+    assert residual["layers"] == [{"kind": "param", "shape": [36, 8], "params": 128}]
+
+
 def test_a_strided_slice_under_torch_export() -> None:
     """torch.export records LeViT's subsample as one aten.slice per dim, each with its step."""
     layers = _layers("Subsample", (2, 3, 16, 16), tracer="export")

@@ -55,6 +55,10 @@ def _module(node: fx.Node) -> str:
 
 
 _GATHER = "aten.index"  # biases[:, idxs]: no op kind's (its result is a weight or opaque)
+# a dtype cast or a resize of weights alone is those weights, as torch.fx's _weight_view says
+# (NaFlexViT's pos_embed.float() resized by F.interpolate(..., antialias=True) to the grid)
+_CASTS = frozenset({"aten.to", "aten.type_as"})
+_RESIZES = ("aten.upsample_", "aten._upsample_")
 
 
 def _free(op: str) -> bool:
@@ -94,7 +98,8 @@ class _Export:
                               for n in args):
             return False
         name, rule = op_name(node.target), aten_rules().get(op_name(node.target))
-        if name != _GATHER and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
+        copy = name == _GATHER or name in _CASTS or name.startswith(_RESIZES)
+        if not copy and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
             return False
         self.derived[node.name] = (weights, shapes[0])
         return True

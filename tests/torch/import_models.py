@@ -489,6 +489,24 @@ class LinearAttention(nn.Module):
         return out.transpose(-1, -2).reshape(n, -1, h, w)
 
 
+class FixedStats(nn.Module):
+    """CSATv2's DCT stem arithmetic: ``x.mul(std).add_(mean) * 255 + 128`` (buffers), a zigzag
+    order ``x[:, :, [...]]`` (a list), ``(x - mean) / (var ** 0.5 + eps)`` (buffers alone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.register_buffer("std", torch.ones(3, 1, 1))
+        self.register_buffer("shift", torch.zeros(3, 1, 1))
+        self.register_buffer("mean", torch.zeros(4, 64))
+        self.register_buffer("var", torch.ones(4, 64))
+        self.order = [(7 * i) % 64 for i in range(64)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x.mul(self.std).add_(self.shift) * 255 + 128).flatten(2)[:, :, self.order]
+        return ((x - self.mean) / (self.var ** 0.5 + 1e-8)).reshape(1, 4, 8, 8)
+
+
 class BatchMoved(nn.Module):
     """Tokens, a linear to two heads' halves, ``permute(2, 0, 1, 3)`` (the batch moves to dim 1,
     as qkv's in timm's attention), then ``t.amax(0)``: no kind says it, and its opaque stand-in

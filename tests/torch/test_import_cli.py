@@ -388,6 +388,9 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # (out[..., 8:] + eps) a shift and a div. qkv 3·24 + 24 = 96 params, 64·24·3 = 4,608 MACs;
     # kᵀv 8·9·64 = 4,608; q (kᵀv) 64·9·8 = 4,608
     ("LinearAttention", "1x3x8x8", 96, 3 * 4_608),
+    # buffers times, plus, minus and over a tensor: params of 0 merged by mul, add, sub, div;
+    # + 128 a shift; x[:, :, [...]] a gather of 64. conv 4·3 + 4 = 16 params, 64·4·3 = 768 MACs
+    ("FixedStats", "1x3x8x8", 16, 768),
     ("GatedBranches", "1x3x8x8", 112 + 40 + 8 + 1 + 2 + 100, 6_912 + 2_304 + 80),
 ]
 

@@ -25,6 +25,7 @@ from convcost.runtime.importer.emit.leaves import (
     merge_layers,
 )
 from convcost.runtime.importer.emit.repeats import collapse_repeats
+from convcost.runtime.importer.fx_ops import gather_index
 from convcost.runtime.importer.ir import OPS, IRGraph, IRNode, Shape, frozen
 from convcost.spec.loader import spec_from
 from convcost.spec.yamlsafe import load_yaml
@@ -475,6 +476,12 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
     (IRNode("d", "div", "", ("x",), (1, 4, 8, 8),
             attrs=frozen({"state": ((1, 4, 8, 1),), "state_first": True})), None),
     (IRNode("d", "div", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 2})), None),  # x / 2
+    # CSATv2's x - mean, mean a [1, 4, 8, 8] buffer: a param subtracted; mean - x: opaque
+    (IRNode("s", "sub", "", ("x",), (1, 4, 8, 8), attrs=frozen({"state": ((1, 4, 8, 8),)})),
+     [{"kind": "residual", "layers": [{"kind": "param", "shape": [4, 8, 8], "params": 0}],
+       "merge": "sub"}]),
+    (IRNode("s", "sub", "", ("x",), (1, 4, 8, 8),
+            attrs=frozen({"state": ((1, 4, 8, 8),), "state_first": True})), None),
     # EfficientViT's F.pad(v, (0, 1), value=1) on [B, heads, N, d]: a column of ones, the last
     # dim's pair completed with the one before it
     (IRNode("p", "pad", "", ("x",), (1, 4, 8, 9), attrs=frozen({"pad": (0, 1), "value": 1.0})),
@@ -577,6 +584,16 @@ def test_a_product_by_a_weight_read_alone_is_a_param_merged_by_mul(
 def test_a_division_of_two_tensors_is_a_div(b: tuple[int, ...], layers: Any) -> None:
     node = IRNode("d", "div", "", ("a", "b"), (1, 8, 196, 16))
     assert merge_layers(node, [(1, 8, 196, 16), b]) == layers
+
+
+@pytest.mark.parametrize(("index", "picked"), [
+    ((slice(None), slice(None), [0, 8, 1]), {"dim": 2, "size": 3}),  # CSATv2's zigzag list
+    ((slice(None), [True, False]), None),  # a mask: not an index list
+    ((slice(None), []), None),  # nothing picked
+    ((slice(None), slice(1, None), [0, 1]), None),  # a slice before it
+])
+def test_an_index_list_is_a_gather(index: Any, picked: dict[str, int] | None) -> None:
+    assert gather_index(index, {}) == picked
 
 
 def test_linear_reads_features_only() -> None:

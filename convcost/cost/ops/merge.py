@@ -269,6 +269,12 @@ def _merge_sub(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     return [{"kind": "sub"}] if ok else None
 
 
+def _emit_sub(node: Traced, x: Shape) -> list[Layer] | None:
+    """``x - w``, w a weight read alone (CSATv2's ``x - mean``, a buffer): a ``param``
+    subtracted; the weight on the left, or a number: None (opaque)."""
+    return None if node.attr("state_first") else emit_weight_merge(node, x, "sub")
+
+
 def _merge_mul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     ok = _same_rank(node, shapes) and len(shapes) == 2 and tuple(map(max, *shapes)) == node.shape
     return [{"kind": "mul"}] if ok else None
@@ -304,7 +310,7 @@ ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": rea
                       onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=_emit_add,
                       merge=_merge_add)
 SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},
-                      merge=_merge_sub)
+                      emit=_emit_sub, merge=_merge_sub)
 MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
                       onnx_weights={"Mul": (0, 1)}, signature=merge_signature, emit=_emit_mul,
                       merge=_merge_mul)

@@ -86,6 +86,9 @@ def gather_index(index: Any, weights: Mapping[str, tuple[Any, Shape]]) -> dict[s
     items = index if isinstance(index, tuple) else (index,)
     last = str(getattr(items[-1], "name", "")) if items else ""
     shape = weights[last][1] if last in weights else ()
+    if items and isinstance(items[-1], list) and items[-1] \
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in items[-1]):
+        shape = (len(items[-1]),)  # x[:, :, [0, 1, 8, ...]]: CSATv2's zigzag order, a list
     if len(shape) != 1 or any(i != slice(None) for i in items[:-1]):
         return None
     return dict(dim=len(items) - 1, size=shape[0])

@@ -16,7 +16,8 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.net.analysis import Analysis, analyze
 from convcost.runtime.importer.convert import Imported, to_spec
-from convcost.runtime.importer.emit.layout import emit_layers, outer_inputs, spec_input
+from convcost.runtime.importer.emit.inputs import spec_input
+from convcost.runtime.importer.emit.layout import emit_layers, outer_inputs
 from convcost.runtime.importer.emit.leaves import (
     conv_fields,
     conv_unit,

@@ -14,12 +14,8 @@ from convcost.runtime.importer.blur_pass import fuse_blurs
 from convcost.runtime.importer.buffer_pass import lift_buffer_runs
 from convcost.runtime.importer.emit.by_class import folded
 from convcost.runtime.importer.emit.heads import fixed_heads, fixed_maps
-from convcost.runtime.importer.emit.layout import (
-    Emitted,
-    emit_layers,
-    spec_input,
-    spec_inputs,
-)
+from convcost.runtime.importer.emit.inputs import spec_input, spec_inputs
+from convcost.runtime.importer.emit.layout import Emitted, emit_layers
 from convcost.runtime.importer.emit.repeats import collapse_repeats
 from convcost.runtime.importer.emit.residual import residuals
 from convcost.runtime.importer.emit.templates import templated

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from convcost.runtime.importer.emit.regions import PEER_COUNTED_OPS
 from convcost.runtime.importer.export_trace import aten_rules, op_name
 from convcost.runtime.importer.fx_ops import Call, module_rule
 from convcost.runtime.importer.fx_trace import finish
@@ -99,7 +100,7 @@ class Recording:
         for t in tensors:
             if id(t) not in self.weights and t not in self.derived:
                 name = self.fresh("constant")
-                self.append(IRNode(name, "recorded", self.path(), (), _shape(t), target="constant"), ())
+                self.append(IRNode(name, "recorded", "", (), _shape(t), target="constant"), ())
                 self.tensors[t] = name
                 names.append(name)
         return names
@@ -172,8 +173,10 @@ class Recording:
                       shapes[0], self.params(ids), attrs=frozen(attrs), target=target)
         if node_macs(node) != macs:
             node = replace(node, op="opaque", attrs=frozen({"shapes": shapes, "macs": macs}))
-        elif op == "opaque":
-            node = replace(node, op="recorded", attrs=frozen({"shapes": shapes}))
+        elif op == "opaque":  # no MAC: recorded, but for an op fvcore counts (flagged opaque)
+            counted = target in PEER_COUNTED_OPS
+            node = replace(node, op="opaque" if counted else "recorded",
+                           attrs=frozen({"shapes": shapes, **({"macs": 0} if counted else {})}))
         self.append(node, ids)
         return node
 

@@ -22,8 +22,15 @@ from convcost.cost.ops.recorded import postprocessing_first
 from convcost.runtime.importer.emit.blocks import recognise
 from convcost.runtime.importer.emit.by_class import class_layers
 from convcost.runtime.importer.emit.leaves import Layer, layer_name, leaf_layers, merge_layers
+from convcost.runtime.importer.emit.naming import Names
 from convcost.runtime.importer.emit.nhwc import nhwc_after, nhwc_layers, opens_view, to_nchw, wrapped
-from convcost.runtime.importer.emit.regions import batch_first, weightless, writable
+from convcost.runtime.importer.emit.regions import (
+    batch_first,
+    peer_counted,
+    recorded_parts,
+    weightless,
+    writable,
+)
 from convcost.runtime.importer.emit.splits import parallel_layer, split_layer
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.selfcheck import node_macs
@@ -106,10 +113,10 @@ class _Walk:
     origins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tensors: dict[str, str] = field(default_factory=dict)
     opaque: list[Opaque] = field(default_factory=list)
-    names: Counter[str] = field(default_factory=Counter)
+    names: Names = field(default_factory=Names)
     regions: dict[str, _Group] = field(default_factory=dict)  # opaque layer -> its ops
     nhwc: set[str] = field(default_factory=set)  # channels-last views of NCHW tensors
-    calls: dict[str, str] = field(default_factory=dict)  # module path -> its first call's layer
+    calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> first call's layer, kind
     classes: Mapping[str, str] = field(default_factory=dict)  # module path -> its class name
     forced: frozenset[str] = frozenset()  # IR ops kept opaque (their layer did not load)
 
@@ -137,7 +144,8 @@ class _Walk:
             name = base if i == 0 else f"{base}_{layer['kind']}"
             wires = self.refs(inputs) if i == 0 else {}
             if len(layers) == 1 and (group.module or layer["kind"] == "split"):
-                wires.update(self.shares(group, name, layer["kind"] == "opaque"))
+                wires.update(self.shares(group, name, layer["kind"]))
+            self.names.take(name)
             self.layers.append({"kind": layer["kind"], "name": name, **wires,
                                 **{k: v for k, v in layer.items() if k != "kind"}})
             self.origins[name] = (group.path,) if group.module else ()
@@ -145,24 +153,29 @@ class _Walk:
             self.prev = name
         self.produced[group.nodes[-1].name] = self.prev
 
-    def shares(self, group: _Group, name: str, opaque: bool = False) -> dict[str, str]:
+    def shares(self, group: _Group, name: str, kind: str) -> dict[str, str]:
         """``shares:`` the first call's layer, when ``group`` calls a module again (a split
-        layer of a module's convs too); an opaque layer's params are 0 then, it shares nothing."""
+        layer of a module's convs too); an opaque layer's params are 0 then, it shares nothing.
+        A first call placed op by op (its constant input apart) is its one layer of this kind."""
         again = any(n.shared for n in group.nodes) and not any(n.params for n in group.nodes)
-        first = self.calls.setdefault(group.path, name)
-        return {"shares": first} if again and first != name and not opaque else {}
+        if group.path not in self.calls:
+            inner = {held for path, held in self.calls.items() if path.startswith(f"{group.path}.")
+                     and held[1] == kind}
+            self.calls[group.path] = inner.pop() if len(inner) == 1 else (name, kind)
+        first = self.calls[group.path][0]
+        return {"shares": first} if again and first != name and kind != "opaque" else {}
 
     def unique(self, base: str) -> str:
-        self.names[base] += 1
-        return base if self.names[base] == 1 else f"{base}_{self.names[base]}"
+        return self.names.fresh(base)
 
     def add_opaque(self, group: _Group) -> None:
-        """One opaque layer; it absorbs an opaque layer right before it that only it reads."""
+        """One opaque layer; it absorbs an opaque layer right before it that only it reads (a
+        recorded one only into a recorded one: post-processing keeps its measured shape)."""
         inputs = outer_inputs(group.nodes)
         last = self.layers[-1]["name"] if self.layers else None
         absorbed = None  # the layer merged into this one: a no-op alias of it is inside now
         if last in self.regions and [self.produced.get(t) for t in inputs] == [last] \
-                and self.read_only_by(last, group):
+                and self.read_only_by(last, group) and self.absorbs(self.regions[last], group):
             absorbed = last
             previous = self.regions.pop(last)
             group = _Group(previous.path, [*previous.nodes, *group.nodes], previous.module)
@@ -170,7 +183,7 @@ class _Walk:
             self.layers.pop()
             if self.opaque and self.opaque[-1].name == last:
                 self.opaque.pop()
-            self.names[layer_name(previous.path)] -= 1
+            self.names.release(last, layer_name(previous.path))
             self.prev = self.layers[-1]["name"] if self.layers else INPUT
         ran = self.ran(group.nodes)
         ops = Counter(n.target if n.op in ("opaque", "recorded") or ran else n.op for n in group.nodes)
@@ -191,6 +204,10 @@ class _Walk:
         if not ran:
             self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))
 
+    def absorbs(self, previous: _Group, group: _Group) -> bool:
+        """A recorded region is absorbed into a recorded one only (its measured shape kept)."""
+        return self.ran(previous.nodes) <= self.ran(group.nodes)
+
     def read_only_by(self, layer: str, group: _Group) -> bool:
         """Whether every tensor ``layer`` holds is read by ``group`` alone (so that ``group``
         may absorb it: a tensor read later, a residual's shortcut, must keep its layer)."""
@@ -200,7 +217,8 @@ class _Walk:
 
     def ran(self, nodes: Sequence[IRNode]) -> bool:
         """Whether ``nodes`` are a ``recorded`` layer: recorded as the model ran, no MAC among them."""
-        return self.graph.tracer == RECORDED and not any(n.op == "opaque" or node_macs(n) for n in nodes)
+        return self.graph.tracer == RECORDED and not any(
+            n.op == "opaque" or node_macs(n) or peer_counted(n) for n in nodes)
 
     def ends(self, region: _Group, after: _Group) -> bool:
         """Whether a region can end on its last tensor: a :func:`_writable` one; a recorded
@@ -210,6 +228,16 @@ class _Walk:
         if writable(shape, self.graph.input_shape[0]):
             return True
         return len(shape) > 0 and self.ran(region.nodes) and not self.ran(after.nodes)
+
+    def closes(self, region: _Group, after: _Group) -> bool:
+        """Whether ``region`` ends before ``after``: on a tensor it may end on (:meth:`ends`)
+        when no other tensor of it is read further on; a recorded region also before ops with
+        MACs when its other tensors are (a detector's boxes, read again after the mask head:
+        each is then a ``recorded`` layer of its own, :func:`.regions.recorded_parts`)."""
+        if not self.leaks(region):
+            return self.ends(region, after)
+        return self.graph.tracer == RECORDED and len(region.nodes[-1].shape) > 0 \
+            and self.ran(region.nodes) and not self.ran(after.nodes)
 
     def walk(self, nodes: Sequence[IRNode], depth: int) -> None:
         """Place each group; one that fits no kind starts an opaque region, which takes the
@@ -221,9 +249,13 @@ class _Walk:
             if self.place(pending[i - 1], depth):
                 continue
             region = _Group(pending[i - 1].path, list(pending[i - 1].nodes), pending[i - 1].module)
-            while i < len(pending) and (self.leaks(region) or not self.ends(region, pending[i])):
+            while i < len(pending) and not self.closes(region, pending[i]):
                 region.nodes += pending[i].nodes
                 i += 1
+            if self.leaks(region) and self.ran(region.nodes):  # recorded: a layer per tensor read later
+                for part in recorded_parts(region.nodes, self.readers):
+                    self.add_opaque(_Group(region.path, part, region.module))
+                continue
             inputs = outer_inputs(region.nodes)
             split = split_layer(region.nodes) if len(inputs) == 1 and inputs[0] in self.produced \
                 and not any(map(weightless, region.nodes)) else None
@@ -344,33 +376,10 @@ def emit_layers(graph: IRGraph, forced: frozenset[str] = frozenset()) -> Emitted
     first, *others = [n for n in graph.nodes if n.op == "input"]
     walk = _Walk(graph, graph.consumers(), {first.name: INPUT, **{n.name: n.name for n in others}},
                  classes=dict(graph.classes), forced=forced)
-    walk.names.update(n.name for n in others)  # no layer takes an input's name (inputs:)
+    for other in others:  # no layer takes an input's name (inputs:)
+        walk.names.take(other.name)
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
     outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs))
     return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),
                    () if outputs in ((), (walk.prev,)) else outputs)
 
-
-def spec_input(graph: IRGraph) -> dict[str, Any]:
-    """The spec's ``input`` (:func:`input_fields`) of the graph's first input."""
-    return input_fields(graph.input_shape)
-
-
-def spec_inputs(graph: IRGraph) -> dict[str, dict[str, Any]] | None:
-    """The spec's ``inputs:`` of a graph with several inputs (name -> fields, in the order
-    the forward takes them), None for one."""
-    inputs = [n for n in graph.nodes if n.op == "input"]
-    return {n.name: input_fields(n.shape) for n in inputs} if len(inputs) > 1 else None
-
-
-def input_fields(shape: Sequence[int]) -> dict[str, Any]:
-    """An image's ``channels``, ``resolution`` (``height``, ``width``), ``batch``; any other
-    rank's ``shape`` (its layout channels-first by rank: NC, NCL, NCDHW)."""
-    if len(shape) != 4:
-        return {"shape": list(shape)}
-    n, c, h, w = shape
-    data: dict[str, Any] = {"channels": c}
-    data.update({"resolution": h} if h == w else {"height": h, "width": w})
-    if n != 1:
-        data["batch"] = n
-    return data

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from convcost.cost.ops.linear import buffer_weight
 from convcost.runtime.importer.ir import IRNode
+
+# Ops that hold no MAC for FlopCounterMode but that fvcore counts (its default handles: 4 per
+# output of a bilinear upsample or a grid sample, 1 of a nearest one, the norms', an adaptive
+# average pool's): a ``recorded`` layer, 0 under every convention, must not hold one, or the
+# fvcore figure would be short without a word. The kinds, and the ATen ops no kind declares.
+PEER_COUNTED_KINDS = frozenset({"bn", "groupnorm", "instancenorm", "layernorm", "interpolate", "upsample",
+                                "adaptive_pool"})
+PEER_COUNTED_OPS = frozenset({"aten.grid_sampler_2d", "aten.grid_sampler", "aten.native_batch_norm",
+                              "aten._native_batch_norm_legit", "aten.native_group_norm",
+                              "aten.native_layer_norm", "aten.instance_norm", "aten._adaptive_avg_pool2d"})
+
+
+def peer_counted(node: IRNode) -> bool:
+    """Whether fvcore counts ``node`` though FlopCounterMode does not (:data:`PEER_COUNTED_OPS`)."""
+    return node.op in PEER_COUNTED_KINDS or node.target in PEER_COUNTED_OPS
 
 
 def weightless(node: IRNode) -> bool:
@@ -33,3 +50,38 @@ def batch_first(reads: list[str], sizes: list[tuple[int, ...]], batch: int | Non
     if carrier is None:
         return [model_input, *reads]
     return [carrier, *(t for t in reads if t != carrier)]
+
+
+
+def _owners(nodes: Sequence[IRNode], ends: set[str]) -> dict[str, int]:
+    """Each op -> the first end (in the order they ran) that needs it."""
+    index = {n.name: n for n in nodes}
+    owner: dict[str, int] = {}
+    for part, end in enumerate(n.name for n in nodes if n.name in ends):
+        todo = [end]
+        while todo:
+            name = todo.pop()
+            if name in index and name not in owner:
+                owner[name] = part
+                todo.extend(index[name].inputs)
+    return owner
+
+
+def recorded_parts(nodes: Sequence[IRNode], readers: Mapping[str, tuple[str, ...]]) -> list[list[IRNode]]:
+    """A recorded region cut into parts, one per tensor read after it (a detector's boxes, read
+    again by the paste of masks after the mask head) or by no op (an output): each part holds
+    the ops its last tensor needs that no earlier part holds, in the order they ran. A tensor
+    one part reads from another ends a part too, so that every read is of a part's last."""
+    inside = {n.name for n in nodes}
+    ends = {nodes[-1].name} | {n.name for n in nodes if not readers.get(n.name)
+                               or any(r not in inside for r in readers[n.name])}
+    while True:
+        owner = _owners(nodes, ends)
+        crossing = {t for n in nodes for t in n.inputs if t in inside and owner[t] != owner[n.name]}
+        if crossing <= ends:
+            break
+        ends |= crossing
+    parts: dict[int, list[IRNode]] = {}
+    for node in nodes:
+        parts.setdefault(owner[node.name], []).append(node)
+    return list(parts.values())

@@ -51,6 +51,11 @@ def main() -> None:
         if done.code == 130:
             exit_interrupted()
         raise
+    except Exception as err:  # Ctrl-C wrapped by Python while a module imports (a dataclass's
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):  # __set_name__)
+            aborted()
+            exit_interrupted()
+        raise
 
 
 def _main() -> None:

@@ -102,3 +102,27 @@ def test_installed_script_runs_the_entry_point() -> None:
     assert 'convcost = "convcost.cli.entry:main"' in text
     assert (ROOT / "convcost" / "__main__.py").read_text(encoding="utf-8").count(
         "from convcost.cli.entry import main") == 1
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt(), RuntimeError("Error calling __set_name__")])
+def test_ctrl_c_while_modules_import_is_one_line_and_130(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: Exception) -> None:
+    # a SIGINT during an import: plain, or wrapped by Python as the cause of another error (a
+    # dataclass's __set_name__): never a traceback with exit 1
+    from convcost.cli import entry, interrupt
+
+    def imports() -> None:
+        if isinstance(raised, KeyboardInterrupt):
+            raise raised
+        raise raised from KeyboardInterrupt()
+
+    def leave() -> None:
+        raise SystemExit(130)
+
+    monkeypatch.setattr(interrupt, "install", lambda: None)
+    monkeypatch.setattr(interrupt, "exit_interrupted", leave)
+    monkeypatch.setattr(entry, "_main", imports)
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "convcost: aborted\n"

@@ -9,6 +9,7 @@ from convcost.cost.ops.channel_norm import LayerNorm
 from convcost.cost.ops.gather import Gather
 from convcost.cost.ops.layer_scale import LayerScale
 from convcost.cost.ops.param import Param
+from convcost.cost.ops.rel_pos import RelPos
 from convcost.cost.ops.reshape import Permute, Reshape, Roll, Transpose, Unbind, Unflatten, View
 from convcost.cost.ops.swin import PatchMerge, ShiftedWindowAttention
 from convcost.cost.ops.swin_v2 import CosineWindowAttention
@@ -86,6 +87,12 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # Swin's bias gathered from its (2·7 − 1)²·3 = 507-element table, not 3·49·49
     "param gathered bias": (Param((3, 49, 49), 507), (64, 3, 49, 49), (64, 3, 49, 49), 507, 0),
     "param buffer mask": (Param((64, 1, 49, 49), 0), (1, 64, 3, 49, 49), (1, 64, 1, 49, 49), 0, 0),
+    # MViT-V2's decomposed rel-pos: q [1, 2, 1 + 2·4·4, 8], keys [2, 2, 2]: params (3 + 7 + 7)·8 =
+    # 136; MACs q·R_h, q·R_w, q·R_t: 1·2·32·8·(2 + 2 + 2) = 3,072
+    "rel_pos mvit": (RelPos((1, 2, 33, 8), (2, 4, 4), (2, 2, 2), (3, 7, 7)), (1, 2, 33, 9),
+                     (1, 2, 33, 9), 136, 3_072),
+    "rel_pos no class token": (RelPos((2, 1, 4, 4), (1, 2, 2), (1, 1, 2), (1, 3, 3), False),
+                               (2, 1, 4, 2), (2, 1, 4, 2), 28, 128),  # 7·4; 2·1·4·4·(1 + 1 + 2)
     # HaloNet's kv.unfold(2, 12, 8) on 14 + 2·2 = 18 padded rows: (18 − 12) // 8 + 1 = 1 window;
     # then unfold(3, 12, 8) on 18 columns: 1 more, each window's 12 appended last (a view)
     "sliding halo rows": (Sliding(2, 12, 8), (1, 256, 18, 18), (1, 256, 1, 18, 12), 0, 0),
@@ -121,6 +128,10 @@ TOKEN_ERRORS: dict[str, tuple[Op, Shape, str]] = {
     "sliding window too long": (Sliding(2, 9, 1), (1, 4, 8, 8),
                                 "windows of 9 (step 1) do not fit dim 2 of size 8"),
     "sliding dim out of range": (Sliding(4, 2, 1), (1, 4, 8, 8), "dim 4 is out of range"),
+    "rel_pos keys": (RelPos((1, 2, 33, 8), (2, 4, 4), (2, 2, 2), (3, 7, 7)), (1, 2, 33, 8),
+                     "rel_pos needs scores [B, H, 1 + 32, 1 + 8]"),
+    "rel_pos sizes": (RelPos((1, 2, 33, 8), (2, 4, 4), (2, 2), (3, 7, 7)), (1, 2, 33, 9),
+                      "3 sizes each"),
     "expand a size not 1": (Expand((4, 3)), (1, 2, 3), "do not broadcast [1, 2, 3]"),
     "expand rank": (Expand((4,)), (1, 1, 3), "do not broadcast [1, 1, 3]"),
     "repeat_interleave dim": (RepeatInterleave(2, 3), (1, 4, 8), "dim 3 is out of range"),

@@ -35,6 +35,7 @@ COUNTED = ("matmul", "matmul_operator", "einsum", "attention", "multihead_attent
 
 PARTS = Rule(zero, "the sum of its parts (1×1 convs, depthwise conv, BN, attention), each by "
              "its own row")
+REL_POS_PARTS = Rule(zero, "the sum of its parts (two einsums and a matmul), each by its own row")
 _MATMUL = "numel(a)·b[-1]"
 _SDPA = "aten::scaled_dot_product_attention"
 _SOFTMAXES = ("softmax", "functional_softmax", "method_softmax")
@@ -50,7 +51,7 @@ def _paper() -> dict[str, Rule]:
                                      "+ 1 with bias_kv, + 1 with zero_attn)"),
         **zeros("0: softmax and the returned weights are not MACs", mha_weights="",
                 **dict.fromkeys(_SOFTMAXES, "")),
-        "mobile_mqa": PARTS,
+        "mobile_mqa": PARTS, "rel_pos": REL_POS_PARTS,
     }
 
 
@@ -68,7 +69,7 @@ def _fvcore() -> dict[str, Rule]:
         "mha_weights": Rule(mha_weights_matmuls, "need_weights: q·kᵀ and a·v as aten::bmm",
                             tool_op="aten::bmm"),
         **unsupported(attention=_SDPA, **dict.fromkeys(_SOFTMAXES, "aten::softmax")),
-        "mobile_mqa": PARTS,
+        "mobile_mqa": PARTS, "rel_pos": REL_POS_PARTS,
     }
 
 
@@ -83,6 +84,8 @@ def _thop() -> dict[str, Rule]:
                       multihead_attention=_MHA),
         **zeros("0: part of the unsupported nn.MultiheadAttention", mha_weights=_MHA),
         "mobile_mqa": PARTS,
+        "rel_pos": Rule(zero, "the sum of its parts (0: torch.einsum, torch.matmul in forward); "
+                        "its tables, no module's, are not counted", "unsupported", "RelPosModule"),
     }
 
 
@@ -102,7 +105,7 @@ def _ptflops() -> dict[str, Rule]:
                       einsum="torch.einsum (not patched)",
                       method_softmax="x.softmax (Tensor.softmax is not patched)",
                       attention="F.scaled_dot_product_attention (not patched)"),
-        "mobile_mqa": PARTS,
+        "mobile_mqa": PARTS, "rel_pos": REL_POS_PARTS,
     }
 
 
@@ -112,7 +115,7 @@ def _torchinfo() -> dict[str, Rule]:
             ("matmul", "matmul_operator", "einsum", "attention", "mha_weights", *_SOFTMAXES), "")),
         "multihead_attention": Rule(zero, "0: not a leaf (out_proj is a child) and out_proj is "
                                     "never called", "zero", "MultiheadAttention"),
-        "mobile_mqa": PARTS,
+        "mobile_mqa": PARTS, "rel_pos": REL_POS_PARTS,
     }
 
 
@@ -121,7 +124,7 @@ def _torch() -> dict[str, Rule]:
         **{key: Rule(twice_paper, "2·paper (aten::bmm, aten::mm)", tool_op="aten::bmm")
            for key in COUNTED},
         **zeros("0: not a matmul", mha_weights="", **dict.fromkeys(_SOFTMAXES, "aten::softmax")),
-        "mobile_mqa": PARTS,
+        "mobile_mqa": PARTS, "rel_pos": REL_POS_PARTS,
     }
 
 

@@ -43,6 +43,7 @@ from convcost.cost.ops import (
     recurrent,
     reduce,
     reduce_max,
+    rel_pos,
     reshape,
     rms_norm,
     rope,
@@ -62,8 +63,8 @@ from convcost.cost.value import LayerCost, Shape
 _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, upsample,
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, swin_v2, param, paths, conv_nd, pool_nd, std_conv, fold, blur,
-             recurrent, tiling, reduce_max, normalize, fourier, rope, gather, rms_norm, arith,
-             opaque, recorded)
+             recurrent, tiling, rel_pos, reduce_max, normalize, fourier, rope, gather, rms_norm,
+             arith, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

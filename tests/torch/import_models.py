@@ -1230,3 +1230,21 @@ class WindowMask(nn.Module):
         t = y.reshape(n, 8, 2, 2, 2, 2).permute(0, 2, 4, 3, 5, 1).reshape(n * 4, 4, 8)  # 4 windows
         q, k, v = self.qkv(t).reshape(n * 4, 4, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=self.biases[:, self.idxs])
+
+
+def TinyMViT() -> nn.Module:
+    """torchvision's MViT-V2 (``mvit_v2_s``'s blocks: pooled keys and values, decomposed
+    relative positions by the fx-wrapped ``_add_rel_pos``, the pooled-query shortcut
+    ``_add_shortcut``) shrunk: 2×4×4 patches of 8 channels, two blocks of 1 head whose keys
+    and values pool by [1, 2, 2]; on 1x3x4x16x16: 2×4×4 queries, 2×2×2 keys."""
+    from convcost.runtime.importer.resolve import import_torchvision
+
+    import_torchvision()
+    from torchvision.models.video import mvit
+
+    block = mvit.MSBlockConfig(num_heads=1, input_channels=8, output_channels=8, kernel_q=[3, 3, 3],
+                               kernel_kv=[3, 3, 3], stride_q=[1, 1, 1], stride_kv=[1, 2, 2])
+    return mvit.MViT(spatial_size=(16, 16), temporal_size=4, block_setting=[block, block], residual_pool=True,
+                     residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True,
+                     num_classes=4, patch_embed_kernel=(3, 7, 7), patch_embed_stride=(2, 4, 4),
+                     patch_embed_padding=(1, 3, 3))

@@ -69,3 +69,15 @@ def test_export_reads_a_gathered_window_mask() -> None:
     # embed 2·8·4·4·12 = 3,072, qkv 8·4·8·24 = 6,144, q·kᵀ and a·v 2·(8·2·4·4·4) = 2,048: 11,264
     assert (data["totals"]["params"], data["totals"]["macs"]) == (326, 11_264)
     assert [layer["params"] for layer in data["layers"] if layer["kind"] == "param"] == [6]
+
+
+@pytest.mark.slow  # torchvision's import and the cross-check: seconds; the kind's cheap cases are
+# its formula, emit and token-zoo convention cases
+def test_mvit_rel_pos_and_shortcut_are_exact() -> None:
+    """torchvision MViT-V2's ``_add_rel_pos`` is one ``rel_pos`` layer (its two einsums and
+    matmul counted as FlopCounterMode does) and ``_add_shortcut`` an add (its in-place sum read
+    after it); nothing opaque."""
+    data = _exact("TinyMViT", (1, 3, 4, 16, 16))
+    rel = [layer for layer in data["layers"] if layer["kind"] == "rel_pos"]
+    # q [1, 1, 1 + 2·4·4, 8], keys 2×2×2: params (3 + 7 + 7)·8 = 136; MACs 1·32·8·(2 + 2 + 2)
+    assert [(layer["params"], layer["macs"]) for layer in rel] == [(136, 1_536)] * 2

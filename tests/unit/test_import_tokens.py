@@ -141,6 +141,17 @@ def test_token_merges() -> None:
     assert merge_layers(_node("concat", (1, 196, 400), dim=2), [tokens, tokens]) is None
 
 
+def test_mvit_rel_pos_reads_the_scores_and_q() -> None:
+    # torchvision's _add_rel_pos(attn, q, (2, 4, 4), (2, 2, 2), h, w, t): scores [1, 2, 1 + 32,
+    # 1 + 8], q [1, 2, 33, 8], tables of 3, 7, 7 rows; scores of another size: none
+    scores, q = (1, 2, 33, 9), (1, 2, 33, 8)
+    node = _node("rel_pos", scores, inputs=("a", "q"), query=q, q_size=(2, 4, 4), k_size=(2, 2, 2),
+                 tables=(3, 7, 7), cls=True)
+    assert merge_layers(node, [scores, q]) == [
+        {"kind": "rel_pos", "q_size": [2, 4, 4], "k_size": [2, 2, 2], "tables": [3, 7, 7]}]
+    assert merge_layers(node, [(1, 2, 33, 10), q]) is None
+
+
 _TRACED = object()  # a size fx traced (a node, not an int)
 _FULL = slice(None)
 

@@ -306,7 +306,16 @@ def _read_cat(c: TorchCall) -> Fields:
 
 
 _ADD, _SUB, _MUL = binary("add"), binary("sub"), binary("mul")
-ADD_IMPORTS = Imports(functions=_ADD.functions, aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
+def _read_shortcut(c: TorchCall) -> Fields:
+    """torchvision MViT's fx-wrapped ``_add_shortcut(x, q, with_cls)``: ``x += q`` in place (all
+    tokens, or all but the class token's: the same shape, no MACs either way); later reads of
+    x read the sum (``in_place``)."""
+    return dict(in_place=True)
+
+
+ADD_IMPORTS = Imports(functions={**_ADD.functions,
+                                 "torchvision.models.video.mvit._add_shortcut": _read_shortcut},
+                      aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
                       onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=_emit_add,
                       merge=_merge_add)
 SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},

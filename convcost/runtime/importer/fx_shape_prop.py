@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 SIZES = "convcost_sizes"
-"""The fx node meta key of the list of ints a node computed (see :func:`shape_prop`)."""
+"""The fx node meta key of the int or list of ints a node computed (see :func:`shape_prop`)."""
 
 
 def shape_prop() -> Any:
@@ -27,6 +27,8 @@ def shape_prop() -> Any:
             result = super().run_node(n)
             if isinstance(result, list | tuple) and result and all(type(v) is int for v in result):
                 n.meta[SIZES] = tuple(result)
+            elif type(result) is int:  # one size (torchvision MViT's T, H, W = x.shape[2:])
+                n.meta[SIZES] = result
             return result
 
     return MutableArgsShapeProp

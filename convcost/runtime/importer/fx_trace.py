@@ -177,6 +177,7 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     params = walk.params(module.parameters()) if module is not None else walk.read(node)
     shared = module is not None and walk.calls[str(node.target)] > 1
     op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
+    in_place = bool(attrs.pop("in_place", False))  # a wrapped function adding into its input
     state = [walk.weights[n.name][1] for n in node.all_input_nodes if n.name in walk.weights]
     if state and module is None and walk.inputs(node):  # x + bias, x + mask: the state's shapes
         first = node.args[0] if node.args else None  # mean - x: the weight on the left
@@ -184,7 +185,7 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
     first = getattr(node.args[0], "name", "") if node.args else ""
-    if node.op == "call_method" and str(node.target).endswith("_") and first in walk.kept:
+    if (in_place or (node.op == "call_method" and str(node.target).endswith("_"))) and first in walk.kept:
         walk.alias[first] = node.name  # x.add_(pos): later reads of x read the update
     if node.op == "call_method" and node.target in _SHAPE_OF:  # y read for its shape only
         walk.nodes[-1] = replace(walk.nodes[-1], inputs=walk.nodes[-1].inputs[:1])

@@ -17,6 +17,7 @@ from math import prod
 from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.matmul import Einsum
 from convcost.cost.ops.recurrent import Lstm
+from convcost.cost.ops.rel_pos import RelPos, rel_pos_parts
 from convcost.cost.ops.swin import ShiftedWindowAttention
 from convcost.cost.registry import cost, part_nodes
 from convcost.errors import ConvcostError, ShapeError
@@ -41,8 +42,8 @@ _LAYER = re.compile(r"layers\[\d+\][^:]*: ([A-Za-z0-9_.]+): ")
 
 def node_macs(node: IRNode) -> int:
     """Paper MACs of one IR op: a convolution of any rank (its attrs hold ``kernel`` and
-    ``in_channels``: conv, conv3d, ...), a transposed one (``output_padding`` too) and linear; 0
-    for every other op."""
+    ``in_channels``: conv, conv3d, ...), a transposed one (``output_padding`` too), linear, the
+    contractions and MViT-V2's rel-pos; 0 for every other op."""
     a = node.attrs
     if "kernel" in a and "in_channels" in a:
         if "output_padding" in a:  # every input element meets cout/groups · k kernel weights
@@ -52,10 +53,26 @@ def node_macs(node: IRNode) -> int:
         return int(prod(node.shape) * a["in_features"])
     if node.op in CONTRACTIONS:
         return _contraction_macs(node)
+    if node.op == "rel_pos":
+        return sum(part_macs(node))
     if node.op == "lstm" and len(node.shape) == 3 and a.get("features"):
         lstm = Lstm(a["hidden"], a["layers"], a["bidirectional"], a["bias"])
         return cost(lstm, (*node.shape[:2], a["features"])).macs
     return 0
+
+
+def part_macs(node: IRNode) -> tuple[int, ...]:
+    """The MACs of each part of an op its spec layer counts in parts (MViT-V2's decomposed
+    rel-pos: two einsums and a matmul, as the analysis lists them); else its :func:`node_macs`."""
+    a = node.attrs
+    if node.op != "rel_pos":
+        return (node_macs(node),)
+    op = RelPos(tuple(a["query"]), tuple(a["q_size"]), tuple(a["k_size"]), tuple(a["tables"]),
+                bool(a["cls"]))
+    try:
+        return tuple(cost(part, shape).macs for _, part, shape in rel_pos_parts(op, node.shape))
+    except ShapeError:
+        return (0,)
 
 
 CONTRACTIONS = frozenset({"matmul", "einsum", "attention", "multihead_attention",
@@ -118,8 +135,8 @@ def expected(graph: IRGraph, hidden: Iterable[str],
     for node in live(graph):
         if node.name in group:
             sums[group[node.name]] += node_macs(node)
-        elif node.name not in skip and node_macs(node):
-            macs[node_macs(node)] += 1
+        elif node.name not in skip:
+            macs.update(m for m in part_macs(node) if m)
     macs.update(m for m in sums.values() if m)
     params = sum(n.params for n in live(graph))  # an opaque layer carries its ops' params
     params += sum(held for _, held in graph.unused)  # modules never run: an unused layer each

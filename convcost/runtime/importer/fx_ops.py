@@ -94,6 +94,14 @@ def gather_index(index: Any, weights: Mapping[str, tuple[Any, Shape]]) -> dict[s
     return dict(dim=len(items) - 1, size=shape[0])
 
 
+def alias_in_place(alias: dict[str, str], kept: Mapping[str, Any], node: Any, in_place: bool) -> None:
+    """``x.add_(pos)``, torchvision MViT's fx-wrapped ``_add_shortcut(x, q)`` (``in_place``, its
+    reader says): later reads of x (a traced tensor of ``kept``) read the update."""
+    first = getattr(node.args[0], "name", "") if node.args else ""
+    if (in_place or (node.op == "call_method" and str(node.target).endswith("_"))) and first in kept:
+        alias[first] = node.name
+
+
 # fx-wrapped regularisers that return their input in eval mode (torchvision, timm).
 EVAL_IDENTITIES = frozenset({"stochastic_depth", "drop_path", "drop_block_2d", "drop_block_fast_2d"})
 

@@ -19,6 +19,7 @@ from convcost.runtime.importer.fx_ops import (
     EVAL_IDENTITIES,
     Call,
     Rule,
+    alias_in_place,
     axis_slices,
     channel_slice,
     function_rule,
@@ -184,9 +185,7 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         attrs = {**attrs, "state": tuple(state), "state_first": getattr(first, "name", "") in walk.weights}
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
              target=describe(node, module))
-    first = getattr(node.args[0], "name", "") if node.args else ""
-    if (in_place or (node.op == "call_method" and str(node.target).endswith("_"))) and first in walk.kept:
-        walk.alias[first] = node.name  # x.add_(pos): later reads of x read the update
+    alias_in_place(walk.alias, walk.kept, node, in_place)
     if node.op == "call_method" and node.target in _SHAPE_OF:  # y read for its shape only
         walk.nodes[-1] = replace(walk.nodes[-1], inputs=walk.nodes[-1].inputs[:1])
     if op == "interpolate" and node.op == "call_function":

@@ -1,10 +1,11 @@
-"""The conventions' rows for the arithmetic kinds ``div`` (``a / b``) and ``shift`` (``x + value``).
+"""The conventions' rows for the arithmetic kinds ``div`` (``a / b``) and ``shift`` (``x + value``),
+and ``scalar`` of op rsub (``value - x``: rule key ``scalar_rsub``).
 
 Each row was measured by running the tool on the kind's torch module (tests/torch/test_tool_rules.py,
-tests/torch/test_conventions.py's token zoo): fvcore skips ``aten::div`` and ``aten::add`` as
-unsupported (0); thop has no rule for either stand-in module (0); ptflops patches neither
-``Tensor.__truediv__`` nor ``Tensor.__add__`` (0); torchinfo counts no parameter (0);
-FlopCounterMode counts neither (0), as for the other elementwise ops. Pure: no torch.
+tests/torch/test_conventions.py's token zoo): fvcore skips ``aten::div``, ``aten::add`` and
+``aten::rsub`` as unsupported (0); thop has no rule for the stand-in modules (0); ptflops
+patches none of ``Tensor.__truediv__``, ``Tensor.__add__``, ``Tensor.__rsub__`` (0); torchinfo
+counts no parameter (0); FlopCounterMode counts none (0), as for the other elementwise ops. Pure: no torch.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from convcost.conventions.formulas import unsupported, zeros
 
 def _rows() -> dict[str, dict[str, Rule]]:
     return {
-        "paper": zeros("0: elementwise, not a conv or linear MAC", div="", shift=""),
-        "fvcore": unsupported(div="aten::div", shift="aten::add"),
-        "thop": unsupported(div="DivModule (a / b: no rule)", shift="ShiftModule (x + value: no rule)"),
+        "paper": zeros("0: elementwise, not a conv or linear MAC", div="", shift="", scalar_rsub=""),
+        "fvcore": unsupported(div="aten::div", shift="aten::add", scalar_rsub="aten::rsub"),
+        "thop": unsupported(div="DivModule (a / b: no rule)", shift="ShiftModule (x + value: no rule)",
+                            scalar_rsub="ScalarRsub (value - x: no rule)"),
         "ptflops": unsupported(div="a / b (Tensor.__truediv__ is not patched)",
-                               shift="x + value (Tensor.__add__ is not patched)"),
-        "torchinfo": zeros("0: no parameters", div="", shift=""),
-        "torch": zeros("0: not a matmul, conv or attention op", div="", shift=""),
+                               shift="x + value (Tensor.__add__ is not patched)",
+                               scalar_rsub="value - x (Tensor.__rsub__ is not patched)"),
+        "torchinfo": zeros("0: no parameters", div="", shift="", scalar_rsub=""),
+        "torch": zeros("0: not a matmul, conv or attention op", div="", shift="", scalar_rsub=""),
     }
 
 

@@ -1248,3 +1248,47 @@ def TinyMViT() -> nn.Module:
                      residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True,
                      num_classes=4, patch_embed_kernel=(3, 7, 7), patch_embed_stride=(2, 4, 4),
                      patch_embed_padding=(1, 3, 3))
+
+
+class GatedPositionAttention(nn.Module):
+    """ConViT's gated positional self-attention (GPSA, timm's ``convit``), on 16 patch tokens of
+    8 channels, 2 heads: its relative positions computed on the first call and cached in a buffer
+    (a shape test fx cannot trace), projected by a ``Linear(3, heads)`` to positional scores, each
+    head's patch and positional scores mixed by the sigmoid of a learnt gate, renormalised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.qk = nn.Linear(8, 16, bias=False)
+        self.v = nn.Linear(8, 8, bias=False)
+        self.proj = nn.Linear(8, 8)
+        self.pos_proj = nn.Linear(3, 2)
+        self.gating_param = nn.Parameter(torch.ones(2))
+        self.register_buffer("rel_indices", torch.zeros(1, 1, 1, 3), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch(x).flatten(2).transpose(1, 2)  # N×16×8
+        b, n, c = x.shape
+        if self.rel_indices.shape[1] != n:
+            self.rel_indices = self.positions(n)
+        qk = self.qk(x).reshape(b, n, 2, 2, c // 2).permute(2, 0, 3, 1, 4)
+        pos_score = self.pos_proj(self.rel_indices.expand(b, -1, -1, -1)).permute(0, 3, 1, 2)
+        patch_score = ((qk[0] @ qk[1].transpose(-2, -1)) * 0.5).softmax(dim=-1)
+        gating = self.gating_param.view(1, -1, 1, 1)
+        attn = (1. - torch.sigmoid(gating)) * patch_score + torch.sigmoid(gating) * pos_score.softmax(dim=-1)
+        attn /= attn.sum(dim=-1).unsqueeze(-1)
+        v = self.v(x).reshape(b, n, 2, c // 2).permute(0, 2, 1, 3)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+    @staticmethod
+    def positions(n: int) -> torch.Tensor:
+        side = int(n ** .5)
+        rel = torch.zeros(1, n, n, 3)
+        ind = torch.arange(side, dtype=torch.float32)
+        ind = ind.view(1, -1) - ind.view(-1, 1)
+        indx = ind.repeat(side, side)
+        indy = ind.repeat_interleave(side, dim=0).repeat_interleave(side, dim=1)
+        rel[:, :, :, 2] = (indx ** 2 + indy ** 2).unsqueeze(0)
+        rel[:, :, :, 1] = indy.unsqueeze(0)
+        rel[:, :, :, 0] = indx.unsqueeze(0)
+        return rel

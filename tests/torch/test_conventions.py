@@ -208,6 +208,7 @@ layers:
   - {kind: scalar, name: sc, value: 0.125}
   - {kind: shift, name: sh, value: 0.5}
   - {kind: div, name: dv, from: [sc, sh]}
+  - {kind: scalar, name: rs, op: rsub, value: 1.0}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
   - {kind: view, name: v, shape: [17, 16]}

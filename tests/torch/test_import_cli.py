@@ -392,6 +392,13 @@ EXACT = [  # (model, input, params, MACs): small patterns that import with nothi
     # + 128 a shift; x[:, :, [...]] a gather of 64. conv 4·3 + 4 = 16 params, 64·4·3 = 768 MACs
     ("FixedStats", "1x3x8x8", 16, 768),
     ("GatedBranches", "1x3x8x8", 112 + 40 + 8 + 1 + 2 + 100, 6_912 + 2_304 + 80),
+    # ConViT's GPSA (torch.export: fx cannot trace its cache test): its relative positions,
+    # computed from no input, a param of 0 params; the gate a param, 1 - sigmoid a scalar rsub,
+    # the renormalisation a div. patch 392 params, 6,144 MACs; qk 8·16 = 128, 16·128 = 2,048;
+    # v 64, 1,024; proj 72, 1,024; pos_proj 3·2 + 2 = 8 params, 16·16·6 = 1,536 MACs; gate 2;
+    # q·kᵀ and a·v 2 heads · 16·16·4 = 2,048 each
+    ("GatedPositionAttention", "1x3x16x16", 392 + 128 + 64 + 72 + 8 + 2,
+     6_144 + 2_048 + 1_024 + 1_024 + 1_536 + 2 * 2_048),
 ]
 
 

@@ -331,6 +331,7 @@ GRAPH_LEAVES: dict[str, Case] = {
     # channels-last [N, H, W, C]: γ of the last dim's 48 channels
     "layer_scale last dim": (LayerScale(48, True), (1, 32, 32, 48), (1, 32, 32, 48), 48, 0),
     "scalar": (Scalar(0.125), (1, 3, 197, 64), (1, 3, 197, 64), 0, 0),  # q * 64^-0.5: a number
+    "scalar rsub": (Scalar(1.0, "rsub"), (1, 4, 1, 1), (1, 4, 1, 1), 0, 0),  # 1 - sigmoid(gate)
     "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
     # F.normalize: each vector over its p-norm, nothing learnt, no MAC; XCiT's q over its
     # 784 tokens ([N, heads, head dim, tokens], dim -1) and a map's channels (dim 1)

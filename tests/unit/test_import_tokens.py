@@ -208,3 +208,37 @@ def test_a_pad_of_the_last_two_dims_of_a_4d_tensor(pad: tuple[int, ...], out: tu
                                                    layers: list[dict[str, Any]] | None) -> None:
     node = _node("pad", out, pad=pad, mode="constant", value=0.0)
     assert leaf_layers(node, (1, 8, 196, 19)) == layers
+
+
+_GATE = (1, 4, 1, 1)  # ConViT's per-head gate
+
+
+@pytest.mark.parametrize(("node", "x", "layers"), [
+    # 1. - torch.sigmoid(gate): a number less a tensor, a scalar of op rsub; x - 1: no layer
+    (_node("sub", _GATE, scalar=1.0, rsub=True), _GATE, [{"kind": "scalar", "value": 1.0, "op": "rsub"}]),
+    (_node("sub", _GATE, scalar=1.0), _GATE, None),
+    # ConViT's relative positions, computed from no input and cached: a buffer, 0 params
+    (_node("param", (1, 196, 196, 3), inputs=(), buffer=True), (1, 3, 224, 224),
+     [{"kind": "param", "shape": [196, 196, 3], "params": 0}]),
+    (_node("param", (1, 196, 196, 3), inputs=()), (1, 3, 224, 224), None),  # nothing says so
+])
+def test_gated_attention_layers(node: IRNode, x: tuple[int, ...],
+                                layers: list[dict[str, Any]] | None) -> None:
+    assert leaf_layers(node, x) == layers
+
+
+@pytest.mark.parametrize(("front", "name", "args", "fields"), [
+    ("functions", "operator.sub", (1.0, "x"), {"scalar": 1.0, "rsub": True}),  # 1. - x
+    ("functions", "operator.sub", ("x", 1.0), {"scalar": 1.0}),  # x - 1.
+    ("functions", "operator.sub", ("x", "y"), {}),
+    ("aten", "aten.rsub", ("x", 1.0), {"scalar": 1.0, "rsub": True}),  # aten.rsub(x, 1.): 1. - x
+    ("aten", "aten.rsub", ("x", 1.0, 2), {}),  # 1. - 2·x: no scalar layer says it
+])
+def test_the_sub_readers(front: str, name: str, args: tuple[Any, ...],
+                                 fields: dict[str, Any]) -> None:
+    from convcost.cost.imports import TorchCall
+    from convcost.cost.registry import IMPORT_KINDS, IMPORT_RULES
+
+    call = TorchCall(None, args, {}, (_GATE,), _GATE, (_GATE,))
+    assert IMPORT_KINDS[front][name] == "sub"
+    assert IMPORT_RULES[front][name](call)[1] == fields

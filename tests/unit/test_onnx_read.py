@@ -148,6 +148,19 @@ def test_attention_ops(tmp_path: Path) -> None:
     assert by_name["y"].attr("first") == (1, 3, 3) and by_name["y"].shape == (1, 3, 256)
 
 
+def test_a_number_less_a_tensor_and_a_quotient_of_two(tmp_path: Path) -> None:
+    """ConViT's gate and renormalised attention: Sub(1, Sigmoid(x)) is a ``sub`` of a number
+    first (a scalar rsub), Div(r, ReduceMean(r)) a ``div`` of two tensors."""
+    nodes = [N("Sigmoid", ["x"], ["g"]), N("Sub", ["one", "g"], ["r"]),
+             N("ReduceMean", ["r", "last"], ["m"], keepdims=1), N("Div", ["r", "m"], ["y"])]
+    graph = read_onnx(_save(tmp_path, nodes, [_init("one", values=1.0), _ints("last", [3])], "y",
+                            [1, 3, 16, 16]))
+    by_name = {n.name: n for n in graph}
+    assert (by_name["r"].op, by_name["r"].inputs, dict(by_name["r"].attrs)) == (
+        "sub", ("g",), {"scalar": 1.0, "rsub": True})
+    assert (by_name["y"].op, by_name["y"].inputs, by_name["y"].shape) == ("div", ("r", "m"), (1, 3, 16, 16))
+
+
 def _const(name: str, values: list[int]) -> Any:
     return N("Constant", [], [name], value=numpy_helper.from_array(np.asarray(values, np.int64), name))
 

@@ -1,5 +1,6 @@
 """``layer_scale``: a learnable per-channel scale ``x · γ`` (ConvNeXt, CaiT); ``scalar``: a scale
-by a number, ``x * s`` (attention's ``q * scale``)."""
+by a number, ``x * s`` (attention's ``q * scale``), or a number less the tensor, ``s - x``
+(``op: rsub``: ConViT's gate ``1 - sigmoid(g)``)."""
 
 from __future__ import annotations
 
@@ -75,16 +76,21 @@ LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer sc
 
 
 
+SCALAR_OPS = ("mul", "rsub")  # x * value, value - x
+
+
 @dataclass(frozen=True)
 class Scalar(Op):
-    """``x * value``, a number (no parameter): attention's ``q * self.scale``."""
+    """``x * value``, a number (no parameter): attention's ``q * self.scale``; ``value - x`` with
+    ``op`` rsub."""
 
     key: ClassVar[str] = "scalar"
     value: float
+    op: str = "mul"
 
 
 @cache
-def _scalar_class() -> type:
+def _scalar_class() -> dict[str, type]:
     import torch
     from torch import nn
 
@@ -101,38 +107,58 @@ def _scalar_class() -> type:
         def extra_repr(self) -> str:
             return f"value={self.value}"
 
-    return ScalarMul
+    class ScalarRsub(ScalarMul):
+        """``value - x``."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.value - x
+
+    return {"mul": ScalarMul, "rsub": ScalarRsub}
 
 
 def _scalar_module(op: Scalar, _: Shape) -> Any:
-    return _scalar_class()(op.value)
+    return _scalar_class()[op.op](op.value)
 
 
 def _lower_scalar(f: Mapping[str, Any], _: Shape, __: Lowering) -> Scalar:
-    return Scalar(float(f["value"]))
+    return Scalar(float(f["value"]), f["op"])
 
 
-def emit_scalar(node: Traced, x: Shape) -> list[Layer] | None:
-    """``x * s`` (``s * x``, ``x.mul(s)``) of one tensor by a number: a ``scalar`` layer."""
+def _scalar_keys(op: Scalar) -> tuple[str, ...]:
+    return ("scalar",) if op.op == "mul" else (f"scalar_{op.op}",)
+
+
+def _number(node: Traced, x: Shape) -> float | None:
+    """The positive number one tensor is combined with, alone (no parameter), else None."""
     value = node.attr("scalar")
     if len(node.inputs) != 1 or node.params or isinstance(value, bool) \
             or not isinstance(value, int | float) or not 0 < value < MAX_FLOAT or node.shape != x:
         return None
-    return [{"kind": "scalar", "value": float(value)}]
+    return float(value)
+
+
+def emit_scalar(node: Traced, x: Shape, op: str = "mul") -> list[Layer] | None:
+    """``x * s`` (``s * x``, ``x.mul(s)``) of one tensor by a number: a ``scalar`` layer; ``s - x``
+    (``op`` rsub) too."""
+    value = _number(node, x)
+    if value is None:
+        return None
+    return [{"kind": "scalar", "value": value} | ({"op": op} if op != "mul" else {})]
 
 
 def emit_shift(node: Traced, x: Shape) -> list[Layer] | None:
     """``x + c``, ``c`` a positive number: a ``shift``."""
-    value = node.attr("scalar")
-    if len(node.inputs) != 1 or node.params or isinstance(value, bool) \
-            or not isinstance(value, int | float) or not 0 < value < MAX_FLOAT or node.shape != x:
-        return None
-    return [{"kind": "shift", "value": float(value)}]
+    value = _number(node, x)
+    return None if value is None else [{"kind": "shift", "value": value}]
 
 
-SCALAR = OpKind(Scalar, same_shape, _scalar_module, {"scalar": "layer scale"}, elementwise=True,
-                spec=SpecKind(fields(value=Field("number", doc="the number (positive)")),
-                              "`x * value`, a number (attention's `q * scale`): no params, paper "
+SCALAR = OpKind(Scalar, same_shape, _scalar_module, {"scalar": "layer scale", "scalar_rsub": "layer scale"},
+                elementwise=True, keys_of=_scalar_keys,
+                spec=SpecKind(fields(value=Field("number", doc="the number (positive)"),
+                                     op=Field("choice", "mul", SCALAR_OPS,
+                                              doc="mul: `x * value`; rsub: `value - x`")),
+                              "`x * value`, a number (attention's `q * scale`), or `value - x` "
+                              "(`op: rsub`: ConViT's gate `1 - sigmoid(g)`): no params, paper "
                               "MACs 0"),
                 lower=_lower_scalar)
 

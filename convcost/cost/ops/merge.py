@@ -269,9 +269,35 @@ def _merge_sub(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
     return [{"kind": "sub"}] if ok else None
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _read_sub(c: TorchCall) -> Fields:
+    """``a - b``; ``s - x``, a number less a tensor (``1. - torch.sigmoid(g)``): ``rsub``."""
+    fields = read_scalar(c)
+    return {**fields, "rsub": True} if fields and c.args and _number(c.args[0]) else fields
+
+
+def _read_rsub(c: TorchCall) -> Fields:
+    """``aten.rsub(x, s)``: ``s - x``."""
+    value = c.arg(1, "other")
+    return dict(scalar=value, rsub=True) if _number(value) and c.arg(2, "alpha", 1) == 1 else {}
+
+
+def _read_onnx_sub(c: OnnxCall) -> Fields:
+    """ONNX ``Sub``: ``rsub`` when its first input is the one-value constant."""
+    fields = read_onnx_scalar(c)
+    lead = c.constants[0] if c.constants else None
+    return {**fields, "rsub": True} if fields and isinstance(lead, list) and len(lead) == 1 else fields
+
+
 def _emit_sub(node: Traced, x: Shape) -> list[Layer] | None:
     """``x - w``, w a weight read alone (CSATv2's ``x - mean``, a buffer): a ``param``
-    subtracted; the weight on the left, or a number: None (opaque)."""
+    subtracted; ``s - x``, a number less a tensor: a ``scalar`` of ``op`` rsub; the weight on
+    the left, or ``x - s``: None (opaque)."""
+    if node.attr("rsub"):
+        return emit_scalar(node, x, "rsub")
     return None if node.attr("state_first") else emit_weight_merge(node, x, "sub")
 
 
@@ -318,8 +344,9 @@ ADD_IMPORTS = Imports(functions={**_ADD.functions,
                       aten=_ADD.aten, onnx={"Add": read_onnx_scalar},
                       onnx_weights={"Add": (0, 1)}, signature=merge_signature, emit=_emit_add,
                       merge=_merge_add)
-SUB_IMPORTS = Imports(functions=_SUB.functions, aten=_SUB.aten, onnx={"Sub": read_onnx_scalar},
-                      emit=_emit_sub, merge=_merge_sub)
+SUB_IMPORTS = Imports(functions=dict.fromkeys(_SUB.functions, _read_sub),
+                      aten={**dict.fromkeys(_SUB.aten, _read_sub), "aten.rsub": _read_rsub},
+                      onnx={"Sub": _read_onnx_sub}, emit=_emit_sub, merge=_merge_sub)
 MUL_IMPORTS = Imports(functions=_MUL.functions, aten=_MUL.aten, onnx={"Mul": read_onnx_scalar},
                       onnx_weights={"Mul": (0, 1)}, signature=merge_signature, emit=_emit_mul,
                       merge=_merge_mul)

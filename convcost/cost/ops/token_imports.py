@@ -167,14 +167,17 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     """``cls_token.expand(N, -1, -1)``: a parameter read with no tensor input, or one it reads for
     its batch only (``batch_only``: TinyViT's gathered mask at its query's batch) (a ``param``);
     ``x + pos_embed``: x plus a ``param`` (a residual container), ``x + table[index]`` and
-    ``x + mask`` too (with the table's ``params``; 0: a buffer); ``0 + x``: no layer. Any other
-    expand: None."""
+    ``x + mask`` too (with the table's ``params``; 0: a buffer); a buffer read alone, marked
+    ``buffer`` by the tracer (ConViT's relative positions), a ``param`` of 0 params; ``0 + x``: no
+    layer. Any other expand: None."""
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
     alone = not node.inputs or (len(node.inputs) == 1 and node.attr("batch_only"))
     if node.op == "param" and not node.inputs and node.attr("expand") is False:  # run on once
         return [{**param, **({} if is_param(node) else {"params": node.params}), "expand": False}]
     if node.op == "param" and alone and is_param(node):
         return [param]
+    if node.op == "param" and not node.inputs and not node.params and node.attr("buffer"):
+        return [{**param, "params": 0}]  # a buffer, or a constant the model computes (ConViT's)
     if node.op == "param" and alone and 0 < node.params < math.prod(node.shape[1:]):
         return [{**param, "params": node.params}]  # table[index].expand(N, ...): gathered
     if node.op == "add" and node.attr("scalar") == 0 and node.shape == x and not node.params:

@@ -8,6 +8,7 @@ at its first use. The ATen argument orders are those of the functional API, so t
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import Counter
 from collections.abc import Mapping
@@ -68,10 +69,19 @@ def _free(op: str) -> bool:
     return kind is not None and (kind.view or kind.imports.bookkeeping)
 
 
-class _Export:
-    """One translation: graph inputs that are parameters, the nodes kept so far."""
+@cache
+def _counted() -> frozenset[Any]:
+    """The ATen ops FlopCounterMode counts (matmuls, convs, attention): never folded."""
+    from torch.utils.flop_counter import flop_registry
 
-    def __init__(self, ep: Any) -> None:
+    return frozenset(flop_registry)
+
+
+class _Export:
+    """One translation: graph inputs that are parameters, the nodes kept so far; the constants
+    the model computes from no input and no parameter (``folded``)."""
+
+    def __init__(self, ep: Any, batch: int) -> None:
         sig = ep.graph_signature
         state = ep.state_dict
         self.params = {name: state[fqn] for name, fqn in sig.inputs_to_parameters.items()}
@@ -83,6 +93,8 @@ class _Export:
         self.nodes: list[IRNode] = []
         self.derived: dict[str, tuple[tuple[str, ...], Shape]] = {}  # a tensor of weights alone
         # -> the parameters it holds, its shape
+        self.folded: dict[str, fx.Node] = {}
+        self.batch = batch
 
     def weights(self, name: str) -> tuple[str, ...]:
         """The parameters a tensor is (one), or is made of (a derived tensor), else none."""
@@ -104,10 +116,46 @@ class _Export:
         self.derived[node.name] = (weights, shapes[0])
         return True
 
+    def constant(self, node: fx.Node) -> bool:
+        """Whether ``node`` computes a constant: from no tensor (``torch.zeros``, ``arange``), or
+        from constants it computed and buffers, by ops FlopCounterMode counts no FLOP of (ConViT's
+        relative positions, computed on the first call then cached): no input, no parameter."""
+        args = node.all_input_nodes
+        if any(n.name in self.kept or self.weights(n.name) for n in args) \
+                or getattr(node.target, "overloadpacket", None) in _counted():
+            return False
+        return not args or (any(n.name in self.folded for n in args)
+                            and all(n.name in self.folded or n.name in self.constants for n in args))
+
+    def materialise(self, args: list[fx.Node]) -> None:
+        """What an op reads when it reads no traced tensor: a constant it computed (a ``param``
+        of 0 params, a buffer), parameters alone (``sigmoid(gating.view(1, -1, 1, 1))``, ConViT's
+        gate: a ``param`` of theirs), each when it holds the batch first, so that the op reads it."""
+        for n in args:
+            if n.name in self.kept or not (n.name in self.folded or n.name in self.derived):
+                continue
+            shape = self.derived[n.name][1] if n.name in self.derived else \
+                (_shape(self.folded[n.name]) or ((),))[0]
+            weights = self.weights(n.name)
+            params = sum(self.params[w].numel() for w in weights if not self.seen[w])
+            if shape[:1] != (self.batch,) or (weights and params != math.prod(shape[1:])):
+                continue
+            self.seen.update(weights)
+            self.derived.pop(n.name, None)  # read from now on as the param's output
+            attrs = {} if weights else {"buffer": True}
+            self.nodes.append(IRNode(n.name, "param", _module(n), (), shape, params, attrs=frozen(attrs),
+                                     target=op_name(n.target)))
+            self.kept[n.name] = (shape,)
+
     def add(self, node: fx.Node, shapes: tuple[Shape, ...]) -> None:
         if self.derive(node, shapes):
             return
+        if self.constant(node):
+            self.folded[node.name] = node
+            return
         args = node.all_input_nodes
+        if not any(n.name in self.kept for n in args):
+            self.materialise(args)
         weights = [w for n in args for w in self.weights(n.name)]
         params = sum(self.params[w].numel() for w in weights if not self.seen[w])
         shared = any(self.uses[w] > 1 for w in weights)
@@ -149,7 +197,7 @@ def trace_export(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     with torch.no_grad():
         ep = torch.export.export(model, (torch.zeros(input_shape),), strict=False)
     inline_wrappers(ep)  # autocast regions: their ops, as any other
-    walk = _Export(ep)
+    walk = _Export(ep, input_shape[0])
     user_inputs = set(ep.graph_signature.user_inputs)
     outputs: tuple[str, ...] = ()
     for node in ep.graph.nodes:

@@ -332,8 +332,9 @@ class _Walk:
     def place_one(self, group: _Group, inputs: Sequence[str]) -> bool:
         """One op: a merge of several tensors, a leaf, or a no-op (which writes no layer)."""
         node = group.nodes[0]
-        if not inputs and node.op == "param" and (node.params or node.attr("expand") is False):
-            # a parameter read (class token), a buffer an MLP runs on
+        if not inputs and node.op == "param" and (
+                node.params or node.attr("expand") is False or node.attr("buffer")):
+            # a parameter read (class token), a buffer an MLP runs on, a constant (ConViT's)
             inputs = (next(iter(self.produced)),)  # for the batch: the model's input
         if node.op == "opaque" or self.leaks(group) or not inputs or weightless(node):
             return False

@@ -417,11 +417,13 @@ def test_batch_of_three(name: str, tool: str) -> None:
 def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
     from test_attention_conventions import CASES as ATTENTION  # attention ops: run there, on their own
     from test_swin import V2_KEYS  # Swin V2's attention: run there (thop's params differ)
+    from test_swin_v2 import CASES as COSINE  # timm's Swin V2 window attention: run there on each tool
 
     analyses = [_analysis(name, batch=batch) for name in ZOOS]
     keys = {key for analysis in analyses for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
     attention = {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)}
-    assert keys | attention | set(V2_KEYS) == set(RULE_KEYS)
+    cosine = {key for op, _ in COSINE for key in rule_keys(op)}
+    assert keys | attention | set(V2_KEYS) | cosine == set(RULE_KEYS)
     assert {"mobile_mqa", "softmax"} <= keys
     for analysis in analyses:
         _assert_reproduced(tool, analysis)

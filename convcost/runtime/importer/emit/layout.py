@@ -26,6 +26,8 @@ from convcost.runtime.importer.emit.naming import Names
 from convcost.runtime.importer.emit.nhwc import nhwc_after, nhwc_layers, opens_view, to_nchw, wrapped
 from convcost.runtime.importer.emit.regions import (
     batch_first,
+    batch_fold,
+    folded_shape,
     peer_counted,
     recorded_parts,
     weightless,
@@ -196,10 +198,12 @@ class _Walk:
                 held.setdefault(self.produced[tensor], tensor)
         reads = batch_first(list(held.values()), [self.shape(t)[:1] for t in held.values()],
                             None if ran else end.shape[0], self.graph.nodes[0].name)
+        fold = 1 if ran else batch_fold(end.shape, self.shape(reads[0])[0] if reads else 0)
         layer = {"kind": "recorded", "op": text, "output_shape": list(end.shape) or [1]} if ran \
-            else {"kind": "opaque", "op": text, "output_shape": list(end.shape[1:])}
-        self.add([{**layer, "params": params}], group, reads)
-        name = self.layers[-1]["name"]
+            else {"kind": "opaque", "op": text, "output_shape": folded_shape(end.shape, fold)}
+        unfold = [{"kind": "reshape", "shape": list(end.shape[1:]), "fold": fold}] if fold > 1 else []
+        self.add([{**layer, "params": params}, *unfold], group, reads)
+        name = self.layers[-1 - len(unfold)]["name"]
         self.regions[name] = group
         if not ran:
             self.opaque.append(Opaque(name, text, end.shape, params, tuple(n.name for n in group.nodes)))

@@ -85,3 +85,17 @@ def recorded_parts(nodes: Sequence[IRNode], readers: Mapping[str, tuple[str, ...
     for node in nodes:
         parts.setdefault(owner[node.name], []).append(node)
     return list(parts.values())
+
+
+def batch_fold(shape: tuple[int, ...], batch: int) -> int:
+    """How many times an opaque layer's output batch holds the batch of the tensor its stand-in
+    takes the batch from (HaloNet's rel logits [8, 4, 49, 121] at a model batch of 1): its
+    stand-in then writes them folded into the next dim, a reshape unfolding them (1: none)."""
+    if len(shape) < 2 or batch < 1 or shape[0] == batch or shape[0] % batch:
+        return 1
+    return shape[0] // batch
+
+
+def folded_shape(shape: tuple[int, ...], fold: int) -> list[int]:
+    """An opaque layer's ``output_shape`` (batch excluded), ``fold`` batches in its first dim."""
+    return [fold * shape[1], *shape[2:]] if fold > 1 else list(shape[1:])

@@ -25,6 +25,7 @@ from convcost.cost.opkind import Op
 from convcost.cost.ops.attention import Attention, MultiheadAttention, Softmax
 from convcost.cost.ops.matmul import Einsum, Matmul
 from convcost.cost.ops.mqa import MobileMQA
+from convcost.cost.ops.rel_pos import RelPos
 from convcost.cost.registry import cost, label, op_kind
 from convcost.cost.value import Shape
 
@@ -68,6 +69,9 @@ CASES: dict[str, tuple[Op, Shape, tuple[Shape, ...]]] = {
     "method_softmax": (Softmax(-1, "method"), (2, 5, 7), ()),
     "mqa": (MobileMQA(16, 24, 2, 8, 6), (2, 16, 5, 6), ()),
     "mqa_strided": (MobileMQA(16, 16, 4, 8, 8, kv_stride=2, bias=True), (1, 16, 7, 7), ()),
+    # MViT-V2's relative positions: scores [1, 2, 1 + 4, 1 + 4] and q [1, 2, 5, 4] (a class token)
+    "rel_pos": (RelPos((1, 2, 5, 4), (1, 2, 2), (1, 2, 2), (1, 3, 3)), (1, 2, 5, 5),
+                ((1, 2, 5, 4),)),
 }
 
 

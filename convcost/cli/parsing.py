@@ -14,6 +14,7 @@ from convcost.cost.value import Shape
 from convcost.errors import ConvcostError
 from convcost.limits import MAX_INT, finite_below, quote
 from convcost.spec.inputs import parse_inputs
+from convcost.spec.wiring import INPUT
 
 if TYPE_CHECKING:
     from convcost.conventions.convention import Counting
@@ -93,10 +94,10 @@ def traced_input(texts: Sequence[str] | str | None) -> Shape | None:
 
 
 def recorded_inputs(texts: Sequence[str] | str | None) -> tuple[tuple[str, Shape], ...]:
-    """Several named ``--input NAME=SHAPE``: a model source's forward inputs, on which it is
-    recorded as it runs; () for one (traced) or none."""
+    """Named ``--input NAME=SHAPE``: a model source's forward inputs (several: it is recorded
+    as it runs on them), an ONNX graph's inputs by name; () for one bare shape or none."""
     inputs = parse_inputs(texts)
-    return inputs if len(inputs) > 1 else ()
+    return inputs if len(inputs) > 1 or (inputs and inputs[0][0] != INPUT) else ()
 
 
 def with_input(spec: Any, shape: Sequence[str] | str | None, height: int | None,

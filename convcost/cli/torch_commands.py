@@ -153,7 +153,8 @@ def import_command(
                                           "timm:NAME (each optionally NAME(key=value, ...)) or FILE.onnx")],
     input_shape: Annotated[list[str] | None, typer.Option(
         "--input", metavar="[NAME=]NxC...", help="input shape [default: 1x3x224x224; ONNX: the "
-        "file's]; a forward of several inputs: --input image1=1x3x128x128 --input image2=...")] = None,
+        "file's]; several inputs (a forward's, an ONNX graph's): --input image1=1x3x128x128 --input "
+        "image2=...")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the spec here [default: stdout]"
                                                 )] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 on an op the spec cannot express")] = False,

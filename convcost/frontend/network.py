@@ -26,7 +26,7 @@ class Request:
     input_shape: tuple[int, ...] | None = None
     strict: bool = False
     tracer: str = "auto"
-    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()  # several named inputs: (name, shape)
+    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()  # named inputs (--input NAME=SHAPE): (name, shape)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def open_network(arg: str | Path, input_shape: tuple[int, ...] | None = None, *,
     """Read the network ``arg`` names (see the module docstring). ``input_shape``, ``strict``
     and ``tracer`` apply to an imported model: its input (default: the model's own, else
     1×3×224×224), whether an op the spec cannot express is an error, and the tracer
-    (auto, fx, export); ``inputs``: a forward's several named inputs instead (recorded)."""
+    (auto, fx, export); ``inputs``: named inputs instead, a forward's several (recorded) or
+    an ONNX graph's, each by name."""
     return reader_for(arg).read(str(arg), Request(input_shape, strict, tracer, inputs))
 
 

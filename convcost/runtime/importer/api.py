@@ -15,16 +15,15 @@ DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "auto",
                inputs: tuple[tuple[str, Shape], ...] = ()) -> tuple[Any, IRGraph]:
     """``(original nn.Module or None for ONNX, IR)`` of the model ``source`` names; ``inputs``:
-    several named inputs, on which the model is recorded as it runs (its forward takes them)."""
+    named inputs: an ONNX graph's by name; several, on which a torch model is recorded as it
+    runs (its forward takes them)."""
     if source.kind == "onnx":
         from convcost.runtime.importer.onnx_read import read_onnx
 
-        if inputs:
-            raise ConvcostError(f"{source.text}: an ONNX model is read on its own inputs: give "
-                                "one --input (the first's shape) or none")
-        return None, read_onnx(source.location, input_shape)
+        return None, read_onnx(source.location, input_shape, inputs)
+    several = inputs if len(inputs) > 1 else ()  # one named input: traced on its shape
     return _read_torch(source, inputs[0][1] if inputs else input_shape or DEFAULT_INPUT, tracer,
-                       inputs)
+                       several)
 
 
 def _read_torch(source: Source, input_shape: Shape, tracer: str,

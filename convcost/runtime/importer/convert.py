@@ -113,7 +113,8 @@ def _written(graph: IRGraph, emitted: Emitted, text: str, strict: bool,
     spec["layers"] = layers
     if outputs:
         spec["outputs"] = outputs
-    head = header(text, graph.input_shape, graph.tracer, tool_versions(graph),
+    inputs = [(n.name, n.shape) for n in graph.nodes if n.op == "input"] or [("", graph.input_shape)]
+    head = header(text, inputs, graph.tracer, tool_versions(graph),
                   [*graph.notes, *shared_notes(graph)], emitted.opaque)
     yaml_text = spec_yaml(head, spec)
     check_emitted(graph, (t for o in emitted.opaque for t in o.nodes), yaml_text, text,

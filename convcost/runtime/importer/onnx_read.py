@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 from convcost.runtime.importer.onnx_check import check_graph, check_shapes
 from convcost.runtime.importer.onnx_fold import fold_shapes
+from convcost.runtime.importer.onnx_inputs import NamedShape, fix_inputs, real_inputs
 from convcost.runtime.importer.onnx_ops import RULES, WEIGHTS, OnnxCall
 from convcost.runtime.importer.onnx_passes import (
     WHOLE,
@@ -37,7 +38,9 @@ FOLD_RULE = "FuseBatchNormIntoConv"
 MAX_BYTES = 4 << 30
 
 
-def _load(path: str, input_shape: Shape | None) -> Any:
+def _load(path: str, input_shape: Shape | None, inputs: Sequence[NamedShape] = ()) -> tuple[Any, bool]:
+    """The model, its inputs given their shapes (:mod:`.onnx_inputs`), shapes inferred; and
+    whether its inputs are named in the spec."""
     try:
         import onnx
     except ImportError:
@@ -52,11 +55,11 @@ def _load(path: str, input_shape: Shape | None) -> Any:
     except Exception as err:
         raise ConvcostError(f"{path}: not an ONNX model ({type(err).__name__})") from None
     check_graph(model, path)
-    _fix_input(model, input_shape)
+    named = fix_inputs(model, path, input_shape, inputs)
     inferred = fold_shapes(_infer(model, path), lambda folded: _infer(folded, path))
     check_shapes(inferred, path, _shapes(inferred), _constants(inferred),
-                 {i.name for i in _real_inputs(inferred)})
-    return inferred
+                 {i.name for i in real_inputs(inferred)})
+    return inferred, named
 
 
 def _infer(model: Any, path: str) -> Any:
@@ -66,27 +69,6 @@ def _infer(model: Any, path: str) -> Any:
         return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as err:
         raise ConvcostError(f"{path}: ONNX shape inference failed: {str(err).splitlines()[0]}") from None
-
-
-def _real_inputs(model: Any) -> list[Any]:
-    weights = {init.name for init in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in weights]
-
-
-def _fix_input(model: Any, input_shape: Shape | None) -> None:
-    """Give the first input ``input_shape`` (or batch 1 for symbolic dims) before inference."""
-    inputs = _real_inputs(model)
-    if not inputs:
-        raise ConvcostError("the ONNX graph has no input")
-    dims = inputs[0].type.tensor_type.shape.dim
-    if input_shape is not None and len(input_shape) != len(dims):
-        raise ConvcostError(f"--input has {len(input_shape)} dimensions; the ONNX input "
-                            f"{inputs[0].name!r} has {len(dims)}")
-    for i, dim in enumerate(dims):
-        if input_shape is not None:
-            dim.dim_value = input_shape[i]
-        elif not dim.HasField("dim_value"):
-            dim.dim_value = 1
 
 
 def _shapes(model: Any) -> dict[str, Shape]:
@@ -216,7 +198,7 @@ class _Reader:
         uses = Counter(self.aliases.get(name, name) for node in model.graph.node for name in node.input
                        if self.aliases.get(name, name) in self.initializers)
         self.shared = {name for name, count in uses.items() if count > 1}  # stored once, read twice
-        self.live: set[str] = {i.name for i in _real_inputs(model)}
+        self.live: set[str] = {i.name for i in real_inputs(model)}
         self.nodes: list[IRNode] = []
         self.folded = 0
         self.unscoped: dict[str, str] = {}  # IR node -> the ONNX node's name, module not recorded
@@ -316,13 +298,16 @@ class _Reader:
                         shared=n.name in shared) for n in self.nodes]
 
 
-def read_onnx(path: str, input_shape: Shape | None = None) -> IRGraph:
-    """The IR of an ONNX model; ``input_shape`` overrides its first input's shape."""
-    model = _load(path, input_shape)
+def read_onnx(path: str, input_shape: Shape | None = None,
+              inputs: Sequence[NamedShape] = ()) -> IRGraph:
+    """The IR of an ONNX model; ``input_shape`` overrides its one input's shape, ``inputs``
+    each input's by name (:func:`.onnx_inputs.fix_inputs`)."""
+    model, named = _load(path, input_shape, inputs)
     reader = _Reader(model)
-    first = _real_inputs(model)[0]
-    shape = reader.shapes[first.name]
-    reader.nodes.append(IRNode(first.name, "input", "", (), shape, target="input"))
+    for info in real_inputs(model):  # in the graph's order; named: the spec says inputs:
+        reader.nodes.append(IRNode(info.name, "input", "", (), reader.shapes[info.name],
+                                   attrs=frozen({"named": True} if named else {}), target="input"))
+    shape = reader.nodes[0].shape
     for node in model.graph.node:
         reader.read(node)
     notes = []

@@ -15,9 +15,11 @@ def spec_input(graph: IRGraph) -> dict[str, Any]:
 
 def spec_inputs(graph: IRGraph) -> dict[str, dict[str, Any]] | None:
     """The spec's ``inputs:`` of a graph with several inputs (name -> fields, in the order
-    the forward takes them), None for one."""
+    the forward takes them) or one the source names (an ONNX input named by ``--input``), None
+    for one."""
     inputs = [n for n in graph.nodes if n.op == "input"]
-    return {n.name: input_fields(n.shape) for n in inputs} if len(inputs) > 1 else None
+    named = len(inputs) > 1 or any(n.attr("named") for n in inputs)
+    return {n.name: input_fields(n.shape) for n in inputs} if named else None
 
 
 def input_fields(shape: Sequence[int]) -> dict[str, Any]:

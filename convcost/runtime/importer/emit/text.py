@@ -11,14 +11,17 @@ from convcost.runtime.importer.emit.layout import Opaque
 from convcost.spec.yamlsafe import EXPONENT_FLOAT
 
 
-def header(source: str, input_shape: Sequence[int], tracer: str, tools: str,
+def header(source: str, inputs: Sequence[tuple[str, Sequence[int]]], tracer: str, tools: str,
            notes: Sequence[str], opaque: Sequence[Opaque]) -> list[str]:
-    """Comment lines: where the spec came from, how, and what it could not express."""
+    """Comment lines: where the spec came from, how, and what it could not express;
+    ``inputs``: the one input's shape (its name unsaid), or several named."""
     from convcost import __version__
 
+    shapes = ", ".join(f"{name} " * (len(inputs) > 1) + "x".join(map(str, shape))
+                       for name, shape in inputs)
     lines = [
         f"Imported by convcost {__version__} from {source}",
-        f"input {'x'.join(map(str, input_shape))}, read with {tracer} ({tools})",
+        f"input{'s' * (len(inputs) > 1)} {shapes}, read with {tracer} ({tools})",
         "Layer names are the model's module paths; weights are never loaded.",
         *notes,
     ]

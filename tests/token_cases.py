@@ -93,6 +93,14 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
                      (1, 2, 33, 9), 136, 3_072),
     "rel_pos no class token": (RelPos((2, 1, 4, 4), (1, 2, 2), (1, 1, 2), (1, 3, 3), False),
                                (2, 1, 4, 2), (2, 1, 4, 2), 28, 128),  # 7·4; 2·1·4·4·(1 + 1 + 2)
+    # timm's image MViT-V2 ([h, w]: q·R_h, q·R_w, no time): q [2, 3, 1 + 4·4, 8], keys 2×2, tables
+    # 2·4 − 1 = 7 rows: params (7 + 7)·8 = 112; MACs 2·3·16·8·(2 + 2) = 3,072
+    "rel_pos 2-D": (RelPos((2, 3, 17, 8), (4, 4), (2, 2), (7, 7)), (2, 3, 17, 5), (2, 3, 17, 5),
+                    112, 3_072),
+    # 2-D, no class token, keys wider than queries (3×2 against 3×4: tables 5 and 7 rows):
+    # params (5 + 7)·4 = 48; MACs 1·2·6·4·(3 + 4) = 336
+    "rel_pos 2-D no class token": (RelPos((1, 2, 6, 4), (3, 2), (3, 4), (5, 7), False),
+                                   (1, 2, 6, 12), (1, 2, 6, 12), 48, 336),
     # HaloNet's kv.unfold(2, 12, 8) on 14 + 2·2 = 18 padded rows: (18 − 12) // 8 + 1 = 1 window;
     # then unfold(3, 12, 8) on 18 columns: 1 more, each window's 12 appended last (a view)
     "sliding halo rows": (Sliding(2, 12, 8), (1, 256, 18, 18), (1, 256, 1, 18, 12), 0, 0),

@@ -72,6 +72,8 @@ CASES: dict[str, tuple[Op, Shape, tuple[Shape, ...]]] = {
     # MViT-V2's relative positions: scores [1, 2, 1 + 4, 1 + 4] and q [1, 2, 5, 4] (a class token)
     "rel_pos": (RelPos((1, 2, 5, 4), (1, 2, 2), (1, 2, 2), (1, 3, 3)), (1, 2, 5, 5),
                 ((1, 2, 5, 4),)),
+    # timm's image MViT-V2: [h, w] sizes, q·R_h and q·R_w only; 2 × 2 queries, 1 × 2 keys
+    "rel_pos_2d": (RelPos((2, 2, 5, 4), (2, 2), (1, 2), (3, 3)), (2, 2, 5, 3), ((2, 2, 5, 4),)),
 }
 
 

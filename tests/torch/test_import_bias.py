@@ -1,5 +1,6 @@
 """Attention with a learnt relative-position bias, imported exactly (issue 20's BEiT, CoAtNet,
-ViT-RelPos and SAM rows, each pattern as a tiny module of tests/torch/bias_models.py): params =
+ViT-RelPos and SAM rows, each pattern as a tiny module of tests/torch/bias_models.py; timm's
+decomposed relative positions, MViT-V2's and SAM's, in tests/torch/rel_pos_models.py): params =
 sum(p.numel()), MACs = FlopCounterMode FLOPs / 2 on the math attention path, nothing opaque,
 the cross-check agreeing."""
 
@@ -8,32 +9,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
 from convcost.cli.app import app
 from convcost.runtime.flop_count import flop_counter
 
-MODELS = "tests/torch/bias_models.py"
+MODELS = "bias_models"
 
 
-def _reference(name: str, shape: tuple[int, ...]) -> tuple[int, int]:
-    import bias_models
+def _reference(name: str, shape: tuple[int, ...], models: str) -> tuple[int, int]:
+    import importlib
 
-    model = getattr(bias_models, name)().eval()
+    model = getattr(importlib.import_module(models), name)().eval()
     with torch.no_grad(), flop_counter() as counter:
         model(torch.zeros(shape))
     return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2
 
 
-def _exact(name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+def _exact(name: str, shape: tuple[int, ...], models: str = MODELS) -> dict[str, Any]:
     text = "x".join(map(str, shape))
-    result = CliRunner().invoke(app, ["model", f"{MODELS}:{name}", "--input", text, "-f", "json"])
+    result = CliRunner().invoke(app, ["model", f"tests/torch/{models}.py:{name}", "--input", text,
+                                      "-f", "json"])
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     totals = data["totals"]
     assert totals["complete"] and not totals["uncounted"], totals
-    assert (totals["params"], totals["macs"]) == _reference(name, shape)
+    assert (totals["params"], totals["macs"]) == _reference(name, shape, models)
     assert data["verify"]["ok"], data["verify"]["mismatches"]
     return data
 
@@ -58,3 +61,19 @@ def test_an_mlp_on_a_buffer_runs_once_whatever_the_batch() -> None:
     assert (data["totals"]["params"], data["totals"]["macs"]) == (275, 288 + 2_304 + 768 + 180)
     layers = {layer["name"]: layer for layer in data["layers"]}
     assert (layers["getitem_4"]["kind"], layers["buffer"]["kind"]) == ("gather", "param")
+
+
+@pytest.mark.slow  # timm's import and the cross-check: seconds; the kind's cheap cases are its
+# formula, emit and token-zoo convention cases
+def test_timm_mvit_rel_pos_is_exact() -> None:
+    """timm's ``mvitv2.cal_rel_pos_type`` (which fx cannot trace through: it branches on the
+    sizes) is kept whole and read as one ``rel_pos`` layer of [h, w] sizes."""
+    # params: patch 3·16·8 + 8 = 392, cls 8, qkv 8·24 + 24 = 216, pool_k and pool_v 4·9 = 36
+    # each, norm_k and norm_v 8 each, tables 2·7·4 = 56, proj 8·8 + 8 = 72: 832
+    # MACs (N = 1; 1 + 16 queries, 1 + 4 keys, 2 heads of 4): patch 16·8·48 = 6,144, qkv
+    # 17·8·24 = 3,264, pools 2·(2·4·2·2·9) = 576, q·kᵀ and a·v 2·(2·17·5·4) = 1,360, rel_pos
+    # 1·2·16·4·(2 + 2) = 512, proj 17·8·8 = 1,088: 12,944
+    data = _exact("TinyTimmMViT", (1, 3, 16, 16), "rel_pos_models")
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (832, 12_944)
+    rel = [(layer["params"], layer["macs"]) for layer in data["layers"] if layer["kind"] == "rel_pos"]
+    assert rel == [(56, 512)]

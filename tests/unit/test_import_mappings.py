@@ -121,10 +121,11 @@ def test_a_kind_that_is_imported_emits_and_names_itself(key: str) -> None:
 
 def test_declared_names_are_spelled_as_their_front_end_says() -> None:
     """Modules and functions are qualified names (``torch.…``, ``operator.…``, ``Tensor.…``, or
-    torchvision's fx-wrapped Swin (2-D and 3-D) and MViT functions and the Swin kinds' own,
-    read by name), aten ops ``aten.…``, ONNX op types CamelCase words."""
+    torchvision's fx-wrapped Swin (2-D and 3-D) and MViT functions, the Swin kinds' own and
+    timm's MViT-V2 rel-pos function, read by name), aten ops ``aten.…``, ONNX op types CamelCase words."""
     wrapped = ("torchvision.models.swin_transformer.", "torchvision.models.video.mvit.",
-               "torchvision.models.video.swin_transformer.", "convcost.cost.ops.swin_torch.")
+               "torchvision.models.video.swin_transformer.", "convcost.cost.ops.swin_torch.",
+               "timm.models.mvitv2.")
     for key, kind in OPS.items():
         i = kind.imports
         assert all(n.startswith("torch.") for n in i.modules), key

@@ -152,6 +152,19 @@ def test_mvit_rel_pos_reads_the_scores_and_q() -> None:
     assert merge_layers(node, [(1, 2, 33, 10), q]) is None
 
 
+def test_timm_mvit_rel_pos_has_two_sizes() -> None:
+    # timm's cal_rel_pos_type(attn, q, True, [4, 4], [2, 2], h, w): scores [1, 2, 1 + 16, 1 + 4],
+    # q [1, 2, 17, 8], tables of 7 rows; keys read as 2×3 (1 + 6 ≠ 5): none
+    scores, q = (1, 2, 17, 5), (1, 2, 17, 8)
+    node = _node("rel_pos", scores, inputs=("a", "q"), query=q, q_size=(4, 4), k_size=(2, 2),
+                 tables=(7, 7), cls=True)
+    assert merge_layers(node, [scores, q]) == [
+        {"kind": "rel_pos", "q_size": [4, 4], "k_size": [2, 2], "tables": [7, 7]}]
+    wider = _node("rel_pos", scores, inputs=("a", "q"), query=q, q_size=(4, 4), k_size=(2, 3),
+                  tables=(7, 7), cls=True)
+    assert merge_layers(wider, [scores, q]) is None
+
+
 _TRACED = object()  # a size fx traced (a node, not an int)
 _FULL = slice(None)
 

@@ -11,6 +11,7 @@ returns ``(op, attrs)``. Shapes come from shape propagation, so arguments comput
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -146,6 +147,19 @@ def foreign(name: str) -> bool:
     """A function of another package (torchvision's fx-wrapped Swin functions): never imported
     here (a CUDA torchvision fails to), it is read by its qualified name (:func:`function_rule`)."""
     return name.split(".")[0] not in ("torch", "operator", "math", "builtins")
+
+
+def declared_leaves() -> tuple[Any, ...]:
+    """The declared functions of other packages the fx tracer keeps whole
+    (``autowrap_functions``; timm's ``mvitv2.cal_rel_pos_type``, whose sizes fx cannot branch
+    on): those of a module the model's package has already imported (none is imported here)."""
+    found = []
+    for name in IMPORT_RULES["functions"]:
+        module, _, attr = name.rpartition(".")
+        function = getattr(sys.modules.get(module), attr, None) if foreign(name) else None
+        if callable(function) and not isinstance(function, type):
+            found.append(function)
+    return tuple(found)
 
 
 def function_rule(target: Any) -> Rule | None:

@@ -22,6 +22,7 @@ from convcost.runtime.importer.fx_ops import (
     alias_in_place,
     axis_slices,
     channel_slice,
+    declared_leaves,
     function_rule,
     gather_index,
     index_items,
@@ -340,7 +341,8 @@ def trace_fx(model: nn.Module, input_shape: Shape, source: str) -> IRGraph:
     from convcost.cost.ops.swin_torch import FX_LEAVES
 
     concrete = _defaults(model)
-    tracer = torch.fx.Tracer(autowrap_functions=FX_LEAVES)  # convcost's own Swin functions whole
+    # convcost's own Swin functions whole, and the declared ones of other packages (timm's)
+    tracer = torch.fx.Tracer(autowrap_functions=FX_LEAVES + declared_leaves())
     graph = tracer.trace(model, concrete_args=concrete)
     gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks

@@ -38,7 +38,8 @@ def open_profile(arg: str, input_shape: list[str] | str | None = None, dtype: st
     from convcost.net.diff import profile
 
     traced = parse.traced_input(input_shape)
-    analysis = analyze(parse.with_input(load(arg, traced), input_shape, None, None, None, None))
+    loaded = load(arg, traced, parse.recorded_inputs(input_shape))
+    analysis = analyze(parse.with_input(loaded, input_shape, None, None, None, None))
     prediction = None
     if latency is not None:
         from convcost.net.latency import predict

@@ -75,8 +75,9 @@ class _Shape:
         from convcost.net.analysis import analyze
 
         traced = parse.traced_input(self.input_shape)
-        loaded = parse.with_input(load(source, traced), self.input_shape, None, None, self.resolution,
-                                  self.batch)
+        named = parse.recorded_inputs(self.input_shape)
+        loaded = parse.with_input(load(source, traced, named), self.input_shape, None, None,
+                                  self.resolution, self.batch)
         return analyze(loaded, alpha=self.alpha, resolution=self.resolution, batch=self.batch)
 
 

@@ -40,13 +40,14 @@ def is_strict() -> bool:
     return _STRICT.get()
 
 
-def load(spec: Path | str, input_shape: tuple[int, ...] | None = None) -> Spec:
+def load(spec: Path | str, input_shape: tuple[int, ...] | None = None,
+         inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()) -> Spec:
     """The spec of a network argument (:func:`convcost.frontend.registry.open_network`: a spec
-    file, a built-in name, ``git:REV:path`` or a model to import, traced on ``input_shape``),
-    checked by :func:`checked`."""
+    file, a built-in name, ``git:REV:path`` or a model to import, traced on ``input_shape`` or
+    read on named ``inputs``), checked by :func:`checked`."""
     from convcost.frontend.registry import open_network
 
-    return checked(open_network(spec, input_shape))
+    return checked(open_network(spec, input_shape, inputs=inputs))
 
 
 def checked(opened: Opened) -> Spec:

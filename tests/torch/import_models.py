@@ -1292,3 +1292,29 @@ class GatedPositionAttention(nn.Module):
         rel[:, :, :, 1] = indy.unsqueeze(0)
         rel[:, :, :, 0] = indx.unsqueeze(0)
         return rel
+
+
+class TwoImages(nn.Module):
+    """Two images, a 3→8 3×3 conv each, added, a 1×1 head: 2·(8·3·9 + 8) + 8·4 + 4 = 484 params."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(3, 8, 3, padding=1)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor:
+        return self.head(self.a(image1) + self.b(image2))
+
+
+class ImageTokens(nn.Module):
+    """An image [N, 3, H, W] and tokens [N, L, 16] (another rank): a 3→8 3×3 stride-2 conv,
+    pooled, plus a 16→8 linear, averaged over the tokens: 8·3·9 + 8 + 16·8 + 8 = 360 params."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.embed = nn.Linear(16, 8)
+
+    def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return self.conv(image).flatten(2).mean(2) + self.embed(tokens).mean(1)

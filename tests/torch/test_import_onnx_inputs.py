@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from import_models import ImageTokens, TwoImages
 from torch import nn
 from typer.testing import CliRunner
 
@@ -21,32 +22,6 @@ from convcost.net.analysis import analyze
 from convcost.spec.loader import spec_from
 
 pytest.importorskip("onnx")
-
-
-class TwoImages(nn.Module):
-    """Two images, a 3→8 3×3 conv each, added, a 1×1 head: 2·(8·3·9 + 8) + 8·4 + 4 = 484 params."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = nn.Conv2d(3, 8, 3, padding=1)
-        self.b = nn.Conv2d(3, 8, 3, padding=1)
-        self.head = nn.Conv2d(8, 4, 1)
-
-    def forward(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor:
-        return self.head(self.a(image1) + self.b(image2))
-
-
-class ImageTokens(nn.Module):
-    """An image [N, 3, H, W] and tokens [N, L, 16] (another rank): a 3→8 3×3 stride-2 conv,
-    pooled, plus a 16→8 linear, averaged over the tokens: 8·3·9 + 8 + 16·8 + 8 = 360 params."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-        self.embed = nn.Linear(16, 8)
-
-    def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.conv(image).flatten(2).mean(2) + self.embed(tokens).mean(1)
 
 
 def _export(model: nn.Module, inputs: dict[str, tuple[int, ...]], path: Path) -> str:
@@ -111,3 +86,15 @@ def test_model_cross_checks_an_onnx_import_on_both_inputs(tmp_path: Path, runner
     assert [i["name"] for i in data["inputs"]] == ["image", "tokens"]
     assert data["verify"]["ok"] and data["totals"]["macs"] == 14_720
     assert data["verify"]["totals"]["flop_counter_flops"] == 2 * 14_720
+
+
+def test_diff_takes_both_inputs_of_a_torch_model_and_its_export(tmp_path: Path, runner: CliRunner) -> None:
+    """The module and its ONNX export, at 32×32: 484 params each, 2·(32·32·8·27) + 32·32·4·8 =
+    475,136 MACs each (on main, diff traced the module on one input and failed)."""
+    path = _export(TwoImages(), {"image1": (1, 3, 16, 16), "image2": (1, 3, 16, 16)}, tmp_path / "two.onnx")
+    result = runner.invoke(app, ["diff", "tests/torch/import_models.py:TwoImages", path, "-f", "json",
+                                 "--input", "image1=1x3x32x32", "--input", "image2=1x3x32x32"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["before"]["totals"]["params"] == data["after"]["totals"]["params"] == 484
+    assert data["before"]["totals"]["macs"] == data["after"]["totals"]["macs"] == 475_136

@@ -89,14 +89,14 @@ def parse_numbers(flag: str, text: str, kind: type[int] | type[float]) -> list[A
 
 def traced_input(texts: Sequence[str] | str | None) -> Shape | None:
     """The shape a model source is traced on: its one ``--input`` (None: the model's own)."""
-    inputs = parse_inputs(texts)
+    inputs = parse_inputs(texts, unique=False)
     return inputs[0][1] if len(inputs) == 1 else None
 
 
 def recorded_inputs(texts: Sequence[str] | str | None) -> tuple[tuple[str, Shape], ...]:
     """Named ``--input NAME=SHAPE``: a model source's forward inputs (several: it is recorded
     as it runs on them), an ONNX graph's inputs by name; () for one bare shape or none."""
-    inputs = parse_inputs(texts)
+    inputs = parse_inputs(texts, unique=False)  # a name given twice: the importer says so
     return inputs if len(inputs) > 1 or (inputs and inputs[0][0] != INPUT) else ()
 
 

@@ -124,8 +124,15 @@ def parse_named(text: str, path: str = "--input") -> NamedShape:
     return name, parse_shape(shape, path)
 
 
-def parse_inputs(texts: Sequence[str] | str | None, path: str = "--input") -> tuple[NamedShape, ...]:
-    """Every ``--input``: one bare shape, or named shapes (``NAME=SHAPE``), names unique."""
+def given_twice(names: Sequence[str]) -> str | None:
+    """The first name given twice, None when every name is unique."""
+    return next((name for i, name in enumerate(names) if name in names[:i]), None)
+
+
+def parse_inputs(texts: Sequence[str] | str | None, path: str = "--input",
+                 unique: bool = True) -> tuple[NamedShape, ...]:
+    """Every ``--input``: one bare shape, or named shapes (``NAME=SHAPE``), names unique
+    (``unique=False``: left for the model to check, which says its own inputs)."""
     if texts is None:
         return ()
     items = [texts] if isinstance(texts, str) else list(texts)
@@ -134,7 +141,7 @@ def parse_inputs(texts: Sequence[str] | str | None, path: str = "--input") -> tu
     if len(named) > 1 and INPUT in names:
         raise SpecError(f"several inputs must each be named, NAME=SHAPE, e.g. image=1x3x224x224 "
                         f"image2=1x3x224x224; got {quote(items[names.index(INPUT)])}", path=path)
-    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    twice = given_twice(names) if unique else None
     if twice is not None:
         raise SpecError(f"input {twice!r} is given twice", path=path)
     return tuple(named)

@@ -98,3 +98,10 @@ def test_diff_takes_both_inputs_of_a_torch_model_and_its_export(tmp_path: Path, 
     data = json.loads(result.stdout)
     assert data["before"]["totals"]["params"] == data["after"]["totals"]["params"] == 484
     assert data["before"]["totals"]["macs"] == data["after"]["totals"]["macs"] == 475_136
+
+
+def test_a_torch_model_given_an_input_twice_is_one_line(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["model", "tests/torch/import_models.py:TwoImages", "--input",
+                                 "image1=1x3x8x8", "--input", "image1=1x3x8x8"])
+    assert result.exit_code == 2
+    assert result.stderr == "convcost: error: --input: input 'image1' is given twice\n"

@@ -7,7 +7,9 @@ from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError
 from convcost.frontend.source import Source
+from convcost.limits import quote
 from convcost.runtime.importer.ir import IRGraph, Shape
+from convcost.spec.inputs import given_twice
 
 DEFAULT_INPUT: Shape = (1, 3, 224, 224)
 
@@ -21,6 +23,9 @@ def read_graph(source: Source, input_shape: Shape | None = None, tracer: str = "
         from convcost.runtime.importer.onnx_read import read_onnx
 
         return None, read_onnx(source.location, input_shape, inputs)
+    twice = given_twice([name for name, _ in inputs])
+    if twice is not None:
+        raise ConvcostError(f"--input: input {quote(twice)} is given twice")
     several = inputs if len(inputs) > 1 else ()  # one named input: traced on its shape
     return _read_torch(source, inputs[0][1] if inputs else input_shape or DEFAULT_INPUT, tracer,
                        several)

@@ -25,6 +25,7 @@ from convcost.cost.ops import (
     fold,
     fourier,
     gather,
+    grid_sample,
     grn,
     layer_scale,
     linear,
@@ -64,7 +65,7 @@ _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, up
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, swin_v2, param, paths, conv_nd, pool_nd, std_conv, fold, blur,
              recurrent, tiling, rel_pos, reduce_max, normalize, fourier, rope, gather, rms_norm,
-             arith, opaque, recorded)
+             arith, grid_sample, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

@@ -1318,3 +1318,20 @@ class ImageTokens(nn.Module):
 
     def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         return self.conv(image).flatten(2).mean(2) + self.embed(tokens).mean(1)
+
+
+class Sampled(nn.Module):
+    """A spatial transformer's sampling: x read at a grid a conv predicts (tanh: inside [-1, 1]);
+    volumetric: a conv3d's [N, 3, D, H, W] offsets, a grid [N, D, H, W, 3]."""
+
+    def __init__(self, volumetric: bool = False) -> None:
+        super().__init__()
+        conv = nn.Conv3d if volumetric else nn.Conv2d
+        self.conv = conv(3, 4, 3, padding=1)
+        self.grid = conv(4, 3 if volumetric else 2, 1)
+        self.dims = (0, 2, 3, 4, 1) if volumetric else (0, 2, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        grid = torch.tanh(self.grid(y)).permute(*self.dims)
+        return nn.functional.grid_sample(y, grid, padding_mode="reflection", align_corners=False)

@@ -90,3 +90,22 @@ class RoiHead(nn.Module):
         crops = torch.stack([feats[0, :, r:r + 4, c:c + 4] for r, c in pairs])
         masks = self.head(crops)
         return masks.mean((1, 2, 3)) + rows.float()
+
+
+class Warping(nn.Module):
+    """Sampling as RAFT's lookups: features read at a fixed grid made from no input (RAFT's first
+    lookup, around the fixed coordinates), then at that grid moved by offsets a conv predicts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.offsets = nn.Conv2d(4, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        n, _, h, w = y.shape
+        rows, cols = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+        base = torch.stack((cols, rows), -1).expand(n, h, w, 2)
+        fixed = nn.functional.grid_sample(y, base, align_corners=True)
+        grid = base + self.offsets(fixed).permute(0, 2, 3, 1)
+        return nn.functional.grid_sample(fixed, grid, mode="nearest", padding_mode="border")

@@ -417,6 +417,7 @@ def test_batch_of_three(name: str, tool: str) -> None:
 @pytest.mark.parametrize("batch", [1, 2])
 def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
     from test_attention_conventions import CASES as ATTENTION  # attention ops: run there, on their own
+    from test_grid_sample import CASES as GRID  # grid_sample reads a grid: run there on each tool
     from test_swin import V2_KEYS  # Swin V2's attention: run there (thop's params differ)
     from test_swin_v2 import CASES as COSINE  # timm's Swin V2 window attention: run there on each tool
 
@@ -424,7 +425,8 @@ def test_every_rule_key_matches_the_tool(tool: str, batch: int) -> None:
     keys = {key for analysis in analyses for leaf in analysis.leaves() for key in rule_keys(leaf.op)}  # type: ignore[arg-type]
     attention = {key for op, _, _ in ATTENTION.values() for key in rule_keys(op)}
     cosine = {key for op, _ in COSINE for key in rule_keys(op)}
-    assert keys | attention | set(V2_KEYS) | cosine == set(RULE_KEYS)
+    grid = {key for op, _, _ in GRID.values() for key in rule_keys(op)}
+    assert keys | attention | set(V2_KEYS) | cosine | grid == set(RULE_KEYS)
     assert {"mobile_mqa", "softmax"} <= keys
     for analysis in analyses:
         _assert_reproduced(tool, analysis)

@@ -213,9 +213,12 @@ def test_two_input_raft_is_recorded_exactly(torchvision: Any) -> None:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(torch.zeros(shape), torch.zeros(shape))
     assert [n.name for n in graph.nodes if n.op == "input"] == ["image1", "image2"]
-    # the correlation lookups' grid samples hold no MAC but fvcore counts them (4 per output):
-    # no kind reads them yet, so they stay opaque (flagged), never a quiet recorded 0
-    assert {n.target for n in graph.nodes if n.op == "opaque"} == {"aten.grid_sampler_2d"}
+    # the correlation lookups hold no MAC but fvcore counts them (4 per output): 12 iterations ×
+    # 4 levels of grid_sample, each reading its grid (the first iteration's, made from no input,
+    # a recorded constant); nothing opaque
+    assert not [n for n in graph.nodes if n.op == "opaque"]
+    samples = [n for n in graph.nodes if n.op == "grid_sample"]
+    assert len(samples) == 48 and all(len(n.inputs) == 2 and n.attr("align_corners") for n in samples)
     assert sum(node_macs(n) for n in graph.nodes) == counter.get_total_flops() // 2
     assert graph.params == sum(p.numel() for p in model.parameters()) == 990_162
     assert "image1 1×3×128×128, image2 1×3×128×128" in graph.notes[0]
@@ -227,9 +230,11 @@ def test_two_input_raft_imports_with_named_inputs(torchvision: Any) -> None:
     # the spec says inputs: image1, image2 (the feature encoder reads both: from: [input,
     # image2]); params exact; the correlation volume's bmm is a matmul layer, each iteration's
     # post-processing (coordinates, a grid per level) recorded layers between the convs, so the
-    # MACs are FlopCounterMode's; the grid samples (fvcore counts them) stay opaque: flagged
+    # MACs are FlopCounterMode's; the lookups are grid_sample layers and the flow's upsampling
+    # (align_corners) an upsample, which fvcore counts: exact, nothing opaque
     from convcost.frontend.registry import open_network
     from convcost.net.analysis import analyze
+    from convcost.runtime.importer.crosscheck import verify_original
     from convcost.spec.loader import spec_from
 
     shape = (1, 3, 128, 128)
@@ -241,7 +246,14 @@ def test_two_input_raft_imports_with_named_inputs(torchvision: Any) -> None:
     assert [i.shape for i in analysis.inputs] == [shape, shape]
     assert analysis.totals.params == 990_162  # sum(p.numel() for p in model.parameters())
     assert analysis.totals.macs == 2_852_618_240  # FlopCounterMode FLOPs / 2 on the same zeros
-    assert not analysis.complete and analysis.uncounted.ops["aten.grid_sampler_2d"] == 48  # 12 × 4 levels
+    assert analysis.complete
+    labels = [leaf.label for leaf in analysis.leaves()]
+    assert labels.count("grid_sample") == 48 and labels.count("upsample") == 12  # 12 × 4 levels; 12 flows
+    check = verify_original(analysis, opened.session)
+    assert check.ok and check.counter_flops == 2 * analysis.totals.macs
+    # fvcore: the convs' and instance norms', plus 4 per output of the 48 lookups (4·256·1·7·7
+    # each) and of the 12 upsamples (4·2·128·128 each)
+    assert check.fvcore == check.count == 2_864_218_112
 
 
 @pytest.mark.slow

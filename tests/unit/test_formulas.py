@@ -37,6 +37,7 @@ from convcost.cost.ops.blur import Blur
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
 from convcost.cost.ops.fold import Fold, Unfold
 from convcost.cost.ops.fourier import FourierPosition
+from convcost.cost.ops.grid_sample import GridSample
 from convcost.cost.ops.grn import GlobalResponseNorm
 from convcost.cost.ops.layer_scale import LayerScale, Scalar
 from convcost.cost.ops.merge import Average, Sub
@@ -311,6 +312,14 @@ GRAPH_LEAVES: dict[str, Case] = {
     "interpolate to a size": (Interpolate((33, 33), "bilinear"), (2, 256, 1, 1),
                               (2, 256, 33, 33), 0, 0),  # DeepLab's ASPP pooling branch
     "interpolate down": (Interpolate((3, 4)), (1, 5, 9, 11), (1, 5, 3, 4), 0, 0),
+    # grid_sample: N and C of x, the grid's Ho×Wo (Do×Ho×Wo); nothing learnt, no MACs (fvcore's
+    # 4 per output are its convention's: 4·256·1·7·7 = 50,176 for RAFT's lookup)
+    "grid_sample raft lookup": (GridSample((256, 7, 7, 2), align_corners=True), (256, 1, 16, 16),
+                                (256, 1, 7, 7), 0, 0),  # 256 = 16·16 pixels, a 7×7 window each
+    "grid_sample up": (GridSample((2, 9, 11, 2), "bicubic", "border"), (2, 3, 5, 7),
+                       (2, 3, 9, 11), 0, 0),  # the grid may be larger than x
+    "grid_sample volumetric": (GridSample((2, 3, 4, 5, 3), "nearest"), (2, 6, 4, 6, 7),
+                               (2, 6, 3, 4, 5), 0, 0),  # [N, C, D, H, W], grid [N, Do, Ho, Wo, 3]
     # norms: γ and β per channel when affine
     "groupnorm": (GroupNorm(2, 6), (2, 6, 5, 7), (2, 6, 5, 7), 12, 0),  # 2·6
     "groupnorm no affine": (GroupNorm(3, 6, False), (2, 6, 5, 7), (2, 6, 5, 7), 0, 0),
@@ -442,6 +451,15 @@ ERRORS: dict[str, tuple[ops.Op, Shape, str]] = {
     "max over the batch": (Max(0), (2, 197, 1000), "max dim 0 must be a dim after the batch"),
     "rope odd head dim": (Rope(), (1, 3, 256, 63), "rope expects [N, ..., L, D] with an even head dim D"),
     "rope flat": (Rope(), (1, 64), "rope expects [N, ..., L, D]"),
+    # torch's grid_sample: 4-D or 5-D only, grid [N, ..., rank - 2] of x's batch; bicubic 4-D only
+    "grid_sample 3-D": (GridSample((2, 5, 1)), (2, 3, 8), "a 4-D [N, C, H, W] or 5-D"),
+    "grid_sample grid rank": (GridSample((2, 4, 5, 3)), (2, 3, 6, 7),
+                              "needs a grid [N, Ho, Wo, 2], got [2, 4, 5, 3]"),
+    "grid_sample 5-D grid": (GridSample((2, 3, 4, 5, 2)), (2, 3, 4, 6, 7),
+                             "needs a grid [N, Do, Ho, Wo, 3]"),
+    "grid_sample batch": (GridSample((3, 4, 5, 2)), (2, 3, 6, 7), "the grid's batch 3 is not the input's 2"),
+    "grid_sample bicubic 5-D": (GridSample((2, 3, 4, 5, 3), "bicubic"), (2, 3, 4, 6, 7),
+                                "bicubic samples a 4-D input only"),
     "fold of too few windows": (Fold((28, 28), (3, 3), (2, 2), (1, 1)), (2, 1728, 195),
                                 "needs [N, C·9, 196]"),
     **TOKEN_ERRORS,

@@ -775,3 +775,25 @@ def test_a_gamma_on_a_channels_last_view_is_a_layer_scale() -> None:
     assert [layer["kind"] for layer in imported.spec["layers"]] == ["pwconv", "layer_scale", "pwconv"]
     # params 48 + 6 (γ) + 24 = 78; MACs 64·48 + 64·24 = 4,608
     assert (_analysed(imported).totals.params, _analysed(imported).totals.macs) == (78, 4_608)
+
+
+def test_a_grid_sample_reads_its_grid_and_a_cornered_resize_is_an_upsample() -> None:
+    """RAFT's lookup and flow upsampling: features sampled at a grid a 1×1 conv predicts (put
+    channels last), then resized ×2 with align_corners: a grid_sample reading both tensors and
+    a bilinear upsample with align_corners (before, both opaque)."""
+    g = Builder((1, 4, 8, 8))
+    grid = g.op("grid", "transpose", "", (g.conv("offsets", "x", 2, k=1),), (1, 8, 8, 2),
+                dims=(0, 2, 3, 1), permute=True)
+    s = g.op("sample", "grid_sample", "", ("x", grid), (1, 4, 8, 8), mode="bilinear",
+             padding_mode="zeros", align_corners=True)
+    g.op("up", "interpolate", "", (s,), (1, 4, 16, 16), mode="bilinear", size=(16, 16), scale=2.0,
+         align_corners=True)
+    imported = to_spec(g.graph(), SOURCE)
+    assert imported.spec["layers"][2:] == [
+        {"kind": "grid_sample", "name": "sample", "from": ["input", "grid"], "align_corners": True},
+        {"kind": "upsample", "name": "up", "scale": 2.0, "mode": "bilinear", "align_corners": True}]
+    assert not imported.emitted.opaque
+    analysis = _analysed(imported)
+    # params 4·2 = 8; MACs the 1×1 conv's 2·4·64 = 512 only: sampling and resizing count none
+    assert (analysis.totals.params, analysis.totals.macs) == (8, 512)
+    assert analysis.root.children[-1].output_shape == (1, 4, 16, 16)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from convcost.runtime.importer.convert import to_spec
 from convcost.runtime.importer.emit.naming import Names
 from convcost.runtime.importer.emit.regions import recorded_parts
@@ -13,16 +15,16 @@ from convcost.runtime.importer.ir import IRGraph, IRNode
 from tests.unit.test_import_emit import SOURCE, Builder, _analysed
 
 
-def _roi_head(upsample: bool = False) -> tuple[Builder, IRGraph]:
+def _roi_head(upsample: str = "") -> tuple[Builder, IRGraph]:
     """backbone conv; top-k boxes (read again at the end); 4 crops; a conv head on the crops."""
     g = Builder((1, 3, 16, 16))
     feats = g.conv("backbone", "x", 8, bias=True)  # 3->8 k3: 8·27+8 = 224 params
     boxes = g.op("topk", "recorded", "roi", (feats,), (4,), target="aten.topk")
     rows = g.op("clamp", "recorded", "roi", (boxes,), (4,), target="aten.clamp")
     crops = g.op("stack", "recorded", "roi", (feats,), (4, 8, 4, 4), target="aten.stack")
-    if upsample:  # a functional upsample fvcore counts (4 per output): never a recorded 0
-        crops = g.op("up", "upsample", "roi", (crops,), (4, 8, 8, 8), target="aten.upsample_bilinear2d",
-                     mode="bilinear", size=(8, 8), align_corners=True, scale=None)
+    if upsample:  # a functional upsample of this mode fvcore counts (4 per output): never a recorded 0
+        crops = g.op("up", "interpolate", "roi", (crops,), (4, 8, 8, 8), target=f"aten.upsample_{upsample}2d",
+                     mode=upsample, size=(8, 8), align_corners=True, scale=None)
     masks = g.conv("head", crops, 4, bias=True)  # 8->4 k3: 4·72+4 = 292 params
     mean = g.op("mean", "mean", "", (masks,), (4,), dims=[1, 2, 3])
     g.op("add", "recorded", "", (mean, rows), (4,), target="aten.add")
@@ -45,17 +47,20 @@ def test_the_head_between_post_processing_is_counted() -> None:
     assert analysis.complete
 
 
-def test_an_op_fvcore_counts_is_never_a_recorded_zero() -> None:
-    # an align_corners upsample (RAFT's flow) no layer expresses: opaque, flagged; it keeps the
-    # crops' batch of 4 (it does not swallow the recorded layer before it)
-    _, graph = _roi_head(upsample=True)
+@pytest.mark.parametrize("mode", ["bicubic", "bilinear"])
+def test_an_op_fvcore_counts_is_never_a_recorded_zero(mode: str) -> None:
+    # an align_corners upsample: bilinear (RAFT's flow) is an upsample layer; bicubic no layer
+    # expresses: opaque, flagged; either keeps the crops' batch of 4 (it does not swallow the
+    # recorded layer before it)
+    _, graph = _roi_head(upsample=mode)
     imported = to_spec(graph, SOURCE)
     held = [layer["op"] for layer in imported.spec["layers"] if layer["kind"] == "recorded"]
     assert held and all("upsample" not in op for op in held)
-    assert [o.name for o in imported.emitted.opaque] == ["roi.up"]
+    bilinear = mode == "bilinear"
+    assert [o.name for o in imported.emitted.opaque] == ([] if bilinear else ["roi.up"])
     analysis = _analysed(imported)
     # MACs: backbone 55,296; head on 4 crops of 8×8: 4·64·4·72 = 73,728; the upsample's: none
-    assert (analysis.totals.macs, analysis.complete) == (129_024, False)
+    assert (analysis.totals.macs, analysis.complete) == (129_024, bilinear)
 
 
 def _node(name: str, *inputs: str) -> IRNode:

@@ -161,6 +161,20 @@ def test_a_number_less_a_tensor_and_a_quotient_of_two(tmp_path: Path) -> None:
     assert (by_name["y"].op, by_name["y"].inputs, by_name["y"].shape) == ("div", ("r", "m"), (1, 3, 16, 16))
 
 
+def test_grid_sample_reads_its_grid(tmp_path: Path) -> None:
+    """GridSample(x, grid), the grid a 1×1 conv's [1, 2, 16, 16] put channels last: a
+    ``grid_sample`` reading both, its attributes torch's fields."""
+    nodes = [N("Conv", ["x", "w", "b"], ["g"], kernel_shape=[1, 1]),
+             N("Transpose", ["g"], ["grid"], perm=[0, 2, 3, 1]),  # [1, 16, 16, 2]
+             N("GridSample", ["x", "grid"], ["y"], mode="nearest", padding_mode="border",
+               align_corners=1)]  # [1, 3, 16, 16]
+    graph = read_onnx(_save(tmp_path, nodes, [_init("w", 2, 3, 1, 1), _init("b", 2)], "y",
+                            [1, 3, 16, 16]))
+    y = {n.name: n for n in graph}["y"]
+    assert (y.op, y.inputs, y.shape, y.params) == ("grid_sample", ("x", "grid"), (1, 3, 16, 16), 0)
+    assert dict(y.attrs) == {"mode": "nearest", "padding_mode": "border", "align_corners": True}
+
+
 def _const(name: str, values: list[int]) -> Any:
     return N("Constant", [], [name], value=numpy_helper.from_array(np.asarray(values, np.int64), name))
 

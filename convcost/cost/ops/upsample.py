@@ -236,16 +236,19 @@ def _read_resize(c: OnnxCall) -> Fields:
 
 
 def _emit(node: Traced, _: Shape) -> list[Layer] | None:
-    """A resize by a factor or to a fixed size: an ``upsample``."""
+    """A resize by a factor or to a fixed size: an ``upsample`` (align_corners: bilinear only,
+    RAFT's flow upsampling)."""
     mode = {"linear": "bilinear"}.get(node.attr("mode"), node.attr("mode"))  # ONNX Resize's name
-    if mode not in ("nearest", "bilinear", "bicubic") or node.attr("align_corners"):
+    corners = bool(node.attr("align_corners"))
+    if mode not in ("nearest", "bilinear", "bicubic") or (corners and mode != "bilinear"):
         return None
     if len(node.shape) != 4:
         return None
     scale = node.attr("scale")  # a factor keeps the layer resolution-free (a neck sweeps ρ)
     layer: Layer = {"kind": "upsample", **({"scale": scale} if scale else
                                            {"size": spec_size((node.shape[2], node.shape[3]))})}
-    return [layer if mode == "nearest" else {**layer, "mode": mode}]
+    return [layer if mode == "nearest" else
+            {**layer, "mode": mode, **({"align_corners": True} if corners else {})}]
 
 
 def _merge(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:

@@ -5,11 +5,12 @@ post-processing, iterative refinement). A ``TorchDispatchMode`` sees every ATen 
 module hooks give each op its module path and turn a leaf module of torch.nn that the rule
 tables know (``Conv2d``, ``BatchNorm2d``, ``ReLU``, ...) into one op, as fx sees it. Loops are
 unrolled (a module run again is ``shared``); an op on constants alone (anchors, grids) is a
-constant and leaves no node. Every op's MACs are also counted as torch's FlopCounterMode counts
-them: a conv or linear whose formula disagrees, and any other op with MACs, is ``opaque``; an
-op no rule names and without MACs is ``recorded`` (:mod:`.record_ops`). The model runs on the
-meta device when it allows (no data-dependent op), else on zeros: the graph holds for that
-input only. torch is imported inside functions only.
+constant and leaves no node, until an op with MACs, or one fvcore counts with another input
+(RAFT's first ``grid_sample``), reads it: it is then a node of its own. Every op's MACs are
+also counted as torch's FlopCounterMode counts them: a conv or linear whose formula disagrees,
+and any other op with MACs, is ``opaque``; an op no rule names and without MACs is ``recorded``
+(:mod:`.record_ops`). The model runs on the meta device when it allows (no data-dependent op),
+else on zeros: the graph holds for that input only. torch is imported inside functions only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from convcost.runtime.importer.emit.regions import PEER_COUNTED_OPS
+from convcost.cost.registry import OPS
+from convcost.runtime.importer.emit.regions import PEER_COUNTED_KINDS, PEER_COUNTED_OPS
 from convcost.runtime.importer.export_trace import aten_rules, op_name
 from convcost.runtime.importer.fx_ops import Call, module_rule
 from convcost.runtime.importer.fx_trace import finish
@@ -105,6 +107,15 @@ class Recording:
                 names.append(name)
         return names
 
+    def operands(self, tensors: Sequence[Any]) -> list[str]:
+        """Every tensor an op fvcore counts reads, a constant one a node of its own (RAFT's
+        first lookup: the grid around the fixed coordinates), so that its layer reads it."""
+        names = []
+        for t in tensors:
+            name = self.name_of(t)
+            names += [name] if name is not None else self.constants([t])
+        return names
+
     def param_ids(self, tensors: Sequence[Any]) -> tuple[int, ...]:
         ids: list[int] = []
         for t in tensors:
@@ -161,6 +172,8 @@ class Recording:
         shapes = tuple(_shape(t) for t in ([bases[0], *outs[1:]] if bases else outs))
         call = Call(None, tuple(args), dict(kwargs), tuple(_shape(t) for t in ins), shapes[0], shapes)
         op, attrs = rule(call) if rule and not bases else ("opaque", {"shapes": shapes})
+        if op in PEER_COUNTED_KINDS and OPS[op].inputs > 1 and len(graph) < len(ins):
+            graph = self.operands(ins)  # a grid_sample of a fixed grid: the grid a node
         node = self.node(name, op, attrs, graph, shapes, macs, ids)
         self.bind(node.name, outs, len(outs) > 1)
         for t in (*written, *bases):  # the tensor an in-place op wrote is its output now

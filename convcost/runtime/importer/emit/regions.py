@@ -12,8 +12,8 @@ from convcost.runtime.importer.ir import IRNode
 # average pool's): a ``recorded`` layer, 0 under every convention, must not hold one, or the
 # fvcore figure would be short without a word. The kinds, and the ATen ops no kind declares.
 PEER_COUNTED_KINDS = frozenset({"bn", "groupnorm", "instancenorm", "layernorm", "interpolate", "upsample",
-                                "adaptive_pool"})
-PEER_COUNTED_OPS = frozenset({"aten.grid_sampler_2d", "aten.grid_sampler", "aten.native_batch_norm",
+                                "adaptive_pool", "grid_sample"})
+PEER_COUNTED_OPS = frozenset({"aten.native_batch_norm",
                               "aten._native_batch_norm_legit", "aten.native_group_norm",
                               "aten.native_layer_norm", "aten.instance_norm", "aten._adaptive_avg_pool2d"})
 

@@ -67,6 +67,20 @@ def test_a_stated_shape_is_inferred_again_at_another_size(tmp_path: Path, runner
     assert '"macs": 6144' in result.stdout and '"name": "right"' in result.stdout
 
 
+def test_an_input_returned_as_is_is_no_output_of_the_spec(tmp_path: Path) -> None:
+    """y = ca(left) + cb(right), and right itself: the spec outputs its one layer (the spec
+    loader refuses an input named as an output; it was an internal error)."""
+    path = _save(tmp_path)
+    model = onnx.load(path)
+    model.graph.output.append(helper.make_tensor_value_info("right", TensorProto.FLOAT, None))
+    onnx.save(model, path)
+    graph = read_onnx(path)
+    assert graph.outputs == ("y", "right")
+    imported = to_spec(graph, path)
+    assert "outputs" not in imported.spec
+    assert analyze(parse_spec(load_yaml(imported.yaml))).totals.macs == 1_536  # 2·8·8·4·3
+
+
 def test_graph_names_the_spec_loader_refuses_are_renamed() -> None:
     """What the TorchScript exporter names inputs (``input``, ``onnx::MatMul_1``), a torch
     attribute, a name of the graph's other tensors, and names that become equal."""

@@ -81,6 +81,10 @@ def fix_inputs(model: Any, path: str, input_shape: Shape | None,
     named = bool(inputs) or len(graph) > 1
     if named:
         _rename(model, dict(zip(raw, names, strict=True)))
+    typed = {info.name: info.type for info in graph}
+    for info in model.graph.output:  # an input returned as is: onnx would read its shape here
+        if info.name in typed:
+            info.type.CopyFrom(typed[info.name])
     return named
 
 

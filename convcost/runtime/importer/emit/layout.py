@@ -384,7 +384,9 @@ def emit_layers(graph: IRGraph, forced: frozenset[str] = frozenset()) -> Emitted
     for other in others:  # no layer takes an input's name (inputs:)
         walk.names.take(other.name)
     walk.walk([n for n in graph.nodes if n.op != "input"], 0)
-    outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs))
+    inputs = {first.name, *(n.name for n in others)}  # an input returned as is: no layer's
+    outputs = tuple(dict.fromkeys(walk.produced.get(t, walk.prev) for t in graph.outputs
+                                  if t not in inputs))
     return Emitted(tuple(walk.layers), walk.origins, walk.tensors, tuple(walk.opaque),
                    () if outputs in ((), (walk.prev,)) else outputs)
 

@@ -113,6 +113,8 @@ def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
     """The :class:`~convcost.net.analysis.Analysis` of a spec, a spec file or model source
     (``"specs/mobilenet_v2.yaml"``, ``"torchvision:resnet18"``), or a torch ``nn.Module``.
 
+    A spec or source string is read at ``input_shape`` when given (one shape, or a mapping by
+    input name: an ONNX graph's inputs, a spec's ``inputs:``, a forward's several tensors).
     A module is traced on ``input_shape`` (default 1×3×224×224) or ``example_inputs`` (also
     positional, as fvcore takes them: ``analyze(model, (x,))``; several: ``(left, right)``, or
     ``input_shape={"left": ..., "right": ...}``, see :func:`import_spec`). When some op is opaque (its
@@ -122,7 +124,7 @@ def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
     if isinstance(model, Spec):
         spec = model
     elif isinstance(model, (str, Path)):
-        spec = _load(str(model))
+        spec = _load(str(model), input_shape, strict, tracer)
     else:
         if _is_inputs(alpha):
             example_inputs, alpha = alpha, None
@@ -140,9 +142,18 @@ def analyze(model: Any, alpha: Any = None, resolution: int | None = None,
     return result
 
 
-def _load(text: str) -> Spec:
-    """A spec file, a built-in name, ``git:REV:path`` or a model source (imports torch)."""
+def _load(text: str, input_shape: Any = None, strict: bool = False, tracer: str = "auto") -> Spec:
+    """A spec file, a built-in name, ``git:REV:path`` or a model source (imports torch), at
+    ``input_shape`` when given: one shape, or a mapping by input name (a model source's
+    forward inputs, an ONNX graph's, a spec's ``inputs:``), as ``--input`` gives them."""
     from convcost.frontend.registry import open_network
+    from convcost.spec.wiring import INPUT
 
-    spec: Spec = open_network(text).spec()
-    return spec
+    if input_shape is None:
+        spec: Spec = open_network(text, strict=strict, tracer=tracer).spec()
+        return spec
+    shapes = _shapes(None, input_shape, None)
+    named = tuple(shapes) if isinstance(input_shape, dict) else ()
+    one = None if named else shapes[0][1]
+    spec = open_network(text, one, strict=strict, tracer=tracer, inputs=named).spec()
+    return spec.with_inputs(named or [(INPUT, shapes[0][1])])

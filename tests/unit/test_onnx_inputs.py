@@ -15,6 +15,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from convcost.cli.app import app  # noqa: E402
+from convcost.errors import ConvcostError  # noqa: E402
 from convcost.net.analysis import analyze  # noqa: E402
 from convcost.runtime.importer.convert import to_spec  # noqa: E402
 from convcost.runtime.importer.onnx_inputs import spec_names  # noqa: E402
@@ -132,3 +133,19 @@ def test_graph_names_are_data_in_errors(tmp_path: Path, runner: CliRunner) -> No
     assert "\x1b" not in line
     assert "no shape for the ONNX graph's input 'bold_a_31m'" in line
     assert r"(its inputs: bold_a_31m (the graph's '[bold]a\x1b[31m'), b)" in line
+
+
+def test_the_python_api_reads_a_source_at_its_named_inputs(tmp_path: Path) -> None:
+    """``convcost.analyze(path, input_shape={...})``: each ONNX input by name (2·16·16·4·3 =
+    6,144 MACs at 16×16); one shape on a spec is applied too (it was ignored for a string)."""
+    import convcost
+
+    analysis = convcost.analyze(_save(tmp_path), input_shape={"left": (1, 3, 16, 16),
+                                                              "right": "1x3x16x16"})
+    assert [(i.name, i.shape) for i in analysis.inputs] == [("left", (1, 3, 16, 16)),
+                                                            ("right", (1, 3, 16, 16))]
+    assert (analysis.totals.params, analysis.totals.macs) == (24, 6_144)
+    assert convcost.analyze("specs/mobilenet_v2.yaml", input_shape=(1, 3, 160, 160)).totals == \
+        convcost.analyze("specs/mobilenet_v2.yaml", resolution=160).totals
+    with pytest.raises(ConvcostError, match="no shape for the ONNX graph's input 'right'"):
+        convcost.analyze(_save(tmp_path), input_shape={"left": (1, 3, 16, 16)})

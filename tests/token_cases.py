@@ -101,6 +101,10 @@ TOKENS: dict[str, tuple[Op, Shape, Shape, int, int]] = {
     # params (5 + 7)·4 = 48; MACs 1·2·6·4·(3 + 4) = 336
     "rel_pos 2-D no class token": (RelPos((1, 2, 6, 4), (3, 2), (3, 4), (5, 7), False),
                                    (1, 2, 6, 12), (1, 2, 6, 12), 48, 336),
+    # SAM's bias alone: q [B·heads = 24, 14·14, 64] of a 14×14 window, tables 2·14 − 1 = 27
+    # rows: [24, 196, 196]; params (27 + 27)·64 = 3,456; MACs 24·196·64·(14 + 14) = 8,429,568
+    "rel_pos SAM bias": (RelPos((24, 196, 64), (14, 14), (14, 14), (27, 27), False, True),
+                         (24, 196, 64), (24, 196, 196), 3_456, 8_429_568),
     # HaloNet's kv.unfold(2, 12, 8) on 14 + 2·2 = 18 padded rows: (18 − 12) // 8 + 1 = 1 window;
     # then unfold(3, 12, 8) on 18 columns: 1 more, each window's 12 appended last (a view)
     "sliding halo rows": (Sliding(2, 12, 8), (1, 256, 18, 18), (1, 256, 1, 18, 12), 0, 0),

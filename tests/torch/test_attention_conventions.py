@@ -74,6 +74,8 @@ CASES: dict[str, tuple[Op, Shape, tuple[Shape, ...]]] = {
                 ((1, 2, 5, 4),)),
     # timm's image MViT-V2: [h, w] sizes, q·R_h and q·R_w only; 2 × 2 queries, 1 × 2 keys
     "rel_pos_2d": (RelPos((2, 2, 5, 4), (2, 2), (1, 2), (3, 3)), (2, 2, 5, 3), ((2, 2, 5, 4),)),
+    # SAM's bias alone: q [B·heads = 4, 2·3, 4] -> [4, 6, 6]
+    "rel_pos_bias": (RelPos((4, 6, 4), (2, 3), (2, 3), (3, 5), False, True), (4, 6, 4), ()),
 }
 
 

@@ -175,7 +175,7 @@ layers:
 # transpose, flatten, layer scale on tokens, F.normalize, nn.RMSNorm (no γ), XCiT's Fourier grid,
 # x + a number, a / b, unflatten, roll,
 # view, sliding windows, a repeat of the batch and a broadcast (x.unfold, x.repeat_interleave,
-# x.expand), gather, MViT-V2's decomposed relative positions (rel_pos: [t, h, w] and [h, w]);
+# x.expand), gather, MViT-V2's decomposed relative positions (rel_pos: [t, h, w], [h, w], SAM's bias);
 # channels-last windows (window partition and reverse, Swin's shifted window attention and patch
 # merging, a LayerNorm and a Linear over the last dim of [N, H, W, C]).
 # Not here: a Linear on windows, whose leading dim is N·windows: ptflops divides its hook by
@@ -183,7 +183,7 @@ layers:
 TOKEN_ZOO = """\
 name: token_zoo
 input: {channels: 3, resolution: 32}
-outputs: [head, cl_lin, rnn, tokmax, rep, bcast, fpos, rp, rp2]
+outputs: [head, cl_lin, rnn, tokmax, rep, bcast, fpos, rp, rp2, rpb]
 layers:
   - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
   - {kind: param, name: cls, shape: [1, 16]}
@@ -234,6 +234,7 @@ layers:
   - {kind: matmul, name: scores, from: [q4, q4t]}
   - {kind: rel_pos, name: rp, from: [scores, q4], q_size: [1, 4, 4], k_size: [1, 4, 4], tables: [1, 7, 7]}
   - {kind: rel_pos, name: rp2, from: [scores, q4], q_size: [4, 4], k_size: [4, 4], tables: [7, 7]}
+  - {kind: rel_pos, name: rpb, from: pe, q_size: [4, 4], k_size: [4, 4], tables: [7, 7], bias: true}
   - {kind: fourier_pos, name: fpos, from: pe, hidden: 4, size: [3, 2]}
 """
 # The kinds over 1 or 3 spatial axes, each rule key of theirs once or more: a video (conv3d

@@ -77,3 +77,22 @@ def test_timm_mvit_rel_pos_is_exact() -> None:
     assert (data["totals"]["params"], data["totals"]["macs"]) == (832, 12_944)
     rel = [(layer["params"], layer["macs"]) for layer in data["layers"] if layer["kind"] == "rel_pos"]
     assert rel == [(56, 512)]
+
+
+@pytest.mark.slow  # timm's import, torch.export and the cross-check: seconds
+def test_sam_rel_pos_bias_and_padded_windows_are_exact() -> None:
+    """timm's SAM under torch.export (its position table's resize branches on sizes: fx cannot
+    trace it): ``get_decomposed_rel_pos_bias`` inlined is one ``rel_pos`` layer of the ``bias``
+    variant, SDPA's mask; the windows' ``F.pad`` of the channels-last map a pad between permutes."""
+    # params: patch 3·16·8 + 8 = 392, pos 5·5·8 = 200; block 0: norm 16, qkv 216, tables
+    # 2·5·4 = 40, proj 72; block 1: norm 16, qkv 216, tables 2·9·4 = 72, proj 72: 1,312
+    # MACs (N = 2): patch 2·25·8·48 = 19,200; block 0, 2·4 windows of 3×3 (5 padded to 6): qkv
+    # 8·9·8·24 = 13,824, bias 16·9·4·(3 + 3) = 3,456, q·kᵀ and a·v 2·(16·9·9·4) = 10,368, proj
+    # 8·9·8·8 = 4,608; block 1, 5×5 tokens: qkv 2·25·8·24 = 9,600, bias 4·25·4·(5 + 5) = 4,000,
+    # q·kᵀ and a·v 2·(4·25·25·4) = 20,000, proj 2·25·8·8 = 3,200: 88,256
+    data = _exact("TinySam", (2, 3, 20, 20), "rel_pos_models")
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (1_312, 88_256)
+    rel = [(layer["params"], layer["macs"]) for layer in data["layers"] if layer["kind"] == "rel_pos"]
+    assert rel == [(40, 3_456), (72, 4_000)]
+    assert [layer["kind"] for layer in data["layers"] if layer["name"].startswith("blocks.0.pad")] == [
+        "permute", "pad", "permute"]

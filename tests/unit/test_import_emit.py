@@ -502,6 +502,13 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
         ("replicate", 0.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "mode": "replicate"}]),
         ("constant", 1.0, [{"kind": "pad", "pad": [1, 1, 0, 1], "value": "one"}]),
         ("constant", 2.0, None))],
+    # SAM's window partition, F.pad(x, (0, 0, 0, 2, 0, 1)) on W and H of [N, H, W, C] = [1, 4, 8, 8]
+    # (the channels' pair zero): to NCHW, the pad, back; the channels padded too: opaque
+    (IRNode("p", "pad", "", ("x",), (1, 5, 10, 8), attrs=frozen({"pad": (0, 0, 0, 2, 0, 1), "value": 0.0})),
+     [{"kind": "permute", "dims": [0, 3, 1, 2]}, {"kind": "pad", "pad": [0, 2, 0, 1]},
+      {"kind": "permute", "dims": [0, 2, 3, 1]}]),
+    (IRNode("p", "pad", "", ("x",), (1, 5, 10, 9), attrs=frozen({"pad": (1, 0, 0, 2, 0, 1), "value": 0.0})),
+     None),
     (IRNode("s", "softmax", "", ("x",), (1, 4, 8, 8), attrs=frozen({"dim": -1, "form": "module"})),
      [{"kind": "softmax", "dim": -1, "form": "module"}]),
     # the same reading 9 params (CoAtNet's attention, its mask a bias gathered from a table):

@@ -165,6 +165,17 @@ def test_timm_mvit_rel_pos_has_two_sizes() -> None:
     assert merge_layers(wider, [scores, q]) is None
 
 
+def test_sam_rel_pos_bias_reads_q_alone() -> None:
+    # SAM's get_decomposed_rel_pos_bias(q, h, w, (4, 5), (4, 5)) on q [6, 20, 8] (B·heads = 6):
+    # the bias [6, 20, 20], tables 7 and 9 rows; q of another length: none
+    q = (6, 20, 8)
+    node = _node("rel_pos", (6, 20, 20), inputs=("q",), query=q, q_size=(4, 5), k_size=(4, 5),
+                 tables=(7, 9), cls=False, bias=True)
+    assert leaf_layers(node, q) == [
+        {"kind": "rel_pos", "q_size": [4, 5], "k_size": [4, 5], "tables": [7, 9], "bias": True}]
+    assert leaf_layers(node, (6, 21, 8)) is None
+
+
 _TRACED = object()  # a size fx traced (a node, not an int)
 _FULL = slice(None)
 
@@ -215,7 +226,12 @@ def test_a_slice_of_traced_bounds_is_read_from_its_shapes(
     # CoaT's F.pad(ev, (0, 0, 1, 0, 0, 0)) on [B, heads, H·W, C]: the class token's row back
     ((0, 0, 1, 0, 0, 0), (1, 8, 197, 19), [{"kind": "pad", "pad": [0, 0, 1, 0]}]),
     ((1, 2), (1, 8, 196, 22), [{"kind": "pad", "pad": [1, 2, 0, 0]}]),  # the last dim alone
-    ((0, 0, 1, 0, 1, 0), (1, 9, 197, 19), None),  # dim 1 padded too: not two dims
+    # dims 1 and 2 padded, the last not: a channels-last map's H and W (SAM's windows), the pad
+    # between permutes to NCHW and back
+    ((0, 0, 1, 0, 1, 0), (1, 9, 197, 19), [{"kind": "permute", "dims": [0, 3, 1, 2]},
+                                           {"kind": "pad", "pad": [1, 0, 1, 0]},
+                                           {"kind": "permute", "dims": [0, 2, 3, 1]}]),
+    ((1, 0, 1, 0, 1, 0), (1, 9, 197, 20), None),  # all three padded: not two dims
 ])
 def test_a_pad_of_the_last_two_dims_of_a_4d_tensor(pad: tuple[int, ...], out: tuple[int, ...],
                                                    layers: list[dict[str, Any]] | None) -> None:

@@ -119,19 +119,27 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     output is its input's shape: Twins' windows already whole) is none. Of any 4-D tensor, the
     last two dims: CoaT's ``F.pad(ev, (0, 0, 1, 0, 0, 0))`` on [B, heads, N, C] puts back the
     class token's row (zero pairs of the dims before them left out, the last dim's alone
-    completed)."""
+    completed). On W and H of an [N, H, W, C] map (SAM's windows: ``F.pad(x, (0, 0, 0, pw, 0,
+    ph))``), the pad between two permutes, to NCHW and back (no MACs either)."""
     amounts = _last_two(tuple(node.attr("pad", ())))
     if node.shape == x:
         return []
     value, mode = node.attr("value", 0), node.attr("mode", "constant")
     if mode not in PAD_MODES or (mode == "constant" and value not in _FILLS) or len(x) != 4:
         return None
+    if len(amounts) == 6 and amounts[:2] == (0, 0) and min(amounts) >= 0:  # channels last
+        return [{"kind": "permute", "dims": [0, 3, 1, 2]}, _layer(amounts[2:], value, mode),
+                {"kind": "permute", "dims": [0, 2, 3, 1]}]
     if len(amounts) != 4 or min(amounts) < 0:
         return None
+    return [_layer(amounts, value, mode)]
+
+
+def _layer(amounts: tuple[int, ...], value: float, mode: str) -> Layer:
     layer: Layer = {"kind": "pad", "pad": list(amounts)}
     if mode != "constant":
-        return [{**layer, "mode": mode}]
-    return [layer if value == 0 else {**layer, "value": _FILLS[value]}]
+        return {**layer, "mode": mode}
+    return layer if value == 0 else {**layer, "value": _FILLS[value]}
 
 
 IMPORTS = Imports(functions={"torch.nn.functional.pad": _read_call},

@@ -25,6 +25,7 @@ from convcost.runtime.importer.expand_pass import drop_broadcast_expands
 from convcost.runtime.importer.ir import IRGraph
 from convcost.runtime.importer.item_pass import drop_unread_items
 from convcost.runtime.importer.pad_pass import fuse_tf_same_pads
+from convcost.runtime.importer.rel_pos_pass import fuse_rel_pos_biases
 from convcost.runtime.importer.rope_pass import fuse_ropes
 from convcost.runtime.importer.selfcheck import UnloadableLayer, check_emitted
 from convcost.runtime.importer.shuffle_pass import fuse_shuffles
@@ -81,7 +82,8 @@ def to_spec(graph: IRGraph, text: str, strict: bool = False, name: str | None = 
     emitted again (at most :data:`MAX_REEMITS` times); anything else the self-check finds is an
     internal error."""
     fused = fuse_blurs(fuse_averages(fuse_std_convs(fuse_tf_same_pads(drop_broadcast_expands(
-        fuse_shuffles(fuse_ropes(drop_unread_items(split_state_reads(lift_buffer_runs(graph))))))))))
+        fuse_shuffles(fuse_ropes(drop_unread_items(split_state_reads(lift_buffer_runs(
+            fuse_rel_pos_biases(graph)))))))))))
     forced: frozenset[str] = frozenset()
     for _ in range(MAX_REEMITS):
         emitted = emit_layers(fused, forced)

@@ -10,8 +10,8 @@ several times is ``shared`` at every call (params at the first, MACs at each).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -94,3 +94,16 @@ class IRGraph:
             for name in node.inputs:
                 users.setdefault(name, []).append(node.name)
         return MappingProxyType({name: tuple(u) for name, u in users.items()})
+
+
+def rewritten(graph: IRGraph, found: Iterable[tuple[IRNode, Iterable[str]]]) -> IRGraph:
+    """``graph`` with each found node in place of the node of its name and the nodes it absorbs
+    (named) dropped: a pass's fused ops."""
+    fused: dict[str, IRNode] = {}
+    gone: set[str] = set()
+    for node, absorbed in found:
+        fused[node.name] = node
+        gone.update(absorbed)
+    if not fused:
+        return graph
+    return replace(graph, nodes=tuple(fused.get(n.name, n) for n in graph.nodes if n.name not in gone))

@@ -17,7 +17,7 @@ from math import prod
 from convcost.cost.ops.attention import Attention, MultiheadAttention
 from convcost.cost.ops.matmul import Einsum
 from convcost.cost.ops.recurrent import Lstm
-from convcost.cost.ops.rel_pos import RelPos, rel_pos_parts
+from convcost.cost.ops.rel_pos import rel_pos_parts, traced
 from convcost.cost.ops.swin import ShiftedWindowAttention
 from convcost.cost.registry import cost, part_nodes
 from convcost.errors import ConvcostError, ShapeError
@@ -64,13 +64,10 @@ def node_macs(node: IRNode) -> int:
 def part_macs(node: IRNode) -> tuple[int, ...]:
     """The MACs of each part of an op its spec layer counts in parts (MViT-V2's decomposed
     rel-pos: two einsums and a matmul, as the analysis lists them); else its :func:`node_macs`."""
-    a = node.attrs
     if node.op != "rel_pos":
         return (node_macs(node),)
-    op = RelPos(tuple(a["query"]), tuple(a["q_size"]), tuple(a["k_size"]), tuple(a["tables"]),
-                bool(a["cls"]))
     try:
-        return tuple(cost(part, shape).macs for _, part, shape in rel_pos_parts(op, node.shape))
+        return tuple(cost(part, shape).macs for _, part, shape in rel_pos_parts(*traced(node)))
     except ShapeError:
         return (0,)
 

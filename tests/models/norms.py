@@ -114,15 +114,20 @@ class Rms(nn.Module):
 
 class ResizedPos(nn.Module):
     """NaFlexViT's learnt 4×4 positions cast to float and resized (bicubic, antialiased) to the
-    6×6 patch grid, added to the patch tokens (its tests trace it with torch.export)."""
+    6×6 patch grid, added to the patch tokens (its tests trace it with torch.export); with
+    ``bilinear``, Qwen3-VL's (a resize fvcore counts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bilinear: bool = False) -> None:
         super().__init__()
         self.proj = nn.Conv2d(3, 8, 4, stride=4)
         self.pos_embed = nn.Parameter(torch.zeros(1, 4, 4, 8))
+        self.bilinear = bilinear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.proj(x)  # [N, 8, 6, 6]
         pos = self.pos_embed.permute(0, 3, 1, 2).float()
-        pos = F.interpolate(pos, size=t.shape[-2:], mode="bicubic", antialias=True, align_corners=False)
+        if self.bilinear:
+            pos = F.interpolate(pos, size=(6, 6), mode="bilinear", align_corners=False)
+        else:
+            pos = F.interpolate(pos, size=t.shape[-2:], mode="bicubic", antialias=True, align_corners=False)
         return t.flatten(2).transpose(1, 2) + pos.flatten(2).transpose(1, 2)

@@ -61,6 +61,16 @@ def test_a_resized_weight_under_torch_export_is_that_weight() -> None:
     assert residual["layers"] == [{"kind": "param", "shape": [36, 8], "params": 128}]
 
 
+@pytest.mark.parametrize("tracer", ["fx", "export"])
+def test_a_resize_fvcore_counts_is_a_layer_of_its_own(tracer: str) -> None:
+    """Qwen3-VL's positions resized bilinearly: fvcore counts 4 per output of aten's bilinear
+    upsample, so the 4×4 table is a param (4·4·8 = 128 params), then an upsample to 6×6."""
+    layers = _layers("ResizedPos(bilinear=True)", (1, 3, 24, 24), tracer=tracer)
+    kinds = [(layer["kind"], layer.get("shape"), layer.get("mode")) for layer in layers
+             if layer["kind"] in ("param", "upsample", "opaque")]
+    assert kinds == [("param", [8, 4, 4], None), ("upsample", None, "bilinear")]
+
+
 def test_a_strided_slice_under_torch_export() -> None:
     """torch.export records LeViT's subsample as one aten.slice per dim, each with its step."""
     layers = _layers("Subsample", (2, 3, 16, 16), tracer="export")
@@ -77,6 +87,8 @@ def test_a_strided_slice_under_torch_export() -> None:
     ("Subsample", "2x3x16x16", 464, 12_800),
     # convs 3·8·9 + 8 = 224 and 8·8 + 8 = 72, four γ of 8: 328 params; MACs 64·8·27 + 64·8·8
     ("Rms", "1x3x8x8", 328, 17_920),
+    # patches 392 params + the 4×4×8 table 128; 36 tokens·8·48 = 13,824 MACs (fvcore: + 4·8·6·6)
+    ("ResizedPos(bilinear=True)", "1x3x24x24", 520, 13_824),
 ])
 def test_the_cross_check_agrees(model: str, shape: str, params: int, macs: int) -> None:
     from typer.testing import CliRunner

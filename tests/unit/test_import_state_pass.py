@@ -53,6 +53,31 @@ def test_a_gathered_mask_without_batch_reads_the_query() -> None:
     assert sdpa.inputs == ("x", "x", "x", param.name) and sdpa.params == 0
 
 
+def _resize(params: int, state: tuple[int, ...], inputs: tuple[str, ...] = ()) -> IRNode:
+    return _node("interpolate", "interpolate", (1, 768, 14, 14), inputs, params, mode="bilinear",
+                 size=(14, 14), state=(state,))
+
+
+def test_a_resized_weight_fvcore_counts_is_a_param_then_the_resize() -> None:
+    # Qwen3-VL: pos_embed [1, 768, 48, 48] (768·48·48 = 1,769,472 params) resized to 14×14
+    graph = split_state_reads(_graph(_resize(1_769_472, (1, 768, 48, 48))))
+    param, resize = graph.nodes[1:]
+    assert (param.op, param.name, param.inputs, param.shape, param.params) == (
+        "param", "interpolate_weight", (), (1, 768, 48, 48), 1_769_472)
+    assert (resize.inputs, resize.params, "state" in resize.attrs) == ((param.name,), 0, False)
+    assert graph.params == 1_769_472
+
+
+@pytest.mark.parametrize("node", [
+    _resize(1_769_472, (1, 768, 48, 48), inputs=("x",)),  # it reads a tensor: not a weight alone
+    _resize(1_769_472, (2, 768, 48, 48)),  # a batch other than the model's (1)
+    _resize(768, (1, 768, 48, 48)),  # part of the weight (read before): left as it was
+])
+def test_other_resizes_are_left_alone(node: IRNode) -> None:
+    graph = _graph(node)
+    assert split_state_reads(graph) == graph
+
+
 @pytest.mark.parametrize("node", [
     _sdpa(0),  # a buffer mask: no params, the attention runs without it
     _sdpa(8_784, mask=(2, 12, 197, 197), state=((2, 12, 197, 197),)),  # a batch of its own

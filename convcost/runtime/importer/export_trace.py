@@ -57,9 +57,12 @@ def _module(node: fx.Node) -> str:
 
 _GATHER = "aten.index"  # biases[:, idxs]: no op kind's (its result is a weight or opaque)
 # a dtype cast or a resize of weights alone is those weights, as torch.fx's _weight_view says
-# (NaFlexViT's pos_embed.float() resized by F.interpolate(..., antialias=True) to the grid)
+# (NaFlexViT's pos_embed.float() resized by F.interpolate(..., antialias=True) to the grid);
+# not a resize fvcore counts (4 per output of a bilinear one, 1 of a nearest one: Qwen3-VL's
+# pos_embed at the patch grid): the param, then the interpolate layer, as fvcore sees them
 _CASTS = frozenset({"aten.to", "aten.type_as"})
 _RESIZES = ("aten.upsample_", "aten._upsample_")
+FVCORE_RESIZES = frozenset({"aten.upsample_bilinear2d", "aten.upsample_nearest2d"})
 
 
 def _free(op: str) -> bool:
@@ -110,7 +113,7 @@ class _Export:
                               for n in args):
             return False
         name, rule = op_name(node.target), aten_rules().get(op_name(node.target))
-        copy = name == _GATHER or name in _CASTS or name.startswith(_RESIZES)
+        copy = name == _GATHER or name in _CASTS or (name.startswith(_RESIZES) and name not in FVCORE_RESIZES)
         if not copy and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
             return False
         self.derived[node.name] = (weights, shapes[0])
@@ -127,6 +130,10 @@ class _Export:
         return not args or (any(n.name in self.folded for n in args)
                             and all(n.name in self.folded or n.name in self.constants for n in args))
 
+    def held(self, name: str) -> Shape:
+        """The shape of a derived weight or a folded constant."""
+        return self.derived[name][1] if name in self.derived else (_shape(self.folded[name]) or ((),))[0]
+
     def materialise(self, args: list[fx.Node]) -> None:
         """What an op reads when it reads no traced tensor: a constant it computed (a ``param``
         of 0 params, a buffer), parameters alone (``sigmoid(gating.view(1, -1, 1, 1))``, ConViT's
@@ -134,8 +141,7 @@ class _Export:
         for n in args:
             if n.name in self.kept or not (n.name in self.folded or n.name in self.derived):
                 continue
-            shape = self.derived[n.name][1] if n.name in self.derived else \
-                (_shape(self.folded[n.name]) or ((),))[0]
+            shape = self.held(n.name)
             weights = self.weights(n.name)
             params = sum(self.params[w].numel() for w in weights if not self.seen[w])
             if shape[:1] != (self.batch,) or (weights and params != math.prod(shape[1:])):
@@ -173,7 +179,8 @@ class _Export:
         else:
             rule = aten_rules().get(op_name(node.target))
             op, attrs = rule(self.call(node, args, shapes)) if rule else ("opaque", {"shapes": shapes})
-            state = [self.derived[n.name][1] for n in args if n.name in self.derived]
+            # the shapes of weights and constants read beside tensors (qwen3's cos/sin tables)
+            state = [self.held(n.name) for n in args if n.name in self.derived or n.name in self.folded]
             if state and inputs:  # x + biases[:, idxs]: the derived weights' shapes, as fx's
                 attrs = {**attrs, "state": tuple(state)}
         self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,

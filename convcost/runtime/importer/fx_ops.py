@@ -198,3 +198,12 @@ def module_rule(module: Any) -> Rule | None:
         if cls in rules:
             return rules[cls]
     return None
+
+
+def fvcore_resize(node: Any, shape: Shape) -> bool:
+    """``F.interpolate`` of a 4-D tensor, nearest or bilinear and not antialiased: an ATen op fvcore
+    counts (export_trace.FVCORE_RESIZES), so a layer of its own, never folded into its weight."""
+    if getattr(node.target, "__name__", "") != "interpolate" or len(shape) != 4:
+        return False
+    mode = node.kwargs.get("mode", node.args[3] if len(node.args) > 3 else "nearest")
+    return mode in ("nearest", "bilinear") and not node.kwargs.get("antialias", False)

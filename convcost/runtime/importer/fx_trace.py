@@ -24,6 +24,7 @@ from convcost.runtime.importer.fx_ops import (
     channel_slice,
     declared_leaves,
     function_rule,
+    fvcore_resize,
     gather_index,
     index_items,
     module_rule,
@@ -181,7 +182,7 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
     op, attrs = rule(_call(walk, node, module, shapes)) if rule else ("opaque", {"shapes": shapes})
     in_place = bool(attrs.pop("in_place", False))  # a wrapped function adding into its input
     state = [walk.weights[n.name][1] for n in node.all_input_nodes if n.name in walk.weights]
-    if state and module is None and walk.inputs(node):  # x + bias, x + mask: the state's shapes
+    if state and module is None and (walk.inputs(node) or op == "interpolate"):  # x + bias, x + mask
         first = node.args[0] if node.args else None  # mean - x: the weight on the left
         attrs = {**attrs, "state": tuple(state), "state_first": getattr(first, "name", "") in walk.weights}
     walk.add(node, op, shapes, params=params, shared=shared, attrs=attrs,
@@ -211,7 +212,7 @@ def _weight_view(walk: _Walk, node: fx.Node, shape: Shape) -> bool:
     constant = name == "expand" and len(ins) == 1  # MViT's pos.expand(T, -1, -1); not the
     # class token's expand(x.size(0), ...), a param layer of the batch
     if node.op not in ("call_method", "call_function") or not (name in _VIEWS or constant) \
-            or len(weights) != 1 or any(n.name in walk.kept for n in ins):
+            or len(weights) != 1 or any(n.name in walk.kept for n in ins) or fvcore_resize(node, shape):
         return False
     walk.weights[node.name] = (walk.weights[weights[0].name][0], shape)
     return True

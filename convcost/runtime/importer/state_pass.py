@@ -4,6 +4,8 @@ parameters in a ``param`` layer instead of an opaque one. Pure IR.
 * An attention whose ``attn_mask`` is a bias gathered from a learnt table (BEiT's and CoAtNet's
   relative-position bias ``table[index]``): a ``param`` node (the table's elements) that the
   attention reads as its fourth input. SDPA's MACs do not depend on its mask.
+* A resize fvcore counts of a weight alone (Qwen3-VL's positions read bilinearly at the patch
+  grid, under torch.fx): a ``param`` node of the weight, then the resize reading it.
 * ``F.linear(x, weight, cat((q_bias, k_zeros, v_bias)))`` (BEiT's and Swin-V2's qkv, the key's
   bias a zero buffer): a linear without bias, then an ``add`` of the learnt part (a ``param``
   of the output's shape gathered from the ``q_bias`` and ``v_bias`` elements: 2C params, not
@@ -12,6 +14,7 @@ parameters in a ``param`` layer instead of an opaque one. Pure IR.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -66,16 +69,32 @@ def bias_add(node: IRNode, bias: IRNode,
     return linear, add
 
 
+def resized_param(node: IRNode, batch: int) -> tuple[IRNode, IRNode] | None:
+    """``(param, resize reading it)`` for a resize fvcore counts of a weight alone (Qwen3-VL's
+    ``F.interpolate(pos_embed, mode="bilinear")``, which torch.fx's translation keeps as an op:
+    fvcore_resize), the weight read whole and of the model's ``batch`` (1: a param of a larger
+    batch would resize it once per image); None for any other node."""
+    state: tuple[Any, ...] = node.attr("state") or ()
+    if node.op != "interpolate" or node.inputs or len(state) != 1 or len(state[0]) != len(node.shape) \
+            or state[0][0] != batch or node.params != math.prod(state[0][1:]):
+        return None
+    param = IRNode(beside(node.name, "weight"), "param", node.module, (), tuple(state[0]), node.params,
+                   target=node.target)
+    return param, replace(node, inputs=(param.name,), params=0, attrs=_attrs(node))
+
+
 def split_state_reads(graph: IRGraph) -> IRGraph:
     """``graph`` with gathered attention masks and concatenated linear biases as nodes of their
     own (:func:`mask_param`, :func:`bias_add`); a new name the graph has already: left alone."""
     users, taken = graph.consumers(), {n.name for n in graph.nodes}
+    batch = next((n.shape[0] for n in graph.nodes if n.op == "input" and n.shape), 0)
     nodes: list[IRNode] = []
     renamed: dict[str, str] = {}  # a linear -> the add after it, for its readers
     dropped: set[str] = set()
     for node in graph.nodes:
         bias = graph.node(node.inputs[1]) if node.op == "linear" and len(node.inputs) == 2 else None
-        split = mask_param(node) or (bias_add(node, bias, users) if bias is not None else None)
+        split = mask_param(node) or resized_param(node, batch) \
+            or (bias_add(node, bias, users) if bias is not None else None)
         new = split[1] if split and split[0].name == node.name else split[0] if split else None
         if split is None or new is None or new.name in taken:
             nodes.append(node)

@@ -80,19 +80,29 @@ def test_timm_mvit_rel_pos_is_exact() -> None:
 
 
 @pytest.mark.slow  # timm's import, torch.export and the cross-check: seconds
-def test_sam_rel_pos_bias_and_padded_windows_are_exact() -> None:
-    """timm's SAM under torch.export (its position table's resize branches on sizes: fx cannot
-    trace it): ``get_decomposed_rel_pos_bias`` inlined is one ``rel_pos`` layer of the ``bias``
-    variant, SDPA's mask; the windows' ``F.pad`` of the channels-last map a pad between permutes."""
-    # params: patch 3·16·8 + 8 = 392, pos 5·5·8 = 200; block 0: norm 16, qkv 216, tables
-    # 2·5·4 = 40, proj 72; block 1: norm 16, qkv 216, tables 2·9·4 = 72, proj 72: 1,312
+@pytest.mark.parametrize(("size", "macs", "rel"), [
     # MACs (N = 2): patch 2·25·8·48 = 19,200; block 0, 2·4 windows of 3×3 (5 padded to 6): qkv
     # 8·9·8·24 = 13,824, bias 16·9·4·(3 + 3) = 3,456, q·kᵀ and a·v 2·(16·9·9·4) = 10,368, proj
     # 8·9·8·8 = 4,608; block 1, 5×5 tokens: qkv 2·25·8·24 = 9,600, bias 4·25·4·(5 + 5) = 4,000,
     # q·kᵀ and a·v 2·(4·25·25·4) = 20,000, proj 2·25·8·8 = 3,200: 88,256
-    data = _exact("TinySam", (2, 3, 20, 20), "rel_pos_models")
-    assert (data["totals"]["params"], data["totals"]["macs"]) == (1_312, 88_256)
-    rel = [(layer["params"], layer["macs"]) for layer in data["layers"] if layer["kind"] == "rel_pos"]
-    assert rel == [(40, 3_456), (72, 4_000)]
+    (20, 88_256, [(40, 3_456), (72, 4_000)]),
+    # a 4×4 grid: the 5×5 position table resized down (its 200 params read as 4·4·8 = 128), the
+    # global block's 9-row tables resized to 7: patch 2·16·8·48 = 12,288; block 0 as at 20
+    # (4 padded to 6) 32,256; block 1: qkv 2·16·8·24 = 6,144, bias 4·16·4·(4 + 4) = 2,048,
+    # q·kᵀ and a·v 2·(4·16·16·4) = 8,192, proj 2·16·8·8 = 2,048: 62,976
+    (16, 62_976, [(40, 3_456), (72, 2_048)]),
+])
+def test_sam_rel_pos_bias_and_padded_windows_are_exact(size: int, macs: int,
+                                                       rel: list[tuple[int, int]]) -> None:
+    """timm's SAM under torch.export (its position table's resize branches on sizes: fx cannot
+    trace it): ``get_decomposed_rel_pos_bias`` inlined is one ``rel_pos`` layer of the ``bias``
+    variant, SDPA's mask; the windows' ``F.pad`` of the channels-last map a pad between permutes;
+    the position table resized to another grid a param of all its params."""
+    # params: patch 3·16·8 + 8 = 392, pos 5·5·8 = 200; block 0: norm 16, qkv 216, tables
+    # 2·5·4 = 40, proj 72; block 1: norm 16, qkv 216, tables 2·9·4 = 72, proj 72: 1,312
+    data = _exact("TinySam", (2, 3, size, size), "rel_pos_models")
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (1_312, macs)
+    assert [(layer["params"], layer["macs"]) for layer in data["layers"]
+            if layer["kind"] == "rel_pos"] == rel
     assert [layer["kind"] for layer in data["layers"] if layer["name"].startswith("blocks.0.pad")] == [
         "permute", "pad", "permute"]

@@ -539,6 +539,16 @@ def test_an_add_of_module_state_is_a_param(params: int, state: Any, shape: tuple
     assert leaf_layers(add, _SCORES) == expected
 
 
+def test_an_add_of_a_resized_table_holds_all_its_params() -> None:
+    # SAM at 224: its 64×64×768 positions (3,145,728 params) resized to the 14×14 grid, added:
+    # a param of the whole table's params though it reads 14·14·768 = 150,528 elements
+    x = (1, 14, 14, 768)
+    add = IRNode("a", "add", "", ("x",), x, 3_145_728,
+                 attrs=frozen({"state": (x,), "resized": True}))
+    assert leaf_layers(add, x) == [{"kind": "residual", "layers": [
+        {"kind": "param", "shape": [14, 14, 768], "params": 3_145_728}], "merge": "add"}]
+
+
 def _weight(shape: list[int], params: int | None = None) -> list[dict[str, Any]]:
     param = {"kind": "param", "shape": shape, **({} if params is None else {"params": params})}
     return [{"kind": "residual", "layers": [param], "merge": "matmul"}]

@@ -167,9 +167,9 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
     """``cls_token.expand(N, -1, -1)``: a parameter read with no tensor input, or one it reads for
     its batch only (``batch_only``: TinyViT's gathered mask at its query's batch) (a ``param``);
     ``x + pos_embed``: x plus a ``param`` (a residual container), ``x + table[index]`` and
-    ``x + mask`` too (with the table's ``params``; 0: a buffer); a buffer read alone, marked
-    ``buffer`` by the tracer (ConViT's relative positions), a ``param`` of 0 params; ``0 + x``: no
-    layer. Any other expand: None."""
+    ``x + mask`` and ``x + resize(pos_embed)`` too (with the table's ``params``; 0: a buffer); a
+    buffer read alone, marked ``buffer`` by the tracer (ConViT's relative positions), a ``param``
+    of 0 params; ``0 + x``: no layer. Any other expand: None."""
     param: Layer = {"kind": "param", "shape": list(node.shape[1:])}
     alone = not node.inputs or (len(node.inputs) == 1 and node.attr("batch_only"))
     if node.op == "param" and not node.inputs and node.attr("expand") is False:  # run on once
@@ -184,8 +184,10 @@ def emit_param(node: Traced, x: Any) -> list[Layer] | None:
         return []  # ctx_all = 0; ctx_all = ctx_all + ctx (FocalNet): x itself, no layer
     if node.op != "add" or len(node.inputs) != 1 or "scalar" in node.attrs:
         return None
-    if not is_param(node):  # x + table[index] (a gathered bias), x + a buffer (a mask)
-        if not node.attr("state") or node.shape != x or node.params > math.prod(node.shape[1:]):
+    if not is_param(node):  # x + table[index] (a gathered bias), x + a buffer (a mask); more
+        # params than it reads only resized (SAM's 64×64 positions at a 14×14 grid)
+        more = node.params > math.prod(node.shape[1:]) and not node.attr("resized")
+        if not node.attr("state") or node.shape != x or more:
             return None
         param["params"] = node.params
     return [{"kind": "residual", "layers": [param], "merge": "add"}]

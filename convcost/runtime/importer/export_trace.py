@@ -95,7 +95,8 @@ class _Export:
                             if n.name in self.params)
         self.nodes: list[IRNode] = []
         self.derived: dict[str, tuple[tuple[str, ...], Shape]] = {}  # a tensor of weights alone
-        # -> the parameters it holds, its shape
+        # -> the parameters it holds, its shape; those resized (SAM's positions at another grid)
+        self.resized: set[str] = set()
         self.folded: dict[str, fx.Node] = {}
         self.batch = batch
 
@@ -117,6 +118,8 @@ class _Export:
         if not copy and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
             return False
         self.derived[node.name] = (weights, shapes[0])
+        if name.startswith(_RESIZES) or any(n.name in self.resized for n in args):
+            self.resized.add(node.name)
         return True
 
     def constant(self, node: fx.Node) -> bool:
@@ -182,7 +185,8 @@ class _Export:
             # the shapes of weights and constants read beside tensors (qwen3's cos/sin tables)
             state = [self.held(n.name) for n in args if n.name in self.derived or n.name in self.folded]
             if state and inputs:  # x + biases[:, idxs]: the derived weights' shapes, as fx's
-                attrs = {**attrs, "state": tuple(state)}
+                attrs = {**attrs, "state": tuple(state),
+                         **({"resized": True} if any(n.name in self.resized for n in args) else {})}
         self.nodes.append(IRNode(node.name, op, _module(node), inputs, shapes[0], params, shared,
                                  frozen(attrs), op_name(node.target)))
         self.kept[node.name] = shapes

@@ -1154,6 +1154,62 @@ class Tiled(nn.Module):
         return self.proj(out.expand(-1, 3, -1))  # (N·4)×3×4
 
 
+def rel_logits_1d(q: torch.Tensor, rel_k: torch.Tensor, permute_mask: tuple[int, ...]) -> torch.Tensor:
+    """timm's ``halo_attn.rel_logits_1d``, op for op: q·R, then the pad, flatten, pad, reshape and
+    slice that shift relative to absolute positions, tiled over the window."""
+    b, h, w, _ = q.shape
+    rel_size = rel_k.shape[0]
+    win_size = (rel_size + 1) // 2
+    x = (q @ rel_k.transpose(-1, -2))
+    x = x.reshape(-1, w, rel_size)
+    x_pad = F.pad(x, [0, 1]).flatten(1)
+    x_pad = F.pad(x_pad, [0, rel_size - w])
+    x_pad = x_pad.reshape(-1, w + 1, rel_size)
+    x = x_pad[:, :w, win_size - 1:]
+    x = x.reshape(b, h, 1, w, win_size).expand(-1, -1, win_size, -1, -1)
+    return x.permute(permute_mask)
+
+
+class Halo(nn.Module):
+    """timm's ``HaloAttn`` (and its ``PosEmbedRel``), op for op, on a stem conv's [N, 8, 4, 4] map:
+    2 heads of 4, blocks of 2×2 with a halo of 1 (windows of 4×4, tables of 2·4 − 1 = 7 rows),
+    then again with stride 2, the average pool after it (``avg_down``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.q = nn.ModuleList([nn.Conv2d(8, 8, 1, bias=False) for _ in range(2)])
+        self.kv = nn.ModuleList([nn.Conv2d(8, 16, 1, bias=False) for _ in range(2)])
+        self.height_rel = nn.ParameterList([nn.Parameter(torch.zeros(7, 4)) for _ in range(2)])
+        self.width_rel = nn.ParameterList([nn.Parameter(torch.zeros(7, 4)) for _ in range(2)])
+        self.pool = nn.AvgPool2d(2, 2)
+
+    def pos_embed(self, q: torch.Tensor, i: int) -> torch.Tensor:
+        b, bb, hw, _ = q.shape
+        q = q.reshape(-1, 2, 2, 4)
+        rel_logits_w = rel_logits_1d(q, self.width_rel[i], permute_mask=(0, 1, 3, 2, 4))
+        q = q.transpose(1, 2)
+        rel_logits_h = rel_logits_1d(q, self.height_rel[i], permute_mask=(0, 3, 1, 4, 2))
+        return (rel_logits_h + rel_logits_w).reshape(b, bb, hw, -1)
+
+    def attn(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        b, _, h, w = x.shape
+        nh, nw = h // 2, w // 2
+        q = self.q[i](x).reshape(-1, 4, nh, 2, nw, 2).permute(0, 1, 3, 5, 2, 4)
+        q = q.reshape(b * 2, 4, -1, nh * nw).transpose(1, 3)
+        kv = F.pad(self.kv[i](x), [1, 1, 1, 1])
+        kv = kv.unfold(2, 4, 2).unfold(3, 4, 2).reshape(b * 2, 8, nh * nw, -1).permute(0, 2, 3, 1)
+        k, v = torch.split(kv, [4, 4], dim=-1)
+        attn = (q @ k.transpose(-1, -2)) * 0.5 + self.pos_embed(q, i)
+        out = (attn.softmax(dim=-1) @ v).transpose(1, 3)
+        out = out.reshape(-1, 2, 2, nh, nw).permute(0, 3, 1, 4, 2).contiguous().view(b, 8, h, w)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.attn(self.stem(x), 0)
+        return self.pool(self.attn(x, 1))
+
+
 class Rotary(nn.Module):
     """Attention with a rotary embedding on q and k, as timm's EVA/DINOv3 apply it
     (``apply_rot_embed_cat(..., half=True)``): the sin/cos table computed in forward from the

@@ -81,3 +81,39 @@ def test_mvit_rel_pos_and_shortcut_are_exact() -> None:
     rel = [layer for layer in data["layers"] if layer["kind"] == "rel_pos"]
     # q [1, 1, 1 + 2·4·4, 8], keys 2×2×2: params (3 + 7 + 7)·8 = 136; MACs 1·32·8·(2 + 2 + 2)
     assert [(layer["params"], layer["macs"]) for layer in rel] == [(136, 1_536)] * 2
+
+
+# Halo at N = 2 on a 4×4 map: 2 heads of 4 (B·heads = 4), 2×2 blocks of 2×2, windows of 4×4
+# (16 keys), tables of 7 rows. params: stem 3·8 + 8 = 32; per attention q 8·8 = 64, kv 8·16 =
+# 128, tables 2·7·4 = 56: 248; 32 + 2·248 = 528. MACs: stem 2·16·3·8 = 768; per attention q
+# 2·16·8·8 = 2,048, kv 2·16·8·16 = 4,096, q·kᵀ 4·4·4·16·4 = 4,096, the rel logits q·Rᵀ twice
+# 2·(16·2·2·7·4) = 3,584, a·v 4·4·4·16·4 = 4,096: 17,920; 768 + 2·17,920 = 36,608
+_HALO = (528, 36_608)
+
+
+def test_halo_attention_is_exact() -> None:
+    """timm's HaloAttn op for op: its relative logits (q @ rel_k.transpose(-1, -2) of a [7, 4]
+    table, F.pad of a rank-3 and a rank-2 tensor, the second by rel_size - W the trace computes,
+    x_pad[:, :W, win_size - 1:] of traced bounds) are a param merged by matmul, pads between
+    reshapes and two slices: nothing opaque (5 opaque layers of timm:haloregnetz_b before)."""
+    data = _exact("Halo", (2, 3, 4, 4))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == _HALO
+    layers = {layer["name"]: layer for layer in data["layers"]}
+    assert [(layers[n]["kind"], layers[n]["out_shape"]) for n in ("pad_3", "pad_3_pad", "pad_3_reshape")] \
+        == [("reshape", [1, 1, 16]), ("pad", [1, 1, 21]), ("reshape", [21])]  # 2·8 + (7 − 2)
+    assert [layer["params"] for layer in data["layers"] if layer["kind"] == "param"] == [28] * 4
+    assert [layers[n]["out_shape"] for n in ("getitem_3", "getitem_3_slice")] == [[2, 7], [2, 4]]
+
+
+@pytest.mark.parametrize("tracer", ["fx", "export", "record"])
+def test_halo_attention_imports_whole_with_each_tracer(tracer: str) -> None:
+    from convcost.net.analysis import analyze
+    from convcost.runtime.importer.convert import to_spec
+    from convcost.spec.loader import parse_spec
+    from convcost.spec.yamlsafe import load_yaml
+
+    source = "tests/torch/import_models.py:Halo"
+    imported = to_spec(graph_of(source, (2, 3, 4, 4), tracer=tracer), source)
+    assert not any(layer["kind"] == "opaque" for layer in imported.spec["layers"])
+    root = analyze(parse_spec(load_yaml(imported.yaml))).root
+    assert (root.params, root.macs) == _HALO

@@ -271,3 +271,65 @@ def test_the_sub_readers(front: str, name: str, args: tuple[Any, ...],
     call = TorchCall(None, args, {}, (_GATE,), _GATE, (_GATE,))
     assert IMPORT_KINDS[front][name] == "sub"
     assert IMPORT_RULES[front][name](call)[1] == fields
+
+
+@pytest.mark.parametrize(("pad", "x", "out", "layers"), [
+    # HaloNet's rel_logits_1d: F.pad(x, [0, 1]) of [N·H, W, 2·win − 1] = [224, 7, 21], a column of
+    # zeros, as the pad of W of [N, 1, 7, 21] between two reshapes
+    ((0, 1), (224, 7, 21), (224, 7, 22), [{"kind": "reshape", "shape": [1, 7, 21]},
+                                          {"kind": "pad", "pad": [0, 1, 0, 0]},
+                                          {"kind": "reshape", "shape": [7, 22]}]),
+    # then F.pad(x_pad, [0, rel_size - W]) of the flattened [224, 7·22]: 21 − 7 = 14 more
+    ((0, 14), (224, 154), (224, 168), [{"kind": "reshape", "shape": [1, 1, 154]},
+                                       {"kind": "pad", "pad": [0, 14, 0, 0]},
+                                       {"kind": "reshape", "shape": [168]}]),
+    ((1, 0, 2, 0), (4, 5, 6), (4, 7, 7), [{"kind": "reshape", "shape": [1, 5, 6]},  # two dims
+                                          {"kind": "pad", "pad": [1, 0, 2, 0]},
+                                          {"kind": "reshape", "shape": [7, 7]}]),
+    ((0, 1, 1, 0), (4, 6), (5, 7), None),  # a 2-D tensor's first dim is the batch: not padded
+    ((0, -1), (4, 6), (4, 5), None),  # a crop
+])
+def test_a_pad_of_a_rank_2_or_3_tensor_is_one_between_reshapes(
+        pad: tuple[int, ...], x: tuple[int, ...], out: tuple[int, ...],
+        layers: list[dict[str, Any]] | None) -> None:
+    assert leaf_layers(_node("pad", out, pad=pad, mode="constant", value=0.0), x) == layers
+    if layers is not None:  # reflect, replicate, circular: constant pads alone are read so
+        assert leaf_layers(_node("pad", out, pad=pad, mode="reflect", value=0.0), x) is None
+
+
+_W = object()  # a size the trace computed (an fx node): not an int
+
+
+@pytest.mark.parametrize(("pad", "x", "out", "solved"), [
+    ((0, 1), (224, 7, 21), (224, 7, 22), (0, 1)),  # ints: as given
+    ((0, _W), (224, 154), (224, 168), (0, 14)),  # HaloNet's [0, rel_size - W]: 168 − 154 − 0
+    ((_W, 2), (1, 8, 9), (1, 8, 14), (3, 2)),  # 14 − 9 − 2
+    # Twins' (0, 0, 0, pad_r, 0, pad_b) on [N, H, W, C]: W grew by 2, H by 1
+    ((0, 0, 0, _W, 0, _W), (1, 5, 6, 8), (1, 6, 8, 8), (0, 0, 0, 2, 0, 1)),
+    ((_W, _W), (1, 8, 9), (1, 8, 14), None),  # both sides of a dim computed: not said
+    ((0, _W), (1, 8, 9), (1, 8, 9, 1), None),  # shapes of two ranks
+])
+def test_a_pad_size_the_trace_computed_is_solved_from_the_shapes(
+        pad: tuple[Any, ...], x: tuple[int, ...], out: tuple[int, ...],
+        solved: tuple[int, ...] | None) -> None:
+    from convcost.cost.imports import TorchCall
+    from convcost.cost.registry import IMPORT_RULES
+
+    call = TorchCall(None, ("x", pad), {}, (x,), out, (out,))
+    fields = IMPORT_RULES["functions"]["torch.nn.functional.pad"](call)[1]
+    assert fields.get("pad") == solved
+
+
+@pytest.mark.parametrize(("x", "other", "out", "shape"), [
+    # HaloNet's q @ rel_k.transpose(-1, -2): [32, 7, 7, 24] @ a [24, 21] table (504 params) ->
+    # [32, 7, 7, 21]; the param [1, 24, 21] (batch added: [32, 1, 24, 21]) broadcasts over H
+    ((32, 7, 7, 24), (24, 21), (32, 7, 7, 21), [1, 24, 21]),
+    ((32, 5, 7, 7, 24), (24, 21), (32, 5, 7, 7, 21), [1, 1, 24, 21]),  # a rank-5 x: two 1s
+    ((32, 7, 7, 24), (21, 24), (32, 7, 7, 24), None),  # 24 ≠ 21: not x @ W
+])
+def test_a_product_by_a_table_of_lower_rank(x: tuple[int, ...], other: tuple[int, ...],
+                                            out: tuple[int, ...], shape: list[int] | None) -> None:
+    node = _node("matmul", out, params=504, other=other, fn="operator")
+    expected = None if shape is None else [
+        {"kind": "residual", "layers": [{"kind": "param", "shape": shape}], "merge": "matmul"}]
+    assert leaf_layers(node, x) == expected

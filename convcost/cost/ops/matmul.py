@@ -220,8 +220,10 @@ def _emit_matmul(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
 def _emit_weight_matmul(node: Traced, x: Shape) -> list[Layer] | None:
     """``x @ W`` of one computed tensor and a weight W (SwiftFormer's ``query @ self.w_g``, a
     ``[C, 1]`` parameter): a residual whose body is W as a ``param`` (expanded to ``[N, *W]``,
-    a leading 1 of W dropped; ``params: 0`` a buffer, or W read again) and whose merge is the
-    matmul; None for any other operand (a weight on the left, a partly counted table)."""
+    a leading 1 of W dropped, 1s put before a W of lower rank: HaloNet's ``q @ rel_k.transpose(-1,
+    -2)`` of [N, B, n, k] and [k, m] reads [N, 1, k, m]; ``params: 0`` a buffer, or W read
+    again) and whose merge is the matmul; None for any other operand (a weight on the left, a
+    partly counted table)."""
     if len(node.inputs) != 1:
         return None
     return weight_matmul(x, node.shape, tuple(node.attr("other") or ()), node.params)
@@ -233,6 +235,7 @@ def weight_matmul(x: Shape, out: Shape, other: Shape, params: int) -> list[Layer
     shape = other[1:] if len(other) >= len(x) and other and other[0] == 1 else other
     if not shape or params not in (0, math.prod(shape)):
         return None
+    shape = (1,) * (len(x) - 1 - len(shape)) + shape  # [k, m] of an [N, B, n, k] x: [N, 1, k, m]
     try:
         if matmul_shape(Matmul((x[0], *shape)), x) != out:
             return None  # the weight was the left operand

@@ -76,10 +76,31 @@ def _read_call(c: TorchCall) -> Fields:
     third = c.arg(2, "mode", "constant")
     mode = third if isinstance(third, str) else "constant"
     value = third if isinstance(third, int | float) else c.arg(3, "value", 0)
-    amounts = c.arg(1, "pad")
-    if not all(isinstance(p, int) for p in amounts):  # computed in the trace (Twins' pad_r)
+    amounts = solved(tuple(c.arg(1, "pad")), c.in_shapes[0] if c.in_shapes else (), c.shape)
+    if amounts is None:  # two sizes of one dim computed in the trace
         return dict(mode=mode, value=float(value or 0))
-    return dict(pad=tuple(int(p) for p in amounts), mode=mode, value=float(value or 0))
+    return dict(pad=amounts, mode=mode, value=float(value or 0))
+
+
+def solved(amounts: tuple[Any, ...], x: Shape, out: Shape) -> tuple[int, ...] | None:
+    """``F.pad`` sizes, one of a dim's two computed in the trace (HaloNet's ``F.pad(x, [0,
+    rel_size - W])``, Twins' ``(0, 0, 0, pad_r, 0, pad_b)``) solved from the traced shapes: the
+    dim grew by both; None when both of a dim's are computed (or the shapes do not say)."""
+    if all(isinstance(p, int) for p in amounts):
+        return tuple(amounts)
+    if len(amounts) % 2 or len(amounts) // 2 > len(x) or len(x) != len(out):
+        return None
+    sizes = list(amounts)
+    for pair in range(len(amounts) // 2):
+        grown = out[-1 - pair] - x[-1 - pair]
+        known = [isinstance(p, int) for p in sizes[2 * pair:2 * pair + 2]]
+        if known == [True, False]:
+            sizes[2 * pair + 1] = grown - sizes[2 * pair]
+        elif known == [False, True]:
+            sizes[2 * pair] = grown - sizes[2 * pair + 1]
+        elif known == [False, False]:
+            return None
+    return tuple(int(p) for p in sizes)
 
 
 def _read_padding_op(mode: str) -> Any:
@@ -120,11 +141,15 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     last two dims: CoaT's ``F.pad(ev, (0, 0, 1, 0, 0, 0))`` on [B, heads, N, C] puts back the
     class token's row (zero pairs of the dims before them left out, the last dim's alone
     completed). On W and H of an [N, H, W, C] map (SAM's windows: ``F.pad(x, (0, 0, 0, pw, 0,
-    ph))``), the pad between two permutes, to NCHW and back (no MACs either)."""
+    ph))``), the pad between two permutes, to NCHW and back (no MACs either). Of a rank-3 or
+    rank-2 tensor, constant: the pad between two reshapes, to [N, 1, A, B] (or [N, 1, 1, B]) and
+    back (HaloNet's relative logits, ``F.pad(x, [0, 1])`` of [N, W, 2·win - 1])."""
     amounts = _last_two(tuple(node.attr("pad", ())))
     if node.shape == x:
         return []
     value, mode = node.attr("value", 0), node.attr("mode", "constant")
+    if len(x) in (2, 3) and mode == "constant" and value in _FILLS:
+        return _low_rank(amounts, x, node.shape, value)
     if mode not in PAD_MODES or (mode == "constant" and value not in _FILLS) or len(x) != 4:
         return None
     if len(amounts) == 6 and amounts[:2] == (0, 0) and min(amounts) >= 0:  # channels last
@@ -133,6 +158,15 @@ def _emit(node: Traced, x: Shape) -> list[Layer] | None:
     if len(amounts) != 4 or min(amounts) < 0:
         return None
     return [_layer(amounts, value, mode)]
+
+
+def _low_rank(amounts: tuple[int, ...], x: Shape, out: Shape, value: float) -> list[Layer] | None:
+    """A constant pad of the last dim (or two) of [N, A, B] or [N, B], as one of [N, 1, A, B]."""
+    if len(amounts) != 4 or min(amounts) < 0 or (len(x) == 2 and amounts[2:] != (0, 0)):
+        return None
+    as_map = [1] * (4 - len(x)) + list(x[1:])
+    return [{"kind": "reshape", "shape": as_map}, _layer(amounts, value, "constant"),
+            {"kind": "reshape", "shape": list(out[1:])}]
 
 
 def _layer(amounts: tuple[int, ...], value: float, mode: str) -> Layer:

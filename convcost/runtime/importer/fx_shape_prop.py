@@ -32,3 +32,11 @@ def shape_prop() -> Any:
             return result
 
     return MutableArgsShapeProp
+
+
+def resolved(arg: Any) -> Any:
+    """``arg`` with each fx node that computed an int or a list of ints (``SIZES``) as that value:
+    HaloNet's ``x_pad[:, :W, win_size - 1:]`` of sizes traced from tensors, Swin3D's window."""
+    from torch.fx.node import map_arg
+
+    return map_arg(arg, lambda n: n.meta.get(SIZES, n))

@@ -30,7 +30,7 @@ from convcost.runtime.importer.fx_ops import (
     module_rule,
     tables,
 )
-from convcost.runtime.importer.fx_shape_prop import SIZES, shape_prop
+from convcost.runtime.importer.fx_shape_prop import resolved, shape_prop
 from convcost.runtime.importer.ir import IRGraph, IRNode, Shape, frozen
 
 if TYPE_CHECKING:
@@ -126,9 +126,7 @@ def _call(walk: _Walk, node: fx.Node, module: Any, shapes: tuple[Shape, ...]) ->
     args: Any = node.args
     kwargs: Any = node.kwargs
     if node.meta.get("is_wrapped"):  # a wrapped function reads the sizes another computed
-        from torch.fx.node import map_arg  # (Swin3D's window): as the values they had
-
-        args, kwargs = (map_arg(a, lambda n: n.meta.get(SIZES, n)) for a in (args, kwargs))
+        args, kwargs = resolved(args), resolved(kwargs)  # (Swin3D's window): as they were
     return Call(module, tuple(args), dict(kwargs), ins, shapes[0], shapes)
 
 
@@ -158,12 +156,13 @@ def _translate(walk: _Walk, node: fx.Node) -> None:
         return
     if node.op == "call_function" and node.target is operator.getitem:
         source: Any = node.args[0]
+        index = resolved(node.args[1])  # HaloNet's x_pad[:, :W, win_size - 1:]: as traced
         tuple_input = getattr(source, "name", None) in walk.kept and len(walk.kept[source.name]) > 1
-        sliced = None if tuple_input else channel_slice(node.args[1], walk.kept[source.name][0]) \
+        sliced = None if tuple_input else channel_slice(index, walk.kept[source.name][0]) \
             if getattr(source, "name", None) in walk.kept else None
         if sliced is None and not tuple_input and getattr(source, "name", None) in walk.kept:
-            sliced = _traced_slice(node.args[1], walk.kept[source.name][0], shapes[0]) \
-                or axis_slices(node.args[1], walk.kept[source.name][0])
+            sliced = _traced_slice(index, walk.kept[source.name][0], shapes[0]) \
+                or axis_slices(index, walk.kept[source.name][0])
         if _unbind_piece(walk, node, shapes, tuple_input, sliced):
             return
         if tuple_input and node.args[1] == 0 and not any(walk.kept[source.name][1:]):

@@ -3,8 +3,9 @@
 fvcore meets two ``aten::mul``, an ``aten::add`` and an ``aten::neg`` per rotation, each
 unsupported (the chunk, slices and cat are free); thop and ptflops know no such module (nor
 patch ``Tensor.__mul__``); torchinfo counts no parameter; FlopCounterMode counts no matmul.
+A rope that also reads the tables its sin/cos come from (Gemma4's angles) runs the same ops.
 Measured by running the tools on the kind's torch module (tests/torch/test_conventions.py, the
-token zoo). Pure: no torch.
+token zoo, with and without a table). Pure: no torch.
 """
 
 from __future__ import annotations

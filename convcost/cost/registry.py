@@ -20,6 +20,7 @@ from convcost.cost.ops import (
     attention,
     blur,
     channel_norm,
+    clamp,
     conv,
     conv_nd,
     fold,
@@ -65,7 +66,7 @@ _FAMILIES = (conv, norm, act, pool, linear, views, merge, shuffle, transpose, up
              channel_norm, grn, reduce, layer_scale, slicing, pad, matmul, attention, mqa, reshape,
              windows, swin, swin_v2, param, paths, conv_nd, pool_nd, std_conv, fold, blur,
              recurrent, tiling, rel_pos, reduce_max, normalize, fourier, rope, gather, rms_norm,
-             arith, grid_sample, opaque, recorded)
+             arith, clamp, grid_sample, opaque, recorded)
 
 
 def _index(kinds: Iterable[OpKind[Any]]) -> Mapping[str, OpKind[Any]]:

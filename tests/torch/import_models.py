@@ -1391,3 +1391,57 @@ class Sampled(nn.Module):
         y = self.conv(x)
         grid = torch.tanh(self.grid(y)).permute(*self.dims)
         return nn.functional.grid_sample(y, grid, padding_mode="reflection", align_corners=False)
+
+
+class ClippedLinear(nn.Module):
+    """timm's ``Gemma4ClippableLinear``: the linear's input and output clamped between buffers."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, features, bias=False)
+        for name, bound in (("input_min", -1e4), ("input_max", 1e4), ("output_min", -1e4),
+                            ("output_max", 1e4)):
+            self.register_buffer(name, torch.tensor(bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.clamp(x, self.input_min, self.input_max)
+        return torch.clamp(self.linear(x), self.output_min, self.output_max)
+
+
+class GemmaRotary(nn.Module):
+    """timm's Gemma4 vision attention in small (``gemma4_vit``): pixels ``2 * (x - 0.5)``, clipped
+    linears, and a 2-D rotary embedding whose angles are ``inv_freq @ positions`` per axis (two
+    matmuls FlopCounterMode counts), applied to each half of the head dim by ``rotate_half``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 4, 4)  # 4×4 patches of 16
+        self.q, self.k, self.v, self.o = (ClippedLinear(16) for _ in range(4))
+        self.register_buffer("inv_freq", 1.0 / 100 ** (torch.arange(0, 4, 2).float() / 4), persistent=False)
+
+    @staticmethod
+    def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        turned = torch.cat((-x[..., x.shape[-1] // 2:], x[..., : x.shape[-1] // 2]), dim=-1)
+        return x * cos.unsqueeze(2) + turned * sin.unsqueeze(2)
+
+    def tables(self, n: int, grid: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+        positions = torch.stack([xs.flatten(), ys.flatten()], dim=-1).unsqueeze(0).expand(n, -1, -1)
+        inv = self.inv_freq[None, :, None].float().expand(n, -1, 1)  # [N, 2, 1]
+        cos, sin = [], []
+        for i in range(2):  # x, then y
+            freqs = (inv @ positions[:, None, :, i].float()).transpose(1, 2)  # [N, 16, 2]
+            emb = torch.cat((freqs, freqs), dim=-1)
+            cos.append(emb.cos())
+            sin.append(emb.sin())
+        return torch.cat(cos, dim=-1), torch.cat(sin, dim=-1)  # [N, 16, 8]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(2 * (x - 0.5)).flatten(2).transpose(1, 2)  # [N, 16, 16]
+        n = x.shape[0]
+        cos, sin = self.tables(n, 4)
+        q, k, v = (proj(x).view(n, 16, 2, 8) for proj in (self.q, self.k, self.v))
+        q, k = (torch.cat([self.rotate(part, c, s) for part, c, s in zip(
+            t.split(4, -1), cos.split(4, -1), sin.split(4, -1), strict=True)], dim=-1) for t in (q, k))
+        x = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return self.o(x.transpose(1, 2).reshape(n, 16, 16))

@@ -183,7 +183,7 @@ layers:
 TOKEN_ZOO = """\
 name: token_zoo
 input: {channels: 3, resolution: 32}
-outputs: [head, cl_lin, rnn, tokmax, rep, bcast, fpos, rp, rp2, rpb]
+outputs: [head, cl_lin, rnn, tokmax, rep, bcast, fpos, rp, rp2, rpb, rot2]
 layers:
   - {kind: patch_embed, name: pe, out_channels: 16, patch: 8, norm: true}
   - {kind: param, name: cls, shape: [1, 16]}
@@ -209,6 +209,8 @@ layers:
   - {kind: shift, name: sh, value: 0.5}
   - {kind: div, name: dv, from: [sc, sh]}
   - {kind: scalar, name: rs, op: rsub, value: 1.0}
+  - {kind: scalar, name: ss, op: sub, value: 0.5}
+  - {kind: clamp, name: cl}
   - {kind: unflatten, name: uf, dim: 2, sizes: [4, -1]}
   - {kind: roll, name: rl, shifts: [1, -1], dims: [2, 3]}
   - {kind: view, name: v, shape: [17, 16]}
@@ -232,6 +234,7 @@ layers:
   - {kind: view, name: q4, from: v, shape: [1, 17, 16]}
   - {kind: transpose, name: q4t, dim0: 2, dim1: 3}
   - {kind: matmul, name: scores, from: [q4, q4t]}
+  - {kind: rope, name: rot2, from: [q4, scores]}  # reading a table made with MACs too
   - {kind: rel_pos, name: rp, from: [scores, q4], q_size: [1, 4, 4], k_size: [1, 4, 4], tables: [1, 7, 7]}
   - {kind: rel_pos, name: rp2, from: [scores, q4], q_size: [4, 4], k_size: [4, 4], tables: [7, 7]}
   - {kind: rel_pos, name: rpb, from: pe, q_size: [4, 4], k_size: [4, 4], tables: [7, 7], bias: true}

@@ -35,6 +35,7 @@ from convcost.cost.ops import (
 from convcost.cost.ops.arith import Div, Shift
 from convcost.cost.ops.blur import Blur
 from convcost.cost.ops.channel_norm import GroupNorm, InstanceNorm, LayerNorm
+from convcost.cost.ops.clamp import Clamp
 from convcost.cost.ops.fold import Fold, Unfold
 from convcost.cost.ops.fourier import FourierPosition
 from convcost.cost.ops.grid_sample import GridSample
@@ -341,6 +342,11 @@ GRAPH_LEAVES: dict[str, Case] = {
     "layer_scale last dim": (LayerScale(48, True), (1, 32, 32, 48), (1, 32, 32, 48), 48, 0),
     "scalar": (Scalar(0.125), (1, 3, 197, 64), (1, 3, 197, 64), 0, 0),  # q * 64^-0.5: a number
     "scalar rsub": (Scalar(1.0, "rsub"), (1, 4, 1, 1), (1, 4, 1, 1), 0, 0),  # 1 - sigmoid(gate)
+    "scalar sub": (Scalar(0.5, "sub"), (1, 2304, 768), (1, 2304, 768), 0, 0),  # Gemma4's x - 0.5
+    # Gemma4's clamp of a linear's 768 inputs at 48·48 patches: elementwise, bounds not kept: no
+    # params, no MAC (FlopCounterMode counts no aten.clamp)
+    "clamp": (Clamp(), (1, 2304, 768), (1, 2304, 768), 0, 0),
+    "clamp map": (Clamp(), (2, 8, 5, 7), (2, 8, 5, 7), 0, 0),  # any rank: [N, C, H, W] too
     "grn": (GlobalResponseNorm(40), (2, 40, 7, 7), (2, 40, 7, 7), 80, 0),  # γ, β per channel: 2·40
     # F.normalize: each vector over its p-norm, nothing learnt, no MAC; XCiT's q over its
     # 784 tokens ([N, heads, head dim, tokens], dim -1) and a map's channels (dim 1)

@@ -485,6 +485,14 @@ def test_conv_unit_takes_conv_bn_act_only() -> None:
        "merge": "sub"}]),
     (IRNode("s", "sub", "", ("x",), (1, 4, 8, 8),
             attrs=frozen({"state": ((1, 4, 8, 8),), "state_first": True})), None),
+    # Gemma4's x - 0.5, a number: a scalar of op sub (was opaque); x - (-1): no positive number
+    (IRNode("s", "sub", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": 0.5})),
+     [{"kind": "scalar", "value": 0.5, "op": "sub"}]),
+    (IRNode("s", "sub", "", ("x",), (1, 4, 8, 8), attrs=frozen({"scalar": -1})), None),
+    # timm's Gemma4ClippableLinear: torch.clamp(x, input_min, input_max), the bounds buffers
+    # (folded into the op): one clamp; one reading a second computed tensor: opaque
+    (IRNode("c", "clamp", "", ("x",), (1, 4, 8, 8)), [{"kind": "clamp"}]),
+    (IRNode("c", "clamp", "", ("x", "y"), (1, 4, 8, 8)), None),
     # EfficientViT's F.pad(v, (0, 1), value=1) on [B, heads, N, d]: a column of ones, the last
     # dim's pair completed with the one before it
     (IRNode("p", "pad", "", ("x",), (1, 4, 8, 9), attrs=frozen({"pad": (0, 1), "value": 1.0})),

@@ -11,7 +11,7 @@ import pytest
 
 from convcost.net.analysis import analyze
 from convcost.runtime.importer.convert import to_spec
-from convcost.runtime.importer.emit.leaves import leaf_layers
+from convcost.runtime.importer.emit.leaves import leaf_layers, merge_layers
 from convcost.runtime.importer.ir import IRGraph, IRNode, frozen
 from convcost.runtime.importer.rope_pass import fuse_ropes, tables
 from convcost.spec.loader import spec_from
@@ -73,16 +73,46 @@ def test_a_table_folded_into_the_mul_as_state_is_a_table() -> None:
     assert [(n.name, n.op) for n in fused.nodes[1:]] == [("rot", "rope"), ("cast", "identity")]
 
 
-def test_a_table_made_by_a_matmul_is_no_table_and_stays() -> None:
-    # Gemma4's angles = inv_freq @ positions: FlopCounterMode counts that matmul (16·16·1 MACs
-    # here), so the rotation it feeds is left as it was and nothing of it is dropped
-    angles = [_n("freq", "param", (), (16, 1)), _n("pos", "opaque", (), (1, 8), target="aten.arange"),
-              _n("angles", "matmul", ("freq", "pos"), (16, 8), fn="matmul", other=(1, 8))]
+def _angles() -> list[IRNode]:
+    """Gemma4's angles = inv_freq @ positions, [1, 16, 1] @ [1, 1, 8] (the batch first), the
+    frequencies a buffer expanded (a cast of it), the positions computed from no input."""
+    return [IRNode("inv", "reshape", "attn", (), (1, 16, 1), attrs=frozen({"shape": (1, 16, 1)})),
+            _n("freq", "opaque", ("inv",), (1, 16, 1), target="aten.to"),
+            _n("pos", "param", (), (1, 1, 8), buffer=True),
+            _n("angles", "matmul", ("freq", "pos"), (1, 16, 8), fn="matmul", other=(1, 1, 8))]
+
+
+def _gemma() -> IRGraph:
     table = [replace(n, inputs=("angles",)) if n.name in ("sin", "cos") else n for n in _table()[1:]]
-    graph = _graph([*angles, *table, *_rotary("x")])
-    assert "angles" not in tables(graph) and {"freq", "pos"} <= tables(graph)
+    return _graph([*_angles(), *table, *_rotary("x")])
+
+
+def test_a_table_made_by_a_matmul_stays_read_by_the_rope() -> None:
+    # FlopCounterMode counts that matmul, so it stays, read by the rope after x; what it reads,
+    # tables made with no MAC, are params of no params (buffers); the rest of the table goes
+    graph = _gemma()
+    assert {"inv", "freq", "pos", "angles", "sin", "c"} <= tables(graph)
     fused = fuse_ropes(graph)
-    assert [n.op for n in fused.nodes] == [n.op for n in graph.nodes[:-1]] + ["identity"]  # the cast
+    assert [(n.name, n.op, n.inputs, n.params) for n in fused.nodes[1:]] == [
+        ("freq", "param", (), 0), ("pos", "param", (), 0), ("angles", "matmul", ("freq", "pos"), 0),
+        ("rot", "rope", ("x", "angles"), 0), ("cast", "identity", ("rot",), 0)]
+
+
+def test_a_table_made_with_macs_is_counted_in_the_spec() -> None:
+    imported = to_spec(_gemma(), "net.py:Net")
+    assert not imported.emitted.opaque
+    assert [layer["kind"] for layer in imported.spec["layers"]] == ["param", "param", "matmul", "rope"]
+    analysis = analyze(spec_from(load_yaml(imported.yaml, "net"), imported.yaml, "net"))
+    # the angles: 16 frequencies × 8 positions, contracting 1: 128 MACs; the rope none, no params
+    assert (analysis.root.params, analysis.root.macs) == (0, 128)
+
+
+def test_a_table_made_by_an_opaque_contraction_is_no_table() -> None:
+    # a matmul convcost could not read (its MACs unknown): dropping it would drop MACs
+    graph = _graph([replace(n, op="opaque", target="aten.matmul", attrs=frozen({}))
+                    if n.name == "angles" else n for n in _gemma().nodes[1:]])
+    assert "angles" not in tables(graph)
+    assert "rope" not in {n.op for n in fuse_ropes(graph).nodes}
 
 
 def test_an_interleaved_rotation_is_a_rope_of_pairs() -> None:
@@ -156,3 +186,9 @@ def test_an_imported_rotation_is_a_rope_layer_with_no_params_and_no_macs() -> No
 ])
 def test_rope_emits(node: IRNode, layers: list[dict[str, Any]] | None) -> None:
     assert leaf_layers(node, node.shape) == layers
+
+
+def test_a_rope_reading_its_angles_merges() -> None:
+    node = _n("r", "rope", ("x", "angles"), Q, half=True)
+    assert merge_layers(node, [Q, (1, 16, 8)]) == [{"kind": "rope"}]
+    assert merge_layers(replace(node, shape=(1, 2, 16, 6)), [Q, (1, 16, 8)]) is None  # not x's shape

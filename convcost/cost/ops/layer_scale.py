@@ -1,6 +1,7 @@
 """``layer_scale``: a learnable per-channel scale ``x · γ`` (ConvNeXt, CaiT); ``scalar``: a scale
 by a number, ``x * s`` (attention's ``q * scale``), or a number less the tensor, ``s - x``
-(``op: rsub``: ConViT's gate ``1 - sigmoid(g)``)."""
+(``op: rsub``: ConViT's gate ``1 - sigmoid(g)``), or the tensor less a number, ``x - s`` (``op: sub``:
+Gemma4's pixels ``2 * (x - 0.5)``)."""
 
 from __future__ import annotations
 
@@ -76,13 +77,13 @@ LAYER_SCALE = OpKind(LayerScale, layer_scale, _module, {"layer_scale": "layer sc
 
 
 
-SCALAR_OPS = ("mul", "rsub")  # x * value, value - x
+SCALAR_OPS = ("mul", "rsub", "sub")  # x * value, value - x, x - value
 
 
 @dataclass(frozen=True)
 class Scalar(Op):
     """``x * value``, a number (no parameter): attention's ``q * self.scale``; ``value - x`` with
-    ``op`` rsub."""
+    ``op`` rsub; ``x - value`` with ``op`` sub."""
 
     key: ClassVar[str] = "scalar"
     value: float
@@ -113,7 +114,13 @@ def _scalar_class() -> dict[str, type]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.value - x
 
-    return {"mul": ScalarMul, "rsub": ScalarRsub}
+    class ScalarSub(ScalarMul):
+        """``x - value``."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x - self.value
+
+    return {"mul": ScalarMul, "rsub": ScalarRsub, "sub": ScalarSub}
 
 
 def _scalar_module(op: Scalar, _: Shape) -> Any:
@@ -152,14 +159,16 @@ def emit_shift(node: Traced, x: Shape) -> list[Layer] | None:
     return None if value is None else [{"kind": "shift", "value": value}]
 
 
-SCALAR = OpKind(Scalar, same_shape, _scalar_module, {"scalar": "layer scale", "scalar_rsub": "layer scale"},
+SCALAR = OpKind(Scalar, same_shape, _scalar_module,
+                {"scalar": "layer scale", "scalar_rsub": "layer scale", "scalar_sub": "layer scale"},
                 elementwise=True, keys_of=_scalar_keys,
                 spec=SpecKind(fields(value=Field("number", doc="the number (positive)"),
                                      op=Field("choice", "mul", SCALAR_OPS,
-                                              doc="mul: `x * value`; rsub: `value - x`")),
-                              "`x * value`, a number (attention's `q * scale`), or `value - x` "
-                              "(`op: rsub`: ConViT's gate `1 - sigmoid(g)`): no params, paper "
-                              "MACs 0"),
+                                              doc="mul: `x * value`; rsub: `value - x`; sub: "
+                                                  "`x - value`")),
+                              "`x * value`, a number (attention's `q * scale`), `value - x` "
+                              "(`op: rsub`: ConViT's gate `1 - sigmoid(g)`) or `x - value` (`op: "
+                              "sub`: Gemma4's `x - 0.5`): no params, paper MACs 0"),
                 lower=_lower_scalar)
 
 KINDS = (LAYER_SCALE, SCALAR)

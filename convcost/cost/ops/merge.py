@@ -294,10 +294,12 @@ def _read_onnx_sub(c: OnnxCall) -> Fields:
 
 def _emit_sub(node: Traced, x: Shape) -> list[Layer] | None:
     """``x - w``, w a weight read alone (CSATv2's ``x - mean``, a buffer): a ``param``
-    subtracted; ``s - x``, a number less a tensor: a ``scalar`` of ``op`` rsub; the weight on
-    the left, or ``x - s``: None (opaque)."""
+    subtracted; ``s - x``, a number less a tensor: a ``scalar`` of ``op`` rsub; ``x - s``
+    (Gemma4's ``x - 0.5``): of ``op`` sub; the weight on the left: None (opaque)."""
     if node.attr("rsub"):
         return emit_scalar(node, x, "rsub")
+    if "scalar" in node.attrs:
+        return emit_scalar(node, x, "sub")
     return None if node.attr("state_first") else emit_weight_merge(node, x, "sub")
 
 

@@ -7,11 +7,15 @@ interleaved pairs (``[-x1, x0, -x3, x2, ...]``). Its multiplies and adds are ele
 conv or linear MAC: the paper count (FlopCounterMode) counts none of them. The importer
 recognises the pattern (``runtime/importer/rope_pass.py``); the names of the negation it reads
 are declared here (:data:`NEGATIONS`).
+
+A rope may read more tensors after ``x`` (``from: [x, angles, ...]``): the tables its sin/cos
+are computed from when computing them costs MACs (Gemma4's angles ``inv_freq @ positions``, a
+matmul FlopCounterMode counts), so that they are counted; they change no figure of the rope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
@@ -58,7 +62,8 @@ def _rope_class() -> type:
             self.register_buffer("sin", angles.sin(), persistent=False)
             self.register_buffer("cos", angles.cos(), persistent=False)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def forward(self, x: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
+            # tables: what the model's sin/cos come from, read (their cost is theirs), not used
             if self.halves:
                 x1, x2 = x.chunk(2, dim=-1)
                 turned = torch.cat([-x2, x1], dim=-1)
@@ -81,18 +86,30 @@ def _lower(f: Mapping[str, Any], _: Shape, __: Lowering) -> Rope:
     return Rope(bool(f["half"]))
 
 
-def emit_rope(node: Traced, x: Shape) -> list[Layer] | None:
-    """The importer's ``rope`` node (one input, its shape kept): a ``rope`` layer."""
-    if len(node.inputs) != 1 or node.shape != x or len(x) < 3 or x[-1] % 2:
+def _layers(node: Traced, x: Shape) -> list[Layer] | None:
+    if node.shape != x or len(x) < 3 or x[-1] % 2:
         return None
     return [{"kind": "rope"} if node.attr("half", True) else {"kind": "rope", "half": False}]
 
 
-ROPE = OpKind(Rope, rope, _module, {"rope": "attention"},
+def emit_rope(node: Traced, x: Shape) -> list[Layer] | None:
+    """The importer's ``rope`` node (one input, its shape kept): a ``rope`` layer."""
+    return _layers(node, x) if len(node.inputs) == 1 else None
+
+
+def merge_rope(node: Traced, shapes: Sequence[Shape]) -> list[Layer] | None:
+    """A ``rope`` node reading x and the tables its sin/cos were computed from with MACs."""
+    return _layers(node, tuple(shapes[0])) if len(shapes) > 1 else None
+
+
+ROPE = OpKind(Rope, rope, _module, {"rope": "attention"}, inputs=1, variadic=True,
+              path=lambda shapes, out: (0,),  # the data path runs through x, not the tables
               spec=SpecKind(fields(half=Field("bool", True, doc="rotate_half (cat([-x2, x1]) of "
                                                "the halves); false: interleaved pairs")),
                             "rotary position embedding `x·cos + rotate(x)·sin` over the last dim "
-                            "(queries, keys): sin/cos are buffers, no params; paper MACs 0"),
-              lower=_lower, imports=Imports(emit=emit_rope))
+                            "(queries, keys): sin/cos are buffers, no params; paper MACs 0 "
+                            "(`from: [x, angles, ...]`: also reads the tables its sin/cos come "
+                            "from, when the model computes them with MACs: Gemma4's)"),
+              lower=_lower, imports=Imports(emit=emit_rope, merge=merge_rope))
 
 KINDS = (ROPE,)

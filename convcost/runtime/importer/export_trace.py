@@ -72,12 +72,25 @@ def _free(op: str) -> bool:
     return kind is not None and (kind.view or kind.imports.bookkeeping)
 
 
+# composite ops torch.export keeps whole, which FlopCounterMode counts as the mm, bmm or
+# convolution they run (Gemma4's rope angles: aten.matmul of two constants)
+_COMPOSITE = ("matmul", "einsum", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+              "conv_transpose2d", "conv_transpose3d", "scaled_dot_product_attention")
+
+
 @cache
 def _counted() -> frozenset[Any]:
     """The ATen ops FlopCounterMode counts (matmuls, convs, attention): never folded."""
+    import torch
     from torch.utils.flop_counter import flop_registry
 
-    return frozenset(flop_registry)
+    return frozenset({*flop_registry, *(getattr(torch.ops.aten, name) for name in _COMPOSITE)})
+
+
+def _counts(node: fx.Node) -> bool:
+    """Whether FlopCounterMode counts ``node``'s op: a constant it reads beside a traced tensor
+    (Gemma4's positions in ``inv_freq @ positions``) is a node of its own, so that it is read."""
+    return getattr(node.target, "overloadpacket", None) in _counted()
 
 
 class _Export:
@@ -127,8 +140,7 @@ class _Export:
         from constants it computed and buffers, by ops FlopCounterMode counts no FLOP of (ConViT's
         relative positions, computed on the first call then cached): no input, no parameter."""
         args = node.all_input_nodes
-        if any(n.name in self.kept or self.weights(n.name) for n in args) \
-                or getattr(node.target, "overloadpacket", None) in _counted():
+        if any(n.name in self.kept or self.weights(n.name) for n in args) or _counts(node):
             return False
         return not args or (any(n.name in self.folded for n in args)
                             and all(n.name in self.folded or n.name in self.constants for n in args))
@@ -165,6 +177,8 @@ class _Export:
         args = node.all_input_nodes
         if not any(n.name in self.kept for n in args):
             self.materialise(args)
+        elif _counts(node):  # an op FlopCounterMode counts reads its computed constants too
+            self.materialise([n for n in args if n.name in self.folded])
         weights = [w for n in args for w in self.weights(n.name)]
         params = sum(self.params[w].numel() for w in weights if not self.seen[w])
         shared = any(self.uses[w] > 1 for w in weights)

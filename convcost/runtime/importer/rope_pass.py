@@ -6,9 +6,11 @@ halves of x's last dim (``x.chunk(2, -1)`` or two slices); with ``half=False`` (
 rotation is ``stack([-x[..., 1::2], x[..., ::2]], -1).reshape(x.shape)``; and ``cos``/``sin`` **tables**:
 tensors no input and no parameter reaches (computed from the token grid: ``_build_grid``,
 sin, cos; or from buffers alone, which the tracer folds into the ``mul`` as its state). That
-``add`` becomes a ``rope`` node reading ``x`` alone; its ``mul``s, the ``neg``/``cat`` of the
+``add`` becomes a ``rope`` node reading ``x``; its ``mul``s, the ``neg``/``cat`` of the
 rotation and the tables no other op reads are dropped (they hold no parameter and no MAC:
-FlopCounterMode counts none of them).
+FlopCounterMode counts none of them). A table made with MACs (Gemma4's angles,
+``inv_freq @ positions``: a matmul FlopCounterMode counts) stays, read by the rope after ``x``,
+and what it reads, a table made with none, is a ``param`` of no params (a buffer).
 
 Around it: a dtype cast (``.to(dtype)``, ``.type_as(v)``) of a tensor keeps its shape and
 holds no MAC: it is an ``identity`` of the tensor (of a parameter read directly, Qwen3's
@@ -29,16 +31,41 @@ CASTS = frozenset({"Tensor.to", "Tensor.type_as", "Tensor.float", "Tensor.type",
 """x.to(dtype), x.type_as(y), x.float(): a cast, no shape change (fx and torch.export names)."""
 
 
+# the opaque ops (fx and aten names, last part) FlopCounterMode counts: a table one makes is
+# none (its MACs are not known, so it cannot be kept as a counted layer)
+_CONTRACTIONS = frozenset({"matmul", "mm", "bmm", "einsum", "linear", "addmm", "baddbmm",
+                           "conv1d", "conv2d", "conv3d", "convolution"})
+
+
 def tables(graph: IRGraph) -> frozenset[str]:
-    """The tensors no model input and no parameter reaches (sin/cos tables, grids), computed
-    with no MAC (a table made by a matmul, Gemma4's ``inv_freq @ positions``, is none: dropping
-    it would drop MACs FlopCounterMode counts)."""
+    """The tensors no model input and no parameter reaches (sin/cos tables, grids), made with
+    MACs too (Gemma4's ``inv_freq @ positions``, a matmul FlopCounterMode counts: a rope reads
+    it, :func:`sources`, so that it is counted); none made by an opaque contraction."""
     found: set[str] = set()
     for node in graph.nodes:
         if node.op != "input" and not node.params and not node.shared \
-                and all(t in found for t in node.inputs) and not node_macs(node):
+                and all(t in found for t in node.inputs) \
+                and not (node.op == "opaque" and node.target.rsplit(".", 1)[-1] in _CONTRACTIONS):
             found.add(node.name)
     return frozenset(found)
+
+
+def sources(graph: IRGraph, names: Sequence[str], constant: frozenset[str]) -> tuple[str, ...]:
+    """The tables made with MACs that the tables ``names`` are computed from, in graph order."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [n for n in names if n in constant]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = graph.node(name)
+        if node_macs(node):
+            found.add(name)
+        else:
+            stack.extend(t for t in node.inputs if t in constant)
+    return tuple(n.name for n in graph.nodes if n.name in found)
 
 
 def _halves(graph: IRGraph, a: IRNode, b: IRNode) -> str | None:
@@ -162,7 +189,9 @@ def _rewritten(graph: IRGraph, constant: frozenset[str]) -> tuple[list[IRNode], 
         found = _rope(graph, node, constant)
         if found is not None:
             x, half, parts = found
-            nodes.append(replace(node, op="rope", inputs=(x,), attrs=frozen({"half": half}),
+            read = [t for mul in parts[:2] for t in graph.node(mul).inputs]  # x, its tables
+            nodes.append(replace(node, op="rope", inputs=(x, *sources(graph, read, constant)),
+                                 attrs=frozen({"half": half}),
                                  target=f"x * cos + {'rotate_half' if half else 'rot'}(x) * sin"))
             dropped.update(parts)
         elif _cast(node, graph):
@@ -194,10 +223,21 @@ def _unread(nodes: Sequence[IRNode], outputs: Sequence[str], droppable: set[str]
     return gone
 
 
+def _as_buffers(graph: IRGraph, nodes: list[IRNode], constant: frozenset[str]) -> list[IRNode]:
+    """``nodes`` with what a table made with MACs reads (a table made with none: Gemma4's
+    ``inv_freq`` expanded, the positions) a ``param`` of no params, a buffer it reads."""
+    counted = {t for node in nodes if node.op == "rope" for t in node.inputs[1:]}
+    buffers = {t for name in counted for t in graph.node(name).inputs
+               if t in constant and not sources(graph, [t], constant)}
+    return [replace(n, op="param", inputs=(), attrs=frozen({"buffer": True})) if n.name in buffers
+            else n for n in nodes]
+
+
 def fuse_ropes(graph: IRGraph) -> IRGraph:
     """``graph`` with each rotary embedding one ``rope`` node (see the module docstring)."""
     constant = tables(graph)
     nodes, dropped = _rewritten(graph, constant)
+    nodes = _as_buffers(graph, nodes, constant)
     if nodes == list(graph.nodes):
         return graph
     empty = {n.name for n in nodes if 0 in n.shape and not n.params}

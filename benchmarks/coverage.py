@@ -1,6 +1,7 @@
 """Real-model coverage: ``convcost model SOURCE -f json`` (with the cross-check) on public models.
 
-The corpus: every torchvision classification, segmentation, video and detection model; one
+The corpus: every torchvision classification, segmentation, video, optical-flow (two named
+images, ``--input image1=… --input image2=…``) and detection model; one
 model of every timm architecture family (``timm.list_models()`` grouped by module; the smallest
 by name) plus the timm models named in issue 19; and the hand-written models of
 ``tests/models/yolo.py`` and ``tests/torch/import_models.py``. Weights are never downloaded.
@@ -48,7 +49,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 STATUSES = ("exact", "incomplete", "false-alarm", "wrong", "error", "skipped")
 GROUPS = ("hand-written", "torchvision-classification", "timm", "torchvision-segmentation",
-          "torchvision-video", "torchvision-detection")  # the order of a run: cheap groups first
+          "torchvision-video", "torchvision-optical-flow", "torchvision-detection")  # cheap groups first
+FLOW_INPUTS = ("image1", "image2")  # RAFT's forward(image1, image2): two images of one shape
 TIMM_EXTRA = (  # models named in issue 19 beyond each family's smallest
     "vit_tiny_patch16_224", "cspdarknet53", "cspresnet50", "efficientnet_b0", "tinynet_a", "mixnet_m",
     "semnasnet_100", "fbnetv3_b", "mobilenetv3_large_100", "ghostnet_100", "rexnet_100", "dpn68",
@@ -134,18 +136,21 @@ def _timm_entries(timm: Any) -> list[Entry]:
 def _torchvision_entries(torchvision: Any) -> tuple[list[Entry], list[Result]]:
     models = torchvision.models
     kinds = {"classification": models, "segmentation": models.segmentation, "video": models.video,
-             "detection": models.detection}
+             "optical-flow": models.optical_flow, "detection": models.detection}
     entries, seen = [], set()
     for kind, module in kinds.items():
         for name in models.list_models(module=module):
             seen.add(name)
-            shape = None
+            shape: tuple[int, ...] | None = None
             if kind == "video":
                 side = 224 if name in VIDEO_224 else 112
                 shape = (1, 3, 16, side, side)
+            if kind == "optical-flow":
+                shape = (1, 3, 128, 128)  # each image (RAFT's sizes: multiples of 8)
             entries.append(Entry(f"torchvision:{name}", f"torchvision-{kind}", f"torchvision-{kind}", shape))
     left = [Result(f"torchvision:{n}", "excluded", "torchvision-other", "skipped",
-                   reason="not a classification, segmentation, video or detection model (issue 19 §5)")
+                   reason="not a classification, segmentation, video, optical-flow or detection model "
+                          "(issue 19 §5)")
             for n in models.list_models() if n not in seen]
     return entries, left
 
@@ -198,9 +203,10 @@ def reference(source: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
     counter = FlopCounterMode(display=False)
     detection = source.startswith("torchvision:") and _is_detection(model)
     nms = nms_available() if detection else contextlib.nullcontext()
+    inputs = [x] * len(FLOW_INPUTS) if _is_flow(model) else [x]
     try:
         with torch.no_grad(), math_attention(), nms, counter:
-            model([x[0]]) if detection else model(x)
+            model([x[0]]) if detection else model(*inputs)
     except AssertionError:  # FlopCounterMode's module tracker needs autograd on some models (cait)
         counter = FlopCounterMode(display=False)
         with math_attention(), nms_available() if detection else contextlib.nullcontext(), counter:
@@ -211,6 +217,10 @@ def reference(source: str, shape: tuple[int, ...] | None) -> dict[str, Any]:
 
 def _is_detection(model: Any) -> bool:
     return type(model).__module__.startswith("torchvision.models.detection")
+
+
+def _is_flow(model: Any) -> bool:
+    return type(model).__module__.startswith("torchvision.models.optical_flow")
 
 
 # ---------------------------------------------------------------- running one model
@@ -263,8 +273,11 @@ def run_entry(entry: Entry, timeout: float, memory_gb: float) -> Result:
         return result
     ref = json.loads(out)
     result.input, result.ref_params, result.ref_macs = ref["input"], ref["params"], ref["macs"]
-    args = [sys.executable, "-m", "convcost", "model", entry.source, "-f", "json", "--input",
-            _shape_arg(ref["input"])]
+    shape = _shape_arg(ref["input"])
+    flow = entry.group == "torchvision-optical-flow"
+    inputs = [f"{name}={shape}" for name in FLOW_INPUTS] if flow else [shape]
+    args = [sys.executable, "-m", "convcost", "model", entry.source, "-f", "json",
+            *(arg for value in inputs for arg in ("--input", value))]
     result.exit, out, err, result.seconds = _run(args, timeout, memory_gb)
     return classify(result, out, err)
 

@@ -166,6 +166,7 @@ def _detector(name: str, tracer: str = "auto") -> tuple[Any, Any]:
 
     from convcost.frontend.source import parse_source
     from convcost.net.analysis import analyze
+    from convcost.runtime.flop_count import math_attention
     from convcost.runtime.importer.record_ops import nms_available
     from convcost.runtime.importer.resolve import load_module
 
@@ -173,7 +174,8 @@ def _detector(name: str, tracer: str = "auto") -> tuple[Any, Any]:
     graph = trace(model, (1, 3, 320, 320), name, tracer)
     imported = to_spec(graph, f"torchvision:{name}")
     analysis = analyze(spec_from(load_yaml(imported.yaml, name), imported.yaml, name))
-    with torch.no_grad(), nms_available(), FlopCounterMode(display=False) as counter:
+    # as the cross-check runs it: oneDNN off (its convs round otherwise, and NMS keeps other boxes)
+    with torch.no_grad(), math_attention(), nms_available(), FlopCounterMode(display=False) as counter:
         model(torch.zeros(1, 3, 320, 320))
     return analysis, counter.get_total_flops() // 2
 
@@ -183,6 +185,9 @@ def _detector(name: str, tracer: str = "auto") -> tuple[Any, Any]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "params"), [
     pytest.param("ssdlite320_mobilenet_v3_large", 3_440_060, marks=pytest.mark.exhaustive),
+    # its box clipping (clamps between recorded slices and a stack) once split the recorded
+    # regions (the spec did not load), and oneDNN's rounding once kept other boxes (~30 s of CPU)
+    pytest.param("fasterrcnn_resnet50_fpn", 41_808_406, marks=pytest.mark.exhaustive),
     ("fasterrcnn_mobilenet_v3_large_320_fpn", 19_410_754)])
 def test_torchvision_detectors_are_exact(torchvision: Any, name: str, params: int) -> None:
     analysis, reference = _detector(name)

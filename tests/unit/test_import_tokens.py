@@ -243,9 +243,9 @@ _GATE = (1, 4, 1, 1)  # ConViT's per-head gate
 
 
 @pytest.mark.parametrize(("node", "x", "layers"), [
-    # 1. - torch.sigmoid(gate): a number less a tensor, a scalar of op rsub; x - 1: no layer
+    # 1. - torch.sigmoid(gate): a number less a tensor, a scalar of op rsub; x - 1: op sub (1fd967c)
     (_node("sub", _GATE, scalar=1.0, rsub=True), _GATE, [{"kind": "scalar", "value": 1.0, "op": "rsub"}]),
-    (_node("sub", _GATE, scalar=1.0), _GATE, None),
+    (_node("sub", _GATE, scalar=1.0), _GATE, [{"kind": "scalar", "value": 1.0, "op": "sub"}]),
     # ConViT's relative positions, computed from no input and cached: a buffer, 0 params
     (_node("param", (1, 196, 196, 3), inputs=(), buffer=True), (1, 3, 224, 224),
      [{"kind": "param", "shape": [196, 196, 3], "params": 0}]),

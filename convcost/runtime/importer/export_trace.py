@@ -62,7 +62,7 @@ _GATHER = "aten.index"  # biases[:, idxs]: no op kind's (its result is a weight 
 # pos_embed at the patch grid): the param, then the interpolate layer, as fvcore sees them
 _CASTS = frozenset({"aten.to", "aten.type_as"})
 _RESIZES = ("aten.upsample_", "aten._upsample_")
-FVCORE_RESIZES = frozenset({"bilinear2d", "nearest2d"})  # aten.upsample_<this>: fvcore's handles
+_FVCORE_RESIZES = frozenset(f"{mode}2d" for mode in r.FVCORE_RESIZE_MODES)  # aten.upsample_<this>
 
 
 def _free(op: str) -> bool:
@@ -127,7 +127,7 @@ class _Export:
                               for n in args):
             return False
         name, rule = op_name(node.target), aten_rules().get(op_name(node.target))
-        resize = name.startswith(_RESIZES) and name.split("_", 1)[-1] not in FVCORE_RESIZES
+        resize = name.startswith(_RESIZES) and name.split("_", 1)[-1] not in _FVCORE_RESIZES
         copy = name == _GATHER or name in _CASTS or resize
         if not copy and (rule is None or not _free(rule(self.call(node, args, shapes))[0])):
             return False

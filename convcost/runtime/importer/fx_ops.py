@@ -200,10 +200,14 @@ def module_rule(module: Any) -> Rule | None:
     return None
 
 
+FVCORE_RESIZE_MODES = frozenset({"nearest", "bilinear"})
+"""The 4-D resizes fvcore counts (aten.upsample_nearest2d: 1 per output, _bilinear2d: 4), not
+antialiased: a resize of a weight alone in one of them is a layer, never folded into the weight."""
+
+
 def fvcore_resize(node: Any, shape: Shape) -> bool:
-    """``F.interpolate`` of a 4-D tensor, nearest or bilinear and not antialiased: an ATen op fvcore
-    counts (export_trace.FVCORE_RESIZES), so a layer of its own, never folded into its weight."""
+    """``F.interpolate`` of a 4-D tensor in one of :data:`FVCORE_RESIZE_MODES`, not antialiased."""
     if getattr(node.target, "__name__", "") != "interpolate" or len(shape) != 4:
         return False
     mode = node.kwargs.get("mode", node.args[3] if len(node.args) > 3 else "nearest")
-    return mode in ("nearest", "bilinear") and not node.kwargs.get("antialias", False)
+    return mode in FVCORE_RESIZE_MODES and not node.kwargs.get("antialias", False)

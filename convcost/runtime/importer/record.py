@@ -34,9 +34,11 @@ if TYPE_CHECKING:
     from torch import nn
 
 TRACER = "recorded"
-# kinds the recorder keeps as recorded ops: a detector's box clipping (clamp between the slices
-# and the stack of recorded post-processing) as a layer of its own split the recorded regions
-# around it, and the spec did not load (Faster R-CNN: a stack of [2254, 4] and [2253, 4])
+# kinds the recorder keeps as recorded ops. A detector's box clipping as clamp layers leaves the
+# slices before them outside any recorded layer, and the emitter writes a slice of a tensor whose
+# batch the run dropped (proposals[i], [4507, 4]: its dim 1 is the spec's dim 2 of [1, 4507, 4])
+# along the spec's dim 1: Faster R-CNN's spec did not load ([2254, 4] and [2253, 4] stacked).
+# Kept recorded until the emitter shifts the dims of such tensors.
 _RECORDED_KINDS = frozenset({"clamp"})
 
 
